@@ -1,0 +1,2 @@
+//! netlens: inspect and debug Linux networking across every network namespace of a host.
+pub mod netns;

@@ -1,0 +1,2 @@
+//! Network namespaces: finding them and entering them safely.
+pub mod enter;
