@@ -1,2 +1,8 @@
 //! netlens: inspect and debug Linux networking across every network namespace of a host.
+pub mod cli;
+pub mod collect;
+pub mod dnsconf;
+pub mod firewall;
+pub mod model;
 pub mod netns;
+pub mod report;

@@ -1,3 +1,37 @@
+//! The `netlens` command: parse arguments and dispatch; the work lives in the library.
+
+use clap::{Parser, Subcommand};
+use netlens::cli;
+
+#[derive(Parser)]
+#[command(
+    name = "netlens",
+    version,
+    about = "Inspect and debug Linux networking across every network namespace"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every namespace with its links, addresses, routes, neighbours, firewall and DNS.
+    Snapshot(cli::snapshot::SnapshotArgs),
+}
+
 fn main() {
-    println!("netlens");
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Snapshot(args)) => cli::snapshot::run(args),
+        // Until the TUI exists, no arguments prints the snapshot.
+        None => cli::snapshot::run(&cli::snapshot::SnapshotArgs::default()),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("netlens: {e:#}");
+            std::process::exit(1);
+        }
+    }
 }

@@ -1,0 +1,2 @@
+//! Subcommands, one file each. `main.rs` parses arguments and dispatches here.
+pub mod snapshot;

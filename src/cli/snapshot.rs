@@ -1,0 +1,53 @@
+//! `netlens snapshot`: every namespace of the host, as text or JSON.
+
+use std::io::Write;
+
+use crate::collect::{self, Options, SnapshotError};
+use crate::report;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SnapshotArgs {
+    /// Print the snapshot as JSON (schema: docs/snapshot-schema.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Only these namespaces (name, /run/netns path, pid, container id prefix or inode).
+    /// Repeat for several.
+    #[arg(long = "ns", value_name = "NAME")]
+    pub ns: Vec<String>,
+    /// Skip reading iptables/nftables rules.
+    #[arg(long)]
+    pub no_firewall: bool,
+}
+
+pub fn run(args: &SnapshotArgs) -> anyhow::Result<i32> {
+    let opts = Options {
+        only: args.ns.clone(),
+        firewall: !args.no_firewall,
+        ..Options::default()
+    };
+    let snap = match collect::snapshot(&opts) {
+        Ok(s) => s,
+        Err(e @ SnapshotError::UnknownNamespace { .. }) => {
+            eprintln!("netlens: {e}");
+            return Ok(2);
+        }
+    };
+    let text = if args.json {
+        let mut t = serde_json::to_string_pretty(&snap)?;
+        t.push('\n');
+        t
+    } else {
+        report::text::render(&snap)
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,103 @@
+//! A thin synchronous rtnetlink client: the only place that speaks raw NETLINK_ROUTE.
+//!
+//! Snapshot collection happens on short-lived threads that have entered a namespace; a
+//! blocking socket per namespace is simpler and faster there than an async connection.
+//! The socket stays bound to the namespace it was opened in, so it can be kept and used later
+//! from any thread (for example to ask that namespace for the nsid of another one).
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+/// A NETLINK_ROUTE socket bound to the namespace of the thread that opened it.
+pub struct RtSocket {
+    socket: Socket,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl RtSocket {
+    /// Opens a socket in the calling thread's network namespace.
+    pub fn open() -> io::Result<Self> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        // Large dumps (thousands of routes) arrive faster with a bigger receive buffer; the
+        // kernel caps it at rmem_max without failing.
+        let _ = socket.set_rx_buf_sz(1 << 20);
+        Ok(RtSocket {
+            socket,
+            seq: 0,
+            buf: vec![0; 64 * 1024],
+        })
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.socket.as_raw_fd()
+    }
+
+    /// Sends a dump request and collects every reply until NLMSG_DONE.
+    pub fn dump(&mut self, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+        self.exchange(msg, NLM_F_REQUEST | NLM_F_DUMP)
+    }
+
+    /// Sends a plain request and returns its replies (one message, or an error).
+    pub fn request(&mut self, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+        self.exchange(msg, NLM_F_REQUEST)
+    }
+
+    fn exchange(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut packet = NetlinkMessage::from(msg);
+        packet.header.flags = flags;
+        packet.header.sequence_number = seq;
+        packet.finalize();
+        let mut out = vec![0u8; packet.buffer_len()];
+        packet.serialize(&mut out);
+        self.socket.send(&out, 0)?;
+
+        let is_dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+        let mut replies = Vec::new();
+        loop {
+            let n = self.socket.recv(&mut &mut self.buf[..], 0)?;
+            let mut offset = 0;
+            while offset < n {
+                let bytes = &self.buf[offset..n];
+                let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                let len = reply.header.length as usize;
+                if len == 0 {
+                    break;
+                }
+                offset += (len + 3) & !3;
+                if reply.header.sequence_number != seq {
+                    continue; // a late reply to an earlier request
+                }
+                match reply.payload {
+                    NetlinkPayload::Done(_) => return Ok(replies),
+                    NetlinkPayload::Error(err) => {
+                        return match err.code {
+                            None => Ok(replies), // an ACK
+                            Some(_) => Err(err.to_io()),
+                        };
+                    }
+                    NetlinkPayload::InnerMessage(inner) => {
+                        replies.push(inner);
+                        if !is_dump {
+                            return Ok(replies);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Links, addresses, routes, rules and neighbours of one namespace, read over rtnetlink and
+//! turned into model types. Dumps return more than `ip` shows (every table, NOARP entries);
+//! we keep what `ip` would list with `table all`, and drop kernel bookkeeping entries.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::IpAddr;
+
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
+use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::netlink::RtSocket;
+use crate::model::{Address, Link, Neighbor, Route, RoutingRule};
+
+/// Everything rtnetlink tells about one namespace.
+#[derive(Debug, Default)]
+pub struct RtnlData {
+    pub links: Vec<Link>,
+    pub addresses: Vec<Address>,
+    pub routes: Vec<Route>,
+    pub rules: Vec<RoutingRule>,
+    pub neighbors: Vec<Neighbor>,
+}
+
+/// Runs the five dumps one after another (a netlink socket serves one dump at a time).
+pub fn read_all(sock: &mut RtSocket) -> io::Result<RtnlData> {
+    let links = dump_links(sock)?;
+    let names: HashMap<u32, String> = links.iter().map(|l| (l.index, l.name.clone())).collect();
+    let name_of = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
+
+    let mut addresses = Vec::new();
+    for msg in sock.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))? {
+        if let RouteNetlinkMessage::NewAddress(m) = msg {
+            if let Some(a) = address_from(&m, &name_of) {
+                addresses.push(a);
+            }
+        }
+    }
+
+    let mut routes = Vec::new();
+    for msg in sock.dump(RouteNetlinkMessage::GetRoute(RouteMessage::default()))? {
+        if let RouteNetlinkMessage::NewRoute(m) = msg {
+            if let Some(r) = route_from(&m, &name_of) {
+                routes.push(r);
+            }
+        }
+    }
+
+    let mut rules = Vec::new();
+    for msg in sock.dump(RouteNetlinkMessage::GetRule(RuleMessage::default()))? {
+        if let RouteNetlinkMessage::NewRule(m) = msg {
+            rules.push(rule_from(&m));
+        }
+    }
+    rules.sort_by_key(|r| (r.family.clone(), r.priority));
+
+    let mut neighbors = Vec::new();
+    for msg in sock.dump(RouteNetlinkMessage::GetNeighbour(
+        NeighbourMessage::default(),
+    ))? {
+        if let RouteNetlinkMessage::NewNeighbour(m) = msg {
+            if let Some(n) = neighbor_from(&m, &name_of) {
+                neighbors.push(n);
+            }
+        }
+    }
+
+    Ok(RtnlData {
+        links,
+        addresses,
+        routes,
+        rules,
+        neighbors,
+    })
+}
+
+fn dump_links(sock: &mut RtSocket) -> io::Result<Vec<Link>> {
+    let mut links: Vec<Link> = sock
+        .dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?
+        .into_iter()
+        .filter_map(|msg| match msg {
+            RouteNetlinkMessage::NewLink(m) => Some(link_from(&m)),
+            _ => None,
+        })
+        .collect();
+    links.sort_by_key(|l| l.index);
+    // Masters live in the same namespace as their ports, so names resolve locally.
+    let names: HashMap<u32, String> = links.iter().map(|l| (l.index, l.name.clone())).collect();
+    let mut ports: HashMap<u32, Vec<String>> = HashMap::new();
+    for link in &mut links {
+        if let Some(m) = link.master_index {
+            link.master = names.get(&m).cloned();
+            ports.entry(m).or_default().push(link.name.clone());
+        }
+    }
+    for link in &mut links {
+        if let Some(p) = ports.remove(&link.index) {
+            link.ports = p;
+        }
+    }
+    Ok(links)
+}
+
+pub fn link_from(m: &LinkMessage) -> Link {
+    let mut link = Link {
+        index: m.header.index,
+        name: String::new(),
+        kind: if m.header.link_layer_type == LinkLayerType::Loopback {
+            "loopback".into()
+        } else {
+            "device".into()
+        },
+        flags: flag_names(m.header.flags),
+        oper_state: "UNKNOWN".into(),
+        mtu: 0,
+        mac: None,
+        master_index: None,
+        master: None,
+        peer: None,
+        ports: Vec::new(),
+        link_index: None,
+        link_netnsid: None,
+    };
+    for attr in &m.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => link.name = n.clone(),
+            LinkAttribute::Mtu(v) => link.mtu = *v,
+            LinkAttribute::Address(b) if !b.is_empty() && b.len() <= 32 => {
+                link.mac = Some(hex_mac(b))
+            }
+            LinkAttribute::Controller(i) => link.master_index = Some(*i),
+            LinkAttribute::Link(i) => link.link_index = Some(*i),
+            LinkAttribute::LinkNetNsId(id) => link.link_netnsid = Some(*id),
+            LinkAttribute::OperState(s) => link.oper_state = format!("{s:?}").to_uppercase(),
+            LinkAttribute::LinkInfo(infos) => {
+                for info in infos {
+                    if let LinkInfo::Kind(k) = info {
+                        link.kind = k.to_string();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    link
+}
+
+/// `LowerUp` → `LOWER_UP`, as `ip link` prints interface flags.
+fn flag_names(flags: LinkFlags) -> Vec<String> {
+    flags
+        .iter_names()
+        .map(|(name, _)| {
+            let mut out = String::new();
+            for (i, c) in name.chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_uppercase());
+            }
+            out
+        })
+        .collect()
+}
+
+pub fn hex_mac(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn family_name(f: AddressFamily) -> Option<&'static str> {
+    match f {
+        AddressFamily::Inet => Some("inet"),
+        AddressFamily::Inet6 => Some("inet6"),
+        _ => None,
+    }
+}
+
+fn scope_name<T: std::fmt::Debug>(scope: T) -> String {
+    match format!("{scope:?}").to_lowercase().as_str() {
+        "universe" => "global".into(),
+        "nowhere" => "nowhere".into(),
+        other => other.into(),
+    }
+}
+
+fn address_from(m: &AddressMessage, name_of: &dyn Fn(u32) -> String) -> Option<Address> {
+    let mut address = None;
+    let mut local = None;
+    for attr in &m.attributes {
+        match attr {
+            AddressAttribute::Address(a) => address = Some(*a),
+            AddressAttribute::Local(a) => local = Some(*a),
+            _ => {}
+        }
+    }
+    // On point-to-point links IFA_LOCAL is ours and IFA_ADDRESS the peer; elsewhere they
+    // are equal or only IFA_ADDRESS is sent (IPv6).
+    let (ours, peer) = match (local, address) {
+        (Some(l), Some(a)) if l != a => (l, Some(a)),
+        (Some(l), _) => (l, None),
+        (None, Some(a)) => (a, None),
+        (None, None) => return None,
+    };
+    Some(Address {
+        ifindex: m.header.index,
+        ifname: name_of(m.header.index),
+        address: ours,
+        prefix_len: m.header.prefix_len,
+        scope: scope_name(m.header.scope),
+        peer,
+    })
+}
+
+fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+pub fn table_name(id: u32) -> String {
+    match id {
+        253 => "default".into(),
+        254 => "main".into(),
+        255 => "local".into(),
+        other => other.to_string(),
+    }
+}
+
+fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> Option<Route> {
+    let family = family_name(m.header.address_family)?;
+    let mut table = u32::from(m.header.table);
+    let mut dst = None;
+    let mut gateway = None;
+    let mut dev = None;
+    let mut prefsrc = None;
+    let mut metric = None;
+    let mut nexthops = Vec::new();
+    for attr in &m.attributes {
+        match attr {
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Destination(a) => dst = route_ip(a),
+            RouteAttribute::Gateway(a) => gateway = route_ip(a),
+            RouteAttribute::Oif(i) => dev = Some(name_of(*i)),
+            RouteAttribute::PrefSource(a) => prefsrc = route_ip(a),
+            RouteAttribute::Priority(p) => metric = Some(*p),
+            RouteAttribute::MultiPath(hops) => {
+                for hop in hops {
+                    let via = hop.attributes.iter().find_map(|a| match a {
+                        RouteAttribute::Gateway(g) => route_ip(g),
+                        _ => None,
+                    });
+                    let mut text = String::new();
+                    if let Some(v) = via {
+                        text.push_str(&format!("via {v} "));
+                    }
+                    text.push_str(&format!("dev {}", name_of(hop.interface_index)));
+                    nexthops.push(text);
+                }
+            }
+            _ => {}
+        }
+    }
+    // IPv6 caches cloned routes; `ip route` hides them too.
+    if m.header.flags.bits() & 0x200 != 0 {
+        return None;
+    }
+    let plen = m.header.destination_prefix_length;
+    let dst = match dst {
+        Some(a) => format!("{a}/{plen}"),
+        None if plen == 0 => "default".into(),
+        None => return None,
+    };
+    Some(Route {
+        table,
+        table_name: table_name(table),
+        family: family.into(),
+        dst,
+        gateway,
+        dev,
+        prefsrc,
+        protocol: format!("{:?}", m.header.protocol).to_lowercase(),
+        scope: scope_name(m.header.scope),
+        kind: match m.header.kind {
+            RouteType::Unicast => "unicast".into(),
+            other => format!("{other:?}").to_lowercase(),
+        },
+        metric,
+        nexthops,
+    })
+}
+
+fn rule_from(m: &RuleMessage) -> RoutingRule {
+    let family = family_name(m.header.family).unwrap_or("other");
+    let mut rule = RoutingRule {
+        family: family.into(),
+        priority: 0,
+        src: None,
+        dst: None,
+        iif: None,
+        oif: None,
+        fwmark: None,
+        table: u32::from(m.header.table),
+        action: match m.header.action {
+            RuleAction::ToTable => "lookup".into(),
+            other => format!("{other:?}").to_lowercase(),
+        },
+    };
+    for attr in &m.attributes {
+        match attr {
+            RuleAttribute::Priority(p) => rule.priority = *p,
+            RuleAttribute::Table(t) => rule.table = *t,
+            RuleAttribute::Source(a) => rule.src = Some(format!("{a}/{}", m.header.src_len)),
+            RuleAttribute::Destination(a) => rule.dst = Some(format!("{a}/{}", m.header.dst_len)),
+            RuleAttribute::Iifname(n) => rule.iif = Some(n.clone()),
+            RuleAttribute::Oifname(n) => rule.oif = Some(n.clone()),
+            RuleAttribute::FwMark(v) => rule.fwmark = Some(*v),
+            _ => {}
+        }
+    }
+    rule
+}
+
+fn neighbor_from(m: &NeighbourMessage, name_of: &dyn Fn(u32) -> String) -> Option<Neighbor> {
+    family_name(m.header.family)?;
+    // NOARP entries are the kernel's own (multicast, loopback); `ip neigh` hides them too.
+    if m.header.state == NeighbourState::Noarp {
+        return None;
+    }
+    let mut address = None;
+    let mut lladdr = None;
+    for attr in &m.attributes {
+        match attr {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                address = Some(IpAddr::V4(*a))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                address = Some(IpAddr::V6(*a))
+            }
+            NeighbourAttribute::LinkLayerAddress(b) if !b.is_empty() => lladdr = Some(hex_mac(b)),
+            _ => {}
+        }
+    }
+    Some(Neighbor {
+        ifindex: m.header.ifindex,
+        dev: name_of(m.header.ifindex),
+        address: address?,
+        lladdr,
+        state: format!("{:?}", m.header.state).to_uppercase(),
+        router: m.header.flags.contains(NeighbourFlags::Router),
+    })
+}

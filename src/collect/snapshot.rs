@@ -1,0 +1,273 @@
+//! Building a [`Snapshot`]: discover, read every namespace in parallel on dedicated threads,
+//! then the cross-namespace work (veth peers, socket owners, DNS files) on the caller's thread.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::sched::{setns, CloneFlags};
+
+use super::netlink::RtSocket;
+use super::peers::{pair_veths, NsAccess};
+use super::{rtnl, sockets, sysctl};
+use crate::dnsconf::read_dns_files;
+use crate::firewall;
+use crate::model::{Namespace, NsStatus, Snapshot, SCHEMA_VERSION};
+use crate::netns::discover::{discover, Discovery, FoundNs};
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Namespace selectors (`--ns`): a name, a path, a container id prefix or an inode. Empty
+    /// means all. Everything is still read so veth peers resolve across the filter.
+    pub only: Vec<String>,
+    /// Run the firewall collector (it may spawn iptables-save/nft where rules exist).
+    pub firewall: bool,
+    /// Worker threads; 0 picks one per CPU, at least 2, at most 8.
+    pub workers: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            only: Vec::new(),
+            firewall: true,
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("unknown namespace {wanted:?}; known: {}", known.join(", "))]
+    UnknownNamespace { wanted: String, known: Vec<String> },
+}
+
+/// What a worker produced for one namespace.
+struct Collected {
+    ns: Namespace,
+    file: Option<File>,
+    socket: Option<RtSocket>,
+}
+
+fn matches(found: &FoundNs, sel: &str) -> bool {
+    found.name == sel
+        || found.inode.to_string() == sel
+        || found.named_paths.iter().any(|p| p == sel)
+        || found.processes.iter().any(|p| {
+            p.pid.to_string() == sel
+                || p.container_id
+                    .as_deref()
+                    .is_some_and(|c| sel.len() >= 4 && c.starts_with(sel))
+        })
+}
+
+/// Reads one namespace on the calling thread, which must be a dedicated collector thread: it
+/// may be moved into the namespace and is never used for anything else afterwards.
+fn collect_one(found: &FoundNs, own_inode: Option<u64>, opts: &Options) -> Collected {
+    let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
+    ns.paths = found.named_paths.clone();
+    ns.processes = found.processes.clone();
+
+    // Open the first path that still works: a process may have exited, a mount been removed.
+    let file = found.paths.iter().find_map(|p| File::open(p).ok());
+    let Some(file) = file else {
+        ns.status = NsStatus::Gone;
+        return Collected {
+            ns,
+            file: None,
+            socket: None,
+        };
+    };
+    // The namespace may have been replaced (pid reused, name re-created): check identity.
+    use std::os::unix::fs::MetadataExt;
+    if file.metadata().map(|m| m.ino()).ok() != Some(found.inode) {
+        ns.status = NsStatus::Gone;
+        return Collected {
+            ns,
+            file: None,
+            socket: None,
+        };
+    }
+    if own_inode != Some(found.inode) {
+        if let Err(e) = setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
+            ns.status = NsStatus::Inaccessible(format!(
+                "cannot enter: {e} (entering a namespace needs CAP_SYS_ADMIN)"
+            ));
+            return Collected {
+                ns,
+                file: Some(file),
+                socket: None,
+            };
+        }
+    }
+
+    let mut socket = match RtSocket::open() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            ns.add_problem(format!("netlink socket: {e}"));
+            None
+        }
+    };
+    if let Some(sock) = socket.as_mut() {
+        match rtnl::read_all(sock) {
+            Ok(data) => {
+                ns.links = data.links;
+                ns.addresses = data.addresses;
+                ns.routes = data.routes;
+                ns.rules = data.rules;
+                ns.neighbors = data.neighbors;
+            }
+            Err(e) => ns.add_problem(format!("netlink dump: {e}")),
+        }
+    }
+    ns.sysctls = sysctl::read_sysctls(&ns.links);
+    ns.sockets = sockets::read_listening();
+    if opts.firewall {
+        ns.firewall = Some(firewall::collect::collect_in_current_netns());
+    }
+    Collected {
+        ns,
+        file: Some(file),
+        socket,
+    }
+}
+
+fn worker_count(opts: &Options, jobs: usize) -> usize {
+    let n = if opts.workers > 0 {
+        opts.workers
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get() * 2)
+            .unwrap_or(2)
+            .clamp(2, 8)
+    };
+    n.min(jobs.max(1))
+}
+
+/// Reads the namespaces found by `discovery`, in parallel.
+pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, SnapshotError> {
+    for sel in &opts.only {
+        if !discovery.namespaces.iter().any(|f| matches(f, sel)) {
+            return Err(SnapshotError::UnknownNamespace {
+                wanted: sel.clone(),
+                known: discovery.names(),
+            });
+        }
+    }
+    let taken_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+
+    let jobs = discovery.namespaces.len();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Collected>>> = Mutex::new((0..jobs).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..worker_count(opts, jobs) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= jobs {
+                    break;
+                }
+                let c = collect_one(&discovery.namespaces[i], discovery.own_inode, opts);
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(c);
+                }
+            });
+        }
+    });
+    let collected: Vec<Collected> = results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .zip(&discovery.namespaces)
+        .map(|(c, found)| {
+            c.unwrap_or_else(|| {
+                let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
+                ns.status = NsStatus::Inaccessible("collector thread failed".into());
+                Collected {
+                    ns,
+                    file: None,
+                    socket: None,
+                }
+            })
+        })
+        .collect();
+
+    let mut namespaces = Vec::with_capacity(collected.len());
+    let mut files = Vec::with_capacity(collected.len());
+    let mut socks = Vec::with_capacity(collected.len());
+    for c in collected {
+        namespaces.push(c.ns);
+        files.push(c.file);
+        socks.push(c.socket);
+    }
+    {
+        let mut access: Vec<NsAccess<'_>> = files
+            .iter()
+            .zip(socks.iter_mut())
+            .map(|(f, s)| NsAccess {
+                socket: s.as_mut(),
+                file: f.as_ref(),
+            })
+            .collect();
+        pair_veths(&mut namespaces, &mut access);
+    }
+
+    let wanted: HashSet<u64> = namespaces
+        .iter()
+        .flat_map(|ns| ns.sockets.iter().map(|s| s.inode))
+        .filter(|i| *i != 0)
+        .collect();
+    let owners = sockets::socket_owners(&wanted);
+    for ns in &mut namespaces {
+        for s in &mut ns.sockets {
+            if let Some(p) = owners.get(&s.inode) {
+                s.processes = p.clone();
+            }
+        }
+    }
+
+    for (ns, found) in namespaces.iter_mut().zip(&discovery.namespaces) {
+        if matches!(ns.status, NsStatus::Gone) {
+            continue;
+        }
+        ns.dns = Some(read_dns_files(&found.root, found.etc_override.as_deref()));
+    }
+
+    if !opts.only.is_empty() {
+        let keep: Vec<bool> = discovery
+            .namespaces
+            .iter()
+            .map(|f| opts.only.iter().any(|s| matches(f, s)))
+            .collect();
+        let mut k = keep.iter();
+        namespaces.retain(|_| *k.next().unwrap_or(&false));
+    }
+
+    let mut warnings = discovery.warnings.clone();
+    if !nix::unistd::geteuid().is_root() {
+        warnings.push(
+            "not running as root: other namespaces cannot be entered (setns needs CAP_SYS_ADMIN) and firewall rules cannot be read (needs CAP_NET_ADMIN); shown: every namespace's identity, and links, addresses, routes, neighbours, sysctls and sockets of this process's own namespace"
+                .into(),
+        );
+    }
+    Ok(Snapshot {
+        schema_version: SCHEMA_VERSION,
+        taken_at,
+        hostname: nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        namespaces,
+        warnings,
+    })
+}
+
+/// Discovers and collects in one call.
+pub fn snapshot(opts: &Options) -> Result<Snapshot, SnapshotError> {
+    collect(&discover(), opts)
+}

@@ -1,0 +1,76 @@
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// The other end of a veth pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerRef {
+    /// Display name of the namespace holding the peer; `None` when it could not be identified
+    /// (its namespace is not visible to us, e.g. held by a process we cannot see).
+    pub namespace: Option<String>,
+    pub ifindex: u32,
+    /// Peer interface name, when its namespace was read.
+    pub name: Option<String>,
+}
+
+/// A network interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    /// `veth`, `bridge`, `vxlan`, `dummy`, … ; `device` for links with no rtnl kind
+    /// (physical NICs), `loopback` for lo.
+    pub kind: String,
+    /// Interface flags as `ip` names them: UP, LOWER_UP, BROADCAST, NOARP, …
+    pub flags: Vec<String>,
+    /// RFC 2863 operational state: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, …
+    pub oper_state: String,
+    pub mtu: u32,
+    /// Hardware address as `aa:bb:cc:dd:ee:ff`, when the link has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// Index of the bridge/bond this link is enslaved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_index: Option<u32>,
+    /// Name of that master (same namespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
+    /// For veth: the other end, possibly in another namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<PeerRef>,
+    /// For bridges: names of the ports enslaved to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    /// Raw IFLA_LINK (peer/lower index) and IFLA_LINK_NETNSID, kept for diagnosis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_netnsid: Option<i32>,
+}
+
+impl Link {
+    pub fn is_up(&self) -> bool {
+        self.flags.iter().any(|f| f == "UP")
+    }
+}
+
+/// An address on an interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub ifindex: u32,
+    pub ifname: String,
+    pub address: IpAddr,
+    pub prefix_len: u8,
+    /// `global`, `link`, `host`, …
+    pub scope: String,
+    /// Peer address on point-to-point links (IFA_ADDRESS differing from IFA_LOCAL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<IpAddr>,
+}
+
+impl Address {
+    /// `192.168.15.1/24`
+    pub fn cidr(&self) -> String {
+        format!("{}/{}", self.address, self.prefix_len)
+    }
+}

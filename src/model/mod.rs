@@ -1,0 +1,43 @@
+//! The snapshot: plain serde types with no I/O.
+//!
+//! Everything netlens knows about a host is one [`Snapshot`]. Collectors fill it, the CLI and
+//! the TUI render it, diagnosis reads it, and `--json` writes it. The JSON form is a documented
+//! contract (`docs/snapshot-schema.md`); bump [`SCHEMA_VERSION`] on any incompatible change.
+mod link;
+mod namespace;
+mod route;
+mod socket;
+mod sysctl;
+pub mod topology;
+
+pub use link::{Address, Link, PeerRef};
+pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
+pub use route::{Neighbor, Route, RoutingRule};
+pub use socket::ListeningSocket;
+pub use sysctl::Sysctls;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON schema written by `netlens snapshot --json`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything collected from one host at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    /// Seconds since the Unix epoch when collection started.
+    pub taken_at: u64,
+    pub hostname: String,
+    /// Host namespace first, then named ones by name, then process-held ones by pid.
+    pub namespaces: Vec<Namespace>,
+    /// Problems that did not stop the snapshot (no root, a missing tool, …).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl Snapshot {
+    /// Finds a namespace by its display name (`host`, a `/run/netns` name, or `pid:N`).
+    pub fn namespace(&self, name: &str) -> Option<&Namespace> {
+        self.namespaces.iter().find(|ns| ns.name == name)
+    }
+}

@@ -1,0 +1,65 @@
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// A route from any table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    /// Table id (254 main, 255 local, …) and its usual name.
+    pub table: u32,
+    pub table_name: String,
+    /// `inet` or `inet6`.
+    pub family: String,
+    /// Destination in CIDR form, `default` for 0/0.
+    pub dst: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefsrc: Option<IpAddr>,
+    /// `kernel`, `boot`, `static`, `dhcp`, …
+    pub protocol: String,
+    pub scope: String,
+    /// `unicast`, `local`, `broadcast`, `blackhole`, `unreachable`, …
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+    /// Extra next hops of a multipath route, as `via GW dev DEV`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nexthops: Vec<String>,
+}
+
+/// A policy routing rule (`ip rule`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutingRule {
+    pub family: String,
+    pub priority: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iif: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oif: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<u32>,
+    pub table: u32,
+    /// `lookup`, `blackhole`, `unreachable`, `prohibit`, `goto`, …
+    pub action: String,
+}
+
+/// An ARP (IPv4) or NDP (IPv6) neighbour entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Neighbor {
+    pub ifindex: u32,
+    pub dev: String,
+    pub address: IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lladdr: Option<String>,
+    /// `REACHABLE`, `STALE`, `FAILED`, `PERMANENT`, …
+    pub state: String,
+    #[serde(default)]
+    pub router: bool,
+}

@@ -1,0 +1,25 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Networking sysctls of one namespace. `None` means the file was absent (module not loaded,
+/// IPv6 disabled) or unreadable, which is itself worth knowing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sysctls {
+    /// net.ipv4.ip_forward
+    pub ip_forward: Option<u8>,
+    /// net.ipv6.conf.all.forwarding
+    pub ipv6_forwarding: Option<u8>,
+    /// net.ipv4.conf.all.rp_filter; the effective value on an interface is max(all, iface).
+    pub rp_filter_all: Option<u8>,
+    pub rp_filter_default: Option<u8>,
+    /// net.ipv4.conf.IFACE.rp_filter for each link.
+    #[serde(default)]
+    pub rp_filter: BTreeMap<String, u8>,
+    /// net.bridge.bridge-nf-call-iptables: present only while br_netfilter is loaded.
+    pub bridge_nf_call_iptables: Option<u8>,
+    pub bridge_nf_call_ip6tables: Option<u8>,
+    /// net.netfilter.nf_conntrack_count / _max: present only while conntrack is loaded.
+    pub conntrack_count: Option<u64>,
+    pub conntrack_max: Option<u64>,
+}

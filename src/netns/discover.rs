@@ -1,0 +1,264 @@
+//! Finding every network namespace of the host, deduplicated by nsfs inode.
+//!
+//! Three sources: bind mounts under the well-known directories (`ip netns`, CNI runtimes,
+//! Docker), `/proc/PID/ns/net` of every process, and PID 1's namespace, which is the host's.
+//! Discovery only records where a namespace can be opened; it is opened when collected, so a
+//! namespace that disappears in between is reported as gone rather than failing the scan.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::model::{NamespaceKind, ProcessRef};
+
+/// Directories where namespaces are bind-mounted by name.
+pub fn named_dirs() -> Vec<(PathBuf, &'static str)> {
+    let mut dirs = Vec::new();
+    if let Ok(dir) = std::env::var("NETLENS_NETNS_DIR") {
+        dirs.push((PathBuf::from(dir), ""));
+    }
+    dirs.push((PathBuf::from("/run/netns"), ""));
+    dirs.push((PathBuf::from("/var/run/netns"), ""));
+    dirs.push((PathBuf::from("/var/run/docker/netns"), "docker:"));
+    dirs
+}
+
+/// A namespace found on the host, not yet opened.
+#[derive(Debug, Clone)]
+pub struct FoundNs {
+    pub name: String,
+    pub kind: NamespaceKind,
+    pub inode: u64,
+    /// Paths that can be opened to enter it, best first.
+    pub paths: Vec<PathBuf>,
+    /// Bind-mount paths (reported to the user); process paths are implied by `processes`.
+    pub named_paths: Vec<String>,
+    pub processes: Vec<ProcessRef>,
+    /// The `/etc/netns/NAME` directory `ip netns exec` would overlay, for named namespaces.
+    pub etc_override: Option<PathBuf>,
+    /// A root directory whose `/etc` processes in it see (`/proc/PID/root`).
+    pub root: PathBuf,
+}
+
+/// The result of a scan.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub namespaces: Vec<FoundNs>,
+    /// The namespace this process runs in (entering it is not needed).
+    pub own_inode: Option<u64>,
+    pub warnings: Vec<String>,
+}
+
+impl Discovery {
+    pub fn names(&self) -> Vec<String> {
+        self.namespaces.iter().map(|n| n.name.clone()).collect()
+    }
+}
+
+fn ns_inode(path: &Path) -> Option<u64> {
+    fs::metadata(path).ok().map(|m| m.ino())
+}
+
+/// Inode from a `/proc/PID/ns/net` link target such as `net:[4026531840]`; reading the link
+/// is cheaper than stat and works for every process we may ptrace.
+fn link_inode(path: &Path) -> Option<u64> {
+    let target = fs::read_link(path).ok()?;
+    let text = target.to_str()?;
+    text.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
+}
+
+/// Container id from a cgroup path: the 64-hex-digit id Docker, containerd, CRI-O and podman
+/// put in their scope/directory names (`docker-<id>.scope`, `cri-containerd-<id>.scope`,
+/// `/docker/<id>`, `crio-<id>.scope`, `libpod-<id>.scope`).
+pub fn container_id_from_cgroup(cgroup: &str) -> Option<String> {
+    for line in cgroup.lines() {
+        let path = line.rsplit(':').next().unwrap_or("");
+        for part in path.rsplit('/') {
+            let bytes = part.as_bytes();
+            let mut run = 0;
+            for (i, b) in bytes.iter().enumerate() {
+                if b.is_ascii_hexdigit() && !b.is_ascii_uppercase() {
+                    run += 1;
+                    if run == 64 && bytes.get(i + 1).is_none_or(|n| !n.is_ascii_hexdigit()) {
+                        return Some(part[i + 1 - 64..=i].to_string());
+                    }
+                } else {
+                    run = 0;
+                }
+            }
+        }
+    }
+    None
+}
+
+fn process_ref(pid: u32) -> ProcessRef {
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_default();
+    let container_id = fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .ok()
+        .and_then(|c| container_id_from_cgroup(&c));
+    ProcessRef {
+        pid,
+        comm,
+        container_id,
+    }
+}
+
+/// Scans the host for namespaces.
+pub fn discover() -> Discovery {
+    let mut out = Discovery {
+        own_inode: link_inode(Path::new("/proc/thread-self/ns/net")),
+        ..Discovery::default()
+    };
+    // inode -> index into out.namespaces
+    let mut by_inode: BTreeMap<u64, usize> = BTreeMap::new();
+
+    let host_path = PathBuf::from("/proc/1/ns/net");
+    let (host_inode, host_path) = match link_inode(&host_path) {
+        Some(i) => (i, host_path),
+        None => {
+            let why = fs::read_link(&host_path)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            out.warnings.push(format!(
+                "cannot read /proc/1/ns/net ({why}): taking this process's namespace as the host's"
+            ));
+            let own = PathBuf::from("/proc/self/ns/net");
+            (out.own_inode.unwrap_or(0), own)
+        }
+    };
+    out.namespaces.push(FoundNs {
+        name: "host".into(),
+        kind: NamespaceKind::Host,
+        inode: host_inode,
+        paths: vec![host_path],
+        named_paths: Vec::new(),
+        processes: Vec::new(),
+        etc_override: None,
+        root: PathBuf::from("/"),
+    });
+    by_inode.insert(host_inode, 0);
+
+    // Named namespaces.
+    let mut named: Vec<FoundNs> = Vec::new();
+    for (dir, prefix) in named_dirs() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for path in files {
+            let Some(inode) = ns_inode(&path) else {
+                continue;
+            };
+            // A file that is not a mount (a leftover of a failed `ip netns add`) is a plain
+            // file on the parent file system: skip it.
+            if !is_mounted_over(&path) {
+                continue;
+            }
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let path_text = path.display().to_string();
+            if let Some(&idx) = by_inode.get(&inode) {
+                let ns = if idx < out.namespaces.len() {
+                    &mut out.namespaces[idx]
+                } else {
+                    &mut named[idx - out.namespaces.len()]
+                };
+                if !ns.named_paths.contains(&path_text) {
+                    ns.named_paths.push(path_text);
+                    ns.paths.push(path);
+                }
+                continue;
+            }
+            by_inode.insert(inode, out.namespaces.len() + named.len());
+            named.push(FoundNs {
+                name: format!("{prefix}{file_name}"),
+                kind: NamespaceKind::Named,
+                inode,
+                etc_override: (prefix.is_empty()).then(|| Path::new("/etc/netns").join(&file_name)),
+                paths: vec![path],
+                named_paths: vec![path_text],
+                processes: Vec::new(),
+                root: PathBuf::from("/"),
+            });
+        }
+    }
+    named.sort_by(|a, b| a.name.cmp(&b.name));
+    by_inode.clear();
+    out.namespaces.extend(named);
+    for (i, ns) in out.namespaces.iter().enumerate() {
+        by_inode.insert(ns.inode, i);
+    }
+
+    // Process-held namespaces, and processes inside the known ones.
+    let mut pids: Vec<u32> = fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pids.sort_unstable();
+    let mut unreadable = 0usize;
+    for pid in pids {
+        let ns_link = PathBuf::from(format!("/proc/{pid}/ns/net"));
+        let Some(inode) = link_inode(&ns_link) else {
+            unreadable += 1;
+            continue;
+        };
+        match by_inode.get(&inode) {
+            Some(&idx) => {
+                let ns = &mut out.namespaces[idx];
+                if ns.kind == NamespaceKind::Host {
+                    // Listing every host process would drown the output; containerised ones
+                    // sharing the host namespace (hostNetwork pods) are the interesting ones.
+                    let p = process_ref(pid);
+                    if p.container_id.is_some() {
+                        ns.processes.push(p);
+                    }
+                } else {
+                    if ns.processes.is_empty() && ns.kind == NamespaceKind::Process {
+                        ns.root = PathBuf::from(format!("/proc/{pid}/root"));
+                    }
+                    ns.processes.push(process_ref(pid));
+                    ns.paths.push(ns_link);
+                }
+            }
+            None => {
+                by_inode.insert(inode, out.namespaces.len());
+                out.namespaces.push(FoundNs {
+                    name: format!("pid:{pid}"),
+                    kind: NamespaceKind::Process,
+                    inode,
+                    paths: vec![ns_link],
+                    named_paths: Vec::new(),
+                    processes: vec![process_ref(pid)],
+                    etc_override: None,
+                    root: PathBuf::from(format!("/proc/{pid}/root")),
+                });
+            }
+        }
+    }
+    if unreadable > 0 && !nix::unistd::geteuid().is_root() {
+        out.warnings.push(format!(
+            "{unreadable} processes' namespaces are not visible without root: namespaces held only by them are missing"
+        ));
+    }
+    out
+}
+
+/// A bind-mounted namespace file lives on nsfs, whose device differs from the directory's.
+fn is_mounted_over(path: &Path) -> bool {
+    let (Ok(meta), Some(parent)) = (fs::metadata(path), path.parent()) else {
+        return false;
+    };
+    fs::metadata(parent)
+        .map(|p| p.dev() != meta.dev())
+        .unwrap_or(false)
+}

@@ -1,0 +1,2 @@
+//! Human-readable renderings of a snapshot (the CLI's default output).
+pub mod text;

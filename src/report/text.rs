@@ -1,0 +1,241 @@
+//! `netlens snapshot` as text: grouped by namespace, then the topology across them.
+
+use std::fmt::Write;
+
+use crate::model::topology::{describe_pair, veth_pairs};
+use crate::model::{Namespace, NamespaceKind, NsStatus, Route, Snapshot};
+
+pub fn render(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    for w in &snap.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    for ns in &snap.namespaces {
+        render_namespace(&mut out, ns);
+    }
+    let pairs = veth_pairs(snap);
+    let bridges: Vec<(String, String, Vec<String>)> = snap
+        .namespaces
+        .iter()
+        .flat_map(|ns| {
+            ns.links
+                .iter()
+                .filter(|l| l.kind == "bridge")
+                .map(|l| (ns.name.clone(), l.name.clone(), l.ports.clone()))
+        })
+        .collect();
+    if !pairs.is_empty() || !bridges.is_empty() {
+        let _ = writeln!(out, "\n== topology");
+        for p in &pairs {
+            let _ = writeln!(out, "  {}", describe_pair(p));
+        }
+        for (ns, name, ports) in &bridges {
+            let list = if ports.is_empty() {
+                "no ports".to_string()
+            } else {
+                ports.join(", ")
+            };
+            let _ = writeln!(out, "  bridge {name} ({ns}): {list}");
+        }
+    }
+    out
+}
+
+fn header(ns: &Namespace) -> String {
+    let mut h = format!("== {}", ns.name);
+    let kind = match ns.kind {
+        NamespaceKind::Host => "host".to_string(),
+        NamespaceKind::Named => format!("named: {}", ns.paths.join(", ")),
+        NamespaceKind::Process => "held by process".to_string(),
+    };
+    let _ = write!(h, "  [{kind}; inode {}]", ns.inode);
+    if !ns.processes.is_empty() {
+        let procs: Vec<String> = ns
+            .processes
+            .iter()
+            .take(5)
+            .map(|p| match &p.container_id {
+                Some(c) => format!("{} {} (container {})", p.pid, p.comm, &c[..c.len().min(12)]),
+                None => format!("{} {}", p.pid, p.comm),
+            })
+            .collect();
+        let more = ns.processes.len().saturating_sub(5);
+        let _ = write!(h, " processes: {}", procs.join(", "));
+        if more > 0 {
+            let _ = write!(h, " (+{more} more)");
+        }
+    }
+    h
+}
+
+fn render_namespace(out: &mut String, ns: &Namespace) {
+    let _ = writeln!(out, "\n{}", header(ns));
+    match &ns.status {
+        NsStatus::Ok => {}
+        NsStatus::Partial(problems) => {
+            for p in problems {
+                let _ = writeln!(out, "  ! {p}");
+            }
+        }
+        NsStatus::Gone => {
+            let _ = writeln!(
+                out,
+                "  ! gone: the namespace disappeared while it was being read"
+            );
+            return;
+        }
+        NsStatus::Inaccessible(why) => {
+            let _ = writeln!(out, "  ! {why}");
+            return;
+        }
+    }
+    let _ = writeln!(out, "  links");
+    for l in &ns.links {
+        let state = if l.is_up() {
+            l.oper_state.as_str()
+        } else {
+            "DOWN"
+        };
+        let mut line = format!(
+            "    {:<3} {:<15} {:<9} {:<8} mtu {:<5}",
+            l.index, l.name, l.kind, state, l.mtu
+        );
+        if let Some(mac) = &l.mac {
+            let _ = write!(line, " {mac}");
+        }
+        if let Some(m) = &l.master {
+            let _ = write!(line, "  master {m}");
+        }
+        if let Some(p) = &l.peer {
+            let name = p.name.clone().unwrap_or_else(|| format!("if{}", p.ifindex));
+            let pns = p
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "unknown namespace".into());
+            let _ = write!(line, "  ⇄ {name} ({pns})");
+        }
+        if !l.ports.is_empty() {
+            let _ = write!(line, "  ports: {}", l.ports.join(", "));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    if !ns.addresses.is_empty() {
+        let _ = writeln!(out, "  addresses");
+        for a in &ns.addresses {
+            let _ = writeln!(out, "    {:<15} {} scope {}", a.ifname, a.cidr(), a.scope);
+        }
+    }
+    // The local table is the kernel's own bookkeeping; `ip route` hides it too.
+    let routes: Vec<&Route> = ns.routes.iter().filter(|r| r.table != 255).collect();
+    if !routes.is_empty() {
+        let _ = writeln!(out, "  routes");
+        for r in routes {
+            let _ = writeln!(out, "    {}", route_line(r));
+        }
+    }
+    let custom_rules: Vec<_> = ns
+        .rules
+        .iter()
+        .filter(|r| {
+            !matches!(r.priority, 0 | 32766 | 32767) || r.src.is_some() || r.fwmark.is_some()
+        })
+        .collect();
+    if !custom_rules.is_empty() {
+        let _ = writeln!(out, "  rules");
+        for r in custom_rules {
+            let mut line = format!("    {} {}:", r.family, r.priority);
+            for (k, v) in [
+                ("from", &r.src),
+                ("to", &r.dst),
+                ("iif", &r.iif),
+                ("oif", &r.oif),
+            ] {
+                if let Some(v) = v {
+                    let _ = write!(line, " {k} {v}");
+                }
+            }
+            if let Some(m) = r.fwmark {
+                let _ = write!(line, " fwmark {m:#x}");
+            }
+            let _ = write!(line, " {} {}", r.action, r.table);
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    if !ns.neighbors.is_empty() {
+        let _ = writeln!(out, "  neighbors");
+        for n in &ns.neighbors {
+            let ll = n.lladdr.clone().unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "    {} dev {} lladdr {} {}",
+                n.address, n.dev, ll, n.state
+            );
+        }
+    }
+    let s = &ns.sysctls;
+    let show = |v: Option<u8>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    let mut line = format!(
+        "  sysctl  ip_forward={} ipv6.forwarding={} rp_filter(all)={}",
+        show(s.ip_forward),
+        show(s.ipv6_forwarding),
+        show(s.rp_filter_all)
+    );
+    if let Some(v) = s.bridge_nf_call_iptables {
+        let _ = write!(line, " bridge-nf-call-iptables={v}");
+    }
+    if let (Some(c), Some(m)) = (s.conntrack_count, s.conntrack_max) {
+        let _ = write!(line, " conntrack={c}/{m}");
+    }
+    let _ = writeln!(out, "{line}");
+    if !ns.sockets.is_empty() {
+        let _ = writeln!(out, "  listening");
+        for sock in &ns.sockets {
+            let who: Vec<String> = sock
+                .processes
+                .iter()
+                .map(|p| format!("{}({})", p.comm, p.pid))
+                .collect();
+            let addr = match sock.address {
+                std::net::IpAddr::V6(a) => format!("[{a}]:{}", sock.port),
+                a => format!("{a}:{}", sock.port),
+            };
+            let _ = writeln!(out, "    {:<5} {:<24} {}", sock.proto, addr, who.join(", "));
+        }
+    }
+}
+
+fn route_line(r: &Route) -> String {
+    let mut line = String::new();
+    if r.kind != "unicast" {
+        let _ = write!(line, "{} ", r.kind);
+    }
+    line.push_str(&r.dst);
+    if let Some(g) = r.gateway {
+        let _ = write!(line, " via {g}");
+    }
+    if let Some(d) = &r.dev {
+        let _ = write!(line, " dev {d}");
+    }
+    for hop in &r.nexthops {
+        let _ = write!(line, " nexthop {hop}");
+    }
+    if r.protocol != "boot" && r.protocol != "unspec" {
+        let _ = write!(line, " proto {}", r.protocol);
+    }
+    if r.scope != "global" {
+        let _ = write!(line, " scope {}", r.scope);
+    }
+    if let Some(s) = r.prefsrc {
+        let _ = write!(line, " src {s}");
+    }
+    if let Some(m) = r.metric {
+        let _ = write!(line, " metric {m}");
+    }
+    if r.table != 254 {
+        let _ = write!(line, " table {}", r.table_name);
+    }
+    if r.family == "inet6" {
+        line = format!("[v6] {line}");
+    }
+    line
+}
