@@ -1,0 +1,9 @@
+//! Firewall state of a namespace: nftables, iptables-nft and legacy iptables.
+pub mod collect;
+pub mod iptables_save;
+pub mod model;
+pub mod nfnetlink;
+pub mod nft_json;
+
+pub use collect::collect_in_current_netns;
+pub use model::*;
