@@ -624,3 +624,28 @@ fn hosts_file() {
     assert_eq!(h.lookup("link-local"), vec![ip("fe80::1")]);
     assert!(h.lookup("nothere").is_empty());
 }
+
+#[test]
+fn model_round_trips_through_json() {
+    let (iptables, _) = iptables_save::parse(
+        &sample("iptables/kube-proxy/iptables-nft-save.txt"),
+        IpFamily::V4,
+        XtSource::Nft,
+    );
+    let fw = Firewall {
+        backends: vec![netlens::firewall::Backend::IptablesNft],
+        iptables,
+        nft: nft("nftables/kube-proxy/nft-j-list-ruleset.json"),
+        errors: vec!["x".into()],
+    };
+    let json = serde_json::to_string(&fw).expect("serialize");
+    assert!(json.contains("\"backends\":[\"iptables-nft\"]"));
+    assert!(json.contains("\"family\":\"v4\",\"source\":\"nft\""));
+    let back: Firewall = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, fw);
+
+    let rc = resolv::parse(&sample("resolv/go_resolv.conf"));
+    let back: resolv::ResolvConf =
+        serde_json::from_str(&serde_json::to_string(&rc).expect("serialize")).expect("parse");
+    assert_eq!(back, rc);
+}

@@ -160,7 +160,14 @@ pub fn parse(text: &str) -> ResolvConf {
             conf.domain = Some(value.to_string());
             conf.search = vec![value.to_string()];
         } else if let Some(rest) = keyword_arg(line, "search") {
-            conf.search = rest.split_whitespace().map(str::to_string).collect();
+            let list: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+            // glibc skips an empty `search` line instead of clearing the list.
+            if list.is_empty() {
+                conf.warnings
+                    .push(format!("line {no}: empty search line ignored"));
+                continue;
+            }
+            conf.search = list;
         } else if let Some(rest) = keyword_arg(line, "sortlist") {
             conf.sortlist = rest.split_whitespace().map(str::to_string).collect();
         } else if let Some(rest) = keyword_arg(line, "options") {
@@ -262,7 +269,7 @@ mod tests {
     fn last_of_search_and_domain_wins() {
         let c = parse("search a b\ndomain c\n");
         assert_eq!(c.search, vec!["c"]);
-        let c = parse("domain c\nsearch a b\n");
+        let c = parse("domain c\nsearch a b\nsearch \n");
         assert_eq!(c.search, vec!["a", "b"]);
         assert_eq!(c.domain.as_deref(), Some("c"));
     }
