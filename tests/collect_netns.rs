@@ -221,3 +221,58 @@ fn collect_empty_then_populated_namespace() {
     );
     assert!(fw.iptables.is_empty() && fw.backends.is_empty());
 }
+
+/// The real caller enters a namespace on one thread while the process stays elsewhere: the
+/// netlink socket, `/proc/thread-self` and spawned tools must all follow the thread.
+#[test]
+fn collect_follows_the_calling_threads_namespace() {
+    if !in_world() {
+        return run_in_world("collect_follows_the_calling_threads_namespace");
+    }
+    let fw = std::thread::spawn(|| {
+        // Only this thread moves to a new network namespace.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare netns");
+        sh(
+            "iptables-legacy",
+            &[
+                "-t",
+                "nat",
+                "-A",
+                "PREROUTING",
+                "-p",
+                "tcp",
+                "--dport",
+                "8080",
+                "-j",
+                "DNAT",
+                "--to-destination",
+                "10.0.0.7:80",
+            ],
+        );
+        sh("nft", &["add", "table", "ip", "thread_only"]);
+        let started = std::time::Instant::now();
+        let fw = collect_in_current_netns();
+        eprintln!("collect with rules: {:?}", started.elapsed());
+        fw
+    })
+    .join()
+    .expect("thread");
+    assert!(fw.errors.is_empty(), "{:?}", fw.errors);
+    let dnat: Vec<_> = fw.nat_rules().collect();
+    assert_eq!(dnat.len(), 1, "{fw:#?}");
+    assert_eq!(dnat[0].table.source, XtSource::Legacy);
+    assert_eq!(
+        dnat[0].rule.target_args,
+        vec![("--to-destination".to_string(), "10.0.0.7:80".to_string())]
+    );
+    // An empty table holds no rules, so only legacy counts as a backend.
+    assert_eq!(fw.backends, vec![Backend::IptablesLegacy]);
+    assert_eq!(fw.nft.len(), 1);
+    assert_eq!(fw.nft[0].name, "thread_only");
+
+    // The process's own namespace (this thread) saw none of that, and costs no spawn.
+    let started = std::time::Instant::now();
+    let here = collect_in_current_netns();
+    eprintln!("collect, empty namespace: {:?}", started.elapsed());
+    assert_eq!(here, netlens::firewall::Firewall::default());
+}
