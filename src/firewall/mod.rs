@@ -1,10 +1,9 @@
-// TEMPORARY local placeholder until branch `parsers` is merged (never committed).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
-pub struct Firewall {
-    pub errors: Vec<String>,
-}
-pub mod collect {
-    pub fn collect_in_current_netns() -> super::Firewall {
-        super::Firewall::default()
-    }
-}
+//! Firewall state of a namespace: nftables, iptables-nft and legacy iptables.
+pub mod collect;
+pub mod iptables_save;
+pub mod model;
+pub mod nfnetlink;
+pub mod nft_json;
+
+pub use collect::collect_in_current_netns;
+pub use model::*;

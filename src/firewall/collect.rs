@@ -1,0 +1,266 @@
+//! Collecting the firewall of the namespace the calling thread is in.
+//!
+//! This runs once per namespace (hundreds of them), so it first asks the kernel cheaply —
+//! one netlink dump for nftables, two small `/proc/thread-self` reads for legacy iptables —
+//! and spawns the user-space tools only for the rule sets that exist. An empty namespace
+//! therefore costs no fork/exec at all.
+//!
+//! Child processes inherit the network namespace of the *thread* that spawns them, so
+//! `std::process::Command` run from the thread that called `setns` lists that namespace.
+//! Commands get a fixed argv and never go through a shell.
+
+use std::io::ErrorKind;
+use std::process::Command;
+
+use super::model::{Backend, Firewall, IpFamily, XtSource, IPTABLES_TABLE_NAMES};
+use super::nfnetlink::{self, KernelTable};
+use super::{iptables_save, nft_json};
+
+/// What the cheap checks found, and therefore which tools to run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Some nftables table exists: run `nft -j list ruleset`.
+    pub nft: bool,
+    /// An ip / ip6 table with an iptables name exists: run `iptables-nft-save` / v6.
+    pub iptables_nft_v4: bool,
+    pub iptables_nft_v6: bool,
+    /// Legacy x_tables tables exist: run `iptables-legacy-save` / v6.
+    pub legacy_v4: bool,
+    pub legacy_v6: bool,
+}
+
+impl Plan {
+    /// Decides from the kernel's table list and the legacy table-name files.
+    pub fn new(nft_tables: &[KernelTable], legacy_v4: &str, legacy_v6: &str) -> Plan {
+        let xt_named = |family: &str| {
+            nft_tables
+                .iter()
+                .any(|t| t.family == family && IPTABLES_TABLE_NAMES.contains(&t.name.as_str()))
+        };
+        Plan {
+            nft: !nft_tables.is_empty(),
+            iptables_nft_v4: xt_named("ip"),
+            iptables_nft_v6: xt_named("ip6"),
+            legacy_v4: legacy_v4.split_whitespace().next().is_some(),
+            legacy_v6: legacy_v6.split_whitespace().next().is_some(),
+        }
+    }
+
+    /// True when nothing needs to be spawned.
+    pub fn is_empty(&self) -> bool {
+        *self == Plan::default()
+    }
+}
+
+/// Collects the firewall of the calling thread's network namespace. Never panics; every
+/// problem (missing tool, failed command, unparsable output) becomes an entry in `errors`.
+pub fn collect_in_current_netns() -> Firewall {
+    let mut fw = Firewall::default();
+    let nft_tables = match nfnetlink::list_tables() {
+        Ok(t) => t,
+        Err(e) => {
+            // Cannot tell cheaply: assume tables may exist and let the tools decide.
+            fw.errors.push(format!(
+                "nftables check failed ({e}); running the tools anyway"
+            ));
+            vec![
+                KernelTable {
+                    family: "ip".into(),
+                    name: "filter".into(),
+                },
+                KernelTable {
+                    family: "ip6".into(),
+                    name: "filter".into(),
+                },
+            ]
+        }
+    };
+    // /proc/self/net would show the *process's* namespace; thread-self follows setns.
+    // The files are absent until the ip_tables / ip6_tables module is loaded: no tables.
+    let legacy_v4 =
+        std::fs::read_to_string("/proc/thread-self/net/ip_tables_names").unwrap_or_default();
+    let legacy_v6 =
+        std::fs::read_to_string("/proc/thread-self/net/ip6_tables_names").unwrap_or_default();
+    let plan = Plan::new(&nft_tables, &legacy_v4, &legacy_v6);
+    run_plan(&plan, &mut fw);
+    fw
+}
+
+/// Runs the tools the plan asks for and fills `fw`.
+pub fn run_plan(plan: &Plan, fw: &mut Firewall) {
+    let saves = [
+        (plan.iptables_nft_v4, IpFamily::V4, XtSource::Nft),
+        (plan.iptables_nft_v6, IpFamily::V6, XtSource::Nft),
+        (plan.legacy_v4, IpFamily::V4, XtSource::Legacy),
+        (plan.legacy_v6, IpFamily::V6, XtSource::Legacy),
+    ];
+    for (wanted, family, source) in saves {
+        if wanted {
+            collect_save(family, source, fw);
+        }
+    }
+    if plan.nft {
+        match run("nft", &["-j", "list", "ruleset"], "nftables") {
+            Ok(out) => {
+                let (tables, warnings) = nft_json::parse(&out);
+                fw.errors
+                    .extend(warnings.into_iter().map(|w| format!("nft -j: {w}")));
+                fw.nft = tables;
+            }
+            Err(e) => fw.errors.push(e.to_string()),
+        }
+    }
+    fw.backends = backends(fw);
+}
+
+/// The save tools to try, in order. Debian's plain `iptables-save` may be either variant
+/// (alternatives), so the explicit names come first and the plain name is accepted only if
+/// its header says it is the wanted variant.
+fn save_tools(family: IpFamily, source: XtSource) -> [&'static str; 2] {
+    match (family, source) {
+        (IpFamily::V4, XtSource::Nft) => ["iptables-nft-save", "iptables-save"],
+        (IpFamily::V6, XtSource::Nft) => ["ip6tables-nft-save", "ip6tables-save"],
+        (IpFamily::V4, XtSource::Legacy) => ["iptables-legacy-save", "iptables-save"],
+        (IpFamily::V6, XtSource::Legacy) => ["ip6tables-legacy-save", "ip6tables-save"],
+    }
+}
+
+fn collect_save(family: IpFamily, source: XtSource, fw: &mut Firewall) {
+    let [explicit, plain] = save_tools(family, source);
+    let output = match run(explicit, &["-c"], "iptables") {
+        Ok(out) => Ok((explicit, out)),
+        Err(not_found @ ToolError::NotFound { .. }) => match run(plain, &["-c"], "iptables") {
+            // iptables >= 1.8 marks nft-based output with "(nf_tables)" in its header.
+            Ok(out) if out.contains("(nf_tables)") == (source == XtSource::Nft) => Ok((plain, out)),
+            _ => Err(not_found),
+        },
+        Err(e) => Err(e),
+    };
+    match output {
+        Ok((tool, out)) => {
+            let (tables, warnings) = iptables_save::parse(&out, family, source);
+            fw.errors
+                .extend(warnings.into_iter().map(|w| format!("{tool}: {w}")));
+            fw.iptables.extend(tables);
+        }
+        Err(e) => fw.errors.push(e.to_string()),
+    }
+}
+
+/// Why a tool produced no output.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("{program} not found: install {package}")]
+    NotFound {
+        program: String,
+        package: &'static str,
+    },
+    #[error("{program}: cannot run: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{program} failed ({status}): {stderr}")]
+    Failed {
+        program: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+}
+
+/// Runs `program args` and returns its stdout (lossily decoded). `package` names the Debian
+/// package to suggest when the program is missing.
+fn run(program: &str, args: &[&str], package: &'static str) -> Result<String, ToolError> {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|source| {
+            if source.kind() == ErrorKind::NotFound {
+                ToolError::NotFound {
+                    program: program.to_string(),
+                    package,
+                }
+            } else {
+                ToolError::Spawn {
+                    program: program.to_string(),
+                    source,
+                }
+            }
+        })?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    // A failing tool that still printed something: keep the partial listing.
+    if !output.status.success() && stdout.trim().is_empty() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(ToolError::Failed {
+            program: program.to_string(),
+            status: output.status,
+            stderr: stderr.lines().next().unwrap_or("").trim().to_string(),
+        });
+    }
+    Ok(stdout)
+}
+
+/// Which backends hold rules. A nft table counts as native unless iptables-nft-save listed a
+/// table of the same family and name (then it is iptables-nft's compat table).
+fn backends(fw: &Firewall) -> Vec<Backend> {
+    let mut out = Vec::new();
+    let xt_holds = |source: XtSource| {
+        fw.iptables
+            .iter()
+            .any(|t| t.source == source && t.holds_rules())
+    };
+    let claimed_by_iptables_nft = |family: &str, name: &str| {
+        fw.iptables.iter().any(|t| {
+            t.source == XtSource::Nft
+                && t.name == name
+                && matches!(
+                    (t.family, family),
+                    (IpFamily::V4, "ip") | (IpFamily::V6, "ip6")
+                )
+        })
+    };
+    if fw
+        .nft
+        .iter()
+        .any(|t| t.holds_rules() && !claimed_by_iptables_nft(&t.family, &t.name))
+    {
+        out.push(Backend::Nft);
+    }
+    if xt_holds(XtSource::Nft) {
+        out.push(Backend::IptablesNft);
+    }
+    if xt_holds(XtSource::Legacy) {
+        out.push(Backend::IptablesLegacy);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(family: &str, name: &str) -> KernelTable {
+        KernelTable {
+            family: family.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn empty_namespace_plans_nothing() {
+        assert!(Plan::new(&[], "", "\n").is_empty());
+    }
+
+    #[test]
+    fn native_table_runs_only_nft() {
+        let p = Plan::new(&[t("inet", "filter"), t("ip", "mytable")], "", "");
+        assert!(p.nft && !p.iptables_nft_v4 && !p.iptables_nft_v6 && !p.legacy_v4);
+    }
+
+    #[test]
+    fn iptables_names_and_legacy_files() {
+        let p = Plan::new(&[t("ip6", "nat")], "filter\nnat\n", "");
+        assert!(p.nft && !p.iptables_nft_v4 && p.iptables_nft_v6 && p.legacy_v4 && !p.legacy_v6);
+    }
+}

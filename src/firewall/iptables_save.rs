@@ -1,0 +1,497 @@
+//! Parser for `iptables-save` / `ip6tables-save` output (also accepts `iptables-restore`
+//! input such as kube-proxy's, and truncated fragments pasted into bug reports).
+//!
+//! The format is line based: `*table`, `:CHAIN POLICY [packets:bytes]`, `-A CHAIN options…`
+//! (optionally prefixed by `[packets:bytes]` when saved with `-c`), `COMMIT`. Arguments
+//! containing spaces are double-quoted with `\"` and `\\` escapes. Bad lines produce a warning
+//! and parsing continues, so one odd line never hides the rest of a ruleset.
+
+use super::model::{Cond, IpFamily, Match, XtChain, XtRule, XtSource, XtTable};
+
+/// Parses the text; returns the tables found and a warning per line that could not be used.
+pub fn parse(text: &str, family: IpFamily, source: XtSource) -> (Vec<XtTable>, Vec<String>) {
+    let mut parser = Parser {
+        family,
+        source,
+        tables: Vec::new(),
+        open: false,
+        warnings: Vec::new(),
+    };
+    for (idx, line) in text.lines().enumerate() {
+        parser.line(idx + 1, line);
+    }
+    if parser.open {
+        if let Some(t) = parser.tables.last() {
+            let name = t.name.clone();
+            parser
+                .warnings
+                .push(format!("table {name}: no COMMIT at end of input"));
+        }
+    }
+    (parser.tables, parser.warnings)
+}
+
+struct Parser {
+    family: IpFamily,
+    source: XtSource,
+    tables: Vec<XtTable>,
+    /// True between `*table` and `COMMIT`.
+    open: bool,
+    warnings: Vec<String>,
+}
+
+impl Parser {
+    fn line(&mut self, no: usize, line: &str) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            return;
+        }
+        if let Some(name) = trimmed.strip_prefix('*') {
+            self.start_table(no, name.trim());
+        } else if trimmed == "COMMIT" {
+            if !self.open {
+                self.warn(no, "COMMIT outside a table");
+            }
+            self.open = false;
+        } else if let Some(decl) = trimmed.strip_prefix(':') {
+            self.chain_decl(no, decl);
+        } else {
+            self.rule_line(no, line, trimmed);
+        }
+    }
+
+    fn warn(&mut self, no: usize, msg: &str) {
+        self.warnings.push(format!("line {no}: {msg}"));
+    }
+
+    fn start_table(&mut self, no: usize, name: &str) {
+        if name.is_empty() {
+            self.warn(no, "table line without a name");
+        }
+        if self.open {
+            self.warn(no, "new table before COMMIT of the previous one");
+        }
+        self.tables.push(XtTable {
+            family: self.family,
+            source: self.source,
+            name: name.to_string(),
+            chains: Vec::new(),
+        });
+        self.open = true;
+    }
+
+    /// The table lines currently belong to. Fragments often start in the middle of a table,
+    /// so a table named `?` is created rather than dropping their lines.
+    fn current_table(&mut self, no: usize) -> &mut XtTable {
+        if self.tables.is_empty() || !self.open {
+            self.warn(no, "line outside a *table block; using table '?'");
+            self.tables.push(XtTable {
+                family: self.family,
+                source: self.source,
+                name: "?".to_string(),
+                chains: Vec::new(),
+            });
+            self.open = true;
+        }
+        let last = self.tables.len() - 1;
+        &mut self.tables[last]
+    }
+
+    fn chain_decl(&mut self, no: usize, decl: &str) {
+        let mut words = decl.split_whitespace();
+        let Some(name) = words.next() else {
+            self.warn(no, "chain declaration without a name");
+            return;
+        };
+        let policy = words.next().filter(|p| *p != "-").map(str::to_string);
+        let (packets, bytes) = match words.next() {
+            Some(c) => parse_counters(c).unwrap_or_else(|| {
+                self.warn(no, &format!("bad counters {c:?}"));
+                (0, 0)
+            }),
+            None => (0, 0),
+        };
+        let table = self.current_table(no);
+        if let Some(existing) = table.chains.iter_mut().find(|c| c.name == name) {
+            // A rule line may have created the chain before its declaration (fragments).
+            existing.policy = policy;
+            existing.packets = packets;
+            existing.bytes = bytes;
+        } else {
+            table.chains.push(XtChain {
+                name: name.to_string(),
+                policy,
+                packets,
+                bytes,
+                rules: Vec::new(),
+            });
+        }
+    }
+
+    fn rule_line(&mut self, no: usize, raw: &str, trimmed: &str) {
+        let (tokens, unterminated) = tokenize(trimmed);
+        if unterminated {
+            self.warn(no, "unterminated quote");
+        }
+        let mut toks = tokens.as_slice();
+        let mut counters = None;
+        if let Some(first) = toks.first() {
+            if !first.quoted && first.text.starts_with('[') {
+                match parse_counters(&first.text) {
+                    Some(c) => counters = Some(c),
+                    None => self.warn(no, &format!("bad counters {:?}", first.text)),
+                }
+                toks = &toks[1..];
+            }
+        }
+        let command = toks.first().map(|t| t.text.as_str()).unwrap_or("");
+        match command {
+            "-A" | "--append" | "-I" | "--insert" => {}
+            "-N" | "--new-chain" => {
+                if let Some(name) = toks.get(1) {
+                    let name = name.text.clone();
+                    self.ensure_chain(no, &name);
+                } else {
+                    self.warn(no, "-N without a chain name");
+                }
+                return;
+            }
+            _ => {
+                let shown: String = trimmed.chars().take(60).collect();
+                self.warn(no, &format!("unrecognised line: {shown}"));
+                return;
+            }
+        }
+        let Some(chain_name) = toks.get(1).map(|t| t.text.clone()) else {
+            self.warn(no, "rule without a chain name");
+            return;
+        };
+        let mut rest = &toks[2..];
+        // `-I CHAIN [rulenum]` (restore input): skip the position, rules keep file order.
+        if matches!(command, "-I" | "--insert") {
+            if let Some(t) = rest.first() {
+                if t.text.parse::<u64>().is_ok() {
+                    rest = &rest[1..];
+                }
+            }
+        }
+        let mut rule = build_rule(raw, rest, &mut |m| self.warn(no, m));
+        if let Some((p, b)) = counters {
+            rule.packets = Some(p);
+            rule.bytes = Some(b);
+        }
+        let chain = self.ensure_chain(no, &chain_name);
+        chain.rules.push(rule);
+    }
+
+    fn ensure_chain(&mut self, no: usize, name: &str) -> &mut XtChain {
+        let table = self.current_table(no);
+        let idx = match table.chains.iter().position(|c| c.name == name) {
+            Some(i) => i,
+            None => {
+                table.chains.push(XtChain {
+                    name: name.to_string(),
+                    policy: None,
+                    packets: 0,
+                    bytes: 0,
+                    rules: Vec::new(),
+                });
+                table.chains.len() - 1
+            }
+        };
+        &mut table.chains[idx]
+    }
+}
+
+/// `[12:3456]` → (12, 3456).
+fn parse_counters(s: &str) -> Option<(u64, u64)> {
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    let (p, b) = inner.split_once(':')?;
+    Some((p.trim().parse().ok()?, b.trim().parse().ok()?))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Token {
+    text: String,
+    /// Quoted tokens are always values, even when they start with `-` or equal `!`.
+    quoted: bool,
+}
+
+/// Splits a line like a shell would for iptables-save's quoting: whitespace separates words,
+/// `"…"` groups, and a backslash escapes the next character (iptables 1.6 also wrote `\'`).
+/// Returns the tokens and whether a quote was left open.
+fn tokenize(line: &str) -> (Vec<Token>, bool) {
+    let mut tokens = Vec::new();
+    let mut cur = String::new();
+    let mut in_token = false;
+    let mut quoted = false;
+    let mut in_quotes = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    cur.push(next);
+                } else {
+                    cur.push('\\');
+                }
+                in_token = true;
+            }
+            '"' => {
+                in_quotes = !in_quotes;
+                quoted = true;
+                in_token = true;
+            }
+            c if c.is_whitespace() && !in_quotes => {
+                if in_token {
+                    tokens.push(Token {
+                        text: std::mem::take(&mut cur),
+                        quoted,
+                    });
+                }
+                in_token = false;
+                quoted = false;
+            }
+            c => {
+                cur.push(c);
+                in_token = true;
+            }
+        }
+    }
+    if in_token {
+        tokens.push(Token { text: cur, quoted });
+    }
+    (tokens, in_quotes)
+}
+
+fn is_option(t: &Token) -> bool {
+    !t.quoted && t.text.len() > 1 && t.text.starts_with('-')
+}
+
+fn is_bang(t: &Token) -> bool {
+    !t.quoted && t.text == "!"
+}
+
+/// Turns the tokens after `-A CHAIN` into a rule. Options take every following word that is
+/// not itself an option (so `--tcp-flags SYN,RST SYN` keeps both words and `--rsource` none).
+/// `!` negates the next option, or — old iptables syntax — the value that follows it.
+fn build_rule(raw: &str, toks: &[Token], warn: &mut dyn FnMut(&str)) -> XtRule {
+    let mut rule = XtRule {
+        raw: raw.to_string(),
+        matches: Vec::new(),
+        source: None,
+        destination: None,
+        in_iface: None,
+        out_iface: None,
+        protocol: None,
+        dport: None,
+        sport: None,
+        comment: None,
+        target: None,
+        target_args: Vec::new(),
+        goto: false,
+        packets: None,
+        bytes: None,
+    };
+    let mut options: Vec<Match> = Vec::new();
+    let mut pending_neg = false;
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        i += 1;
+        if is_bang(t) {
+            pending_neg = true;
+            continue;
+        }
+        if !is_option(t) {
+            warn(&format!("stray value {:?}", t.text));
+            continue;
+        }
+        let mut m = Match {
+            negated: std::mem::take(&mut pending_neg),
+            option: t.text.clone(),
+            value: String::new(),
+        };
+        let mut values: Vec<&str> = Vec::new();
+        while i < toks.len() {
+            let v = &toks[i];
+            if is_option(v) {
+                break;
+            }
+            if is_bang(v) {
+                // `--opt ! value` (old syntax) negates this option; `! --next` negates the next.
+                let next_is_value = toks
+                    .get(i + 1)
+                    .is_some_and(|n| !is_option(n) && !is_bang(n));
+                if values.is_empty() && next_is_value {
+                    m.negated = true;
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            values.push(&v.text);
+            i += 1;
+        }
+        m.value = values.join(" ");
+        options.push(m);
+    }
+    if pending_neg {
+        warn("trailing '!'");
+    }
+
+    let mut after_target = false;
+    for m in options {
+        if after_target {
+            rule.target_args.push((m.option, m.value));
+            continue;
+        }
+        match m.option.as_str() {
+            "-j" | "--jump" | "-g" | "--goto" => {
+                rule.goto = matches!(m.option.as_str(), "-g" | "--goto");
+                rule.target = Some(m.value);
+                after_target = true;
+                continue;
+            }
+            "-c" | "--set-counters" => {
+                let mut nums = m.value.split_whitespace().map(str::parse::<u64>);
+                match (nums.next(), nums.next()) {
+                    (Some(Ok(p)), Some(Ok(b))) => {
+                        rule.packets = Some(p);
+                        rule.bytes = Some(b);
+                    }
+                    _ => warn(&format!("bad -c counters {:?}", m.value)),
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let cond = Cond {
+            negated: m.negated,
+            value: m.value.clone(),
+        };
+        let slot = match m.option.as_str() {
+            "-s" | "--source" | "--src" => Some(&mut rule.source),
+            "-d" | "--destination" | "--dst" => Some(&mut rule.destination),
+            "-i" | "--in-interface" => Some(&mut rule.in_iface),
+            "-o" | "--out-interface" => Some(&mut rule.out_iface),
+            "-p" | "--protocol" => Some(&mut rule.protocol),
+            "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
+                Some(&mut rule.dport)
+            }
+            "--sport" | "--source-port" | "--sports" | "--source-ports" => Some(&mut rule.sport),
+            _ => None,
+        };
+        if let Some(slot) = slot {
+            if slot.is_none() {
+                *slot = Some(cond);
+            }
+        }
+        if m.option == "--comment" && rule.comment.is_none() {
+            rule.comment = Some(m.value.clone());
+        }
+        rule.matches.push(m);
+    }
+    rule
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_rule(line: &str) -> XtRule {
+        let text = format!("*filter\n:INPUT ACCEPT [0:0]\n{line}\nCOMMIT\n");
+        let (tables, warnings) = parse(&text, IpFamily::V4, XtSource::Nft);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        tables[0].chains[0].rules[0].clone()
+    }
+
+    #[test]
+    fn negation_before_option_and_before_value() {
+        let r = one_rule("-A INPUT ! -s 10.0.0.0/8 -p tcp --dport ! 22 -j DROP");
+        assert_eq!(
+            r.source,
+            Some(Cond {
+                negated: true,
+                value: "10.0.0.0/8".into()
+            })
+        );
+        assert_eq!(
+            r.dport,
+            Some(Cond {
+                negated: true,
+                value: "22".into()
+            })
+        );
+        assert_eq!(r.protocol.map(|p| p.negated), Some(false));
+        assert_eq!(r.target.as_deref(), Some("DROP"));
+    }
+
+    #[test]
+    fn counters_prefix_and_option() {
+        let r = one_rule("[7:420] -A INPUT -j ACCEPT");
+        assert_eq!((r.packets, r.bytes), (Some(7), Some(420)));
+        let r = one_rule("-A INPUT -c 3 99 -j ACCEPT");
+        assert_eq!((r.packets, r.bytes), (Some(3), Some(99)));
+        assert!(r.matches.is_empty());
+    }
+
+    #[test]
+    fn quoted_comment_with_escapes_and_leading_dash() {
+        let r = one_rule(
+            r#"-A INPUT -m comment --comment "name: \"rkt\" -x" -m comment --comment "-y" -j ACCEPT"#,
+        );
+        assert_eq!(r.comment.as_deref(), Some(r#"name: "rkt" -x"#));
+        assert_eq!(r.matches.len(), 4);
+        assert_eq!(r.matches[3].value, "-y");
+    }
+
+    #[test]
+    fn multi_word_values_and_flags() {
+        let r = one_rule(
+            "-A INPUT -p tcp -m tcp --tcp-flags SYN,RST SYN -m recent --set --rsource -j ACCEPT",
+        );
+        let flags = r.matches.iter().find(|m| m.option == "--tcp-flags");
+        assert_eq!(flags.map(|m| m.value.as_str()), Some("SYN,RST SYN"));
+        assert!(r
+            .matches
+            .iter()
+            .any(|m| m.option == "--rsource" && m.value.is_empty()));
+    }
+
+    #[test]
+    fn goto_and_target_args() {
+        let r = one_rule("-A INPUT -p tcp -j DNAT --to-destination 10.1.2.3:80 --random");
+        assert_eq!(
+            r.target_args,
+            vec![
+                ("--to-destination".to_string(), "10.1.2.3:80".to_string()),
+                ("--random".to_string(), String::new())
+            ]
+        );
+        assert!(!r.goto);
+        let r = one_rule("-A INPUT -g OTHER");
+        assert!(r.goto);
+        assert_eq!(r.target.as_deref(), Some("OTHER"));
+    }
+
+    #[test]
+    fn garbage_lines_warn_and_continue() {
+        let text = "*filter\n:INPUT ACCEPT [0:0]\nhello world\n-A\n-A INPUT -j ACCEPT\nCOMMIT\n";
+        let (tables, warnings) = parse(text, IpFamily::V4, XtSource::Legacy);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(tables[0].chains[0].rules.len(), 1);
+    }
+
+    #[test]
+    fn unterminated_quote_is_a_warning() {
+        let (tables, warnings) = parse(
+            "*nat\n-A X -m comment --comment \"oops -j ACCEPT\n",
+            IpFamily::V6,
+            XtSource::Nft,
+        );
+        assert_eq!(tables[0].chains[0].rules.len(), 1);
+        assert!(warnings.iter().any(|w| w.contains("unterminated")));
+        assert!(warnings.iter().any(|w| w.contains("no COMMIT")));
+    }
+}
