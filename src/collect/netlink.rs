@@ -1,4 +1,4 @@
-//! A thin synchronous rtnetlink client: the only place that speaks raw NETLINK_ROUTE.
+//! A thin synchronous netlink client for typed protocols (rtnetlink, sock_diag).
 //!
 //! Snapshot collection happens on short-lived threads that have entered a namespace; a
 //! blocking socket per namespace is simpler and faster there than an async connection.
@@ -8,27 +8,38 @@
 use std::io;
 use std::os::fd::AsRawFd;
 
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_core::{
+    NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable, NLM_F_DUMP,
+    NLM_F_REQUEST,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-/// A NETLINK_ROUTE socket bound to the namespace of the thread that opened it.
-pub struct RtSocket {
+/// A netlink socket bound to the namespace of the thread that opened it.
+pub struct NlSocket {
     socket: Socket,
     seq: u32,
     buf: Vec<u8>,
 }
 
-impl RtSocket {
-    /// Opens a socket in the calling thread's network namespace.
+/// The rtnetlink socket every namespace gets.
+pub type RtSocket = NlSocket;
+
+impl NlSocket {
+    /// Opens a NETLINK_ROUTE socket in the calling thread's network namespace.
     pub fn open() -> io::Result<Self> {
-        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        Self::open_protocol(NETLINK_ROUTE)
+    }
+
+    /// Opens a socket of another netlink protocol (NETLINK_SOCK_DIAG, …).
+    pub fn open_protocol(protocol: isize) -> io::Result<Self> {
+        let mut socket = Socket::new(protocol)?;
         socket.bind_auto()?;
         socket.connect(&SocketAddr::new(0, 0))?;
         // Large dumps (thousands of routes) arrive faster with a bigger receive buffer; the
         // kernel caps it at rmem_max without failing.
         let _ = socket.set_rx_buf_sz(1 << 20);
-        Ok(RtSocket {
+        Ok(NlSocket {
             socket,
             seq: 0,
             buf: vec![0; 64 * 1024],
@@ -49,14 +60,14 @@ impl RtSocket {
         self.exchange(msg, NLM_F_REQUEST)
     }
 
-    fn exchange(
-        &mut self,
-        msg: RouteNetlinkMessage,
-        flags: u16,
-    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+    /// Sends `msg` with `flags` and collects the replies of that sequence number.
+    pub fn exchange<I>(&mut self, msg: I, flags: u16) -> io::Result<Vec<I>>
+    where
+        I: NetlinkSerializable + NetlinkDeserializable + std::fmt::Debug,
+    {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
-        let mut packet = NetlinkMessage::from(msg);
+        let mut packet = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
         packet.header.flags = flags;
         packet.header.sequence_number = seq;
         packet.finalize();
@@ -71,7 +82,7 @@ impl RtSocket {
             let mut offset = 0;
             while offset < n {
                 let bytes = &self.buf[offset..n];
-                let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
+                let reply = NetlinkMessage::<I>::deserialize(bytes)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
                 let len = reply.header.length as usize;
                 if len == 0 {

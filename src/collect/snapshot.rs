@@ -125,7 +125,10 @@ fn collect_one(found: &FoundNs, own_inode: Option<u64>, opts: &Options) -> Colle
         }
     }
     ns.sysctls = sysctl::read_sysctls(&ns.links);
-    ns.sockets = sockets::read_listening();
+    match sockets::read_listening() {
+        Ok(list) => ns.sockets = list,
+        Err(e) => ns.add_problem(format!("sock_diag: {e}")),
+    }
     if opts.firewall {
         ns.firewall = Some(firewall::collect::collect_in_current_netns());
     }

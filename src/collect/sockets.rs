@@ -1,70 +1,62 @@
 //! Listening TCP and bound UDP sockets of the namespace the calling thread is in, and the
 //! processes holding them.
 //!
-//! `/proc/self/net/*` shows the namespace of the *process*; `/proc/thread-self/net/*` the
-//! namespace of the calling thread, which is what a collector thread that entered a namespace
-//! needs. procfs-core parses the tables.
+//! Read over sock_diag netlink, as `ss` does, not from `/proc/net/tcp`: the proc file walks the
+//! whole established-connection hash table of the machine on every read (7–13 ms per
+//! namespace on a 24 GiB VM, measured), while an inet_diag dump asking for LISTEN only walks
+//! the listening table.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::BufReader;
+use std::io;
 
-use procfs_core::net::{TcpNetEntries, TcpState, UdpNetEntries};
-use procfs_core::{ExplicitSystemInfo, FromBufReadSI};
+use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::{SockDiagMessage, AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 
+use super::netlink::NlSocket;
 use crate::model::{ListeningSocket, ProcessRef};
 
-fn system_info() -> ExplicitSystemInfo {
-    ExplicitSystemInfo {
-        boot_time_secs: 0,
-        ticks_per_second: 100,
-        page_size: 4096,
-        is_little_endian: cfg!(target_endian = "little"),
-    }
-}
-
-pub fn read_listening() -> Vec<ListeningSocket> {
-    let info = system_info();
+/// Lists listening sockets of the calling thread's namespace.
+pub fn read_listening() -> io::Result<Vec<ListeningSocket>> {
+    let mut sock = NlSocket::open_protocol(NETLINK_SOCK_DIAG)?;
     let mut out = Vec::new();
-    for proto in ["tcp", "tcp6"] {
-        let Ok(file) = fs::File::open(format!("/proc/thread-self/net/{proto}")) else {
-            continue;
-        };
-        if let Ok(TcpNetEntries(entries)) =
-            TcpNetEntries::from_buf_read(BufReader::new(file), &info)
-        {
-            for e in entries.into_iter().filter(|e| e.state == TcpState::Listen) {
-                out.push(ListeningSocket {
-                    proto: proto.into(),
-                    address: e.local_address.ip(),
-                    port: e.local_address.port(),
-                    inode: e.inode,
-                    processes: Vec::new(),
-                });
+    for (family, protocol, proto) in [
+        (AF_INET, IPPROTO_TCP, "tcp"),
+        (AF_INET6, IPPROTO_TCP, "tcp6"),
+        (AF_INET, IPPROTO_UDP, "udp"),
+        (AF_INET6, IPPROTO_UDP, "udp6"),
+    ] {
+        let tcp = protocol == IPPROTO_TCP;
+        let req = SockDiagMessage::InetRequest(InetRequest {
+            family,
+            protocol,
+            extensions: ExtensionFlags::empty(),
+            // A bound, unconnected UDP socket sits in TCP_CLOSE; connected ones are not
+            // servers and are skipped below by their remote port.
+            states: if tcp { StateFlags::LISTEN } else { StateFlags::all() },
+            socket_id: if family == AF_INET { SocketId::new_v4() } else { SocketId::new_v6() },
+        });
+        for reply in sock.exchange(req, NLM_F_REQUEST | NLM_F_DUMP)? {
+            let SockDiagMessage::InetResponse(r) = reply else {
+                continue;
+            };
+            let id = &r.header.socket_id;
+            if !tcp && id.destination_port != 0 {
+                continue;
             }
-        }
-    }
-    for proto in ["udp", "udp6"] {
-        let Ok(file) = fs::File::open(format!("/proc/thread-self/net/{proto}")) else {
-            continue;
-        };
-        if let Ok(UdpNetEntries(entries)) =
-            UdpNetEntries::from_buf_read(BufReader::new(file), &info)
-        {
-            // An unconnected UDP socket (remote port 0) is the one that receives datagrams.
-            for e in entries.into_iter().filter(|e| e.remote_address.port() == 0) {
-                out.push(ListeningSocket {
-                    proto: proto.into(),
-                    address: e.local_address.ip(),
-                    port: e.local_address.port(),
-                    inode: e.inode,
-                    processes: Vec::new(),
-                });
-            }
+            out.push(ListeningSocket {
+                proto: proto.into(),
+                address: id.source_address,
+                port: id.source_port,
+                inode: u64::from(r.header.inode),
+                processes: Vec::new(),
+            });
         }
     }
     out.sort_by(|a, b| (&a.proto, a.port, a.address).cmp(&(&b.proto, b.port, b.address)));
-    out
+    Ok(out)
 }
 
 /// Maps socket inodes to the processes holding them by reading `/proc/*/fd` once for all
@@ -78,11 +70,7 @@ pub fn socket_owners(wanted: &HashSet<u64>) -> HashMap<u64, Vec<ProcessRef>> {
         return owners;
     };
     for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
         let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
