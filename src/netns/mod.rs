@@ -1,2 +1,3 @@
 //! Network namespaces: finding them and entering them safely.
+pub mod create;
 pub mod enter;
