@@ -40,7 +40,7 @@ fn up_check_down(name: &str, check: impl Fn()) {
     let status = lab::status(name).unwrap();
     assert!(status.complete, "{status:#?}");
     assert_eq!(status.state, LabState::Complete);
-    assert!(status.links.iter().all(|l| l.exists));
+    assert!(status.links.iter().all(|l| l.ok()), "{status:#?}");
     let json = serde_json::to_value(&status).unwrap();
     assert_eq!(json["state"], "complete");
 
@@ -182,7 +182,16 @@ fn failed_up_removes_what_it_created() {
         assert!(!netns_exists("router-a").unwrap(), "{msg}");
         assert!(!netns_exists("router-c").unwrap(), "{msg}");
         assert!(netns_exists("router-b").unwrap());
-        assert_eq!(lab::status("router").unwrap().state, LabState::Partial);
+        let status = lab::status("router").unwrap();
+        assert_eq!(status.state, LabState::Partial);
+        let eth0 = status
+            .links
+            .iter()
+            .find(|l| l.ns == "router-b" && l.name == "eth0")
+            .unwrap();
+        assert_eq!(eth0.kind.as_deref(), Some("bridge"));
+        assert_eq!(eth0.expected_kind.as_deref(), Some("veth"));
+        assert!(!eth0.ok());
         lab::down("router").unwrap();
         assert!(list_netns().unwrap().is_empty());
     });

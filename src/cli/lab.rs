@@ -79,24 +79,22 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
                 );
             }
         }),
-        LabAction::Status { scenario, json } => lab::status(scenario).and_then(|s| {
-            if *json {
-                let text =
-                    serde_json::to_string_pretty(&s).map_err(|e| LabError::InvalidScenario {
-                        scenario: s.scenario.clone(),
-                        reason: format!("cannot serialize status: {e}"),
-                    })?;
-                println!("{text}");
-            } else {
-                print_status(&s);
+        LabAction::Status { scenario, json } => match lab::status(scenario) {
+            Ok(status) if *json => {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+                Ok(())
             }
-            Ok(())
-        }),
+            Ok(status) => {
+                print_status(&status);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => Ok(0),
-        Err(LabError::UnknownScenario { name }) => {
-            eprintln!("netlens lab: {}", LabError::UnknownScenario { name });
+        Err(e @ LabError::UnknownScenario { .. }) => {
+            eprintln!("netlens lab: {e}");
             Ok(EXIT_USAGE)
         }
         Err(e) => {
@@ -117,13 +115,20 @@ fn print_status(s: &lab::LabStatus) {
         let mark = if ns.exists { "ok" } else { "missing" };
         println!("  namespace {:<20} {mark}", ns.name);
         for link in s.links.iter().filter(|l| l.ns == ns.name) {
-            let mark = match (link.exists, link.up, link.expected_up) {
+            let state = match (link.exists, link.up, link.expected_up) {
                 (false, _, _) => "missing",
                 (true, false, true) => "down (expected up)",
                 (true, true, _) => "up",
                 (true, false, false) => "down",
             };
-            println!("    {:<16} {mark}", link.name);
+            let kind = match (&link.kind, &link.expected_kind) {
+                (Some(found), Some(want)) if found != want => {
+                    format!(" (is a {found}, expected a {want})")
+                }
+                (None, Some(want)) if link.exists => format!(" (expected a {want})"),
+                _ => String::new(),
+            };
+            println!("    {:<16} {state}{kind}", link.name);
         }
     }
 }

@@ -134,6 +134,15 @@ fn link_kind(link: &LinkMessage) -> Option<&InfoKind> {
     })
 }
 
+/// Kind as `ip -d link` names it (`veth`, `bridge`, ...).
+fn kind_name(kind: &InfoKind) -> String {
+    match kind {
+        InfoKind::Veth => "veth".into(),
+        InfoKind::Bridge => "bridge".into(),
+        other => other.to_string(),
+    }
+}
+
 fn link_attr_u32(link: &LinkMessage, pick: fn(&LinkAttribute) -> Option<u32>) -> Option<u32> {
     link.attributes.iter().find_map(pick)
 }
@@ -569,23 +578,27 @@ pub(super) fn status(scenario: &Scenario) -> Result<LabStatus, LabError> {
         });
     }
     let mut links = Vec::new();
-    for (ns, name, expected_up) in scenario.links() {
-        let found = if live.contains(ns) {
-            let handle = session.handle(ns).map_err(fail)?;
-            session.rt.block_on(get_link(&handle, name)).map_err(fail)?
+    for expected in scenario.links() {
+        let found = if live.contains(expected.ns) {
+            let handle = session.handle(expected.ns).map_err(fail)?;
+            session
+                .rt
+                .block_on(get_link(&handle, expected.name))
+                .map_err(fail)?
         } else {
             None
         };
         links.push(LinkStatus {
-            ns: ns.to_string(),
-            name: name.to_string(),
+            ns: expected.ns.to_string(),
+            name: expected.name.to_string(),
             exists: found.is_some(),
-            expected_up,
+            expected_kind: expected.kind.map(str::to_string),
+            kind: found.as_ref().and_then(link_kind).map(kind_name),
+            expected_up: expected.up,
             up: found.as_ref().is_some_and(is_up),
         });
     }
-    let complete = namespaces.iter().all(|n| n.exists)
-        && links.iter().all(|l| l.exists && (l.up || !l.expected_up));
+    let complete = namespaces.iter().all(|n| n.exists) && links.iter().all(LinkStatus::ok);
     let state = if complete {
         LabState::Complete
     } else if live.is_empty() {

@@ -142,23 +142,23 @@ impl Scenario {
             .collect()
     }
 
-    /// Interfaces the scenario creates or configures, as (namespace, interface, should be up).
-    pub fn links(&self) -> Vec<(&str, &str, bool)> {
-        let mut links: Vec<(&str, &str, bool)> = Vec::new();
+    /// Interfaces the scenario creates or configures, in first-mention order.
+    pub fn links(&self) -> Vec<ExpectedLink<'_>> {
+        let mut links: Vec<ExpectedLink<'_>> = Vec::new();
         for step in &self.steps {
-            let (ns, name, up) = match step {
+            match step {
                 Step::AddVeth { a, ns_a, b, ns_b } => {
-                    push_link(&mut links, ns_a, a, false);
-                    (ns_b.as_str(), b.as_str(), false)
+                    note(&mut links, ns_a, a, Some("veth"), false);
+                    note(&mut links, ns_b, b, Some("veth"), false);
                 }
-                Step::AddBridge { ns, name } => (ns.as_str(), name.as_str(), true),
-                Step::LinkUp { ns, link } => (ns.as_str(), link.as_str(), true),
+                // Bridges are created up.
+                Step::AddBridge { ns, name } => note(&mut links, ns, name, Some("bridge"), true),
+                Step::LinkUp { ns, link } => note(&mut links, ns, link, None, true),
                 Step::SetMaster { ns, link, .. } | Step::AddAddr { ns, link, .. } => {
-                    (ns.as_str(), link.as_str(), false)
+                    note(&mut links, ns, link, None, false)
                 }
-                _ => continue,
-            };
-            push_link(&mut links, ns, name, up);
+                _ => {}
+            }
         }
         links
     }
@@ -194,8 +194,8 @@ impl Scenario {
                 }
             }
         }
-        for (_, link, _) in self.links() {
-            validate_ifname(link).map_err(|e| invalid(e.to_string()))?;
+        for link in self.links() {
+            validate_ifname(link.name).map_err(|e| invalid(e.to_string()))?;
         }
         if let Some(step) = self.steps.iter().find(|s| match s {
             Step::Sysctl { key, .. } => !key.starts_with("net/") || key.contains(".."),
@@ -209,12 +209,30 @@ impl Scenario {
     }
 }
 
-fn push_link<'a>(links: &mut Vec<(&'a str, &'a str, bool)>, ns: &'a str, name: &'a str, up: bool) {
-    if let Some(entry) = links.iter_mut().find(|(n, l, _)| *n == ns && *l == name) {
-        entry.2 |= up;
-    } else {
-        links.push((ns, name, up));
+fn note<'a>(
+    links: &mut Vec<ExpectedLink<'a>>,
+    ns: &'a str,
+    name: &'a str,
+    kind: Option<&'static str>,
+    up: bool,
+) {
+    match links.iter_mut().find(|l| l.ns == ns && l.name == name) {
+        Some(link) => {
+            link.up |= up;
+            link.kind = link.kind.or(kind);
+        }
+        None => links.push(ExpectedLink { ns, name, kind, up }),
     }
+}
+
+/// An interface a scenario expects: where, what kind (`None`: pre-existing, like `lo`), and
+/// whether it should be up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedLink<'a> {
+    pub ns: &'a str,
+    pub name: &'a str,
+    pub kind: Option<&'static str>,
+    pub up: bool,
 }
 
 /// The scenario called `name`, or [`LabError::UnknownScenario`].
@@ -301,14 +319,27 @@ pub struct NsStatus {
     pub exists: bool,
 }
 
-/// Whether one expected interface exists (and is up when it should be).
+/// Whether one expected interface exists, has the expected kind, and is up when it should be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkStatus {
     pub ns: String,
     pub name: String,
     pub exists: bool,
+    /// `veth`, `bridge`, or `None` for interfaces the scenario only configures (`lo`).
+    pub expected_kind: Option<String>,
+    /// The kind found (`None` if missing or a kind-less device such as `lo`).
+    pub kind: Option<String>,
     pub expected_up: bool,
     pub up: bool,
+}
+
+impl LinkStatus {
+    /// Exists, right kind, up if it should be.
+    pub fn ok(&self) -> bool {
+        self.exists
+            && (self.expected_kind.is_none() || self.kind == self.expected_kind)
+            && (self.up || !self.expected_up)
+    }
 }
 
 /// Overall state of a scenario.
@@ -449,8 +480,12 @@ mod tests {
     fn links_merge_up_flag() {
         let s = scenario("router").unwrap();
         let links = s.links();
-        assert!(links.contains(&("router-b", "eth1", true)));
-        assert!(links.contains(&("router-a", "lo", true)));
+        let find =
+            |ns: &str, name: &str| *links.iter().find(|l| l.ns == ns && l.name == name).unwrap();
+        assert_eq!(find("router-b", "eth1").kind, Some("veth"));
+        assert!(find("router-b", "eth1").up);
+        assert_eq!(find("router-a", "lo").kind, None);
+        assert!(find("router-a", "lo").up);
     }
 }
 
