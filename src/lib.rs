@@ -3,6 +3,7 @@ pub mod cli;
 pub mod collect;
 pub mod dnsconf;
 pub mod firewall;
+pub mod lab;
 pub mod model;
 pub mod netns;
 pub mod report;

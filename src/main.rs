@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Print every namespace with its links, addresses, routes, neighbours, firewall and DNS.
     Snapshot(cli::snapshot::SnapshotArgs),
+    /// Build, inspect or remove the networking notes' topologies inside namespaces.
+    Lab(cli::lab::LabArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Snapshot(args)) => cli::snapshot::run(args),
+        Some(Command::Lab(args)) => cli::lab::run(args),
         // Until the TUI exists, no arguments prints the snapshot.
         None => cli::snapshot::run(&cli::snapshot::SnapshotArgs::default()),
     };

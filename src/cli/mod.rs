@@ -1,2 +1,3 @@
 //! Subcommands, one file each. `main.rs` parses arguments and dispatches here.
+pub mod lab;
 pub mod snapshot;

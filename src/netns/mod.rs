@@ -1,3 +1,4 @@
-//! Network namespaces: finding them and entering them safely.
+//! Network namespaces: finding them, creating them and entering them safely.
+pub mod create;
 pub mod discover;
 pub mod enter;

@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests. Every test crate (`tests/*.rs`) compiles this module
+//! on its own and uses only part of it, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod world;
