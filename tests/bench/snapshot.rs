@@ -51,7 +51,20 @@ fn build_root() {
     run(&["ip", "link", "add", "cni0", "type", "bridge"]);
     run(&["ip", "addr", "add", "10.88.0.1/16", "dev", "cni0"]);
     run(&["ip", "link", "set", "cni0", "up"]);
-    run(&["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.88.0.0/16", "!", "-o", "cni0", "-j", "MASQUERADE"]);
+    run(&[
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        "POSTROUTING",
+        "-s",
+        "10.88.0.0/16",
+        "!",
+        "-o",
+        "cni0",
+        "-j",
+        "MASQUERADE",
+    ]);
 }
 
 /// Adds pod namespaces `from..to`: a veth to cni0, an address and a default route each.
@@ -59,7 +72,9 @@ fn add_pods(from: usize, to: usize) {
     let mut host = Vec::new();
     for i in from..to {
         run(&["ip", "netns", "add", &format!("pod{i}")]);
-        host.push(format!("link add veth{i} type veth peer name eth0 netns pod{i}"));
+        host.push(format!(
+            "link add veth{i} type veth peer name eth0 netns pod{i}"
+        ));
         host.push(format!("link set veth{i} master cni0 up"));
     }
     ip_batch(None, &host);
@@ -121,7 +136,6 @@ fn inside_world() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     // A listening socket in the root namespace, so the socket/process scan has work to do.
-    let mut listener = Command::new("sleep").arg("3600").spawn().expect("sleep");
     let _sock = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     println!("| namespaces | netlens snapshot --json (median of {runs}) | ip -n NS -j link/addr/route/neigh loop (median of 3) | ratio |");
     println!("|---|---|---|---|");
@@ -144,7 +158,6 @@ fn inside_world() {
             ip.as_secs_f64() / nl.as_secs_f64()
         );
     }
-    let _ = listener.kill();
 }
 
 fn main() {
@@ -155,7 +168,16 @@ fn main() {
     }
     let exe: PathBuf = std::env::current_exe().expect("current exe");
     let status = Command::new("unshare")
-        .args(["--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--"])
+        .args([
+            "--net",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--propagation",
+            "private",
+            "--",
+        ])
         .arg(&exe)
         .env("NETLENS_WORLD", "1")
         .status()
