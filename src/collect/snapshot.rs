@@ -1,9 +1,10 @@
 //! Building a [`Snapshot`]: discover, read every namespace in parallel on dedicated threads,
 //! then the cross-namespace work (veth peers, socket owners, DNS files) on the caller's thread.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,7 +14,7 @@ use nix::sched::{setns, CloneFlags};
 use super::netlink::RtSocket;
 use super::peers::{pair_veths, NsAccess};
 use super::{rtnl, sockets, sysctl};
-use crate::dnsconf::read_dns_files;
+use crate::dnsconf::{read_dns_files, DnsFiles};
 use crate::firewall;
 use crate::model::{Namespace, NsStatus, Snapshot, SCHEMA_VERSION};
 use crate::netns::discover::{discover, Discovery, FoundNs};
@@ -235,11 +236,18 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
         }
     }
 
+    let mut dns_cache: HashMap<(PathBuf, Option<PathBuf>), DnsFiles> = HashMap::new();
     for (ns, found) in namespaces.iter_mut().zip(&discovery.namespaces) {
         if matches!(ns.status, NsStatus::Gone) {
             continue;
         }
-        ns.dns = Some(read_dns_files(&found.root, found.etc_override.as_deref()));
+        // Most namespaces see the host's files: read each distinct (root, override) once.
+        let over = found.etc_override.as_deref().filter(|d| d.is_dir());
+        let key = (found.root.clone(), over.map(|d| d.to_path_buf()));
+        let files = dns_cache
+            .entry(key)
+            .or_insert_with(|| read_dns_files(&found.root, over));
+        ns.dns = Some(files.clone());
     }
 
     if !opts.only.is_empty() {
