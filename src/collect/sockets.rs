@@ -35,8 +35,16 @@ pub fn read_listening() -> io::Result<Vec<ListeningSocket>> {
             extensions: ExtensionFlags::empty(),
             // A bound, unconnected UDP socket sits in TCP_CLOSE; connected ones are not
             // servers and are skipped below by their remote port.
-            states: if tcp { StateFlags::LISTEN } else { StateFlags::all() },
-            socket_id: if family == AF_INET { SocketId::new_v4() } else { SocketId::new_v6() },
+            states: if tcp {
+                StateFlags::LISTEN
+            } else {
+                StateFlags::all()
+            },
+            socket_id: if family == AF_INET {
+                SocketId::new_v4()
+            } else {
+                SocketId::new_v6()
+            },
         });
         for reply in sock.exchange(req, NLM_F_REQUEST | NLM_F_DUMP)? {
             let SockDiagMessage::InetResponse(r) = reply else {
@@ -70,7 +78,11 @@ pub fn socket_owners(wanted: &HashSet<u64>) -> HashMap<u64, Vec<ProcessRef>> {
         return owners;
     };
     for entry in procs.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
