@@ -51,7 +51,20 @@ fn build_root() {
     run(&["ip", "link", "add", "cni0", "type", "bridge"]);
     run(&["ip", "addr", "add", "10.88.0.1/16", "dev", "cni0"]);
     run(&["ip", "link", "set", "cni0", "up"]);
-    run(&["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.88.0.0/16", "!", "-o", "cni0", "-j", "MASQUERADE"]);
+    run(&[
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        "POSTROUTING",
+        "-s",
+        "10.88.0.0/16",
+        "!",
+        "-o",
+        "cni0",
+        "-j",
+        "MASQUERADE",
+    ]);
 }
 
 /// Adds pod namespaces `from..to`: a veth to cni0, an address and a default route each.
@@ -59,7 +72,9 @@ fn add_pods(from: usize, to: usize) {
     let mut host = Vec::new();
     for i in from..to {
         run(&["ip", "netns", "add", &format!("pod{i}")]);
-        host.push(format!("link add veth{i} type veth peer name eth0 netns pod{i}"));
+        host.push(format!(
+            "link add veth{i} type veth peer name eth0 netns pod{i}"
+        ));
         host.push(format!("link set veth{i} master cni0 up"));
     }
     ip_batch(None, &host);
@@ -145,6 +160,7 @@ fn inside_world() {
         );
     }
     let _ = listener.kill();
+    let _ = listener.wait();
 }
 
 fn main() {
@@ -155,7 +171,16 @@ fn main() {
     }
     let exe: PathBuf = std::env::current_exe().expect("current exe");
     let status = Command::new("unshare")
-        .args(["--net", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "--"])
+        .args([
+            "--net",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--propagation",
+            "private",
+            "--",
+        ])
         .arg(&exe)
         .env("NETLENS_WORLD", "1")
         .status()
