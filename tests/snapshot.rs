@@ -830,3 +830,180 @@ fn private_etc_netns() {
     std::fs::create_dir_all("/etc/netns").unwrap();
     sh(&["mount", "-t", "tmpfs", "tmpfs", "/etc/netns"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sockets, processes in named namespaces, Docker's netns directory, re-created names
+
+/// Kills and reaps the children it holds when dropped, so a failing assertion leaves no
+/// stray process behind (the world would kill them anyway).
+struct Reaper(Vec<Child>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs `argv` inside named namespace `ns_name` in the background.
+fn spawn_in(ns_name: &str, argv: &[&str]) -> Child {
+    Command::new("ip")
+        .args(["netns", "exec", ns_name])
+        .args(argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {argv:?} in {ns_name}: {e}"))
+}
+
+/// Waits until `ss ARGS` inside `ns_name` prints something.
+fn wait_for_ss(ns_name: &str, args: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut argv = vec!["ss", "-H"];
+    argv.extend_from_slice(args);
+    while ns_sh(ns_name, &argv).trim().is_empty() {
+        assert!(Instant::now() < deadline, "{argv:?} in {ns_name}: nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A TCP listener on one address in `db` and a UDP socket on the wildcard in `app2`, both
+/// socat: each namespace lists exactly its own socket with the owning process, and no other
+/// namespace sees them. A process started with `ip netns exec` is listed in the named
+/// namespace's processes.
+#[test]
+fn listening_sockets_and_processes_per_namespace() {
+    in_world("listening_sockets_and_processes_per_namespace", || {
+        build_bridge_world();
+        let tcp = spawn_in(
+            "db",
+            &[
+                "socat",
+                "TCP-LISTEN:5432,bind=10.77.0.13,reuseaddr,fork",
+                "EXEC:/bin/true",
+            ],
+        );
+        let udp = spawn_in("app2", &["socat", "-u", "UDP-RECV:5353", "OPEN:/dev/null"]);
+        let (tcp_pid, udp_pid) = (tcp.id(), udp.id());
+        let _reaper = Reaper(vec![tcp, udp]);
+        wait_for_ss("db", &["-ltn"]);
+        wait_for_ss("app2", &["-lun"]);
+
+        let snap = snapshot_json(&[]);
+        let socat = |pid| ProcessRef {
+            pid,
+            comm: "socat".into(),
+            container_id: None,
+        };
+        let view = |n: &str| -> Vec<(String, String, u16, Vec<ProcessRef>)> {
+            ns(&snap, n)
+                .sockets
+                .iter()
+                .map(|s| {
+                    (
+                        s.proto.clone(),
+                        s.address.to_string(),
+                        s.port,
+                        s.processes.clone(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            view("db"),
+            [(
+                "tcp".into(),
+                "10.77.0.13".into(),
+                5432,
+                vec![socat(tcp_pid)]
+            )]
+        );
+        assert_eq!(
+            view("app2"),
+            [("udp".into(), "0.0.0.0".into(), 5353, vec![socat(udp_pid)])]
+        );
+        assert_eq!(view("app1"), []);
+        assert_eq!(view("host"), []);
+        assert_eq!(ns(&snap, "db").processes, [socat(tcp_pid)]);
+        assert_eq!(ns(&snap, "app2").processes, [socat(udp_pid)]);
+        assert_eq!(ns(&snap, "app1").processes, []);
+        // Host processes are listed only when containerised.
+        assert_eq!(ns(&snap, "host").processes, []);
+    });
+}
+
+/// A namespace bind-mounted only under Docker's directory is named `docker:NAME`; one mounted
+/// in both places is listed once, under its `/run/netns` name, with both paths.
+#[test]
+fn docker_netns_directory_and_shared_mounts() {
+    in_world("docker_netns_directory_and_shared_mounts", || {
+        std::fs::create_dir_all("/run/docker/netns").unwrap();
+        for n in ["tmp-ctr", "shared"] {
+            sh(&["ip", "netns", "add", n]);
+        }
+        for (src, dst) in [("tmp-ctr", "1a2b3c4d5e6f"), ("shared", "77aa88bb99cc")] {
+            let target = format!("/run/docker/netns/{dst}");
+            std::fs::write(&target, "").unwrap();
+            sh(&["mount", "--bind", &format!("/run/netns/{src}"), &target]);
+        }
+        // Only Docker's mount keeps tmp-ctr alive now.
+        sh(&["ip", "netns", "del", "tmp-ctr"]);
+        sh(&[
+            "ip",
+            "-n",
+            "shared",
+            "link",
+            "add",
+            "s0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "d0",
+            "netns",
+            "/run/docker/netns/1a2b3c4d5e6f",
+        ]);
+
+        let snap = snapshot_json(&[]);
+        let names: Vec<&str> = snap.namespaces.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["host", "docker:1a2b3c4d5e6f", "shared"]);
+        let d = ns(&snap, "docker:1a2b3c4d5e6f");
+        assert_eq!(d.kind, NamespaceKind::Named);
+        assert_eq!(d.paths, ["/var/run/docker/netns/1a2b3c4d5e6f"]);
+        assert_eq!(
+            ns(&snap, "shared").paths,
+            ["/run/netns/shared", "/var/run/docker/netns/77aa88bb99cc"]
+        );
+        assert_veth_pair(&snap, "shared", "s0", "docker:1a2b3c4d5e6f", "d0");
+        // Docker namespaces get no /etc/netns override.
+        assert_eq!(d.dns.as_ref().unwrap().resolv_conf.path, "/etc/resolv.conf");
+        let only = snapshot_json(&["--ns", "docker:1a2b3c4d5e6f"]);
+        assert_eq!(only.namespaces.len(), 1);
+    });
+}
+
+/// A name deleted and re-created between discovery and collection points at a different
+/// namespace: the discovered one is reported `Gone`, never the impostor's contents.
+#[test]
+fn recreated_name_after_discovery_is_gone() {
+    in_world("recreated_name_after_discovery_is_gone", || {
+        sh(&["ip", "netns", "add", "phoenix"]);
+        sh(&[
+            "ip", "-n", "phoenix", "link", "add", "old0", "type", "veth", "peer", "name", "old1",
+        ]);
+        let discovery = netlens::netns::discover::discover();
+        sh(&["ip", "netns", "del", "phoenix"]);
+        sh(&["ip", "netns", "add", "phoenix"]);
+        sh(&[
+            "ip", "-n", "phoenix", "link", "add", "new0", "type", "veth", "peer", "name", "new1",
+        ]);
+        let snap = netlens::collect::collect(&discovery, &netlens::collect::Options::default())
+            .expect("collect");
+        let p = ns(&snap, "phoenix");
+        assert_eq!(p.status, NsStatus::Gone);
+        assert!(p.links.is_empty(), "{:?}", p.links);
+        assert_eq!(ns(&snap, "host").status, NsStatus::Ok);
+    });
+}
