@@ -761,6 +761,17 @@ fn unprivileged_snapshot_degrades_without_failing() {
         );
         let host = ns(&snap, "host");
         assert_eq!(host.kind, NamespaceKind::Host);
+        // The root's NAT rules cannot be read without CAP_NET_ADMIN: that must show in the
+        // status, not pass for an empty rule set.
+        let fw = host.firewall.as_ref().expect("firewall attempted");
+        assert!(!fw.errors.is_empty(), "{fw:#?}");
+        match &host.status {
+            NsStatus::Partial(problems) => assert!(
+                problems.iter().any(|p| p.starts_with("firewall: ")),
+                "{problems:?}"
+            ),
+            other => panic!("host status {other:?}: firewall errors not reflected"),
+        }
         assert!(host.link("br-test").is_some(), "{host:#?}");
         assert_eq!(
             link_names(&snap, "host"),
