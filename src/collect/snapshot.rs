@@ -124,7 +124,7 @@ fn collect_one(found: &FoundNs, own_inode: Option<u64>, opts: &Options) -> Colle
             Err(e) => ns.add_problem(format!("netlink dump: {e}")),
         }
     }
-    ns.sysctls = sysctl::read_sysctls(&ns.links);
+    ns.sysctls = sysctl::read_sysctls(socket.as_mut(), &ns.links);
     match sockets::read_listening() {
         Ok(list) => ns.sockets = list,
         Err(e) => ns.add_problem(format!("sock_diag: {e}")),

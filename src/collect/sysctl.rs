@@ -1,36 +1,53 @@
 //! Networking sysctls of the namespace the calling thread is in.
 //!
-//! `/proc/sys/net` is resolved against the network namespace of the task that opens the file
-//! (the thread), unlike `/proc/self/net`, which follows the process. So a thread that entered
-//! a namespace reads that namespace's values here.
+//! Forwarding and rp_filter come from one netconf dump (see `netconf.rs`). The few settings
+//! netconf does not carry are read from `/proc/sys/net`, which is resolved against the network
+//! namespace of the *thread* that opens the file (unlike `/proc/self/net`, which follows the
+//! process), so a collector thread that entered a namespace reads that namespace's values.
 
 use std::fs;
 
+use super::netconf::{self, IFINDEX_ALL, IFINDEX_DEFAULT};
+use super::netlink::NlSocket;
 use crate::model::{Link, Sysctls};
 
 fn read_num<T: std::str::FromStr>(path: &str) -> Option<T> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-pub fn read_sysctls(links: &[Link]) -> Sysctls {
+fn small(v: Option<i32>) -> Option<u8> {
+    v.and_then(|v| u8::try_from(v).ok())
+}
+
+pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link]) -> Sysctls {
     let mut s = Sysctls {
-        ip_forward: read_num("/proc/sys/net/ipv4/ip_forward"),
-        ipv6_forwarding: read_num("/proc/sys/net/ipv6/conf/all/forwarding"),
-        rp_filter_all: read_num("/proc/sys/net/ipv4/conf/all/rp_filter"),
-        rp_filter_default: read_num("/proc/sys/net/ipv4/conf/default/rp_filter"),
         bridge_nf_call_iptables: read_num("/proc/sys/net/bridge/bridge-nf-call-iptables"),
         bridge_nf_call_ip6tables: read_num("/proc/sys/net/bridge/bridge-nf-call-ip6tables"),
         conntrack_count: read_num("/proc/sys/net/netfilter/nf_conntrack_count"),
         conntrack_max: read_num("/proc/sys/net/netfilter/nf_conntrack_max"),
         ..Sysctls::default()
     };
-    for link in links {
-        // Names come from the kernel, but never let one walk out of the directory.
-        if link.name.is_empty() || link.name.contains('/') || link.name.starts_with('.') {
-            continue;
+    let conf = sock.and_then(|sock| netconf::dump(sock).ok());
+    match conf {
+        Some(conf) => {
+            let all = conf.v4.get(&IFINDEX_ALL);
+            s.ip_forward = small(all.and_then(|e| e.forwarding));
+            s.rp_filter_all = small(all.and_then(|e| e.rp_filter));
+            s.rp_filter_default = small(conf.v4.get(&IFINDEX_DEFAULT).and_then(|e| e.rp_filter));
+            s.ipv6_forwarding = small(conf.v6.get(&IFINDEX_ALL).and_then(|e| e.forwarding));
+            for link in links {
+                let index = i32::try_from(link.index).unwrap_or(0);
+                if let Some(v) = small(conf.v4.get(&index).and_then(|e| e.rp_filter)) {
+                    s.rp_filter.insert(link.name.clone(), v);
+                }
+            }
         }
-        if let Some(v) = read_num(&format!("/proc/sys/net/ipv4/conf/{}/rp_filter", link.name)) {
-            s.rp_filter.insert(link.name.clone(), v);
+        // No netlink socket: fall back to the files.
+        None => {
+            s.ip_forward = read_num("/proc/sys/net/ipv4/ip_forward");
+            s.ipv6_forwarding = read_num("/proc/sys/net/ipv6/conf/all/forwarding");
+            s.rp_filter_all = read_num("/proc/sys/net/ipv4/conf/all/rp_filter");
+            s.rp_filter_default = read_num("/proc/sys/net/ipv4/conf/default/rp_filter");
         }
     }
     s

@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use crate::dnsconf::DnsFiles;
+use crate::firewall::{Backend, Firewall, IpFamily, XtSource};
 use crate::model::topology::{describe_pair, veth_pairs};
 use crate::model::{Namespace, NamespaceKind, NsStatus, Route, Snapshot};
 
@@ -187,6 +189,12 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
         let _ = write!(line, " conntrack={c}/{m}");
     }
     let _ = writeln!(out, "{line}");
+    if let Some(fw) = &ns.firewall {
+        render_firewall(out, fw);
+    }
+    if let Some(dns) = &ns.dns {
+        render_dns(out, dns);
+    }
     if !ns.sockets.is_empty() {
         let _ = writeln!(out, "  listening");
         for sock in &ns.sockets {
@@ -238,4 +246,128 @@ fn route_line(r: &Route) -> String {
         line = format!("[v6] {line}");
     }
     line
+}
+
+/// Rules shown per namespace in text; the JSON has all of them.
+const MAX_RULES: usize = 40;
+
+fn render_firewall(out: &mut String, fw: &Firewall) {
+    for e in &fw.errors {
+        let _ = writeln!(out, "  ! firewall: {e}");
+    }
+    if fw.backends.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = fw
+        .backends
+        .iter()
+        .map(|b| match b {
+            Backend::Nft => "nft",
+            Backend::IptablesNft => "iptables-nft",
+            Backend::IptablesLegacy => "iptables-legacy",
+        })
+        .collect();
+    let _ = writeln!(out, "  firewall  backends: {}", names.join(", "));
+    let mut shown = 0;
+    let mut hidden = 0;
+    for table in &fw.iptables {
+        let family = match table.family {
+            IpFamily::V4 => "iptables",
+            IpFamily::V6 => "ip6tables",
+        };
+        let source = match table.source {
+            XtSource::Nft => "",
+            XtSource::Legacy => " (legacy)",
+        };
+        for chain in &table.chains {
+            let policy_matters = chain.policy.as_deref().is_some_and(|p| p != "ACCEPT");
+            if chain.rules.is_empty() && !policy_matters {
+                continue;
+            }
+            if shown >= MAX_RULES {
+                hidden += chain.rules.len();
+                continue;
+            }
+            let policy = chain
+                .policy
+                .as_deref()
+                .map(|p| format!(" policy {p}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    {family}{source} {} {}{policy}",
+                table.name, chain.name
+            );
+            for rule in &chain.rules {
+                if shown >= MAX_RULES {
+                    hidden += 1;
+                    continue;
+                }
+                let _ = writeln!(out, "      {}", rule.raw);
+                shown += 1;
+            }
+        }
+    }
+    for table in fw.nft.iter().filter(|t| !t.looks_like_iptables_nft()) {
+        for chain in &table.chains {
+            if chain.rules.is_empty() {
+                continue;
+            }
+            let hook = chain
+                .hook
+                .as_deref()
+                .map(|h| format!(" hook {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    nft {} {} {}{hook}",
+                table.family, table.name, chain.name
+            );
+            for rule in &chain.rules {
+                if shown >= MAX_RULES {
+                    hidden += 1;
+                    continue;
+                }
+                let _ = writeln!(out, "      {}", rule.expr_summary);
+                shown += 1;
+            }
+        }
+    }
+    if hidden > 0 {
+        let _ = writeln!(out, "    (+{hidden} more rules; see --json)");
+    }
+}
+
+fn render_dns(out: &mut String, dns: &DnsFiles) {
+    let rc = &dns.resolv_conf;
+    let mut line = format!("  dns  {}", rc.path);
+    match (&rc.parsed, &rc.error) {
+        (Some(p), _) => {
+            let servers: Vec<&str> = p.nameservers.iter().map(|n| n.text.as_str()).collect();
+            if servers.is_empty() {
+                line.push_str(": no nameserver");
+            } else {
+                let _ = write!(line, ": nameserver {}", servers.join(" "));
+            }
+            if !p.search.is_empty() {
+                let _ = write!(line, "; search {}", p.search.join(" "));
+            }
+            if p.options.ndots != 1 {
+                let _ = write!(line, "; ndots {}", p.options.ndots);
+            }
+        }
+        (None, Some(e)) => {
+            let _ = write!(line, ": {e}");
+        }
+        (None, None) => {}
+    }
+    if let Some(ns) = &dns.nsswitch.parsed {
+        let _ = write!(line, "; hosts: {}", ns.hosts_sources().join(" "));
+    }
+    let _ = writeln!(out, "{line}");
+    if let Some(p) = &rc.parsed {
+        for w in &p.warnings {
+            let _ = writeln!(out, "    ! {w}");
+        }
+    }
 }

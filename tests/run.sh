@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, then runs every test.
+# Namespace tests need root; they fail instead of skipping when CI=true.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tests/setup.sh
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo test --all-targets "$@"

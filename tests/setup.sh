@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what netlens and its tests need on a fresh Debian machine (run as root).
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+
+packages=(
+  iproute2              # ip, used by tests to build topologies behind netlens' back
+  iptables              # iptables-nft and iptables-legacy (+ -save)
+  nftables              # nft -j list ruleset
+  containernetworking-plugins  # real CNI bridge + host-local for the CNI test
+  dnsmasq-base          # a real DNS server inside a test namespace
+  iputils-ping          # ping across lab namespaces
+  util-linux            # unshare, setpriv, findmnt
+  tmux                  # end-to-end TUI tests
+  procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }
