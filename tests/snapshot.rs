@@ -887,6 +887,10 @@ fn wait_for_ss(ns_name: &str, args: &[&str]) {
 #[test]
 fn listening_sockets_and_processes_per_namespace() {
     in_world("listening_sockets_and_processes_per_namespace", || {
+        assert!(
+            sh(&["sh", "-c", "command -v socat || true"]).contains("socat"),
+            "socat is needed: run tests/setup.sh"
+        );
         build_bridge_world();
         let tcp = spawn_in(
             "db",
