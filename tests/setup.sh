@@ -10,6 +10,7 @@ packages=(
   containernetworking-plugins  # real CNI bridge + host-local for the CNI test
   dnsmasq-base          # a real DNS server inside a test namespace
   iputils-ping          # ping across lab namespaces
+  socat                 # listeners with a known owning process (tests/snapshot.rs)
   util-linux            # unshare, setpriv, findmnt
   tmux                  # end-to-end TUI tests
   procps

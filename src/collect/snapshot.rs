@@ -131,7 +131,12 @@ fn collect_one(found: &FoundNs, own_inode: Option<u64>, opts: &Options) -> Colle
         Err(e) => ns.add_problem(format!("sock_diag: {e}")),
     }
     if opts.firewall {
-        ns.firewall = Some(firewall::collect::collect_in_current_netns());
+        let fw = firewall::collect::collect_in_current_netns();
+        // An unreadable rule set must not pass for an empty one under an `ok` status.
+        for e in &fw.errors {
+            ns.add_problem(format!("firewall: {e}"));
+        }
+        ns.firewall = Some(fw);
     }
     Collected {
         ns,

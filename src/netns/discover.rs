@@ -144,7 +144,17 @@ pub fn discover() -> Discovery {
 
     // Named namespaces.
     let mut named: Vec<FoundNs> = Vec::new();
+    // `/var/run` is usually a symlink to `/run`: read each real directory once, or every
+    // namespace would be listed under two paths.
+    let mut seen_dirs: Vec<PathBuf> = Vec::new();
     for (dir, prefix) in named_dirs() {
+        let Ok(real) = fs::canonicalize(&dir) else {
+            continue;
+        };
+        if seen_dirs.contains(&real) {
+            continue;
+        }
+        seen_dirs.push(real);
         let Ok(entries) = fs::read_dir(&dir) else {
             continue;
         };

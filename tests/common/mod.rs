@@ -2,4 +2,5 @@
 //! on its own and uses only part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod snap;
 pub mod world;
