@@ -5,7 +5,7 @@
 //! which is all we need to decide what (if anything) to spawn. The socket is bound to the
 //! namespace of the thread that creates it, so this must run on the thread that did `setns`.
 
-use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
+use netlink_sys::{protocols::NETLINK_NETFILTER, Socket};
 
 /// `NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE`.
 const GETTABLE: u16 = (10 << 8) | 1;
@@ -56,13 +56,12 @@ pub fn family_name(nfproto: u8) -> String {
 /// A kernel without nf_tables answers `EOPNOTSUPP`/`EPROTONOSUPPORT`; that means "no tables",
 /// not an error.
 pub fn list_tables() -> Result<Vec<KernelTable>, NfnlError> {
-    let mut socket = match Socket::new(NETLINK_NETFILTER) {
+    // Unbound and unconnected on purpose: sends go to the kernel and the first one binds.
+    let socket = match Socket::new(NETLINK_NETFILTER) {
         Ok(s) => s,
         Err(e) if e.raw_os_error() == Some(libc::EPROTONOSUPPORT) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    socket.bind_auto()?;
-    socket.connect(&SocketAddr::new(0, 0))?;
 
     let seq: u32 = 1;
     let mut req = Vec::with_capacity(NLMSG_HDRLEN + NFGENMSG_LEN);
