@@ -1,4 +1,5 @@
 //! Collectors: one reader per source, all feeding the snapshot model.
+pub mod conntrack;
 pub mod netconf;
 pub mod netlink;
 pub mod peers;

@@ -5,6 +5,11 @@
 //! are local to each namespace, so the only reliable translation is to ask that namespace
 //! (RTM_GETNSID with an fd of a candidate namespace) and compare. Candidates are tried in the
 //! order most likely to match: namespaces holding a veth with the right index that points back.
+//!
+//! The kernel answers RTM_GETNSID by scanning every nsid the asking namespace has assigned, so
+//! asking the host (one nsid per pod) about each of its veths is quadratic. Pairing is
+//! symmetric, so namespaces with the fewest veths ask first and each answer fills both ends:
+//! a pod asks once, and the host's ends are filled without asking.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -16,7 +21,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use super::netlink::RtSocket;
 use crate::model::{Namespace, PeerRef};
 
-/// What phase 2 needs of each collected namespace.
+/// What pairing needs of each collected namespace.
 pub struct NsAccess<'a> {
     pub socket: Option<&'a mut RtSocket>,
     pub file: Option<&'a File>,
@@ -36,9 +41,26 @@ fn nsid_of(sock: &mut RtSocket, target: &File) -> Option<i32> {
     })
 }
 
+fn peer_ref(namespaces: &[Namespace], ns: Option<usize>, ifindex: u32) -> PeerRef {
+    match ns {
+        Some(pn) => PeerRef {
+            namespace: Some(namespaces[pn].name.clone()),
+            ifindex,
+            name: namespaces[pn]
+                .link_by_index(ifindex)
+                .map(|l| l.name.clone()),
+        },
+        None => PeerRef {
+            namespace: None,
+            ifindex,
+            name: None,
+        },
+    }
+}
+
 /// Fills `Link::peer` for every veth, and names the peer interface when its namespace was read.
 pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
-    // (namespace idx, ifindex) -> (name, peer index) for every veth, to find candidates.
+    // ifindex -> [(namespace idx, that veth's IFLA_LINK)] for every veth, to find candidates.
     let mut veths: HashMap<u32, Vec<(usize, u32)>> = HashMap::new();
     for (ni, ns) in namespaces.iter().enumerate() {
         for l in ns.links.iter().filter(|l| l.kind == "veth") {
@@ -48,38 +70,46 @@ pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
                 .push((ni, l.link_index.unwrap_or(0)));
         }
     }
+    // (namespace idx, link idx) -> resolved peer namespace (None = not visible).
+    let mut resolved: HashMap<(usize, usize), Option<usize>> = HashMap::new();
 
-    let mut found: Vec<(usize, usize, PeerRef)> = Vec::new();
-    for ni in 0..namespaces.len() {
+    let mut order: Vec<usize> = (0..namespaces.len()).collect();
+    order.sort_by_key(|&ni| {
+        namespaces[ni]
+            .links
+            .iter()
+            .filter(|l| l.kind == "veth")
+            .count()
+    });
+    for ni in order {
         let mut nsid_cache: HashMap<i32, Option<usize>> = HashMap::new();
-        for (li, link) in namespaces[ni].links.iter().enumerate() {
-            if link.kind != "veth" {
+        for li in 0..namespaces[ni].links.len() {
+            let link = &namespaces[ni].links[li];
+            if link.kind != "veth" || resolved.contains_key(&(ni, li)) {
                 continue;
             }
             let Some(peer_index) = link.link_index.filter(|i| *i != 0) else {
                 continue;
             };
+            let own_index = link.index;
             let peer_ns = match link.link_netnsid {
                 None => Some(ni),
                 Some(id) if id < 0 => Some(ni),
                 Some(id) => *nsid_cache.entry(id).or_insert_with(|| {
-                    let mut candidates: Vec<usize> = veths
+                    let likely: Vec<usize> = veths
                         .get(&peer_index)
                         .map(|v| {
                             v.iter()
-                                .filter(|(cand, back)| *cand != ni && *back == link.index)
+                                .filter(|(cand, back)| *cand != ni && *back == own_index)
                                 .map(|(cand, _)| *cand)
                                 .collect()
                         })
                         .unwrap_or_default();
-                    // The peer may be in a namespace we did not read (filtered out): fall back
-                    // to every namespace we can open.
-                    for c in 0..namespaces.len() {
-                        if c != ni && !candidates.contains(&c) {
-                            candidates.push(c);
-                        }
-                    }
-                    for cand in candidates {
+                    // The peer may be in a namespace whose links we could not read: then try
+                    // every other namespace we can open (lazily: this is rare, and building
+                    // that list for every veth was quadratic).
+                    let rest = (0..namespaces.len()).filter(|c| *c != ni && !likely.contains(c));
+                    for cand in likely.iter().copied().chain(rest) {
                         let Some(file) = access[cand].file else {
                             continue;
                         };
@@ -91,24 +121,24 @@ pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
                     None
                 }),
             };
-            let peer = match peer_ns {
-                Some(pn) => PeerRef {
-                    namespace: Some(namespaces[pn].name.clone()),
-                    ifindex: peer_index,
-                    name: namespaces[pn]
-                        .link_by_index(peer_index)
-                        .map(|l| l.name.clone()),
-                },
-                None => PeerRef {
-                    namespace: None,
-                    ifindex: peer_index,
-                    name: None,
-                },
-            };
-            found.push((ni, li, peer));
+            resolved.insert((ni, li), peer_ns);
+            // Fill the other end too: it is the veth at peer_index there pointing back to us.
+            if let Some(pn) = peer_ns {
+                if let Some(pli) = namespaces[pn].links.iter().position(|l| {
+                    l.kind == "veth" && l.index == peer_index && l.link_index == Some(own_index)
+                }) {
+                    if pn != ni || pli != li {
+                        resolved.entry((pn, pli)).or_insert(Some(ni));
+                    }
+                }
+            }
         }
     }
-    for (ni, li, peer) in found {
+    let mut found: Vec<((usize, usize), Option<usize>)> = resolved.into_iter().collect();
+    found.sort_unstable_by_key(|(k, _)| *k);
+    for ((ni, li), pn) in found {
+        let peer_index = namespaces[ni].links[li].link_index.unwrap_or(0);
+        let peer = peer_ref(namespaces, pn, peer_index);
         namespaces[ni].links[li].peer = Some(peer);
     }
 }

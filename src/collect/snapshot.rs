@@ -13,7 +13,8 @@ use nix::sched::{setns, CloneFlags};
 
 use super::netlink::RtSocket;
 use super::peers::{pair_veths, NsAccess};
-use super::{rtnl, sockets, sysctl};
+use super::sysctl::{self, HostProbe};
+use super::{rtnl, sockets};
 use crate::dnsconf::{read_dns_files, DnsFiles};
 use crate::firewall;
 use crate::model::{Namespace, NsStatus, Snapshot, SCHEMA_VERSION};
@@ -68,7 +69,12 @@ fn matches(found: &FoundNs, sel: &str) -> bool {
 
 /// Reads one namespace on the calling thread, which must be a dedicated collector thread: it
 /// may be moved into the namespace and is never used for anything else afterwards.
-fn collect_one(found: &FoundNs, own_inode: Option<u64>, opts: &Options) -> Collected {
+fn collect_one(
+    found: &FoundNs,
+    own_inode: Option<u64>,
+    probe: HostProbe,
+    opts: &Options,
+) -> Collected {
     let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
     ns.paths = found.named_paths.clone();
     ns.processes = found.processes.clone();
@@ -125,7 +131,7 @@ fn collect_one(found: &FoundNs, own_inode: Option<u64>, opts: &Options) -> Colle
             Err(e) => ns.add_problem(format!("netlink dump: {e}")),
         }
     }
-    ns.sysctls = sysctl::read_sysctls(socket.as_mut(), &ns.links);
+    ns.sysctls = sysctl::read_sysctls(socket.as_mut(), &ns.links, probe);
     match sockets::read_listening() {
         Ok(list) => ns.sockets = list,
         Err(e) => ns.add_problem(format!("sock_diag: {e}")),
@@ -172,6 +178,7 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
         .map(|d| d.as_secs())
         .unwrap_or(0);
 
+    let probe = HostProbe::probe();
     let jobs = discovery.namespaces.len();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Collected>>> = Mutex::new((0..jobs).map(|_| None).collect());
@@ -182,7 +189,7 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
                 if i >= jobs {
                     break;
                 }
-                let c = collect_one(&discovery.namespaces[i], discovery.own_inode, opts);
+                let c = collect_one(&discovery.namespaces[i], discovery.own_inode, probe, opts);
                 if let Ok(mut r) = results.lock() {
                     r[i] = Some(c);
                 }

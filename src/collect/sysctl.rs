@@ -1,12 +1,15 @@
 //! Networking sysctls of the namespace the calling thread is in.
 //!
-//! Forwarding and rp_filter come from one netconf dump (see `netconf.rs`). The few settings
-//! netconf does not carry are read from `/proc/sys/net`, which is resolved against the network
-//! namespace of the *thread* that opens the file (unlike `/proc/self/net`, which follows the
+//! Forwarding and rp_filter come from one netconf dump (see `netconf.rs`), conntrack fill from
+//! ctnetlink (`conntrack.rs`). Only bridge-nf-call-* is read from `/proc/sys/net`, and only in
+//! namespaces that have a bridge, the only place it acts: every `/proc/sys/net` lookup costs
+//! time proportional to the number of namespaces on the host. Those files are resolved against
+//! the namespace of the *thread* that opens them (unlike `/proc/self/net`, which follows the
 //! process), so a collector thread that entered a namespace reads that namespace's values.
 
 use std::fs;
 
+use super::conntrack;
 use super::netconf::{self, IFINDEX_ALL, IFINDEX_DEFAULT};
 use super::netlink::NlSocket;
 use crate::model::{Link, Sysctls};
@@ -19,14 +22,35 @@ fn small(v: Option<i32>) -> Option<u8> {
     v.and_then(|v| u8::try_from(v).ok())
 }
 
-pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link]) -> Sysctls {
-    let mut s = Sysctls {
-        bridge_nf_call_iptables: read_num("/proc/sys/net/bridge/bridge-nf-call-iptables"),
-        bridge_nf_call_ip6tables: read_num("/proc/sys/net/bridge/bridge-nf-call-ip6tables"),
-        conntrack_count: read_num("/proc/sys/net/netfilter/nf_conntrack_count"),
-        conntrack_max: read_num("/proc/sys/net/netfilter/nf_conntrack_max"),
-        ..Sysctls::default()
-    };
+/// Facts about the machine, probed once per snapshot rather than in every namespace.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostProbe {
+    /// nf_conntrack is loaded, so asking ctnetlink loads nothing new.
+    pub conntrack_loaded: bool,
+}
+
+impl HostProbe {
+    /// Probes from the calling (main) thread.
+    pub fn probe() -> Self {
+        HostProbe {
+            conntrack_loaded: std::path::Path::new("/proc/sys/net/netfilter/nf_conntrack_max")
+                .exists(),
+        }
+    }
+}
+
+pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProbe) -> Sysctls {
+    let mut s = Sysctls::default();
+    if links.iter().any(|l| l.kind == "bridge") {
+        s.bridge_nf_call_iptables = read_num("/proc/sys/net/bridge/bridge-nf-call-iptables");
+        s.bridge_nf_call_ip6tables = read_num("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
+    }
+    if probe.conntrack_loaded {
+        if let Ok(ct) = conntrack::stats() {
+            s.conntrack_count = ct.count;
+            s.conntrack_max = ct.max;
+        }
+    }
     let conf = sock.and_then(|sock| netconf::dump(sock).ok());
     match conf {
         Some(conf) => {

@@ -16,7 +16,8 @@ pub struct Sysctls {
     /// net.ipv4.conf.IFACE.rp_filter for each link.
     #[serde(default)]
     pub rp_filter: BTreeMap<String, u8>,
-    /// net.bridge.bridge-nf-call-iptables: present only while br_netfilter is loaded.
+    /// net.bridge.bridge-nf-call-iptables: read only in namespaces that have a bridge (the only
+    /// place it acts), and present only while br_netfilter is loaded.
     pub bridge_nf_call_iptables: Option<u8>,
     pub bridge_nf_call_ip6tables: Option<u8>,
     /// net.netfilter.nf_conntrack_count / _max: present only while conntrack is loaded.

@@ -32,10 +32,15 @@ pub fn render(snap: &Snapshot) -> String {
             let _ = writeln!(out, "  {}", describe_pair(p));
         }
         for (ns, name, ports) in &bridges {
-            let list = if ports.is_empty() {
-                "no ports".to_string()
-            } else {
-                ports.join(", ")
+            // A node's cni0 can hold hundreds of ports: name the first ones, count the rest.
+            let list = match ports.len() {
+                0 => "no ports".to_string(),
+                n if n <= MAX_PORTS => ports.join(", "),
+                n => format!(
+                    "{} (+{} more)",
+                    ports[..MAX_PORTS].join(", "),
+                    n - MAX_PORTS
+                ),
             };
             let _ = writeln!(out, "  bridge {name} ({ns}): {list}");
         }
@@ -247,6 +252,9 @@ fn route_line(r: &Route) -> String {
     }
     line
 }
+
+/// Bridge ports named in the topology section; the JSON has all of them.
+const MAX_PORTS: usize = 16;
 
 /// Rules shown per namespace in text; the JSON has all of them.
 const MAX_RULES: usize = 40;
