@@ -179,6 +179,7 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
         .unwrap_or(0);
 
     let probe = HostProbe::probe();
+    let mut fd_warning = raise_nofile(discovery.namespaces.len() as u64 * 2 + 64);
     let jobs = discovery.namespaces.len();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Collected>>> = Mutex::new((0..jobs).map(|_| None).collect());
@@ -273,6 +274,7 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
     }
 
     let mut warnings = discovery.warnings.clone();
+    warnings.extend(fd_warning.take());
     if !nix::unistd::geteuid().is_root() {
         warnings.push(
             "not running as root: other namespaces cannot be entered (setns needs CAP_SYS_ADMIN) and firewall rules cannot be read (needs CAP_NET_ADMIN); shown: every namespace's identity, and links, addresses, routes, neighbours, sysctls and sockets of this process's own namespace"
@@ -287,6 +289,22 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
             .unwrap_or_default(),
         namespaces,
         warnings,
+    })
+}
+
+/// Every namespace keeps two descriptors open until veth pairing is done (its nsfs file and its
+/// rtnetlink socket); Debian's default soft limit of 1024 would fail at ~500 namespaces.
+/// Raises the soft limit towards the hard one; says so when even that is too low.
+fn raise_nofile(needed: u64) -> Option<String> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft >= needed {
+        return None;
+    }
+    let target = needed.min(hard);
+    let _ = setrlimit(Resource::RLIMIT_NOFILE, target, hard);
+    (target < needed).then(|| {
+        format!("open-file limit {hard} is below the {needed} descriptors this many namespaces need: some will be reported as failed (raise it with ulimit -n)")
     })
 }
 

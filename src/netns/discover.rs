@@ -272,3 +272,44 @@ fn is_mounted_over(path: &Path) -> bool {
         .map(|p| p.dev() != meta.dev())
         .unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::container_id_from_cgroup;
+
+    const ID: &str = "3f4c1e2a9b8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e";
+
+    #[test]
+    fn container_ids_from_runtime_cgroup_paths() {
+        for path in [
+            format!("0::/system.slice/docker-{ID}.scope"),
+            format!("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-{ID}.scope"),
+            format!("12:memory:/docker/{ID}"),
+            format!("0::/machine.slice/libpod-{ID}.scope/container"),
+            format!("0::/kubepods/besteffort/pod5678/crio-{ID}.scope"),
+        ] {
+            assert_eq!(container_id_from_cgroup(&path).as_deref(), Some(ID), "{path}");
+        }
+    }
+
+    #[test]
+    fn no_container_id_on_plain_cgroups() {
+        for path in [
+            "0::/init.scope",
+            "0::/user.slice/user-0.slice/session-1.scope",
+            "0::/system.slice/ssh.service",
+            "",
+            // 65 hex digits is not an id.
+            "0::/x-3f4c1e2a9b8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1.scope",
+        ] {
+            assert_eq!(container_id_from_cgroup(path), None, "{path}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,300}") {
+            let _ = container_id_from_cgroup(&s);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Many namespaces under a low open-file limit: netlens raises its soft limit itself.
+
+mod common;
+
+use common::world::{in_world, sh};
+use netlens::model::{NsStatus, Snapshot};
+
+#[test]
+fn three_hundred_namespaces_under_a_256_fd_soft_limit() {
+    in_world("three_hundred_namespaces_under_a_256_fd_soft_limit", || {
+        let batch: String = (0..300).map(|i| format!("netns add scale{i}\n")).collect();
+        let file = std::env::temp_dir().join("netlens-scale.batch");
+        std::fs::write(&file, batch).expect("write batch");
+        sh(&["ip", "-batch", file.to_str().expect("path")]);
+        // Two descriptors per namespace are held until pairing: 600 > 256.
+        let bin = common::world::netlens_bin();
+        let out = std::process::Command::new("prlimit")
+            .args(["--nofile=256:4096", "--"])
+            .arg(&bin)
+            .args(["snapshot", "--json"])
+            .output()
+            .expect("prlimit");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let snap: Snapshot = serde_json::from_slice(&out.stdout).expect("json");
+        let scale: Vec<_> = snap
+            .namespaces
+            .iter()
+            .filter(|n| n.name.starts_with("scale"))
+            .collect();
+        assert_eq!(scale.len(), 300);
+        for ns in scale {
+            assert_eq!(ns.status, NsStatus::Ok, "{}", ns.name);
+            assert_eq!(ns.links.len(), 1, "{}: only lo", ns.name);
+        }
+        assert!(
+            snap.warnings.iter().all(|w| !w.contains("open-file limit")),
+            "{:?}",
+            snap.warnings
+        );
+        // And with a hard limit too low, it says so instead of failing silently.
+        let out = std::process::Command::new("prlimit")
+            .args(["--nofile=256:256", "--"])
+            .arg(&bin)
+            .args(["snapshot", "--json"])
+            .output()
+            .expect("prlimit");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let snap: Snapshot = serde_json::from_slice(&out.stdout).expect("json");
+        assert!(
+            snap.warnings
+                .iter()
+                .any(|w| w.contains("open-file limit 256")),
+            "{:?}",
+            snap.warnings
+        );
+    });
+}
