@@ -5,6 +5,23 @@ mod common;
 use common::world::{in_world, sh};
 use netlens::model::{NsStatus, Snapshot};
 
+/// `netlens snapshot --json` under `prlimit --nofile=SOFT:HARD`.
+fn snapshot_with_nofile(limits: &str) -> Snapshot {
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--nofile={limits}"))
+        .arg("--")
+        .arg(common::world::netlens_bin())
+        .args(["snapshot", "--json"])
+        .output()
+        .expect("prlimit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
 #[test]
 fn three_hundred_namespaces_under_a_256_fd_soft_limit() {
     in_world("three_hundred_namespaces_under_a_256_fd_soft_limit", || {
