@@ -30,19 +30,7 @@ fn three_hundred_namespaces_under_a_256_fd_soft_limit() {
         std::fs::write(&file, batch).expect("write batch");
         sh(&["ip", "-batch", file.to_str().expect("path")]);
         // Two descriptors per namespace are held until pairing: 600 > 256.
-        let bin = common::world::netlens_bin();
-        let out = std::process::Command::new("prlimit")
-            .args(["--nofile=256:4096", "--"])
-            .arg(&bin)
-            .args(["snapshot", "--json"])
-            .output()
-            .expect("prlimit");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let snap: Snapshot = serde_json::from_slice(&out.stdout).expect("json");
+        let snap = snapshot_with_nofile("256:4096");
         let scale: Vec<_> = snap
             .namespaces
             .iter()
@@ -59,18 +47,7 @@ fn three_hundred_namespaces_under_a_256_fd_soft_limit() {
             snap.warnings
         );
         // And with a hard limit too low, it says so instead of failing silently.
-        let out = std::process::Command::new("prlimit")
-            .args(["--nofile=256:256", "--"])
-            .arg(&bin)
-            .args(["snapshot", "--json"])
-            .output()
-            .expect("prlimit");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let snap: Snapshot = serde_json::from_slice(&out.stdout).expect("json");
+        let snap = snapshot_with_nofile("256:256");
         assert!(
             snap.warnings
                 .iter()
