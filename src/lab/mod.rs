@@ -13,6 +13,7 @@ mod apply;
 mod bridge;
 mod cluster;
 mod router;
+mod steps;
 
 use std::fmt;
 use std::net::Ipv4Addr;
