@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 
 use netlink_packet_core::{
     NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable,
-    NLM_F_DUMP, NLM_F_REQUEST,
+    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
@@ -19,6 +19,8 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 pub struct NlSocket {
     socket: Socket,
     seq: u32,
+    /// Trouble that did not fail a request: an interrupted dump, undecodable messages.
+    warnings: Vec<String>,
 }
 
 thread_local! {
@@ -45,7 +47,11 @@ impl NlSocket {
         // Large dumps (thousands of routes) arrive faster with a bigger receive buffer; the
         // kernel caps it at rmem_max without failing.
         let _ = socket.set_rx_buf_sz(1 << 20);
-        Ok(NlSocket { socket, seq: 0 })
+        Ok(NlSocket {
+            socket,
+            seq: 0,
+            warnings: Vec::new(),
+        })
     }
 
     pub fn raw_fd(&self) -> i32 {
@@ -76,10 +82,39 @@ impl NlSocket {
         packet.finalize();
         let mut out = vec![0u8; packet.buffer_len()];
         packet.serialize(&mut out);
-        self.socket.send(&out, 0)?;
-
         let is_dump = flags & NLM_F_DUMP == NLM_F_DUMP;
-        RECV_BUF.with(|buf| {
+        // A dump the kernel marks NLM_F_DUMP_INTR changed while it was read (a pod came or
+        // went): read it once more, as iproute2 would advise, and say so if it happens again.
+        let mut replies = self.exchange_once::<I>(&out, seq, is_dump)?;
+        if replies.1 {
+            replies = self.exchange_once::<I>(&out, seq, is_dump)?;
+            if replies.1 {
+                self.warnings
+                    .push("dump was interrupted twice and may be inconsistent".into());
+            }
+        }
+        Ok(replies.0)
+    }
+
+    /// Drains the warnings gathered so far.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Sends `out` and reads replies of `seq`; the flag says the dump was interrupted.
+    fn exchange_once<I>(
+        &mut self,
+        out: &[u8],
+        seq: u32,
+        is_dump: bool,
+    ) -> io::Result<(Vec<I>, bool)>
+    where
+        I: NetlinkSerializable + NetlinkDeserializable + std::fmt::Debug,
+    {
+        self.socket.send(out, 0)?;
+        let mut interrupted = false;
+        let mut skipped = 0usize;
+        let result = RECV_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
             let mut replies = Vec::new();
             loop {
@@ -95,9 +130,12 @@ impl NlSocket {
                         ));
                     }
                     offset += (len + 3) & !3;
+                    let flags = u16::from_ne_bytes([bytes[6], bytes[7]]);
+                    interrupted |= flags & NLM_F_DUMP_INTR != 0;
                     // One message the crate cannot decode (a new attribute layout) must not
-                    // lose the rest of the dump: skip it.
+                    // lose the rest of the dump: skip it, and count it.
                     let Ok(reply) = NetlinkMessage::<I>::deserialize(&bytes[..len]) else {
+                        skipped += 1;
                         continue;
                     };
                     if reply.header.sequence_number != seq {
@@ -121,6 +159,12 @@ impl NlSocket {
                     }
                 }
             }
-        })
+        });
+        if skipped > 0 {
+            self.warnings.push(format!(
+                "{skipped} netlink messages could not be decoded and were skipped"
+            ));
+        }
+        result.map(|r| (r, interrupted))
     }
 }

@@ -12,7 +12,7 @@ use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
-use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
+use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::netlink::RtSocket;
@@ -26,58 +26,68 @@ pub struct RtnlData {
     pub routes: Vec<Route>,
     pub rules: Vec<RoutingRule>,
     pub neighbors: Vec<Neighbor>,
+    /// Dumps that failed; what the others returned is still here.
+    pub problems: Vec<String>,
 }
 
-/// Runs the five dumps one after another (a netlink socket serves one dump at a time).
-pub fn read_all(sock: &mut RtSocket) -> io::Result<RtnlData> {
-    let links = dump_links(sock)?;
-    let names: HashMap<u32, String> = links.iter().map(|l| (l.index, l.name.clone())).collect();
+/// Runs the five dumps one after another (a netlink socket serves one dump at a time). A
+/// failed dump is recorded in `problems` and the others are still read.
+pub fn read_all(sock: &mut RtSocket) -> RtnlData {
+    let mut data = RtnlData::default();
+    match dump_links(sock) {
+        Ok(links) => data.links = links,
+        Err(e) => data.problems.push(format!("link dump: {e}")),
+    }
+    let names: HashMap<u32, String> = data
+        .links
+        .iter()
+        .map(|l| (l.index, l.name.clone()))
+        .collect();
     let name_of = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("if{i}"));
 
-    let mut addresses = Vec::new();
-    for msg in sock.dump(RouteNetlinkMessage::GetAddress(AddressMessage::default()))? {
+    let mut dump = |what: &str, msg: RouteNetlinkMessage| match sock.dump(msg) {
+        Ok(replies) => replies,
+        Err(e) => {
+            data.problems.push(format!("{what} dump: {e}"));
+            Vec::new()
+        }
+    };
+    let addresses = dump(
+        "address",
+        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+    );
+    let routes = dump(
+        "route",
+        RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+    );
+    let rules = dump("rule", RouteNetlinkMessage::GetRule(RuleMessage::default()));
+    let neighbors = dump(
+        "neighbour",
+        RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
+    );
+
+    for msg in addresses {
         if let RouteNetlinkMessage::NewAddress(m) = msg {
-            if let Some(a) = address_from(&m, &name_of) {
-                addresses.push(a);
-            }
+            data.addresses.extend(address_from(&m, &name_of));
         }
     }
-
-    let mut routes = Vec::new();
-    for msg in sock.dump(RouteNetlinkMessage::GetRoute(RouteMessage::default()))? {
+    for msg in routes {
         if let RouteNetlinkMessage::NewRoute(m) = msg {
-            if let Some(r) = route_from(&m, &name_of) {
-                routes.push(r);
-            }
+            data.routes.extend(route_from(&m, &name_of));
         }
     }
-
-    let mut rules = Vec::new();
-    for msg in sock.dump(RouteNetlinkMessage::GetRule(RuleMessage::default()))? {
+    for msg in rules {
         if let RouteNetlinkMessage::NewRule(m) = msg {
-            rules.push(rule_from(&m));
+            data.rules.push(rule_from(&m));
         }
     }
-    rules.sort_by_key(|r| (r.family.clone(), r.priority));
-
-    let mut neighbors = Vec::new();
-    for msg in sock.dump(RouteNetlinkMessage::GetNeighbour(
-        NeighbourMessage::default(),
-    ))? {
+    data.rules.sort_by_key(|r| (r.family.clone(), r.priority));
+    for msg in neighbors {
         if let RouteNetlinkMessage::NewNeighbour(m) = msg {
-            if let Some(n) = neighbor_from(&m, &name_of) {
-                neighbors.push(n);
-            }
+            data.neighbors.extend(neighbor_from(&m, &name_of));
         }
     }
-
-    Ok(RtnlData {
-        links,
-        addresses,
-        routes,
-        rules,
-        neighbors,
-    })
+    data
 }
 
 fn dump_links(sock: &mut RtSocket) -> io::Result<Vec<Link>> {
@@ -163,7 +173,12 @@ fn flag_names(flags: LinkFlags) -> Vec<String> {
                 }
                 out.push(c.to_ascii_uppercase());
             }
-            out
+            // The crate's names for IFF_MASTER / IFF_SLAVE; `ip link` prints the old ones.
+            match out.as_str() {
+                "CONTROLLER" => "MASTER".into(),
+                "PORT" => "SLAVE".into(),
+                _ => out,
+            }
         })
         .collect()
 }
@@ -228,6 +243,15 @@ fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     }
 }
 
+fn via_ip(v: &netlink_packet_route::route::RouteVia) -> Option<IpAddr> {
+    use netlink_packet_route::route::RouteVia;
+    match v {
+        RouteVia::Inet(a) => Some(IpAddr::V4(*a)),
+        RouteVia::Inet6(a) => Some(IpAddr::V6(*a)),
+        _ => None,
+    }
+}
+
 pub fn table_name(id: u32) -> String {
     match id {
         253 => "default".into(),
@@ -251,6 +275,10 @@ fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> Option<Route
             RouteAttribute::Table(t) => table = *t,
             RouteAttribute::Destination(a) => dst = route_ip(a),
             RouteAttribute::Gateway(a) => gateway = route_ip(a),
+            // An IPv4 route through an IPv6 next hop (RFC 5549).
+            RouteAttribute::Via(v) => gateway = gateway.or_else(|| via_ip(v)),
+            // A nexthop object (`ip nexthop`, FRR): the hop lives there, not in the route.
+            RouteAttribute::NhId(id) => nexthops.push(format!("nhid {id}")),
             RouteAttribute::Oif(i) => dev = Some(name_of(*i)),
             RouteAttribute::PrefSource(a) => prefsrc = route_ip(a),
             RouteAttribute::Priority(p) => metric = Some(*p),
@@ -315,6 +343,8 @@ fn rule_from(m: &RuleMessage) -> RoutingRule {
             RuleAction::ToTable => "lookup".into(),
             other => format!("{other:?}").to_lowercase(),
         },
+        invert: m.header.flags.contains(RuleFlags::Invert),
+        suppress_prefixlen: None,
     };
     for attr in &m.attributes {
         match attr {
@@ -325,6 +355,10 @@ fn rule_from(m: &RuleMessage) -> RoutingRule {
             RuleAttribute::Iifname(n) => rule.iif = Some(n.clone()),
             RuleAttribute::Oifname(n) => rule.oif = Some(n.clone()),
             RuleAttribute::FwMark(v) => rule.fwmark = Some(*v),
+            // The kernel sends u32::MAX for "not set".
+            RuleAttribute::SuppressPrefixLen(v) if *v != u32::MAX => {
+                rule.suppress_prefixlen = Some(*v)
+            }
             _ => {}
         }
     }

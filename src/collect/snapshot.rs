@@ -67,11 +67,38 @@ fn matches(found: &FoundNs, sel: &str) -> bool {
         })
 }
 
+/// Opens the namespace through the first of its paths that still names it. `Err` carries the
+/// status to report: `Gone` only when every path is missing or names another namespace now
+/// (pid reused, name re-created); any other failure (EMFILE, EACCES) is `Inaccessible`.
+fn open_namespace(found: &FoundNs) -> Result<File, NsStatus> {
+    use std::os::unix::fs::MetadataExt;
+    let mut other_error: Option<String> = None;
+    for path in &found.paths {
+        match File::open(path) {
+            Ok(file) => {
+                if file.metadata().map(|m| m.ino()).ok() == Some(found.inode) {
+                    return Ok(file);
+                }
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => {}
+            Err(e) => {
+                other_error.get_or_insert_with(|| format!("cannot open {}: {e}", path.display()));
+            }
+        }
+    }
+    Err(match other_error {
+        Some(e) => NsStatus::Inaccessible(e),
+        None => NsStatus::Gone,
+    })
+}
+
 /// Reads one namespace on the calling thread, which must be a dedicated collector thread: it
 /// may be moved into the namespace and is never used for anything else afterwards.
+/// `current` is the namespace the thread is in now (it moves from job to job), so entering is
+/// skipped only when the thread is already there.
 fn collect_one(
     found: &FoundNs,
-    own_inode: Option<u64>,
+    current: &mut Option<u64>,
     probe: HostProbe,
     opts: &Options,
 ) -> Collected {
@@ -79,27 +106,18 @@ fn collect_one(
     ns.paths = found.named_paths.clone();
     ns.processes = found.processes.clone();
 
-    // Open the first path that still works: a process may have exited, a mount been removed.
-    let file = found.paths.iter().find_map(|p| File::open(p).ok());
-    let Some(file) = file else {
-        ns.status = NsStatus::Gone;
-        return Collected {
-            ns,
-            file: None,
-            socket: None,
-        };
+    let file = match open_namespace(found) {
+        Ok(f) => f,
+        Err(status) => {
+            ns.status = status;
+            return Collected {
+                ns,
+                file: None,
+                socket: None,
+            };
+        }
     };
-    // The namespace may have been replaced (pid reused, name re-created): check identity.
-    use std::os::unix::fs::MetadataExt;
-    if file.metadata().map(|m| m.ino()).ok() != Some(found.inode) {
-        ns.status = NsStatus::Gone;
-        return Collected {
-            ns,
-            file: None,
-            socket: None,
-        };
-    }
-    if own_inode != Some(found.inode) {
+    if *current != Some(found.inode) {
         if let Err(e) = setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
             ns.status = NsStatus::Inaccessible(format!(
                 "cannot enter: {e} (entering a namespace needs CAP_SYS_ADMIN)"
@@ -110,6 +128,7 @@ fn collect_one(
                 socket: None,
             };
         }
+        *current = Some(found.inode);
     }
 
     let mut socket = match RtSocket::open() {
@@ -120,15 +139,14 @@ fn collect_one(
         }
     };
     if let Some(sock) = socket.as_mut() {
-        match rtnl::read_all(sock) {
-            Ok(data) => {
-                ns.links = data.links;
-                ns.addresses = data.addresses;
-                ns.routes = data.routes;
-                ns.rules = data.rules;
-                ns.neighbors = data.neighbors;
-            }
-            Err(e) => ns.add_problem(format!("netlink dump: {e}")),
+        let data = rtnl::read_all(sock);
+        ns.links = data.links;
+        ns.addresses = data.addresses;
+        ns.routes = data.routes;
+        ns.rules = data.rules;
+        ns.neighbors = data.neighbors;
+        for p in data.problems.into_iter().chain(sock.take_warnings()) {
+            ns.add_problem(p);
         }
     }
     ns.sysctls = sysctl::read_sysctls(socket.as_mut(), &ns.links, probe);
@@ -185,14 +203,38 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
     let results: Mutex<Vec<Option<Collected>>> = Mutex::new((0..jobs).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..worker_count(opts, jobs) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= jobs {
-                    break;
-                }
-                let c = collect_one(&discovery.namespaces[i], discovery.own_inode, probe, opts);
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(c);
+            scope.spawn(|| {
+                // A fresh thread starts in the process's namespace.
+                let mut current = discovery.own_inode;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= jobs {
+                        break;
+                    }
+                    let found = &discovery.namespaces[i];
+                    // A bug tripped by one namespace's data must not cost the whole snapshot.
+                    let c = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        collect_one(found, &mut current, probe, opts)
+                    }));
+                    let panicked = c.is_err();
+                    let c = c.unwrap_or_else(|_| {
+                        let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
+                        ns.status = NsStatus::Inaccessible(
+                            "collector panicked on this namespace (a bug: please report it)".into(),
+                        );
+                        Collected {
+                            ns,
+                            file: None,
+                            socket: None,
+                        }
+                    });
+                    if let Ok(mut r) = results.lock() {
+                        r[i] = Some(c);
+                    }
+                    if panicked {
+                        // Which namespace this thread is in is unknown now: stop using it.
+                        break;
+                    }
                 }
             });
         }

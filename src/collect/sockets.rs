@@ -46,7 +46,13 @@ pub fn read_listening() -> io::Result<Vec<ListeningSocket>> {
                 SocketId::new_v6()
             },
         });
-        for reply in sock.exchange(req, NLM_F_REQUEST | NLM_F_DUMP)? {
+        // udp_diag may be missing while inet_diag works: keep what the other protocols gave.
+        let replies = match sock.exchange(req, NLM_F_REQUEST | NLM_F_DUMP) {
+            Ok(r) => r,
+            Err(e) if out.is_empty() && proto == "tcp" => return Err(e),
+            Err(_) => continue,
+        };
+        for reply in replies {
             let SockDiagMessage::InetResponse(r) = reply else {
                 continue;
             };

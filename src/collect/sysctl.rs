@@ -25,16 +25,29 @@ fn small(v: Option<i32>) -> Option<u8> {
 /// Facts about the machine, probed once per snapshot rather than in every namespace.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HostProbe {
-    /// nf_conntrack is loaded, so asking ctnetlink loads nothing new.
+    /// nf_conntrack is loaded.
     pub conntrack_loaded: bool,
+    /// ctnetlink can be asked without making the kernel load a module: it is loaded, built in,
+    /// or this kernel cannot load modules at all.
+    pub ctnetlink_present: bool,
 }
 
 impl HostProbe {
     /// Probes from the calling (main) thread.
     pub fn probe() -> Self {
+        let release = nix::sys::utsname::uname()
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let modules = std::path::Path::new("/lib/modules").join(&release);
+        let builtin = fs::read_to_string(modules.join("modules.builtin"))
+            .map(|b| b.contains("nf_conntrack_netlink.ko"))
+            .unwrap_or(false);
         HostProbe {
             conntrack_loaded: std::path::Path::new("/proc/sys/net/netfilter/nf_conntrack_max")
                 .exists(),
+            ctnetlink_present: std::path::Path::new("/sys/module/nf_conntrack_netlink").exists()
+                || builtin
+                || !modules.exists(),
         }
     }
 }
@@ -45,11 +58,16 @@ pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProb
         s.bridge_nf_call_iptables = read_num("/proc/sys/net/bridge/bridge-nf-call-iptables");
         s.bridge_nf_call_ip6tables = read_num("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
     }
-    if probe.conntrack_loaded {
+    if probe.conntrack_loaded && probe.ctnetlink_present {
         if let Ok(ct) = conntrack::stats() {
             s.conntrack_count = ct.count;
             s.conntrack_max = ct.max;
         }
+    } else if probe.conntrack_loaded {
+        // Asking ctnetlink would load nf_conntrack_netlink: a read-only tool must not change
+        // the kernel, so take the slower files.
+        s.conntrack_count = read_num("/proc/sys/net/netfilter/nf_conntrack_count");
+        s.conntrack_max = read_num("/proc/sys/net/netfilter/nf_conntrack_max");
     }
     let conf = sock.and_then(|sock| netconf::dump(sock).ok());
     match conf {

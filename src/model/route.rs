@@ -48,6 +48,32 @@ pub struct RoutingRule {
     pub table: u32,
     /// `lookup`, `blackhole`, `unreachable`, `prohibit`, `goto`, …
     pub action: String,
+    /// `not`: the rule applies to packets that do NOT match its selectors.
+    #[serde(default)]
+    pub invert: bool,
+    /// `suppress_prefixlength N`: ignore lookup results with a prefix this short or shorter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppress_prefixlen: Option<u32>,
+}
+
+impl RoutingRule {
+    /// One of the three rules the kernel installs in every namespace (`ip rule` on a fresh
+    /// system): 0 lookup local, 32766 lookup main, 32767 lookup default, with no selectors.
+    pub fn is_kernel_default(&self) -> bool {
+        let plain = self.src.is_none()
+            && self.dst.is_none()
+            && self.iif.is_none()
+            && self.oif.is_none()
+            && self.fwmark.is_none()
+            && !self.invert
+            && self.suppress_prefixlen.is_none()
+            && self.action == "lookup";
+        plain
+            && matches!(
+                (self.priority, self.table),
+                (0, 255) | (32766, 254) | (32767, 253)
+            )
+    }
 }
 
 /// An ARP (IPv4) or NDP (IPv6) neighbour entry.

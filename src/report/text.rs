@@ -140,17 +140,21 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
             let _ = writeln!(out, "    {}", route_line(r));
         }
     }
-    let custom_rules: Vec<_> = ns
-        .rules
-        .iter()
-        .filter(|r| {
-            !matches!(r.priority, 0 | 32766 | 32767) || r.src.is_some() || r.fwmark.is_some()
-        })
-        .collect();
-    if !custom_rules.is_empty() {
+    let custom_rules: Vec<_> = ns.rules.iter().filter(|r| !r.is_kernel_default()).collect();
+    // A deleted `32766 lookup main` silently breaks all routing: say so.
+    let v4_rules: Vec<_> = ns.rules.iter().filter(|r| r.family == "inet").collect();
+    let main_missing = !v4_rules.is_empty()
+        && !v4_rules
+            .iter()
+            .any(|r| r.is_kernel_default() && r.table == 254);
+    if !custom_rules.is_empty() || main_missing {
         let _ = writeln!(out, "  rules");
+        if main_missing {
+            let _ = writeln!(out, "    ! no IPv4 rule `32766: lookup main`: the main table is not consulted by default");
+        }
         for r in custom_rules {
-            let mut line = format!("    {} {}:", r.family, r.priority);
+            let not = if r.invert { " not" } else { "" };
+            let mut line = format!("    {} {}:{not}", r.family, r.priority);
             for (k, v) in [
                 ("from", &r.src),
                 ("to", &r.dst),
@@ -164,7 +168,15 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
             if let Some(m) = r.fwmark {
                 let _ = write!(line, " fwmark {m:#x}");
             }
-            let _ = write!(line, " {} {}", r.action, r.table);
+            let _ = write!(
+                line,
+                " {} {}",
+                r.action,
+                crate::collect::rtnl::table_name(r.table)
+            );
+            if let Some(p) = r.suppress_prefixlen {
+                let _ = write!(line, " suppress_prefixlength {p}");
+            }
             let _ = writeln!(out, "{line}");
         }
     }
@@ -187,8 +199,22 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
         show(s.ipv6_forwarding),
         show(s.rp_filter_all)
     );
+    // The kernel applies max(all, iface): list interfaces where that is stricter than `all`.
+    let all = s.rp_filter_all.unwrap_or(0);
+    let strict: Vec<String> = s
+        .rp_filter
+        .iter()
+        .filter(|(_, v)| **v > all)
+        .map(|(i, v)| format!("{i}={v}"))
+        .collect();
+    if !strict.is_empty() {
+        let _ = write!(line, " rp_filter[{}]", strict.join(","));
+    }
     if let Some(v) = s.bridge_nf_call_iptables {
         let _ = write!(line, " bridge-nf-call-iptables={v}");
+    }
+    if let Some(v) = s.bridge_nf_call_ip6tables {
+        let _ = write!(line, " bridge-nf-call-ip6tables={v}");
     }
     if let (Some(c), Some(m)) = (s.conntrack_count, s.conntrack_max) {
         let _ = write!(line, " conntrack={c}/{m}");
