@@ -49,3 +49,43 @@ fn run_from_inside_a_named_namespace() {
         assert_eq!(link_names(&snap, "host"), vec!["lo".to_string()]);
     });
 }
+
+/// A namespace mounted as `/run/netns/host` does not take the host's name.
+#[test]
+fn a_namespace_named_host_is_renamed() {
+    in_world("a_namespace_named_host_is_renamed", || {
+        sh(&["ip", "netns", "add", "host"]);
+        sh(&[
+            "ip",
+            "-n",
+            "host",
+            "link",
+            "add",
+            "impostor0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "impostor1",
+        ]);
+        let out = std::process::Command::new(netlens_bin())
+            .args(["snapshot", "--json"])
+            .output()
+            .expect("netlens");
+        let snap: Snapshot = serde_json::from_slice(&out.stdout).expect("json");
+        let hosts: Vec<_> = snap
+            .namespaces
+            .iter()
+            .filter(|n| n.name == "host")
+            .collect();
+        assert_eq!(hosts.len(), 1);
+        assert_eq!(link_names(&snap, "host"), vec!["lo".to_string()]);
+        let renamed = snap
+            .namespaces
+            .iter()
+            .find(|n| n.name.starts_with("host@"))
+            .expect("renamed namespace");
+        assert_eq!(renamed.name, format!("host@{}", renamed.inode));
+        assert!(renamed.links.iter().any(|l| l.name == "impostor0"));
+    });
+}

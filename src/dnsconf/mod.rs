@@ -47,11 +47,33 @@ pub fn read_dns_files(root: &Path, overrides: Option<&Path>) -> DnsFiles {
     }
 }
 
+/// Follows symlinks as a process whose root is `root` would. A container's
+/// `/etc/resolv.conf -> /run/systemd/resolve/stub-resolv.conf` read through `/proc/PID/root`
+/// would otherwise resolve against *our* root and show the host's file.
+fn resolve_in_root(root: &Path, path: &Path) -> std::path::PathBuf {
+    if root == Path::new("/") {
+        return path.to_path_buf();
+    }
+    let mut current = path.to_path_buf();
+    // A bounded number of hops, like the kernel's 40, so a loop cannot hang us.
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&current) else {
+            return current;
+        };
+        current = if target.is_absolute() {
+            root.join(target.strip_prefix("/").unwrap_or(&target))
+        } else {
+            current.parent().unwrap_or(root).join(target)
+        };
+    }
+    current
+}
+
 fn read<T>(root: &Path, overrides: Option<&Path>, name: &str, parse: fn(&str) -> T) -> FileRead<T> {
     let path = overrides
         .map(|dir| dir.join(name))
         .filter(|p| p.exists())
-        .unwrap_or_else(|| root.join("etc").join(name));
+        .unwrap_or_else(|| resolve_in_root(root, &root.join("etc").join(name)));
     let shown = path.display().to_string();
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -109,5 +131,32 @@ mod tests {
             plain.resolv_conf.parsed.unwrap().nameservers[0].text,
             "10.0.0.1"
         );
+    }
+}
+
+#[cfg(test)]
+mod root_tests {
+    use super::*;
+
+    #[test]
+    fn absolute_symlink_resolves_inside_the_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc")).expect("etc");
+        std::fs::create_dir_all(root.join("run/resolve")).expect("run");
+        std::fs::write(
+            root.join("run/resolve/stub.conf"),
+            "nameserver 10.96.0.10\n",
+        )
+        .expect("stub");
+        std::os::unix::fs::symlink("/run/resolve/stub.conf", root.join("etc/resolv.conf"))
+            .expect("symlink");
+        let files = read_dns_files(root, None);
+        assert_eq!(
+            files.resolv_conf.path,
+            root.join("run/resolve/stub.conf").display().to_string()
+        );
+        let parsed = files.resolv_conf.parsed.expect("parsed");
+        assert_eq!(parsed.nameservers[0].text, "10.96.0.10");
     }
 }

@@ -200,6 +200,14 @@ pub fn discover() -> Discovery {
         }
     }
     named.sort_by(|a, b| a.name.cmp(&b.name));
+    // Names are identities in the snapshot (peers, `--ns`): a mount called `host` or `pid:7`,
+    // or the same name in two directories, gets its inode appended.
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for ns in &mut named {
+        if ns.name == "host" || ns.name.starts_with("pid:") || !seen.insert(ns.name.clone()) {
+            ns.name = format!("{}@{}", ns.name, ns.inode);
+        }
+    }
     by_inode.clear();
     out.namespaces.extend(named);
     for (i, ns) in out.namespaces.iter().enumerate() {
