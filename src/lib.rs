@@ -7,3 +7,4 @@ pub mod lab;
 pub mod model;
 pub mod netns;
 pub mod report;
+pub mod ui;

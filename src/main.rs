@@ -1,5 +1,7 @@
 //! The `netlens` command: parse arguments and dispatch; the work lives in the library.
 
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand};
 use netlens::cli;
 
@@ -10,6 +12,10 @@ use netlens::cli;
     about = "Inspect and debug Linux networking across every network namespace"
 )]
 struct Cli {
+    /// Open a saved snapshot (from `netlens snapshot --json` or the TUI's `s`) read-only in
+    /// the TUI; needs no root.
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -27,7 +33,11 @@ fn main() {
     let result = match &cli.command {
         Some(Command::Snapshot(args)) => cli::snapshot::run(args),
         Some(Command::Lab(args)) => cli::lab::run(args),
-        // Until the TUI exists, no arguments prints the snapshot.
+        // The TUI on a terminal; piped or redirected, the text snapshot, so scripts that ran
+        // `netlens | grep` keep working.
+        None if cli.snapshot.is_some() || std::io::stdout().is_terminal() => {
+            netlens::ui::run(cli.snapshot.clone())
+        }
         None => cli::snapshot::run(&cli::snapshot::SnapshotArgs::default()),
     };
     match result {

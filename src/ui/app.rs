@@ -1,0 +1,325 @@
+//! The TUI's state and how actions change it. No I/O here except handing a save to a thread.
+
+use std::path::PathBuf;
+
+use ratatui::layout::Rect;
+
+use super::keymap::{action_for, Action};
+use super::tabs::{self, Tab};
+use super::theme::Theme;
+use super::Msg;
+use crate::model::{Namespace, NsStatus, Snapshot};
+
+pub enum Source {
+    Live,
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Namespaces,
+    Details,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// Title and (field, value) pairs of the selected row.
+    Detail(String, Vec<(String, String)>),
+}
+
+pub struct App {
+    pub source: Source,
+    pub snapshot: Option<Snapshot>,
+    pub theme: Theme,
+    pub tab: Tab,
+    pub focus: Focus,
+    /// Index into `visible_namespaces()`.
+    pub ns_selected: usize,
+    pub row_selected: usize,
+    pub row_offset: usize,
+    pub filter: String,
+    pub filtering: bool,
+    pub overlay: Overlay,
+    pub status: String,
+    pub quit: bool,
+    /// `s` was pressed: the loop writes the snapshot on another thread.
+    pub save_requested: bool,
+    /// Set by the view each frame: where things are, for the mouse and for paging.
+    pub ns_area: Rect,
+    pub table_area: Rect,
+    pub page: usize,
+}
+
+impl App {
+    pub fn new(source: Source, snapshot: Option<Snapshot>) -> Self {
+        App {
+            source,
+            snapshot,
+            theme: Theme::from_env(),
+            tab: Tab::Links,
+            focus: Focus::Namespaces,
+            ns_selected: 0,
+            row_selected: 0,
+            row_offset: 0,
+            filter: String::new(),
+            filtering: false,
+            overlay: Overlay::None,
+            status: String::new(),
+            quit: false,
+            save_requested: false,
+            ns_area: Rect::default(),
+            table_area: Rect::default(),
+            page: 10,
+        }
+    }
+
+    /// Namespaces passing the filter, in snapshot order.
+    pub fn visible_namespaces(&self) -> Vec<&Namespace> {
+        let Some(snap) = &self.snapshot else {
+            return Vec::new();
+        };
+        let f = self.filter.to_lowercase();
+        snap.namespaces
+            .iter()
+            .filter(|n| f.is_empty() || n.name.to_lowercase().contains(&f))
+            .collect()
+    }
+
+    pub fn selected_namespace(&self) -> Option<&Namespace> {
+        self.visible_namespaces().get(self.ns_selected).copied()
+    }
+
+    fn row_count(&self) -> usize {
+        self.selected_namespace()
+            .map(|ns| tabs::row_count(ns, self.tab))
+            .unwrap_or(0)
+    }
+
+    fn reset_rows(&mut self) {
+        self.row_selected = 0;
+        self.row_offset = 0;
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Namespaces => {
+                let n = self.visible_namespaces().len();
+                let new = clamp_add(self.ns_selected, delta, n);
+                if new != self.ns_selected {
+                    self.ns_selected = new;
+                    self.reset_rows();
+                }
+            }
+            Focus::Details => {
+                let n = self.row_count();
+                self.row_selected = clamp_add(self.row_selected, delta, n);
+                self.keep_row_visible();
+            }
+        }
+    }
+
+    fn keep_row_visible(&mut self) {
+        let page = self.page.max(1);
+        if self.row_selected < self.row_offset {
+            self.row_offset = self.row_selected;
+        } else if self.row_selected >= self.row_offset + page {
+            self.row_offset = self.row_selected + 1 - page;
+        }
+    }
+
+    /// Applies one message; returns true when a new live snapshot should be read.
+    pub fn handle(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Snapshot(s) => {
+                let keep = self.selected_namespace().map(|n| n.name.clone());
+                self.snapshot = Some(*s);
+                // Stay on the same namespace across refreshes.
+                if let Some(name) = keep {
+                    if let Some(i) = self
+                        .visible_namespaces()
+                        .iter()
+                        .position(|n| n.name == name)
+                    {
+                        self.ns_selected = i;
+                    }
+                }
+                let n = self.visible_namespaces().len();
+                self.ns_selected = self.ns_selected.min(n.saturating_sub(1));
+                self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
+                self.status.clear();
+                false
+            }
+            Msg::LoadFailed(e) => {
+                self.status = e;
+                false
+            }
+            Msg::Status(s) => {
+                self.status = s;
+                false
+            }
+            Msg::Input(ev) => match action_for(&ev, self.filtering) {
+                Some(a) => self.apply(a),
+                None => false,
+            },
+        }
+    }
+
+    /// Applies an action; returns true when a live refresh was asked for.
+    pub fn apply(&mut self, action: Action) -> bool {
+        if self.overlay != Overlay::None {
+            match action {
+                Action::Back | Action::Help | Action::Open => self.overlay = Overlay::None,
+                Action::Quit => self.quit = true,
+                _ => {}
+            }
+            return false;
+        }
+        let page = self.page.max(1) as isize;
+        match action {
+            Action::Up | Action::ScrollUp => self.move_by(-1),
+            Action::Down | Action::ScrollDown => self.move_by(1),
+            Action::PageUp => self.move_by(-page),
+            Action::PageDown => self.move_by(page),
+            Action::First => self.move_by(isize::MIN / 2),
+            Action::Last => self.move_by(isize::MAX / 2),
+            Action::FocusNamespaces => self.focus = Focus::Namespaces,
+            Action::FocusDetails => self.focus = Focus::Details,
+            Action::NextTab | Action::PrevTab | Action::GoTab(_) => {
+                let i = self.tab.index();
+                let n = Tab::ALL.len();
+                let next = match action {
+                    Action::NextTab => (i + 1) % n,
+                    Action::PrevTab => (i + n - 1) % n,
+                    Action::GoTab(t) => t.min(n - 1),
+                    _ => i,
+                };
+                self.tab = Tab::ALL[next];
+                self.reset_rows();
+            }
+            Action::StartFilter => {
+                self.filtering = true;
+                self.focus = Focus::Namespaces;
+            }
+            Action::FilterChar(c) => {
+                self.filter.push(c);
+                self.ns_selected = 0;
+                self.reset_rows();
+            }
+            Action::FilterBackspace => {
+                self.filter.pop();
+                self.ns_selected = 0;
+            }
+            Action::FilterDone => self.filtering = false,
+            Action::FilterCancel => {
+                self.filtering = false;
+                self.filter.clear();
+                self.ns_selected = 0;
+            }
+            Action::Open => self.open_detail(),
+            Action::Help => self.overlay = Overlay::Help,
+            Action::Back => {
+                if !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.ns_selected = 0;
+                } else {
+                    self.quit = true;
+                }
+            }
+            Action::Quit => self.quit = true,
+            Action::Refresh => {
+                return match self.source {
+                    Source::Live => {
+                        self.status = "reading the host again…".into();
+                        true
+                    }
+                    Source::File(_) => {
+                        self.status = "a saved snapshot cannot be refreshed".into();
+                        false
+                    }
+                };
+            }
+            Action::Save => {
+                if self.snapshot.is_some() {
+                    self.save_requested = true;
+                }
+            }
+            Action::Click { column, row } => self.click(column, row),
+            Action::Resize => {}
+        }
+        false
+    }
+
+    fn click(&mut self, column: u16, row: u16) {
+        let inside =
+            |r: Rect| column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height;
+        if inside(self.ns_area) {
+            self.focus = Focus::Namespaces;
+            // One line of border at the top.
+            let i = (row.saturating_sub(self.ns_area.y + 1)) as usize;
+            if i < self.visible_namespaces().len() && i != self.ns_selected {
+                self.ns_selected = i;
+                self.reset_rows();
+            }
+        } else if inside(self.table_area) {
+            self.focus = Focus::Details;
+            // Border and header line.
+            let i = self.row_offset + (row.saturating_sub(self.table_area.y + 2)) as usize;
+            if i < self.row_count() {
+                self.row_selected = i;
+            }
+        }
+    }
+
+    fn open_detail(&mut self) {
+        let Some(ns) = self.selected_namespace() else {
+            return;
+        };
+        if self.focus == Focus::Namespaces {
+            let mut fields = vec![
+                ("name".to_string(), ns.name.clone()),
+                ("kind".to_string(), format!("{:?}", ns.kind).to_lowercase()),
+                ("inode".to_string(), ns.inode.to_string()),
+                ("status".to_string(), status_text(&ns.status)),
+            ];
+            for p in &ns.paths {
+                fields.push(("path".into(), p.clone()));
+            }
+            for p in &ns.processes {
+                let c = p
+                    .container_id
+                    .as_deref()
+                    .map(|c| format!(" container {c}"))
+                    .unwrap_or_default();
+                fields.push(("process".into(), format!("{} {}{c}", p.pid, p.comm)));
+            }
+            self.overlay = Overlay::Detail(format!(" namespace {} ", ns.name), fields);
+            return;
+        }
+        let header = self.tab.header();
+        let Some(row) = tabs::rows(ns, self.tab, self.row_selected..self.row_selected + 1).pop()
+        else {
+            return;
+        };
+        let fields = header.iter().map(|h| h.to_string()).zip(row).collect();
+        self.overlay = Overlay::Detail(format!(" {} in {} ", self.tab.title(), ns.name), fields);
+    }
+}
+
+pub fn status_text(s: &NsStatus) -> String {
+    match s {
+        NsStatus::Ok => "ok".into(),
+        NsStatus::Partial(p) => format!("partial: {}", p.join("; ")),
+        NsStatus::Gone => "gone".into(),
+        NsStatus::Inaccessible(why) => format!("inaccessible: {why}"),
+    }
+}
+
+fn clamp_add(v: usize, delta: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let v = v as isize + delta;
+    v.clamp(0, len as isize - 1) as usize
+}

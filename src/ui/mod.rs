@@ -1,0 +1,114 @@
+//! The terminal UI: an app state, a keymap that turns keys into actions, and views that only
+//! read the state. All I/O (collecting snapshots, reading the terminal) happens on other
+//! threads that send messages to the loop, which blocks until something arrives: no busy
+//! polling, and rendering never waits on the network.
+pub mod app;
+pub mod keymap;
+pub mod strings;
+pub mod tabs;
+pub mod theme;
+pub mod view;
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::execute;
+
+use crate::collect::{self, Options};
+use crate::model::Snapshot;
+use app::{App, Source};
+
+/// What wakes the loop.
+pub enum Msg {
+    Input(Event),
+    Snapshot(Box<Snapshot>),
+    LoadFailed(String),
+    /// A line for the status bar (a save finished, …).
+    Status(String),
+}
+
+/// Reads a saved snapshot for `--snapshot FILE`: one clear error line on failure.
+pub fn load_snapshot_file(path: &PathBuf) -> anyhow::Result<Snapshot> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read snapshot {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a netlens snapshot: {e}", path.display()))
+}
+
+fn spawn_collector(tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || {
+        let msg = match collect::snapshot(&Options::default()) {
+            Ok(s) => Msg::Snapshot(Box::new(s)),
+            Err(e) => Msg::LoadFailed(e.to_string()),
+        };
+        let _ = tx.send(msg);
+    });
+}
+
+/// Writes the snapshot to `netlens-snapshot-<time>.json` in the current directory, off the
+/// render thread, and reports where it went.
+fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || {
+        let name = format!("netlens-snapshot-{}.json", snap.taken_at);
+        let msg = match serde_json::to_vec_pretty(&snap)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&name, bytes))
+        {
+            Ok(()) => format!("saved {name}"),
+            Err(e) => format!("cannot save {name}: {e}"),
+        };
+        let _ = tx.send(Msg::Status(msg));
+    });
+}
+
+/// Runs the TUI until the user quits. `file` opens a saved snapshot read-only.
+pub fn run(file: Option<PathBuf>) -> anyhow::Result<i32> {
+    let (mut app, live) = match file {
+        Some(path) => {
+            let snap = load_snapshot_file(&path)?;
+            (App::new(Source::File(path), Some(snap)), false)
+        }
+        None => (App::new(Source::Live, None), true),
+    };
+    let (tx, rx) = mpsc::channel::<Msg>();
+    if live {
+        spawn_collector(tx.clone());
+    }
+    let input_tx = tx.clone();
+    std::thread::spawn(move || {
+        // Blocking reads on a thread of their own; the loop below only waits on the channel.
+        while let Ok(ev) = event::read() {
+            if input_tx.send(Msg::Input(ev)).is_err() {
+                break;
+            }
+        }
+    });
+
+    // ratatui::init installs a panic hook that restores the terminal before printing.
+    let mut terminal = ratatui::init();
+    let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    let result = (|| -> anyhow::Result<()> {
+        loop {
+            terminal.draw(|f| view::draw(f, &mut app))?;
+            let Ok(msg) = rx.recv() else { break };
+            let refresh = app.handle(msg);
+            if refresh && live {
+                spawn_collector(tx.clone());
+            }
+            if std::mem::take(&mut app.save_requested) {
+                if let Some(snap) = app.snapshot.clone() {
+                    spawn_save(snap, tx.clone());
+                }
+            }
+            if app.quit {
+                break;
+            }
+        }
+        Ok(())
+    })();
+    let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result?;
+    Ok(0)
+}

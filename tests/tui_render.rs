@@ -1,0 +1,120 @@
+//! Rendering tests: the TUI drawn into ratatui's TestBackend over the lab's saved snapshots
+//! (`assets/demo-*.json`, made with `netlens lab up` + `netlens snapshot --json`), compared
+//! with stored screens (insta). A layout change shows up as a diff in review.
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use netlens::ui::app::{App, Source};
+use netlens::ui::{load_snapshot_file, view, Msg};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn app(asset: &str) -> App {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join(asset);
+    let snap = load_snapshot_file(&path).expect("demo snapshot");
+    let mut app = App::new(Source::File(std::path::PathBuf::from(asset)), Some(snap));
+    app.theme.color = false;
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle(Msg::Input(Event::Key(KeyEvent::new(
+        code,
+        KeyModifiers::NONE,
+    ))));
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal.draw(|f| view::draw(f, app)).expect("draw");
+    terminal.backend().to_string()
+}
+
+fn select(app: &mut App, ns: &str) {
+    let i = app
+        .visible_namespaces()
+        .iter()
+        .position(|n| n.name == ns)
+        .unwrap_or_else(|| panic!("{ns} not in the demo snapshot"));
+    app.ns_selected = i;
+}
+
+#[test]
+fn every_tab_of_the_bridge_gateway() {
+    let mut a = app("demo-bridge.json");
+    select(&mut a, "bridge-host");
+    for (i, tab) in netlens::ui::tabs::Tab::ALL.iter().enumerate() {
+        key(&mut a, KeyCode::Char(char::from(b'1' + i as u8)));
+        let s = screen(&mut a, 150, 24);
+        assert!(s.contains(&format!("bridge-host · {}", tab.title())), "{s}");
+        insta::assert_snapshot!(format!("bridge_host_{}", tab.title().to_lowercase()), s);
+    }
+}
+
+#[test]
+fn default_view_is_links_with_peers_and_state() {
+    let mut a = app("demo-cluster.json");
+    select(&mut a, "cluster-node1");
+    let s = screen(&mut a, 150, 22);
+    // The default tab is Links, with each veth's peer and its namespace.
+    assert!(s.contains("cluster-node1 · Links"), "{s}");
+    assert!(s.contains("⇄ eth0 (cluster-n1-pod1)"), "{s}");
+    insta::assert_snapshot!("cluster_node1_links", s);
+}
+
+#[test]
+fn help_overlay_lists_every_key_and_esc_closes_it() {
+    let mut a = app("demo-bridge.json");
+    key(&mut a, KeyCode::Char('?'));
+    let s = screen(&mut a, 120, 30);
+    for (keys, _) in netlens::ui::strings::HELP {
+        assert!(s.contains(keys), "help lacks {keys}: {s}");
+    }
+    key(&mut a, KeyCode::Esc);
+    assert!(!screen(&mut a, 120, 30).contains("keys (? or Esc"));
+    assert!(!a.quit, "Esc closes the overlay, it does not quit");
+    key(&mut a, KeyCode::Char('q'));
+    assert!(a.quit);
+}
+
+#[test]
+fn filter_narrows_the_namespace_list() {
+    let mut a = app("demo-cluster.json");
+    key(&mut a, KeyCode::Char('/'));
+    for c in "pod2".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    key(&mut a, KeyCode::Enter);
+    let names: Vec<String> = a
+        .visible_namespaces()
+        .iter()
+        .map(|n| n.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        ["cluster-n1-pod2", "cluster-n2-pod2", "cluster-n3-pod2"]
+    );
+    let s = screen(&mut a, 120, 20);
+    assert!(s.contains("/pod2"), "{s}");
+}
+
+#[test]
+fn enter_opens_the_selected_row() {
+    let mut a = app("demo-bridge.json");
+    select(&mut a, "bridge-red");
+    key(&mut a, KeyCode::Char('l'));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 120, 30);
+    assert!(s.contains("Links in bridge-red"), "{s}");
+    assert!(s.contains("veth-red-br (bridge-host)"), "{s}");
+}
+
+#[test]
+fn tiny_terminal_does_not_panic() {
+    let mut a = app("demo-cluster.json");
+    for (w, h) in [(1, 1), (10, 3), (40, 5), (300, 100)] {
+        let _ = screen(&mut a, w, h);
+    }
+}
