@@ -159,6 +159,7 @@ impl App {
                 self.status = s;
                 false
             }
+            Msg::Changed => matches!(self.source, Source::Live),
             Msg::Input(ev) => match action_for(&ev, self.filtering) {
                 Some(a) => self.apply(a),
                 None => false,

@@ -8,6 +8,7 @@ pub mod strings;
 pub mod tabs;
 pub mod theme;
 pub mod view;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -26,6 +27,8 @@ pub enum Msg {
     LoadFailed(String),
     /// A line for the status bar (a save finished, …).
     Status(String),
+    /// The kernel reported a change (or namespaces came or went): read again.
+    Changed,
 }
 
 /// Reads a saved snapshot for `--snapshot FILE`: one clear error line on failure.
@@ -72,8 +75,13 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<i32> {
         None => (App::new(Source::Live, None), true),
     };
     let (tx, rx) = mpsc::channel::<Msg>();
+    // One collection at a time; changes during one are folded into the next.
+    let mut collecting = false;
+    let mut pending = false;
     if live {
         spawn_collector(tx.clone());
+        collecting = true;
+        watch::spawn(tx.clone());
     }
     let input_tx = tx.clone();
     std::thread::spawn(move || {
@@ -92,8 +100,17 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<i32> {
         loop {
             terminal.draw(|f| view::draw(f, &mut app))?;
             let Ok(msg) = rx.recv() else { break };
+            let arrived = matches!(msg, Msg::Snapshot(_) | Msg::LoadFailed(_));
             let refresh = app.handle(msg);
+            if arrived {
+                collecting = false;
+            }
             if refresh && live {
+                pending = true;
+            }
+            if pending && !collecting {
+                pending = false;
+                collecting = true;
                 spawn_collector(tx.clone());
             }
             if std::mem::take(&mut app.save_requested) {

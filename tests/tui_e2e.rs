@@ -1,0 +1,100 @@
+//! End to end: the real binary in tmux, inside a throwaway namespace world with a lab topology.
+//! A link set down behind netlens' back must show within a second with no key press (netlink
+//! events), `?` opens the help, `q` exits 0 and leaves the terminal in cooked mode.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::world::{in_world, netlens_bin, sh};
+
+/// tmux on its own socket, so nothing of the machine's tmux is touched; the server lives in
+/// the world's PID namespace and dies with it.
+fn tmux(args: &[&str]) -> String {
+    let mut argv = vec!["tmux", "-L", "netlens-e2e"];
+    argv.extend_from_slice(args);
+    sh(&argv)
+}
+
+fn screen() -> String {
+    tmux(&["capture-pane", "-p"])
+}
+
+/// Waits up to `limit` for `pred(screen)`; returns the last screen and whether it held.
+fn wait_for(limit: Duration, pred: impl Fn(&str) -> bool) -> (String, bool) {
+    let start = Instant::now();
+    loop {
+        let s = screen();
+        if pred(&s) {
+            return (s, true);
+        }
+        if start.elapsed() > limit {
+            return (s, false);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The Links table line of `name` (the detail pane is right of the namespace list).
+fn link_row<'a>(s: &'a str, name: &str) -> Option<&'a str> {
+    s.lines().find(|l| {
+        l.split('│')
+            .nth(3)
+            .is_some_and(|c| c.split_whitespace().nth(1) == Some(name))
+    })
+}
+
+#[test]
+fn live_tui_in_tmux() {
+    in_world("live_tui_in_tmux", || {
+        sh(&[netlens_bin().to_str().expect("path"), "lab", "up", "router"]);
+        let cmd = format!(
+            "{}; echo EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo; sleep 60",
+            netlens_bin().display()
+        );
+        tmux(&["new-session", "-d", "-x", "150", "-y", "30", &cmd]);
+        let (s, ok) = wait_for(Duration::from_secs(10), |s| s.contains("router-c ("));
+        assert!(ok, "namespaces never listed:\n{s}");
+        for ns in ["host (", "router-a (", "router-b (", "router-c ("] {
+            assert!(s.contains(ns), "{ns} missing:\n{s}");
+        }
+        // Select router-b (host, router-a, router-b).
+        tmux(&["send-keys", "j", "j"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("router-b · Links")
+                && link_row(s, "eth1").is_some_and(|r| r.contains(" UP "))
+        });
+        assert!(ok, "router-b eth1 not shown UP:\n{s}");
+
+        // Behind netlens' back; no key is pressed after this. The link itself, not a peer: the
+        // kernel delays a peer's carrier change by up to a second on its own (linkwatch).
+        let changed_at = Instant::now();
+        sh(&["ip", "-n", "router-b", "link", "set", "eth1", "down"]);
+        let (s, ok) = wait_for(Duration::from_secs(1), |s| {
+            link_row(s, "eth1").is_some_and(|r| r.contains("DOWN"))
+        });
+        assert!(ok, "link going down not shown within 1 s:\n{s}");
+        eprintln!("change visible after {:?}", changed_at.elapsed());
+
+        tmux(&["send-keys", "?"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("keys (? or Esc to close)")
+        });
+        assert!(ok, "help did not open:\n{s}");
+        tmux(&["send-keys", "Escape"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| !s.contains("keys (? or Esc"));
+        assert!(ok, "help did not close:\n{s}");
+
+        tmux(&["send-keys", "q"]);
+        let (s, ok) = wait_for(Duration::from_secs(3), |s| s.contains("EXIT="));
+        assert!(ok, "netlens did not exit:\n{s}");
+        assert!(s.contains("EXIT=0"), "{s}");
+        // The terminal is back in cooked mode with echo (raw mode would print -icanon -echo).
+        let lines: Vec<&str> = s.lines().map(str::trim).collect();
+        assert!(
+            lines.contains(&"icanon") && lines.contains(&"echo"),
+            "terminal left raw:\n{s}"
+        );
+        let _ = tmux(&["kill-server"]);
+    });
+}
