@@ -31,6 +31,9 @@ pub enum Msg {
     Changed,
 }
 
+/// Shortest time between two live re-reads.
+const MIN_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Reads a saved snapshot for `--snapshot FILE`: one clear error line on failure.
 pub fn load_snapshot_file(path: &PathBuf) -> anyhow::Result<Snapshot> {
     let text = std::fs::read_to_string(path)
@@ -78,6 +81,7 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<i32> {
     // One collection at a time; changes during one are folded into the next.
     let mut collecting = false;
     let mut pending = false;
+    let mut last_read = std::time::Instant::now();
     if live {
         spawn_collector(tx.clone());
         collecting = true;
@@ -99,18 +103,36 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<i32> {
     let result = (|| -> anyhow::Result<()> {
         loop {
             terminal.draw(|f| view::draw(f, &mut app))?;
-            let Ok(msg) = rx.recv() else { break };
-            let arrived = matches!(msg, Msg::Snapshot(_) | Msg::LoadFailed(_));
-            let refresh = app.handle(msg);
-            if arrived {
-                collecting = false;
+            // Block until something arrives; with a re-read owed, only until it is due.
+            let msg = if pending && !collecting {
+                let due = MIN_REREAD.saturating_sub(last_read.elapsed());
+                match rx.recv_timeout(due) {
+                    Ok(m) => Some(m),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => break,
+                }
+            };
+            if let Some(msg) = msg {
+                let arrived = matches!(msg, Msg::Snapshot(_) | Msg::LoadFailed(_));
+                let refresh = app.handle(msg);
+                if arrived {
+                    collecting = false;
+                }
+                if refresh && live {
+                    pending = true;
+                }
             }
-            if refresh && live {
-                pending = true;
-            }
-            if pending && !collecting {
+            // A busy node (ARP churn, pods starting) sends events continuously: re-read at most
+            // every MIN_REREAD, so netlens stays cheap while still showing changes quickly.
+            if pending && !collecting && last_read.elapsed() >= MIN_REREAD {
                 pending = false;
                 collecting = true;
+                last_read = std::time::Instant::now();
                 spawn_collector(tx.clone());
             }
             if std::mem::take(&mut app.save_requested) {
