@@ -20,6 +20,8 @@ enum Command {
     Snapshot(cli::snapshot::SnapshotArgs),
     /// Build, inspect or remove the networking notes' topologies inside namespaces.
     Lab(cli::lab::LabArgs),
+    /// Compare two saved snapshots: what was added, removed or changed.
+    Diff(cli::diff::DiffArgs),
 }
 
 fn main() {
@@ -27,6 +29,7 @@ fn main() {
     let result = match &cli.command {
         Some(Command::Snapshot(args)) => cli::snapshot::run(args),
         Some(Command::Lab(args)) => cli::lab::run(args),
+        Some(Command::Diff(args)) => cli::diff::run(args),
         // Until the TUI exists, no arguments prints the snapshot.
         None => cli::snapshot::run(&cli::snapshot::SnapshotArgs::default()),
     };
