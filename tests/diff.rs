@@ -252,3 +252,62 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no changes\n");
 }
+
+#[test]
+fn diff_ignores_traffic_noise() {
+    in_world("diff_ignores_traffic_noise", || {
+        for n in ["red", "blue"] {
+            sh(&["ip", "netns", "add", n]);
+            ns_sh(n, &["ip", "link", "set", "lo", "up"]);
+        }
+        sh(&[
+            "ip", "link", "add", "vr", "netns", "red", "type", "veth", "peer", "name", "vb",
+            "netns", "blue",
+        ]);
+        ns_sh("red", &["ip", "addr", "add", "10.0.0.1/24", "dev", "vr"]);
+        ns_sh("blue", &["ip", "addr", "add", "10.0.0.2/24", "dev", "vb"]);
+        ns_sh("red", &["ip", "link", "set", "vr", "up"]);
+        ns_sh("blue", &["ip", "link", "set", "vb", "up"]);
+        wait_oper_state("red", "vr", "UP");
+        wait_oper_state("blue", "vb", "UP");
+        // Counting rules in both backends' views, and conntrack entries from the pings.
+        ns_sh(
+            "blue",
+            &["iptables", "-A", "INPUT", "-p", "icmp", "-j", "ACCEPT"],
+        );
+        ns_sh(
+            "blue",
+            &[
+                "iptables",
+                "-A",
+                "INPUT",
+                "-m",
+                "conntrack",
+                "--ctstate",
+                "NEW",
+                "-j",
+                "ACCEPT",
+            ],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.json");
+        let new = dir.path().join("new.json");
+        ns_sh("red", &["ping", "-c2", "-i0.2", "-W1", "10.0.0.2"]);
+        save_snapshot(&old);
+        // More packets: counters and neighbour state move, nothing is configured differently.
+        ns_sh("red", &["ping", "-c3", "-i0.2", "-W1", "10.0.0.2"]);
+        ns_sh("blue", &["ping", "-c1", "-W1", "10.0.0.1"]);
+        save_snapshot(&new);
+
+        let out = netlens(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text, "no changes\n");
+        assert_eq!(out.status.code(), Some(0));
+        // The noise was really there to be ignored.
+        let (a, b) = (
+            std::fs::read_to_string(&old).unwrap(),
+            std::fs::read_to_string(&new).unwrap(),
+        );
+        assert_ne!(a, b);
+    });
+}
