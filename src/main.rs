@@ -26,6 +26,8 @@ enum Command {
     Snapshot(cli::snapshot::SnapshotArgs),
     /// Build, inspect or remove the networking notes' topologies inside namespaces.
     Lab(cli::lab::LabArgs),
+    /// Compare two saved snapshots: what was added, removed or changed.
+    Diff(cli::diff::DiffArgs),
 }
 
 fn main() {
@@ -33,6 +35,7 @@ fn main() {
     let result = match &cli.command {
         Some(Command::Snapshot(args)) => cli::snapshot::run(args),
         Some(Command::Lab(args)) => cli::lab::run(args),
+        Some(Command::Diff(args)) => cli::diff::run(args),
         // The TUI on a terminal; piped or redirected, the text snapshot, so scripts that ran
         // `netlens | grep` keep working.
         None if cli.snapshot.is_some() || std::io::stdout().is_terminal() => {

@@ -1,3 +1,4 @@
 //! Subcommands, one file each. `main.rs` parses arguments and dispatches here.
+pub mod diff;
 pub mod lab;
 pub mod snapshot;

@@ -16,7 +16,7 @@ use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessa
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::netlink::RtSocket;
-use crate::model::{Address, Link, Neighbor, Route, RoutingRule};
+use crate::model::{table_name, Address, Link, Neighbor, Route, RoutingRule};
 
 /// Everything rtnetlink tells about one namespace.
 #[derive(Debug, Default)]
@@ -249,15 +249,6 @@ fn via_ip(v: &netlink_packet_route::route::RouteVia) -> Option<IpAddr> {
         RouteVia::Inet(a) => Some(IpAddr::V4(*a)),
         RouteVia::Inet6(a) => Some(IpAddr::V6(*a)),
         _ => None,
-    }
-}
-
-pub fn table_name(id: u32) -> String {
-    match id {
-        253 => "default".into(),
-        254 => "main".into(),
-        255 => "local".into(),
-        other => other.to_string(),
     }
 }
 

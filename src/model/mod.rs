@@ -3,6 +3,7 @@
 //! Everything netlens knows about a host is one [`Snapshot`]. Collectors fill it, the CLI and
 //! the TUI render it, diagnosis reads it, and `--json` writes it. The JSON form is a documented
 //! contract (`docs/snapshot-schema.md`); bump [`SCHEMA_VERSION`] on any incompatible change.
+pub mod diff;
 mod link;
 mod namespace;
 mod route;
@@ -12,7 +13,7 @@ pub mod topology;
 
 pub use link::{Address, Link, PeerRef};
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
-pub use route::{Neighbor, Route, RoutingRule};
+pub use route::{table_name, Neighbor, Route, RoutingRule};
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;
 

@@ -2,6 +2,16 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+/// The name `ip` gives a routing table id.
+pub fn table_name(id: u32) -> String {
+    match id {
+        253 => "default".into(),
+        254 => "main".into(),
+        255 => "local".into(),
+        other => other.to_string(),
+    }
+}
+
 /// A route from any table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Route {

@@ -1,2 +1,3 @@
 //! Human-readable renderings of a snapshot (the CLI's default output).
+pub mod diff_text;
 pub mod text;

@@ -168,12 +168,7 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
             if let Some(m) = r.fwmark {
                 let _ = write!(line, " fwmark {m:#x}");
             }
-            let _ = write!(
-                line,
-                " {} {}",
-                r.action,
-                crate::collect::rtnl::table_name(r.table)
-            );
+            let _ = write!(line, " {} {}", r.action, crate::model::table_name(r.table));
             if let Some(p) = r.suppress_prefixlen {
                 let _ = write!(line, " suppress_prefixlength {p}");
             }

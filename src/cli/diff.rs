@@ -1,0 +1,80 @@
+//! `netlens diff OLD.json NEW.json`: what changed between two saved snapshots.
+//!
+//! Exit status follows diff(1): 0 no changes, 1 changes found, 2 trouble (a file that cannot
+//! be read or is not a snapshot of this schema version).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::model::diff::diff;
+use crate::model::{Snapshot, SCHEMA_VERSION};
+use crate::report;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot (`netlens snapshot --json > old.json`).
+    pub old: PathBuf,
+    /// The later snapshot.
+    pub new: PathBuf,
+    /// Print the changes as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &DiffArgs) -> anyhow::Result<i32> {
+    let (old, new) = match (load(&args.old), load(&args.new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("netlens: {e}");
+            return Ok(2);
+        }
+    };
+    let changes = diff(&old, &new);
+    let text = if args.json {
+        let mut t = serde_json::to_string_pretty(&changes)?;
+        t.push('\n');
+        t
+    } else {
+        report::diff_text::render(&changes)
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            // Not main's exit 1, which here would read as "changes found".
+            eprintln!("netlens: writing the diff: {e}");
+            return Ok(2);
+        }
+    }
+    Ok(if changes.is_empty() { 0 } else { 1 })
+}
+
+/// Reads one snapshot; the error is a single line naming the file.
+fn load(path: &Path) -> Result<Snapshot, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{shown}: not valid JSON: {e}"))?;
+    // Checked before the full parse so an incompatible file says so, instead of failing on
+    // whichever field moved.
+    match value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "{shown}: snapshot schema_version {v}, this netlens reads {SCHEMA_VERSION}"
+            ))
+        }
+        None => {
+            return Err(format!(
+                "{shown}: not a netlens snapshot (no schema_version)"
+            ))
+        }
+    }
+    serde_json::from_value(value).map_err(|e| format!("{shown}: not a netlens snapshot: {e}"))
+}

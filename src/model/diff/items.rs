@@ -1,0 +1,277 @@
+//! One `Item` per object kind: the key it is matched by and the fields compared.
+
+use super::*;
+
+pub(super) fn link_item(l: &Link) -> Item {
+    let peer = l.peer.as_ref().map(|p| {
+        let name = p.name.clone().unwrap_or_else(|| format!("if{}", p.ifindex));
+        match &p.namespace {
+            Some(ns) => format!("{name} ({ns})"),
+            None => name,
+        }
+    });
+    Item {
+        key: l.name.clone(),
+        desc: format!("{}, {}", l.kind, l.oper_state),
+        fields: vec![
+            ("kind", l.kind.clone()),
+            // A new index under the same name means the link was deleted and recreated (a
+            // restarted pod's veth): a real event even when nothing else differs.
+            ("index", l.index.to_string()),
+            ("flags", l.flags.join(",")),
+            ("oper_state", l.oper_state.clone()),
+            ("mtu", l.mtu.to_string()),
+            ("mac", opt(&l.mac)),
+            ("master", opt(&l.master)),
+            ("peer", opt(&peer)),
+            ("ports", l.ports.join(",")),
+        ],
+    }
+}
+
+pub(super) fn address_item(a: &Address) -> Item {
+    Item {
+        key: format!("{} dev {}", a.cidr(), a.ifname),
+        desc: String::new(),
+        fields: vec![("scope", a.scope.clone()), ("peer", opt(&a.peer))],
+    }
+}
+
+pub(super) fn route_item(r: &Route) -> Item {
+    // The family is spelled out only for IPv6: `default` is ambiguous without it, and IPv4
+    // is what people read first.
+    let mut key = r.table_name.clone();
+    if r.family == "inet6" {
+        key.push_str(" inet6");
+    }
+    key.push(' ');
+    key.push_str(&r.dst);
+    if let Some(m) = r.metric {
+        key.push_str(&format!(" metric {m}"));
+    }
+    let mut desc = Vec::new();
+    if r.kind != "unicast" {
+        desc.push(r.kind.clone());
+    }
+    if let Some(g) = r.gateway {
+        desc.push(format!("via {g}"));
+    }
+    if let Some(d) = &r.dev {
+        desc.push(format!("dev {d}"));
+    }
+    for hop in &r.nexthops {
+        desc.push(format!("nexthop {hop}"));
+    }
+    desc.push(format!("proto {}", r.protocol));
+    Item {
+        key,
+        desc: desc.join(" "),
+        fields: vec![
+            ("gateway", opt(&r.gateway)),
+            ("dev", opt(&r.dev)),
+            ("prefsrc", opt(&r.prefsrc)),
+            ("protocol", r.protocol.clone()),
+            ("scope", r.scope.clone()),
+            ("kind", r.kind.clone()),
+            ("nexthops", r.nexthops.join(", ")),
+        ],
+    }
+}
+
+pub(super) fn neighbor_item(n: &Neighbor) -> Item {
+    let state = if NUD_CYCLE.contains(&n.state.as_str()) {
+        "REACHABLE|STALE|DELAY|PROBE".to_string()
+    } else {
+        n.state.clone()
+    };
+    let mut desc = Vec::new();
+    if let Some(ll) = &n.lladdr {
+        desc.push(format!("lladdr {ll}"));
+    }
+    desc.push(n.state.clone());
+    Item {
+        key: format!("{} dev {}", n.address, n.dev),
+        desc: desc.join(" "),
+        fields: vec![
+            ("state", state),
+            ("lladdr", opt(&n.lladdr)),
+            ("router", n.router.to_string()),
+        ],
+    }
+}
+
+/// `ip rule` syntax: `1000: from 10.0.0.0/8 lookup 100`.
+pub(super) fn rule_item(r: &RoutingRule) -> Item {
+    let mut s = format!("{}: ", r.priority);
+    if r.family == "inet6" {
+        s = format!("inet6 {s}");
+    }
+    if r.invert {
+        s.push_str("not ");
+    }
+    s.push_str(&format!("from {}", r.src.as_deref().unwrap_or("all")));
+    if let Some(d) = &r.dst {
+        s.push_str(&format!(" to {d}"));
+    }
+    if let Some(m) = r.fwmark {
+        s.push_str(&format!(" fwmark {m:#x}"));
+    }
+    if let Some(i) = &r.iif {
+        s.push_str(&format!(" iif {i}"));
+    }
+    if let Some(o) = &r.oif {
+        s.push_str(&format!(" oif {o}"));
+    }
+    match r.action.as_str() {
+        "lookup" => s.push_str(&format!(" lookup {}", crate::model::table_name(r.table))),
+        other => s.push_str(&format!(" {other}")),
+    }
+    if let Some(p) = r.suppress_prefixlen {
+        s.push_str(&format!(" suppress_prefixlength {p}"));
+    }
+    // The whole rule is its identity: any difference is a removed rule plus an added one.
+    Item {
+        key: s,
+        desc: String::new(),
+        fields: Vec::new(),
+    }
+}
+
+/// An iptables-save rule line without its counters: a leading `[packets:bytes]` and any
+/// `-c packets bytes` option, which change with every packet.
+pub fn strip_xt_counters(raw: &str) -> String {
+    let mut s = raw.trim();
+    if s.starts_with('[') {
+        if let Some(end) = s.find(']') {
+            s = s[end + 1..].trim_start();
+        }
+    }
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let mut kept = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let is_counter = |w: Option<&&str>| w.is_some_and(|w| w.parse::<u64>().is_ok());
+        if words[i] == "-c" && is_counter(words.get(i + 1)) && is_counter(words.get(i + 2)) {
+            i += 3;
+            continue;
+        }
+        kept.push(words[i]);
+        i += 1;
+    }
+    kept.join(" ")
+}
+
+/// An nft rule summary without the numbers of its `counter` statements.
+pub fn strip_nft_counters(summary: &str) -> String {
+    let words: Vec<&str> = summary.split_whitespace().collect();
+    let mut kept = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        kept.push(words[i]);
+        if words[i] == "counter" && words.get(i + 1) == Some(&"packets") {
+            // `counter packets N bytes M`: keep the statement, drop the numbers.
+            i += if words.get(i + 3) == Some(&"bytes") {
+                5
+            } else {
+                3
+            };
+            continue;
+        }
+        i += 1;
+    }
+    kept.join(" ")
+}
+
+pub(super) fn firewall_items(fw: &Firewall) -> Vec<Item> {
+    let mut items = Vec::new();
+    for t in &fw.iptables {
+        let mut prefix = String::new();
+        if t.family == IpFamily::V6 {
+            prefix.push_str("ip6 ");
+        }
+        if t.source == XtSource::Legacy {
+            prefix.push_str("legacy ");
+        }
+        for c in &t.chains {
+            // Only a policy that drops is listed: a table appearing with its default ACCEPT
+            // chains (the first `iptables -t nat` call) changes nothing for packets.
+            if let Some(p) = c.policy.as_deref().filter(|p| *p != "ACCEPT") {
+                items.push(policy_item(
+                    format!("{prefix}{} {} policy", t.name, c.name),
+                    p,
+                ));
+            }
+            for r in &c.rules {
+                let line = strip_xt_counters(&r.raw);
+                // `-A CHAIN` repeats the chain already in the key.
+                let body = line
+                    .strip_prefix(&format!("-A {} ", c.name))
+                    .unwrap_or(&line);
+                items.push(Item {
+                    key: format!("{prefix}{} {} {body}", t.name, c.name),
+                    desc: String::new(),
+                    fields: Vec::new(),
+                });
+            }
+        }
+    }
+    for t in &fw.nft {
+        // iptables-nft tables are shown in full by iptables-save above; nft sees only opaque
+        // `xt` expressions there, and listing both would report every rule twice.
+        let family = match t.family.as_str() {
+            "ip" => Some(IpFamily::V4),
+            "ip6" => Some(IpFamily::V6),
+            _ => None,
+        };
+        let covered = t.looks_like_iptables_nft()
+            && fw
+                .iptables
+                .iter()
+                .any(|x| x.source == XtSource::Nft && x.name == t.name && Some(x.family) == family);
+        if covered {
+            continue;
+        }
+        for c in &t.chains {
+            let prefix = format!("nft {} {} {}", t.family, t.name, c.name);
+            if let Some(p) = c.policy.as_deref().filter(|p| *p != "accept") {
+                items.push(policy_item(format!("{prefix} policy"), p));
+            }
+            for r in &c.rules {
+                items.push(Item {
+                    key: format!("{prefix} {}", strip_nft_counters(&r.expr_summary)),
+                    desc: String::new(),
+                    fields: Vec::new(),
+                });
+            }
+        }
+    }
+    items
+}
+
+pub(super) fn policy_item(key: String, policy: &str) -> Item {
+    Item {
+        key,
+        desc: policy.to_string(),
+        fields: vec![("policy", policy.to_string())],
+    }
+}
+
+pub(super) fn socket_item(s: &ListeningSocket) -> Item {
+    let addr = match s.address {
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+        std::net::IpAddr::V4(a) => a.to_string(),
+    };
+    // Program names, not pids: a restarted daemon on the same port is not a change, another
+    // program taking the port is.
+    let comms: BTreeSet<&str> = s.processes.iter().map(|p| p.comm.as_str()).collect();
+    let comms = comms.into_iter().collect::<Vec<_>>().join(",");
+    Item {
+        key: format!("{} {addr}:{}", s.proto, s.port),
+        desc: if comms.is_empty() {
+            String::new()
+        } else {
+            comms.clone()
+        },
+        fields: vec![("processes", comms)],
+    }
+}

@@ -1,0 +1,569 @@
+//! What changed between two snapshots: pure comparison, no I/O.
+//!
+//! Objects are matched by an identity key (a link by name, an address by interface and CIDR,
+//! a route by table/family/destination/metric, …) and then compared field by field. Values
+//! that change on their own while nothing is wrong — packet/byte counters, `taken_at`, the
+//! conntrack entry count, the normal neighbour reachability cycle — are ignored, so the
+//! result lists only events worth a look in an incident.
+
+mod items;
+#[cfg(test)]
+mod tests;
+
+use items::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Address, Link, ListeningSocket, Namespace, Neighbor, NsStatus, Route, RoutingRule};
+use super::{Snapshot, Sysctls};
+use crate::dnsconf::{DnsFiles, FileRead};
+use crate::firewall::{Firewall, IpFamily, XtSource};
+
+/// Whether an object appeared, disappeared or was modified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+/// What kind of object changed. The order here is the order of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Namespace,
+    Link,
+    Address,
+    Route,
+    Neighbor,
+    Rule,
+    Sysctl,
+    FirewallRule,
+    DnsFile,
+    Socket,
+}
+
+impl ObjectKind {
+    /// The word used in text output and in the JSON (`firewall_rule`, `dns_file`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Namespace => "namespace",
+            ObjectKind::Link => "link",
+            ObjectKind::Address => "address",
+            ObjectKind::Route => "route",
+            ObjectKind::Neighbor => "neighbor",
+            ObjectKind::Rule => "rule",
+            ObjectKind::Sysctl => "sysctl",
+            ObjectKind::FirewallRule => "firewall_rule",
+            ObjectKind::DnsFile => "dns_file",
+            ObjectKind::Socket => "socket",
+        }
+    }
+}
+
+/// One field of a changed object, before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// One difference between the two snapshots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Namespace name (the new name when a namespace was renamed).
+    pub namespace: String,
+    pub kind: ChangeKind,
+    pub object: ObjectKind,
+    /// The object's identity: `eth0`, `10.0.0.2/24 dev eth0`, `main default`, `ip_forward`,
+    /// `nat POSTROUTING -s 10.0.0.0/24 -j MASQUERADE`, `resolv.conf`, …
+    pub key: String,
+    /// Added: `None`. Removed: a description of the object beyond its key (empty when the key
+    /// says it all, as for an address or an iptables rule). Changed: the old value of the one
+    /// changed field, or `field value; field value` when several changed. For DNS files, the
+    /// lines that were removed.
+    pub before: Option<String>,
+    /// Removed: `None`. Added: a description. Changed: as `before`, with the new values (for
+    /// DNS files, the lines that were added).
+    pub after: Option<String>,
+    /// Names of the changed fields (`oper_state`, `mtu`, …); empty unless `kind` is `changed`.
+    pub fields: Vec<String>,
+    /// The same fields with their values, for renderers that show each one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldChange>,
+}
+
+/// Everything that differs between two snapshots, in report order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotDiff {
+    pub old_taken_at: u64,
+    pub new_taken_at: u64,
+    pub changes: Vec<Change>,
+}
+
+impl SnapshotDiff {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// Most lines of a changed file shown on each side; a rewritten `hosts` file should not flood
+/// the report.
+const MAX_EXCERPT_LINES: usize = 20;
+
+/// Compares two snapshots. Namespaces come in the order of `new`, then the removed ones in the
+/// order of `old`; within a namespace, changes are sorted by object kind, then key.
+pub fn diff(old: &Snapshot, new: &Snapshot) -> SnapshotDiff {
+    let mut changes = Vec::new();
+    let mut matched_old: BTreeSet<usize> = BTreeSet::new();
+    let new_names: BTreeSet<&str> = new.namespaces.iter().map(|n| n.name.as_str()).collect();
+
+    for new_ns in &new.namespaces {
+        // By name first; a namespace whose display name changed (e.g. `pid:N` → a name once
+        // it was bind-mounted) is still the same namespace if its inode is.
+        let by_name = old
+            .namespaces
+            .iter()
+            .position(|o| o.name == new_ns.name)
+            .filter(|i| !matched_old.contains(i));
+        let found = by_name.or_else(|| {
+            old.namespaces.iter().enumerate().position(|(i, o)| {
+                o.inode == new_ns.inode
+                    && !matched_old.contains(&i)
+                    && !new_names.contains(o.name.as_str())
+            })
+        });
+        let mut ns_changes = Vec::new();
+        match found {
+            Some(i) => {
+                matched_old.insert(i);
+                diff_namespace(&old.namespaces[i], new_ns, &mut ns_changes);
+            }
+            None => ns_changes.push(added(
+                &new_ns.name,
+                ObjectKind::Namespace,
+                new_ns.name.clone(),
+                describe_namespace(new_ns),
+            )),
+        }
+        sort(&mut ns_changes);
+        changes.extend(ns_changes);
+    }
+    for (i, old_ns) in old.namespaces.iter().enumerate() {
+        if !matched_old.contains(&i) {
+            changes.push(removed(
+                &old_ns.name,
+                ObjectKind::Namespace,
+                old_ns.name.clone(),
+                describe_namespace(old_ns),
+            ));
+        }
+    }
+    SnapshotDiff {
+        old_taken_at: old.taken_at,
+        new_taken_at: new.taken_at,
+        changes,
+    }
+}
+
+fn sort(changes: &mut [Change]) {
+    changes.sort_by(|a, b| (a.object, &a.key).cmp(&(b.object, &b.key)));
+}
+
+fn added(ns: &str, object: ObjectKind, key: String, desc: String) -> Change {
+    Change {
+        namespace: ns.to_string(),
+        kind: ChangeKind::Added,
+        object,
+        key,
+        before: None,
+        after: Some(desc),
+        fields: Vec::new(),
+        details: Vec::new(),
+    }
+}
+
+fn removed(ns: &str, object: ObjectKind, key: String, desc: String) -> Change {
+    Change {
+        namespace: ns.to_string(),
+        kind: ChangeKind::Removed,
+        object,
+        key,
+        before: Some(desc),
+        after: None,
+        fields: Vec::new(),
+        details: Vec::new(),
+    }
+}
+
+fn changed(ns: &str, object: ObjectKind, key: String, details: Vec<FieldChange>) -> Change {
+    let side = |pick: fn(&FieldChange) -> &String| match details.as_slice() {
+        [one] => pick(one).clone(),
+        many => many
+            .iter()
+            .map(|d| format!("{} {}", d.field, pick(d)))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    Change {
+        namespace: ns.to_string(),
+        kind: ChangeKind::Changed,
+        object,
+        before: Some(side(|d| &d.before)),
+        after: Some(side(|d| &d.after)),
+        key,
+        fields: details.iter().map(|d| d.field.clone()).collect(),
+        details,
+    }
+}
+
+fn describe_namespace(ns: &Namespace) -> String {
+    let kind = match ns.kind {
+        super::NamespaceKind::Host => "host",
+        super::NamespaceKind::Named => "named",
+        super::NamespaceKind::Process => "process",
+    };
+    format!("{kind}, inode {}", ns.inode)
+}
+
+fn status_word(s: &NsStatus) -> &'static str {
+    // Only the state: the list of failed sources of a partial read varies from run to run
+    // and is not a change of the network.
+    match s {
+        NsStatus::Ok => "ok",
+        NsStatus::Partial(_) => "partial",
+        NsStatus::Gone => "gone",
+        NsStatus::Inaccessible(_) => "inaccessible",
+    }
+}
+
+fn diff_namespace(old: &Namespace, new: &Namespace, out: &mut Vec<Change>) {
+    let name = new.name.as_str();
+    let fields = |ns: &Namespace| {
+        vec![
+            ("name", ns.name.clone()),
+            // Same name, other inode: the namespace was deleted and recreated (a restarted pod).
+            ("inode", ns.inode.to_string()),
+            ("status", status_word(&ns.status).to_string()),
+        ]
+    };
+    if let Some(c) = compare_fields(
+        name,
+        ObjectKind::Namespace,
+        name,
+        &fields(old),
+        &fields(new),
+    ) {
+        out.push(c);
+    }
+    // A namespace we could not read has empty lists; comparing them would report everything
+    // as removed (or added) when nothing changed but our access.
+    let readable =
+        |ns: &Namespace| !matches!(ns.status, NsStatus::Gone | NsStatus::Inaccessible(_));
+    if !readable(old) || !readable(new) {
+        return;
+    }
+
+    diff_items(
+        name,
+        ObjectKind::Link,
+        old.links.iter().map(link_item),
+        new.links.iter().map(link_item),
+        out,
+    );
+    diff_items(
+        name,
+        ObjectKind::Address,
+        old.addresses.iter().map(address_item),
+        new.addresses.iter().map(address_item),
+        out,
+    );
+    diff_items(
+        name,
+        ObjectKind::Route,
+        old.routes.iter().map(route_item),
+        new.routes.iter().map(route_item),
+        out,
+    );
+    diff_items(
+        name,
+        ObjectKind::Neighbor,
+        old.neighbors.iter().map(neighbor_item),
+        new.neighbors.iter().map(neighbor_item),
+        out,
+    );
+    diff_items(
+        name,
+        ObjectKind::Rule,
+        old.rules.iter().map(rule_item),
+        new.rules.iter().map(rule_item),
+        out,
+    );
+    diff_sysctls(name, old, new, out);
+    // `None` means the firewall or DNS was not collected (`--no-firewall`, an older run), not
+    // that it is empty: compare only when both sides have it.
+    if let (Some(o), Some(n)) = (&old.firewall, &new.firewall) {
+        diff_items(
+            name,
+            ObjectKind::FirewallRule,
+            firewall_items(o),
+            firewall_items(n),
+            out,
+        );
+    }
+    if let (Some(o), Some(n)) = (&old.dns, &new.dns) {
+        diff_dns(name, o, n, out);
+    }
+    diff_items(
+        name,
+        ObjectKind::Socket,
+        old.sockets.iter().map(socket_item),
+        new.sockets.iter().map(socket_item),
+        out,
+    );
+}
+
+/// An object reduced to what the comparison needs.
+pub(super) struct Item {
+    /// Identity within its namespace and kind.
+    key: String,
+    /// Shown when the object is added or removed.
+    desc: String,
+    /// Compared when the object is on both sides; same names in the same order for every item
+    /// of a kind.
+    fields: Vec<(&'static str, String)>,
+}
+
+/// Matches items by key and records what differs. Two objects with the same key on one side
+/// (an iptables rule written twice) are told apart by numbering them ` #2`, ` #3`, … in order.
+fn diff_items(
+    ns: &str,
+    object: ObjectKind,
+    old: impl IntoIterator<Item = Item>,
+    new: impl IntoIterator<Item = Item>,
+    out: &mut Vec<Change>,
+) {
+    let old = by_key(old);
+    let new = by_key(new);
+    for (key, n) in &new {
+        match old.get(key) {
+            None => out.push(added(ns, object, key.clone(), n.desc.clone())),
+            Some(o) => {
+                if let Some(c) = compare_fields(ns, object, key, &o.fields, &n.fields) {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    for (key, o) in &old {
+        if !new.contains_key(key) {
+            out.push(removed(ns, object, key.clone(), o.desc.clone()));
+        }
+    }
+}
+
+fn by_key(items: impl IntoIterator<Item = Item>) -> BTreeMap<String, Item> {
+    let mut map = BTreeMap::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for mut item in items {
+        let n = seen.entry(item.key.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            item.key = format!("{} #{n}", item.key);
+        }
+        map.insert(item.key.clone(), item);
+    }
+    map
+}
+
+fn compare_fields(
+    ns: &str,
+    object: ObjectKind,
+    key: &str,
+    old: &[(&'static str, String)],
+    new: &[(&'static str, String)],
+) -> Option<Change> {
+    let details: Vec<FieldChange> = old
+        .iter()
+        .zip(new)
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((field, a), (_, b))| FieldChange {
+            field: (*field).to_string(),
+            before: a.clone(),
+            after: b.clone(),
+        })
+        .collect();
+    (!details.is_empty()).then(|| changed(ns, object, key.to_string(), details))
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map_or_else(|| "none".to_string(), T::to_string)
+}
+
+/// The states a healthy neighbour cycles through on its own (RFC 4861 NUD). Moving between
+/// them is noise; moving to or from FAILED, INCOMPLETE, PERMANENT, … is not.
+const NUD_CYCLE: [&str; 4] = ["REACHABLE", "STALE", "DELAY", "PROBE"];
+
+fn diff_sysctls(ns: &str, old: &Namespace, new: &Namespace, out: &mut Vec<Change>) {
+    // conntrack_count is left out on purpose: it moves with every connection.
+    let scalar = |s: &Sysctls| -> Vec<Item> {
+        [
+            ("ip_forward", opt(&s.ip_forward)),
+            ("ipv6_forwarding", opt(&s.ipv6_forwarding)),
+            ("rp_filter_all", opt(&s.rp_filter_all)),
+            ("rp_filter_default", opt(&s.rp_filter_default)),
+            ("bridge_nf_call_iptables", opt(&s.bridge_nf_call_iptables)),
+            ("bridge_nf_call_ip6tables", opt(&s.bridge_nf_call_ip6tables)),
+            ("conntrack_max", opt(&s.conntrack_max)),
+        ]
+        .into_iter()
+        .map(|(k, v)| Item {
+            key: k.to_string(),
+            desc: v.clone(),
+            fields: vec![("value", v)],
+        })
+        .collect()
+    };
+    // A link that came or went brings or takes its own rp_filter entry; the link change
+    // already says so, so only links present on both sides are compared.
+    let both: BTreeSet<&str> = old
+        .links
+        .iter()
+        .filter(|l| new.link(&l.name).is_some())
+        .map(|l| l.name.as_str())
+        .collect();
+    let per_iface = |s: &Sysctls| -> Vec<Item> {
+        s.rp_filter
+            .iter()
+            .filter(|(iface, _)| both.contains(iface.as_str()))
+            .map(|(iface, v)| Item {
+                key: format!("rp_filter.{iface}"),
+                desc: v.to_string(),
+                fields: vec![("value", v.to_string())],
+            })
+            .collect()
+    };
+    let mut old_items = scalar(&old.sysctls);
+    old_items.extend(per_iface(&old.sysctls));
+    let mut new_items = scalar(&new.sysctls);
+    new_items.extend(per_iface(&new.sysctls));
+    diff_items(ns, ObjectKind::Sysctl, old_items, new_items, out);
+}
+
+fn diff_dns(ns: &str, old: &DnsFiles, new: &DnsFiles, out: &mut Vec<Change>) {
+    diff_file(ns, "resolv.conf", &old.resolv_conf, &new.resolv_conf, out);
+    diff_file(ns, "nsswitch.conf", &old.nsswitch, &new.nsswitch, out);
+    diff_file(ns, "hosts", &old.hosts, &new.hosts, out);
+}
+
+fn diff_file<T>(ns: &str, name: &str, old: &FileRead<T>, new: &FileRead<T>, out: &mut Vec<Change>) {
+    let key = name.to_string();
+    match (&old.raw, &new.raw) {
+        (None, None) => {}
+        (None, Some(_)) => out.push(added(ns, ObjectKind::DnsFile, key, new.path.clone())),
+        (Some(_), None) => out.push(removed(ns, ObjectKind::DnsFile, key, old.path.clone())),
+        (Some(a), Some(b)) => {
+            let mut details = Vec::new();
+            // A different path with the same text (an /etc/netns override appearing with a
+            // copy of the host's file) still changes where the namespace reads it from.
+            if old.path != new.path {
+                details.push(FieldChange {
+                    field: "path".into(),
+                    before: old.path.clone(),
+                    after: new.path.clone(),
+                });
+            }
+            if a != b {
+                let (gone, came) = changed_lines(a, b);
+                details.push(FieldChange {
+                    field: "raw".into(),
+                    before: excerpt(&gone),
+                    after: excerpt(&came),
+                });
+            }
+            if !details.is_empty() {
+                out.push(changed(ns, ObjectKind::DnsFile, key, details));
+            }
+        }
+    }
+}
+
+fn excerpt(lines: &[&str]) -> String {
+    let mut shown: Vec<String> = lines
+        .iter()
+        .take(MAX_EXCERPT_LINES)
+        .map(|l| l.to_string())
+        .collect();
+    if lines.len() > MAX_EXCERPT_LINES {
+        shown.push(format!("… {} more lines", lines.len() - MAX_EXCERPT_LINES));
+    }
+    shown.join("\n")
+}
+
+/// Lines of `a` not kept in `b`, and lines of `b` that are new, by longest common subsequence,
+/// so that reordered nameservers (order matters to the resolver) show up as changed lines.
+fn changed_lines<'a>(a: &'a str, b: &'a str) -> (Vec<&'a str>, Vec<&'a str>) {
+    let a: Vec<&str> = a.lines().collect();
+    let b: Vec<&str> = b.lines().collect();
+    // The LCS table is quadratic; for huge files (a hosts file with thousands of entries) fall
+    // back to comparing the lines as multisets, which only misses pure reorderings.
+    if a.len().saturating_mul(b.len()) > 4_000_000 {
+        let mut count: BTreeMap<&str, isize> = BTreeMap::new();
+        for l in &a {
+            *count.entry(l).or_default() += 1;
+        }
+        for l in &b {
+            *count.entry(l).or_default() -= 1;
+        }
+        let mut left = count.clone();
+        let gone = a
+            .iter()
+            .copied()
+            .filter(|l| {
+                let c = left.get_mut(l).expect("counted");
+                (*c > 0).then(|| *c -= 1).is_some()
+            })
+            .collect();
+        let mut right = count;
+        let came = b
+            .iter()
+            .copied()
+            .filter(|l| {
+                let c = right.get_mut(l).expect("counted");
+                (*c < 0).then(|| *c += 1).is_some()
+            })
+            .collect();
+        return (gone, came);
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let (mut gone, mut came) = (Vec::new(), Vec::new());
+    while i < n && j < m {
+        if a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
+            gone.push(a[i]);
+            i += 1;
+        } else {
+            came.push(b[j]);
+            j += 1;
+        }
+    }
+    gone.extend_from_slice(&a[i..]);
+    came.extend_from_slice(&b[j..]);
+    (gone, came)
+}
