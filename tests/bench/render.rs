@@ -1,0 +1,136 @@
+//! Benchmark: time to draw one TUI frame over a large synthetic snapshot — 1000 namespaces,
+//! one of them with 10,000 routes — into ratatui's TestBackend (no terminal I/O), so the cost
+//! measured is the view's own. Also the cost of decoding the saved snapshot.
+//!
+//!     cargo bench --bench render
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use netlens::model::{Link, Namespace, NamespaceKind, Route, Snapshot, SCHEMA_VERSION};
+use netlens::ui::app::{App, Source};
+use netlens::ui::{view, Msg};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn link(index: u32, name: String) -> Link {
+    Link {
+        index,
+        name,
+        kind: "veth".into(),
+        flags: vec!["UP".into(), "LOWER_UP".into()],
+        oper_state: "UP".into(),
+        mtu: 1500,
+        mac: Some("02:00:00:00:00:01".into()),
+        master_index: None,
+        master: None,
+        peer: None,
+        ports: Vec::new(),
+        link_index: None,
+        link_netnsid: None,
+    }
+}
+
+fn route(i: u32) -> Route {
+    Route {
+        table: 254,
+        table_name: "main".into(),
+        family: "inet".into(),
+        dst: format!("10.{}.{}.0/24", i / 256, i % 256),
+        gateway: Some("192.168.1.1".parse().expect("ip")),
+        dev: Some("eth0".into()),
+        prefsrc: None,
+        protocol: "bird".into(),
+        scope: "global".into(),
+        kind: "unicast".into(),
+        metric: Some(20),
+        nexthops: Vec::new(),
+    }
+}
+
+fn snapshot() -> Snapshot {
+    let mut namespaces = Vec::new();
+    let mut host = Namespace::new("host".into(), NamespaceKind::Host, 1);
+    host.links = (0..1000).map(|i| link(i + 2, format!("veth{i}"))).collect();
+    host.routes = (0..10_000).map(route).collect();
+    namespaces.push(host);
+    for i in 0..999 {
+        let mut ns = Namespace::new(format!("pod{i}"), NamespaceKind::Named, 10 + i);
+        ns.links = vec![link(2, "eth0".into())];
+        ns.routes = vec![route(i as u32)];
+        namespaces.push(ns);
+    }
+    Snapshot {
+        schema_version: SCHEMA_VERSION,
+        taken_at: 0,
+        hostname: "bench".into(),
+        namespaces,
+        warnings: Vec::new(),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("render benchmark: run it with `cargo bench --bench render`");
+        return;
+    }
+    let snap = snapshot();
+    let json = serde_json::to_vec(&snap).expect("json");
+    let t = Instant::now();
+    let decoded: Snapshot = serde_json::from_slice(&json).expect("decode");
+    let decode = t.elapsed();
+
+    let mut app = App::new(Source::File("bench.json".into()), Some(decoded));
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
+    let key = |app: &mut App, code| {
+        app.handle(Msg::Input(Event::Key(KeyEvent::new(
+            code,
+            KeyModifiers::NONE,
+        ))));
+    };
+    println!("| view (200×60) | median of 200 frames | worst |");
+    println!("|---|---|---|");
+    for (label, setup) in [
+        ("host, Links (1000 rows)", vec![KeyCode::Char('1')]),
+        ("host, Routes (10,000 rows), top", vec![KeyCode::Char('3')]),
+        (
+            "host, Routes, scrolled to the end",
+            vec![KeyCode::Char('l'), KeyCode::Char('G')],
+        ),
+        (
+            "pod500, Links",
+            vec![KeyCode::Char('h'), KeyCode::Char('g'), KeyCode::Char('1')],
+        ),
+    ] {
+        for k in setup {
+            key(&mut app, k);
+        }
+        if label.starts_with("pod500") {
+            for _ in 0..501 {
+                key(&mut app, KeyCode::Char('j'));
+            }
+        }
+        let mut times = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            terminal.draw(|f| view::draw(f, &mut app)).expect("draw");
+            times.push(t.elapsed());
+        }
+        let worst = *times.iter().max().expect("frames");
+        println!(
+            "| {label} | {:.2} ms | {:.2} ms |",
+            median(times).as_secs_f64() * 1e3,
+            worst.as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "\ndecoding the {:.1} MB snapshot JSON: {:.1} ms",
+        json.len() as f64 / 1e6,
+        decode.as_secs_f64() * 1e3
+    );
+}
