@@ -16,6 +16,9 @@ struct Cli {
     /// the TUI; needs no root.
     #[arg(long, value_name = "FILE")]
     snapshot: Option<std::path::PathBuf>,
+    /// In the TUI, mark (*) everything that changed since this saved snapshot.
+    #[arg(long, value_name = "FILE")]
+    since: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -39,7 +42,7 @@ fn main() {
         // The TUI on a terminal; piped or redirected, the text snapshot, so scripts that ran
         // `netlens | grep` keep working.
         None if cli.snapshot.is_some() || std::io::stdout().is_terminal() => {
-            netlens::ui::run(cli.snapshot.clone())
+            netlens::ui::run(cli.snapshot.clone(), cli.since.clone())
         }
         None => cli::snapshot::run(&cli::snapshot::SnapshotArgs::default()),
     };

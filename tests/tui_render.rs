@@ -118,3 +118,64 @@ fn tiny_terminal_does_not_panic() {
         let _ = screen(&mut a, w, h);
     }
 }
+
+#[test]
+fn changes_since_start_are_marked_and_the_last_update_flashes() {
+    let mut a = app("demo-bridge.json");
+    select(&mut a, "bridge-red");
+    // A live update arrives: veth-red went down and got a second address.
+    let mut next = a.snapshot.clone().expect("snapshot");
+    let red = next
+        .namespaces
+        .iter_mut()
+        .find(|n| n.name == "bridge-red")
+        .expect("red");
+    let link = red
+        .links
+        .iter_mut()
+        .find(|l| l.name == "veth-red")
+        .expect("veth-red");
+    link.flags.retain(|f| f != "UP");
+    link.oper_state = "DOWN".into();
+    let mut extra = red
+        .addresses
+        .iter()
+        .find(|a| a.ifname == "veth-red" && a.address.is_ipv4())
+        .expect("veth-red address")
+        .clone();
+    extra.address = "192.168.15.99".parse().expect("ip");
+    red.addresses.push(extra);
+    a.handle(Msg::Snapshot(Box::new(next)));
+
+    // The update's rows flash (that is a style, not text); nothing is marked yet.
+    let (marked, flashing) = a.row_mark(
+        "bridge-red",
+        netlens::model::diff::ObjectKind::Link,
+        "veth-red",
+    );
+    assert!(flashing && !marked);
+    let s = screen(&mut a, 150, 20);
+    assert!(!s.contains("*2"), "{s}");
+
+    // `c` marks everything changed since the first snapshot, in the list and in the rows.
+    key(&mut a, KeyCode::Char('c'));
+    let s = screen(&mut a, 150, 20);
+    assert!(s.contains("*bridge-red"), "{s}");
+    let row = |name: &str| {
+        s.lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(row("veth-red").contains("*2 "), "{s}");
+    assert!(!row("lo").contains("*1"), "{s}");
+    assert!(s.contains("changes since the baseline"), "{s}");
+    key(&mut a, KeyCode::Char('2'));
+    let s = screen(&mut a, 150, 20);
+    assert!(
+        s.contains("*veth-red") && s.contains("192.168.15.99/24"),
+        "{s}"
+    );
+    key(&mut a, KeyCode::Char('c'));
+    assert!(!screen(&mut a, 150, 20).contains("*bridge-red"));
+}

@@ -8,7 +8,13 @@ use super::keymap::{action_for, Action};
 use super::tabs::{self, Tab};
 use super::theme::Theme;
 use super::Msg;
+use std::time::{Duration, Instant};
+
+use crate::model::diff::{diff, Change, ChangeKind, ObjectKind};
 use crate::model::{Namespace, NsStatus, Snapshot};
+
+/// How long rows changed by the last update stay highlighted.
+pub const FLASH: Duration = Duration::from_secs(2);
 
 pub enum Source {
     Live,
@@ -50,10 +56,19 @@ pub struct App {
     pub ns_area: Rect,
     pub table_area: Rect,
     pub page: usize,
+    /// What `c` compares with: the first snapshot of this run, or `--since FILE`.
+    pub baseline: Option<Snapshot>,
+    /// `c` toggles marks on everything that changed since the baseline.
+    pub show_changes: bool,
+    pub changes: Vec<Change>,
+    /// What the last live update changed, highlighted until `flash_until`.
+    pub flash: Vec<Change>,
+    pub flash_until: Option<Instant>,
 }
 
 impl App {
     pub fn new(source: Source, snapshot: Option<Snapshot>) -> Self {
+        let baseline = snapshot.clone();
         App {
             source,
             snapshot,
@@ -72,7 +87,42 @@ impl App {
             ns_area: Rect::default(),
             table_area: Rect::default(),
             page: 10,
+            baseline,
+            show_changes: false,
+            changes: Vec::new(),
+            flash: Vec::new(),
+            flash_until: None,
         }
+    }
+
+    /// Compares with `base` from now on (`--since FILE`).
+    pub fn set_baseline(&mut self, base: Snapshot) {
+        self.baseline = Some(base);
+        self.recompute_changes();
+    }
+
+    fn recompute_changes(&mut self) {
+        self.changes = match (&self.baseline, &self.snapshot) {
+            (Some(b), Some(s)) => diff(b, s).changes,
+            _ => Vec::new(),
+        };
+    }
+
+    /// Whether `key` of `object` in namespace `ns` changed since the baseline (with marks on)
+    /// or in the last update (while it flashes).
+    pub fn row_mark(&self, ns: &str, object: ObjectKind, key: &str) -> (bool, bool) {
+        let hit = |c: &Change| {
+            c.namespace == ns && c.object == object && c.key == key && c.kind != ChangeKind::Removed
+        };
+        let marked = self.show_changes && self.changes.iter().any(hit);
+        let flashing =
+            self.flash_until.is_some_and(|t| Instant::now() < t) && self.flash.iter().any(hit);
+        (marked, flashing)
+    }
+
+    /// Whether namespace `ns` has changes since the baseline (with marks on).
+    pub fn ns_changed(&self, ns: &str) -> bool {
+        self.show_changes && self.changes.iter().any(|c| c.namespace == ns)
     }
 
     /// Namespaces passing the filter, in snapshot order.
@@ -134,7 +184,18 @@ impl App {
         match msg {
             Msg::Snapshot(s) => {
                 let keep = self.selected_namespace().map(|n| n.name.clone());
-                self.snapshot = Some(*s);
+                let new = *s;
+                match &self.snapshot {
+                    // What this update changed flashes for a moment.
+                    Some(prev) => {
+                        self.flash = diff(prev, &new).changes;
+                        self.flash_until = (!self.flash.is_empty()).then(|| Instant::now() + FLASH);
+                    }
+                    None if self.baseline.is_none() => self.baseline = Some(new.clone()),
+                    None => {}
+                }
+                self.snapshot = Some(new);
+                self.recompute_changes();
                 // Stay on the same namespace across refreshes.
                 if let Some(name) = keep {
                     if let Some(i) = self
@@ -220,6 +281,22 @@ impl App {
             }
             Action::Open => self.open_detail(),
             Action::Help => self.overlay = Overlay::Help,
+            Action::ToggleChanges => {
+                self.show_changes = !self.show_changes;
+                self.status = if self.show_changes {
+                    let removed = self
+                        .changes
+                        .iter()
+                        .filter(|c| c.kind == ChangeKind::Removed)
+                        .count();
+                    format!(
+                        "{} changes since the baseline marked with * ({removed} removals not shown as rows: see `netlens diff`)",
+                        self.changes.len()
+                    )
+                } else {
+                    String::new()
+                };
+            }
             Action::Back => {
                 if !self.filter.is_empty() {
                     self.filter.clear();

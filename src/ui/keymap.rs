@@ -25,6 +25,8 @@ pub enum Action {
     Refresh,
     Save,
     Help,
+    /// Marks on what changed since the baseline.
+    ToggleChanges,
     /// Esc: closes an overlay, else quits.
     Back,
     Quit,
@@ -87,6 +89,7 @@ fn key(k: &KeyEvent, filtering: bool) -> Option<Action> {
         KeyCode::Char('r') => Action::Refresh,
         KeyCode::Char('s') => Action::Save,
         KeyCode::Char('?') => Action::Help,
+        KeyCode::Char('c') => Action::ToggleChanges,
         KeyCode::Esc => Action::Back,
         KeyCode::Char('q') => Action::Quit,
         _ => return None,

@@ -69,7 +69,7 @@ fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
 }
 
 /// Runs the TUI until the user quits. `file` opens a saved snapshot read-only.
-pub fn run(file: Option<PathBuf>) -> anyhow::Result<i32> {
+pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32> {
     let (mut app, live) = match file {
         Some(path) => {
             let snap = load_snapshot_file(&path)?;
@@ -77,6 +77,10 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<i32> {
         }
         None => (App::new(Source::Live, None), true),
     };
+    if let Some(path) = since {
+        app.set_baseline(load_snapshot_file(&path)?);
+        app.show_changes = true;
+    }
     let (tx, rx) = mpsc::channel::<Msg>();
     // One collection at a time; changes during one are folded into the next.
     let mut collecting = false;
@@ -104,8 +108,23 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<i32> {
         loop {
             terminal.draw(|f| view::draw(f, &mut app))?;
             // Block until something arrives; with a re-read owed, only until it is due.
-            let msg = if pending && !collecting {
-                let due = MIN_REREAD.saturating_sub(last_read.elapsed());
+            // Wake to un-highlight rows when their flash ends, or when a re-read is due.
+            let flash_due = app
+                .flash_until
+                .map(|t| t.saturating_duration_since(std::time::Instant::now()));
+            let reread_due =
+                (pending && !collecting).then(|| MIN_REREAD.saturating_sub(last_read.elapsed()));
+            let wake = match (flash_due, reread_due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if app
+                .flash_until
+                .is_some_and(|t| std::time::Instant::now() >= t)
+            {
+                app.flash_until = None;
+            }
+            let msg = if let Some(due) = wake {
                 match rx.recv_timeout(due) {
                     Ok(m) => Some(m),
                     Err(mpsc::RecvTimeoutError::Timeout) => None,

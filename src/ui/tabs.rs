@@ -1,6 +1,7 @@
 //! The detail tabs: for each, a header and rows built on demand, so a namespace with 10,000
 //! routes only formats the rows on screen.
 
+use crate::model::diff::{self, ObjectKind};
 use crate::model::{Link, Namespace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,5 +260,46 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 ]
             })
             .collect(),
+    }
+}
+
+/// The diff identity of each row in `range`, for the kinds whose rows are single objects.
+pub fn row_keys(
+    ns: &Namespace,
+    tab: Tab,
+    range: std::ops::Range<usize>,
+) -> Vec<Option<(ObjectKind, String)>> {
+    let take = range.end.saturating_sub(range.start);
+    match tab {
+        Tab::Links => ns
+            .links
+            .iter()
+            .skip(range.start)
+            .take(take)
+            .map(|l| Some((ObjectKind::Link, diff::link_key(l))))
+            .collect(),
+        Tab::Addresses => ns
+            .addresses
+            .iter()
+            .skip(range.start)
+            .take(take)
+            .map(|a| Some((ObjectKind::Address, diff::address_key(a))))
+            .collect(),
+        Tab::Routes => ns
+            .routes
+            .iter()
+            .filter(|r| r.table != 255)
+            .skip(range.start)
+            .take(take)
+            .map(|r| Some((ObjectKind::Route, diff::route_key(r))))
+            .collect(),
+        Tab::Neighbors => ns
+            .neighbors
+            .iter()
+            .skip(range.start)
+            .take(take)
+            .map(|n| Some((ObjectKind::Neighbor, diff::neighbor_key(n))))
+            .collect(),
+        Tab::Firewall | Tab::Dns | Tab::Sockets => vec![None; take],
     }
 }

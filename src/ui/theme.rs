@@ -40,6 +40,10 @@ impl Theme {
     pub fn warn(&self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
+    /// Rows the last live update changed.
+    pub fn flash(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
     pub fn focus_border(&self) -> Style {
         self.fg(Color::Cyan)
     }

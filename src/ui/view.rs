@@ -89,7 +89,11 @@ fn draw_namespaces(f: &mut Frame, app: &mut App, area: Rect) {
         .visible_namespaces()
         .iter()
         .map(|ns| {
-            let marker = ns_marker(ns);
+            let marker = if app.ns_changed(&ns.name) {
+                "*"
+            } else {
+                ns_marker(ns)
+            };
             let style = if marker == "!" {
                 theme.warn()
             } else {
@@ -152,11 +156,25 @@ fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
     let end = (start + app.page).min(total);
     let theme = app.theme;
     let tab = app.tab;
+    let keys = tabs::row_keys(ns, tab, start..end);
     let rows: Vec<Row> = tabs::rows(ns, tab, start..end)
         .into_iter()
         .enumerate()
-        .map(|(i, cells)| {
+        .map(|(i, mut cells)| {
             let mut row_style = Style::new();
+            let (marked, flashing) = keys
+                .get(i)
+                .and_then(|k| k.as_ref())
+                .map(|(kind, key)| app.row_mark(&ns.name, *kind, key))
+                .unwrap_or((false, false));
+            if marked {
+                if let Some(first) = cells.first_mut() {
+                    *first = format!("*{first}");
+                }
+            }
+            if flashing {
+                row_style = theme.flash();
+            }
             if tab == Tab::Links
                 && cells
                     .get(3)

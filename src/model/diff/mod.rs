@@ -114,6 +114,20 @@ impl SnapshotDiff {
 /// the report.
 const MAX_EXCERPT_LINES: usize = 20;
 
+/// The keys `diff` matches rows by, so a view can mark the rows a change is about.
+pub fn link_key(l: &Link) -> String {
+    link_item(l).key
+}
+pub fn address_key(a: &Address) -> String {
+    address_item(a).key
+}
+pub fn route_key(r: &Route) -> String {
+    route_item(r).key
+}
+pub fn neighbor_key(n: &Neighbor) -> String {
+    neighbor_item(n).key
+}
+
 /// Compares two snapshots. Namespaces come in the order of `new`, then the removed ones in the
 /// order of `old`; within a namespace, changes are sorted by object kind, then key.
 pub fn diff(old: &Snapshot, new: &Snapshot) -> SnapshotDiff {
