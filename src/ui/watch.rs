@@ -25,6 +25,9 @@ use crate::netns::enter::run_in_netns_file;
 const GROUPS: u32 = 0x1 | 0x4 | 0x10 | 0x40 | 0x100 | 0x400;
 /// How often `/proc` is rescanned for namespaces held by new or exited processes.
 const RESCAN: Duration = Duration::from_secs(3);
+/// Firewall rules, sysctls and DNS files change without a netlink event: every this many
+/// rescans (≈ 9 s) the UI reads everything again anyway.
+const SLOW_REFRESH_EVERY: u32 = 3;
 
 fn subscribe(file: &File, label: &str) -> Option<Socket> {
     run_in_netns_file(file, label, || {
@@ -71,6 +74,7 @@ pub fn spawn(tx: Sender<Msg>) {
             }
         }
         let (mut inodes, mut sockets) = subscribe_all();
+        let mut quiet_rescans = 0u32;
         loop {
             let mut fds: Vec<PollFd> = sockets
                 .iter()
@@ -105,6 +109,13 @@ pub fn spawn(tx: Sender<Msg>) {
                 if now != inodes {
                     (inodes, sockets) = subscribe_all();
                     changed = true;
+                }
+                if ready == 0 {
+                    quiet_rescans += 1;
+                    if quiet_rescans >= SLOW_REFRESH_EVERY {
+                        quiet_rescans = 0;
+                        changed = true;
+                    }
                 }
             }
             if changed && tx.send(Msg::Changed).is_err() {
