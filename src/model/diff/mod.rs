@@ -6,6 +6,8 @@
 //! conntrack entry count, the normal neighbour reachability cycle — are ignored, so the
 //! result lists only events worth a look in an incident.
 
+#[cfg(test)]
+mod fixtures;
 mod items;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,217 @@
+//! Snapshots and objects the diff tests are built from.
+
+use super::*;
+use crate::dnsconf::{FileRead, Hosts, NsSwitch, ResolvConf};
+use crate::firewall::{Counters, NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
+use crate::model::{NamespaceKind, ProcessRef, Sysctls};
+
+pub(super) fn link(index: u32, name: &str, kind: &str, up: bool) -> Link {
+    Link {
+        index,
+        name: name.into(),
+        kind: kind.into(),
+        flags: if up {
+            vec!["BROADCAST".into(), "UP".into(), "LOWER_UP".into()]
+        } else {
+            vec!["BROADCAST".into()]
+        },
+        oper_state: if up { "UP" } else { "DOWN" }.into(),
+        mtu: 1500,
+        mac: Some("aa:bb:cc:dd:ee:01".into()),
+        master_index: None,
+        master: None,
+        peer: None,
+        ports: Vec::new(),
+        link_index: None,
+        link_netnsid: None,
+    }
+}
+
+pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
+    Route {
+        table: 254,
+        table_name: "main".into(),
+        family: "inet".into(),
+        dst: dst.into(),
+        gateway: gw.map(|g| g.parse().unwrap()),
+        dev: Some(dev.into()),
+        prefsrc: None,
+        protocol: "static".into(),
+        scope: "global".into(),
+        kind: "unicast".into(),
+        metric: None,
+        nexthops: Vec::new(),
+    }
+}
+
+pub(super) fn xt_rule(raw: &str, packets: u64) -> XtRule {
+    XtRule {
+        raw: raw.into(),
+        matches: Vec::new(),
+        source: None,
+        destination: None,
+        in_iface: None,
+        out_iface: None,
+        protocol: None,
+        dport: None,
+        sport: None,
+        comment: None,
+        target: None,
+        target_args: Vec::new(),
+        goto: false,
+        packets: Some(packets),
+        bytes: Some(packets * 60),
+    }
+}
+
+pub(super) fn file<T>(path: &str, raw: &str) -> FileRead<T> {
+    FileRead {
+        path: path.into(),
+        raw: Some(raw.into()),
+        parsed: None,
+        error: None,
+    }
+}
+
+/// A namespace with one of everything, packet counters at `packets`.
+pub(super) fn red(packets: u64) -> Namespace {
+    let mut ns = Namespace::new("red".into(), NamespaceKind::Named, 4026532001);
+    ns.links = vec![
+        link(1, "lo", "loopback", true),
+        link(2, "eth0", "veth", true),
+    ];
+    ns.addresses = vec![Address {
+        ifindex: 2,
+        ifname: "eth0".into(),
+        address: "10.0.0.2".parse().unwrap(),
+        prefix_len: 24,
+        scope: "global".into(),
+        peer: None,
+    }];
+    ns.routes = vec![route("default", Some("10.0.0.1"), "eth0")];
+    ns.neighbors = vec![Neighbor {
+        ifindex: 2,
+        dev: "eth0".into(),
+        address: "10.0.0.1".parse().unwrap(),
+        lladdr: Some("aa:bb:cc:dd:ee:99".into()),
+        state: "REACHABLE".into(),
+        router: false,
+    }];
+    ns.rules = vec![RoutingRule {
+        family: "inet".into(),
+        priority: 32766,
+        src: None,
+        dst: None,
+        iif: None,
+        oif: None,
+        fwmark: None,
+        table: 254,
+        action: "lookup".into(),
+        invert: false,
+        suppress_prefixlen: None,
+    }];
+    ns.sysctls = Sysctls {
+        ip_forward: Some(1),
+        rp_filter_all: Some(0),
+        rp_filter: [("eth0".to_string(), 0u8)].into_iter().collect(),
+        conntrack_count: Some(packets),
+        ..Sysctls::default()
+    };
+    ns.sockets = vec![ListeningSocket {
+        proto: "tcp".into(),
+        address: "0.0.0.0".parse().unwrap(),
+        port: 22,
+        inode: 1000 + packets,
+        processes: vec![ProcessRef {
+            pid: 100 + packets as u32,
+            comm: "sshd".into(),
+            container_id: None,
+        }],
+    }];
+    ns.firewall = Some(Firewall {
+        backends: Vec::new(),
+        iptables: vec![XtTable {
+            family: IpFamily::V4,
+            source: XtSource::Nft,
+            name: "filter".into(),
+            chains: vec![XtChain {
+                name: "INPUT".into(),
+                policy: Some("ACCEPT".into()),
+                packets,
+                bytes: packets * 100,
+                rules: vec![xt_rule(
+                    &format!(
+                        "[{packets}:{}] -A INPUT -p tcp --dport 22 -j ACCEPT",
+                        packets * 60
+                    ),
+                    packets,
+                )],
+            }],
+        }],
+        nft: vec![NftTable {
+            family: "inet".into(),
+            name: "fw".into(),
+            handle: Some(1),
+            chains: vec![NftChain {
+                name: "input".into(),
+                handle: Some(1),
+                hook: Some("input".into()),
+                prio: Some(0),
+                policy: Some("accept".into()),
+                chain_type: Some("filter".into()),
+                rules: vec![NftRule {
+                    handle: Some(2),
+                    comment: None,
+                    expr_summary: format!(
+                        "tcp dport 80 counter packets {packets} bytes {} accept",
+                        packets * 60
+                    ),
+                    verdict: Some("accept".into()),
+                    counters: Some(Counters {
+                        packets,
+                        bytes: packets * 60,
+                    }),
+                }],
+            }],
+            sets: Vec::new(),
+        }],
+        errors: Vec::new(),
+    });
+    ns.dns = Some(DnsFiles {
+        resolv_conf: file::<ResolvConf>(
+            "/etc/netns/red/resolv.conf",
+            "search lab\nnameserver 10.0.0.1\nnameserver 10.0.0.53\n",
+        ),
+        nsswitch: file::<NsSwitch>("/etc/nsswitch.conf", "hosts: files dns\n"),
+        hosts: file::<Hosts>("/etc/hosts", "127.0.0.1 localhost\n"),
+    });
+    ns
+}
+
+pub(super) fn snap(namespaces: Vec<Namespace>, taken_at: u64) -> Snapshot {
+    Snapshot {
+        schema_version: crate::model::SCHEMA_VERSION,
+        taken_at,
+        hostname: "node".into(),
+        namespaces,
+        warnings: Vec::new(),
+    }
+}
+
+pub(super) fn host() -> Namespace {
+    let mut ns = Namespace::new("host".into(), NamespaceKind::Host, 4026531840);
+    ns.links = vec![link(1, "lo", "loopback", true)];
+    ns
+}
+
+/// `(kind, object, key)` of each change, for compact assertions.
+pub(super) fn keys(d: &SnapshotDiff) -> Vec<(ChangeKind, ObjectKind, String)> {
+    d.changes
+        .iter()
+        .map(|c| (c.kind, c.object, c.key.clone()))
+        .collect()
+}
+
+pub(super) fn only(d: &SnapshotDiff, object: ObjectKind) -> Vec<&Change> {
+    d.changes.iter().filter(|c| c.object == object).collect()
+}
