@@ -118,25 +118,13 @@ fn dump_links(sock: &mut RtSocket) -> io::Result<Vec<Link>> {
 }
 
 pub fn link_from(m: &LinkMessage) -> Link {
-    let mut link = Link {
-        index: m.header.index,
-        name: String::new(),
-        kind: if m.header.link_layer_type == LinkLayerType::Loopback {
-            "loopback".into()
-        } else {
-            "device".into()
-        },
-        flags: flag_names(m.header.flags),
-        oper_state: "UNKNOWN".into(),
-        mtu: 0,
-        mac: None,
-        master_index: None,
-        master: None,
-        peer: None,
-        ports: Vec::new(),
-        link_index: None,
-        link_netnsid: None,
+    let kind = if m.header.link_layer_type == LinkLayerType::Loopback {
+        "loopback"
+    } else {
+        "device"
     };
+    let mut link = Link::new(m.header.index, String::new(), kind);
+    link.flags = flag_names(m.header.flags);
     for attr in &m.attributes {
         match attr {
             LinkAttribute::IfName(n) => link.name = n.clone(),

@@ -278,20 +278,7 @@ fn is_bang(t: &Token) -> bool {
 fn build_rule(raw: &str, toks: &[Token], warn: &mut dyn FnMut(&str)) -> XtRule {
     let mut rule = XtRule {
         raw: raw.to_string(),
-        matches: Vec::new(),
-        source: None,
-        destination: None,
-        in_iface: None,
-        out_iface: None,
-        protocol: None,
-        dport: None,
-        sport: None,
-        comment: None,
-        target: None,
-        target_args: Vec::new(),
-        goto: false,
-        packets: None,
-        bytes: None,
+        ..XtRule::default()
     };
     let mut options: Vec<Match> = Vec::new();
     let mut pending_neg = false;

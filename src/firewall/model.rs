@@ -93,7 +93,7 @@ pub struct Match {
 }
 
 /// One `-A CHAIN ...` line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct XtRule {
     /// The original line, unchanged.
     pub raw: String,

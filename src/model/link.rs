@@ -49,6 +49,25 @@ pub struct Link {
 }
 
 impl Link {
+    /// A link with nothing known beyond its identity; collectors and tests fill in the rest.
+    pub fn new(index: u32, name: impl Into<String>, kind: impl Into<String>) -> Self {
+        Link {
+            index,
+            name: name.into(),
+            kind: kind.into(),
+            flags: Vec::new(),
+            oper_state: "UNKNOWN".into(),
+            mtu: 0,
+            mac: None,
+            master_index: None,
+            master: None,
+            peer: None,
+            ports: Vec::new(),
+            link_index: None,
+            link_netnsid: None,
+        }
+    }
+
     pub fn is_up(&self) -> bool {
         self.flags.iter().any(|f| f == "UP")
     }

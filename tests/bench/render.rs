@@ -15,19 +15,11 @@ use ratatui::Terminal;
 
 fn link(index: u32, name: String) -> Link {
     Link {
-        index,
-        name,
-        kind: "veth".into(),
         flags: vec!["UP".into(), "LOWER_UP".into()],
         oper_state: "UP".into(),
         mtu: 1500,
         mac: Some("02:00:00:00:00:01".into()),
-        master_index: None,
-        master: None,
-        peer: None,
-        ports: Vec::new(),
-        link_index: None,
-        link_netnsid: None,
+        ..Link::new(index, name, "veth")
     }
 }
 

@@ -7,9 +7,6 @@ use crate::model::{NamespaceKind, ProcessRef, Sysctls};
 
 pub(super) fn link(index: u32, name: &str, kind: &str, up: bool) -> Link {
     Link {
-        index,
-        name: name.into(),
-        kind: kind.into(),
         flags: if up {
             vec!["BROADCAST".into(), "UP".into(), "LOWER_UP".into()]
         } else {
@@ -18,12 +15,7 @@ pub(super) fn link(index: u32, name: &str, kind: &str, up: bool) -> Link {
         oper_state: if up { "UP" } else { "DOWN" }.into(),
         mtu: 1500,
         mac: Some("aa:bb:cc:dd:ee:01".into()),
-        master_index: None,
-        master: None,
-        peer: None,
-        ports: Vec::new(),
-        link_index: None,
-        link_netnsid: None,
+        ..Link::new(index, name, kind)
     }
 }
 
@@ -47,20 +39,9 @@ pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
 pub(super) fn xt_rule(raw: &str, packets: u64) -> XtRule {
     XtRule {
         raw: raw.into(),
-        matches: Vec::new(),
-        source: None,
-        destination: None,
-        in_iface: None,
-        out_iface: None,
-        protocol: None,
-        dport: None,
-        sport: None,
-        comment: None,
-        target: None,
-        target_args: Vec::new(),
-        goto: false,
         packets: Some(packets),
         bytes: Some(packets * 60),
+        ..XtRule::default()
     }
 }
 
