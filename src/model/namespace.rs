@@ -100,6 +100,12 @@ impl Namespace {
         self.links.iter().find(|l| l.name == name)
     }
 
+    /// Routes as `ip route show table all` lists them, minus the `local` table: the kernel's
+    /// bookkeeping of the namespace's own and broadcast addresses, noise when reading routes.
+    pub fn shown_routes(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter().filter(|r| r.table != 255)
+    }
+
     pub fn link_by_index(&self, index: u32) -> Option<&Link> {
         self.links.iter().find(|l| l.index == index)
     }

@@ -132,8 +132,7 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
             let _ = writeln!(out, "    {:<15} {} scope {}", a.ifname, a.cidr(), a.scope);
         }
     }
-    // The local table is the kernel's own bookkeeping; `ip route` hides it too.
-    let routes: Vec<&Route> = ns.routes.iter().filter(|r| r.table != 255).collect();
+    let routes: Vec<&Route> = ns.shown_routes().collect();
     if !routes.is_empty() {
         let _ = writeln!(out, "  routes");
         for r in routes {

@@ -146,12 +146,22 @@ fn dns_lines(ns: &Namespace) -> Vec<[String; 2]> {
     out
 }
 
+/// The rows of `range` out of `items`: tables only ever format what is on screen.
+fn page<T>(
+    items: impl Iterator<Item = T>,
+    range: &std::ops::Range<usize>,
+) -> impl Iterator<Item = T> {
+    items
+        .skip(range.start)
+        .take(range.end.saturating_sub(range.start))
+}
+
 /// Number of rows of `tab` for `ns`.
 pub fn row_count(ns: &Namespace, tab: Tab) -> usize {
     match tab {
         Tab::Links => ns.links.len(),
         Tab::Addresses => ns.addresses.len(),
-        Tab::Routes => ns.routes.iter().filter(|r| r.table != 255).count(),
+        Tab::Routes => ns.shown_routes().count(),
         Tab::Neighbors => ns.neighbors.len(),
         Tab::Firewall => firewall_lines(ns).len(),
         Tab::Dns => dns_lines(ns).len(),
@@ -161,13 +171,8 @@ pub fn row_count(ns: &Namespace, tab: Tab) -> usize {
 
 /// Rows `range` of `tab` for `ns`, formatted as cells.
 pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<String>> {
-    let take = range.end.saturating_sub(range.start);
     match tab {
-        Tab::Links => ns
-            .links
-            .iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Links => page(ns.links.iter(), &range)
             .map(|l| {
                 let peer = l.peer.as_ref().map(|p| {
                     let name = p.name.clone().unwrap_or_else(|| format!("if{}", p.ifindex));
@@ -186,19 +191,10 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 ]
             })
             .collect(),
-        Tab::Addresses => ns
-            .addresses
-            .iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Addresses => page(ns.addresses.iter(), &range)
             .map(|a| vec![a.ifname.clone(), a.cidr(), a.scope.clone()])
             .collect(),
-        Tab::Routes => ns
-            .routes
-            .iter()
-            .filter(|r| r.table != 255)
-            .skip(range.start)
-            .take(take)
+        Tab::Routes => page(ns.shown_routes(), &range)
             .map(|r| {
                 vec![
                     r.table_name.clone(),
@@ -215,11 +211,7 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 ]
             })
             .collect(),
-        Tab::Neighbors => ns
-            .neighbors
-            .iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Neighbors => page(ns.neighbors.iter(), &range)
             .map(|n| {
                 vec![
                     n.address.to_string(),
@@ -229,23 +221,13 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 ]
             })
             .collect(),
-        Tab::Firewall => firewall_lines(ns)
-            .into_iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Firewall => page(firewall_lines(ns).into_iter(), &range)
             .map(Vec::from)
             .collect(),
-        Tab::Dns => dns_lines(ns)
-            .into_iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Dns => page(dns_lines(ns).into_iter(), &range)
             .map(Vec::from)
             .collect(),
-        Tab::Sockets => ns
-            .sockets
-            .iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Sockets => page(ns.sockets.iter(), &range)
             .map(|s| {
                 let who: Vec<String> = s
                     .processes
@@ -269,37 +251,19 @@ pub fn row_keys(
     tab: Tab,
     range: std::ops::Range<usize>,
 ) -> Vec<Option<(ObjectKind, String)>> {
-    let take = range.end.saturating_sub(range.start);
     match tab {
-        Tab::Links => ns
-            .links
-            .iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Links => page(ns.links.iter(), &range)
             .map(|l| Some((ObjectKind::Link, diff::link_key(l))))
             .collect(),
-        Tab::Addresses => ns
-            .addresses
-            .iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Addresses => page(ns.addresses.iter(), &range)
             .map(|a| Some((ObjectKind::Address, diff::address_key(a))))
             .collect(),
-        Tab::Routes => ns
-            .routes
-            .iter()
-            .filter(|r| r.table != 255)
-            .skip(range.start)
-            .take(take)
+        Tab::Routes => page(ns.shown_routes(), &range)
             .map(|r| Some((ObjectKind::Route, diff::route_key(r))))
             .collect(),
-        Tab::Neighbors => ns
-            .neighbors
-            .iter()
-            .skip(range.start)
-            .take(take)
+        Tab::Neighbors => page(ns.neighbors.iter(), &range)
             .map(|n| Some((ObjectKind::Neighbor, diff::neighbor_key(n))))
             .collect(),
-        Tab::Firewall | Tab::Dns | Tab::Sockets => vec![None; take],
+        Tab::Firewall | Tab::Dns | Tab::Sockets => vec![None; range.len()],
     }
 }
