@@ -17,7 +17,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::Msg;
-use crate::netns::discover::{discover, named_dirs};
+use crate::netns::discover::{discover, named_dirs, Discovery};
 use crate::netns::enter::run_in_netns_file;
 
 /// RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR |
@@ -40,9 +40,8 @@ fn subscribe(file: &File, label: &str) -> Option<Socket> {
     .flatten()
 }
 
-/// Sockets for every namespace discovery finds now, and their identities.
-fn subscribe_all() -> (BTreeSet<u64>, Vec<Socket>) {
-    let found = discover();
+/// Sockets for every namespace of `found`, and their identities.
+fn subscribe_all(found: &Discovery) -> (BTreeSet<u64>, Vec<Socket>) {
     let mut inodes = BTreeSet::new();
     let mut sockets = Vec::new();
     for ns in &found.namespaces {
@@ -73,7 +72,7 @@ pub fn spawn(tx: Sender<Msg>) {
                 let _ = ino.add_watch(&dir, AddWatchFlags::IN_CREATE | AddWatchFlags::IN_DELETE);
             }
         }
-        let (mut inodes, mut sockets) = subscribe_all();
+        let (mut inodes, mut sockets) = subscribe_all(&discover());
         let mut quiet_rescans = 0u32;
         loop {
             let mut fds: Vec<PollFd> = sockets
@@ -105,9 +104,11 @@ pub fn spawn(tx: Sender<Msg>) {
                 if let Some(ino) = &inotify {
                     let _ = ino.read_events();
                 }
-                let now: BTreeSet<u64> = discover().namespaces.iter().map(|n| n.inode).collect();
+                let found = discover();
+                let now: BTreeSet<u64> = found.namespaces.iter().map(|n| n.inode).collect();
                 if now != inodes {
-                    (inodes, sockets) = subscribe_all();
+                    // The scan just made is the one to subscribe to: no second walk of /proc.
+                    (inodes, sockets) = subscribe_all(&found);
                     changed = true;
                 }
                 if ready == 0 {
