@@ -6,5 +6,6 @@ pub mod firewall;
 pub mod lab;
 pub mod model;
 pub mod netns;
+pub mod plan;
 pub mod report;
 pub mod ui;

@@ -1,0 +1,224 @@
+//! The typed steps a plan is made of. Pure data: what to change, in which namespace, named the
+//! way a snapshot names it (`host`, a `/run/netns` name, `pid:N`, `docker:NAME`). Executing a
+//! step, computing its inverse from the live state and rendering the equivalent shell command
+//! belong to the plan engine, not here.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// A route as a plan adds or removes it. `table` None means main; `dst` 0.0.0.0/0 (or ::/0) is
+/// the default route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteSpec {
+    pub dst: IpNet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+}
+
+/// One change to a network. Interface names refer to the step's namespace `ns`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// veth pair: end `name` in `ns`, end `peer` in `peer_ns` (created down).
+    AddVeth {
+        ns: String,
+        name: String,
+        peer_ns: String,
+        peer: String,
+    },
+    /// Linux bridge (created down).
+    AddBridge {
+        ns: String,
+        name: String,
+    },
+    /// Delete a link (for a veth, both ends go).
+    DeleteLink {
+        ns: String,
+        name: String,
+    },
+    /// Move link `name` from `ns` into `to_ns`.
+    MoveLink {
+        ns: String,
+        name: String,
+        to_ns: String,
+    },
+    /// Attach `link` to bridge `master`, or detach it when `master` is None.
+    SetMaster {
+        ns: String,
+        link: String,
+        master: Option<String>,
+    },
+    /// Set `link` administratively up or down.
+    SetLinkUp {
+        ns: String,
+        link: String,
+        up: bool,
+    },
+    SetMtu {
+        ns: String,
+        link: String,
+        mtu: u32,
+    },
+    AddAddress {
+        ns: String,
+        link: String,
+        addr: IpNet,
+    },
+    DelAddress {
+        ns: String,
+        link: String,
+        addr: IpNet,
+    },
+    AddRoute {
+        ns: String,
+        route: RouteSpec,
+    },
+    DelRoute {
+        ns: String,
+        route: RouteSpec,
+    },
+    /// Write `/proc/sys/<key>` inside `ns` (key like `net/ipv4/ip_forward`); with `persist`,
+    /// also write a labelled file under `/etc/sysctl.d`.
+    SetSysctl {
+        ns: String,
+        key: String,
+        value: String,
+        #[serde(default)]
+        persist: bool,
+    },
+    /// `iptables -t TABLE -A CHAIN RULE...` inside `ns` (argument vector, never a shell).
+    AddIptablesRule {
+        ns: String,
+        table: String,
+        chain: String,
+        rule: Vec<String>,
+    },
+    /// `iptables -t TABLE -D CHAIN RULE...` inside `ns`.
+    DelIptablesRule {
+        ns: String,
+        table: String,
+        chain: String,
+        rule: Vec<String>,
+    },
+}
+
+impl Step {
+    /// The namespace the step acts in (for AddVeth, the namespace of the first end; for
+    /// MoveLink, the source).
+    pub fn ns(&self) -> &str {
+        match self {
+            Step::AddVeth { ns, .. }
+            | Step::AddBridge { ns, .. }
+            | Step::DeleteLink { ns, .. }
+            | Step::MoveLink { ns, .. }
+            | Step::SetMaster { ns, .. }
+            | Step::SetLinkUp { ns, .. }
+            | Step::SetMtu { ns, .. }
+            | Step::AddAddress { ns, .. }
+            | Step::DelAddress { ns, .. }
+            | Step::AddRoute { ns, .. }
+            | Step::DelRoute { ns, .. }
+            | Step::SetSysctl { ns, .. }
+            | Step::AddIptablesRule { ns, .. }
+            | Step::DelIptablesRule { ns, .. } => ns,
+        }
+    }
+}
+
+impl fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.dst.prefix_len() == 0 {
+            write!(f, "default")?;
+        } else {
+            write!(f, "{}", self.dst)?;
+        }
+        if let Some(via) = self.via {
+            write!(f, " via {via}")?;
+        }
+        if let Some(dev) = &self.dev {
+            write!(f, " dev {dev}")?;
+        }
+        if let Some(table) = self.table {
+            write!(f, " table {table}")?;
+        }
+        if let Some(metric) = self.metric {
+            write!(f, " metric {metric}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A one-line description in words (the shell equivalent is the engine's to render).
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::AddVeth {
+                ns,
+                name,
+                peer_ns,
+                peer,
+            } => write!(f, "add veth pair {name} ({ns}) ⇄ {peer} ({peer_ns})"),
+            Step::AddBridge { ns, name } => write!(f, "add bridge {name} in {ns}"),
+            Step::DeleteLink { ns, name } => write!(f, "delete link {name} in {ns}"),
+            Step::MoveLink { ns, name, to_ns } => write!(f, "move {name} from {ns} to {to_ns}"),
+            Step::SetMaster {
+                ns,
+                link,
+                master: Some(m),
+            } => write!(f, "attach {link} to bridge {m} in {ns}"),
+            Step::SetMaster {
+                ns,
+                link,
+                master: None,
+            } => write!(f, "detach {link} from its bridge in {ns}"),
+            Step::SetLinkUp { ns, link, up } => {
+                write!(f, "set {link} {} in {ns}", if *up { "up" } else { "down" })
+            }
+            Step::SetMtu { ns, link, mtu } => write!(f, "set mtu {mtu} on {link} in {ns}"),
+            Step::AddAddress { ns, link, addr } => {
+                write!(f, "add address {addr} to {link} in {ns}")
+            }
+            Step::DelAddress { ns, link, addr } => {
+                write!(f, "remove address {addr} from {link} in {ns}")
+            }
+            Step::AddRoute { ns, route } => write!(f, "add route {route} in {ns}"),
+            Step::DelRoute { ns, route } => write!(f, "remove route {route} in {ns}"),
+            Step::SetSysctl {
+                ns,
+                key,
+                value,
+                persist,
+            } => write!(
+                f,
+                "set {}={value} in {ns}{}",
+                key.replace('/', "."),
+                if *persist { " (persisted)" } else { "" }
+            ),
+            Step::AddIptablesRule {
+                ns,
+                table,
+                chain,
+                rule,
+            } => write!(f, "add {table}/{chain} rule `{}` in {ns}", rule.join(" ")),
+            Step::DelIptablesRule {
+                ns,
+                table,
+                chain,
+                rule,
+            } => write!(
+                f,
+                "remove {table}/{chain} rule `{}` in {ns}",
+                rule.join(" ")
+            ),
+        }
+    }
+}
