@@ -76,6 +76,24 @@ fn live_tui_in_tmux() {
         assert!(ok, "link going down not shown within 1 s:\n{s}");
         eprintln!("change visible after {:?}", changed_at.elapsed());
 
+        // The Topology tab draws router-b as a box (it joins A and C) with eth1 marked down,
+        // and follows the kernel live too.
+        tmux(&["send-keys", "t"]);
+        let eth1_line = |s: &str| {
+            s.lines()
+                .find(|l| l.contains("eth1") && l.contains("══"))
+                .map(str::to_string)
+        };
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("┌─ router-b") && eth1_line(s).is_some_and(|l| l.contains("DOWN"))
+        });
+        assert!(ok, "topology without router-b's eth1 down:\n{s}");
+        sh(&["ip", "-n", "router-b", "link", "set", "eth1", "up"]);
+        let (s, ok) = wait_for(Duration::from_secs(3), |s| {
+            eth1_line(s).is_some_and(|l| !l.contains("DOWN"))
+        });
+        assert!(ok, "topology did not follow eth1 coming back up:\n{s}");
+
         tmux(&["send-keys", "?"]);
         let (s, ok) = wait_for(Duration::from_secs(2), |s| {
             s.contains("keys (? or Esc to close)")

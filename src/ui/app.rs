@@ -1,5 +1,6 @@
 //! The TUI's state and how actions change it. No I/O here except handing a save to a thread.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use ratatui::layout::Rect;
@@ -7,6 +8,7 @@ use ratatui::layout::Rect;
 use super::keymap::{action_for, Action};
 use super::tabs::{self, Tab};
 use super::theme::Theme;
+use super::topo::{self, TopoLine};
 use super::Msg;
 use std::time::{Duration, Instant};
 
@@ -55,6 +57,9 @@ pub struct App {
     /// Set by the view each frame: where things are, for the mouse and for paging.
     pub ns_area: Rect,
     pub table_area: Rect,
+    /// The row of tab titles and each title's columns [start, end).
+    pub tabs_row: u16,
+    pub tab_spans: Vec<(u16, u16)>,
     pub page: usize,
     /// What `c` compares with: the first snapshot of this run, or `--since FILE`.
     pub baseline: Option<Snapshot>,
@@ -64,6 +69,11 @@ pub struct App {
     /// What the last live update changed, highlighted until `flash_until`.
     pub flash: Vec<Change>,
     pub flash_until: Option<Instant>,
+    /// The Topology tab's picture of the current snapshot; built when that tab is shown and
+    /// dropped when a new snapshot arrives.
+    pub topo: Option<Vec<TopoLine>>,
+    /// Collapsed groups of the picture the user expanded.
+    pub topo_expanded: HashSet<String>,
 }
 
 impl App {
@@ -86,12 +96,16 @@ impl App {
             save_requested: false,
             ns_area: Rect::default(),
             table_area: Rect::default(),
+            tabs_row: u16::MAX,
+            tab_spans: Vec::new(),
             page: 10,
             baseline,
             show_changes: false,
             changes: Vec::new(),
             flash: Vec::new(),
             flash_until: None,
+            topo: None,
+            topo_expanded: HashSet::new(),
         }
     }
 
@@ -142,9 +156,68 @@ impl App {
     }
 
     fn row_count(&self) -> usize {
+        if self.tab == Tab::Topology {
+            return self.topo.as_ref().map_or(0, Vec::len);
+        }
         self.selected_namespace()
             .map(|ns| tabs::row_count(ns, self.tab))
             .unwrap_or(0)
+    }
+
+    /// Builds the topology picture if its tab is shown and it is missing.
+    fn ensure_topo(&mut self) {
+        if self.tab != Tab::Topology || self.topo.is_some() {
+            return;
+        }
+        if let Some(snap) = &self.snapshot {
+            self.topo = Some(topo::layout(snap, &self.topo_expanded));
+        }
+    }
+
+    /// In the Topology tab, brings the selected namespace's first line into view.
+    fn topo_follow_namespace(&mut self) {
+        let Some(name) = self.selected_namespace().map(|n| n.name.clone()) else {
+            return;
+        };
+        let hit = self
+            .topo
+            .as_ref()
+            .and_then(|t| t.iter().position(|l| l.ns.as_deref() == Some(&name)));
+        if let Some(i) = hit {
+            self.row_selected = i;
+            self.keep_row_visible();
+        }
+    }
+
+    /// Enter on a line of the picture: expand/collapse its group, or open its namespace.
+    fn topo_enter(&mut self) {
+        let Some(line) = self.topo.as_ref().and_then(|t| t.get(self.row_selected)) else {
+            return;
+        };
+        if let Some(key) = line.toggle.clone() {
+            if !self.topo_expanded.remove(&key) {
+                self.topo_expanded.insert(key);
+            }
+            self.topo = None;
+            self.ensure_topo();
+            self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
+            self.keep_row_visible();
+        } else if let Some(name) = line.ns.clone() {
+            // Clear a filter that hides it, then show its links.
+            if !self.visible_namespaces().iter().any(|n| n.name == name) {
+                self.filter.clear();
+            }
+            if let Some(i) = self
+                .visible_namespaces()
+                .iter()
+                .position(|n| n.name == name)
+            {
+                self.ns_selected = i;
+            }
+            self.tab = Tab::Links;
+            self.focus = Focus::Details;
+            self.reset_rows();
+        }
     }
 
     fn reset_rows(&mut self) {
@@ -159,7 +232,11 @@ impl App {
                 let new = clamp_add(self.ns_selected, delta, n);
                 if new != self.ns_selected {
                     self.ns_selected = new;
-                    self.reset_rows();
+                    if self.tab == Tab::Topology {
+                        self.topo_follow_namespace();
+                    } else {
+                        self.reset_rows();
+                    }
                 }
             }
             Focus::Details => {
@@ -195,6 +272,8 @@ impl App {
                     None => {}
                 }
                 self.snapshot = Some(new);
+                self.topo = None;
+                self.ensure_topo();
                 self.recompute_changes();
                 // Stay on the same namespace across refreshes.
                 if let Some(name) = keep {
@@ -259,6 +338,10 @@ impl App {
                 };
                 self.tab = Tab::ALL[next];
                 self.reset_rows();
+                self.ensure_topo();
+                if self.tab == Tab::Topology {
+                    self.topo_follow_namespace();
+                }
             }
             Action::StartFilter => {
                 self.filtering = true;
@@ -278,6 +361,9 @@ impl App {
                 self.filtering = false;
                 self.filter.clear();
                 self.ns_selected = 0;
+            }
+            Action::Open if self.tab == Tab::Topology && self.focus == Focus::Details => {
+                self.topo_enter()
             }
             Action::Open => self.open_detail(),
             Action::Help => self.overlay = Overlay::Help,
@@ -332,7 +418,15 @@ impl App {
     fn click(&mut self, column: u16, row: u16) {
         let inside =
             |r: Rect| column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height;
-        if inside(self.ns_area) {
+        if row == self.tabs_row {
+            if let Some(i) = self
+                .tab_spans
+                .iter()
+                .position(|&(a, b)| column >= a && column < b)
+            {
+                self.apply(Action::GoTab(i));
+            }
+        } else if inside(self.ns_area) {
             self.focus = Focus::Namespaces;
             // One line of border at the top.
             let i = (row.saturating_sub(self.ns_area.y + 1)) as usize;
@@ -342,8 +436,9 @@ impl App {
             }
         } else if inside(self.table_area) {
             self.focus = Focus::Details;
-            // Border and header line.
-            let i = self.row_offset + (row.saturating_sub(self.table_area.y + 2)) as usize;
+            // Border and header line (the picture has no header).
+            let top = if self.tab == Tab::Topology { 1 } else { 2 };
+            let i = self.row_offset + (row.saturating_sub(self.table_area.y + top)) as usize;
             if i < self.row_count() {
                 self.row_selected = i;
             }

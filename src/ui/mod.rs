@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod strings;
 pub mod tabs;
 pub mod theme;
+pub mod topo;
 pub mod view;
 pub mod watch;
 

@@ -10,15 +10,22 @@ pub const HELP: &[(&str, &str)] = &[
     ("← →  h l", "focus namespaces / details"),
     ("PgUp PgDn  g G", "page up / down, first / last"),
     ("Tab  Shift-Tab", "next / previous tab"),
-    ("1 … 7", "jump to a tab"),
+    ("1 … 8", "jump to a tab"),
+    ("t", "topology of the whole node"),
     ("/", "filter namespaces by name (Enter keeps, Esc clears)"),
-    ("Enter", "details of the selected row"),
+    (
+        "Enter",
+        "details of the selected row; in Topology: expand a group, or open a namespace",
+    ),
     ("r", "read the host again (live mode)"),
     (
         "s",
         "save the snapshot to a JSON file in the current directory",
     ),
-    ("mouse", "click selects, wheel scrolls"),
+    (
+        "mouse",
+        "click selects a namespace, row or tab; wheel scrolls",
+    ),
     ("?", "this help"),
     ("q  Esc", "quit (Esc closes an overlay first)"),
 ];

@@ -13,10 +13,12 @@ pub enum Tab {
     Firewall,
     Dns,
     Sockets,
+    /// The whole node as a picture (not per namespace).
+    Topology,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Links,
         Tab::Addresses,
         Tab::Routes,
@@ -24,6 +26,7 @@ impl Tab {
         Tab::Firewall,
         Tab::Dns,
         Tab::Sockets,
+        Tab::Topology,
     ];
 
     pub fn title(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Tab {
             Tab::Firewall => "Firewall",
             Tab::Dns => "DNS",
             Tab::Sockets => "Sockets",
+            Tab::Topology => "Topology",
         }
     }
 
@@ -59,6 +63,7 @@ impl Tab {
             Tab::Firewall => &["table", "chain", "rule"],
             Tab::Dns => &["file", "line"],
             Tab::Sockets => &["proto", "address", "port", "process"],
+            Tab::Topology => &[],
         }
     }
 
@@ -72,6 +77,7 @@ impl Tab {
             Tab::Firewall => &[14, 22, 80],
             Tab::Dns => &[34, 80],
             Tab::Sockets => &[6, 40, 6, 30],
+            Tab::Topology => &[],
         }
     }
 }
@@ -166,6 +172,8 @@ pub fn row_count(ns: &Namespace, tab: Tab) -> usize {
         Tab::Firewall => firewall_lines(ns).len(),
         Tab::Dns => dns_lines(ns).len(),
         Tab::Sockets => ns.sockets.len(),
+        // Node-wide: the app counts the picture's lines.
+        Tab::Topology => 0,
     }
 }
 
@@ -242,6 +250,7 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 ]
             })
             .collect(),
+        Tab::Topology => Vec::new(),
     }
 }
 
@@ -264,6 +273,6 @@ pub fn row_keys(
         Tab::Neighbors => page(ns.neighbors.iter(), &range)
             .map(|n| Some((ObjectKind::Neighbor, diff::neighbor_key(n))))
             .collect(),
-        Tab::Firewall | Tab::Dns | Tab::Sockets => vec![None; range.len()],
+        Tab::Firewall | Tab::Dns | Tab::Sockets | Tab::Topology => vec![None; range.len()],
     }
 }

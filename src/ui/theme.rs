@@ -2,6 +2,8 @@
 //! bold/reverse, so the UI stays usable on any terminal.
 use ratatui::style::{Color, Modifier, Style};
 
+use super::topo::Tone;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     pub color: bool,
@@ -46,5 +48,21 @@ impl Theme {
     }
     pub fn focus_border(&self) -> Style {
         self.fg(Color::Cyan)
+    }
+    /// Lines of the picture that belong to the namespace selected on the left.
+    pub fn related(&self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+    /// A piece of the topology picture.
+    pub fn tone(&self, tone: Tone) -> Style {
+        match tone {
+            Tone::Plain => Style::new(),
+            Tone::Frame => self.fg(Color::Blue),
+            Tone::Ns => self.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Tone::Bridge => self.fg(Color::Magenta).add_modifier(Modifier::BOLD),
+            Tone::Nat => self.fg(Color::Yellow),
+            Tone::Bad => self.down(),
+            Tone::Dim => self.dim(),
+        }
     }
 }

@@ -124,8 +124,26 @@ fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
         .select(app.tab.index())
         .highlight_style(app.theme.selected());
     f.render_widget(tabs_widget, tabs_area);
+    // Where each title landed, for mouse clicks: ratatui's Tabs pads each title with one
+    // space on either side and puts a one-column divider between them.
+    let mut x = tabs_area.x;
+    app.tab_spans = Tab::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let w = format!("{} {}", i + 1, t.title()).chars().count() as u16 + 2;
+            let span = (x, x.saturating_add(w));
+            x = x.saturating_add(w + 1);
+            span
+        })
+        .collect();
+    app.tabs_row = tabs_area.y;
 
     app.table_area = table_area;
+    if app.tab == Tab::Topology {
+        draw_topology(f, app, table_area);
+        return;
+    }
     // Borders (2) and the header row (1).
     app.page = table_area.height.saturating_sub(3) as usize;
     let focused = app.focus == Focus::Details;
@@ -205,6 +223,55 @@ fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
         Table::new(rows, widths).header(header).block(block),
         table_area,
     );
+}
+
+/// The picture of the whole node; only the lines on screen become widgets.
+fn draw_topology(f: &mut Frame, app: &mut App, area: Rect) {
+    // Borders only: the picture has no header row.
+    app.page = area.height.saturating_sub(2) as usize;
+    let focused = app.focus == Focus::Details;
+    let theme = app.theme;
+    let Some(lines) = &app.topo else {
+        let text = if app.snapshot.is_none() {
+            strings::LOADING
+        } else {
+            ""
+        };
+        f.render_widget(
+            Paragraph::new(text).block(border(app, focused, String::new())),
+            area,
+        );
+        return;
+    };
+    let namespaces = app.snapshot.as_ref().map_or(0, |s| s.namespaces.len());
+    let title = format!(
+        " Topology · {namespaces} namespaces · line {}/{} ",
+        (app.row_selected + 1).min(lines.len()),
+        lines.len()
+    );
+    let selected_ns = app.selected_namespace().map(|n| n.name.as_str());
+    let start = app.row_offset.min(lines.len());
+    let end = (start + app.page).min(lines.len());
+    let shown: Vec<Line> = lines[start..end]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut line = Line::from(
+                l.segs
+                    .iter()
+                    .map(|seg| Span::styled(seg.0.clone(), theme.tone(seg.1)))
+                    .collect::<Vec<_>>(),
+            );
+            if focused && start + i == app.row_selected {
+                line = line.style(theme.selected());
+            } else if !focused && l.ns.is_some() && l.ns.as_deref() == selected_ns {
+                line = line.style(theme.related());
+            }
+            line
+        })
+        .collect();
+    let block = border(app, focused, title);
+    f.render_widget(Paragraph::new(shown).block(block), area);
 }
 
 fn draw_status(f: &mut Frame, app: &App, area: Rect) {

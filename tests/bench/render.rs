@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use netlens::model::{Link, Namespace, NamespaceKind, Route, Snapshot, SCHEMA_VERSION};
+use netlens::model::{Link, Namespace, NamespaceKind, PeerRef, Route, Snapshot, SCHEMA_VERSION};
 use netlens::ui::app::{App, Source};
 use netlens::ui::{view, Msg};
 use ratatui::backend::TestBackend;
@@ -43,12 +43,34 @@ fn route(i: u32) -> Route {
 fn snapshot() -> Snapshot {
     let mut namespaces = Vec::new();
     let mut host = Namespace::new("host".into(), NamespaceKind::Host, 1);
-    host.links = (0..1000).map(|i| link(i + 2, format!("veth{i}"))).collect();
+    // 999 veths to the pods, all ports of one bridge, as on a busy CNI node.
+    host.links = (0..999)
+        .map(|i| {
+            let mut l = link(i + 2, format!("veth{i}"));
+            l.peer = Some(PeerRef {
+                namespace: Some(format!("pod{i}")),
+                ifindex: 2,
+                name: Some("eth0".into()),
+            });
+            l.master = Some("cni0".into());
+            l
+        })
+        .collect();
+    let mut bridge = link(1001, "cni0".into());
+    bridge.kind = "bridge".into();
+    bridge.ports = (0..999).map(|i| format!("veth{i}")).collect();
+    host.links.push(bridge);
     host.routes = (0..10_000).map(route).collect();
     namespaces.push(host);
     for i in 0..999 {
         let mut ns = Namespace::new(format!("pod{i}"), NamespaceKind::Named, 10 + i);
-        ns.links = vec![link(2, "eth0".into())];
+        let mut eth0 = link(2, "eth0".into());
+        eth0.peer = Some(PeerRef {
+            namespace: Some("host".into()),
+            ifindex: i as u32 + 2,
+            name: Some(format!("veth{i}")),
+        });
+        ns.links = vec![eth0];
         ns.routes = vec![route(i as u32)];
         namespaces.push(ns);
     }
@@ -98,6 +120,28 @@ fn main() {
             "pod500, Links",
             vec![KeyCode::Char('h'), KeyCode::Char('g'), KeyCode::Char('1')],
         ),
+        (
+            "Topology (999 pods on one bridge, collapsed)",
+            vec![KeyCode::Char('t')],
+        ),
+        (
+            "Topology, group expanded, scrolled to the end",
+            vec![
+                KeyCode::Char('l'),
+                KeyCode::Char('g'),
+                KeyCode::Char('j'),
+                KeyCode::Char('j'),
+                KeyCode::Char('j'),
+                KeyCode::Char('j'),
+                KeyCode::Char('j'),
+                KeyCode::Char('j'),
+                KeyCode::Char('j'),
+                KeyCode::Char('j'),
+                KeyCode::Char('j'),
+                KeyCode::Enter,
+                KeyCode::Char('G'),
+            ],
+        ),
     ] {
         for k in setup {
             key(&mut app, k);
@@ -120,6 +164,19 @@ fn main() {
             worst.as_secs_f64() * 1e3
         );
     }
+    let topo_lines = app.topo.as_ref().map_or(0, Vec::len);
+    let mut layouts = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let lines = netlens::ui::topo::layout(&snap, &Default::default());
+        layouts.push(t.elapsed());
+        std::hint::black_box(lines);
+    }
+    println!(
+        "\nlaying out the topology picture of 1000 namespaces (once per snapshot, while the tab \
+         is shown): {:.2} ms median of 20; expanded picture: {topo_lines} lines",
+        median(layouts).as_secs_f64() * 1e3
+    );
     println!(
         "\ndecoding the {:.1} MB snapshot JSON: {:.1} ms",
         json.len() as f64 / 1e6,

@@ -3,4 +3,5 @@
 #![allow(dead_code)]
 
 pub mod snap;
+pub mod tui;
 pub mod world;

@@ -1,0 +1,494 @@
+//! The topology graph laid out as text lines: each hub namespace a box, its bridges and direct
+//! veths as buses under it, and every namespace at the far end of a veth one line on its bus.
+//! Pure: the view only paints these lines, so the picture is testable without a terminal.
+//!
+//! Legibility at 100+ namespaces comes from collapsing: a bus with many namespaces shows its
+//! first and last few, every one that looks broken, and one line standing for the rest, which
+//! Enter expands. Nothing broken is ever hidden in a collapsed group.
+
+use std::collections::HashSet;
+
+use unicode_width::UnicodeWidthStr;
+
+use super::graph::{shown_addrs, Bus, Child, Graph, Hub};
+use crate::model::{Link, Namespace, NamespaceKind, NsStatus};
+
+/// Buses with more namespaces than this are collapsed until expanded.
+pub const COLLAPSE_ABOVE: usize = 8;
+const SHOW_FIRST: usize = 3;
+const SHOW_LAST: usize = 2;
+/// Links listed in a hub's box before the rest are counted.
+const MAX_OTHER_LINKS: usize = 6;
+/// Gateway routes listed in a hub's box before the rest are counted.
+const MAX_ROUTES: usize = 4;
+
+/// What a piece of text is, for the view to colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Plain,
+    /// Box lines and tree connectors.
+    Frame,
+    /// A namespace name.
+    Ns,
+    Bridge,
+    /// Uplink and NAT markings.
+    Nat,
+    /// Down links, lost peers, unreadable namespaces.
+    Bad,
+    Dim,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seg(pub String, pub Tone);
+
+/// One line of the picture.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TopoLine {
+    pub segs: Vec<Seg>,
+    /// The namespace this line is about: Enter opens it, selecting it on the left scrolls here.
+    pub ns: Option<String>,
+    /// The group this line expands or collapses (Enter).
+    pub toggle: Option<String>,
+}
+
+impl TopoLine {
+    pub fn text(&self) -> String {
+        self.segs.iter().map(|s| s.0.as_str()).collect()
+    }
+
+    fn width(&self) -> usize {
+        self.segs.iter().map(|s| s.0.width()).sum()
+    }
+
+    fn push(&mut self, text: impl Into<String>, tone: Tone) -> &mut Self {
+        self.segs.push(Seg(text.into(), tone));
+        self
+    }
+}
+
+fn line(segs: Vec<Seg>) -> TopoLine {
+    TopoLine {
+        segs,
+        ..TopoLine::default()
+    }
+}
+
+/// The key `expanded` holds for a bus.
+pub fn bus_key(hub: &Hub, bus: &Bus) -> String {
+    format!(
+        "{}/{}",
+        hub.ns.name,
+        bus.bridge.map(|b| b.name.as_str()).unwrap_or("")
+    )
+}
+
+/// The key of the group of namespaces joined to nothing.
+pub const ISOLATED_KEY: &str = "\u{0}isolated";
+
+/// Lays out `graph`; groups named in `expanded` are shown whole.
+pub fn lines(graph: &Graph, expanded: &HashSet<String>) -> Vec<TopoLine> {
+    let mut out = Vec::new();
+    for hub in &graph.hubs {
+        hub_lines(hub, expanded, &mut out);
+        out.push(TopoLine::default());
+    }
+    isolated_lines(&graph.isolated, expanded, &mut out);
+    if out.last().is_some_and(|l| l.segs.is_empty()) {
+        out.pop();
+    }
+    out
+}
+
+fn link_state_bad(l: &Link) -> bool {
+    crate::ui::tabs::link_is_down(l)
+}
+
+fn ns_title(ns: &Namespace) -> String {
+    match ns.kind {
+        NamespaceKind::Process => match ns.processes.first() {
+            Some(p) => format!("{} {}", ns.name, p.comm),
+            None => ns.name.clone(),
+        },
+        _ => ns.name.clone(),
+    }
+}
+
+fn ns_unreadable(ns: &Namespace) -> Option<String> {
+    match &ns.status {
+        NsStatus::Gone => Some("gone".into()),
+        NsStatus::Inaccessible(why) => Some(format!("not readable: {why}")),
+        NsStatus::Ok | NsStatus::Partial(_) => None,
+    }
+}
+
+fn hub_lines(hub: &Hub, expanded: &HashSet<String>, out: &mut Vec<TopoLine>) {
+    let ns_name = Some(hub.ns.name.clone());
+    // The box's content first, so the frame can be as wide as its widest line.
+    let mut inner: Vec<TopoLine> = Vec::new();
+    if let Some(why) = ns_unreadable(hub.ns) {
+        inner.push(line(vec![Seg(format!("! {why}"), Tone::Bad)]));
+    }
+    match &hub.uplink {
+        Some(u) => inner.push(line(vec![
+            Seg("⇡ uplink ".into(), Tone::Nat),
+            Seg(u.clone(), Tone::Plain),
+        ])),
+        None => inner.push(line(vec![Seg("no default route".into(), Tone::Dim)])),
+    }
+    let mut fwd = TopoLine::default();
+    match hub.forwarding {
+        Some(true) => fwd.push("forwarding on", Tone::Plain),
+        Some(false) => fwd.push("forwarding off", Tone::Dim),
+        None => fwd.push("forwarding ?", Tone::Dim),
+    };
+    if !hub.nat.is_empty() {
+        fwd.push(" · ", Tone::Dim)
+            .push(format!("NAT {}", hub.nat.join(", ")), Tone::Nat);
+    }
+    inner.push(fwd);
+    if !hub.gateway_routes.is_empty() {
+        let mut r = TopoLine::default();
+        r.push("routes ", Tone::Dim);
+        let shown: Vec<&str> = hub
+            .gateway_routes
+            .iter()
+            .take(MAX_ROUTES)
+            .map(String::as_str)
+            .collect();
+        r.push(shown.join(" · "), Tone::Plain);
+        if hub.gateway_routes.len() > MAX_ROUTES {
+            r.push(
+                format!(" · +{} (Routes tab)", hub.gateway_routes.len() - MAX_ROUTES),
+                Tone::Dim,
+            );
+        }
+        inner.push(r);
+    }
+    for l in hub.others.iter().take(MAX_OTHER_LINKS) {
+        let mut t = TopoLine::default();
+        t.push(format!("{} ({})", l.name, l.kind), Tone::Plain);
+        for a in shown_addrs(hub.ns, &l.name) {
+            t.push(format!(" {a}"), Tone::Plain);
+        }
+        if link_state_bad(l) {
+            t.push(" DOWN", Tone::Bad);
+        }
+        inner.push(t);
+    }
+    if hub.others.len() > MAX_OTHER_LINKS {
+        inner.push(line(vec![Seg(
+            format!(
+                "… {} more links (Links tab)",
+                hub.others.len() - MAX_OTHER_LINKS
+            ),
+            Tone::Dim,
+        )]));
+    }
+    for (a, b) in &hub.local_pairs {
+        inner.push(line(vec![Seg(
+            format!("veth {a} ⇄ {b} (both ends here)"),
+            Tone::Plain,
+        )]));
+    }
+    let title = ns_title(hub.ns);
+    let width = inner
+        .iter()
+        .map(TopoLine::width)
+        .max()
+        .unwrap_or(0)
+        .max(title.width() + 3);
+    let mut top = TopoLine {
+        ns: ns_name.clone(),
+        ..TopoLine::default()
+    };
+    top.push("┌─ ", Tone::Frame)
+        .push(title.clone(), Tone::Ns)
+        .push(
+            format!(" {}┐", "─".repeat(width - title.width() - 1)),
+            Tone::Frame,
+        );
+    out.push(top);
+    for mut l in inner {
+        let pad = width - l.width();
+        let mut framed = TopoLine {
+            ns: ns_name.clone(),
+            ..TopoLine::default()
+        };
+        framed.push("│ ", Tone::Frame);
+        framed.segs.append(&mut l.segs);
+        framed.push(format!("{} │", " ".repeat(pad)), Tone::Frame);
+        out.push(framed);
+    }
+    let bottom = if hub.buses.is_empty() {
+        format!("└{}┘", "─".repeat(width + 2))
+    } else {
+        format!("└─┬{}┘", "─".repeat(width))
+    };
+    out.push(TopoLine {
+        segs: vec![Seg(bottom, Tone::Frame)],
+        ns: ns_name,
+        toggle: None,
+    });
+    for (i, bus) in hub.buses.iter().enumerate() {
+        let last = i + 1 == hub.buses.len();
+        bus_lines(hub, bus, last, expanded, out);
+    }
+}
+
+fn bus_lines(
+    hub: &Hub,
+    bus: &Bus,
+    last: bool,
+    expanded: &HashSet<String>,
+    out: &mut Vec<TopoLine>,
+) {
+    let mut head = line(vec![Seg(
+        if last { "  └─◉ " } else { "  ├─◉ " }.into(),
+        Tone::Frame,
+    )]);
+    head.ns = Some(hub.ns.name.clone());
+    match bus.bridge {
+        Some(b) => {
+            head.push(format!("bridge {}", b.name), Tone::Bridge);
+            for a in &bus.addrs {
+                head.push(format!(" {a}"), Tone::Plain);
+            }
+            if bus.addrs.is_empty() {
+                head.push(" (no address)", Tone::Dim);
+            }
+            if link_state_bad(b) {
+                head.push(" DOWN", Tone::Bad);
+            }
+            head.push(format!(" · {} ports", b.ports.len()), Tone::Dim);
+        }
+        None => {
+            head.push("veths to other namespaces", Tone::Bridge);
+        }
+    }
+    out.push(head);
+    let stem = if last { "      " } else { "  │   " };
+    let n = bus.children.len();
+    let key = bus_key(hub, bus);
+    let collapsed = n > COLLAPSE_ABOVE && !expanded.contains(&key);
+    // An expanded big group ends with a line that collapses it again.
+    let collapse_line = n > COLLAPSE_ABOVE && !collapsed;
+    let shown: Vec<bool> = bus
+        .children
+        .iter()
+        .enumerate()
+        .map(|(i, c)| !collapsed || i < SHOW_FIRST || i + SHOW_LAST >= n || child_is_bad(c))
+        .collect();
+    let hidden: Vec<&Child> = bus
+        .children
+        .iter()
+        .zip(&shown)
+        .filter(|(_, s)| !**s)
+        .map(|(c, _)| c)
+        .collect();
+    let trailing_ports = !bus.other_ports.is_empty();
+    let mut toggle_written = false;
+    for (i, child) in bus.children.iter().enumerate() {
+        if !shown[i] {
+            if !toggle_written {
+                toggle_written = true;
+                out.push(collapsed_line(stem, &hidden, &key, bus));
+            }
+            continue;
+        }
+        let last_child = i + 1 == n && !trailing_ports && !collapse_line;
+        // A port on a bridge has no address of its own worth showing; a direct veth does.
+        let addrs = match bus.bridge {
+            Some(_) => Vec::new(),
+            None => shown_addrs(hub.ns, &child.port.name),
+        };
+        out.push(child_line(stem, last_child, child, &addrs));
+    }
+    if collapse_line {
+        let mut l = line(vec![Seg(format!("{stem}┆ "), Tone::Frame)]);
+        l.push(format!("all {n} shown — Enter collapses"), Tone::Dim);
+        l.toggle = Some(key);
+        out.push(l);
+    }
+    if trailing_ports {
+        out.push(line(vec![
+            Seg(format!("{stem}└── "), Tone::Frame),
+            Seg(
+                format!("other ports: {}", bus.other_ports.join(", ")),
+                Tone::Plain,
+            ),
+        ]));
+    }
+}
+
+/// The line standing for the namespaces a collapsed bus does not show.
+fn collapsed_line(stem: &str, hidden: &[&Child], key: &str, bus: &Bus) -> TopoLine {
+    let names: Vec<&str> = hidden
+        .iter()
+        .filter_map(|c| c.ns.map(|n| n.name.as_str()))
+        .collect();
+    let span = match (names.first(), names.last()) {
+        (Some(a), Some(b)) if a != b => format!(" ({a} … {b})"),
+        (Some(a), _) => format!(" ({a})"),
+        _ => String::new(),
+    };
+    let on = bus
+        .bridge
+        .map(|b| format!(" on {}", b.name))
+        .unwrap_or_default();
+    let mut l = line(vec![Seg(format!("{stem}┆ "), Tone::Frame)]);
+    l.push(
+        format!(
+            "… {} more {}{on}{span}, all up — Enter expands",
+            hidden.len(),
+            if hidden.len() == 1 {
+                "namespace"
+            } else {
+                "namespaces"
+            }
+        ),
+        Tone::Dim,
+    );
+    l.toggle = Some(key.to_string());
+    l
+}
+
+/// A namespace on a bus that an engineer must see even when its group is collapsed.
+fn child_is_bad(c: &Child) -> bool {
+    link_state_bad(c.port)
+        || c.peer.is_none_or(link_state_bad)
+        || c.ns.is_some_and(|n| ns_unreadable(n).is_some())
+}
+
+fn child_line(stem: &str, last: bool, c: &Child, port_addrs: &[String]) -> TopoLine {
+    let mut l = line(vec![Seg(
+        format!("{stem}{}", if last { "└── " } else { "├── " }),
+        Tone::Frame,
+    )]);
+    l.ns = c.ns.map(|n| n.name.clone());
+    l.push(c.port.name.clone(), Tone::Plain);
+    for a in port_addrs {
+        l.push(format!(" {a}"), Tone::Plain);
+    }
+    if link_state_bad(c.port) {
+        l.push(" DOWN", Tone::Bad);
+    }
+    l.push(" ══ ", Tone::Frame);
+    let Some(ns) = c.ns else {
+        let what = match c.port.peer.as_ref().and_then(|p| p.namespace.as_deref()) {
+            Some(n) => format!("peer in {n}, not read"),
+            None if c.port.peer.is_some() => "peer in a namespace netlens cannot see".into(),
+            None => "peer gone".into(),
+        };
+        l.push(format!("✗ {what}"), Tone::Bad);
+        return l;
+    };
+    match c.peer {
+        Some(p) => {
+            l.push(p.name.clone(), Tone::Plain);
+            if link_state_bad(p) {
+                l.push(" DOWN", Tone::Bad);
+            }
+        }
+        None => {
+            l.push("✗ peer not found", Tone::Bad);
+        }
+    }
+    l.push(" ▸ ", Tone::Frame);
+    if c.is_hub {
+        l.push(format!("⟦{}⟧", ns_title(ns)), Tone::Ns)
+            .push(" (its own box)", Tone::Dim);
+        return l;
+    }
+    l.push("[ ", Tone::Frame).push(ns_title(ns), Tone::Ns);
+    if let Some(why) = ns_unreadable(ns) {
+        l.push(format!(" ! {why}"), Tone::Bad);
+    }
+    if let Some(p) = c.peer {
+        for a in shown_addrs(ns, &p.name) {
+            l.push(format!(" {a}"), Tone::Plain);
+        }
+    }
+    let gw = ns
+        .routes
+        .iter()
+        .find(|r| r.table == 254 && r.dst == "default")
+        .and_then(|r| r.gateway);
+    if let Some(gw) = gw {
+        l.push(format!(" → via {gw}"), Tone::Dim);
+    }
+    l.push(" ]", Tone::Frame);
+    l
+}
+
+fn isolated_lines(isolated: &[&Namespace], expanded: &HashSet<String>, out: &mut Vec<TopoLine>) {
+    if isolated.is_empty() {
+        return;
+    }
+    out.push(line(vec![Seg(
+        format!(
+            "○ {} joined to no other by a veth",
+            plural(isolated.len(), "namespace")
+        ),
+        Tone::Dim,
+    )]));
+    let collapsed = isolated.len() > COLLAPSE_ABOVE && !expanded.contains(ISOLATED_KEY);
+    let n = isolated.len();
+    let mut toggle_written = false;
+    for (i, ns) in isolated.iter().enumerate() {
+        let bad = ns_unreadable(ns).is_some();
+        if collapsed && !(i < SHOW_FIRST || i + SHOW_LAST >= n || bad) {
+            if !toggle_written {
+                toggle_written = true;
+                let hidden = (0..n)
+                    .filter(|&j| !(j < SHOW_FIRST || j + SHOW_LAST >= n))
+                    .filter(|&j| ns_unreadable(isolated[j]).is_none())
+                    .count();
+                let mut l = line(vec![Seg("  ┆ ".into(), Tone::Frame)]);
+                l.push(format!("… {hidden} more — Enter expands"), Tone::Dim);
+                l.toggle = Some(ISOLATED_KEY.into());
+                out.push(l);
+            }
+            continue;
+        }
+        let mut l = line(vec![Seg("  [ ".into(), Tone::Frame)]);
+        l.ns = Some(ns.name.clone());
+        l.push(ns_title(ns), Tone::Ns);
+        if let Some(why) = ns_unreadable(ns) {
+            l.push(format!(" ! {why}"), Tone::Bad);
+        }
+        let links: Vec<String> = ns
+            .links
+            .iter()
+            .filter(|l| l.kind != "loopback")
+            .map(|l| {
+                let addrs = shown_addrs(ns, &l.name);
+                if addrs.is_empty() {
+                    l.name.clone()
+                } else {
+                    format!("{} {}", l.name, addrs.join(" "))
+                }
+            })
+            .collect();
+        if links.is_empty() {
+            l.push(" lo only", Tone::Dim);
+        } else {
+            l.push(format!(" {}", links.join(", ")), Tone::Plain);
+        }
+        l.push(" ]", Tone::Frame);
+        out.push(l);
+    }
+    if n > COLLAPSE_ABOVE && !collapsed {
+        let mut l = line(vec![Seg("  ┆ ".into(), Tone::Frame)]);
+        l.push(format!("all {n} shown — Enter collapses"), Tone::Dim);
+        l.toggle = Some(ISOLATED_KEY.into());
+        out.push(l);
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
