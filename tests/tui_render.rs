@@ -162,3 +162,52 @@ fn changes_since_start_are_marked_and_the_last_update_flashes() {
     key(&mut a, KeyCode::Char('c'));
     assert!(!screen(&mut a, 150, 20).contains("*bridge-red"));
 }
+
+#[test]
+fn firewall_rows_show_hit_counters_and_new_rules_are_marked() {
+    let mut a = app("demo-bridge.json");
+    select(&mut a, "bridge-host");
+    let mut next = a.snapshot.clone().expect("snapshot");
+    let host = next
+        .namespaces
+        .iter_mut()
+        .find(|n| n.name == "bridge-host")
+        .expect("bridge-host");
+    let fw = host.firewall.as_mut().expect("firewall");
+    let nat = fw
+        .iptables
+        .iter_mut()
+        .find(|t| t.name == "nat")
+        .expect("nat table");
+    let post = nat
+        .chains
+        .iter_mut()
+        .find(|c| c.name == "POSTROUTING")
+        .expect("POSTROUTING");
+    // The masquerade rule matched more traffic (counters only: not a change), and a rule came.
+    post.rules[0].raw = post.rules[0].raw.replace("[3:208]", "[56789:12345678]");
+    post.rules[0].packets = Some(56789);
+    post.rules[0].bytes = Some(12345678);
+    let mut added = post.rules[0].clone();
+    added.raw = "[0:0] -A POSTROUTING -s 10.77.0.0/16 -j SNAT --to-source 192.168.1.2".into();
+    added.packets = Some(0);
+    post.rules.push(added);
+    a.handle(Msg::Snapshot(Box::new(next)));
+    key(&mut a, KeyCode::Char('5'));
+    key(&mut a, KeyCode::Char('c'));
+    let s = screen(&mut a, 150, 20);
+    let row = |needle: &str| {
+        s.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no row with {needle}:\n{s}"))
+            .to_string()
+    };
+    let masq = row("-s 192.168.15.0/24 -j MASQUERADE");
+    assert!(masq.contains(" 57K ") && masq.contains(" 12M "), "{masq}");
+    assert!(
+        !masq.contains("*nat"),
+        "counters alone are not a change: {masq}"
+    );
+    assert!(!masq.contains("-A POSTROUTING"), "{masq}");
+    assert!(row("-s 10.77.0.0/16 -j SNAT").contains("*nat"), "{s}");
+}

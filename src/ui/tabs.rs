@@ -1,6 +1,7 @@
 //! The detail tabs: for each, a header and rows built on demand, so a namespace with 10,000
 //! routes only formats the rows on screen.
 
+use crate::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 use crate::model::diff::{self, ObjectKind};
 use crate::model::{Link, Namespace};
 
@@ -60,7 +61,7 @@ impl Tab {
                 "src",
             ],
             Tab::Neighbors => &["address", "dev", "lladdr", "state"],
-            Tab::Firewall => &["table", "chain", "rule"],
+            Tab::Firewall => &["table", "chain", "pkts", "bytes", "rule"],
             Tab::Dns => &["file", "line"],
             Tab::Sockets => &["proto", "address", "port", "process"],
             Tab::Topology => &[],
@@ -74,7 +75,7 @@ impl Tab {
             Tab::Addresses => &[16, 42, 8],
             Tab::Routes => &[7, 24, 18, 14, 8, 7, 16],
             Tab::Neighbors => &[28, 14, 18, 11],
-            Tab::Firewall => &[14, 22, 80],
+            Tab::Firewall => &[9, 24, 6, 6, 40],
             Tab::Dns => &[34, 80],
             Tab::Sockets => &[6, 40, 6, 30],
             Tab::Topology => &[],
@@ -95,57 +96,136 @@ fn link_state(l: &Link) -> String {
     }
 }
 
-/// Firewall lines: (table, chain, rule) flattened in display order.
-fn firewall_lines(ns: &Namespace) -> Vec<[String; 3]> {
-    let mut out = Vec::new();
-    let Some(fw) = &ns.firewall else { return out };
-    for e in &fw.errors {
-        out.push(["!".into(), "error".into(), e.clone()]);
-    }
-    for t in &fw.iptables {
-        for c in &t.chains {
-            if let Some(p) = &c.policy {
-                out.push([t.name.clone(), c.name.clone(), format!("policy {p}")]);
-            }
-            for r in &c.rules {
-                out.push([t.name.clone(), c.name.clone(), r.raw.clone()]);
-            }
-        }
-    }
-    for t in fw.nft.iter().filter(|t| !t.looks_like_iptables_nft()) {
-        for c in &t.chains {
-            for r in &c.rules {
-                out.push([
-                    format!("{} {}", t.family, t.name),
-                    c.name.clone(),
-                    r.expr_summary.clone(),
-                ]);
-            }
-        }
-    }
-    out
+/// A row's diff identity, for change marks.
+type RowKey = Option<(ObjectKind, String)>;
+
+/// One row of the Firewall tab, by reference: a kube-proxy node has tens of thousands of
+/// rules, and only the rows on screen are ever formatted.
+enum FwRow<'a> {
+    Error(&'a String),
+    Policy(&'a XtTable, &'a XtChain),
+    Xt(&'a XtTable, &'a XtChain, &'a XtRule),
+    Nft(&'a NftTable, &'a NftChain, &'a NftRule),
 }
 
-fn dns_lines(ns: &Namespace) -> Vec<[String; 2]> {
+/// The Firewall tab's rows in display order: errors, iptables (policy then rules per chain),
+/// then native nft tables.
+fn fw_rows(ns: &Namespace) -> impl Iterator<Item = FwRow<'_>> {
+    let fw = ns.firewall.as_ref();
+    let errors = fw
+        .into_iter()
+        .flat_map(|f| f.errors.iter().map(FwRow::Error));
+    let xt = fw.into_iter().flat_map(|f| &f.iptables).flat_map(|t| {
+        t.chains.iter().flat_map(move |c| {
+            let policy = c.policy.as_ref().map(|_| FwRow::Policy(t, c));
+            policy
+                .into_iter()
+                .chain(c.rules.iter().map(move |r| FwRow::Xt(t, c, r)))
+        })
+    });
+    let nft = fw
+        .into_iter()
+        .flat_map(|f| &f.nft)
+        .filter(|t| !t.looks_like_iptables_nft())
+        .flat_map(|t| {
+            t.chains
+                .iter()
+                .flat_map(move |c| c.rules.iter().map(move |r| FwRow::Nft(t, c, r)))
+        });
+    errors.chain(xt).chain(nft)
+}
+
+/// (table, chain, packets, bytes, rule). Hit counters get columns of their own, since "is this
+/// rule matching at all?" is the question.
+fn fw_cells(row: &FwRow) -> Vec<String> {
+    match row {
+        FwRow::Error(e) => vec![
+            "!".into(),
+            "error".into(),
+            "".into(),
+            "".into(),
+            e.to_string(),
+        ],
+        FwRow::Policy(t, c) => vec![
+            t.name.clone(),
+            c.name.clone(),
+            count(c.packets),
+            count(c.bytes),
+            format!("policy {}", c.policy.as_deref().unwrap_or("")),
+        ],
+        FwRow::Xt(t, c, r) => vec![
+            t.name.clone(),
+            c.name.clone(),
+            r.packets.map(count).unwrap_or_default(),
+            r.bytes.map(count).unwrap_or_default(),
+            diff::xt_rule_body(r, &c.name),
+        ],
+        FwRow::Nft(t, c, r) => {
+            let (p, b) = r
+                .counters
+                .map(|k| (count(k.packets), count(k.bytes)))
+                .unwrap_or_default();
+            vec![
+                format!("{} {}", t.family, t.name),
+                c.name.clone(),
+                p,
+                b,
+                r.expr_summary.clone(),
+            ]
+        }
+    }
+}
+
+fn fw_key(row: &FwRow) -> RowKey {
+    let key = match row {
+        FwRow::Error(_) => return None,
+        FwRow::Policy(t, c) => diff::xt_policy_key(t, c),
+        FwRow::Xt(t, c, r) => diff::xt_rule_key(t, c, r),
+        FwRow::Nft(t, c, r) => diff::nft_rule_key(t, c, r),
+    };
+    Some((ObjectKind::FirewallRule, key))
+}
+
+/// 1234 → `1234`, 56789 → `57K`, 12345678 → `12M`: counters fit a narrow column.
+fn count(n: u64) -> String {
+    // Rounded to nearest without `n + d/2`, which overflows near u64::MAX.
+    let div = |d: u64| n / d + u64::from(n % d >= d / 2);
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=9_999_999 => format!("{}K", div(1000)),
+        10_000_000..=9_999_999_999 => format!("{}M", div(1_000_000)),
+        _ => format!("{}G", div(1_000_000_000)),
+    }
+}
+
+/// The files' lines, each keyed by its file: a changed file marks all of its lines.
+fn dns_lines(ns: &Namespace) -> Vec<([String; 2], RowKey)> {
     let mut out = Vec::new();
     let Some(dns) = &ns.dns else { return out };
     let files = [
         (
+            "resolv.conf",
             &dns.resolv_conf.path,
             &dns.resolv_conf.raw,
             &dns.resolv_conf.error,
         ),
-        (&dns.nsswitch.path, &dns.nsswitch.raw, &dns.nsswitch.error),
-        (&dns.hosts.path, &dns.hosts.raw, &dns.hosts.error),
+        (
+            "nsswitch.conf",
+            &dns.nsswitch.path,
+            &dns.nsswitch.raw,
+            &dns.nsswitch.error,
+        ),
+        ("hosts", &dns.hosts.path, &dns.hosts.raw, &dns.hosts.error),
     ];
-    for (path, raw, error) in files {
+    for (key, path, raw, error) in files {
+        let row_key = || Some((ObjectKind::DnsFile, key.to_string()));
         match (raw, error) {
             (Some(text), _) => {
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    out.push([path.clone(), line.to_string()]);
+                    out.push(([path.clone(), line.to_string()], row_key()));
                 }
             }
-            (None, Some(e)) => out.push([path.clone(), format!("! {e}")]),
+            (None, Some(e)) => out.push(([path.clone(), format!("! {e}")], row_key())),
             (None, None) => {}
         }
     }
@@ -169,7 +249,7 @@ pub fn row_count(ns: &Namespace, tab: Tab) -> usize {
         Tab::Addresses => ns.addresses.len(),
         Tab::Routes => ns.shown_routes().count(),
         Tab::Neighbors => ns.neighbors.len(),
-        Tab::Firewall => firewall_lines(ns).len(),
+        Tab::Firewall => fw_rows(ns).count(),
         Tab::Dns => dns_lines(ns).len(),
         Tab::Sockets => ns.sockets.len(),
         // Node-wide: the app counts the picture's lines.
@@ -229,11 +309,9 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 ]
             })
             .collect(),
-        Tab::Firewall => page(firewall_lines(ns).into_iter(), &range)
-            .map(Vec::from)
-            .collect(),
+        Tab::Firewall => page(fw_rows(ns), &range).map(|r| fw_cells(&r)).collect(),
         Tab::Dns => page(dns_lines(ns).into_iter(), &range)
-            .map(Vec::from)
+            .map(|(cells, _)| Vec::from(cells))
             .collect(),
         Tab::Sockets => page(ns.sockets.iter(), &range)
             .map(|s| {
@@ -255,11 +333,7 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
 }
 
 /// The diff identity of each row in `range`, for the kinds whose rows are single objects.
-pub fn row_keys(
-    ns: &Namespace,
-    tab: Tab,
-    range: std::ops::Range<usize>,
-) -> Vec<Option<(ObjectKind, String)>> {
+pub fn row_keys(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<RowKey> {
     match tab {
         Tab::Links => page(ns.links.iter(), &range)
             .map(|l| Some((ObjectKind::Link, diff::link_key(l))))
@@ -273,6 +347,31 @@ pub fn row_keys(
         Tab::Neighbors => page(ns.neighbors.iter(), &range)
             .map(|n| Some((ObjectKind::Neighbor, diff::neighbor_key(n))))
             .collect(),
-        Tab::Firewall | Tab::Dns | Tab::Sockets | Tab::Topology => vec![None; range.len()],
+        Tab::Firewall => page(fw_rows(ns), &range).map(|r| fw_key(&r)).collect(),
+        Tab::Dns => page(dns_lines(ns).into_iter(), &range)
+            .map(|(_, key)| key)
+            .collect(),
+        Tab::Sockets => page(ns.sockets.iter(), &range)
+            .map(|s| Some((ObjectKind::Socket, diff::socket_key(s))))
+            .collect(),
+        Tab::Topology => vec![None; range.len()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_fit_six_columns() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(9_999), "9999");
+        assert_eq!(count(10_000), "10K");
+        assert_eq!(count(56_789), "57K");
+        assert_eq!(count(12_345_678), "12M");
+        assert_eq!(count(u64::MAX), "18446744074G");
+        for n in [0, 9_999, 9_999_999, 9_999_999_999, 999_999_999_999] {
+            assert!(count(n).len() <= 6, "{n} → {}", count(n));
+        }
     }
 }

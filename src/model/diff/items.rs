@@ -1,6 +1,7 @@
 //! One `Item` per object kind: the key it is matched by and the fields compared.
 
 use super::*;
+use crate::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 
 pub(super) fn link_item(l: &Link) -> Item {
     let peer = l.peer.as_ref().map(|p| {
@@ -185,30 +186,15 @@ pub fn strip_nft_counters(summary: &str) -> String {
 pub(super) fn firewall_items(fw: &Firewall) -> Vec<Item> {
     let mut items = Vec::new();
     for t in &fw.iptables {
-        let mut prefix = String::new();
-        if t.family == IpFamily::V6 {
-            prefix.push_str("ip6 ");
-        }
-        if t.source == XtSource::Legacy {
-            prefix.push_str("legacy ");
-        }
         for c in &t.chains {
             // Only a policy that drops is listed: a table appearing with its default ACCEPT
             // chains (the first `iptables -t nat` call) changes nothing for packets.
             if let Some(p) = c.policy.as_deref().filter(|p| *p != "ACCEPT") {
-                items.push(policy_item(
-                    format!("{prefix}{} {} policy", t.name, c.name),
-                    p,
-                ));
+                items.push(policy_item(xt_policy_key(t, c), p));
             }
             for r in &c.rules {
-                let line = strip_xt_counters(&r.raw);
-                // `-A CHAIN` repeats the chain already in the key.
-                let body = line
-                    .strip_prefix(&format!("-A {} ", c.name))
-                    .unwrap_or(&line);
                 items.push(Item {
-                    key: format!("{prefix}{} {} {body}", t.name, c.name),
+                    key: xt_rule_key(t, c, r),
                     desc: String::new(),
                     fields: Vec::new(),
                 });
@@ -238,7 +224,7 @@ pub(super) fn firewall_items(fw: &Firewall) -> Vec<Item> {
             }
             for r in &c.rules {
                 items.push(Item {
-                    key: format!("{prefix} {}", strip_nft_counters(&r.expr_summary)),
+                    key: nft_rule_key(t, c, r),
                     desc: String::new(),
                     fields: Vec::new(),
                 });
@@ -246,6 +232,54 @@ pub(super) fn firewall_items(fw: &Firewall) -> Vec<Item> {
         }
     }
     items
+}
+
+/// `ip6 legacy ` / `legacy ` / `` before a table's name in firewall keys.
+fn xt_prefix(t: &XtTable) -> String {
+    let mut prefix = String::new();
+    if t.family == IpFamily::V6 {
+        prefix.push_str("ip6 ");
+    }
+    if t.source == XtSource::Legacy {
+        prefix.push_str("legacy ");
+    }
+    prefix
+}
+
+/// A rule's text without its counters and without the `-A CHAIN` its position already says.
+pub fn xt_rule_body(r: &XtRule, chain: &str) -> String {
+    let line = strip_xt_counters(&r.raw);
+    match line.strip_prefix(&format!("-A {chain} ")) {
+        Some(body) => body.to_string(),
+        None => line,
+    }
+}
+
+/// The diff key of an iptables rule (counters left out, so traffic is not a change).
+pub fn xt_rule_key(t: &XtTable, c: &XtChain, r: &XtRule) -> String {
+    format!(
+        "{}{} {} {}",
+        xt_prefix(t),
+        t.name,
+        c.name,
+        xt_rule_body(r, &c.name)
+    )
+}
+
+/// The diff key of a native nft rule.
+pub fn nft_rule_key(t: &NftTable, c: &NftChain, r: &NftRule) -> String {
+    format!(
+        "nft {} {} {} {}",
+        t.family,
+        t.name,
+        c.name,
+        strip_nft_counters(&r.expr_summary)
+    )
+}
+
+/// The diff key of a chain's policy.
+pub fn xt_policy_key(t: &XtTable, c: &XtChain) -> String {
+    format!("{}{} {} policy", xt_prefix(t), t.name, c.name)
 }
 
 pub(super) fn policy_item(key: String, policy: &str) -> Item {

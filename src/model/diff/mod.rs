@@ -9,6 +9,7 @@
 #[cfg(test)]
 mod fixtures;
 mod items;
+pub use items::{nft_rule_key, xt_policy_key, xt_rule_body, xt_rule_key};
 #[cfg(test)]
 mod tests;
 
@@ -128,6 +129,9 @@ pub fn route_key(r: &Route) -> String {
 }
 pub fn neighbor_key(n: &Neighbor) -> String {
     neighbor_item(n).key
+}
+pub fn socket_key(s: &ListeningSocket) -> String {
+    socket_item(s).key
 }
 
 /// Compares two snapshots. Namespaces come in the order of `new`, then the removed ones in the

@@ -252,6 +252,26 @@ fn strip_counters() {
 }
 
 #[test]
+fn rule_body_drops_counters_and_only_its_own_chain() {
+    let rule = |raw: &str| crate::firewall::XtRule {
+        raw: raw.into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        xt_rule_body(
+            &rule("[3:208] -A POSTROUTING -s 10.1.0.0/16 -j MASQUERADE"),
+            "POSTROUTING"
+        ),
+        "-s 10.1.0.0/16 -j MASQUERADE"
+    );
+    // Another chain's name stays: a row must not lie about where its rule is.
+    assert_eq!(
+        xt_rule_body(&rule("-A FWD2 -j DROP"), "FORWARD"),
+        "-A FWD2 -j DROP"
+    );
+}
+
+#[test]
 fn duplicate_rules_are_numbered() {
     let a = snap(vec![red(1)], 1);
     let mut b = a.clone();
