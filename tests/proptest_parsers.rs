@@ -204,3 +204,41 @@ proptest! {
         let _ = hosts::parse(&mutate(HOSTS, pos, len, &insert, kind));
     }
 }
+
+// Frames off the wire and filters off the command line are inputs too.
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn decoding_any_bytes_never_panics(
+        mut frame in proptest::collection::vec(any::<u8>(), 0..200),
+        ethertype in prop_oneof![Just(0x0800u16), Just(0x86dd), Just(0x0806), Just(0x8100)],
+        proto in prop_oneof![Just(1u8), Just(6), Just(17), Just(58)],
+    ) {
+        // Steer half the cases past the Ethernet and IP headers, where the parsers are.
+        if frame.len() > 24 && frame[0] % 2 == 0 {
+            frame[12..14].copy_from_slice(&ethertype.to_be_bytes());
+            frame[14] = 0x45;
+            frame[23] = proto;
+        }
+        let d = netlens::trace::decode::decode(&frame);
+        let _ = d.to_string();
+        // Whatever was decoded, a filter on what was decoded finds it.
+        if let Some((src, _)) = d.outer_ip() {
+            let f = netlens::trace::filter::Filter::parse(&[format!("src host {src}")]);
+            prop_assert!(f.expect("valid").expect("non-empty").matches(&d));
+        }
+    }
+
+    #[test]
+    fn filter_parser_never_panics(words in proptest::collection::vec(
+        prop_oneof![
+            Just("host".to_string()), Just("net".into()), Just("port".into()),
+            Just("portrange".into()), Just("src".into()), Just("dst".into()), Just("and".into()),
+            Just("or".into()), Just("not".into()), Just("(".into()), Just(")".into()),
+            Just("tcp".into()), Just("10.0.0.1".into()), Just("10.0.0.0/8".into()),
+            Just("80".into()), Just("1-2".into()), any::<String>(),
+        ], 0..8)) {
+        let _ = netlens::trace::filter::Filter::parse(&words);
+    }
+}

@@ -13,6 +13,7 @@ packages=(
   socat                 # listeners with a known owning process (tests/snapshot.rs)
   util-linux            # unshare, setpriv, findmnt
   tmux                  # end-to-end TUI tests
+  tcpdump               # reads the pcap files netlens capture writes (and the capture benchmark)
   procps
 )
 

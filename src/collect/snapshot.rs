@@ -55,43 +55,6 @@ struct Collected {
     socket: Option<RtSocket>,
 }
 
-fn matches(found: &FoundNs, sel: &str) -> bool {
-    found.name == sel
-        || found.inode.to_string() == sel
-        || found.named_paths.iter().any(|p| p == sel)
-        || found.processes.iter().any(|p| {
-            p.pid.to_string() == sel
-                || p.container_id
-                    .as_deref()
-                    .is_some_and(|c| sel.len() >= 4 && c.starts_with(sel))
-        })
-}
-
-/// Opens the namespace through the first of its paths that still names it. `Err` carries the
-/// status to report: `Gone` only when every path is missing or names another namespace now
-/// (pid reused, name re-created); any other failure (EMFILE, EACCES) is `Inaccessible`.
-fn open_namespace(found: &FoundNs) -> Result<File, NsStatus> {
-    use std::os::unix::fs::MetadataExt;
-    let mut other_error: Option<String> = None;
-    for path in &found.paths {
-        match File::open(path) {
-            Ok(file) => {
-                if file.metadata().map(|m| m.ino()).ok() == Some(found.inode) {
-                    return Ok(file);
-                }
-            }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => {}
-            Err(e) => {
-                other_error.get_or_insert_with(|| format!("cannot open {}: {e}", path.display()));
-            }
-        }
-    }
-    Err(match other_error {
-        Some(e) => NsStatus::Inaccessible(e),
-        None => NsStatus::Gone,
-    })
-}
-
 /// Reads one namespace on the calling thread, which must be a dedicated collector thread: it
 /// may be moved into the namespace and is never used for anything else afterwards.
 /// `current` is the namespace the thread is in now (it moves from job to job), so entering is
@@ -106,7 +69,7 @@ fn collect_one(
     ns.paths = found.named_paths.clone();
     ns.processes = found.processes.clone();
 
-    let file = match open_namespace(found) {
+    let file = match found.open() {
         Ok(f) => f,
         Err(status) => {
             ns.status = status;
@@ -184,7 +147,7 @@ fn worker_count(opts: &Options, jobs: usize) -> usize {
 /// Reads the namespaces found by `discovery`, in parallel.
 pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, SnapshotError> {
     for sel in &opts.only {
-        if !discovery.namespaces.iter().any(|f| matches(f, sel)) {
+        if !discovery.namespaces.iter().any(|f| f.matches(sel)) {
             return Err(SnapshotError::UnknownNamespace {
                 wanted: sel.clone(),
                 known: discovery.names(),
@@ -309,7 +272,7 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
         let keep: Vec<bool> = discovery
             .namespaces
             .iter()
-            .map(|f| opts.only.iter().any(|s| matches(f, s)))
+            .map(|f| opts.only.iter().any(|s| f.matches(s)))
             .collect();
         let mut k = keep.iter();
         namespaces.retain(|_| *k.next().unwrap_or(&false));

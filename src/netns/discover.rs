@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::model::{NamespaceKind, ProcessRef};
+use crate::model::{NamespaceKind, NsStatus, ProcessRef};
 
 /// Directories where namespaces are bind-mounted by name.
 pub fn named_dirs() -> Vec<(PathBuf, &'static str)> {
@@ -39,6 +39,47 @@ pub struct FoundNs {
     pub etc_override: Option<PathBuf>,
     /// A root directory whose `/etc` processes in it see (`/proc/PID/root`).
     pub root: PathBuf,
+}
+
+impl FoundNs {
+    /// Whether a user's selector names this namespace: its name, its inode, a bind-mount path,
+    /// the pid of a process in it, or a container id prefix (4 characters at least).
+    pub fn matches(&self, sel: &str) -> bool {
+        self.name == sel
+            || self.inode.to_string() == sel
+            || self.named_paths.iter().any(|p| p == sel)
+            || self.processes.iter().any(|p| {
+                p.pid.to_string() == sel
+                    || p.container_id
+                        .as_deref()
+                        .is_some_and(|c| sel.len() >= 4 && c.starts_with(sel))
+            })
+    }
+
+    /// Opens the namespace through the first of its paths that still names it. `Err` carries
+    /// the status to report: `Gone` only when every path is missing or names another namespace
+    /// now (pid reused, name re-created); any other failure (EMFILE, EACCES) is `Inaccessible`.
+    pub fn open(&self) -> Result<fs::File, NsStatus> {
+        let mut other_error: Option<String> = None;
+        for path in &self.paths {
+            match fs::File::open(path) {
+                Ok(file) => {
+                    if file.metadata().map(|m| m.ino()).ok() == Some(self.inode) {
+                        return Ok(file);
+                    }
+                }
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => {}
+                Err(e) => {
+                    other_error
+                        .get_or_insert_with(|| format!("cannot open {}: {e}", path.display()));
+                }
+            }
+        }
+        Err(match other_error {
+            Some(e) => NsStatus::Inaccessible(e),
+            None => NsStatus::Gone,
+        })
+    }
 }
 
 /// The result of a scan.

@@ -1,0 +1,190 @@
+//! `netlens capture`: tcpdump for any namespace, without `ip netns exec` and without libpcap.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::netns::lookup;
+use crate::trace::capture::{Capture, CaptureError, Packet, Spec, Stats};
+use crate::trace::filter::Filter;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CaptureArgs {
+    /// The namespace (name, /run/netns path, pid, container id prefix or inode). Default: the
+    /// one netlens runs in.
+    #[arg(long = "ns", value_name = "NS")]
+    pub ns: Option<String>,
+    /// The interface to capture on, as named inside that namespace.
+    #[arg(long, short = 'i', value_name = "IF")]
+    pub iface: String,
+    /// Stop after this many matching packets.
+    #[arg(long, short = 'c', value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Write the matching packets to a pcap file (readable by tcpdump -r and Wireshark).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// One JSON object per packet (decoded layers), then one with the counters.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing per packet (with --write: just record).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// tcpdump-like filter: host/net/port/portrange [src|dst], tcp udp icmp icmp6 arp ip ip6
+    /// vlan vxlan, and/or/not, parentheses. Matches encapsulated (VXLAN) packets too.
+    #[arg(
+        value_name = "FILTER",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub filter: Vec<String>,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Ctrl-C ends the capture cleanly (counters printed, pcap flushed), as with tcpdump.
+fn catch_sigint() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let act = SigAction::new(
+        SigHandler::Handler(on_sigint),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        let _ = sigaction(Signal::SIGINT, &act);
+        let _ = sigaction(Signal::SIGTERM, &act);
+    }
+}
+
+fn line(p: &Packet) -> String {
+    let secs = p.time as i64;
+    let micros = ((p.time - secs as f64) * 1e6) as i64;
+    let day = secs.rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}.{micros:06} {} ({} bytes)",
+        day / 3600,
+        day / 60 % 60,
+        day % 60,
+        p.summary,
+        p.length
+    )
+}
+
+pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
+    let filter = match Filter::parse(&args.filter) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("netlens: {e}");
+            return Ok(2);
+        }
+    };
+    if args.duration.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
+        eprintln!("netlens: --duration must be a positive number of seconds");
+        return Ok(2);
+    }
+    let (file, ns_name) = match &args.ns {
+        Some(sel) => match lookup::find(sel) {
+            Ok((found, file)) => (file, found.name),
+            Err(e) => {
+                eprintln!("netlens: {e}");
+                return Ok(2);
+            }
+        },
+        None => match std::fs::File::open("/proc/thread-self/ns/net") {
+            Ok(f) => (f, "this namespace".to_string()),
+            Err(e) => anyhow::bail!("cannot open this process's namespace: {e}"),
+        },
+    };
+    let mut spec = Spec::new(file, &ns_name, &args.iface);
+    spec.filter = filter;
+    spec.count = args.count;
+    spec.write = args.write.clone();
+    catch_sigint();
+    let cap = match Capture::start(spec) {
+        Ok(c) => c,
+        Err(e @ (CaptureError::NoInterface { .. } | CaptureError::Pcap { .. })) => {
+            eprintln!("netlens: {e}");
+            return Ok(2);
+        }
+        Err(e) => {
+            eprintln!("netlens: {e}");
+            return Ok(1);
+        }
+    };
+    eprintln!(
+        "netlens: capturing on {} in {ns_name}{}",
+        args.iface,
+        if args.filter.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", args.filter.join(" "))
+        }
+    );
+    let deadline = args
+        .duration
+        .map(|d| Instant::now() + Duration::from_secs_f64(d));
+    let mut out = std::io::stdout().lock();
+    let mut broken_pipe = false;
+    loop {
+        let (batch, finished) = cap.next_batch(Duration::from_millis(200));
+        if !args.quiet && !broken_pipe {
+            for p in &batch {
+                let text = if args.json {
+                    serde_json::to_string(p)?
+                } else {
+                    line(p)
+                };
+                if writeln!(out, "{text}").is_err() {
+                    // `| head`: stop printing, finish the capture quietly.
+                    broken_pipe = true;
+                    break;
+                }
+            }
+            let _ = out.flush();
+        }
+        if finished
+            || broken_pipe
+            || INTERRUPTED.load(Ordering::SeqCst)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            break;
+        }
+    }
+    let stats = match cap.finish() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("netlens: {e}");
+            return Ok(1);
+        }
+    };
+    if args.json && !broken_pipe {
+        let _ = writeln!(out, "{}", serde_json::json!({ "stats": stats }));
+    }
+    eprintln!("netlens: {}", summary(&stats, args.write.as_deref()));
+    Ok(0)
+}
+
+fn summary(s: &Stats, write: Option<&std::path::Path>) -> String {
+    let mut t = format!(
+        "{} packets matched ({} received), {} dropped by the kernel",
+        s.matched, s.received, s.kernel_drops
+    );
+    if s.display_evicted > 0 {
+        t.push_str(&format!(
+            ", {} not printed (output too slow; the pcap has them)",
+            s.display_evicted
+        ));
+    }
+    if let Some(w) = write {
+        t.push_str(&format!(", {} written to {}", s.written, w.display()));
+    }
+    t
+}

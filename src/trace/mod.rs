@@ -1,0 +1,6 @@
+//! Watching packets: live capture in any namespace (`capture`), decoding (`decode`), tcpdump-
+//! like filters (`filter`) and the bounded ring that keeps memory flat (`ring`).
+pub mod capture;
+pub mod decode;
+pub mod filter;
+pub mod ring;
