@@ -73,7 +73,7 @@ fn line(p: &Packet) -> String {
         day / 3600,
         day / 60 % 60,
         day % 60,
-        p.summary,
+        p.summary(),
         p.length
     )
 }
@@ -138,7 +138,9 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
         if !args.quiet && !broken_pipe {
             for p in &batch {
                 let text = if args.json {
-                    serde_json::to_string(p)?
+                    let mut v = serde_json::to_value(p)?;
+                    v["summary"] = p.summary().into();
+                    v.to_string()
                 } else {
                     line(p)
                 };

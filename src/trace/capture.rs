@@ -31,6 +31,9 @@ pub const SNAPLEN: usize = 262_144;
 const RCVBUF: i32 = 4 << 20;
 /// How often the thread wakes with nothing to read, to notice a stop.
 const TICK: Duration = Duration::from_millis(100);
+/// Packets handed to readers at once, and the longest a packet waits for its batch.
+const BATCH: usize = 64;
+const PUBLISH: Duration = Duration::from_millis(20);
 
 /// What to capture.
 pub struct Spec {
@@ -74,13 +77,19 @@ pub struct Packet {
     pub length: usize,
     #[serde(skip)]
     pub data: Vec<u8>,
-    pub summary: String,
     pub decoded: Decoded,
+}
+
+impl Packet {
+    /// The tcpdump-like line; made when shown, not for every frame captured.
+    pub fn summary(&self) -> String {
+        self.decoded.to_string()
+    }
 }
 
 impl Weighed for Packet {
     fn bytes(&self) -> usize {
-        self.data.len() + self.summary.len() + 128
+        self.data.len() + std::mem::size_of::<Packet>() + self.decoded.layers.len() * 48
     }
 }
 
@@ -374,6 +383,8 @@ fn run(
     let mut received = 0u64;
     let mut written = 0u64;
     let (mut k_packets, mut k_drops) = (0u64, 0u64);
+    let mut batch: Vec<Packet> = Vec::with_capacity(BATCH);
+    let mut last_publish = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let frame = match rx.next() {
             Ok(f) => Some(f),
@@ -396,6 +407,7 @@ fn run(
                 break;
             }
         };
+        let frame_was_none = frame.is_none();
         let mut packet = None;
         if let Some(frame) = frame {
             received += 1;
@@ -424,10 +436,12 @@ fn run(
                     time: now_secs(ts),
                     length: frame.len(),
                     data: frame.to_vec(),
-                    summary: decoded.to_string(),
                     decoded,
                 });
             }
+        }
+        if let Some(p) = packet {
+            batch.push(p);
         }
         let stats_due = last_stats.elapsed() >= TICK;
         if stats_due {
@@ -437,9 +451,14 @@ fn run(
             last_stats = Instant::now();
         }
         let done = spec.count.is_some_and(|c| matched >= c);
-        if packet.is_some() || stats_due || done {
+        // Hand packets over in batches: one lock and one wake-up per batch, not per frame,
+        // but never holding a packet back longer than PUBLISH when traffic is slow.
+        let publish = batch.len() >= BATCH
+            || (!batch.is_empty() && (frame_was_none || last_publish.elapsed() >= PUBLISH));
+        if publish || stats_due || done {
+            last_publish = Instant::now();
             let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(p) = packet {
+            for p in batch.drain(..) {
                 g.ring.push(p);
             }
             g.stats.received = received;
@@ -468,6 +487,9 @@ fn run(
     }
     let (p, d) = kernel_stats(fd);
     let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
+    for p in batch {
+        g.ring.push(p);
+    }
     g.stats.received = received;
     g.stats.matched = matched;
     g.stats.written = written;

@@ -25,21 +25,43 @@ pub const VXLAN_PORTS: [u16; 2] = [4789, 8472];
 /// Encapsulation deeper than this is not followed (a crafted frame could nest forever).
 const MAX_DEPTH: usize = 4;
 
+/// A hardware address, kept as bytes (decoding runs for every frame at line rate) and
+/// written as `aa:bb:cc:dd:ee:ff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mac(pub [u8; 6]);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// One protocol layer of a frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "layer", rename_all = "snake_case")]
 pub enum Layer {
     Ethernet {
-        src: String,
-        dst: String,
+        src: Mac,
+        dst: Mac,
         ethertype: u16,
     },
     Vlan {
         id: u16,
     },
     Arp {
-        op: String,
-        sender_mac: String,
+        op: &'static str,
+        sender_mac: Mac,
         sender_ip: IpAddr,
         target_ip: IpAddr,
     },
@@ -119,8 +141,8 @@ fn ethernet(bytes: &[u8], depth: usize, layers: &mut Vec<Layer>) {
         return short("ethernet", layers);
     };
     layers.push(Layer::Ethernet {
-        src: eth.get_source().to_string(),
-        dst: eth.get_destination().to_string(),
+        src: Mac(eth.get_source().octets()),
+        dst: Mac(eth.get_destination().octets()),
         ethertype: eth.get_ethertype().0,
     });
     by_ethertype(eth.get_ethertype(), eth.payload(), depth, layers);
@@ -153,13 +175,13 @@ fn arp(bytes: &[u8], layers: &mut Vec<Layer>) {
         return short("arp", layers);
     };
     let op = match a.get_operation() {
-        ArpOperations::Request => "request".to_string(),
-        ArpOperations::Reply => "reply".to_string(),
-        o => format!("op {}", o.0),
+        ArpOperations::Request => "request",
+        ArpOperations::Reply => "reply",
+        _ => "other",
     };
     layers.push(Layer::Arp {
         op,
-        sender_mac: a.get_sender_hw_addr().to_string(),
+        sender_mac: Mac(a.get_sender_hw_addr().octets()),
         sender_ip: IpAddr::V4(a.get_sender_proto_addr()),
         target_ip: IpAddr::V4(a.get_target_proto_addr()),
     });
@@ -359,7 +381,7 @@ impl fmt::Display for Decoded {
                     sender_ip,
                     target_ip,
                     sender_mac,
-                } => parts.push(match op.as_str() {
+                } => parts.push(match *op {
                     "request" => format!("ARP who-has {target_ip} tell {sender_ip}"),
                     "reply" => format!("ARP {sender_ip} is-at {sender_mac}"),
                     _ => format!("ARP {op} {sender_ip} > {target_ip}"),
