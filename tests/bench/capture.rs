@@ -159,7 +159,7 @@ fn netlens_round(secs: f64) -> (f64, u64, f64, f64, u64, u64) {
 /// tcpdump.
 fn tcpdump_round(secs: f64) -> (f64, u64, f64, f64) {
     let load = start_load();
-    let mut child = Command::new("ip")
+    let child = Command::new("ip")
         .args([
             "netns",
             "exec",
