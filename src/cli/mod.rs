@@ -1,4 +1,5 @@
 //! Subcommands, one file each. `main.rs` parses arguments and dispatches here.
 pub mod diff;
+pub mod doctor;
 pub mod lab;
 pub mod snapshot;
