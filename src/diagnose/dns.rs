@@ -71,10 +71,9 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         }
         if let Some(sw) = &dns.nsswitch.parsed {
             let sources = sw.hosts_sources();
-            let missing: Vec<&str> = ["files", "dns"]
-                .into_iter()
-                .filter(|s| !sources.iter().any(|x| x == s))
-                .collect();
+            // nss-resolve (systemd-resolved) does DNS and reads /etc/hosts itself.
+            let has = |want: &str| sources.iter().any(|x| x == want || x == "resolve");
+            let missing: Vec<&str> = ["files", "dns"].into_iter().filter(|s| !has(s)).collect();
             // Without a resolv.conf nameserver there is no DNS to skip.
             let has_dns = dns
                 .resolv_conf

@@ -70,9 +70,16 @@ fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
     } else {
         format!(" holds {} but", addrs.join(", "))
     };
+    // A physical NIC may be down on purpose (a spare port with its config kept); a virtual
+    // link with an address is down by accident.
+    let severity = if link.kind == "device" {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
     Finding::new(
         "link-down",
-        Severity::Error,
+        severity,
         &ns.name,
         Some(&link.name),
         format!("{} is down in {}", link.name, ns.name),

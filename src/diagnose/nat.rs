@@ -82,12 +82,50 @@ fn downstream(f: &Facts, ns: &Namespace) -> BTreeSet<(Ipv4Net, String)> {
 }
 
 fn nat_covers(fw: &Firewall, net: Ipv4Net, uplink: &str) -> bool {
-    let xt = v4_rules(fw).any(|r| {
-        r.table.name == "nat"
-            && matches!(r.rule.target.as_deref(), Some("MASQUERADE" | "SNAT"))
-            && net_matches(&r.rule.source, net)
-            && iface_matches(&r.rule.out_iface, uplink)
-    });
+    // Only rules POSTROUTING reaches count: a chain nothing jumps to any more (a flushed
+    // POSTROUTING, a CNI chain left behind) masquerades nothing.
+    let xt = fw
+        .iptables
+        .iter()
+        .filter(|t| t.family == IpFamily::V4 && t.name == "nat")
+        .any(|table| {
+            let mut todo = vec![("POSTROUTING".to_string(), true)];
+            let mut seen = BTreeSet::new();
+            while let Some((name, path_ok)) = todo.pop() {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                let Some(chain) = table.chain(&name) else {
+                    continue;
+                };
+                for r in &chain.rules {
+                    // The selectors of the jump that led here narrow what the chain sees.
+                    let selects = path_ok
+                        && net_matches(&r.source, net)
+                        && iface_matches(&r.out_iface, uplink);
+                    match r.target.as_deref() {
+                        Some("MASQUERADE" | "SNAT") if selects => return true,
+                        Some(t) if table.chain(t).is_some() => {
+                            // A per-host jump (`-s 10.0.0.2 -j CNI-…`) covers one address
+                            // only; count the chain when the jump admits the subnet's
+                            // hosts, i.e. the source matches or is narrower but inside it.
+                            let admits = path_ok
+                                && iface_matches(&r.out_iface, uplink)
+                                && match &r.source {
+                                    None => true,
+                                    Some(c) if !c.negated => parse_net(c).is_some_and(|n| {
+                                        n.contains(&net.network()) || net.contains(&n.network())
+                                    }),
+                                    Some(_) => true,
+                                };
+                            todo.push((t.to_string(), admits));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            false
+        });
     // Native nft rules are summarised, not parsed: any masquerade/snat counts, to stay quiet
     // rather than wrong.
     let nft = fw
@@ -370,6 +408,35 @@ fn nat_target(rule: &XtRule) -> Option<Ipv4Addr> {
     first.parse().ok()
 }
 
+/// Why `ip` is a left-over: it is on a connected subnet of `ns` whose segment is fully visible
+/// (veths into namespaces we read, bridges), and nobody holds it. `None` when someone does, or
+/// when the holder could be out of sight (a DNAT to a remote server is normal).
+fn nobody_holds_nearby(f: &Facts, ns: &Namespace, ip: Ipv4Addr) -> Option<String> {
+    if f.holders(ip).next().is_some() {
+        return None;
+    }
+    let h = f.held_in(ns).find(|h| h.net.trunc().contains(&ip))?;
+    let closed = f
+        .segment_id(ns, h.link)
+        .is_some_and(|s| f.segment(s).closed);
+    closed.then(|| {
+        format!(
+            "on {} ({}), but no namespace holds {ip} any more",
+            subnet(h.net),
+            h.link.name
+        )
+    })
+}
+
+/// A user chain of `table` that masquerades or SNATs.
+fn masquerading_chain(table: &crate::firewall::XtTable, chain: &str) -> bool {
+    table.chain(chain).is_some_and(|c| {
+        c.rules
+            .iter()
+            .any(|x| matches!(x.target.as_deref(), Some("MASQUERADE" | "SNAT")))
+    })
+}
+
 /// `stale-nat`
 fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     let Some(fw) = ns.firewall.as_ref() else {
@@ -382,30 +449,10 @@ fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
                 let Some(t) = nat_target(r.rule) else {
                     continue;
                 };
-                if f.holders(t).next().is_some() {
+                let Some(why) = nobody_holds_nearby(f, ns, t) else {
                     continue;
-                }
-                // Only where we would see the holder: a connected subnet whose segment is
-                // fully visible (veths into namespaces we read). A DNAT to a remote server is
-                // normal.
-                let local = f
-                    .held_in(ns)
-                    .find(|h| h.live() && h.net.trunc().contains(&t));
-                let Some(h) = local else { continue };
-                let closed = f
-                    .segment_id(ns, h.link)
-                    .is_some_and(|s| f.segment(s).closed);
-                if !closed {
-                    continue;
-                }
-                (
-                    t.to_string(),
-                    format!(
-                        "it sends traffic to {t}, on {} ({}), but no namespace holds {t} any more",
-                        subnet(h.net),
-                        h.link.name
-                    ),
-                )
+                };
+                (t.to_string(), format!("it sends traffic to {t}, {why}"))
             }
             "MASQUERADE" => {
                 let Some(src) = r.rule.source.as_ref().filter(|c| !c.negated) else {
@@ -418,6 +465,28 @@ fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
                 (
                     net.to_string(),
                     format!("it masquerades {net}, but no namespace holds an address in {net}"),
+                )
+            }
+            // A per-container rule (CNI's `-s 10.x.y.z -j CNI-…`, whose chain masquerades)
+            // for a container that is gone: incident pattern 17.
+            chain if masquerading_chain(r.table, chain) => {
+                let Some(ip) = r
+                    .rule
+                    .source
+                    .as_ref()
+                    .filter(|c| !c.negated)
+                    .and_then(parse_net)
+                    .filter(|n| n.prefix_len() == 32)
+                    .map(|n| n.addr())
+                else {
+                    continue;
+                };
+                let Some(why) = nobody_holds_nearby(f, ns, ip) else {
+                    continue;
+                };
+                (
+                    ip.to_string(),
+                    format!("it hands {ip}'s traffic to {chain}, which masquerades, {why}"),
                 )
             }
             _ => continue,

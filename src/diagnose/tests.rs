@@ -691,3 +691,45 @@ fn container_host_link_down_of_the_bridge() {
     set_down(&mut snap, "node", "brx");
     only(&snap, "link-down:node:brx", Severity::Error);
 }
+
+#[test]
+fn vxlan_larger_than_its_underlay() {
+    let mut node = namespace("edge-7", vec![link(2, "nic9", "device", true)]);
+    let mut vx = link(3, "ovl0", "vxlan", true);
+    vx.link_index = Some(2);
+    node.links.push(vx);
+    addr(&mut node, "nic9", "198.51.100.7/24");
+    let mut snap = snapshot(vec![node]);
+    let f = only(&snap, "mtu-overlay:edge-7:ovl0", Severity::Error);
+    assert_eq!(fix_steps(&f), ["set mtu 1450 on ovl0 in edge-7"]);
+    link_mut(&mut snap, "edge-7", "ovl0").mtu = 1450;
+    assert!(diagnose(&snap).is_empty());
+}
+
+#[test]
+fn nsswitch_with_systemd_resolved_is_fine() {
+    let mut snap = asset("bridge");
+    let red = ns_mut(&mut snap, "bridge-red");
+    let dns = red.dns.as_mut().unwrap();
+    dns.nsswitch.path = "/etc/netns/bridge-red/nsswitch.conf".into();
+    dns.nsswitch.parsed = Some(crate::dnsconf::nsswitch::parse(
+        "hosts: mymachines resolve [!UNAVAIL=return] myhostname\n",
+    ));
+    assert!(problems(&diagnose(&snap)).is_empty());
+}
+
+#[test]
+fn down_physical_nic_with_an_address_is_a_warning() {
+    let mut snap = container_host();
+    let node = ns_mut(&mut snap, "node");
+    node.links.push(link(9, "eno2", "device", false));
+    node.addresses.push(Address {
+        ifindex: 9,
+        ifname: "eno2".into(),
+        address: "192.0.2.4".parse().unwrap(),
+        prefix_len: 24,
+        scope: "global".into(),
+        peer: None,
+    });
+    only(&snap, "link-down:node:eno2", Severity::Warning);
+}
