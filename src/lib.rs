@@ -1,6 +1,7 @@
 //! netlens: inspect and debug Linux networking across every network namespace of a host.
 pub mod cli;
 pub mod collect;
+pub mod diagnose;
 pub mod dnsconf;
 pub mod firewall;
 pub mod lab;

@@ -31,6 +31,8 @@ enum Command {
     Lab(cli::lab::LabArgs),
     /// Compare two saved snapshots: what was added, removed or changed.
     Diff(cli::diff::DiffArgs),
+    /// Find what is wrong: forwarding, routes, links, bridges, NAT, MTU, conntrack, DNS.
+    Doctor(cli::doctor::DoctorArgs),
     /// Capture packets on an interface of any namespace (tcpdump-like filter, pcap output).
     Capture(cli::capture::CaptureArgs),
 }
@@ -41,6 +43,7 @@ fn main() {
         Some(Command::Snapshot(args)) => cli::snapshot::run(args),
         Some(Command::Lab(args)) => cli::lab::run(args),
         Some(Command::Diff(args)) => cli::diff::run(args),
+        Some(Command::Doctor(args)) => cli::doctor::run(args),
         Some(Command::Capture(args)) => cli::capture::run(args),
         // The TUI on a terminal; piped or redirected, the text snapshot, so scripts that ran
         // `netlens | grep` keep working.

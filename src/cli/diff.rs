@@ -53,7 +53,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<i32> {
 }
 
 /// Reads one snapshot; the error is a single line naming the file.
-fn load(path: &Path) -> Result<Snapshot, String> {
+pub(crate) fn load(path: &Path) -> Result<Snapshot, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let value: serde_json::Value =

@@ -31,6 +31,19 @@ enum LabAction {
         #[arg(long)]
         json: bool,
     },
+    /// Introduce a fault `netlens doctor` knows into a built scenario, for drills and tests
+    /// (repair: `lab down` then `lab up`). `--list` shows every scenario's faults.
+    Break {
+        /// Scenario name: router, bridge or cluster.
+        #[arg(required_unless_present = "list")]
+        scenario: Option<String>,
+        /// Fault name, e.g. forwarding-off (see --list).
+        #[arg(required_unless_present = "list")]
+        fault: Option<String>,
+        /// List the faults (of SCENARIO, or of every scenario) instead of breaking anything.
+        #[arg(long)]
+        list: bool,
+    },
 }
 
 /// Exit code for a usage error (unknown scenario), as clap uses.
@@ -43,6 +56,19 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
         LabAction::Up { scenario }
         | LabAction::Down { scenario }
         | LabAction::Status { scenario, .. } => scenario,
+        LabAction::Break {
+            list: true,
+            scenario,
+            ..
+        } => return Ok(list_faults(scenario.as_deref())),
+        LabAction::Break {
+            scenario: Some(scenario),
+            ..
+        } => scenario,
+        LabAction::Break { scenario: None, .. } => {
+            eprintln!("netlens lab break: name a scenario and a fault, or use --list");
+            return Ok(EXIT_USAGE);
+        }
     };
     if !SCENARIOS.contains(&scenario.as_str()) {
         eprintln!(
@@ -79,6 +105,28 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
                 );
             }
         }),
+        LabAction::Break {
+            scenario,
+            fault: Some(fault),
+            ..
+        } => lab::break_fault(scenario.as_deref().unwrap_or_default(), fault).map(|r| {
+            println!("lab {}: {} — {}", r.scenario, r.fault.name, r.fault.what);
+            for change in &r.fault.changes {
+                println!("  {change}");
+            }
+            println!("netlens doctor should report {}", r.fault.finding);
+            if let Some(p) = &r.fault.probe {
+                let size = p.size.map(|s| format!(" -M do -s {s}")).unwrap_or_default();
+                println!(
+                    "this now fails: ip netns exec {} ping -c1 -W1{size} {}",
+                    p.ns, p.dst
+                );
+            }
+        }),
+        LabAction::Break { fault: None, .. } => {
+            eprintln!("netlens lab break: name a fault (see --list)");
+            return Ok(EXIT_USAGE);
+        }
         LabAction::Status { scenario, json } => match lab::status(scenario) {
             Ok(status) if *json => {
                 println!("{}", serde_json::to_string_pretty(&status)?);
@@ -93,7 +141,7 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
     };
     match result {
         Ok(()) => Ok(0),
-        Err(e @ LabError::UnknownScenario { .. }) => {
+        Err(e @ (LabError::UnknownScenario { .. } | LabError::UnknownFault { .. })) => {
             eprintln!("netlens lab: {e}");
             Ok(EXIT_USAGE)
         }
@@ -102,6 +150,35 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
             Ok(1)
         }
     }
+}
+
+/// `lab break --list [SCENARIO]`: every fault with what it does and what doctor reports.
+fn list_faults(only: Option<&str>) -> i32 {
+    if let Some(name) = only {
+        if !SCENARIOS.contains(&name) {
+            eprintln!(
+                "netlens lab: {}",
+                LabError::UnknownScenario {
+                    name: name.to_string()
+                }
+            );
+            return EXIT_USAGE;
+        }
+    }
+    let mut text = String::new();
+    for scenario in SCENARIOS.iter().filter(|s| only.is_none_or(|o| o == **s)) {
+        text.push_str(&format!("{scenario}:\n"));
+        for f in lab::faults(scenario) {
+            text.push_str(&format!(
+                "  {:<24} {} (doctor: {})\n",
+                f.name, f.what, f.finding
+            ));
+        }
+    }
+    // A closed pipe (`| head`) is not worth a panic.
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
+    0
 }
 
 fn print_status(s: &lab::LabStatus) {
@@ -147,6 +224,16 @@ mod tests {
     #[test]
     fn unknown_scenario_is_usage_error() {
         let cli = Cli::parse_from(["lab", "up", "nope"]);
+        assert_eq!(run(&cli.lab).unwrap(), EXIT_USAGE);
+    }
+
+    #[test]
+    fn break_list_needs_no_root_and_unknown_fault_is_usage() {
+        let cli = Cli::parse_from(["lab", "break", "--list"]);
+        assert_eq!(run(&cli.lab).unwrap(), 0);
+        let cli = Cli::parse_from(["lab", "break", "--list", "nope"]);
+        assert_eq!(run(&cli.lab).unwrap(), EXIT_USAGE);
+        let cli = Cli::parse_from(["lab", "break", "nope", "link-down"]);
         assert_eq!(run(&cli.lab).unwrap(), EXIT_USAGE);
     }
 

@@ -123,3 +123,39 @@ mod tests {
         }
     }
 }
+
+/// Sum of the per-CPU `insert_failed` counters of the calling thread's namespace, from
+/// `/proc/thread-self/net/stat/nf_conntrack` (`/proc/net` would show the process's namespace,
+/// not the thread's). `None` if the file is absent or unreadable.
+pub fn insert_failed() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/stat/nf_conntrack").ok()?;
+    parse_insert_failed(&text)
+}
+
+/// The file is a header line of column names, then one line of hex numbers per CPU.
+pub fn parse_insert_failed(text: &str) -> Option<u64> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let col = header.iter().position(|h| *h == "insert_failed")?;
+    let mut sum = 0u64;
+    for line in lines {
+        let v = line.split_whitespace().nth(col)?;
+        sum = sum.saturating_add(u64::from_str_radix(v, 16).ok()?);
+    }
+    Some(sum)
+}
+
+#[cfg(test)]
+mod insert_failed_tests {
+    use super::parse_insert_failed;
+
+    #[test]
+    fn sums_cpus_in_hex() {
+        let text = "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart clash_resolve chaintoolong\n\
+0000000c  00000000 00000000 00000000 00000003 00000000 00000000 00000000 00000000 0000000a 00000000 00000000 00000000  00000000 00000000 00000000 00000000 00000000 00000000\n\
+0000000c  00000000 00000000 00000000 00000003 00000000 00000000 00000000 00000000 00000001 00000000 00000000 00000000  00000000 00000000 00000000 00000000 00000000 00000000\n";
+        assert_eq!(parse_insert_failed(text), Some(11));
+        assert_eq!(parse_insert_failed("garbage"), None);
+        assert_eq!(parse_insert_failed(""), None);
+    }
+}

@@ -69,6 +69,9 @@ pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProb
         s.conntrack_count = read_num("/proc/sys/net/netfilter/nf_conntrack_count");
         s.conntrack_max = read_num("/proc/sys/net/netfilter/nf_conntrack_max");
     }
+    if probe.conntrack_loaded {
+        s.conntrack_insert_failed = conntrack::insert_failed();
+    }
     let conf = sock.and_then(|sock| netconf::dump(sock).ok());
     match conf {
         Some(conf) => {

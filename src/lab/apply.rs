@@ -33,7 +33,7 @@ pub(super) struct Session {
 }
 
 impl Session {
-    fn new() -> Result<Self, String> {
+    pub(super) fn new() -> Result<Self, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -10,10 +10,14 @@
 //! with them).
 
 mod apply;
+mod break_apply;
 mod bridge;
 mod cluster;
+mod faults;
 mod router;
 mod steps;
+
+pub use faults::{faults, Breakage, Fault, Probe, ETC_MARKER, FAULTS};
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -281,6 +285,20 @@ pub enum LabError {
     Netns(#[from] NetnsError),
     #[error("lab worker thread panicked")]
     Panicked,
+    #[error("unknown fault {fault:?} for scenario {scenario}; its faults: {}", known.join(", "))]
+    UnknownFault {
+        scenario: String,
+        fault: String,
+        known: Vec<String>,
+    },
+    #[error("lab {scenario} is not up (namespace {ns} is missing); run `netlens lab up {scenario}` first")]
+    NotUp { scenario: String, ns: String },
+    #[error("breaking {scenario} with {fault}: {reason}")]
+    BreakFailed {
+        scenario: String,
+        fault: String,
+        reason: String,
+    },
 }
 
 fn rollback_note(rolled_back: &[String], errors: &[String]) -> String {
@@ -398,6 +416,8 @@ pub fn down(name: &str) -> Result<DownReport, LabError> {
     // Reverse order: pods before nodes, and so on; not required by the kernel but it keeps
     // a partially failed down in a sensible shape.
     for ns in scenario.namespaces().into_iter().rev() {
+        // Files `lab break` wrote for the namespace go with it.
+        errors.extend(break_apply::remove_etc_files(ns));
         let existed = crate::netns::create::netns_path(ns)?.exists();
         match delete_netns(ns) {
             Ok(()) if existed => deleted.push(ns.to_string()),
@@ -416,6 +436,61 @@ pub fn down(name: &str) -> Result<DownReport, LabError> {
     Ok(DownReport {
         scenario: scenario.name.to_string(),
         deleted,
+    })
+}
+
+/// What `break` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakReport {
+    pub scenario: String,
+    pub fault: Fault,
+}
+
+/// Introduces fault `fault` into the built scenario `name` (see [`faults`]). Touches only the
+/// scenario's own namespaces (and their `/etc/netns/NAME` files).
+pub fn break_fault(name: &str, fault: &str) -> Result<BreakReport, LabError> {
+    let scenario = scenario(name)?;
+    scenario.validate()?;
+    let all = faults::faults(scenario.name);
+    let Some(chosen) = all.iter().find(|f| f.name == fault).cloned() else {
+        return Err(LabError::UnknownFault {
+            scenario: scenario.name.to_string(),
+            fault: fault.to_string(),
+            known: all.iter().map(|f| f.name.to_string()).collect(),
+        });
+    };
+    let owned = scenario.namespaces();
+    for change in &chosen.changes {
+        let ns = change.ns();
+        if !owned.contains(&ns) {
+            return Err(LabError::InvalidScenario {
+                scenario: scenario.name.to_string(),
+                reason: format!("fault {fault} acts in {ns}, which the scenario does not create"),
+            });
+        }
+        if let Breakage::Sysctl { key, .. } = change {
+            if !key.starts_with("net/") || key.contains("..") {
+                return Err(LabError::InvalidScenario {
+                    scenario: scenario.name.to_string(),
+                    reason: format!("fault {fault} writes {key}, not a per-namespace net/ sysctl"),
+                });
+            }
+        }
+        if !crate::netns::create::netns_exists(ns)? {
+            return Err(LabError::NotUp {
+                scenario: scenario.name.to_string(),
+                ns: ns.to_string(),
+            });
+        }
+    }
+    on_worker(|| break_apply::apply(&chosen.changes))?.map_err(|reason| LabError::BreakFailed {
+        scenario: scenario.name.to_string(),
+        fault: fault.to_string(),
+        reason,
+    })?;
+    Ok(BreakReport {
+        scenario: scenario.name.to_string(),
+        fault: chosen,
     })
 }
 

@@ -23,4 +23,8 @@ pub struct Sysctls {
     /// net.netfilter.nf_conntrack_count / _max: present only while conntrack is loaded.
     pub conntrack_count: Option<u64>,
     pub conntrack_max: Option<u64>,
+    /// Sum over CPUs of conntrack's `insert_failed` counter (`/proc/net/stat/nf_conntrack`):
+    /// rises when two packets of one new flow race (the DNS A/AAAA 5-second delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conntrack_insert_failed: Option<u64>,
 }

@@ -1,0 +1,138 @@
+//! DNS configuration: nameservers a namespace has no route to, and an nsswitch `hosts:` line
+//! that leaves out DNS or /etc/hosts.
+//!
+//! A namespace that merely inherits the host's files (an `ip netns` namespace without its own
+//! `/etc/netns/NAME/…`) was most likely never meant to resolve names: there the finding is
+//! information. A file of its own (an override, a container's root) is a warning.
+
+use std::net::IpAddr;
+
+use super::facts::{lookup, Facts};
+use super::{Finding, Severity};
+use crate::model::{Namespace, NamespaceKind};
+
+pub fn check(f: &Facts) -> Vec<Finding> {
+    let host_paths = f
+        .snap
+        .namespaces
+        .iter()
+        .find(|n| n.kind == NamespaceKind::Host)
+        .and_then(|n| n.dns.as_ref())
+        .map(|d| (d.resolv_conf.path.clone(), d.nsswitch.path.clone()))
+        .unwrap_or_else(|| ("/etc/resolv.conf".into(), "/etc/nsswitch.conf".into()));
+    let mut out = Vec::new();
+    for (_, ns) in &f.namespaces {
+        let Some(dns) = &ns.dns else { continue };
+        let inherited = |path: &str, host: &str| ns.kind != NamespaceKind::Host && path == host;
+        if let Some(rc) = &dns.resolv_conf.parsed {
+            let severity = if inherited(&dns.resolv_conf.path, &host_paths.0) {
+                Severity::Info
+            } else {
+                Severity::Warning
+            };
+            for server in rc
+                .nameservers
+                .iter()
+                .take(crate::dnsconf::resolv::MAX_NAMESERVERS)
+            {
+                let Some(IpAddr::V4(ip)) = server.addr else {
+                    continue;
+                };
+                if let Some(why) = unreachable(f, ns, ip) {
+                    out.push(
+                        Finding::new(
+                            "nameserver-unreachable",
+                            severity,
+                            &ns.name,
+                            Some(&ip.to_string()),
+                            format!("nameserver {ip} is unreachable from {}", ns.name),
+                            format!(
+                                "{} names nameserver {ip}, but {why}: every lookup there waits \
+                                 for the timeout ({}s × {} attempts) and fails.{}",
+                                dns.resolv_conf.path,
+                                rc.options.timeout,
+                                rc.options.attempts,
+                                if severity == Severity::Info {
+                                    " The namespace only inherits the host's file; it may \
+                                     never be meant to resolve names."
+                                } else {
+                                    ""
+                                }
+                            ),
+                        )
+                        .object(
+                            "file",
+                            &ns.name,
+                            dns.resolv_conf.path.clone(),
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(sw) = &dns.nsswitch.parsed {
+            let sources = sw.hosts_sources();
+            // nss-resolve (systemd-resolved) does DNS and reads /etc/hosts itself.
+            let has = |want: &str| sources.iter().any(|x| x == want || x == "resolve");
+            let missing: Vec<&str> = ["files", "dns"].into_iter().filter(|s| !has(s)).collect();
+            // Without a resolv.conf nameserver there is no DNS to skip.
+            let has_dns = dns
+                .resolv_conf
+                .parsed
+                .as_ref()
+                .is_some_and(|r| !r.nameservers.is_empty());
+            if !missing.is_empty() && (has_dns || missing.contains(&"files")) {
+                let severity = if inherited(&dns.nsswitch.path, &host_paths.1) {
+                    Severity::Info
+                } else {
+                    Severity::Warning
+                };
+                let consequence = if missing.contains(&"dns") {
+                    "names are never looked up in DNS, whatever resolv.conf says"
+                } else {
+                    "/etc/hosts is never read (not even for localhost)"
+                };
+                out.push(
+                    Finding::new(
+                        "nsswitch-hosts",
+                        severity,
+                        &ns.name,
+                        None,
+                        format!(
+                            "nsswitch hosts: skips {} in {}",
+                            missing.join(" and "),
+                            ns.name
+                        ),
+                        format!(
+                            "{} has `hosts: {}`, without {}: {consequence}.",
+                            dns.nsswitch.path,
+                            sources.join(" "),
+                            missing.join(" or ")
+                        ),
+                    )
+                    .object("file", &ns.name, dns.nsswitch.path.clone()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Why `ip` cannot be reached from `ns`, or `None` if a route (or a local address) covers it.
+/// A namespace with no address beyond loopback is isolated on purpose and not judged.
+fn unreachable(f: &Facts, ns: &Namespace, ip: std::net::Ipv4Addr) -> Option<String> {
+    if ip.is_loopback() {
+        let lo_up = ns.links.iter().any(|l| l.kind == "loopback" && l.is_up());
+        return (!lo_up).then(|| format!("loopback is down in {}", ns.name));
+    }
+    if !f.held_in(ns).any(|h| h.live()) {
+        return None;
+    }
+    match lookup(ns, ip) {
+        None => Some(format!("{} has no route to {ip}", ns.name)),
+        Some(r) if r.kind != "unicast" && r.kind != "local" => Some(format!(
+            "{} routes {ip} to a {} route ({})",
+            ns.name, r.kind, r.dst
+        )),
+        Some(_) => None,
+    }
+}

@@ -1,0 +1,398 @@
+//! Derived facts the rules share: who holds which IPv4 address, which links form one layer-2
+//! segment, and route lookups. Everything is computed from the snapshot alone, never from
+//! names: a rule that needed to know "bridge-host is the gateway" would fail on the first node
+//! it has never seen.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::Ipv4Net;
+
+use crate::model::{Link, Namespace, NsStatus, Route, Snapshot};
+
+/// One usable IPv4 address: not loopback (127/8), not link-local (169.254/16).
+#[derive(Debug, Clone, Copy)]
+pub struct Held<'a> {
+    pub ns: &'a Namespace,
+    pub link: &'a Link,
+    pub net: Ipv4Net,
+}
+
+impl Held<'_> {
+    pub fn ip(&self) -> Ipv4Addr {
+        self.net.addr()
+    }
+    /// The address counts for routing only while its link is up: the kernel drops the
+    /// connected route (and every route through the link) when it goes down.
+    pub fn live(&self) -> bool {
+        self.link.is_up()
+    }
+}
+
+/// Key of a link across the snapshot: (namespace index, ifindex).
+pub type LinkKey = (usize, u32);
+
+pub struct Facts<'a> {
+    pub snap: &'a Snapshot,
+    /// Namespaces whose contents were read (Ok or Partial), with their index in the snapshot.
+    pub namespaces: Vec<(usize, &'a Namespace)>,
+    pub held: Vec<Held<'a>>,
+    segment_of: HashMap<LinkKey, usize>,
+    /// Per segment: its links, and whether every end of it is visible (only veths with known
+    /// peers and bridges), so that "nobody on it holds X" is a fact and not a blind spot.
+    segments: Vec<Segment>,
+    ns_index: HashMap<&'a str, usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Segment {
+    pub links: Vec<LinkKey>,
+    pub closed: bool,
+}
+
+pub fn readable(ns: &Namespace) -> bool {
+    matches!(ns.status, NsStatus::Ok | NsStatus::Partial(_))
+}
+
+/// A usable IPv4 address of `addr` (not loopback, not link-local, not IPv6).
+fn usable_v4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(v4) if !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified() => {
+            Some(v4)
+        }
+        _ => None,
+    }
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(snap: &'a Snapshot) -> Self {
+        let namespaces: Vec<(usize, &Namespace)> = snap
+            .namespaces
+            .iter()
+            .enumerate()
+            .filter(|(_, ns)| readable(ns))
+            .collect();
+        let ns_index = snap
+            .namespaces
+            .iter()
+            .enumerate()
+            .map(|(i, ns)| (ns.name.as_str(), i))
+            .collect();
+        let mut held = Vec::new();
+        for (_, ns) in &namespaces {
+            for a in &ns.addresses {
+                let Some(ip) = usable_v4(a.address) else {
+                    continue;
+                };
+                let Some(link) = ns.link_by_index(a.ifindex) else {
+                    continue;
+                };
+                if let Ok(net) = Ipv4Net::new(ip, a.prefix_len.min(32)) {
+                    held.push(Held { ns, link, net });
+                }
+            }
+        }
+        let mut facts = Facts {
+            snap,
+            namespaces,
+            held,
+            segment_of: HashMap::new(),
+            segments: Vec::new(),
+            ns_index,
+        };
+        facts.build_segments();
+        facts
+    }
+
+    pub fn ns_idx(&self, name: &str) -> Option<usize> {
+        self.ns_index.get(name).copied()
+    }
+
+    pub fn link(&self, key: LinkKey) -> Option<(&'a Namespace, &'a Link)> {
+        let ns = self.snap.namespaces.get(key.0)?;
+        Some((ns, ns.link_by_index(key.1)?))
+    }
+
+    /// The veth peer of `link` in namespace `ns`, when its namespace was read and holds it.
+    pub fn peer(&self, _ns: &Namespace, link: &Link) -> Option<(&'a Namespace, &'a Link)> {
+        let peer = link.peer.as_ref()?;
+        // A peer whose namespace could not be identified is out of sight.
+        let pns = peer.namespace.as_deref()?;
+        let idx = self.ns_idx(pns)?;
+        let pns = &self.snap.namespaces[idx];
+        if !readable(pns) {
+            return None;
+        }
+        Some((pns, pns.link_by_index(peer.ifindex)?))
+    }
+
+    fn build_segments(&mut self) {
+        // Union-find over every link of every readable namespace.
+        let mut keys: Vec<LinkKey> = Vec::new();
+        for (i, ns) in &self.namespaces {
+            for l in &ns.links {
+                if l.kind != "loopback" && l.name != "lo" {
+                    keys.push((*i, l.index));
+                }
+            }
+        }
+        let pos: HashMap<LinkKey, usize> = keys.iter().enumerate().map(|(p, k)| (*k, p)).collect();
+        let mut parent: Vec<usize> = (0..keys.len()).collect();
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        let union = |parent: &mut Vec<usize>, a: usize, b: usize| {
+            let (ra, rb) = (find(parent, a), find(parent, b));
+            if ra != rb {
+                parent[ra] = rb;
+            }
+        };
+        let mut open = vec![false; keys.len()];
+        for (p, key) in keys.iter().enumerate() {
+            let Some((ns, link)) = self.link(*key) else {
+                continue;
+            };
+            if let Some(m) = link.master_index {
+                if let Some(q) = pos.get(&(key.0, m)) {
+                    union(&mut parent, p, *q);
+                }
+            }
+            match link.kind.as_str() {
+                "veth" => match self.peer(ns, link) {
+                    Some((pns, plink)) => {
+                        if let Some(q) = self
+                            .ns_idx(&pns.name)
+                            .and_then(|pi| pos.get(&(pi, plink.index)))
+                        {
+                            union(&mut parent, p, *q);
+                        }
+                    }
+                    None => open[p] = true,
+                },
+                "bridge" => {}
+                // NICs, vxlan, tun, …: the segment continues somewhere we cannot see.
+                _ => open[p] = true,
+            }
+        }
+        let mut root_to_seg: HashMap<usize, usize> = HashMap::new();
+        for p in 0..keys.len() {
+            let r = find(&mut parent, p);
+            let seg = *root_to_seg.entry(r).or_insert_with(|| {
+                self.segments.push(Segment {
+                    links: Vec::new(),
+                    closed: true,
+                });
+                self.segments.len() - 1
+            });
+            self.segments[seg].links.push(keys[p]);
+            if open[p] {
+                self.segments[seg].closed = false;
+            }
+            self.segment_of.insert(keys[p], seg);
+        }
+    }
+
+    pub fn segment_id(&self, ns: &Namespace, link: &Link) -> Option<usize> {
+        let i = self.ns_idx(&ns.name)?;
+        self.segment_of.get(&(i, link.index)).copied()
+    }
+
+    pub fn segment(&self, id: usize) -> &Segment {
+        &self.segments[id]
+    }
+
+    pub fn segments(&self) -> impl Iterator<Item = (usize, &Segment)> {
+        self.segments.iter().enumerate()
+    }
+
+    /// Who holds `ip` (any link state).
+    pub fn holders(&self, ip: Ipv4Addr) -> impl Iterator<Item = &Held<'a>> {
+        self.held.iter().filter(move |h| h.ip() == ip)
+    }
+
+    /// The namespace holding `ip` on an up link, if any.
+    pub fn live_holder(&self, ip: Ipv4Addr) -> Option<&Held<'a>> {
+        self.held.iter().find(|h| h.ip() == ip && h.live())
+    }
+
+    /// Addresses held in namespace `ns`.
+    pub fn held_in<'s>(&'s self, ns: &'s Namespace) -> impl Iterator<Item = &'s Held<'a>> + 's {
+        self.held.iter().filter(move |h| h.ns.name == ns.name)
+    }
+
+    /// Whether two links share a layer-2 segment.
+    pub fn same_segment(&self, a: (&Namespace, &Link), b: (&Namespace, &Link)) -> bool {
+        match (self.segment_id(a.0, a.1), self.segment_id(b.0, b.1)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        }
+    }
+
+    /// Whether `ns` can send to anything in `dst`: a route covers it, or it holds an address
+    /// in it (a missing connected route is then a link or address problem, reported by those
+    /// rules), or one of its links shares a segment with a live holder of an address in `dst`
+    /// (the bridge rules report the missing address).
+    pub fn covers(&self, ns: &Namespace, dst: Ipv4Net) -> bool {
+        if lookup(ns, dst.network()).is_some_and(|r| r.kind == "unicast" || r.kind == "local") {
+            return true;
+        }
+        if self
+            .held_in(ns)
+            .any(|h| h.net.trunc().contains(&dst.network()))
+        {
+            return true;
+        }
+        self.held
+            .iter()
+            .filter(|h| h.live() && dst.contains(&h.ip()))
+            .any(|h| {
+                ns.links
+                    .iter()
+                    .any(|l| self.same_segment((ns, l), (h.ns, h.link)))
+            })
+    }
+}
+
+/// IPv4 destination of a route (`default` is 0.0.0.0/0).
+pub fn route_dst(r: &Route) -> Option<Ipv4Net> {
+    if r.family != "inet" {
+        return None;
+    }
+    if r.dst == "default" {
+        return Some(Ipv4Net::default());
+    }
+    let net: Ipv4Net = r
+        .dst
+        .parse()
+        .or_else(|_| {
+            r.dst
+                .parse::<Ipv4Addr>()
+                .map(|a| Ipv4Net::new(a, 32).expect("32 is a valid prefix"))
+        })
+        .ok()?;
+    Some(net)
+}
+
+pub fn route_gw(r: &Route) -> Option<Ipv4Addr> {
+    match r.gateway {
+        Some(IpAddr::V4(g)) => Some(g),
+        _ => None,
+    }
+}
+
+/// Routes that decide where a namespace's traffic goes: IPv4, every table but `local`. Policy
+/// rules are not followed; looking in every table errs on the side of "there is a route",
+/// which keeps the rules quiet rather than wrong on policy-routed hosts.
+pub fn v4_routes(ns: &Namespace) -> impl Iterator<Item = (&Route, Ipv4Net)> {
+    ns.routes
+        .iter()
+        .filter(|r| r.table != 255)
+        .filter_map(|r| route_dst(r).map(|d| (r, d)))
+}
+
+/// Longest-prefix match of `ip`, lowest metric first among equals; local addresses match the
+/// `local` table first, as the kernel does.
+pub fn lookup(ns: &Namespace, ip: Ipv4Addr) -> Option<&Route> {
+    if let Some(local) = ns
+        .routes
+        .iter()
+        .filter(|r| r.table == 255 && r.kind == "local")
+        .find(|r| route_dst(r).is_some_and(|d| d.contains(&ip)))
+    {
+        return Some(local);
+    }
+    v4_routes(ns)
+        .filter(|(_, d)| d.contains(&ip))
+        .max_by_key(|(r, d)| (d.prefix_len(), std::cmp::Reverse(r.metric.unwrap_or(0))))
+        .map(|(r, _)| r)
+}
+
+/// The default route of the main table, if any.
+pub fn default_route(ns: &Namespace) -> Option<&Route> {
+    v4_routes(ns)
+        .find(|(r, d)| d.prefix_len() == 0 && r.kind == "unicast")
+        .map(|(r, _)| r)
+}
+
+/// Routes through a gateway: (route, destination, gateway).
+pub fn gateway_routes(ns: &Namespace) -> impl Iterator<Item = (&Route, Ipv4Net, Ipv4Addr)> {
+    v4_routes(ns).filter_map(|(r, d)| route_gw(r).map(|g| (r, d, g)))
+}
+
+pub fn is_private(net: Ipv4Net) -> bool {
+    net.addr().is_private()
+        || Ipv4Net::new(Ipv4Addr::new(100, 64, 0, 0), 10).is_ok_and(|cgn| cgn.contains(&net.addr()))
+}
+
+/// `192.168.1.0/24` for 192.168.1.5/24.
+pub fn subnet(net: Ipv4Net) -> Ipv4Net {
+    net.trunc()
+}
+
+/// Another namespace sending traffic through this one: `from` routes `dst` via `gw`, an
+/// address this namespace holds on `link`.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayUse<'a> {
+    pub from: &'a Namespace,
+    pub dst: Ipv4Net,
+    pub gw: Ipv4Addr,
+    pub link: &'a Link,
+}
+
+impl<'a> Facts<'a> {
+    /// Who uses `ns` as a gateway to somewhere beyond it: a default route, or a route to a
+    /// destination some *other* namespace holds addresses in (a route to the gateway's own
+    /// address, like 8.8.8.8/32 via the namespace holding 8.8.8.8, is not transit).
+    pub fn transit_uses(&self, ns: &'a Namespace) -> Vec<GatewayUse<'a>> {
+        let mut out = Vec::new();
+        for (_, from) in &self.namespaces {
+            if from.name == ns.name {
+                continue;
+            }
+            for (_, dst, gw) in gateway_routes(from) {
+                let Some(h) = self.held_in(ns).find(|h| h.ip() == gw && h.live()).copied() else {
+                    continue;
+                };
+                let beyond = dst.prefix_len() == 0
+                    || self
+                        .held
+                        .iter()
+                        .any(|o| o.ns.name != ns.name && o.live() && dst.contains(&o.ip()));
+                if beyond {
+                    out.push(GatewayUse {
+                        from,
+                        dst,
+                        gw,
+                        link: h.link,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Live subnets of `ns` (distinct, from its addresses).
+    pub fn live_subnets(&self, ns: &Namespace) -> Vec<Ipv4Net> {
+        let mut nets: Vec<Ipv4Net> = self
+            .held_in(ns)
+            .filter(|h| h.live())
+            .map(|h| subnet(h.net))
+            .collect();
+        nets.sort();
+        nets.dedup();
+        nets
+    }
+}
+
+/// `10.0.0.0/24` or `default`.
+pub fn show_dst(d: Ipv4Net) -> String {
+    if d.prefix_len() == 0 {
+        "default".into()
+    } else {
+        d.to_string()
+    }
+}

@@ -1,0 +1,156 @@
+//! Links: a link something depends on that is down, a veth whose other end is down, and a
+//! veth whose other end has disappeared.
+//!
+//! "Something depends on it" means it carries an IPv4 address, is a bridge with ports, or is a
+//! bridge port: a DOWN link nobody uses (a spare NIC, a half-built veth) is nobody's problem.
+
+use super::facts::{readable, Facts};
+use super::{Finding, Severity};
+use crate::model::{Link, Namespace};
+use crate::plan::Step;
+
+fn addresses_of<'a>(f: &'a Facts, ns: &'a Namespace, link: &'a Link) -> Vec<String> {
+    f.held_in(ns)
+        .filter(|h| h.link.index == link.index)
+        .map(|h| h.net.to_string())
+        .collect()
+}
+
+/// Carries an address or is a bridge with ports: its own state matters.
+fn carries_traffic(f: &Facts, ns: &Namespace, link: &Link) -> bool {
+    !addresses_of(f, ns, link).is_empty() || (link.kind == "bridge" && !link.ports.is_empty())
+}
+
+fn is_loopback(link: &Link) -> bool {
+    link.kind == "loopback" || link.name == "lo"
+}
+
+pub fn check(f: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (_, ns) in &f.namespaces {
+        for link in ns.links.iter().filter(|l| !is_loopback(l)) {
+            if !link.is_up() && carries_traffic(f, ns, link) {
+                out.push(link_down(f, ns, link));
+                continue;
+            }
+            if link.kind != "veth" || !link.is_up() {
+                continue;
+            }
+            let used = carries_traffic(f, ns, link) || link.master.is_some();
+            if !used {
+                continue;
+            }
+            match f.peer(ns, link) {
+                Some((pns, peer)) => {
+                    // A down peer that carries traffic itself is reported as link-down there.
+                    if !peer.is_up() && !carries_traffic(f, pns, peer) {
+                        out.push(peer_down(ns, link, pns, peer));
+                    }
+                }
+                None => {
+                    if let Some(f) = peer_missing(f, ns, link) {
+                        out.push(f);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
+    let what = if link.kind == "bridge" && !link.ports.is_empty() {
+        format!("bridge {} (ports {})", link.name, link.ports.join(", "))
+    } else {
+        format!("{} {}", link.kind, link.name)
+    };
+    let addrs = addresses_of(f, ns, link);
+    let carries = if addrs.is_empty() {
+        String::new()
+    } else {
+        format!(" holds {} but", addrs.join(", "))
+    };
+    // A physical NIC may be down on purpose (a spare port with its config kept); a virtual
+    // link with an address is down by accident.
+    let severity = if link.kind == "device" {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    Finding::new(
+        "link-down",
+        severity,
+        &ns.name,
+        Some(&link.name),
+        format!("{} is down in {}", link.name, ns.name),
+        format!(
+            "{what} in {}{carries} is administratively down (flags {}); the kernel removed \
+             every route through it.",
+            ns.name,
+            link.flags.join(",")
+        ),
+    )
+    .object("link", &ns.name, link.name.clone())
+    .fix(
+        format!("set {} up in {}", link.name, ns.name),
+        vec![Step::SetLinkUp {
+            ns: ns.name.clone(),
+            link: link.name.clone(),
+            up: true,
+        }],
+    )
+}
+
+fn peer_down(ns: &Namespace, link: &Link, pns: &Namespace, peer: &Link) -> Finding {
+    let role = match &peer.master {
+        Some(m) => format!(", port of bridge {m},"),
+        None => String::new(),
+    };
+    Finding::new(
+        "peer-down",
+        Severity::Error,
+        &ns.name,
+        Some(&link.name),
+        format!("the other end of {} in {} is down", link.name, ns.name),
+        format!(
+            "{} in {} is up but its veth peer {} in {}{role} is down, so {} has no carrier \
+             (state {}) and nothing it sends arrives.",
+            link.name, ns.name, peer.name, pns.name, link.name, link.oper_state
+        ),
+    )
+    .object("link", &ns.name, link.name.clone())
+    .object("link", &pns.name, peer.name.clone())
+    .fix(
+        format!("set {} up in {}", peer.name, pns.name),
+        vec![Step::SetLinkUp {
+            ns: pns.name.clone(),
+            link: peer.name.clone(),
+            up: true,
+        }],
+    )
+}
+
+/// The peer's namespace was read, and holds no link with the peer's index.
+fn peer_missing(f: &Facts, ns: &Namespace, link: &Link) -> Option<Finding> {
+    let peer = link.peer.as_ref()?;
+    let pns_name = peer.namespace.as_deref()?;
+    let pns = f.snap.namespace(pns_name)?;
+    if !readable(pns) || pns.link_by_index(peer.ifindex).is_some() {
+        return None;
+    }
+    Some(
+        Finding::new(
+            "veth-peer-missing",
+            Severity::Warning,
+            &ns.name,
+            Some(&link.name),
+            format!("the other end of {} in {} is gone", link.name, ns.name),
+            format!(
+                "{} in {} is a veth whose peer should be interface index {} in {}, but {} has \
+                 no such interface: whatever was plugged in there has left.",
+                link.name, ns.name, peer.ifindex, pns_name, pns_name
+            ),
+        )
+        .object("link", &ns.name, link.name.clone()),
+    )
+}

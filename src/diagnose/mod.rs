@@ -1,0 +1,183 @@
+//! The doctor's rule engine: pure functions from a [`Snapshot`] to [`Finding`]s.
+//!
+//! No I/O, no netlink, no tokio: a rule reads a snapshot (live, or a saved JSON file) and
+//! returns what is wrong, citing the evidence with the snapshot's own names and values, and a
+//! fix as typed [`Step`]s when one is clear. One file per family of rules. Rules decide from
+//! facts — subnets from addresses, routes, veth peers, bridge ports, sysctls, firewall rules —
+//! never from names, so they work on topologies they have never seen.
+//!
+//! A healthy topology must produce no warning or error: a false alarm is a bug. When the
+//! evidence is incomplete (a segment continues into a NIC we cannot see, a namespace we could
+//! not read), rules stay silent or say `Info`.
+
+mod bridge;
+mod conntrack;
+mod dns;
+mod facts;
+mod forwarding;
+mod l2;
+mod links;
+mod nat;
+mod routing;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Snapshot;
+use crate::plan::Step;
+
+/// How bad a finding is. Ordered most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Traffic that should flow does not.
+    Error,
+    /// Likely to break something, or left-over state that will.
+    Warning,
+    /// Worth knowing; nothing is known to be broken.
+    Info,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        })
+    }
+}
+
+/// An object a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Object {
+    /// `namespace`, `link`, `address`, `route`, `rule` (firewall), `sysctl`, `file`.
+    pub kind: String,
+    pub namespace: String,
+    /// The link name, route destination, rule text, sysctl key or file path; empty for a
+    /// namespace.
+    #[serde(default)]
+    pub name: String,
+}
+
+impl Object {
+    pub fn new(kind: &str, namespace: &str, name: impl Into<String>) -> Self {
+        Object {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// A way to repair a finding, as plan steps the plan engine can show and apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    pub title: String,
+    pub steps: Vec<Step>,
+}
+
+/// One problem found in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// `RULE:OBJECT…`, stable across runs while the problem lasts (no counters, no indexes).
+    pub id: String,
+    /// The rule that found it, e.g. `forwarding-off`.
+    pub rule: String,
+    pub severity: Severity,
+    /// The namespace where the problem is (where the fix applies first).
+    pub namespace: String,
+    pub objects: Vec<Object>,
+    /// One line.
+    pub title: String,
+    /// Why, with the evidence: real names, addresses, values.
+    pub explanation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+impl Finding {
+    /// A finding of `rule` in `namespace`; the id is `rule:namespace[:key]`.
+    pub fn new(
+        rule: &str,
+        severity: Severity,
+        namespace: &str,
+        key: Option<&str>,
+        title: impl Into<String>,
+        explanation: impl Into<String>,
+    ) -> Self {
+        let id = match key {
+            Some(k) => format!("{rule}:{namespace}:{k}"),
+            None => format!("{rule}:{namespace}"),
+        };
+        Finding {
+            id,
+            rule: rule.into(),
+            severity,
+            namespace: namespace.into(),
+            objects: vec![Object::new("namespace", namespace, "")],
+            title: title.into(),
+            explanation: explanation.into(),
+            fix: None,
+        }
+    }
+
+    pub fn object(mut self, kind: &str, namespace: &str, name: impl Into<String>) -> Self {
+        let o = Object::new(kind, namespace, name);
+        if !self.objects.contains(&o) {
+            self.objects.push(o);
+        }
+        self
+    }
+
+    pub fn fix(mut self, title: impl Into<String>, steps: Vec<Step>) -> Self {
+        if !steps.is_empty() {
+            self.fix = Some(Fix {
+                title: title.into(),
+                steps,
+            });
+        }
+        self
+    }
+
+    /// Whether the finding touches namespace `name` (its own, or one of its objects').
+    pub fn concerns(&self, name: &str) -> bool {
+        self.namespace == name || self.objects.iter().any(|o| o.namespace == name)
+    }
+}
+
+/// Runs every rule. Sorted by severity (errors first), then id; one finding per id (the first
+/// rule to name a problem keeps it).
+pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
+    let f = facts::Facts::new(snap);
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 9] = [
+        forwarding::check,
+        routing::check,
+        links::check,
+        bridge::check,
+        nat::check,
+        l2::check,
+        conntrack::check,
+        dns::check,
+        // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
+        forwarding::check_rp_filter,
+    ];
+    let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
+    for rule in rules {
+        for finding in rule(&f) {
+            by_id.entry(finding.id.clone()).or_insert(finding);
+        }
+    }
+    let mut out: Vec<Finding> = by_id.into_values().collect();
+    out.sort_by(|a, b| a.severity.cmp(&b.severity).then_with(|| a.id.cmp(&b.id)));
+    out
+}
+
+/// Whether any finding is a warning or an error (what `doctor` exits 1 for).
+pub fn has_problems(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity <= Severity::Warning)
+}

@@ -1,0 +1,333 @@
+//! Routing: a destination some namespace is expected to reach but has no route to, a missing
+//! default route where the namespace's neighbours use a gateway on its subnet, and an address
+//! on a segment whose every other member is on another subnet.
+//!
+//! "Expected to reach" is read from the other namespaces' routes, never from names:
+//! - a namespace that routes D through a gateway G makes G's namespace responsible for D;
+//! - whoever holds addresses in D must be able to answer the sender;
+//! - a stub (no forwarding) with a default route through R needs R to route back to it;
+//! - routers on one subnet that route D through a gateway there should all know D.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::facts::{default_route, gateway_routes, route_gw, show_dst, subnet, Facts, Held};
+use super::{Finding, Severity};
+use crate::model::Namespace;
+use crate::plan::{RouteSpec, Step};
+
+pub fn check(f: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    no_route(f, &mut out);
+    no_default(f, &mut out);
+    wrong_subnet(f, &mut out);
+    out
+}
+
+/// The address `ns` would use as gateway towards `target`'s namespace: an address of
+/// `target_ns` on a subnet `ns` is live on.
+fn gateway_towards(f: &Facts, ns: &Namespace, target_ns: &Namespace) -> Option<Ipv4Addr> {
+    let mine = f.live_subnets(ns);
+    f.held_in(target_ns)
+        .find(|h| h.live() && mine.iter().any(|n| n.contains(&h.ip())))
+        .map(Held::ip)
+}
+
+fn no_route_finding(
+    f: &Facts,
+    ns: &Namespace,
+    dst: Ipv4Net,
+    via_ns: Option<&Namespace>,
+    evidence: String,
+) -> Finding {
+    let via = via_ns.and_then(|v| gateway_towards(f, ns, v));
+    let mut finding = Finding::new(
+        "no-route",
+        Severity::Error,
+        &ns.name,
+        Some(&dst.to_string()),
+        format!("{} has no route to {dst}", ns.name),
+        format!("{evidence}, but {} has no route to {dst}.", ns.name),
+    )
+    .object("route", &ns.name, dst.to_string());
+    if let Some(gw) = via {
+        finding = finding.fix(
+            format!("route {dst} via {gw} in {}", ns.name),
+            vec![Step::AddRoute {
+                ns: ns.name.clone(),
+                route: RouteSpec {
+                    dst: ipnet::IpNet::V4(dst),
+                    via: Some(gw.into()),
+                    dev: None,
+                    table: None,
+                    metric: None,
+                },
+            }],
+        );
+    }
+    finding
+}
+
+fn no_route(f: &Facts, out: &mut Vec<Finding>) {
+    for (_, x) in &f.namespaces {
+        for (_, dst, gw) in gateway_routes(x) {
+            let Some(r) = f.live_holder(gw) else { continue };
+            let r_ns = r.ns;
+            if r_ns.name == x.name {
+                continue;
+            }
+            if dst.prefix_len() > 0 {
+                // N1: the gateway's namespace must itself know where D is.
+                if !f.covers(r_ns, dst) {
+                    out.push(no_route_finding(
+                        f,
+                        r_ns,
+                        dst,
+                        None,
+                        format!(
+                            "{} routes {dst} via {gw}, which {} holds",
+                            x.name, r_ns.name
+                        ),
+                    ));
+                }
+                // N2: every other holder of an address in D must reach the sender back.
+                let Some(src) = f
+                    .held_in(x)
+                    .find(|h| h.live() && h.net.trunc().contains(&gw))
+                    .copied()
+                else {
+                    continue;
+                };
+                let back = subnet(src.net);
+                for y in f.held.iter().filter(|h| {
+                    h.live()
+                        && dst.contains(&h.ip())
+                        && h.ns.name != r_ns.name
+                        && h.ns.name != x.name
+                }) {
+                    // A holder without the default route its neighbours have is `no-default`.
+                    if missing_default(f, y.ns).is_some() {
+                        continue;
+                    }
+                    if !f.covers(y.ns, Ipv4Net::new(src.ip(), 32).unwrap_or(back)) {
+                        out.push(no_route_finding(
+                            f,
+                            y.ns,
+                            back,
+                            Some(r_ns),
+                            format!(
+                                "{} ({}) reaches {} here through {} ({gw}) and expects replies",
+                                x.name,
+                                src.ip(),
+                                dst,
+                                r_ns.name
+                            ),
+                        ));
+                    }
+                }
+                // N4: other routers on the gateway's subnet should know D too.
+                let Some(lan) = f
+                    .held_in(x)
+                    .find(|h| h.live() && h.net.trunc().contains(&gw))
+                    .map(|h| subnet(h.net))
+                else {
+                    continue;
+                };
+                let mut peers: Vec<&Namespace> = f
+                    .held
+                    .iter()
+                    .filter(|h| h.live() && lan.contains(&h.ip()))
+                    .map(|h| h.ns)
+                    .filter(|n| n.name != x.name && n.name != r_ns.name)
+                    .filter(|n| n.sysctls.ip_forward == Some(1))
+                    .collect();
+                peers.dedup_by(|a, b| a.name == b.name);
+                for y in peers {
+                    if !f.covers(y, dst) {
+                        out.push(no_route_finding(
+                            f,
+                            y,
+                            dst,
+                            Some(r_ns),
+                            format!(
+                                "{} reaches {dst} via {gw} ({}) on {lan}, which {} shares",
+                                x.name, r_ns.name, y.name
+                            ),
+                        ));
+                    }
+                }
+            } else if x.sysctls.ip_forward != Some(1) && f.transit_uses(x).is_empty() {
+                // (A gateway with forwarding off is not a stub: that is `forwarding-off`.)
+                // N3: a stub's upstream must route back to each of the stub's addresses.
+                for h in f.held_in(x).filter(|h| h.live()) {
+                    let own = Ipv4Net::new(h.ip(), 32).unwrap_or(h.net);
+                    if !f.covers(r_ns, own) {
+                        let dst = subnet(h.net);
+                        out.push(no_route_finding(
+                            f,
+                            r_ns,
+                            dst,
+                            Some(x),
+                            format!(
+                                "{} sends everything via {gw} ({}) from {} on {}",
+                                x.name,
+                                r_ns.name,
+                                h.ip(),
+                                h.link.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why `ns` should have a default route and has none: another namespace on one of its
+/// subnets goes out through a gateway on that subnet (not held by `ns` itself).
+fn missing_default<'a>(
+    f: &'a Facts,
+    ns: &Namespace,
+) -> Option<(Ipv4Net, &'a Namespace, Ipv4Addr, &'a Namespace)> {
+    if default_route(ns).is_some() {
+        return None;
+    }
+    for net in f.live_subnets(ns) {
+        let sibling = f.namespaces.iter().find_map(|(_, other)| {
+            if other.name == ns.name {
+                return None;
+            }
+            let gw = default_route(other).and_then(route_gw)?;
+            let on_net = f.held_in(other).any(|h| h.live() && subnet(h.net) == net);
+            (on_net && net.contains(&gw)).then_some((*other, gw))
+        });
+        let Some((other, gw)) = sibling else { continue };
+        // The gateway itself does not route through itself.
+        if f.held_in(ns).any(|h| h.ip() == gw) {
+            continue;
+        }
+        let Some(holder) = f.live_holder(gw) else {
+            continue;
+        };
+        return Some((net, other, gw, holder.ns));
+    }
+    None
+}
+
+/// `no-default`
+fn no_default(f: &Facts, out: &mut Vec<Finding>) {
+    for (_, ns) in &f.namespaces {
+        let Some((net, other, gw, holder)) = missing_default(f, ns) else {
+            continue;
+        };
+        out.push(
+            Finding::new(
+                "no-default",
+                Severity::Error,
+                &ns.name,
+                None,
+                format!("{} has no default route", ns.name),
+                format!(
+                    "{} on {net} goes out via {gw} ({}), which is on {}'s subnet too, but {} \
+                     has no default route: it reaches nothing beyond {}.",
+                    other.name,
+                    holder.name,
+                    ns.name,
+                    ns.name,
+                    f.live_subnets(ns)
+                        .iter()
+                        .map(|n| show_dst(*n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .object("route", &ns.name, "default")
+            .object("namespace", &other.name, "")
+            .fix(
+                format!("default route via {gw} in {}", ns.name),
+                vec![Step::AddRoute {
+                    ns: ns.name.clone(),
+                    route: RouteSpec {
+                        dst: ipnet::IpNet::V4(Ipv4Net::default()),
+                        via: Some(gw.into()),
+                        dev: None,
+                        table: None,
+                        metric: None,
+                    },
+                }],
+            ),
+        );
+    }
+}
+
+/// `wrong-subnet`: on a segment we see whole, an address whose subnet nobody else shares while
+/// the others agree on another one.
+fn wrong_subnet(f: &Facts, out: &mut Vec<Finding>) {
+    for (_, seg) in f.segments() {
+        if !seg.closed {
+            continue;
+        }
+        let on_seg: Vec<&Held> = f
+            .held
+            .iter()
+            .filter(|h| {
+                h.net.prefix_len() < 31
+                    && seg.links.iter().any(|k| {
+                        f.link(*k)
+                            .is_some_and(|(n, l)| n.name == h.ns.name && l.index == h.link.index)
+                    })
+            })
+            .collect();
+        for h in &on_seg {
+            let net = subnet(h.net);
+            // The link may carry several subnets on purpose; only an address alone is odd.
+            if on_seg.iter().any(|o| {
+                (o.ns.name != h.ns.name || o.link.index != h.link.index) && subnet(o.net) == net
+            }) {
+                continue;
+            }
+            if on_seg
+                .iter()
+                .any(|o| o.ns.name == h.ns.name && o.link.index == h.link.index && o.net != h.net)
+            {
+                continue;
+            }
+            let others: Vec<&&Held> = on_seg
+                .iter()
+                .filter(|o| o.ns.name != h.ns.name || o.link.index != h.link.index)
+                .collect();
+            let Some(first) = others.first() else {
+                continue;
+            };
+            let majority = subnet(first.net);
+            if others.len() < 2 || !others.iter().all(|o| subnet(o.net) == majority) {
+                continue;
+            }
+            out.push(
+                Finding::new(
+                    "wrong-subnet",
+                    Severity::Error,
+                    &h.ns.name,
+                    Some(&h.link.name),
+                    format!("{} on {} is on the wrong subnet", h.net, h.link.name),
+                    format!(
+                        "{} in {} has {}, but every other address on its segment is on \
+                         {majority} ({}); nothing there answers on {net}.",
+                        h.link.name,
+                        h.ns.name,
+                        h.net,
+                        others
+                            .iter()
+                            .take(3)
+                            .map(|o| format!("{} {} {}", o.ns.name, o.link.name, o.net))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .object("link", &h.ns.name, h.link.name.clone())
+                .object("address", &h.ns.name, h.net.to_string()),
+            );
+        }
+    }
+}
