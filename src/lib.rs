@@ -8,4 +8,5 @@ pub mod model;
 pub mod netns;
 pub mod plan;
 pub mod report;
+pub mod rtnl;
 pub mod ui;

@@ -2,3 +2,4 @@
 pub mod create;
 pub mod discover;
 pub mod enter;
+pub mod resolve;
