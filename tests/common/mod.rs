@@ -2,5 +2,6 @@
 //! on its own and uses only part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod plan;
 pub mod snap;
 pub mod world;
