@@ -31,6 +31,14 @@ enum Command {
     Lab(cli::lab::LabArgs),
     /// Compare two saved snapshots: what was added, removed or changed.
     Diff(cli::diff::DiffArgs),
+    /// Apply a plan: show its shell commands, ask, apply all or nothing, journal it.
+    Apply(cli::apply::ApplyArgs),
+    /// Revert an applied plan (default: the latest still in effect).
+    Undo(cli::undo::UndoArgs),
+    /// Keep a change applied with --confirm-within.
+    Confirm(cli::confirm::ConfirmArgs),
+    /// List applied plans and their state.
+    Journal(cli::journal::JournalArgs),
 }
 
 fn main() {
@@ -39,6 +47,10 @@ fn main() {
         Some(Command::Snapshot(args)) => cli::snapshot::run(args),
         Some(Command::Lab(args)) => cli::lab::run(args),
         Some(Command::Diff(args)) => cli::diff::run(args),
+        Some(Command::Apply(args)) => cli::apply::run(args),
+        Some(Command::Undo(args)) => cli::undo::run(args),
+        Some(Command::Confirm(args)) => cli::confirm::run(args),
+        Some(Command::Journal(args)) => cli::journal::run(args),
         // The TUI on a terminal; piped or redirected, the text snapshot, so scripts that ran
         // `netlens | grep` keep working.
         None if cli.snapshot.is_some() || std::io::stdout().is_terminal() => {

@@ -1,4 +1,9 @@
 //! Subcommands, one file each. `main.rs` parses arguments and dispatches here.
+pub mod apply;
+pub mod confirm;
 pub mod diff;
+pub mod journal;
 pub mod lab;
+mod prompt;
 pub mod snapshot;
+pub mod undo;
