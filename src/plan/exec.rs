@@ -278,9 +278,18 @@ impl Engine {
                 value,
                 persist: keep,
             } => {
+                let old = proc_ops::read_sysctl(ns, key)?;
                 proc_ops::write_sysctl(ns, key, value)?;
                 if *keep {
-                    persist::write(key, Some(&persist::conf_content(key, value, &self.label)))?;
+                    let content = persist::conf_content(key, value, &self.label);
+                    if let Err(e) = persist::write(key, Some(&content)) {
+                        // A step is all or nothing too: the failed step is not rolled back
+                        // by the plan, so put the live value back here.
+                        return match proc_ops::write_sysctl(ns, key, &old) {
+                            Ok(()) => Err(e),
+                            Err(e2) => Err(format!("{e}; and restoring {key} failed: {e2}")),
+                        };
+                    }
                 }
                 Ok(())
             }
