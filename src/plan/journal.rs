@@ -309,10 +309,20 @@ pub fn read(id: &str) -> Result<Entry, PlanError> {
         .map_while(Result::ok)
         .filter_map(|l| serde_json::from_str(&l).ok())
         .collect();
-    Entry::from_records(records).ok_or_else(|| PlanError::Journal {
+    let mut entry = Entry::from_records(records).ok_or_else(|| PlanError::Journal {
         path: path.display().to_string(),
         reason: "no `started` record".into(),
-    })
+    })?;
+    // `apply` holds the plan's lock from start to end. A live pid alone could be a reused one:
+    // if the lock is free, nobody is applying it any more.
+    if entry.state == PlanState::Applying {
+        if let Ok(f) = File::open(&path) {
+            if Flock::lock(f, FlockArg::LockExclusiveNonblock).is_ok() {
+                entry.state = PlanState::Interrupted;
+            }
+        }
+    }
+    Ok(entry)
 }
 
 /// Every plan in the journal, oldest first (ids sort by time).
