@@ -302,3 +302,58 @@ fn failure_after_every_kind_of_step_leaves_nothing() {
         assert_same("after the failed plan", &before, &snap());
     });
 }
+
+#[test]
+fn process_held_namespace_and_refused_deletes() {
+    in_world("process_held_namespace_and_refused_deletes", || {
+        let _state = private_state();
+        // A namespace held only by a process, as a container's is: named pid:N.
+        let mut holder = std::process::Command::new("unshare")
+            .args(["--net", "sleep", "60"])
+            .spawn()
+            .unwrap();
+        let ns = format!("pid:{}", holder.id());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        apply_then_undo(
+            "veth into a process-held namespace",
+            json!([
+                {"step": "add_veth", "ns": "host", "name": "to-ctr", "peer_ns": ns, "peer": "eth0"},
+                {"step": "add_address", "ns": ns, "link": "eth0", "addr": "10.5.0.2/24"},
+                {"step": "set_link_up", "ns": ns, "link": "eth0", "up": true}
+            ]),
+        );
+        // Deleting the host end must find the peer's namespace (by nsid) to undo it.
+        sh(&[
+            "ip",
+            "link",
+            "add",
+            "to-ctr",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &holder.id().to_string(),
+        ]);
+        apply_then_undo(
+            "delete a veth whose peer is in a process-held namespace",
+            json!([{"step": "delete_link", "ns": "host", "name": "to-ctr"}]),
+        );
+        // A link netlens could not recreate exactly is refused, and nothing changes. (Loopback:
+        // the one link that is neither veth nor bridge every namespace has; dummy needs a
+        // module the test machine may not load.)
+        let before = snap();
+        let p = plan(
+            "delete loopback",
+            json!([{"step": "delete_link", "ns": ns, "name": "lo"}]),
+        );
+        let err = plan::apply(&p, &ApplyOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("refusing to delete lo"), "{err}");
+        assert_same("after a refused delete", &before, &snap());
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+    });
+}
