@@ -9,5 +9,6 @@ pub mod model;
 pub mod netns;
 pub mod plan;
 pub mod report;
+pub mod rtnl;
 pub mod trace;
 pub mod ui;

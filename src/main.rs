@@ -35,6 +35,17 @@ enum Command {
     Doctor(cli::doctor::DoctorArgs),
     /// Capture packets on an interface of any namespace (tcpdump-like filter, pcap output).
     Capture(cli::capture::CaptureArgs),
+    /// Repair a doctor finding (or `all`) with its fix plan: shown, asked, applied all or
+    /// nothing, journaled for `netlens undo`.
+    Fix(cli::fix::FixArgs),
+    /// Apply a plan: show its shell commands, ask, apply all or nothing, journal it.
+    Apply(cli::apply::ApplyArgs),
+    /// Revert an applied plan (default: the latest still in effect).
+    Undo(cli::undo::UndoArgs),
+    /// Keep a change applied with --confirm-within.
+    Confirm(cli::confirm::ConfirmArgs),
+    /// List applied plans and their state.
+    Journal(cli::journal::JournalArgs),
 }
 
 fn main() {
@@ -45,6 +56,11 @@ fn main() {
         Some(Command::Diff(args)) => cli::diff::run(args),
         Some(Command::Doctor(args)) => cli::doctor::run(args),
         Some(Command::Capture(args)) => cli::capture::run(args),
+        Some(Command::Fix(args)) => cli::fix::run(args),
+        Some(Command::Apply(args)) => cli::apply::run(args),
+        Some(Command::Undo(args)) => cli::undo::run(args),
+        Some(Command::Confirm(args)) => cli::confirm::run(args),
+        Some(Command::Journal(args)) => cli::journal::run(args),
         // The TUI on a terminal; piped or redirected, the text snapshot, so scripts that ran
         // `netlens | grep` keep working.
         None if cli.snapshot.is_some() || std::io::stdout().is_terminal() => {

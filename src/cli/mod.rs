@@ -1,6 +1,12 @@
 //! Subcommands, one file each. `main.rs` parses arguments and dispatches here.
+pub mod apply;
 pub mod capture;
+pub mod confirm;
 pub mod diff;
 pub mod doctor;
+pub mod fix;
+pub mod journal;
 pub mod lab;
+mod prompt;
 pub mod snapshot;
+pub mod undo;

@@ -27,7 +27,7 @@ pub struct NsAccess<'a> {
     pub file: Option<&'a File>,
 }
 
-fn nsid_of(sock: &mut RtSocket, target: &File) -> Option<i32> {
+pub(crate) fn nsid_of(sock: &mut RtSocket, target: &File) -> Option<i32> {
     let mut msg = NsidMessage::default();
     msg.attributes
         .push(NsidAttribute::Fd(target.as_raw_fd() as u32));

@@ -1,78 +1,24 @@
 //! Executes lab steps with rtnetlink, and reads a scenario's status back.
 //!
-//! One netlink connection per namespace: the socket is created on a throwaway thread that
-//! entered the namespace (`run_in_netns_file`) and then driven from this module's own
-//! current-thread runtime; the socket stays bound to the namespace it was created in. Work that
+//! One netlink connection per namespace ([`Session`], shared with the plan engine). Work that
 //! is not netlink (sysctls, iptables) runs on a thread inside the namespace, because both
 //! `/proc/sys/net` and a spawned child follow the calling *thread's* network namespace.
 //!
 //! Every step first looks at what exists: equal configuration counts as done, a conflicting one
 //! is an error naming the namespace and interface, never silently replaced.
 
-use std::collections::{HashMap, HashSet};
-use std::fs::File;
-
-use rtnetlink::Handle;
-use tokio::runtime::Runtime;
+use std::collections::HashSet;
 
 use super::steps::*;
 use super::{LabError, LabState, LabStatus, LinkStatus, NsStatus, Scenario, Step};
-use crate::netns::create::{delete_netns, ensure_netns, netns_exists, netns_path};
-use crate::netns::enter::run_in_netns_file;
+use crate::netns::create::{delete_netns, ensure_netns, netns_exists};
+use crate::rtnl::query::{get_link, is_up, kind_name, link_kind, nl_err};
+use crate::rtnl::session::Session;
 
 /// Something `apply` created, to undo if a later step fails.
 enum Created {
     Ns(String),
     Link { ns: String, name: String },
-}
-
-/// Netlink connections (one per namespace) on a private current-thread runtime.
-pub(super) struct Session {
-    pub(super) rt: Runtime,
-    handles: HashMap<String, Handle>,
-}
-
-impl Session {
-    pub(super) fn new() -> Result<Self, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
-        Ok(Session {
-            rt,
-            handles: HashMap::new(),
-        })
-    }
-
-    pub(super) fn open_ns(ns: &str) -> Result<File, String> {
-        let path = netns_path(ns).map_err(|e| e.to_string())?;
-        File::open(&path)
-            .map_err(|e| format!("cannot open namespace {ns} ({}): {e}", path.display()))
-    }
-
-    /// The connection for namespace `ns`, opened on first use.
-    pub(super) fn handle(&mut self, ns: &str) -> Result<Handle, String> {
-        if let Some(handle) = self.handles.get(ns) {
-            return Ok(handle.clone());
-        }
-        let file = Self::open_ns(ns)?;
-        let rt = self.rt.handle().clone();
-        let (connection, handle, _) = run_in_netns_file(&file, ns, move || {
-            // The socket is registered with the runtime's reactor, so create it in its context.
-            let _guard = rt.enter();
-            rtnetlink::new_connection()
-        })
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot open a netlink socket in namespace {ns}: {e}"))?;
-        self.rt.spawn(connection);
-        self.handles.insert(ns.to_string(), handle.clone());
-        Ok(handle)
-    }
-
-    /// Forgets the connection of a deleted namespace (the socket would keep it alive).
-    fn drop_ns(&mut self, ns: &str) {
-        self.handles.remove(ns);
-    }
 }
 
 /// Runs all steps in order. Returns how many changed something. On failure removes what this

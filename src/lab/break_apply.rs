@@ -10,10 +10,11 @@ use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::route::{RouteHeader, RouteMessage};
 use rtnetlink::{LinkUnspec, RouteMessageBuilder};
 
-use super::apply::Session;
 use super::faults::Breakage;
-use super::steps::{add_addr, need_link, nl_err, route_dst, route_table, set_sysctl};
+use super::steps::{add_addr, route_dst, set_sysctl};
 use crate::netns::enter::run_in_netns_file;
+use crate::rtnl::query::{need_link, nl_err, route_table};
+use crate::rtnl::session::Session;
 
 pub(super) fn apply(changes: &[Breakage]) -> Result<(), String> {
     let mut session = Session::new()?;

@@ -9,103 +9,15 @@ use std::process::Command;
 use futures::TryStreamExt;
 use ipnet::Ipv4Net;
 use netlink_packet_route::address::AddressAttribute;
-use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
 use rtnetlink::{
     Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder,
 };
 
 use crate::netns::enter::run_in_netns_file;
-
-use super::apply::Session;
-
-const ENODEV: i32 = libc::ENODEV;
-
-pub(super) fn nl_code(e: &rtnetlink::Error) -> Option<i32> {
-    match e {
-        rtnetlink::Error::NetlinkError(msg) => Some(msg.raw_code().abs()),
-        _ => None,
-    }
-}
-
-pub(super) fn nl_err(e: rtnetlink::Error) -> String {
-    match &e {
-        rtnetlink::Error::NetlinkError(msg) => msg.to_io().to_string(),
-        _ => e.to_string(),
-    }
-}
-
-/// The link called `name`, or `None` if the namespace has none.
-pub(super) async fn get_link(handle: &Handle, name: &str) -> Result<Option<LinkMessage>, String> {
-    match handle
-        .link()
-        .get()
-        .match_name(name)
-        .execute()
-        .try_next()
-        .await
-    {
-        Ok(link) => Ok(link),
-        Err(e) if nl_code(&e) == Some(ENODEV) => Ok(None),
-        Err(e) => Err(nl_err(e)),
-    }
-}
-
-pub(super) async fn need_link(
-    handle: &Handle,
-    ns: &str,
-    name: &str,
-) -> Result<LinkMessage, String> {
-    get_link(handle, name)
-        .await?
-        .ok_or_else(|| format!("interface {name} does not exist in {ns}"))
-}
-
-pub(super) fn link_kind(link: &LinkMessage) -> Option<&InfoKind> {
-    link.attributes.iter().find_map(|a| match a {
-        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
-            LinkInfo::Kind(kind) => Some(kind),
-            _ => None,
-        }),
-        _ => None,
-    })
-}
-
-/// Kind as `ip -d link` names it (`veth`, `bridge`, ...).
-pub(super) fn kind_name(kind: &InfoKind) -> String {
-    match kind {
-        InfoKind::Veth => "veth".into(),
-        InfoKind::Bridge => "bridge".into(),
-        other => other.to_string(),
-    }
-}
-
-pub(super) fn link_attr_u32(
-    link: &LinkMessage,
-    pick: fn(&LinkAttribute) -> Option<u32>,
-) -> Option<u32> {
-    link.attributes.iter().find_map(pick)
-}
-
-pub(super) fn peer_index(link: &LinkMessage) -> Option<u32> {
-    link_attr_u32(link, |a| match a {
-        LinkAttribute::Link(i) => Some(*i),
-        _ => None,
-    })
-}
-
-pub(super) fn controller(link: &LinkMessage) -> Option<u32> {
-    link_attr_u32(link, |a| match a {
-        LinkAttribute::Controller(i) => Some(*i),
-        _ => None,
-    })
-}
-
-pub(super) fn is_up(link: &LinkMessage) -> bool {
-    link.header.flags.contains(LinkFlags::Up)
-}
+use crate::rtnl::query::*;
+use crate::rtnl::session::Session;
 
 pub(super) fn add_veth(
     session: &mut Session,
@@ -277,17 +189,6 @@ pub(super) fn route_gateway(route: &RouteMessage) -> Option<Ipv4Addr> {
         RouteAttribute::Gateway(RouteAddress::Inet(ip)) => Some(*ip),
         _ => None,
     })
-}
-
-pub(super) fn route_table(route: &RouteMessage) -> u32 {
-    route
-        .attributes
-        .iter()
-        .find_map(|a| match a {
-            RouteAttribute::Table(t) => Some(*t),
-            _ => None,
-        })
-        .unwrap_or(u32::from(route.header.table))
 }
 
 pub(super) async fn add_route(

@@ -36,6 +36,8 @@ pub enum NetnsError {
     InvalidName { name: String, reason: &'static str },
     #[error("invalid interface name {name:?}: {reason}")]
     InvalidIfName { name: String, reason: &'static str },
+    #[error("unknown namespace {name} ({path} is not a network namespace)")]
+    Unknown { name: String, path: String },
     #[error("namespace {name} already exists ({path})")]
     AlreadyExists { name: String, path: String },
     #[error("cannot {action} {path}: {source}")]

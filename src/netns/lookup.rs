@@ -1,4 +1,6 @@
-//! Finding the one namespace a user named on the command line and opening it.
+//! Finding the one namespace a user named on the command line (`--ns`: name, path, pid,
+//! container id prefix or inode) by a discovery scan, and opening it. Plan steps, which use
+//! the exact names a snapshot gives, resolve them directly with [`super::resolve`] instead.
 
 use std::fs::File;
 

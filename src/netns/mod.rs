@@ -3,3 +3,4 @@ pub mod create;
 pub mod discover;
 pub mod enter;
 pub mod lookup;
+pub mod resolve;

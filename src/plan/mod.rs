@@ -1,6 +1,41 @@
 //! Plans: the only way netlens changes a network. A plan is a list of typed [`Step`]s that is
 //! shown (as shell commands) before it runs, applied all or nothing, and journaled for undo.
+//!
+//! Layout: [`spec`] the plan file · `step` the steps · [`shell`] their shell equivalents ·
+//! [`validate`] checks before anything runs · `inverse` inverses from live state · `exec`
+//! running a step in its namespace · `apply` all-or-nothing · [`journal`] the JSON-lines
+//! journal · `undo` and [`confirm`] reverting later or on a missed confirmation.
 
+mod apply;
+mod clock;
+pub mod confirm;
+mod error;
+mod exec;
+mod inverse;
+pub mod journal;
+mod live;
+pub mod persist;
+mod proc_ops;
+pub mod shell;
+pub mod spec;
 mod step;
+mod undo;
+pub mod validate;
 
-pub use step::{RouteSpec, Step};
+pub use apply::{apply, Applied, ApplyOptions, TEST_PAUSE_ENV};
+pub use confirm::{confirm, rollback_if_unconfirmed, sweep_expired};
+pub use error::PlanError;
+pub use journal::{PlanState, STATE_DIR_ENV};
+pub use spec::Plan;
+pub use step::{LinkEnd, RouteSpec, Step};
+pub use undo::{undo, undo_preview, UndoTarget, Undone};
+
+/// The shell commands equivalent to the plan, in order (one step may need two).
+pub fn preview(plan: &Plan) -> Vec<String> {
+    plan.steps.iter().flat_map(shell::commands).collect()
+}
+
+/// When a journal time is shown to people.
+pub fn format_time(unix_secs: u64) -> String {
+    clock::human(unix_secs)
+}

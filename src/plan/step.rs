@@ -24,6 +24,17 @@ pub struct RouteSpec {
     pub metric: Option<u32>,
 }
 
+/// One end of a link as it was before a plan deleted it: enough to recreate it exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkEnd {
+    pub ns: String,
+    pub name: String,
+    pub index: u32,
+    /// `aa:bb:cc:dd:ee:ff`
+    pub mac: String,
+    pub mtu: u32,
+}
+
 /// One change to a network. Interface names refer to the step's namespace `ns`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -109,6 +120,42 @@ pub enum Step {
         chain: String,
         rule: Vec<String>,
     },
+    // The variants below exist so that inverses are exact; the engine writes them into the
+    // journal when it computes an inverse, and a plan may use them too.
+    /// Recreate a deleted link with its old index, MAC and MTU (`kind` `veth` with `peer`, or
+    /// `bridge`); created down.
+    RecreateLink {
+        kind: String,
+        link: LinkEnd,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<LinkEnd>,
+    },
+    /// Add a route with its original protocol, scope, type and preferred source, as it was
+    /// before a plan removed it (numbers as in `rtnetlink.h`).
+    RestoreRoute {
+        ns: String,
+        route: RouteSpec,
+        protocol: u8,
+        scope: u8,
+        kind: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefsrc: Option<IpAddr>,
+    },
+    /// `iptables -t TABLE -I CHAIN POSITION RULE...` inside `ns` (1 is the first rule).
+    InsertIptablesRule {
+        ns: String,
+        table: String,
+        chain: String,
+        position: u32,
+        rule: Vec<String>,
+    },
+    /// Put back the host's `/etc/sysctl.d` file netlens writes for `key`: its old content, or
+    /// no file when `content` is None.
+    RestoreSysctlFile {
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<String>,
+    },
 }
 
 impl Step {
@@ -129,8 +176,25 @@ impl Step {
             | Step::DelRoute { ns, .. }
             | Step::SetSysctl { ns, .. }
             | Step::AddIptablesRule { ns, .. }
-            | Step::DelIptablesRule { ns, .. } => ns,
+            | Step::DelIptablesRule { ns, .. }
+            | Step::RestoreRoute { ns, .. }
+            | Step::InsertIptablesRule { ns, .. } => ns,
+            Step::RecreateLink { link, .. } => &link.ns,
+            // sysctl.d files configure the host at boot.
+            Step::RestoreSysctlFile { .. } => "host",
         }
+    }
+
+    /// Every namespace the step touches (the moved-to and peer namespaces too).
+    pub fn namespaces(&self) -> Vec<&str> {
+        let mut all = vec![self.ns()];
+        match self {
+            Step::AddVeth { peer_ns, .. } => all.push(peer_ns),
+            Step::MoveLink { to_ns, .. } => all.push(to_ns),
+            Step::RecreateLink { peer: Some(p), .. } => all.push(&p.ns),
+            _ => {}
+        }
+        all
     }
 }
 
@@ -219,6 +283,29 @@ impl fmt::Display for Step {
                 "remove {table}/{chain} rule `{}` in {ns}",
                 rule.join(" ")
             ),
+            Step::RecreateLink { kind, link, peer } => {
+                write!(f, "recreate {kind} {} in {}", link.name, link.ns)?;
+                if let Some(p) = peer {
+                    write!(f, " ⇄ {} ({})", p.name, p.ns)?;
+                }
+                Ok(())
+            }
+            Step::RestoreRoute { ns, route, .. } => write!(f, "restore route {route} in {ns}"),
+            Step::InsertIptablesRule {
+                ns,
+                table,
+                chain,
+                position,
+                rule,
+            } => write!(
+                f,
+                "insert {table}/{chain} rule `{}` at {position} in {ns}",
+                rule.join(" ")
+            ),
+            Step::RestoreSysctlFile { key, content } => match content {
+                Some(_) => write!(f, "restore the sysctl.d file of {}", key.replace('/', ".")),
+                None => write!(f, "remove the sysctl.d file of {}", key.replace('/', ".")),
+            },
         }
     }
 }

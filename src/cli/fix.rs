@@ -1,0 +1,143 @@
+//! `netlens fix ID|all [--dry-run] [--yes] [--confirm-within SECS]`: the doctor's fix for a
+//! finding, as a plan: its shell commands shown, asked for, applied all or nothing, journaled
+//! (so `netlens undo` takes it back).
+//!
+//! The snapshot is read again here, not taken from an earlier `doctor` run: a fix is built
+//! from the network as it is now, and a finding that has gone away is said to be gone.
+
+use crate::collect::{self, Options};
+use crate::diagnose::{diagnose, Finding, Severity};
+use crate::plan::{Plan, Step};
+
+use super::apply::{show_and_apply, How, EXIT_BAD_INPUT};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct FixArgs {
+    /// A finding id from `netlens doctor` (e.g. `forwarding-off:router-b`), or `all` for every
+    /// error and warning that has a fix.
+    #[arg(value_name = "ID|all")]
+    pub id: String,
+    /// Show the plan's commands; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before applying (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Roll the change back by itself unless confirmed within SECS (`netlens confirm ID`).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub confirm_within: Option<u64>,
+}
+
+/// The plan that fixes `findings` (in order), each step once: two findings may need the same
+/// change (one forwarding switch serves both of a router's subnets).
+pub fn plan_for(title: &str, findings: &[&Finding]) -> Plan {
+    let mut steps: Vec<Step> = Vec::new();
+    for f in findings {
+        for s in f.fix.iter().flat_map(|fix| &fix.steps) {
+            if !steps.contains(s) {
+                steps.push(s.clone());
+            }
+        }
+    }
+    Plan::new(title, steps)
+}
+
+pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
+    let snap = match collect::snapshot(&Options::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("netlens fix: {e}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let findings = diagnose(&snap);
+    let chosen: Vec<&Finding> = if args.id == "all" {
+        findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info && f.fix.is_some())
+            .collect()
+    } else {
+        match findings.iter().find(|f| f.id == args.id) {
+            Some(f) if f.fix.is_some() => vec![f],
+            Some(f) => {
+                eprintln!(
+                    "netlens fix: {} has no automatic fix; what the doctor says: {}",
+                    f.id, f.explanation
+                );
+                return Ok(EXIT_BAD_INPUT);
+            }
+            None => {
+                let known: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+                eprintln!(
+                    "netlens fix: no finding {:?} now{}",
+                    args.id,
+                    if known.is_empty() {
+                        " (the doctor finds nothing)".to_string()
+                    } else {
+                        format!(" (current: {})", known.join(", "))
+                    }
+                );
+                return Ok(EXIT_BAD_INPUT);
+            }
+        }
+    };
+    if chosen.is_empty() {
+        println!("nothing to fix: no error or warning with an automatic fix");
+        return Ok(0);
+    }
+    for f in &chosen {
+        println!("{} [{}] {}", f.id, f.severity, f.title);
+        println!("  {}", f.explanation);
+    }
+    let title = if chosen.len() == 1 {
+        format!("fix {}", chosen[0].id)
+    } else {
+        format!(
+            "fix {}",
+            chosen
+                .iter()
+                .map(|f| f.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let plan = plan_for(&title, &chosen);
+    let code = show_and_apply(
+        "fix",
+        &plan,
+        &How {
+            dry_run: args.dry_run,
+            yes: args.yes,
+            confirm_within: args.confirm_within,
+        },
+    );
+    if code == 0 && !args.dry_run {
+        report_what_is_left();
+    }
+    Ok(code)
+}
+
+/// One repair can uncover the next problem (a link set up again does not bring back the
+/// routes the kernel dropped when it went down): look again and say what is still wrong.
+fn report_what_is_left() {
+    let Ok(snap) = collect::snapshot(&Options::default()) else {
+        return;
+    };
+    let left: Vec<Finding> = diagnose(&snap)
+        .into_iter()
+        .filter(|f| f.severity != Severity::Info)
+        .collect();
+    if left.is_empty() {
+        println!("the doctor finds nothing else");
+        return;
+    }
+    println!("still found:");
+    for f in &left {
+        let how = if f.fix.is_some() {
+            format!(" (netlens fix {})", f.id)
+        } else {
+            String::new()
+        };
+        println!("  {} [{}] {}{how}", f.id, f.severity, f.title);
+    }
+}

@@ -1,0 +1,83 @@
+//! `netlens undo [PLAN-ID] [--yes]`: revert an applied plan (default: the latest one still in
+//! effect, including one interrupted by a crash). `--if-unconfirmed` is the confirm
+//! watchdog's mode: wait for the deadline and roll back only if nobody confirmed.
+
+use clap::Args;
+
+use super::apply::{fail, sweep, EXIT_BAD_INPUT, EXIT_FAILED};
+use super::prompt;
+use crate::plan::{self, shell, UndoTarget};
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// Plan id (see `netlens journal`); default: the latest plan still in effect.
+    pub plan_id: Option<String>,
+    /// Do not ask (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Watchdog mode (started by `apply --confirm-within`): wait until the plan's deadline and
+    /// roll it back unless it was confirmed.
+    #[arg(long, hide = true, requires = "plan_id")]
+    pub if_unconfirmed: bool,
+}
+
+pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
+    if args.if_unconfirmed {
+        // The watchdog must outlive a hung-up terminal.
+        // SAFETY: installs SIG_IGN, no handler code runs.
+        unsafe {
+            let _ = nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGHUP,
+                nix::sys::signal::SigHandler::SigIgn,
+            );
+        }
+        let id = args.plan_id.clone().unwrap_or_default();
+        return Ok(match plan::rollback_if_unconfirmed(&id, true) {
+            Ok(_) => 0,
+            Err(e) => fail("undo", &e),
+        });
+    }
+    sweep();
+    let target = match &args.plan_id {
+        Some(id) => UndoTarget::Id(id.clone()),
+        None => UndoTarget::Latest,
+    };
+    let (entry, steps) = match plan::undo_preview(&target) {
+        Ok(p) => p,
+        Err(e) => return Ok(fail("undo", &e)),
+    };
+    println!(
+        "undo plan {} ({}, {}): {} step(s)",
+        entry.plan.id,
+        if entry.plan.title.is_empty() {
+            "untitled"
+        } else {
+            &entry.plan.title
+        },
+        entry.state.as_str(),
+        steps.len()
+    );
+    for step in &steps {
+        println!("  {step}");
+        for cmd in shell::commands(step) {
+            println!("       {cmd}");
+        }
+    }
+    if !args.yes {
+        if !prompt::stdin_is_tty() {
+            eprintln!("netlens undo: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
+            return Ok(EXIT_BAD_INPUT);
+        }
+        if !prompt::yes_no("Undo it?") {
+            println!("not undone; nothing changed");
+            return Ok(EXIT_FAILED);
+        }
+    }
+    Ok(match plan::undo(&UndoTarget::Id(entry.plan.id.clone())) {
+        Ok(u) => {
+            println!("undid plan {}: {} step(s) reverted", u.id, u.steps);
+            0
+        }
+        Err(e) => fail("undo", &e),
+    })
+}

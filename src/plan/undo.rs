@@ -1,0 +1,115 @@
+//! Reverting an applied plan later: its journaled inverses run in reverse step order. Works
+//! for a committed plan, one awaiting confirmation, and one whose process died mid-apply
+//! (inverses recorded before each step make that safe: a step that never ran has an inverse
+//! that finds nothing to do).
+
+use super::apply::run_inverses;
+use super::error::PlanError;
+use super::exec::Engine;
+use super::journal::{self, Entry, Event, Journal};
+use super::step::Step;
+
+/// Which plan to undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UndoTarget {
+    /// The most recent plan whose changes are still in place.
+    Latest,
+    Id(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undone {
+    pub id: String,
+    pub title: String,
+    /// Original steps reverted.
+    pub steps: usize,
+}
+
+/// The plan `target` names, and the inverse steps undo would run, in order.
+pub fn undo_preview(target: &UndoTarget) -> Result<(Entry, Vec<Step>), PlanError> {
+    let entry = find(target)?;
+    if !entry.state.undoable() {
+        return Err(wrong_state(&entry, "nothing to undo"));
+    }
+    let steps = entry
+        .inverses()
+        .into_iter()
+        .rev()
+        .flat_map(|(_, s)| s)
+        .collect();
+    Ok((entry, steps))
+}
+
+fn wrong_state(entry: &Entry, action: &str) -> PlanError {
+    PlanError::WrongState {
+        id: entry.plan.id.clone(),
+        state: entry.state.as_str().to_string(),
+        action: action.to_string(),
+    }
+}
+
+fn find(target: &UndoTarget) -> Result<Entry, PlanError> {
+    match target {
+        UndoTarget::Id(id) => journal::read(id),
+        UndoTarget::Latest => journal::list()?
+            .into_iter()
+            .rev()
+            .find(|e| e.state.undoable())
+            .ok_or(PlanError::NothingToUndo),
+    }
+}
+
+/// Undoes the plan `target` names.
+pub fn undo(target: &UndoTarget) -> Result<Undone, PlanError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(PlanError::NotRoot);
+    }
+    let id = find(target)?.plan.id;
+    revert(
+        &id,
+        |entry| entry.state.undoable(),
+        |errors| Event::Undone { errors },
+    )
+}
+
+/// Under the plan's lock: re-reads its state, checks `allowed`, runs the inverses and closes
+/// the journal with `closing`. Shared by undo and the confirm timeout, so only one of them
+/// ever acts on a plan.
+pub(crate) fn revert(
+    id: &str,
+    allowed: impl Fn(&Entry) -> bool,
+    closing: impl FnOnce(Vec<String>) -> Event,
+) -> Result<Undone, PlanError> {
+    let mut j = Journal::open(id)?;
+    let _lock = j.lock()?;
+    let entry = journal::read(id)?;
+    if !allowed(&entry) {
+        return Err(wrong_state(&entry, "nothing to undo"));
+    }
+    let namespaces = entry
+        .plan
+        .steps
+        .iter()
+        .flat_map(|s| s.namespaces().into_iter().map(str::to_string))
+        .collect();
+    let mut eng =
+        Engine::new(format!("undo of plan {id}"), namespaces).map_err(PlanError::Internal)?;
+    j.append(Event::UndoStarted {
+        pid: std::process::id(),
+    })?;
+    let inverses = entry.inverses();
+    let (steps, errors) = run_inverses(&mut eng, &inverses);
+    j.append(closing(errors.clone()))?;
+    if errors.is_empty() {
+        Ok(Undone {
+            id: id.to_string(),
+            title: entry.plan.title.clone(),
+            steps,
+        })
+    } else {
+        Err(PlanError::UndoFailed {
+            id: id.to_string(),
+            errors,
+        })
+    }
+}

@@ -1,0 +1,389 @@
+//! Checks made before anything runs; failing one changes nothing. Names follow the kernel's
+//! rules, namespaces must exist, addresses are typed already (a bad CIDR never parses), and the
+//! tools a step needs must be there.
+
+use std::path::{Path, PathBuf};
+
+use super::error::PlanError;
+use super::spec::{valid_id, Plan};
+use super::step::{RouteSpec, Step};
+use crate::netns::create::validate_ifname;
+use crate::netns::resolve::{open_ns, NsName};
+
+const IPTABLES_TABLES: &[&str] = &["filter", "nat", "mangle", "raw", "security"];
+
+/// Full validation of a plan about to run: syntax, namespaces, tools and root.
+pub fn validate(plan: &Plan) -> Result<(), PlanError> {
+    validate_offline(plan)?;
+    if !nix::unistd::geteuid().is_root() {
+        return Err(PlanError::NotRoot);
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        let bad = |reason: String| invalid(i, step, reason);
+        for ns in step.namespaces() {
+            open_ns(ns).map_err(|e| bad(e.to_string()))?;
+        }
+        if is_iptables(step) && find_in_path("iptables").is_none() {
+            return Err(bad(
+                "iptables is not installed (no iptables in PATH)".to_string()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What can be checked without root or the system: names, values, shapes. `--dry-run` runs
+/// only this (and says whether namespaces exist).
+pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
+    if !valid_id(&plan.id) {
+        return Err(PlanError::Refused(format!(
+            "plan id {:?} is not usable as a file name (letters, digits, '.', '-', '_', up to 64)",
+            plan.id
+        )));
+    }
+    if plan.steps.is_empty() {
+        return Err(PlanError::Refused("the plan has no steps".into()));
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        check_step(step).map_err(|reason| invalid(i, step, reason))?;
+    }
+    Ok(())
+}
+
+fn invalid(i: usize, step: &Step, reason: String) -> PlanError {
+    PlanError::Invalid {
+        number: i + 1,
+        step: step.to_string(),
+        reason,
+    }
+}
+
+fn is_iptables(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::AddIptablesRule { .. }
+            | Step::DelIptablesRule { .. }
+            | Step::InsertIptablesRule { .. }
+    )
+}
+
+pub fn find_in_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+fn ns_name(ns: &str) -> Result<(), String> {
+    NsName::parse(ns).map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn ifname(name: &str) -> Result<(), String> {
+    validate_ifname(name).map_err(|e| e.to_string())
+}
+
+fn route(r: &RouteSpec, adding: bool) -> Result<(), String> {
+    if let Some(dev) = &r.dev {
+        ifname(dev)?;
+    }
+    if let Some(via) = r.via {
+        if via.is_ipv4() != matches!(r.dst, ipnet::IpNet::V4(_)) {
+            return Err(format!("gateway {via} is not of the family of {}", r.dst));
+        }
+    }
+    // Removing needs only the destination (as `ip route del` does); adding needs a way out.
+    if adding && r.via.is_none() && r.dev.is_none() {
+        return Err(format!(
+            "route {} needs a gateway (via) or a device (dev)",
+            r.dst
+        ));
+    }
+    if r.table == Some(0) {
+        return Err("table 0 is not a routing table".into());
+    }
+    Ok(())
+}
+
+/// A sysctl key as a relative path under /proc/sys: components of `[A-Za-z0-9_.-]`, no `.` or
+/// `..` component, so a write can never leave /proc/sys.
+fn sysctl_key(key: &str) -> Result<(), String> {
+    let ok = !key.is_empty()
+        && key.split('/').all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid sysctl key {key:?} (expected a path like net/ipv4/ip_forward)"
+        ))
+    }
+}
+
+fn iptables_args(table: &str, chain: &str, rule: &[String]) -> Result<(), String> {
+    if !IPTABLES_TABLES.contains(&table) {
+        return Err(format!(
+            "unknown iptables table {table:?} (one of {})",
+            IPTABLES_TABLES.join(", ")
+        ));
+    }
+    if chain.is_empty()
+        || chain.len() > 28
+        || chain.starts_with('-')
+        || chain.contains(char::is_whitespace)
+    {
+        return Err(format!("invalid chain name {chain:?}"));
+    }
+    if rule.is_empty() {
+        return Err("empty rule".into());
+    }
+    if rule.iter().any(|a| a.contains('\0')) {
+        return Err("rule argument contains a NUL byte".into());
+    }
+    // The engine chooses -A/-D/-I/-C itself; a rule smuggling another command in would run it.
+    if let Some(cmd) = rule.iter().find(|a| {
+        matches!(
+            a.as_str(),
+            "-A" | "-D"
+                | "-I"
+                | "-R"
+                | "-F"
+                | "-X"
+                | "-N"
+                | "-P"
+                | "-Z"
+                | "-E"
+                | "-t"
+                | "--append"
+                | "--delete"
+                | "--insert"
+                | "--replace"
+                | "--flush"
+                | "--delete-chain"
+                | "--new-chain"
+                | "--policy"
+                | "--zero"
+                | "--rename-chain"
+                | "--table"
+        )
+    }) {
+        return Err(format!("rule must not contain the command {cmd}"));
+    }
+    Ok(())
+}
+
+fn check_step(step: &Step) -> Result<(), String> {
+    for ns in step.namespaces() {
+        ns_name(ns)?;
+    }
+    match step {
+        Step::AddVeth { name, peer, .. } => {
+            ifname(name)?;
+            ifname(peer)
+        }
+        Step::AddBridge { name, .. } | Step::DeleteLink { name, .. } => ifname(name),
+        Step::MoveLink { name, ns, to_ns } => {
+            ifname(name)?;
+            if ns == to_ns {
+                return Err(format!("{name} is already in {ns}"));
+            }
+            Ok(())
+        }
+        Step::SetMaster { link, master, .. } => {
+            ifname(link)?;
+            master.as_deref().map_or(Ok(()), ifname)
+        }
+        Step::SetLinkUp { link, .. } => ifname(link),
+        Step::SetMtu { link, mtu, .. } => {
+            ifname(link)?;
+            if !(68..=65_535).contains(mtu) {
+                return Err(format!("mtu {mtu} is out of range (68..=65535)"));
+            }
+            Ok(())
+        }
+        Step::AddAddress { link, .. } | Step::DelAddress { link, .. } => ifname(link),
+        Step::AddRoute { route: r, .. } => route(r, true),
+        Step::DelRoute { route: r, .. } => route(r, false),
+        Step::RestoreRoute { route: r, .. } => {
+            if let Some(dev) = &r.dev {
+                ifname(dev)?;
+            }
+            Ok(())
+        }
+        Step::SetSysctl {
+            ns,
+            key,
+            value,
+            persist,
+        } => {
+            sysctl_key(key)?;
+            if value.contains('\n') || value.contains('\0') {
+                return Err(format!("sysctl value for {key} contains a newline or NUL"));
+            }
+            if *persist && ns != "host" {
+                return Err(format!(
+                    "persist applies to the host only (/etc/sysctl.d configures the host at boot), not {ns}"
+                ));
+            }
+            Ok(())
+        }
+        Step::RestoreSysctlFile { key, .. } => sysctl_key(key),
+        Step::AddIptablesRule {
+            table, chain, rule, ..
+        }
+        | Step::DelIptablesRule {
+            table, chain, rule, ..
+        }
+        | Step::InsertIptablesRule {
+            table, chain, rule, ..
+        } => iptables_args(table, chain, rule),
+        Step::RecreateLink { kind, link, peer } => {
+            ifname(&link.name)?;
+            match (kind.as_str(), peer) {
+                ("veth", Some(p)) => ifname(&p.name),
+                ("bridge", None) => Ok(()),
+                _ => Err(format!("cannot recreate a {kind} link")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(step: Step) -> Plan {
+        Plan::new("t", vec![step])
+    }
+
+    fn err(step: Step) -> String {
+        let e = validate_offline(&plan(step)).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        e
+    }
+
+    #[test]
+    fn link_names_follow_kernel_rules() {
+        let e = err(Step::AddBridge {
+            ns: "red".into(),
+            name: "a-very-long-bridge".into(),
+        });
+        assert!(
+            e.starts_with("step 1 (add bridge a-very-long-bridge in red): invalid interface name"),
+            "{e}"
+        );
+        assert!(e.contains("longer than 15 bytes"), "{e}");
+        for bad in ["a/b", "a b", ""] {
+            err(Step::SetLinkUp {
+                ns: "red".into(),
+                link: bad.into(),
+                up: true,
+            });
+        }
+    }
+
+    #[test]
+    fn namespace_names() {
+        let e = err(Step::SetLinkUp {
+            ns: "../etc".into(),
+            link: "eth0".into(),
+            up: true,
+        });
+        assert!(e.contains("invalid namespace name"), "{e}");
+        err(Step::SetLinkUp {
+            ns: "pid:abc".into(),
+            link: "eth0".into(),
+            up: true,
+        });
+    }
+
+    #[test]
+    fn sysctls() {
+        for key in [
+            "../../etc/passwd",
+            "/net/ipv4/ip_forward",
+            "net//x",
+            "net/ipv4/a b",
+        ] {
+            err(Step::SetSysctl {
+                ns: "host".into(),
+                key: key.into(),
+                value: "1".into(),
+                persist: false,
+            });
+        }
+        let e = err(Step::SetSysctl {
+            ns: "red".into(),
+            key: "net/ipv4/ip_forward".into(),
+            value: "1".into(),
+            persist: true,
+        });
+        assert!(e.contains("host only"), "{e}");
+        assert!(validate_offline(&plan(Step::SetSysctl {
+            ns: "host".into(),
+            key: "net/ipv4/conf/eth0.100/rp_filter".into(),
+            value: "2".into(),
+            persist: true,
+        }))
+        .is_ok());
+    }
+
+    #[test]
+    fn iptables_rules() {
+        let rule = |table: &str, args: &[&str]| Step::AddIptablesRule {
+            ns: "host".into(),
+            table: table.into(),
+            chain: "POSTROUTING".into(),
+            rule: args.iter().map(|s| s.to_string()).collect(),
+        };
+        err(rule("nat", &[]));
+        err(rule("bogus", &["-j", "ACCEPT"]));
+        let e = err(rule("nat", &["-j", "ACCEPT", "-F"]));
+        assert!(e.contains("-F"), "{e}");
+        assert!(validate_offline(&plan(rule(
+            "nat",
+            &["-s", "10.0.0.0/24", "-j", "MASQUERADE"]
+        )))
+        .is_ok());
+    }
+
+    #[test]
+    fn routes() {
+        let r = |via: Option<&str>, dev: Option<&str>| Step::AddRoute {
+            ns: "host".into(),
+            route: RouteSpec {
+                dst: "10.1.0.0/16".parse().unwrap(),
+                via: via.map(|v| v.parse().unwrap()),
+                dev: dev.map(str::to_string),
+                table: None,
+                metric: None,
+            },
+        };
+        err(r(None, None));
+        err(r(Some("fd00::1"), None));
+        err(r(None, Some("this-name-is-too-long")));
+        assert!(validate_offline(&plan(r(Some("10.0.0.1"), None))).is_ok());
+    }
+
+    #[test]
+    fn empty_plan_and_bad_id() {
+        assert!(validate_offline(&Plan::new("t", vec![])).is_err());
+        let mut p = plan(Step::AddBridge {
+            ns: "red".into(),
+            name: "br0".into(),
+        });
+        p.id = "../x".into();
+        assert!(validate_offline(&p).is_err());
+    }
+}

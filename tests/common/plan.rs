@@ -1,0 +1,65 @@
+//! Helpers for plan tests: a private state directory, snapshots compared the way `netlens diff`
+//! compares them (counters and neighbour aging ignored), plans from JSON.
+//!
+//! Everything here is meant to be called inside a world (see `world.rs`).
+
+use std::path::PathBuf;
+
+use netlens::collect::snapshot::{snapshot, Options};
+use netlens::model::diff::diff;
+use netlens::model::Snapshot;
+use netlens::plan::{Plan, Step};
+
+/// Points the journal and sysctl.d at a fresh temporary directory (the world mounts tmpfs on
+/// /run only; /var/lib and /etc are the machine's). Keep the returned guard alive.
+pub fn private_state() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary state dir");
+    // Set before any thread that reads them exists; tests in a world run one at a time.
+    std::env::set_var("NETLENS_STATE_DIR", dir.path().join("state"));
+    std::env::set_var("NETLENS_SYSCTL_DIR", dir.path().join("sysctl.d"));
+    dir
+}
+
+pub fn sysctl_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("NETLENS_SYSCTL_DIR").expect("private_state() first"))
+}
+
+/// A settled snapshot: a freshly changed link can take a moment to report its final
+/// operational state.
+pub fn snap() -> Snapshot {
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    snapshot(&Options::default()).expect("snapshot")
+}
+
+/// Differences between two snapshots, one line each.
+pub fn changes(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    diff(before, after)
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {:?} {} {} ({:?} -> {:?})",
+                c.namespace,
+                c.kind,
+                c.object.as_str(),
+                c.key,
+                c.before,
+                c.after
+            )
+        })
+        .collect()
+}
+
+pub fn assert_same(what: &str, before: &Snapshot, after: &Snapshot) {
+    let d = changes(before, after);
+    assert!(
+        d.is_empty(),
+        "{what}: the network differs:\n  {}",
+        d.join("\n  ")
+    );
+}
+
+pub fn plan(title: &str, steps: serde_json::Value) -> Plan {
+    let steps: Vec<Step> = serde_json::from_value(steps).expect("steps parse");
+    Plan::new(title, steps)
+}

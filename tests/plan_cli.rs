@@ -1,0 +1,309 @@
+//! `netlens apply/undo/confirm/journal` end to end, in throwaway worlds: undo after a commit,
+//! undo after a crash mid-apply, confirm-within rolling back by itself or staying when
+//! confirmed, and bad input refused with exit 2, one line, and nothing changed.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::plan::{assert_same, changes, private_state, snap};
+use common::world::{in_world, netlens_bin, sh};
+use serde_json::{json, Value};
+
+fn netlens(args: &[&str]) -> Output {
+    Command::new(netlens_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run netlens {args:?}: {e}"))
+}
+
+fn write_plan(dir: &Path, name: &str, plan: Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_code(out: &Output, code: i32, what: &str) {
+    let (o, e) = text(out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: stdout:\n{o}\nstderr:\n{e}"
+    );
+    assert!(!e.contains("panicked"), "{what}: {e}");
+}
+
+fn journal() -> Vec<Value> {
+    let out = netlens(&["journal", "--json"]);
+    assert_code(&out, 0, "journal --json");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn state_of(id: &str) -> String {
+    journal()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("plan {id} not in the journal"))["state"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A veth from the host into red with an address, up, a route, a sysctl and a NAT rule.
+fn red_plan(id: &str) -> Value {
+    json!({"id": id, "title": "connect red", "steps": [
+        {"step": "add_veth", "ns": "host", "name": "to-red", "peer_ns": "red", "peer": "eth0"},
+        {"step": "add_address", "ns": "red", "link": "eth0", "addr": "10.77.0.2/24"},
+        {"step": "set_link_up", "ns": "red", "link": "eth0", "up": true},
+        {"step": "set_sysctl", "ns": "red", "key": "net/ipv4/ip_forward", "value": "1"},
+        {"step": "add_iptables_rule", "ns": "red", "table": "nat", "chain": "POSTROUTING",
+         "rule": ["-s", "10.77.0.0/24", "-j", "MASQUERADE"]}
+    ]})
+}
+
+#[test]
+fn apply_then_undo_restores_the_snapshot() {
+    in_world("apply_then_undo_restores_the_snapshot", || {
+        let state = private_state();
+        sh(&["ip", "netns", "add", "red"]);
+        let file = write_plan(state.path(), "p.json", red_plan("p-commit"));
+
+        let dry = netlens(&["apply", &file, "--dry-run"]);
+        assert_code(&dry, 0, "dry run");
+        let (o, _) = text(&dry);
+        assert!(
+            o.contains("ip link add to-red type veth peer name eth0 netns red"),
+            "{o}"
+        );
+        assert!(
+            o.contains(
+                "ip netns exec red iptables -w -t nat -A POSTROUTING -s 10.77.0.0/24 -j MASQUERADE"
+            ),
+            "{o}"
+        );
+        assert!(o.contains("dry run: nothing changed"), "{o}");
+
+        let before = snap();
+        let out = netlens(&["apply", &file, "--yes"]);
+        assert_code(&out, 0, "apply");
+        assert!(
+            text(&out)
+                .0
+                .contains("applied plan p-commit: 5 step(s) changed"),
+            "{}",
+            text(&out).0
+        );
+        assert!(!changes(&before, &snap()).is_empty());
+        assert_eq!(state_of("p-commit"), "committed");
+
+        // The same id twice is refused: an id names one application.
+        assert_code(&netlens(&["apply", &file, "--yes"]), 1, "reapply same id");
+
+        let undo = netlens(&["undo", "--yes"]);
+        assert_code(&undo, 0, "undo");
+        assert!(
+            text(&undo).0.contains("undid plan p-commit"),
+            "{}",
+            text(&undo).0
+        );
+        assert_same("after netlens undo", &before, &snap());
+        assert_eq!(state_of("p-commit"), "undone");
+        // Nothing left: undo again says so and fails.
+        assert_code(&netlens(&["undo", "--yes"]), 1, "second undo");
+    });
+}
+
+#[test]
+fn undo_after_a_crash_mid_apply() {
+    in_world("undo_after_a_crash_mid_apply", || {
+        let state = private_state();
+        sh(&["ip", "netns", "add", "red"]);
+        let file = write_plan(state.path(), "p.json", red_plan("p-crash"));
+        let before = snap();
+        let mut child = Command::new(netlens_bin())
+            .args(["apply", &file, "--yes"])
+            .env("NETLENS_TEST_PAUSE_AFTER_STEP", "3")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let journal_file = state.path().join("state/journal/p-crash.jsonl");
+        let t0 = Instant::now();
+        loop {
+            let j = std::fs::read_to_string(&journal_file).unwrap_or_default();
+            if j.matches("\"step_done\"").count() == 3 {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "apply never reached step 3: {j}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Our own child, by its handle: SIGKILL mid-plan, as a crash would.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            !changes(&before, &snap()).is_empty(),
+            "steps 1-3 are in place"
+        );
+        assert_eq!(state_of("p-crash"), "interrupted");
+
+        let undo = netlens(&["undo", "p-crash", "--yes"]);
+        assert_code(&undo, 0, "undo after crash");
+        assert_same("after undoing the interrupted plan", &before, &snap());
+        assert_eq!(state_of("p-crash"), "undone");
+    });
+}
+
+#[test]
+fn confirm_within_rolls_back_unless_confirmed() {
+    in_world("confirm_within_rolls_back_unless_confirmed", || {
+        let state = private_state();
+        sh(&["ip", "netns", "add", "red"]);
+        let before = snap();
+
+        let file = write_plan(state.path(), "a.json", red_plan("p-unconfirmed"));
+        let out = netlens(&["apply", &file, "--yes", "--confirm-within", "2"]);
+        assert_code(&out, 0, "apply --confirm-within");
+        assert!(
+            text(&out).0.contains("netlens confirm p-unconfirmed"),
+            "{}",
+            text(&out).0
+        );
+        assert_eq!(state_of("p-unconfirmed"), "awaiting_confirm");
+        assert!(!changes(&before, &snap()).is_empty());
+        // The watchdog, not this test, rolls it back.
+        let t0 = Instant::now();
+        while state_of("p-unconfirmed") != "rolled_back" {
+            assert!(
+                t0.elapsed() < Duration::from_secs(8),
+                "not rolled back after 8 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(
+            t0.elapsed() > Duration::from_millis(1000),
+            "rolled back before the deadline"
+        );
+        assert_same("after an unconfirmed change", &before, &snap());
+        assert_code(
+            &netlens(&["confirm", "p-unconfirmed"]),
+            1,
+            "confirm too late",
+        );
+
+        let file = write_plan(state.path(), "b.json", red_plan("p-confirmed"));
+        assert_code(
+            &netlens(&["apply", &file, "--yes", "--confirm-within", "2"]),
+            0,
+            "apply --confirm-within",
+        );
+        let during = snap();
+        let c = netlens(&["confirm", "p-confirmed"]);
+        assert_code(&c, 0, "confirm");
+        std::thread::sleep(Duration::from_millis(3000));
+        assert_eq!(state_of("p-confirmed"), "committed");
+        assert_same("a confirmed change stays", &during, &snap());
+    });
+}
+
+/// Runs `netlens apply` on `plan` and asserts exit 2, one line on stderr mentioning `needle`,
+/// nothing changed and nothing journaled.
+fn refused(dir: &Path, plan: Value, needle: &str, env: &[(&str, &str)]) {
+    let file = write_plan(dir, "bad.json", plan);
+    let before = snap();
+    let mut cmd = Command::new(netlens_bin());
+    cmd.args(["apply", &file, "--yes"]).stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_code(&out, 2, needle);
+    let (_, err) = text(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+    assert_same(needle, &before, &snap());
+    assert!(journal().is_empty(), "a refused plan is not journaled");
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_2_and_changes_nothing() {
+    in_world(
+        "bad_input_is_refused_with_exit_2_and_changes_nothing",
+        || {
+            let state = private_state();
+            let dir = state.path();
+            sh(&["ip", "netns", "add", "red"]);
+            let ok_step = json!({"step": "add_bridge", "ns": "red", "name": "br0"});
+            refused(
+                dir,
+                json!({"steps": [ok_step, {"step": "add_bridge", "ns": "nosuchns", "name": "br1"}]}),
+                "unknown namespace nosuchns",
+                &[],
+            );
+            refused(
+                dir,
+                json!({"steps": [ok_step, {"step": "add_address", "ns": "red", "link": "br0", "addr": "10.0.0.300/24"}]}),
+                "invalid IP address syntax",
+                &[],
+            );
+            refused(
+                dir,
+                json!({"steps": [ok_step, {"step": "add_bridge", "ns": "red", "name": "a-very-long-bridge"}]}),
+                "longer than 15 bytes",
+                &[],
+            );
+            refused(
+                dir,
+                json!({"steps": [ok_step, {"step": "add_iptables_rule", "ns": "red", "table": "nat", "chain": "POSTROUTING", "rule": ["-j", "MASQUERADE"]}]}),
+                "iptables is not installed",
+                &[("PATH", "/nonexistent")],
+            );
+            // Not root: refused (the plan sits in the world's /run, readable by nobody).
+            std::fs::write("/run/ok.json", json!({"steps": [ok_step]}).to_string()).unwrap();
+            let out = Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(netlens_bin())
+                .args(["apply", "/run/ok.json", "--yes"])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            assert_code(&out, 2, "not root");
+            assert!(text(&out).1.contains("needs root"), "{}", text(&out).1);
+            // No TTY and no --yes: refused before anything runs.
+            let file = write_plan(dir, "ok.json", json!({"steps": [ok_step]}));
+            let out = netlens(&["apply", &file]);
+            assert_code(&out, 2, "no --yes without a TTY");
+            assert!(text(&out).1.contains("without --yes"), "{}", text(&out).1);
+            assert!(sh(&["ip", "-n", "red", "-o", "link"]).lines().count() == 1);
+            // Unknown plan for undo and confirm.
+            assert_code(
+                &netlens(&["undo", "nosuchplan", "--yes"]),
+                2,
+                "undo unknown plan",
+            );
+            assert_code(
+                &netlens(&["confirm", "nosuchplan"]),
+                2,
+                "confirm unknown plan",
+            );
+            assert_code(
+                &netlens(&["apply", "/nonexistent.json", "--yes"]),
+                2,
+                "missing plan file",
+            );
+        },
+    );
+}
