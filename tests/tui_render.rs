@@ -28,6 +28,7 @@ fn every_tab_of_the_bridge_gateway() {
         let title = match tab {
             // Node-wide, not about the selected namespace.
             netlens::ui::tabs::Tab::Topology => "Topology · 7 namespaces".to_string(),
+            netlens::ui::tabs::Tab::Problems => "Problems · 0 errors".to_string(),
             _ => format!("bridge-host · {}", tab.title()),
         };
         assert!(s.contains(&title), "{s}");

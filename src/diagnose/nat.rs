@@ -14,7 +14,7 @@ use crate::model::Namespace;
 use crate::plan::Step;
 
 /// Every rule netlens adds is tagged, so it can be told apart and removed later.
-const TAG: [&str; 4] = ["-m", "comment", "--comment", "netlens"];
+const TAG: [&str; 4] = crate::plan::RULE_TAG;
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();

@@ -27,7 +27,7 @@ pub use confirm::{confirm, rollback_if_unconfirmed, sweep_expired};
 pub use error::PlanError;
 pub use journal::{PlanState, STATE_DIR_ENV};
 pub use spec::Plan;
-pub use step::{LinkEnd, RouteSpec, Step};
+pub use step::{LinkEnd, RouteSpec, Step, RULE_TAG};
 pub use undo::{undo, undo_preview, UndoTarget, Undone};
 
 /// The shell commands equivalent to the plan, in order (one step may need two).

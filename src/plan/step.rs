@@ -9,6 +9,10 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+/// The comment netlens puts on every firewall rule it adds, so its own rules can be told apart
+/// from Docker's, kube-proxy's or the admin's.
+pub const RULE_TAG: [&str; 4] = ["-m", "comment", "--comment", "netlens"];
+
 /// A route as a plan adds or removes it. `table` None means main; `dst` 0.0.0.0/0 (or ::/0) is
 /// the default route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use ratatui::layout::Rect;
 
+use super::actions::{ActionKind, Form};
 use super::keymap::{action_for, Action};
 use super::tabs::{self, Tab};
 use super::theme::Theme;
@@ -12,8 +13,10 @@ use super::topo::{self, TopoLine};
 use super::Msg;
 use std::time::{Duration, Instant};
 
+use crate::diagnose::{diagnose, Finding, Severity};
 use crate::model::diff::{diff, Change, ChangeKind, ObjectKind};
 use crate::model::{Namespace, NsStatus, Snapshot};
+use crate::plan::Plan;
 
 /// How long rows changed by the last update stay highlighted.
 pub const FLASH: Duration = Duration::from_secs(2);
@@ -35,6 +38,26 @@ pub enum Overlay {
     Help,
     /// Title and (field, value) pairs of the selected row.
     Detail(String, Vec<(String, String)>),
+    /// The changes offered for the selected namespace or link; the index is the highlighted one.
+    Menu(usize),
+    Form(Form),
+    /// A plan shown before it runs (and why: a finding's explanation): `y` applies it. Without
+    /// a plan it is only shown (a finding with no automatic fix, or a read-only snapshot).
+    Plan {
+        title: String,
+        text: Vec<String>,
+        plan: Option<Plan>,
+    },
+}
+
+impl Overlay {
+    /// Whether keys are text for it (letters answer, they are not commands).
+    fn takes_text(&self) -> bool {
+        matches!(
+            self,
+            Overlay::Menu(_) | Overlay::Form(_) | Overlay::Plan { .. }
+        )
+    }
 }
 
 pub struct App {
@@ -74,11 +97,16 @@ pub struct App {
     pub topo: Option<Vec<TopoLine>>,
     /// Collapsed groups of the picture the user expanded.
     pub topo_expanded: HashSet<String>,
+    /// The doctor's findings on the current snapshot, most severe first.
+    pub findings: Vec<Finding>,
+    /// A plan the user confirmed: the loop applies it on another thread.
+    pub apply_requested: Option<Plan>,
 }
 
 impl App {
     pub fn new(source: Source, snapshot: Option<Snapshot>) -> Self {
         let baseline = snapshot.clone();
+        let findings = snapshot.as_ref().map(diagnose).unwrap_or_default();
         App {
             source,
             snapshot,
@@ -106,6 +134,142 @@ impl App {
             flash_until: None,
             topo: None,
             topo_expanded: HashSet::new(),
+            findings,
+            apply_requested: None,
+        }
+    }
+
+    /// Whether the doctor places an error or warning in namespace `ns` (where the fix goes,
+    /// not every namespace it affects: those would light up half the list for one router).
+    pub fn ns_has_problem(&self, ns: &str) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.severity != Severity::Info && f.namespace == ns)
+    }
+
+    /// The link selected in the Links tab, if that is where the user is.
+    fn selected_link(&self) -> Option<&crate::model::Link> {
+        if self.tab != Tab::Links {
+            return None;
+        }
+        self.selected_namespace()?.links.get(self.row_selected)
+    }
+
+    fn live(&self) -> bool {
+        matches!(self.source, Source::Live)
+    }
+
+    /// Keys while a menu, form or plan is open. Returns true when a refresh is wanted.
+    fn overlay_key(&mut self, action: Action) -> bool {
+        if action == Action::Quit {
+            self.quit = true;
+            return false;
+        }
+        let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
+        self.overlay = match overlay {
+            Overlay::Menu(i) => {
+                let n = ActionKind::ALL.len();
+                let chosen = match action {
+                    Action::Up | Action::PrevTab => {
+                        return self.set(Overlay::Menu((i + n - 1) % n))
+                    }
+                    Action::Down | Action::NextTab => return self.set(Overlay::Menu((i + 1) % n)),
+                    Action::FilterDone => Some(ActionKind::ALL[i]),
+                    Action::FilterChar(c) => ActionKind::ALL.iter().copied().find(|k| k.key() == c),
+                    Action::FilterCancel | Action::Quit => None,
+                    _ => return self.set(Overlay::Menu(i)),
+                };
+                match (chosen, self.selected_namespace()) {
+                    (Some(kind), Some(ns)) => {
+                        Overlay::Form(Form::new(kind, ns, self.selected_link()))
+                    }
+                    _ => Overlay::None,
+                }
+            }
+            Overlay::Form(mut form) => {
+                let n = form.fields.len().max(1);
+                match action {
+                    Action::FilterChar(c) => {
+                        if let Some(f) = form.fields.get_mut(form.focus) {
+                            f.value.push(c);
+                        }
+                        form.error = None;
+                    }
+                    Action::FilterBackspace => {
+                        if let Some(f) = form.fields.get_mut(form.focus) {
+                            f.value.pop();
+                        }
+                    }
+                    Action::Down | Action::NextTab => form.focus = (form.focus + 1) % n,
+                    Action::Up | Action::PrevTab => form.focus = (form.focus + n - 1) % n,
+                    Action::FilterCancel | Action::Quit => return false,
+                    Action::FilterDone => match form.kind.steps(&form.ns, &form.values()) {
+                        Ok(steps) => {
+                            let plan =
+                                Plan::new(format!("{} in {}", form.kind.label(), form.ns), steps);
+                            return self.set(plan_overlay(plan.title.clone(), Vec::new(), plan));
+                        }
+                        Err(e) => form.error = Some(e),
+                    },
+                    _ => {}
+                }
+                Overlay::Form(form)
+            }
+            Overlay::Plan { title, text, plan } => match action {
+                Action::FilterChar('y') if plan.is_some() => {
+                    self.apply_requested = plan;
+                    self.status = "applying the plan…".into();
+                    Overlay::None
+                }
+                Action::FilterChar('n' | 'q') | Action::FilterCancel | Action::FilterDone => {
+                    Overlay::None
+                }
+                _ => Overlay::Plan { title, text, plan },
+            },
+            other => other,
+        };
+        false
+    }
+
+    fn set(&mut self, overlay: Overlay) -> bool {
+        self.overlay = overlay;
+        false
+    }
+
+    /// Opens the selected finding: its explanation, and its fix as a plan to confirm.
+    fn open_finding(&mut self) {
+        let Some(f) = self.findings.get(self.row_selected) else {
+            return;
+        };
+        let mut text = vec![f.title.clone(), String::new(), f.explanation.clone()];
+        let plan = f.fix.as_ref().map(|fix| {
+            text.push(String::new());
+            text.push(format!("fix: {}", fix.title));
+            Plan::new(format!("fix {}", f.id), fix.steps.clone())
+        });
+        let title = format!(" {} [{}] ", f.id, f.severity);
+        self.overlay = match plan {
+            Some(p) => plan_overlay(title, text, p),
+            None => {
+                text.push(String::new());
+                text.push("no automatic fix: the explanation says what to look at".into());
+                Overlay::Plan {
+                    title,
+                    text,
+                    plan: None,
+                }
+            }
+        };
+        if !self.live() {
+            if let Overlay::Plan { plan, text, .. } = &mut self.overlay {
+                if plan.take().is_some() {
+                    text.push(String::new());
+                    text.push(
+                        "a saved snapshot is read-only: fix it on the node with `netlens fix`"
+                            .into(),
+                    );
+                }
+            }
         }
     }
 
@@ -156,8 +320,10 @@ impl App {
     }
 
     fn row_count(&self) -> usize {
-        if self.tab == Tab::Topology {
-            return self.topo.as_ref().map_or(0, Vec::len);
+        match self.tab {
+            Tab::Topology => return self.topo.as_ref().map_or(0, Vec::len),
+            Tab::Problems => return self.findings.len(),
+            _ => {}
         }
         self.selected_namespace()
             .map(|ns| tabs::row_count(ns, self.tab))
@@ -271,6 +437,7 @@ impl App {
                     None if self.baseline.is_none() => self.baseline = Some(new.clone()),
                     None => {}
                 }
+                self.findings = diagnose(&new);
                 self.snapshot = Some(new);
                 self.topo = None;
                 self.ensure_topo();
@@ -300,7 +467,7 @@ impl App {
                 false
             }
             Msg::Changed => matches!(self.source, Source::Live),
-            Msg::Input(ev) => match action_for(&ev, self.filtering) {
+            Msg::Input(ev) => match action_for(&ev, self.filtering || self.overlay.takes_text()) {
                 Some(a) => self.apply(a),
                 None => false,
             },
@@ -309,6 +476,9 @@ impl App {
 
     /// Applies an action; returns true when a live refresh was asked for.
     pub fn apply(&mut self, action: Action) -> bool {
+        if self.overlay.takes_text() {
+            return self.overlay_key(action);
+        }
         if self.overlay != Overlay::None {
             match action {
                 Action::Back | Action::Help | Action::Open => self.overlay = Overlay::None,
@@ -364,6 +534,16 @@ impl App {
             }
             Action::Open if self.tab == Tab::Topology && self.focus == Focus::Details => {
                 self.topo_enter()
+            }
+            Action::Open if self.tab == Tab::Problems && self.focus == Focus::Details => {
+                self.open_finding()
+            }
+            Action::Actions => {
+                if !self.live() {
+                    self.status = "a saved snapshot is read-only".into();
+                } else if self.selected_namespace().is_some() {
+                    self.overlay = Overlay::Menu(0);
+                }
             }
             Action::Open => self.open_detail(),
             Action::Help => self.overlay = Overlay::Help,
@@ -477,6 +657,25 @@ impl App {
         };
         let fields = header.iter().map(|h| h.to_string()).zip(row).collect();
         self.overlay = Overlay::Detail(format!(" {} in {} ", self.tab.title(), ns.name), fields);
+    }
+}
+
+/// A plan to confirm: `text` (why), then its steps and their shell commands.
+fn plan_overlay(title: String, mut text: Vec<String>, plan: Plan) -> Overlay {
+    for (i, step) in plan.steps.iter().enumerate() {
+        text.push(format!("{}. {step}", i + 1));
+        for cmd in crate::plan::shell::commands(step) {
+            text.push(format!("     {cmd}"));
+        }
+    }
+    text.push(String::new());
+    text.push(
+        "y apply (all or nothing, journaled: netlens undo reverts it) · n or Esc cancel".into(),
+    );
+    Overlay::Plan {
+        title,
+        text,
+        plan: Some(plan),
     }
 }
 

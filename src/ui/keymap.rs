@@ -27,6 +27,8 @@ pub enum Action {
     Help,
     /// Marks on what changed since the baseline.
     ToggleChanges,
+    /// The menu of changes to the selected namespace or link.
+    Actions,
     /// Esc: closes an overlay, else quits.
     Back,
     Quit,
@@ -39,10 +41,11 @@ pub enum Action {
     Resize,
 }
 
-/// Maps a terminal event to an action; `filtering` is true while `/` takes text.
-pub fn action_for(ev: &Event, filtering: bool) -> Option<Action> {
+/// Maps a terminal event to an action; `text` is true while typing goes somewhere (the `/`
+/// filter, a form, a menu or a y/N question): then letters are text, not commands.
+pub fn action_for(ev: &Event, text: bool) -> Option<Action> {
     match ev {
-        Event::Key(k) if k.kind != KeyEventKind::Release => key(k, filtering),
+        Event::Key(k) if k.kind != KeyEventKind::Release => key(k, text),
         Event::Mouse(m) => match m.kind {
             MouseEventKind::Down(MouseButton::Left) => Some(Action::Click {
                 column: m.column,
@@ -57,11 +60,11 @@ pub fn action_for(ev: &Event, filtering: bool) -> Option<Action> {
     }
 }
 
-fn key(k: &KeyEvent, filtering: bool) -> Option<Action> {
+fn key(k: &KeyEvent, text: bool) -> Option<Action> {
     if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
         return Some(Action::Quit);
     }
-    if filtering {
+    if text {
         return match k.code {
             KeyCode::Enter => Some(Action::FilterDone),
             KeyCode::Esc => Some(Action::FilterCancel),
@@ -69,6 +72,8 @@ fn key(k: &KeyEvent, filtering: bool) -> Option<Action> {
             KeyCode::Char(c) => Some(Action::FilterChar(c)),
             KeyCode::Up => Some(Action::Up),
             KeyCode::Down => Some(Action::Down),
+            KeyCode::Tab => Some(Action::NextTab),
+            KeyCode::BackTab => Some(Action::PrevTab),
             _ => None,
         };
     }
@@ -83,8 +88,10 @@ fn key(k: &KeyEvent, filtering: bool) -> Option<Action> {
         KeyCode::Right | KeyCode::Char('l') => Action::FocusDetails,
         KeyCode::Tab => Action::NextTab,
         KeyCode::BackTab => Action::PrevTab,
-        KeyCode::Char(c @ '1'..='8') => Action::GoTab(c as usize - '1' as usize),
+        KeyCode::Char(c @ '1'..='9') => Action::GoTab(c as usize - '1' as usize),
         KeyCode::Char('t') => Action::GoTab(super::tabs::Tab::Topology.index()),
+        KeyCode::Char('p') => Action::GoTab(super::tabs::Tab::Problems.index()),
+        KeyCode::Char('a') => Action::Actions,
         KeyCode::Char('/') => Action::StartFilter,
         KeyCode::Enter => Action::Open,
         KeyCode::Char('r') => Action::Refresh,

@@ -2,6 +2,7 @@
 //! read the state. All I/O (collecting snapshots, reading the terminal) happens on other
 //! threads that send messages to the loop, which blocks until something arrives: no busy
 //! polling, and rendering never waits on the network.
+pub mod actions;
 pub mod app;
 pub mod keymap;
 pub mod strings;
@@ -66,6 +67,22 @@ fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
             Err(e) => format!("cannot save {name}: {e}"),
         };
         let _ = tx.send(Msg::Status(msg));
+    });
+}
+
+/// Applies a plan the user confirmed, off the render thread: all or nothing, journaled. The
+/// result goes to the status line, and the host is read again.
+fn spawn_apply(plan: crate::plan::Plan, tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || {
+        let msg = match crate::plan::apply(&plan, &crate::plan::ApplyOptions::default()) {
+            Ok(a) => format!(
+                "applied plan {} ({} changed, {} already so) · undo: netlens undo {}",
+                a.id, a.changed, a.unchanged, a.id
+            ),
+            Err(e) => format!("plan not applied: {e}"),
+        };
+        let _ = tx.send(Msg::Status(msg));
+        let _ = tx.send(Msg::Changed);
     });
 }
 
@@ -154,6 +171,9 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                 collecting = true;
                 last_read = std::time::Instant::now();
                 spawn_collector(tx.clone());
+            }
+            if let Some(plan) = app.apply_requested.take() {
+                spawn_apply(plan, tx.clone());
             }
             if std::mem::take(&mut app.save_requested) {
                 if let Some(snap) = app.snapshot.clone() {

@@ -2,6 +2,7 @@
 
 pub const TITLE_NAMESPACES: &str = " namespaces ";
 pub const LOADING: &str = "reading every namespace…";
+pub const NO_PROBLEMS: &str = "the doctor finds nothing wrong on this node";
 pub const HELP_TITLE: &str = " keys (? or Esc to close) ";
 
 /// (keys, what they do) — the help overlay lists exactly these.
@@ -10,12 +11,16 @@ pub const HELP: &[(&str, &str)] = &[
     ("← →  h l", "focus namespaces / details"),
     ("PgUp PgDn  g G", "page up / down, first / last"),
     ("Tab  Shift-Tab", "next / previous tab"),
-    ("1 … 8", "jump to a tab"),
-    ("t", "topology of the whole node"),
+    ("1 … 9", "jump to a tab"),
+    ("t  p", "topology / problems of the whole node"),
+    (
+        "a",
+        "change the selected namespace or link (a form, then the plan to confirm)",
+    ),
     ("/", "filter namespaces by name (Enter keeps, Esc clears)"),
     (
         "Enter",
-        "details of the selected row; in Topology: expand a group, or open a namespace",
+        "details of the selected row; Topology: expand a group or open a namespace; Problems: explain and offer the fix",
     ),
     ("r", "read the host again (live mode)"),
     (

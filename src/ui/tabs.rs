@@ -16,10 +16,12 @@ pub enum Tab {
     Sockets,
     /// The whole node as a picture (not per namespace).
     Topology,
+    /// The doctor's findings for the whole node.
+    Problems,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Links,
         Tab::Addresses,
         Tab::Routes,
@@ -28,6 +30,7 @@ impl Tab {
         Tab::Dns,
         Tab::Sockets,
         Tab::Topology,
+        Tab::Problems,
     ];
 
     pub fn title(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Tab {
             Tab::Dns => "DNS",
             Tab::Sockets => "Sockets",
             Tab::Topology => "Topology",
+            Tab::Problems => "Problems",
         }
     }
 
@@ -65,7 +69,13 @@ impl Tab {
             Tab::Dns => &["file", "line"],
             Tab::Sockets => &["proto", "address", "port", "process"],
             Tab::Topology => &[],
+            Tab::Problems => &["severity", "namespace", "finding", "fix"],
         }
+    }
+
+    /// Whether the tab shows the whole node rather than the selected namespace.
+    pub fn node_wide(self) -> bool {
+        matches!(self, Tab::Topology | Tab::Problems)
     }
 
     /// Column widths (the last column takes the rest).
@@ -79,6 +89,7 @@ impl Tab {
             Tab::Dns => &[34, 80],
             Tab::Sockets => &[6, 40, 6, 30],
             Tab::Topology => &[],
+            Tab::Problems => &[8, 18, 70, 4],
         }
     }
 }
@@ -252,8 +263,8 @@ pub fn row_count(ns: &Namespace, tab: Tab) -> usize {
         Tab::Firewall => fw_rows(ns).count(),
         Tab::Dns => dns_lines(ns).len(),
         Tab::Sockets => ns.sockets.len(),
-        // Node-wide: the app counts the picture's lines.
-        Tab::Topology => 0,
+        // Node-wide: the app counts them.
+        Tab::Topology | Tab::Problems => 0,
     }
 }
 
@@ -328,7 +339,7 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 ]
             })
             .collect(),
-        Tab::Topology => Vec::new(),
+        Tab::Topology | Tab::Problems => Vec::new(),
     }
 }
 
@@ -354,7 +365,7 @@ pub fn row_keys(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<
         Tab::Sockets => page(ns.sockets.iter(), &range)
             .map(|s| Some((ObjectKind::Socket, diff::socket_key(s))))
             .collect(),
-        Tab::Topology => vec![None; range.len()],
+        Tab::Topology | Tab::Problems => vec![None; range.len()],
     }
 }
 

@@ -8,9 +8,11 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
+use super::actions::{ActionKind, Form};
 use super::app::{status_text, App, Focus, Overlay, Source};
 use super::strings;
 use super::tabs::{self, Tab};
+use crate::diagnose::Severity;
 use crate::model::{Namespace, NamespaceKind, NsStatus};
 
 pub fn draw(f: &mut Frame, app: &mut App) {
@@ -25,6 +27,9 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         Overlay::None => {}
         Overlay::Help => draw_help(f, app),
         Overlay::Detail(title, fields) => draw_detail(f, app, title, fields),
+        Overlay::Menu(i) => draw_menu(f, app, *i),
+        Overlay::Form(form) => draw_form(f, app, form),
+        Overlay::Plan { title, text, plan } => draw_plan(f, app, title, text, plan.is_some()),
     }
 }
 
@@ -58,20 +63,10 @@ fn ns_label(ns: &Namespace) -> String {
     )
 }
 
-/// Something an on-call engineer should look at (the doctor will refine this).
-fn ns_marker(ns: &Namespace) -> &'static str {
+/// `!` where the doctor found an error or warning, or the namespace could not be read whole.
+fn ns_marker(app: &App, ns: &Namespace) -> &'static str {
     match ns.status {
-        NsStatus::Ok => {
-            let down = ns
-                .links
-                .iter()
-                .any(|l| l.kind != "loopback" && tabs::link_is_down(l));
-            if down {
-                "!"
-            } else {
-                " "
-            }
-        }
+        NsStatus::Ok if !app.ns_has_problem(&ns.name) => " ",
         _ => "!",
     }
 }
@@ -92,7 +87,7 @@ fn draw_namespaces(f: &mut Frame, app: &mut App, area: Rect) {
             let marker = if app.ns_changed(&ns.name) {
                 "*"
             } else {
-                ns_marker(ns)
+                ns_marker(app, ns)
             };
             let style = if marker == "!" {
                 theme.warn()
@@ -140,9 +135,10 @@ fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
     app.tabs_row = tabs_area.y;
 
     app.table_area = table_area;
-    if app.tab == Tab::Topology {
-        draw_topology(f, app, table_area);
-        return;
+    match app.tab {
+        Tab::Topology => return draw_topology(f, app, table_area),
+        Tab::Problems => return draw_problems(f, app, table_area),
+        _ => {}
     }
     // Borders (2) and the header row (1).
     app.page = table_area.height.saturating_sub(3) as usize;
@@ -272,6 +268,157 @@ fn draw_topology(f: &mut Frame, app: &mut App, area: Rect) {
         .collect();
     let block = border(app, focused, title);
     f.render_widget(Paragraph::new(shown).block(block), area);
+}
+
+/// The doctor's findings for the whole node, most severe first.
+fn draw_problems(f: &mut Frame, app: &mut App, area: Rect) {
+    app.page = area.height.saturating_sub(3) as usize;
+    let focused = app.focus == Focus::Details;
+    let theme = app.theme;
+    let n = app.findings.len();
+    let errors = app
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let title =
+        format!(" Problems · {errors} errors · {n} findings · Enter explains and offers the fix ");
+    let block = border(app, focused, title);
+    if n == 0 {
+        let text = if app.snapshot.is_none() {
+            strings::LOADING
+        } else {
+            strings::NO_PROBLEMS
+        };
+        f.render_widget(Paragraph::new(text).block(block), area);
+        return;
+    }
+    let start = app.row_offset.min(n);
+    let end = (start + app.page).min(n);
+    let rows: Vec<Row> = app.findings[start..end]
+        .iter()
+        .enumerate()
+        .map(|(i, fd)| {
+            let mut style = match fd.severity {
+                Severity::Error => theme.down(),
+                Severity::Warning => theme.warn(),
+                Severity::Info => theme.dim(),
+            };
+            if focused && start + i == app.row_selected {
+                style = theme.selected();
+            }
+            Row::new([
+                Cell::from(fd.severity.to_string()),
+                Cell::from(fd.namespace.clone()),
+                Cell::from(format!("{} — {}", fd.id, fd.title)),
+                Cell::from(if fd.fix.is_some() { "yes" } else { "" }),
+            ])
+            .style(style)
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(18),
+        Constraint::Min(30),
+        Constraint::Length(4),
+    ];
+    let header =
+        Row::new(Tab::Problems.header().iter().map(|h| Cell::from(*h))).style(theme.header());
+    f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}
+
+fn draw_menu(f: &mut Frame, app: &App, selected: usize) {
+    let ns = app
+        .selected_namespace()
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    let lines: Vec<Line> = ActionKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let line = Line::from(vec![
+                Span::styled(format!(" {}  ", k.key()), app.theme.header()),
+                Span::raw(k.label()),
+            ]);
+            if i == selected {
+                line.style(app.theme.selected())
+            } else {
+                line
+            }
+        })
+        .collect();
+    let area = centered(f.area(), 60, lines.len() as u16 + 2);
+    f.render_widget(Clear, area);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(format!(" change {ns} (key or Enter; Esc closes) "));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_form(f: &mut Frame, app: &App, form: &Form) {
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, fl) in form.fields.iter().enumerate() {
+        let cursor = if i == form.focus { "▏" } else { "" };
+        let mut line = Line::from(vec![
+            Span::styled(format!("{:<16}", fl.label), app.theme.header()),
+            Span::raw(format!("{}{cursor}", fl.value)),
+        ]);
+        if i == form.focus {
+            line = line.style(app.theme.related());
+        }
+        lines.push(line);
+        lines.push(Line::from(Span::styled(
+            format!("{:16}{}", "", fl.hint),
+            app.theme.dim(),
+        )));
+    }
+    lines.push(Line::raw(""));
+    if let Some(e) = &form.error {
+        lines.push(Line::from(Span::styled(format!("! {e}"), app.theme.warn())));
+    }
+    lines.push(Line::from(Span::styled(
+        "Tab/↑↓ field · Enter show the plan · Esc cancel",
+        app.theme.dim(),
+    )));
+    let area = centered(f.area(), 76, lines.len() as u16 + 2);
+    f.render_widget(Clear, area);
+    let block =
+        Block::new()
+            .borders(Borders::ALL)
+            .title(format!(" {} in {} ", form.kind.label(), form.ns));
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
+fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: bool) {
+    let lines: Vec<Line> = text
+        .iter()
+        .map(|t| {
+            if t.starts_with("     ") {
+                Line::from(Span::styled(t.clone(), app.theme.header()))
+            } else {
+                Line::raw(t.clone())
+            }
+        })
+        .collect();
+    let mut lines = lines;
+    if !can_apply {
+        lines.push(Line::from(Span::styled("Esc closes", app.theme.dim())));
+    }
+    // Long explanations wrap: leave room for them.
+    let area = centered(f.area(), 100, (lines.len() as u16 + 6).min(f.area().height));
+    f.render_widget(Clear, area);
+    let block = Block::new().borders(Borders::ALL).title(title.to_string());
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
 }
 
 fn draw_status(f: &mut Frame, app: &App, area: Rect) {

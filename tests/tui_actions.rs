@@ -1,0 +1,175 @@
+//! The TUI's doctor and changes, drawn into a TestBackend: findings mark their namespaces and
+//! fill the Problems tab; Enter explains one and shows its fix as commands; `a` offers changes
+//! as forms that refuse bad answers and become a plan to confirm. What runs the plan is the
+//! plan engine (tested in plan_*.rs and, through the real TUI, in tui_e2e.rs).
+
+mod common;
+
+use common::tui::{app_over, asset, key, screen};
+use crossterm::event::KeyCode;
+use netlens::model::Snapshot;
+use netlens::plan::Step;
+use netlens::ui::app::{App, Overlay, Source};
+use netlens::ui::tabs::Tab;
+use netlens::ui::Msg;
+
+/// The bridge lab with forwarding switched off on its gateway.
+fn broken_bridge() -> Snapshot {
+    let mut s = asset("demo-bridge.json");
+    let gw = s
+        .namespaces
+        .iter_mut()
+        .find(|n| n.name == "bridge-host")
+        .expect("gateway");
+    gw.sysctls.ip_forward = Some(0);
+    s
+}
+
+fn select(app: &mut App, ns: &str) {
+    app.ns_selected = app
+        .visible_namespaces()
+        .iter()
+        .position(|n| n.name == ns)
+        .expect("namespace");
+}
+
+/// A live app (changes allowed) over `snap`.
+fn live(snap: Snapshot) -> App {
+    let mut a = App::new(Source::Live, None);
+    a.theme.color = false;
+    a.handle(Msg::Snapshot(Box::new(snap)));
+    a
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn a_healthy_lab_has_no_problem_marks() {
+    let mut a = app_over("demo-bridge.json", asset("demo-bridge.json"));
+    let s = screen(&mut a, 140, 20);
+    assert!(!s.contains("│!"), "{s}");
+    key(&mut a, KeyCode::Char('p'));
+    assert_eq!(a.tab, Tab::Problems);
+    let s = screen(&mut a, 140, 20);
+    assert!(s.contains("0 errors"), "{s}");
+}
+
+#[test]
+fn findings_mark_namespaces_and_explain_themselves() {
+    let mut a = app_over("broken.json", broken_bridge());
+    let s = screen(&mut a, 150, 24);
+    assert!(s.contains("│!bridge-host"), "{s}");
+    assert!(!s.contains("│!bridge-red"), "{s}");
+    key(&mut a, KeyCode::Char('p'));
+    key(&mut a, KeyCode::Char('l'));
+    let s = screen(&mut a, 150, 24);
+    assert!(s.contains("forwarding-off:bridge-host"), "{s}");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 150, 40);
+    assert!(s.contains("ip_forward"), "{s}");
+    assert!(s.contains("sysctl -w net.ipv4.ip_forward=1"), "{s}");
+    // A saved snapshot is read-only: the fix is shown, not offered.
+    assert!(s.contains("read-only"), "{s}");
+    key(&mut a, KeyCode::Char('y'));
+    assert!(a.apply_requested.is_none());
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.overlay, Overlay::None);
+}
+
+#[test]
+fn live_fix_is_confirmed_with_y() {
+    let mut a = live(broken_bridge());
+    key(&mut a, KeyCode::Char('p'));
+    key(&mut a, KeyCode::Char('l'));
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 150, 40);
+    assert!(s.contains("y apply"), "{s}");
+    key(&mut a, KeyCode::Char('y'));
+    let plan = a.apply_requested.take().expect("the confirmed plan");
+    assert_eq!(plan.title, "fix forwarding-off:bridge-host");
+    assert!(matches!(
+        &plan.steps[..],
+        [Step::SetSysctl { ns, key, value, .. }] if ns == "bridge-host" && key == "net/ipv4/ip_forward" && value == "1"
+    ));
+    assert!(a.status.contains("applying"), "{}", a.status);
+}
+
+#[test]
+fn a_form_refuses_bad_answers_then_shows_the_plan() {
+    let mut a = live(asset("demo-bridge.json"));
+    select(&mut a, "bridge-red");
+    // Select veth-red in the Links tab, then ask for "add an address".
+    key(&mut a, KeyCode::Char('l'));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('a'));
+    let s = screen(&mut a, 140, 30);
+    assert!(s.contains("add an address"), "{s}");
+    key(&mut a, KeyCode::Char('a'));
+    let Overlay::Form(form) = &a.overlay else {
+        panic!("no form: {:?}", a.overlay)
+    };
+    assert_eq!(form.values(), ["veth-red", ""]);
+    // `q` is text here, not quit.
+    key(&mut a, KeyCode::Tab);
+    typed(&mut a, "10.77.0.300/24");
+    key(&mut a, KeyCode::Enter);
+    assert!(!a.quit);
+    let s = screen(&mut a, 140, 30);
+    assert!(s.contains("! address:"), "{s}");
+    for _ in 0.."300/24".len() {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typed(&mut a, "3/24");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 140, 30);
+    assert!(
+        s.contains("ip -n bridge-red addr add 10.77.0.3/24 dev veth-red"),
+        "{s}"
+    );
+    key(&mut a, KeyCode::Char('n'));
+    assert_eq!(a.overlay, Overlay::None);
+    assert!(a.apply_requested.is_none(), "n cancels");
+}
+
+#[test]
+fn menu_keys_pick_an_action_and_esc_backs_out() {
+    let mut a = live(asset("demo-cluster.json"));
+    select(&mut a, "cluster-node2");
+    key(&mut a, KeyCode::Char('a'));
+    key(&mut a, KeyCode::Char('v'));
+    let Overlay::Form(form) = &a.overlay else {
+        panic!("no form")
+    };
+    assert_eq!(form.fields.len(), 3);
+    typed(&mut a, "veth-x");
+    key(&mut a, KeyCode::Down);
+    typed(&mut a, "cluster-n2-pod1");
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Backspace);
+    key(&mut a, KeyCode::Backspace);
+    key(&mut a, KeyCode::Backspace);
+    key(&mut a, KeyCode::Backspace);
+    typed(&mut a, "eth9");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 150, 30);
+    assert!(
+        s.contains(
+            "ip -n cluster-node2 link add veth-x type veth peer name eth9 netns cluster-n2-pod1"
+        ),
+        "{s}"
+    );
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('a'));
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.overlay, Overlay::None);
+    assert!(!a.quit);
+    // A saved snapshot offers no changes.
+    let mut ro = app_over("demo-bridge.json", asset("demo-bridge.json"));
+    key(&mut ro, KeyCode::Char('a'));
+    assert_eq!(ro.overlay, Overlay::None);
+    assert!(ro.status.contains("read-only"));
+}
