@@ -116,3 +116,82 @@ fn live_tui_in_tmux() {
         let _ = tmux(&["kill-server"]);
     });
 }
+
+/// Repair in place: the doctor's finding on a broken lab, fixed from the TUI with Enter and
+/// `y`; the kernel then has the change, a ping across the gateway works, and the journal has
+/// the plan, so `netlens undo` takes it back.
+#[test]
+fn fix_a_finding_from_the_tui() {
+    in_world("fix_a_finding_from_the_tui", || {
+        let bin = netlens_bin();
+        let bin = bin.to_str().expect("path");
+        sh(&[bin, "lab", "up", "bridge"]);
+        sh(&[bin, "lab", "break", "bridge", "forwarding-off"]);
+        let ping = || {
+            common::world::try_sh(&[
+                "ip",
+                "netns",
+                "exec",
+                "bridge-red",
+                "ping",
+                "-c1",
+                "-W1",
+                "192.168.1.3",
+            ])
+            .status
+            .success()
+        };
+        assert!(!ping(), "the fault is real");
+        let cmd = format!("NETLENS_STATE_DIR=/run/netlens-state {bin}; echo EXIT=$?; sleep 60");
+        tmux(&["new-session", "-d", "-x", "160", "-y", "40", &cmd]);
+        let (s, ok) = wait_for(Duration::from_secs(10), |s| s.contains("!bridge-host"));
+        assert!(ok, "bridge-host not marked:\n{s}");
+        tmux(&["send-keys", "p", "l"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("forwarding-off:bridge-host")
+        });
+        assert!(ok, "finding not listed:\n{s}");
+        tmux(&["send-keys", "Enter"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("sysctl -w net.ipv4.ip_forward=1") && s.contains("y apply")
+        });
+        assert!(ok, "fix not shown:\n{s}");
+        tmux(&["send-keys", "y"]);
+        let (s, ok) = wait_for(Duration::from_secs(5), |s| {
+            s.contains("applied plan") && !s.contains("!bridge-host")
+        });
+        assert!(ok, "not applied, or still marked:\n{s}");
+        assert_eq!(
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                "bridge-host",
+                "cat",
+                "/proc/sys/net/ipv4/ip_forward"
+            ])
+            .trim(),
+            "1"
+        );
+        assert!(
+            ping(),
+            "red reaches the LAN host through the repaired gateway"
+        );
+        tmux(&["send-keys", "q"]);
+        let (s, ok) = wait_for(Duration::from_secs(3), |s| s.contains("EXIT=0"));
+        assert!(ok, "{s}");
+        let _ = tmux(&["kill-server"]);
+        // The plan is in the journal: undo brings the fault back.
+        let out = std::process::Command::new(bin)
+            .args(["undo", "--yes"])
+            .env("NETLENS_STATE_DIR", "/run/netlens-state")
+            .output()
+            .expect("undo");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!ping(), "undo took the fix back");
+    });
+}

@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use super::actions::{ActionKind, Form};
 use super::keymap::{action_for, Action};
 use super::tabs::{self, Tab};
+use super::strings;
 use super::theme::Theme;
 use super::topo::{self, TopoLine};
 use super::Msg;
@@ -455,7 +456,11 @@ impl App {
                 let n = self.visible_namespaces().len();
                 self.ns_selected = self.ns_selected.min(n.saturating_sub(1));
                 self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
-                self.status.clear();
+                // "reading…" is answered by the snapshot itself; a result (a plan applied, a
+                // file saved) stays until something else is said.
+                if self.status == strings::REREADING {
+                    self.status.clear();
+                }
                 false
             }
             Msg::LoadFailed(e) => {
@@ -575,7 +580,7 @@ impl App {
             Action::Refresh => {
                 return match self.source {
                     Source::Live => {
-                        self.status = "reading the host again…".into();
+                        self.status = strings::REREADING.into();
                         true
                     }
                     Source::File(_) => {

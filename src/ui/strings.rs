@@ -2,6 +2,7 @@
 
 pub const TITLE_NAMESPACES: &str = " namespaces ";
 pub const LOADING: &str = "reading every namespace…";
+pub const REREADING: &str = "reading the host again…";
 pub const NO_PROBLEMS: &str = "the doctor finds nothing wrong on this node";
 pub const HELP_TITLE: &str = " keys (? or Esc to close) ";
 
