@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use super::facts::{lookup, Facts};
 use super::{Finding, Severity};
 use crate::model::{Namespace, NamespaceKind};
+use crate::plan::Step;
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let host_paths = f
@@ -60,11 +61,8 @@ pub fn check(f: &Facts) -> Vec<Finding> {
                                 }
                             ),
                         )
-                        .object(
-                            "file",
-                            &ns.name,
-                            dns.resolv_conf.path.clone(),
-                        ),
+                        .object("file", &ns.name, dns.resolv_conf.path.clone())
+                        .fix_opt(drop_dead_nameserver(f, ns, dns, rc, ip, severity)),
                     );
                 }
             }
@@ -109,9 +107,92 @@ pub fn check(f: &Facts) -> Vec<Finding> {
                             missing.join(" or ")
                         ),
                     )
-                    .object("file", &ns.name, dns.nsswitch.path.clone()),
+                    .object("file", &ns.name, dns.nsswitch.path.clone())
+                    .fix_opt(
+                        // The host's own file is the host's to change, not a namespace fix.
+                        (severity == Severity::Warning)
+                            .then(|| {
+                                let raw = dns.nsswitch.raw.as_deref()?;
+                                Some((
+                                    format!(
+                                        "add {} to the hosts: line of {}",
+                                        missing.join(" and "),
+                                        dns.nsswitch.path
+                                    ),
+                                    vec![Step::WriteFile {
+                                        ns: ns.name.clone(),
+                                        path: dns.nsswitch.path.clone(),
+                                        content: Some(with_hosts_sources(raw, &missing)),
+                                    }],
+                                ))
+                            })
+                            .flatten(),
+                    ),
                 );
             }
+        }
+    }
+    out
+}
+
+/// When another nameserver of the namespace's own file is reachable, the unreachable one only
+/// costs every lookup a timeout: the fix drops its line. With no reachable alternative the
+/// right answer (a route? another server?) is the engineer's, and there is no fix.
+fn drop_dead_nameserver(
+    f: &Facts,
+    ns: &Namespace,
+    dns: &crate::dnsconf::DnsFiles,
+    rc: &crate::dnsconf::resolv::ResolvConf,
+    dead: std::net::Ipv4Addr,
+    severity: Severity,
+) -> Option<(String, Vec<Step>)> {
+    if severity != Severity::Warning {
+        return None;
+    }
+    let alive = rc.nameservers.iter().any(|s| match s.addr {
+        Some(IpAddr::V4(ip)) => ip != dead && unreachable(f, ns, ip).is_none(),
+        _ => false,
+    });
+    if !alive {
+        return None;
+    }
+    let raw = dns.resolv_conf.raw.as_deref()?;
+    let kept: String = raw
+        .lines()
+        .filter(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            !(w.first() == Some(&"nameserver") && w.get(1) == Some(&dead.to_string().as_str()))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Some((
+        format!("drop nameserver {dead} from {}", dns.resolv_conf.path),
+        vec![Step::WriteFile {
+            ns: ns.name.clone(),
+            path: dns.resolv_conf.path.clone(),
+            content: Some(kept),
+        }],
+    ))
+}
+
+/// `raw` with `files` put first and `dns` last on its `hosts:` line when missing, every other
+/// line and source (and `[NOTFOUND=return]`-style actions) kept as they were.
+fn with_hosts_sources(raw: &str, missing: &[&str]) -> String {
+    let mut out = String::new();
+    for line in raw.lines() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("hosts:") {
+            let mut words: Vec<&str> = rest.split_whitespace().collect();
+            if missing.contains(&"files") {
+                words.insert(0, "files");
+            }
+            if missing.contains(&"dns") {
+                words.push("dns");
+            }
+            out.push_str(&format!("hosts: {}\n", words.join(" ")));
+        } else {
+            out.push_str(line);
+            out.push('\n');
         }
     }
     out
@@ -134,5 +215,21 @@ fn unreachable(f: &Facts, ns: &Namespace, ip: std::net::Ipv4Addr) -> Option<Stri
             ns.name, r.kind, r.dst
         )),
         Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hosts_line_gets_what_it_lacks_and_keeps_the_rest() {
+        let raw = "# mine\npasswd: files\nhosts: files [NOTFOUND=return] mdns4\n";
+        assert_eq!(
+            super::with_hosts_sources(raw, &["dns"]),
+            "# mine\npasswd: files\nhosts: files [NOTFOUND=return] mdns4 dns\n"
+        );
+        assert_eq!(
+            super::with_hosts_sources("hosts: dns\n", &["files"]),
+            "hosts: files dns\n"
+        );
     }
 }

@@ -53,6 +53,35 @@ fn dup_ip(f: &Facts, out: &mut Vec<Finding>) {
         )
         .object("address", &a.ns.name, format!("{} {}", a.link.name, a.net))
         .object("address", &b.ns.name, format!("{} {}", b.link.name, b.net));
+        // Only when exactly one holder has another address of its own on that subnet is it
+        // clear which copy goes: that one keeps working without it. Otherwise the engineer
+        // must choose, and the doctor does not guess.
+        let has_own = |h: &Held| {
+            f.held.iter().any(|o| {
+                o.ns.name == h.ns.name
+                    && o.link.index == h.link.index
+                    && o.ip() != ip
+                    && o.net.trunc() == h.net.trunc()
+            })
+        };
+        let spare = match (has_own(a), has_own(b)) {
+            (true, false) => Some(a),
+            (false, true) => Some(b),
+            _ => None,
+        };
+        if let Some(h) = spare {
+            finding = finding.fix(
+                format!(
+                    "remove the copy of {ip} from {} {}, which keeps its own address",
+                    h.ns.name, h.link.name
+                ),
+                vec![Step::DelAddress {
+                    ns: h.ns.name.clone(),
+                    link: h.link.name.clone(),
+                    addr: ipnet::IpNet::V4(h.net),
+                }],
+            );
+        }
         finding.id = format!("dup-ip:{ip}");
         out.push(finding);
     }

@@ -134,6 +134,14 @@ impl Finding {
         self
     }
 
+    /// [`Finding::fix`] when there is one.
+    pub fn fix_opt(self, fix: Option<(String, Vec<Step>)>) -> Self {
+        match fix {
+            Some((title, steps)) => self.fix(title, steps),
+            None => self,
+        }
+    }
+
     pub fn fix(mut self, title: impl Into<String>, steps: Vec<Step>) -> Self {
         if !steps.is_empty() {
             self.fix = Some(Fix {

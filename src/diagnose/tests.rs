@@ -408,6 +408,31 @@ fn own_resolv_conf_with_unreachable_nameserver() {
 }
 
 #[test]
+fn a_dead_nameserver_beside_a_live_one_is_dropped_by_the_fix() {
+    let mut snap = asset("cluster");
+    let node = ns_mut(&mut snap, "cluster-node2");
+    let dns = node.dns.as_mut().unwrap();
+    let text = "search lab\nnameserver 10.53.0.53\nnameserver 192.168.1.11\n";
+    dns.resolv_conf.path = "/etc/netns/cluster-node2/resolv.conf".into();
+    dns.resolv_conf.raw = Some(text.into());
+    dns.resolv_conf.parsed = Some(crate::dnsconf::resolv::parse(text));
+    let f = only(
+        &snap,
+        "nameserver-unreachable:cluster-node2:10.53.0.53",
+        Severity::Warning,
+    );
+    let steps = &f.fix.as_ref().expect("a fix").steps;
+    assert_eq!(
+        steps,
+        &[Step::WriteFile {
+            ns: "cluster-node2".into(),
+            path: "/etc/netns/cluster-node2/resolv.conf".into(),
+            content: Some("search lab\nnameserver 192.168.1.11\n".into()),
+        }]
+    );
+}
+
+#[test]
 fn finding_ids_are_stable_across_runs() {
     let mut snap = asset("cluster");
     ns_mut(&mut snap, "cluster-node2").sysctls.ip_forward = Some(0);

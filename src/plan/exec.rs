@@ -294,6 +294,7 @@ impl Engine {
                 Ok(())
             }
             Step::RestoreSysctlFile { key, content } => persist::write(key, content.as_deref()),
+            Step::WriteFile { path, content, .. } => super::files::write(path, content.as_deref()),
             Step::AddIptablesRule {
                 ns,
                 table,

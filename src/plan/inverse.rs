@@ -325,6 +325,17 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
                 run(inverse)
             }
         }
+        Step::WriteFile { ns, path, content } => {
+            let before = super::files::read(path)?;
+            if &before == content {
+                return noop();
+            }
+            run(vec![Step::WriteFile {
+                ns: ns.clone(),
+                path: path.clone(),
+                content: before,
+            }])
+        }
         Step::RestoreSysctlFile { key, content } => {
             let before = persist::read(key)?;
             if &before == content {

@@ -11,6 +11,7 @@ mod clock;
 pub mod confirm;
 mod error;
 mod exec;
+mod files;
 mod inverse;
 pub mod journal;
 mod live;

@@ -249,6 +249,12 @@ pub fn commands(step: &Step) -> Vec<String> {
             }
             cmds
         }
+        Step::WriteFile { path, content, .. } => {
+            return vec![match content {
+                Some(c) => write_file(path, c),
+                None => join(&["rm".into(), "-f".into(), path.clone()]),
+            }];
+        }
         Step::RestoreSysctlFile { key, content } => {
             let path = persist::conf_path(key).display().to_string();
             return vec![match content {
@@ -501,6 +507,26 @@ mod tests {
                 rule: vec!["-j".into(), "ACCEPT".into()]
             }),
             "iptables -w -t filter -I FORWARD 3 -j ACCEPT"
+        );
+    }
+
+    #[test]
+    fn files() {
+        assert_eq!(
+            one(Step::WriteFile {
+                ns: "red".into(),
+                path: "/etc/netns/red/nsswitch.conf".into(),
+                content: Some("hosts: files dns\n".into()),
+            }),
+            "printf '%s' 'hosts: files dns\n' > /etc/netns/red/nsswitch.conf"
+        );
+        assert_eq!(
+            one(Step::WriteFile {
+                ns: "red".into(),
+                path: "/etc/netns/red/hosts".into(),
+                content: None,
+            }),
+            "rm -f /etc/netns/red/hosts"
         );
     }
 }

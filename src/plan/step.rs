@@ -153,6 +153,15 @@ pub enum Step {
         position: u32,
         rule: Vec<String>,
     },
+    /// Write a resolver file a namespace reads (`resolv.conf`, `nsswitch.conf` or `hosts`,
+    /// e.g. `/etc/netns/NAME/nsswitch.conf`), whole; `content` None removes it. Its own
+    /// inverse: the same step with the previous content.
+    WriteFile {
+        ns: String,
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<String>,
+    },
     /// Put back the host's `/etc/sysctl.d` file netlens writes for `key`: its old content, or
     /// no file when `content` is None.
     RestoreSysctlFile {
@@ -182,7 +191,8 @@ impl Step {
             | Step::AddIptablesRule { ns, .. }
             | Step::DelIptablesRule { ns, .. }
             | Step::RestoreRoute { ns, .. }
-            | Step::InsertIptablesRule { ns, .. } => ns,
+            | Step::InsertIptablesRule { ns, .. }
+            | Step::WriteFile { ns, .. } => ns,
             Step::RecreateLink { link, .. } => &link.ns,
             // sysctl.d files configure the host at boot.
             Step::RestoreSysctlFile { .. } => "host",
@@ -306,6 +316,21 @@ impl fmt::Display for Step {
                 "insert {table}/{chain} rule `{}` at {position} in {ns}",
                 rule.join(" ")
             ),
+            Step::WriteFile {
+                ns,
+                path,
+                content: Some(c),
+            } => write!(
+                f,
+                "write {path} for {ns} ({} line{})",
+                c.lines().count(),
+                if c.lines().count() == 1 { "" } else { "s" }
+            ),
+            Step::WriteFile {
+                ns,
+                path,
+                content: None,
+            } => write!(f, "remove {path} for {ns}"),
             Step::RestoreSysctlFile { key, content } => match content {
                 Some(_) => write!(f, "restore the sysctl.d file of {}", key.replace('/', ".")),
                 None => write!(f, "remove the sysctl.d file of {}", key.replace('/', ".")),

@@ -239,6 +239,7 @@ fn check_step(step: &Step) -> Result<(), String> {
             Ok(())
         }
         Step::RestoreSysctlFile { key, .. } => sysctl_key(key),
+        Step::WriteFile { path, content, .. } => resolver_file(path, content.as_deref()),
         Step::AddIptablesRule {
             table, chain, rule, ..
         }
@@ -257,6 +258,25 @@ fn check_step(step: &Step) -> Result<(), String> {
             }
         }
     }
+}
+
+/// A file `WriteFile` may touch: an absolute path without `..` to one of the three files
+/// that decide name resolution. Anything else is not netlens' to write.
+fn resolver_file(path: &str, content: Option<&str>) -> Result<(), String> {
+    let p = std::path::Path::new(path);
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if !p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir) {
+        return Err(format!("{path:?} is not an absolute path without `..`"));
+    }
+    if !["resolv.conf", "nsswitch.conf", "hosts"].contains(&name) {
+        return Err(format!(
+            "{path}: netlens writes only resolv.conf, nsswitch.conf and hosts files"
+        ));
+    }
+    if content.is_some_and(|c| c.contains('\0')) {
+        return Err(format!("{path}: content contains NUL"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -385,5 +405,18 @@ mod tests {
         });
         p.id = "../x".into();
         assert!(validate_offline(&p).is_err());
+    }
+
+    #[test]
+    fn only_resolver_files_are_written() {
+        let write = |path: &str| Step::WriteFile {
+            ns: "red".into(),
+            path: path.into(),
+            content: Some("hosts: files dns\n".into()),
+        };
+        assert!(validate_offline(&plan(write("/etc/netns/red/nsswitch.conf"))).is_ok());
+        assert!(err(write("/etc/shadow")).contains("only resolv.conf, nsswitch.conf and hosts"));
+        assert!(err(write("etc/hosts")).contains("absolute"));
+        assert!(err(write("/etc/netns/../hosts")).contains("`..`"));
     }
 }

@@ -7,8 +7,8 @@ use ratatui::layout::Rect;
 
 use super::actions::{ActionKind, Form};
 use super::keymap::{action_for, Action};
-use super::tabs::{self, Tab};
 use super::strings;
+use super::tabs::{self, Tab};
 use super::theme::Theme;
 use super::topo::{self, TopoLine};
 use super::Msg;
