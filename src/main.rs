@@ -33,6 +33,8 @@ enum Command {
     Diff(cli::diff::DiffArgs),
     /// Find what is wrong: forwarding, routes, links, bridges, NAT, MTU, conntrack, DNS.
     Doctor(cli::doctor::DoctorArgs),
+    /// The way a packet would go from a namespace, hop by hop, and its reply back.
+    Path(cli::path::PathArgs),
     /// Capture packets on an interface of any namespace (tcpdump-like filter, pcap output).
     Capture(cli::capture::CaptureArgs),
     /// Repair a doctor finding (or `all`) with its fix plan: shown, asked, applied all or
@@ -56,6 +58,7 @@ fn main() {
         Some(Command::Diff(args)) => cli::diff::run(args),
         Some(Command::Doctor(args)) => cli::doctor::run(args),
         Some(Command::Capture(args)) => cli::capture::run(args),
+        Some(Command::Path(args)) => cli::path::run(args),
         Some(Command::Fix(args)) => cli::fix::run(args),
         Some(Command::Apply(args)) => cli::apply::run(args),
         Some(Command::Undo(args)) => cli::undo::run(args),

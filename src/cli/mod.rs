@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod fix;
 pub mod journal;
 pub mod lab;
+pub mod path;
 mod prompt;
 pub mod snapshot;
 pub mod undo;

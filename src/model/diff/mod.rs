@@ -9,7 +9,7 @@
 #[cfg(test)]
 mod fixtures;
 mod items;
-pub use items::{nft_rule_key, xt_policy_key, xt_rule_body, xt_rule_key};
+pub use items::{nft_rule_key, strip_xt_counters, xt_policy_key, xt_rule_body, xt_rule_key};
 #[cfg(test)]
 mod tests;
 

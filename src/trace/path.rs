@@ -1,0 +1,811 @@
+//! The path a packet takes across the node's namespaces, worked out from the configuration:
+//! in each namespace the kernel's own route lookup ([`Kernel`]), then netfilter (DNAT before
+//! routing, the filter verdict, SNAT/MASQUERADE after), then layer 2 to the next namespace —
+//! through a veth to its peer, or across a bridge to the port whose far end holds the next hop
+//! — until the namespace that owns the destination, or the link that leaves the node. The
+//! reply is walked back the same way, with the NAT undone where conntrack would undo it, since
+//! a request that arrives but cannot be answered (no masquerade) is a broken path too.
+//!
+//! The first broken hop names its cause and, when the doctor has one, the finding that fixes
+//! it. Everything but [`Kernel`] is pure, so the walk is the same over any snapshot.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::fib::{Answer, Query, Refusal};
+use super::netfilter::{decide, Pkt, Verdict};
+use crate::diagnose::{Finding, Severity};
+use crate::model::{Link, Namespace, Snapshot};
+
+/// Hops walked before giving up (a routing loop).
+const MAX_HOPS: usize = 32;
+
+/// Asks a namespace's kernel for a route.
+pub trait Kernel {
+    fn route(&self, ns: &str, q: &Query) -> Result<Answer, Refusal>;
+}
+
+/// What to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    pub from: String,
+    pub src: Option<IpAddr>,
+    pub dst: IpAddr,
+    /// `icmp`, `tcp` or `udp`.
+    pub proto: String,
+    pub port: Option<u16>,
+}
+
+/// The packet in one namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    pub namespace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_iface: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_iface: Option<String>,
+    /// Addresses as the packet leaves this namespace (after NAT).
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nat: Vec<String>,
+    /// Layer 2 to the next namespace: `veth-red ⇄ veth-red-br (host) · bridge v-net-0`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+    /// `forwarded`, `sent`, `delivered`, `leaves the node`, `dropped`.
+    pub verdict: String,
+    /// Rules netlens could not judge, and other doubts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Delivered {
+        namespace: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        listener: Option<String>,
+    },
+    LeavesNode {
+        namespace: String,
+        iface: String,
+    },
+    Broken {
+        namespace: String,
+        cause: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        finding: Option<String>,
+    },
+}
+
+/// One direction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Leg {
+    /// `request` or `reply`.
+    pub direction: String,
+    pub hops: Vec<Hop>,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathReport {
+    pub probe: Probe,
+    pub legs: Vec<Leg>,
+    /// The request arrives (or leaves the node) and, where the node can see it, the reply
+    /// comes back.
+    pub delivers: bool,
+}
+
+/// Address rewrites done along the request, to undo on the reply.
+#[derive(Debug, Clone)]
+struct Binding {
+    ns: String,
+    snat: bool,
+    orig: IpAddr,
+    new: IpAddr,
+}
+
+struct Walk<'a> {
+    snap: &'a Snapshot,
+    findings: &'a [Finding],
+    kernel: &'a dyn Kernel,
+    proto: String,
+}
+
+/// Walks `probe` through `snap`.
+pub fn walk(
+    snap: &Snapshot,
+    findings: &[Finding],
+    kernel: &dyn Kernel,
+    probe: &Probe,
+) -> PathReport {
+    let w = Walk {
+        snap,
+        findings,
+        kernel,
+        proto: probe.proto.clone(),
+    };
+    let mut bindings = Vec::new();
+    let (req, end) = w.leg(
+        "request",
+        &probe.from,
+        probe.src,
+        probe.dst,
+        probe.port,
+        false,
+        &mut bindings,
+    );
+    let mut legs = vec![req];
+    let mut delivers = false;
+    if let Some((ns, src, dst)) = end {
+        // The responder answers to where the request came from, as it arrived there.
+        let (reply, back) = w.leg("reply", &ns, Some(dst), src, None, true, &mut bindings);
+        // A reply that leaves the node instead of coming back is lost to the sender.
+        delivers = back.is_some();
+        legs.push(reply);
+    } else if matches!(legs[0].outcome, Outcome::LeavesNode { .. }) {
+        delivers = true;
+    }
+    PathReport {
+        probe: probe.clone(),
+        legs,
+        delivers,
+    }
+}
+
+fn holds(ns: &Namespace, ip: IpAddr) -> bool {
+    ns.addresses.iter().any(|a| a.address == ip)
+}
+
+fn holds_on(ns: &Namespace, link: &str, ip: IpAddr) -> bool {
+    ns.addresses
+        .iter()
+        .any(|a| a.ifname == link && a.address == ip)
+}
+
+fn primary_addr(ns: &Namespace, link: &str, v4: bool) -> Option<IpAddr> {
+    ns.addresses
+        .iter()
+        .find(|a| a.ifname == link && a.address.is_ipv4() == v4 && a.scope == "global")
+        .map(|a| a.address)
+}
+
+/// `10.0.0.1:80`, `10.0.0.1`, `10.0.0.1-10.0.0.9:80-90` → (first address, first port).
+fn nat_to(to: &str) -> (Option<IpAddr>, Option<u16>) {
+    let (a, p) = match to.rsplit_once(':') {
+        Some((a, p)) if !a.contains(':') || a.starts_with('[') => (a, Some(p)),
+        _ => (to, None),
+    };
+    let a = a.trim_start_matches('[').trim_end_matches(']');
+    let a = a.split('-').next().and_then(|x| x.parse().ok());
+    let p = p
+        .and_then(|p| p.split('-').next())
+        .and_then(|p| p.parse().ok());
+    (a, p)
+}
+
+impl Walk<'_> {
+    fn ns(&self, name: &str) -> Option<&Namespace> {
+        self.snap.namespace(name)
+    }
+
+    /// The doctor's finding for a cause: the first of `rules` placed in `ns`, else anywhere.
+    fn finding(&self, ns: &str, rules: &[&str]) -> Option<String> {
+        let relevant =
+            |f: &&Finding| f.severity != Severity::Info && rules.contains(&f.rule.as_str());
+        self.findings
+            .iter()
+            .filter(relevant)
+            .find(|f| f.namespace == ns)
+            .or_else(|| {
+                self.findings
+                    .iter()
+                    .filter(relevant)
+                    .find(|f| f.concerns(ns))
+            })
+            .map(|f| f.id.clone())
+    }
+
+    /// Walks one direction. Returns the leg and, when it was delivered, (namespace, src, dst)
+    /// as the packet arrived.
+    #[allow(clippy::too_many_arguments)]
+    fn leg(
+        &self,
+        direction: &str,
+        from: &str,
+        src: Option<IpAddr>,
+        dst: IpAddr,
+        port: Option<u16>,
+        reply: bool,
+        bindings: &mut Vec<Binding>,
+    ) -> (Leg, Option<(String, IpAddr, IpAddr)>) {
+        let mut hops: Vec<Hop> = Vec::new();
+        let mut ns_name = from.to_string();
+        let mut iif: Option<String> = None;
+        let mut src = src;
+        let mut dst = dst;
+        let mut port = port;
+        let mut seen = HashSet::new();
+        let ct = if reply { "ESTABLISHED" } else { "NEW" };
+        let done = |hops: Vec<Hop>, outcome: Outcome| Leg {
+            direction: direction.into(),
+            hops,
+            outcome,
+        };
+        for _ in 0..MAX_HOPS {
+            let Some(ns) = self.ns(&ns_name) else {
+                let outcome = Outcome::Broken {
+                    namespace: ns_name.clone(),
+                    cause: format!("namespace {ns_name} is not in the snapshot"),
+                    finding: None,
+                };
+                return (done(hops, outcome), None);
+            };
+            if !seen.insert((ns_name.clone(), iif.clone(), src, dst)) {
+                let outcome = Outcome::Broken {
+                    namespace: ns_name.clone(),
+                    cause: "routing loop: the packet came back here unchanged".into(),
+                    finding: self.finding(&ns_name, &["no-route"]),
+                };
+                return (done(hops, outcome), None);
+            }
+            let mut hop = Hop {
+                namespace: ns_name.clone(),
+                in_iface: iif.clone(),
+                out_iface: None,
+                src: src.unwrap_or(dst),
+                dst,
+                route: None,
+                nat: Vec::new(),
+                via: Vec::new(),
+                verdict: String::new(),
+                notes: Vec::new(),
+            };
+            let is_local = |ip: IpAddr| holds(ns, ip);
+            let empty = crate::firewall::Firewall {
+                backends: Vec::new(),
+                iptables: Vec::new(),
+                nft: Vec::new(),
+                errors: Vec::new(),
+            };
+            let fw = ns.firewall.as_ref().unwrap_or(&empty);
+            if fw.nft.iter().any(|t| !t.looks_like_iptables_nft()) {
+                hop.notes
+                    .push("native nftables rules here are not evaluated".into());
+            }
+            let pkt = |src: IpAddr, dst: IpAddr, port: Option<u16>, oif: Option<&str>| Pkt {
+                src,
+                dst,
+                proto: self.proto.clone(),
+                dport: port,
+                iif: iif.clone(),
+                oif: oif.map(str::to_string),
+                ct,
+            };
+            // 1. Before routing: DNAT (PREROUTING for arriving packets, OUTPUT for our own);
+            //    on a reply, conntrack undoes this namespace's SNAT instead.
+            if reply {
+                if let Some(b) = bindings
+                    .iter()
+                    .find(|b| b.ns == ns_name && b.snat && b.new == dst)
+                {
+                    hop.nat.push(format!(
+                        "reply to {} goes back to {} (un-SNAT)",
+                        b.new, b.orig
+                    ));
+                    dst = b.orig;
+                }
+            } else if let Some(s) = src {
+                let chain = if iif.is_some() {
+                    "PREROUTING"
+                } else {
+                    "OUTPUT"
+                };
+                let d = decide(fw, "nat", chain, &pkt(s, dst, port, None), &is_local);
+                hop.notes
+                    .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
+                if let Verdict::Nat {
+                    target,
+                    to: Some(to),
+                    by,
+                } = d.verdict
+                {
+                    if target == "DNAT" {
+                        let (a, p) = nat_to(&to);
+                        if let Some(a) = a {
+                            hop.nat.push(format!("DNAT {dst} → {to} ({by})"));
+                            bindings.push(Binding {
+                                ns: ns_name.clone(),
+                                snat: false,
+                                orig: dst,
+                                new: a,
+                            });
+                            dst = a;
+                            port = p.or(port);
+                        }
+                    }
+                }
+            }
+            hop.dst = dst;
+            // 2. The kernel's route.
+            let q = Query {
+                dst,
+                src: if iif.is_some() {
+                    src
+                } else {
+                    src.filter(|s| holds(ns, *s))
+                },
+                iif: iif.clone(),
+            };
+            let ans = match self.kernel.route(&ns_name, &q) {
+                Ok(a) => a,
+                Err(r) => {
+                    let (cause, finding) = self.refusal(ns, &r, dst, src, iif.as_deref(), reply);
+                    hop.verdict = "dropped".into();
+                    hops.push(hop);
+                    let outcome = Outcome::Broken {
+                        namespace: ns_name.clone(),
+                        cause,
+                        finding,
+                    };
+                    return (done(hops, outcome), None);
+                }
+            };
+            let src_now = src.or(ans.prefsrc).unwrap_or(dst);
+            src = Some(src_now);
+            hop.src = src_now;
+            hop.route = Some(describe(&ans, dst));
+            // 3. Local delivery.
+            if ans.kind == "local" {
+                if iif.is_some() {
+                    let d = decide(
+                        fw,
+                        "filter",
+                        "INPUT",
+                        &pkt(src_now, dst, port, None),
+                        &is_local,
+                    );
+                    hop.notes
+                        .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
+                    if let Verdict::Drop { by } = d.verdict {
+                        hop.verdict = "dropped".into();
+                        hops.push(hop);
+                        let outcome = Outcome::Broken {
+                            namespace: ns_name.clone(),
+                            cause: format!("INPUT drops it: {by}"),
+                            finding: self.finding(&ns_name, &["forward-drop"]),
+                        };
+                        return (done(hops, outcome), None);
+                    }
+                }
+                hop.verdict = "delivered".into();
+                let listener = if reply {
+                    None
+                } else {
+                    self.listener(ns, dst, port)
+                };
+                if let Some(Err(why)) = &listener {
+                    let outcome = Outcome::Broken {
+                        namespace: ns_name.clone(),
+                        cause: why.clone(),
+                        finding: None,
+                    };
+                    hops.push(hop);
+                    return (done(hops, outcome), None);
+                }
+                hops.push(hop);
+                let outcome = Outcome::Delivered {
+                    namespace: ns_name.clone(),
+                    listener: listener.and_then(Result::ok),
+                };
+                return (done(hops, outcome), Some((ns_name, src_now, dst)));
+            }
+            if ans.kind != "unicast" {
+                hop.verdict = "dropped".into();
+                hops.push(hop);
+                let outcome = Outcome::Broken {
+                    namespace: ns_name.clone(),
+                    cause: format!("the route to {dst} in {} is of type {}", ns.name, ans.kind),
+                    finding: self.finding(&ns_name, &["no-route"]),
+                };
+                return (done(hops, outcome), None);
+            }
+            let oif = ans.oif.clone().unwrap_or_default();
+            hop.out_iface = Some(oif.clone());
+            // 4. The filter: FORWARD when passing through, OUTPUT for our own packets.
+            let chain = if iif.is_some() { "FORWARD" } else { "OUTPUT" };
+            let d = decide(
+                fw,
+                "filter",
+                chain,
+                &pkt(src_now, dst, port, Some(&oif)),
+                &is_local,
+            );
+            hop.notes
+                .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
+            if let Verdict::Drop { by } = d.verdict {
+                hop.verdict = "dropped".into();
+                hops.push(hop);
+                let outcome = Outcome::Broken {
+                    namespace: ns_name.clone(),
+                    cause: format!("{chain} drops it: {by}"),
+                    finding: self.finding(&ns_name, &["forward-drop"]),
+                };
+                return (done(hops, outcome), None);
+            }
+            // 5. After routing: SNAT/MASQUERADE; on a reply, conntrack undoes this
+            //    namespace's DNAT on the source instead.
+            if reply {
+                if let Some(b) = bindings
+                    .iter()
+                    .find(|b| b.ns == ns_name && !b.snat && b.new == src_now)
+                {
+                    hop.nat.push(format!(
+                        "reply from {} shows {} again (un-DNAT)",
+                        b.new, b.orig
+                    ));
+                    src = Some(b.orig);
+                    hop.src = b.orig;
+                }
+            } else {
+                let d = decide(
+                    fw,
+                    "nat",
+                    "POSTROUTING",
+                    &pkt(src_now, dst, port, Some(&oif)),
+                    &is_local,
+                );
+                hop.notes
+                    .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
+                if let Verdict::Nat { target, to, by } = d.verdict {
+                    let new = match (target.as_str(), to) {
+                        ("MASQUERADE", _) => primary_addr(ns, &oif, dst.is_ipv4()),
+                        ("SNAT", Some(to)) => nat_to(&to).0,
+                        _ => None,
+                    };
+                    if let Some(new) = new {
+                        hop.nat.push(format!("{target} {src_now} → {new} ({by})"));
+                        bindings.push(Binding {
+                            ns: ns_name.clone(),
+                            snat: true,
+                            orig: src_now,
+                            new,
+                        });
+                        src = Some(new);
+                        hop.src = new;
+                    }
+                }
+            }
+            // 6. Layer 2 to the next namespace.
+            let nh = ans.gateway.unwrap_or(dst);
+            match self.next_namespace(ns, &oif, nh, &mut hop.via) {
+                Next::Namespace(next, next_iif) => {
+                    hop.verdict = if iif.is_some() { "forwarded" } else { "sent" }.into();
+                    hops.push(hop);
+                    ns_name = next;
+                    iif = Some(next_iif);
+                }
+                Next::Leaves => {
+                    hop.verdict = "leaves the node".into();
+                    hops.push(hop);
+                    let outcome = Outcome::LeavesNode {
+                        namespace: ns_name.clone(),
+                        iface: oif,
+                    };
+                    return (done(hops, outcome), None);
+                }
+                Next::Broken(cause, rules, at) => {
+                    hop.verdict = "dropped".into();
+                    let ns_name = at.unwrap_or(ns_name);
+                    let finding = self.finding(&ns_name, &rules).or_else(|| {
+                        // The cause may sit in the namespace across the veth.
+                        self.findings
+                            .iter()
+                            .filter(|f| {
+                                f.severity == Severity::Error && rules.contains(&f.rule.as_str())
+                            })
+                            .map(|f| f.id.clone())
+                            .next()
+                    });
+                    hops.push(hop);
+                    let outcome = Outcome::Broken {
+                        namespace: ns_name.clone(),
+                        cause,
+                        finding,
+                    };
+                    return (done(hops, outcome), None);
+                }
+            }
+        }
+        let outcome = Outcome::Broken {
+            namespace: ns_name,
+            cause: format!("more than {MAX_HOPS} hops: a routing loop"),
+            finding: None,
+        };
+        (done(hops, outcome), None)
+    }
+
+    /// Why the kernel refused, in words, and the doctor's finding for it.
+    fn refusal(
+        &self,
+        ns: &Namespace,
+        r: &Refusal,
+        dst: IpAddr,
+        src: Option<IpAddr>,
+        iif: Option<&str>,
+        reply: bool,
+    ) -> (String, Option<String>) {
+        let n = &ns.name;
+        match r {
+            Refusal::NoRoute => {
+                let what = if reply {
+                    format!("the reply to {dst} has no route back in {n}")
+                } else {
+                    format!("{n} has no route to {dst}")
+                };
+                // A reply to a private source nobody masqueraded is the classic cause.
+                let finding = if reply {
+                    // The request crossed a gateway that should have masqueraded it.
+                    self.findings
+                        .iter()
+                        .find(|f| f.rule == "no-masquerade" && f.severity != Severity::Info)
+                        .map(|f| f.id.clone())
+                        .or_else(|| self.finding(n, &["no-route", "no-default"]))
+                } else {
+                    // A link that went down takes its routes with it.
+                    self.finding(n, &["no-route", "no-default", "link-down", "peer-down"])
+                };
+                (what, finding)
+            }
+            Refusal::NotForwarded if ns.sysctls.ip_forward == Some(0) => (
+                format!(
+                    "{n} does not forward: net.ipv4.ip_forward=0 (arrived on {})",
+                    iif.unwrap_or("?")
+                ),
+                self.finding(n, &["forwarding-off"]),
+            ),
+            Refusal::NotForwarded => (
+                format!("{n} refuses to forward to {dst} (an unreachable route)"),
+                self.finding(n, &["no-route"]),
+            ),
+            Refusal::SourceRejected => (
+                format!(
+                    "{n} drops source {} on {}: reverse path filtering (rp_filter) finds its \
+                     way back through another link",
+                    src.map(|s| s.to_string()).unwrap_or_default(),
+                    iif.unwrap_or("?")
+                ),
+                self.finding(n, &["rp-filter-strict"]),
+            ),
+            Refusal::Other(e) => (format!("the kernel in {n} says: {e}"), None),
+        }
+    }
+
+    /// `Ok(Some(who))` when a process listens, `Err(why)` when a TCP/UDP port has nobody.
+    fn listener(
+        &self,
+        ns: &Namespace,
+        dst: IpAddr,
+        port: Option<u16>,
+    ) -> Option<Result<String, String>> {
+        let port = port?;
+        if self.proto == "icmp" {
+            return None;
+        }
+        let s = ns.sockets.iter().find(|s| {
+            s.proto.starts_with(&self.proto)
+                && s.port == port
+                && (s.address == dst || s.address.is_unspecified())
+        });
+        Some(match s {
+            Some(s) => Ok(s
+                .processes
+                .first()
+                .map(|p| format!("{} (pid {})", p.comm, p.pid))
+                .unwrap_or_else(|| format!("{}/{port}", self.proto))),
+            None => Err(format!(
+                "nothing listens on {}/{port} at {dst} in {} (the connection is refused)",
+                self.proto, ns.name
+            )),
+        })
+    }
+
+    /// Where a frame for next hop `nh` sent out of `oif` in `ns` arrives.
+    fn next_namespace(&self, ns: &Namespace, oif: &str, nh: IpAddr, via: &mut Vec<String>) -> Next {
+        let Some(link) = ns.link(oif) else {
+            return Next::Broken(format!("{oif} is not in {}", ns.name), vec![], None);
+        };
+        if !link.is_up() {
+            return Next::Broken(
+                format!("{oif} is down in {}", ns.name),
+                vec!["link-down", "peer-down"],
+                None,
+            );
+        }
+        match link.kind.as_str() {
+            "veth" => {
+                let Some((peer_ns, peer)) = self.peer(link) else {
+                    via.push(format!("{oif} ⇄ a namespace netlens cannot see"));
+                    return Next::Leaves;
+                };
+                via.push(format!("{oif} ⇄ {} ({})", peer.name, peer_ns.name));
+                if !peer.is_up() {
+                    return Next::Broken(
+                        format!(
+                            "{} is down in {} (the far end of {oif})",
+                            peer.name, peer_ns.name
+                        ),
+                        vec!["peer-down", "link-down"],
+                        Some(peer_ns.name.clone()),
+                    );
+                }
+                match &peer.master {
+                    Some(b) => self.across_bridge(peer_ns, b, Some(&peer.name), nh, via),
+                    None if holds(peer_ns, nh) => {
+                        Next::Namespace(peer_ns.name.clone(), peer.name.clone())
+                    }
+                    None => Next::Broken(
+                        format!(
+                            "nobody answers ARP for {nh} behind {oif}: {} {} does not hold it",
+                            peer_ns.name, peer.name
+                        ),
+                        vec!["no-route", "wrong-subnet", "port-detached"],
+                        None,
+                    ),
+                }
+            }
+            "bridge" => self.across_bridge(ns, oif, None, nh, via),
+            "loopback" => Next::Namespace(ns.name.clone(), oif.to_string()),
+            _ => Next::Leaves,
+        }
+    }
+
+    /// A frame enters bridge `bridge` in `ns` (through port `from`, or from the namespace
+    /// itself): the bridge itself or the port whose far end holds `nh` takes it.
+    fn across_bridge(
+        &self,
+        ns: &Namespace,
+        bridge: &str,
+        from: Option<&str>,
+        nh: IpAddr,
+        via: &mut Vec<String>,
+    ) -> Next {
+        via.push(format!("bridge {bridge} ({})", ns.name));
+        let Some(b) = ns.link(bridge) else {
+            return Next::Broken(format!("no bridge {bridge} in {}", ns.name), vec![], None);
+        };
+        if !b.is_up() {
+            return Next::Broken(
+                format!("bridge {bridge} is down in {}", ns.name),
+                vec!["link-down"],
+                Some(ns.name.clone()),
+            );
+        }
+        if from.is_some() && holds_on(ns, bridge, nh) {
+            return Next::Namespace(ns.name.clone(), bridge.to_string());
+        }
+        for port in ns
+            .links
+            .iter()
+            .filter(|l| l.master.as_deref() == Some(bridge) && Some(l.name.as_str()) != from)
+        {
+            if port.kind != "veth" {
+                continue;
+            }
+            let Some((far_ns, far)) = self.peer(port) else {
+                continue;
+            };
+            if holds(far_ns, nh) {
+                via.push(format!(
+                    "port {} ⇄ {} ({})",
+                    port.name, far.name, far_ns.name
+                ));
+                if !port.is_up() || !far.is_up() {
+                    let (at, what) = if port.is_up() {
+                        (
+                            &far_ns.name,
+                            format!("{} is down in {}", far.name, far_ns.name),
+                        )
+                    } else {
+                        (
+                            &ns.name,
+                            format!("bridge port {} is down in {}", port.name, ns.name),
+                        )
+                    };
+                    return Next::Broken(what, vec!["link-down", "peer-down"], Some(at.clone()));
+                }
+                return Next::Namespace(far_ns.name.clone(), far.name.clone());
+            }
+        }
+        if holds(ns, nh) && from.is_some() {
+            return Next::Broken(
+                format!(
+                    "{nh} is {}'s, but not on bridge {bridge}: nothing on the bridge answers ARP for it",
+                    ns.name
+                ),
+                vec!["bridge-no-addr", "port-detached"],
+                Some(ns.name.clone()),
+            );
+        }
+        Next::Broken(
+            format!(
+                "nothing on bridge {bridge} in {} holds {nh}: ARP goes unanswered",
+                ns.name
+            ),
+            vec!["port-detached", "bridge-no-addr", "no-route"],
+            Some(ns.name.clone()),
+        )
+    }
+
+    fn peer(&self, link: &Link) -> Option<(&Namespace, &Link)> {
+        let p = link.peer.as_ref()?;
+        let ns = self.ns(p.namespace.as_deref()?)?;
+        let l = ns.link_by_index(p.ifindex)?;
+        Some((ns, l))
+    }
+}
+
+enum Next {
+    Namespace(String, String),
+    Leaves,
+    /// Why, the doctor rules that may name it, and the namespace where it broke (the bridge's
+    /// or the far end's, which may not be the sender's).
+    Broken(String, Vec<&'static str>, Option<String>),
+}
+
+fn describe(a: &Answer, dst: IpAddr) -> String {
+    let mut s = if a.kind == "unicast" {
+        dst.to_string()
+    } else {
+        format!("{} {dst}", a.kind)
+    };
+    if let Some(g) = a.gateway {
+        s.push_str(&format!(" via {g}"));
+    }
+    if let Some(o) = &a.oif {
+        s.push_str(&format!(" dev {o}"));
+    }
+    if a.table != 254 && a.table != 255 {
+        s.push_str(&format!(" table {}", crate::model::table_name(a.table)));
+    }
+    s
+}
+
+/// The kernels of the live host's namespaces, each opened once.
+#[derive(Default)]
+pub struct LiveKernel {
+    open: std::cell::RefCell<std::collections::HashMap<String, std::fs::File>>,
+}
+
+impl LiveKernel {
+    fn file(&self, ns: &str) -> Result<std::fs::File, String> {
+        if let Some(f) = self.open.borrow().get(ns) {
+            return f.try_clone().map_err(|e| e.to_string());
+        }
+        let f = match crate::netns::resolve::open_ns(ns) {
+            Ok(f) => f,
+            // Discovery falls back to our own namespace when PID 1's cannot be opened.
+            Err(_) if ns == "host" => std::fs::File::open("/proc/thread-self/ns/net")
+                .map_err(|e| format!("cannot open the host namespace: {e}"))?,
+            Err(e) => return Err(e.to_string()),
+        };
+        let dup = f.try_clone().map_err(|e| e.to_string())?;
+        self.open.borrow_mut().insert(ns.to_string(), f);
+        Ok(dup)
+    }
+}
+
+impl Kernel for LiveKernel {
+    fn route(&self, ns: &str, q: &Query) -> Result<Answer, Refusal> {
+        let f = self.file(ns).map_err(Refusal::Other)?;
+        match super::fib::route_get(&f, ns, q) {
+            Ok(r) => r,
+            Err(e) => Err(Refusal::Other(e.to_string())),
+        }
+    }
+}
