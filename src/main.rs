@@ -35,6 +35,8 @@ enum Command {
     Doctor(cli::doctor::DoctorArgs),
     /// The way a packet would go from a namespace, hop by hop, and its reply back.
     Path(cli::path::PathArgs),
+    /// Send a real probe and watch it at every interface of its path: where did it vanish?
+    Trace(cli::trace::TraceArgs),
     /// Capture packets on an interface of any namespace (tcpdump-like filter, pcap output).
     Capture(cli::capture::CaptureArgs),
     /// Repair a doctor finding (or `all`) with its fix plan: shown, asked, applied all or
@@ -59,6 +61,7 @@ fn main() {
         Some(Command::Doctor(args)) => cli::doctor::run(args),
         Some(Command::Capture(args)) => cli::capture::run(args),
         Some(Command::Path(args)) => cli::path::run(args),
+        Some(Command::Trace(args)) => cli::trace::run(args),
         Some(Command::Fix(args)) => cli::fix::run(args),
         Some(Command::Apply(args)) => cli::apply::run(args),
         Some(Command::Undo(args)) => cli::undo::run(args),

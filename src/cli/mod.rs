@@ -10,4 +10,5 @@ pub mod lab;
 pub mod path;
 mod prompt;
 pub mod snapshot;
+pub mod trace;
 pub mod undo;

@@ -221,7 +221,13 @@ impl Capture {
 
     /// Stops the capture, waits for the thread (which flushes the pcap) and returns the final
     /// counters, or the error that ended the capture.
-    pub fn finish(mut self) -> Result<Stats, CaptureError> {
+    pub fn finish(self) -> Result<Stats, CaptureError> {
+        self.finish_and_drain().1
+    }
+
+    /// [`Capture::finish`], and the packets still held for display (the last ones, which the
+    /// thread hands over when it stops).
+    pub fn finish_and_drain(mut self) -> (Vec<Packet>, Result<Stats, CaptureError>) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -229,10 +235,12 @@ impl Capture {
         let stats = self.stats();
         let (lock, _) = &*self.shared;
         let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
-        match g.error.take() {
+        let left = g.ring.drain();
+        let result = match g.error.take() {
             Some(e) => Err(e),
             None => Ok(stats),
-        }
+        };
+        (left, result)
     }
 }
 
