@@ -173,3 +173,100 @@ fn menu_keys_pick_an_action_and_esc_backs_out() {
     assert_eq!(ro.overlay, Overlay::None);
     assert!(ro.status.contains("read-only"));
 }
+
+/// An Ethernet/IPv4/ICMP echo request frame, as a capture would hand it over.
+fn echo_packet(number: u64, src: [u8; 4], dst: [u8; 4]) -> netlens::trace::capture::Packet {
+    let mut f = vec![2, 0, 0, 0, 0, 0xb, 2, 0, 0, 0, 0, 0xa, 0x08, 0x00];
+    let icmp = [8u8, 0, 0, 0, 0x12, 0x34, 0, number as u8];
+    f.extend_from_slice(&[0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 1, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&icmp);
+    netlens::trace::capture::Packet {
+        number,
+        time: 1_700_000_000.0 + number as f64 / 10.0,
+        length: f.len(),
+        decoded: netlens::trace::decode::decode(&f),
+        data: f,
+    }
+}
+
+#[test]
+fn capture_tab_starts_on_a_link_lists_packets_and_stops() {
+    let mut a = live(asset("demo-bridge.json"));
+    select(&mut a, "bridge-red");
+    key(&mut a, KeyCode::Char('w'));
+    assert_eq!(a.tab, Tab::Capture);
+    key(&mut a, KeyCode::Char('l'));
+    let s = screen(&mut a, 150, 20);
+    assert!(s.contains("Enter captures on the selected link"), "{s}");
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(
+        a.capture_requested.take(),
+        Some(("bridge-red".to_string(), "veth-red".to_string()))
+    );
+    // What the loop does on that request, then what its capture thread sends.
+    a.capture = Some(netlens::ui::app::CaptureView::new(
+        "bridge-red",
+        "veth-red",
+        "",
+    ));
+    let stats = netlens::trace::capture::Stats {
+        received: 3,
+        matched: 3,
+        ..Default::default()
+    };
+    let batch = (1..=3)
+        .map(|n| echo_packet(n, [192, 168, 15, 1], [192, 168, 1, 3]))
+        .collect();
+    a.handle(Msg::Packets(batch, stats));
+    let s = screen(&mut a, 150, 20);
+    assert!(s.contains("capturing on veth-red in bridge-red"), "{s}");
+    assert!(s.contains("3 packets"), "{s}");
+    assert!(
+        s.contains("IP 192.168.15.1 > 192.168.1.3: ICMP echo request id 4660 seq 3"),
+        "{s}"
+    );
+    // The list follows the newest packet; Enter shows its layers.
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 150, 30);
+    assert!(s.contains("packet 3 on veth-red"), "{s}");
+    assert!(s.contains("ttl 64"), "{s}");
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('x'));
+    assert!(a.capture_stop);
+    a.handle(Msg::CaptureEnded(None));
+    assert!(screen(&mut a, 150, 20).contains("stopped on veth-red"));
+    // A bad filter is refused in its form.
+    key(&mut a, KeyCode::Char('f'));
+    typed(&mut a, "port 99999");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 150, 30);
+    assert!(s.contains("not a port number"), "{s}");
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.capture_filter, "");
+}
+
+#[test]
+fn path_form_asks_for_a_destination_and_refuses_nonsense() {
+    let mut a = live(asset("demo-bridge.json"));
+    select(&mut a, "bridge-red");
+    key(&mut a, KeyCode::Char('T'));
+    typed(&mut a, "8.8.8.x");
+    key(&mut a, KeyCode::Enter);
+    assert!(screen(&mut a, 150, 30).contains("not an IP address"));
+    key(&mut a, KeyCode::Backspace);
+    typed(&mut a, "8");
+    key(&mut a, KeyCode::Enter);
+    let (probe, live) = a.path_requested.take().expect("a path to work out");
+    assert_eq!(probe.from, "bridge-red");
+    assert_eq!(probe.dst.to_string(), "8.8.8.8");
+    assert!(!live);
+    // The loop's answer is shown as a report.
+    a.handle(Msg::Report(
+        " path from bridge-red to 8.8.8.8 ".into(),
+        vec!["the path delivers".into()],
+    ));
+    assert!(screen(&mut a, 150, 30).contains("the path delivers"));
+}

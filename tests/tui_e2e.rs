@@ -9,9 +9,18 @@ use std::time::{Duration, Instant};
 use common::world::{in_world, netlens_bin, sh};
 
 /// tmux on its own socket, so nothing of the machine's tmux is touched; the server lives in
-/// the world's PID namespace and dies with it.
+/// the world's PID namespace and dies with it. `/tmp` is shared by worlds running at once (and
+/// their pids look alike), so the socket's name is made unique by the clock.
 fn tmux(args: &[&str]) -> String {
-    let mut argv = vec!["tmux", "-L", "netlens-e2e"];
+    static SOCKET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let socket = SOCKET.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("netlens-e2e-{nanos}")
+    });
+    let mut argv = vec!["tmux", "-L", socket.as_str()];
     argv.extend_from_slice(args);
     sh(&argv)
 }
@@ -193,5 +202,68 @@ fn fix_a_finding_from_the_tui() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(!ping(), "undo took the fix back");
+    });
+}
+
+/// The Capture tab captures live on a link picked in the real TUI, and `T` works out a path.
+#[test]
+fn capture_and_path_in_the_tui() {
+    in_world("capture_and_path_in_the_tui", || {
+        let bin = netlens_bin();
+        let bin = bin.to_str().expect("path");
+        sh(&[bin, "lab", "up", "bridge"]);
+        let cmd = format!("{bin}; echo EXIT=$?; sleep 60");
+        tmux(&["new-session", "-d", "-x", "160", "-y", "40", &cmd]);
+        let (s, ok) = wait_for(Duration::from_secs(10), |s| s.contains("bridge-red ("));
+        assert!(ok, "{s}");
+        // Only bridge-red in the list, then its Capture tab, then its second link.
+        tmux(&[
+            "send-keys",
+            "/",
+            "bridge-red",
+            "Enter",
+            "w",
+            "l",
+            "j",
+            "Enter",
+        ]);
+        let (s, ok) = wait_for(Duration::from_secs(3), |s| {
+            s.contains("capturing on veth-red in bridge-red")
+        });
+        assert!(ok, "capture did not start:\n{s}");
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            "bridge-red",
+            "ping",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "192.168.1.3",
+        ]);
+        let (s, ok) = wait_for(Duration::from_secs(3), |s| {
+            s.contains("IP 192.168.15.1 > 192.168.1.3: ICMP echo request")
+                && s.contains("IP 192.168.1.3 > 192.168.15.1: ICMP echo reply")
+        });
+        assert!(ok, "packets not shown:\n{s}");
+        tmux(&["send-keys", "x"]);
+        let (s, ok) = wait_for(Duration::from_secs(3), |s| {
+            s.contains("stopped on veth-red")
+        });
+        assert!(ok, "{s}");
+        tmux(&["send-keys", "T", "8.8.8.8", "Enter"]);
+        let (s, ok) = wait_for(Duration::from_secs(5), |s| s.contains("the path delivers"));
+        assert!(ok, "no path:\n{s}");
+        assert!(s.contains("MASQUERADE 192.168.15.1 → 192.168.1.2"), "{s}");
+        // Esc and q sent at once reach the program as Alt-q: one, then the other.
+        tmux(&["send-keys", "Escape"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| !s.contains("the path delivers"));
+        assert!(ok, "{s}");
+        tmux(&["send-keys", "q"]);
+        let (s, ok) = wait_for(Duration::from_secs(3), |s| s.contains("EXIT=0"));
+        assert!(ok, "{s}");
+        let _ = tmux(&["kill-server"]);
     });
 }

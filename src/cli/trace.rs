@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::collect::{self, Options};
 use crate::diagnose::diagnose;
-use crate::trace::live::{trace, TraceReport};
-use crate::trace::path::{LiveKernel, Outcome};
+use crate::report;
+use crate::trace::live::trace;
+use crate::trace::path::LiveKernel;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TraceArgs {
@@ -46,7 +47,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    let probe = match super::path::probe_from_args(
+    let probe = match crate::trace::path::probe_for(
         &snap,
         &args.from,
         args.src,
@@ -79,7 +80,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
         t.push('\n');
         t
     } else {
-        render(&report)
+        report::path_text::render_trace(&report)
     };
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -88,59 +89,4 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(if report.answered { 0 } else { 1 })
-}
-
-/// Each watched interface in order, what it saw and when; then the verdict.
-pub fn render(r: &TraceReport) -> String {
-    let p = &r.path.probe;
-    let mut out = format!(
-        "trace from {} to {} ({}{})\n",
-        p.from,
-        p.dst,
-        p.proto,
-        p.port.map(|n| format!("/{n}")).unwrap_or_default()
-    );
-    let mut dir = "";
-    for s in &r.sightings {
-        if s.direction != dir {
-            dir = &s.direction;
-            out.push_str(&format!("{dir}:\n"));
-        }
-        match (&s.after_ms, &s.packet) {
-            (Some(ms), Some(pkt)) => out.push_str(&format!(
-                "  ✓ {:<14} {:<16} +{ms:>8.3} ms  {pkt}\n",
-                s.namespace, s.iface
-            )),
-            _ => out.push_str(&format!(
-                "  ✗ {:<14} {:<16}   not seen\n",
-                s.namespace, s.iface
-            )),
-        }
-    }
-    for u in &r.unwatched {
-        out.push_str(&format!("  ? not watched: {u}\n"));
-    }
-    if r.answered {
-        out.push_str("the reply came back\n");
-    } else {
-        match &r.vanished {
-            Some(v) => out.push_str(&format!("no reply: {v}\n")),
-            None => out.push_str("no reply\n"),
-        }
-        // What the configuration says about the spot.
-        for leg in &r.path.legs {
-            if let Outcome::Broken {
-                namespace,
-                cause,
-                finding,
-            } = &leg.outcome
-            {
-                out.push_str(&format!("the path says: stops in {namespace}: {cause}\n"));
-                if let Some(f) = finding {
-                    out.push_str(&format!("fix: netlens fix {f}\n"));
-                }
-            }
-        }
-    }
-    out
 }

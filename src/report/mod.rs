@@ -1,3 +1,4 @@
 //! Human-readable renderings of a snapshot (the CLI's default output).
 pub mod diff_text;
+pub mod path_text;
 pub mod text;

@@ -101,6 +101,48 @@ pub struct PathReport {
     pub delivers: bool,
 }
 
+/// The probe a user asked for (`--from` as any namespace selector, the destination as text),
+/// checked against the snapshot: one clear message for each mistake.
+pub fn probe_for(
+    snap: &Snapshot,
+    from: &str,
+    src: Option<IpAddr>,
+    dst: &str,
+    proto: &str,
+    port: Option<u16>,
+) -> Result<Probe, String> {
+    let name = match snap.namespace(from) {
+        Some(n) => n.name.clone(),
+        None => crate::netns::lookup::find(from)
+            .map(|(f, _)| f.name)
+            .map_err(|e| e.to_string())?,
+    };
+    let ns = snap
+        .namespace(&name)
+        .ok_or_else(|| format!("namespace {name} was not read"))?;
+    let dst: IpAddr = dst.parse().map_err(|_| {
+        format!("{dst:?} is not an IP address (names are resolved by `netlens dns`)")
+    })?;
+    if let Some(s) = src {
+        if !ns.addresses.iter().any(|a| a.address == s) {
+            return Err(format!("{s} is not an address of {name}"));
+        }
+        if s.is_ipv4() != dst.is_ipv4() {
+            return Err("--src and the destination are of different families".into());
+        }
+    }
+    if port.is_some() && proto == "icmp" {
+        return Err("--port needs --proto tcp or udp".into());
+    }
+    Ok(Probe {
+        from: name,
+        src,
+        dst,
+        proto: proto.to_string(),
+        port,
+    })
+}
+
 /// Address rewrites done along the request, to undo on the reply.
 #[derive(Debug, Clone)]
 struct Binding {

@@ -307,10 +307,31 @@ impl ActionKind {
     }
 }
 
+/// What a form is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    /// A change, ending in a plan to confirm.
+    Change(ActionKind),
+    /// `path` (and optionally `trace`) from the namespace.
+    Path,
+    /// The capture filter of the Capture tab.
+    CaptureFilter,
+}
+
+impl FormKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            FormKind::Change(k) => k.label(),
+            FormKind::Path => "path of a packet from here (and a live probe)",
+            FormKind::CaptureFilter => "capture filter",
+        }
+    }
+}
+
 /// A form being filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {
-    pub kind: ActionKind,
+    pub kind: FormKind,
     pub ns: String,
     pub fields: Vec<Field>,
     pub focus: usize,
@@ -321,9 +342,44 @@ pub struct Form {
 impl Form {
     pub fn new(kind: ActionKind, ns: &Namespace, link: Option<&Link>) -> Self {
         Form {
-            kind,
+            kind: FormKind::Change(kind),
             ns: ns.name.clone(),
             fields: kind.fields(ns, link),
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// Where does a packet from `ns` go?
+    pub fn path(ns: &str) -> Self {
+        Form {
+            kind: FormKind::Path,
+            ns: ns.into(),
+            fields: vec![
+                field("destination", "", "an IP address"),
+                field("protocol", "icmp", "icmp, tcp or udp"),
+                field("port", "", "for tcp and udp"),
+                field(
+                    "live probe",
+                    "no",
+                    "yes sends one real probe and watches it",
+                ),
+            ],
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// The Capture tab's filter, starting from the current one.
+    pub fn capture_filter(ns: &str, current: &str) -> Self {
+        Form {
+            kind: FormKind::CaptureFilter,
+            ns: ns.into(),
+            fields: vec![field(
+                "filter",
+                current,
+                "tcpdump words: host/net/port [src|dst], tcp udp icmp arp vxlan, and/or/not",
+            )],
             focus: 0,
             error: None,
         }
@@ -413,6 +469,7 @@ mod tests {
         ns.links.push(Link::new(3, "brx", "bridge"));
         let eth = Link::new(4, "ethx", "veth");
         let f = Form::new(ActionKind::Attach, &ns, Some(&eth));
+        assert_eq!(f.kind, FormKind::Change(ActionKind::Attach));
         assert_eq!(f.values(), vals(&["ethx", "brx"]));
         let keys: std::collections::HashSet<char> =
             ActionKind::ALL.iter().map(|k| k.key()).collect();

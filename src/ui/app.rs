@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use ratatui::layout::Rect;
 
-use super::actions::{ActionKind, Form};
+use super::actions::{ActionKind, Form, FormKind};
 use super::keymap::{action_for, Action};
 use super::strings;
 use super::tabs::{self, Tab};
@@ -102,6 +102,71 @@ pub struct App {
     pub findings: Vec<Finding>,
     /// A plan the user confirmed: the loop applies it on another thread.
     pub apply_requested: Option<Plan>,
+    /// A path (and, with true, a live trace) to work out on another thread.
+    pub path_requested: Option<(crate::trace::path::Probe, bool)>,
+    /// The Capture tab's capture, as far as the loop has reported it.
+    pub capture: Option<CaptureView>,
+    /// Start capturing on (namespace, interface): the loop stops any capture and starts it.
+    pub capture_requested: Option<(String, String)>,
+    /// Stop the running capture.
+    pub capture_stop: bool,
+    /// The filter the next capture starts with (tcpdump words; empty: everything).
+    pub capture_filter: String,
+}
+
+/// Packets most recently captured, kept for the Capture tab (the engine's ring bounds memory
+/// on the capture side; this bounds what the view holds).
+pub const CAPTURE_KEEP: usize = 5_000;
+
+/// The Capture tab's view of one capture.
+#[derive(Debug, Clone)]
+pub struct CaptureView {
+    pub ns: String,
+    pub iface: String,
+    pub filter: String,
+    pub packets: std::collections::VecDeque<crate::trace::capture::Packet>,
+    pub stats: crate::trace::capture::Stats,
+    pub running: bool,
+    pub error: Option<String>,
+    /// Packets per second over the last report interval.
+    pub rate: f64,
+    last: (u64, Instant),
+}
+
+impl CaptureView {
+    pub fn new(ns: &str, iface: &str, filter: &str) -> Self {
+        CaptureView {
+            ns: ns.into(),
+            iface: iface.into(),
+            filter: filter.into(),
+            packets: Default::default(),
+            stats: Default::default(),
+            running: true,
+            error: None,
+            rate: 0.0,
+            last: (0, Instant::now()),
+        }
+    }
+
+    /// Takes a batch from the capture thread.
+    pub fn add(
+        &mut self,
+        batch: Vec<crate::trace::capture::Packet>,
+        stats: crate::trace::capture::Stats,
+    ) {
+        for p in batch {
+            if self.packets.len() == CAPTURE_KEEP {
+                self.packets.pop_front();
+            }
+            self.packets.push_back(p);
+        }
+        let dt = self.last.1.elapsed().as_secs_f64();
+        if dt >= 0.5 {
+            self.rate = (stats.matched.saturating_sub(self.last.0)) as f64 / dt;
+            self.last = (stats.matched, Instant::now());
+        }
+        self.stats = stats;
+    }
 }
 
 impl App {
@@ -137,6 +202,11 @@ impl App {
             topo_expanded: HashSet::new(),
             findings,
             apply_requested: None,
+            path_requested: None,
+            capture: None,
+            capture_requested: None,
+            capture_stop: false,
+            capture_filter: String::new(),
         }
     }
 
@@ -204,12 +274,8 @@ impl App {
                     Action::Down | Action::NextTab => form.focus = (form.focus + 1) % n,
                     Action::Up | Action::PrevTab => form.focus = (form.focus + n - 1) % n,
                     Action::FilterCancel | Action::Quit => return false,
-                    Action::FilterDone => match form.kind.steps(&form.ns, &form.values()) {
-                        Ok(steps) => {
-                            let plan =
-                                Plan::new(format!("{} in {}", form.kind.label(), form.ns), steps);
-                            return self.set(plan_overlay(plan.title.clone(), Vec::new(), plan));
-                        }
+                    Action::FilterDone => match self.submit(&form) {
+                        Ok(next) => return self.set(next),
                         Err(e) => form.error = Some(e),
                     },
                     _ => {}
@@ -230,6 +296,56 @@ impl App {
             other => other,
         };
         false
+    }
+
+    /// What a filled-in form leads to: a plan to confirm, a path being worked out, a capture
+    /// restarted with a new filter; or why the answers are refused.
+    fn submit(&mut self, form: &Form) -> Result<Overlay, String> {
+        match form.kind {
+            FormKind::Change(kind) => {
+                let steps = kind.steps(&form.ns, &form.values())?;
+                let plan = Plan::new(format!("{} in {}", kind.label(), form.ns), steps);
+                Ok(plan_overlay(plan.title.clone(), Vec::new(), plan))
+            }
+            FormKind::Path => {
+                let v = form.values();
+                let snap = self.snapshot.as_ref().ok_or("no snapshot yet")?;
+                let port = match v[2].trim() {
+                    "" => None,
+                    p => Some(
+                        p.parse::<u16>()
+                            .map_err(|_| format!("port: {p:?} is not a port number"))?,
+                    ),
+                };
+                let proto = v[1].trim();
+                if !["icmp", "tcp", "udp"].contains(&proto) {
+                    return Err(format!("protocol: {proto:?} is not icmp, tcp or udp"));
+                }
+                let live = match v[3].trim() {
+                    "yes" | "y" => true,
+                    "no" | "n" | "" => false,
+                    other => return Err(format!("live probe: {other:?} is not yes or no")),
+                };
+                let probe =
+                    crate::trace::path::probe_for(snap, &form.ns, None, v[0].trim(), proto, port)?;
+                self.status = format!("working out the path to {}…", probe.dst);
+                self.path_requested = Some((probe, live));
+                Ok(Overlay::None)
+            }
+            FormKind::CaptureFilter => {
+                let text = form.values().join(" ");
+                crate::trace::filter::Filter::parse(std::slice::from_ref(&text))
+                    .map_err(|e| e.to_string())?;
+                self.capture_filter = text.trim().to_string();
+                // A running capture restarts with it.
+                if let Some(c) = &self.capture {
+                    if c.running {
+                        self.capture_requested = Some((c.ns.clone(), c.iface.clone()));
+                    }
+                }
+                Ok(Overlay::None)
+            }
+        }
     }
 
     fn set(&mut self, overlay: Overlay) -> bool {
@@ -324,11 +440,69 @@ impl App {
         match self.tab {
             Tab::Topology => return self.topo.as_ref().map_or(0, Vec::len),
             Tab::Problems => return self.findings.len(),
+            Tab::Capture => {
+                return match self.capture_shown() {
+                    Some(c) => c.packets.len(),
+                    None => self.selected_namespace().map_or(0, |n| n.links.len()),
+                }
+            }
             _ => {}
         }
         self.selected_namespace()
             .map(|ns| tabs::row_count(ns, self.tab))
             .unwrap_or(0)
+    }
+
+    /// The capture the Capture tab shows: the one on the selected namespace, if any.
+    pub fn capture_shown(&self) -> Option<&CaptureView> {
+        let ns = self.selected_namespace()?;
+        self.capture.as_ref().filter(|c| c.ns == ns.name)
+    }
+
+    /// Enter in the Capture tab: on a link, capture there; on a packet, its layers.
+    fn capture_enter(&mut self) {
+        if let Some(c) = self.capture_shown() {
+            let Some(p) = c.packets.get(self.row_selected) else {
+                return;
+            };
+            let mut fields = vec![("summary".to_string(), p.summary())];
+            fields.push(("bytes".into(), p.length.to_string()));
+            for l in &p.decoded.layers {
+                let v = serde_json::to_value(l).unwrap_or_default();
+                let name = v["layer"].as_str().unwrap_or("layer").to_string();
+                let rest: Vec<String> = v
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .filter(|(k, _)| *k != "layer")
+                            .map(|(k, v)| {
+                                format!(
+                                    "{k} {}",
+                                    v.as_str()
+                                        .map(str::to_string)
+                                        .unwrap_or_else(|| v.to_string())
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                fields.push((name, rest.join(" · ")));
+            }
+            self.overlay = Overlay::Detail(format!(" packet {} on {} ", p.number, c.iface), fields);
+            return;
+        }
+        if !self.live() {
+            self.status = "a saved snapshot has no packets: capture on the node".into();
+            return;
+        }
+        let Some(ns) = self.selected_namespace() else {
+            return;
+        };
+        let Some(link) = ns.links.get(self.row_selected) else {
+            return;
+        };
+        self.capture_requested = Some((ns.name.clone(), link.name.clone()));
+        self.reset_rows();
     }
 
     /// Builds the topology picture if its tab is shown and it is missing.
@@ -472,6 +646,39 @@ impl App {
                 false
             }
             Msg::Changed => matches!(self.source, Source::Live),
+            Msg::Packets(batch, stats) => {
+                let follow = self.tab == Tab::Capture && self.row_selected + 1 >= self.row_count();
+                if let Some(c) = &mut self.capture {
+                    c.add(batch, stats);
+                }
+                // At the bottom of the list, stay at the bottom as packets arrive.
+                if follow {
+                    self.row_selected = self.row_count().saturating_sub(1);
+                    self.keep_row_visible();
+                }
+                false
+            }
+            Msg::CaptureEnded(error) => {
+                if let Some(c) = &mut self.capture {
+                    c.running = false;
+                    if let Some(e) = &error {
+                        c.error = Some(e.clone());
+                    }
+                }
+                if let Some(e) = error {
+                    self.status = e;
+                }
+                false
+            }
+            Msg::Report(title, text) => {
+                self.status.clear();
+                self.overlay = Overlay::Plan {
+                    title,
+                    text,
+                    plan: None,
+                };
+                false
+            }
             Msg::Input(ev) => match action_for(&ev, self.filtering || self.overlay.takes_text()) {
                 Some(a) => self.apply(a),
                 None => false,
@@ -542,6 +749,29 @@ impl App {
             }
             Action::Open if self.tab == Tab::Problems && self.focus == Focus::Details => {
                 self.open_finding()
+            }
+            Action::StopCapture if self.tab == Tab::Capture => {
+                if self.capture.as_ref().is_some_and(|c| c.running) {
+                    self.capture_stop = true;
+                }
+            }
+            Action::CaptureFilter if self.tab == Tab::Capture => {
+                if let Some(ns) = self.selected_namespace() {
+                    self.overlay =
+                        Overlay::Form(Form::capture_filter(&ns.name.clone(), &self.capture_filter));
+                }
+            }
+            Action::StopCapture | Action::CaptureFilter => {}
+            Action::PathForm => {
+                if !self.live() {
+                    self.status =
+                        "a saved snapshot cannot send packets: use netlens path on the node".into();
+                } else if let Some(ns) = self.selected_namespace() {
+                    self.overlay = Overlay::Form(Form::path(&ns.name.clone()));
+                }
+            }
+            Action::Open if self.tab == Tab::Capture && self.focus == Focus::Details => {
+                self.capture_enter()
             }
             Action::Actions => {
                 if !self.live() {

@@ -29,6 +29,11 @@ pub enum Action {
     ToggleChanges,
     /// The menu of changes to the selected namespace or link.
     Actions,
+    /// Capture tab: stop the capture / set its filter.
+    StopCapture,
+    CaptureFilter,
+    /// Where does a packet from the selected namespace go?
+    PathForm,
     /// Esc: closes an overlay, else quits.
     Back,
     Quit,
@@ -91,6 +96,11 @@ fn key(k: &KeyEvent, text: bool) -> Option<Action> {
         KeyCode::Char(c @ '1'..='9') => Action::GoTab(c as usize - '1' as usize),
         KeyCode::Char('t') => Action::GoTab(super::tabs::Tab::Topology.index()),
         KeyCode::Char('p') => Action::GoTab(super::tabs::Tab::Problems.index()),
+        KeyCode::Char('0') => Action::GoTab(super::tabs::Tab::Capture.index()),
+        KeyCode::Char('w') => Action::GoTab(super::tabs::Tab::Capture.index()),
+        KeyCode::Char('x') => Action::StopCapture,
+        KeyCode::Char('f') => Action::CaptureFilter,
+        KeyCode::Char('T') => Action::PathForm,
         KeyCode::Char('a') => Action::Actions,
         KeyCode::Char('/') => Action::StartFilter,
         KeyCode::Enter => Action::Open,

@@ -31,6 +31,15 @@ pub enum Msg {
     Status(String),
     /// The kernel reported a change (or namespaces came or went): read again.
     Changed,
+    /// Packets from the Capture tab's capture, and its counters.
+    Packets(
+        Vec<crate::trace::capture::Packet>,
+        crate::trace::capture::Stats,
+    ),
+    /// The capture ended (stopped, or the error that ended it).
+    CaptureEnded(Option<String>),
+    /// A text to show in an overlay (a path or a trace), with its title.
+    Report(String, Vec<String>),
 }
 
 /// Shortest time between two live re-reads.
@@ -86,6 +95,91 @@ fn spawn_apply(plan: crate::plan::Plan, tx: mpsc::Sender<Msg>) {
     });
 }
 
+/// Captures on `iface` in `ns` until the returned flag is set, sending packets to the loop in
+/// batches (at most ~4 a second): the capture engine reads on its own thread, this one only
+/// hands its ring over.
+fn spawn_capture(
+    ns: String,
+    iface: String,
+    filter: String,
+    tx: mpsc::Sender<Msg>,
+) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        let started = (|| -> Result<crate::trace::capture::Capture, String> {
+            let filter = crate::trace::filter::Filter::parse(std::slice::from_ref(&filter))
+                .map_err(|e| e.to_string())?;
+            let file = crate::netns::resolve::open_ns(&ns).map_err(|e| e.to_string())?;
+            let mut spec = crate::trace::capture::Spec::new(file, &ns, &iface);
+            spec.filter = filter;
+            crate::trace::capture::Capture::start(spec).map_err(|e| e.to_string())
+        })();
+        let cap = match started {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx.send(Msg::CaptureEnded(Some(e)));
+                return;
+            }
+        };
+        let mut last = cap.stats();
+        while !flag.load(Ordering::SeqCst) {
+            let (batch, finished) = cap.next_batch(std::time::Duration::from_millis(250));
+            let stats = cap.stats();
+            if (!batch.is_empty() || stats != last) && tx.send(Msg::Packets(batch, stats)).is_err()
+            {
+                break;
+            }
+            last = stats;
+            if finished {
+                break;
+            }
+        }
+        let (left, result) = cap.finish_and_drain();
+        let stats = result.as_ref().map(|s| *s).unwrap_or(last);
+        let _ = tx.send(Msg::Packets(left, stats));
+        let _ = tx.send(Msg::CaptureEnded(result.err().map(|e| e.to_string())));
+    });
+    stop
+}
+
+/// Works out the path of `probe` (asking the namespaces' kernels) and, with `live`, sends it
+/// for real and watches it; the text comes back as a report overlay.
+fn spawn_path(
+    snap: Snapshot,
+    findings: Vec<crate::diagnose::Finding>,
+    probe: crate::trace::path::Probe,
+    live: bool,
+    tx: mpsc::Sender<Msg>,
+) {
+    std::thread::spawn(move || {
+        let kernel = crate::trace::path::LiveKernel::default();
+        let title = format!(" path from {} to {} ", probe.from, probe.dst);
+        let text = if live {
+            match crate::trace::live::trace(
+                &snap,
+                &findings,
+                &kernel,
+                &probe,
+                std::time::Duration::from_secs(2),
+            ) {
+                Ok(r) => format!(
+                    "{}\n{}",
+                    crate::report::path_text::render_path(&r.path),
+                    crate::report::path_text::render_trace(&r)
+                ),
+                Err(e) => format!("the probe could not be sent: {e}"),
+            }
+        } else {
+            let r = crate::trace::path::walk(&snap, &findings, &kernel, &probe);
+            crate::report::path_text::render_path(&r)
+        };
+        let lines = text.lines().map(str::to_string).collect();
+        let _ = tx.send(Msg::Report(title, lines));
+    });
+}
+
 /// Runs the TUI until the user quits. `file` opens a saved snapshot read-only.
 pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32> {
     let (mut app, live) = match file {
@@ -109,6 +203,8 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
         collecting = true;
         watch::spawn(tx.clone());
     }
+    // The Capture tab's capture thread, stopped through this flag.
+    let mut capture_stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>> = None;
     let input_tx = tx.clone();
     std::thread::spawn(move || {
         // Blocking reads on a thread of their own; the loop below only waits on the channel.
@@ -174,6 +270,24 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
             }
             if let Some(plan) = app.apply_requested.take() {
                 spawn_apply(plan, tx.clone());
+            }
+            if std::mem::take(&mut app.capture_stop) {
+                if let Some(stop) = capture_stop.take() {
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            if let Some((ns, iface)) = app.capture_requested.take() {
+                if let Some(stop) = capture_stop.take() {
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                let filter = app.capture_filter.clone();
+                app.capture = Some(app::CaptureView::new(&ns, &iface, &filter));
+                capture_stop = Some(spawn_capture(ns, iface, filter, tx.clone()));
+            }
+            if let Some((probe, live)) = app.path_requested.take() {
+                if let Some(snap) = app.snapshot.clone() {
+                    spawn_path(snap, app.findings.clone(), probe, live, tx.clone());
+                }
             }
             if std::mem::take(&mut app.save_requested) {
                 if let Some(snap) = app.snapshot.clone() {

@@ -12,8 +12,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("← →  h l", "focus namespaces / details"),
     ("PgUp PgDn  g G", "page up / down, first / last"),
     ("Tab  Shift-Tab", "next / previous tab"),
-    ("1 … 9", "jump to a tab"),
-    ("t  p", "topology / problems of the whole node"),
+    ("1 … 9  0", "jump to a tab (Links … Problems, Capture)"),
+    ("t  p  w", "topology / problems of the whole node / capture"),
+    ("T", "path of a packet from the selected namespace (and a live probe)"),
+    ("x  f", "Capture tab: stop the capture / its filter"),
     (
         "a",
         "change the selected namespace or link (a form, then the plan to confirm)",
@@ -21,7 +23,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("/", "filter namespaces by name (Enter keeps, Esc clears)"),
     (
         "Enter",
-        "details of the selected row; Topology: expand a group or open a namespace; Problems: explain and offer the fix",
+        "details of the row; Topology: expand or open; Problems: explain and fix; Capture: start on a link, or a packet's layers",
     ),
     ("r", "read the host again (live mode)"),
     (

@@ -18,10 +18,12 @@ pub enum Tab {
     Topology,
     /// The doctor's findings for the whole node.
     Problems,
+    /// Live packets on a link of the selected namespace.
+    Capture,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 9] = [
+    pub const ALL: [Tab; 10] = [
         Tab::Links,
         Tab::Addresses,
         Tab::Routes,
@@ -31,6 +33,7 @@ impl Tab {
         Tab::Sockets,
         Tab::Topology,
         Tab::Problems,
+        Tab::Capture,
     ];
 
     pub fn title(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Tab {
             Tab::Sockets => "Sockets",
             Tab::Topology => "Topology",
             Tab::Problems => "Problems",
+            Tab::Capture => "Capture",
         }
     }
 
@@ -70,6 +74,7 @@ impl Tab {
             Tab::Sockets => &["proto", "address", "port", "process"],
             Tab::Topology => &[],
             Tab::Problems => &["severity", "namespace", "finding", "fix"],
+            Tab::Capture => &["#", "time", "bytes", "packet"],
         }
     }
 
@@ -90,6 +95,7 @@ impl Tab {
             Tab::Sockets => &[6, 40, 6, 30],
             Tab::Topology => &[],
             Tab::Problems => &[8, 18, 70, 4],
+            Tab::Capture => &[7, 10, 6, 60],
         }
     }
 }
@@ -263,8 +269,8 @@ pub fn row_count(ns: &Namespace, tab: Tab) -> usize {
         Tab::Firewall => fw_rows(ns).count(),
         Tab::Dns => dns_lines(ns).len(),
         Tab::Sockets => ns.sockets.len(),
-        // Node-wide: the app counts them.
-        Tab::Topology | Tab::Problems => 0,
+        // The app counts these: node-wide, or live.
+        Tab::Topology | Tab::Problems | Tab::Capture => 0,
     }
 }
 
@@ -339,7 +345,7 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 ]
             })
             .collect(),
-        Tab::Topology | Tab::Problems => Vec::new(),
+        Tab::Topology | Tab::Problems | Tab::Capture => Vec::new(),
     }
 }
 
@@ -365,7 +371,7 @@ pub fn row_keys(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<
         Tab::Sockets => page(ns.sockets.iter(), &range)
             .map(|s| Some((ObjectKind::Socket, diff::socket_key(s))))
             .collect(),
-        Tab::Topology | Tab::Problems => vec![None; range.len()],
+        Tab::Topology | Tab::Problems | Tab::Capture => vec![None; range.len()],
     }
 }
 

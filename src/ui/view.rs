@@ -110,11 +110,9 @@ fn draw_namespaces(f: &mut Frame, app: &mut App, area: Rect) {
 fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
     let [tabs_area, table_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-    let titles: Vec<String> = Tab::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("{} {}", i + 1, t.title()))
-        .collect();
+    // Titles only (the keys 1…9, 0 are in the help): ten numbered titles would not fit 150
+    // columns.
+    let titles: Vec<&str> = Tab::ALL.iter().map(|t| t.title()).collect();
     let tabs_widget = Tabs::new(titles)
         .select(app.tab.index())
         .highlight_style(app.theme.selected());
@@ -124,9 +122,8 @@ fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
     let mut x = tabs_area.x;
     app.tab_spans = Tab::ALL
         .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let w = format!("{} {}", i + 1, t.title()).chars().count() as u16 + 2;
+        .map(|t| {
+            let w = t.title().chars().count() as u16 + 2;
             let span = (x, x.saturating_add(w));
             x = x.saturating_add(w + 1);
             span
@@ -138,6 +135,7 @@ fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
     match app.tab {
         Tab::Topology => return draw_topology(f, app, table_area),
         Tab::Problems => return draw_problems(f, app, table_area),
+        Tab::Capture => return draw_capture(f, app, table_area),
         _ => {}
     }
     // Borders (2) and the header row (1).
@@ -324,6 +322,100 @@ fn draw_problems(f: &mut Frame, app: &mut App, area: Rect) {
     ];
     let header =
         Row::new(Tab::Problems.header().iter().map(|h| Cell::from(*h))).style(theme.header());
+    f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}
+
+/// The Capture tab: the capture on this namespace (packets, newest last, and its counters),
+/// or its links to start one on.
+fn draw_capture(f: &mut Frame, app: &mut App, area: Rect) {
+    app.page = area.height.saturating_sub(3) as usize;
+    let focused = app.focus == Focus::Details;
+    let theme = app.theme;
+    let Some(ns) = app.selected_namespace() else {
+        return;
+    };
+    let ns_name = ns.name.clone();
+    let start = app.row_offset;
+    let (title, header, rows): (String, Vec<&str>, Vec<Vec<String>>) = match app.capture_shown() {
+        Some(c) => {
+            let state = if c.running { "capturing" } else { "stopped" };
+            let title = format!(
+                " {state} on {} in {} · {} · {} packets · {:.0}/s · kernel drops {} · not shown {} · x stop · f filter · Enter layers ",
+                c.iface,
+                c.ns,
+                if c.filter.is_empty() { "all packets" } else { c.filter.as_str() },
+                c.stats.matched,
+                c.rate,
+                c.stats.kernel_drops,
+                c.stats.display_evicted,
+            );
+            let t0 = c.packets.front().map_or(0.0, |p| p.time);
+            let rows = c
+                .packets
+                .iter()
+                .skip(start)
+                .take(app.page)
+                .map(|p| {
+                    vec![
+                        p.number.to_string(),
+                        format!("{:.6}", p.time - t0),
+                        p.length.to_string(),
+                        p.summary(),
+                    ]
+                })
+                .collect();
+            (title, Tab::Capture.header().to_vec(), rows)
+        }
+        None => {
+            let title = format!(
+                " Capture · {ns_name} · Enter captures on the selected link · f filter ({}) ",
+                if app.capture_filter.is_empty() {
+                    "all packets"
+                } else {
+                    app.capture_filter.as_str()
+                }
+            );
+            let rows = ns
+                .links
+                .iter()
+                .skip(start)
+                .take(app.page)
+                .map(|l| {
+                    vec![
+                        l.index.to_string(),
+                        l.name.clone(),
+                        l.kind.clone(),
+                        if tabs::link_is_down(l) {
+                            "DOWN".into()
+                        } else {
+                            l.oper_state.clone()
+                        },
+                    ]
+                })
+                .collect();
+            (title, vec!["#", "link", "kind", "state"], rows)
+        }
+    };
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, cells)| {
+            let style = if focused && start + i == app.row_selected {
+                theme.selected()
+            } else {
+                Style::new()
+            };
+            Row::new(cells.into_iter().map(Cell::from)).style(style)
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(7),
+        Constraint::Length(16),
+        Constraint::Length(9),
+        Constraint::Min(20),
+    ];
+    let header = Row::new(header.into_iter().map(Cell::from)).style(theme.header());
+    let block = border(app, focused, title);
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }
 
