@@ -9,10 +9,11 @@ use std::net::IpAddr;
 use crate::collect::{self, Options};
 use crate::diagnose::diagnose;
 use crate::report;
-use crate::trace::path::{probe_for, walk, LiveKernel};
+use crate::trace::path::{probe_for, walk, LiveKernel, Probe};
 
+/// What to send and where: shared by `path` and `trace`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct PathArgs {
+pub struct ProbeArgs {
     /// The namespace the packet starts in (name, path, pid, container id prefix or inode).
     #[arg(long, value_name = "NS")]
     pub from: String,
@@ -31,34 +32,47 @@ pub struct PathArgs {
     pub json: bool,
 }
 
+impl ProbeArgs {
+    /// The snapshot to work on and the probe, checked; `Err` is the exit status after the
+    /// one-line message `cmd` printed.
+    pub fn read(&self, cmd: &str) -> Result<(crate::model::Snapshot, Probe), i32> {
+        let snap = collect::snapshot(&Options::default()).map_err(|e| {
+            eprintln!("netlens {cmd}: {e}");
+            EXIT_USAGE
+        })?;
+        let probe = probe_for(
+            &snap,
+            &self.from,
+            self.src,
+            &self.dst,
+            &self.proto,
+            self.port,
+        )
+        .map_err(|e| {
+            eprintln!("netlens {cmd}: {e}");
+            EXIT_USAGE
+        })?;
+        Ok((snap, probe))
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PathArgs {
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
 const EXIT_BROKEN: i32 = 1;
 const EXIT_USAGE: i32 = 2;
 
 pub fn run(args: &PathArgs) -> anyhow::Result<i32> {
-    let snap = match collect::snapshot(&Options::default()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("netlens path: {e}");
-            return Ok(EXIT_USAGE);
-        }
-    };
-    let probe = match probe_for(
-        &snap,
-        &args.from,
-        args.src,
-        &args.dst,
-        &args.proto,
-        args.port,
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("netlens path: {e}");
-            return Ok(EXIT_USAGE);
-        }
+    let (snap, probe) = match args.probe.read("path") {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
     };
     let findings = diagnose(&snap);
     let report = walk(&snap, &findings, &LiveKernel::default(), &probe);
-    let text = if args.json {
+    let text = if args.probe.json {
         let mut t = serde_json::to_string_pretty(&report)?;
         t.push('\n');
         t

@@ -3,10 +3,8 @@
 //! seen is where it vanished. Exit 0 when the reply came back, 1 when not, 2 on bad input.
 
 use std::io::Write;
-use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::collect::{self, Options};
 use crate::diagnose::diagnose;
 use crate::report;
 use crate::trace::live::trace;
@@ -14,25 +12,11 @@ use crate::trace::path::LiveKernel;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TraceArgs {
-    /// The namespace the probe is sent from (name, path, pid, container id prefix or inode).
-    #[arg(long, value_name = "NS")]
-    pub from: String,
-    /// Source address (one of the namespace's own).
-    #[arg(long, value_name = "IP")]
-    pub src: Option<IpAddr>,
-    /// Destination address.
-    #[arg(value_name = "DST")]
-    pub dst: String,
-    #[arg(long, value_name = "PROTO", default_value = "icmp", value_parser = ["icmp", "tcp", "udp"])]
-    pub proto: String,
-    /// Destination port (tcp/udp).
-    #[arg(long, value_name = "N")]
-    pub port: Option<u16>,
+    #[command(flatten)]
+    pub probe: super::path::ProbeArgs,
     /// Seconds to watch for the probe and its reply.
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     pub wait: f64,
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
@@ -40,26 +24,9 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
         eprintln!("netlens trace: --wait must be between 0 and 60 seconds");
         return Ok(2);
     }
-    let snap = match collect::snapshot(&Options::default()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("netlens trace: {e}");
-            return Ok(2);
-        }
-    };
-    let probe = match crate::trace::path::probe_for(
-        &snap,
-        &args.from,
-        args.src,
-        &args.dst,
-        &args.proto,
-        args.port,
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("netlens trace: {e}");
-            return Ok(2);
-        }
+    let (snap, probe) = match args.probe.read("trace") {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
     };
     let findings = diagnose(&snap);
     let report = match trace(
@@ -75,7 +42,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
             return Ok(1);
         }
     };
-    let text = if args.json {
+    let text = if args.probe.json {
         let mut t = serde_json::to_string_pretty(&report)?;
         t.push('\n');
         t

@@ -348,14 +348,12 @@ impl Walk<'_> {
                 } else {
                     "OUTPUT"
                 };
-                let d = decide(fw, "nat", chain, &pkt(s, dst, port, None), &is_local);
-                hop.notes
-                    .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
+                let p = pkt(s, dst, port, None);
                 if let Verdict::Nat {
                     target,
                     to: Some(to),
                     by,
-                } = d.verdict
+                } = judge(fw, "nat", chain, &p, &is_local, &mut hop)
                 {
                     if target == "DNAT" {
                         let (a, p) = nat_to(&to);
@@ -388,14 +386,7 @@ impl Walk<'_> {
                 Ok(a) => a,
                 Err(r) => {
                     let (cause, finding) = self.refusal(ns, &r, dst, src, iif.as_deref(), reply);
-                    hop.verdict = "dropped".into();
-                    hops.push(hop);
-                    let outcome = Outcome::Broken {
-                        namespace: ns_name.clone(),
-                        cause,
-                        finding,
-                    };
-                    return (done(hops, outcome), None);
+                    return stop(direction, hops, hop, &ns_name, cause, finding);
                 }
             };
             let src_now = src.or(ans.prefsrc).unwrap_or(dst);
@@ -405,24 +396,19 @@ impl Walk<'_> {
             // 3. Local delivery.
             if ans.kind == "local" {
                 if iif.is_some() {
-                    let d = decide(
-                        fw,
-                        "filter",
-                        "INPUT",
-                        &pkt(src_now, dst, port, None),
-                        &is_local,
-                    );
-                    hop.notes
-                        .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
-                    if let Verdict::Drop { by } = d.verdict {
-                        hop.verdict = "dropped".into();
-                        hops.push(hop);
-                        let outcome = Outcome::Broken {
-                            namespace: ns_name.clone(),
-                            cause: format!("INPUT drops it: {by}"),
-                            finding: self.finding(&ns_name, &["forward-drop"]),
-                        };
-                        return (done(hops, outcome), None);
+                    let p = pkt(src_now, dst, port, None);
+                    if let Verdict::Drop { by } =
+                        judge(fw, "filter", "INPUT", &p, &is_local, &mut hop)
+                    {
+                        let finding = self.finding(&ns_name, &["forward-drop"]);
+                        return stop(
+                            direction,
+                            hops,
+                            hop,
+                            &ns_name,
+                            format!("INPUT drops it: {by}"),
+                            finding,
+                        );
                     }
                 }
                 hop.verdict = "delivered".into();
@@ -448,37 +434,25 @@ impl Walk<'_> {
                 return (done(hops, outcome), Some((ns_name, src_now, dst)));
             }
             if ans.kind != "unicast" {
-                hop.verdict = "dropped".into();
-                hops.push(hop);
-                let outcome = Outcome::Broken {
-                    namespace: ns_name.clone(),
-                    cause: format!("the route to {dst} in {} is of type {}", ns.name, ans.kind),
-                    finding: self.finding(&ns_name, &["no-route"]),
-                };
-                return (done(hops, outcome), None);
+                let cause = format!("the route to {dst} in {} is of type {}", ns.name, ans.kind);
+                let finding = self.finding(&ns_name, &["no-route"]);
+                return stop(direction, hops, hop, &ns_name, cause, finding);
             }
             let oif = ans.oif.clone().unwrap_or_default();
             hop.out_iface = Some(oif.clone());
             // 4. The filter: FORWARD when passing through, OUTPUT for our own packets.
             let chain = if iif.is_some() { "FORWARD" } else { "OUTPUT" };
-            let d = decide(
-                fw,
-                "filter",
-                chain,
-                &pkt(src_now, dst, port, Some(&oif)),
-                &is_local,
-            );
-            hop.notes
-                .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
-            if let Verdict::Drop { by } = d.verdict {
-                hop.verdict = "dropped".into();
-                hops.push(hop);
-                let outcome = Outcome::Broken {
-                    namespace: ns_name.clone(),
-                    cause: format!("{chain} drops it: {by}"),
-                    finding: self.finding(&ns_name, &["forward-drop"]),
-                };
-                return (done(hops, outcome), None);
+            let p = pkt(src_now, dst, port, Some(&oif));
+            if let Verdict::Drop { by } = judge(fw, "filter", chain, &p, &is_local, &mut hop) {
+                let finding = self.finding(&ns_name, &["forward-drop"]);
+                return stop(
+                    direction,
+                    hops,
+                    hop,
+                    &ns_name,
+                    format!("{chain} drops it: {by}"),
+                    finding,
+                );
             }
             // 5. After routing: SNAT/MASQUERADE; on a reply, conntrack undoes this
             //    namespace's DNAT on the source instead.
@@ -495,16 +469,10 @@ impl Walk<'_> {
                     hop.src = b.orig;
                 }
             } else {
-                let d = decide(
-                    fw,
-                    "nat",
-                    "POSTROUTING",
-                    &pkt(src_now, dst, port, Some(&oif)),
-                    &is_local,
-                );
-                hop.notes
-                    .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
-                if let Verdict::Nat { target, to, by } = d.verdict {
+                let p = pkt(src_now, dst, port, Some(&oif));
+                if let Verdict::Nat { target, to, by } =
+                    judge(fw, "nat", "POSTROUTING", &p, &is_local, &mut hop)
+                {
                     let new = match (target.as_str(), to) {
                         ("MASQUERADE", _) => primary_addr(ns, &oif, dst.is_ipv4()),
                         ("SNAT", Some(to)) => nat_to(&to).0,
@@ -542,7 +510,6 @@ impl Walk<'_> {
                     return (done(hops, outcome), None);
                 }
                 Next::Broken(cause, rules, at) => {
-                    hop.verdict = "dropped".into();
                     let ns_name = at.unwrap_or(ns_name);
                     let finding = self.finding(&ns_name, &rules).or_else(|| {
                         // The cause may sit in the namespace across the veth.
@@ -554,13 +521,7 @@ impl Walk<'_> {
                             .map(|f| f.id.clone())
                             .next()
                     });
-                    hops.push(hop);
-                    let outcome = Outcome::Broken {
-                        namespace: ns_name.clone(),
-                        cause,
-                        finding,
-                    };
-                    return (done(hops, outcome), None);
+                    return stop(direction, hops, hop, &ns_name, cause, finding);
                 }
             }
         }
@@ -790,6 +751,47 @@ impl Walk<'_> {
         let l = ns.link_by_index(p.ifindex)?;
         Some((ns, l))
     }
+}
+
+/// Runs `chain` of `table` for `pkt`, noting the rules it could not judge on `hop`.
+fn judge(
+    fw: &crate::firewall::Firewall,
+    table: &str,
+    chain: &str,
+    pkt: &Pkt,
+    is_local: &dyn Fn(IpAddr) -> bool,
+    hop: &mut Hop,
+) -> Verdict {
+    let d = decide(fw, table, chain, pkt, is_local);
+    hop.notes
+        .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
+    d.verdict
+}
+
+/// Ends a leg at `hop`: the packet is dropped there.
+fn stop(
+    direction: &str,
+    mut hops: Vec<Hop>,
+    mut hop: Hop,
+    namespace: &str,
+    cause: String,
+    finding: Option<String>,
+) -> (Leg, Option<(String, IpAddr, IpAddr)>) {
+    hop.verdict = "dropped".into();
+    hops.push(hop);
+    let outcome = Outcome::Broken {
+        namespace: namespace.to_string(),
+        cause,
+        finding,
+    };
+    (
+        Leg {
+            direction: direction.into(),
+            hops,
+            outcome,
+        },
+        None,
+    )
 }
 
 enum Next {
