@@ -177,6 +177,17 @@ fn main() {
          is shown): {:.2} ms median of 20; expanded picture: {topo_lines} lines",
         median(layouts).as_secs_f64() * 1e3
     );
+    let mut doctor = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        std::hint::black_box(netlens::diagnose::diagnose(&snap));
+        doctor.push(t.elapsed());
+    }
+    println!(
+        "\nthe doctor's rules over those 1000 namespaces (run by the TUI on each snapshot): \
+         {:.1} ms median of 5",
+        median(doctor).as_secs_f64() * 1e3
+    );
     println!(
         "\ndecoding the {:.1} MB snapshot JSON: {:.1} ms",
         json.len() as f64 / 1e6,
