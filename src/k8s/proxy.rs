@@ -168,7 +168,8 @@ mod tests {
         assert_eq!(mode(&ns), ProxyMode::Iptables);
         let fw = ns.firewall.as_ref().expect("firewall");
         assert!(has_kube_rules(fw));
-        let found: Vec<(u16, &str, Option<&str>)> = nodeports(fw)
+        let rules = nodeports(fw);
+        let found: Vec<(u16, &str, Option<&str>)> = rules
             .iter()
             .map(|n| (n.port, n.protocol.as_str(), n.service.as_deref()))
             .collect();
