@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use super::input::{judge, representative_peers, InputVerdict};
+use super::input::{is_local, judge, representative_peers, InputVerdict};
 use super::table::{rows_for, PortSpec, Role};
 use super::{identity, proxy, NodePortCheck, PortCheck, PortsOptions, PortsReport, Process};
 use crate::model::{ListeningSocket, Namespace, NamespaceKind, Snapshot};
@@ -63,10 +63,18 @@ pub fn check_namespace(snap: &Snapshot, ns: &Namespace, opts: &PortsOptions) -> 
             (r, true, why)
         }
     };
-    let sources = if opts.peers.is_empty() {
+    // A peer that is one of this namespace's own addresses is the node itself (a `--from`
+    // test from a pod of this node, say): it says nothing about what other nodes get.
+    let remote: Vec<IpAddr> = opts
+        .peers
+        .iter()
+        .copied()
+        .filter(|p| !is_local(ns, *p))
+        .collect();
+    let sources = if remote.is_empty() {
         representative_peers(ns)
     } else {
-        opts.peers.clone()
+        remote
     };
     let mode = proxy::mode(ns);
     let rules = ns

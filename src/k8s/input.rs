@@ -82,7 +82,8 @@ fn route_net(r: &Route) -> Option<IpNet> {
         .or_else(|| r.dst.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
-fn is_local(ns: &Namespace, ip: IpAddr) -> bool {
+/// Whether `ip` is one of the namespace's own addresses (or loopback).
+pub fn is_local(ns: &Namespace, ip: IpAddr) -> bool {
     ip.is_loopback() || ns.addresses.iter().any(|a| a.address == ip)
 }
 

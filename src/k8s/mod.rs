@@ -32,8 +32,8 @@ pub struct PortsOptions {
     pub role: Option<Role>,
     /// The namespace (its display name in the snapshot); `None` is the host's.
     pub namespace: Option<String>,
-    /// Peer addresses INPUT is judged from; empty: the default gateways, or a neighbour on
-    /// each connected subnet.
+    /// Peer addresses INPUT is judged from (the namespace's own addresses are skipped); none
+    /// left: the default gateways, or a neighbour on each connected subnet.
     pub peers: Vec<IpAddr>,
 }
 
