@@ -4,6 +4,7 @@ pub mod collect;
 pub mod diagnose;
 pub mod dnsconf;
 pub mod firewall;
+pub mod k8s;
 pub mod lab;
 pub mod model;
 pub mod netns;

@@ -35,6 +35,9 @@ enum Command {
     Doctor(cli::doctor::DoctorArgs),
     /// The way a packet would go from a namespace, hop by hop, and its reply back.
     Path(cli::path::PathArgs),
+    /// Check the Kubernetes ports of this node: listening, by whom, on which address, let in
+    /// by INPUT, reachable on other nodes (--peer); and the node's identity.
+    Ports(cli::ports::PortsArgs),
     /// Send a real probe and watch it at every interface of its path: where did it vanish?
     Trace(cli::trace::TraceArgs),
     /// Capture packets on an interface of any namespace (tcpdump-like filter, pcap output).
@@ -62,6 +65,7 @@ fn main() {
         Some(Command::Capture(args)) => cli::capture::run(args),
         Some(Command::Path(args)) => cli::path::run(args),
         Some(Command::Trace(args)) => cli::trace::run(args),
+        Some(Command::Ports(args)) => cli::ports::run(args),
         Some(Command::Fix(args)) => cli::fix::run(args),
         Some(Command::Apply(args)) => cli::apply::run(args),
         Some(Command::Undo(args)) => cli::undo::run(args),

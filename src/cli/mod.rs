@@ -8,6 +8,7 @@ pub mod fix;
 pub mod journal;
 pub mod lab;
 pub mod path;
+pub mod ports;
 mod prompt;
 pub mod snapshot;
 pub mod trace;

@@ -15,11 +15,14 @@ mod conntrack;
 mod dns;
 mod facts;
 mod forwarding;
+mod k8s;
 mod l2;
 mod links;
 mod nat;
 mod routing;
 
+#[cfg(test)]
+mod k8s_tests;
 #[cfg(test)]
 mod tests;
 
@@ -162,7 +165,7 @@ impl Finding {
 /// rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 9] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 10] = [
         forwarding::check,
         routing::check,
         links::check,
@@ -173,6 +176,7 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
         dns::check,
         // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
         forwarding::check_rp_filter,
+        k8s::check,
     ];
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
     for rule in rules {
