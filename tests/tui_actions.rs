@@ -270,3 +270,52 @@ fn path_form_asks_for_a_destination_and_refuses_nonsense() {
     ));
     assert!(screen(&mut a, 150, 30).contains("the path delivers"));
 }
+
+#[test]
+fn ports_tab_shows_the_kubernetes_ports_of_the_namespace() {
+    let mut snap = asset("demo-bridge.json");
+    let ns = snap
+        .namespaces
+        .iter_mut()
+        .find(|n| n.name == "bridge-lan")
+        .expect("namespace");
+    let sock = |addr: &str, port: u16, comm: &str| netlens::model::ListeningSocket {
+        proto: "tcp".into(),
+        address: addr.parse().expect("ip"),
+        port,
+        inode: port as u64,
+        processes: vec![netlens::model::ProcessRef {
+            pid: 700 + port as u32 % 100,
+            comm: comm.into(),
+            container_id: None,
+        }],
+    };
+    ns.sockets.push(sock("0.0.0.0", 10250, "kubelet"));
+    ns.sockets.push(sock("127.0.0.1", 6443, "kube-apiserver"));
+    let mut a = app_over("node.json", snap);
+    select(&mut a, "bridge-lan");
+    key(&mut a, KeyCode::Char('K'));
+    assert_eq!(a.tab, Tab::Ports);
+    let s = screen(&mut a, 170, 24);
+    assert!(s.contains("control-plane"), "{s}");
+    let row = |port: &str| {
+        s.lines()
+            .find(|l| l.contains(&format!("││{port} ")))
+            .unwrap_or_else(|| panic!("no row {port}:\n{s}"))
+            .to_string()
+    };
+    assert!(row("10250").contains("kubelet"), "{s}");
+    let api = row("6443");
+    assert!(
+        api.contains("kube-apiserver") && api.contains("127.0.0.1"),
+        "{api}"
+    );
+    assert!(
+        api.contains("bound to 127.0.0.1:6443 only"),
+        "the loopback-only problem: {api}"
+    );
+    // A namespace with nothing of Kubernetes says so instead of a wall of "no".
+    select(&mut a, "bridge-red");
+    let s = screen(&mut a, 170, 24);
+    assert!(s.contains("not a Kubernetes node"), "{s}");
+}

@@ -23,18 +23,19 @@ fn every_tab_of_the_bridge_gateway() {
     let mut a = app("demo-bridge.json");
     select(&mut a, "bridge-host");
     for (i, tab) in netlens::ui::tabs::Tab::ALL.iter().enumerate() {
-        let digit = if i == 9 {
-            '0'
-        } else {
-            char::from(b'1' + i as u8)
+        let k = match i {
+            9 => '0',
+            10 => 'K',
+            _ => char::from(b'1' + i as u8),
         };
-        key(&mut a, KeyCode::Char(digit));
+        key(&mut a, KeyCode::Char(k));
         let s = screen(&mut a, 150, 24);
         let title = match tab {
             // Node-wide, not about the selected namespace.
             netlens::ui::tabs::Tab::Topology => "Topology · 7 namespaces".to_string(),
             netlens::ui::tabs::Tab::Problems => "Problems · 0 errors".to_string(),
             netlens::ui::tabs::Tab::Capture => "Capture · bridge-host".to_string(),
+            netlens::ui::tabs::Tab::Ports => "bridge-host · Ports".to_string(),
             _ => format!("bridge-host · {}", tab.title()),
         };
         assert!(s.contains(&title), "{s}");

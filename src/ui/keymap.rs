@@ -101,6 +101,7 @@ fn key(k: &KeyEvent, text: bool) -> Option<Action> {
         KeyCode::Char('x') => Action::StopCapture,
         KeyCode::Char('f') => Action::CaptureFilter,
         KeyCode::Char('T') => Action::PathForm,
+        KeyCode::Char('K') => Action::GoTab(super::tabs::Tab::Ports.index()),
         KeyCode::Char('a') => Action::Actions,
         KeyCode::Char('/') => Action::StartFilter,
         KeyCode::Enter => Action::Open,

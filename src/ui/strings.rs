@@ -13,7 +13,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("PgUp PgDn  g G", "page up / down, first / last"),
     ("Tab  Shift-Tab", "next / previous tab"),
     ("1 … 9  0", "jump to a tab (Links … Problems, Capture)"),
-    ("t  p  w", "topology / problems of the whole node / capture"),
+    ("t  p  w  K", "topology / problems of the whole node / capture / Kubernetes ports"),
     ("T", "path of a packet from the selected namespace (and a live probe)"),
     ("x  f", "Capture tab: stop the capture / its filter"),
     (

@@ -20,10 +20,12 @@ pub enum Tab {
     Problems,
     /// Live packets on a link of the selected namespace.
     Capture,
+    /// The Kubernetes ports of the selected namespace (a node, or a kind node's namespace).
+    Ports,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 10] = [
+    pub const ALL: [Tab; 11] = [
         Tab::Links,
         Tab::Addresses,
         Tab::Routes,
@@ -34,6 +36,7 @@ impl Tab {
         Tab::Topology,
         Tab::Problems,
         Tab::Capture,
+        Tab::Ports,
     ];
 
     pub fn title(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Tab {
             Tab::Topology => "Topology",
             Tab::Problems => "Problems",
             Tab::Capture => "Capture",
+            Tab::Ports => "Ports",
         }
     }
 
@@ -75,6 +79,15 @@ impl Tab {
             Tab::Topology => &[],
             Tab::Problems => &["severity", "namespace", "finding", "fix"],
             Tab::Capture => &["#", "time", "bytes", "packet"],
+            Tab::Ports => &[
+                "port",
+                "proto",
+                "component",
+                "listening",
+                "address",
+                "INPUT",
+                "problem",
+            ],
         }
     }
 
@@ -96,6 +109,7 @@ impl Tab {
             Tab::Topology => &[],
             Tab::Problems => &[8, 18, 70, 4],
             Tab::Capture => &[7, 10, 6, 60],
+            Tab::Ports => &[12, 6, 24, 22, 16, 8, 40],
         }
     }
 }
@@ -271,6 +285,7 @@ pub fn row_count(ns: &Namespace, tab: Tab) -> usize {
         Tab::Sockets => ns.sockets.len(),
         // The app counts these: node-wide, or live.
         Tab::Topology | Tab::Problems | Tab::Capture => 0,
+        Tab::Ports => ports_rows(ns).len(),
     }
 }
 
@@ -346,7 +361,61 @@ pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
             })
             .collect(),
         Tab::Topology | Tab::Problems | Tab::Capture => Vec::new(),
+        Tab::Ports => page(ports_rows(ns).into_iter(), &range).collect(),
     }
+}
+
+/// The Kubernetes ports check of `ns` (pure: from the snapshot of that namespace alone; the
+/// CLI's `--peer` connects are I/O and stay there). A few rows: made when drawn.
+fn ports_rows(ns: &Namespace) -> Vec<Vec<String>> {
+    let snap = crate::model::Snapshot {
+        schema_version: crate::model::SCHEMA_VERSION,
+        taken_at: 0,
+        hostname: String::new(),
+        namespaces: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let report = crate::k8s::check_namespace(&snap, ns, &Default::default());
+    let mut rows = Vec::new();
+    let role = format!(
+        "{} ({})",
+        report.role.as_str(),
+        if report.role_detected {
+            report.role_reason.as_str()
+        } else {
+            "given"
+        }
+    );
+    // The verdict on the namespace first, in the one wide column.
+    let head = match &report.kubernetes {
+        Some(why) => format!("a Kubernetes node, {role}: {why}"),
+        None => "not a Kubernetes node: no kubelet, kube-apiserver, etcd, kube-proxy or KUBE-* \
+                 chains here"
+            .to_string(),
+    };
+    let mut first = vec![String::new(); 6];
+    first.push(head);
+    rows.push(first);
+    rows.extend(report.ports.iter().map(|p| {
+        vec![
+            p.port_text(),
+            p.protocol.clone(),
+            format!(
+                "{}{}",
+                p.component,
+                if p.required { "" } else { " (optional)" }
+            ),
+            match (&p.process, p.listening) {
+                (Some(pr), _) => format!("{} ({})", pr.name, pr.pid),
+                (None, true) => "yes".into(),
+                (None, false) => "no".into(),
+            },
+            p.address.map(|a| a.to_string()).unwrap_or_default(),
+            p.input.verdict.clone(),
+            p.problems.join("; "),
+        ]
+    }));
+    rows
 }
 
 /// The diff identity of each row in `range`, for the kinds whose rows are single objects.
@@ -371,7 +440,7 @@ pub fn row_keys(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<
         Tab::Sockets => page(ns.sockets.iter(), &range)
             .map(|s| Some((ObjectKind::Socket, diff::socket_key(s))))
             .collect(),
-        Tab::Topology | Tab::Problems | Tab::Capture => vec![None; range.len()],
+        Tab::Topology | Tab::Problems | Tab::Capture | Tab::Ports => vec![None; range.len()],
     }
 }
 
