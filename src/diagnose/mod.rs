@@ -11,6 +11,7 @@
 //! not read), rules stay silent or say `Info`.
 
 mod bridge;
+pub mod cni;
 mod conntrack;
 mod dns;
 mod facts;
@@ -162,7 +163,7 @@ impl Finding {
 /// rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 9] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 11] = [
         forwarding::check,
         routing::check,
         links::check,
@@ -173,6 +174,8 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
         dns::check,
         // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
         forwarding::check_rp_filter,
+        cni::check_config,
+        cni::check_ipam,
     ];
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
     for rule in rules {
