@@ -138,11 +138,11 @@ pub fn usage(net: &IpamNetwork) -> Vec<SetUsage> {
         .collect()
 }
 
-/// The fullest range set: the one that runs out first.
+/// The fullest range set: the one that runs out first (the first set on a tie).
 pub fn fullest(net: &IpamNetwork) -> Option<SetUsage> {
     usage(net)
         .into_iter()
-        .max_by(|a, b| a.percent().total_cmp(&b.percent()))
+        .reduce(|best, u| if u.percent() > best.percent() { u } else { best })
 }
 
 /// A pod attached to a network.

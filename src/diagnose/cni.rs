@@ -105,8 +105,8 @@ pub fn check_config(f: &Facts) -> Vec<Finding> {
             (Some(s), Some(sel)) if i > s => (
                 Severity::Warning,
                 format!(
-                    "runtimes ignore it because {} comes first, but it takes effect as soon as \
-                     that file goes",
+                    "every runtime ignores it while {} comes first; fix or remove it before \
+                     that changes",
                     file_name(&sel.path)
                 ),
             ),
