@@ -123,9 +123,7 @@ fn doctor() -> Vec<(String, String, Value)> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| {
-            netlens::diagnose::cni::RULES.contains(&f["rule"].as_str().unwrap_or_default())
-        })
+        .filter(|f| netlens::diagnose::cni::RULES.contains(&f["rule"].as_str().unwrap_or_default()))
         .map(|f| {
             (
                 f["id"].as_str().unwrap().to_string(),
@@ -137,7 +135,10 @@ fn doctor() -> Vec<(String, String, Value)> {
 }
 
 fn ids(findings: &[(String, String, Value)]) -> Vec<String> {
-    findings.iter().map(|f| format!("{} {}", f.0, f.1)).collect()
+    findings
+        .iter()
+        .map(|f| format!("{} {}", f.0, f.1))
+        .collect()
 }
 
 fn allocations(v: &Value) -> Vec<(String, String, String)> {
@@ -171,7 +172,10 @@ fn cni_leak_found_fixed_and_undone() {
         // Healthy and empty: nothing leased yet.
         let (code, v) = cni_json();
         assert_eq!(code, 0, "{v:#}");
-        assert!(v["selected"].as_str().unwrap().ends_with("/10-tiny.conflist"));
+        assert!(v["selected"]
+            .as_str()
+            .unwrap()
+            .ends_with("/10-tiny.conflist"));
         assert!(doctor().is_empty());
 
         let a = cni_add("tenant-a").unwrap();
@@ -185,7 +189,10 @@ fn cni_leak_found_fixed_and_undone() {
         assert_eq!(net["network"], "tiny");
         assert_eq!(net["dir"], LEASES);
         assert_eq!(net["bridge"], "tb0");
-        assert_eq!((net["used"].as_u64(), net["total"].as_u64()), (Some(2), Some(2)));
+        assert_eq!(
+            (net["used"].as_u64(), net["total"].as_u64()),
+            (Some(2), Some(2))
+        );
         assert_eq!(net["percent"].as_f64(), Some(100.0));
         assert_eq!(
             allocations(&v),
@@ -196,7 +203,10 @@ fn cni_leak_found_fixed_and_undone() {
         );
         let a0 = &net["allocations"][0];
         assert_eq!(a0["container_id"], "nlcni-tenant-a-5f3c9a2b7e10d4");
-        assert_eq!((a0["ifname"].as_str(), a0["held_on"].as_str()), (Some("eth0"), Some("eth0")));
+        assert_eq!(
+            (a0["ifname"].as_str(), a0["held_on"].as_str()),
+            (Some("eth0"), Some("eth0"))
+        );
         let pods: Vec<(String, String, bool)> = net["pods"]
             .as_array()
             .unwrap()
@@ -205,7 +215,9 @@ fn cni_leak_found_fixed_and_undone() {
                 (
                     p["namespace"].as_str().unwrap().to_string(),
                     p["address"].as_str().unwrap().to_string(),
-                    p["host_veth"].as_str().is_some_and(|h| h.starts_with("veth")),
+                    p["host_veth"]
+                        .as_str()
+                        .is_some_and(|h| h.starts_with("veth")),
                 )
             })
             .collect();
@@ -220,11 +232,20 @@ fn cni_leak_found_fixed_and_undone() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| (p["type"].as_str().unwrap().to_string(), p["found"].as_bool().unwrap()))
+            .map(|p| {
+                (
+                    p["type"].as_str().unwrap().to_string(),
+                    p["found"].as_bool().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             plugins,
-            [("bridge".into(), true), ("host-local".into(), true), ("portmap".into(), true)]
+            [
+                ("bridge".into(), true),
+                ("host-local".into(), true),
+                ("portmap".into(), true)
+            ]
         );
         // Full, but nothing leaked: the range is simply used up.
         assert_eq!(code, 1);
@@ -233,7 +254,10 @@ fn cni_leak_found_fixed_and_undone() {
         // tenant-b goes away without a CNI DEL: its lease stays.
         sh(&["ip", "netns", "del", "tenant-b"]);
         let deadline = Instant::now() + Duration::from_secs(5);
-        while sh(&["ip", "-o", "link", "show", "master", "tb0"]).lines().count() > 1
+        while sh(&["ip", "-o", "link", "show", "master", "tb0"])
+            .lines()
+            .count()
+            > 1
             && Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(20));
@@ -259,7 +283,10 @@ fn cni_leak_found_fixed_and_undone() {
         let found = doctor();
         assert_eq!(
             ids(&found),
-            ["cni-subnet-full:host:tiny error", "ipam-leak:host:tiny error"]
+            [
+                "cni-subnet-full:host:tiny error",
+                "ipam-leak:host:tiny error"
+            ]
         );
         let leak = &found[1].2;
         println!("{leak:#}");
@@ -283,12 +310,21 @@ fn cni_leak_found_fixed_and_undone() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         assert_eq!(cni_add("tenant-c").as_deref(), Ok("10.77.0.3"));
         let (_, v) = cni_json();
-        assert_eq!(allocations(&v)[1], ("10.77.0.3".into(), "held".into(), "tenant-c".into()));
+        assert_eq!(
+            allocations(&v)[1],
+            ("10.77.0.3".into(), "held".into(), "tenant-c".into())
+        );
         // Undoing now would give tenant-c's address to the dead pod too: refused.
         let out = netlens(&["undo", "--yes"]);
         assert_ne!(out.status.code(), Some(0), "{}", text(&out));
-        assert!(text(&out).contains("is leased to container"), "{}", text(&out));
-        assert!(std::fs::read_to_string(&lease_b).unwrap().contains("tenant-c"));
+        assert!(
+            text(&out).contains("is leased to container"),
+            "{}",
+            text(&out)
+        );
+        assert!(std::fs::read_to_string(&lease_b)
+            .unwrap()
+            .contains("tenant-c"));
     });
 }
 
@@ -307,8 +343,14 @@ fn cni_missing_plugin_and_invalid_config() {
         .unwrap();
         let (code, v) = cni_json();
         assert_eq!(code, 1);
-        assert!(v["selected"].as_str().unwrap().ends_with("/05-meshy.conflist"));
-        assert_eq!(v["configs"][1]["status"], "ignored: only the first valid file is used");
+        assert!(v["selected"]
+            .as_str()
+            .unwrap()
+            .ends_with("/05-meshy.conflist"));
+        assert_eq!(
+            v["configs"][1]["status"],
+            "ignored: only the first valid file is used"
+        );
         assert_eq!(ids(&doctor()), ["cni-plugin-missing:host:meshy-cni error"]);
         std::fs::remove_file(format!("{CONF_DIR}/05-meshy.conflist")).unwrap();
 
@@ -321,10 +363,20 @@ fn cni_missing_plugin_and_invalid_config() {
         let (code, v) = cni_json();
         assert_eq!(code, 1);
         let p = &v["configs"][0]["problems"][0];
-        assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(4), Some(3)), "{p}");
-        assert!(v["selected"].as_str().unwrap().ends_with("/10-tiny.conflist"));
+        assert_eq!(
+            (p["line"].as_u64(), p["column"].as_u64()),
+            (Some(4), Some(3)),
+            "{p}"
+        );
+        assert!(v["selected"]
+            .as_str()
+            .unwrap()
+            .ends_with("/10-tiny.conflist"));
         let found = doctor();
-        assert_eq!(ids(&found), ["cni-config-invalid:host:01-broken.conf error"]);
+        assert_eq!(
+            ids(&found),
+            ["cni-config-invalid:host:01-broken.conf error"]
+        );
         let why = found[0].2["explanation"].as_str().unwrap();
         assert!(why.contains("line 4 column 3"), "{why}");
         println!("{why}");

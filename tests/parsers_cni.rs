@@ -9,33 +9,83 @@ use netlens::cni::ipam::{flannel_subnet, parse_lease};
 use netlens::cni::ranges::canonical;
 
 const SAMPLES: &[(&str, &str)] = &[
-    ("crio_10-crio-bridge.conflist", include_str!("samples/cni/crio_10-crio-bridge.conflist")),
-    ("crio_11-crio-ipv4-bridge.conflist", include_str!("samples/cni/crio_11-crio-ipv4-bridge.conflist")),
-    ("crio_99-loopback.conflist", include_str!("samples/cni/crio_99-loopback.conflist")),
-    ("flannel_10-flannel.conflist", include_str!("samples/cni/flannel_10-flannel.conflist")),
-    ("flannel_net-conf.json", include_str!("samples/cni/flannel_net-conf.json")),
-    ("cilium_05-cilium-cni.conf", include_str!("samples/cni/cilium_05-cilium-cni.conf")),
-    ("cilium_04-flannel-cilium-cni.conflist", include_str!("samples/cni/cilium_04-flannel-cilium-cni.conflist")),
-    ("weave_10-weave.conflist", include_str!("samples/cni/weave_10-weave.conflist")),
-    ("calico_10-calico.conflist.template", include_str!("samples/cni/calico_10-calico.conflist.template")),
-    ("cni-spec_dbnet.conflist.jsonc", include_str!("samples/cni/cni-spec_dbnet.conflist.jsonc")),
-    ("cniplugins_basic-bridge_network-chain-test.json", include_str!("samples/cni/cniplugins_basic-bridge_network-chain-test.json")),
-    ("cniplugins_chained-bridge-bandwidth_network-chain-test.conflist", include_str!("samples/cni/cniplugins_chained-bridge-bandwidth_network-chain-test.conflist")),
-    ("insights_87-podman-bridge.conflist", include_str!("samples/cni/insights_87-podman-bridge.conflist")),
+    (
+        "crio_10-crio-bridge.conflist",
+        include_str!("samples/cni/crio_10-crio-bridge.conflist"),
+    ),
+    (
+        "crio_11-crio-ipv4-bridge.conflist",
+        include_str!("samples/cni/crio_11-crio-ipv4-bridge.conflist"),
+    ),
+    (
+        "crio_99-loopback.conflist",
+        include_str!("samples/cni/crio_99-loopback.conflist"),
+    ),
+    (
+        "flannel_10-flannel.conflist",
+        include_str!("samples/cni/flannel_10-flannel.conflist"),
+    ),
+    (
+        "flannel_net-conf.json",
+        include_str!("samples/cni/flannel_net-conf.json"),
+    ),
+    (
+        "cilium_05-cilium-cni.conf",
+        include_str!("samples/cni/cilium_05-cilium-cni.conf"),
+    ),
+    (
+        "cilium_04-flannel-cilium-cni.conflist",
+        include_str!("samples/cni/cilium_04-flannel-cilium-cni.conflist"),
+    ),
+    (
+        "weave_10-weave.conflist",
+        include_str!("samples/cni/weave_10-weave.conflist"),
+    ),
+    (
+        "calico_10-calico.conflist.template",
+        include_str!("samples/cni/calico_10-calico.conflist.template"),
+    ),
+    (
+        "cni-spec_dbnet.conflist.jsonc",
+        include_str!("samples/cni/cni-spec_dbnet.conflist.jsonc"),
+    ),
+    (
+        "cniplugins_basic-bridge_network-chain-test.json",
+        include_str!("samples/cni/cniplugins_basic-bridge_network-chain-test.json"),
+    ),
+    (
+        "cniplugins_chained-bridge-bandwidth_network-chain-test.conflist",
+        include_str!("samples/cni/cniplugins_chained-bridge-bandwidth_network-chain-test.conflist"),
+    ),
+    (
+        "insights_87-podman-bridge.conflist",
+        include_str!("samples/cni/insights_87-podman-bridge.conflist"),
+    ),
 ];
 
 fn sample(name: &str) -> &'static str {
-    SAMPLES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap()
+    SAMPLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .unwrap()
 }
 
 /// Parsed as the runtime would see it installed as `name` (the templates and JSONC as
 /// `.conflist`, which is what they become).
 fn parsed(name: &str, installed_as: &str) -> netlens::cni::config::Parsed {
-    parse(&format!("/etc/cni/net.d/{installed_as}"), sample(name).as_bytes())
+    parse(
+        &format!("/etc/cni/net.d/{installed_as}"),
+        sample(name).as_bytes(),
+    )
 }
 
 fn plugins(p: &netlens::cni::config::Parsed) -> Vec<String> {
-    p.config.plugins.iter().map(|p| format!("{}:{}", p.role, p.kind)).collect()
+    p.config
+        .plugins
+        .iter()
+        .map(|p| format!("{}:{}", p.role, p.kind))
+        .collect()
 }
 
 #[test]
@@ -64,7 +114,12 @@ fn flannel_delegates_to_bridge_and_host_local() {
     assert!(p.config.valid());
     assert_eq!(
         plugins(&p),
-        ["plugin:flannel", "delegate:bridge", "ipam:host-local", "plugin:portmap"]
+        [
+            "plugin:flannel",
+            "delegate:bridge",
+            "ipam:host-local",
+            "plugin:portmap"
+        ]
     );
     assert_eq!(p.config.bridge.as_deref(), Some("cni0"));
     assert_eq!(p.ipam[0].network, "cbr0");
@@ -73,7 +128,10 @@ fn flannel_delegates_to_bridge_and_host_local() {
         Some("/run/flannel/subnet.env")
     );
     // Cilium chained on flannel: the same, plus cilium-cni.
-    let p = parsed("cilium_04-flannel-cilium-cni.conflist", "04-flannel-cilium-cni.conflist");
+    let p = parsed(
+        "cilium_04-flannel-cilium-cni.conflist",
+        "04-flannel-cilium-cni.conflist",
+    );
     assert!(p.config.valid());
     assert_eq!(p.config.plugins.last().unwrap().kind, "cilium-cni");
 }
@@ -85,14 +143,23 @@ fn single_plugin_confs() {
     assert_eq!(plugins(&p), ["plugin:cilium-cni"]);
     assert!(p.config.plugins[0].known);
     assert!(p.ipam.is_empty(), "cilium does its own IPAM");
-    let p = parsed("cniplugins_basic-bridge_network-chain-test.json", "10-chain.json");
+    let p = parsed(
+        "cniplugins_basic-bridge_network-chain-test.json",
+        "10-chain.json",
+    );
     assert!(p.config.valid());
     assert_eq!(p.config.format, "conf");
     assert_eq!(p.config.bridge.as_deref(), Some("test-bridge-0"));
     assert_eq!(p.ipam[0].data_dir.as_deref(), Some("/tmp/foo"));
     // The same JSON named .conflist is a list without "plugins".
-    let p = parsed("cniplugins_basic-bridge_network-chain-test.json", "10-chain.conflist");
-    assert_eq!(p.config.problems[0].message, "no \"plugins\" list (a .conflist holds a chain)");
+    let p = parsed(
+        "cniplugins_basic-bridge_network-chain-test.json",
+        "10-chain.conflist",
+    );
+    assert_eq!(
+        p.config.problems[0].message,
+        "no \"plugins\" list (a .conflist holds a chain)"
+    );
 }
 
 #[test]
@@ -100,20 +167,35 @@ fn chains_and_unknown_types() {
     let p = parsed("weave_10-weave.conflist", "10-weave.conflist");
     assert!(p.config.valid());
     assert_eq!(plugins(&p), ["plugin:weave-net", "plugin:portmap"]);
-    let p = parsed("insights_87-podman-bridge.conflist", "87-podman-bridge.conflist");
+    let p = parsed(
+        "insights_87-podman-bridge.conflist",
+        "87-podman-bridge.conflist",
+    );
     assert!(p.config.valid());
     assert_eq!(p.config.bridge.as_deref(), Some("cni-podman0"));
     assert_eq!(
         plugins(&p),
-        ["plugin:bridge", "ipam:host-local", "plugin:portmap", "plugin:firewall", "plugin:tuning"]
+        [
+            "plugin:bridge",
+            "ipam:host-local",
+            "plugin:portmap",
+            "plugin:firewall",
+            "plugin:tuning"
+        ]
     );
-    assert_eq!(p.ipam[0].range_sets[0][0].gateway.as_deref(), Some("10.12.0.1"));
+    assert_eq!(
+        p.ipam[0].range_sets[0][0].gateway.as_deref(),
+        Some("10.12.0.1")
+    );
     let p = parsed(
         "cniplugins_chained-bridge-bandwidth_network-chain-test.conflist",
         "20-bw.conflist",
     );
     assert!(p.config.valid());
-    assert_eq!(plugins(&p), ["plugin:bridge", "ipam:host-local", "plugin:bandwidth"]);
+    assert_eq!(
+        plugins(&p),
+        ["plugin:bridge", "ipam:host-local", "plugin:bandwidth"]
+    );
     let p = parsed("crio_99-loopback.conflist", "99-loopback.conflist");
     assert_eq!(plugins(&p), ["plugin:loopback"]);
 }
@@ -124,14 +206,22 @@ fn invalid_samples_say_where() {
     let p = parsed("calico_10-calico.conflist.template", "10-calico.conflist");
     let e = &p.config.problems[0];
     assert_eq!((e.line, e.column), (Some(11), Some(14)), "{e:?}");
-    assert!(e.message.starts_with("invalid JSON: expected value"), "{e:?}");
+    assert!(
+        e.message.starts_with("invalid JSON: expected value"),
+        "{e:?}"
+    );
     // The spec's example has // comments: JSONC, which libcni does not read.
     let p = parsed("cni-spec_dbnet.conflist.jsonc", "10-dbnet.conflist");
     let e = &p.config.problems[0];
     assert_eq!((e.line, e.column), (Some(8), Some(7)), "{e:?}");
     // flannel's own net-conf.json is not a CNI config.
     let p = parsed("flannel_net-conf.json", "10-flannel.json");
-    let msgs: Vec<&str> = p.config.problems.iter().map(|p| p.message.as_str()).collect();
+    let msgs: Vec<&str> = p
+        .config
+        .problems
+        .iter()
+        .map(|p| p.message.as_str())
+        .collect();
     assert_eq!(
         msgs,
         [
@@ -148,12 +238,20 @@ fn leases_and_subnet_env() {
         parse_lease("0123456789abcdef\r\neth0"),
         ("0123456789abcdef".into(), Some("eth0".into()))
     );
-    assert_eq!(flannel_subnet("FLANNEL_SUBNET=10.244.2.1/24\n").as_deref(), Some("10.244.2.1/24"));
+    assert_eq!(
+        flannel_subnet("FLANNEL_SUBNET=10.244.2.1/24\n").as_deref(),
+        Some("10.244.2.1/24")
+    );
 }
 
 /// A sample with random damage: cut at a point, a run of bytes replaced.
 fn damaged() -> impl Strategy<Value = Vec<u8>> {
-    (0..SAMPLES.len(), any::<prop::sample::Index>(), any::<prop::sample::Index>(), prop::collection::vec(any::<u8>(), 0..8))
+    (
+        0..SAMPLES.len(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        prop::collection::vec(any::<u8>(), 0..8),
+    )
         .prop_map(|(i, cut, at, junk)| {
             let mut b = SAMPLES[i].1.as_bytes().to_vec();
             let at = at.index(b.len().max(1));

@@ -188,7 +188,11 @@ pub fn report(snap: &Snapshot) -> CniReport {
         .collect();
     let selected_why = match cni.selected_config() {
         Some(sel) => {
-            let before = cni.configs.iter().take_while(|c| c.path != sel.path).count();
+            let before = cni
+                .configs
+                .iter()
+                .take_while(|c| c.path != sel.path)
+                .count();
             if before == 0 {
                 "the first file in lexical order, and valid".to_string()
             } else {

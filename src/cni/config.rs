@@ -239,8 +239,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
                     .push(problem(format!("{at}: \"ipam\" is not an object")));
                 continue;
             };
-            let Some(itype) = plugin_type(iobj, &format!("{at}.ipam"), &mut config.problems)
-            else {
+            let Some(itype) = plugin_type(iobj, &format!("{at}.ipam"), &mut config.problems) else {
                 continue;
             };
             config.plugins.push(plugin(&itype, "ipam"));
@@ -334,7 +333,12 @@ fn range_sets(ipam: &Map<String, Value>) -> Vec<Vec<RangeSpec>> {
         for set in list {
             let ranges: Vec<RangeSpec> = set
                 .as_array()
-                .map(|s| s.iter().filter_map(Value::as_object).filter_map(range).collect())
+                .map(|s| {
+                    s.iter()
+                        .filter_map(Value::as_object)
+                        .filter_map(range)
+                        .collect()
+                })
                 .unwrap_or_default();
             if !ranges.is_empty() {
                 sets.push(ranges);
@@ -369,7 +373,10 @@ mod tests {
 
     #[test]
     fn version_and_type_checks() {
-        let p = problems("/x/a.conflist", r#"{"name":"a","plugins":[{"type":""},{"x":1}]}"#);
+        let p = problems(
+            "/x/a.conflist",
+            r#"{"name":"a","plugins":[{"type":""},{"x":1}]}"#,
+        );
         assert_eq!(
             p,
             [
@@ -391,7 +398,10 @@ mod tests {
         let parsed = parse("/x/a.conf", b"{\n  \"name\": \"a\",\n  oops\n}");
         let p = &parsed.config.problems[0];
         assert_eq!((p.line, p.column), (Some(3), Some(3)), "{p:?}");
-        assert!(p.message.starts_with("invalid JSON: key must be a string"), "{p:?}");
+        assert!(
+            p.message.starts_with("invalid JSON: key must be a string"),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -407,7 +417,10 @@ mod tests {
             .iter()
             .map(|p| (p.kind.as_str(), p.role.as_str(), p.known))
             .collect();
-        assert_eq!(kinds, [("my-own", "plugin", false), ("my-ipam", "ipam", false)]);
+        assert_eq!(
+            kinds,
+            [("my-own", "plugin", false), ("my-ipam", "ipam", false)]
+        );
         assert!(parsed.ipam.is_empty());
     }
 }

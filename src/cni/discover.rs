@@ -81,11 +81,20 @@ mod tests {
     fn lexical_order_and_first_valid_wins() {
         let dir = tempfile::tempdir().unwrap();
         let w = |n: &str, t: &str| std::fs::write(dir.path().join(n), t).unwrap();
-        w("99-loopback.conflist", r#"{"cniVersion":"1.0.0","name":"lo","plugins":[{"type":"loopback"}]}"#);
+        w(
+            "99-loopback.conflist",
+            r#"{"cniVersion":"1.0.0","name":"lo","plugins":[{"type":"loopback"}]}"#,
+        );
         w("10-broken.conflist", "{ not json");
-        w("20-net.conf", r#"{"cniVersion":"1.0.0","name":"net","type":"bridge"}"#);
+        w(
+            "20-net.conf",
+            r#"{"cniVersion":"1.0.0","name":"net","type":"bridge"}"#,
+        );
         w("15-notes.txt", "ignored");
-        w(".05-hidden.json", r#"{"cniVersion":"1.0.0","name":"h","type":"ptp"}"#);
+        w(
+            ".05-hidden.json",
+            r#"{"cniVersion":"1.0.0","name":"h","type":"ptp"}"#,
+        );
         std::fs::create_dir(dir.path().join("00-dir.conf")).unwrap();
         let dirs = Dirs {
             conf_dir: dir.path().to_path_buf(),
@@ -100,7 +109,12 @@ mod tests {
         // Byte order: '.' sorts before digits, as Go's sort.Strings has it.
         assert_eq!(
             names,
-            [".05-hidden.json", "10-broken.conflist", "20-net.conf", "99-loopback.conflist"]
+            [
+                ".05-hidden.json",
+                "10-broken.conflist",
+                "20-net.conf",
+                "99-loopback.conflist"
+            ]
         );
         assert!(found.selected.unwrap().ends_with("/.05-hidden.json"));
     }

@@ -16,7 +16,11 @@ pub struct CniInterface {
 
 /// (name or name prefix ending in `*`, expected kind or `""` for any, what made it)
 const KNOWN: &[(&str, &str, &str)] = &[
-    ("cni0", "bridge", "the bridge plugin's default bridge (flannel's too)"),
+    (
+        "cni0",
+        "bridge",
+        "the bridge plugin's default bridge (flannel's too)",
+    ),
     ("cni-podman*", "bridge", "podman's CNI bridge"),
     ("flannel.*", "vxlan", "flannel's VXLAN backend"),
     ("flannel-wg*", "wireguard", "flannel's WireGuard backend"),

@@ -23,7 +23,9 @@ pub const LAST_RESERVED_PREFIX: &str = "last_reserved_ip.";
 
 /// (container id, interface) from a lease file's text.
 pub fn parse_lease(text: &str) -> (String, Option<String>) {
-    let mut lines = text.lines().map(|l| l.trim_matches(|c: char| c.is_whitespace()));
+    let mut lines = text
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c.is_whitespace()));
     let id = lines.next().unwrap_or("").to_string();
     let ifname = lines.next().filter(|l| !l.is_empty()).map(str::to_string);
     (id, ifname)
@@ -159,7 +161,8 @@ pub fn read_dir(network: &str, config: Option<&str>, dir: &Path) -> IpamNetwork 
             modified,
         });
     }
-    net.allocations.sort_by_key(|a| (a.ip.is_ipv6(), ip_number(a.ip)));
+    net.allocations
+        .sort_by_key(|a| (a.ip.is_ipv6(), ip_number(a.ip)));
     net.last_reserved.sort();
     net.other_files.sort();
     net
@@ -214,7 +217,8 @@ mod tests {
 
     #[test]
     fn flannel_subnet_env() {
-        let text = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\n";
+        let text =
+            "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\n";
         assert_eq!(flannel_subnet(text).as_deref(), Some("10.244.1.1/24"));
     }
 }

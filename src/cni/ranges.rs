@@ -102,7 +102,10 @@ mod tests {
         let r = canonical(&spec("1100:200::/24"), 1).unwrap();
         assert_eq!(r.size, u64::MAX);
         let r = canonical(&spec("fd00::/120"), 1).unwrap();
-        assert_eq!((r.range_end.to_string().as_str(), r.size), ("fd00::ff", 254));
+        assert_eq!(
+            (r.range_end.to_string().as_str(), r.size),
+            ("fd00::ff", 254)
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub struct Lease<'a> {
 /// links and addresses failed (other failed sources — firewall, sockets — do not matter here).
 fn blind_spot(snap: &Snapshot) -> Option<String> {
     snap.namespaces.iter().find_map(|ns| match &ns.status {
-        NsStatus::Inaccessible(why) => Some(format!("namespace {} could not be read: {why}", ns.name)),
+        NsStatus::Inaccessible(why) => {
+            Some(format!("namespace {} could not be read: {why}", ns.name))
+        }
         NsStatus::Partial(problems) => problems
             .iter()
             .find(|p| !p.starts_with("firewall:") && !p.starts_with("sock_diag:"))
@@ -140,9 +142,13 @@ pub fn usage(net: &IpamNetwork) -> Vec<SetUsage> {
 
 /// The fullest range set: the one that runs out first (the first set on a tie).
 pub fn fullest(net: &IpamNetwork) -> Option<SetUsage> {
-    usage(net)
-        .into_iter()
-        .reduce(|best, u| if u.percent() > best.percent() { u } else { best })
+    usage(net).into_iter().reduce(|best, u| {
+        if u.percent() > best.percent() {
+            u
+        } else {
+            best
+        }
+    })
 }
 
 /// A pod attached to a network.
@@ -178,8 +184,7 @@ pub fn pods(snap: &Snapshot, bridge: Option<&str>, ranges: &[IpamRange]) -> Vec<
             .filter(|l| l.kind == "veth" && l.master.as_deref() == Some(bridge))
         {
             let Some(peer) = &l.peer else { continue };
-            let (Some(pns), Some(pname)) = (peer.namespace.as_deref(), peer.name.as_deref())
-            else {
+            let (Some(pns), Some(pname)) = (peer.namespace.as_deref(), peer.name.as_deref()) else {
                 continue;
             };
             let address = snap.namespace(pns).and_then(|ns| address_of(ns, pname));

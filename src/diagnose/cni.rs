@@ -67,7 +67,10 @@ pub fn check_config(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     if cni.configs.is_empty() && cni.errors.is_empty() {
         let why = if cni.conf_dir_exists {
-            format!("{} exists but holds no .conf, .conflist or .json file", cni.conf_dir)
+            format!(
+                "{} exists but holds no .conf, .conflist or .json file",
+                cni.conf_dir
+            )
         } else {
             format!(
                 "the host has CNI interfaces ({}) but there is no {}",
@@ -223,7 +226,13 @@ pub fn check_ipam(f: &Facts) -> Vec<Finding> {
                 String::new()
             };
             let usage = full
-                .map(|u| format!(" The range ({}) has {} in use.", ranges_text(net), usage_text(&u)))
+                .map(|u| {
+                    format!(
+                        " The range ({}) has {} in use.",
+                        ranges_text(net),
+                        usage_text(&u)
+                    )
+                })
                 .unwrap_or_default();
             let mut finding = Finding::new(
                 "ipam-leak",
@@ -283,7 +292,11 @@ pub fn check_ipam(f: &Facts) -> Vec<Finding> {
                     format!(
                         "pod addresses of network {} are {}",
                         net.network,
-                        if exhausted { "used up" } else { "nearly used up" }
+                        if exhausted {
+                            "used up"
+                        } else {
+                            "nearly used up"
+                        }
                     ),
                     format!(
                         "{} of {} ({}) are leased{}.{}",

@@ -22,6 +22,8 @@ mod nat;
 mod routing;
 
 #[cfg(test)]
+mod cni_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;

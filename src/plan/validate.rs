@@ -257,8 +257,10 @@ fn check_step(step: &Step) -> Result<(), String> {
         Step::RestoreIpamLease { dir, content, .. } => {
             lease_dir(dir)?;
             if content.contains('\0') || crate::cni::ipam::parse_lease(content).0.is_empty() {
-                return Err("a lease holds a container id (and an interface name), nothing else"
-                    .to_string());
+                return Err(
+                    "a lease holds a container id (and an interface name), nothing else"
+                        .to_string(),
+                );
             }
             Ok(())
         }
@@ -303,7 +305,11 @@ fn lease_dir(dir: &str) -> Result<(), String> {
 fn known_lease_dir(dir: &str) -> Result<(), String> {
     let dirs = crate::cni::Dirs::from_env();
     let state = crate::cni::read(&dirs);
-    if state.ipam.iter().any(|n| Path::new(&n.dir) == Path::new(dir)) {
+    if state
+        .ipam
+        .iter()
+        .any(|n| Path::new(&n.dir) == Path::new(dir))
+    {
         return Ok(());
     }
     Err(format!(
@@ -374,7 +380,9 @@ mod tests {
             ip: "10.1.0.5".parse().unwrap(),
             container_id: id.map(str::to_string),
         };
-        assert!(validate_offline(&plan(release("/var/lib/cni/networks/cbr0", Some("abc")))).is_ok());
+        assert!(
+            validate_offline(&plan(release("/var/lib/cni/networks/cbr0", Some("abc")))).is_ok()
+        );
         for bad in ["relative/cbr0", "/var/lib/cni/networks/../../etc", "/"] {
             let e = err(release(bad, None));
             assert!(e.contains("not a lease directory"), "{e}");
