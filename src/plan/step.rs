@@ -373,7 +373,9 @@ impl fmt::Display for Step {
     }
 }
 
-/// Container ids are 64 hex digits; 12 is how runtimes show them.
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
+/// Container ids are 64 hex digits; 12 is how runtimes show them. Escaped: a step's
+/// description goes into one-line errors.
+fn short_id(id: &str) -> String {
+    let short = id.char_indices().nth(12).map_or(id, |(i, _)| &id[..i]);
+    short.escape_debug().to_string()
 }
