@@ -1,5 +1,6 @@
 //! netlens: inspect and debug Linux networking across every network namespace of a host.
 pub mod cli;
+pub mod cni;
 pub mod collect;
 pub mod diagnose;
 pub mod dnsconf;

@@ -31,6 +31,9 @@ enum Command {
     Lab(cli::lab::LabArgs),
     /// Compare two saved snapshots: what was added, removed or changed.
     Diff(cli::diff::DiffArgs),
+    /// The node's CNI: the config the runtime uses, plugin binaries, host-local leases (held
+    /// or leaked) and range use, pods per network.
+    Cni(cli::cni::CniArgs),
     /// Find what is wrong: forwarding, routes, links, bridges, NAT, MTU, conntrack, DNS.
     Doctor(cli::doctor::DoctorArgs),
     /// The way a packet would go from a namespace, hop by hop, and its reply back.
@@ -62,6 +65,7 @@ fn main() {
         Some(Command::Lab(args)) => cli::lab::run(args),
         Some(Command::Diff(args)) => cli::diff::run(args),
         Some(Command::Doctor(args)) => cli::doctor::run(args),
+        Some(Command::Cni(args)) => cli::cni::run(args),
         Some(Command::Capture(args)) => cli::capture::run(args),
         Some(Command::Path(args)) => cli::path::run(args),
         Some(Command::Trace(args)) => cli::trace::run(args),

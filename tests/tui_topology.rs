@@ -136,6 +136,7 @@ fn snapshot(namespaces: Vec<Namespace>) -> Snapshot {
         hostname: "node-x".into(),
         namespaces,
         warnings: Vec::new(),
+        cni: None,
     }
 }
 

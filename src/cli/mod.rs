@@ -1,6 +1,7 @@
 //! Subcommands, one file each. `main.rs` parses arguments and dispatches here.
 pub mod apply;
 pub mod capture;
+pub mod cni;
 pub mod confirm;
 pub mod diff;
 pub mod doctor;

@@ -30,6 +30,9 @@ pub struct Options {
     pub firewall: bool,
     /// Worker threads; 0 picks one per CPU, at least 2, at most 8.
     pub workers: usize,
+    /// Where to read CNI configs, plugins and leases; `None`: the defaults as the environment
+    /// overrides them (`crate::cni::Dirs::from_env`).
+    pub cni_dirs: Option<crate::cni::Dirs>,
 }
 
 impl Default for Options {
@@ -38,6 +41,7 @@ impl Default for Options {
             only: Vec::new(),
             firewall: true,
             workers: 0,
+            cni_dirs: None,
         }
     }
 }
@@ -294,6 +298,15 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
             .unwrap_or_default(),
         namespaces,
         warnings,
+        // A handful of small files, read after the namespaces: a pod deleted meanwhile has
+        // lost its lease too (host-local releases before the veth goes), and one added
+        // meanwhile has a lease seconds old, which is never called a leak.
+        cni: Some(crate::cni::read(
+            &opts
+                .cni_dirs
+                .clone()
+                .unwrap_or_else(crate::cni::Dirs::from_env),
+        )),
     })
 }
 

@@ -79,6 +79,7 @@ fn node(sockets: Vec<ListeningSocket>, rules: &str) -> Snapshot {
         hostname: "nodeA".into(),
         namespaces: vec![ns],
         warnings: Vec::new(),
+        cni: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //! not read), rules stay silent or say `Info`.
 
 mod bridge;
+pub mod cni;
 mod conntrack;
 mod dns;
 mod facts;
@@ -21,6 +22,8 @@ mod links;
 mod nat;
 mod routing;
 
+#[cfg(test)]
+mod cni_tests;
 #[cfg(test)]
 mod k8s_tests;
 #[cfg(test)]
@@ -165,7 +168,7 @@ impl Finding {
 /// rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 10] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 12] = [
         forwarding::check,
         routing::check,
         links::check,
@@ -177,6 +180,8 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
         // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
         forwarding::check_rp_filter,
         k8s::check,
+        cni::check_config,
+        cni::check_ipam,
     ];
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
     for rule in rules {

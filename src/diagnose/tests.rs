@@ -523,6 +523,7 @@ fn snapshot(namespaces: Vec<Namespace>) -> Snapshot {
         hostname: "elsewhere".into(),
         namespaces,
         warnings: Vec::new(),
+        cni: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! Everything netlens knows about a host is one [`Snapshot`]. Collectors fill it, the CLI and
 //! the TUI render it, diagnosis reads it, and `--json` writes it. The JSON form is a documented
 //! contract (`docs/snapshot-schema.md`); bump [`SCHEMA_VERSION`] on any incompatible change.
+mod cni;
 pub mod diff;
 mod link;
 mod namespace;
@@ -11,6 +12,10 @@ mod socket;
 mod sysctl;
 pub mod topology;
 
+pub use cni::{
+    ip_number, within, CniConfig, CniPlugin, CniState, ConfigProblem, IpamAllocation, IpamNetwork,
+    IpamRange,
+};
 pub use link::{Address, Link, PeerRef};
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
 pub use route::{table_name, Neighbor, Route, RoutingRule};
@@ -34,6 +39,10 @@ pub struct Snapshot {
     /// Problems that did not stop the snapshot (no root, a missing tool, …).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The host's CNI configuration, plugin binaries and host-local leases; `None` in
+    /// snapshots from before netlens read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cni: Option<CniState>,
 }
 
 impl Snapshot {

@@ -295,6 +295,14 @@ impl Engine {
             }
             Step::RestoreSysctlFile { key, content } => persist::write(key, content.as_deref()),
             Step::WriteFile { path, content, .. } => super::files::write(path, content.as_deref()),
+            Step::ReleaseIpamLease {
+                dir,
+                ip,
+                container_id,
+            } => super::leases::release(dir, *ip, container_id.as_deref()),
+            Step::RestoreIpamLease { dir, ip, content } => {
+                super::leases::restore(dir, *ip, content)
+            }
             Step::AddIptablesRule {
                 ns,
                 table,

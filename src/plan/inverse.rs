@@ -336,6 +336,32 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
                 content: before,
             }])
         }
+        Step::ReleaseIpamLease {
+            dir,
+            ip,
+            container_id,
+        } => {
+            let Some(before) = super::leases::read(dir, *ip)? else {
+                return noop();
+            };
+            if let Some(c) = container_id {
+                super::leases::owned_by(dir, *ip, &before, c)?;
+            }
+            run(vec![Step::RestoreIpamLease {
+                dir: dir.clone(),
+                ip: *ip,
+                content: before,
+            }])
+        }
+        Step::RestoreIpamLease { dir, ip, content } => match super::leases::read(dir, *ip)? {
+            Some(now) if &now == content => noop(),
+            Some(now) => Err(super::leases::taken(dir, *ip, &now)),
+            None => run(vec![Step::ReleaseIpamLease {
+                dir: dir.clone(),
+                ip: *ip,
+                container_id: Some(crate::cni::ipam::parse_lease(content).0),
+            }]),
+        },
         Step::RestoreSysctlFile { key, content } => {
             let before = persist::read(key)?;
             if &before == content {

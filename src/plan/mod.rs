@@ -14,6 +14,7 @@ mod exec;
 mod files;
 mod inverse;
 pub mod journal;
+mod leases;
 mod live;
 pub mod persist;
 mod proc_ops;

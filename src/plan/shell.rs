@@ -255,6 +255,19 @@ pub fn commands(step: &Step) -> Vec<String> {
                 None => join(&["rm".into(), "-f".into(), path.clone()]),
             }];
         }
+        Step::ReleaseIpamLease { dir, ip, .. } => {
+            return vec![join(&[
+                "rm".into(),
+                "-f".into(),
+                super::leases::path(dir, *ip).display().to_string(),
+            ])];
+        }
+        Step::RestoreIpamLease { dir, ip, content } => {
+            return vec![write_file(
+                &super::leases::path(dir, *ip).display().to_string(),
+                content,
+            )];
+        }
         Step::RestoreSysctlFile { key, content } => {
             let path = persist::conf_path(key).display().to_string();
             return vec![match content {
@@ -527,6 +540,26 @@ mod tests {
                 content: None,
             }),
             "rm -f /etc/netns/red/hosts"
+        );
+    }
+
+    #[test]
+    fn ipam_leases() {
+        assert_eq!(
+            one(Step::ReleaseIpamLease {
+                dir: "/var/lib/cni/networks/cbr0".into(),
+                ip: "10.244.1.7".parse().unwrap(),
+                container_id: Some("abc".into()),
+            }),
+            "rm -f /var/lib/cni/networks/cbr0/10.244.1.7"
+        );
+        assert_eq!(
+            one(Step::RestoreIpamLease {
+                dir: "/var/lib/cni/networks/cbr0".into(),
+                ip: "10.244.1.7".parse().unwrap(),
+                content: "abc\r\neth0".into(),
+            }),
+            "printf '%s' 'abc\r\neth0' > /var/lib/cni/networks/cbr0/10.244.1.7"
         );
     }
 }

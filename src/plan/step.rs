@@ -162,6 +162,22 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         content: Option<String>,
     },
+    /// Release a host-local IPAM lease as host-local's DEL does: remove the lease file
+    /// `DIR/IP` (DIR is `DATADIR/NETWORK`), holding host-local's lock. With `container_id`,
+    /// only while the file still names that container.
+    ReleaseIpamLease {
+        dir: String,
+        ip: IpAddr,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        container_id: Option<String>,
+    },
+    /// Put a released lease back: create `DIR/IP` with its old `content`, unless the address
+    /// has been leased to someone else meanwhile.
+    RestoreIpamLease {
+        dir: String,
+        ip: IpAddr,
+        content: String,
+    },
     /// Put back the host's `/etc/sysctl.d` file netlens writes for `key`: its old content, or
     /// no file when `content` is None.
     RestoreSysctlFile {
@@ -194,8 +210,10 @@ impl Step {
             | Step::InsertIptablesRule { ns, .. }
             | Step::WriteFile { ns, .. } => ns,
             Step::RecreateLink { link, .. } => &link.ns,
-            // sysctl.d files configure the host at boot.
-            Step::RestoreSysctlFile { .. } => "host",
+            // sysctl.d files configure the host at boot; lease files are the host's too.
+            Step::RestoreSysctlFile { .. }
+            | Step::ReleaseIpamLease { .. }
+            | Step::RestoreIpamLease { .. } => "host",
         }
     }
 
@@ -331,10 +349,33 @@ impl fmt::Display for Step {
                 path,
                 content: None,
             } => write!(f, "remove {path} for {ns}"),
+            Step::ReleaseIpamLease {
+                dir,
+                ip,
+                container_id,
+            } => {
+                write!(f, "release IPAM lease {ip} in {dir}")?;
+                if let Some(c) = container_id {
+                    write!(f, " (container {})", short_id(c))?;
+                }
+                Ok(())
+            }
+            Step::RestoreIpamLease { dir, ip, content } => write!(
+                f,
+                "restore IPAM lease {ip} in {dir} (container {})",
+                short_id(content.lines().next().unwrap_or("").trim())
+            ),
             Step::RestoreSysctlFile { key, content } => match content {
                 Some(_) => write!(f, "restore the sysctl.d file of {}", key.replace('/', ".")),
                 None => write!(f, "remove the sysctl.d file of {}", key.replace('/', ".")),
             },
         }
     }
+}
+
+/// Container ids are 64 hex digits; 12 is how runtimes show them. Escaped: a step's
+/// description goes into one-line errors.
+fn short_id(id: &str) -> String {
+    let short = id.char_indices().nth(12).map_or(id, |(i, _)| &id[..i]);
+    short.escape_debug().to_string()
 }

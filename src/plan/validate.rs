@@ -23,6 +23,9 @@ pub fn validate(plan: &Plan) -> Result<(), PlanError> {
         for ns in step.namespaces() {
             open_ns(ns).map_err(|e| bad(e.to_string()))?;
         }
+        if let Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } = step {
+            known_lease_dir(dir).map_err(bad)?;
+        }
         if is_iptables(step) && find_in_path("iptables").is_none() {
             return Err(bad(
                 "iptables is not installed (no iptables in PATH)".to_string()
@@ -240,6 +243,27 @@ fn check_step(step: &Step) -> Result<(), String> {
         }
         Step::RestoreSysctlFile { key, .. } => sysctl_key(key),
         Step::WriteFile { path, content, .. } => resolver_file(path, content.as_deref()),
+        Step::ReleaseIpamLease {
+            dir, container_id, ..
+        } => {
+            lease_dir(dir)?;
+            match container_id {
+                Some(c) if c.is_empty() || c.contains(['\n', '\r', '\0']) => Err(format!(
+                    "container id {c:?} is empty or holds a line break or NUL"
+                )),
+                _ => Ok(()),
+            }
+        }
+        Step::RestoreIpamLease { dir, content, .. } => {
+            lease_dir(dir)?;
+            if content.contains('\0') || crate::cni::ipam::parse_lease(content).0.is_empty() {
+                return Err(
+                    "a lease holds a container id (and an interface name), nothing else"
+                        .to_string(),
+                );
+            }
+            Ok(())
+        }
         Step::AddIptablesRule {
             table, chain, rule, ..
         }
@@ -258,6 +282,42 @@ fn check_step(step: &Step) -> Result<(), String> {
             }
         }
     }
+}
+
+/// A directory IPAM steps may touch, by its shape: absolute, no `..`, a network name last.
+/// (The file in it is always named by a typed IP address.)
+fn lease_dir(dir: &str) -> Result<(), String> {
+    let p = Path::new(dir);
+    if !p.is_absolute()
+        || p.components().any(|c| c == std::path::Component::ParentDir)
+        || p.file_name().is_none()
+        || dir.contains('\0')
+    {
+        return Err(format!(
+            "{dir:?} is not a lease directory (an absolute DATADIR/NETWORK path without `..`)"
+        ));
+    }
+    Ok(())
+}
+
+/// On the live system: `dir` must be a lease directory host-local uses on this node — one a
+/// CNI config names or one under the data directory — so a plan cannot remove files elsewhere.
+fn known_lease_dir(dir: &str) -> Result<(), String> {
+    let dirs = crate::cni::Dirs::from_env();
+    let state = crate::cni::read(&dirs);
+    if state
+        .ipam
+        .iter()
+        .any(|n| Path::new(&n.dir) == Path::new(dir))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "{dir} is not a host-local lease directory of this node (none of the CNI configs in {} \
+         names it, and it is not under {})",
+        dirs.conf_dir.display(),
+        dirs.data_dir.display()
+    ))
 }
 
 /// A file `WriteFile` may touch: an absolute path without `..` to one of the three files
@@ -311,6 +371,30 @@ mod tests {
                 up: true,
             });
         }
+    }
+
+    #[test]
+    fn lease_steps() {
+        let release = |dir: &str, id: Option<&str>| Step::ReleaseIpamLease {
+            dir: dir.into(),
+            ip: "10.1.0.5".parse().unwrap(),
+            container_id: id.map(str::to_string),
+        };
+        assert!(
+            validate_offline(&plan(release("/var/lib/cni/networks/cbr0", Some("abc")))).is_ok()
+        );
+        for bad in ["relative/cbr0", "/var/lib/cni/networks/../../etc", "/"] {
+            let e = err(release(bad, None));
+            assert!(e.contains("not a lease directory"), "{e}");
+        }
+        let e = err(release("/var/lib/cni/networks/cbr0", Some("a\nb")));
+        assert!(e.contains("line break"), "{e}");
+        let e = err(Step::RestoreIpamLease {
+            dir: "/var/lib/cni/networks/cbr0".into(),
+            ip: "10.1.0.5".parse().unwrap(),
+            content: "\r\neth0".into(),
+        });
+        assert!(e.contains("a lease holds a container id"), "{e}");
     }
 
     #[test]

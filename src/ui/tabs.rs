@@ -374,6 +374,7 @@ fn ports_rows(ns: &Namespace) -> Vec<Vec<String>> {
         hostname: String::new(),
         namespaces: Vec::new(),
         warnings: Vec::new(),
+        cni: None,
     };
     let report = crate::k8s::check_namespace(&snap, ns, &Default::default());
     let mut rows = Vec::new();

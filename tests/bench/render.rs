@@ -80,6 +80,7 @@ fn snapshot() -> Snapshot {
         hostname: "bench".into(),
         namespaces,
         warnings: Vec::new(),
+        cni: None,
     }
 }
 

@@ -176,6 +176,7 @@ pub(super) fn snap(namespaces: Vec<Namespace>, taken_at: u64) -> Snapshot {
         hostname: "node".into(),
         namespaces,
         warnings: Vec::new(),
+        cni: None,
     }
 }
 

@@ -1,0 +1,453 @@
+//! `netlens cni [--json]`: the node's CNI as the runtime sees it — the config it uses and why
+//! the others are not, plugin binaries found or missing, and each host-local network's range,
+//! use, leases (held by which namespace, or leaked) and pods.
+//!
+//! Exit status: 0 healthy (or no CNI here), 1 the doctor's CNI rules find something, 2 bad
+//! input (a directory given on the command line that does not exist, an unknown namespace).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::cni::usage::{self, LeaseState};
+use crate::cni::{ifaces, Dirs};
+use crate::collect::{self, Options};
+use crate::diagnose::{self, has_problems, Finding};
+use crate::model::{CniState, Snapshot};
+
+use super::apply::EXIT_BAD_INPUT;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CniArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Configuration directory (default /etc/cni/net.d, or $NETLENS_CNI_CONF_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub conf_dir: Option<PathBuf>,
+    /// Plugin directory, repeatable, searched in order (default /opt/cni/bin and /usr/lib/cni,
+    /// or $NETLENS_CNI_BIN_DIRS).
+    #[arg(long = "bin-dir", value_name = "DIR")]
+    pub bin_dirs: Vec<PathBuf>,
+    /// host-local's default dataDir (default /var/lib/cni/networks, or $NETLENS_CNI_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The `--json` document.
+#[derive(Debug, Serialize)]
+pub struct CniReport {
+    pub conf_dir: String,
+    pub conf_dir_exists: bool,
+    pub bin_dirs: Vec<String>,
+    /// The config the runtime uses, and why.
+    pub selected: Option<String>,
+    pub selected_why: String,
+    pub configs: Vec<ConfigView>,
+    pub networks: Vec<NetworkView>,
+    /// Well-known CNI interfaces in the host namespace.
+    pub interfaces: Vec<InterfaceView>,
+    pub errors: Vec<String>,
+    /// The doctor's CNI findings.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfigView {
+    pub path: String,
+    pub format: String,
+    pub name: Option<String>,
+    pub cni_version: Option<String>,
+    pub valid: bool,
+    /// `used`, `ignored: …` or `invalid: …`.
+    pub status: String,
+    pub problems: Vec<crate::model::ConfigProblem>,
+    pub plugins: Vec<PluginView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PluginView {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub role: String,
+    pub known: bool,
+    pub binary: Option<String>,
+    pub found: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NetworkView {
+    pub network: String,
+    pub config: Option<String>,
+    pub dir: String,
+    pub bridge: Option<String>,
+    pub ranges: Vec<RangeView>,
+    /// Leases in the fullest range set, its size, and the percentage used.
+    pub used: u64,
+    pub total: u64,
+    pub percent: f64,
+    pub allocations: Vec<AllocationView>,
+    pub pods: Vec<PodView>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RangeView {
+    pub set: u32,
+    pub subnet: String,
+    pub range_start: String,
+    pub range_end: String,
+    pub gateway: Option<String>,
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AllocationView {
+    pub ip: String,
+    pub container_id: String,
+    pub ifname: Option<String>,
+    /// `held`, `container` (its process lives, the address is not set), `leaked`, `unknown`.
+    pub state: String,
+    pub held_by: Option<String>,
+    pub held_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PodView {
+    pub namespace: String,
+    pub ifname: String,
+    pub address: Option<String>,
+    pub host_veth: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InterfaceView {
+    pub name: String,
+    pub kind: String,
+    pub what: String,
+}
+
+fn dirs_from(args: &CniArgs) -> Result<Dirs, String> {
+    let mut dirs = Dirs::from_env();
+    if let Some(d) = &args.conf_dir {
+        if !d.is_dir() {
+            return Err(format!("--conf-dir {}: no such directory", d.display()));
+        }
+        dirs.conf_dir = d.clone();
+    }
+    if !args.bin_dirs.is_empty() {
+        dirs.bin_dirs = args.bin_dirs.clone();
+    }
+    if let Some(d) = &args.data_dir {
+        dirs.data_dir = d.clone();
+    }
+    Ok(dirs)
+}
+
+pub fn run(args: &CniArgs) -> anyhow::Result<i32> {
+    let dirs = match dirs_from(args) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("netlens cni: {e}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let opts = Options {
+        firewall: false,
+        cni_dirs: Some(dirs),
+        ..Options::default()
+    };
+    let snap = match collect::snapshot(&opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("netlens cni: {e}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let r = report(&snap);
+    let code = i32::from(has_problems(&r.findings));
+    let text = if args.json {
+        serde_json::to_string_pretty(&r)? + "\n"
+    } else {
+        render(&r)
+    };
+    print!("{text}");
+    Ok(code)
+}
+
+/// The report of `snap` (whose `cni` part was read with the directories wanted).
+pub fn report(snap: &Snapshot) -> CniReport {
+    let empty = CniState::default();
+    let cni = snap.cni.as_ref().unwrap_or(&empty);
+    let findings: Vec<Finding> = diagnose::diagnose(snap)
+        .into_iter()
+        .filter(|f| diagnose::cni::RULES.contains(&f.rule.as_str()))
+        .collect();
+    let selected_why = match cni.selected_config() {
+        Some(sel) => {
+            let before = cni
+                .configs
+                .iter()
+                .take_while(|c| c.path != sel.path)
+                .count();
+            if before == 0 {
+                "the first file in lexical order, and valid".to_string()
+            } else {
+                format!("the first valid file in lexical order ({before} invalid before it)")
+            }
+        }
+        None if !cni.conf_dir_exists => format!("no {}", cni.conf_dir),
+        None if cni.configs.is_empty() => format!("{} holds no config file", cni.conf_dir),
+        None => "no file is valid".to_string(),
+    };
+    let configs = cni
+        .configs
+        .iter()
+        .map(|c| ConfigView {
+            path: c.path.clone(),
+            format: c.format.clone(),
+            name: c.name.clone(),
+            cni_version: c.cni_version.clone(),
+            valid: c.valid(),
+            status: if Some(&c.path) == cni.selected.as_ref() {
+                "used".to_string()
+            } else if !c.valid() {
+                "invalid: the runtime skips it".to_string()
+            } else {
+                "ignored: only the first valid file is used".to_string()
+            },
+            problems: c.problems.clone(),
+            plugins: c
+                .plugins
+                .iter()
+                .map(|p| PluginView {
+                    kind: p.kind.clone(),
+                    role: p.role.clone(),
+                    known: p.known,
+                    binary: p.binary.clone(),
+                    found: p.binary.is_some(),
+                })
+                .collect(),
+        })
+        .collect();
+    let networks = cni
+        .ipam
+        .iter()
+        .map(|net| {
+            let bridge = net
+                .config
+                .as_ref()
+                .and_then(|p| cni.configs.iter().find(|c| &c.path == p))
+                .and_then(|c| c.bridge.clone());
+            let full = usage::fullest(net);
+            NetworkView {
+                network: net.network.clone(),
+                config: net.config.clone(),
+                dir: net.dir.clone(),
+                ranges: net
+                    .ranges
+                    .iter()
+                    .map(|r| RangeView {
+                        set: r.set,
+                        subnet: r.subnet.to_string(),
+                        range_start: r.range_start.to_string(),
+                        range_end: r.range_end.to_string(),
+                        gateway: r.gateway.map(|g| g.to_string()),
+                        size: r.size,
+                    })
+                    .collect(),
+                used: full.map_or(net.allocations.len() as u64, |u| u.used),
+                total: full.map_or(0, |u| u.size),
+                percent: full.map_or(0.0, |u| (u.percent() * 10.0).round() / 10.0),
+                allocations: usage::leases(snap, net)
+                    .into_iter()
+                    .map(|l| {
+                        let (state, held_by, held_on, note) = match l.state {
+                            LeaseState::Held { namespace, ifname } => {
+                                ("held", Some(namespace), Some(ifname), None)
+                            }
+                            LeaseState::Container { namespace } => (
+                                "container",
+                                Some(namespace),
+                                None,
+                                Some("the container lives but does not hold the address".into()),
+                            ),
+                            LeaseState::Leaked => ("leaked", None, None, None),
+                            LeaseState::Unknown(why) => ("unknown", None, None, Some(why)),
+                        };
+                        AllocationView {
+                            ip: l.alloc.ip.to_string(),
+                            container_id: l.alloc.container_id.clone(),
+                            ifname: l.alloc.ifname.clone(),
+                            state: state.to_string(),
+                            held_by,
+                            held_on,
+                            note,
+                        }
+                    })
+                    .collect(),
+                pods: usage::pods(snap, bridge.as_deref(), &net.ranges)
+                    .into_iter()
+                    .map(|p| PodView {
+                        namespace: p.namespace,
+                        ifname: p.ifname,
+                        address: p.address.map(|a| a.to_string()),
+                        host_veth: p.host_veth,
+                    })
+                    .collect(),
+                bridge,
+                error: net.error.clone(),
+            }
+        })
+        .collect();
+    let interfaces = snap
+        .namespace("host")
+        .map(|ns| {
+            ns.links
+                .iter()
+                .filter_map(|l| {
+                    ifaces::recognise(l).map(|i| InterfaceView {
+                        name: l.name.clone(),
+                        kind: l.kind.clone(),
+                        what: i.what.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    CniReport {
+        conf_dir: cni.conf_dir.clone(),
+        conf_dir_exists: cni.conf_dir_exists,
+        bin_dirs: cni.bin_dirs.clone(),
+        selected: cni.selected.clone(),
+        selected_why,
+        configs,
+        networks,
+        interfaces,
+        errors: cni.errors.clone(),
+        findings,
+    }
+}
+
+/// The text form.
+pub fn render(r: &CniReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "== CNI config ({})", r.conf_dir);
+    match &r.selected {
+        Some(s) => {
+            let _ = writeln!(o, "  runtime uses {s}: {}", r.selected_why);
+        }
+        None => {
+            let _ = writeln!(o, "  no config the runtime can use: {}", r.selected_why);
+        }
+    }
+    for c in &r.configs {
+        let _ = writeln!(
+            o,
+            "  {} [{}] {} cniVersion {}: {}",
+            c.path,
+            c.format,
+            c.name.as_deref().unwrap_or("?"),
+            c.cni_version.as_deref().unwrap_or("?"),
+            c.status
+        );
+        for p in &c.problems {
+            match (p.line, p.column) {
+                (Some(l), Some(col)) => {
+                    let _ = writeln!(o, "    ! line {l} column {col}: {}", p.message);
+                }
+                _ => {
+                    let _ = writeln!(o, "    ! {}", p.message);
+                }
+            }
+        }
+        for p in &c.plugins {
+            let _ = writeln!(
+                o,
+                "    {} {}{}: {}",
+                p.role,
+                p.kind,
+                if p.known { "" } else { " (unknown type)" },
+                p.binary.as_deref().unwrap_or("MISSING")
+            );
+        }
+    }
+    let _ = writeln!(o, "  plugin dirs: {}", r.bin_dirs.join(", "));
+    for e in &r.errors {
+        let _ = writeln!(o, "  ! {e}");
+    }
+    for n in &r.networks {
+        let _ = writeln!(o, "== network {} ({})", n.network, n.dir);
+        if let Some(c) = &n.config {
+            let _ = writeln!(o, "  config {c}");
+        } else {
+            let _ = writeln!(o, "  no config names this network");
+        }
+        for rg in &n.ranges {
+            let _ = writeln!(
+                o,
+                "  range {} {}-{} gateway {} ({} addresses)",
+                rg.subnet,
+                rg.range_start,
+                rg.range_end,
+                rg.gateway.as_deref().unwrap_or("-"),
+                rg.size
+            );
+        }
+        if n.total > 0 {
+            let _ = writeln!(o, "  used {}/{} ({:.1}%)", n.used, n.total, n.percent);
+        }
+        if let Some(e) = &n.error {
+            let _ = writeln!(o, "  ! {e}");
+        }
+        for a in &n.allocations {
+            let who = match (a.state.as_str(), &a.held_by, &a.held_on) {
+                ("held", Some(ns), Some(link)) => format!("held by {ns} ({link})"),
+                ("container", Some(ns), _) => format!("container in {ns}, address not set"),
+                ("leaked", _, _) => "LEAKED".to_string(),
+                _ => format!("unknown: {}", a.note.as_deref().unwrap_or("")),
+            };
+            let _ = writeln!(
+                o,
+                "  {} {} {}: {who}",
+                a.ip,
+                a.container_id,
+                a.ifname.as_deref().unwrap_or("-")
+            );
+        }
+        for p in &n.pods {
+            let _ = writeln!(
+                o,
+                "  pod {} {} {} ⇄ {}",
+                p.namespace,
+                p.ifname,
+                p.address.as_deref().unwrap_or("(no address)"),
+                p.host_veth.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    if !r.interfaces.is_empty() {
+        let _ = writeln!(o, "== CNI interfaces (host)");
+        for i in &r.interfaces {
+            let _ = writeln!(o, "  {} ({}): {}", i.name, i.kind, i.what);
+        }
+    }
+    if r.findings.is_empty() {
+        let _ = writeln!(o, "== healthy");
+    } else {
+        let _ = writeln!(o, "== problems");
+        for f in &r.findings {
+            let fix = if f.fix.is_some() {
+                format!(" (netlens fix {})", f.id)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "  {} [{}] {}{fix}", f.id, f.severity, f.title);
+            let _ = writeln!(o, "    {}", f.explanation);
+        }
+    }
+    o
+}

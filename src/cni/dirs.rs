@@ -1,0 +1,55 @@
+//! Where CNI things live. The defaults are what kubelet, containerd and CRI-O use; each can be
+//! overridden through the environment (and `netlens cni`'s flags), so tests point netlens at
+//! temporary directories instead of the machine's.
+
+use std::path::PathBuf;
+
+/// Configuration directory (default `/etc/cni/net.d`).
+pub const CONF_DIR_ENV: &str = "NETLENS_CNI_CONF_DIR";
+/// Plugin directories, `:`-separated like `CNI_PATH` (default `/opt/cni/bin:/usr/lib/cni`).
+pub const BIN_DIRS_ENV: &str = "NETLENS_CNI_BIN_DIRS";
+/// host-local's default `dataDir` (default `/var/lib/cni/networks`), used for configs that do
+/// not set one and to find lease directories no config names any more.
+pub const DATA_DIR_ENV: &str = "NETLENS_CNI_DATA_DIR";
+
+pub const DEFAULT_CONF_DIR: &str = "/etc/cni/net.d";
+/// `/opt/cni/bin` is where upstream releases and kubeadm put plugins; Debian's
+/// `containernetworking-plugins` installs them in `/usr/lib/cni`.
+pub const DEFAULT_BIN_DIRS: [&str; 2] = ["/opt/cni/bin", "/usr/lib/cni"];
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/cni/networks";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirs {
+    pub conf_dir: PathBuf,
+    pub bin_dirs: Vec<PathBuf>,
+    pub data_dir: PathBuf,
+}
+
+impl Default for Dirs {
+    fn default() -> Self {
+        Dirs {
+            conf_dir: DEFAULT_CONF_DIR.into(),
+            bin_dirs: DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
+            data_dir: DEFAULT_DATA_DIR.into(),
+        }
+    }
+}
+
+impl Dirs {
+    /// The defaults, with whatever the environment overrides.
+    pub fn from_env() -> Self {
+        let mut d = Dirs::default();
+        if let Some(v) = std::env::var_os(CONF_DIR_ENV).filter(|v| !v.is_empty()) {
+            d.conf_dir = v.into();
+        }
+        if let Some(v) = std::env::var_os(BIN_DIRS_ENV).filter(|v| !v.is_empty()) {
+            d.bin_dirs = std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect();
+        }
+        if let Some(v) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+            d.data_dir = v.into();
+        }
+        d
+    }
+}
