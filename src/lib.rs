@@ -2,6 +2,7 @@
 pub mod cli;
 pub mod collect;
 pub mod diagnose;
+pub mod dns;
 pub mod dnsconf;
 pub mod firewall;
 pub mod lab;

@@ -35,6 +35,8 @@ enum Command {
     Doctor(cli::doctor::DoctorArgs),
     /// The way a packet would go from a namespace, hop by hop, and its reply back.
     Path(cli::path::PathArgs),
+    /// Resolve a name the way glibc would in a namespace, showing every step and query.
+    Dns(cli::dns::DnsArgs),
     /// Send a real probe and watch it at every interface of its path: where did it vanish?
     Trace(cli::trace::TraceArgs),
     /// Capture packets on an interface of any namespace (tcpdump-like filter, pcap output).
@@ -62,6 +64,7 @@ fn main() {
         Some(Command::Capture(args)) => cli::capture::run(args),
         Some(Command::Path(args)) => cli::path::run(args),
         Some(Command::Trace(args)) => cli::trace::run(args),
+        Some(Command::Dns(args)) => cli::dns::run(args),
         Some(Command::Fix(args)) => cli::fix::run(args),
         Some(Command::Apply(args)) => cli::apply::run(args),
         Some(Command::Undo(args)) => cli::undo::run(args),

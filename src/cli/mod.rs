@@ -3,6 +3,7 @@ pub mod apply;
 pub mod capture;
 pub mod confirm;
 pub mod diff;
+pub mod dns;
 pub mod doctor;
 pub mod fix;
 pub mod journal;
