@@ -13,6 +13,7 @@
 mod bridge;
 mod conntrack;
 mod dns;
+mod dns_config;
 mod facts;
 mod forwarding;
 mod l2;
@@ -162,7 +163,7 @@ impl Finding {
 /// rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 9] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 10] = [
         forwarding::check,
         routing::check,
         links::check,
@@ -171,6 +172,7 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
         l2::check,
         conntrack::check,
         dns::check,
+        dns_config::check,
         // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
         forwarding::check_rp_filter,
     ];
