@@ -400,6 +400,23 @@ fn dns_explains_glibc_steps() {
         assert!((900.0..1500.0).contains(&ms), "timeout took {ms} ms");
         assert_eq!(step(&v, "dns").expect("dns")["status"], "unavail");
 
+        // netlens' cap cuts the wait short and says so.
+        let t0 = Instant::now();
+        let (code, v, _) = dns_json(&["outside.example.", "--ns", "app-3", "--max-time", "1"]);
+        assert_eq!(code, 1);
+        assert_eq!(v["capped"], true, "{v:#}");
+        assert!(
+            t0.elapsed() < Duration::from_millis(1800),
+            "{:?}",
+            t0.elapsed()
+        );
+
+        let text = Command::new(netlens_bin())
+            .args(["dns", "db", "--ns", "app-1"])
+            .output()
+            .expect("text");
+        println!("{}", String::from_utf8_lossy(&text.stdout));
+
         // Bad input: one line on stderr, exit 2.
         for args in [
             vec!["db", "--ns", "no-such-ns"],

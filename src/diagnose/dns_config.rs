@@ -58,8 +58,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
 fn search_line_len(raw: Option<&str>) -> usize {
     raw.unwrap_or("")
         .lines()
-        .filter(|l| l.starts_with("search") || l.starts_with("domain"))
-        .last()
+        .rfind(|l| l.starts_with("search") || l.starts_with("domain"))
         .map(str::len)
         .unwrap_or(0)
 }

@@ -163,6 +163,7 @@ pub fn execute(
         dns_behind_hosts: None,
         tools_differ: Vec::new(),
         capped: false,
+        max_time_secs: req.max_time.as_secs(),
         total_ms: 0,
         notes: the_plan.notes.clone(),
     };

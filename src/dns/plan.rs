@@ -161,7 +161,9 @@ pub fn candidates(name: &str, search: &[String], ndots: u8, no_tld_query: bool) 
             });
         }
     }
-    if (dots > 0 || !searched || !no_tld_query) && !(tried_as_is || root_on_list) {
+    // glibc: (dots || !searched || !RES_NOTLDQUERY) && !(tried_as_is || root_on_list).
+    let tld_allowed = dots > 0 || !searched || !no_tld_query;
+    if tld_allowed && !tried_as_is && !root_on_list {
         out.push(Candidate {
             name: absolute,
             why: CandidateKind::AsIsLast,

@@ -68,9 +68,12 @@ pub fn render(r: &DnsReport) -> String {
             assumed,
             s.action
         );
-        let _ = writeln!(o, "   {}", s.detail);
-        if let Some(d) = &s.dns {
-            search_text(&mut o, d, "   ");
+        match &s.dns {
+            // The search ends with its own summary line.
+            Some(d) => search_text(&mut o, d, "   "),
+            None => {
+                let _ = writeln!(o, "   {}", s.detail);
+            }
         }
     }
     if p.sources.iter().len() > r.steps.len() && !r.steps.is_empty() {
@@ -99,8 +102,8 @@ pub fn render(r: &DnsReport) -> String {
     } else if r.capped {
         let _ = writeln!(
             o,
-            "NOT RESOLVED: netlens stopped waiting at its {} s cap; glibc would wait longer",
-            r.plan.timeout_secs.max(1)
+            "NOT RESOLVED: netlens stopped waiting at its {} s cap (--max-time); glibc would wait longer",
+            r.max_time_secs
         );
     } else {
         let _ = writeln!(o, "NOT RESOLVED");
@@ -142,6 +145,9 @@ fn search_text(o: &mut String, d: &DnsSearch, indent: &str) {
                 "{indent}    {:<5} @{} try {} {}: {} in {:.1} ms",
                 q.qtype, q.server, q.attempt, q.transport, q.result, q.ms
             );
+            if q.result == "NOERROR" && q.answers.is_empty() {
+                line.push_str(" (no data)");
+            }
             if q.result == "timeout" {
                 line.push_str(&format!(" (waited {} ms)", q.wait_ms));
             }

@@ -35,6 +35,8 @@ pub struct DnsReport {
     pub tools_differ: Vec<String>,
     /// netlens stopped waiting at its time cap while glibc would still be waiting.
     pub capped: bool,
+    /// That cap (`--max-time`), in seconds.
+    pub max_time_secs: u64,
     pub total_ms: u64,
     pub notes: Vec<String>,
 }
