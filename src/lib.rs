@@ -3,6 +3,7 @@ pub mod cli;
 pub mod cni;
 pub mod collect;
 pub mod diagnose;
+pub mod dns;
 pub mod dnsconf;
 pub mod firewall;
 pub mod k8s;

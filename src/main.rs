@@ -41,6 +41,8 @@ enum Command {
     /// Check the Kubernetes ports of this node: listening, by whom, on which address, let in
     /// by INPUT, reachable on other nodes (--peer); and the node's identity.
     Ports(cli::ports::PortsArgs),
+    /// Resolve a name the way glibc would in a namespace, showing every step and query.
+    Dns(cli::dns::DnsArgs),
     /// Send a real probe and watch it at every interface of its path: where did it vanish?
     Trace(cli::trace::TraceArgs),
     /// Capture packets on an interface of any namespace (tcpdump-like filter, pcap output).
@@ -70,6 +72,7 @@ fn main() {
         Some(Command::Path(args)) => cli::path::run(args),
         Some(Command::Trace(args)) => cli::trace::run(args),
         Some(Command::Ports(args)) => cli::ports::run(args),
+        Some(Command::Dns(args)) => cli::dns::run(args),
         Some(Command::Fix(args)) => cli::fix::run(args),
         Some(Command::Apply(args)) => cli::apply::run(args),
         Some(Command::Undo(args)) => cli::undo::run(args),

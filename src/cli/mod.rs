@@ -4,6 +4,7 @@ pub mod capture;
 pub mod cni;
 pub mod confirm;
 pub mod diff;
+pub mod dns;
 pub mod doctor;
 pub mod fix;
 pub mod journal;

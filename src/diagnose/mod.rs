@@ -14,6 +14,7 @@ mod bridge;
 pub mod cni;
 mod conntrack;
 mod dns;
+mod dns_config;
 mod facts;
 mod forwarding;
 mod k8s;
@@ -168,7 +169,7 @@ impl Finding {
 /// rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 12] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 13] = [
         forwarding::check,
         routing::check,
         links::check,
@@ -177,6 +178,7 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
         l2::check,
         conntrack::check,
         dns::check,
+        dns_config::check,
         // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
         forwarding::check_rp_filter,
         k8s::check,

@@ -759,3 +759,180 @@ fn down_physical_nic_with_an_address_is_a_warning() {
     });
     only(&snap, "link-down:node:eno2", Severity::Warning);
 }
+
+// ---- resolver configuration (dns_config.rs) ----
+
+/// `ns` gets a resolv.conf of its own with `text`.
+fn own_resolv(snap: &mut Snapshot, ns: &str, text: &str) {
+    let dns = ns_mut(snap, ns).dns.as_mut().expect("dns files");
+    dns.resolv_conf.path = format!("/etc/netns/{ns}/resolv.conf");
+    dns.resolv_conf.raw = Some(text.into());
+    dns.resolv_conf.parsed = Some(crate::dnsconf::resolv::parse(text));
+}
+
+fn sample_text(path: &str) -> String {
+    let full = format!("{}/tests/samples/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+#[test]
+fn search_list_of_seven_domains_is_too_long() {
+    let mut snap = asset("bridge");
+    own_resolv(
+        &mut snap,
+        "bridge-blue",
+        "search d1.test d2.test d3.test d4.test d5.test d6.test d7.test\nnameserver 192.168.15.5\n",
+    );
+    let f = only(&snap, "search-too-long:bridge-blue", Severity::Warning);
+    assert!(
+        f.explanation.contains("7 search domains"),
+        "{}",
+        f.explanation
+    );
+}
+
+#[test]
+fn search_line_musl_cannot_read() {
+    let mut snap = asset("cluster");
+    let domains: Vec<String> = (0..5)
+        .map(|i| format!("{}{i}.example", "x".repeat(50)))
+        .collect();
+    own_resolv(
+        &mut snap,
+        "cluster-n2-pod1",
+        &format!("search {}\nnameserver 192.168.1.1\n", domains.join(" ")),
+    );
+    let f = only(&snap, "search-too-long:cluster-n2-pod1", Severity::Warning);
+    assert!(f.explanation.contains("musl"), "{}", f.explanation);
+}
+
+#[test]
+fn inherited_long_search_list_is_judged_on_the_host_only() {
+    let mut snap = asset("bridge");
+    let text = "search a.t b.t c.t d.t e.t f.t g.t\nnameserver 10.255.255.53\n";
+    for ns in snap.namespaces.iter_mut() {
+        let dns = ns.dns.as_mut().expect("dns");
+        dns.resolv_conf.raw = Some(text.into());
+        dns.resolv_conf.parsed = Some(crate::dnsconf::resolv::parse(text));
+    }
+    let ids: Vec<String> = diagnose(&snap)
+        .into_iter()
+        .filter(|f| f.rule == "search-too-long")
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(ids, vec!["search-too-long:host"]);
+}
+
+#[test]
+fn kubernetes_ndots5_amplifies_external_names() {
+    let mut snap = asset("cluster");
+    own_resolv(
+        &mut snap,
+        "cluster-n1-pod1",
+        &sample_text("resolv/k8s-docs_pod-clusterfirst-gce.resolv.conf"),
+    );
+    let findings = diagnose(&snap);
+    assert!(problems(&findings).is_empty(), "{findings:#?}");
+    let f = findings
+        .iter()
+        .find(|f| f.id == "ndots-amplification:cluster-n1-pod1")
+        .expect("ndots finding");
+    assert_eq!(f.severity, Severity::Info);
+    // 5 search domains × (A + AAAA) before example.com. itself.
+    assert!(f.explanation.contains("10 queries"), "{}", f.explanation);
+}
+
+#[test]
+fn modest_ndots_is_fine() {
+    let mut snap = asset("cluster");
+    // ndots:2 with one search domain: example.com costs one candidate (2 queries), allowed.
+    own_resolv(
+        &mut snap,
+        "cluster-n1-pod2",
+        "search svc.test\nnameserver 192.168.1.1\noptions ndots:2\n",
+    );
+    // ndots:1: example.com goes as is first, whatever the list.
+    own_resolv(
+        &mut snap,
+        "cluster-n2-pod1",
+        "search a.test b.test c.test\nnameserver 192.168.1.1\n",
+    );
+    assert!(!diagnose(&snap)
+        .iter()
+        .any(|f| f.rule == "ndots-amplification"));
+    // The pod dnsConfig sample: ndots:2 and two domains → 4 queries first.
+    own_resolv(
+        &mut snap,
+        "cluster-n2-pod2",
+        &sample_text("resolv/k8s-docs_pod-dnsconfig.resolv.conf"),
+    );
+    let f = diagnose(&snap)
+        .into_iter()
+        .find(|f| f.id == "ndots-amplification:cluster-n2-pod2")
+        .expect("finding");
+    assert!(f.explanation.contains("4 queries"), "{}", f.explanation);
+}
+
+#[test]
+fn loopback_stub_without_a_listener() {
+    let mut snap = asset("bridge");
+    own_resolv(
+        &mut snap,
+        "bridge-lanhost",
+        &sample_text("resolv/systemd_static-resolv.conf"),
+    );
+    let f = only(
+        &snap,
+        "stub-resolver-missing:bridge-lanhost:127.0.0.53",
+        Severity::Warning,
+    );
+    assert!(
+        f.explanation.contains("systemd-resolved"),
+        "{}",
+        f.explanation
+    );
+
+    // A resolver listening there (a dnsmasq on the wildcard address) makes it fine.
+    ns_mut(&mut snap, "bridge-lanhost")
+        .sockets
+        .push(crate::model::ListeningSocket {
+            proto: "udp".into(),
+            address: "0.0.0.0".parse().expect("ip"),
+            port: 53,
+            inode: 1,
+            processes: Vec::new(),
+        });
+    assert!(problems(&diagnose(&snap)).is_empty());
+}
+
+#[test]
+fn inherited_stub_is_information_where_nothing_listens() {
+    let mut snap = asset("bridge");
+    let text = "nameserver 127.0.0.53\n";
+    for ns in snap.namespaces.iter_mut() {
+        let dns = ns.dns.as_mut().expect("dns");
+        dns.resolv_conf.raw = Some(text.into());
+        dns.resolv_conf.parsed = Some(crate::dnsconf::resolv::parse(text));
+    }
+    // The host runs the stub; every other namespace inherits a file pointing at its own,
+    // empty, loopback.
+    ns_mut(&mut snap, "host")
+        .sockets
+        .push(crate::model::ListeningSocket {
+            proto: "udp".into(),
+            address: "127.0.0.53".parse().expect("ip"),
+            port: 53,
+            inode: 1,
+            processes: Vec::new(),
+        });
+    let findings = diagnose(&snap);
+    assert!(problems(&findings).is_empty(), "{findings:#?}");
+    let stub: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.rule == "stub-resolver-missing")
+        .collect();
+    assert!(stub
+        .iter()
+        .any(|f| f.id == "stub-resolver-missing:bridge-red:127.0.0.53"));
+    assert!(!stub.iter().any(|f| f.namespace == "host"));
+}

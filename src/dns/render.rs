@@ -1,0 +1,164 @@
+//! `netlens dns` as text that reads step by step. Only reads the report.
+
+use std::fmt::Write;
+
+use super::plan::CandidateKind;
+use super::report::{DnsReport, DnsSearch};
+
+/// The report as the CLI prints it (and the TUI shows it).
+pub fn render(r: &DnsReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} {} in {}", r.name, r.qtype, r.namespace);
+    let _ = writeln!(
+        o,
+        "  files: {} · {} · {}",
+        r.files.resolv_conf, r.files.nsswitch, r.files.hosts
+    );
+    for e in &r.files.errors {
+        let _ = writeln!(o, "  ! {e}");
+    }
+    let p = &r.plan;
+    if !p.sources.is_empty() {
+        let line: Vec<String> = p
+            .sources
+            .iter()
+            .map(|s| {
+                let mut t = s.name.clone();
+                for a in &s.actions {
+                    t.push_str(&format!(
+                        " [{}{}={}]",
+                        if a.negated { "!" } else { "" },
+                        a.status,
+                        a.action
+                    ));
+                }
+                t
+            })
+            .collect();
+        let _ = writeln!(o, "  hosts: {}   ({})", line.join(" "), p.sources_from);
+    }
+    let servers: Vec<String> = p
+        .servers
+        .iter()
+        .map(|s| format!("{} (waits {} ms)", s.addr, s.timeout_ms))
+        .collect();
+    let _ = writeln!(
+        o,
+        "  resolver: search [{}] · ndots {} · {} attempt(s) · nameservers {}",
+        p.search.join(" "),
+        p.ndots,
+        p.attempts,
+        servers.join(", ")
+    );
+    let _ = writeln!(o);
+
+    for (i, s) in r.steps.iter().enumerate() {
+        let assumed = if s.evaluated { "" } else { " (assumed)" };
+        let _ = writeln!(
+            o,
+            "{}. {}{}: {}{} → {}",
+            i + 1,
+            s.source,
+            if s.actions.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", s.actions.join(" "))
+            },
+            s.status.as_str(),
+            assumed,
+            s.action
+        );
+        match &s.dns {
+            // The search ends with its own summary line.
+            Some(d) => search_text(&mut o, d, "   "),
+            None => {
+                let _ = writeln!(o, "   {}", s.detail);
+            }
+        }
+    }
+    if p.sources.iter().len() > r.steps.len() && !r.steps.is_empty() {
+        let skipped: Vec<&str> = p.sources[r.steps.len()..]
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        let _ = writeln!(o, "   not consulted: {}", skipped.join(", "));
+    }
+    let _ = writeln!(o);
+    if r.resolved {
+        let what = if r.addresses.is_empty() {
+            r.answers.join("; ")
+        } else {
+            r.addresses
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            o,
+            "RESOLVED by {}: {what}",
+            r.answered_by.as_deref().unwrap_or("?")
+        );
+    } else if r.capped {
+        let _ = writeln!(
+            o,
+            "NOT RESOLVED: netlens stopped waiting at its {} s cap (--max-time); glibc would wait longer",
+            r.max_time_secs
+        );
+    } else {
+        let _ = writeln!(o, "NOT RESOLVED");
+    }
+    let _ = writeln!(o, "  {} ms in all", r.total_ms);
+    if let Some(d) = &r.dns_behind_hosts {
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "DNS behind the hosts entry (netlens asked; glibc did not):"
+        );
+        search_text(&mut o, d, "  ");
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(o);
+        for n in &r.notes {
+            let _ = writeln!(o, "note: {n}");
+        }
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "dig / nslookup:");
+    for t in &r.tools_differ {
+        let _ = writeln!(o, "  - {t}");
+    }
+    o
+}
+
+fn search_text(o: &mut String, d: &DnsSearch, indent: &str) {
+    for c in &d.candidates {
+        let why = match &c.why {
+            CandidateKind::Absolute => "absolute (trailing dot)".to_string(),
+            CandidateKind::AsIsFirst => "as is, first (enough dots for ndots)".to_string(),
+            CandidateKind::Search(d) => format!("search domain {d}"),
+            CandidateKind::AsIsLast => "as is, after the search list".to_string(),
+        };
+        let _ = writeln!(o, "{indent}{}  [{why}] → {}", c.name, c.result);
+        for q in &c.queries {
+            let mut line = format!(
+                "{indent}    {:<5} @{} try {} {}: {} in {:.1} ms",
+                q.qtype, q.server, q.attempt, q.transport, q.result, q.ms
+            );
+            if q.result == "NOERROR" && q.answers.is_empty() {
+                line.push_str(" (no data)");
+            }
+            if q.result == "timeout" {
+                line.push_str(&format!(" (waited {} ms)", q.wait_ms));
+            }
+            if !q.answers.is_empty() {
+                line.push_str(&format!(" — {}", q.answers.join("; ")));
+            }
+            if let Some(e) = &q.error {
+                line.push_str(&format!(" — {e}"));
+            }
+            let _ = writeln!(o, "{line}");
+        }
+    }
+    let _ = writeln!(o, "{indent}{}", d.summary);
+}
