@@ -319,3 +319,37 @@ fn ports_tab_shows_the_kubernetes_ports_of_the_namespace() {
     let s = screen(&mut a, 170, 24);
     assert!(s.contains("not a Kubernetes node"), "{s}");
 }
+
+#[test]
+fn dns_tab_resolves_a_name_from_a_form() {
+    let mut a = live(asset("demo-bridge.json"));
+    select(&mut a, "bridge-red");
+    key(&mut a, KeyCode::Char('6'));
+    assert_eq!(a.tab, Tab::Dns);
+    key(&mut a, KeyCode::Char('R'));
+    typed(&mut a, "bad..name");
+    key(&mut a, KeyCode::Enter);
+    assert!(screen(&mut a, 150, 30).contains("! name:"));
+    for _ in 0.."bad..name".len() {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typed(&mut a, "db.internal");
+    key(&mut a, KeyCode::Tab);
+    for _ in 0.."A+AAAA".len() {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typed(&mut a, "MX");
+    key(&mut a, KeyCode::Enter);
+    let req = a.resolve_requested.take().expect("a lookup to run");
+    assert_eq!(
+        (req.ns.as_str(), req.name.as_str()),
+        ("bridge-red", "db.internal")
+    );
+    assert_eq!(req.qtype.label(), "MX");
+    // Outside the DNS tab, or on a saved snapshot, R does nothing but say why.
+    let mut ro = app_over("demo-bridge.json", asset("demo-bridge.json"));
+    key(&mut ro, KeyCode::Char('6'));
+    key(&mut ro, KeyCode::Char('R'));
+    assert_eq!(ro.overlay, Overlay::None);
+    assert!(ro.status.contains("cannot send queries"));
+}

@@ -316,6 +316,8 @@ pub enum FormKind {
     Path,
     /// The capture filter of the Capture tab.
     CaptureFilter,
+    /// Resolve a name as glibc would in the namespace (the DNS tab).
+    Resolve,
 }
 
 impl FormKind {
@@ -324,6 +326,7 @@ impl FormKind {
             FormKind::Change(k) => k.label(),
             FormKind::Path => "path of a packet from here (and a live probe)",
             FormKind::CaptureFilter => "capture filter",
+            FormKind::Resolve => "resolve a name as glibc would here",
         }
     }
 }
@@ -364,6 +367,20 @@ impl Form {
                     "no",
                     "yes sends one real probe and watches it",
                 ),
+            ],
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// A name to resolve in `ns`.
+    pub fn resolve(ns: &str) -> Self {
+        Form {
+            kind: FormKind::Resolve,
+            ns: ns.into(),
+            fields: vec![
+                field("name", "", "e.g. kubernetes.default or example.com"),
+                field("type", "A+AAAA", "A, AAAA, A+AAAA, MX, TXT, SRV, …"),
             ],
             focus: 0,
             error: None,

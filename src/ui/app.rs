@@ -102,6 +102,8 @@ pub struct App {
     pub findings: Vec<Finding>,
     /// A plan the user confirmed: the loop applies it on another thread.
     pub apply_requested: Option<Plan>,
+    /// A name to resolve on another thread (it sends real queries and may wait for timeouts).
+    pub resolve_requested: Option<crate::dns::ExplainRequest>,
     /// A path (and, with true, a live trace) to work out on another thread.
     pub path_requested: Option<(crate::trace::path::Probe, bool)>,
     /// The Capture tab's capture, as far as the loop has reported it.
@@ -203,6 +205,7 @@ impl App {
             findings,
             apply_requested: None,
             path_requested: None,
+            resolve_requested: None,
             capture: None,
             capture_requested: None,
             capture_stop: false,
@@ -330,6 +333,17 @@ impl App {
                     crate::trace::path::probe_for(snap, &form.ns, None, v[0].trim(), proto, port)?;
                 self.status = format!("working out the path to {}…", probe.dst);
                 self.path_requested = Some((probe, live));
+                Ok(Overlay::None)
+            }
+            FormKind::Resolve => {
+                let v = form.values();
+                let name = v[0].trim();
+                crate::dns::query::validate_name(name).map_err(|e| format!("name: {e}"))?;
+                let qtype =
+                    crate::dns::QueryType::parse(v[1].trim()).map_err(|e| format!("type: {e}"))?;
+                self.status = format!("resolving {name} in {}…", form.ns);
+                self.resolve_requested =
+                    Some(crate::dns::ExplainRequest::new(&form.ns, name, qtype));
                 Ok(Overlay::None)
             }
             FormKind::CaptureFilter => {
@@ -762,6 +776,15 @@ impl App {
                 }
             }
             Action::StopCapture | Action::CaptureFilter => {}
+            Action::Resolve if self.tab == Tab::Dns => {
+                if !self.live() {
+                    self.status =
+                        "a saved snapshot cannot send queries: use netlens dns on the node".into();
+                } else if let Some(ns) = self.selected_namespace() {
+                    self.overlay = Overlay::Form(Form::resolve(&ns.name.clone()));
+                }
+            }
+            Action::Resolve => {}
             Action::PathForm => {
                 if !self.live() {
                     self.status =

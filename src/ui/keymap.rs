@@ -34,6 +34,8 @@ pub enum Action {
     CaptureFilter,
     /// Where does a packet from the selected namespace go?
     PathForm,
+    /// DNS tab: resolve a name as glibc would in the selected namespace.
+    Resolve,
     /// Esc: closes an overlay, else quits.
     Back,
     Quit,
@@ -101,6 +103,7 @@ fn key(k: &KeyEvent, text: bool) -> Option<Action> {
         KeyCode::Char('x') => Action::StopCapture,
         KeyCode::Char('f') => Action::CaptureFilter,
         KeyCode::Char('T') => Action::PathForm,
+        KeyCode::Char('R') => Action::Resolve,
         KeyCode::Char('K') => Action::GoTab(super::tabs::Tab::Ports.index()),
         KeyCode::Char('a') => Action::Actions,
         KeyCode::Char('/') => Action::StartFilter,

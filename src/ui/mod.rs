@@ -180,6 +180,22 @@ fn spawn_path(
     });
 }
 
+/// Resolves a name as glibc would in a namespace (real queries, timeouts included) and shows
+/// every step as a report.
+fn spawn_resolve(req: crate::dns::ExplainRequest, tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || {
+        let title = format!(" {} in {} ", req.name, req.ns);
+        let text = match crate::dns::explain(&req) {
+            Ok(r) => crate::dns::render(&r),
+            Err(e) => format!("cannot resolve: {e}"),
+        };
+        let _ = tx.send(Msg::Report(
+            title,
+            text.lines().map(str::to_string).collect(),
+        ));
+    });
+}
+
 /// Runs the TUI until the user quits. `file` opens a saved snapshot read-only.
 pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32> {
     let (mut app, live) = match file {
@@ -283,6 +299,9 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                 let filter = app.capture_filter.clone();
                 app.capture = Some(app::CaptureView::new(&ns, &iface, &filter));
                 capture_stop = Some(spawn_capture(ns, iface, filter, tx.clone()));
+            }
+            if let Some(req) = app.resolve_requested.take() {
+                spawn_resolve(req, tx.clone());
             }
             if let Some((probe, live)) = app.path_requested.take() {
                 if let Some(snap) = app.snapshot.clone() {

@@ -16,6 +16,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("t  p  w  K", "topology / problems of the whole node / capture / Kubernetes ports"),
     ("T", "path of a packet from the selected namespace (and a live probe)"),
     ("x  f", "Capture tab: stop the capture / its filter"),
+    ("R", "DNS tab: resolve a name as glibc would here, every step and query"),
     (
         "a",
         "change the selected namespace or link (a form, then the plan to confirm)",
