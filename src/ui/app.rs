@@ -615,6 +615,10 @@ impl App {
     pub fn handle(&mut self, msg: Msg) -> bool {
         match msg {
             Msg::Snapshot(s) => {
+                let findings = diagnose(&s);
+                self.handle(Msg::Collected(s, findings))
+            }
+            Msg::Collected(s, findings) => {
                 let keep = self.selected_namespace().map(|n| n.name.clone());
                 let new = *s;
                 match &self.snapshot {
@@ -626,7 +630,7 @@ impl App {
                     None if self.baseline.is_none() => self.baseline = Some(new.clone()),
                     None => {}
                 }
-                self.findings = diagnose(&new);
+                self.findings = findings;
                 self.snapshot = Some(new);
                 self.topo = None;
                 self.ensure_topo();

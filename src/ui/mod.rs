@@ -26,6 +26,9 @@ use app::{App, Source};
 pub enum Msg {
     Input(Event),
     Snapshot(Box<Snapshot>),
+    /// A live snapshot with the doctor's findings, both made on the collector thread: the
+    /// rules cost milliseconds on a big node, which the render thread does not pay.
+    Collected(Box<Snapshot>, Vec<crate::diagnose::Finding>),
     LoadFailed(String),
     /// A line for the status bar (a save finished, …).
     Status(String),
@@ -56,7 +59,10 @@ pub fn load_snapshot_file(path: &PathBuf) -> anyhow::Result<Snapshot> {
 fn spawn_collector(tx: mpsc::Sender<Msg>) {
     std::thread::spawn(move || {
         let msg = match collect::snapshot(&Options::default()) {
-            Ok(s) => Msg::Snapshot(Box::new(s)),
+            Ok(s) => {
+                let findings = crate::diagnose::diagnose(&s);
+                Msg::Collected(Box::new(s), findings)
+            }
             Err(e) => Msg::LoadFailed(e.to_string()),
         };
         let _ = tx.send(msg);
@@ -267,7 +273,10 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                 }
             };
             if let Some(msg) = msg {
-                let arrived = matches!(msg, Msg::Snapshot(_) | Msg::LoadFailed(_));
+                let arrived = matches!(
+                    msg,
+                    Msg::Snapshot(_) | Msg::Collected(..) | Msg::LoadFailed(_)
+                );
                 let refresh = app.handle(msg);
                 if arrived {
                     collecting = false;
