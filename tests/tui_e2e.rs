@@ -117,6 +117,11 @@ fn live_tui_in_tmux() {
         assert!(ok, "netlens did not exit:\n{s}");
         assert!(s.contains("EXIT=0"), "{s}");
         // The terminal is back in cooked mode with echo (raw mode would print -icanon -echo).
+        // stty prints a moment after the EXIT line: wait for its answer, either way.
+        let (s, _) = wait_for(Duration::from_secs(2), |s| {
+            s.lines().any(|l| l.trim().ends_with("icanon"))
+                && s.lines().any(|l| l.trim().ends_with("echo"))
+        });
         let lines: Vec<&str> = s.lines().map(str::trim).collect();
         assert!(
             lines.contains(&"icanon") && lines.contains(&"echo"),

@@ -236,7 +236,11 @@ impl<'a> Facts<'a> {
 
     /// Addresses held in namespace `ns`.
     pub fn held_in<'s>(&'s self, ns: &'s Namespace) -> impl Iterator<Item = &'s Held<'a>> + 's {
-        let range = self.held_range.get(ns.name.as_str()).cloned().unwrap_or(0..0);
+        let range = self
+            .held_range
+            .get(ns.name.as_str())
+            .cloned()
+            .unwrap_or(0..0);
         self.held[range].iter()
     }
 

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use ratatui::layout::Rect;
 
-use super::actions::{ActionKind, Form, FormKind};
+use super::actions::Form;
 use super::keymap::{action_for, Action};
 use super::strings;
 use super::tabs::{self, Tab};
 use super::theme::Theme;
-use super::topo::{self, TopoLine};
+use super::topo::TopoLine;
 use super::Msg;
 use std::time::{Duration, Instant};
 
@@ -60,6 +60,8 @@ impl Overlay {
         )
     }
 }
+
+pub use super::capture_view::{CaptureView, CAPTURE_KEEP};
 
 pub struct App {
     pub source: Source,
@@ -116,61 +118,6 @@ pub struct App {
     pub capture_filter: String,
 }
 
-/// Packets most recently captured, kept for the Capture tab (the engine's ring bounds memory
-/// on the capture side; this bounds what the view holds).
-pub const CAPTURE_KEEP: usize = 5_000;
-
-/// The Capture tab's view of one capture.
-#[derive(Debug, Clone)]
-pub struct CaptureView {
-    pub ns: String,
-    pub iface: String,
-    pub filter: String,
-    pub packets: std::collections::VecDeque<crate::trace::capture::Packet>,
-    pub stats: crate::trace::capture::Stats,
-    pub running: bool,
-    pub error: Option<String>,
-    /// Packets per second over the last report interval.
-    pub rate: f64,
-    last: (u64, Instant),
-}
-
-impl CaptureView {
-    pub fn new(ns: &str, iface: &str, filter: &str) -> Self {
-        CaptureView {
-            ns: ns.into(),
-            iface: iface.into(),
-            filter: filter.into(),
-            packets: Default::default(),
-            stats: Default::default(),
-            running: true,
-            error: None,
-            rate: 0.0,
-            last: (0, Instant::now()),
-        }
-    }
-
-    /// Takes a batch from the capture thread.
-    pub fn add(
-        &mut self,
-        batch: Vec<crate::trace::capture::Packet>,
-        stats: crate::trace::capture::Stats,
-    ) {
-        for p in batch {
-            if self.packets.len() == CAPTURE_KEEP {
-                self.packets.pop_front();
-            }
-            self.packets.push_back(p);
-        }
-        let dt = self.last.1.elapsed().as_secs_f64();
-        if dt >= 0.5 {
-            self.rate = (stats.matched.saturating_sub(self.last.0)) as f64 / dt;
-            self.last = (stats.matched, Instant::now());
-        }
-        self.stats = stats;
-    }
-}
-
 impl App {
     pub fn new(source: Source, snapshot: Option<Snapshot>) -> Self {
         let baseline = snapshot.clone();
@@ -222,186 +169,15 @@ impl App {
     }
 
     /// The link selected in the Links tab, if that is where the user is.
-    fn selected_link(&self) -> Option<&crate::model::Link> {
+    pub(super) fn selected_link(&self) -> Option<&crate::model::Link> {
         if self.tab != Tab::Links {
             return None;
         }
         self.selected_namespace()?.links.get(self.row_selected)
     }
 
-    fn live(&self) -> bool {
+    pub(super) fn live(&self) -> bool {
         matches!(self.source, Source::Live)
-    }
-
-    /// Keys while a menu, form or plan is open. Returns true when a refresh is wanted.
-    fn overlay_key(&mut self, action: Action) -> bool {
-        if action == Action::Quit {
-            self.quit = true;
-            return false;
-        }
-        let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
-        self.overlay = match overlay {
-            Overlay::Menu(i) => {
-                let n = ActionKind::ALL.len();
-                let chosen = match action {
-                    Action::Up | Action::PrevTab => {
-                        return self.set(Overlay::Menu((i + n - 1) % n))
-                    }
-                    Action::Down | Action::NextTab => return self.set(Overlay::Menu((i + 1) % n)),
-                    Action::FilterDone => Some(ActionKind::ALL[i]),
-                    Action::FilterChar(c) => ActionKind::ALL.iter().copied().find(|k| k.key() == c),
-                    Action::FilterCancel | Action::Quit => None,
-                    _ => return self.set(Overlay::Menu(i)),
-                };
-                match (chosen, self.selected_namespace()) {
-                    (Some(kind), Some(ns)) => {
-                        Overlay::Form(Form::new(kind, ns, self.selected_link()))
-                    }
-                    _ => Overlay::None,
-                }
-            }
-            Overlay::Form(mut form) => {
-                let n = form.fields.len().max(1);
-                match action {
-                    Action::FilterChar(c) => {
-                        if let Some(f) = form.fields.get_mut(form.focus) {
-                            f.value.push(c);
-                        }
-                        form.error = None;
-                    }
-                    Action::FilterBackspace => {
-                        if let Some(f) = form.fields.get_mut(form.focus) {
-                            f.value.pop();
-                        }
-                    }
-                    Action::Down | Action::NextTab => form.focus = (form.focus + 1) % n,
-                    Action::Up | Action::PrevTab => form.focus = (form.focus + n - 1) % n,
-                    Action::FilterCancel | Action::Quit => return false,
-                    Action::FilterDone => match self.submit(&form) {
-                        Ok(next) => return self.set(next),
-                        Err(e) => form.error = Some(e),
-                    },
-                    _ => {}
-                }
-                Overlay::Form(form)
-            }
-            Overlay::Plan { title, text, plan } => match action {
-                Action::FilterChar('y') if plan.is_some() => {
-                    self.apply_requested = plan;
-                    self.status = "applying the plan…".into();
-                    Overlay::None
-                }
-                Action::FilterChar('n' | 'q') | Action::FilterCancel | Action::FilterDone => {
-                    Overlay::None
-                }
-                _ => Overlay::Plan { title, text, plan },
-            },
-            other => other,
-        };
-        false
-    }
-
-    /// What a filled-in form leads to: a plan to confirm, a path being worked out, a capture
-    /// restarted with a new filter; or why the answers are refused.
-    fn submit(&mut self, form: &Form) -> Result<Overlay, String> {
-        match form.kind {
-            FormKind::Change(kind) => {
-                let steps = kind.steps(&form.ns, &form.values())?;
-                let plan = Plan::new(format!("{} in {}", kind.label(), form.ns), steps);
-                Ok(plan_overlay(plan.title.clone(), Vec::new(), plan))
-            }
-            FormKind::Path => {
-                let v = form.values();
-                let snap = self.snapshot.as_ref().ok_or("no snapshot yet")?;
-                let port = match v[2].trim() {
-                    "" => None,
-                    p => Some(
-                        p.parse::<u16>()
-                            .map_err(|_| format!("port: {p:?} is not a port number"))?,
-                    ),
-                };
-                let proto = v[1].trim();
-                if !["icmp", "tcp", "udp"].contains(&proto) {
-                    return Err(format!("protocol: {proto:?} is not icmp, tcp or udp"));
-                }
-                let live = match v[3].trim() {
-                    "yes" | "y" => true,
-                    "no" | "n" | "" => false,
-                    other => return Err(format!("live probe: {other:?} is not yes or no")),
-                };
-                let probe =
-                    crate::trace::path::probe_for(snap, &form.ns, None, v[0].trim(), proto, port)?;
-                self.status = format!("working out the path to {}…", probe.dst);
-                self.path_requested = Some((probe, live));
-                Ok(Overlay::None)
-            }
-            FormKind::Resolve => {
-                let v = form.values();
-                let name = v[0].trim();
-                crate::dns::query::validate_name(name).map_err(|e| format!("name: {e}"))?;
-                let qtype =
-                    crate::dns::QueryType::parse(v[1].trim()).map_err(|e| format!("type: {e}"))?;
-                self.status = format!("resolving {name} in {}…", form.ns);
-                self.resolve_requested =
-                    Some(crate::dns::ExplainRequest::new(&form.ns, name, qtype));
-                Ok(Overlay::None)
-            }
-            FormKind::CaptureFilter => {
-                let text = form.values().join(" ");
-                crate::trace::filter::Filter::parse(std::slice::from_ref(&text))
-                    .map_err(|e| e.to_string())?;
-                self.capture_filter = text.trim().to_string();
-                // A running capture restarts with it.
-                if let Some(c) = &self.capture {
-                    if c.running {
-                        self.capture_requested = Some((c.ns.clone(), c.iface.clone()));
-                    }
-                }
-                Ok(Overlay::None)
-            }
-        }
-    }
-
-    fn set(&mut self, overlay: Overlay) -> bool {
-        self.overlay = overlay;
-        false
-    }
-
-    /// Opens the selected finding: its explanation, and its fix as a plan to confirm.
-    fn open_finding(&mut self) {
-        let Some(f) = self.findings.get(self.row_selected) else {
-            return;
-        };
-        let mut text = vec![f.title.clone(), String::new(), f.explanation.clone()];
-        let plan = f.fix.as_ref().map(|fix| {
-            text.push(String::new());
-            text.push(format!("fix: {}", fix.title));
-            Plan::new(format!("fix {}", f.id), fix.steps.clone())
-        });
-        let title = format!(" {} [{}] ", f.id, f.severity);
-        self.overlay = match plan {
-            Some(p) => plan_overlay(title, text, p),
-            None => {
-                text.push(String::new());
-                text.push("no automatic fix: the explanation says what to look at".into());
-                Overlay::Plan {
-                    title,
-                    text,
-                    plan: None,
-                }
-            }
-        };
-        if !self.live() {
-            if let Overlay::Plan { plan, text, .. } = &mut self.overlay {
-                if plan.take().is_some() {
-                    text.push(String::new());
-                    text.push(
-                        "a saved snapshot is read-only: fix it on the node with `netlens fix`"
-                            .into(),
-                    );
-                }
-            }
-        }
     }
 
     /// Compares with `base` from now on (`--since FILE`).
@@ -450,7 +226,7 @@ impl App {
         self.visible_namespaces().get(self.ns_selected).copied()
     }
 
-    fn row_count(&self) -> usize {
+    pub(super) fn row_count(&self) -> usize {
         match self.tab {
             Tab::Topology => return self.topo.as_ref().map_or(0, Vec::len),
             Tab::Problems => return self.findings.len(),
@@ -467,115 +243,7 @@ impl App {
             .unwrap_or(0)
     }
 
-    /// The capture the Capture tab shows: the one on the selected namespace, if any.
-    pub fn capture_shown(&self) -> Option<&CaptureView> {
-        let ns = self.selected_namespace()?;
-        self.capture.as_ref().filter(|c| c.ns == ns.name)
-    }
-
-    /// Enter in the Capture tab: on a link, capture there; on a packet, its layers.
-    fn capture_enter(&mut self) {
-        if let Some(c) = self.capture_shown() {
-            let Some(p) = c.packets.get(self.row_selected) else {
-                return;
-            };
-            let mut fields = vec![("summary".to_string(), p.summary())];
-            fields.push(("bytes".into(), p.length.to_string()));
-            for l in &p.decoded.layers {
-                let v = serde_json::to_value(l).unwrap_or_default();
-                let name = v["layer"].as_str().unwrap_or("layer").to_string();
-                let rest: Vec<String> = v
-                    .as_object()
-                    .map(|o| {
-                        o.iter()
-                            .filter(|(k, _)| *k != "layer")
-                            .map(|(k, v)| {
-                                format!(
-                                    "{k} {}",
-                                    v.as_str()
-                                        .map(str::to_string)
-                                        .unwrap_or_else(|| v.to_string())
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                fields.push((name, rest.join(" · ")));
-            }
-            self.overlay = Overlay::Detail(format!(" packet {} on {} ", p.number, c.iface), fields);
-            return;
-        }
-        if !self.live() {
-            self.status = "a saved snapshot has no packets: capture on the node".into();
-            return;
-        }
-        let Some(ns) = self.selected_namespace() else {
-            return;
-        };
-        let Some(link) = ns.links.get(self.row_selected) else {
-            return;
-        };
-        self.capture_requested = Some((ns.name.clone(), link.name.clone()));
-        self.reset_rows();
-    }
-
-    /// Builds the topology picture if its tab is shown and it is missing.
-    fn ensure_topo(&mut self) {
-        if self.tab != Tab::Topology || self.topo.is_some() {
-            return;
-        }
-        if let Some(snap) = &self.snapshot {
-            self.topo = Some(topo::layout(snap, &self.topo_expanded));
-        }
-    }
-
-    /// In the Topology tab, brings the selected namespace's first line into view.
-    fn topo_follow_namespace(&mut self) {
-        let Some(name) = self.selected_namespace().map(|n| n.name.clone()) else {
-            return;
-        };
-        let hit = self
-            .topo
-            .as_ref()
-            .and_then(|t| t.iter().position(|l| l.ns.as_deref() == Some(&name)));
-        if let Some(i) = hit {
-            self.row_selected = i;
-            self.keep_row_visible();
-        }
-    }
-
-    /// Enter on a line of the picture: expand/collapse its group, or open its namespace.
-    fn topo_enter(&mut self) {
-        let Some(line) = self.topo.as_ref().and_then(|t| t.get(self.row_selected)) else {
-            return;
-        };
-        if let Some(key) = line.toggle.clone() {
-            if !self.topo_expanded.remove(&key) {
-                self.topo_expanded.insert(key);
-            }
-            self.topo = None;
-            self.ensure_topo();
-            self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
-            self.keep_row_visible();
-        } else if let Some(name) = line.ns.clone() {
-            // Clear a filter that hides it, then show its links.
-            if !self.visible_namespaces().iter().any(|n| n.name == name) {
-                self.filter.clear();
-            }
-            if let Some(i) = self
-                .visible_namespaces()
-                .iter()
-                .position(|n| n.name == name)
-            {
-                self.ns_selected = i;
-            }
-            self.tab = Tab::Links;
-            self.focus = Focus::Details;
-            self.reset_rows();
-        }
-    }
-
-    fn reset_rows(&mut self) {
+    pub(super) fn reset_rows(&mut self) {
         self.row_selected = 0;
         self.row_offset = 0;
     }
@@ -602,7 +270,7 @@ impl App {
         }
     }
 
-    fn keep_row_visible(&mut self) {
+    pub(super) fn keep_row_visible(&mut self) {
         let page = self.page.max(1);
         if self.row_selected < self.row_offset {
             self.row_offset = self.row_selected;
@@ -885,59 +553,6 @@ impl App {
                 self.row_selected = i;
             }
         }
-    }
-
-    fn open_detail(&mut self) {
-        let Some(ns) = self.selected_namespace() else {
-            return;
-        };
-        if self.focus == Focus::Namespaces {
-            let mut fields = vec![
-                ("name".to_string(), ns.name.clone()),
-                ("kind".to_string(), format!("{:?}", ns.kind).to_lowercase()),
-                ("inode".to_string(), ns.inode.to_string()),
-                ("status".to_string(), status_text(&ns.status)),
-            ];
-            for p in &ns.paths {
-                fields.push(("path".into(), p.clone()));
-            }
-            for p in &ns.processes {
-                let c = p
-                    .container_id
-                    .as_deref()
-                    .map(|c| format!(" container {c}"))
-                    .unwrap_or_default();
-                fields.push(("process".into(), format!("{} {}{c}", p.pid, p.comm)));
-            }
-            self.overlay = Overlay::Detail(format!(" namespace {} ", ns.name), fields);
-            return;
-        }
-        let header = self.tab.header();
-        let Some(row) = tabs::rows(ns, self.tab, self.row_selected..self.row_selected + 1).pop()
-        else {
-            return;
-        };
-        let fields = header.iter().map(|h| h.to_string()).zip(row).collect();
-        self.overlay = Overlay::Detail(format!(" {} in {} ", self.tab.title(), ns.name), fields);
-    }
-}
-
-/// A plan to confirm: `text` (why), then its steps and their shell commands.
-fn plan_overlay(title: String, mut text: Vec<String>, plan: Plan) -> Overlay {
-    for (i, step) in plan.steps.iter().enumerate() {
-        text.push(format!("{}. {step}", i + 1));
-        for cmd in crate::plan::shell::commands(step) {
-            text.push(format!("     {cmd}"));
-        }
-    }
-    text.push(String::new());
-    text.push(
-        "y apply (all or nothing, journaled: netlens undo reverts it) · n or Esc cancel".into(),
-    );
-    Overlay::Plan {
-        title,
-        text,
-        plan: Some(plan),
     }
 }
 

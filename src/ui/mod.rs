@@ -4,11 +4,14 @@
 //! polling, and rendering never waits on the network.
 pub mod actions;
 pub mod app;
+mod capture_view;
 pub mod keymap;
+mod overlay;
 pub mod strings;
 pub mod tabs;
 pub mod theme;
 pub mod topo;
+mod topo_view;
 pub mod view;
 pub mod watch;
 

@@ -12,12 +12,10 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use serde::Serialize;
-
 use super::fib::{Answer, Query, Refusal};
 use super::netfilter::{decide, Pkt, Verdict};
 use crate::diagnose::{Finding, Severity};
-use crate::model::{Link, Namespace, Snapshot};
+use crate::model::{Namespace, Snapshot};
 
 /// Hops walked before giving up (a routing loop).
 const MAX_HOPS: usize = 32;
@@ -25,122 +23,6 @@ const MAX_HOPS: usize = 32;
 /// Asks a namespace's kernel for a route.
 pub trait Kernel {
     fn route(&self, ns: &str, q: &Query) -> Result<Answer, Refusal>;
-}
-
-/// What to send.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Probe {
-    pub from: String,
-    pub src: Option<IpAddr>,
-    pub dst: IpAddr,
-    /// `icmp`, `tcp` or `udp`.
-    pub proto: String,
-    pub port: Option<u16>,
-}
-
-/// The packet in one namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Hop {
-    pub namespace: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub in_iface: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub out_iface: Option<String>,
-    /// Addresses as the packet leaves this namespace (after NAT).
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub route: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub nat: Vec<String>,
-    /// Layer 2 to the next namespace: `veth-red ⇄ veth-red-br (host) · bridge v-net-0`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub via: Vec<String>,
-    /// `forwarded`, `sent`, `delivered`, `leaves the node`, `dropped`.
-    pub verdict: String,
-    /// Rules netlens could not judge, and other doubts.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
-    Delivered {
-        namespace: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        listener: Option<String>,
-    },
-    LeavesNode {
-        namespace: String,
-        iface: String,
-    },
-    Broken {
-        namespace: String,
-        cause: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        finding: Option<String>,
-    },
-}
-
-/// One direction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Leg {
-    /// `request` or `reply`.
-    pub direction: String,
-    pub hops: Vec<Hop>,
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PathReport {
-    pub probe: Probe,
-    pub legs: Vec<Leg>,
-    /// The request arrives (or leaves the node) and, where the node can see it, the reply
-    /// comes back.
-    pub delivers: bool,
-}
-
-/// The probe a user asked for (`--from` as any namespace selector, the destination as text),
-/// checked against the snapshot: one clear message for each mistake.
-pub fn probe_for(
-    snap: &Snapshot,
-    from: &str,
-    src: Option<IpAddr>,
-    dst: &str,
-    proto: &str,
-    port: Option<u16>,
-) -> Result<Probe, String> {
-    let name = match snap.namespace(from) {
-        Some(n) => n.name.clone(),
-        None => crate::netns::lookup::find(from)
-            .map(|(f, _)| f.name)
-            .map_err(|e| e.to_string())?,
-    };
-    let ns = snap
-        .namespace(&name)
-        .ok_or_else(|| format!("namespace {name} was not read"))?;
-    let dst: IpAddr = dst.parse().map_err(|_| {
-        format!("{dst:?} is not an IP address (names are resolved by `netlens dns`)")
-    })?;
-    if let Some(s) = src {
-        if !ns.addresses.iter().any(|a| a.address == s) {
-            return Err(format!("{s} is not an address of {name}"));
-        }
-        if s.is_ipv4() != dst.is_ipv4() {
-            return Err("--src and the destination are of different families".into());
-        }
-    }
-    if port.is_some() && proto == "icmp" {
-        return Err("--port needs --proto tcp or udp".into());
-    }
-    Ok(Probe {
-        from: name,
-        src,
-        dst,
-        proto: proto.to_string(),
-        port,
-    })
 }
 
 /// Address rewrites done along the request, to undo on the reply.
@@ -617,140 +499,6 @@ impl Walk<'_> {
             )),
         })
     }
-
-    /// Where a frame for next hop `nh` sent out of `oif` in `ns` arrives.
-    fn next_namespace(&self, ns: &Namespace, oif: &str, nh: IpAddr, via: &mut Vec<String>) -> Next {
-        let Some(link) = ns.link(oif) else {
-            return Next::Broken(format!("{oif} is not in {}", ns.name), vec![], None);
-        };
-        if !link.is_up() {
-            return Next::Broken(
-                format!("{oif} is down in {}", ns.name),
-                vec!["link-down", "peer-down"],
-                None,
-            );
-        }
-        match link.kind.as_str() {
-            "veth" => {
-                let Some((peer_ns, peer)) = self.peer(link) else {
-                    via.push(format!("{oif} ⇄ a namespace netlens cannot see"));
-                    return Next::Leaves;
-                };
-                via.push(format!("{oif} ⇄ {} ({})", peer.name, peer_ns.name));
-                if !peer.is_up() {
-                    return Next::Broken(
-                        format!(
-                            "{} is down in {} (the far end of {oif})",
-                            peer.name, peer_ns.name
-                        ),
-                        vec!["peer-down", "link-down"],
-                        Some(peer_ns.name.clone()),
-                    );
-                }
-                match &peer.master {
-                    Some(b) => self.across_bridge(peer_ns, b, Some(&peer.name), nh, via),
-                    None if holds(peer_ns, nh) => {
-                        Next::Namespace(peer_ns.name.clone(), peer.name.clone())
-                    }
-                    None => Next::Broken(
-                        format!(
-                            "nobody answers ARP for {nh} behind {oif}: {} {} does not hold it",
-                            peer_ns.name, peer.name
-                        ),
-                        vec!["no-route", "wrong-subnet", "port-detached"],
-                        None,
-                    ),
-                }
-            }
-            "bridge" => self.across_bridge(ns, oif, None, nh, via),
-            "loopback" => Next::Namespace(ns.name.clone(), oif.to_string()),
-            _ => Next::Leaves,
-        }
-    }
-
-    /// A frame enters bridge `bridge` in `ns` (through port `from`, or from the namespace
-    /// itself): the bridge itself or the port whose far end holds `nh` takes it.
-    fn across_bridge(
-        &self,
-        ns: &Namespace,
-        bridge: &str,
-        from: Option<&str>,
-        nh: IpAddr,
-        via: &mut Vec<String>,
-    ) -> Next {
-        via.push(format!("bridge {bridge} ({})", ns.name));
-        let Some(b) = ns.link(bridge) else {
-            return Next::Broken(format!("no bridge {bridge} in {}", ns.name), vec![], None);
-        };
-        if !b.is_up() {
-            return Next::Broken(
-                format!("bridge {bridge} is down in {}", ns.name),
-                vec!["link-down"],
-                Some(ns.name.clone()),
-            );
-        }
-        if from.is_some() && holds_on(ns, bridge, nh) {
-            return Next::Namespace(ns.name.clone(), bridge.to_string());
-        }
-        for port in ns
-            .links
-            .iter()
-            .filter(|l| l.master.as_deref() == Some(bridge) && Some(l.name.as_str()) != from)
-        {
-            if port.kind != "veth" {
-                continue;
-            }
-            let Some((far_ns, far)) = self.peer(port) else {
-                continue;
-            };
-            if holds(far_ns, nh) {
-                via.push(format!(
-                    "port {} ⇄ {} ({})",
-                    port.name, far.name, far_ns.name
-                ));
-                if !port.is_up() || !far.is_up() {
-                    let (at, what) = if port.is_up() {
-                        (
-                            &far_ns.name,
-                            format!("{} is down in {}", far.name, far_ns.name),
-                        )
-                    } else {
-                        (
-                            &ns.name,
-                            format!("bridge port {} is down in {}", port.name, ns.name),
-                        )
-                    };
-                    return Next::Broken(what, vec!["link-down", "peer-down"], Some(at.clone()));
-                }
-                return Next::Namespace(far_ns.name.clone(), far.name.clone());
-            }
-        }
-        if holds(ns, nh) && from.is_some() {
-            return Next::Broken(
-                format!(
-                    "{nh} is {}'s, but not on bridge {bridge}: nothing on the bridge answers ARP for it",
-                    ns.name
-                ),
-                vec!["bridge-no-addr", "port-detached"],
-                Some(ns.name.clone()),
-            );
-        }
-        Next::Broken(
-            format!(
-                "nothing on bridge {bridge} in {} holds {nh}: ARP goes unanswered",
-                ns.name
-            ),
-            vec!["port-detached", "bridge-no-addr", "no-route"],
-            Some(ns.name.clone()),
-        )
-    }
-
-    fn peer(&self, link: &Link) -> Option<(&Namespace, &Link)> {
-        let p = link.peer.as_ref()?;
-        let ns = self.ns(p.namespace.as_deref()?)?;
-        let l = ns.link_by_index(p.ifindex)?;
-        Some((ns, l))
-    }
 }
 
 /// Runs `chain` of `table` for `pkt`, noting the rules it could not judge on `hop`.
@@ -794,14 +542,6 @@ fn stop(
     )
 }
 
-enum Next {
-    Namespace(String, String),
-    Leaves,
-    /// Why, the doctor rules that may name it, and the namespace where it broke (the bridge's
-    /// or the far end's, which may not be the sender's).
-    Broken(String, Vec<&'static str>, Option<String>),
-}
-
 fn describe(a: &Answer, dst: IpAddr) -> String {
     let mut s = if a.kind == "unicast" {
         dst.to_string()
@@ -820,36 +560,10 @@ fn describe(a: &Answer, dst: IpAddr) -> String {
     s
 }
 
-/// The kernels of the live host's namespaces, each opened once.
-#[derive(Default)]
-pub struct LiveKernel {
-    open: std::cell::RefCell<std::collections::HashMap<String, std::fs::File>>,
-}
+mod kernel;
+mod l2;
+mod report;
 
-impl LiveKernel {
-    fn file(&self, ns: &str) -> Result<std::fs::File, String> {
-        if let Some(f) = self.open.borrow().get(ns) {
-            return f.try_clone().map_err(|e| e.to_string());
-        }
-        let f = match crate::netns::resolve::open_ns(ns) {
-            Ok(f) => f,
-            // Discovery falls back to our own namespace when PID 1's cannot be opened.
-            Err(_) if ns == "host" => std::fs::File::open("/proc/thread-self/ns/net")
-                .map_err(|e| format!("cannot open the host namespace: {e}"))?,
-            Err(e) => return Err(e.to_string()),
-        };
-        let dup = f.try_clone().map_err(|e| e.to_string())?;
-        self.open.borrow_mut().insert(ns.to_string(), f);
-        Ok(dup)
-    }
-}
-
-impl Kernel for LiveKernel {
-    fn route(&self, ns: &str, q: &Query) -> Result<Answer, Refusal> {
-        let f = self.file(ns).map_err(Refusal::Other)?;
-        match super::fib::route_get(&f, ns, q) {
-            Ok(r) => r,
-            Err(e) => Err(Refusal::Other(e.to_string())),
-        }
-    }
-}
+pub use kernel::LiveKernel;
+use l2::Next;
+pub use report::{probe_for, Hop, Leg, Outcome, PathReport, Probe};

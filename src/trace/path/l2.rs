@@ -1,0 +1,158 @@
+//! Layer 2 between namespaces: where a frame sent out of an interface arrives — the veth's
+//! peer, or across a bridge the bridge itself or the port whose far end holds the next hop —
+//! and why it does not (a link down, nobody answering ARP).
+
+use std::net::IpAddr;
+
+use super::{holds, holds_on, Walk};
+use crate::model::{Link, Namespace};
+
+pub(super) enum Next {
+    Namespace(String, String),
+    Leaves,
+    /// Why, the doctor rules that may name it, and the namespace where it broke (the bridge's
+    /// or the far end's, which may not be the sender's).
+    Broken(String, Vec<&'static str>, Option<String>),
+}
+
+impl Walk<'_> {
+    /// Where a frame for next hop `nh` sent out of `oif` in `ns` arrives.
+    pub(super) fn next_namespace(
+        &self,
+        ns: &Namespace,
+        oif: &str,
+        nh: IpAddr,
+        via: &mut Vec<String>,
+    ) -> Next {
+        let Some(link) = ns.link(oif) else {
+            return Next::Broken(format!("{oif} is not in {}", ns.name), vec![], None);
+        };
+        if !link.is_up() {
+            return Next::Broken(
+                format!("{oif} is down in {}", ns.name),
+                vec!["link-down", "peer-down"],
+                None,
+            );
+        }
+        match link.kind.as_str() {
+            "veth" => {
+                let Some((peer_ns, peer)) = self.peer(link) else {
+                    via.push(format!("{oif} ⇄ a namespace netlens cannot see"));
+                    return Next::Leaves;
+                };
+                via.push(format!("{oif} ⇄ {} ({})", peer.name, peer_ns.name));
+                if !peer.is_up() {
+                    return Next::Broken(
+                        format!(
+                            "{} is down in {} (the far end of {oif})",
+                            peer.name, peer_ns.name
+                        ),
+                        vec!["peer-down", "link-down"],
+                        Some(peer_ns.name.clone()),
+                    );
+                }
+                match &peer.master {
+                    Some(b) => self.across_bridge(peer_ns, b, Some(&peer.name), nh, via),
+                    None if holds(peer_ns, nh) => {
+                        Next::Namespace(peer_ns.name.clone(), peer.name.clone())
+                    }
+                    None => Next::Broken(
+                        format!(
+                            "nobody answers ARP for {nh} behind {oif}: {} {} does not hold it",
+                            peer_ns.name, peer.name
+                        ),
+                        vec!["no-route", "wrong-subnet", "port-detached"],
+                        None,
+                    ),
+                }
+            }
+            "bridge" => self.across_bridge(ns, oif, None, nh, via),
+            "loopback" => Next::Namespace(ns.name.clone(), oif.to_string()),
+            _ => Next::Leaves,
+        }
+    }
+
+    /// A frame enters bridge `bridge` in `ns` (through port `from`, or from the namespace
+    /// itself): the bridge itself or the port whose far end holds `nh` takes it.
+    fn across_bridge(
+        &self,
+        ns: &Namespace,
+        bridge: &str,
+        from: Option<&str>,
+        nh: IpAddr,
+        via: &mut Vec<String>,
+    ) -> Next {
+        via.push(format!("bridge {bridge} ({})", ns.name));
+        let Some(b) = ns.link(bridge) else {
+            return Next::Broken(format!("no bridge {bridge} in {}", ns.name), vec![], None);
+        };
+        if !b.is_up() {
+            return Next::Broken(
+                format!("bridge {bridge} is down in {}", ns.name),
+                vec!["link-down"],
+                Some(ns.name.clone()),
+            );
+        }
+        if from.is_some() && holds_on(ns, bridge, nh) {
+            return Next::Namespace(ns.name.clone(), bridge.to_string());
+        }
+        for port in ns
+            .links
+            .iter()
+            .filter(|l| l.master.as_deref() == Some(bridge) && Some(l.name.as_str()) != from)
+        {
+            if port.kind != "veth" {
+                continue;
+            }
+            let Some((far_ns, far)) = self.peer(port) else {
+                continue;
+            };
+            if holds(far_ns, nh) {
+                via.push(format!(
+                    "port {} ⇄ {} ({})",
+                    port.name, far.name, far_ns.name
+                ));
+                if !port.is_up() || !far.is_up() {
+                    let (at, what) = if port.is_up() {
+                        (
+                            &far_ns.name,
+                            format!("{} is down in {}", far.name, far_ns.name),
+                        )
+                    } else {
+                        (
+                            &ns.name,
+                            format!("bridge port {} is down in {}", port.name, ns.name),
+                        )
+                    };
+                    return Next::Broken(what, vec!["link-down", "peer-down"], Some(at.clone()));
+                }
+                return Next::Namespace(far_ns.name.clone(), far.name.clone());
+            }
+        }
+        if holds(ns, nh) && from.is_some() {
+            return Next::Broken(
+                format!(
+                    "{nh} is {}'s, but not on bridge {bridge}: nothing on the bridge answers ARP for it",
+                    ns.name
+                ),
+                vec!["bridge-no-addr", "port-detached"],
+                Some(ns.name.clone()),
+            );
+        }
+        Next::Broken(
+            format!(
+                "nothing on bridge {bridge} in {} holds {nh}: ARP goes unanswered",
+                ns.name
+            ),
+            vec!["port-detached", "bridge-no-addr", "no-route"],
+            Some(ns.name.clone()),
+        )
+    }
+
+    fn peer(&self, link: &Link) -> Option<(&Namespace, &Link)> {
+        let p = link.peer.as_ref()?;
+        let ns = self.ns(p.namespace.as_deref()?)?;
+        let l = ns.link_by_index(p.ifindex)?;
+        Some((ns, l))
+    }
+}
