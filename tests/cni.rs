@@ -6,15 +6,14 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::world::{in_world, netlens_bin, sh};
 use serde_json::Value;
 
-const PLUGIN_DIR: &str = "/usr/lib/cni";
+use common::cni::PLUGIN_DIR;
 const CONF_DIR: &str = "/run/nl-cni/net.d";
 const LEASES: &str = "/run/nl-cni/leases/tiny";
 const STATE_DIR: &str = "/run/nl-cni/state";
@@ -53,37 +52,14 @@ fn cni_add(pod: &str) -> Result<String, String> {
     r
 }
 
+/// ADD or DEL for `pod`; an ADD returns the pod's address.
 fn cni(command: &str, pod: &str) -> Result<String, String> {
-    let mut child = Command::new(format!("{PLUGIN_DIR}/bridge"))
-        .env("CNI_COMMAND", command)
-        .env("CNI_CONTAINERID", format!("nlcni-{pod}-5f3c9a2b7e10d4"))
-        .env("CNI_NETNS", format!("/run/netns/{pod}"))
-        .env("CNI_IFNAME", "eth0")
-        .env("CNI_PATH", PLUGIN_DIR)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the CNI bridge plugin (apt package containernetworking-plugins)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PLUGIN_CONF.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if !out.status.success() {
-        return Err(text);
-    }
+    let id = format!("nlcni-{pod}-5f3c9a2b7e10d4");
+    let out = common::cni::bridge(command, pod, &id, PLUGIN_CONF)?;
     if command == "DEL" {
         return Ok(String::new());
     }
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {text}"))?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| format!("{e}: {out}"))?;
     let cidr = v["ips"][0]["address"].as_str().unwrap_or_default();
     Ok(cidr.split('/').next().unwrap_or_default().to_string())
 }

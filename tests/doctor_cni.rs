@@ -6,12 +6,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::world::{in_world, netlens_bin, sh, try_sh};
 
-const PLUGIN_DIR: &str = "/usr/lib/cni";
 const CONF: &str = r#"{
   "cniVersion": "1.0.0",
   "name": "dr-net",
@@ -25,31 +23,9 @@ const CONF: &str = r#"{
 
 /// CNI ADD for namespace `pod`; returns the pod's IPv4 address.
 fn cni_add(pod: &str) -> String {
-    let mut child = Command::new(format!("{PLUGIN_DIR}/bridge"))
-        .env("CNI_COMMAND", "ADD")
-        .env("CNI_CONTAINERID", format!("drtest-{pod}-0123456789"))
-        .env("CNI_NETNS", format!("/run/netns/{pod}"))
-        .env("CNI_IFNAME", "eth0")
-        .env("CNI_PATH", PLUGIN_DIR)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the CNI bridge plugin");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(CONF.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "CNI ADD {pod}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = format!("drtest-{pod}-0123456789");
+    let out = common::cni::bridge("ADD", pod, &id, CONF).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let cidr = v["ips"][0]["address"].as_str().unwrap().to_string();
     cidr.split('/').next().unwrap().to_string()
 }

@@ -4,16 +4,14 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::snap::*;
 use common::world::{in_world, sh};
 use netlens::firewall::XtChain;
 use netlens::model::{NsStatus, Snapshot};
 
-const PLUGIN_DIR: &str = "/usr/lib/cni";
+use common::cni::PLUGIN_DIR;
 const CONTAINER_ID: &str = "nltest-0123456789abcdef";
 const IPAM_DIR: &str = "/run/nltest-ipam";
 const CONF: &str = r#"{
@@ -33,32 +31,7 @@ const CONF: &str = r#"{
 
 /// Runs the bridge plugin with `command` (ADD/DEL) for namespace `pod`; returns its stdout.
 fn cni(command: &str, pod: &str) -> String {
-    let mut child = Command::new(format!("{PLUGIN_DIR}/bridge"))
-        .env("CNI_COMMAND", command)
-        .env("CNI_CONTAINERID", CONTAINER_ID)
-        .env("CNI_NETNS", format!("/run/netns/{pod}"))
-        .env("CNI_IFNAME", "eth0")
-        .env("CNI_PATH", PLUGIN_DIR)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the CNI bridge plugin");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(CONF.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "CNI {command} failed ({}): {stdout}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    common::cni::bridge(command, pod, CONTAINER_ID, CONF).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn nat_chains(snap: &Snapshot) -> Vec<XtChain> {

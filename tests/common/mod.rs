@@ -2,6 +2,7 @@
 //! on its own and uses only part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod cni;
 pub mod plan;
 pub mod snap;
 pub mod tui;
