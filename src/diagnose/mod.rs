@@ -26,6 +26,8 @@ mod routing;
 #[cfg(test)]
 mod cni_tests;
 #[cfg(test)]
+mod handbuilt_tests;
+#[cfg(test)]
 mod k8s_tests;
 #[cfg(test)]
 mod tests;
