@@ -79,13 +79,29 @@ fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
         let name = format!("netlens-snapshot-{}.json", snap.taken_at);
         let msg = match serde_json::to_vec_pretty(&snap)
             .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&name, bytes))
+            .and_then(|bytes| write_new_file(std::path::Path::new(&name), &bytes))
         {
             Ok(()) => format!("saved {name}"),
             Err(e) => format!("cannot save {name}: {e}"),
         };
         let _ = tx.send(Msg::Status(msg));
     });
+}
+
+/// Creates `path` afresh (never following a link, never replacing a file), readable by root
+/// only: the name is predictable, and netlens may be run as root from a world-writable
+/// directory where someone planted `netlens-snapshot-<time>.json -> /etc/shadow`.
+fn write_new_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// Applies a plan the user confirmed, off the render thread: all or nothing, journaled. The
@@ -335,4 +351,28 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
     ratatui::restore();
     result?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod save_tests {
+    use super::write_new_file;
+
+    #[test]
+    fn saving_never_follows_a_planted_link_or_replaces_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").expect("victim");
+        let planted = dir.path().join("netlens-snapshot-1.json");
+        std::os::unix::fs::symlink(&victim, &planted).expect("symlink");
+        assert!(write_new_file(&planted, b"{}").is_err());
+        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep");
+        assert!(write_new_file(&victim, b"{}").is_err());
+        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep");
+
+        let fresh = dir.path().join("netlens-snapshot-2.json");
+        write_new_file(&fresh, b"{}").expect("fresh file");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&fresh).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }
