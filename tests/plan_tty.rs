@@ -7,13 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::plan::{assert_same, private_state, snap};
+use common::tmux::tmux;
 use common::world::{in_world, netlens_bin, sh};
-
-fn tmux(args: &[&str]) -> String {
-    let mut argv = vec!["tmux", "-L", "netlens-plan-tty"];
-    argv.extend_from_slice(args);
-    sh(&argv)
-}
 
 fn wait_for(limit: Duration, needle: &str) -> String {
     let start = Instant::now();

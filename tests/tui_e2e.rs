@@ -6,24 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::tmux::tmux;
 use common::world::{in_world, netlens_bin, sh};
-
-/// tmux on its own socket, so nothing of the machine's tmux is touched; the server lives in
-/// the world's PID namespace and dies with it. `/tmp` is shared by worlds running at once (and
-/// their pids look alike), so the socket's name is made unique by the clock.
-fn tmux(args: &[&str]) -> String {
-    static SOCKET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let socket = SOCKET.get_or_init(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        format!("netlens-e2e-{nanos}")
-    });
-    let mut argv = vec!["tmux", "-L", socket.as_str()];
-    argv.extend_from_slice(args);
-    sh(&argv)
-}
 
 fn screen() -> String {
     tmux(&["capture-pane", "-p"])

@@ -372,7 +372,10 @@ mod save_tests {
         let fresh = dir.path().join("netlens-snapshot-2.json");
         write_new_file(&fresh, b"{}").expect("fresh file");
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&fresh).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(&fresh)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -5,5 +5,6 @@
 pub mod cni;
 pub mod plan;
 pub mod snap;
+pub mod tmux;
 pub mod tui;
 pub mod world;

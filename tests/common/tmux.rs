@@ -1,0 +1,29 @@
+//! tmux on a socket of this world's own, so nothing of the machine's tmux is touched and two
+//! worlds never share a server. The server lives in the world's PID namespace and dies with
+//! it, but `/tmp` (where tmux keeps its sockets) is shared by every world running at once —
+//! tests of one binary run in parallel, and other checkouts may run the same tests — so a
+//! fixed name let one test's `kill-server` end another's session ("server exited
+//! unexpectedly"). The name is made unique by the clock and the pid.
+
+use std::sync::OnceLock;
+
+use super::world::sh;
+
+/// This world's tmux socket name.
+pub fn socket() -> &'static str {
+    static SOCKET: OnceLock<String> = OnceLock::new();
+    SOCKET.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("netlens-test-{}-{nanos}", std::process::id())
+    })
+}
+
+/// Runs `tmux -L SOCKET ARGS…` and returns its stdout (panics on failure, as `sh` does).
+pub fn tmux(args: &[&str]) -> String {
+    let mut argv = vec!["tmux", "-L", socket()];
+    argv.extend_from_slice(args);
+    sh(&argv)
+}
