@@ -46,6 +46,9 @@ pub(crate) fn run_inverses(
     eng: &mut Engine,
     inverses: &[(usize, Vec<Step>)],
 ) -> (usize, Vec<String>) {
+    if let Err(e) = super::validate::validate_inverses(inverses) {
+        return (0, vec![e]);
+    }
     let mut undone = 0;
     let mut errors = Vec::new();
     for (index, steps) in inverses.iter().rev() {

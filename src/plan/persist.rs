@@ -23,15 +23,50 @@ pub fn conf_path(key: &str) -> PathBuf {
     conf_dir().join(format!("90-netlens-{}.conf", key.replace('/', ".")))
 }
 
+const HEAD: &str = "# Written by netlens";
+const TAIL: &str = "; `netlens undo` removes it.";
+
 pub fn conf_content(key: &str, value: &str, label: &str) -> String {
-    let label = label.replace('\n', " ");
-    let mut text = String::from("# Written by netlens");
+    // A label is one comment line: no line break or other control character may end it.
+    let label: String = label
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut text = String::from(HEAD);
     if !label.is_empty() {
         text.push_str(&format!(" ({label})"));
     }
-    text.push_str("; `netlens undo` removes it.\n");
+    text.push_str(TAIL);
+    text.push('\n');
     text.push_str(&format!("{} = {value}\n", sysctl_name(key)));
     text
+}
+
+/// Whether `content` is exactly what [`conf_content`] writes for `key` (some label, some plain
+/// value). `RestoreSysctlFile` puts back only such a file: a journal or a plan cannot use it
+/// to write anything else into `/etc/sysctl.d`.
+pub fn check_content(key: &str, content: &str) -> Result<(), String> {
+    let parsed = (|| {
+        let (first, rest) = content.split_once('\n')?;
+        let label = first.strip_prefix(HEAD)?.strip_suffix(TAIL)?;
+        let label = match label {
+            "" => "",
+            l => l.strip_prefix(" (")?.strip_suffix(')')?,
+        };
+        let value = rest
+            .strip_suffix('\n')?
+            .strip_prefix(&sysctl_name(key))?
+            .strip_prefix(" = ")?;
+        super::sysctl::value(key, value).ok()?;
+        (conf_content(key, value, label) == content).then_some(())
+    })();
+    parsed.ok_or_else(|| {
+        format!(
+            "the sysctl.d content for {key} is not a file netlens writes (a `{HEAD} …` line, \
+             then `{} = VALUE`)",
+            sysctl_name(key)
+        )
+    })
 }
 
 /// The file's content now, `None` if there is none.
@@ -59,9 +94,54 @@ pub fn write(key: &str, content: Option<&str>) -> Result<(), String> {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let tmp = path.with_extension("conf.netlens-tmp");
-            std::fs::write(&tmp, text)
+            write_new(&tmp, text)
                 .and_then(|()| std::fs::rename(&tmp, &path))
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+    }
+}
+
+/// Writes `text` to a fresh `tmp`, never through a link someone left at that name: a stale
+/// temporary file is removed (unlinking a symlink removes the link, not its target) and the
+/// new one created with O_EXCL|O_NOFOLLOW, then synced before the rename.
+fn write_new(tmp: &std::path::Path, text: &str) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_netlens_content_passes() {
+        let key = "net/ipv4/ip_forward";
+        for label in ["", "plan p: t", "a (b) c"] {
+            let c = super::conf_content(key, "1", label);
+            super::check_content(key, &c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        }
+        let c = super::conf_content(key, "1", "x\ny");
+        assert!(!c.trim_end().contains("\ny"), "{c:?}");
+        super::check_content(key, &c).unwrap();
+        for bad in [
+            "",
+            "kernel.hostname = x\n",
+            "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.ip_forward = 1",
+            "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.ip_forward = 1\nx = 1\n",
+            "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.conf.all.rp_filter = 1\n",
+            "# Written by netlens (a\rb); `netlens undo` removes it.\nnet.ipv4.ip_forward = 1\n",
+        ] {
+            assert!(super::check_content(key, bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -5,12 +5,15 @@
 use std::path::{Path, PathBuf};
 
 use super::error::PlanError;
+use super::iptables_args;
 use super::spec::{valid_id, Plan};
 use super::step::{RouteSpec, Step};
+use super::sysctl;
 use crate::netns::create::validate_ifname;
 use crate::netns::resolve::{open_ns, NsName};
 
-const IPTABLES_TABLES: &[&str] = &["filter", "nat", "mangle", "raw", "security"];
+/// The tables netlens' fixes change (see `iptables_args` for the rules they may hold).
+const IPTABLES_TABLES: &[&str] = &["filter", "nat"];
 
 /// Full validation of a plan about to run: syntax, namespaces, tools and root.
 pub fn validate(plan: &Plan) -> Result<(), PlanError> {
@@ -53,12 +56,50 @@ pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
     Ok(())
 }
 
+/// Inverse steps as undo and rollback run them, checked like a plan's steps: those read back
+/// from a journal are only as trustworthy as the file, so a crafted one is refused before any
+/// inverse of the plan runs. `index` is the 0-based original step each list undoes.
+pub fn validate_inverses(inverses: &[(usize, Vec<Step>)]) -> Result<(), String> {
+    for (index, steps) in inverses {
+        for step in steps {
+            let checked = check_step(step).and_then(|()| match step {
+                Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } => {
+                    known_lease_dir(dir)
+                }
+                _ => Ok(()),
+            });
+            if let Err(reason) = checked {
+                return Err(format!(
+                    "the journaled inverse of step {} ({step}) is refused: {reason}; nothing \
+                     of this plan was undone",
+                    index + 1
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn invalid(i: usize, step: &Step, reason: String) -> PlanError {
     PlanError::Invalid {
         number: i + 1,
-        step: step.to_string(),
+        step: no_controls(&step.to_string()),
         reason,
     }
+}
+
+/// A refused step is shown as the plan wrote it, but its control characters escaped
+/// (`\n`, `\x1b`): the refusal stays one line and cannot drive the terminal.
+fn no_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\t' => "\\t".to_string(),
+            '\r' => "\\r".to_string(),
+            c if c.is_control() => format!("\\x{:02x}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 fn is_iptables(step: &Step) -> bool {
@@ -114,37 +155,24 @@ fn route(r: &RouteSpec, adding: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// A sysctl key as a relative path under /proc/sys: components of `[A-Za-z0-9_.-]`, no `.` or
-/// `..` component, so a write can never leave /proc/sys.
-fn sysctl_key(key: &str) -> Result<(), String> {
-    let ok = !key.is_empty()
-        && key.split('/').all(|c| {
-            !c.is_empty()
-                && c != "."
-                && c != ".."
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid sysctl key {key:?} (expected a path like net/ipv4/ip_forward)"
-        ))
-    }
-}
-
-fn iptables_args(table: &str, chain: &str, rule: &[String]) -> Result<(), String> {
+fn iptables_args(
+    table: &str,
+    chain: &str,
+    rule: &[String],
+    use_: iptables_args::Use,
+) -> Result<(), String> {
     if !IPTABLES_TABLES.contains(&table) {
         return Err(format!(
-            "unknown iptables table {table:?} (one of {})",
+            "iptables table {table:?} is not one netlens changes (one of {})",
             IPTABLES_TABLES.join(", ")
         ));
     }
     if chain.is_empty()
         || chain.len() > 28
         || chain.starts_with('-')
-        || chain.contains(char::is_whitespace)
+        || !chain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
     {
         return Err(format!("invalid chain name {chain:?}"));
     }
@@ -154,36 +182,7 @@ fn iptables_args(table: &str, chain: &str, rule: &[String]) -> Result<(), String
     if rule.iter().any(|a| a.contains('\0')) {
         return Err("rule argument contains a NUL byte".into());
     }
-    // The engine chooses -A/-D/-I/-C itself; a rule smuggling another command in would run it.
-    if let Some(cmd) = rule.iter().find(|a| {
-        matches!(
-            a.as_str(),
-            "-A" | "-D"
-                | "-I"
-                | "-R"
-                | "-F"
-                | "-X"
-                | "-N"
-                | "-P"
-                | "-Z"
-                | "-E"
-                | "-t"
-                | "--append"
-                | "--delete"
-                | "--insert"
-                | "--replace"
-                | "--flush"
-                | "--delete-chain"
-                | "--new-chain"
-                | "--policy"
-                | "--zero"
-                | "--rename-chain"
-                | "--table"
-        )
-    }) {
-        return Err(format!("rule must not contain the command {cmd}"));
-    }
-    Ok(())
+    iptables_args::check(table, rule, use_)
 }
 
 fn check_step(step: &Step) -> Result<(), String> {
@@ -230,10 +229,8 @@ fn check_step(step: &Step) -> Result<(), String> {
             value,
             persist,
         } => {
-            sysctl_key(key)?;
-            if value.contains('\n') || value.contains('\0') {
-                return Err(format!("sysctl value for {key} contains a newline or NUL"));
-            }
+            sysctl::key(key)?;
+            sysctl::value(key, value)?;
             if *persist && ns != "host" {
                 return Err(format!(
                     "persist applies to the host only (/etc/sysctl.d configures the host at boot), not {ns}"
@@ -241,7 +238,12 @@ fn check_step(step: &Step) -> Result<(), String> {
             }
             Ok(())
         }
-        Step::RestoreSysctlFile { key, .. } => sysctl_key(key),
+        Step::RestoreSysctlFile { key, content } => {
+            sysctl::key(key)?;
+            content
+                .as_deref()
+                .map_or(Ok(()), |c| super::persist::check_content(key, c))
+        }
         Step::WriteFile { path, content, .. } => resolver_file(path, content.as_deref()),
         Step::ReleaseIpamLease {
             dir, container_id, ..
@@ -266,13 +268,13 @@ fn check_step(step: &Step) -> Result<(), String> {
         }
         Step::AddIptablesRule {
             table, chain, rule, ..
-        }
-        | Step::DelIptablesRule {
+        } => iptables_args(table, chain, rule, iptables_args::Use::Add),
+        Step::DelIptablesRule {
             table, chain, rule, ..
         }
         | Step::InsertIptablesRule {
             table, chain, rule, ..
-        } => iptables_args(table, chain, rule),
+        } => iptables_args(table, chain, rule, iptables_args::Use::RemoveOrRestore),
         Step::RecreateLink { kind, link, peer } => {
             ifname(&link.name)?;
             match (kind.as_str(), peer) {
