@@ -9,6 +9,7 @@ pub mod keymap;
 mod overlay;
 pub mod strings;
 pub mod tabs;
+mod terminal;
 pub mod theme;
 pub mod topo;
 mod topo_view;
@@ -18,8 +19,7 @@ pub mod watch;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
-use crossterm::execute;
+use crossterm::event::{self, Event};
 
 use crate::collect::{self, Options};
 use crate::model::Snapshot;
@@ -47,6 +47,9 @@ pub enum Msg {
     /// A text to show in an overlay (a path or a trace), with its title.
     Report(String, Vec<String>),
 }
+
+/// Most messages handled between two frames.
+const MAX_BATCH: usize = 4096;
 
 /// Shortest time between two live re-reads.
 const MIN_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
@@ -110,16 +113,15 @@ fn spawn_apply(plan: crate::plan::Plan, tx: mpsc::Sender<Msg>) {
 fn spawn_capture(
     ns: String,
     iface: String,
-    filter: String,
+    filter: Option<crate::trace::filter::Filter>,
     tx: mpsc::Sender<Msg>,
 ) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     std::thread::spawn(move || {
+        test_panic("capture");
         let started = (|| -> Result<crate::trace::capture::Capture, String> {
-            let filter = crate::trace::filter::Filter::parse(std::slice::from_ref(&filter))
-                .map_err(|e| e.to_string())?;
             let file = crate::netns::resolve::open_ns(&ns).map_err(|e| e.to_string())?;
             let mut spec = crate::trace::capture::Spec::new(file, &ns, &iface);
             spec.filter = filter;
@@ -151,6 +153,16 @@ fn spawn_capture(
         let _ = tx.send(Msg::CaptureEnded(result.err().map(|e| e.to_string())));
     });
     stop
+}
+
+/// Test-only, debug builds only: `NETLENS_TEST_PANIC=capture` panics on the capture thread,
+/// so a test can check that a panic on any thread gives the terminal back. There is no
+/// natural panic left to use; release builds do not have this.
+fn test_panic(_place: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("NETLENS_TEST_PANIC").is_ok_and(|v| v == _place) {
+        panic!("NETLENS_TEST_PANIC={_place}: a panic on purpose (test hook)");
+    }
 }
 
 /// Works out the path of `probe` (asking the namespaces' kernels) and, with `live`, sends it
@@ -240,9 +252,7 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
         }
     });
 
-    // ratatui::init installs a panic hook that restores the terminal before printing.
-    let mut terminal = ratatui::init();
-    let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    let mut terminal = terminal::enter();
     let result = (|| -> anyhow::Result<()> {
         loop {
             terminal.draw(|f| view::draw(f, &mut app))?;
@@ -275,7 +285,11 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                     Err(_) => break,
                 }
             };
-            if let Some(msg) = msg {
+            // Everything already waiting is handled before the next frame: a pasted text of
+            // thousands of keys costs one frame, not one each.
+            let mut next = msg;
+            let mut handled = 0;
+            while let Some(msg) = next.take() {
                 let arrived = matches!(
                     msg,
                     Msg::Snapshot(_) | Msg::Collected(..) | Msg::LoadFailed(_)
@@ -286,6 +300,10 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                 }
                 if refresh && live {
                     pending = true;
+                }
+                handled += 1;
+                if handled < MAX_BATCH && !app.quit {
+                    next = rx.try_recv().ok();
                 }
             }
             // A busy node (ARP churn, pods starting) sends events continuously: re-read at most
@@ -308,8 +326,8 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                 if let Some(stop) = capture_stop.take() {
                     stop.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
-                let filter = app.capture_filter.clone();
-                app.capture = Some(app::CaptureView::new(&ns, &iface, &filter));
+                let filter = app.capture_filter_parsed.clone();
+                app.capture = Some(app::CaptureView::new(&ns, &iface, &app.capture_filter));
                 capture_stop = Some(spawn_capture(ns, iface, filter, tx.clone()));
             }
             if let Some(req) = app.resolve_requested.take() {
@@ -331,8 +349,7 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
         }
         Ok(())
     })();
-    let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    terminal::leave();
     result?;
     Ok(0)
 }
