@@ -221,26 +221,32 @@ fn sysctls_outside_a_namespaces_network_are_refused() {
 }
 
 #[test]
-fn sysctl_file_restores_only_what_netlens_wrote() {
-    in_world("sysctl_file_restores_only_what_netlens_wrote", || {
+fn sysctl_file_restores_only_this_keys_plain_setting() {
+    in_world("sysctl_file_restores_only_this_keys_plain_setting", || {
         let dir = tempfile::tempdir().unwrap();
         let restore = |key: &str, content: Option<&str>| json!([{"step": "restore_sysctl_file", "key": key, "content": content}]);
         let ours = "# Written by netlens (plan p: forward); `netlens undo` removes it.\n\
                     net.ipv4.ip_forward = 1\n";
         accepted(dir.path(), restore("net/ipv4/ip_forward", Some(ours)));
         accepted(dir.path(), restore("net/ipv4/ip_forward", None));
+        // An admin's file that stood at that name before netlens wrote over it.
+        accepted(
+            dir.path(),
+            restore("net/ipv4/ip_forward", Some("net.ipv4.ip_forward = 0\n")),
+        );
         for content in [
             "kernel.hostname = pwned\n",
             "# Written by netlens; `netlens undo` removes it.\nkernel.hostname = x\n",
             "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.ip_forward = 1\n\
              kernel.core_pattern = |/tmp/x\n",
-            "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.ip_forward = 1",
             "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.ip_forward = 1;x\n",
+            "net.ipv4.* = 1\n",
+            "net.ipv4.ip_forward = 1\r\nkernel.hostname = x\n",
         ] {
             refused(
                 dir.path(),
                 restore("net/ipv4/ip_forward", Some(content)),
-                "netlens",
+                "sysctl.d content",
             );
         }
         refused(dir.path(), restore("kernel/core_pattern", None), "sysctl");

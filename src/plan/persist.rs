@@ -23,51 +23,60 @@ pub fn conf_path(key: &str) -> PathBuf {
     conf_dir().join(format!("90-netlens-{}.conf", key.replace('/', ".")))
 }
 
-const HEAD: &str = "# Written by netlens";
-const TAIL: &str = "; `netlens undo` removes it.";
-
 pub fn conf_content(key: &str, value: &str, label: &str) -> String {
     // A label is one comment line: no line break or other control character may end it.
     let label: String = label
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let mut text = String::from(HEAD);
+    let mut text = String::from("# Written by netlens");
     if !label.is_empty() {
         text.push_str(&format!(" ({label})"));
     }
-    text.push_str(TAIL);
-    text.push('\n');
+    text.push_str("; `netlens undo` removes it.\n");
     text.push_str(&format!("{} = {value}\n", sysctl_name(key)));
     text
 }
 
-/// Whether `content` is exactly what [`conf_content`] writes for `key` (some label, some plain
-/// value). `RestoreSysctlFile` puts back only such a file: a journal or a plan cannot use it
-/// to write anything else into `/etc/sysctl.d`.
+/// Whether `content` may be put back at `key`'s file by `RestoreSysctlFile`: a sysctl.d file
+/// that sets this one key to a plain value and nothing else (comments and blank lines aside)
+/// — what netlens writes, or what was at that name before netlens wrote over it. A journal or
+/// a plan cannot use it to write anything else into `/etc/sysctl.d` (another key, a glob,
+/// `kernel.core_pattern`).
 pub fn check_content(key: &str, content: &str) -> Result<(), String> {
-    let parsed = (|| {
-        let (first, rest) = content.split_once('\n')?;
-        let label = first.strip_prefix(HEAD)?.strip_suffix(TAIL)?;
-        let label = match label {
-            "" => "",
-            l => l.strip_prefix(" (")?.strip_suffix(')')?,
+    let names = [key.to_string(), key.replace('/', "."), sysctl_name(key)];
+    let line_ok = |line: &str| {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            return true;
+        }
+        let Some((name, value)) = line.split_once('=') else {
+            return false;
         };
-        let value = rest
-            .strip_suffix('\n')?
-            .strip_prefix(&sysctl_name(key))?
-            .strip_prefix(" = ")?;
-        super::sysctl::value(key, value).ok()?;
-        (conf_content(key, value, label) == content).then_some(())
-    })();
-    parsed.ok_or_else(|| {
-        format!(
-            "the sysctl.d content for {key} is not a file netlens writes (a `{HEAD} …` line, \
-             then `{} = VALUE`)",
+        // systemd-sysctl's `-` prefix: ignore a failure to set it.
+        let name = name.trim();
+        let name = name.strip_prefix('-').unwrap_or(name);
+        names.iter().any(|n| n == name) && super::sysctl::value(key, value.trim()).is_ok()
+    };
+    let ok = content.len() <= MAX_CONTENT
+        && !content.contains(['\0', '\r'])
+        && !content
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        && content.lines().all(line_ok);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the sysctl.d content for {key} is not one netlens puts back (comments and \
+             `{} = VALUE` lines only, at most {MAX_CONTENT} bytes)",
             sysctl_name(key)
-        )
-    })
+        ))
+    }
 }
+
+/// Largest sysctl.d file netlens puts back.
+const MAX_CONTENT: usize = 4096;
 
 /// The file's content now, `None` if there is none.
 pub fn read(key: &str) -> Result<Option<String>, String> {
@@ -133,13 +142,17 @@ mod tests {
         let c = super::conf_content(key, "1", "x\ny");
         assert!(!c.trim_end().contains("\ny"), "{c:?}");
         super::check_content(key, &c).unwrap();
+        // What an admin had at that name before netlens wrote over it.
+        super::check_content(key, "net.ipv4.ip_forward = 0\n").unwrap();
+        super::check_content(key, "# mine\n-net/ipv4/ip_forward=1").unwrap();
         for bad in [
-            "",
             "kernel.hostname = x\n",
-            "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.ip_forward = 1",
-            "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.ip_forward = 1\nx = 1\n",
+            "net.ipv4.ip_forward = 1\nx = 1\n",
             "# Written by netlens; `netlens undo` removes it.\nnet.ipv4.conf.all.rp_filter = 1\n",
             "# Written by netlens (a\rb); `netlens undo` removes it.\nnet.ipv4.ip_forward = 1\n",
+            "net.ipv4.* = 1\n",
+            "net.ipv4.ip_forward = 1 2;x\n",
+            "net.ipv4.ip_forward\n",
         ] {
             assert!(super::check_content(key, bad).is_err(), "{bad:?}");
         }
