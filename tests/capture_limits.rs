@@ -131,33 +131,46 @@ fn deep_filter_in_the_tui_is_an_error_and_it_keeps_running() {
     );
 }
 
-/// A panic on the capture thread (a test-only trigger in debug builds: there is no natural
-/// one left) ends netlens with the message, and the terminal is fully restored.
+/// A crash on the capture thread (a test-only trigger in debug builds: there is no natural
+/// one left) ends netlens with its message, and the terminal is fully restored.
+fn crash_restores_the_terminal(trigger: &str, exit: &str, says: &str) {
+    let s = tui_capturing_on_lo(&format!("NETLENS_TEST_PANIC={trigger}"));
+    let (s, ok) = if s.contains("EXIT=") {
+        (s, true)
+    } else {
+        wait_for(Duration::from_secs(5), |s| s.contains("EXIT="))
+    };
+    assert!(ok, "netlens kept running after the crash:\n{s}");
+    let (s, _) = wait_for(Duration::from_secs(2), |s| {
+        s.lines().any(|l| l.trim() == "echo")
+    });
+    assert!(s.contains(says), "crash message not shown:\n{s}");
+    assert!(s.contains(&format!("EXIT={exit}")), "{s}");
+    let lines: Vec<&str> = s.lines().map(str::trim).collect();
+    assert!(
+        lines.contains(&"icanon") && lines.contains(&"echo"),
+        "terminal left raw:\n{s}"
+    );
+    assert_eq!(
+        pane_modes(),
+        "0 0 1",
+        "alternate screen, mouse capture, cursor"
+    );
+    let _ = tmux(&["kill-server"]);
+}
+
 #[test]
 fn panic_on_a_tui_thread_restores_the_terminal() {
     in_world("panic_on_a_tui_thread_restores_the_terminal", || {
-        let s = tui_capturing_on_lo("NETLENS_TEST_PANIC=capture");
-        let (s, ok) = if s.contains("EXIT=") {
-            (s, true)
-        } else {
-            wait_for(Duration::from_secs(5), |s| s.contains("EXIT="))
-        };
-        assert!(ok, "netlens kept running after the panic:\n{s}");
-        let (s, _) = wait_for(Duration::from_secs(2), |s| {
-            s.lines().any(|l| l.trim() == "echo")
-        });
-        assert!(s.contains("panicked"), "panic message not shown:\n{s}");
-        assert!(s.contains("EXIT=101"), "{s}");
-        let lines: Vec<&str> = s.lines().map(str::trim).collect();
-        assert!(
-            lines.contains(&"icanon") && lines.contains(&"echo"),
-            "terminal left raw:\n{s}"
-        );
-        assert_eq!(
-            pane_modes(),
-            "0 0 1",
-            "alternate screen, mouse capture, cursor"
-        );
-        let _ = tmux(&["kill-server"]);
+        crash_restores_the_terminal("capture", "101", "panicked");
+    });
+}
+
+/// An abort runs no panic hook (a stack overflow ends that way): the SIGABRT handler gives the
+/// terminal back before the process dies of the signal.
+#[test]
+fn abort_on_a_tui_thread_restores_the_terminal() {
+    in_world("abort_on_a_tui_thread_restores_the_terminal", || {
+        crash_restores_the_terminal("capture-abort", "134", "Aborted");
     });
 }

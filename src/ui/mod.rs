@@ -155,13 +155,21 @@ fn spawn_capture(
     stop
 }
 
-/// Test-only, debug builds only: `NETLENS_TEST_PANIC=capture` panics on the capture thread,
-/// so a test can check that a panic on any thread gives the terminal back. There is no
+/// Test-only, debug builds only: `NETLENS_TEST_PANIC=capture` panics on the capture thread
+/// (`capture-abort` aborts there), so a test can check that any crash gives the terminal back. There is no
 /// natural panic left to use; release builds do not have this.
 fn test_panic(_place: &str) {
     #[cfg(debug_assertions)]
-    if std::env::var("NETLENS_TEST_PANIC").is_ok_and(|v| v == _place) {
-        panic!("NETLENS_TEST_PANIC={_place}: a panic on purpose (test hook)");
+    match std::env::var("NETLENS_TEST_PANIC") {
+        Ok(v) if v == _place => {
+            panic!("NETLENS_TEST_PANIC={_place}: a panic on purpose (test hook)")
+        }
+        // An abort runs no panic hook (as a stack overflow): the SIGABRT handler restores.
+        Ok(v) if v.strip_suffix("-abort") == Some(_place) => {
+            eprintln!("NETLENS_TEST_PANIC={v}: aborting on purpose (test hook)");
+            std::process::abort();
+        }
+        _ => {}
     }
 }
 

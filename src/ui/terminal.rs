@@ -1,6 +1,9 @@
 //! Taking the terminal over and giving it back, on every way out: a normal quit, an error,
-//! and a panic on any thread. What is turned on here is turned off again: raw mode, the
-//! alternate screen, mouse reporting, the hidden cursor.
+//! a panic on any thread, and an abort (a stack overflow, an allocation failure), which runs no
+//! panic hook. What is turned on here is turned off again: raw mode, the alternate screen,
+//! mouse reporting, the hidden cursor.
+
+use std::sync::OnceLock;
 
 use crossterm::cursor::Show;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -12,6 +15,7 @@ const PANIC_EXIT: i32 = 101;
 
 /// Raw mode, alternate screen and mouse reporting on; a panic hook that undoes them all.
 pub fn enter() -> ratatui::DefaultTerminal {
+    on_abort_restore();
     // ratatui::init installs a hook that leaves raw mode and the alternate screen before
     // printing, but knows nothing of mouse reporting or the cursor: wrap it.
     let terminal = ratatui::init();
@@ -42,4 +46,48 @@ pub fn leave() {
     restore_on(&mut std::io::stdout());
     ratatui::restore();
     let _ = std::panic::take_hook();
+}
+
+/// The terminal's settings before raw mode, for the abort handler.
+static COOKED: OnceLock<libc::termios> = OnceLock::new();
+
+/// What [`restore_on`] writes, as bytes a signal handler can write: mouse reporting off
+/// (crossterm's DisableMouseCapture), cursor shown, alternate screen left.
+const RESTORE_BYTES: &[u8] =
+    b"\x1b[?1006l\x1b[?1015l\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?25h\x1b[?1049l";
+
+/// On SIGABRT — Rust aborts after reporting a stack overflow, an allocation failure or a panic
+/// during a panic, without running the panic hook — give the terminal back, then die of the
+/// signal as before (the handler is reset first, so the abort proceeds).
+fn on_abort_restore() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    // SAFETY: tcgetattr only fills the termios it is given.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    if unsafe { libc::tcgetattr(libc::STDIN_FILENO, &mut t) } == 0 {
+        let _ = COOKED.set(t);
+    }
+    extern "C" fn handler(sig: libc::c_int) {
+        // Only async-signal-safe calls: write, tcsetattr, raise.
+        // SAFETY: the buffer is a static; the termios was saved before raw mode.
+        unsafe {
+            let _ = libc::write(
+                libc::STDOUT_FILENO,
+                RESTORE_BYTES.as_ptr().cast(),
+                RESTORE_BYTES.len(),
+            );
+            if let Some(t) = COOKED.get() {
+                let _ = libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t);
+            }
+            libc::raise(sig);
+        }
+    }
+    let act = SigAction::new(
+        SigHandler::Handler(handler),
+        SaFlags::SA_RESETHAND | SaFlags::SA_ONSTACK,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only makes async-signal-safe calls.
+    unsafe {
+        let _ = sigaction(Signal::SIGABRT, &act);
+    }
 }
