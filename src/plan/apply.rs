@@ -112,6 +112,8 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
             if prepared.noop {
                 return Ok(None);
             }
+            super::validate::inverse_steps(&prepared.inverse)
+                .map_err(|(inv, why)| format!("its undo ({inv}) would be refused: {why}"))?;
             journal
                 .append(Event::StepStarted {
                     index,

@@ -51,7 +51,7 @@ pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
         return Err(PlanError::Refused("the plan has no steps".into()));
     }
     for (i, step) in plan.steps.iter().enumerate() {
-        check_step(step).map_err(|reason| invalid(i, step, reason))?;
+        check_step(step, Role::Forward).map_err(|reason| invalid(i, step, reason))?;
     }
     Ok(())
 }
@@ -61,21 +61,30 @@ pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
 /// inverse of the plan runs. `index` is the 0-based original step each list undoes.
 pub fn validate_inverses(inverses: &[(usize, Vec<Step>)]) -> Result<(), String> {
     for (index, steps) in inverses {
-        for step in steps {
-            let checked = check_step(step).and_then(|()| match step {
+        inverse_steps(steps).map_err(|(step, reason)| {
+            format!(
+                "the journaled inverse of step {} ({step}) is refused: {reason}; nothing of \
+                 this plan was undone",
+                index + 1
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The checks [`validate_inverses`] makes, for the inverse of one step; apply makes them
+/// before the step runs, so a change whose undo would be refused is never made. On failure:
+/// the refused step (shown, control characters escaped) and why.
+pub fn inverse_steps(steps: &[Step]) -> Result<(), (String, String)> {
+    for step in steps {
+        check_step(step, Role::Inverse)
+            .and_then(|()| match step {
                 Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } => {
                     known_lease_dir(dir)
                 }
                 _ => Ok(()),
-            });
-            if let Err(reason) = checked {
-                return Err(format!(
-                    "the journaled inverse of step {} ({step}) is refused: {reason}; nothing \
-                     of this plan was undone",
-                    index + 1
-                ));
-            }
-        }
+            })
+            .map_err(|reason| (no_controls(&step.to_string()), reason))?;
     }
     Ok(())
 }
@@ -185,7 +194,17 @@ fn iptables_args(
     iptables_args::check(table, rule, use_)
 }
 
-fn check_step(step: &Step) -> Result<(), String> {
+/// Whether a step is one a plan asks for, or an inverse putting something back. The inverse
+/// of removing a rule is journaled as `add_iptables_rule` until the step is done (then as an
+/// insert at the rule's old position): either way it restores a rule netlens removed, which
+/// may be one netlens never adds of its own accord (a stale DNAT).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Forward,
+    Inverse,
+}
+
+fn check_step(step: &Step, role: Role) -> Result<(), String> {
     for ns in step.namespaces() {
         ns_name(ns)?;
     }
@@ -268,7 +287,13 @@ fn check_step(step: &Step) -> Result<(), String> {
         }
         Step::AddIptablesRule {
             table, chain, rule, ..
-        } => iptables_args(table, chain, rule, iptables_args::Use::Add),
+        } => {
+            let use_ = match role {
+                Role::Forward => iptables_args::Use::Add,
+                Role::Inverse => iptables_args::Use::RemoveOrRestore,
+            };
+            iptables_args(table, chain, rule, use_)
+        }
         Step::DelIptablesRule {
             table, chain, rule, ..
         }
@@ -462,6 +487,39 @@ mod tests {
             &["-s", "10.0.0.0/24", "-j", "MASQUERADE"]
         )))
         .is_ok());
+    }
+
+    #[test]
+    fn journaled_inverses() {
+        let rule = |table: &str, args: &[&str]| Step::AddIptablesRule {
+            ns: "host".into(),
+            table: table.into(),
+            chain: "PREROUTING".into(),
+            rule: args.iter().map(|s| s.to_string()).collect(),
+        };
+        let dnat = ["-p", "tcp", "-j", "DNAT", "--to-destination", "10.0.0.2:80"];
+        // Putting back a stale DNAT the stale-NAT fix removed: fine as an inverse only.
+        assert!(validate_inverses(&[(0, vec![rule("nat", &dnat)])]).is_ok());
+        assert!(validate_offline(&plan(rule("nat", &dnat))).is_err());
+        let smuggled: Vec<&str> = ["-tnat"].into_iter().chain(dnat).collect();
+        let e =
+            validate_inverses(&[(0, vec![]), (1, vec![rule("filter", &smuggled)])]).unwrap_err();
+        assert!(
+            e.starts_with("the journaled inverse of step 2 (add filter/PREROUTING"),
+            "{e}"
+        );
+        assert!(e.contains("table"), "{e}");
+        let e = validate_inverses(&[(
+            0,
+            vec![Step::SetSysctl {
+                ns: "host".into(),
+                key: "kernel/hostname".into(),
+                value: "x".into(),
+                persist: false,
+            }],
+        )])
+        .unwrap_err();
+        assert!(e.contains("kernel/hostname"), "{e}");
     }
 
     #[test]
