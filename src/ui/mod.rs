@@ -63,7 +63,7 @@ pub fn load_snapshot_file(path: &PathBuf) -> anyhow::Result<Snapshot> {
 }
 
 fn spawn_collector(tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
+    terminal::spawn("collector", move || {
         let msg = match collect::snapshot(&Options::default()) {
             Ok(s) => {
                 let findings = crate::diagnose::diagnose(&s);
@@ -78,7 +78,7 @@ fn spawn_collector(tx: mpsc::Sender<Msg>) {
 /// Writes the snapshot to `netlens-snapshot-<time>.json` in the current directory, off the
 /// render thread, and reports where it went.
 fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
+    terminal::spawn("save", move || {
         let name = format!("netlens-snapshot-{}.json", snap.taken_at);
         let msg = match serde_json::to_vec_pretty(&snap)
             .map_err(std::io::Error::other)
@@ -94,7 +94,7 @@ fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
 /// Applies a plan the user confirmed, off the render thread: all or nothing, journaled. The
 /// result goes to the status line, and the host is read again.
 fn spawn_apply(plan: crate::plan::Plan, tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
+    terminal::spawn("apply", move || {
         let msg = match crate::plan::apply(&plan, &crate::plan::ApplyOptions::default()) {
             Ok(a) => format!(
                 "applied plan {} ({} changed, {} already so) · undo: netlens undo {}",
@@ -119,7 +119,7 @@ fn spawn_capture(
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    std::thread::spawn(move || {
+    terminal::spawn("capture", move || {
         test_panic("capture");
         let started = (|| -> Result<crate::trace::capture::Capture, String> {
             let file = crate::netns::resolve::open_ns(&ns).map_err(|e| e.to_string())?;
@@ -182,7 +182,7 @@ fn spawn_path(
     live: bool,
     tx: mpsc::Sender<Msg>,
 ) {
-    std::thread::spawn(move || {
+    terminal::spawn("path", move || {
         let kernel = crate::trace::path::LiveKernel::default();
         let title = format!(" path from {} to {} ", probe.from, probe.dst);
         let text = if live {
@@ -212,7 +212,7 @@ fn spawn_path(
 /// Resolves a name as glibc would in a namespace (real queries, timeouts included) and shows
 /// every step as a report.
 fn spawn_resolve(req: crate::dns::ExplainRequest, tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
+    terminal::spawn("resolve", move || {
         let title = format!(" {} in {} ", req.name, req.ns);
         let text = match crate::dns::explain(&req) {
             Ok(r) => crate::dns::render(&r),
@@ -251,7 +251,7 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
     // The Capture tab's capture thread, stopped through this flag.
     let mut capture_stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>> = None;
     let input_tx = tx.clone();
-    std::thread::spawn(move || {
+    terminal::spawn("input", move || {
         // Blocking reads on a thread of their own; the loop below only waits on the channel.
         while let Ok(ev) = event::read() {
             if input_tx.send(Msg::Input(ev)).is_err() {

@@ -22,6 +22,12 @@ pub fn enter() -> ratatui::DefaultTerminal {
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
     let ratatui_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if !ends_the_tui() {
+            // A panic the code catches by design (the collector's per-namespace workers mark
+            // that namespace unreadable and go on): the TUI keeps running, so leave the
+            // terminal alone and print nothing over the screen.
+            return;
+        }
         // Held until the process ends: the render loop, still running on the main thread
         // when another thread panics, must not draw (and hide the cursor) after this.
         let mut out = std::io::stdout().lock();
@@ -32,6 +38,26 @@ pub fn enter() -> ratatui::DefaultTerminal {
         std::process::exit(PANIC_EXIT);
     }));
     terminal
+}
+
+/// Prefix of the TUI's own threads: a panic on one of them, or on the main thread, ends the
+/// TUI. Threads netlens joins or guards with catch_unwind have other names (or none).
+const TUI_THREAD: &str = "netlens-tui-";
+
+fn ends_the_tui() -> bool {
+    let me = std::thread::current();
+    let name = me.name().unwrap_or("");
+    name == "main" || name.starts_with(TUI_THREAD) || name == "netlens-capture"
+}
+
+/// Starts one of the TUI's threads, named so that a panic on it ends the TUI with the
+/// terminal restored.
+pub fn spawn(what: &str, f: impl FnOnce() + Send + 'static) {
+    let name = format!("{TUI_THREAD}{what}");
+    if let Err(e) = std::thread::Builder::new().name(name).spawn(f) {
+        // As std::thread::spawn would, but through the hook above.
+        panic!("cannot start the TUI's {what} thread: {e}");
+    }
 }
 
 /// Everything [`enter`] turned on, off again, written to `out` (stdout, locked or not). Safe
