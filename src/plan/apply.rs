@@ -46,6 +46,9 @@ pub(crate) fn run_inverses(
     eng: &mut Engine,
     inverses: &[(usize, Vec<Step>)],
 ) -> (usize, Vec<String>) {
+    if let Err(e) = super::validate::validate_inverses(inverses) {
+        return (0, vec![e]);
+    }
     let mut undone = 0;
     let mut errors = Vec::new();
     for (index, steps) in inverses.iter().rev() {
@@ -109,6 +112,8 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
             if prepared.noop {
                 return Ok(None);
             }
+            super::validate::inverse_steps(&prepared.inverse)
+                .map_err(|(inv, why)| format!("its undo ({inv}) would be refused: {why}"))?;
             journal
                 .append(Event::StepStarted {
                     index,

@@ -13,6 +13,7 @@ mod error;
 mod exec;
 mod files;
 mod inverse;
+mod iptables_args;
 pub mod journal;
 mod leases;
 mod live;
@@ -21,6 +22,7 @@ mod proc_ops;
 pub mod shell;
 pub mod spec;
 mod step;
+mod sysctl;
 mod undo;
 pub mod validate;
 

@@ -5,12 +5,15 @@
 use std::path::{Path, PathBuf};
 
 use super::error::PlanError;
+use super::iptables_args;
 use super::spec::{valid_id, Plan};
 use super::step::{RouteSpec, Step};
+use super::sysctl;
 use crate::netns::create::validate_ifname;
 use crate::netns::resolve::{open_ns, NsName};
 
-const IPTABLES_TABLES: &[&str] = &["filter", "nat", "mangle", "raw", "security"];
+/// The tables netlens' fixes change (see `iptables_args` for the rules they may hold).
+const IPTABLES_TABLES: &[&str] = &["filter", "nat"];
 
 /// Full validation of a plan about to run: syntax, namespaces, tools and root.
 pub fn validate(plan: &Plan) -> Result<(), PlanError> {
@@ -48,7 +51,40 @@ pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
         return Err(PlanError::Refused("the plan has no steps".into()));
     }
     for (i, step) in plan.steps.iter().enumerate() {
-        check_step(step).map_err(|reason| invalid(i, step, reason))?;
+        check_step(step, Role::Forward).map_err(|reason| invalid(i, step, reason))?;
+    }
+    Ok(())
+}
+
+/// Inverse steps as undo and rollback run them, checked like a plan's steps: those read back
+/// from a journal are only as trustworthy as the file, so a crafted one is refused before any
+/// inverse of the plan runs. `index` is the 0-based original step each list undoes.
+pub fn validate_inverses(inverses: &[(usize, Vec<Step>)]) -> Result<(), String> {
+    for (index, steps) in inverses {
+        inverse_steps(steps).map_err(|(step, reason)| {
+            format!(
+                "the journaled inverse of step {} ({step}) is refused: {reason}; nothing of \
+                 this plan was undone",
+                index + 1
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The checks [`validate_inverses`] makes, for the inverse of one step; apply makes them
+/// before the step runs, so a change whose undo would be refused is never made. On failure:
+/// the refused step (shown, control characters escaped) and why.
+pub fn inverse_steps(steps: &[Step]) -> Result<(), (String, String)> {
+    for step in steps {
+        check_step(step, Role::Inverse)
+            .and_then(|()| match step {
+                Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } => {
+                    known_lease_dir(dir)
+                }
+                _ => Ok(()),
+            })
+            .map_err(|reason| (no_controls(&step.to_string()), reason))?;
     }
     Ok(())
 }
@@ -56,9 +92,23 @@ pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
 fn invalid(i: usize, step: &Step, reason: String) -> PlanError {
     PlanError::Invalid {
         number: i + 1,
-        step: step.to_string(),
+        step: no_controls(&step.to_string()),
         reason,
     }
+}
+
+/// A refused step is shown as the plan wrote it, but its control characters escaped
+/// (`\n`, `\x1b`): the refusal stays one line and cannot drive the terminal.
+fn no_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\t' => "\\t".to_string(),
+            '\r' => "\\r".to_string(),
+            c if c.is_control() => format!("\\x{:02x}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 fn is_iptables(step: &Step) -> bool {
@@ -114,37 +164,24 @@ fn route(r: &RouteSpec, adding: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// A sysctl key as a relative path under /proc/sys: components of `[A-Za-z0-9_.-]`, no `.` or
-/// `..` component, so a write can never leave /proc/sys.
-fn sysctl_key(key: &str) -> Result<(), String> {
-    let ok = !key.is_empty()
-        && key.split('/').all(|c| {
-            !c.is_empty()
-                && c != "."
-                && c != ".."
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid sysctl key {key:?} (expected a path like net/ipv4/ip_forward)"
-        ))
-    }
-}
-
-fn iptables_args(table: &str, chain: &str, rule: &[String]) -> Result<(), String> {
+fn iptables_args(
+    table: &str,
+    chain: &str,
+    rule: &[String],
+    use_: iptables_args::Use,
+) -> Result<(), String> {
     if !IPTABLES_TABLES.contains(&table) {
         return Err(format!(
-            "unknown iptables table {table:?} (one of {})",
+            "iptables table {table:?} is not one netlens changes (one of {})",
             IPTABLES_TABLES.join(", ")
         ));
     }
     if chain.is_empty()
         || chain.len() > 28
         || chain.starts_with('-')
-        || chain.contains(char::is_whitespace)
+        || !chain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
     {
         return Err(format!("invalid chain name {chain:?}"));
     }
@@ -154,39 +191,20 @@ fn iptables_args(table: &str, chain: &str, rule: &[String]) -> Result<(), String
     if rule.iter().any(|a| a.contains('\0')) {
         return Err("rule argument contains a NUL byte".into());
     }
-    // The engine chooses -A/-D/-I/-C itself; a rule smuggling another command in would run it.
-    if let Some(cmd) = rule.iter().find(|a| {
-        matches!(
-            a.as_str(),
-            "-A" | "-D"
-                | "-I"
-                | "-R"
-                | "-F"
-                | "-X"
-                | "-N"
-                | "-P"
-                | "-Z"
-                | "-E"
-                | "-t"
-                | "--append"
-                | "--delete"
-                | "--insert"
-                | "--replace"
-                | "--flush"
-                | "--delete-chain"
-                | "--new-chain"
-                | "--policy"
-                | "--zero"
-                | "--rename-chain"
-                | "--table"
-        )
-    }) {
-        return Err(format!("rule must not contain the command {cmd}"));
-    }
-    Ok(())
+    iptables_args::check(table, rule, use_)
 }
 
-fn check_step(step: &Step) -> Result<(), String> {
+/// Whether a step is one a plan asks for, or an inverse putting something back. The inverse
+/// of removing a rule is journaled as `add_iptables_rule` until the step is done (then as an
+/// insert at the rule's old position): either way it restores a rule netlens removed, which
+/// may be one netlens never adds of its own accord (a stale DNAT).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Forward,
+    Inverse,
+}
+
+fn check_step(step: &Step, role: Role) -> Result<(), String> {
     for ns in step.namespaces() {
         ns_name(ns)?;
     }
@@ -230,10 +248,8 @@ fn check_step(step: &Step) -> Result<(), String> {
             value,
             persist,
         } => {
-            sysctl_key(key)?;
-            if value.contains('\n') || value.contains('\0') {
-                return Err(format!("sysctl value for {key} contains a newline or NUL"));
-            }
+            sysctl::key(key)?;
+            sysctl::value(key, value)?;
             if *persist && ns != "host" {
                 return Err(format!(
                     "persist applies to the host only (/etc/sysctl.d configures the host at boot), not {ns}"
@@ -241,7 +257,12 @@ fn check_step(step: &Step) -> Result<(), String> {
             }
             Ok(())
         }
-        Step::RestoreSysctlFile { key, .. } => sysctl_key(key),
+        Step::RestoreSysctlFile { key, content } => {
+            sysctl::key(key)?;
+            content
+                .as_deref()
+                .map_or(Ok(()), |c| super::persist::check_content(key, c))
+        }
         Step::WriteFile { path, content, .. } => resolver_file(path, content.as_deref()),
         Step::ReleaseIpamLease {
             dir, container_id, ..
@@ -266,13 +287,19 @@ fn check_step(step: &Step) -> Result<(), String> {
         }
         Step::AddIptablesRule {
             table, chain, rule, ..
+        } => {
+            let use_ = match role {
+                Role::Forward => iptables_args::Use::Add,
+                Role::Inverse => iptables_args::Use::RemoveOrRestore,
+            };
+            iptables_args(table, chain, rule, use_)
         }
-        | Step::DelIptablesRule {
+        Step::DelIptablesRule {
             table, chain, rule, ..
         }
         | Step::InsertIptablesRule {
             table, chain, rule, ..
-        } => iptables_args(table, chain, rule),
+        } => iptables_args(table, chain, rule, iptables_args::Use::RemoveOrRestore),
         Step::RecreateLink { kind, link, peer } => {
             ifname(&link.name)?;
             match (kind.as_str(), peer) {
@@ -460,6 +487,39 @@ mod tests {
             &["-s", "10.0.0.0/24", "-j", "MASQUERADE"]
         )))
         .is_ok());
+    }
+
+    #[test]
+    fn journaled_inverses() {
+        let rule = |table: &str, args: &[&str]| Step::AddIptablesRule {
+            ns: "host".into(),
+            table: table.into(),
+            chain: "PREROUTING".into(),
+            rule: args.iter().map(|s| s.to_string()).collect(),
+        };
+        let dnat = ["-p", "tcp", "-j", "DNAT", "--to-destination", "10.0.0.2:80"];
+        // Putting back a stale DNAT the stale-NAT fix removed: fine as an inverse only.
+        assert!(validate_inverses(&[(0, vec![rule("nat", &dnat)])]).is_ok());
+        assert!(validate_offline(&plan(rule("nat", &dnat))).is_err());
+        let smuggled: Vec<&str> = ["-tnat"].into_iter().chain(dnat).collect();
+        let e =
+            validate_inverses(&[(0, vec![]), (1, vec![rule("filter", &smuggled)])]).unwrap_err();
+        assert!(
+            e.starts_with("the journaled inverse of step 2 (add filter/PREROUTING"),
+            "{e}"
+        );
+        assert!(e.contains("table"), "{e}");
+        let e = validate_inverses(&[(
+            0,
+            vec![Step::SetSysctl {
+                ns: "host".into(),
+                key: "kernel/hostname".into(),
+                value: "x".into(),
+                persist: false,
+            }],
+        )])
+        .unwrap_err();
+        assert!(e.contains("kernel/hostname"), "{e}");
     }
 
     #[test]

@@ -40,9 +40,16 @@ pub enum Filter {
     Port(Dir, u16, u16),
     Proto(Proto),
     Not(Box<Filter>),
-    And(Box<Filter>, Box<Filter>),
-    Or(Box<Filter>, Box<Filter>),
+    /// All of them (n-ary, so a long `a and b and c …` is flat, not thousands deep).
+    And(Vec<Filter>),
+    /// Any of them.
+    Or(Vec<Filter>),
 }
+
+/// How deep parentheses and `not` may nest. Parsing, matching and dropping a filter recurse
+/// once per level; the cap keeps that far inside any thread's stack (the capture thread's
+/// included), whatever a user types or a script passes. Real filters use two or three.
+pub const MAX_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad capture filter: {0}")]
@@ -83,7 +90,11 @@ impl Filter {
         if tokens.is_empty() {
             return Ok(None);
         }
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let f = p.or()?;
         if let Some(t) = p.peek() {
             return err(format!("unexpected `{t}`"));
@@ -95,8 +106,8 @@ impl Filter {
     pub fn matches(&self, d: &Decoded) -> bool {
         match self {
             Filter::Not(f) => !f.matches(d),
-            Filter::And(a, b) => a.matches(d) && b.matches(d),
-            Filter::Or(a, b) => a.matches(d) || b.matches(d),
+            Filter::And(all) => all.iter().all(|f| f.matches(d)),
+            Filter::Or(any) => any.iter().any(|f| f.matches(d)),
             Filter::Host(dir, ip) => addrs(d).any(|(s, t)| pick(*dir, s == *ip, t == *ip)),
             Filter::Net(dir, net) => {
                 addrs(d).any(|(s, t)| pick(*dir, net.contains(&s), net.contains(&t)))
@@ -151,6 +162,8 @@ fn addrs(d: &Decoded) -> impl Iterator<Item = (IpAddr, IpAddr)> + '_ {
 struct Parser {
     tokens: Vec<String>,
     pos: usize,
+    /// Parentheses and `not`s open around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -165,17 +178,20 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Filter, FilterError> {
-        let mut left = self.and()?;
+        let mut any = vec![self.and()?];
         while matches!(self.peek(), Some("or" | "||")) {
             self.pos += 1;
-            let right = self.and()?;
-            left = Filter::Or(Box::new(left), Box::new(right));
+            any.push(self.and()?);
         }
-        Ok(left)
+        Ok(if any.len() == 1 {
+            any.remove(0)
+        } else {
+            Filter::Or(any)
+        })
     }
 
     fn and(&mut self) -> Result<Filter, FilterError> {
-        let mut left = self.not()?;
+        let mut all = vec![self.not()?];
         loop {
             match self.peek() {
                 Some("and" | "&&") => self.pos += 1,
@@ -183,23 +199,42 @@ impl Parser {
                 Some(t) if t != "or" && t != "||" && t != ")" => {}
                 _ => break,
             }
-            let right = self.not()?;
-            left = Filter::And(Box::new(left), Box::new(right));
+            all.push(self.not()?);
         }
-        Ok(left)
+        Ok(if all.len() == 1 {
+            all.remove(0)
+        } else {
+            Filter::And(all)
+        })
+    }
+
+    /// One level deeper (a `(` or a `not`), refused past [`MAX_DEPTH`] before recursing.
+    fn deeper(&mut self) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return err(format!(
+                "filter nested too deeply (more than {MAX_DEPTH} levels of `(` and `not`)"
+            ));
+        }
+        Ok(())
     }
 
     fn not(&mut self) -> Result<Filter, FilterError> {
         if matches!(self.peek(), Some("not" | "!")) {
             self.pos += 1;
-            return Ok(Filter::Not(Box::new(self.not()?)));
+            self.deeper()?;
+            let f = Filter::Not(Box::new(self.not()?));
+            self.depth -= 1;
+            return Ok(f);
         }
         if self.peek() == Some("(") {
             self.pos += 1;
+            self.deeper()?;
             let f = self.or()?;
             if self.next().as_deref() != Some(")") {
                 return err("a `(` is not closed");
             }
+            self.depth -= 1;
             return Ok(f);
         }
         self.primitive()
@@ -366,5 +401,41 @@ mod tests {
             assert!(e.0.contains(says), "{bad}: {e}");
         }
         assert_eq!(Filter::parse(&[]), Ok(None));
+    }
+
+    /// Issue 10 item 12: 10,000 nested `(` overflowed the stack. Refused with one line, on a
+    /// thread with a small stack (the capture thread's is not bigger).
+    #[test]
+    fn deep_nesting_is_refused_and_long_filters_stay_flat() {
+        let small = |f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(f)
+                .unwrap()
+                .join()
+                .expect("no overflow")
+        };
+        small(Box::new(|| {
+            for deep in [
+                format!("{}tcp{}", "(".repeat(10_000), ")".repeat(10_000)),
+                format!("{}tcp", "! ".repeat(10_000)),
+                format!("{}tcp", "not (".repeat(5_000)),
+                "(".repeat(12_000),
+            ] {
+                let e = Filter::parse(&[deep]).expect_err("too deep");
+                assert!(e.0.contains("nested too deeply"), "{e}");
+                assert!(!e.to_string().contains('\n'));
+            }
+            let ok = format!("{}tcp{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+            assert!(Filter::parse(&[ok]).is_ok());
+        }));
+        // 100,000 conditions in a row: matched and dropped without recursing per condition.
+        let long = vec!["tcp or udp and port 80"; 25_000].join(" or ");
+        let f = Filter::parse(&[long]).unwrap().unwrap();
+        small(Box::new(move || {
+            let web = d(vec![ip("10.0.0.1", "10.0.0.2"), tcp(40000, 80)]);
+            assert!(f.matches(&web));
+            drop(f);
+        }));
     }
 }

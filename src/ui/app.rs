@@ -116,6 +116,10 @@ pub struct App {
     pub capture_stop: bool,
     /// The filter the next capture starts with (tcpdump words; empty: everything).
     pub capture_filter: String,
+    /// `capture_filter` parsed, once, when it was set: the capture thread gets this, never
+    /// the text (a second parse on a thread with a smaller stack is how a deep filter once
+    /// aborted the TUI).
+    pub capture_filter_parsed: Option<crate::trace::filter::Filter>,
 }
 
 impl App {
@@ -157,6 +161,7 @@ impl App {
             capture_requested: None,
             capture_stop: false,
             capture_filter: String::new(),
+            capture_filter_parsed: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod keymap;
 mod overlay;
 pub mod strings;
 pub mod tabs;
+mod terminal;
 pub mod theme;
 pub mod topo;
 mod topo_view;
@@ -18,8 +19,7 @@ pub mod watch;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
-use crossterm::execute;
+use crossterm::event::{self, Event};
 
 use crate::collect::{self, Options};
 use crate::model::Snapshot;
@@ -48,6 +48,9 @@ pub enum Msg {
     Report(String, Vec<String>),
 }
 
+/// Most messages handled between two frames.
+const MAX_BATCH: usize = 4096;
+
 /// Shortest time between two live re-reads.
 const MIN_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -60,7 +63,7 @@ pub fn load_snapshot_file(path: &PathBuf) -> anyhow::Result<Snapshot> {
 }
 
 fn spawn_collector(tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
+    terminal::spawn("collector", move || {
         let msg = match collect::snapshot(&Options::default()) {
             Ok(s) => {
                 let findings = crate::diagnose::diagnose(&s);
@@ -75,7 +78,7 @@ fn spawn_collector(tx: mpsc::Sender<Msg>) {
 /// Writes the snapshot to `netlens-snapshot-<time>.json` in the current directory, off the
 /// render thread, and reports where it went.
 fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
+    terminal::spawn("save", move || {
         let name = format!("netlens-snapshot-{}.json", snap.taken_at);
         let msg = match serde_json::to_vec_pretty(&snap)
             .map_err(std::io::Error::other)
@@ -107,7 +110,7 @@ fn write_new_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Applies a plan the user confirmed, off the render thread: all or nothing, journaled. The
 /// result goes to the status line, and the host is read again.
 fn spawn_apply(plan: crate::plan::Plan, tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
+    terminal::spawn("apply", move || {
         let msg = match crate::plan::apply(&plan, &crate::plan::ApplyOptions::default()) {
             Ok(a) => format!(
                 "applied plan {} ({} changed, {} already so) · undo: netlens undo {}",
@@ -126,16 +129,15 @@ fn spawn_apply(plan: crate::plan::Plan, tx: mpsc::Sender<Msg>) {
 fn spawn_capture(
     ns: String,
     iface: String,
-    filter: String,
+    filter: Option<crate::trace::filter::Filter>,
     tx: mpsc::Sender<Msg>,
 ) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    std::thread::spawn(move || {
+    terminal::spawn("capture", move || {
+        test_panic("capture");
         let started = (|| -> Result<crate::trace::capture::Capture, String> {
-            let filter = crate::trace::filter::Filter::parse(std::slice::from_ref(&filter))
-                .map_err(|e| e.to_string())?;
             let file = crate::netns::resolve::open_ns(&ns).map_err(|e| e.to_string())?;
             let mut spec = crate::trace::capture::Spec::new(file, &ns, &iface);
             spec.filter = filter;
@@ -169,6 +171,24 @@ fn spawn_capture(
     stop
 }
 
+/// Test-only, debug builds only: `NETLENS_TEST_PANIC=capture` panics on the capture thread
+/// (`capture-abort` aborts there), so a test can check that any crash gives the terminal back. There is no
+/// natural panic left to use; release builds do not have this.
+fn test_panic(_place: &str) {
+    #[cfg(debug_assertions)]
+    match std::env::var("NETLENS_TEST_PANIC") {
+        Ok(v) if v == _place => {
+            panic!("NETLENS_TEST_PANIC={_place}: a panic on purpose (test hook)")
+        }
+        // An abort runs no panic hook (as a stack overflow): the SIGABRT handler restores.
+        Ok(v) if v.strip_suffix("-abort") == Some(_place) => {
+            eprintln!("NETLENS_TEST_PANIC={v}: aborting on purpose (test hook)");
+            std::process::abort();
+        }
+        _ => {}
+    }
+}
+
 /// Works out the path of `probe` (asking the namespaces' kernels) and, with `live`, sends it
 /// for real and watches it; the text comes back as a report overlay.
 fn spawn_path(
@@ -178,7 +198,7 @@ fn spawn_path(
     live: bool,
     tx: mpsc::Sender<Msg>,
 ) {
-    std::thread::spawn(move || {
+    terminal::spawn("path", move || {
         let kernel = crate::trace::path::LiveKernel::default();
         let title = format!(" path from {} to {} ", probe.from, probe.dst);
         let text = if live {
@@ -208,7 +228,7 @@ fn spawn_path(
 /// Resolves a name as glibc would in a namespace (real queries, timeouts included) and shows
 /// every step as a report.
 fn spawn_resolve(req: crate::dns::ExplainRequest, tx: mpsc::Sender<Msg>) {
-    std::thread::spawn(move || {
+    terminal::spawn("resolve", move || {
         let title = format!(" {} in {} ", req.name, req.ns);
         let text = match crate::dns::explain(&req) {
             Ok(r) => crate::dns::render(&r),
@@ -247,7 +267,7 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
     // The Capture tab's capture thread, stopped through this flag.
     let mut capture_stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>> = None;
     let input_tx = tx.clone();
-    std::thread::spawn(move || {
+    terminal::spawn("input", move || {
         // Blocking reads on a thread of their own; the loop below only waits on the channel.
         while let Ok(ev) = event::read() {
             if input_tx.send(Msg::Input(ev)).is_err() {
@@ -256,9 +276,7 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
         }
     });
 
-    // ratatui::init installs a panic hook that restores the terminal before printing.
-    let mut terminal = ratatui::init();
-    let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    let mut terminal = terminal::enter();
     let result = (|| -> anyhow::Result<()> {
         loop {
             terminal.draw(|f| view::draw(f, &mut app))?;
@@ -291,7 +309,11 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                     Err(_) => break,
                 }
             };
-            if let Some(msg) = msg {
+            // Everything already waiting is handled before the next frame: a pasted text of
+            // thousands of keys costs one frame, not one each.
+            let mut next = msg;
+            let mut handled = 0;
+            while let Some(msg) = next.take() {
                 let arrived = matches!(
                     msg,
                     Msg::Snapshot(_) | Msg::Collected(..) | Msg::LoadFailed(_)
@@ -302,6 +324,10 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                 }
                 if refresh && live {
                     pending = true;
+                }
+                handled += 1;
+                if handled < MAX_BATCH && !app.quit {
+                    next = rx.try_recv().ok();
                 }
             }
             // A busy node (ARP churn, pods starting) sends events continuously: re-read at most
@@ -324,8 +350,8 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
                 if let Some(stop) = capture_stop.take() {
                     stop.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
-                let filter = app.capture_filter.clone();
-                app.capture = Some(app::CaptureView::new(&ns, &iface, &filter));
+                let filter = app.capture_filter_parsed.clone();
+                app.capture = Some(app::CaptureView::new(&ns, &iface, &app.capture_filter));
                 capture_stop = Some(spawn_capture(ns, iface, filter, tx.clone()));
             }
             if let Some(req) = app.resolve_requested.take() {
@@ -347,8 +373,7 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
         }
         Ok(())
     })();
-    let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    terminal::leave();
     result?;
     Ok(0)
 }

@@ -158,9 +158,10 @@ impl App {
             }
             FormKind::CaptureFilter => {
                 let text = form.values().join(" ");
-                crate::trace::filter::Filter::parse(std::slice::from_ref(&text))
+                let parsed = crate::trace::filter::Filter::parse(std::slice::from_ref(&text))
                     .map_err(|e| e.to_string())?;
                 self.capture_filter = text.trim().to_string();
+                self.capture_filter_parsed = parsed;
                 // A running capture restarts with it.
                 if let Some(c) = &self.capture {
                     if c.running {

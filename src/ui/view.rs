@@ -447,13 +447,27 @@ fn draw_menu(f: &mut Frame, app: &App, selected: usize) {
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
+/// Room for a value on a form's line (76 wide, less borders, label and cursor).
+const FORM_VALUE_WIDTH: usize = 56;
+
+/// The end of `value`, where typing happens, in at most `width` characters: a long value
+/// (a pasted filter) must not wrap over the form's error and help lines.
+fn tail(value: &str, width: usize) -> String {
+    let n = value.chars().count();
+    if n <= width {
+        return value.to_string();
+    }
+    let rest: String = value.chars().skip(n - (width - 1)).collect();
+    format!("…{rest}")
+}
+
 fn draw_form(f: &mut Frame, app: &App, form: &Form) {
     let mut lines: Vec<Line> = Vec::new();
     for (i, fl) in form.fields.iter().enumerate() {
         let cursor = if i == form.focus { "▏" } else { "" };
         let mut line = Line::from(vec![
             Span::styled(format!("{:<16}", fl.label), app.theme.header()),
-            Span::raw(format!("{}{cursor}", fl.value)),
+            Span::raw(format!("{}{cursor}", tail(&fl.value, FORM_VALUE_WIDTH))),
         ]);
         if i == form.focus {
             line = line.style(app.theme.related());
