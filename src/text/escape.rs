@@ -114,13 +114,14 @@ pub fn sanitize_output(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Escapes with [`escape`] when displayed: `format!("{}", Esc(&name))`.
-pub struct Esc<'a>(pub &'a str);
+/// Any displayable value, escaped with [`escape`] when displayed: `format!("{}", Esc(&name))`.
+pub struct Esc<T>(pub T);
 
-impl std::fmt::Display for Esc<'_> {
+impl<T: std::fmt::Display> std::fmt::Display for Esc<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0.to_string();
         // `pad` keeps width/alignment specifiers (`{:<15}`) working for table columns.
-        f.pad(&escape(self.0))
+        f.pad(&escape(&s))
     }
 }
 
