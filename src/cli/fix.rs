@@ -46,7 +46,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
     let snap = match collect::snapshot(&Options::default()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("netlens fix: {e}");
+            crate::errln!("netlens fix: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -60,15 +60,16 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         match findings.iter().find(|f| f.id == args.id) {
             Some(f) if f.fix.is_some() => vec![f],
             Some(f) => {
-                eprintln!(
+                crate::errln!(
                     "netlens fix: {} has no automatic fix; what the doctor says: {}",
-                    f.id, f.explanation
+                    f.id,
+                    f.explanation
                 );
                 return Ok(EXIT_BAD_INPUT);
             }
             None => {
                 let known: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
-                eprintln!(
+                crate::errln!(
                     "netlens fix: no finding {:?} now{}",
                     args.id,
                     if known.is_empty() {
@@ -82,12 +83,12 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         }
     };
     if chosen.is_empty() {
-        println!("nothing to fix: no error or warning with an automatic fix");
+        crate::outln!("nothing to fix: no error or warning with an automatic fix");
         return Ok(0);
     }
     for f in &chosen {
-        println!("{} [{}] {}", f.id, f.severity, f.title);
-        println!("  {}", f.explanation);
+        crate::outln!("{} [{}] {}", f.id, f.severity, f.title);
+        crate::outln!("  {}", f.explanation);
     }
     let title = if chosen.len() == 1 {
         format!("fix {}", chosen[0].id)
@@ -128,16 +129,16 @@ fn report_what_is_left() {
         .filter(|f| f.severity != Severity::Info)
         .collect();
     if left.is_empty() {
-        println!("the doctor finds nothing else");
+        crate::outln!("the doctor finds nothing else");
         return;
     }
-    println!("still found:");
+    crate::outln!("still found:");
     for f in &left {
         let how = if f.fix.is_some() {
             format!(" (netlens fix {})", f.id)
         } else {
             String::new()
         };
-        println!("  {} [{}] {}{how}", f.id, f.severity, f.title);
+        crate::outln!("  {} [{}] {}{how}", f.id, f.severity, f.title);
     }
 }

@@ -46,7 +46,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
         Ok(p) => p,
         Err(e) => return Ok(fail("undo", &e)),
     };
-    println!(
+    crate::outln!(
         "undo plan {} ({}, {}): {} step(s)",
         entry.plan.id,
         if entry.plan.title.is_empty() {
@@ -58,24 +58,24 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
         steps.len()
     );
     for step in &steps {
-        println!("  {step}");
+        crate::outln!("  {step}");
         for cmd in shell::commands(step) {
-            println!("       {cmd}");
+            println!("       {}", crate::text::sanitize_output(&cmd));
         }
     }
     if !args.yes {
         if !prompt::stdin_is_tty() {
-            eprintln!("netlens undo: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
+            crate::errln!("netlens undo: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
             return Ok(EXIT_BAD_INPUT);
         }
         if !prompt::yes_no("Undo it?") {
-            println!("not undone; nothing changed");
+            crate::outln!("not undone; nothing changed");
             return Ok(EXIT_FAILED);
         }
     }
     Ok(match plan::undo(&UndoTarget::Id(entry.plan.id.clone())) {
         Ok(u) => {
-            println!("undid plan {}: {} step(s) reverted", u.id, u.steps);
+            crate::outln!("undid plan {}: {} step(s) reverted", u.id, u.steps);
             0
         }
         Err(e) => fail("undo", &e),

@@ -114,6 +114,24 @@ pub fn sanitize_output(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text made safe for a terminal without changing its value: serde_json escapes C0
+/// controls itself but writes C1 controls and bidi characters raw; those become `\u202e`
+/// escapes (they can only occur inside strings, so this never touches the structure).
+pub fn json_safe(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_unsafe_char(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c != '\n' && is_unsafe_char(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Any displayable value, escaped with [`escape`] when displayed: `format!("{}", Esc(&name))`.
 pub struct Esc<T>(pub T);
 
@@ -212,6 +230,19 @@ mod tests {
     fn display_wrapper_pads() {
         assert_eq!(format!("[{:<6}]", Esc("a\u{1b}")), "[a\\x1b ]");
         assert_eq!(format!("[{:<4}]", Esc("ab")), "[ab  ]");
+    }
+
+    #[test]
+    fn json_stays_json_with_the_same_value() {
+        let v = serde_json::json!({"name": "x\u{1b}[31m\u{9b}\u{202e}\n"});
+        let text = serde_json::to_string_pretty(&v).unwrap();
+        let safe = json_safe(&text);
+        assert!(
+            !safe.chars().any(|c| c != '\n' && is_unsafe_char(c)),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]

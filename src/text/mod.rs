@@ -2,7 +2,7 @@
 //! container before they are printed (see `escape`).
 pub mod escape;
 
-pub use escape::{escape, sanitize_output, Esc};
+pub use escape::{escape, json_safe, sanitize_output, Esc};
 
 /// Text output built line by line: each line is escaped whole before its `\n`, so a newline or
 /// an ESC inside any value it holds (a namespace name, a comment) stays inside that line.
@@ -42,4 +42,14 @@ macro_rules! errln {
     ($($arg:tt)*) => {
         eprintln!("{}", $crate::text::escape(&format!($($arg)*)))
     };
+}
+
+/// A whole report about to be written to stdout: JSON made terminal-safe with the same value,
+/// text through the newline-keeping backstop.
+pub fn terminal_safe(text: &str, json: bool) -> std::borrow::Cow<'_, str> {
+    if json {
+        json_safe(text)
+    } else {
+        sanitize_output(text)
+    }
 }
