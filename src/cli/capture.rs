@@ -144,6 +144,12 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
                 } else {
                     line(p)
                 };
+                // A packet's names (DNS, interface) are the sender's: one inert line each.
+                let text = if args.json {
+                    crate::text::json_safe(&text)
+                } else {
+                    crate::text::escape(&text)
+                };
                 if writeln!(out, "{text}").is_err() {
                     // `| head`: stop printing, finish the capture quietly.
                     broken_pipe = true;

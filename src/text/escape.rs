@@ -114,6 +114,24 @@ pub fn sanitize_output(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// One line of text that may already hold this module's escapes (a rendered report shown
+/// again, a quoted shell command): every unsafe character, newline included, escaped, and
+/// backslashes left alone so existing escapes are not doubled. Safe, not injective.
+pub fn sanitize_line(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// JSON text made safe for a terminal without changing its value: serde_json escapes C0
 /// controls itself but writes C1 controls and bidi characters raw; those become `\u202e`
 /// escapes (they can only occur inside strings, so this never touches the structure).
@@ -274,6 +292,8 @@ mod props {
         fn escaped_text_has_no_unsafe_char(s in nasty()) {
             let e = escape(&s);
             prop_assert!(!e.chars().any(is_unsafe_char), "{:?} -> {:?}", s, e);
+            let l = sanitize_line(&s);
+            prop_assert!(!l.chars().any(is_unsafe_char));
             let o = sanitize_output(&s);
             prop_assert!(!o.chars().any(|c| c != '\n' && is_unsafe_char(c)));
         }

@@ -503,14 +503,14 @@ fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: 
         .iter()
         .map(|t| {
             if t.starts_with("     ") {
-                // Shell commands: already quoted ($'…' for control characters), so only the
-                // backstop, which keeps their backslashes.
+                // Shell commands, already quoted ($'…' for control characters).
                 Line::from(Span::styled(
-                    crate::text::sanitize_output(t).into_owned(),
+                    crate::text::sanitize_line(t).into_owned(),
                     app.theme.header(),
                 ))
             } else {
-                Line::raw(esc(t))
+                // Reports (path, dns) arrive escaped already; findings' titles do not.
+                Line::raw(crate::text::sanitize_line(t).into_owned())
             }
         })
         .collect();
@@ -521,7 +521,7 @@ fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: 
     // Long explanations wrap: leave room for them.
     let area = centered(f.area(), 100, (lines.len() as u16 + 6).min(f.area().height));
     f.render_widget(Clear, area);
-    let block = Block::new().borders(Borders::ALL).title(title.to_string());
+    let block = Block::new().borders(Borders::ALL).title(esc(title));
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -598,7 +598,7 @@ fn draw_detail(f: &mut Frame, app: &App, title: &str, fields: &[(String, String)
         .collect();
     let area = centered(f.area(), 90, lines.len() as u16 + 2);
     f.render_widget(Clear, area);
-    let block = Block::new().borders(Borders::ALL).title(title.to_string());
+    let block = Block::new().borders(Borders::ALL).title(esc(title));
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
