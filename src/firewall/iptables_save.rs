@@ -17,7 +17,8 @@ pub fn parse(text: &str, family: IpFamily, source: XtSource) -> (Vec<XtTable>, V
         open: false,
         warnings: Vec::new(),
     };
-    let lines: Vec<&str> = text.lines().collect();
+    // Split on '\n' only: a comment may hold a '\r' that `lines()` would drop before a '\n'.
+    let lines: Vec<&str> = text.split('\n').collect();
     let mut idx = 0;
     while idx < lines.len() {
         // A quoted argument (a comment) may hold newlines: iptables-save prints them raw, so
@@ -579,6 +580,43 @@ mod tests {
                 "ACCEPT"
             ]
         );
+    }
+
+    /// Quotes a comment as iptables-save 1.8 does: always in double quotes, `"` and `\` escaped.
+    fn save_quote(c: &str) -> String {
+        format!("\"{}\"", c.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+
+    proptest::proptest! {
+        /// Any comment the kernel accepts (≤ 255 bytes, no NUL), newlines, quotes, backslashes
+        /// and `-A`/`COMMIT` look-alikes included, is one rule with that exact comment, and
+        /// the rules around it are intact.
+        #[test]
+        fn any_comment_is_one_rule(
+            comments in proptest::collection::vec(
+                proptest::string::string_regex("(?s)[^\\x00]{0,60}|(\n-A INPUT -j ACCEPT|\nCOMMIT|\"|\\\\|\r| |x){0,12}").unwrap(),
+                1..5,
+            )
+        ) {
+            let mut text = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
+            for c in &comments {
+                text.push_str(&format!("-A INPUT -m comment --comment {} -j DROP\n", save_quote(c)));
+                text.push_str("-A INPUT -s 10.0.0.0/8 -j ACCEPT\n");
+            }
+            text.push_str("COMMIT\n");
+            let (tables, warnings) = parse(&text, IpFamily::V4, XtSource::Nft);
+            proptest::prop_assert!(warnings.is_empty(), "{:?}", warnings);
+            proptest::prop_assert_eq!(tables.len(), 1);
+            let rules = &tables[0].chains[0].rules;
+            proptest::prop_assert_eq!(rules.len(), comments.len() * 2);
+            for (i, c) in comments.iter().enumerate() {
+                proptest::prop_assert_eq!(rules[2 * i].comment.as_deref(), Some(c.as_str()));
+                proptest::prop_assert_eq!(rules[2 * i].target.as_deref(), Some("DROP"));
+                proptest::prop_assert_eq!(rules[2 * i + 1].target.as_deref(), Some("ACCEPT"));
+                let words = rule_words(&rules[2 * i].raw);
+                proptest::prop_assert_eq!(words.get(5).map(String::as_str), Some(c.as_str()));
+            }
+        }
     }
 
     #[test]
