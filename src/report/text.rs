@@ -65,7 +65,14 @@ fn header(ns: &Namespace) -> String {
             .iter()
             .take(5)
             .map(|p| match &p.container_id {
-                Some(c) => format!("{} {} (container {})", p.pid, p.comm, &c[..c.len().min(12)]),
+                // By characters: a saved snapshot's id may be anything, and a byte slice
+                // could cut a character in two (a panic).
+                Some(c) => format!(
+                    "{} {} (container {})",
+                    p.pid,
+                    p.comm,
+                    c.chars().take(12).collect::<String>()
+                ),
                 None => format!("{} {}", p.pid, p.comm),
             })
             .collect();
@@ -407,5 +414,42 @@ fn render_dns(out: &mut String, dns: &DnsFiles) {
         for w in &p.warnings {
             put!(out, "    ! {w}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ProcessRef;
+
+    fn demo() -> Snapshot {
+        serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("demo")
+    }
+
+    /// A saved snapshot is untrusted: names with ESC and newlines stay escaped on their line,
+    /// and an odd container id does not panic.
+    #[test]
+    fn hostile_saved_snapshot_renders_inert() {
+        let mut snap = demo();
+        let ns = &mut snap.namespaces[1];
+        ns.name = "n\u{1b}[2J\nfake".into();
+        ns.processes = vec![ProcessRef {
+            pid: 7,
+            comm: "c\u{9b}1m".into(),
+            container_id: Some("aéééééééééééé".into()),
+        }];
+        let text = render(&snap);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::text::escape::is_unsafe_char(c)),
+            "{text}"
+        );
+        assert!(text.contains("== n\\x1b[2J\\nfake"), "{text}");
+        assert!(
+            text.contains("7 c\\u{9b}1m (container aééééééééééé)"),
+            "{text}"
+        );
+        assert!(!text.lines().any(|l| l.starts_with("fake")), "{text}");
     }
 }

@@ -164,7 +164,7 @@ fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
     let title = format!(" {} · {} · {} rows ", esc(&ns.name), app.tab.title(), total);
     let block = border(app, focused, title);
     if let NsStatus::Gone | NsStatus::Inaccessible(_) = ns.status {
-        let p = Paragraph::new(status_text(&ns.status))
+        let p = Paragraph::new(esc(&status_text(&ns.status)))
             .style(app.theme.warn())
             .block(block);
         f.render_widget(p, table_area);
