@@ -40,7 +40,7 @@ pub fn print_plan(plan: &Plan) {
     for (i, step) in plan.steps.iter().enumerate() {
         crate::outln!("  {}. {step}", i + 1);
         for cmd in shell::commands(step) {
-            println!("       {}", crate::text::sanitize_output(&cmd));
+            println!("       {}", crate::text::sanitize_line(&cmd));
         }
     }
 }
@@ -107,7 +107,7 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
                 }
             }
         }
-        crate::outln!("dry run: nothing changed");
+        println!("dry run: nothing changed");
         return 0;
     }
     if let Err(e) = plan::validate::validate(plan) {
@@ -120,7 +120,7 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
             return EXIT_BAD_INPUT;
         }
         if !prompt::yes_no(&format!("Apply these {} steps?", plan.steps.len())) {
-            crate::outln!("not applied; nothing changed");
+            println!("not applied; nothing changed");
             return EXIT_FAILED;
         }
     }

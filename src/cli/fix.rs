@@ -83,7 +83,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         }
     };
     if chosen.is_empty() {
-        crate::outln!("nothing to fix: no error or warning with an automatic fix");
+        println!("nothing to fix: no error or warning with an automatic fix");
         return Ok(0);
     }
     for f in &chosen {
@@ -129,10 +129,10 @@ fn report_what_is_left() {
         .filter(|f| f.severity != Severity::Info)
         .collect();
     if left.is_empty() {
-        crate::outln!("the doctor finds nothing else");
+        println!("the doctor finds nothing else");
         return;
     }
-    crate::outln!("still found:");
+    println!("still found:");
     for f in &left {
         let how = if f.fix.is_some() {
             format!(" (netlens fix {})", f.id)

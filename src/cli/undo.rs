@@ -60,16 +60,16 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
     for step in &steps {
         crate::outln!("  {step}");
         for cmd in shell::commands(step) {
-            println!("       {}", crate::text::sanitize_output(&cmd));
+            println!("       {}", crate::text::sanitize_line(&cmd));
         }
     }
     if !args.yes {
         if !prompt::stdin_is_tty() {
-            crate::errln!("netlens undo: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
+            eprintln!("netlens undo: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
             return Ok(EXIT_BAD_INPUT);
         }
         if !prompt::yes_no("Undo it?") {
-            crate::outln!("not undone; nothing changed");
+            println!("not undone; nothing changed");
             return Ok(EXIT_FAILED);
         }
     }
