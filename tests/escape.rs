@@ -315,5 +315,9 @@ fn tui_frames_hold_no_control_characters() {
             // Shown escaped, not silently stripped (ratatui drops a bare ESC but keeps `[2J`).
             assert_shows("TUI links", &s, &format!("eth0{LINK}"));
         }
+        if k == '8' {
+            // The topology sizes its boxes by the escaped names.
+            assert_shows("TUI topology", &s, &format!("bridge-host{NS}"));
+        }
     }
 }

@@ -260,7 +260,7 @@ fn draw_topology(f: &mut Frame, app: &mut App, area: Rect) {
             let mut line = Line::from(
                 l.segs
                     .iter()
-                    .map(|seg| Span::styled(esc(&seg.0), theme.tone(seg.1)))
+                    .map(|seg| Span::styled(seg.0.clone(), theme.tone(seg.1)))
                     .collect::<Vec<_>>(),
             );
             if focused && start + i == app.row_selected {
