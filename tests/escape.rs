@@ -321,3 +321,62 @@ fn tui_frames_hold_no_control_characters() {
         }
     }
 }
+
+/// `netlens cni` over a hostile config dir and `netlens dns` in a namespace whose
+/// /etc/netns resolv.conf holds escapes: both reports stay inert.
+#[test]
+fn cni_and_dns_reports_are_inert() {
+    in_world("cni_and_dns_reports_are_inert", || {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("net.d");
+        let data = dir.path().join("data");
+        let bin = dir.path().join("bin");
+        for d in [&conf, &data, &bin] {
+            std::fs::create_dir(d).unwrap();
+        }
+        let net = "n\u{1b}]0;pwn\u{7}";
+        std::fs::write(
+            conf.join("10-x\u{1b}[2J.conflist"),
+            serde_json::json!({"cniVersion": "1.0.0", "name": net,
+                "plugins": [{"type": "b\u{1b}[5m\u{202e}", "ipam": {"type": "host-local",
+                    "ranges": [[{"subnet": "10.99.0.0/24"}]]}}]})
+            .to_string(),
+        )
+        .unwrap();
+        std::fs::create_dir(data.join(net)).unwrap();
+        std::fs::write(data.join(net).join("10.99.0.7"), "id\u{1b}[31m\neth0").unwrap();
+        let out = netlens(&[
+            "cni",
+            "--conf-dir",
+            conf.to_str().unwrap(),
+            "--bin-dir",
+            bin.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ]);
+        let (o, e) = outputs(&out);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "cni: {o}{e}");
+        assert_inert("cni", &o);
+        assert_inert("cni stderr", &e);
+        assert_shows("cni", &o, net);
+
+        // `/etc/netns/NAME/resolv.conf` on a private copy of /etc (as tests/dns.rs does): the
+        // machine's /etc is never touched.
+        sh(&["mkdir", "-p", "/run/etc-copy"]);
+        sh(&["cp", "-a", "/etc/.", "/run/etc-copy/"]);
+        sh(&["mount", "--bind", "/run/etc-copy", "/etc"]);
+        sh(&["ip", "netns", "add", "evil"]);
+        std::fs::create_dir_all("/etc/netns/evil").unwrap();
+        std::fs::write(
+            "/etc/netns/evil/resolv.conf",
+            format!("nameserver 127.0.0.1\nsearch {SEARCH}\noptions timeout:1 attempts:1\n"),
+        )
+        .unwrap();
+        let out = netlens(&["dns", "web", "--ns", "evil", "--max-time", "2"]);
+        let (o, e) = outputs(&out);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "dns: {o}{e}");
+        assert_inert("dns", &o);
+        assert_inert("dns stderr", &e);
+        assert_shows("dns", &o, SEARCH);
+    });
+}
