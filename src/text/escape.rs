@@ -17,7 +17,9 @@
 //!   one input (the property tests check this with a decoder).
 //!
 //! Clean strings, nearly all of them, are returned borrowed. JSON output does not use this:
-//! serde_json escapes control characters itself and keeps the raw value.
+//! it keeps the raw value; serde_json escapes C0 controls itself and [`json_safe`] writes DEL,
+//! C1 and bidi characters as `\u` escapes too. docs/terminal-output.md lists where each
+//! function is used.
 //!
 //! [`sanitize_output`] is the backstop applied to a whole rendered report: it neutralises any
 //! control character but the newline, for values a renderer forgot to escape. It does not
