@@ -501,3 +501,28 @@ fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         );
     }
 }
+
+#[cfg(test)]
+mod rule_args_tests {
+    use super::rule_args;
+
+    /// A stale podman rule is deleted with the argv iptables got: escaped quotes resolved, the
+    /// comment one word.
+    #[test]
+    fn podman_comment_is_one_argument() {
+        let raw = r#"[0:0] -A CNI-abc -d 10.88.0.0/16 -m comment --comment "name: \"podman\" id: \"0b1a\"" -j ACCEPT"#;
+        assert_eq!(
+            rule_args(raw),
+            [
+                "-d",
+                "10.88.0.0/16",
+                "-m",
+                "comment",
+                "--comment",
+                r#"name: "podman" id: "0b1a""#,
+                "-j",
+                "ACCEPT"
+            ]
+        );
+    }
+}
