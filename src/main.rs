@@ -88,7 +88,7 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("netlens: {e:#}");
+            netlens::errln!("netlens: {e:#}");
             std::process::exit(1);
         }
     }

@@ -36,17 +36,17 @@ pub fn print_plan(plan: &Plan) {
     } else {
         &plan.title
     };
-    println!("plan {}: {title}", plan.id);
+    crate::outln!("plan {}: {title}", plan.id);
     for (i, step) in plan.steps.iter().enumerate() {
-        println!("  {}. {step}", i + 1);
+        crate::outln!("  {}. {step}", i + 1);
         for cmd in shell::commands(step) {
-            println!("       {cmd}");
+            println!("       {}", crate::text::sanitize_line(&cmd));
         }
     }
 }
 
 pub(super) fn fail(cmd: &str, e: &PlanError) -> i32 {
-    eprintln!("netlens {cmd}: {e}");
+    crate::errln!("netlens {cmd}: {e}");
     if e.is_bad_input() {
         EXIT_BAD_INPUT
     } else {
@@ -58,7 +58,7 @@ pub(super) fn fail(cmd: &str, e: &PlanError) -> i32 {
 pub(super) fn sweep() {
     if nix::unistd::geteuid().is_root() {
         for line in plan::sweep_expired() {
-            eprintln!("netlens: {line}");
+            crate::errln!("netlens: {line}");
         }
     }
 }
@@ -116,7 +116,7 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
     sweep();
     if !args.yes {
         if !prompt::stdin_is_tty() {
-            eprintln!("netlens {cmd}: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
+            crate::errln!("netlens {cmd}: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
             return EXIT_BAD_INPUT;
         }
         if !prompt::yes_no(&format!("Apply these {} steps?", plan.steps.len())) {
@@ -132,16 +132,18 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
         Ok(a) => a,
         Err(e) => return fail(&e),
     };
-    println!(
+    crate::outln!(
         "applied plan {}: {} step(s) changed something, {} already so",
-        applied.id, applied.changed, applied.unchanged
+        applied.id,
+        applied.changed,
+        applied.unchanged
     );
     let Some(secs) = args.confirm_within else {
-        println!("undo it with: netlens undo {}", applied.id);
+        crate::outln!("undo it with: netlens undo {}", applied.id);
         return 0;
     };
     if !prompt::stdin_is_tty() {
-        println!(
+        crate::outln!(
             "confirm within {secs} s with `netlens confirm {}`, or it rolls back by itself",
             applied.id
         );
@@ -151,9 +153,10 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
     if prompt::yes_within(&question, Duration::from_secs(secs)) {
         return match plan::confirm(&applied.id) {
             Ok(()) => {
-                println!(
+                crate::outln!(
                     "confirmed: plan {} stays (undo it with: netlens undo {})",
-                    applied.id, applied.id
+                    applied.id,
+                    applied.id
                 );
                 0
             }
@@ -162,7 +165,7 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
     }
     match plan::rollback_if_unconfirmed(&applied.id, false) {
         Ok(_) => {
-            println!("not confirmed: plan {} rolled back", applied.id);
+            crate::outln!("not confirmed: plan {} rolled back", applied.id);
             EXIT_FAILED
         }
         Err(e) => fail(&e),

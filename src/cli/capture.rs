@@ -82,19 +82,19 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
     let filter = match Filter::parse(&args.filter) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("netlens: {e}");
+            crate::errln!("netlens: {e}");
             return Ok(2);
         }
     };
     if args.duration.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
-        eprintln!("netlens: --duration must be a positive number of seconds");
+        crate::errln!("netlens: --duration must be a positive number of seconds");
         return Ok(2);
     }
     let (file, ns_name) = match &args.ns {
         Some(sel) => match lookup::find(sel) {
             Ok((found, file)) => (file, found.name),
             Err(e) => {
-                eprintln!("netlens: {e}");
+                crate::errln!("netlens: {e}");
                 return Ok(2);
             }
         },
@@ -111,15 +111,15 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
     let cap = match Capture::start(spec) {
         Ok(c) => c,
         Err(e @ (CaptureError::NoInterface { .. } | CaptureError::Pcap { .. })) => {
-            eprintln!("netlens: {e}");
+            crate::errln!("netlens: {e}");
             return Ok(2);
         }
         Err(e) => {
-            eprintln!("netlens: {e}");
+            crate::errln!("netlens: {e}");
             return Ok(1);
         }
     };
-    eprintln!(
+    crate::errln!(
         "netlens: capturing on {} in {ns_name}{}",
         args.iface,
         if args.filter.is_empty() {
@@ -144,6 +144,12 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
                 } else {
                     line(p)
                 };
+                // A packet's names (DNS, interface) are the sender's: one inert line each.
+                let text = if args.json {
+                    crate::text::json_safe(&text)
+                } else {
+                    crate::text::escape(&text)
+                };
                 if writeln!(out, "{text}").is_err() {
                     // `| head`: stop printing, finish the capture quietly.
                     broken_pipe = true;
@@ -163,14 +169,14 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
     let stats = match cap.finish() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("netlens: {e}");
+            crate::errln!("netlens: {e}");
             return Ok(1);
         }
     };
     if args.json && !broken_pipe {
         let _ = writeln!(out, "{}", serde_json::json!({ "stats": stats }));
     }
-    eprintln!("netlens: {}", summary(&stats, args.write.as_deref()));
+    crate::errln!("netlens: {}", summary(&stats, args.write.as_deref()));
     Ok(0)
 }
 

@@ -5,7 +5,6 @@
 //! Exit status: 0 healthy (or no CNI here), 1 the doctor's CNI rules find something, 2 bad
 //! input (a directory given on the command line that does not exist, an unknown namespace).
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -151,7 +150,7 @@ pub fn run(args: &CniArgs) -> anyhow::Result<i32> {
     let dirs = match dirs_from(args) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("netlens cni: {e}");
+            crate::errln!("netlens cni: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -163,7 +162,7 @@ pub fn run(args: &CniArgs) -> anyhow::Result<i32> {
     let snap = match collect::snapshot(&opts) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("netlens cni: {e}");
+            crate::errln!("netlens cni: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -174,6 +173,8 @@ pub fn run(args: &CniArgs) -> anyhow::Result<i32> {
     } else {
         render(&r)
     };
+    // Anything a renderer missed is neutralised here (JSON keeps its value).
+    let text = crate::text::terminal_safe(&text, args.json);
     print!("{text}");
     Ok(code)
 }
@@ -335,17 +336,17 @@ pub fn report(snap: &Snapshot) -> CniReport {
 /// The text form.
 pub fn render(r: &CniReport) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "== CNI config ({})", r.conf_dir);
+    crate::put!(o, "== CNI config ({})", r.conf_dir);
     match &r.selected {
         Some(s) => {
-            let _ = writeln!(o, "  runtime uses {s}: {}", r.selected_why);
+            crate::put!(o, "  runtime uses {s}: {}", r.selected_why);
         }
         None => {
-            let _ = writeln!(o, "  no config the runtime can use: {}", r.selected_why);
+            crate::put!(o, "  no config the runtime can use: {}", r.selected_why);
         }
     }
     for c in &r.configs {
-        let _ = writeln!(
+        crate::put!(
             o,
             "  {} [{}] {} cniVersion {}: {}",
             c.path,
@@ -357,15 +358,15 @@ pub fn render(r: &CniReport) -> String {
         for p in &c.problems {
             match (p.line, p.column) {
                 (Some(l), Some(col)) => {
-                    let _ = writeln!(o, "    ! line {l} column {col}: {}", p.message);
+                    crate::put!(o, "    ! line {l} column {col}: {}", p.message);
                 }
                 _ => {
-                    let _ = writeln!(o, "    ! {}", p.message);
+                    crate::put!(o, "    ! {}", p.message);
                 }
             }
         }
         for p in &c.plugins {
-            let _ = writeln!(
+            crate::put!(
                 o,
                 "    {} {}{}: {}",
                 p.role,
@@ -375,19 +376,19 @@ pub fn render(r: &CniReport) -> String {
             );
         }
     }
-    let _ = writeln!(o, "  plugin dirs: {}", r.bin_dirs.join(", "));
+    crate::put!(o, "  plugin dirs: {}", r.bin_dirs.join(", "));
     for e in &r.errors {
-        let _ = writeln!(o, "  ! {e}");
+        crate::put!(o, "  ! {e}");
     }
     for n in &r.networks {
-        let _ = writeln!(o, "== network {} ({})", n.network, n.dir);
+        crate::put!(o, "== network {} ({})", n.network, n.dir);
         if let Some(c) = &n.config {
-            let _ = writeln!(o, "  config {c}");
+            crate::put!(o, "  config {c}");
         } else {
-            let _ = writeln!(o, "  no config names this network");
+            crate::put!(o, "  no config names this network");
         }
         for rg in &n.ranges {
-            let _ = writeln!(
+            crate::put!(
                 o,
                 "  range {} {}-{} gateway {} ({} addresses)",
                 rg.subnet,
@@ -398,10 +399,10 @@ pub fn render(r: &CniReport) -> String {
             );
         }
         if n.total > 0 {
-            let _ = writeln!(o, "  used {}/{} ({:.1}%)", n.used, n.total, n.percent);
+            crate::put!(o, "  used {}/{} ({:.1}%)", n.used, n.total, n.percent);
         }
         if let Some(e) = &n.error {
-            let _ = writeln!(o, "  ! {e}");
+            crate::put!(o, "  ! {e}");
         }
         for a in &n.allocations {
             let who = match (a.state.as_str(), &a.held_by, &a.held_on) {
@@ -410,7 +411,7 @@ pub fn render(r: &CniReport) -> String {
                 ("leaked", _, _) => "LEAKED".to_string(),
                 _ => format!("unknown: {}", a.note.as_deref().unwrap_or("")),
             };
-            let _ = writeln!(
+            crate::put!(
                 o,
                 "  {} {} {}: {who}",
                 a.ip,
@@ -419,7 +420,7 @@ pub fn render(r: &CniReport) -> String {
             );
         }
         for p in &n.pods {
-            let _ = writeln!(
+            crate::put!(
                 o,
                 "  pod {} {} {} ⇄ {}",
                 p.namespace,
@@ -430,23 +431,23 @@ pub fn render(r: &CniReport) -> String {
         }
     }
     if !r.interfaces.is_empty() {
-        let _ = writeln!(o, "== CNI interfaces (host)");
+        crate::put!(o, "== CNI interfaces (host)");
         for i in &r.interfaces {
-            let _ = writeln!(o, "  {} ({}): {}", i.name, i.kind, i.what);
+            crate::put!(o, "  {} ({}): {}", i.name, i.kind, i.what);
         }
     }
     if r.findings.is_empty() {
-        let _ = writeln!(o, "== healthy");
+        crate::put!(o, "== healthy");
     } else {
-        let _ = writeln!(o, "== problems");
+        crate::put!(o, "== problems");
         for f in &r.findings {
             let fix = if f.fix.is_some() {
                 format!(" (netlens fix {})", f.id)
             } else {
                 String::new()
             };
-            let _ = writeln!(o, "  {} [{}] {}{fix}", f.id, f.severity, f.title);
-            let _ = writeln!(o, "    {}", f.explanation);
+            crate::put!(o, "  {} [{}] {}{fix}", f.id, f.severity, f.title);
+            crate::put!(o, "    {}", f.explanation);
         }
     }
     o

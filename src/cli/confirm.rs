@@ -14,7 +14,7 @@ pub struct ConfirmArgs {
 pub fn run(args: &ConfirmArgs) -> anyhow::Result<i32> {
     Ok(match plan::confirm(&args.plan_id) {
         Ok(()) => {
-            println!("plan {} confirmed: it stays", args.plan_id);
+            crate::outln!("plan {} confirmed: it stays", args.plan_id);
             0
         }
         Err(e) => fail("confirm", &e),

@@ -25,7 +25,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<i32> {
     let (old, new) = match (load(&args.old), load(&args.new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("netlens: {e}");
+            crate::errln!("netlens: {e}");
             return Ok(2);
         }
     };
@@ -37,6 +37,8 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<i32> {
     } else {
         report::diff_text::render(&changes)
     };
+    // Anything a renderer missed is neutralised here (JSON keeps its value).
+    let text = crate::text::terminal_safe(&text, args.json);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
     if let Err(e) = stdout
@@ -45,7 +47,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<i32> {
     {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             // Not main's exit 1, which here would read as "changes found".
-            eprintln!("netlens: writing the diff: {e}");
+            crate::errln!("netlens: writing the diff: {e}");
             return Ok(2);
         }
     }

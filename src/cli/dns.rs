@@ -42,7 +42,7 @@ pub fn run(args: &DnsArgs) -> anyhow::Result<i32> {
     let report = match report {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("netlens dns: {e}");
+            crate::errln!("netlens dns: {e}");
             return Ok(match e {
                 DnsError::BadName { .. } | DnsError::BadType { .. } | DnsError::Namespace(_) => {
                     EXIT_USAGE
@@ -59,6 +59,8 @@ pub fn run(args: &DnsArgs) -> anyhow::Result<i32> {
     } else {
         dns::render(&report)
     };
+    // Anything a renderer missed is neutralised here (JSON keeps its value).
+    let text = crate::text::terminal_safe(&text, args.json);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

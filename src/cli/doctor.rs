@@ -38,14 +38,14 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
         Some(path) => match super::diff::load(path) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("netlens doctor: {e}");
+                crate::errln!("netlens doctor: {e}");
                 return Ok(EXIT_USAGE);
             }
         },
         None => match collect::snapshot(&Options::default()) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("netlens doctor: {e}");
+                crate::errln!("netlens doctor: {e}");
                 return Ok(EXIT_USAGE);
             }
         },
@@ -53,7 +53,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
     let selected = match select(&snap, &args.ns) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("netlens doctor: {e}");
+            crate::errln!("netlens doctor: {e}");
             return Ok(EXIT_USAGE);
         }
     };
@@ -70,6 +70,8 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
     } else {
         render(&snap, &findings, selected.as_deref())
     };
+    // Anything a renderer missed is neutralised here (JSON keeps its value).
+    let text = crate::text::terminal_safe(&text, args.json);
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_bytes())
@@ -77,7 +79,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
     {
         // A closed pipe (`| head`) is not an error worth a message.
         if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("netlens doctor: writing the report: {e}");
+            crate::errln!("netlens doctor: writing the report: {e}");
             return Ok(EXIT_USAGE);
         }
     }
@@ -130,7 +132,7 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
         None => format!("{} namespaces", snap.namespaces.len()),
     };
     for w in &snap.warnings {
-        out.push_str(&format!("note: {w}\n"));
+        crate::put!(out, "note: {w}");
     }
     for (severity, heading) in [
         (Severity::Error, "errors"),
@@ -141,14 +143,14 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
         if group.is_empty() {
             continue;
         }
-        out.push_str(&format!("== {heading} ({})\n", group.len()));
+        crate::put!(out, "== {heading} ({})", group.len());
         for f in group {
-            out.push_str(&format!("{} [{}]\n", f.title, f.id));
-            out.push_str(&format!("  {}\n", f.explanation));
+            crate::put!(out, "{} [{}]", f.title, f.id);
+            crate::put!(out, "  {}", f.explanation);
             if let Some(fix) = &f.fix {
-                out.push_str(&format!("  fix: {}\n", fix.title));
+                crate::put!(out, "  fix: {}", fix.title);
                 for (i, step) in fix.steps.iter().enumerate() {
-                    out.push_str(&format!("    {}. {step}\n", i + 1));
+                    crate::put!(out, "    {}. {step}", i + 1);
                 }
             }
             out.push('\n');
@@ -156,14 +158,15 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     if findings.is_empty() {
-        out.push_str(&format!("doctor: no problems found in {scope}\n"));
+        crate::put!(out, "doctor: no problems found in {scope}");
     } else {
-        out.push_str(&format!(
-            "doctor: {} errors, {} warnings, {} information in {scope}\n",
+        crate::put!(
+            out,
+            "doctor: {} errors, {} warnings, {} information in {scope}",
             count(Severity::Error),
             count(Severity::Warning),
             count(Severity::Info)
-        ));
+        );
     }
     out
 }

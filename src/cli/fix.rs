@@ -46,7 +46,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
     let snap = match collect::snapshot(&Options::default()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("netlens fix: {e}");
+            crate::errln!("netlens fix: {e}");
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -60,15 +60,16 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         match findings.iter().find(|f| f.id == args.id) {
             Some(f) if f.fix.is_some() => vec![f],
             Some(f) => {
-                eprintln!(
+                crate::errln!(
                     "netlens fix: {} has no automatic fix; what the doctor says: {}",
-                    f.id, f.explanation
+                    f.id,
+                    f.explanation
                 );
                 return Ok(EXIT_BAD_INPUT);
             }
             None => {
                 let known: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
-                eprintln!(
+                crate::errln!(
                     "netlens fix: no finding {:?} now{}",
                     args.id,
                     if known.is_empty() {
@@ -86,8 +87,8 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     for f in &chosen {
-        println!("{} [{}] {}", f.id, f.severity, f.title);
-        println!("  {}", f.explanation);
+        crate::outln!("{} [{}] {}", f.id, f.severity, f.title);
+        crate::outln!("  {}", f.explanation);
     }
     let title = if chosen.len() == 1 {
         format!("fix {}", chosen[0].id)
@@ -138,6 +139,6 @@ fn report_what_is_left() {
         } else {
             String::new()
         };
-        println!("  {} [{}] {}{how}", f.id, f.severity, f.title);
+        crate::outln!("  {} [{}] {}{how}", f.id, f.severity, f.title);
     }
 }

@@ -47,14 +47,17 @@ pub fn run(args: &JournalArgs) -> anyhow::Result<i32> {
         })
         .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!(
+            "{}",
+            crate::text::json_safe(&serde_json::to_string_pretty(&rows)?)
+        );
         return Ok(0);
     }
     if rows.is_empty() {
-        println!("no plans in {}", journal::journal_dir().display());
+        crate::outln!("no plans in {}", journal::journal_dir().display());
     }
     for r in &rows {
-        println!(
+        crate::outln!(
             "{:<22} {}  {:<16} {} ({} steps)",
             r.id,
             plan::format_time(r.started_at),

@@ -66,12 +66,12 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
             ..
         } => scenario,
         LabAction::Break { scenario: None, .. } => {
-            eprintln!("netlens lab break: name a scenario and a fault, or use --list");
+            crate::errln!("netlens lab break: name a scenario and a fault, or use --list");
             return Ok(EXIT_USAGE);
         }
     };
     if !SCENARIOS.contains(&scenario.as_str()) {
-        eprintln!(
+        crate::errln!(
             "netlens lab: {}",
             LabError::UnknownScenario {
                 name: scenario.clone()
@@ -80,12 +80,12 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_USAGE);
     }
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("netlens lab: needs root (creating and entering network namespaces needs CAP_SYS_ADMIN and CAP_NET_ADMIN); run it with sudo");
+        crate::errln!("netlens lab: needs root (creating and entering network namespaces needs CAP_SYS_ADMIN and CAP_NET_ADMIN); run it with sudo");
         return Ok(1);
     }
     let result = match &args.action {
         LabAction::Up { scenario } => lab::up(scenario).map(|r| {
-            println!(
+            crate::outln!(
                 "lab {} is up: {} namespaces, {} of {} steps changed something, {} ms",
                 r.scenario,
                 r.namespaces.len(),
@@ -96,9 +96,9 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
         }),
         LabAction::Down { scenario } => lab::down(scenario).map(|r| {
             if r.deleted.is_empty() {
-                println!("lab {} is down (nothing to delete)", r.scenario);
+                crate::outln!("lab {} is down (nothing to delete)", r.scenario);
             } else {
-                println!(
+                crate::outln!(
                     "lab {} is down: deleted {}",
                     r.scenario,
                     r.deleted.join(", ")
@@ -110,26 +110,30 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
             fault: Some(fault),
             ..
         } => lab::break_fault(scenario.as_deref().unwrap_or_default(), fault).map(|r| {
-            println!("lab {}: {} — {}", r.scenario, r.fault.name, r.fault.what);
+            crate::outln!("lab {}: {} — {}", r.scenario, r.fault.name, r.fault.what);
             for change in &r.fault.changes {
-                println!("  {change}");
+                crate::outln!("  {change}");
             }
-            println!("netlens doctor should report {}", r.fault.finding);
+            crate::outln!("netlens doctor should report {}", r.fault.finding);
             if let Some(p) = &r.fault.probe {
                 let size = p.size.map(|s| format!(" -M do -s {s}")).unwrap_or_default();
-                println!(
+                crate::outln!(
                     "this now fails: ip netns exec {} ping -c1 -W1{size} {}",
-                    p.ns, p.dst
+                    p.ns,
+                    p.dst
                 );
             }
         }),
         LabAction::Break { fault: None, .. } => {
-            eprintln!("netlens lab break: name a fault (see --list)");
+            crate::errln!("netlens lab break: name a fault (see --list)");
             return Ok(EXIT_USAGE);
         }
         LabAction::Status { scenario, json } => match lab::status(scenario) {
             Ok(status) if *json => {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                println!(
+                    "{}",
+                    crate::text::json_safe(&serde_json::to_string_pretty(&status)?)
+                );
                 Ok(())
             }
             Ok(status) => {
@@ -142,11 +146,11 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
     match result {
         Ok(()) => Ok(0),
         Err(e @ (LabError::UnknownScenario { .. } | LabError::UnknownFault { .. })) => {
-            eprintln!("netlens lab: {e}");
+            crate::errln!("netlens lab: {e}");
             Ok(EXIT_USAGE)
         }
         Err(e) => {
-            eprintln!("netlens lab: {e}");
+            crate::errln!("netlens lab: {e}");
             Ok(1)
         }
     }
@@ -156,7 +160,7 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
 fn list_faults(only: Option<&str>) -> i32 {
     if let Some(name) = only {
         if !SCENARIOS.contains(&name) {
-            eprintln!(
+            crate::errln!(
                 "netlens lab: {}",
                 LabError::UnknownScenario {
                     name: name.to_string()
@@ -187,10 +191,10 @@ fn print_status(s: &lab::LabStatus) {
         LabState::Partial => "partial",
         LabState::Absent => "absent",
     };
-    println!("lab {}: {state}", s.scenario);
+    crate::outln!("lab {}: {state}", s.scenario);
     for ns in &s.namespaces {
         let mark = if ns.exists { "ok" } else { "missing" };
-        println!("  namespace {:<20} {mark}", ns.name);
+        crate::outln!("  namespace {:<20} {mark}", ns.name);
         for link in s.links.iter().filter(|l| l.ns == ns.name) {
             let state = match (link.exists, link.up, link.expected_up) {
                 (false, _, _) => "missing",
@@ -205,7 +209,7 @@ fn print_status(s: &lab::LabStatus) {
                 (None, Some(want)) if link.exists => format!(" (expected a {want})"),
                 _ => String::new(),
             };
-            println!("    {:<16} {state}{kind}", link.name);
+            crate::outln!("    {:<16} {state}{kind}", link.name);
         }
     }
 }

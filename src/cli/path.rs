@@ -37,7 +37,7 @@ impl ProbeArgs {
     /// one-line message `cmd` printed.
     pub fn read(&self, cmd: &str) -> Result<(crate::model::Snapshot, Probe), i32> {
         let snap = collect::snapshot(&Options::default()).map_err(|e| {
-            eprintln!("netlens {cmd}: {e}");
+            crate::errln!("netlens {cmd}: {e}");
             EXIT_USAGE
         })?;
         let probe = probe_for(
@@ -49,7 +49,7 @@ impl ProbeArgs {
             self.port,
         )
         .map_err(|e| {
-            eprintln!("netlens {cmd}: {e}");
+            crate::errln!("netlens {cmd}: {e}");
             EXIT_USAGE
         })?;
         Ok((snap, probe))
@@ -79,6 +79,8 @@ pub fn run(args: &PathArgs) -> anyhow::Result<i32> {
     } else {
         report::path_text::render_path(&report)
     };
+    // Anything a renderer missed is neutralised here (JSON keeps its value).
+    let text = crate::text::terminal_safe(&text, args.probe.json);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

@@ -70,7 +70,7 @@ fn parse(args: &PortsArgs) -> Result<(Option<Role>, Vec<IpAddr>), String> {
 }
 
 fn usage(msg: impl std::fmt::Display) -> anyhow::Result<i32> {
-    eprintln!("netlens ports: {msg}");
+    crate::errln!("netlens ports: {msg}");
     Ok(EXIT_USAGE)
 }
 
@@ -122,6 +122,8 @@ pub fn run(args: &PortsArgs) -> anyhow::Result<i32> {
     } else {
         report::ports_text::render_ports(&rep)
     };
+    // Anything a renderer missed is neutralised here (JSON keeps its value).
+    let text = crate::text::terminal_safe(&text, args.json);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

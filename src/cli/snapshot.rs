@@ -28,7 +28,7 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<i32> {
     let snap = match collect::snapshot(&opts) {
         Ok(s) => s,
         Err(e @ SnapshotError::UnknownNamespace { .. }) => {
-            eprintln!("netlens: {e}");
+            crate::errln!("netlens: {e}");
             return Ok(2);
         }
     };
@@ -39,6 +39,8 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<i32> {
     } else {
         report::text::render(&snap)
     };
+    // Anything a renderer missed is neutralised here (JSON keeps its value).
+    let text = crate::text::terminal_safe(&text, args.json);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
     if let Err(e) = stdout

@@ -21,7 +21,7 @@ pub struct TraceArgs {
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
     if !(args.wait > 0.0 && args.wait <= 60.0) {
-        eprintln!("netlens trace: --wait must be between 0 and 60 seconds");
+        crate::errln!("netlens trace: --wait must be between 0 and 60 seconds");
         return Ok(2);
     }
     let (snap, probe) = match args.probe.read("trace") {
@@ -38,7 +38,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
     ) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("netlens trace: {e}");
+            crate::errln!("netlens trace: {e}");
             return Ok(1);
         }
     };
@@ -49,6 +49,8 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
     } else {
         report::path_text::render_trace(&report)
     };
+    // Anything a renderer missed is neutralised here (JSON keeps its value).
+    let text = crate::text::terminal_safe(&text, args.probe.json);
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

@@ -46,7 +46,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
         Ok(p) => p,
         Err(e) => return Ok(fail("undo", &e)),
     };
-    println!(
+    crate::outln!(
         "undo plan {} ({}, {}): {} step(s)",
         entry.plan.id,
         if entry.plan.title.is_empty() {
@@ -58,9 +58,9 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
         steps.len()
     );
     for step in &steps {
-        println!("  {step}");
+        crate::outln!("  {step}");
         for cmd in shell::commands(step) {
-            println!("       {cmd}");
+            println!("       {}", crate::text::sanitize_line(&cmd));
         }
     }
     if !args.yes {
@@ -75,7 +75,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
     }
     Ok(match plan::undo(&UndoTarget::Id(entry.plan.id.clone())) {
         Ok(u) => {
-            println!("undid plan {}: {} step(s) reverted", u.id, u.steps);
+            crate::outln!("undid plan {}: {} step(s) reverted", u.id, u.steps);
             0
         }
         Err(e) => fail("undo", &e),

@@ -360,33 +360,11 @@ fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     );
 }
 
-/// The rule's arguments after `-A CHAIN`, as an argv (double quotes honoured), for a delete.
+/// The rule's arguments after `-A CHAIN`, as an argv for a delete: quoted with iptables-save's
+/// `\"` and `\\` escapes resolved, so `iptables -D` matches a comment like podman's
+/// `name: "podman" id: "…"`.
 pub fn rule_args(raw: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut has = false;
-    for c in raw.trim().chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                has = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if has {
-                    words.push(std::mem::take(&mut cur));
-                    has = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                has = true;
-            }
-        }
-    }
-    if has {
-        words.push(cur);
-    }
+    let words = crate::firewall::iptables_save::rule_words(raw);
     // Drop `[packets:bytes]` counters and `-A CHAIN`.
     let mut rest: &[String] = &words;
     if rest.first().is_some_and(|w| w.starts_with('[')) {
@@ -520,6 +498,31 @@ fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
                     rule: args,
                 }],
             ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod rule_args_tests {
+    use super::rule_args;
+
+    /// A stale podman rule is deleted with the argv iptables got: escaped quotes resolved, the
+    /// comment one word.
+    #[test]
+    fn podman_comment_is_one_argument() {
+        let raw = r#"[0:0] -A CNI-abc -d 10.88.0.0/16 -m comment --comment "name: \"podman\" id: \"0b1a\"" -j ACCEPT"#;
+        assert_eq!(
+            rule_args(raw),
+            [
+                "-d",
+                "10.88.0.0/16",
+                "-m",
+                "comment",
+                "--comment",
+                r#"name: "podman" id: "0b1a""#,
+                "-j",
+                "ACCEPT"
+            ]
         );
     }
 }

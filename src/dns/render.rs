@@ -2,20 +2,24 @@
 
 use std::fmt::Write;
 
+use crate::put;
+
 use super::plan::CandidateKind;
 use super::report::{DnsReport, DnsSearch};
 
 /// The report as the CLI prints it (and the TUI shows it).
 pub fn render(r: &DnsReport) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{} {} in {}", r.name, r.qtype, r.namespace);
-    let _ = writeln!(
+    put!(o, "{} {} in {}", r.name, r.qtype, r.namespace);
+    put!(
         o,
         "  files: {} · {} · {}",
-        r.files.resolv_conf, r.files.nsswitch, r.files.hosts
+        r.files.resolv_conf,
+        r.files.nsswitch,
+        r.files.hosts
     );
     for e in &r.files.errors {
-        let _ = writeln!(o, "  ! {e}");
+        put!(o, "  ! {e}");
     }
     let p = &r.plan;
     if !p.sources.is_empty() {
@@ -35,14 +39,14 @@ pub fn render(r: &DnsReport) -> String {
                 t
             })
             .collect();
-        let _ = writeln!(o, "  hosts: {}   ({})", line.join(" "), p.sources_from);
+        put!(o, "  hosts: {}   ({})", line.join(" "), p.sources_from);
     }
     let servers: Vec<String> = p
         .servers
         .iter()
         .map(|s| format!("{} (waits {} ms)", s.addr, s.timeout_ms))
         .collect();
-    let _ = writeln!(
+    put!(
         o,
         "  resolver: search [{}] · ndots {} · {} attempt(s) · nameservers {}",
         p.search.join(" "),
@@ -54,7 +58,7 @@ pub fn render(r: &DnsReport) -> String {
 
     for (i, s) in r.steps.iter().enumerate() {
         let assumed = if s.evaluated { "" } else { " (assumed)" };
-        let _ = writeln!(
+        put!(
             o,
             "{}. {}{}: {}{} → {}",
             i + 1,
@@ -72,7 +76,7 @@ pub fn render(r: &DnsReport) -> String {
             // The search ends with its own summary line.
             Some(d) => search_text(&mut o, d, "   "),
             None => {
-                let _ = writeln!(o, "   {}", s.detail);
+                put!(o, "   {}", s.detail);
             }
         }
     }
@@ -81,7 +85,7 @@ pub fn render(r: &DnsReport) -> String {
             .iter()
             .map(|s| s.name.as_str())
             .collect();
-        let _ = writeln!(o, "   not consulted: {}", skipped.join(", "));
+        put!(o, "   not consulted: {}", skipped.join(", "));
     }
     let _ = writeln!(o);
     if r.resolved {
@@ -94,24 +98,24 @@ pub fn render(r: &DnsReport) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let _ = writeln!(
+        put!(
             o,
             "RESOLVED by {}: {what}",
             r.answered_by.as_deref().unwrap_or("?")
         );
     } else if r.capped {
-        let _ = writeln!(
+        put!(
             o,
             "NOT RESOLVED: netlens stopped waiting at its {} s cap (--max-time); glibc would wait longer",
             r.max_time_secs
         );
     } else {
-        let _ = writeln!(o, "NOT RESOLVED");
+        put!(o, "NOT RESOLVED");
     }
-    let _ = writeln!(o, "  {} ms in all", r.total_ms);
+    put!(o, "  {} ms in all", r.total_ms);
     if let Some(d) = &r.dns_behind_hosts {
         let _ = writeln!(o);
-        let _ = writeln!(
+        put!(
             o,
             "DNS behind the hosts entry (netlens asked; glibc did not):"
         );
@@ -120,13 +124,13 @@ pub fn render(r: &DnsReport) -> String {
     if !r.notes.is_empty() {
         let _ = writeln!(o);
         for n in &r.notes {
-            let _ = writeln!(o, "note: {n}");
+            put!(o, "note: {n}");
         }
     }
     let _ = writeln!(o);
-    let _ = writeln!(o, "dig / nslookup:");
+    put!(o, "dig / nslookup:");
     for t in &r.tools_differ {
-        let _ = writeln!(o, "  - {t}");
+        put!(o, "  - {t}");
     }
     o
 }
@@ -139,7 +143,7 @@ fn search_text(o: &mut String, d: &DnsSearch, indent: &str) {
             CandidateKind::Search(d) => format!("search domain {d}"),
             CandidateKind::AsIsLast => "as is, after the search list".to_string(),
         };
-        let _ = writeln!(o, "{indent}{}  [{why}] → {}", c.name, c.result);
+        put!(o, "{indent}{}  [{why}] → {}", c.name, c.result);
         for q in &c.queries {
             let mut line = format!(
                 "{indent}    {:<5} @{} try {} {}: {} in {:.1} ms",
@@ -157,8 +161,8 @@ fn search_text(o: &mut String, d: &DnsSearch, indent: &str) {
             if let Some(e) = &q.error {
                 line.push_str(&format!(" — {e}"));
             }
-            let _ = writeln!(o, "{line}");
+            put!(o, "{line}");
         }
     }
-    let _ = writeln!(o, "{indent}{}", d.summary);
+    put!(o, "{indent}{}", d.summary);
 }

@@ -17,8 +17,20 @@ pub fn parse(text: &str, family: IpFamily, source: XtSource) -> (Vec<XtTable>, V
         open: false,
         warnings: Vec::new(),
     };
-    for (idx, line) in text.lines().enumerate() {
-        parser.line(idx + 1, line);
+    // Split on '\n' only: a comment may hold a '\r' that `lines()` would drop before a '\n'.
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut idx = 0;
+    while idx < lines.len() {
+        // A quoted argument (a comment) may hold newlines: iptables-save prints them raw, so
+        // the lines that continue the quote belong to this rule, never to rules of their own.
+        if let Some(end) = continuation_end(&lines, idx) {
+            let joined = lines[idx..=end].join("\n");
+            parser.line(idx + 1, &joined);
+            idx = end + 1;
+            continue;
+        }
+        parser.line(idx + 1, lines[idx]);
+        idx += 1;
     }
     if parser.open {
         if let Some(t) = parser.tables.last() {
@@ -201,6 +213,52 @@ impl Parser {
         };
         &mut table.chains[idx]
     }
+}
+
+/// Bytes a quoted argument may continue over following lines. The kernel caps a comment at 256
+/// bytes (XT_MAX_COMMENT_LEN), escaping at most doubles that: a quote still open after this
+/// much text is a truncated line, and the lines after it are parsed on their own.
+const MAX_CONTINUATION: usize = 1024;
+
+/// Whether a quote is still open at the end of `line` (a backslash escapes the next char).
+fn quote_open(line: &str, mut open: bool) -> bool {
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' => open = !open,
+            _ => {}
+        }
+    }
+    open
+}
+
+/// If the rule line at `start` leaves a quote open that a later line closes (within
+/// [`MAX_CONTINUATION`] bytes), the index of that closing line.
+fn continuation_end(lines: &[&str], start: usize) -> Option<usize> {
+    let first = lines[start].trim_start();
+    if !(first.starts_with('-') || first.starts_with('[')) || !quote_open(first, false) {
+        return None;
+    }
+    let mut used = 0;
+    for (j, line) in lines.iter().enumerate().skip(start + 1) {
+        used += line.len() + 1;
+        if used > MAX_CONTINUATION {
+            return None;
+        }
+        if !quote_open(line, true) {
+            return Some(j);
+        }
+    }
+    None
+}
+
+/// A rule line's words as iptables would get them from a shell (quotes and `\"`/`\\`
+/// escapes resolved), e.g. to delete the rule with `iptables -D`.
+pub fn rule_words(raw: &str) -> Vec<String> {
+    tokenize(raw.trim()).0.into_iter().map(|t| t.text).collect()
 }
 
 /// `[12:3456]` → (12, 3456).
@@ -468,6 +526,97 @@ mod tests {
         let (tables, warnings) = parse(text, IpFamily::V4, XtSource::Legacy);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert_eq!(tables[0].chains[0].rules.len(), 1);
+    }
+
+    #[test]
+    fn comment_with_newlines_stays_one_rule() {
+        // What iptables-save 1.8.9 prints for `--comment $'a\n-A INPUT -j ACCEPT'`.
+        let text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment \"a\n-A INPUT -j ACCEPT\" -j DROP\n-A INPUT -m comment --comment \"x\n\nCOMMIT\n*nat\" -j DROP\n-A INPUT -s 10.0.0.0/8 -j DROP\nCOMMIT\n";
+        let (tables, warnings) = parse(text, IpFamily::V4, XtSource::Nft);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(tables.len(), 1);
+        let rules = &tables[0].chains[0].rules;
+        assert_eq!(rules.len(), 3, "{rules:#?}");
+        assert_eq!(rules[0].comment.as_deref(), Some("a\n-A INPUT -j ACCEPT"));
+        assert_eq!(rules[0].target.as_deref(), Some("DROP"));
+        assert_eq!(rules[1].comment.as_deref(), Some("x\n\nCOMMIT\n*nat"));
+        assert_eq!(
+            rules[2].source.as_ref().map(|c| c.value.as_str()),
+            Some("10.0.0.0/8")
+        );
+    }
+
+    #[test]
+    fn a_truncated_quote_does_not_swallow_the_file() {
+        let mut text = String::from("*filter\n-A INPUT -m comment --comment \"oops\n");
+        for i in 0..200 {
+            text.push_str(&format!("-A INPUT -s 10.0.{i}.0/24 -j DROP\n"));
+        }
+        text.push_str("COMMIT\n");
+        let (tables, warnings) = parse(&text, IpFamily::V4, XtSource::Nft);
+        assert_eq!(tables[0].chains[0].rules.len(), 201);
+        assert!(warnings.iter().any(|w| w.contains("unterminated")));
+    }
+
+    #[test]
+    fn escaped_quotes_round_trip_to_argv() {
+        let raw = r#"-A INPUT -m comment --comment "name: \"podman\" id: \"0b1a\"" -m comment --comment "back\\slash" -j ACCEPT"#;
+        let r = one_rule(raw);
+        assert_eq!(r.comment.as_deref(), Some(r#"name: "podman" id: "0b1a""#));
+        assert_eq!(
+            rule_words(raw),
+            [
+                "-A",
+                "INPUT",
+                "-m",
+                "comment",
+                "--comment",
+                r#"name: "podman" id: "0b1a""#,
+                "-m",
+                "comment",
+                "--comment",
+                r"back\slash",
+                "-j",
+                "ACCEPT"
+            ]
+        );
+    }
+
+    /// Quotes a comment as iptables-save 1.8 does: always in double quotes, `"` and `\` escaped.
+    fn save_quote(c: &str) -> String {
+        format!("\"{}\"", c.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+
+    proptest::proptest! {
+        /// Any comment the kernel accepts (≤ 255 bytes, no NUL), newlines, quotes, backslashes
+        /// and `-A`/`COMMIT` look-alikes included, is one rule with that exact comment, and
+        /// the rules around it are intact.
+        #[test]
+        fn any_comment_is_one_rule(
+            comments in proptest::collection::vec(
+                proptest::string::string_regex("(?s)[^\\x00]{0,60}|(\n-A INPUT -j ACCEPT|\nCOMMIT|\"|\\\\|\r| |x){0,12}").unwrap(),
+                1..5,
+            )
+        ) {
+            let mut text = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
+            for c in &comments {
+                text.push_str(&format!("-A INPUT -m comment --comment {} -j DROP\n", save_quote(c)));
+                text.push_str("-A INPUT -s 10.0.0.0/8 -j ACCEPT\n");
+            }
+            text.push_str("COMMIT\n");
+            let (tables, warnings) = parse(&text, IpFamily::V4, XtSource::Nft);
+            proptest::prop_assert!(warnings.is_empty(), "{:?}", warnings);
+            proptest::prop_assert_eq!(tables.len(), 1);
+            let rules = &tables[0].chains[0].rules;
+            proptest::prop_assert_eq!(rules.len(), comments.len() * 2);
+            for (i, c) in comments.iter().enumerate() {
+                proptest::prop_assert_eq!(rules[2 * i].comment.as_deref(), Some(c.as_str()));
+                proptest::prop_assert_eq!(rules[2 * i].target.as_deref(), Some("DROP"));
+                proptest::prop_assert_eq!(rules[2 * i + 1].target.as_deref(), Some("ACCEPT"));
+                let words = rule_words(&rules[2 * i].raw);
+                proptest::prop_assert_eq!(words.get(5).map(String::as_str), Some(c.as_str()));
+            }
+        }
     }
 
     #[test]

@@ -8,7 +8,10 @@ use super::step::{LinkEnd, RouteSpec, Step};
 use crate::netns::resolve::NsName;
 
 /// Quotes `arg` for a POSIX shell: bare when it only holds safe characters, otherwise in single
-/// quotes (a quote inside becomes `'\''`).
+/// quotes (a quote inside becomes `'\''`). A word holding a control or bidi character (a
+/// container's interface name with ESC, a file's newlines) is written with bash's ANSI-C
+/// quoting instead, `$'e\x1b[2J'`: the preview stays one inert line on the terminal and is
+/// still the command that gets the same bytes.
 pub fn quote(arg: &str) -> String {
     let safe = !arg.is_empty()
         && arg
@@ -16,9 +19,35 @@ pub fn quote(arg: &str) -> String {
             .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
     if safe {
         arg.to_string()
+    } else if arg.chars().any(crate::text::escape::is_unsafe_char) {
+        ansi_c_quote(arg)
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
     }
+}
+
+/// `$'…'` with `\\`, `\'`, `\n`, `\t`, `\r`, `\xHH` and, beyond ASCII, `\uHHHH` escapes.
+fn ansi_c_quote(arg: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("$'");
+    for c in arg.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if crate::text::escape::is_unsafe_char(c) && (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if crate::text::escape::is_unsafe_char(c) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 fn join(argv: &[String]) -> String {
@@ -335,6 +364,39 @@ mod tests {
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote("$(reboot)"), "'$(reboot)'");
         assert_eq!(quote("a;b"), "'a;b'");
+        assert_eq!(quote("e\u{1b}[2J"), r"$'e\x1b[2J'");
+        assert_eq!(quote("it's\n\\"), r"$'it\'s\n\\'");
+        assert_eq!(quote("b\u{202e}r\u{9b}"), r"$'b\u202er\u009b'");
+    }
+
+    /// What bash makes of a quoted word is the word itself, and the quoted form is inert.
+    #[test]
+    fn ansi_c_quoting_round_trips_through_bash() {
+        if std::process::Command::new("bash")
+            .arg("-c")
+            .arg("true")
+            .status()
+            .is_err()
+        {
+            return;
+        }
+        let words = [
+            "e\u{1b}[2J",
+            "x\u{1b}[31mred\nline\u{202e}",
+            "it's a \\ \"q\"\t\r\u{7f}\u{85}",
+            "plain",
+            "$(reboot)",
+        ];
+        for w in words {
+            let q = quote(w);
+            assert!(!q.chars().any(crate::text::escape::is_unsafe_char), "{q}");
+            let out = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(format!("printf '%s' {q}"))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), w, "{q}");
+        }
     }
 
     #[test]
@@ -531,7 +593,7 @@ mod tests {
                 path: "/etc/netns/red/nsswitch.conf".into(),
                 content: Some("hosts: files dns\n".into()),
             }),
-            "printf '%s' 'hosts: files dns\n' > /etc/netns/red/nsswitch.conf"
+            "printf '%s' $'hosts: files dns\\n' > /etc/netns/red/nsswitch.conf"
         );
         assert_eq!(
             one(Step::WriteFile {
@@ -559,7 +621,7 @@ mod tests {
                 ip: "10.244.1.7".parse().unwrap(),
                 content: "abc\r\neth0".into(),
             }),
-            "printf '%s' 'abc\r\neth0' > /var/lib/cni/networks/cbr0/10.244.1.7"
+            "printf '%s' $'abc\\r\\neth0' > /var/lib/cni/networks/cbr0/10.244.1.7"
         );
     }
 }

@@ -11,6 +11,8 @@
 use std::fmt::Write;
 
 use crate::model::diff::{Change, ChangeKind, ObjectKind, SnapshotDiff};
+use crate::put;
+use crate::text::Esc;
 
 pub fn render(d: &SnapshotDiff) -> String {
     if d.is_empty() {
@@ -20,7 +22,7 @@ pub fn render(d: &SnapshotDiff) -> String {
     let mut current: Option<&str> = None;
     for c in &d.changes {
         if current != Some(c.namespace.as_str()) {
-            let _ = writeln!(out, "{}:", c.namespace);
+            put!(out, "{}:", c.namespace);
             current = Some(c.namespace.as_str());
         }
         out.push_str(&line(c));
@@ -38,10 +40,12 @@ pub fn render(d: &SnapshotDiff) -> String {
 
 /// The line(s) of one change, each indented by two spaces and ending in a newline.
 pub fn line(c: &Change) -> String {
+    // Keys, descriptions and values come from the kernel and from files: escaped, so each
+    // change stays on its line.
     let object = c.object.as_str();
-    let key = &c.key;
+    let key = Esc(&c.key);
     let with_desc = |sign: char, desc: &Option<String>| match desc.as_deref() {
-        Some(d) if !d.is_empty() => format!("  {sign} {object} {key} ({d})\n"),
+        Some(d) if !d.is_empty() => format!("  {sign} {object} {key} ({})\n", Esc(d)),
         _ => format!("  {sign} {object} {key}\n"),
     };
     match c.kind {
@@ -54,17 +58,22 @@ pub fn line(c: &Change) -> String {
                 if c.object == ObjectKind::DnsFile && d.field == "raw" {
                     // File contents go below the line, diff-style, one line each.
                     for l in d.before.lines() {
-                        let _ = writeln!(out, "      - {l}");
+                        put!(out, "      - {l}");
                     }
                     for l in d.after.lines() {
-                        let _ = writeln!(out, "      + {l}");
+                        put!(out, "      + {l}");
                     }
                     parts.push("changed lines".to_string());
                 } else if d.field == "value" {
                     // A sysctl has one value: its name is the key already.
-                    parts.push(format!("{} → {}", d.before, d.after));
+                    parts.push(format!("{} → {}", Esc(&d.before), Esc(&d.after)));
                 } else {
-                    parts.push(format!("{} {} → {}", d.field, d.before, d.after));
+                    parts.push(format!(
+                        "{} {} → {}",
+                        Esc(&d.field),
+                        Esc(&d.before),
+                        Esc(&d.after)
+                    ));
                 }
             }
             format!("  ~ {object} {key}: {}\n{out}", parts.join("; "))

@@ -2,29 +2,31 @@
 //! 2, how the leg ended; for a trace, what each watched interface saw and when. The TUI shows
 //! the same text.
 
+use crate::text::Esc;
 use crate::trace::live::TraceReport;
 use crate::trace::path::{Hop, Outcome, PathReport};
 
 fn hop_line(i: usize, h: &Hop) -> String {
-    let mut s = format!("  {}. {}", i + 1, h.namespace);
+    // Names, routes and notes come from the kernel: escaped, so each stays on its line.
+    let mut s = format!("  {}. {}", i + 1, Esc(&h.namespace));
     match (&h.in_iface, &h.out_iface) {
-        (Some(a), Some(b)) => s.push_str(&format!(" ({a} → {b})")),
-        (Some(a), None) => s.push_str(&format!(" (in {a})")),
-        (None, Some(b)) => s.push_str(&format!(" (out {b})")),
+        (Some(a), Some(b)) => s.push_str(&format!(" ({} → {})", Esc(a), Esc(b))),
+        (Some(a), None) => s.push_str(&format!(" (in {})", Esc(a))),
+        (None, Some(b)) => s.push_str(&format!(" (out {})", Esc(b))),
         (None, None) => {}
     }
-    s.push_str(&format!(": {} → {} [{}]", h.src, h.dst, h.verdict));
+    s.push_str(&format!(": {} → {} [{}]", h.src, h.dst, Esc(&h.verdict)));
     if let Some(r) = &h.route {
-        s.push_str(&format!("\n       route {r}"));
+        s.push_str(&format!("\n       route {}", Esc(r)));
     }
     for n in &h.nat {
-        s.push_str(&format!("\n       nat   {n}"));
+        s.push_str(&format!("\n       nat   {}", Esc(n)));
     }
     if !h.via.is_empty() {
-        s.push_str(&format!("\n       via   {}", h.via.join(" · ")));
+        s.push_str(&format!("\n       via   {}", Esc(h.via.join(" · "))));
     }
     for n in &h.notes {
-        s.push_str(&format!("\n       ?     {n}"));
+        s.push_str(&format!("\n       ?     {}", Esc(n)));
     }
     s
 }
@@ -34,7 +36,7 @@ pub fn render_path(r: &PathReport) -> String {
     let p = &r.probe;
     let mut out = format!(
         "path from {} to {} ({}{})\n",
-        p.from,
+        Esc(&p.from),
         p.dst,
         p.proto,
         p.port.map(|n| format!("/{n}")).unwrap_or_default()
@@ -50,24 +52,31 @@ pub fn render_path(r: &PathReport) -> String {
                 namespace,
                 listener,
             } => format!(
-                "  ✓ delivered in {namespace}{}\n",
+                "  ✓ delivered in {}{}\n",
+                Esc(namespace),
                 listener
                     .as_ref()
-                    .map(|l| format!(" to {l}"))
+                    .map(|l| format!(" to {}", Esc(l)))
                     .unwrap_or_default()
             ),
             Outcome::LeavesNode { namespace, iface } => {
-                format!("  → leaves the node from {namespace} through {iface}\n")
+                format!(
+                    "  → leaves the node from {} through {}\n",
+                    Esc(namespace),
+                    Esc(iface)
+                )
             }
             Outcome::Broken {
                 namespace,
                 cause,
                 finding,
             } => format!(
-                "  ✗ stops in {namespace}: {cause}{}\n",
+                "  ✗ stops in {}: {}{}\n",
+                Esc(namespace),
+                Esc(cause),
                 finding
                     .as_ref()
-                    .map(|f| format!("\n    fix: netlens fix {f}"))
+                    .map(|f| format!("\n    fix: netlens fix {}", Esc(f)))
                     .unwrap_or_default()
             ),
         });
@@ -85,7 +94,7 @@ pub fn render_trace(r: &TraceReport) -> String {
     let p = &r.path.probe;
     let mut out = format!(
         "trace from {} to {} ({}{})\n",
-        p.from,
+        Esc(&p.from),
         p.dst,
         p.proto,
         p.port.map(|n| format!("/{n}")).unwrap_or_default()
@@ -98,23 +107,26 @@ pub fn render_trace(r: &TraceReport) -> String {
         }
         match (&s.after_ms, &s.packet) {
             (Some(ms), Some(pkt)) => out.push_str(&format!(
-                "  ✓ {:<14} {:<16} +{ms:>8.3} ms  {pkt}\n",
-                s.namespace, s.iface
+                "  ✓ {:<14} {:<16} +{ms:>8.3} ms  {}\n",
+                Esc(&s.namespace),
+                Esc(&s.iface),
+                Esc(pkt)
             )),
             _ => out.push_str(&format!(
                 "  ✗ {:<14} {:<16}   not seen\n",
-                s.namespace, s.iface
+                Esc(&s.namespace),
+                Esc(&s.iface)
             )),
         }
     }
     for u in &r.unwatched {
-        out.push_str(&format!("  ? not watched: {u}\n"));
+        out.push_str(&format!("  ? not watched: {}\n", Esc(u)));
     }
     if r.answered {
         out.push_str("the reply came back\n");
     } else {
         match &r.vanished {
-            Some(v) => out.push_str(&format!("no reply: {v}\n")),
+            Some(v) => out.push_str(&format!("no reply: {}\n", Esc(v))),
             None => out.push_str("no reply\n"),
         }
         // What the configuration says about the spot.
@@ -125,9 +137,13 @@ pub fn render_trace(r: &TraceReport) -> String {
                 finding,
             } = &leg.outcome
             {
-                out.push_str(&format!("the path says: stops in {namespace}: {cause}\n"));
+                out.push_str(&format!(
+                    "the path says: stops in {}: {}\n",
+                    Esc(namespace),
+                    Esc(cause)
+                ));
                 if let Some(f) = finding {
-                    out.push_str(&format!("fix: netlens fix {f}\n"));
+                    out.push_str(&format!("fix: netlens fix {}\n", Esc(f)));
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! The TUI's Ports tab can show the same text.
 
 use crate::k8s::{PortCheck, PortsReport, Process};
+use crate::put;
 
 fn proc_text(p: &Option<Process>) -> String {
     p.as_ref()
@@ -37,14 +38,15 @@ fn row(p: &PortCheck) -> String {
 pub fn render_ports(r: &PortsReport) -> String {
     let mut out = String::new();
     let how = if r.role_detected { "detected" } else { "given" };
-    out.push_str(&format!(
-        "node {} · role {} ({how}: {})\n",
+    put!(
+        out,
+        "node {} · role {} ({how}: {})",
         r.namespace,
         r.role.as_str(),
         r.role_reason
-    ));
+    );
     match &r.kubernetes {
-        Some(why) => out.push_str(&format!("kubernetes: {why}\n")),
+        Some(why) => put!(out, "kubernetes: {why}"),
         None => out.push_str("kubernetes: no sign of it here\n"),
     }
     let id = &r.identity;
@@ -53,8 +55,9 @@ pub fn render_ports(r: &PortsReport) -> String {
         .iter()
         .map(|n| format!("{} {}", n.ifname, n.mac))
         .collect();
-    out.push_str(&format!(
-        "identity: hostname {} · MACs {} · product_uuid {} · machine-id {}\n",
+    put!(
+        out,
+        "identity: hostname {} · MACs {} · product_uuid {} · machine-id {}",
         id.hostname,
         if macs.is_empty() {
             "none (no physical NIC)".into()
@@ -63,24 +66,32 @@ pub fn render_ports(r: &PortsReport) -> String {
         },
         id.product_uuid.as_deref().unwrap_or("unreadable"),
         id.machine_id.as_deref().unwrap_or("unreadable"),
-    ));
+    );
     for u in &id.unreadable {
-        out.push_str(&format!("  unreadable: {u}\n"));
+        put!(out, "  unreadable: {u}");
     }
     out.push('\n');
-    out.push_str(&format!(
-        "{:<12} {:<5} {:<24} {:<6} {:<18} {:<22} {}\n",
-        "PORT", "PROTO", "COMPONENT", "LISTEN", "PROCESS", "ADDRESS", "INPUT"
-    ));
+    put!(
+        out,
+        "{:<12} {:<5} {:<24} {:<6} {:<18} {:<22} {}",
+        "PORT",
+        "PROTO",
+        "COMPONENT",
+        "LISTEN",
+        "PROCESS",
+        "ADDRESS",
+        "INPUT"
+    );
     for p in &r.ports {
-        out.push_str(&row(p));
-        out.push('\n');
+        // Process names and rule text are the kernel's and the containers': one escaped line.
+        put!(out, "{}", row(p));
         if let Some(rule) = &p.input.rule {
-            out.push_str(&format!("    input: {rule}\n"));
+            put!(out, "    input: {rule}");
         }
         for n in &p.nodeports {
-            out.push_str(&format!(
-                "    NodePort {}/{} {}{}: {} · input {}\n",
+            put!(
+                out,
+                "    NodePort {}/{} {}{}: {} · input {}",
                 n.protocol,
                 n.port,
                 n.service.as_deref().unwrap_or("(no comment)"),
@@ -95,37 +106,35 @@ pub fn render_ports(r: &PortsReport) -> String {
                     "no listener".into()
                 },
                 n.input.verdict
-            ));
+            );
         }
         for peer in &p.peers {
-            out.push_str(&format!(
-                "    peer {}: {} in {} ms\n",
+            put!(
+                out,
+                "    peer {}: {} in {} ms",
                 std::net::SocketAddr::new(peer.addr, peer.port),
                 peer.result,
                 peer.ms
-            ));
+            );
         }
         for n in &p.notes {
-            out.push_str(&format!("    note: {n}\n"));
+            put!(out, "    note: {n}");
         }
         for pr in &p.problems {
-            out.push_str(&format!("    ! {pr}\n"));
+            put!(out, "    ! {pr}");
         }
     }
     for n in &r.notes {
-        out.push_str(&format!("note: {n}\n"));
+        put!(out, "note: {n}");
     }
     if let Some(from) = &r.probed_from {
-        out.push_str(&format!("peer connects were made from {from}\n"));
+        put!(out, "peer connects were made from {from}");
     }
     let bad = r.ports.iter().filter(|p| !p.problems.is_empty()).count();
     if bad == 0 {
         out.push_str("ports: every required port listens, reachable and not blocked\n");
     } else {
-        out.push_str(&format!(
-            "ports: problems on {bad} of {} rows\n",
-            r.ports.len()
-        ));
+        put!(out, "ports: problems on {bad} of {} rows", r.ports.len());
     }
     out
 }

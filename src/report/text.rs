@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use crate::put;
+
 use crate::dnsconf::DnsFiles;
 use crate::firewall::{Backend, Firewall, IpFamily, XtSource};
 use crate::model::topology::{describe_pair, veth_pairs};
@@ -10,7 +12,7 @@ use crate::model::{Namespace, NamespaceKind, NsStatus, Route, Snapshot};
 pub fn render(snap: &Snapshot) -> String {
     let mut out = String::new();
     for w in &snap.warnings {
-        let _ = writeln!(out, "warning: {w}");
+        put!(out, "warning: {w}");
     }
     for ns in &snap.namespaces {
         render_namespace(&mut out, ns);
@@ -27,9 +29,10 @@ pub fn render(snap: &Snapshot) -> String {
         })
         .collect();
     if !pairs.is_empty() || !bridges.is_empty() {
-        let _ = writeln!(out, "\n== topology");
+        out.push('\n');
+        put!(out, "== topology");
         for p in &pairs {
-            let _ = writeln!(out, "  {}", describe_pair(p));
+            put!(out, "  {}", describe_pair(p));
         }
         for (ns, name, ports) in &bridges {
             // A node's cni0 can hold hundreds of ports: name the first ones, count the rest.
@@ -42,7 +45,7 @@ pub fn render(snap: &Snapshot) -> String {
                     n - MAX_PORTS
                 ),
             };
-            let _ = writeln!(out, "  bridge {name} ({ns}): {list}");
+            put!(out, "  bridge {name} ({ns}): {list}");
         }
     }
     out
@@ -62,7 +65,14 @@ fn header(ns: &Namespace) -> String {
             .iter()
             .take(5)
             .map(|p| match &p.container_id {
-                Some(c) => format!("{} {} (container {})", p.pid, p.comm, &c[..c.len().min(12)]),
+                // By characters: a saved snapshot's id may be anything, and a byte slice
+                // could cut a character in two (a panic).
+                Some(c) => format!(
+                    "{} {} (container {})",
+                    p.pid,
+                    p.comm,
+                    c.chars().take(12).collect::<String>()
+                ),
                 None => format!("{} {}", p.pid, p.comm),
             })
             .collect();
@@ -76,27 +86,28 @@ fn header(ns: &Namespace) -> String {
 }
 
 fn render_namespace(out: &mut String, ns: &Namespace) {
-    let _ = writeln!(out, "\n{}", header(ns));
+    out.push('\n');
+    put!(out, "{}", header(ns));
     match &ns.status {
         NsStatus::Ok => {}
         NsStatus::Partial(problems) => {
             for p in problems {
-                let _ = writeln!(out, "  ! {p}");
+                put!(out, "  ! {p}");
             }
         }
         NsStatus::Gone => {
-            let _ = writeln!(
+            put!(
                 out,
                 "  ! gone: the namespace disappeared while it was being read"
             );
             return;
         }
         NsStatus::Inaccessible(why) => {
-            let _ = writeln!(out, "  ! {why}");
+            put!(out, "  ! {why}");
             return;
         }
     }
-    let _ = writeln!(out, "  links");
+    put!(out, "  links");
     for l in &ns.links {
         let state = if l.is_up() {
             l.oper_state.as_str()
@@ -124,19 +135,19 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
         if !l.ports.is_empty() {
             let _ = write!(line, "  ports: {}", l.ports.join(", "));
         }
-        let _ = writeln!(out, "{}", line.trim_end());
+        put!(out, "{}", line.trim_end());
     }
     if !ns.addresses.is_empty() {
-        let _ = writeln!(out, "  addresses");
+        put!(out, "  addresses");
         for a in &ns.addresses {
-            let _ = writeln!(out, "    {:<15} {} scope {}", a.ifname, a.cidr(), a.scope);
+            put!(out, "    {:<15} {} scope {}", a.ifname, a.cidr(), a.scope);
         }
     }
     let routes: Vec<&Route> = ns.shown_routes().collect();
     if !routes.is_empty() {
-        let _ = writeln!(out, "  routes");
+        put!(out, "  routes");
         for r in routes {
-            let _ = writeln!(out, "    {}", route_line(r));
+            put!(out, "    {}", route_line(r));
         }
     }
     let custom_rules: Vec<_> = ns.rules.iter().filter(|r| !r.is_kernel_default()).collect();
@@ -147,9 +158,9 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
             .iter()
             .any(|r| r.is_kernel_default() && r.table == 254);
     if !custom_rules.is_empty() || main_missing {
-        let _ = writeln!(out, "  rules");
+        put!(out, "  rules");
         if main_missing {
-            let _ = writeln!(out, "    ! no IPv4 rule `32766: lookup main`: the main table is not consulted by default");
+            put!(out, "    ! no IPv4 rule `32766: lookup main`: the main table is not consulted by default");
         }
         for r in custom_rules {
             let not = if r.invert { " not" } else { "" };
@@ -171,17 +182,20 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
             if let Some(p) = r.suppress_prefixlen {
                 let _ = write!(line, " suppress_prefixlength {p}");
             }
-            let _ = writeln!(out, "{line}");
+            put!(out, "{line}");
         }
     }
     if !ns.neighbors.is_empty() {
-        let _ = writeln!(out, "  neighbors");
+        put!(out, "  neighbors");
         for n in &ns.neighbors {
             let ll = n.lladdr.clone().unwrap_or_else(|| "-".into());
-            let _ = writeln!(
+            put!(
                 out,
                 "    {} dev {} lladdr {} {}",
-                n.address, n.dev, ll, n.state
+                n.address,
+                n.dev,
+                ll,
+                n.state
             );
         }
     }
@@ -213,7 +227,7 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
     if let (Some(c), Some(m)) = (s.conntrack_count, s.conntrack_max) {
         let _ = write!(line, " conntrack={c}/{m}");
     }
-    let _ = writeln!(out, "{line}");
+    put!(out, "{line}");
     if let Some(fw) = &ns.firewall {
         render_firewall(out, fw);
     }
@@ -221,7 +235,7 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
         render_dns(out, dns);
     }
     if !ns.sockets.is_empty() {
-        let _ = writeln!(out, "  listening");
+        put!(out, "  listening");
         for sock in &ns.sockets {
             let who: Vec<String> = sock
                 .processes
@@ -232,7 +246,7 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
                 std::net::IpAddr::V6(a) => format!("[{a}]:{}", sock.port),
                 a => format!("{a}:{}", sock.port),
             };
-            let _ = writeln!(out, "    {:<5} {:<24} {}", sock.proto, addr, who.join(", "));
+            put!(out, "    {:<5} {:<24} {}", sock.proto, addr, who.join(", "));
         }
     }
 }
@@ -281,7 +295,7 @@ const MAX_RULES: usize = 40;
 
 fn render_firewall(out: &mut String, fw: &Firewall) {
     for e in &fw.errors {
-        let _ = writeln!(out, "  ! firewall: {e}");
+        put!(out, "  ! firewall: {e}");
     }
     if fw.backends.is_empty() {
         return;
@@ -295,7 +309,7 @@ fn render_firewall(out: &mut String, fw: &Firewall) {
             Backend::IptablesLegacy => "iptables-legacy",
         })
         .collect();
-    let _ = writeln!(out, "  firewall  backends: {}", names.join(", "));
+    put!(out, "  firewall  backends: {}", names.join(", "));
     let mut shown = 0;
     let mut hidden = 0;
     for table in &fw.iptables {
@@ -321,17 +335,18 @@ fn render_firewall(out: &mut String, fw: &Firewall) {
                 .as_deref()
                 .map(|p| format!(" policy {p}"))
                 .unwrap_or_default();
-            let _ = writeln!(
+            put!(
                 out,
                 "    {family}{source} {} {}{policy}",
-                table.name, chain.name
+                table.name,
+                chain.name
             );
             for rule in &chain.rules {
                 if shown >= MAX_RULES {
                     hidden += 1;
                     continue;
                 }
-                let _ = writeln!(out, "      {}", rule.raw);
+                put!(out, "      {}", rule.raw);
                 shown += 1;
             }
         }
@@ -346,23 +361,25 @@ fn render_firewall(out: &mut String, fw: &Firewall) {
                 .as_deref()
                 .map(|h| format!(" hook {h}"))
                 .unwrap_or_default();
-            let _ = writeln!(
+            put!(
                 out,
                 "    nft {} {} {}{hook}",
-                table.family, table.name, chain.name
+                table.family,
+                table.name,
+                chain.name
             );
             for rule in &chain.rules {
                 if shown >= MAX_RULES {
                     hidden += 1;
                     continue;
                 }
-                let _ = writeln!(out, "      {}", rule.expr_summary);
+                put!(out, "      {}", rule.expr_summary);
                 shown += 1;
             }
         }
     }
     if hidden > 0 {
-        let _ = writeln!(out, "    (+{hidden} more rules; see --json)");
+        put!(out, "    (+{hidden} more rules; see --json)");
     }
 }
 
@@ -392,10 +409,47 @@ fn render_dns(out: &mut String, dns: &DnsFiles) {
     if let Some(ns) = &dns.nsswitch.parsed {
         let _ = write!(line, "; hosts: {}", ns.hosts_sources().join(" "));
     }
-    let _ = writeln!(out, "{line}");
+    put!(out, "{line}");
     if let Some(p) = &rc.parsed {
         for w in &p.warnings {
-            let _ = writeln!(out, "    ! {w}");
+            put!(out, "    ! {w}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ProcessRef;
+
+    fn demo() -> Snapshot {
+        serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("demo")
+    }
+
+    /// A saved snapshot is untrusted: names with ESC and newlines stay escaped on their line,
+    /// and an odd container id does not panic.
+    #[test]
+    fn hostile_saved_snapshot_renders_inert() {
+        let mut snap = demo();
+        let ns = &mut snap.namespaces[1];
+        ns.name = "n\u{1b}[2J\nfake".into();
+        ns.processes = vec![ProcessRef {
+            pid: 7,
+            comm: "c\u{9b}1m".into(),
+            container_id: Some("aéééééééééééé".into()),
+        }];
+        let text = render(&snap);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::text::escape::is_unsafe_char(c)),
+            "{text}"
+        );
+        assert!(text.contains("== n\\x1b[2J\\nfake"), "{text}");
+        assert!(
+            text.contains("7 c\\u{9b}1m (container aééééééééééé)"),
+            "{text}"
+        );
+        assert!(!text.lines().any(|l| l.starts_with("fake")), "{text}");
     }
 }

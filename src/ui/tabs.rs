@@ -289,8 +289,19 @@ pub fn row_count(ns: &Namespace, tab: Tab) -> usize {
     }
 }
 
-/// Rows `range` of `tab` for `ns`, formatted as cells.
+/// Rows `range` of `tab` for `ns`, formatted as cells, each escaped: names, rule text and file
+/// lines come from the kernel and from containers (see `text::escape`).
 pub fn rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<String>> {
+    let mut rows = raw_rows(ns, tab, range);
+    for cell in rows.iter_mut().flatten() {
+        if let std::borrow::Cow::Owned(e) = crate::text::escape(cell) {
+            *cell = e;
+        }
+    }
+    rows
+}
+
+fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<String>> {
     match tab {
         Tab::Links => page(ns.links.iter(), &range)
             .map(|l| {

@@ -15,6 +15,11 @@ use super::tabs::{self, Tab};
 use crate::diagnose::Severity;
 use crate::model::{Namespace, NamespaceKind, NsStatus};
 
+/// A string from the kernel, a file or a container, escaped for display (see `text::escape`).
+fn esc(s: &str) -> String {
+    crate::text::escape(s).into_owned()
+}
+
 pub fn draw(f: &mut Frame, app: &mut App) {
     let [main, status] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
@@ -31,6 +36,8 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         Overlay::Form(form) => draw_form(f, app, form),
         Overlay::Plan { title, text, plan } => draw_plan(f, app, title, text, plan.is_some()),
     }
+    // Whatever a view forgot to escape never reaches the terminal raw.
+    super::sanitize::sanitize_buffer(f.buffer_mut());
 }
 
 fn border(app: &App, focused: bool, title: String) -> Block<'static> {
@@ -52,12 +59,12 @@ fn ns_label(ns: &Namespace) -> String {
         NamespaceKind::Process => ns
             .processes
             .first()
-            .map(|p| format!(" {}", p.comm))
+            .map(|p| format!(" {}", esc(&p.comm)))
             .unwrap_or_default(),
     };
     format!(
         "{}{kind} ({}l {}a)",
-        ns.name,
+        esc(&ns.name),
         ns.links.len(),
         ns.addresses.len()
     )
@@ -154,10 +161,10 @@ fn draw_details(f: &mut Frame, app: &mut App, area: Rect) {
         return;
     };
     let total = tabs::row_count(ns, app.tab);
-    let title = format!(" {} · {} · {} rows ", ns.name, app.tab.title(), total);
+    let title = format!(" {} · {} · {} rows ", esc(&ns.name), app.tab.title(), total);
     let block = border(app, focused, title);
     if let NsStatus::Gone | NsStatus::Inaccessible(_) = ns.status {
-        let p = Paragraph::new(status_text(&ns.status))
+        let p = Paragraph::new(esc(&status_text(&ns.status)))
             .style(app.theme.warn())
             .block(block);
         f.render_widget(p, table_area);
@@ -307,8 +314,8 @@ fn draw_problems(f: &mut Frame, app: &mut App, area: Rect) {
             }
             Row::new([
                 Cell::from(fd.severity.to_string()),
-                Cell::from(fd.namespace.clone()),
-                Cell::from(format!("{} — {}", fd.id, fd.title)),
+                Cell::from(esc(&fd.namespace)),
+                Cell::from(esc(&format!("{} — {}", fd.id, fd.title))),
                 Cell::from(if fd.fix.is_some() { "yes" } else { "" }),
             ])
             .style(style)
@@ -341,8 +348,8 @@ fn draw_capture(f: &mut Frame, app: &mut App, area: Rect) {
             let state = if c.running { "capturing" } else { "stopped" };
             let title = format!(
                 " {state} on {} in {} · {} · {} packets · {:.0}/s · kernel drops {} · not shown {} · x stop · f filter · Enter layers ",
-                c.iface,
-                c.ns,
+                esc(&c.iface),
+                esc(&c.ns),
                 if c.filter.is_empty() { "all packets" } else { c.filter.as_str() },
                 c.stats.matched,
                 c.rate,
@@ -360,7 +367,7 @@ fn draw_capture(f: &mut Frame, app: &mut App, area: Rect) {
                         p.number.to_string(),
                         format!("{:.6}", p.time - t0),
                         p.length.to_string(),
-                        p.summary(),
+                        esc(&p.summary()),
                     ]
                 })
                 .collect();
@@ -368,7 +375,8 @@ fn draw_capture(f: &mut Frame, app: &mut App, area: Rect) {
         }
         None => {
             let title = format!(
-                " Capture · {ns_name} · Enter captures on the selected link · f filter ({}) ",
+                " Capture · {} · Enter captures on the selected link · f filter ({}) ",
+                esc(&ns_name),
                 if app.capture_filter.is_empty() {
                     "all packets"
                 } else {
@@ -383,8 +391,8 @@ fn draw_capture(f: &mut Frame, app: &mut App, area: Rect) {
                 .map(|l| {
                     vec![
                         l.index.to_string(),
-                        l.name.clone(),
-                        l.kind.clone(),
+                        esc(&l.name),
+                        esc(&l.kind),
                         if tabs::link_is_down(l) {
                             "DOWN".into()
                         } else {
@@ -443,7 +451,7 @@ fn draw_menu(f: &mut Frame, app: &App, selected: usize) {
     f.render_widget(Clear, area);
     let block = Block::new()
         .borders(Borders::ALL)
-        .title(format!(" change {ns} (key or Enter; Esc closes) "));
+        .title(format!(" change {} (key or Enter; Esc closes) ", esc(&ns)));
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -467,7 +475,7 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
         let cursor = if i == form.focus { "▏" } else { "" };
         let mut line = Line::from(vec![
             Span::styled(format!("{:<16}", fl.label), app.theme.header()),
-            Span::raw(format!("{}{cursor}", tail(&fl.value, FORM_VALUE_WIDTH))),
+            Span::raw(format!("{}{cursor}", tail(&esc(&fl.value), FORM_VALUE_WIDTH))),
         ]);
         if i == form.focus {
             line = line.style(app.theme.related());
@@ -480,7 +488,10 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
     }
     lines.push(Line::raw(""));
     if let Some(e) = &form.error {
-        lines.push(Line::from(Span::styled(format!("! {e}"), app.theme.warn())));
+        lines.push(Line::from(Span::styled(
+            format!("! {}", esc(&e.to_string())),
+            app.theme.warn(),
+        )));
     }
     lines.push(Line::from(Span::styled(
         "Tab/↑↓ field · Enter show the plan · Esc cancel",
@@ -488,10 +499,11 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
     )));
     let area = centered(f.area(), 76, lines.len() as u16 + 2);
     f.render_widget(Clear, area);
-    let block =
-        Block::new()
-            .borders(Borders::ALL)
-            .title(format!(" {} in {} ", form.kind.label(), form.ns));
+    let block = Block::new().borders(Borders::ALL).title(format!(
+        " {} in {} ",
+        form.kind.label(),
+        esc(&form.ns)
+    ));
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -505,9 +517,14 @@ fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: 
         .iter()
         .map(|t| {
             if t.starts_with("     ") {
-                Line::from(Span::styled(t.clone(), app.theme.header()))
+                // Shell commands, already quoted ($'…' for control characters).
+                Line::from(Span::styled(
+                    crate::text::sanitize_line(t).into_owned(),
+                    app.theme.header(),
+                ))
             } else {
-                Line::raw(t.clone())
+                // Reports (path, dns) arrive escaped already; findings' titles do not.
+                Line::raw(crate::text::sanitize_line(t).into_owned())
             }
         })
         .collect();
@@ -518,7 +535,7 @@ fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: 
     // Long explanations wrap: leave room for them.
     let area = centered(f.area(), 100, (lines.len() as u16 + 6).min(f.area().height));
     f.render_widget(Clear, area);
-    let block = Block::new().borders(Borders::ALL).title(title.to_string());
+    let block = Block::new().borders(Borders::ALL).title(esc(title));
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -548,7 +565,9 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     } else {
         format!(" · {}", app.status)
     };
-    let line = format!(" netlens · {host} · {source}{msg}{warn} · ? help · q quit");
+    let line = esc(&format!(
+        " netlens · {host} · {source}{msg}{warn} · ? help · q quit"
+    ));
     f.render_widget(Paragraph::new(line).style(app.theme.dim()), area);
 }
 
@@ -587,13 +606,13 @@ fn draw_detail(f: &mut Frame, app: &App, title: &str, fields: &[(String, String)
         .map(|(k, v)| {
             Line::from(vec![
                 Span::styled(format!("{k:<10} "), app.theme.header()),
-                Span::raw(v.clone()),
+                Span::raw(esc(v)),
             ])
         })
         .collect();
     let area = centered(f.area(), 90, lines.len() as u16 + 2);
     f.render_widget(Clear, area);
-    let block = Block::new().borders(Borders::ALL).title(title.to_string());
+    let block = Block::new().borders(Borders::ALL).title(esc(title));
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -41,6 +41,16 @@ pub enum Tone {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seg(pub String, pub Tone);
 
+/// A segment of the picture, its text escaped before it is measured: names come from the
+/// kernel and from containers (see `text::escape`), and boxes are sized by what is shown.
+/// Clean text, nearly all of it, is moved, not copied.
+fn seg(text: String, tone: Tone) -> Seg {
+    match crate::text::escape(&text) {
+        std::borrow::Cow::Borrowed(_) => Seg(text, tone),
+        std::borrow::Cow::Owned(e) => Seg(e, tone),
+    }
+}
+
 /// One line of the picture.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TopoLine {
@@ -61,7 +71,7 @@ impl TopoLine {
     }
 
     fn push(&mut self, text: impl Into<String>, tone: Tone) -> &mut Self {
-        self.segs.push(Seg(text.into(), tone));
+        self.segs.push(seg(text.into(), tone));
         self
     }
 }
@@ -126,14 +136,14 @@ fn hub_lines(hub: &Hub, expanded: &HashSet<String>, out: &mut Vec<TopoLine>) {
     // The box's content first, so the frame can be as wide as its widest line.
     let mut inner: Vec<TopoLine> = Vec::new();
     if let Some(why) = ns_unreadable(hub.ns) {
-        inner.push(line(vec![Seg(format!("! {why}"), Tone::Bad)]));
+        inner.push(line(vec![seg(format!("! {why}"), Tone::Bad)]));
     }
     match &hub.uplink {
         Some(u) => inner.push(line(vec![
-            Seg("⇡ uplink ".into(), Tone::Nat),
-            Seg(u.clone(), Tone::Plain),
+            seg("⇡ uplink ".into(), Tone::Nat),
+            seg(u.clone(), Tone::Plain),
         ])),
-        None => inner.push(line(vec![Seg("no default route".into(), Tone::Dim)])),
+        None => inner.push(line(vec![seg("no default route".into(), Tone::Dim)])),
     }
     let mut fwd = TopoLine::default();
     match hub.forwarding {
@@ -176,7 +186,7 @@ fn hub_lines(hub: &Hub, expanded: &HashSet<String>, out: &mut Vec<TopoLine>) {
         inner.push(t);
     }
     if hub.others.len() > MAX_OTHER_LINKS {
-        inner.push(line(vec![Seg(
+        inner.push(line(vec![seg(
             format!(
                 "… {} more links (Links tab)",
                 hub.others.len() - MAX_OTHER_LINKS
@@ -185,7 +195,7 @@ fn hub_lines(hub: &Hub, expanded: &HashSet<String>, out: &mut Vec<TopoLine>) {
         )]));
     }
     for (a, b) in &hub.local_pairs {
-        inner.push(line(vec![Seg(
+        inner.push(line(vec![seg(
             format!("veth {a} ⇄ {b} (both ends here)"),
             Tone::Plain,
         )]));
@@ -225,7 +235,7 @@ fn hub_lines(hub: &Hub, expanded: &HashSet<String>, out: &mut Vec<TopoLine>) {
         format!("└─┬{}┘", "─".repeat(width))
     };
     out.push(TopoLine {
-        segs: vec![Seg(bottom, Tone::Frame)],
+        segs: vec![seg(bottom, Tone::Frame)],
         ns: ns_name,
         toggle: None,
     });
@@ -242,7 +252,7 @@ fn bus_lines(
     expanded: &HashSet<String>,
     out: &mut Vec<TopoLine>,
 ) {
-    let mut head = line(vec![Seg(
+    let mut head = line(vec![seg(
         if last { "  └─◉ " } else { "  ├─◉ " }.into(),
         Tone::Frame,
     )]);
@@ -304,15 +314,15 @@ fn bus_lines(
         out.push(child_line(stem, last_child, child, &addrs));
     }
     if collapse_line {
-        let mut l = line(vec![Seg(format!("{stem}┆ "), Tone::Frame)]);
+        let mut l = line(vec![seg(format!("{stem}┆ "), Tone::Frame)]);
         l.push(format!("all {n} shown — Enter collapses"), Tone::Dim);
         l.toggle = Some(key);
         out.push(l);
     }
     if trailing_ports {
         out.push(line(vec![
-            Seg(format!("{stem}└── "), Tone::Frame),
-            Seg(
+            seg(format!("{stem}└── "), Tone::Frame),
+            seg(
                 format!("other ports: {}", bus.other_ports.join(", ")),
                 Tone::Plain,
             ),
@@ -335,7 +345,7 @@ fn collapsed_line(stem: &str, hidden: &[&Child], key: &str, bus: &Bus) -> TopoLi
         .bridge
         .map(|b| format!(" on {}", b.name))
         .unwrap_or_default();
-    let mut l = line(vec![Seg(format!("{stem}┆ "), Tone::Frame)]);
+    let mut l = line(vec![seg(format!("{stem}┆ "), Tone::Frame)]);
     l.push(
         format!(
             "… {} more {}{on}{span}, all up — Enter expands",
@@ -360,7 +370,7 @@ fn child_is_bad(c: &Child) -> bool {
 }
 
 fn child_line(stem: &str, last: bool, c: &Child, port_addrs: &[String]) -> TopoLine {
-    let mut l = line(vec![Seg(
+    let mut l = line(vec![seg(
         format!("{stem}{}", if last { "└── " } else { "├── " }),
         Tone::Frame,
     )]);
@@ -424,7 +434,7 @@ fn isolated_lines(isolated: &[&Namespace], expanded: &HashSet<String>, out: &mut
     if isolated.is_empty() {
         return;
     }
-    out.push(line(vec![Seg(
+    out.push(line(vec![seg(
         format!(
             "○ {} joined to no other by a veth",
             plural(isolated.len(), "namespace")
@@ -443,14 +453,14 @@ fn isolated_lines(isolated: &[&Namespace], expanded: &HashSet<String>, out: &mut
                     .filter(|&j| !(j < SHOW_FIRST || j + SHOW_LAST >= n))
                     .filter(|&j| ns_unreadable(isolated[j]).is_none())
                     .count();
-                let mut l = line(vec![Seg("  ┆ ".into(), Tone::Frame)]);
+                let mut l = line(vec![seg("  ┆ ".into(), Tone::Frame)]);
                 l.push(format!("… {hidden} more — Enter expands"), Tone::Dim);
                 l.toggle = Some(ISOLATED_KEY.into());
                 out.push(l);
             }
             continue;
         }
-        let mut l = line(vec![Seg("  [ ".into(), Tone::Frame)]);
+        let mut l = line(vec![seg("  [ ".into(), Tone::Frame)]);
         l.ns = Some(ns.name.clone());
         l.push(ns_title(ns), Tone::Ns);
         if let Some(why) = ns_unreadable(ns) {
@@ -478,7 +488,7 @@ fn isolated_lines(isolated: &[&Namespace], expanded: &HashSet<String>, out: &mut
         out.push(l);
     }
     if n > COLLAPSE_ABOVE && !collapsed {
-        let mut l = line(vec![Seg("  ┆ ".into(), Tone::Frame)]);
+        let mut l = line(vec![seg("  ┆ ".into(), Tone::Frame)]);
         l.push(format!("all {n} shown — Enter collapses"), Tone::Dim);
         l.toggle = Some(ISOLATED_KEY.into());
         out.push(l);
