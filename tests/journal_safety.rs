@@ -244,7 +244,10 @@ fn fifo_in_the_journal_never_hangs() {
         add_d0();
         let file = write_plan(state.path(), "p.json", mtu_plan("p-one", 1400));
         assert_code(&netlens(&["apply", &file, "--yes"]), 0, "first apply");
-        sh(&["mkfifo", &journal_dir(&state).join("x.jsonl").display().to_string()]);
+        sh(&[
+            "mkfifo",
+            &journal_dir(&state).join("x.jsonl").display().to_string(),
+        ]);
         let limit = Duration::from_secs(15);
         let out = netlens_timed(&["journal"], limit);
         let (o, e) = text(&out);
@@ -254,7 +257,11 @@ fn fifo_in_the_journal_never_hangs() {
             "the FIFO is reported: {e}"
         );
         let file2 = write_plan(state.path(), "q.json", mtu_plan("p-two", 1300));
-        assert_code(&netlens_timed(&["apply", &file2, "--yes"], limit), 0, "apply");
+        assert_code(
+            &netlens_timed(&["apply", &file2, "--yes"], limit),
+            0,
+            "apply",
+        );
         assert_code(&netlens_timed(&["undo", "--yes"], limit), 0, "undo");
         assert_eq!(mtu("d0"), 1400);
         assert_code(&netlens_timed(&["undo", "--yes"], limit), 0, "undo");
@@ -299,18 +306,28 @@ fn corrupt_lines_are_reported_and_hide_nothing() {
         let (o, e) = text(&out);
         assert_code(&out, 1, "journal with damaged journals");
         assert!(!o.contains("no plans"), "{o}");
-        assert!(e.contains("p-one.jsonl:1"), "broken started line named: {e}");
+        assert!(
+            e.contains("p-one.jsonl:1"),
+            "broken started line named: {e}"
+        );
         assert!(e.contains("p-two.jsonl:3"), "non-UTF-8 line named: {e}");
         let two = o.lines().find(|l| l.contains("p-two")).unwrap_or("");
-        assert!(two.contains("undone"), "records after the bad line count: {o}");
+        assert!(
+            two.contains("undone"),
+            "records after the bad line count: {o}"
+        );
         let one = o.lines().find(|l| l.contains("p-one")).unwrap_or("");
         assert!(one.contains("damaged"), "p-one shown as damaged: {o}");
 
         let json = netlens(&["journal", "--json"]);
         let rows: Value = serde_json::from_slice(&json.stdout).unwrap();
         let rows = rows.as_array().unwrap();
-        assert!(rows.iter().any(|r| r["id"] == "p-two" && r["state"] == "undone"));
-        assert!(rows.iter().any(|r| r["id"] == "p-one" && r["state"] == "damaged"));
+        assert!(rows
+            .iter()
+            .any(|r| r["id"] == "p-two" && r["state"] == "undone"));
+        assert!(rows
+            .iter()
+            .any(|r| r["id"] == "p-one" && r["state"] == "damaged"));
 
         // Plain undo must neither undo p-two again nor silently skip the damaged p-one.
         let out = netlens(&["undo", "--yes"]);
@@ -334,7 +351,11 @@ fn latest_is_the_last_applied_not_the_highest_id() {
         assert_code(&netlens(&["apply", &f2, "--yes"]), 0, "apply second");
         let out = netlens(&["undo", "--yes"]);
         assert_code(&out, 0, "undo latest");
-        assert!(text(&out).0.contains("undid plan a-second"), "{}", text(&out).0);
+        assert!(
+            text(&out).0.contains("undid plan a-second"),
+            "{}",
+            text(&out).0
+        );
         assert_eq!(mtu("d0"), 1400);
         assert_code(&netlens(&["undo", "--yes"]), 0, "undo next");
         assert_eq!(mtu("d0"), 1500);
@@ -356,7 +377,10 @@ fn one_change_at_a_time() {
         );
         let t0 = Instant::now();
         while mtu("d0") != 1400 {
-            assert!(t0.elapsed() < Duration::from_secs(20), "slow apply never ran");
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "slow apply never ran"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         for args in [
@@ -517,7 +541,11 @@ fn disk_full_leaves_a_known_state() {
                 .map(|i| json!({"step": "set_mtu", "ns": "host", "link": "d0", "mtu": 1300 + i}))
                 .collect();
             let id = format!("full-{free_kib}");
-            let file = write_plan(&plan_dir, &format!("{id}.json"), json!({"id": id, "steps": steps}));
+            let file = write_plan(
+                &plan_dir,
+                &format!("{id}.json"),
+                json!({"id": id, "steps": steps}),
+            );
             let before = snap();
             let out = netlens(&["apply", &file, "--yes"]);
             let (o, e) = text(&out);
@@ -540,7 +568,12 @@ fn disk_full_leaves_a_known_state() {
             assert_same(&format!("{free_kib} KiB free"), &before, &snap());
             assert_eq!(mtu("d0"), 1500);
             let undo = netlens(&["undo", "--yes"]);
-            assert_eq!(undo.status.code(), Some(1), "nothing left to undo: {:?}", text(&undo));
+            assert_eq!(
+                undo.status.code(),
+                Some(1),
+                "nothing left to undo: {:?}",
+                text(&undo)
+            );
             sh(&["umount", &mnt.display().to_string()]);
         }
         assert!(
@@ -552,5 +585,7 @@ fn disk_full_leaves_a_known_state() {
 
 /// A link whose MTU the plans change (veth: this kernel has no dummy module).
 fn add_d0() {
-    sh(&["ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
+    sh(&[
+        "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1",
+    ]);
 }
