@@ -61,7 +61,7 @@ pub enum PlanError {
 
 fn rollback_summary(rolled_back: usize, errors: &[String]) -> String {
     if errors.is_empty() {
-        format!("rolled back the {rolled_back} step(s) done before it; the network is as before")
+        format!("rolled back the {rolled_back} step(s) that had run; the network is as before")
     } else {
         format!(
             "rolled back {rolled_back} step(s) but {} undo error(s) remain: {}",
