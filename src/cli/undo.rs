@@ -43,9 +43,13 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
     }
     // Held from choosing the plan to the end, so "the latest" is still the latest when it is
     // undone (another netlens waits, or refuses under --no-wait). Re-entrant: undo takes it too.
-    let _state = match plan::lock_state("undo") {
-        Ok(l) => l,
-        Err(e) => return Ok(fail("undo", &e)),
+    let _state = if nix::unistd::geteuid().is_root() {
+        match plan::lock_state("undo") {
+            Ok(l) => Some(l),
+            Err(e) => return Ok(fail("undo", &e)),
+        }
+    } else {
+        None // undo itself says root is needed
     };
     sweep();
     let target = match &args.plan_id {

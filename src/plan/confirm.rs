@@ -56,6 +56,9 @@ pub fn spawn_watchdog(id: &str, helper: Option<&Path>) -> Result<u32, PlanError>
 
 /// Confirms plan `id`: it stays applied.
 pub fn confirm(id: &str) -> Result<(), PlanError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(PlanError::NotRoot);
+    }
     let _state = lock::acquire(&format!("confirm of plan {id}"))?;
     let mut j = Journal::open(id)?;
     let _lock = j.lock()?;
