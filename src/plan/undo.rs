@@ -130,7 +130,14 @@ pub(crate) fn revert(
     })?;
     let inverses = entry.inverses();
     let (steps, errors) = run_inverses(&mut eng, &inverses);
-    j.append(closing(errors.clone()))?;
+    // The inverses ran: a failed record must not read as "nothing happened".
+    j.append(closing(errors.clone()))
+        .map_err(|e| PlanError::UndoFailed {
+            id: id.to_string(),
+            errors: vec![format!(
+            "{steps} step(s) were reverted, but {e}; run `netlens undo {id}` again to record it"
+        )],
+        })?;
     if errors.is_empty() {
         reserve::remove(id);
         Ok(Undone {
