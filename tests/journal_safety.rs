@@ -253,18 +253,26 @@ fn fifo_in_the_journal_never_hangs() {
         add_d0();
         let file = write_plan(state.path(), "p.json", mtu_plan("p-one", 1400));
         assert_code(&netlens(&["apply", &file, "--yes"]), 0, "first apply");
-        sh(&[
-            "mkfifo",
-            &journal_dir(&state).join("x.jsonl").display().to_string(),
-        ]);
+        let jdir = journal_dir(&state);
+        sh(&["mkfifo", &jdir.join("x.jsonl").display().to_string()]);
+        // Also a symlink to a file elsewhere and a file of another user: skipped, named.
+        let other = state.path().join("other.jsonl");
+        std::fs::copy(jdir.join("p-one.jsonl"), &other).unwrap();
+        symlink(&other, jdir.join("y.jsonl")).unwrap();
+        std::fs::copy(jdir.join("p-one.jsonl"), jdir.join("z.jsonl")).unwrap();
+        std::os::unix::fs::chown(jdir.join("z.jsonl"), Some(65534), None).unwrap();
         let limit = Duration::from_secs(15);
         let out = netlens_timed(&["journal"], limit);
         let (o, e) = text(&out);
+        assert_code(&out, 1, "journal with unreadable files");
         assert!(o.contains("p-one"), "{o}");
         assert!(
-            e.contains("x.jsonl") && e.contains("not a regular file"),
+            e.contains("x.jsonl: not a regular file"),
             "the FIFO is reported: {e}"
         );
+        assert!(e.contains("y.jsonl: is a symlink"), "{e}");
+        assert!(e.contains("z.jsonl: is owned by uid 65534"), "{e}");
+        assert_eq!(o.matches("p-one").count(), 1, "copies are not read: {o}");
         let file2 = write_plan(state.path(), "q.json", mtu_plan("p-two", 1300));
         assert_code(
             &netlens_timed(&["apply", &file2, "--yes"], limit),

@@ -9,8 +9,9 @@
 //! lock, so exactly one of the two wins. As a second line, `netlens apply/undo/confirm` roll
 //! back plans whose deadline passed unconfirmed (`sweep_expired`, under the state lock), which
 //! covers a watchdog that was itself killed. `netlens journal` never does: listing changes
-//! nothing, it says whether the watchdog (its pid is journaled) still runs. What nothing covers: a reboot inside the window (the
-//! runtime changes are gone then anyway, except a persisted sysctl file).
+//! nothing, it says whether the watchdog (its pid is journaled) still runs. What nothing
+//! covers: a reboot inside the window (the runtime changes are gone then anyway, except a
+//! persisted sysctl file).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
