@@ -354,7 +354,7 @@ impl Journal {
             path: path.display().to_string(),
             reason,
         };
-        let plan_seq = scan()?.entries.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+        let plan_seq = next_plan_seq(scan()?.entries.iter().map(|e| e.seq).max().unwrap_or(0));
         let file = state_dir::create_new(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 jerr(format!(
@@ -460,6 +460,30 @@ impl Journal {
         let f = self.file.try_clone().map_err(|e| self.err(e))?;
         Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| self.err(e))
     }
+}
+
+/// The next plan's sequence number: one more than the highest journaled and than the counter
+/// in `STATE_DIR/seq` (which survives a damaged or removed journal). Called under the state
+/// lock. The counter is rewritten in place at a fixed width, so after the first plan it needs
+/// no new disk space; failing to write it only loses that extra safety.
+fn next_plan_seq(journaled_max: u64) -> u64 {
+    let path = state_dir().join("seq");
+    let file = state_dir::open_file(&path, true, true).ok();
+    let stored = file
+        .as_ref()
+        .and_then(|f| {
+            let mut text = String::new();
+            f.take(32).read_to_string(&mut text).ok()?;
+            text.trim().parse::<u64>().ok()
+        })
+        .unwrap_or(0);
+    let next = stored.max(journaled_max) + 1;
+    if let Some(f) = file {
+        let _ = f
+            .write_all_at(format!("{next:020}\n").as_bytes(), 0)
+            .and_then(|()| f.sync_data());
+    }
+    next
 }
 
 /// Reads one plan's journal file at `path` (named `id.jsonl`). Damaged lines are in
