@@ -92,6 +92,9 @@ fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
 /// result goes to the status line, and the host is read again.
 fn spawn_apply(plan: crate::plan::Plan, tx: mpsc::Sender<Msg>) {
     std::thread::spawn(move || {
+        // Never wait for another netlens' change here: its "waiting…" line would land on the
+        // TUI's screen. Refuse, and say who holds it, on the status line.
+        crate::plan::set_no_wait(true);
         let msg = match crate::plan::apply(&plan, &crate::plan::ApplyOptions::default()) {
             Ok(a) => format!(
                 "applied plan {} ({} changed, {} already so) · undo: netlens undo {}",
