@@ -76,7 +76,7 @@ pub fn run(args: &JournalArgs) -> anyhow::Result<i32> {
     }
     for r in &rows {
         let title = if r.state == PlanState::Damaged {
-            "(journal damaged: see above)"
+            "(damaged journal: its lines are named on stderr)"
         } else if r.title.is_empty() {
             "(untitled)"
         } else {
