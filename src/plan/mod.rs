@@ -15,6 +15,7 @@ mod files;
 mod inverse;
 pub mod journal;
 mod journal_lines;
+mod journal_read;
 mod leases;
 mod live;
 mod lock;
