@@ -24,6 +24,9 @@ pub struct ApplyArgs {
     /// `yes` at the prompt).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub confirm_within: Option<u64>,
+    /// Refuse (exit 2) instead of waiting while another netlens change is in progress.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 pub const EXIT_FAILED: i32 = 1;
@@ -54,7 +57,8 @@ pub(super) fn fail(cmd: &str, e: &PlanError) -> i32 {
     }
 }
 
-/// Rolls back plans whose confirm deadline passed while their watchdog was gone.
+/// Rolls back plans whose confirm deadline passed while their watchdog was gone (under the
+/// state lock; `journal` never calls it: listing changes nothing).
 pub(super) fn sweep() {
     if nix::unistd::geteuid().is_root() {
         for line in plan::sweep_expired() {
@@ -64,6 +68,7 @@ pub(super) fn sweep() {
 }
 
 pub fn run(args: &ApplyArgs) -> anyhow::Result<i32> {
+    plan::set_no_wait(args.no_wait);
     let plan = match Plan::load(&args.plan) {
         Ok(p) => p,
         Err(e) => return Ok(fail("apply", &e)),

@@ -26,6 +26,9 @@ pub struct FixArgs {
     /// Roll the change back by itself unless confirmed within SECS (`netlens confirm ID`).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub confirm_within: Option<u64>,
+    /// Refuse (exit 2) instead of waiting while another netlens change is in progress.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// The plan that fixes `findings` (in order), each step once: two findings may need the same
@@ -43,6 +46,7 @@ pub fn plan_for(title: &str, findings: &[&Finding]) -> Plan {
 }
 
 pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
+    crate::plan::set_no_wait(args.no_wait);
     let snap = match collect::snapshot(&Options::default()) {
         Ok(s) => s,
         Err(e) => {

@@ -1,9 +1,13 @@
-//! `netlens journal [--json]`: the plans netlens applied, oldest first, with their state.
+//! `netlens journal [--json]`: the plans netlens applied, in the order they were applied, with
+//! their state. Listing changes nothing: it never rolls back an expired confirmation (apply,
+//! undo, confirm and the watchdog do), it says whether a watchdog is still there to do it.
+//! Damaged journals and unreadable files are listed on stderr, one line each with the file and
+//! line; then the exit status is 1 (0: every journal read cleanly).
 
 use clap::Args;
 use serde::Serialize;
 
-use super::apply::{fail, sweep};
+use super::apply::{fail, EXIT_FAILED};
 use crate::plan::{self, journal, PlanState};
 
 #[derive(Debug, Args)]
@@ -25,15 +29,23 @@ pub struct JournalRow {
     pub steps: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_deadline_ms: Option<u64>,
+    /// The order plans were applied in (0: a journal of an older netlens, or damaged).
+    pub seq: u64,
+    /// About the confirm window: whether a watchdog is still there to roll it back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Damaged lines, `FILE:LINE: reason`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 pub fn run(args: &JournalArgs) -> anyhow::Result<i32> {
-    sweep();
-    let entries = match journal::list() {
-        Ok(e) => e,
+    let scan = match journal::scan() {
+        Ok(s) => s,
         Err(e) => return Ok(fail("journal", &e)),
     };
-    let rows: Vec<JournalRow> = entries
+    let rows: Vec<JournalRow> = scan
+        .entries
         .iter()
         .map(|e| JournalRow {
             id: e.plan.id.clone(),
@@ -44,31 +56,46 @@ pub fn run(args: &JournalArgs) -> anyhow::Result<i32> {
             confirm_deadline_ms: (e.state == PlanState::AwaitingConfirm)
                 .then_some(e.deadline)
                 .flatten(),
+            seq: e.seq,
+            note: e.confirm_note(),
+            problems: e.problems.clone(),
         })
         .collect();
+    let mut damaged = false;
+    for line in rows.iter().flat_map(|r| &r.problems).chain(&scan.skipped) {
+        eprintln!("netlens journal: {line}");
+        damaged = true;
+    }
+    let code = if damaged { EXIT_FAILED } else { 0 };
     if args.json {
         println!(
             "{}",
             crate::text::json_safe(&serde_json::to_string_pretty(&rows)?)
         );
-        return Ok(0);
+        return Ok(code);
     }
     if rows.is_empty() {
         crate::outln!("no plans in {}", journal::journal_dir().display());
     }
     for r in &rows {
+        let title = if r.state == PlanState::Damaged {
+            "(damaged journal: its lines are named on stderr)"
+        } else if r.title.is_empty() {
+            "(untitled)"
+        } else {
+            &r.title
+        };
         crate::outln!(
             "{:<22} {}  {:<16} {} ({} steps)",
             r.id,
             plan::format_time(r.started_at),
             r.state.as_str(),
-            if r.title.is_empty() {
-                "(untitled)"
-            } else {
-                &r.title
-            },
+            title,
             r.steps
         );
+        if let Some(note) = &r.note {
+            println!("{:<22} {note}", "");
+        }
     }
-    Ok(0)
+    Ok(code)
 }

@@ -19,9 +19,13 @@ pub struct UndoArgs {
     /// roll it back unless it was confirmed.
     #[arg(long, hide = true, requires = "plan_id")]
     pub if_unconfirmed: bool,
+    /// Refuse (exit 2) instead of waiting while another netlens change is in progress.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
+    plan::set_no_wait(args.no_wait);
     if args.if_unconfirmed {
         // The watchdog must outlive a hung-up terminal.
         // SAFETY: installs SIG_IGN, no handler code runs.
@@ -37,6 +41,16 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
             Err(e) => fail("undo", &e),
         });
     }
+    // Held from choosing the plan to the end, so "the latest" is still the latest when it is
+    // undone (another netlens waits, or refuses under --no-wait). Re-entrant: undo takes it too.
+    let _state = if nix::unistd::geteuid().is_root() {
+        match plan::lock_state("undo") {
+            Ok(l) => Some(l),
+            Err(e) => return Ok(fail("undo", &e)),
+        }
+    } else {
+        None // undo itself says root is needed
+    };
     sweep();
     let target = match &args.plan_id {
         Some(id) => UndoTarget::Id(id.clone()),

@@ -2,6 +2,11 @@
 //! the inverse; journal it (synced) BEFORE the change; run the step; journal it done. If step k
 //! fails, the inverses of steps k-1…1 run in reverse and the plan is journaled rolled back.
 //! Undo errors do not stop the rollback: every one is reported (as netavark's teardown does).
+//!
+//! The journal can fail too (a full disk). A record that cannot be written before a step means
+//! the step does not run; one that cannot be written after it means that step is reverted
+//! with the others; either way the message says what is applied. The whole apply holds the
+//! state lock: one change at a time.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,6 +17,8 @@ use super::error::PlanError;
 use super::exec::Engine;
 use super::inverse::prepare;
 use super::journal::{Event, Journal};
+use super::lock;
+use super::reserve;
 use super::spec::Plan;
 use super::step::Step;
 use super::validate::validate;
@@ -101,6 +108,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
         format!("plan {}: {}", plan.id, plan.title)
     };
     let mut eng = Engine::new(label, namespaces).map_err(PlanError::Internal)?;
+    let _state = lock::acquire(&format!("plan {}", plan.id))?;
     let mut journal = Journal::create(plan)?;
     // Held while applying: an undo or watchdog started meanwhile waits for the outcome.
     let lock = journal.lock()?;
@@ -114,6 +122,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
             }
             super::validate::inverse_steps(&prepared.inverse)
                 .map_err(|(inv, why)| format!("its undo ({inv}) would be refused: {why}"))?;
+            // Not journaled, not run: the error rolls back the steps before it.
             journal
                 .append(Event::StepStarted {
                     index,
@@ -123,50 +132,76 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
             let refined = eng.execute(step)?;
             Ok(Some(refined.unwrap_or(prepared.inverse)))
         });
-        match outcome {
-            Ok(None) => journal.append(Event::StepSkipped { index })?,
+        let journaled = match outcome {
+            Ok(None) => journal
+                .append(Event::StepSkipped { index })
+                .map_err(|e| format!("it changed nothing, but {e}")),
             Ok(Some(inverse)) => {
-                journal.append(Event::StepDone {
+                let r = journal.append(Event::StepDone {
                     index,
                     inverse: inverse.clone(),
-                })?;
+                });
+                // Done but not journaled as done: revert it with the others.
                 done.push((index, inverse));
                 changed += 1;
+                r.map_err(|e| format!("it ran, but {e}, so it was reverted too"))
             }
-            Err(reason) => {
-                let (rolled_back, rollback_errors) = run_inverses(&mut eng, &done);
-                journal.append(Event::RolledBack {
-                    reason: format!("step {} failed: {reason}", index + 1),
-                    errors: rollback_errors.clone(),
-                })?;
-                return Err(PlanError::StepFailed {
-                    number: index + 1,
-                    step: step.to_string(),
-                    ns: step.ns().to_string(),
-                    reason,
-                    rolled_back,
-                    rollback_errors,
-                });
-            }
+            Err(reason) => Err(reason),
+        };
+        if let Err(reason) = journaled {
+            let (rolled_back, rollback_errors, note) = roll_back(
+                &mut eng,
+                &mut journal,
+                plan,
+                &done,
+                format!("step {} failed: {reason}", index + 1),
+            );
+            return Err(PlanError::StepFailed {
+                number: index + 1,
+                step: step.to_string(),
+                ns: step.ns().to_string(),
+                reason: format!("{reason}{note}"),
+                rolled_back,
+                rollback_errors,
+            });
         }
         test_pause(index + 1);
     }
 
-    let confirm_deadline_ms = match opts.confirm_within {
-        None => {
-            journal.append(Event::Committed)?;
-            None
-        }
-        Some(within) => {
-            let deadline_ms =
-                clock::now_ms() + u64::try_from(within.as_millis()).unwrap_or(u64::MAX / 2);
-            journal.append(Event::AwaitingConfirm { deadline_ms })?;
+    let deadline_ms = opts
+        .confirm_within
+        .map(|within| clock::now_ms() + u64::try_from(within.as_millis()).unwrap_or(u64::MAX / 2));
+    let closing = match deadline_ms {
+        None => Event::Committed,
+        Some(deadline_ms) => Event::AwaitingConfirm { deadline_ms },
+    };
+    if let Err(e) = journal.append(closing) {
+        // Applied but not recorded as such: all or nothing, so nothing.
+        let reason = format!("every step ran, but {e}, so all were reverted");
+        let (rolled_back, rollback_errors, note) =
+            roll_back(&mut eng, &mut journal, plan, &done, reason.clone());
+        return Err(PlanError::NotJournaled {
+            id: plan.id.clone(),
+            reason: format!("{reason}{note}"),
+            rolled_back,
+            rollback_errors,
+        });
+    }
+    let confirm_deadline_ms = match deadline_ms {
+        None => None,
+        Some(deadline_ms) => {
             drop(lock);
-            if let Err(e) = confirm::spawn_watchdog(&plan.id, opts.confirm_helper.as_deref()) {
-                // Without a watchdog nothing would roll back: undo now rather than leave an
-                // unguarded change.
-                let _ = confirm::rollback_if_unconfirmed(&plan.id, false);
-                return Err(e);
+            match confirm::spawn_watchdog(&plan.id, opts.confirm_helper.as_deref()) {
+                // Best effort: without it `journal` says the watchdog is not running.
+                Ok(pid) => {
+                    let _ = journal.append(Event::WatchdogStarted { pid });
+                }
+                Err(e) => {
+                    // Without a watchdog nothing would roll back: undo now rather than
+                    // leave an unguarded change.
+                    let _ = confirm::rollback_if_unconfirmed(&plan.id, false);
+                    return Err(e);
+                }
             }
             Some(deadline_ms)
         }
@@ -177,4 +212,32 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
         unchanged: plan.steps.len() - changed,
         confirm_deadline_ms,
     })
+}
+
+/// Reverts the steps done so far after a failure and journals `rolled_back` (after giving
+/// back the undo reserve, so a full disk still takes the record). Returns the steps undone,
+/// the undo errors, and a note when the rollback itself could not be journaled.
+fn roll_back(
+    eng: &mut Engine,
+    journal: &mut Journal,
+    plan: &Plan,
+    done: &[(usize, Vec<Step>)],
+    reason: String,
+) -> (usize, Vec<String>, String) {
+    let (rolled_back, rollback_errors) = run_inverses(eng, done);
+    reserve::release_some(&plan.id);
+    let note = match journal.append(Event::RolledBack {
+        reason,
+        errors: rollback_errors.clone(),
+    }) {
+        Ok(()) => String::new(),
+        Err(e) => format!(
+            " (and the rollback could not be journaled: {e}; `netlens undo {}` finds what is left)",
+            plan.id
+        ),
+    };
+    if rollback_errors.is_empty() {
+        reserve::remove(&plan.id);
+    }
+    (rolled_back, rollback_errors, note)
 }

@@ -6,10 +6,12 @@
 //! outlives the terminal and the netlens that applied the plan (a dropped SSH session, Ctrl-C,
 //! kill -9), sleeps until the deadline and rolls the plan back unless it was confirmed.
 //! Confirming appends `confirmed` under the plan's lock; the watchdog checks under the same
-//! lock, so exactly one of the two wins. As a second line, every `netlens apply/undo/journal/
-//! confirm` rolls back plans whose deadline passed unconfirmed (`sweep_expired`), which covers
-//! a watchdog that was itself killed. What nothing covers: a reboot inside the window (the
-//! runtime changes are gone then anyway, except a persisted sysctl file).
+//! lock, so exactly one of the two wins. As a second line, `netlens apply/undo/confirm` roll
+//! back plans whose deadline passed unconfirmed (`sweep_expired`, under the state lock), which
+//! covers a watchdog that was itself killed. `netlens journal` never does: listing changes
+//! nothing, it says whether the watchdog (its pid is journaled) still runs. What nothing
+//! covers: a reboot inside the window (the runtime changes are gone then anyway, except a
+//! persisted sysctl file).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,10 +20,11 @@ use std::time::Duration;
 use super::clock;
 use super::error::PlanError;
 use super::journal::{self, Event, Journal, PlanState};
+use super::lock;
 use super::undo::{revert, Undone};
 
-/// Starts the watchdog for plan `id`.
-pub fn spawn_watchdog(id: &str, helper: Option<&Path>) -> Result<(), PlanError> {
+/// Starts the watchdog for plan `id`; returns its pid.
+pub fn spawn_watchdog(id: &str, helper: Option<&Path>) -> Result<u32, PlanError> {
     use std::os::unix::process::CommandExt;
     let exe = match helper {
         Some(p) => p.to_path_buf(),
@@ -44,7 +47,7 @@ pub fn spawn_watchdog(id: &str, helper: Option<&Path>) -> Result<(), PlanError> 
                 .map_err(std::io::Error::from)
         });
     }
-    cmd.spawn().map(|_| ()).map_err(|e| {
+    cmd.spawn().map(|c| c.id()).map_err(|e| {
         PlanError::Internal(format!(
             "cannot start the confirm watchdog {}: {e}",
             exe.display()
@@ -54,6 +57,10 @@ pub fn spawn_watchdog(id: &str, helper: Option<&Path>) -> Result<(), PlanError> 
 
 /// Confirms plan `id`: it stays applied.
 pub fn confirm(id: &str) -> Result<(), PlanError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(PlanError::NotRoot);
+    }
+    let _state = lock::acquire(&format!("confirm of plan {id}"))?;
     let mut j = Journal::open(id)?;
     let _lock = j.lock()?;
     let entry = journal::read(id)?;
@@ -62,11 +69,24 @@ pub fn confirm(id: &str) -> Result<(), PlanError> {
         PlanState::AwaitingConfirm if entry.deadline.is_some_and(|d| clock::now_ms() <= d) => {
             j.append(Event::Confirmed)
         }
-        PlanState::AwaitingConfirm => Err(PlanError::WrongState {
+        PlanState::AwaitingConfirm if entry.watchdog_running() => Err(PlanError::WrongState {
             id: id.to_string(),
             state: "past its confirm deadline".into(),
-            action: "it is being rolled back".into(),
+            action: "its watchdog is rolling it back".into(),
         }),
+        PlanState::AwaitingConfirm => {
+            // Nobody else will: roll it back now (the lock is re-entrant).
+            drop(_lock);
+            let action = match rollback_if_unconfirmed(id, false) {
+                Ok(_) => "its watchdog was not running, so it was rolled back now".to_string(),
+                Err(e) => format!("its watchdog was not running and rolling it back failed: {e}"),
+            };
+            Err(PlanError::WrongState {
+                id: id.to_string(),
+                state: "past its confirm deadline".into(),
+                action,
+            })
+        }
         other => Err(PlanError::WrongState {
             id: id.to_string(),
             state: other.as_str().to_string(),
@@ -105,6 +125,19 @@ pub fn rollback_if_unconfirmed(id: &str, wait: bool) -> Result<Option<Undone>, P
 /// Rolls back every plan whose confirm deadline has passed (a watchdog that died). Returns
 /// what it did, one line each.
 pub fn sweep_expired() -> Vec<String> {
+    // Cheap check first: most runs have nothing to sweep and need no lock.
+    let expired = |e: &journal::Entry, now: u64| {
+        e.state == PlanState::AwaitingConfirm && e.deadline.is_some_and(|d| now > d + 1000)
+    };
+    // An unreadable state dir or a busy lock is left to the command that runs next: it meets
+    // the same error and reports it once.
+    match journal::list() {
+        Ok(entries) if entries.iter().any(|e| expired(e, clock::now_ms())) => {}
+        _ => return Vec::new(),
+    }
+    let Ok(_state) = lock::acquire("the rollback of expired confirmations") else {
+        return Vec::new();
+    };
     let Ok(entries) = journal::list() else {
         return Vec::new();
     };

@@ -19,6 +19,20 @@ pub enum PlanError {
     NotRoot,
     #[error("journal {path}: {reason}")]
     Journal { path: String, reason: String },
+    /// The state dir or journal dir could be swapped or written by someone else.
+    #[error("refusing the state directory {path}: it {reason}")]
+    UnsafeStateDir { path: String, reason: String },
+    /// `--no-wait` and another change holds the state lock.
+    #[error("another change is in progress: {holder}; nothing changed (run again without --no-wait to wait for it)")]
+    Busy { holder: String },
+    /// Every step ran but the outcome could not be journaled, so it was all reverted.
+    #[error("plan {id}: {reason}; {}", rollback_summary(*rolled_back, rollback_errors))]
+    NotJournaled {
+        id: String,
+        reason: String,
+        rolled_back: usize,
+        rollback_errors: Vec<String>,
+    },
     #[error("step {number} ({step}) failed in {ns}: {reason}; {}", rollback_summary(*rolled_back, rollback_errors))]
     StepFailed {
         number: usize,
@@ -47,7 +61,7 @@ pub enum PlanError {
 
 fn rollback_summary(rolled_back: usize, errors: &[String]) -> String {
     if errors.is_empty() {
-        format!("rolled back the {rolled_back} step(s) done before it; the network is as before")
+        format!("rolled back the {rolled_back} step(s) that had run; the network is as before")
     } else {
         format!(
             "rolled back {rolled_back} step(s) but {} undo error(s) remain: {}",
@@ -58,7 +72,8 @@ fn rollback_summary(rolled_back: usize, errors: &[String]) -> String {
 }
 
 impl PlanError {
-    /// Refused before anything ran: bad file, invalid step, unknown namespace, no root.
+    /// Refused before anything ran: bad file, invalid step, unknown namespace, no root, an
+    /// unsafe state directory, another change in progress under `--no-wait`.
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
@@ -67,6 +82,8 @@ impl PlanError {
                 | PlanError::Refused(_)
                 | PlanError::NotRoot
                 | PlanError::UnknownPlan { .. }
+                | PlanError::UnsafeStateDir { .. }
+                | PlanError::Busy { .. }
         )
     }
 }

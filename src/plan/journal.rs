@@ -6,9 +6,16 @@
 //! written before the change) and `step_done` (after it, with the final inverse) or
 //! `step_skipped` (already so), then one of `committed`, `awaiting_confirm` (then `confirmed`
 //! or `rolled_back`), `rolled_back`; later `undo_started` and `undone`.
+//!
+//! The directory is checked before use (`state_dir`), files are opened without following
+//! links or blocking, each line carries a checksum and a sequence number (`journal_lines`),
+//! and a damaged line is reported with its file and line, never hiding later records. Every
+//! plan gets a sequence number (`plan_seq`) under the state lock: "the latest plan" is the
+//! highest one, not the latest second.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::{self, File};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use nix::fcntl::{Flock, FlockArg};
@@ -16,8 +23,13 @@ use serde::{Deserialize, Serialize};
 
 use super::clock;
 use super::error::PlanError;
+use super::journal_lines;
+use super::reserve;
 use super::spec::{valid_id, Plan};
+use super::state_dir;
 use super::step::Step;
+
+pub use super::journal_read::{list, read, scan, Scan};
 
 /// Overrides `/var/lib/netlens` (tests point it at a temporary directory).
 pub const STATE_DIR_ENV: &str = "NETLENS_STATE_DIR";
@@ -43,6 +55,9 @@ pub enum Event {
     Started {
         plan: Plan,
         pid: u32,
+        /// The plan's place in the order plans were applied (0 in older journals).
+        #[serde(default)]
+        plan_seq: u64,
     },
     StepStarted {
         index: usize,
@@ -73,10 +88,17 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         errors: Vec<String>,
     },
+    /// The confirm watchdog runs as this pid (`journal` says whether it still does).
+    WatchdogStarted {
+        pid: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
+    /// The record's number in its file, from 1 (0: an older journal without numbers).
+    #[serde(default)]
+    pub seq: u64,
     /// Unix seconds.
     pub at: u64,
     #[serde(flatten)]
@@ -98,6 +120,8 @@ pub enum PlanState {
     Undone,
     /// An undo left errors; undo can be run again.
     UndoFailed,
+    /// The journal cannot be read as a plan (no readable `started` record).
+    Damaged,
 }
 
 impl PlanState {
@@ -111,6 +135,7 @@ impl PlanState {
             PlanState::Undoing => "undoing",
             PlanState::Undone => "undone",
             PlanState::UndoFailed => "undo failed",
+            PlanState::Damaged => "damaged",
         }
     }
 
@@ -136,6 +161,15 @@ pub struct Entry {
     pub state: PlanState,
     /// Confirm deadline, Unix milliseconds.
     pub deadline: Option<u64>,
+    /// Order of application (`plan_seq`; 0 for older journals and damaged ones).
+    pub seq: u64,
+    /// Damaged lines, `FILE:LINE: reason`. Undo refuses such a plan: what it would revert
+    /// may be in the lost line.
+    pub problems: Vec<String>,
+    /// Written by an older netlens (no checksums).
+    pub legacy: bool,
+    /// The confirm watchdog's pid, when journaled.
+    pub watchdog_pid: Option<u32>,
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -150,9 +184,13 @@ fn pid_alive(pid: u32) -> bool {
 }
 
 impl Entry {
-    fn from_records(records: Vec<Record>) -> Option<Entry> {
-        let (plan, started_at, pid) = records.iter().find_map(|r| match &r.event {
-            Event::Started { plan, pid } => Some((plan.clone(), r.at, *pid)),
+    pub(super) fn from_records(records: Vec<Record>) -> Option<Entry> {
+        let (plan, started_at, pid, seq) = records.iter().find_map(|r| match &r.event {
+            Event::Started {
+                plan,
+                pid,
+                plan_seq,
+            } => Some((plan.clone(), r.at, *pid, *plan_seq)),
             _ => None,
         })?;
         let mut state = if pid_alive(pid) && pid != std::process::id() {
@@ -162,7 +200,11 @@ impl Entry {
         };
         let mut deadline = None;
         let mut undo_pid = None;
+        let mut watchdog_pid = None;
         for r in &records {
+            if let Event::WatchdogStarted { pid } = &r.event {
+                watchdog_pid = Some(*pid);
+            }
             state = match &r.event {
                 Event::Committed | Event::Confirmed => PlanState::Committed,
                 Event::AwaitingConfirm { deadline_ms: d } => {
@@ -191,7 +233,63 @@ impl Entry {
             records,
             state,
             deadline,
+            seq,
+            problems: Vec::new(),
+            legacy: false,
+            watchdog_pid,
         })
+    }
+
+    /// Whether the confirm watchdog journaled for this plan is still running: its pid alive
+    /// and running `undo --if-unconfirmed ID` (not a reused pid).
+    pub fn watchdog_running(&self) -> bool {
+        let Some(pid) = self.watchdog_pid else {
+            return false;
+        };
+        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            return false;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        args.contains(&&b"--if-unconfirmed"[..]) && args.contains(&self.plan.id.as_bytes())
+    }
+
+    /// A line about the confirm window that tells the truth about who will act, or `None`
+    /// when the plan is not awaiting confirmation.
+    pub fn confirm_note(&self) -> Option<String> {
+        if self.state != PlanState::AwaitingConfirm {
+            return None;
+        }
+        let id = &self.plan.id;
+        let passed = self.deadline.is_none_or(|d| clock::now_ms() > d);
+        Some(match (passed, self.watchdog_running()) {
+            (true, true) => "deadline passed: its watchdog is rolling it back".to_string(),
+            (true, false) => format!(
+                "deadline passed, watchdog not running: `netlens undo {id}` reverts it (so does the next apply, undo or confirm)"
+            ),
+            (false, true) => "watchdog running: rolls back at the deadline unless confirmed".into(),
+            (false, false) => format!(
+                "watchdog not running: `netlens confirm {id}` keeps it, `netlens undo {id}` reverts it"
+            ),
+        })
+    }
+
+    /// An entry for a journal without a readable `started` record.
+    pub(super) fn damaged(id: &str, problems: Vec<String>) -> Entry {
+        Entry {
+            plan: Plan {
+                id: id.to_string(),
+                title: String::new(),
+                steps: Vec::new(),
+            },
+            started_at: 0,
+            records: Vec::new(),
+            state: PlanState::Damaged,
+            deadline: None,
+            seq: 0,
+            problems,
+            legacy: false,
+            watchdog_pid: None,
+        }
     }
 
     /// The inverses to run to revert this plan, per step in the order the steps ran: the
@@ -219,6 +317,24 @@ impl Entry {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    /// Where the next record goes: the end of the last complete line.
+    len: u64,
+    next_seq: u64,
+}
+
+/// Journals larger than this are not read (netlens writes a few KiB per plan).
+const MAX_JOURNAL_BYTES: u64 = 64 << 20;
+
+pub(super) fn read_capped(file: &File) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.take(MAX_JOURNAL_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_JOURNAL_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB: not a journal netlens wrote",
+            MAX_JOURNAL_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 impl Journal {
@@ -230,63 +346,114 @@ impl Journal {
     }
 
     /// Creates the journal of a new plan; an existing journal with that id is refused (an id
-    /// names one application of a plan).
+    /// names one application of a plan). Call it under the state lock: the plan's sequence
+    /// number is one more than the highest journaled. Also sets aside the space undo will
+    /// need (`reserve`); if any of this fails, nothing is left behind and nothing ran.
     pub fn create(plan: &Plan) -> Result<Journal, PlanError> {
-        let dir = journal_dir();
+        state_dir::ensure()?;
         let path = journal_path(&plan.id);
         let jerr = |reason: String| PlanError::Journal {
             path: path.display().to_string(),
             reason,
         };
-        fs::create_dir_all(&dir).map_err(|e| jerr(format!("cannot create directory: {e}")))?;
-        let file = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    jerr(format!(
-                        "plan {} was applied before; give it a new id (or leave the id out)",
-                        plan.id
-                    ))
-                } else {
-                    jerr(e.to_string())
-                }
-            })?;
-        let mut j = Journal { file, path };
-        j.append(Event::Started {
-            plan: plan.clone(),
-            pid: std::process::id(),
+        let plan_seq = next_plan_seq(scan()?.entries.iter().map(|e| e.seq).max().unwrap_or(0));
+        let file = state_dir::create_new(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                jerr(format!(
+                    "plan {} was applied before; give it a new id (or leave the id out)",
+                    plan.id
+                ))
+            } else {
+                jerr(e.to_string())
+            }
         })?;
+        let mut j = Journal {
+            file,
+            path: path.clone(),
+            len: 0,
+            next_seq: 1,
+        };
+        let started = j
+            .append(Event::Started {
+                plan: plan.clone(),
+                pid: std::process::id(),
+                plan_seq,
+            })
+            .and_then(|()| {
+                reserve::create(&plan.id)
+                    .map_err(|e| jerr(format!("cannot set aside space for undo: {e}")))
+            });
+        if let Err(e) = started {
+            let _ = fs::remove_file(&path);
+            return Err(PlanError::Journal {
+                path: path.display().to_string(),
+                reason: format!(
+                    "{}; nothing changed",
+                    match e {
+                        PlanError::Journal { reason, .. } => reason,
+                        other => other.to_string(),
+                    }
+                ),
+            });
+        }
         Ok(j)
     }
 
-    /// Opens an existing plan's journal to append to.
+    /// Opens an existing plan's journal to append to. A torn last line (a crash mid-write)
+    /// is cut off first, so the next record starts on a line of its own.
     pub fn open(id: &str) -> Result<Journal, PlanError> {
         if !valid_id(id) {
             return Err(PlanError::UnknownPlan { id: id.to_string() });
         }
+        state_dir::ensure()?;
         let path = journal_path(id);
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|_| PlanError::UnknownPlan { id: id.to_string() })?;
-        Ok(Journal { file, path })
+        let file = state_dir::open_file(&path, true, false).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                PlanError::UnknownPlan { id: id.to_string() }
+            } else {
+                PlanError::Journal {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                }
+            }
+        })?;
+        let mut j = Journal {
+            file,
+            path,
+            len: 0,
+            next_seq: 1,
+        };
+        let bytes = read_capped(&j.file).map_err(|e| j.err(e))?;
+        let parsed = journal_lines::parse(&bytes);
+        j.len = parsed.complete_len as u64;
+        j.next_seq = parsed.next_seq;
+        if j.len < bytes.len() as u64 {
+            j.file.set_len(j.len).map_err(|e| j.err(e))?;
+        }
+        Ok(j)
     }
 
     /// Appends one record and syncs it to disk before returning: the record must exist
-    /// before the change it announces happens.
+    /// before the change it announces happens. A failed write (a full disk) is cut off again,
+    /// so the file never keeps half a line.
     pub fn append(&mut self, event: Event) -> Result<(), PlanError> {
         let rec = Record {
+            seq: self.next_seq,
             at: clock::now(),
             event,
         };
-        let mut line = serde_json::to_string(&rec).map_err(|e| self.err(e))?;
-        line.push('\n');
-        self.file
-            .write_all(line.as_bytes())
-            .map_err(|e| self.err(e))?;
-        self.file.sync_data().map_err(|e| self.err(e))
+        let line = journal_lines::encode(&rec).map_err(|e| self.err(e))?;
+        let written = self
+            .file
+            .write_all_at(line.as_bytes(), self.len)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            let _ = self.file.set_len(self.len);
+            return Err(self.err(e));
+        }
+        self.len += line.len() as u64;
+        self.next_seq += 1;
+        Ok(())
     }
 
     /// Exclusive lock on this plan (held until the guard drops). Undo, confirm and the
@@ -297,60 +464,28 @@ impl Journal {
     }
 }
 
-/// Reads one plan's journal. A torn last line (crash mid-write) is ignored.
-pub fn read(id: &str) -> Result<Entry, PlanError> {
-    if !valid_id(id) {
-        return Err(PlanError::UnknownPlan { id: id.to_string() });
-    }
-    let path = journal_path(id);
-    let file = File::open(&path).map_err(|_| PlanError::UnknownPlan { id: id.to_string() })?;
-    let records: Vec<Record> = BufReader::new(file)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|l| serde_json::from_str(&l).ok())
-        .collect();
-    let mut entry = Entry::from_records(records).ok_or_else(|| PlanError::Journal {
-        path: path.display().to_string(),
-        reason: "no `started` record".into(),
-    })?;
-    // `apply` holds the plan's lock from start to end. A live pid alone could be a reused one:
-    // if the lock is free, nobody is applying it any more.
-    if entry.state == PlanState::Applying {
-        if let Ok(f) = File::open(&path) {
-            if Flock::lock(f, FlockArg::LockExclusiveNonblock).is_ok() {
-                entry.state = PlanState::Interrupted;
-            }
-        }
-    }
-    Ok(entry)
-}
-
-/// Every plan in the journal, oldest first (ids sort by time).
-pub fn list() -> Result<Vec<Entry>, PlanError> {
-    let dir = journal_dir();
-    let entries = match fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(PlanError::Journal {
-                path: dir.display().to_string(),
-                reason: e.to_string(),
-            })
-        }
-    };
-    let mut ids: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".jsonl"))
-                .map(str::to_string)
+/// The next plan's sequence number: one more than the highest journaled and than the counter
+/// in `STATE_DIR/seq` (which survives a damaged or removed journal). Called under the state
+/// lock. The counter is rewritten in place at a fixed width, so after the first plan it needs
+/// no new disk space; failing to write it only loses that extra safety.
+fn next_plan_seq(journaled_max: u64) -> u64 {
+    let path = state_dir().join("seq");
+    let file = state_dir::open_file(&path, true, true).ok();
+    let stored = file
+        .as_ref()
+        .and_then(|f| {
+            let mut text = String::new();
+            f.take(32).read_to_string(&mut text).ok()?;
+            text.trim().parse::<u64>().ok()
         })
-        .collect();
-    ids.sort();
-    let mut out: Vec<Entry> = ids.iter().filter_map(|id| read(id).ok()).collect();
-    out.sort_by(|a, b| (a.started_at, &a.plan.id).cmp(&(b.started_at, &b.plan.id)));
-    Ok(out)
+        .unwrap_or(0);
+    let next = stored.max(journaled_max) + 1;
+    if let Some(f) = file {
+        let _ = f
+            .write_all_at(format!("{next:020}\n").as_bytes(), 0)
+            .and_then(|()| f.sync_data());
+    }
+    next
 }
 
 #[cfg(test)]
@@ -358,7 +493,11 @@ mod tests {
     use super::*;
 
     fn rec(event: Event) -> Record {
-        Record { at: 1, event }
+        Record {
+            seq: 0,
+            at: 1,
+            event,
+        }
     }
 
     fn plan() -> Plan {
@@ -375,7 +514,7 @@ mod tests {
     #[test]
     fn record_format_is_flat_json() {
         let line = serde_json::to_string(&rec(Event::StepSkipped { index: 2 })).unwrap();
-        assert_eq!(line, r#"{"at":1,"event":"step_skipped","index":2}"#);
+        assert_eq!(line, r#"{"seq":0,"at":1,"event":"step_skipped","index":2}"#);
     }
 
     #[test]
@@ -384,6 +523,7 @@ mod tests {
         let started = rec(Event::Started {
             plan: plan(),
             pid: dead_pid,
+            plan_seq: 1,
         });
         let down = Step::SetLinkUp {
             ns: "red".into(),

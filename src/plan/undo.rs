@@ -7,6 +7,8 @@ use super::apply::run_inverses;
 use super::error::PlanError;
 use super::exec::Engine;
 use super::journal::{self, Entry, Event, Journal};
+use super::lock;
+use super::reserve;
 use super::step::Step;
 
 /// Which plan to undo.
@@ -48,15 +50,40 @@ fn wrong_state(entry: &Entry, action: &str) -> PlanError {
     }
 }
 
-fn find(target: &UndoTarget) -> Result<Entry, PlanError> {
-    match target {
-        UndoTarget::Id(id) => journal::read(id),
-        UndoTarget::Latest => journal::list()?
-            .into_iter()
-            .rev()
-            .find(|e| e.state.undoable())
-            .ok_or(PlanError::NothingToUndo),
+/// A plan with damaged lines is not undone: what it would revert may be in the lost line.
+fn refuse_damaged(entry: &Entry) -> Result<(), PlanError> {
+    match entry.problems.first() {
+        None => Ok(()),
+        Some(first) => Err(PlanError::Journal {
+            path: first.clone(),
+            reason: format!(
+                "plan {} has a damaged journal ({} damaged line(s)); netlens will not guess what it changed: repair or move that file, and check the network by hand",
+                entry.plan.id,
+                entry.problems.len()
+            ),
+        }),
     }
+}
+
+/// The plan `target` names. `Latest` is the highest sequence number still in effect; while
+/// any journal is damaged it refuses rather than skip past a plan it cannot read.
+fn find(target: &UndoTarget) -> Result<Entry, PlanError> {
+    let entry = match target {
+        UndoTarget::Id(id) => journal::read(id)?,
+        UndoTarget::Latest => {
+            let entries = journal::list()?;
+            if let Some(d) = entries.iter().find(|e| !e.problems.is_empty()) {
+                refuse_damaged(d)?;
+            }
+            entries
+                .into_iter()
+                .rev()
+                .find(|e| e.state.undoable())
+                .ok_or(PlanError::NothingToUndo)?
+        }
+    };
+    refuse_damaged(&entry)?;
+    Ok(entry)
 }
 
 /// Undoes the plan `target` names.
@@ -80,9 +107,11 @@ pub(crate) fn revert(
     allowed: impl Fn(&Entry) -> bool,
     closing: impl FnOnce(Vec<String>) -> Event,
 ) -> Result<Undone, PlanError> {
+    let _state = lock::acquire(&format!("undo of plan {id}"))?;
     let mut j = Journal::open(id)?;
     let _lock = j.lock()?;
     let entry = journal::read(id)?;
+    refuse_damaged(&entry)?;
     if !allowed(&entry) {
         return Err(wrong_state(&entry, "nothing to undo"));
     }
@@ -94,13 +123,23 @@ pub(crate) fn revert(
         .collect();
     let mut eng =
         Engine::new(format!("undo of plan {id}"), namespaces).map_err(PlanError::Internal)?;
+    // Room for the records below even on a full disk (set aside at apply time).
+    reserve::release_some(id);
     j.append(Event::UndoStarted {
         pid: std::process::id(),
     })?;
     let inverses = entry.inverses();
     let (steps, errors) = run_inverses(&mut eng, &inverses);
-    j.append(closing(errors.clone()))?;
+    // The inverses ran: a failed record must not read as "nothing happened".
+    j.append(closing(errors.clone()))
+        .map_err(|e| PlanError::UndoFailed {
+            id: id.to_string(),
+            errors: vec![format!(
+            "{steps} step(s) were reverted, but {e}; run `netlens undo {id}` again to record it"
+        )],
+        })?;
     if errors.is_empty() {
+        reserve::remove(id);
         Ok(Undone {
             id: id.to_string(),
             title: entry.plan.title.clone(),

@@ -112,6 +112,9 @@ fn write_new_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 /// result goes to the status line, and the host is read again.
 fn spawn_apply(plan: crate::plan::Plan, tx: mpsc::Sender<Msg>) {
     terminal::spawn("apply", move || {
+        // Never wait for another netlens' change here: its "waiting…" line would land on the
+        // TUI's screen. Refuse, and say who holds it, on the status line.
+        crate::plan::set_no_wait(true);
         let msg = match crate::plan::apply(&plan, &crate::plan::ApplyOptions::default()) {
             Ok(a) => format!(
                 "applied plan {} ({} changed, {} already so) · undo: netlens undo {}",
