@@ -12,6 +12,7 @@ use super::error::PlanError;
 use super::exec::Engine;
 use super::inverse::prepare;
 use super::journal::{Event, Journal};
+pub(crate) use super::rewind::run_inverses;
 use super::spec::Plan;
 use super::step::Step;
 use super::validate::validate;
@@ -38,36 +39,6 @@ pub struct Applied {
     pub unchanged: usize,
     /// With `confirm_within`: the deadline (Unix ms) after which it rolls back by itself.
     pub confirm_deadline_ms: Option<u64>,
-}
-
-/// Runs inverse steps (per original step, latest first). A step whose target state already
-/// holds is skipped. Returns how many original steps were undone and every error met.
-pub(crate) fn run_inverses(
-    eng: &mut Engine,
-    inverses: &[(usize, Vec<Step>)],
-) -> (usize, Vec<String>) {
-    let mut undone = 0;
-    let mut errors = Vec::new();
-    for (index, steps) in inverses.iter().rev() {
-        let mut ok = true;
-        for step in steps {
-            let result = super::inverse::holds(eng, step).and_then(|holds| {
-                if holds {
-                    Ok(())
-                } else {
-                    eng.execute(step).map(|_| ())
-                }
-            });
-            if let Err(e) = result {
-                ok = false;
-                errors.push(format!("undoing step {} ({step}): {e}", index + 1));
-            }
-        }
-        if ok {
-            undone += 1;
-        }
-    }
-    (undone, errors)
 }
 
 fn test_pause(number: usize) {

@@ -18,6 +18,7 @@ mod leases;
 mod live;
 pub mod persist;
 mod proc_ops;
+mod rewind;
 pub mod shell;
 pub mod spec;
 mod step;
