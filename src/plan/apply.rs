@@ -12,6 +12,7 @@ use super::error::PlanError;
 use super::exec::Engine;
 use super::inverse::prepare;
 use super::journal::{Event, Journal};
+use super::marks;
 pub(crate) use super::rewind::run_inverses;
 use super::spec::Plan;
 use super::step::Step;
@@ -75,6 +76,8 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
 
     let mut done: Vec<(usize, Vec<Step>)> = Vec::new();
     let mut changed = 0;
+    // Every object the plan changed so far, observed after each step (see `marks`).
+    let mut touched: Vec<marks::Object> = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
         let outcome = prepare(&mut eng, step).and_then(|prepared| {
             if prepared.noop {
@@ -86,7 +89,13 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
                     inverse: prepared.inverse.clone(),
                 })
                 .map_err(|e| e.to_string())?;
+            let before = marks::before(step);
             let refined = eng.execute(step)?;
+            for o in marks::objects(step, &before) {
+                if !touched.contains(&o) {
+                    touched.push(o);
+                }
+            }
             Ok(Some(refined.unwrap_or(prepared.inverse)))
         });
         match outcome {
@@ -95,6 +104,10 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
                 journal.append(Event::StepDone {
                     index,
                     inverse: inverse.clone(),
+                })?;
+                journal.append(Event::Left {
+                    index,
+                    marks: marks::observe_all(&mut eng, &touched),
                 })?;
                 done.push((index, inverse));
                 changed += 1;

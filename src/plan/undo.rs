@@ -7,6 +7,7 @@ use super::apply::run_inverses;
 use super::error::PlanError;
 use super::exec::Engine;
 use super::journal::{self, Entry, Event, Journal};
+use super::marks;
 use super::step::Step;
 
 /// Which plan to undo.
@@ -59,24 +60,43 @@ fn find(target: &UndoTarget) -> Result<Entry, PlanError> {
     }
 }
 
-/// Undoes the plan `target` names.
+/// Undoes the plan `target` names, unless something the plan changed was changed again since
+/// (then nothing is changed and the error names each object).
 pub fn undo(target: &UndoTarget) -> Result<Undone, PlanError> {
+    undo_with(target, false)
+}
+
+/// [`undo`]; with `force`, also over later changes to what the plan changed.
+pub fn undo_with(target: &UndoTarget, force: bool) -> Result<Undone, PlanError> {
     if !nix::unistd::geteuid().is_root() {
         return Err(PlanError::NotRoot);
     }
     let id = find(target)?.plan.id;
-    revert(
+    revert_checked(
         &id,
+        force,
         |entry| entry.state.undoable(),
         |errors| Event::Undone { errors },
     )
 }
 
-/// Under the plan's lock: re-reads its state, checks `allowed`, runs the inverses and closes
-/// the journal with `closing`. Shared by undo and the confirm timeout, so only one of them
-/// ever acts on a plan.
+/// [`revert_checked`] forced: the confirm watchdog reverts an unconfirmed change whatever
+/// happened to it meanwhile — rolling back is the whole point of not confirming.
 pub(crate) fn revert(
     id: &str,
+    allowed: impl Fn(&Entry) -> bool,
+    closing: impl FnOnce(Vec<String>) -> Event,
+) -> Result<Undone, PlanError> {
+    revert_checked(id, true, allowed, closing)
+}
+
+/// Under the plan's lock: re-reads its state, checks `allowed`, (unless `force`) checks that
+/// nothing the plan changed was changed again since, runs the inverses and closes the journal
+/// with `closing`. Shared by undo and the confirm timeout, so only one of them ever acts on a
+/// plan.
+pub(crate) fn revert_checked(
+    id: &str,
+    force: bool,
     allowed: impl Fn(&Entry) -> bool,
     closing: impl FnOnce(Vec<String>) -> Event,
 ) -> Result<Undone, PlanError> {
@@ -94,6 +114,18 @@ pub(crate) fn revert(
         .collect();
     let mut eng =
         Engine::new(format!("undo of plan {id}"), namespaces).map_err(PlanError::Internal)?;
+    // Before anything changes: refuse the whole undo rather than destroy later work.
+    if !force {
+        if let Some(left) = marks::left_by(&entry) {
+            let changes = marks::changed_since(&mut eng, &left);
+            if !changes.is_empty() {
+                return Err(PlanError::ChangedSince {
+                    id: id.to_string(),
+                    changes,
+                });
+            }
+        }
+    }
     j.append(Event::UndoStarted {
         pid: std::process::id(),
     })?;
