@@ -156,6 +156,42 @@ fn undo_killed_at(id: &str, n: usize) -> bool {
     paused
 }
 
+/// A snapshot once links just set up report their final operational state (a veth's carrier
+/// follows its peer after the kernel's link watch, which runs at most once a second).
+fn settled() -> netlens::model::Snapshot {
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    snap()
+}
+
+/// Applies `steps` as a fresh plan again and again, SIGKILLs its undo after inverse step 1, 2,
+/// 3, … and checks each time that `netlens undo` run again exits 0, the journal says `undone`
+/// and the network is as before. Returns how many kill points there were.
+fn kill_every_point(dir: &Path, name: &str, steps: &Value, extra: &dyn Fn(&str)) -> usize {
+    let before = settled();
+    let mut points = 0;
+    for n in 1..=40 {
+        let id = format!("{name}-{n}");
+        let file = write_plan(dir, &id, steps.clone());
+        apply_cli(&file, &format!("apply {id}"));
+        assert!(
+            !changes(&before, &snap()).is_empty(),
+            "{id} changed nothing"
+        );
+        if !undo_killed_at(&id, n) {
+            assert_same(&format!("{id}: undo that was not killed"), &before, &settled());
+            assert_eq!(state_of(&id), "undone");
+            break;
+        }
+        points += 1;
+        let again = netlens(&["undo", &id, "--yes"]);
+        assert_code(&again, 0, &format!("undo of {id} after a kill at step {n}"));
+        assert_eq!(state_of(&id), "undone", "{id}");
+        assert_same(&format!("{id}: undo after a kill at {n}"), &before, &settled());
+        extra(&id);
+    }
+    points
+}
+
 #[test]
 fn undo_killed_at_every_point_converges_to_undone() {
     in_world("undo_killed_at_every_point_converges_to_undone", || {
@@ -165,35 +201,64 @@ fn undo_killed_at_every_point_converges_to_undone() {
         std::fs::write(HOSTS_PATH, HOSTS_BEFORE).unwrap();
         sh(&["ip", "link", "add", "oldbr", "type", "bridge"]);
         sh(&["ip", "addr", "add", "10.72.0.1/24", "dev", "oldbr"]);
-        let before = snap();
-        let mut points = 0;
-        for n in 1..=40 {
-            let id = format!("p-kill-{n}");
-            let file = write_plan(state.path(), &id, big_plan_steps());
-            apply_cli(&file, &format!("apply {id}"));
-            assert!(
-                !changes(&before, &snap()).is_empty(),
-                "{id} changed nothing"
-            );
-            if !undo_killed_at(&id, n) {
-                assert_same(&format!("{id}: undo that was not killed"), &before, &snap());
-                assert_eq!(state_of(&id), "undone");
-                break;
-            }
-            points += 1;
-            let again = netlens(&["undo", &id, "--yes"]);
-            assert_code(&again, 0, &format!("undo of {id} after a kill at step {n}"));
-            assert_eq!(state_of(&id), "undone", "{id}");
-            assert_same(&format!("{id}: undo after a kill at {n}"), &before, &snap());
+        let points = kill_every_point(state.path(), "p-kill", &big_plan_steps(), &|id| {
             assert_eq!(std::fs::read_to_string(HOSTS_PATH).unwrap(), HOSTS_BEFORE);
             assert!(
                 std::fs::read_dir(sysctl_dir()).map_or(true, |mut d| d.next().is_none()),
                 "{id}: a sysctl.d file is left"
             );
             assert!(!is_up(None, "oldbr"), "{id}: oldbr came back up");
-        }
+        });
         assert!(points >= 10, "only {points} kill points");
     });
+}
+
+/// The inverses that recreate and move: a deleted veth with addresses, a route and a peer in
+/// another namespace, a moved link, a link set down (its routes come back after it is up).
+#[test]
+fn undo_of_moves_and_deleted_veths_killed_at_every_point_converges() {
+    in_world(
+        "undo_of_moves_and_deleted_veths_killed_at_every_point_converges",
+        || {
+            let state = private_state();
+            // No IPv6: the kernel's own per-link routes (fe80::/64, ff00::/8) are listed in
+            // the order links came up, which a recreated link changes without anything being
+            // different.
+            for cmd in [
+                "sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+                "sysctl -qw net.ipv6.conf.default.disable_ipv6=1",
+            ] {
+                sh(&cmd.split(' ').collect::<Vec<_>>());
+            }
+            red_world();
+            for cmd in [
+                "ip netns exec red sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+                "ip netns exec red sysctl -qw net.ipv6.conf.default.disable_ipv6=1",
+                "ip link add vx type veth peer name vy netns red",
+                "ip addr add 10.80.0.1/24 dev vx",
+                "ip -n red addr add 10.80.0.2/24 dev vy",
+                "ip link set vx up",
+                "ip -n red link set vy up",
+                "ip route add 10.81.0.0/16 via 10.80.0.2 proto static",
+                "ip link add mv0 type veth peer name mv1",
+                "ip addr add 10.82.0.1/24 dev mv0",
+                "ip addr add 10.83.0.1/24 dev to-red",
+                "ip link set to-red up",
+                "ip -n red link set eth0 up",
+                "ip route add 10.84.0.0/16 dev to-red proto static",
+            ] {
+                sh(&cmd.split(' ').collect::<Vec<_>>());
+            }
+            let steps = json!([
+                {"step": "move_link", "ns": "host", "name": "mv0", "to_ns": "red"},
+                {"step": "set_mtu", "ns": "red", "link": "mv0", "mtu": 1300},
+                {"step": "delete_link", "ns": "host", "name": "vx"},
+                {"step": "set_link_up", "ns": "host", "link": "to-red", "up": false}
+            ]);
+            let points = kill_every_point(state.path(), "p-mv", &steps, &|_| {});
+            assert!(points >= 8, "only {points} kill points");
+        },
+    );
 }
 
 /// Applies a one-step plan, lets `edit` change the same object, and checks that undo refuses
