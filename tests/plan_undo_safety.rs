@@ -178,7 +178,11 @@ fn kill_every_point(dir: &Path, name: &str, steps: &Value, extra: &dyn Fn(&str))
             "{id} changed nothing"
         );
         if !undo_killed_at(&id, n) {
-            assert_same(&format!("{id}: undo that was not killed"), &before, &settled());
+            assert_same(
+                &format!("{id}: undo that was not killed"),
+                &before,
+                &settled(),
+            );
             assert_eq!(state_of(&id), "undone");
             break;
         }
@@ -186,7 +190,11 @@ fn kill_every_point(dir: &Path, name: &str, steps: &Value, extra: &dyn Fn(&str))
         let again = netlens(&["undo", &id, "--yes"]);
         assert_code(&again, 0, &format!("undo of {id} after a kill at step {n}"));
         assert_eq!(state_of(&id), "undone", "{id}");
-        assert_same(&format!("{id}: undo after a kill at {n}"), &before, &settled());
+        assert_same(
+            &format!("{id}: undo after a kill at {n}"),
+            &before,
+            &settled(),
+        );
         extra(&id);
     }
     points

@@ -67,6 +67,12 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
             println!("       {cmd}");
         }
     }
+    // Before asking: an undo that would destroy later work is refused anyway.
+    if !args.force {
+        if let Err(e) = plan::check_unchanged(&entry) {
+            return Ok(fail("undo", &e));
+        }
+    }
     if !args.yes {
         if !prompt::stdin_is_tty() {
             eprintln!("netlens undo: refusing to change the network without --yes when stdin is not a terminal; nothing changed");

@@ -327,7 +327,20 @@ pub fn changed_since(eng: &mut Engine, marks: &[Mark]) -> Vec<String> {
                 Err(e) => Some(format!("{}: cannot read it: {e}", m.object)),
             }
         })
-        .map(|s| s.replace(['\n', '\r'], " "))
+        .map(|s| printable(&s))
+        .collect()
+}
+
+/// One line, no terminal control: rule lines and names come from the kernel and from files.
+fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
         .collect()
 }
 
@@ -354,6 +367,7 @@ mod tests {
         };
         assert_eq!(shown(&f, Some(&"a\nb\n".to_string())), "2 lines");
         assert_eq!(shown(&f, None), "no file");
+        assert_eq!(printable("a\x1b[2Jb\nc"), "a\\u{1b}[2Jb\\nc");
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub use error::PlanError;
 pub use journal::{PlanState, STATE_DIR_ENV};
 pub use spec::Plan;
 pub use step::{LinkEnd, RouteSpec, Step, RULE_TAG};
-pub use undo::{undo, undo_preview, undo_with, UndoTarget, Undone};
+pub use undo::{check_unchanged, undo, undo_preview, undo_with, UndoTarget, Undone};
 
 /// The shell commands equivalent to the plan, in order (one step may need two).
 pub fn preview(plan: &Plan) -> Vec<String> {

@@ -80,6 +80,35 @@ pub fn undo_with(target: &UndoTarget, force: bool) -> Result<Undone, PlanError> 
     )
 }
 
+/// Refuses when something `entry`'s plan changed was changed again since it was applied
+/// (the same check undo makes under the lock, early, so the CLI can say so before asking).
+pub fn check_unchanged(entry: &Entry) -> Result<(), PlanError> {
+    let Some(left) = marks::left_by(entry) else {
+        return Ok(());
+    };
+    if left.is_empty() || !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let namespaces = entry
+        .plan
+        .steps
+        .iter()
+        .flat_map(|s| s.namespaces().into_iter().map(str::to_string))
+        .collect();
+    let id = &entry.plan.id;
+    let mut eng =
+        Engine::new(format!("undo of plan {id}"), namespaces).map_err(PlanError::Internal)?;
+    let changes = marks::changed_since(&mut eng, &left);
+    if changes.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::ChangedSince {
+            id: id.clone(),
+            changes,
+        })
+    }
+}
+
 /// [`revert_checked`] forced: the confirm watchdog reverts an unconfirmed change whatever
 /// happened to it meanwhile — rolling back is the whole point of not confirming.
 pub(crate) fn revert(
