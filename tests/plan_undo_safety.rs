@@ -364,6 +364,16 @@ fn undo_refuses_to_destroy_later_edits_unless_forced() {
 
         refuses_after(
             dir,
+            "p-bridge",
+            json!([{"step": "add_bridge", "ns": "host", "name": "brx"}]),
+            &|| {
+                sh(&["ip", "link", "set", "to-red", "master", "brx"]);
+            },
+            "link brx in host",
+        );
+
+        refuses_after(
+            dir,
             "p-rule",
             json!([{"step": "add_iptables_rule", "ns": "red", "table": "filter",
                     "chain": "FORWARD", "rule": ["-s", "10.70.0.0/24", "-j", "ACCEPT"]}]),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::exec::Engine;
 use super::journal::{Entry, Event};
-use super::live::{addrs_of, routes};
+use super::live::{addrs_of, is_auto_addr, routes};
 use super::step::{RouteSpec, Step};
 use super::{files, persist, proc_ops};
 use crate::rtnl::query::{all_links, controller, get_link, is_up, link_mtu, link_name};
@@ -22,6 +22,12 @@ use crate::rtnl::query::{all_links, controller, get_link, is_up, link_mtu, link_
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "object", rename_all = "snake_case")]
 pub enum Object {
+    /// A link the plan created: its bridge ports and addresses (deleting it on undo would take
+    /// containers attached to it since, or addresses added to it, with it).
+    Link {
+        ns: String,
+        name: String,
+    },
     Mtu {
         ns: String,
         link: String,
@@ -73,6 +79,7 @@ pub struct Mark {
 impl fmt::Display for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Object::Link { ns, name } => write!(f, "link {name} in {ns} (created by the plan)"),
             Object::Mtu { ns, link } => write!(f, "mtu of {link} in {ns}"),
             Object::Master { ns, link } => write!(f, "master of {link} in {ns}"),
             Object::Admin { ns, link } => write!(f, "admin state of {link} in {ns}"),
@@ -142,6 +149,25 @@ fn count(lines: &[String]) -> BTreeMap<&str, usize> {
 pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
     let s = |x: &String| x.clone();
     match step {
+        Step::AddVeth {
+            ns,
+            name,
+            peer_ns,
+            peer,
+        } => vec![
+            Object::Link {
+                ns: s(ns),
+                name: s(name),
+            },
+            Object::Link {
+                ns: s(peer_ns),
+                name: s(peer),
+            },
+        ],
+        Step::AddBridge { ns, name } => vec![Object::Link {
+            ns: s(ns),
+            name: s(name),
+        }],
         Step::SetMtu { ns, link, .. } => vec![Object::Mtu {
             ns: s(ns),
             link: s(link),
@@ -239,6 +265,34 @@ pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, Stri
                             .map_or(format!("index {i}"), str::to_string),
                     },
                 }))
+            })
+        }
+        Object::Link { ns, name } => {
+            let h = eng.handle(ns)?;
+            eng.block_on(async {
+                let Some(dev) = get_link(&h, name).await? else {
+                    return Ok(None);
+                };
+                let index = dev.header.index;
+                let mut ports: Vec<String> = all_links(&h, ns)
+                    .await?
+                    .iter()
+                    .filter(|l| controller(l) == Some(index))
+                    .filter_map(|l| link_name(l).map(str::to_string))
+                    .collect();
+                ports.sort();
+                let mut addrs: Vec<String> = addrs_of(&h, ns, index)
+                    .await?
+                    .iter()
+                    .filter(|a| !is_auto_addr(&a.net))
+                    .map(|a| a.net.to_string())
+                    .collect();
+                addrs.sort();
+                Ok(Some(format!(
+                    "ports [{}], addresses [{}]",
+                    ports.join(" "),
+                    addrs.join(" ")
+                )))
             })
         }
         Object::Address { ns, link, addr } => {
