@@ -362,6 +362,22 @@ fn undo_refuses_to_destroy_later_edits_unless_forced() {
             1500
         );
 
+        // Put back as it was before the plan by someone else: undo has nothing to destroy
+        // there, and goes ahead.
+        let file = write_plan(
+            dir,
+            "p-mtu-back",
+            json!([{"step": "set_mtu", "ns": "red", "link": "eth0", "mtu": 1400}]),
+        );
+        apply_cli(&file, "apply p-mtu-back");
+        sh(&["ip", "-n", "red", "link", "set", "eth0", "mtu", "1500"]);
+        assert_code(
+            &netlens(&["undo", "p-mtu-back", "--yes"]),
+            0,
+            "undo p-mtu-back",
+        );
+        assert_eq!(state_of("p-mtu-back"), "undone");
+
         refuses_after(
             dir,
             "p-bridge",

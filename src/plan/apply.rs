@@ -77,7 +77,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
     let mut done: Vec<(usize, Vec<Step>)> = Vec::new();
     let mut changed = 0;
     // Every object the plan changed so far, observed after each step (see `marks`).
-    let mut touched: Vec<marks::Object> = Vec::new();
+    let mut touched: Vec<(marks::Object, Option<marks::State>)> = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
         let outcome = prepare(&mut eng, step).and_then(|prepared| {
             if prepared.noop {
@@ -89,11 +89,12 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
                     inverse: prepared.inverse.clone(),
                 })
                 .map_err(|e| e.to_string())?;
-            let before = marks::before(step);
+            let before = marks::before(&mut eng, step);
             let refined = eng.execute(step)?;
             for o in marks::objects(step, &before) {
-                if !touched.contains(&o) {
-                    touched.push(o);
+                if !touched.iter().any(|(t, _)| *t == o) {
+                    let was = marks::before_state(&before, &o);
+                    touched.push((o, was));
                 }
             }
             Ok(Some(refined.unwrap_or(prepared.inverse)))

@@ -74,6 +74,18 @@ pub struct Mark {
     pub object: Object,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left: Option<String>,
+    /// Its state before the plan first changed it, when known: if it is back in that state,
+    /// undo has nothing to change there and destroys nothing (say the kernel dropped a route
+    /// the plan added when another plan's undo set its link down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<State>,
+}
+
+/// A state that may be "gone" (`value` None).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 impl fmt::Display for Object {
@@ -118,12 +130,46 @@ fn shown(object: &Object, value: Option<&String>) -> String {
     }
 }
 
-/// State read before a step runs that its objects need: an iptables chain's rules, so the
-/// rule's own line can be told afterwards.
-pub struct Before(Option<Vec<String>>);
+/// State read just before a step runs: its objects' states, and an iptables chain's rules (so
+/// the rule's own line, and how often it was there, can be told afterwards).
+pub struct Before {
+    rules: Option<Vec<String>>,
+    values: Vec<(Object, Option<String>)>,
+}
 
-pub fn before(step: &Step) -> Before {
-    Before(match step {
+pub fn before(eng: &mut Engine, step: &Step) -> Before {
+    let known = Before {
+        rules: None,
+        values: Vec::new(),
+    };
+    let values = objects(step, &known)
+        .into_iter()
+        .filter_map(|o| observe(eng, &o).ok().map(|v| (o, v)))
+        .collect();
+    Before {
+        rules: rule_listing(step),
+        values,
+    }
+}
+
+/// The state `object` had before the step, when known.
+pub fn before_state(before: &Before, object: &Object) -> Option<State> {
+    if let Object::Rule { line, .. } = object {
+        let rules = before.rules.as_ref()?;
+        let n = rules.iter().filter(|l| *l == line).count();
+        return Some(State {
+            value: Some(n.to_string()),
+        });
+    }
+    before
+        .values
+        .iter()
+        .find(|(o, _)| o == object)
+        .map(|(_, v)| State { value: v.clone() })
+}
+
+fn rule_listing(step: &Step) -> Option<Vec<String>> {
+    match step {
         Step::AddIptablesRule {
             ns, table, chain, ..
         }
@@ -134,7 +180,7 @@ pub fn before(step: &Step) -> Before {
             ns, table, chain, ..
         } => proc_ops::list_rules(ns, table, chain).ok(),
         _ => None,
-    })
+    }
 }
 
 fn count(lines: &[String]) -> BTreeMap<&str, usize> {
@@ -217,7 +263,7 @@ pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
             ns, table, chain, ..
         } => {
             // The rule's line is the one whose count the step changed.
-            let Some(old) = &before.0 else {
+            let Some(old) = &before.rules else {
                 return Vec::new();
             };
             let Ok(new) = proc_ops::list_rules(ns, table, chain) else {
@@ -334,13 +380,14 @@ fn present(yes: bool) -> String {
 }
 
 /// Observes every object (one that cannot be read is left out: it cannot be compared later).
-pub fn observe_all(eng: &mut Engine, objects: &[Object]) -> Vec<Mark> {
+pub fn observe_all(eng: &mut Engine, objects: &[(Object, Option<State>)]) -> Vec<Mark> {
     objects
         .iter()
-        .filter_map(|o| {
+        .filter_map(|(o, before)| {
             observe(eng, o).ok().map(|left| Mark {
                 object: o.clone(),
                 left,
+                before: before.clone(),
             })
         })
         .collect()
@@ -372,6 +419,8 @@ pub fn changed_since(eng: &mut Engine, marks: &[Mark]) -> Vec<String> {
             let now = observe(eng, &m.object);
             match now {
                 Ok(now) if now == m.left => None,
+                // Back as before the plan: undo will leave it alone.
+                Ok(now) if m.before.as_ref().is_some_and(|b| b.value == now) => None,
                 Ok(now) => Some(format!(
                     "{}: the plan left {}, now {}",
                     m.object,
@@ -412,6 +461,7 @@ mod tests {
                 line: "-A FORWARD -s 10.0.0.0/24 -j ACCEPT".into(),
             },
             left: Some("1".into()),
+            before: Some(State { value: None }),
         };
         let text = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<Mark>(&text).unwrap(), m);
@@ -433,6 +483,10 @@ mod tests {
             rule: vec![],
         };
         // Without a listing from before, nothing can be told (and nothing is claimed).
-        assert!(objects(&step, &Before(None)).is_empty());
+        let none = Before {
+            rules: None,
+            values: Vec::new(),
+        };
+        assert!(objects(&step, &none).is_empty());
     }
 }
