@@ -1,4 +1,4 @@
-//! `netlens undo [PLAN-ID] [--yes]`: revert an applied plan (default: the latest one still in
+//! `netlens undo [PLAN-ID] [--yes] [--force]`: revert an applied plan (default: the latest one still in
 //! effect, including one interrupted by a crash). `--if-unconfirmed` is the confirm
 //! watchdog's mode: wait for the deadline and roll back only if nobody confirmed.
 
@@ -15,6 +15,10 @@ pub struct UndoArgs {
     /// Do not ask (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Undo even if something the plan changed was changed again since (a line added to a
+    /// file it wrote, an MTU set afterwards, its rule added twice…): those changes are lost.
+    #[arg(long)]
+    pub force: bool,
     /// Watchdog mode (started by `apply --confirm-within`): wait until the plan's deadline and
     /// roll it back unless it was confirmed.
     #[arg(long, hide = true, requires = "plan_id")]
@@ -77,6 +81,12 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
             println!("       {}", crate::text::sanitize_line(&cmd));
         }
     }
+    // Before asking: an undo that would destroy later work is refused anyway.
+    if !args.force {
+        if let Err(e) = plan::check_unchanged(&entry) {
+            return Ok(fail("undo", &e));
+        }
+    }
     if !args.yes {
         if !prompt::stdin_is_tty() {
             eprintln!("netlens undo: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
@@ -87,11 +97,13 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
             return Ok(EXIT_FAILED);
         }
     }
-    Ok(match plan::undo(&UndoTarget::Id(entry.plan.id.clone())) {
-        Ok(u) => {
-            crate::outln!("undid plan {}: {} step(s) reverted", u.id, u.steps);
-            0
-        }
-        Err(e) => fail("undo", &e),
-    })
+    Ok(
+        match plan::undo_with(&UndoTarget::Id(entry.plan.id.clone()), args.force) {
+            Ok(u) => {
+                crate::outln!("undid plan {}: {} step(s) reverted", u.id, u.steps);
+                0
+            }
+            Err(e) => fail("undo", &e),
+        },
+    )
 }

@@ -18,7 +18,9 @@ use super::exec::Engine;
 use super::inverse::prepare;
 use super::journal::{Event, Journal};
 use super::lock;
+use super::marks;
 use super::reserve;
+pub(crate) use super::rewind::run_inverses;
 use super::spec::Plan;
 use super::step::Step;
 use super::validate::validate;
@@ -45,39 +47,6 @@ pub struct Applied {
     pub unchanged: usize,
     /// With `confirm_within`: the deadline (Unix ms) after which it rolls back by itself.
     pub confirm_deadline_ms: Option<u64>,
-}
-
-/// Runs inverse steps (per original step, latest first). A step whose target state already
-/// holds is skipped. Returns how many original steps were undone and every error met.
-pub(crate) fn run_inverses(
-    eng: &mut Engine,
-    inverses: &[(usize, Vec<Step>)],
-) -> (usize, Vec<String>) {
-    if let Err(e) = super::validate::validate_inverses(inverses) {
-        return (0, vec![e]);
-    }
-    let mut undone = 0;
-    let mut errors = Vec::new();
-    for (index, steps) in inverses.iter().rev() {
-        let mut ok = true;
-        for step in steps {
-            let result = super::inverse::holds(eng, step).and_then(|holds| {
-                if holds {
-                    Ok(())
-                } else {
-                    eng.execute(step).map(|_| ())
-                }
-            });
-            if let Err(e) = result {
-                ok = false;
-                errors.push(format!("undoing step {} ({step}): {e}", index + 1));
-            }
-        }
-        if ok {
-            undone += 1;
-        }
-    }
-    (undone, errors)
 }
 
 fn test_pause(number: usize) {
@@ -115,6 +84,8 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
 
     let mut done: Vec<(usize, Vec<Step>)> = Vec::new();
     let mut changed = 0;
+    // Every object the plan changed so far, observed after each step (see `marks`).
+    let mut touched: Vec<(marks::Object, Option<marks::State>)> = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
         let outcome = prepare(&mut eng, step).and_then(|prepared| {
             if prepared.noop {
@@ -129,7 +100,14 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
                     inverse: prepared.inverse.clone(),
                 })
                 .map_err(|e| e.to_string())?;
+            let before = marks::before(&mut eng, step);
             let refined = eng.execute(step)?;
+            for o in marks::objects(step, &before) {
+                if !touched.iter().any(|(t, _)| *t == o) {
+                    let was = marks::before_state(&before, &o);
+                    touched.push((o, was));
+                }
+            }
             Ok(Some(refined.unwrap_or(prepared.inverse)))
         });
         let journaled = match outcome {
@@ -140,6 +118,12 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
                 let r = journal.append(Event::StepDone {
                     index,
                     inverse: inverse.clone(),
+                });
+                let r = r.and_then(|()| {
+                    journal.append(Event::Left {
+                        index,
+                        marks: marks::observe_all(&mut eng, &touched),
+                    })
                 });
                 // Done but not journaled as done: revert it with the others.
                 done.push((index, inverse));

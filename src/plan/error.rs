@@ -53,6 +53,8 @@ pub enum PlanError {
         state: String,
         action: String,
     },
+    #[error("refusing to undo plan {id}: {} object(s) changed since it was applied: {}; nothing changed (`netlens undo {id} --force` undoes it anyway, overwriting those changes)", changes.len(), changes.join("; "))]
+    ChangedSince { id: String, changes: Vec<String> },
     #[error("undoing plan {id} left {} error(s): {}", errors.len(), errors.join("; "))]
     UndoFailed { id: String, errors: Vec<String> },
     #[error("{0}")]

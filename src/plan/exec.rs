@@ -372,7 +372,12 @@ impl Engine {
 
     fn create_bridge(&mut self, ns: &str, a: &NewLink) -> Result<(), String> {
         let h = self.handle(ns)?;
-        let msg = a.apply(LinkBridge::new(a.name)).build();
+        // Down, as `ip link add NAME type bridge` (the preview) creates it: rtnetlink's
+        // `LinkBridge::new` would set it up. A recreated bridge that was up is brought up by
+        // its inverse's own `set_link_up` step.
+        let msg = a
+            .apply(LinkMessageBuilder::<LinkBridge>::new(a.name))
+            .build();
         self.block_on(async {
             h.link()
                 .add(msg)

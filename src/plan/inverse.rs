@@ -95,18 +95,39 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
                 }
             })
         }
-        Step::RecreateLink { kind, link, .. } => {
+        Step::RecreateLink { kind, link, peer } => {
             let h = eng.handle(&link.ns)?;
+            let hp = match peer {
+                Some(p) => Some(eng.handle(&p.ns)?),
+                None => None,
+            };
             eng.block_on(async {
-                match get_link(&h, &link.name).await? {
-                    None => run(vec![Step::DeleteLink {
+                let Some(now) = get_link(&h, &link.name).await? else {
+                    return run(vec![Step::DeleteLink {
                         ns: link.ns.clone(),
                         name: link.name.clone(),
-                    }]),
-                    Some(_) => Err(format!(
-                        "cannot recreate {kind} {}: a link of that name exists in {}",
+                    }]);
+                };
+                // Already recreated (an undo killed after this step and run again): the same
+                // kind, and for a veth the same peer, is the before-state; anything else is
+                // someone else's link and is never taken over.
+                let same = match (kind.as_str(), peer, &hp) {
+                    ("bridge", None, _) => kind_is(&now, &InfoKind::Bridge),
+                    ("veth", Some(p), Some(hp)) => {
+                        kind_is(&now, &InfoKind::Veth)
+                            && get_link(hp, &p.name)
+                                .await?
+                                .is_some_and(|b| peer_index(&now) == Some(b.header.index))
+                    }
+                    _ => false,
+                };
+                if same {
+                    noop()
+                } else {
+                    Err(format!(
+                        "cannot recreate {kind} {}: another link of that name exists in {}",
                         link.name, link.ns
-                    )),
+                    ))
                 }
             })
         }
@@ -435,6 +456,7 @@ fn end_of(ns: &str, link: &LinkMessage) -> Result<LinkEnd, String> {
             .map(|m| hex_mac(&m))
             .ok_or_else(|| format!("{name} in {ns} has no MAC address"))?,
         mtu: link_mtu(link).ok_or_else(|| format!("{name} in {ns} reports no mtu"))?,
+        up: is_up(link),
         name,
     })
 }
@@ -541,10 +563,51 @@ fn peer_namespace(eng: &Engine, ns: &str, nsid: i32) -> Result<String, String> {
 /// Whether the state `step` establishes already holds, so running it would change nothing.
 /// Used on inverses during undo, where only that matters: deleting a link is checked by
 /// existence alone (its own inverse, which may need a scan for a veth's peer, is not needed).
+///
+/// Undo must converge: run again after being killed at any point, every inverse it already
+/// ran holds. Two cases need more than `prepare`:
+/// - a link moved back already is absent where the inverse would move it from, and present
+///   where it goes;
+/// - an inverse that sets something on a link (MTU, master, admin state, an address, a route
+///   through it) whose link is gone: the undo itself deleted it (a link the plan created,
+///   whose deletion ran before the kill) — nothing of it is left to set. Someone else deleting
+///   it after the plan is caught before undo starts (see `marks`).
 pub fn holds(eng: &mut Engine, step: &Step) -> Result<bool, String> {
-    if let Step::DeleteLink { ns, name } = step {
+    match step {
+        Step::DeleteLink { ns, name } => {
+            let h = eng.handle(ns)?;
+            return Ok(eng.block_on(get_link(&h, name))?.is_none());
+        }
+        Step::MoveLink { ns, name, to_ns } => {
+            let (h, ht) = (eng.handle(ns)?, eng.handle(to_ns)?);
+            let here = eng.block_on(get_link(&h, name))?;
+            let there = eng.block_on(get_link(&ht, name))?;
+            if here.is_none() && there.is_some() {
+                return Ok(true);
+            }
+        }
+        _ => {}
+    }
+    if let Some((ns, link)) = link_of(step) {
         let h = eng.handle(ns)?;
-        return Ok(eng.block_on(get_link(&h, name))?.is_none());
+        if eng.block_on(get_link(&h, link))?.is_none() {
+            return Ok(true);
+        }
     }
     prepare(eng, step).map(|p| p.noop)
+}
+
+/// The existing link a step sets something on.
+fn link_of(step: &Step) -> Option<(&str, &str)> {
+    match step {
+        Step::SetMaster { ns, link, .. }
+        | Step::SetLinkUp { ns, link, .. }
+        | Step::SetMtu { ns, link, .. }
+        | Step::AddAddress { ns, link, .. }
+        | Step::DelAddress { ns, link, .. } => Some((ns, link)),
+        Step::AddRoute { ns, route } | Step::RestoreRoute { ns, route, .. } => {
+            route.dev.as_deref().map(|d| (ns.as_str(), d))
+        }
+        _ => None,
+    }
 }

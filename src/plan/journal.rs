@@ -70,6 +70,12 @@ pub enum Event {
     StepSkipped {
         index: usize,
     },
+    /// After step `index` changed something: the state of every object the plan has changed
+    /// so far, as it left them (undo compares before reverting; see `marks`).
+    Left {
+        index: usize,
+        marks: Vec<super::marks::Mark>,
+    },
     Committed,
     AwaitingConfirm {
         /// Unix milliseconds.

@@ -20,9 +20,11 @@ mod journal_read;
 mod leases;
 mod live;
 mod lock;
+mod marks;
 pub mod persist;
 mod proc_ops;
 mod reserve;
+mod rewind;
 pub mod shell;
 pub mod spec;
 mod state_dir;
@@ -38,7 +40,7 @@ pub use journal::{PlanState, STATE_DIR_ENV};
 pub use lock::{acquire as lock_state, set_no_wait, StateLock};
 pub use spec::Plan;
 pub use step::{LinkEnd, RouteSpec, Step, RULE_TAG};
-pub use undo::{undo, undo_preview, UndoTarget, Undone};
+pub use undo::{check_unchanged, undo, undo_preview, undo_with, UndoTarget, Undone};
 
 /// The shell commands equivalent to the plan, in order (one step may need two).
 pub fn preview(plan: &Plan) -> Vec<String> {

@@ -459,6 +459,7 @@ mod tests {
             index,
             mac: "02:00:00:00:00:01".into(),
             mtu: 1500,
+            up: false,
         };
         assert_eq!(
             one(Step::RecreateLink {

@@ -37,6 +37,11 @@ pub struct LinkEnd {
     /// `aa:bb:cc:dd:ee:ff`
     pub mac: String,
     pub mtu: u32,
+    /// Administratively up when it was deleted. The link is recreated down (as `ip link add`
+    /// does) and the inverse's own `set_link_up` step, after its addresses, brings it up;
+    /// recorded so the journal says what the inverse restores. Absent in old journals.
+    #[serde(default)]
+    pub up: bool,
 }
 
 /// One change to a network. Interface names refer to the step's namespace `ns`.

@@ -8,6 +8,7 @@ use super::error::PlanError;
 use super::exec::Engine;
 use super::journal::{self, Entry, Event, Journal};
 use super::lock;
+use super::marks;
 use super::reserve;
 use super::step::Step;
 
@@ -86,24 +87,72 @@ fn find(target: &UndoTarget) -> Result<Entry, PlanError> {
     Ok(entry)
 }
 
-/// Undoes the plan `target` names.
+/// Undoes the plan `target` names, unless something the plan changed was changed again since
+/// (then nothing is changed and the error names each object).
 pub fn undo(target: &UndoTarget) -> Result<Undone, PlanError> {
+    undo_with(target, false)
+}
+
+/// [`undo`]; with `force`, also over later changes to what the plan changed.
+pub fn undo_with(target: &UndoTarget, force: bool) -> Result<Undone, PlanError> {
     if !nix::unistd::geteuid().is_root() {
         return Err(PlanError::NotRoot);
     }
     let id = find(target)?.plan.id;
-    revert(
+    revert_checked(
         &id,
+        force,
         |entry| entry.state.undoable(),
         |errors| Event::Undone { errors },
     )
 }
 
-/// Under the plan's lock: re-reads its state, checks `allowed`, runs the inverses and closes
-/// the journal with `closing`. Shared by undo and the confirm timeout, so only one of them
-/// ever acts on a plan.
+/// Refuses when something `entry`'s plan changed was changed again since it was applied
+/// (the same check undo makes under the lock, early, so the CLI can say so before asking).
+pub fn check_unchanged(entry: &Entry) -> Result<(), PlanError> {
+    let Some(left) = marks::left_by(entry) else {
+        return Ok(());
+    };
+    if left.is_empty() || !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let namespaces = entry
+        .plan
+        .steps
+        .iter()
+        .flat_map(|s| s.namespaces().into_iter().map(str::to_string))
+        .collect();
+    let id = &entry.plan.id;
+    let mut eng =
+        Engine::new(format!("undo of plan {id}"), namespaces).map_err(PlanError::Internal)?;
+    let changes = marks::changed_since(&mut eng, &left);
+    if changes.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::ChangedSince {
+            id: id.clone(),
+            changes,
+        })
+    }
+}
+
+/// [`revert_checked`] forced: the confirm watchdog reverts an unconfirmed change whatever
+/// happened to it meanwhile — rolling back is the whole point of not confirming.
 pub(crate) fn revert(
     id: &str,
+    allowed: impl Fn(&Entry) -> bool,
+    closing: impl FnOnce(Vec<String>) -> Event,
+) -> Result<Undone, PlanError> {
+    revert_checked(id, true, allowed, closing)
+}
+
+/// Under the plan's lock: re-reads its state, checks `allowed`, (unless `force`) checks that
+/// nothing the plan changed was changed again since, runs the inverses and closes the journal
+/// with `closing`. Shared by undo and the confirm timeout, so only one of them ever acts on a
+/// plan.
+pub(crate) fn revert_checked(
+    id: &str,
+    force: bool,
     allowed: impl Fn(&Entry) -> bool,
     closing: impl FnOnce(Vec<String>) -> Event,
 ) -> Result<Undone, PlanError> {
@@ -123,6 +172,18 @@ pub(crate) fn revert(
         .collect();
     let mut eng =
         Engine::new(format!("undo of plan {id}"), namespaces).map_err(PlanError::Internal)?;
+    // Before anything changes: refuse the whole undo rather than destroy later work.
+    if !force {
+        if let Some(left) = marks::left_by(&entry) {
+            let changes = marks::changed_since(&mut eng, &left);
+            if !changes.is_empty() {
+                return Err(PlanError::ChangedSince {
+                    id: id.to_string(),
+                    changes,
+                });
+            }
+        }
+    }
     // Room for the records below even on a full disk (set aside at apply time).
     reserve::release_some(id);
     j.append(Event::UndoStarted {

@@ -475,7 +475,10 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
         let cursor = if i == form.focus { "▏" } else { "" };
         let mut line = Line::from(vec![
             Span::styled(format!("{:<16}", fl.label), app.theme.header()),
-            Span::raw(format!("{}{cursor}", tail(&esc(&fl.value), FORM_VALUE_WIDTH))),
+            Span::raw(format!(
+                "{}{cursor}",
+                tail(&esc(&fl.value), FORM_VALUE_WIDTH)
+            )),
         ]);
         if i == form.focus {
             line = line.style(app.theme.related());

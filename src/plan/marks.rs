@@ -1,0 +1,492 @@
+//! What a plan left: after each step that changed something, apply observes every object the
+//! plan has changed so far (a link's MTU, master or admin state, an address or route being
+//! there, a sysctl, a file's content, how often an iptables rule is in its chain) and journals
+//! it. Before undo runs any inverse, it observes the same objects again: one that differs was
+//! changed by someone else since, and undoing would destroy that work, so undo refuses (unless
+//! forced) and names each one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::exec::Engine;
+use super::journal::{Entry, Event};
+use super::live::{addrs_of, is_auto_addr, routes};
+use super::step::{RouteSpec, Step};
+use super::{files, persist, proc_ops};
+use crate::rtnl::query::{all_links, controller, get_link, is_up, link_mtu, link_name};
+
+/// One object a plan changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "object", rename_all = "snake_case")]
+pub enum Object {
+    /// A link the plan created: its bridge ports and addresses (deleting it on undo would take
+    /// containers attached to it since, or addresses added to it, with it).
+    Link {
+        ns: String,
+        name: String,
+    },
+    Mtu {
+        ns: String,
+        link: String,
+    },
+    Master {
+        ns: String,
+        link: String,
+    },
+    Admin {
+        ns: String,
+        link: String,
+    },
+    Address {
+        ns: String,
+        link: String,
+        addr: IpNet,
+    },
+    Route {
+        ns: String,
+        route: RouteSpec,
+    },
+    Sysctl {
+        ns: String,
+        key: String,
+    },
+    SysctlFile {
+        key: String,
+    },
+    File {
+        path: String,
+    },
+    /// `line` as `iptables -S` prints the rule (so a rule is recognised however it was spelt).
+    Rule {
+        ns: String,
+        table: String,
+        chain: String,
+        line: String,
+    },
+}
+
+/// An object and its state as the plan left it (`None`: the object, or its link, was gone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub object: Object,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<String>,
+    /// Its state before the plan first changed it, when known: if it is back in that state,
+    /// undo has nothing to change there and destroys nothing (say the kernel dropped a route
+    /// the plan added when another plan's undo set its link down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<State>,
+}
+
+/// A state that may be "gone" (`value` None).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Object::Link { ns, name } => write!(f, "link {name} in {ns} (created by the plan)"),
+            Object::Mtu { ns, link } => write!(f, "mtu of {link} in {ns}"),
+            Object::Master { ns, link } => write!(f, "master of {link} in {ns}"),
+            Object::Admin { ns, link } => write!(f, "admin state of {link} in {ns}"),
+            Object::Address { ns, link, addr } => write!(f, "address {addr} on {link} in {ns}"),
+            Object::Route { ns, route } => write!(f, "route {route} in {ns}"),
+            Object::Sysctl { ns, key } => write!(f, "sysctl {} in {ns}", key.replace('/', ".")),
+            Object::SysctlFile { key } => write!(f, "{}", persist::conf_path(key).display()),
+            Object::File { path } => write!(f, "{path}"),
+            Object::Rule {
+                ns,
+                table,
+                chain,
+                line,
+            } => write!(f, "rule `{line}` in {table}/{chain} of {ns}"),
+        }
+    }
+}
+
+impl Object {
+    fn has_content(&self) -> bool {
+        matches!(self, Object::File { .. } | Object::SysctlFile { .. })
+    }
+}
+
+/// How a state reads in a message: file contents by size, other values as they are.
+fn shown(object: &Object, value: Option<&String>) -> String {
+    match (value, object) {
+        (None, Object::File { .. } | Object::SysctlFile { .. }) => "no file".into(),
+        (None, _) => "gone".into(),
+        (Some(v), o) if o.has_content() => {
+            let n = v.lines().count();
+            format!("{n} line{}", if n == 1 { "" } else { "s" })
+        }
+        (Some(v), Object::Rule { .. }) => format!("{v} time(s)"),
+        (Some(v), _) => v.escape_debug().to_string(),
+    }
+}
+
+/// State read just before a step runs: its objects' states, and an iptables chain's rules (so
+/// the rule's own line, and how often it was there, can be told afterwards).
+pub struct Before {
+    rules: Option<Vec<String>>,
+    values: Vec<(Object, Option<String>)>,
+}
+
+pub fn before(eng: &mut Engine, step: &Step) -> Before {
+    let known = Before {
+        rules: None,
+        values: Vec::new(),
+    };
+    let values = objects(step, &known)
+        .into_iter()
+        .filter_map(|o| observe(eng, &o).ok().map(|v| (o, v)))
+        .collect();
+    Before {
+        rules: rule_listing(step),
+        values,
+    }
+}
+
+/// The state `object` had before the step, when known.
+pub fn before_state(before: &Before, object: &Object) -> Option<State> {
+    if let Object::Rule { line, .. } = object {
+        let rules = before.rules.as_ref()?;
+        let n = rules.iter().filter(|l| *l == line).count();
+        return Some(State {
+            value: Some(n.to_string()),
+        });
+    }
+    before
+        .values
+        .iter()
+        .find(|(o, _)| o == object)
+        .map(|(_, v)| State { value: v.clone() })
+}
+
+fn rule_listing(step: &Step) -> Option<Vec<String>> {
+    match step {
+        Step::AddIptablesRule {
+            ns, table, chain, ..
+        }
+        | Step::InsertIptablesRule {
+            ns, table, chain, ..
+        }
+        | Step::DelIptablesRule {
+            ns, table, chain, ..
+        } => proc_ops::list_rules(ns, table, chain).ok(),
+        _ => None,
+    }
+}
+
+fn count(lines: &[String]) -> BTreeMap<&str, usize> {
+    let mut m = BTreeMap::new();
+    for l in lines {
+        *m.entry(l.as_str()).or_default() += 1;
+    }
+    m
+}
+
+/// The objects `step` (which just ran) changed.
+pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
+    let s = |x: &String| x.clone();
+    match step {
+        Step::AddVeth {
+            ns,
+            name,
+            peer_ns,
+            peer,
+        } => vec![
+            Object::Link {
+                ns: s(ns),
+                name: s(name),
+            },
+            Object::Link {
+                ns: s(peer_ns),
+                name: s(peer),
+            },
+        ],
+        Step::AddBridge { ns, name } => vec![Object::Link {
+            ns: s(ns),
+            name: s(name),
+        }],
+        Step::SetMtu { ns, link, .. } => vec![Object::Mtu {
+            ns: s(ns),
+            link: s(link),
+        }],
+        Step::SetMaster { ns, link, .. } => vec![Object::Master {
+            ns: s(ns),
+            link: s(link),
+        }],
+        Step::SetLinkUp { ns, link, .. } => vec![Object::Admin {
+            ns: s(ns),
+            link: s(link),
+        }],
+        Step::AddAddress { ns, link, addr } | Step::DelAddress { ns, link, addr } => {
+            vec![Object::Address {
+                ns: s(ns),
+                link: s(link),
+                addr: *addr,
+            }]
+        }
+        Step::AddRoute { ns, route }
+        | Step::DelRoute { ns, route }
+        | Step::RestoreRoute { ns, route, .. } => vec![Object::Route {
+            ns: s(ns),
+            route: route.clone(),
+        }],
+        Step::SetSysctl {
+            ns, key, persist, ..
+        } => {
+            let mut v = vec![Object::Sysctl {
+                ns: s(ns),
+                key: s(key),
+            }];
+            if *persist {
+                v.push(Object::SysctlFile { key: s(key) });
+            }
+            v
+        }
+        Step::RestoreSysctlFile { key, .. } => vec![Object::SysctlFile { key: s(key) }],
+        Step::WriteFile { path, .. } => vec![Object::File { path: s(path) }],
+        Step::AddIptablesRule {
+            ns, table, chain, ..
+        }
+        | Step::InsertIptablesRule {
+            ns, table, chain, ..
+        }
+        | Step::DelIptablesRule {
+            ns, table, chain, ..
+        } => {
+            // The rule's line is the one whose count the step changed.
+            let Some(old) = &before.rules else {
+                return Vec::new();
+            };
+            let Ok(new) = proc_ops::list_rules(ns, table, chain) else {
+                return Vec::new();
+            };
+            let (old, new) = (count(old), count(&new));
+            let changed = new
+                .iter()
+                .find(|(l, n)| old.get(*l).copied().unwrap_or(0) != **n)
+                .map(|(l, _)| *l)
+                .or_else(|| old.keys().find(|l| !new.contains_key(*l)).copied());
+            changed
+                .map(|line| Object::Rule {
+                    ns: s(ns),
+                    table: s(table),
+                    chain: s(chain),
+                    line: line.to_string(),
+                })
+                .into_iter()
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The object's state now. `Ok(None)`: it (or the link it is on) does not exist.
+pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, String> {
+    match object {
+        Object::Mtu { ns, link } | Object::Master { ns, link } | Object::Admin { ns, link } => {
+            let h = eng.handle(ns)?;
+            eng.block_on(async {
+                let Some(dev) = get_link(&h, link).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(match object {
+                    Object::Mtu { .. } => link_mtu(&dev).map_or("?".into(), |m| m.to_string()),
+                    Object::Admin { .. } => (if is_up(&dev) { "up" } else { "down" }).into(),
+                    _ => match controller(&dev) {
+                        None => "none".into(),
+                        Some(i) => all_links(&h, ns)
+                            .await?
+                            .iter()
+                            .find(|l| l.header.index == i)
+                            .and_then(link_name)
+                            .map_or(format!("index {i}"), str::to_string),
+                    },
+                }))
+            })
+        }
+        Object::Link { ns, name } => {
+            let h = eng.handle(ns)?;
+            eng.block_on(async {
+                let Some(dev) = get_link(&h, name).await? else {
+                    return Ok(None);
+                };
+                let index = dev.header.index;
+                let mut ports: Vec<String> = all_links(&h, ns)
+                    .await?
+                    .iter()
+                    .filter(|l| controller(l) == Some(index))
+                    .filter_map(|l| link_name(l).map(str::to_string))
+                    .collect();
+                ports.sort();
+                let mut addrs: Vec<String> = addrs_of(&h, ns, index)
+                    .await?
+                    .iter()
+                    .filter(|a| !is_auto_addr(&a.net))
+                    .map(|a| a.net.to_string())
+                    .collect();
+                addrs.sort();
+                Ok(Some(format!(
+                    "ports [{}], addresses [{}]",
+                    ports.join(" "),
+                    addrs.join(" ")
+                )))
+            })
+        }
+        Object::Address { ns, link, addr } => {
+            let h = eng.handle(ns)?;
+            eng.block_on(async {
+                let Some(dev) = get_link(&h, link).await? else {
+                    return Ok(None);
+                };
+                let have = addrs_of(&h, ns, dev.header.index).await?;
+                Ok(Some(present(have.iter().any(|a| a.net == *addr))))
+            })
+        }
+        Object::Route { ns, route } => {
+            let h = eng.handle(ns)?;
+            eng.block_on(async {
+                let live = routes(&h, ns).await?;
+                Ok(Some(present(live.iter().any(|r| r.matches(route)))))
+            })
+        }
+        Object::Sysctl { ns, key } => proc_ops::read_sysctl(ns, key).map(Some),
+        Object::SysctlFile { key } => persist::read(key),
+        Object::File { path } => files::read(path),
+        Object::Rule {
+            ns,
+            table,
+            chain,
+            line,
+        } => {
+            let rules = proc_ops::list_rules(ns, table, chain)?;
+            Ok(Some(
+                rules.iter().filter(|l| *l == line).count().to_string(),
+            ))
+        }
+    }
+}
+
+fn present(yes: bool) -> String {
+    (if yes { "present" } else { "absent" }).into()
+}
+
+/// Observes every object (one that cannot be read is left out: it cannot be compared later).
+pub fn observe_all(eng: &mut Engine, objects: &[(Object, Option<State>)]) -> Vec<Mark> {
+    objects
+        .iter()
+        .filter_map(|(o, before)| {
+            observe(eng, o).ok().map(|left| Mark {
+                object: o.clone(),
+                left,
+                before: before.clone(),
+            })
+        })
+        .collect()
+}
+
+/// What the plan left, from its journal: the last observation. `None` when undo cannot
+/// compare: an undo or rollback already changed things back part way (its retry must
+/// converge, not refuse), or a step was started but never finished (its effect is unknown).
+pub fn left_by(entry: &Entry) -> Option<Vec<Mark>> {
+    let mut open = Vec::new();
+    let mut last = Vec::new();
+    for r in &entry.records {
+        match &r.event {
+            Event::StepStarted { index, .. } => open.push(*index),
+            Event::StepDone { index, .. } => open.retain(|i| i != index),
+            Event::Left { marks, .. } => last = marks.clone(),
+            Event::UndoStarted { .. } | Event::RolledBack { .. } => return None,
+            _ => {}
+        }
+    }
+    open.is_empty().then_some(last)
+}
+
+/// Each object whose state differs from what the plan left, and how.
+pub fn changed_since(eng: &mut Engine, marks: &[Mark]) -> Vec<String> {
+    marks
+        .iter()
+        .filter_map(|m| {
+            let now = observe(eng, &m.object);
+            match now {
+                Ok(now) if now == m.left => None,
+                // Back as before the plan: undo will leave it alone.
+                Ok(now) if m.before.as_ref().is_some_and(|b| b.value == now) => None,
+                Ok(now) => Some(format!(
+                    "{}: the plan left {}, now {}",
+                    m.object,
+                    shown(&m.object, m.left.as_ref()),
+                    shown(&m.object, now.as_ref())
+                )),
+                Err(e) => Some(format!("{}: cannot read it: {e}", m.object)),
+            }
+        })
+        .map(|s| printable(&s))
+        .collect()
+}
+
+/// One line, no terminal control: rule lines and names come from the kernel and from files.
+fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_round_trip_and_describe_changes() {
+        let m = Mark {
+            object: Object::Rule {
+                ns: "red".into(),
+                table: "filter".into(),
+                chain: "FORWARD".into(),
+                line: "-A FORWARD -s 10.0.0.0/24 -j ACCEPT".into(),
+            },
+            left: Some("1".into()),
+            before: Some(State { value: None }),
+        };
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<Mark>(&text).unwrap(), m);
+        assert_eq!(shown(&m.object, Some(&"2".to_string())), "2 time(s)");
+        let f = Object::File {
+            path: "/etc/netns/red/hosts".into(),
+        };
+        assert_eq!(shown(&f, Some(&"a\nb\n".to_string())), "2 lines");
+        assert_eq!(shown(&f, None), "no file");
+        assert_eq!(printable("a\x1b[2Jb\nc"), "a\\u{1b}[2Jb\\nc");
+    }
+
+    #[test]
+    fn rule_line_is_the_one_whose_count_changed() {
+        let step = Step::AddIptablesRule {
+            ns: "x".into(),
+            table: "filter".into(),
+            chain: "C".into(),
+            rule: vec![],
+        };
+        // Without a listing from before, nothing can be told (and nothing is claimed).
+        let none = Before {
+            rules: None,
+            values: Vec::new(),
+        };
+        assert!(objects(&step, &none).is_empty());
+    }
+}
