@@ -265,6 +265,7 @@ pub fn discover() -> Discovery {
         .unwrap_or_default();
     pids.sort_unstable();
     let mut unreadable = 0usize;
+    let own_root = fs::metadata("/").ok().map(|m| (m.dev(), m.ino()));
     for pid in pids {
         let ns_link = PathBuf::from(format!("/proc/{pid}/ns/net"));
         let Some(inode) = link_inode(&ns_link) else {
@@ -284,6 +285,19 @@ pub fn discover() -> Discovery {
                 } else {
                     if ns.processes.is_empty() && ns.kind == NamespaceKind::Process {
                         ns.root = PathBuf::from(format!("/proc/{pid}/root"));
+                    }
+                    // A bind-mounted namespace (podman's `/run/netns/netns-…`, docker's
+                    // `/var/run/docker/netns/…`) holding a process with a root of its own is a
+                    // container's: its files are the ones in that root, not the host's (nor
+                    // `/etc/netns/NAME`, which only `ip netns exec` reads). Processes that share
+                    // our root (`ip netns exec`) keep `/` and the overrides.
+                    if ns.kind == NamespaceKind::Named
+                        && ns.root == Path::new("/")
+                        && own_root.is_some()
+                        && root_id(pid).is_some_and(|r| Some(r) != own_root)
+                    {
+                        ns.root = PathBuf::from(format!("/proc/{pid}/root"));
+                        ns.etc_override = None;
                     }
                     ns.processes.push(process_ref(pid));
                     ns.paths.push(ns_link);
@@ -310,6 +324,13 @@ pub fn discover() -> Discovery {
         ));
     }
     out
+}
+
+/// The (device, inode) of a process's root directory, to tell a container's root from ours.
+fn root_id(pid: u32) -> Option<(u64, u64)> {
+    fs::metadata(format!("/proc/{pid}/root"))
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// A bind-mounted namespace file lives on nsfs, whose device differs from the directory's.

@@ -91,8 +91,10 @@ pub fn open_in_root(root: &Root, path: &Path, flags: OFlag, how: Resolver) -> io
 
 /// The path inside the root that `path` resolves to (every symlink followed), for showing
 /// the user where a file really is: `/run/systemd/resolve/stub-resolv.conf`, never a host path.
+/// A missing component ends the resolution: the rest is appended as written (`..` taken
+/// lexically), so a dangling link still shows where it points inside the root.
 pub fn resolve_in_root(root: &Root, path: &Path) -> io::Result<PathBuf> {
-    walk(root, path, OFlag::O_PATH).map(|w| w.path)
+    walk_inner(root, path, OFlag::O_PATH, true).map(|(_, p)| p)
 }
 
 /// What [`walk`] found.
@@ -111,6 +113,19 @@ pub struct Walked {
 /// with `flags | O_NOFOLLOW`: if it was swapped for a link meanwhile, that fails with ELOOP
 /// and the link is resolved like any other.
 pub fn walk(root: &Root, path: &Path, flags: OFlag) -> io::Result<Walked> {
+    let (fd, path) = walk_inner(root, path, flags, false)?;
+    let fd = fd.ok_or_else(|| io::Error::from(Errno::ENOENT))?;
+    Ok(Walked { fd, path })
+}
+
+/// [`walk`]; with `lenient`, a missing component is not an error but ends the walk with no fd
+/// and the path as far as it goes.
+fn walk_inner(
+    root: &Root,
+    path: &Path,
+    flags: OFlag,
+    lenient: bool,
+) -> io::Result<(Option<OwnedFd>, PathBuf)> {
     let mut todo: VecDeque<OsString> = components(path.as_os_str()).collect();
     // Directories entered below the root, with their names: `..` pops one.
     let mut stack: Vec<(OwnedFd, OsString)> = Vec::new();
@@ -134,12 +149,30 @@ pub fn walk(root: &Root, path: &Path, flags: OFlag) -> io::Result<Walked> {
             continue;
         }
         let dir = stack.last().map(|(fd, _)| fd.as_fd()).unwrap_or(root.fd());
-        let fd = openat(
+        let fd = match openat(
             dir,
             name.as_os_str(),
             OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
-        )?;
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) if lenient => {
+                let mut names: Vec<OsString> = stack.into_iter().map(|(_, n)| n).collect();
+                for part in std::iter::once(name).chain(todo) {
+                    match part.as_bytes() {
+                        b"." => {}
+                        b".." => {
+                            names.pop();
+                        }
+                        _ => names.push(part),
+                    }
+                }
+                let mut p = PathBuf::from("/");
+                p.extend(names);
+                return Ok((None, p));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let kind = SFlag::from_bits_truncate(fstat(&fd)?.st_mode & SFlag::S_IFMT.bits());
         if kind == SFlag::S_IFLNK {
             hops += 1;
@@ -162,7 +195,7 @@ pub fn walk(root: &Root, path: &Path, flags: OFlag) -> io::Result<Walked> {
         // The last component, not a link when we looked.
         let shown = path_of(&stack, Some(&name));
         if flags == OFlag::O_PATH {
-            return Ok(Walked { fd, path: shown });
+            return Ok((Some(fd), shown));
         }
         match openat(
             dir,
@@ -170,7 +203,7 @@ pub fn walk(root: &Root, path: &Path, flags: OFlag) -> io::Result<Walked> {
             flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::empty(),
         ) {
-            Ok(fd) => return Ok(Walked { fd, path: shown }),
+            Ok(fd) => return Ok((Some(fd), shown)),
             Err(Errno::ELOOP) => {
                 // Replaced by a symlink since: resolve it on the next turn.
                 hops += 1;
@@ -185,10 +218,7 @@ pub fn walk(root: &Root, path: &Path, flags: OFlag) -> io::Result<Walked> {
     // The path named a directory (`/`, `etc/.`, `etc/..`): open it as it is.
     let dir = stack.last().map(|(fd, _)| fd.as_fd()).unwrap_or(root.fd());
     let fd = openat(dir, ".", flags | OFlag::O_CLOEXEC, Mode::empty())?;
-    Ok(Walked {
-        fd,
-        path: path_of(&stack, None),
-    })
+    Ok((Some(fd), path_of(&stack, None)))
 }
 
 /// `path`'s components, without the root and empty ones (`a//b`), `.` and `..` kept.

@@ -70,7 +70,9 @@ pub fn regular(fd: &OwnedFd) -> io::Result<FileStat> {
         SFlag::S_IFLNK => "a symbolic link",
         _ => "not a plain file",
     };
-    Err(io::Error::other(format!("{what}, not a regular file: not read")))
+    Err(io::Error::other(format!(
+        "{what}, not a regular file: not read"
+    )))
 }
 
 /// Where `path` inside `root` really is, as the user should see it: the root's prefix and the

@@ -68,10 +68,7 @@ pub fn parse_target(path: &str) -> Result<Target, String> {
         ["proc", pid, "root", "etc", file] => (Place::Proc(pid_of(pid).ok_or_else(refuse)?), *file),
         _ => return Err(refuse()),
     };
-    let name = FILE_NAMES
-        .iter()
-        .find(|n| **n == file)
-        .ok_or_else(refuse)?;
+    let name = FILE_NAMES.iter().find(|n| **n == file).ok_or_else(refuse)?;
     Ok(Target { place, name })
 }
 
@@ -179,7 +176,9 @@ fn existing(dir: &OwnedFd, name: &str, path: &str) -> Result<Existing, String> {
         ));
     }
     if kind != SFlag::S_IFREG {
-        return Err(format!("{path} is not a regular file: netlens does not replace it"));
+        return Err(format!(
+            "{path} is not a regular file: netlens does not replace it"
+        ));
     }
     Ok(Existing::Regular {
         mode: st.st_mode & 0o7777,
@@ -205,12 +204,17 @@ pub fn read_current(path: &str) -> Result<Option<String>, String> {
     let fd = openat(
         &dir,
         target.name,
-        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        OFlag::O_RDONLY
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_NONBLOCK
+            | OFlag::O_NOCTTY
+            | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .map_err(|e| format!("cannot read {path}: {e}"))?;
     let st = regular(&fd).map_err(|e| format!("{path}: {e}"))?;
-    let out = read_capped(fd, MAX_FILE, st.st_size).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let out =
+        read_capped(fd, MAX_FILE, st.st_size).map_err(|e| format!("cannot read {path}: {e}"))?;
     if out.truncated {
         return Err(format!(
             "{path} is larger than {MAX_FILE} bytes: netlens does not rewrite it"
@@ -247,8 +251,8 @@ pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
         Existing::Missing => (0o644, None),
         Existing::Regular { mode, uid, gid } => (mode, Some((uid, gid))),
     };
-    let (tmp_name, tmp) = create_temp(&dir, target.name, mode)
-        .map_err(|e| format!("cannot write {path}: {e}"))?;
+    let (tmp_name, tmp) =
+        create_temp(&dir, target.name, mode).map_err(|e| format!("cannot write {path}: {e}"))?;
     let written = fill(tmp, text, owner).and_then(|()| {
         renameat(&dir, tmp_name.as_str(), &dir, target.name).map_err(io::Error::from)
     });
@@ -281,7 +285,11 @@ fn create_temp(dir: &OwnedFd, name: &str, mode: u32) -> io::Result<(String, Owne
 /// Writes `text`, gives the file the old one's owner and mode, and syncs it.
 fn fill(fd: OwnedFd, text: &str, owner: Option<(u32, u32)>) -> io::Result<()> {
     if let Some((uid, gid)) = owner {
-        fchown(fd.as_fd(), Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
+        fchown(
+            fd.as_fd(),
+            Some(Uid::from_raw(uid)),
+            Some(Gid::from_raw(gid)),
+        )?;
     }
     let mut file = std::fs::File::from(fd);
     file.write_all(text.as_bytes())?;
@@ -289,7 +297,8 @@ fn fill(fd: OwnedFd, text: &str, owner: Option<(u32, u32)>) -> io::Result<()> {
 }
 
 fn sync_dir(dir: &OwnedFd, path: &str) -> Result<(), String> {
-    nix::unistd::fsync(dir).map_err(|e| format!("{path} written, but its directory could not be synced: {e}"))
+    nix::unistd::fsync(dir)
+        .map_err(|e| format!("{path} written, but its directory could not be synced: {e}"))
 }
 
 /// Unpredictable enough that a container cannot plant the name in advance.
