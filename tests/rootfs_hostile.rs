@@ -237,6 +237,8 @@ fn hostile_files_never_stall_or_blank_a_snapshot() {
         // Text output says the file was cut; doctor and `--ns host` finish too.
         let run = netlens_within(&["snapshot"], Duration::from_secs(30));
         assert!(run.out.status.success(), "{}", text(&run.out));
+        let hosts_b = format!("/proc/{}/root/etc/hosts: larger than 1 MiB", cb.pid);
+        assert!(text(&run.out).contains(&hosts_b), "{}", text(&run.out));
         for args in [
             &["doctor"][..],
             &["doctor", "--ns", "host"],
