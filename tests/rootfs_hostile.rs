@@ -363,40 +363,52 @@ fn write_file_refuses_other_paths_and_stays_in_the_root() {
             assert!(!root.join("etc/cron.d").exists(), "a directory was created");
             assert!(!x.join("resolv.conf").exists());
 
-            // `etc` replaced by a link to a host directory: the write lands inside the root (in
-            // ROOT/HOSTDIR, which does not exist, so it fails) and never in the host's directory.
+            // `etc` replaced by a link, to a host directory or one inside the root: refused (the
+            // preview's `> /proc/PID/root/etc/hosts` would follow it against the host's root),
+            // and nothing is written at either end.
             std::fs::rename(root.join("etc"), root.join("etc.real")).unwrap();
-            symlink(&x, root.join("etc")).unwrap();
             let plan = write_plan(
                 host.path(),
                 &c.name(),
                 &format!("/proc/{}/root/etc/hosts", c.pid),
             );
-            let run = netlens_within(
-                &["apply", plan.to_str().unwrap(), "--yes"],
-                Duration::from_secs(30),
-            );
-            assert!(!run.out.status.success(), "{}", text(&run.out));
-            assert!(
-                !x.join("hosts").exists(),
-                "wrote through the container's etc link to the host"
-            );
-            // A link to a directory inside the root is followed, inside the root.
+            for target in [x.clone(), std::path::PathBuf::from("/etc.real")] {
+                let _ = std::fs::remove_file(root.join("etc"));
+                symlink(&target, root.join("etc")).unwrap();
+                let run = netlens_within(
+                    &["apply", plan.to_str().unwrap(), "--yes"],
+                    Duration::from_secs(30),
+                );
+                assert!(!run.out.status.success(), "{}", text(&run.out));
+                assert!(
+                    text(&run.out).contains("symbolic link"),
+                    "{}",
+                    text(&run.out)
+                );
+                assert!(
+                    !x.join("hosts").exists(),
+                    "wrote through the container's etc link to the host"
+                );
+                assert_eq!(
+                    std::fs::read_to_string(root.join("etc.real/hosts")).unwrap(),
+                    "127.0.0.1 localhost\n"
+                );
+            }
             std::fs::remove_file(root.join("etc")).unwrap();
-            symlink("/etc.real", root.join("etc")).unwrap();
+            std::fs::rename(root.join("etc.real"), root.join("etc")).unwrap();
             let run = netlens_within(
                 &["apply", plan.to_str().unwrap(), "--yes"],
                 Duration::from_secs(30),
             );
             assert!(run.out.status.success(), "{}", text(&run.out));
             assert_eq!(
-                std::fs::read_to_string(root.join("etc.real/hosts")).unwrap(),
+                std::fs::read_to_string(root.join("etc/hosts")).unwrap(),
                 "evil\n"
             );
 
             // A file that is itself a link is refused, the link left as it was.
-            std::fs::remove_file(root.join("etc.real/hosts")).unwrap();
-            symlink("/srv-hosts", root.join("etc.real/hosts")).unwrap();
+            std::fs::remove_file(root.join("etc/hosts")).unwrap();
+            symlink("/srv-hosts", root.join("etc/hosts")).unwrap();
             let plan2 = write_plan(
                 host.path(),
                 &c.name(),

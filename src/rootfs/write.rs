@@ -8,8 +8,10 @@
 //! - `/etc/netns/NS/NAME`: what `ip netns exec NS` bind-mounts over `/etc/NAME`. This one
 //!   host-side directory (and `/etc/netns`) is created when missing: that is how a named
 //!   namespace gets files of its own;
-//! - `/proc/PID/root/etc/NAME`: a container's file. Its `etc` is opened inside the container's
-//!   root (every link resolved there), nothing is created in it but the file.
+//! - `/proc/PID/root/etc/NAME`: a container's file. Nothing is created in it but the file.
+//!
+//! No link is followed on the way (a container's `etc` that is a link is refused), so the file
+//! written is the one the plan's preview names.
 //!
 //! The file itself is never written through: a symlink there is refused with its target named
 //! (the preview must say what really changes, and the link's target may be another tool's,
@@ -26,7 +28,6 @@ use nix::fcntl::{openat, readlinkat, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fstatat, mkdirat, Mode, SFlag};
 use nix::unistd::{fchown, unlinkat, Gid, Uid, UnlinkatFlags};
 
-use super::open::{open_in_root, Resolver, Root};
 use super::read::{read_capped, regular, MAX_FILE};
 
 /// The files a `WriteFile` step may write.
@@ -105,52 +106,57 @@ fn pid_of(text: &str) -> Option<u32> {
 }
 
 impl Target {
-    /// The root the directory is resolved in, and the directory inside it.
-    fn root_and_dir(&self) -> (String, String) {
+    /// The root the directory is looked up in, and the directory's components inside it.
+    fn root_and_dir(&self) -> (String, Vec<&str>) {
         match &self.place {
-            Place::Host => ("/".into(), "etc".into()),
-            Place::Netns(ns) => ("/".into(), format!("etc/netns/{ns}")),
-            Place::Proc(pid) => (format!("/proc/{pid}/root"), "etc".into()),
+            Place::Host => ("/".into(), vec!["etc"]),
+            Place::Netns(ns) => ("/".into(), vec!["etc", "netns", ns.as_str()]),
+            Place::Proc(pid) => (format!("/proc/{pid}/root"), vec!["etc"]),
         }
     }
 
-    /// The directory holding the file, opened inside its root; `None` when it does not exist.
-    fn open_dir(&self, create: bool) -> io::Result<Option<OwnedFd>> {
-        let (root, dir) = self.root_and_dir();
-        let root = Root::open(Path::new(&root))?;
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
-        match open_in_root(&root, Path::new(&dir), flags, Resolver::Kernel) {
-            Ok(fd) => Ok(Some(fd)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let Place::Netns(ns) = &self.place else {
-                    return Ok(None);
-                };
-                if !create {
-                    return Ok(None);
+    /// The directory holding the file, `None` when it does not exist. It is opened one
+    /// component at a time from the root with `O_NOFOLLOW`: no link is followed anywhere on
+    /// the way, so the file written is exactly the one the plan's preview names (a shell's
+    /// `>` on the host would follow a container's `etc -> /somewhere` against the host's root).
+    /// With `create`, `/etc/netns` and `/etc/netns/NS` are made (0755) when missing; nothing
+    /// else is ever created.
+    fn open_dir(&self, create: bool) -> Result<Option<OwnedFd>, String> {
+        let (root, parts) = self.root_and_dir();
+        let mut dir = nix::fcntl::open(
+            Path::new(&root),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| format!("cannot open {root}: {e}"))?;
+        let mut shown = root.trim_end_matches('/').to_string();
+        for (i, part) in parts.iter().enumerate() {
+            shown = format!("{shown}/{part}");
+            let may_create = create && matches!(self.place, Place::Netns(_)) && i > 0;
+            if may_create {
+                match mkdirat(&dir, *part, Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(format!("cannot create {shown}: {e}")),
                 }
-                // `/etc/netns/NS` on the host, made as `mkdir -p` would but one level at a
-                // time with no link followed.
-                let etc = open_in_root(&root, Path::new("etc"), flags, Resolver::Kernel)?;
-                let netns = subdir(&etc, "netns")?;
-                subdir(&netns, ns).map(Some)
             }
-            Err(e) => Err(e),
+            dir = match openat(
+                &dir,
+                *part,
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => return Ok(None),
+                Err(Errno::ELOOP | Errno::ENOTDIR) => {
+                    return Err(format!(
+                        "{shown} is a symbolic link or not a directory: netlens does not write through links"
+                    ))
+                }
+                Err(e) => return Err(format!("cannot open {shown}: {e}")),
+            };
         }
+        Ok(Some(dir))
     }
-}
-
-/// `parent/name`, made 0755 when missing, never through a link.
-fn subdir(parent: &OwnedFd, name: &str) -> io::Result<OwnedFd> {
-    match mkdirat(parent, name, Mode::from_bits_truncate(0o755)) {
-        Ok(()) | Err(Errno::EEXIST) => {}
-        Err(e) => return Err(e.into()),
-    }
-    Ok(openat(
-        parent,
-        name,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?)
 }
 
 /// What is at `dir/name`, looked at without following a link.
@@ -192,10 +198,7 @@ fn existing(dir: &OwnedFd, name: &str, path: &str) -> Result<Existing, String> {
 /// inverse step can put it back byte for byte.
 pub fn read_current(path: &str) -> Result<Option<String>, String> {
     let target = parse_target(path)?;
-    let Some(dir) = target
-        .open_dir(false)
-        .map_err(|e| format!("cannot open the directory of {path}: {e}"))?
-    else {
+    let Some(dir) = target.open_dir(false)? else {
         return Ok(None);
     };
     if let Existing::Missing = existing(&dir, target.name, path)? {
@@ -229,10 +232,7 @@ pub fn read_current(path: &str) -> Result<Option<String>, String> {
 pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
     check_write(path, content)?;
     let target = parse_target(path)?;
-    let Some(dir) = target
-        .open_dir(content.is_some())
-        .map_err(|e| format!("cannot open the directory of {path}: {e}"))?
-    else {
+    let Some(dir) = target.open_dir(content.is_some())? else {
         return match content {
             None => Ok(()),
             Some(_) => Err(format!(
