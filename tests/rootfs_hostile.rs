@@ -463,3 +463,57 @@ fn bind_mounted_namespace_reads_its_containers_root() {
         drop(c);
     });
 }
+
+#[test]
+fn a_root_that_never_answers_blanks_only_itself() {
+    in_world("a_root_that_never_answers_blanks_only_itself", || {
+        use std::os::fd::AsRawFd;
+        let scratch = Scratch::new();
+        let root = scratch.dir.join("c");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        // A FUSE file system nobody serves: every lookup in it waits for ever (until the
+        // /dev/fuse descriptor is closed), as a container's own FUSE mount could.
+        let fuse = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/fuse")
+            .expect("/dev/fuse");
+        let etc_c = std::ffi::CString::new(root.join("etc").to_str().unwrap()).unwrap();
+        let opts = std::ffi::CString::new(format!(
+            "fd={},rootmode=40000,user_id=0,group_id=0,allow_other",
+            fuse.as_raw_fd()
+        ))
+        .unwrap();
+        // SAFETY: NUL-terminated strings that outlive the call.
+        let r = unsafe {
+            libc::mount(
+                c"hung".as_ptr(),
+                etc_c.as_ptr(),
+                c"fuse".as_ptr(),
+                0,
+                opts.as_ptr().cast(),
+            )
+        };
+        assert_eq!(r, 0, "mount fuse: {}", std::io::Error::last_os_error());
+        let c = Container::start(&root, None);
+        let run = netlens_within(&["snapshot", "--json"], Duration::from_secs(30));
+        assert!(run.out.status.success(), "{}", text(&run.out));
+        let snap: serde_json::Value = serde_json::from_slice(&run.out.stdout).unwrap();
+        let dns = dns_of(&snap, &c.name());
+        assert!(
+            dns["resolv_conf"]["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("did not answer"),
+            "{dns}"
+        );
+        assert!(dns_of(&snap, "host")["resolv_conf"]["error"].is_null());
+        drop(c);
+        // Closing the descriptor aborts the connection; then nothing waits on it.
+        drop(fuse);
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(root.join("etc"))
+            .status();
+    });
+}

@@ -7,7 +7,9 @@ pub mod hosts;
 pub mod nsswitch;
 pub mod resolv;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::rootfs::{read_regular, shown_path, ReadOut, Resolver, Root, MAX_FILE};
 
@@ -53,6 +55,66 @@ pub struct DnsFiles {
 /// that cannot be read that way is reported in its `error`, the other two are still read.
 pub fn read_dns_files(root: &Path, overrides: Option<&Path>) -> DnsFiles {
     read_dns_files_with(root, overrides, Resolver::Kernel)
+}
+
+/// How long [`read_all`] waits for the files of all roots together.
+pub const READ_LIMIT: Duration = Duration::from_secs(3);
+
+/// [`read_dns_files`] for each `(root, overrides)`, each on a thread of its own, all within
+/// `limit`. A container's root may sit on a file system that never answers (a FUSE mount it
+/// serves itself, a dead NFS server): its reads are left behind, reported as timed out, and
+/// every other namespace's files are still shown.
+pub fn read_all(keys: &[(PathBuf, Option<PathBuf>)], limit: Duration) -> Vec<DnsFiles> {
+    let (tx, rx) = mpsc::channel();
+    let mut out: Vec<Option<DnsFiles>> = vec![None; keys.len()];
+    for (i, (root, over)) in keys.iter().enumerate() {
+        let (tx, root2, over2) = (tx.clone(), root.clone(), over.clone());
+        let spawned = std::thread::Builder::new()
+            .name("dns-files".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let _ = tx.send((i, read_dns_files(&root2, over2.as_deref())));
+            });
+        if spawned.is_err() {
+            // No thread to be had (a thread limit): read here, unbounded, rather than not at all.
+            out[i] = Some(read_dns_files(root, over.as_deref()));
+        }
+    }
+    drop(tx);
+    let deadline = Instant::now() + limit;
+    while out.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, files)) => out[i] = Some(files),
+            Err(_) => break,
+        }
+    }
+    out.into_iter()
+        .zip(keys)
+        .map(|(files, (root, _))| files.unwrap_or_else(|| timed_out(root, limit)))
+        .collect()
+}
+
+/// The files of a root whose reads did not finish in time.
+fn timed_out(root: &Path, limit: Duration) -> DnsFiles {
+    DnsFiles {
+        resolv_conf: not_answered(root, "resolv.conf", limit),
+        nsswitch: not_answered(root, "nsswitch.conf", limit),
+        hosts: not_answered(root, "hosts", limit),
+    }
+}
+
+fn not_answered<T>(root: &Path, name: &str, limit: Duration) -> FileRead<T> {
+    FileRead {
+        path: root.join("etc").join(name).display().to_string(),
+        raw: None,
+        parsed: None,
+        error: Some(format!(
+            "not read: its file system did not answer within {} s",
+            limit.as_secs()
+        )),
+        truncated: false,
+    }
 }
 
 /// [`read_dns_files`] with a chosen resolver (tests run the fallback too).
