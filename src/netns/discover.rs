@@ -265,7 +265,7 @@ pub fn discover() -> Discovery {
         .unwrap_or_default();
     pids.sort_unstable();
     let mut unreadable = 0usize;
-    let own_root = fs::metadata("/").ok().map(|m| (m.dev(), m.ino()));
+    let own_root = statx_id(c"/");
     for pid in pids {
         let ns_link = PathBuf::from(format!("/proc/{pid}/ns/net"));
         let Some(inode) = link_inode(&ns_link) else {
@@ -327,10 +327,29 @@ pub fn discover() -> Discovery {
 }
 
 /// The (device, inode) of a process's root directory, to tell a container's root from ours.
+/// `AT_STATX_DONT_SYNC`: the attributes the kernel has cached are enough for these two, and a
+/// container's root on a file system that never answers (its own FUSE mount) is not asked.
 fn root_id(pid: u32) -> Option<(u64, u64)> {
-    fs::metadata(format!("/proc/{pid}/root"))
-        .ok()
-        .map(|m| (m.dev(), m.ino()))
+    let path = std::ffi::CString::new(format!("/proc/{pid}/root")).ok()?;
+    statx_id(&path)
+}
+
+fn statx_id(path: &std::ffi::CStr) -> Option<(u64, u64)> {
+    // SAFETY: statx fills `buf` (plain data) for a NUL-terminated path.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    let r = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::AT_STATX_DONT_SYNC,
+            libc::STATX_INO,
+            &mut buf,
+        )
+    };
+    (r == 0).then(|| {
+        let dev = libc::makedev(buf.stx_dev_major, buf.stx_dev_minor);
+        (dev, buf.stx_ino)
+    })
 }
 
 /// A bind-mounted namespace file lives on nsfs, whose device differs from the directory's.
