@@ -33,6 +33,8 @@ struct Run {
 }
 
 /// Runs netlens with `args`, killed after `limit`; the test fails if it had to be killed.
+// Reaped with wait4 (for its peak memory), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn netlens_within(args: &[&str], limit: Duration) -> Run {
     let mut child = Command::new(netlens_bin())
         .args(args)
