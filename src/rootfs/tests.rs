@@ -236,3 +236,55 @@ proptest! {
         prop_assert_eq!(k.is_ok(), w.is_ok(), "{}: {:?} vs {:?}", q, k, w);
     }
 }
+
+proptest! {
+    /// Whatever the text, a path is a write target exactly when it is one of the three shapes
+    /// rebuilt from its parts (no `..`, no doubled or trailing `/`, no other file).
+    #[test]
+    fn write_targets_are_exactly_the_three_shapes(
+        path in prop_oneof![
+            "\\PC{0,60}",
+            "/(etc|proc|tmp|run)(/[a-z0-9.]{0,12}){0,5}",
+            "/proc/[0-9]{1,6}/root/etc/(hosts|resolv\\.conf|nsswitch\\.conf|shadow|\\.\\.)",
+            "/etc/netns/[a-z.\\x1b]{0,4}/(hosts|resolv\\.conf|x)",
+        ]
+    ) {
+        if let Ok(t) = parse_target(&path) {
+            let rebuilt = match &t.place {
+                Place::Host => format!("/etc/{}", t.name),
+                Place::Netns(ns) => format!("/etc/netns/{ns}/{}", t.name),
+                Place::Proc(pid) => format!("/proc/{pid}/root/etc/{}", t.name),
+            };
+            prop_assert_eq!(&rebuilt, &path);
+            prop_assert!(!path.contains("/../") && !path.contains("/./") && !path.contains("//"));
+            if let Place::Netns(ns) = &t.place {
+                prop_assert!(ns != "." && ns != ".." && !ns.chars().any(char::is_control));
+            }
+        }
+    }
+}
+
+#[test]
+fn dns_files_read_the_same_both_ways() {
+    let (_g, root, secret) = world();
+    std::fs::create_dir_all(root.join("run")).unwrap();
+    std::fs::write(root.join("run/stub"), "nameserver 10.96.0.10\n").unwrap();
+    symlink("../run/stub", root.join("etc/resolv.conf")).unwrap();
+    symlink(&secret, root.join("etc/hosts")).unwrap();
+    for how in BOTH {
+        let files = crate::dnsconf::read_dns_files_with(&root, None, how);
+        assert_eq!(
+            files.resolv_conf.path,
+            root.join("run/stub").display().to_string()
+        );
+        assert_eq!(
+            files.resolv_conf.raw.as_deref(),
+            Some("nameserver 10.96.0.10\n")
+        );
+        assert_eq!(files.hosts.error.as_deref(), Some("not found"), "{how:?}");
+        assert_eq!(
+            files.hosts.path,
+            format!("{}{}", root.display(), secret.display())
+        );
+    }
+}
