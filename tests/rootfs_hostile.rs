@@ -281,6 +281,9 @@ fn fix_ignores_a_planted_temp_file_and_undo_restores() {
         ] {
             symlink(&victim, root.join("etc").join(name)).unwrap();
         }
+        let conf = root.join("etc/nsswitch.conf");
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::chown(&conf, Some(1234), Some(5678)).unwrap();
         let c = Container::start(&root, None);
         let id = format!("nsswitch-hosts:{}", c.name());
         let run = netlens_within(&["fix", &id, "--yes"], Duration::from_secs(60));
@@ -290,8 +293,14 @@ fn fix_ignores_a_planted_temp_file_and_undo_restores() {
             "ssh-ed25519 AAAA admin\n",
             "the host file was overwritten"
         );
-        let conf = root.join("etc/nsswitch.conf");
-        assert!(!conf.symlink_metadata().unwrap().file_type().is_symlink());
+        let meta = conf.symlink_metadata().unwrap();
+        assert!(!meta.file_type().is_symlink());
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+            (0o640, 1234, 5678),
+            "owner and mode kept"
+        );
         let now = std::fs::read_to_string(&conf).unwrap();
         assert!(now.contains("hosts: files dns"), "{now}");
         for name in [

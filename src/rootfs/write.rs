@@ -253,7 +253,7 @@ pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
     };
     let (tmp_name, tmp) =
         create_temp(&dir, target.name, mode).map_err(|e| format!("cannot write {path}: {e}"))?;
-    let written = fill(tmp, text, owner).and_then(|()| {
+    let written = fill(tmp, text, owner, mode).and_then(|()| {
         renameat(&dir, tmp_name.as_str(), &dir, target.name).map_err(io::Error::from)
     });
     if let Err(e) = written {
@@ -282,8 +282,9 @@ fn create_temp(dir: &OwnedFd, name: &str, mode: u32) -> io::Result<(String, Owne
     Err(io::Error::other("no free temporary name after 32 tries"))
 }
 
-/// Writes `text`, gives the file the old one's owner and mode, and syncs it.
-fn fill(fd: OwnedFd, text: &str, owner: Option<(u32, u32)>) -> io::Result<()> {
+/// Writes `text`, gives the file the old one's owner and mode (the mode after the owner, which
+/// clears set-id bits, and not left to the umask), and syncs it.
+fn fill(fd: OwnedFd, text: &str, owner: Option<(u32, u32)>, mode: u32) -> io::Result<()> {
     if let Some((uid, gid)) = owner {
         fchown(
             fd.as_fd(),
@@ -291,6 +292,7 @@ fn fill(fd: OwnedFd, text: &str, owner: Option<(u32, u32)>) -> io::Result<()> {
             Some(Gid::from_raw(gid)),
         )?;
     }
+    nix::sys::stat::fchmod(fd.as_fd(), Mode::from_bits_truncate(mode))?;
     let mut file = std::fs::File::from(fd);
     file.write_all(text.as_bytes())?;
     file.sync_all()
