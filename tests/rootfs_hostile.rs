@@ -519,6 +519,28 @@ fn a_root_that_never_answers_blanks_only_itself() {
             "{dns}"
         );
         assert!(dns_of(&snap, "host")["resolv_conf"]["error"].is_null());
+
+        // A long-running reader (the TUI) asking again and again leaves one thread behind,
+        // not one per refresh.
+        let tasks = || std::fs::read_dir("/proc/self/task").unwrap().count();
+        let key = (
+            std::path::PathBuf::from(format!("/proc/{}/root", c.pid)),
+            None,
+        );
+        let keys = [key];
+        let first = netlens::dnsconf::read_all(&keys, Duration::from_millis(300));
+        assert!(first[0]
+            .hosts
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("did not answer"));
+        let after_first = tasks();
+        for _ in 0..5 {
+            let again = netlens::dnsconf::read_all(&keys, Duration::from_millis(100));
+            assert!(again[0].hosts.error.is_some());
+        }
+        assert_eq!(tasks(), after_first, "a stuck thread per call");
         drop(c);
         // Closing the descriptor aborts the connection; then nothing waits on it.
         drop(fuse);

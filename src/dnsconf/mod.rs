@@ -8,7 +8,7 @@ pub mod nsswitch;
 pub mod resolv;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::rootfs::{read_regular, shown_path, ReadOut, Resolver, Root, MAX_FILE};
@@ -67,16 +67,26 @@ pub const READ_LIMIT: Duration = Duration::from_secs(3);
 pub fn read_all(keys: &[(PathBuf, Option<PathBuf>)], limit: Duration) -> Vec<DnsFiles> {
     let (tx, rx) = mpsc::channel();
     let mut out: Vec<Option<DnsFiles>> = vec![None; keys.len()];
-    for (i, (root, over)) in keys.iter().enumerate() {
+    for (i, key) in keys.iter().enumerate() {
+        let (root, over) = key;
+        // A read of this root left behind by an earlier call (the TUI refreshes every few
+        // seconds) is still stuck: say so rather than leave one more thread behind each time.
+        let Some(guard) = InFlight::claim(key) else {
+            out[i] = Some(timed_out(root, limit));
+            continue;
+        };
         let (tx, root2, over2) = (tx.clone(), root.clone(), over.clone());
         let spawned = std::thread::Builder::new()
             .name("dns-files".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                let _ = tx.send((i, read_dns_files(&root2, over2.as_deref())));
+                let files = read_dns_files(&root2, over2.as_deref());
+                drop(guard);
+                let _ = tx.send((i, files));
             });
-        if spawned.is_err() {
-            // No thread to be had (a thread limit): read here, unbounded, rather than not at all.
+        if spawned.is_err() && root == Path::new("/") {
+            // No thread to be had (a thread limit): the host's own files are read here rather
+            // than not at all; a container's, which might never answer, are not.
             out[i] = Some(read_dns_files(root, over.as_deref()));
         }
     }
@@ -93,6 +103,30 @@ pub fn read_all(keys: &[(PathBuf, Option<PathBuf>)], limit: Duration) -> Vec<Dns
         .zip(keys)
         .map(|(files, (root, _))| files.unwrap_or_else(|| timed_out(root, limit)))
         .collect()
+}
+
+/// The (root, overrides) whose files a [`read_all`] thread is reading now, process-wide.
+static IN_FLIGHT: Mutex<Vec<(PathBuf, Option<PathBuf>)>> = Mutex::new(Vec::new());
+
+/// One key of [`IN_FLIGHT`], released when its read ends (or its thread could not start).
+struct InFlight((PathBuf, Option<PathBuf>));
+
+impl InFlight {
+    fn claim(key: &(PathBuf, Option<PathBuf>)) -> Option<InFlight> {
+        let mut set = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+        if set.contains(key) {
+            return None;
+        }
+        set.push(key.clone());
+        Some(InFlight(key.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut set = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+        set.retain(|k| k != &self.0);
+    }
 }
 
 /// The files of a root whose reads did not finish in time.
