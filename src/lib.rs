@@ -12,6 +12,7 @@ pub mod model;
 pub mod netns;
 pub mod plan;
 pub mod report;
+pub mod rootfs;
 pub mod rtnl;
 pub mod text;
 pub mod trace;

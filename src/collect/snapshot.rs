@@ -15,7 +15,7 @@ use super::netlink::RtSocket;
 use super::peers::{pair_veths, NsAccess};
 use super::sysctl::{self, HostProbe};
 use super::{rtnl, sockets};
-use crate::dnsconf::{read_dns_files, DnsFiles};
+use crate::dnsconf::{read_all, DnsFiles, READ_LIMIT as DNS_READ_LIMIT};
 use crate::firewall;
 use crate::model::{Namespace, NsStatus, Snapshot, SCHEMA_VERSION};
 use crate::netns::discover::{discover, Discovery, FoundNs};
@@ -258,18 +258,32 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
         }
     }
 
-    let mut dns_cache: HashMap<(PathBuf, Option<PathBuf>), DnsFiles> = HashMap::new();
-    for (ns, found) in namespaces.iter_mut().zip(&discovery.namespaces) {
-        if matches!(ns.status, NsStatus::Gone) {
-            continue;
+    // Most namespaces see the host's files: read each distinct (root, override) once, all
+    // at once and within a time limit (a container's root may never answer).
+    let keys: Vec<Option<(PathBuf, Option<PathBuf>)>> = namespaces
+        .iter()
+        .zip(&discovery.namespaces)
+        .map(|(ns, found)| {
+            if matches!(ns.status, NsStatus::Gone) {
+                return None;
+            }
+            let over = found.etc_override.as_deref().filter(|d| d.is_dir());
+            Some((found.root.clone(), over.map(|d| d.to_path_buf())))
+        })
+        .collect();
+    let mut distinct: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for key in keys.iter().flatten() {
+        if !distinct.contains(key) {
+            distinct.push(key.clone());
         }
-        // Most namespaces see the host's files: read each distinct (root, override) once.
-        let over = found.etc_override.as_deref().filter(|d| d.is_dir());
-        let key = (found.root.clone(), over.map(|d| d.to_path_buf()));
-        let files = dns_cache
-            .entry(key)
-            .or_insert_with(|| read_dns_files(&found.root, over));
-        ns.dns = Some(files.clone());
+    }
+    let read = read_all(&distinct, DNS_READ_LIMIT);
+    let dns_cache: HashMap<(PathBuf, Option<PathBuf>), DnsFiles> =
+        distinct.into_iter().zip(read).collect();
+    for (ns, key) in namespaces.iter_mut().zip(&keys) {
+        if let Some(key) = key {
+            ns.dns = dns_cache.get(key).cloned();
+        }
     }
 
     if !opts.only.is_empty() {

@@ -110,7 +110,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
                     .object("file", &ns.name, dns.nsswitch.path.clone())
                     .fix_opt(
                         // The host's own file is the host's to change, not a namespace fix.
-                        (severity == Severity::Warning)
+                        (severity == Severity::Warning && writable(&dns.nsswitch))
                             .then(|| {
                                 let raw = dns.nsswitch.raw.as_deref()?;
                                 Some((
@@ -146,7 +146,7 @@ fn drop_dead_nameserver(
     dead: std::net::Ipv4Addr,
     severity: Severity,
 ) -> Option<(String, Vec<Step>)> {
-    if severity != Severity::Warning {
+    if severity != Severity::Warning || !writable(&dns.resolv_conf) {
         return None;
     }
     let alive = rc.nameservers.iter().any(|s| match s.addr {
@@ -173,6 +173,13 @@ fn drop_dead_nameserver(
             content: Some(kept),
         }],
     ))
+}
+
+/// Whether a fix may rewrite this file: read whole (a cut file written back would lose its
+/// end), and at a path netlens writes (a file reached through a link shows the link's target,
+/// which netlens does not write; see [`crate::rootfs::write`]).
+fn writable<T>(file: &crate::dnsconf::FileRead<T>) -> bool {
+    !file.truncated && crate::rootfs::parse_target(&file.path).is_ok()
 }
 
 /// `raw` with `files` put first and `dns` last on its `hosts:` line when missing, every other

@@ -433,6 +433,31 @@ fn a_dead_nameserver_beside_a_live_one_is_dropped_by_the_fix() {
 }
 
 #[test]
+fn no_fix_rewrites_a_cut_file_or_a_link_target() {
+    let text = "search lab\nnameserver 10.53.0.53\nnameserver 192.168.1.11\n";
+    for (path, truncated) in [
+        // resolv.conf was a link: the snapshot shows its target, which netlens does not write.
+        ("/proc/42/root/run/systemd/resolve/stub-resolv.conf", false),
+        // Cut at 1 MiB: writing it back would drop the rest.
+        ("/etc/netns/cluster-node2/resolv.conf", true),
+    ] {
+        let mut snap = asset("cluster");
+        let node = ns_mut(&mut snap, "cluster-node2");
+        let dns = node.dns.as_mut().unwrap();
+        dns.resolv_conf.path = path.into();
+        dns.resolv_conf.truncated = truncated;
+        dns.resolv_conf.raw = Some(text.into());
+        dns.resolv_conf.parsed = Some(crate::dnsconf::resolv::parse(text));
+        let f = only(
+            &snap,
+            "nameserver-unreachable:cluster-node2:10.53.0.53",
+            Severity::Warning,
+        );
+        assert!(f.fix.is_none(), "{path}: {:?}", f.fix);
+    }
+}
+
+#[test]
 fn finding_ids_are_stable_across_runs() {
     let mut snap = asset("cluster");
     ns_mut(&mut snap, "cluster-node2").sysctls.ip_forward = Some(0);

@@ -34,7 +34,7 @@ pub use render::render;
 pub use report::DnsReport;
 pub use run::DEFAULT_MAX_TIME;
 
-use crate::dnsconf::{read_dns_files, DnsFiles};
+use crate::dnsconf::{read_all, read_dns_files, DnsFiles, READ_LIMIT};
 use crate::netns::enter::{run_in_netns_file, EnterError};
 use crate::netns::lookup::{self, LookupError};
 use exchange::SocketTransport;
@@ -86,7 +86,10 @@ pub fn explain(req: &ExplainRequest) -> Result<DnsReport, DnsError> {
     query::validate_name(&req.name)?;
     let (found, file) = lookup::find(&req.ns)?;
     let over = found.etc_override.as_deref().filter(|d| d.is_dir());
-    let files = read_dns_files(&found.root, over);
+    let key = (found.root.clone(), over.map(|d| d.to_path_buf()));
+    let files = read_all(std::slice::from_ref(&key), READ_LIMIT)
+        .pop()
+        .unwrap_or_else(|| read_dns_files(&found.root, over));
     let hostname = nix::unistd::gethostname()
         .ok()
         .map(|h| h.to_string_lossy().into_owned());

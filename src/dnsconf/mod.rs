@@ -1,12 +1,17 @@
 //! DNS configuration files of a namespace: resolv.conf, nsswitch.conf, hosts.
 //!
-//! The parsers are pure functions of the text; [`read_dns_files`] is the only I/O.
+//! The parsers are pure functions of the text; [`read_dns_files`] is the only I/O, done
+//! through [`crate::rootfs`] because the files may be a hostile container's.
 
 pub mod hosts;
 pub mod nsswitch;
 pub mod resolv;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::rootfs::{read_regular, shown_path, ReadOut, Resolver, Root, MAX_FILE};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,13 +22,18 @@ pub use resolv::{Nameserver, ResolvConf, ResolvOptions};
 /// The outcome of reading and parsing one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileRead<T> {
-    /// The path actually read (after applying overrides).
+    /// The path actually read (after applying overrides, and after following symlinks inside
+    /// the namespace's root: `/proc/PID/root/run/systemd/resolve/stub-resolv.conf`).
     pub path: String,
     /// The file's text (invalid UTF-8 replaced), if it could be read.
     pub raw: Option<String>,
     pub parsed: Option<T>,
     /// `"not found"` for a missing file, otherwise the I/O error text.
     pub error: Option<String>,
+    /// The file was larger than [`crate::rootfs::MAX_FILE`] (1 MiB): `raw` and `parsed` hold
+    /// its beginning only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// The DNS-related files as seen by processes in one namespace.
@@ -39,55 +49,172 @@ pub struct DnsFiles {
 /// `overrides` is a directory such as `/etc/netns/NAME`: `ip netns exec NAME` bind-mounts each
 /// file found there over the one in `/etc`, so a file present in it wins. `root` lets the
 /// caller read another mount namespace's view (e.g. `/proc/PID/root`) or a test fixture.
+///
+/// Everything under `root` may be a container's: each path is resolved inside `root` (see
+/// [`crate::rootfs`]), only regular files are read, never blocking, at most 1 MiB each. A file
+/// that cannot be read that way is reported in its `error`, the other two are still read.
 pub fn read_dns_files(root: &Path, overrides: Option<&Path>) -> DnsFiles {
+    read_dns_files_with(root, overrides, Resolver::Kernel)
+}
+
+/// How long [`read_all`] waits for the files of all roots together.
+pub const READ_LIMIT: Duration = Duration::from_secs(3);
+
+/// [`read_dns_files`] for each `(root, overrides)`, each on a thread of its own, all within
+/// `limit`. A container's root may sit on a file system that never answers (a FUSE mount it
+/// serves itself, a dead NFS server): its reads are left behind, reported as timed out, and
+/// every other namespace's files are still shown.
+pub fn read_all(keys: &[(PathBuf, Option<PathBuf>)], limit: Duration) -> Vec<DnsFiles> {
+    let (tx, rx) = mpsc::channel();
+    let mut out: Vec<Option<DnsFiles>> = vec![None; keys.len()];
+    for (i, key) in keys.iter().enumerate() {
+        let (root, over) = key;
+        // A read of this root left behind by an earlier call (the TUI refreshes every few
+        // seconds) is still stuck: say so rather than leave one more thread behind each time.
+        let Some(guard) = InFlight::claim(key) else {
+            out[i] = Some(timed_out(root, limit));
+            continue;
+        };
+        let (tx, root2, over2) = (tx.clone(), root.clone(), over.clone());
+        let spawned = std::thread::Builder::new()
+            .name("dns-files".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let files = read_dns_files(&root2, over2.as_deref());
+                drop(guard);
+                let _ = tx.send((i, files));
+            });
+        if spawned.is_err() && root == Path::new("/") {
+            // No thread to be had (a thread limit): the host's own files are read here rather
+            // than not at all; a container's, which might never answer, are not.
+            out[i] = Some(read_dns_files(root, over.as_deref()));
+        }
+    }
+    drop(tx);
+    let deadline = Instant::now() + limit;
+    while out.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, files)) => out[i] = Some(files),
+            Err(_) => break,
+        }
+    }
+    out.into_iter()
+        .zip(keys)
+        .map(|(files, (root, _))| files.unwrap_or_else(|| timed_out(root, limit)))
+        .collect()
+}
+
+/// The (root, overrides) whose files a [`read_all`] thread is reading now, process-wide.
+static IN_FLIGHT: Mutex<Vec<(PathBuf, Option<PathBuf>)>> = Mutex::new(Vec::new());
+
+/// One key of [`IN_FLIGHT`], released when its read ends (or its thread could not start).
+struct InFlight((PathBuf, Option<PathBuf>));
+
+impl InFlight {
+    fn claim(key: &(PathBuf, Option<PathBuf>)) -> Option<InFlight> {
+        let mut set = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+        if set.contains(key) {
+            return None;
+        }
+        set.push(key.clone());
+        Some(InFlight(key.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut set = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+        set.retain(|k| k != &self.0);
+    }
+}
+
+/// The files of a root whose reads did not finish in time.
+fn timed_out(root: &Path, limit: Duration) -> DnsFiles {
     DnsFiles {
-        resolv_conf: read(root, overrides, "resolv.conf", resolv::parse),
-        nsswitch: read(root, overrides, "nsswitch.conf", nsswitch::parse),
-        hosts: read(root, overrides, "hosts", hosts::parse),
+        resolv_conf: not_answered(root, "resolv.conf", limit),
+        nsswitch: not_answered(root, "nsswitch.conf", limit),
+        hosts: not_answered(root, "hosts", limit),
     }
 }
 
-/// Follows symlinks as a process whose root is `root` would. A container's
-/// `/etc/resolv.conf -> /run/systemd/resolve/stub-resolv.conf` read through `/proc/PID/root`
-/// would otherwise resolve against *our* root and show the host's file.
-fn resolve_in_root(root: &Path, path: &Path) -> std::path::PathBuf {
-    if root == Path::new("/") {
-        return path.to_path_buf();
+fn not_answered<T>(root: &Path, name: &str, limit: Duration) -> FileRead<T> {
+    FileRead {
+        path: root.join("etc").join(name).display().to_string(),
+        raw: None,
+        parsed: None,
+        error: Some(format!(
+            "not read: its file system did not answer within {} s",
+            limit.as_secs()
+        )),
+        truncated: false,
     }
-    let mut current = path.to_path_buf();
-    // A bounded number of hops, like the kernel's 40, so a loop cannot hang us.
-    for _ in 0..40 {
-        let Ok(target) = std::fs::read_link(&current) else {
-            return current;
-        };
-        current = if target.is_absolute() {
-            root.join(target.strip_prefix("/").unwrap_or(&target))
-        } else {
-            current.parent().unwrap_or(root).join(target)
-        };
-    }
-    current
 }
 
-fn read<T>(root: &Path, overrides: Option<&Path>, name: &str, parse: fn(&str) -> T) -> FileRead<T> {
-    let path = overrides
-        .map(|dir| dir.join(name))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| resolve_in_root(root, &root.join("etc").join(name)));
-    let shown = path.display().to_string();
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let raw = String::from_utf8_lossy(&bytes).into_owned();
+/// [`read_dns_files`] with a chosen resolver (tests run the fallback too).
+pub fn read_dns_files_with(root: &Path, overrides: Option<&Path>, how: Resolver) -> DnsFiles {
+    let root = Root::open(root).map_err(|e| format!("cannot open {}: {e}", root.display()));
+    // The override directory is the host's own (`/etc/netns/NAME`), resolved as `ip netns
+    // exec` resolves it, from `/`.
+    let slash = overrides.and_then(|_| Root::open(Path::new("/")).ok());
+    let ovr = overrides.zip(slash.as_ref());
+    DnsFiles {
+        resolv_conf: read(&root, ovr, "resolv.conf", resolv::parse, how),
+        nsswitch: read(&root, ovr, "nsswitch.conf", nsswitch::parse, how),
+        hosts: read(&root, ovr, "hosts", hosts::parse, how),
+    }
+}
+
+fn read<T>(
+    root: &Result<Root, String>,
+    overrides: Option<(&Path, &Root)>,
+    name: &str,
+    parse: fn(&str) -> T,
+    how: Resolver,
+) -> FileRead<T> {
+    if let Some((dir, slash)) = overrides {
+        let path = dir.join(name);
+        match read_regular(slash, &path, MAX_FILE, how) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            result => return file_read(path.display().to_string(), result, parse),
+        }
+    }
+    let root = match root {
+        Ok(root) => root,
+        Err(e) => {
+            return FileRead {
+                path: Path::new("/etc").join(name).display().to_string(),
+                raw: None,
+                parsed: None,
+                error: Some(e.clone()),
+                truncated: false,
+            }
+        }
+    };
+    let path = Path::new("/etc").join(name);
+    let shown = shown_path(root, &path);
+    file_read(shown, read_regular(root, &path, MAX_FILE, how), parse)
+}
+
+fn file_read<T>(
+    path: String,
+    result: std::io::Result<ReadOut>,
+    parse: fn(&str) -> T,
+) -> FileRead<T> {
+    match result {
+        Ok(out) => {
+            let raw = String::from_utf8_lossy(&out.bytes).into_owned();
             let parsed = parse(&raw);
             FileRead {
-                path: shown,
+                path,
                 raw: Some(raw),
                 parsed: Some(parsed),
                 error: None,
+                truncated: out.truncated,
             }
         }
         Err(e) => FileRead {
-            path: shown,
+            path,
             raw: None,
             parsed: None,
             error: Some(if e.kind() == std::io::ErrorKind::NotFound {
@@ -95,6 +222,7 @@ fn read<T>(root: &Path, overrides: Option<&Path>, name: &str, parse: fn(&str) ->
             } else {
                 e.to_string()
             }),
+            truncated: false,
         },
     }
 }

@@ -265,6 +265,7 @@ pub fn discover() -> Discovery {
         .unwrap_or_default();
     pids.sort_unstable();
     let mut unreadable = 0usize;
+    let own_root = statx_id(c"/");
     for pid in pids {
         let ns_link = PathBuf::from(format!("/proc/{pid}/ns/net"));
         let Some(inode) = link_inode(&ns_link) else {
@@ -284,6 +285,19 @@ pub fn discover() -> Discovery {
                 } else {
                     if ns.processes.is_empty() && ns.kind == NamespaceKind::Process {
                         ns.root = PathBuf::from(format!("/proc/{pid}/root"));
+                    }
+                    // A bind-mounted namespace (podman's `/run/netns/netns-…`, docker's
+                    // `/var/run/docker/netns/…`) holding a process with a root of its own is a
+                    // container's: its files are the ones in that root, not the host's (nor
+                    // `/etc/netns/NAME`, which only `ip netns exec` reads). Processes that share
+                    // our root (`ip netns exec`) keep `/` and the overrides.
+                    if ns.kind == NamespaceKind::Named
+                        && ns.root == Path::new("/")
+                        && own_root.is_some()
+                        && root_id(pid).is_some_and(|r| Some(r) != own_root)
+                    {
+                        ns.root = PathBuf::from(format!("/proc/{pid}/root"));
+                        ns.etc_override = None;
                     }
                     ns.processes.push(process_ref(pid));
                     ns.paths.push(ns_link);
@@ -310,6 +324,32 @@ pub fn discover() -> Discovery {
         ));
     }
     out
+}
+
+/// The (device, inode) of a process's root directory, to tell a container's root from ours.
+/// `AT_STATX_DONT_SYNC`: the attributes the kernel has cached are enough for these two, and a
+/// container's root on a file system that never answers (its own FUSE mount) is not asked.
+fn root_id(pid: u32) -> Option<(u64, u64)> {
+    let path = std::ffi::CString::new(format!("/proc/{pid}/root")).ok()?;
+    statx_id(&path)
+}
+
+fn statx_id(path: &std::ffi::CStr) -> Option<(u64, u64)> {
+    // SAFETY: statx fills `buf` (plain data) for a NUL-terminated path.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    let r = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::AT_STATX_DONT_SYNC,
+            libc::STATX_INO,
+            &mut buf,
+        )
+    };
+    (r == 0).then(|| {
+        let dev = libc::makedev(buf.stx_dev_major, buf.stx_dev_minor);
+        (dev, buf.stx_ino)
+    })
 }
 
 /// A bind-mounted namespace file lives on nsfs, whose device differs from the directory's.

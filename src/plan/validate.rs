@@ -347,23 +347,11 @@ fn known_lease_dir(dir: &str) -> Result<(), String> {
     ))
 }
 
-/// A file `WriteFile` may touch: an absolute path without `..` to one of the three files
-/// that decide name resolution. Anything else is not netlens' to write.
+/// A file `WriteFile` may touch: resolv.conf, hosts or nsswitch.conf of the host's `/etc`,
+/// an `/etc/netns/NS/` or a container's `/proc/PID/root/etc/`, nothing else (see
+/// [`crate::rootfs::write`]).
 fn resolver_file(path: &str, content: Option<&str>) -> Result<(), String> {
-    let p = std::path::Path::new(path);
-    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if !p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir) {
-        return Err(format!("{path:?} is not an absolute path without `..`"));
-    }
-    if !["resolv.conf", "nsswitch.conf", "hosts"].contains(&name) {
-        return Err(format!(
-            "{path}: netlens writes only resolv.conf, nsswitch.conf and hosts files"
-        ));
-    }
-    if content.is_some_and(|c| c.contains('\0')) {
-        return Err(format!("{path}: content contains NUL"));
-    }
-    Ok(())
+    crate::rootfs::check_write(path, content)
 }
 
 #[cfg(test)]
@@ -559,7 +547,7 @@ mod tests {
             content: Some("hosts: files dns\n".into()),
         };
         assert!(validate_offline(&plan(write("/etc/netns/red/nsswitch.conf"))).is_ok());
-        assert!(err(write("/etc/shadow")).contains("only resolv.conf, nsswitch.conf and hosts"));
+        assert!(err(write("/etc/shadow")).contains("only resolv.conf, hosts and nsswitch.conf"));
         assert!(err(write("etc/hosts")).contains("absolute"));
         assert!(err(write("/etc/netns/../hosts")).contains("`..`"));
     }

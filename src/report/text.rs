@@ -415,6 +415,18 @@ fn render_dns(out: &mut String, dns: &DnsFiles) {
             put!(out, "    ! {w}");
         }
     }
+    for (path, cut) in [
+        (&rc.path, rc.truncated),
+        (&dns.nsswitch.path, dns.nsswitch.truncated),
+        (&dns.hosts.path, dns.hosts.truncated),
+    ] {
+        if cut {
+            let _ = writeln!(
+                out,
+                "    ! {path}: larger than 1 MiB, only its beginning was read"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

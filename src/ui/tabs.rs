@@ -239,16 +239,24 @@ fn dns_lines(ns: &Namespace) -> Vec<([String; 2], RowKey)> {
             &dns.resolv_conf.path,
             &dns.resolv_conf.raw,
             &dns.resolv_conf.error,
+            dns.resolv_conf.truncated,
         ),
         (
             "nsswitch.conf",
             &dns.nsswitch.path,
             &dns.nsswitch.raw,
             &dns.nsswitch.error,
+            dns.nsswitch.truncated,
         ),
-        ("hosts", &dns.hosts.path, &dns.hosts.raw, &dns.hosts.error),
+        (
+            "hosts",
+            &dns.hosts.path,
+            &dns.hosts.raw,
+            &dns.hosts.error,
+            dns.hosts.truncated,
+        ),
     ];
-    for (key, path, raw, error) in files {
+    for (key, path, raw, error, truncated) in files {
         let row_key = || Some((ObjectKind::DnsFile, key.to_string()));
         match (raw, error) {
             (Some(text), _) => {
@@ -258,6 +266,10 @@ fn dns_lines(ns: &Namespace) -> Vec<([String; 2], RowKey)> {
             }
             (None, Some(e)) => out.push(([path.clone(), format!("! {e}")], row_key())),
             (None, None) => {}
+        }
+        if truncated {
+            let note = "! larger than 1 MiB: only its beginning was read".to_string();
+            out.push(([path.clone(), note], row_key()));
         }
     }
     out

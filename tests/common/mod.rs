@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cni;
+pub mod container;
 pub mod plan;
 pub mod snap;
 pub mod tmux;

@@ -51,6 +51,7 @@ pub(super) fn file<T>(path: &str, raw: &str) -> FileRead<T> {
         raw: Some(raw.into()),
         parsed: None,
         error: None,
+        truncated: false,
     }
 }
 
