@@ -421,7 +421,7 @@ fn render_dns(out: &mut String, dns: &DnsFiles) {
         (&dns.hosts.path, dns.hosts.truncated),
     ] {
         if cut {
-            let _ = writeln!(
+            put!(
                 out,
                 "    ! {path}: larger than 1 MiB, only its beginning was read"
             );
