@@ -13,5 +13,6 @@ pub mod netns;
 pub mod plan;
 pub mod report;
 pub mod rtnl;
+pub mod saved;
 pub mod trace;
 pub mod ui;

@@ -32,9 +32,16 @@ impl Plan {
     /// Reads a plan file; a missing id gets a fresh one. Errors are one line (serde's message
     /// names the line and column).
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PlanError::BadPlanFile {
+        // Bounded and regular files only: a FIFO or /dev/zero named as a plan must not hang
+        // or exhaust memory. The reader's message already names the file.
+        let bytes = crate::saved::read::read_regular(path, crate::saved::MAX_PLAN_BYTES, "a plan")
+            .map_err(|e| PlanError::BadPlanFile {
+                path: path.display().to_string(),
+                reason: e.why.to_string(),
+            })?;
+        let text = String::from_utf8(bytes).map_err(|_| PlanError::BadPlanFile {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            reason: "not UTF-8 text".to_string(),
         })?;
         Plan::parse(&text).map_err(|reason| PlanError::BadPlanFile {
             path: path.display().to_string(),

@@ -51,12 +51,10 @@ pub enum Msg {
 /// Shortest time between two live re-reads.
 const MIN_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Reads a saved snapshot for `--snapshot FILE`: one clear error line on failure.
+/// Reads a saved snapshot for `--snapshot FILE`: one clear error line on failure. The same
+/// loader as `diff` and `doctor --snapshot` (regular files only, size-capped, schema-checked).
 pub fn load_snapshot_file(path: &PathBuf) -> anyhow::Result<Snapshot> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read snapshot {}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not a netlens snapshot: {e}", path.display()))
+    crate::saved::snapshot::load(path).map_err(anyhow::Error::msg)
 }
 
 fn spawn_collector(tx: mpsc::Sender<Msg>) {
@@ -207,15 +205,25 @@ fn spawn_resolve(req: crate::dns::ExplainRequest, tx: mpsc::Sender<Msg>) {
 
 /// Runs the TUI until the user quits. `file` opens a saved snapshot read-only.
 pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32> {
+    // A file that cannot be loaded is bad input (exit 2, one line), as for `diff`.
     let (mut app, live) = match file {
-        Some(path) => {
-            let snap = load_snapshot_file(&path)?;
-            (App::new(Source::File(path), Some(snap)), false)
-        }
+        Some(path) => match load_snapshot_file(&path) {
+            Ok(snap) => (App::new(Source::File(path), Some(snap)), false),
+            Err(e) => {
+                eprintln!("netlens: {e}");
+                return Ok(2);
+            }
+        },
         None => (App::new(Source::Live, None), true),
     };
     if let Some(path) = since {
-        app.set_baseline(load_snapshot_file(&path)?);
+        match load_snapshot_file(&path) {
+            Ok(snap) => app.set_baseline(snap),
+            Err(e) => {
+                eprintln!("netlens: {e}");
+                return Ok(2);
+            }
+        }
         app.show_changes = true;
     }
     let (tx, rx) = mpsc::channel::<Msg>();

@@ -1,0 +1,12 @@
+//! Files netlens reads back that anyone could have written: saved snapshots (`--snapshot`,
+//! `--since`, `diff`, `doctor --snapshot`) and plan files (`apply`). They are read whole, so
+//! each kind has a size cap, and only regular files are read (see [`read`]).
+pub mod read;
+pub mod snapshot;
+
+/// A 1000-namespace snapshot is ~15 MB of JSON; 256 MiB leaves room for far bigger nodes while
+/// keeping a hostile file from taking the machine's memory.
+pub const MAX_SNAPSHOT_BYTES: u64 = 256 << 20;
+/// A plan is a list of steps a person or `doctor` wrote; 16 MiB is thousands of times more
+/// than any real one.
+pub const MAX_PLAN_BYTES: u64 = 16 << 20;
