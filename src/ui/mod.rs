@@ -53,7 +53,7 @@ const MIN_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Reads a saved snapshot for `--snapshot FILE`: one clear error line on failure. The same
 /// loader as `diff` and `doctor --snapshot` (regular files only, size-capped, schema-checked).
-pub fn load_snapshot_file(path: &PathBuf) -> anyhow::Result<Snapshot> {
+pub fn load_snapshot_file(path: &std::path::Path) -> anyhow::Result<Snapshot> {
     crate::saved::snapshot::load(path).map_err(anyhow::Error::msg)
 }
 
