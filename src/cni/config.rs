@@ -54,7 +54,7 @@ pub const KNOWN_PLUGINS: &[&str] = &[
     "cni-ipvlan-vpc-k8s-unnumbered-ptp",
 ];
 
-/// Files larger than this are not CNI configs; reading stops there.
+/// Files larger than this are not CNI configs; they are refused unread.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// What host-local needs to find its leases and ranges, from one plugin's `ipam` section.
