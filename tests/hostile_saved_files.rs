@@ -393,3 +393,52 @@ fn hostile_plans_are_refused_with_one_line() {
         assert!(!r.stdout.contains("dry run: nothing changed"), "{name}");
     }
 }
+
+/// serde quotes the unknown variant or field it meets: a newline or an escape there split the
+/// "one error line" and reached the terminal raw (found by proptest_inputs.rs).
+#[test]
+fn errors_quoting_the_file_stay_one_escaped_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = "\\u001b]0;pwned\\u0007\\u001b[2J\\nnetlens: all fine\\r";
+    let good = std::fs::read_to_string(asset("demo-bridge.json")).unwrap();
+    let snap = good.replacen("\"kind\": \"host\"", &format!("\"kind\": \"{evil}\""), 1);
+    assert_ne!(snap, good);
+    let snap_path = dir.path().join("kind.json");
+    std::fs::write(&snap_path, snap).unwrap();
+    let plan_path = dir.path().join("plan.json");
+    std::fs::write(
+        &plan_path,
+        format!("{{\"steps\":[{{\"step\":\"{evil}\",\"ns\":\"host\"}}]}}"),
+    )
+    .unwrap();
+    let field_path = dir.path().join("field.json");
+    std::fs::write(
+        &field_path,
+        format!("{{\"steps\":[{{\"step\":\"set_mtu\",\"ns\":\"host\",\"link\":\"lo\",\"mtu\":1,\"{evil}\":1}}],\"{evil}\":2}}"),
+    )
+    .unwrap();
+    let (s, p, f) = (
+        snap_path.display().to_string(),
+        plan_path.display().to_string(),
+        field_path.display().to_string(),
+    );
+    let mut cmds = snapshot_commands(&s);
+    cmds.push(vec!["apply".into(), "--dry-run".into(), p]);
+    cmds.push(vec!["apply".into(), "--dry-run".into(), f]);
+    for args in cmds {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = run(&args);
+        assert!(
+            matches!(r.code, Some(2)),
+            "{args:?}: {:?} {}",
+            r.code,
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {:?}", r.stderr);
+        assert!(
+            !r.stderr.contains('\u{1b}') && !r.stderr.contains('\r') && !r.stderr.contains('\u{7}'),
+            "{args:?}: raw control characters: {:?}",
+            r.stderr
+        );
+    }
+}

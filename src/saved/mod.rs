@@ -1,6 +1,7 @@
 //! Files netlens reads back that anyone could have written: saved snapshots (`--snapshot`,
 //! `--since`, `diff`, `doctor --snapshot`) and plan files (`apply`). They are read whole, so
 //! each kind has a size cap, and only regular files are read (see [`read`]).
+pub mod one_line;
 pub mod read;
 pub mod snapshot;
 

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::one_line::one_line;
 use super::read::read_regular;
 use super::MAX_SNAPSHOT_BYTES;
 use crate::model::{Snapshot, SCHEMA_VERSION};
@@ -18,12 +19,18 @@ struct Version {
 
 /// Reads and parses the snapshot at `path`.
 pub fn load(path: &Path) -> Result<Snapshot, String> {
-    let bytes = read_regular(path, MAX_SNAPSHOT_BYTES, "a snapshot").map_err(|e| e.to_string())?;
-    parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    let bytes = read_regular(path, MAX_SNAPSHOT_BYTES, "a snapshot")
+        .map_err(|e| one_line(&e.to_string()))?;
+    parse(&bytes).map_err(|e| one_line(&format!("{}: {e}", path.display())))
 }
 
-/// Parses a snapshot's bytes; the error does not name the file.
+/// Parses a snapshot's bytes; the error does not name the file, and is one line (serde quotes
+/// what it met, which may hold anything).
 pub fn parse(bytes: &[u8]) -> Result<Snapshot, String> {
+    parse_raw(bytes).map_err(|e| one_line(&e))
+}
+
+fn parse_raw(bytes: &[u8]) -> Result<Snapshot, String> {
     let version: Version = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => format!("not a netlens snapshot: {e}"),
         _ => format!("not valid JSON: {e}"),
