@@ -219,6 +219,136 @@ fn mutate_value(doc: &Value, edits: &[(usize, Value)]) -> Value {
     v
 }
 
+/// An edit that keeps the document loadable more often than a random value does: a number
+/// becomes another number at a boundary, a string another string (address-like, empty,
+/// escapes), an array loses or repeats an element (two links of one name, a namespace twice).
+#[derive(Debug, Clone)]
+enum Edit {
+    Typed(usize, usize),
+    Duplicate(usize),
+    Drop(usize),
+    Empty(usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        4 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Typed(a, b)),
+        1 => any::<usize>().prop_map(Edit::Duplicate),
+        1 => any::<usize>().prop_map(Edit::Drop),
+        1 => any::<usize>().prop_map(Edit::Empty),
+    ]
+}
+
+const NUMBERS: &[i128] = &[
+    0,
+    1,
+    2,
+    7,
+    15,
+    16,
+    31,
+    32,
+    33,
+    63,
+    64,
+    65,
+    127,
+    128,
+    129,
+    254,
+    255,
+    256,
+    1500,
+    65535,
+    65536,
+    2147483647,
+    4294967295,
+    4294967296,
+    9223372036854775807,
+    18446744073709551615,
+];
+const STRINGS: &[&str] = &[
+    "",
+    "host",
+    "lo",
+    "eth0",
+    "0.0.0.0",
+    "0.0.0.0/0",
+    "::",
+    "::/0",
+    "255.255.255.255",
+    "10.0.0.1/32",
+    "fe80::1",
+    "ff:ff:ff:ff:ff:ff",
+    "00:00:00:00:00:00",
+    "\u{1b}[2J",
+    "a\nb",
+    "ACCEPT",
+    "DROP",
+    "MASQUERADE",
+    "1",
+    "0",
+    "-1",
+    "up",
+    "down",
+    "veth",
+    "bridge",
+];
+
+/// The node at `target` (depth-first index), mutably.
+fn node_at<'a>(v: &'a mut Value, target: &mut usize) -> Option<&'a mut Value> {
+    if *target == 0 {
+        return Some(v);
+    }
+    *target -= 1;
+    match v {
+        Value::Array(a) => a.iter_mut().find_map(|c| node_at(c, target)),
+        Value::Object(o) => o.values_mut().find_map(|c| node_at(c, target)),
+        _ => None,
+    }
+}
+
+fn apply_edits(doc: &Value, edits: &[Edit]) -> Value {
+    let mut v = doc.clone();
+    for e in edits {
+        let n = count_nodes(&v);
+        let (at, pick) = match e {
+            Edit::Typed(a, b) => (*a, *b),
+            Edit::Duplicate(a) | Edit::Drop(a) | Edit::Empty(a) => (*a, *a / 7),
+        };
+        let mut target = at % n;
+        let Some(node) = node_at(&mut v, &mut target) else {
+            continue;
+        };
+        match (e, node) {
+            (Edit::Typed(..), Value::Number(num)) => {
+                let x = NUMBERS[pick % NUMBERS.len()];
+                // Keep the sign and integer-ness the field had, so it still loads.
+                *num = if num.is_u64() || num.is_i64() {
+                    serde_json::Number::from(x.min(i128::from(u64::MAX)) as u64)
+                } else {
+                    serde_json::Number::from_f64(x as f64).unwrap()
+                };
+            }
+            (Edit::Typed(..), Value::String(s)) => {
+                *s = STRINGS[pick % STRINGS.len()].to_string();
+            }
+            (Edit::Typed(..), Value::Bool(b)) => *b = !*b,
+            (Edit::Duplicate(_), Value::Array(a)) if !a.is_empty() => {
+                let i = pick % a.len();
+                let c = a[i].clone();
+                a.push(c);
+            }
+            (Edit::Drop(_), Value::Array(a)) if !a.is_empty() => {
+                a.remove(pick % a.len());
+            }
+            (Edit::Empty(_), Value::Array(a)) => a.clear(),
+            _ => {}
+        }
+    }
+    v
+}
+
 fn parsed_snapshots() -> &'static [(Value, usize)] {
     static DOCS: std::sync::OnceLock<Vec<(Value, usize)>> = std::sync::OnceLock::new();
     DOCS.get_or_init(|| {
@@ -443,6 +573,28 @@ proptest! {
                 use_snapshot(&snap, &other);
             }
         }
+    }
+
+    /// Type-preserving damage (boundary numbers, address-like strings, repeated or missing
+    /// array elements) mostly still loads, so doctor, diff and the report see it.
+    #[test]
+    fn snapshot_with_typed_damage_is_safe_downstream(
+        idx in 0..SNAPSHOTS.len(),
+        edits in prop::collection::vec(edit(), 1..6),
+    ) {
+        let (doc, _) = &parsed_snapshots()[idx];
+        let bytes = serde_json::to_vec(&apply_edits(doc, &edits)).unwrap();
+        if let Ok(snap) = saved_snapshot::parse(&bytes) {
+            let other: Snapshot = serde_json::from_value(parsed_snapshots()[(idx + 1) % SNAPSHOTS.len()].0.clone()).unwrap();
+            use_snapshot(&snap, &other);
+        }
+    }
+
+    /// The same damage to the example plan: refused cleanly or previewed.
+    #[test]
+    fn plan_files_with_typed_damage(edits in prop::collection::vec(edit(), 1..6)) {
+        let doc: Value = serde_json::from_str(PLAN_DOC).unwrap();
+        check_plan_text(&serde_json::to_string(&apply_edits(&doc, &edits)).unwrap())?;
     }
 
     /// Plans: any JSON is either refused (parse or offline validation, one line) or is a plan
