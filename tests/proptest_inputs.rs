@@ -831,3 +831,87 @@ proptest! {
         let _ = nft_json::parse(&doc);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(192), ..ProptestConfig::default() })]
+
+    /// The firewall parsers read what a namespace's tools print, which a container's rules
+    /// (comments, chain names) shape: output stays linear in the input.
+    #[test]
+    fn firewall_parsers_stay_linear(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let (t, w) = netlens::firewall::iptables_save::parse(
+            &text,
+            netlens::firewall::IpFamily::V4,
+            netlens::firewall::XtSource::Nft,
+        );
+        bounded("iptables-save", bytes.len(), &(t, w))?;
+        bounded("nft -j", bytes.len(), &nft_json::parse(&text))?;
+    }
+
+    #[test]
+    fn iptables_rule_lines_stay_linear(
+        lines in prop::collection::vec(
+            "(\\*(nat|filter)|:[A-Z]{1,8} ACCEPT \\[0:0\\]|-A [A-Z]{1,8}( (-s|-d|-j|-m|--comment|!|-p) [ -~]{0,10}){0,5}|COMMIT)",
+            0..150,
+        )
+    ) {
+        let text = lines.join("\n");
+        let (t, w) = netlens::firewall::iptables_save::parse(
+            &text,
+            netlens::firewall::IpFamily::V6,
+            netlens::firewall::XtSource::Legacy,
+        );
+        bounded("iptables-save", text.len(), &(t, w))?;
+    }
+}
+
+/// A file at the read path's cap (1 MiB) takes each parser a bounded time: anything
+/// quadratic would take minutes here, not the second or two a linear pass takes in debug.
+#[test]
+fn parsers_take_a_capped_file_in_linear_time() {
+    const MIB: usize = 1 << 20;
+    let fill = |unit: &str| unit.repeat(MIB / unit.len());
+    let started = std::time::Instant::now();
+    for text in [
+        fill("nameserver 10.0.0.1\n"),
+        fill("search a b c d e f\n"),
+        fill("options ndots:5 timeout:3\n"),
+        "x".repeat(MIB),
+        fill("10.0.0.1 a b c d e f g\n"),
+        fill("hosts: files [NOTFOUND=return] dns\n"),
+        fill("\n"),
+        fill("#"),
+    ] {
+        let _ = resolv::parse(&text);
+        let _ = hosts::parse(&text);
+        let _ = nsswitch::parse(&text);
+    }
+    for text in [
+        format!(
+            "*filter\n{}COMMIT\n",
+            fill("-A INPUT -s 10.0.0.1/32 -j ACCEPT\n")
+        ),
+        format!("*nat\n{}COMMIT\n", fill(":C - [0:0]\n")),
+        format!(
+            "*filter\n-A X -m comment --comment \"{}\" -j ACCEPT\nCOMMIT\n",
+            "\\\"".repeat(MIB / 2)
+        ),
+    ] {
+        let _ = netlens::firewall::iptables_save::parse(
+            &text,
+            netlens::firewall::IpFamily::V4,
+            netlens::firewall::XtSource::Nft,
+        );
+    }
+    let rules = (0..MIB / 120)
+        .map(|i| format!(r#"{{"rule":{{"family":"ip","table":"t","chain":"c{}","expr":[{{"accept":null}}]}}}}"#, i % 50))
+        .collect::<Vec<_>>()
+        .join(",");
+    let _ = nft_json::parse(&format!("{{\"nftables\":[{rules}]}}"));
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(60),
+        "1 MiB inputs took {took:?}"
+    );
+}
