@@ -116,3 +116,54 @@ fn special_files_in_conf_and_lease_dirs_do_not_hang() {
     assert!(matches!(code, Some(0) | Some(1)), "{code:?} {err}");
     assert!(out.contains("c0ffee"), "the real lease is read: {out}");
 }
+
+/// A symlink among the lease directories is not followed: `netlens cni` would otherwise read
+/// whatever directory it points to as a network's leases, showing the first line of every
+/// file there named like an address.
+#[test]
+fn a_symlinked_lease_directory_is_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (conf, data) = (tmp.path().join("conf"), tmp.path().join("data"));
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::create_dir_all(data.join("realnet")).unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("10.1.2.3"), "TOPSECRET-c4f1\n").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, data.join("evil")).unwrap();
+    let (code, out, err) = cni(&conf, &data);
+    assert!(matches!(code, Some(0) | Some(1)), "{code:?} {err}");
+    assert!(out.contains("realnet"), "{out}");
+    assert!(
+        !out.contains("TOPSECRET"),
+        "read through the symlink: {out}"
+    );
+    assert!(!out.contains("\"evil\""), "listed as a network: {out}");
+}
+
+/// A network name is a directory under host-local's data dir: a name with `/` or `..` (which
+/// libcni refuses) must not send netlens reading leases elsewhere.
+#[test]
+fn a_network_name_with_a_path_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (conf, data) = (tmp.path().join("conf"), tmp.path().join("data"));
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("10.1.2.3"), "TOPSECRET-9d2e\n").unwrap();
+    std::fs::write(
+        conf.join("10-net.conflist"),
+        format!(
+            r#"{{"cniVersion":"1.0.0","name":"../elsewhere","plugins":[{{"type":"bridge","ipam":{{"type":"host-local","subnet":"10.1.2.0/24","dataDir":"{}"}}}}]}}"#,
+            data.display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = cni(&conf, &data);
+    assert!(matches!(code, Some(0) | Some(1)), "{code:?} {err}");
+    assert!(
+        !out.contains("TOPSECRET"),
+        "leases read outside the data dir: {out}"
+    );
+    assert!(out.contains("network name"), "the config is flagged: {out}");
+}

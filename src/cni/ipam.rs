@@ -58,7 +58,8 @@ pub fn read_all(specs: &[IpamSpec], dirs: &Dirs) -> Vec<IpamNetwork> {
     let mut seen = BTreeSet::new();
     for spec in specs {
         let dir = lease_dir(spec, dirs);
-        if spec.network.is_empty() || !seen.insert(dir.clone()) {
+        // The config reports an invalid name; its "directory" could be anywhere.
+        if !super::config::valid_network_name(&spec.network) || !seen.insert(dir.clone()) {
             continue;
         }
         let mut net = read_dir(&spec.network, Some(&spec.config), &dir);
@@ -94,10 +95,13 @@ pub fn read_all(specs: &[IpamSpec], dirs: &Dirs) -> Vec<IpamNetwork> {
         out.push(net);
     }
     if let Ok(entries) = std::fs::read_dir(&dirs.data_dir) {
+        // Real directories only: a symlink here would make netlens read, as leases, whatever
+        // directory it points to.
         let mut orphans: Vec<PathBuf> = entries
             .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| e.path())
-            .filter(|p| p.is_dir() && !seen.contains(p))
+            .filter(|p| !seen.contains(p))
             .collect();
         orphans.sort();
         for dir in orphans {
