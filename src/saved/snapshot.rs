@@ -17,6 +17,22 @@ struct Version {
     schema_version: Option<serde_json::Value>,
 }
 
+/// Writes `snap` as pretty JSON to a new file at `path`, never through an existing file or
+/// symlink: the TUI saves into the current directory under a predictable name, and root's
+/// current directory may be one others can write (`/tmp`), where a planted symlink would
+/// otherwise make root overwrite its target.
+pub fn save(snap: &Snapshot, path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let bytes = serde_json::to_vec_pretty(snap).map_err(std::io::Error::other)?;
+    // O_CREAT|O_EXCL fails on any existing name, a dangling symlink included.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(&bytes)?;
+    file.sync_all()
+}
+
 /// Reads and parses the snapshot at `path`.
 pub fn load(path: &Path) -> Result<Snapshot, String> {
     let bytes = read_regular(path, MAX_SNAPSHOT_BYTES, "a snapshot")
@@ -50,4 +66,36 @@ fn parse_raw(bytes: &[u8]) -> Result<Snapshot, String> {
         None => return Err("not a netlens snapshot (no schema_version)".to_string()),
     }
     serde_json::from_slice(bytes).map_err(|e| format!("not a netlens snapshot: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Snapshot {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-bridge.json");
+        load(&path).unwrap()
+    }
+
+    #[test]
+    fn save_never_writes_through_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("authorized_keys");
+        std::fs::write(&victim, "ssh-ed25519 AAAA admin\n").unwrap();
+        let name = dir.path().join("netlens-snapshot-1.json");
+        std::os::unix::fs::symlink(&victim, &name).unwrap();
+        let dangling = dir.path().join("netlens-snapshot-2.json");
+        std::os::unix::fs::symlink(dir.path().join("new-file"), &dangling).unwrap();
+        let snap = demo();
+        assert!(save(&snap, &name).is_err());
+        assert!(save(&snap, &dangling).is_err());
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "ssh-ed25519 AAAA admin\n"
+        );
+        assert!(!dir.path().join("new-file").exists());
+        let fresh = dir.path().join("netlens-snapshot-3.json");
+        save(&snap, &fresh).unwrap();
+        assert_eq!(load(&fresh).unwrap(), snap);
+    }
 }

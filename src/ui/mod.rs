@@ -75,10 +75,7 @@ fn spawn_collector(tx: mpsc::Sender<Msg>) {
 fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
     std::thread::spawn(move || {
         let name = format!("netlens-snapshot-{}.json", snap.taken_at);
-        let msg = match serde_json::to_vec_pretty(&snap)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&name, bytes))
-        {
+        let msg = match crate::saved::snapshot::save(&snap, std::path::Path::new(&name)) {
             Ok(()) => format!("saved {name}"),
             Err(e) => format!("cannot save {name}: {e}"),
         };
