@@ -442,3 +442,45 @@ fn errors_quoting_the_file_stay_one_escaped_line() {
         );
     }
 }
+
+/// `diff` matched each namespace of the new snapshot by scanning the old one: quadratic, so
+/// a saved snapshot of many namespaces (or many of one name) kept it busy for hours.
+#[test]
+fn diff_of_many_namespaces_is_not_quadratic() {
+    use netlens::model::Snapshot;
+    let doc = |n: usize, same_name: bool| -> Snapshot {
+        let namespaces: Vec<String> = (0..n)
+            .map(|i| {
+                let name = if same_name {
+                    String::new()
+                } else {
+                    format!("n{i}")
+                };
+                format!(
+                    r#"{{"name":"{name}","kind":"process","inode":{},"status":{{"state":"ok"}}}}"#,
+                    i % 7
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"schema_version":1,"taken_at":1,"hostname":"h","namespaces":[{}]}}"#,
+            namespaces.join(",")
+        );
+        netlens::saved::snapshot::parse(text.as_bytes()).expect("loads")
+    };
+    for same_name in [false, true] {
+        let (a, b) = (doc(40_000, same_name), doc(40_000, same_name));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let d = netlens::model::diff::diff(&a, &b);
+            tx.send(d.changes.len()).ok();
+        });
+        let changes = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                panic!("diff of 40,000 namespaces (same name: {same_name}) took over 30 s")
+            });
+        // Duplicate names match once (as before); the rest are reported added and removed.
+        assert_eq!(changes, if same_name { 2 * 39_999 } else { 0 });
+    }
+}

@@ -5,9 +5,10 @@ pub mod one_line;
 pub mod read;
 pub mod snapshot;
 
-/// A 1000-namespace snapshot is ~15 MB of JSON; 256 MiB leaves room for far bigger nodes while
-/// keeping a hostile file from taking the machine's memory.
-pub const MAX_SNAPSHOT_BYTES: u64 = 256 << 20;
+/// A 1000-namespace snapshot is ~15 MB of JSON. Loaded, a snapshot takes up to ~15 times
+/// its size in memory (a minimal namespace is 60 bytes of JSON and ~1 KB of struct), so
+/// 64 MiB bounds a hostile file at about 1 GB while leaving room for real nodes.
+pub const MAX_SNAPSHOT_BYTES: u64 = 64 << 20;
 /// A plan is a list of steps a person or `doctor` wrote; 16 MiB is thousands of times more
 /// than any real one.
 pub const MAX_PLAN_BYTES: u64 = 16 << 20;
