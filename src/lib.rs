@@ -14,6 +14,7 @@ pub mod plan;
 pub mod report;
 pub mod rootfs;
 pub mod rtnl;
+pub mod saved;
 pub mod text;
 pub mod trace;
 pub mod ui;

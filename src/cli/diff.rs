@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::model::diff::diff;
-use crate::model::{Snapshot, SCHEMA_VERSION};
+use crate::model::Snapshot;
 use crate::report;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -56,27 +56,5 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<i32> {
 
 /// Reads one snapshot; the error is a single line naming the file.
 pub(crate) fn load(path: &Path) -> Result<Snapshot, String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{shown}: not valid JSON: {e}"))?;
-    // Checked before the full parse so an incompatible file says so, instead of failing on
-    // whichever field moved.
-    match value
-        .get("schema_version")
-        .and_then(serde_json::Value::as_u64)
-    {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-        Some(v) => {
-            return Err(format!(
-                "{shown}: snapshot schema_version {v}, this netlens reads {SCHEMA_VERSION}"
-            ))
-        }
-        None => {
-            return Err(format!(
-                "{shown}: not a netlens snapshot (no schema_version)"
-            ))
-        }
-    }
-    serde_json::from_value(value).map_err(|e| format!("{shown}: not a netlens snapshot: {e}"))
+    crate::saved::snapshot::load(path)
 }

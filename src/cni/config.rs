@@ -54,7 +54,7 @@ pub const KNOWN_PLUGINS: &[&str] = &[
     "cni-ipvlan-vpc-k8s-unnumbered-ptp",
 ];
 
-/// Files larger than this are not CNI configs; reading stops there.
+/// Files larger than this are not CNI configs; they are refused unread.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// What host-local needs to find its leases and ranges, from one plugin's `ipam` section.
@@ -106,6 +106,15 @@ fn problem(message: impl Into<String>) -> ConfigProblem {
     }
 }
 
+/// libcni's `ValidateNetworkName`: `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`. host-local makes the name
+/// a directory under its data dir, so anything else (`/`, a leading `.`) could point netlens'
+/// lease reading anywhere on the host.
+pub fn valid_network_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
 /// Parses the file at `path` whose bytes are `bytes`. Never fails: what is wrong is listed in
 /// the config's `problems`.
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
@@ -155,6 +164,11 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         _ => {}
     }
     let network = config.name.clone().unwrap_or_default();
+    if !network.is_empty() && !valid_network_name(&network) {
+        config.problems.push(problem(format!(
+            "network name {network:?} is invalid (libcni allows letters, digits, '_', '.', '-', not first); its leases are not read"
+        )));
+    }
     let mut plugin_objects: Vec<&Map<String, Value>> = Vec::new();
     if format == "conflist" {
         match top.get("plugins") {

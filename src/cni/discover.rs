@@ -5,11 +5,11 @@
 //! the first good one stops it ("cni config load failed"), which is why an invalid file ahead
 //! of the chosen one is an error, not a curiosity.
 
-use std::io::Read;
 use std::path::Path;
 
 use super::config::{self, Parsed, MAX_CONFIG_BYTES};
 use super::Dirs;
+use crate::saved::read::read_regular;
 
 pub const EXTENSIONS: [&str; 3] = ["conf", "conflist", "json"];
 
@@ -56,13 +56,15 @@ pub fn discover(dirs: &Dirs) -> Found {
     for name in names {
         let path = dirs.conf_dir.join(&name);
         let shown = path.display().to_string();
-        let mut bytes = Vec::new();
-        let read = std::fs::File::open(&path)
-            .and_then(|f| f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes));
-        if let Err(e) = read {
-            found.errors.push(format!("cannot read {shown}: {e}"));
-            continue;
-        }
+        // Checked on the open file: a FIFO swapped in after the listing is refused, not
+        // waited on, and a giant file is refused, not read.
+        let bytes = match read_regular(&path, MAX_CONFIG_BYTES, "a CNI config") {
+            Ok(b) => b,
+            Err(e) => {
+                found.errors.push(e.to_string());
+                continue;
+            }
+        };
         found.configs.push(config::parse(&shown, &bytes));
     }
     found.selected = found

@@ -5,7 +5,6 @@
 //! continues; and `lock`, which it flocks while allocating.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -13,9 +12,12 @@ use std::time::UNIX_EPOCH;
 use super::config::{IpamSpec, RangeSpec};
 use super::{ranges, Dirs};
 use crate::model::{ip_number, IpamAllocation, IpamNetwork};
+use crate::saved::read::read_regular;
 
 /// Lease files are a container id and an interface name; anything longer is not one.
 const MAX_LEASE_BYTES: u64 = 4096;
+/// flannel's subnet.env is four short lines.
+const MAX_SUBNET_ENV_BYTES: u64 = 64 << 10;
 
 /// The name of host-local's lock file in a lease directory.
 pub const LOCK_FILE: &str = "lock";
@@ -56,13 +58,22 @@ pub fn read_all(specs: &[IpamSpec], dirs: &Dirs) -> Vec<IpamNetwork> {
     let mut seen = BTreeSet::new();
     for spec in specs {
         let dir = lease_dir(spec, dirs);
-        if spec.network.is_empty() || !seen.insert(dir.clone()) {
+        // The config reports an invalid name; its "directory" could be anywhere.
+        if !super::config::valid_network_name(&spec.network) || !seen.insert(dir.clone()) {
             continue;
         }
         let mut net = read_dir(&spec.network, Some(&spec.config), &dir);
         let mut sets = spec.range_sets.clone();
         if let Some(file) = &spec.flannel_subnet_file {
-            match std::fs::read_to_string(file) {
+            // flanneld's pod writes this file on a hostPath: it may be a FIFO or a device, so
+            // only a small regular file is read.
+            match read_regular(
+                Path::new(file),
+                MAX_SUBNET_ENV_BYTES,
+                "flannel's subnet.env",
+            )
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            {
                 Ok(text) => match flannel_subnet(&text) {
                     Some(subnet) => sets.push(vec![RangeSpec {
                         subnet,
@@ -70,7 +81,7 @@ pub fn read_all(specs: &[IpamSpec], dirs: &Dirs) -> Vec<IpamNetwork> {
                     }]),
                     None => net.error = Some(format!("{file} has no FLANNEL_SUBNET")),
                 },
-                Err(e) => net.error = Some(format!("cannot read {file}: {e} (flanneld writes it)")),
+                Err(e) => net.error = Some(format!("{e} (flanneld writes it)")),
             }
         }
         for (i, set) in sets.iter().enumerate() {
@@ -84,10 +95,13 @@ pub fn read_all(specs: &[IpamSpec], dirs: &Dirs) -> Vec<IpamNetwork> {
         out.push(net);
     }
     if let Ok(entries) = std::fs::read_dir(&dirs.data_dir) {
+        // Real directories only: a symlink here would make netlens read, as leases, whatever
+        // directory it points to.
         let mut orphans: Vec<PathBuf> = entries
             .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| e.path())
-            .filter(|p| p.is_dir() && !seen.contains(p))
+            .filter(|p| !seen.contains(p))
             .collect();
         orphans.sort();
         for dir in orphans {
@@ -168,14 +182,11 @@ pub fn read_dir(network: &str, config: Option<&str>, dir: &Path) -> IpamNetwork 
     net
 }
 
+/// A lease file's text; `None` for anything that is not a small regular UTF-8 file (checked
+/// on the open file: the entry may have been swapped for a FIFO since it was listed).
 fn read_small(path: &Path) -> Option<String> {
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_LEASE_BYTES)
-        .read_to_string(&mut text)
-        .ok()?;
-    Some(text)
+    let bytes = read_regular(path, MAX_LEASE_BYTES, "a lease file").ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::clock;
 use super::error::PlanError;
 use super::step::Step;
+use crate::saved::read::read_regular;
+use crate::saved::MAX_PLAN_BYTES;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -32,18 +34,23 @@ impl Plan {
     /// Reads a plan file; a missing id gets a fresh one. Errors are one line (serde's message
     /// names the line and column).
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PlanError::BadPlanFile {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        Plan::parse(&text).map_err(|reason| PlanError::BadPlanFile {
-            path: path.display().to_string(),
+        let bad = |reason: String| PlanError::BadPlanFile {
+            path: crate::text::escape_owned(&path.display().to_string()),
             reason,
-        })
+        };
+        // Bounded and regular files only: a FIFO or /dev/zero named as a plan must not hang
+        // or exhaust memory.
+        let bytes =
+            read_regular(path, MAX_PLAN_BYTES, "a plan").map_err(|e| bad(e.why.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".to_string()))?;
+        Plan::parse(&text).map_err(bad)
     }
 
+    /// Parses a plan's text. The error is one line: serde quotes the unknown step or field it
+    /// met, which may hold newlines and terminal escapes.
     pub fn parse(text: &str) -> Result<Plan, String> {
-        let mut plan: Plan = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut plan: Plan =
+            serde_json::from_str(text).map_err(|e| crate::text::escape_owned(&e.to_string()))?;
         if plan.id.is_empty() {
             plan.id = new_id();
         }

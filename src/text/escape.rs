@@ -34,10 +34,11 @@ pub fn is_unsafe_char(c: char) -> bool {
         '\u{0}'..='\u{1f}'
         | '\u{7f}'..='\u{9f}'
         | '\u{61c}'
-        | '\u{200e}'
-        | '\u{200f}'
+        // Zero-width and direction marks: they hide or reorder what a terminal shows.
+        | '\u{200b}'..='\u{200f}'
         | '\u{2028}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}')
+        | '\u{2060}'..='\u{2069}'
+        | '\u{feff}')
 }
 
 /// Letters that follow a backslash in an escape this module writes.
@@ -97,6 +98,12 @@ pub fn escape(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// [`escape`] as an owned `String`: error messages that quote a file (serde names the
+/// variant or field it met, a path is whatever the user typed) stay one inert line.
+pub fn escape_owned(s: &str) -> String {
+    escape(s).into_owned()
 }
 
 /// A whole rendered text with every unsafe character but `\n` escaped, backslashes untouched:

@@ -2,7 +2,7 @@
 //! container before they are printed (see `escape`).
 pub mod escape;
 
-pub use escape::{escape, json_safe, sanitize_line, sanitize_output, Esc};
+pub use escape::{escape, escape_owned, json_safe, sanitize_line, sanitize_output, Esc};
 
 /// Text output built line by line: each line is escaped whole before its `\n`, so a newline or
 /// an ESC inside any value it holds (a namespace name, a comment) stays inside that line.

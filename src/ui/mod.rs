@@ -55,12 +55,10 @@ const MAX_BATCH: usize = 4096;
 /// Shortest time between two live re-reads.
 const MIN_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Reads a saved snapshot for `--snapshot FILE`: one clear error line on failure.
-pub fn load_snapshot_file(path: &PathBuf) -> anyhow::Result<Snapshot> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read snapshot {}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not a netlens snapshot: {e}", path.display()))
+/// Reads a saved snapshot for `--snapshot FILE`: one clear error line on failure. The same
+/// loader as `diff` and `doctor --snapshot` (regular files only, size-capped, schema-checked).
+pub fn load_snapshot_file(path: &std::path::Path) -> anyhow::Result<Snapshot> {
+    crate::saved::snapshot::load(path).map_err(anyhow::Error::msg)
 }
 
 fn spawn_collector(tx: mpsc::Sender<Msg>) {
@@ -81,31 +79,12 @@ fn spawn_collector(tx: mpsc::Sender<Msg>) {
 fn spawn_save(snap: Snapshot, tx: mpsc::Sender<Msg>) {
     terminal::spawn("save", move || {
         let name = format!("netlens-snapshot-{}.json", snap.taken_at);
-        let msg = match serde_json::to_vec_pretty(&snap)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| write_new_file(std::path::Path::new(&name), &bytes))
-        {
+        let msg = match crate::saved::snapshot::save(&snap, std::path::Path::new(&name)) {
             Ok(()) => format!("saved {name}"),
             Err(e) => format!("cannot save {name}: {e}"),
         };
         let _ = tx.send(Msg::Status(msg));
     });
-}
-
-/// Creates `path` afresh (never following a link, never replacing a file), readable by root
-/// only: the name is predictable, and netlens may be run as root from a world-writable
-/// directory where someone planted `netlens-snapshot-<time>.json -> /etc/shadow`.
-fn write_new_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 /// Applies a plan the user confirmed, off the render thread: all or nothing, journaled. The
@@ -247,15 +226,25 @@ fn spawn_resolve(req: crate::dns::ExplainRequest, tx: mpsc::Sender<Msg>) {
 
 /// Runs the TUI until the user quits. `file` opens a saved snapshot read-only.
 pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32> {
+    // A file that cannot be loaded is bad input (exit 2, one line), as for `diff`.
     let (mut app, live) = match file {
-        Some(path) => {
-            let snap = load_snapshot_file(&path)?;
-            (App::new(Source::File(path), Some(snap)), false)
-        }
+        Some(path) => match load_snapshot_file(&path) {
+            Ok(snap) => (App::new(Source::File(path), Some(snap)), false),
+            Err(e) => {
+                eprintln!("netlens: {e}");
+                return Ok(2);
+            }
+        },
         None => (App::new(Source::Live, None), true),
     };
     if let Some(path) = since {
-        app.set_baseline(load_snapshot_file(&path)?);
+        match load_snapshot_file(&path) {
+            Ok(snap) => app.set_baseline(snap),
+            Err(e) => {
+                eprintln!("netlens: {e}");
+                return Ok(2);
+            }
+        }
         app.show_changes = true;
     }
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -380,31 +369,4 @@ pub fn run(file: Option<PathBuf>, since: Option<PathBuf>) -> anyhow::Result<i32>
     terminal::leave();
     result?;
     Ok(0)
-}
-
-#[cfg(test)]
-mod save_tests {
-    use super::write_new_file;
-
-    #[test]
-    fn saving_never_follows_a_planted_link_or_replaces_a_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep").expect("victim");
-        let planted = dir.path().join("netlens-snapshot-1.json");
-        std::os::unix::fs::symlink(&victim, &planted).expect("symlink");
-        assert!(write_new_file(&planted, b"{}").is_err());
-        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep");
-        assert!(write_new_file(&victim, b"{}").is_err());
-        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep");
-
-        let fresh = dir.path().join("netlens-snapshot-2.json");
-        write_new_file(&fresh, b"{}").expect("fresh file");
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&fresh)
-            .expect("meta")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
 }

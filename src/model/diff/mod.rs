@@ -14,7 +14,7 @@ pub use items::{nft_rule_key, strip_xt_counters, xt_policy_key, xt_rule_body, xt
 mod tests;
 
 use items::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -140,21 +140,32 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> SnapshotDiff {
     let mut changes = Vec::new();
     let mut matched_old: BTreeSet<usize> = BTreeSet::new();
     let new_names: BTreeSet<&str> = new.namespaces.iter().map(|n| n.name.as_str()).collect();
+    // Indexes instead of a scan of `old` per namespace of `new`: a saved snapshot may hold a
+    // million namespaces (or a million of one name), and the scan made that hours.
+    let mut first_by_name: HashMap<&str, usize> = HashMap::new();
+    // Per inode, the old namespaces the inode fallback may take, in order; matched ones are
+    // dropped from the front lazily, so each is looked at a bounded number of times.
+    let mut by_inode: HashMap<u64, VecDeque<usize>> = HashMap::new();
+    for (i, o) in old.namespaces.iter().enumerate() {
+        first_by_name.entry(o.name.as_str()).or_insert(i);
+        if !new_names.contains(o.name.as_str()) {
+            by_inode.entry(o.inode).or_default().push_back(i);
+        }
+    }
 
     for new_ns in &new.namespaces {
         // By name first; a namespace whose display name changed (e.g. `pid:N` → a name once
         // it was bind-mounted) is still the same namespace if its inode is.
-        let by_name = old
-            .namespaces
-            .iter()
-            .position(|o| o.name == new_ns.name)
+        let by_name = first_by_name
+            .get(new_ns.name.as_str())
+            .copied()
             .filter(|i| !matched_old.contains(i));
         let found = by_name.or_else(|| {
-            old.namespaces.iter().enumerate().position(|(i, o)| {
-                o.inode == new_ns.inode
-                    && !matched_old.contains(&i)
-                    && !new_names.contains(o.name.as_str())
-            })
+            let queue = by_inode.get_mut(&new_ns.inode)?;
+            while queue.front().is_some_and(|i| matched_old.contains(i)) {
+                queue.pop_front();
+            }
+            queue.front().copied()
         });
         let mut ns_changes = Vec::new();
         match found {

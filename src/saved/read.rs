@@ -1,0 +1,132 @@
+//! Reading a file someone handed netlens (a saved snapshot, a plan) without letting its
+//! *kind* hurt: a FIFO would block forever, `/dev/zero` never ends, a sparse 2 GB file would
+//! be allocated whole, and merely opening some devices has side effects. So the path is first
+//! opened with `O_PATH` (which opens nothing), checked with `fstat` to be a regular file of at
+//! most `cap` bytes, and only then reopened for reading through `/proc/self/fd` — the same
+//! inode, so swapping the path for a FIFO in between changes nothing. Reads stop at `cap`
+//! even if the file grows meanwhile.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+
+/// A file that was not read, and why; displayed as one line that names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {why}")]
+pub struct ReadError {
+    pub path: String,
+    pub why: Why,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Why {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("it is a {0}, not a regular file")]
+    NotRegular(&'static str),
+    #[error("it is larger than {cap} bytes, the most netlens reads for {what}")]
+    TooLarge { cap: u64, what: &'static str },
+}
+
+/// The whole content of the regular file at `path` (symlinks followed: the caller named it),
+/// if it is at most `cap` bytes. `what` names the kind of file in the size error.
+pub fn read_regular(path: &Path, cap: u64, what: &'static str) -> Result<Vec<u8>, ReadError> {
+    let fail = |why: Why| ReadError {
+        path: path.display().to_string(),
+        why,
+    };
+    let io = |e: std::io::Error| fail(Why::Io(e));
+    let handle: OwnedFd =
+        open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| io(e.into()))?;
+    let handle = File::from(handle);
+    let meta = handle.metadata().map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(fail(Why::NotRegular(kind_of(&meta))));
+    }
+    if meta.len() > cap {
+        return Err(fail(Why::TooLarge { cap, what }));
+    }
+    let file = reopen(&handle, path, &meta).map_err(io)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > cap {
+        return Err(fail(Why::TooLarge { cap, what }));
+    }
+    Ok(bytes)
+}
+
+/// Opens the inode behind the `O_PATH` handle for reading, non-blocking. Without `/proc`, the
+/// path is opened again and must still be the same inode.
+fn reopen(handle: &File, path: &Path, meta: &std::fs::Metadata) -> std::io::Result<File> {
+    let flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let via_proc = format!("/proc/self/fd/{}", handle.as_raw_fd());
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(&via_proc)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)?,
+        Err(e) => return Err(e),
+    };
+    let now = file.metadata()?;
+    if now.dev() != meta.dev() || now.ino() != meta.ino() || !now.file_type().is_file() {
+        return Err(std::io::Error::other(
+            "the file was replaced while being read",
+        ));
+    }
+    Ok(file)
+}
+
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_small_regular_file_and_refuses_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("ok");
+        std::fs::write(&ok, b"hello").unwrap();
+        assert_eq!(read_regular(&ok, 5, "tests").unwrap(), b"hello");
+        let err = read_regular(&ok, 4, "tests").unwrap_err().to_string();
+        assert!(err.contains("larger than 4 bytes"), "{err}");
+        let err = read_regular(dir.path(), 4, "tests")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("directory"), "{err}");
+        let err = read_regular(Path::new("/dev/zero"), 4, "tests")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("character device"), "{err}");
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).unwrap();
+        let err = read_regular(&fifo, 4, "tests").unwrap_err().to_string();
+        assert!(err.contains("FIFO"), "{err}");
+    }
+}
