@@ -8,7 +8,8 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::world::{in_world, netlens_bin, sh};
+use common::tmux::tmux;
+use common::world::{in_world, netlens_bin};
 
 fn deep_filter() -> String {
     format!("{}tcp{}", "(".repeat(10_000), ")".repeat(10_000))
@@ -29,21 +30,6 @@ fn deep_filter_on_the_cli_is_one_error_line() {
             assert!(err.contains("nested too deeply"), "{err}");
         }
     });
-}
-
-/// tmux on a socket of its own (see tui_e2e.rs): unique by the clock, dies with the world.
-fn tmux(args: &[&str]) -> String {
-    static SOCKET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let socket = SOCKET.get_or_init(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        format!("netlens-limits-{nanos}")
-    });
-    let mut argv = vec!["tmux", "-L", socket.as_str()];
-    argv.extend_from_slice(args);
-    sh(&argv)
 }
 
 fn screen() -> String {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::out::{assert_code, text};
 use common::plan::{assert_same, private_state, snap};
 use common::world::{in_world, netlens_bin, sh, try_sh};
 use serde_json::{json, Value};
@@ -55,23 +56,6 @@ fn wait_timed(mut child: Child, limit: Duration, what: &[&str]) -> Output {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn assert_code(out: &Output, code: i32, what: &str) {
-    let (o, e) = text(out);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what}: stdout:\n{o}\nstderr:\n{e}"
-    );
-    assert!(!e.contains("panicked"), "{what}: {e}");
 }
 
 fn write_plan(dir: &Path, name: &str, plan: Value) -> String {

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::out::{assert_code, text};
 use common::plan::{assert_same, changes, private_state, snap};
 use common::world::{in_world, netlens_bin, sh};
 use serde_json::{json, Value};
@@ -24,23 +25,6 @@ fn write_plan(dir: &Path, name: &str, plan: Value) -> String {
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
     path.display().to_string()
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn assert_code(out: &Output, code: i32, what: &str) {
-    let (o, e) = text(out);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what}: stdout:\n{o}\nstderr:\n{e}"
-    );
-    assert!(!e.contains("panicked"), "{what}: {e}");
 }
 
 fn journal() -> Vec<Value> {

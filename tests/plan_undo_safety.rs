@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use common::out::assert_code;
 use common::plan::{assert_same, changes, plan, private_state, snap, sysctl_dir};
 use common::snap::ip_json;
 use common::world::{in_world, netlens_bin, sh};
@@ -28,11 +29,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn assert_code(out: &Output, code: i32, what: &str) {
-    assert_eq!(out.status.code(), Some(code), "{what}: {}", text(out));
-    assert!(!text(out).contains("panicked"), "{what}: {}", text(out));
 }
 
 fn state_of(id: &str) -> String {

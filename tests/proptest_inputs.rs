@@ -6,6 +6,9 @@
 //! bounded by its input; whatever is accepted must survive everything netlens then does with
 //! it (doctor, diff, text report, plan preview).
 
+#[path = "common/mutate.rs"]
+mod mutate;
+use mutate::mutate;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -90,25 +93,6 @@ fn bounded<T: serde::Serialize>(what: &str, input: usize, out: &T) -> Result<(),
         "{what}: {input} bytes in, {size} bytes out"
     );
     Ok(())
-}
-
-/// Applies one random edit to `text` at char boundaries (as in proptest_parsers.rs).
-fn mutate(text: &str, pos: usize, len: usize, insert: &str, kind: u8) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let pos = if chars.is_empty() {
-        0
-    } else {
-        pos % (chars.len() + 1)
-    };
-    let end = (pos + len).min(chars.len());
-    let head: String = chars[..pos].iter().collect();
-    let tail: String = chars[end..].iter().collect();
-    match kind % 4 {
-        0 => head,
-        1 => format!("{head}{tail}"),
-        2 => format!("{head}{insert}{tail}"),
-        _ => format!("{head}{insert}{}", &text[head.len()..]),
-    }
 }
 
 fn json_fragment() -> impl Strategy<Value = String> {

@@ -2,6 +2,9 @@
 //! damage (cut, spliced, bytes replaced), which reaches much deeper into the parsers than
 //! random text does.
 
+#[path = "common/mutate.rs"]
+mod mutate;
+use mutate::mutate;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -37,25 +40,6 @@ const NSSWITCH: &[&str] = &[
     include_str!("samples/nsswitch/insights_nsswitch_error.conf"),
 ];
 const HOSTS: &str = "127.0.0.1 localhost\n::1 localhost ip6-localhost\nfe80::1%eth0 ll # c\n";
-
-/// Applies one random edit to `text` at char boundaries.
-fn mutate(text: &str, pos: usize, len: usize, insert: &str, kind: u8) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let pos = if chars.is_empty() {
-        0
-    } else {
-        pos % (chars.len() + 1)
-    };
-    let end = (pos + len).min(chars.len());
-    let head: String = chars[..pos].iter().collect();
-    let tail: String = chars[end..].iter().collect();
-    match kind % 4 {
-        0 => head,                                             // truncate
-        1 => format!("{head}{tail}"),                          // delete a range
-        2 => format!("{head}{insert}{tail}"),                  // replace a range
-        _ => format!("{head}{insert}{}", &text[head.len()..]), // insert
-    }
-}
 
 /// Fragments that mean something to the parsers, to splice into samples.
 fn interesting() -> impl Strategy<Value = String> {

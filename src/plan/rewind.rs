@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::exec::Engine;
 use super::step::Step;
+use crate::rtnl::query::get_link;
 
 /// Test-only: after the Nth inverse step of a rollback or undo (1-based, counting every
 /// inverse step met, whether it ran or already held), sleep so a test can SIGKILL the process
@@ -38,7 +39,7 @@ pub(crate) fn run_inverses(
     for (index, steps) in inverses.iter().rev() {
         let mut ok = true;
         for step in steps {
-            let result = super::inverse::holds(eng, step).and_then(|holds| {
+            let result = holds(eng, step).and_then(|holds| {
                 if holds {
                     Ok(())
                 } else {
@@ -57,4 +58,56 @@ pub(crate) fn run_inverses(
         }
     }
     (undone, errors)
+}
+
+/// Whether the state `step` establishes already holds, so running it would change nothing.
+/// Used on inverses during undo, where only that matters: deleting a link is checked by
+/// existence alone (its own inverse, which may need a scan for a veth's peer, is not needed).
+///
+/// Undo must converge: run again after being killed at any point, every inverse it already
+/// ran holds. Two cases need more than `prepare`:
+/// - a link moved back already is absent where the inverse would move it from, and present
+///   where it goes;
+/// - an inverse that sets something on a link (MTU, master, admin state, an address, a route
+///   through it) whose link is gone: the undo itself deleted it (a link the plan created,
+///   whose deletion ran before the kill) — nothing of it is left to set. Someone else deleting
+///   it after the plan is caught before undo starts (see `marks`).
+pub fn holds(eng: &mut Engine, step: &Step) -> Result<bool, String> {
+    match step {
+        Step::DeleteLink { ns, name } => {
+            let h = eng.handle(ns)?;
+            return Ok(eng.block_on(get_link(&h, name))?.is_none());
+        }
+        Step::MoveLink { ns, name, to_ns } => {
+            let (h, ht) = (eng.handle(ns)?, eng.handle(to_ns)?);
+            let here = eng.block_on(get_link(&h, name))?;
+            let there = eng.block_on(get_link(&ht, name))?;
+            if here.is_none() && there.is_some() {
+                return Ok(true);
+            }
+        }
+        _ => {}
+    }
+    if let Some((ns, link)) = link_of(step) {
+        let h = eng.handle(ns)?;
+        if eng.block_on(get_link(&h, link))?.is_none() {
+            return Ok(true);
+        }
+    }
+    super::inverse::prepare(eng, step).map(|p| p.noop)
+}
+
+/// The existing link a step sets something on.
+fn link_of(step: &Step) -> Option<(&str, &str)> {
+    match step {
+        Step::SetMaster { ns, link, .. }
+        | Step::SetLinkUp { ns, link, .. }
+        | Step::SetMtu { ns, link, .. }
+        | Step::AddAddress { ns, link, .. }
+        | Step::DelAddress { ns, link, .. } => Some((ns, link)),
+        Step::AddRoute { ns, route } | Step::RestoreRoute { ns, route, .. } => {
+            route.dev.as_deref().map(|d| (ns.as_str(), d))
+        }
+        _ => None,
+    }
 }

@@ -110,27 +110,37 @@ pub fn undo_with(target: &UndoTarget, force: bool) -> Result<Undone, PlanError> 
 /// Refuses when something `entry`'s plan changed was changed again since it was applied
 /// (the same check undo makes under the lock, early, so the CLI can say so before asking).
 pub fn check_unchanged(entry: &Entry) -> Result<(), PlanError> {
-    let Some(left) = marks::left_by(entry) else {
-        return Ok(());
-    };
-    if left.is_empty() || !nix::unistd::geteuid().is_root() {
+    if marks::left_by(entry).is_none_or(|left| left.is_empty()) || !nix::unistd::geteuid().is_root()
+    {
         return Ok(());
     }
+    let mut eng = engine_for(entry)?;
+    refuse_later_changes(&mut eng, entry)
+}
+
+/// An engine for the namespaces `entry`'s plan touches.
+fn engine_for(entry: &Entry) -> Result<Engine, PlanError> {
     let namespaces = entry
         .plan
         .steps
         .iter()
         .flat_map(|s| s.namespaces().into_iter().map(str::to_string))
         .collect();
-    let id = &entry.plan.id;
-    let mut eng =
-        Engine::new(format!("undo of plan {id}"), namespaces).map_err(PlanError::Internal)?;
-    let changes = marks::changed_since(&mut eng, &left);
+    Engine::new(format!("undo of plan {}", entry.plan.id), namespaces).map_err(PlanError::Internal)
+}
+
+/// [`PlanError::ChangedSince`] naming every object the plan left that is neither as it left it
+/// nor back as it was before.
+fn refuse_later_changes(eng: &mut Engine, entry: &Entry) -> Result<(), PlanError> {
+    let Some(left) = marks::left_by(entry) else {
+        return Ok(());
+    };
+    let changes = marks::changed_since(eng, &left);
     if changes.is_empty() {
         Ok(())
     } else {
         Err(PlanError::ChangedSince {
-            id: id.clone(),
+            id: entry.plan.id.clone(),
             changes,
         })
     }
@@ -164,25 +174,10 @@ pub(crate) fn revert_checked(
     if !allowed(&entry) {
         return Err(wrong_state(&entry, "nothing to undo"));
     }
-    let namespaces = entry
-        .plan
-        .steps
-        .iter()
-        .flat_map(|s| s.namespaces().into_iter().map(str::to_string))
-        .collect();
-    let mut eng =
-        Engine::new(format!("undo of plan {id}"), namespaces).map_err(PlanError::Internal)?;
+    let mut eng = engine_for(&entry)?;
     // Before anything changes: refuse the whole undo rather than destroy later work.
     if !force {
-        if let Some(left) = marks::left_by(&entry) {
-            let changes = marks::changed_since(&mut eng, &left);
-            if !changes.is_empty() {
-                return Err(PlanError::ChangedSince {
-                    id: id.to_string(),
-                    changes,
-                });
-            }
-        }
+        refuse_later_changes(&mut eng, &entry)?;
     }
     // Room for the records below even on a full disk (set aside at apply time).
     reserve::release_some(id);

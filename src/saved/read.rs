@@ -6,14 +6,14 @@
 //! inode, so swapping the path for a FIFO in between changes nothing. Reads stop at `cap`
 //! even if the file grows meanwhile.
 
-use std::fs::File;
-use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
+use nix::sys::stat::{FileStat, Mode};
+
+use crate::rootfs;
 
 /// A file that was not read, and why; displayed as one line that names the file.
 #[derive(Debug, thiserror::Error)]
@@ -27,14 +27,13 @@ pub struct ReadError {
 pub enum Why {
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    #[error("it is a {0}, not a regular file")]
-    NotRegular(&'static str),
     #[error("it is larger than {cap} bytes, the most netlens reads for {what}")]
     TooLarge { cap: u64, what: &'static str },
 }
 
 /// The whole content of the regular file at `path` (symlinks followed: the caller named it),
-/// if it is at most `cap` bytes. `what` names the kind of file in the size error.
+/// if it is at most `cap` bytes. `what` names the kind of file in the size error. The checks
+/// are `rootfs::read`'s (the same rules as for a container's files), on a host path.
 pub fn read_regular(path: &Path, cap: u64, what: &'static str) -> Result<Vec<u8>, ReadError> {
     let fail = |why: Why| ReadError {
         path: path.display().to_string(),
@@ -43,26 +42,22 @@ pub fn read_regular(path: &Path, cap: u64, what: &'static str) -> Result<Vec<u8>
     let io = |e: std::io::Error| fail(Why::Io(e));
     let handle: OwnedFd =
         open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| io(e.into()))?;
-    let handle = File::from(handle);
-    let meta = handle.metadata().map_err(io)?;
-    if !meta.file_type().is_file() {
-        return Err(fail(Why::NotRegular(kind_of(&meta))));
-    }
-    if meta.len() > cap {
+    let st = rootfs::read::regular(&handle).map_err(io)?;
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    if size > cap {
         return Err(fail(Why::TooLarge { cap, what }));
     }
-    let file = reopen(&handle, path, &meta).map_err(io)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > cap {
+    let file = reopen(&handle, path, &st).map_err(io)?;
+    let out = rootfs::read::read_capped(file, cap, st.st_size).map_err(io)?;
+    if out.truncated {
         return Err(fail(Why::TooLarge { cap, what }));
     }
-    Ok(bytes)
+    Ok(out.bytes)
 }
 
 /// Opens the inode behind the `O_PATH` handle for reading, non-blocking. Without `/proc`, the
 /// path is opened again and must still be the same inode.
-fn reopen(handle: &File, path: &Path, meta: &std::fs::Metadata) -> std::io::Result<File> {
+fn reopen(handle: &OwnedFd, path: &Path, st: &FileStat) -> std::io::Result<OwnedFd> {
     let flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     let via_proc = format!("/proc/self/fd/{}", handle.as_raw_fd());
     let file = match std::fs::OpenOptions::new()
@@ -77,31 +72,14 @@ fn reopen(handle: &File, path: &Path, meta: &std::fs::Metadata) -> std::io::Resu
             .open(path)?,
         Err(e) => return Err(e),
     };
-    let now = file.metadata()?;
-    if now.dev() != meta.dev() || now.ino() != meta.ino() || !now.file_type().is_file() {
+    let fd = OwnedFd::from(file);
+    let now = rootfs::read::regular(&fd)?;
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
         return Err(std::io::Error::other(
             "the file was replaced while being read",
         ));
     }
-    Ok(file)
-}
-
-fn kind_of(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "directory"
-    } else if t.is_fifo() {
-        "FIFO"
-    } else if t.is_char_device() {
-        "character device"
-    } else if t.is_block_device() {
-        "block device"
-    } else if t.is_socket() {
-        "socket"
-    } else {
-        "special file"
-    }
+    Ok(fd)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod app;
 mod capture_view;
 pub mod keymap;
 mod overlay;
+mod popup_view;
 mod sanitize;
 pub mod strings;
 pub mod tabs;

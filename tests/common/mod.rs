@@ -4,6 +4,8 @@
 
 pub mod cni;
 pub mod container;
+pub mod mutate;
+pub mod out;
 pub mod plan;
 pub mod snap;
 pub mod tmux;
