@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::tmux::tmux;
+use common::tmux::{tmux, wait_for};
 use common::world::{in_world, netlens_bin};
 
 fn deep_filter() -> String {
@@ -30,24 +30,6 @@ fn deep_filter_on_the_cli_is_one_error_line() {
             assert!(err.contains("nested too deeply"), "{err}");
         }
     });
-}
-
-fn screen() -> String {
-    tmux(&["capture-pane", "-p"])
-}
-
-fn wait_for(limit: Duration, pred: impl Fn(&str) -> bool) -> (String, bool) {
-    let start = Instant::now();
-    loop {
-        let s = screen();
-        if pred(&s) {
-            return (s, true);
-        }
-        if start.elapsed() > limit {
-            return (s, false);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Starts the TUI in tmux (with `env` before it) and opens a capture on `lo` in the Capture

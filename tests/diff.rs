@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::snap::{netlens, ns_sh};
-use common::world::{in_world, sh};
+use common::world::{in_world, private_etc_netns, sh};
 use netlens::model::diff::{ChangeKind, ObjectKind, SnapshotDiff};
 
 /// Waits until `ip` reports `state STATE` for the link: operational state follows an admin
@@ -38,20 +38,10 @@ fn save_snapshot(path: &std::path::Path) {
     std::fs::write(path, &out.stdout).expect("write snapshot");
 }
 
-/// Gives the world a writable /etc/netns on a tmpfs. /etc is bind-mounted from a copy on the
-/// world's own /run first, so not even the empty `netns` directory lands on the real /etc.
-fn private_etc_netns() {
-    sh(&["cp", "-a", "/etc", "/run/world-etc"]);
-    sh(&["mount", "--bind", "/run/world-etc", "/etc"]);
-    sh(&["mkdir", "-p", "/etc/netns"]);
-    sh(&["mount", "-t", "tmpfs", "tmpfs", "/etc/netns"]);
-    sh(&["mkdir", "/etc/netns/red"]);
-}
-
 #[test]
 fn diff_reports_incident_changes() {
     in_world("diff_reports_incident_changes", || {
-        private_etc_netns();
+        private_etc_netns(&["red"]);
         std::fs::write("/etc/netns/red/resolv.conf", "nameserver 10.0.0.53\n").unwrap();
         for n in ["red", "blue"] {
             sh(&["ip", "netns", "add", n]);

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::out::{assert_code, text};
 use common::plan::{assert_same, private_state, snap};
-use common::world::{in_world, netlens_bin, sh, try_sh};
+use common::world::{in_world, netlens_bin, private_etc_netns, sh, try_sh};
 use serde_json::{json, Value};
 
 fn netlens(args: &[&str]) -> Output {
@@ -415,15 +415,6 @@ fn one_change_at_a_time() {
     });
 }
 
-/// Gives the world a writable /etc/netns on a tmpfs, on a copy of /etc (see tests/diff.rs).
-fn private_etc_netns() {
-    sh(&["cp", "-a", "/etc", "/run/world-etc"]);
-    sh(&["mount", "--bind", "/run/world-etc", "/etc"]);
-    sh(&["mkdir", "-p", "/etc/netns"]);
-    sh(&["mount", "-t", "tmpfs", "tmpfs", "/etc/netns"]);
-    sh(&["mkdir", "/etc/netns/red"]);
-}
-
 fn rule_count() -> usize {
     sh(&["iptables-save", "-t", "filter"])
         .lines()
@@ -439,7 +430,7 @@ fn concurrent_applies_and_undos_restore_the_before_state() {
         "concurrent_applies_and_undos_restore_the_before_state",
         || {
             let state = private_state();
-            private_etc_netns();
+            private_etc_netns(&["red"]);
             sh(&["ip", "netns", "add", "red"]);
             add_d0();
             let hosts = "/etc/netns/red/hosts";

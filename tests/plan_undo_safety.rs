@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use common::out::assert_code;
 use common::plan::{assert_same, changes, plan, private_state, snap, sysctl_dir};
 use common::snap::ip_json;
-use common::world::{in_world, netlens_bin, sh};
+use common::world::{in_world, netlens_bin, private_etc_netns, sh};
 use netlens::plan::{self, ApplyOptions, UndoTarget};
 use serde_json::{json, Value};
 
@@ -52,25 +52,6 @@ fn write_plan(dir: &Path, id: &str, steps: Value) -> String {
 
 fn apply_cli(file: &str, what: &str) {
     assert_code(&netlens(&["apply", file, "--yes"]), 0, what);
-}
-
-/// A private, writable `/etc/netns/red` (overlay on the world's tmpfs): the machine's /etc is
-/// never written.
-fn private_etc_netns() {
-    std::fs::create_dir_all("/run/etc-overlay/upper").unwrap();
-    std::fs::create_dir_all("/run/etc-overlay/work").unwrap();
-    sh(&[
-        "mount",
-        "-t",
-        "overlay",
-        "overlay",
-        "-o",
-        "lowerdir=/etc,upperdir=/run/etc-overlay/upper,workdir=/run/etc-overlay/work",
-        "/etc",
-    ]);
-    std::fs::create_dir_all("/etc/netns").unwrap();
-    sh(&["mount", "-t", "tmpfs", "tmpfs", "/etc/netns"]);
-    std::fs::create_dir_all("/etc/netns/red").unwrap();
 }
 
 /// `red` with a veth end `eth0` to the host's `to-red`, IPv6 DAD off everywhere (so a restored
@@ -200,7 +181,7 @@ fn kill_every_point(dir: &Path, name: &str, steps: &Value, extra: &dyn Fn(&str))
 fn undo_killed_at_every_point_converges_to_undone() {
     in_world("undo_killed_at_every_point_converges_to_undone", || {
         let state = private_state();
-        private_etc_netns();
+        private_etc_netns(&["red"]);
         red_world();
         std::fs::write(HOSTS_PATH, HOSTS_BEFORE).unwrap();
         sh(&["ip", "link", "add", "oldbr", "type", "bridge"]);
@@ -309,7 +290,7 @@ fn refuses_after(dir: &Path, id: &str, steps: Value, edit: &dyn Fn(), needle: &s
 fn undo_refuses_to_destroy_later_edits_unless_forced() {
     in_world("undo_refuses_to_destroy_later_edits_unless_forced", || {
         let state = private_state();
-        private_etc_netns();
+        private_etc_netns(&["red"]);
         red_world();
         std::fs::write(HOSTS_PATH, HOSTS_BEFORE).unwrap();
         let dir = state.path();

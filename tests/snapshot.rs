@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::snap::*;
-use common::world::{in_world, netlens_bin, sh};
+use common::world::{in_world, netlens_bin, private_etc_netns, sh};
 use netlens::firewall::{Backend, IpFamily, XtSource};
 use netlens::model::{NamespaceKind, NsStatus, ProcessRef, Snapshot};
 
@@ -452,7 +452,7 @@ fn veth_pairs_between_and_within_namespaces() {
 #[test]
 fn per_namespace_resolv_conf_is_used() {
     in_world("per_namespace_resolv_conf_is_used", || {
-        private_etc_netns();
+        private_etc_netns(&[]);
         for n in ["app1", "app2"] {
             sh(&["ip", "netns", "add", n]);
         }
@@ -822,24 +822,6 @@ fn unprivileged_snapshot_degrades_without_failing() {
             "{text}"
         );
     });
-}
-
-/// Helper: `/etc/netns` is created in a private, writable /etc (overlay on a tmpfs), since this
-/// machine may not have the directory and tests must not create it there.
-fn private_etc_netns() {
-    std::fs::create_dir_all("/run/etc-overlay/upper").unwrap();
-    std::fs::create_dir_all("/run/etc-overlay/work").unwrap();
-    sh(&[
-        "mount",
-        "-t",
-        "overlay",
-        "overlay",
-        "-o",
-        "lowerdir=/etc,upperdir=/run/etc-overlay/upper,workdir=/run/etc-overlay/work",
-        "/etc",
-    ]);
-    std::fs::create_dir_all("/etc/netns").unwrap();
-    sh(&["mount", "-t", "tmpfs", "tmpfs", "/etc/netns"]);
 }
 
 // ---------------------------------------------------------------------------------------------

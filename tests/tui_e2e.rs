@@ -6,27 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::tmux::tmux;
+use common::tmux::{tmux, wait_for};
 use common::world::{in_world, netlens_bin, sh};
-
-fn screen() -> String {
-    tmux(&["capture-pane", "-p"])
-}
-
-/// Waits up to `limit` for `pred(screen)`; returns the last screen and whether it held.
-fn wait_for(limit: Duration, pred: impl Fn(&str) -> bool) -> (String, bool) {
-    let start = Instant::now();
-    loop {
-        let s = screen();
-        if pred(&s) {
-            return (s, true);
-        }
-        if start.elapsed() > limit {
-            return (s, false);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The Links table line of `name` (the detail pane is right of the namespace list).
 fn link_row<'a>(s: &'a str, name: &str) -> Option<&'a str> {

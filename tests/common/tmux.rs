@@ -6,6 +6,7 @@
 //! unexpectedly"). The name is made unique by the clock and the pid.
 
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use super::world::sh;
 
@@ -26,4 +27,24 @@ pub fn tmux(args: &[&str]) -> String {
     let mut argv = vec!["tmux", "-L", socket()];
     argv.extend_from_slice(args);
     sh(&argv)
+}
+
+/// The pane's text now.
+pub fn screen() -> String {
+    tmux(&["capture-pane", "-p"])
+}
+
+/// Waits up to `limit` for `pred(screen)`; returns the last screen and whether it held.
+pub fn wait_for(limit: Duration, pred: impl Fn(&str) -> bool) -> (String, bool) {
+    let start = Instant::now();
+    loop {
+        let s = screen();
+        if pred(&s) {
+            return (s, true);
+        }
+        if start.elapsed() > limit {
+            return (s, false);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -285,3 +285,25 @@ pub fn try_sh(argv: &[&str]) -> Output {
 pub fn netlens_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_netlens"))
 }
+
+/// Gives the world a writable `/etc/netns` on a tmpfs, holding a directory for each of
+/// `namespaces`. `/etc` becomes an overlay on the world's own `/run` first, so not even the
+/// empty `netns` directory lands on the machine's real `/etc`.
+pub fn private_etc_netns(namespaces: &[&str]) {
+    std::fs::create_dir_all("/run/etc-overlay/upper").expect("overlay upper");
+    std::fs::create_dir_all("/run/etc-overlay/work").expect("overlay work");
+    sh(&[
+        "mount",
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        "lowerdir=/etc,upperdir=/run/etc-overlay/upper,workdir=/run/etc-overlay/work",
+        "/etc",
+    ]);
+    std::fs::create_dir_all("/etc/netns").expect("/etc/netns");
+    sh(&["mount", "-t", "tmpfs", "tmpfs", "/etc/netns"]);
+    for ns in namespaces {
+        std::fs::create_dir_all(format!("/etc/netns/{ns}")).expect("/etc/netns/NS");
+    }
+}
