@@ -8,7 +8,9 @@
 //! - `/etc/netns/NS/NAME`: what `ip netns exec NS` bind-mounts over `/etc/NAME`. This one
 //!   host-side directory (and `/etc/netns`) is created when missing: that is how a named
 //!   namespace gets files of its own;
-//! - `/proc/PID/root/etc/NAME`: a container's file. Nothing is created in it but the file.
+//! - `/proc/PID/root/etc/NAME`: a container's file. Nothing is created in it but the file,
+//!   and nothing is written when that root is the host's own `/` (a container's pid reused by
+//!   a host process).
 //!
 //! No link is followed on the way (a container's `etc` that is a link is refused), so the file
 //! written is the one the plan's preview names.
@@ -129,6 +131,9 @@ impl Target {
             Mode::empty(),
         )
         .map_err(|e| format!("cannot open {root}: {e}"))?;
+        if let Place::Proc(pid) = self.place {
+            not_our_root(&dir, pid)?;
+        }
         let mut shown = root.trim_end_matches('/').to_string();
         for (i, part) in parts.iter().enumerate() {
             shown = format!("{shown}/{part}");
@@ -157,6 +162,26 @@ impl Target {
         }
         Ok(Some(dir))
     }
+}
+
+/// Refuses a `/proc/PID/root` that is netlens' own `/`. A pid is only a number: when a
+/// container exits, its pid can come back as a host process, and a journaled step (`undo`, the
+/// confirm watchdog) or a saved plan would then write the host's `/etc/NAME` with text the
+/// container chose, while the preview names `/proc/PID/root/etc/NAME`. A process that shares
+/// our root is no container anyway: its files are the host's, which a plan names by their own
+/// path. Compared on the opened directory, so the check and the write see the same root.
+fn not_our_root(root: &OwnedFd, pid: u32) -> Result<(), String> {
+    let ours = nix::sys::stat::stat("/").map_err(|e| format!("cannot inspect /: {e}"))?;
+    let theirs =
+        nix::sys::stat::fstat(root).map_err(|e| format!("cannot inspect /proc/{pid}/root: {e}"))?;
+    if (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino) {
+        return Err(format!(
+            "/proc/{pid}/root is the host's own root: process {pid} is not in a container (did the \
+             container exit and its pid get reused?); netlens writes no host file through \
+             /proc/PID/root"
+        ));
+    }
+    Ok(())
 }
 
 /// What is at `dir/name`, looked at without following a link.

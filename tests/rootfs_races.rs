@@ -1,0 +1,142 @@
+//! Races a container can win between the moment a plan names its root and the moment netlens
+//! writes there: a `write_file` step names a container's file as `/proc/PID/root/etc/NAME`,
+//! and a pid is only a number. When the container exits, the number can come back as any
+//! process — one of the host's, whose root is the host's own `/` — and the step, replayed by
+//! `apply PLAN.json` or by `undo` of a journaled plan, must not turn into a write of the
+//! host's `/etc/hosts` with text the container chose.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use common::container::{etc, Container, Scratch};
+use common::world::{in_world, netlens_bin, sh};
+
+const HOST_HOSTS: &str = "127.0.0.1 world-host\n";
+
+/// Gives the world an `/etc` of its own, so a write that escapes to the host's `/etc/hosts`
+/// lands on a tmpfs that dies with the world, not on the machine: the real `/etc` is bound
+/// under `/run` (the world's tmpfs) and every entry of it but `hosts` is linked from a fresh
+/// tmpfs mounted on `/etc`.
+fn private_etc() {
+    std::fs::create_dir_all("/run/etc.real").unwrap();
+    sh(&["mount", "--bind", "/etc", "/run/etc.real"]);
+    sh(&["mount", "-t", "tmpfs", "-o", "size=1m", "world-etc", "/etc"]);
+    for entry in std::fs::read_dir("/run/etc.real").unwrap().flatten() {
+        let name = entry.file_name();
+        if name == "hosts" {
+            continue;
+        }
+        std::os::unix::fs::symlink(
+            Path::new("/run/etc.real").join(&name),
+            Path::new("/etc").join(&name),
+        )
+        .unwrap();
+    }
+    std::fs::write("/etc/hosts", HOST_HOSTS).unwrap();
+}
+
+/// A process of the host (our root), holding a network namespace of its own: what a reused
+/// container pid can turn into.
+fn host_process() -> Child {
+    let child = Command::new("unshare")
+        .args(["--net", "sleep", "600"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    child
+}
+
+fn netlens(args: &[&str]) -> Output {
+    Command::new(netlens_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run netlens")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn write_plan(dir: &Path, ns: &str, path: &str, content: &str) -> std::path::PathBuf {
+    let plan = serde_json::json!({
+        "title": "t",
+        "steps": [{"step": "write_file", "ns": ns, "path": path, "content": content}],
+    });
+    let p = dir.join("plan.json");
+    std::fs::write(&p, plan.to_string()).unwrap();
+    p
+}
+
+#[test]
+fn a_pid_whose_root_is_the_hosts_is_never_written_through() {
+    in_world(
+        "a_pid_whose_root_is_the_hosts_is_never_written_through",
+        || {
+            let _state = common::plan::private_state();
+            private_etc();
+            let dir = tempfile::tempdir().unwrap();
+            let mut holder = host_process();
+            let pid = holder.id();
+            let plan = write_plan(
+                dir.path(),
+                &format!("pid:{pid}"),
+                &format!("/proc/{pid}/root/etc/hosts"),
+                "10.66.66.66 chosen-by-the-container\n",
+            );
+            let run = netlens(&["apply", plan.to_str().unwrap(), "--yes"]);
+            assert!(!run.status.success(), "{}", text(&run));
+            assert!(text(&run).contains("host's own root"), "{}", text(&run));
+            assert_eq!(std::fs::read_to_string("/etc/hosts").unwrap(), HOST_HOSTS);
+            holder.kill().unwrap();
+            holder.wait().unwrap();
+        },
+    );
+}
+
+#[test]
+fn undo_after_the_containers_pid_is_reused_never_writes_the_host() {
+    in_world(
+        "undo_after_the_containers_pid_is_reused_never_writes_the_host",
+        || {
+            let _state = common::plan::private_state();
+            private_etc();
+            let dir = tempfile::tempdir().unwrap();
+            let scratch = Scratch::new();
+            let root = scratch.dir.join("c");
+            // What the container planted: undo puts it back.
+            etc(&root, &[("hosts", "10.66.66.66 chosen-by-the-container\n")]);
+            let c = Container::start(&root, None);
+            let pid = c.pid;
+            let plan = write_plan(
+                dir.path(),
+                &c.name(),
+                &format!("/proc/{pid}/root/etc/hosts"),
+                "127.0.0.1 fixed\n",
+            );
+            let run = netlens(&["apply", plan.to_str().unwrap(), "--yes"]);
+            assert!(run.status.success(), "{}", text(&run));
+
+            // The container exits and its pid comes back as a host process (set through the
+            // world's own pid namespace: ns_last_pid is per pid namespace).
+            drop(c);
+            std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).unwrap();
+            let mut holder = host_process();
+            assert_eq!(holder.id(), pid, "the pid was not reused");
+
+            // Even forced (the engineer accepts losing later edits of *that* file), undo never
+            // writes the container's text into the host's file.
+            let run = netlens(&["undo", "--yes", "--force"]);
+            assert!(!run.status.success(), "{}", text(&run));
+            assert_eq!(std::fs::read_to_string("/etc/hosts").unwrap(), HOST_HOSTS);
+            holder.kill().unwrap();
+            holder.wait().unwrap();
+        },
+    );
+}
