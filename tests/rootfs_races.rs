@@ -10,32 +10,10 @@ mod common;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-use common::container::{etc, Container, Scratch};
-use common::world::{in_world, netlens_bin, sh};
+use common::container::{etc, private_etc, Container, Scratch};
+use common::world::{in_world, netlens_bin};
 
 const HOST_HOSTS: &str = "127.0.0.1 world-host\n";
-
-/// Gives the world an `/etc` of its own, so a write that escapes to the host's `/etc/hosts`
-/// lands on a tmpfs that dies with the world, not on the machine: the real `/etc` is bound
-/// under `/run` (the world's tmpfs) and every entry of it but `hosts` is linked from a fresh
-/// tmpfs mounted on `/etc`.
-fn private_etc() {
-    std::fs::create_dir_all("/run/etc.real").unwrap();
-    sh(&["mount", "--bind", "/etc", "/run/etc.real"]);
-    sh(&["mount", "-t", "tmpfs", "-o", "size=1m", "world-etc", "/etc"]);
-    for entry in std::fs::read_dir("/run/etc.real").unwrap().flatten() {
-        let name = entry.file_name();
-        if name == "hosts" {
-            continue;
-        }
-        std::os::unix::fs::symlink(
-            Path::new("/run/etc.real").join(&name),
-            Path::new("/etc").join(&name),
-        )
-        .unwrap();
-    }
-    std::fs::write("/etc/hosts", HOST_HOSTS).unwrap();
-}
 
 /// A process of the host (our root), holding a network namespace of its own: what a reused
 /// container pid can turn into.
@@ -80,7 +58,7 @@ fn a_pid_whose_root_is_the_hosts_is_never_written_through() {
         "a_pid_whose_root_is_the_hosts_is_never_written_through",
         || {
             let _state = common::plan::private_state();
-            private_etc();
+            private_etc(&[("hosts", HOST_HOSTS)]);
             let dir = tempfile::tempdir().unwrap();
             let mut holder = host_process();
             let pid = holder.id();
@@ -106,7 +84,7 @@ fn undo_after_the_containers_pid_is_reused_never_writes_the_host() {
         "undo_after_the_containers_pid_is_reused_never_writes_the_host",
         || {
             let _state = common::plan::private_state();
-            private_etc();
+            private_etc(&[("hosts", HOST_HOSTS)]);
             let dir = tempfile::tempdir().unwrap();
             let scratch = Scratch::new();
             let root = scratch.dir.join("c");
