@@ -118,3 +118,38 @@ fn undo_after_the_containers_pid_is_reused_never_writes_the_host() {
         },
     );
 }
+
+#[test]
+fn a_rewritten_file_never_carries_set_id_bits() {
+    in_world("a_rewritten_file_never_carries_set_id_bits", || {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let _state = common::plan::private_state();
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = Scratch::new();
+        let root = scratch.dir.join("c");
+        etc(&root, &[("hosts", "127.0.0.1 localhost\n")]);
+        // Planted set-uid, set-gid and sticky on a root-owned file: a resolver file is
+        // never executable-with-privilege, whatever the container made of it.
+        let hosts = root.join("etc/hosts");
+        std::fs::set_permissions(&hosts, std::fs::Permissions::from_mode(0o7755)).unwrap();
+        let c = Container::start(&root, None);
+        let plan = write_plan(
+            dir.path(),
+            &c.name(),
+            &format!("/proc/{}/root/etc/hosts", c.pid),
+            "127.0.0.1 localhost fixed\n",
+        );
+        let run = netlens(&["apply", plan.to_str().unwrap(), "--yes"]);
+        assert!(run.status.success(), "{}", text(&run));
+        let meta = std::fs::metadata(&hosts).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o755, "{:o}", meta.mode());
+        let run = netlens(&["undo", "--yes"]);
+        assert!(run.status.success(), "{}", text(&run));
+        assert_eq!(
+            std::fs::read_to_string(&hosts).unwrap(),
+            "127.0.0.1 localhost\n"
+        );
+        let meta = std::fs::metadata(&hosts).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o755, "{:o}", meta.mode());
+    });
+}

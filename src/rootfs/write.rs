@@ -276,8 +276,9 @@ pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
         Existing::Missing => (0o644, None),
         Existing::Regular { mode, uid, gid } => (mode, Some((uid, gid))),
     };
-    let (tmp_name, tmp) =
-        create_temp(&dir, target.name, mode).map_err(|e| format!("cannot write {path}: {e}"))?;
+    // Created for its owner only: the final mode is set by `fill`, after the owner.
+    let (tmp_name, tmp) = create_temp(&dir, target.name, mode & 0o600)
+        .map_err(|e| format!("cannot write {path}: {e}"))?;
     let written = fill(tmp, text, owner, mode).and_then(|()| {
         renameat(&dir, tmp_name.as_str(), &dir, target.name).map_err(io::Error::from)
     });
@@ -307,9 +308,12 @@ fn create_temp(dir: &OwnedFd, name: &str, mode: u32) -> io::Result<(String, Owne
     Err(io::Error::other("no free temporary name after 32 tries"))
 }
 
-/// Writes `text`, gives the file the old one's owner and mode (the mode after the owner, which
-/// clears set-id bits, and not left to the umask), and syncs it.
+/// Writes `text`, gives the file the old one's owner and permission bits (not left to the
+/// umask), and syncs it. Set-uid, set-gid and sticky bits are never copied: a container may
+/// plant them on its resolver file, and root netlens must not be the one to put them on a file
+/// it wrote (fchown clears them, but the fchmod after it would set them again).
 fn fill(fd: OwnedFd, text: &str, owner: Option<(u32, u32)>, mode: u32) -> io::Result<()> {
+    let mode = mode & 0o777;
     if let Some((uid, gid)) = owner {
         fchown(
             fd.as_fd(),

@@ -23,7 +23,11 @@ enum Wrap {
 fn wrap() -> impl Strategy<Value = Wrap> {
     prop_oneof![
         (any::<bool>(), any::<u16>()).prop_map(|(qinq, id)| Wrap::Vlan { qinq, id }),
-        (0u8..16, any::<u16>(), prop_oneof![Just(0u16), Just(0x4000), any::<u16>()])
+        (
+            0u8..16,
+            any::<u16>(),
+            prop_oneof![Just(0u16), Just(0x4000), any::<u16>()]
+        )
             .prop_map(|(ihl, total, frag)| Wrap::Ipv4Vxlan { ihl, total, frag }),
         (any::<u16>(), prop_oneof![Just(17u8), any::<u8>()])
             .prop_map(|(plen, next)| Wrap::Ipv6Vxlan { plen, next }),
