@@ -153,3 +153,45 @@ fn a_rewritten_file_never_carries_set_id_bits() {
         assert_eq!(meta.mode() & 0o7777, 0o755, "{:o}", meta.mode());
     });
 }
+
+#[test]
+fn undo_never_writes_one_containers_text_into_the_container_that_got_its_pid() {
+    in_world(
+        "undo_never_writes_one_containers_text_into_the_container_that_got_its_pid",
+        || {
+            let _state = common::plan::private_state();
+            let dir = tempfile::tempdir().unwrap();
+            let scratch = Scratch::new();
+            let (root_a, root_b) = (scratch.dir.join("a"), scratch.dir.join("b"));
+            // A's own hosts file hijacks a name: undo puts it back — into A only.
+            let hijack = "10.66.66.66 bank.example\n";
+            etc(&root_a, &[("hosts", hijack)]);
+            etc(&root_b, &[("hosts", "127.0.0.1 b\n")]);
+            let a = Container::start(&root_a, None);
+            let pid = a.pid;
+            let plan = write_plan(
+                dir.path(),
+                &a.name(),
+                &format!("/proc/{pid}/root/etc/hosts"),
+                "127.0.0.1 fixed\n",
+            );
+            let run = netlens(&["apply", plan.to_str().unwrap(), "--yes"]);
+            assert!(run.status.success(), "{}", text(&run));
+
+            // A exits; B, another container, starts with A's pid.
+            drop(a);
+            std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).unwrap();
+            let b = Container::start(&root_b, None);
+            assert_eq!(b.pid, pid, "the pid was not reused");
+
+            let run = netlens(&["undo", "--yes", "--force"]);
+            assert!(!run.status.success(), "{}", text(&run));
+            assert!(text(&run).contains("reused"), "{}", text(&run));
+            assert_eq!(
+                std::fs::read_to_string(root_b.join("etc/hosts")).unwrap(),
+                "127.0.0.1 b\n",
+                "A's hosts file was written into B"
+            );
+        },
+    );
+}

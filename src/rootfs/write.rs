@@ -123,17 +123,38 @@ impl Target {
     /// `>` on the host would follow a container's `etc -> /somewhere` against the host's root).
     /// With `create`, `/etc/netns` and `/etc/netns/NS` are made (0755) when missing; nothing
     /// else is ever created.
-    fn open_dir(&self, create: bool) -> Result<Option<OwnedFd>, String> {
+    ///
+    /// For `/proc/PID/root`, `/proc/PID` is opened first and the root through it: that handle
+    /// stays with the process it was opened for, so with `pid_start` the process checked is
+    /// the one whose root is used, even if it exits and its pid is reused meanwhile.
+    fn open_dir(&self, create: bool, pid_start: Option<u64>) -> Result<Option<OwnedFd>, String> {
         let (root, parts) = self.root_and_dir();
-        let mut dir = nix::fcntl::open(
-            Path::new(&root),
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| format!("cannot open {root}: {e}"))?;
-        if let Place::Proc(pid) = self.place {
-            not_our_root(&dir, pid)?;
-        }
+        let dir_flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let mut dir = match self.place {
+            Place::Proc(pid) => {
+                let proc_dir =
+                    nix::fcntl::open(Path::new(&format!("/proc/{pid}")), dir_flags, Mode::empty())
+                        .map_err(|e| {
+                            format!("cannot open /proc/{pid} (has the process exited?): {e}")
+                        })?;
+                if let Some(want) = pid_start {
+                    let now = start_of(&proc_dir, pid)?;
+                    if now != want {
+                        return Err(format!(
+                            "process {pid} is not the one this step was made for (it started at \
+                             tick {now}, that one at {want}): its container exited and the pid was \
+                             reused; nothing written"
+                        ));
+                    }
+                }
+                let dir = openat(&proc_dir, "root", dir_flags, Mode::empty())
+                    .map_err(|e| format!("cannot open {root}: {e}"))?;
+                not_our_root(&dir, pid)?;
+                dir
+            }
+            _ => nix::fcntl::open(Path::new(&root), dir_flags, Mode::empty())
+                .map_err(|e| format!("cannot open {root}: {e}"))?,
+        };
         let mut shown = root.trim_end_matches('/').to_string();
         for (i, part) in parts.iter().enumerate() {
             shown = format!("{shown}/{part}");
@@ -162,6 +183,41 @@ impl Target {
         }
         Ok(Some(dir))
     }
+}
+
+/// When process `pid` started (`starttime`, clock ticks after boot): with the pid, what tells
+/// one process from a later one given the same number.
+pub fn process_start(pid: u32) -> Result<u64, String> {
+    let dir = nix::fcntl::open(
+        Path::new(&format!("/proc/{pid}")),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("cannot open /proc/{pid} (has the process exited?): {e}"))?;
+    start_of(&dir, pid)
+}
+
+/// `starttime` from `stat` in an opened `/proc/PID`. The command name (field 2) is the
+/// process's own choice and may hold spaces and parentheses: fields are counted after its
+/// last `)`.
+fn start_of(proc_dir: &OwnedFd, pid: u32) -> Result<u64, String> {
+    let bad = || format!("cannot read when process {pid} started");
+    let fd = openat(
+        proc_dir,
+        "stat",
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("{}: {e}", bad()))?;
+    let out = read_capped(fd, 4096, 0).map_err(|e| format!("{}: {e}", bad()))?;
+    let text = String::from_utf8_lossy(&out.bytes);
+    let after = text.rsplit_once(')').ok_or_else(bad)?.1;
+    // After the name: state is field 3, starttime field 22.
+    after
+        .split_whitespace()
+        .nth(22 - 3)
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(bad)
 }
 
 /// Refuses a `/proc/PID/root` that is netlens' own `/`. A pid is only a number: when a
@@ -221,9 +277,9 @@ fn existing(dir: &OwnedFd, name: &str, path: &str) -> Result<Existing, String> {
 /// The file's content now (`None` if there is none), read as [`replace`] would write it:
 /// inside its root, never through a link, only a regular UTF-8 file of at most 1 MiB — so the
 /// inverse step can put it back byte for byte.
-pub fn read_current(path: &str) -> Result<Option<String>, String> {
+pub fn read_current(path: &str, pid_start: Option<u64>) -> Result<Option<String>, String> {
     let target = parse_target(path)?;
-    let Some(dir) = target.open_dir(false)? else {
+    let Some(dir) = target.open_dir(false, pid_start)? else {
         return Ok(None);
     };
     if let Existing::Missing = existing(&dir, target.name, path)? {
@@ -253,11 +309,12 @@ pub fn read_current(path: &str) -> Result<Option<String>, String> {
         .map_err(|_| format!("{path} is not UTF-8 text: netlens could not put it back as it was"))
 }
 
-/// Writes (`Some`) or removes (`None`) the file `path` names (see the module's doc).
-pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
+/// Writes (`Some`) or removes (`None`) the file `path` names (see the module's doc); with
+/// `pid_start`, only while `/proc/PID` is the process that started then.
+pub fn replace(path: &str, content: Option<&str>, pid_start: Option<u64>) -> Result<(), String> {
     check_write(path, content)?;
     let target = parse_target(path)?;
-    let Some(dir) = target.open_dir(content.is_some())? else {
+    let Some(dir) = target.open_dir(content.is_some(), pid_start)? else {
         return match content {
             None => Ok(()),
             Some(_) => Err(format!(
