@@ -123,6 +123,9 @@ pub fn check(f: &Facts) -> Vec<Finding> {
                                         ns: ns.name.clone(),
                                         path: dns.nsswitch.path.clone(),
                                         content: Some(with_hosts_sources(raw, &missing)),
+                                        // Applied right after the snapshot; its inverse
+                                        // pins the process (see `plan::inverse`).
+                                        pid_start: None,
                                     }],
                                 ))
                             })
@@ -171,6 +174,7 @@ fn drop_dead_nameserver(
             ns: ns.name.clone(),
             path: dns.resolv_conf.path.clone(),
             content: Some(kept),
+            pid_start: None,
         }],
     ))
 }

@@ -428,6 +428,7 @@ fn a_dead_nameserver_beside_a_live_one_is_dropped_by_the_fix() {
             ns: "cluster-node2".into(),
             path: "/etc/netns/cluster-node2/resolv.conf".into(),
             content: Some("search lab\nnameserver 192.168.1.11\n".into()),
+            pid_start: None,
         }]
     );
 }

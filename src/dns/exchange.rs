@@ -263,9 +263,9 @@ fn tcp_retry(
         framed.extend_from_slice(query);
         s.write_all(&framed)?;
         let mut len_buf = [0u8; 2];
-        s.read_exact(&mut len_buf)?;
+        read_by(&mut s, &mut len_buf, deadline)?;
         let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len_buf))];
-        s.read_exact(&mut reply)?;
+        read_by(&mut s, &mut reply, deadline)?;
         Ok(match wire::decode(&reply, rt) {
             Ok(r) => Outcome::Reply(r),
             Err(e) => Outcome::Error(e),
@@ -284,4 +284,25 @@ fn tcp_retry(
         elapsed: start.elapsed(),
         transport: "tcp",
     }
+}
+
+/// `read_exact` that gives up at `deadline`. A socket's read timeout bounds each `read`, not
+/// the whole: a server (a container's own) that sends one byte just before every timeout
+/// would keep `read_exact` going for up to 65535 timeouts.
+fn read_by(s: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> std::io::Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        s.set_read_timeout(Some(left))?;
+        match s.read(&mut buf[got..]) {
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -112,10 +112,15 @@ fn link_inode(path: &Path) -> Option<u64> {
 /// Container id from a cgroup path: the 64-hex-digit id Docker, containerd, CRI-O and podman
 /// put in their scope/directory names (`docker-<id>.scope`, `cri-containerd-<id>.scope`,
 /// `/docker/<id>`, `crio-<id>.scope`, `libpod-<id>.scope`).
+///
+/// The id nearest the root wins: a container with a cgroup namespace of its own (systemd in a
+/// container, a delegated subtree) can create cgroups *below* its runtime's scope and name one
+/// `docker-<another container's id>.scope`; the runtime's scope above it is the one it cannot
+/// choose. (The id decides which leases count as in use and what `--ns ID` selects.)
 pub fn container_id_from_cgroup(cgroup: &str) -> Option<String> {
     for line in cgroup.lines() {
-        let path = line.rsplit(':').next().unwrap_or("");
-        for part in path.rsplit('/') {
+        let path = line.splitn(3, ':').nth(2).unwrap_or("");
+        for part in path.split('/') {
             let bytes = part.as_bytes();
             let mut run = 0;
             for (i, b) in bytes.iter().enumerate() {
@@ -378,6 +383,24 @@ mod tests {
             format!("0::/kubepods/besteffort/pod5678/crio-{ID}.scope"),
         ] {
             assert_eq!(container_id_from_cgroup(&path).as_deref(), Some(ID), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_cgroup_a_container_made_below_its_scope_does_not_name_it() {
+        let fake = "f".repeat(64);
+        for path in [
+            format!("0::/system.slice/docker-{ID}.scope/docker-{fake}.scope"),
+            format!(
+                "0::/kubepods/besteffort/pod5678/crio-{ID}.scope/init.scope/x:docker-{fake}.scope"
+            ),
+            format!("12:memory:/docker/{ID}/{fake}"),
+        ] {
+            assert_eq!(
+                container_id_from_cgroup(&path).as_deref(),
+                Some(ID),
+                "{path}"
+            );
         }
     }
 

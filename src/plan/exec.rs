@@ -294,7 +294,12 @@ impl Engine {
                 Ok(())
             }
             Step::RestoreSysctlFile { key, content } => persist::write(key, content.as_deref()),
-            Step::WriteFile { path, content, .. } => super::files::write(path, content.as_deref()),
+            Step::WriteFile {
+                path,
+                content,
+                pid_start,
+                ..
+            } => super::files::write(path, content.as_deref(), *pid_start),
             Step::ReleaseIpamLease {
                 dir,
                 ip,

@@ -346,15 +346,26 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
                 run(inverse)
             }
         }
-        Step::WriteFile { ns, path, content } => {
-            let before = super::files::read(path)?;
+        Step::WriteFile {
+            ns,
+            path,
+            content,
+            pid_start,
+        } => {
+            let before = super::files::read(path, *pid_start)?;
             if &before == content {
                 return noop();
             }
+            // Undo and the watchdog run later, when the pid may be another process's.
+            let pid_start = match pid_start {
+                Some(t) => Some(*t),
+                None => super::files::pid_start(path)?,
+            };
             run(vec![Step::WriteFile {
                 ns: ns.clone(),
                 path: path.clone(),
                 content: before,
+                pid_start,
             }])
         }
         Step::ReleaseIpamLease {

@@ -247,11 +247,21 @@ impl Entry {
     }
 
     /// Whether the confirm watchdog journaled for this plan is still running: its pid alive
-    /// and running `undo --if-unconfirmed ID` (not a reused pid).
+    /// and running `undo --if-unconfirmed ID` (not a reused pid) under our own root. A
+    /// container process that took a dead watchdog's pid can put those words in its
+    /// arguments, but its root is its container's.
     pub fn watchdog_running(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
         let Some(pid) = self.watchdog_pid else {
             return false;
         };
+        let same_root = match (fs::metadata(format!("/proc/{pid}/root")), fs::metadata("/")) {
+            (Ok(theirs), Ok(ours)) => (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino()),
+            _ => false,
+        };
+        if !same_root {
+            return false;
+        }
         let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
             return false;
         };

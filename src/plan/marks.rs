@@ -360,7 +360,7 @@ pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, Stri
         }
         Object::Sysctl { ns, key } => proc_ops::read_sysctl(ns, key).map(Some),
         Object::SysctlFile { key } => persist::read(key),
-        Object::File { path } => files::read(path),
+        Object::File { path } => files::read(path, None),
         Object::Rule {
             ns,
             table,

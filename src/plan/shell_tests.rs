@@ -246,6 +246,7 @@ fn files() {
             ns: "red".into(),
             path: "/etc/netns/red/nsswitch.conf".into(),
             content: Some("hosts: files dns\n".into()),
+            pid_start: None,
         }),
         "printf '%s' $'hosts: files dns\\n' > /etc/netns/red/nsswitch.conf"
     );
@@ -254,6 +255,7 @@ fn files() {
             ns: "red".into(),
             path: "/etc/netns/red/hosts".into(),
             content: None,
+            pid_start: None,
         }),
         "rm -f /etc/netns/red/hosts"
     );

@@ -166,6 +166,12 @@ pub enum Step {
         path: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         content: Option<String>,
+        /// For a `/proc/PID/root/…` path: when process PID started (`/proc/PID/stat`'s
+        /// `starttime`). The step then writes only while that same process holds the pid: a
+        /// container that exited may have left its pid to another one. Journaled inverses
+        /// always carry it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid_start: Option<u64>,
     },
     /// Release a host-local IPAM lease as host-local's DEL does: remove the lease file
     /// `DIR/IP` (DIR is `DATADIR/NETWORK`), holding host-local's lock. With `container_id`,
@@ -343,6 +349,7 @@ impl fmt::Display for Step {
                 ns,
                 path,
                 content: Some(c),
+                ..
             } => write!(
                 f,
                 "write {path} for {ns} ({} line{})",
@@ -353,6 +360,7 @@ impl fmt::Display for Step {
                 ns,
                 path,
                 content: None,
+                ..
             } => write!(f, "remove {path} for {ns}"),
             Step::ReleaseIpamLease {
                 dir,

@@ -545,6 +545,7 @@ mod tests {
             ns: "red".into(),
             path: path.into(),
             content: Some("hosts: files dns\n".into()),
+            pid_start: None,
         };
         assert!(validate_offline(&plan(write("/etc/netns/red/nsswitch.conf"))).is_ok());
         assert!(err(write("/etc/shadow")).contains("only resolv.conf, hosts and nsswitch.conf"));

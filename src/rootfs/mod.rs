@@ -13,7 +13,7 @@ pub mod write;
 
 pub use open::{open_in_root, resolve_in_root, walk, Resolver, Root};
 pub use read::{read_regular, shown_path, ReadOut, MAX_FILE};
-pub use write::{check_write, parse_target, read_current, replace, Place, Target};
+pub use write::{check_write, parse_target, process_start, read_current, replace, Place, Target};
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,9 @@
 //! - `/etc/netns/NS/NAME`: what `ip netns exec NS` bind-mounts over `/etc/NAME`. This one
 //!   host-side directory (and `/etc/netns`) is created when missing: that is how a named
 //!   namespace gets files of its own;
-//! - `/proc/PID/root/etc/NAME`: a container's file. Nothing is created in it but the file.
+//! - `/proc/PID/root/etc/NAME`: a container's file. Nothing is created in it but the file,
+//!   and nothing is written when that root is the host's own `/` (a container's pid reused by
+//!   a host process).
 //!
 //! No link is followed on the way (a container's `etc` that is a link is refused), so the file
 //! written is the one the plan's preview names.
@@ -121,14 +123,38 @@ impl Target {
     /// `>` on the host would follow a container's `etc -> /somewhere` against the host's root).
     /// With `create`, `/etc/netns` and `/etc/netns/NS` are made (0755) when missing; nothing
     /// else is ever created.
-    fn open_dir(&self, create: bool) -> Result<Option<OwnedFd>, String> {
+    ///
+    /// For `/proc/PID/root`, `/proc/PID` is opened first and the root through it: that handle
+    /// stays with the process it was opened for, so with `pid_start` the process checked is
+    /// the one whose root is used, even if it exits and its pid is reused meanwhile.
+    fn open_dir(&self, create: bool, pid_start: Option<u64>) -> Result<Option<OwnedFd>, String> {
         let (root, parts) = self.root_and_dir();
-        let mut dir = nix::fcntl::open(
-            Path::new(&root),
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| format!("cannot open {root}: {e}"))?;
+        let dir_flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let mut dir = match self.place {
+            Place::Proc(pid) => {
+                let proc_dir =
+                    nix::fcntl::open(Path::new(&format!("/proc/{pid}")), dir_flags, Mode::empty())
+                        .map_err(|e| {
+                            format!("cannot open /proc/{pid} (has the process exited?): {e}")
+                        })?;
+                if let Some(want) = pid_start {
+                    let now = start_of(&proc_dir, pid)?;
+                    if now != want {
+                        return Err(format!(
+                            "process {pid} is not the one this step was made for (it started at \
+                             tick {now}, that one at {want}): its container exited and the pid was \
+                             reused; nothing written"
+                        ));
+                    }
+                }
+                let dir = openat(&proc_dir, "root", dir_flags, Mode::empty())
+                    .map_err(|e| format!("cannot open {root}: {e}"))?;
+                not_our_root(&dir, pid)?;
+                dir
+            }
+            _ => nix::fcntl::open(Path::new(&root), dir_flags, Mode::empty())
+                .map_err(|e| format!("cannot open {root}: {e}"))?,
+        };
         let mut shown = root.trim_end_matches('/').to_string();
         for (i, part) in parts.iter().enumerate() {
             shown = format!("{shown}/{part}");
@@ -157,6 +183,61 @@ impl Target {
         }
         Ok(Some(dir))
     }
+}
+
+/// When process `pid` started (`starttime`, clock ticks after boot): with the pid, what tells
+/// one process from a later one given the same number.
+pub fn process_start(pid: u32) -> Result<u64, String> {
+    let dir = nix::fcntl::open(
+        Path::new(&format!("/proc/{pid}")),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("cannot open /proc/{pid} (has the process exited?): {e}"))?;
+    start_of(&dir, pid)
+}
+
+/// `starttime` from `stat` in an opened `/proc/PID`. The command name (field 2) is the
+/// process's own choice and may hold spaces and parentheses: fields are counted after its
+/// last `)`.
+fn start_of(proc_dir: &OwnedFd, pid: u32) -> Result<u64, String> {
+    let bad = || format!("cannot read when process {pid} started");
+    let fd = openat(
+        proc_dir,
+        "stat",
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("{}: {e}", bad()))?;
+    let out = read_capped(fd, 4096, 0).map_err(|e| format!("{}: {e}", bad()))?;
+    let text = String::from_utf8_lossy(&out.bytes);
+    let after = text.rsplit_once(')').ok_or_else(bad)?.1;
+    // After the name: state is field 3, starttime field 22.
+    after
+        .split_whitespace()
+        .nth(22 - 3)
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(bad)
+}
+
+/// Refuses a `/proc/PID/root` that is netlens' own `/`. A pid is only a number: when a
+/// container exits, its pid can come back as a host process, and a journaled step (`undo`, the
+/// confirm watchdog) or a saved plan would then write the host's `/etc/NAME` with text the
+/// container chose, while the preview names `/proc/PID/root/etc/NAME`. A process that shares
+/// our root is no container anyway: its files are the host's, which a plan names by their own
+/// path. Compared on the opened directory, so the check and the write see the same root.
+fn not_our_root(root: &OwnedFd, pid: u32) -> Result<(), String> {
+    let ours = nix::sys::stat::stat("/").map_err(|e| format!("cannot inspect /: {e}"))?;
+    let theirs =
+        nix::sys::stat::fstat(root).map_err(|e| format!("cannot inspect /proc/{pid}/root: {e}"))?;
+    if (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino) {
+        return Err(format!(
+            "/proc/{pid}/root is the host's own root: process {pid} is not in a container (did the \
+             container exit and its pid get reused?); netlens writes no host file through \
+             /proc/PID/root"
+        ));
+    }
+    Ok(())
 }
 
 /// What is at `dir/name`, looked at without following a link.
@@ -196,9 +277,9 @@ fn existing(dir: &OwnedFd, name: &str, path: &str) -> Result<Existing, String> {
 /// The file's content now (`None` if there is none), read as [`replace`] would write it:
 /// inside its root, never through a link, only a regular UTF-8 file of at most 1 MiB — so the
 /// inverse step can put it back byte for byte.
-pub fn read_current(path: &str) -> Result<Option<String>, String> {
+pub fn read_current(path: &str, pid_start: Option<u64>) -> Result<Option<String>, String> {
     let target = parse_target(path)?;
-    let Some(dir) = target.open_dir(false)? else {
+    let Some(dir) = target.open_dir(false, pid_start)? else {
         return Ok(None);
     };
     if let Existing::Missing = existing(&dir, target.name, path)? {
@@ -228,11 +309,12 @@ pub fn read_current(path: &str) -> Result<Option<String>, String> {
         .map_err(|_| format!("{path} is not UTF-8 text: netlens could not put it back as it was"))
 }
 
-/// Writes (`Some`) or removes (`None`) the file `path` names (see the module's doc).
-pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
+/// Writes (`Some`) or removes (`None`) the file `path` names (see the module's doc); with
+/// `pid_start`, only while `/proc/PID` is the process that started then.
+pub fn replace(path: &str, content: Option<&str>, pid_start: Option<u64>) -> Result<(), String> {
     check_write(path, content)?;
     let target = parse_target(path)?;
-    let Some(dir) = target.open_dir(content.is_some())? else {
+    let Some(dir) = target.open_dir(content.is_some(), pid_start)? else {
         return match content {
             None => Ok(()),
             Some(_) => Err(format!(
@@ -251,8 +333,9 @@ pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
         Existing::Missing => (0o644, None),
         Existing::Regular { mode, uid, gid } => (mode, Some((uid, gid))),
     };
-    let (tmp_name, tmp) =
-        create_temp(&dir, target.name, mode).map_err(|e| format!("cannot write {path}: {e}"))?;
+    // Created for its owner only: the final mode is set by `fill`, after the owner.
+    let (tmp_name, tmp) = create_temp(&dir, target.name, mode & 0o600)
+        .map_err(|e| format!("cannot write {path}: {e}"))?;
     let written = fill(tmp, text, owner, mode).and_then(|()| {
         renameat(&dir, tmp_name.as_str(), &dir, target.name).map_err(io::Error::from)
     });
@@ -282,9 +365,12 @@ fn create_temp(dir: &OwnedFd, name: &str, mode: u32) -> io::Result<(String, Owne
     Err(io::Error::other("no free temporary name after 32 tries"))
 }
 
-/// Writes `text`, gives the file the old one's owner and mode (the mode after the owner, which
-/// clears set-id bits, and not left to the umask), and syncs it.
+/// Writes `text`, gives the file the old one's owner and permission bits (not left to the
+/// umask), and syncs it. Set-uid, set-gid and sticky bits are never copied: a container may
+/// plant them on its resolver file, and root netlens must not be the one to put them on a file
+/// it wrote (fchown clears them, but the fchmod after it would set them again).
 fn fill(fd: OwnedFd, text: &str, owner: Option<(u32, u32)>, mode: u32) -> io::Result<()> {
+    let mode = mode & 0o777;
     if let Some((uid, gid)) = owner {
         fchown(
             fd.as_fd(),

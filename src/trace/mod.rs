@@ -4,6 +4,8 @@
 //! along that path (`probe`, `live`).
 pub mod capture;
 pub mod decode;
+#[cfg(test)]
+mod decode_props;
 pub mod fib;
 pub mod filter;
 pub mod live;

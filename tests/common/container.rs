@@ -118,3 +118,27 @@ pub fn etc(root: &Path, files: &[(&str, &str)]) {
         std::fs::write(root.join("etc").join(name), text).unwrap();
     }
 }
+
+/// Gives the world an `/etc` of its own, so a test can plant the host's resolver files, and a
+/// write that escapes to the host's `/etc/hosts` lands on a tmpfs that dies with the world, not
+/// on the machine: the real `/etc` is bound under `/run` (the world's tmpfs) and every entry of
+/// it but `files` (name, content) is linked from a fresh tmpfs mounted on `/etc`.
+pub fn private_etc(files: &[(&str, &str)]) {
+    std::fs::create_dir_all("/run/etc.real").unwrap();
+    sh(&["mount", "--bind", "/etc", "/run/etc.real"]);
+    sh(&["mount", "-t", "tmpfs", "-o", "size=1m", "world-etc", "/etc"]);
+    for entry in std::fs::read_dir("/run/etc.real").unwrap().flatten() {
+        let name = entry.file_name();
+        if files.iter().any(|(f, _)| name == *f) {
+            continue;
+        }
+        std::os::unix::fs::symlink(
+            Path::new("/run/etc.real").join(&name),
+            Path::new("/etc").join(&name),
+        )
+        .unwrap();
+    }
+    for (name, text) in files {
+        std::fs::write(Path::new("/etc").join(name), text).unwrap();
+    }
+}
