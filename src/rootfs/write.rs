@@ -228,10 +228,30 @@ pub fn read_current(path: &str) -> Result<Option<String>, String> {
         .map_err(|_| format!("{path} is not UTF-8 text: netlens could not put it back as it was"))
 }
 
-/// Writes (`Some`) or removes (`None`) the file `path` names (see the module's doc).
+/// Writes (`Some`) or removes (`None`) the file `path` names (see the module's doc). Inside
+/// the root of a process in a user namespace an unprivileged user owns, only with that user's
+/// rights (see [`super::as_owner`]).
 pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
     check_write(path, content)?;
     let target = parse_target(path)?;
+    let owner = match target.place {
+        Place::Proc(pid) => super::as_owner::owner_of(pid)?,
+        _ => None,
+    };
+    match owner {
+        None => replace_as_root(path, &target, content),
+        Some(ids) => super::as_owner::run_as(ids, || replace_as_root(path, &target, content))
+            .map_err(|e| {
+                format!(
+                    "{e} (written with the rights of uid {}, who owns that process's user \
+                     namespace)",
+                    ids.0
+                )
+            }),
+    }
+}
+
+fn replace_as_root(path: &str, target: &Target, content: Option<&str>) -> Result<(), String> {
     let Some(dir) = target.open_dir(content.is_some())? else {
         return match content {
             None => Ok(()),

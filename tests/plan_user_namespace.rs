@@ -1,0 +1,94 @@
+//! A "container" that is a local unprivileged user's own namespace (`unshare -rn`, rootless
+//! tooling): its `/proc/PID/root` is whatever that user made of it, often the host's own `/`.
+//! Root netlens must not write there with root's rights: a fix "for pid:N" would rewrite the
+//! host's /etc/hosts or /etc/resolv.conf (or any directory the user bind-mounted as its
+//! `etc`, such as /run/systemd/resolve).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::plan::private_state;
+use common::world::{in_world, netlens_bin, sh};
+use serde_json::json;
+
+fn netlens(args: &[&str]) -> Output {
+    Command::new(netlens_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run netlens {args:?}: {e}"))
+}
+
+/// A copy of /etc over /etc inside the world, so nothing here can touch the machine's.
+fn private_etc() {
+    sh(&["cp", "-a", "/etc", "/run/world-etc"]);
+    sh(&["mount", "--bind", "/run/world-etc", "/etc"]);
+}
+
+/// `nobody` in a user and network namespace of its own, sharing the host's root.
+fn users_namespace() -> Child {
+    let child = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "unshare",
+            "-rn",
+            "sleep",
+            "30",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let t0 = Instant::now();
+    while std::fs::read_link(format!("/proc/{}/ns/net", child.id())).ok() == Some(ours.clone()) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "unshare -rn never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn a_users_namespace_root_is_not_written_as_root() {
+    in_world("a_users_namespace_root_is_not_written_as_root", || {
+        let state = private_state();
+        private_etc();
+        let before = std::fs::read_to_string("/etc/hosts").unwrap();
+        let mut user = users_namespace();
+        let pid = user.id();
+        let plan = json!({"id": "p-user", "title": "hosts", "steps": [
+            {"step": "write_file", "ns": format!("pid:{pid}"),
+             "path": format!("/proc/{pid}/root/etc/hosts"), "content": "6.6.6.6 evil\n"}
+        ]});
+        let file = state.path().join("p.json");
+        std::fs::write(&file, plan.to_string()).unwrap();
+        let out = netlens(&["apply", file.to_str().unwrap(), "--yes"]);
+        let after = std::fs::read_to_string("/etc/hosts").unwrap();
+        user.kill().unwrap();
+        user.wait().unwrap();
+        assert_eq!(
+            after,
+            before,
+            "the host's /etc/hosts was rewritten through a user's namespace: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_ne!(out.status.code(), Some(0));
+        assert!(
+            !Path::new("/etc")
+                .read_dir()
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().contains("netlens")),
+            "a temporary file was left in /etc"
+        );
+    });
+}
