@@ -92,3 +92,41 @@ fn a_users_namespace_root_is_not_written_as_root() {
         );
     });
 }
+
+/// The same user, with a mount namespace of its own: a tmpfs over `/etc` and a file only root
+/// may read bind-mounted as its `etc/hosts`. What a fix reads there to put back on undo (and
+/// journals) must be what that user could read, not the secret.
+#[test]
+fn a_users_namespace_root_is_not_read_as_root() {
+    in_world("a_users_namespace_root_is_not_read_as_root", || {
+        let _state = private_state();
+        std::fs::write("/run/secret", "10.0.0.1 secret-only-root-reads\n").unwrap();
+        sh(&["chmod", "600", "/run/secret"]);
+        let mut user = Command::new("setpriv")
+            .args([
+                "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-rmn",
+                "sh", "-c",
+                "mount -t tmpfs t /etc && touch /etc/hosts && mount --bind /run/secret /etc/hosts && exec sleep 30",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = user.id();
+        let path = format!("/proc/{pid}/root/etc/hosts");
+        let t0 = Instant::now();
+        while std::fs::read_to_string(&path).map_or(true, |t| !t.contains("secret")) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "the bind mount never appeared"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let read = netlens::rootfs::read_current(&path);
+        user.kill().unwrap();
+        user.wait().unwrap();
+        assert!(
+            !format!("{read:?}").contains("secret-only-root-reads"),
+            "root read a root-only file through a user's namespace: {read:?}"
+        );
+    });
+}

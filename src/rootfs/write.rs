@@ -196,8 +196,35 @@ fn existing(dir: &OwnedFd, name: &str, path: &str) -> Result<Existing, String> {
 /// The file's content now (`None` if there is none), read as [`replace`] would write it:
 /// inside its root, never through a link, only a regular UTF-8 file of at most 1 MiB — so the
 /// inverse step can put it back byte for byte.
+///
+/// In the root of a user-owned namespace, read with that user's rights (see
+/// [`super::as_owner`]): they could bind-mount a file only root may read over it, and what is
+/// read here is journaled and written back there on undo.
 pub fn read_current(path: &str) -> Result<Option<String>, String> {
     let target = parse_target(path)?;
+    match owner(&target)? {
+        None => read_current_here(path, &target),
+        Some(ids) => super::as_owner::run_as(ids, || read_current_here(path, &target))
+            .map_err(|e| as_owner_error(e, ids)),
+    }
+}
+
+/// Whose rights reach `target`: `None` for root's (see [`super::as_owner::owner_of`]).
+fn owner(target: &Target) -> Result<Option<(u32, u32)>, String> {
+    match target.place {
+        Place::Proc(pid) => super::as_owner::owner_of(pid),
+        _ => Ok(None),
+    }
+}
+
+fn as_owner_error(e: String, ids: (u32, u32)) -> String {
+    format!(
+        "{e} (with the rights of uid {}, who owns that process's user namespace)",
+        ids.0
+    )
+}
+
+fn read_current_here(path: &str, target: &Target) -> Result<Option<String>, String> {
     let Some(dir) = target.open_dir(false)? else {
         return Ok(None);
     };
@@ -234,24 +261,14 @@ pub fn read_current(path: &str) -> Result<Option<String>, String> {
 pub fn replace(path: &str, content: Option<&str>) -> Result<(), String> {
     check_write(path, content)?;
     let target = parse_target(path)?;
-    let owner = match target.place {
-        Place::Proc(pid) => super::as_owner::owner_of(pid)?,
-        _ => None,
-    };
-    match owner {
-        None => replace_as_root(path, &target, content),
-        Some(ids) => super::as_owner::run_as(ids, || replace_as_root(path, &target, content))
-            .map_err(|e| {
-                format!(
-                    "{e} (written with the rights of uid {}, who owns that process's user \
-                     namespace)",
-                    ids.0
-                )
-            }),
+    match owner(&target)? {
+        None => replace_here(path, &target, content),
+        Some(ids) => super::as_owner::run_as(ids, || replace_here(path, &target, content))
+            .map_err(|e| as_owner_error(e, ids)),
     }
 }
 
-fn replace_as_root(path: &str, target: &Target, content: Option<&str>) -> Result<(), String> {
+fn replace_here(path: &str, target: &Target, content: Option<&str>) -> Result<(), String> {
     let Some(dir) = target.open_dir(content.is_some())? else {
         return match content {
             None => Ok(()),
