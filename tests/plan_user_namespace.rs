@@ -130,3 +130,42 @@ fn a_users_namespace_root_is_not_read_as_root() {
         );
     });
 }
+
+/// A process of root's own that shares the host's root (`unshare -n`, or a host process that
+/// took the pid of a container that exited within a confirm window): `/proc/PID/root/etc/hosts`
+/// is the host's `/etc/hosts`, which the preview does not say. Refused, naming why.
+#[test]
+fn a_proc_root_that_is_the_hosts_own_is_refused() {
+    in_world("a_proc_root_that_is_the_hosts_own_is_refused", || {
+        let state = private_state();
+        private_etc();
+        let before = std::fs::read_to_string("/etc/hosts").unwrap();
+        let mut sleeper = Command::new("unshare")
+            .args(["-n", "sleep", "30"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = sleeper.id();
+        let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
+        let t0 = Instant::now();
+        while std::fs::read_link(format!("/proc/{pid}/ns/net")).ok() == Some(ours.clone()) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "unshare -n never ran"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let plan = json!({"id": "p-slash", "title": "hosts", "steps": [
+            {"step": "write_file", "ns": format!("pid:{pid}"),
+             "path": format!("/proc/{pid}/root/etc/hosts"), "content": "6.6.6.6 evil\n"}
+        ]});
+        let file = state.path().join("p.json");
+        std::fs::write(&file, plan.to_string()).unwrap();
+        let out = netlens(&["apply", file.to_str().unwrap(), "--yes"]);
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
+        assert_eq!(std::fs::read_to_string("/etc/hosts").unwrap(), before);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("the host's own root"), "{err}");
+    });
+}

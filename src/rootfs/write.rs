@@ -129,6 +129,9 @@ impl Target {
             Mode::empty(),
         )
         .map_err(|e| format!("cannot open {root}: {e}"))?;
+        if let Place::Proc(pid) = self.place {
+            same_as_hosts_root(&dir, pid)?;
+        }
         let mut shown = root.trim_end_matches('/').to_string();
         for (i, part) in parts.iter().enumerate() {
             shown = format!("{shown}/{part}");
@@ -157,6 +160,22 @@ impl Target {
         }
         Ok(Some(dir))
     }
+}
+
+/// Refuses a process root that is the host's own `/` (a process of the host's in a network
+/// namespace of its own, or one that took the pid of a container that exited): the path says
+/// `/proc/PID/root/etc/…` but the file is the host's, which the preview would not say.
+fn same_as_hosts_root(root: &OwnedFd, pid: u32) -> Result<(), String> {
+    let theirs =
+        nix::sys::stat::fstat(root).map_err(|e| format!("cannot inspect /proc/{pid}/root: {e}"))?;
+    let ours = nix::sys::stat::stat("/").map_err(|e| format!("cannot inspect /: {e}"))?;
+    if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino) {
+        return Err(format!(
+            "/proc/{pid}/root is the host's own root, not a container's: its etc files are \
+             the host's (write /etc/… by that name if that is meant)"
+        ));
+    }
+    Ok(())
 }
 
 /// What is at `dir/name`, looked at without following a link.
