@@ -181,17 +181,30 @@ fn mtu_mismatch(f: &Facts, out: &mut Vec<Finding>) {
                     ),
                 )
                 .object("link", &ns.name, l.name.clone())
-                .fix(
-                    format!("set {} MTU to {usual}", l.name),
-                    vec![Step::SetMtu {
-                        ns: ns.name.clone(),
-                        link: l.name.clone(),
-                        mtu: usual,
-                    }],
-                ),
+                .fix_opt((!on_the_wire(&l.kind)).then(|| {
+                    (
+                        format!("set {} MTU to {usual}", l.name),
+                        vec![Step::SetMtu {
+                            ns: ns.name.clone(),
+                            link: l.name.clone(),
+                            mtu: usual,
+                        }],
+                    )
+                })),
             );
         }
     }
+}
+
+/// Links whose MTU is the physical network's (a NIC, and what sits directly on one): netlens
+/// cannot see what the switches carry, and the segment's majority it would copy can be made of
+/// containers' links (a container with NET_ADMIN sets its MTU and adds links of its own), so
+/// no fix changes them.
+fn on_the_wire(kind: &str) -> bool {
+    matches!(
+        kind,
+        "device" | "bond" | "team" | "vlan" | "macvlan" | "macvtap" | "ipvlan"
+    )
 }
 
 /// `mtu-overlay`: a vxlan link larger than its underlay allows, or namespaces that route into

@@ -309,6 +309,24 @@ fn mtu_mismatch_on_one_bridge_port() {
     assert_eq!(fix_steps(&f), ["set mtu 1500 on veth-red in bridge-red"]);
 }
 
+/// Containers outvoting the host: the segment's "usual" MTU is a majority count, and links
+/// inside containers (which a container with NET_ADMIN sets, and multiplies with links of its
+/// own) count. The MTU of a physical NIC is the physical network's, which netlens cannot see:
+/// the finding stays, but no fix raises the host's uplink to what containers chose.
+#[test]
+fn containers_cannot_vote_the_uplink_mtu() {
+    let mut snap = asset("bridge");
+    link_mut(&mut snap, "bridge-host", "veth-red-br").kind = "device".into();
+    link_mut(&mut snap, "bridge-red", "veth-red").mtu = 9000;
+    link_mut(&mut snap, "bridge-blue", "veth-blue").mtu = 9000;
+    let findings = diagnose(&snap);
+    let uplink = findings
+        .iter()
+        .find(|f| f.id == "mtu-mismatch:bridge-host:veth-red-br")
+        .expect("the mismatch is still reported");
+    assert_eq!(fix_steps(uplink), Vec::<String>::new());
+}
+
 #[test]
 fn duplicate_ip_on_the_bridge() {
     let mut snap = asset("bridge");

@@ -26,8 +26,14 @@ use super::undo::{revert, Undone};
 /// Starts the watchdog for plan `id`; returns its pid.
 pub fn spawn_watchdog(id: &str, helper: Option<&Path>) -> Result<u32, PlanError> {
     use std::os::unix::process::CommandExt;
+    // The running executable through /proc/self/exe, not by its path: an upgrade may have
+    // replaced or removed the file since this netlens started (it may have waited for the
+    // state lock), and its path then reads `/usr/bin/netlens (deleted)`. The exec in the
+    // child resolves the link to the very file this process runs.
+    let self_exe = Path::new("/proc/self/exe");
     let exe = match helper {
         Some(p) => p.to_path_buf(),
+        None if self_exe.exists() => self_exe.to_path_buf(),
         None => std::env::current_exe().map_err(|e| {
             PlanError::Internal(format!(
                 "cannot find the netlens executable for the confirm watchdog: {e}"

@@ -255,6 +255,16 @@ fn short_arg(c: char) -> Option<u8> {
         .or_else(|| SHORT_ONLY.iter().find(|(s, _)| *s == c).map(|(_, a)| *a))
 }
 
+/// A match, protocol or extension name as xtables names its libraries (`conntrack`,
+/// `addrtype`, `tcp`, `icmp`, `41`): never a path.
+fn extension_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 32
+        && !v.starts_with('-')
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Walks the words as getopt_long would; refuses anything but packet and target options and
 /// returns the targets named.
 fn scan(rule: &[String]) -> Result<Vec<String>, String> {
@@ -268,6 +278,15 @@ fn scan(rule: &[String]) -> Result<Vec<String>, String> {
                 None => return Err(format!("-{opt} needs a value")),
             },
         };
+        // iptables turns a match or protocol name into a library path it loads as root
+        // (`XTABLES_LIBDIR/libxt_NAME.so`); the stale-NAT fix copies rules from namespaces a
+        // container or a user controls. Extension names are plain words.
+        if matches!(opt, 'm' | 'p') && !extension_name(&v) {
+            return Err(format!(
+                "-{opt} {:?} is not a match or protocol name (letters, digits, _ and - only)",
+                v
+            ));
+        }
         if opt == 'j' {
             targets.push(v);
         }
@@ -397,5 +416,30 @@ mod tests {
         bad("filter", "-j ACCEPT --", Use::Add);
         bad("filter", "-j ACCEPT -q", Use::Add);
         bad("filter", "-j", Use::Add);
+    }
+
+    /// A match or protocol name becomes a library path iptables loads as root.
+    #[test]
+    fn extension_names_are_not_paths() {
+        for s in [
+            "-m ../../../../tmp/evil -j ACCEPT",
+            "--match=/tmp/x -j ACCEPT",
+            "-m/tmp/x -j ACCEPT",
+            "-p ../x -j ACCEPT",
+            "-p\u{1b}[2J -j ACCEPT",
+        ] {
+            let e = bad("filter", s, Use::Add);
+            assert!(e.contains("not a match or protocol name"), "{s}: {e}");
+        }
+        ok(
+            "filter",
+            "-p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            Use::Add,
+        );
+        ok(
+            "filter",
+            "! -p 41 -m addrtype --dst-type LOCAL -j ACCEPT",
+            Use::Add,
+        );
     }
 }

@@ -189,6 +189,24 @@ fn pid_alive(pid: u32) -> bool {
     )
 }
 
+/// Whether process `pid` runs with real, effective, saved and filesystem uid 0.
+fn all_uids_root(pid: u32) -> bool {
+    let Ok(status) = crate::saved::read::read_regular(
+        std::path::Path::new(&format!("/proc/{pid}/status")),
+        64 * 1024,
+        "a process status",
+    ) else {
+        return false;
+    };
+    String::from_utf8_lossy(&status)
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .is_some_and(|uids| {
+            let uids: Vec<&str> = uids.split_whitespace().collect();
+            uids.len() == 4 && uids.iter().all(|u| *u == "0")
+        })
+}
+
 impl Entry {
     pub(super) fn from_records(records: Vec<Record>) -> Option<Entry> {
         let (plan, started_at, pid, seq) = records.iter().find_map(|r| match &r.event {
@@ -246,10 +264,12 @@ impl Entry {
         })
     }
 
-    /// Whether the confirm watchdog journaled for this plan is still running: its pid alive
-    /// and running `undo --if-unconfirmed ID` (not a reused pid) under our own root. A
-    /// container process that took a dead watchdog's pid can put those words in its
-    /// arguments, but its root is its container's.
+    /// Whether the confirm watchdog journaled for this plan is still running: its pid alive,
+    /// running exactly `undo --if-unconfirmed ID`, root's through and through, under our own
+    /// root (not a reused pid). Anyone can start a process whose arguments read so, and a pid
+    /// is reused once its process dies: a user's process fails the uid check (all four uids
+    /// must be 0: a set-uid program a user started has root's effective uid but the user's
+    /// real one), a container's process the root check.
     pub fn watchdog_running(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
         let Some(pid) = self.watchdog_pid else {
@@ -266,7 +286,15 @@ impl Entry {
             return false;
         };
         let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        args.contains(&&b"--if-unconfirmed"[..]) && args.contains(&self.plan.id.as_bytes())
+        let watchdog_args = args.get(1..4)
+            == Some(
+                &[
+                    &b"undo"[..],
+                    &b"--if-unconfirmed"[..],
+                    self.plan.id.as_bytes(),
+                ][..],
+            );
+        watchdog_args && all_uids_root(pid)
     }
 
     /// A line about the confirm window that tells the truth about who will act, or `None`
@@ -514,6 +542,39 @@ mod tests {
             at: 1,
             event,
         }
+    }
+
+    /// A local user cannot pass for the confirm watchdog: a process of theirs whose pid
+    /// matches the journaled one (a pid reused after the watchdog died) and whose arguments
+    /// read `--if-unconfirmed ID` would make `confirm` and `journal` say the watchdog rolls
+    /// the plan back, while nothing does.
+    #[test]
+    fn a_users_process_is_not_the_watchdog() {
+        use std::os::unix::process::CommandExt;
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let mut fake = std::process::Command::new("sh")
+            .args(["-c", "sleep 30; :", "--if-unconfirmed", "t"])
+            .uid(65534)
+            .gid(65534)
+            .spawn()
+            .unwrap();
+        let mut entry = Entry::damaged("t", Vec::new());
+        entry.watchdog_pid = Some(fake.id());
+        // Wait until the child has exec'd (its cmdline is sh's then).
+        let t0 = std::time::Instant::now();
+        while !fs::read(format!("/proc/{}/cmdline", fake.id()))
+            .unwrap_or_default()
+            .starts_with(b"sh\0")
+            && t0.elapsed() < std::time::Duration::from_secs(5)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let running = entry.watchdog_running();
+        fake.kill().unwrap();
+        fake.wait().unwrap();
+        assert!(!running, "a process of uid 65534 passed for the watchdog");
     }
 
     fn plan() -> Plan {

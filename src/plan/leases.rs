@@ -19,35 +19,83 @@ pub fn path(dir: &str, ip: IpAddr) -> PathBuf {
     Path::new(dir).join(ip.to_string())
 }
 
-/// The lease's content, `None` when there is no lease. A symlink is refused: host-local
-/// writes plain files, and following one could delete or write anywhere.
-pub fn read(dir: &str, ip: IpAddr) -> Result<Option<String>, String> {
-    let p = path(dir, ip);
-    match p.symlink_metadata() {
-        Ok(m) if !m.file_type().is_file() => {
-            return Err(format!("{} is not a regular file", p.display()))
-        }
-        Ok(_) => {}
+/// Largest lease file read (host-local writes a container id and an interface name).
+const MAX_LEASE: u64 = 64 * 1024;
+
+/// Opens `p` for reading the way nothing planted in a lease directory can abuse: never
+/// through a symlink (host-local writes plain files, and following one could read, delete or
+/// write anywhere), never blocking (a FIFO would stall root's netlens while it holds the state
+/// lock), and only a regular file. `None` when there is no such file.
+fn open_plain(p: &Path) -> Result<Option<File>, String> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(p);
+    let file = match opened {
+        Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", p.display())),
-    }
-    match std::fs::read_to_string(&p) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", p.display())),
-    }
+        // O_NOFOLLOW on a symlink.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(format!("{} is not a regular file (a symlink)", p.display()))
+        }
+        Err(e) => return Err(format!("cannot open {}: {e}", p.display())),
+    };
+    let fd = std::os::fd::OwnedFd::from(file);
+    crate::rootfs::read::regular(&fd).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(Some(File::from(fd)))
 }
 
+/// The lease's content, `None` when there is no lease (see [`open_plain`] for what is refused).
+pub fn read(dir: &str, ip: IpAddr) -> Result<Option<String>, String> {
+    use std::io::Read;
+    let p = path(dir, ip);
+    let Some(f) = open_plain(&p)? else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    f.take(MAX_LEASE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    if bytes.len() as u64 > MAX_LEASE {
+        return Err(format!(
+            "{} is larger than {MAX_LEASE} bytes: not a host-local lease",
+            p.display()
+        ));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| format!("{} is not UTF-8: not a host-local lease", p.display()))
+}
+
+/// How long a step waits for host-local's lock (host-local holds it for milliseconds).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// host-local's lock, held until the returned guard drops; `None` when the directory has no
-/// lock file (host-local creates it on its first allocation, so nobody is allocating).
+/// lock file (host-local creates it on its first allocation, so nobody is allocating). The
+/// lock file is opened like a lease ([`open_plain`]), and waited for at most [`LOCK_WAIT`]:
+/// host-local holds it for milliseconds, so a lock held longer is someone stalling us.
 fn lock(dir: &str) -> Result<Option<Flock<File>>, String> {
     let p = Path::new(dir).join(LOCK_FILE);
-    match File::open(&p) {
-        Ok(f) => Flock::lock(f, FlockArg::LockExclusive)
-            .map(Some)
-            .map_err(|(_, e)| format!("cannot lock {}: {e}", p.display())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot open {}: {e}", p.display())),
+    let Some(mut file) = open_plain(&p)? else {
+        return Ok(None);
+    };
+    let t0 = std::time::Instant::now();
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(guard) => return Ok(Some(guard)),
+            Err((f, nix::errno::Errno::EWOULDBLOCK)) if t0.elapsed() < LOCK_WAIT => {
+                file = f;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                return Err(format!(
+                    "cannot lock {}: someone has held it for over {} s",
+                    p.display(),
+                    LOCK_WAIT.as_secs()
+                ))
+            }
+            Err((_, e)) => return Err(format!("cannot lock {}: {e}", p.display())),
+        }
     }
 }
 
@@ -139,6 +187,65 @@ mod tests {
         std::fs::write(path(dir, ip), "c-new\r\neth0").unwrap();
         let e = restore(dir, ip, "c-old\r\neth0").unwrap_err();
         assert!(e.contains("\"c-new\""), "{e}");
+    }
+
+    /// A lease directory a container can write through a hostPath must not stall root's
+    /// netlens (which holds the state lock meanwhile): a FIFO, or a symlink to one, as the
+    /// lock file or as the lease is refused at once, never opened blocking.
+    #[test]
+    fn fifos_never_block() {
+        use std::sync::mpsc;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_str().unwrap().to_string();
+        let ip: IpAddr = "10.9.0.6".parse().unwrap();
+        nix::unistd::mkfifo(&tmp.path().join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("fifo"), tmp.path().join(LOCK_FILE)).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let d = dir.clone();
+        // A thread, so that a regression fails the test instead of hanging it.
+        std::thread::spawn(move || {
+            let _ = tx.send((release(&d, ip, None), restore(&d, ip, "c\r\neth0")));
+        });
+        let (rel, res) = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("release/restore blocked on a FIFO lock file");
+        assert!(rel.unwrap_err().contains("not a regular file"));
+        assert!(res.unwrap_err().contains("not a regular file"));
+
+        std::fs::remove_file(tmp.path().join(LOCK_FILE)).unwrap();
+        nix::unistd::mkfifo(&path(&dir, ip), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(read(&dir, ip));
+        });
+        let r = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("read blocked on a FIFO lease");
+        assert!(r.unwrap_err().contains("not a regular file"));
+    }
+
+    /// A lock someone holds forever (a container through a hostPath) stalls a step for a
+    /// bounded time, then fails naming the lock.
+    #[test]
+    fn a_lock_held_forever_times_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_str().unwrap().to_string();
+        std::fs::write(tmp.path().join(LOCK_FILE), "").unwrap();
+        let holder = Flock::lock(
+            File::open(tmp.path().join(LOCK_FILE)).unwrap(),
+            FlockArg::LockExclusive,
+        )
+        .unwrap();
+        let ip: IpAddr = "10.9.0.7".parse().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(release(&dir, ip, None));
+        });
+        let r = rx
+            .recv_timeout(LOCK_WAIT + std::time::Duration::from_secs(5))
+            .expect("release waited for the lease lock without end");
+        assert!(r.unwrap_err().contains("lock"));
+        drop(holder);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! root; [`read`] reads only regular files, non-blocking and capped; [`write`] writes only the
 //! three resolver files, in place, through a fresh exclusive temporary file.
 
+pub mod as_owner;
 pub mod open;
 pub mod read;
 pub mod write;

@@ -277,8 +277,39 @@ fn existing(dir: &OwnedFd, name: &str, path: &str) -> Result<Existing, String> {
 /// The file's content now (`None` if there is none), read as [`replace`] would write it:
 /// inside its root, never through a link, only a regular UTF-8 file of at most 1 MiB — so the
 /// inverse step can put it back byte for byte.
+///
+/// In the root of a user-owned namespace, read with that user's rights (see
+/// [`super::as_owner`]): they could bind-mount a file only root may read over it, and what is
+/// read here is journaled and written back there on undo.
 pub fn read_current(path: &str, pid_start: Option<u64>) -> Result<Option<String>, String> {
     let target = parse_target(path)?;
+    match owner(&target)? {
+        None => read_current_here(path, &target, pid_start),
+        Some(ids) => super::as_owner::run_as(ids, || read_current_here(path, &target, pid_start))
+            .map_err(|e| as_owner_error(e, ids)),
+    }
+}
+
+/// Whose rights reach `target`: `None` for root's (see [`super::as_owner::owner_of`]).
+fn owner(target: &Target) -> Result<Option<(u32, u32)>, String> {
+    match target.place {
+        Place::Proc(pid) => super::as_owner::owner_of(pid),
+        _ => Ok(None),
+    }
+}
+
+fn as_owner_error(e: String, ids: (u32, u32)) -> String {
+    format!(
+        "{e} (with the rights of uid {}, who owns that process's user namespace)",
+        ids.0
+    )
+}
+
+fn read_current_here(
+    path: &str,
+    target: &Target,
+    pid_start: Option<u64>,
+) -> Result<Option<String>, String> {
     let Some(dir) = target.open_dir(false, pid_start)? else {
         return Ok(None);
     };
@@ -310,10 +341,27 @@ pub fn read_current(path: &str, pid_start: Option<u64>) -> Result<Option<String>
 }
 
 /// Writes (`Some`) or removes (`None`) the file `path` names (see the module's doc); with
-/// `pid_start`, only while `/proc/PID` is the process that started then.
+/// `pid_start`, only while `/proc/PID` is the process that started then. Inside the root of a
+/// process in a user namespace an unprivileged user owns, only with that user's rights (see
+/// [`super::as_owner`]).
 pub fn replace(path: &str, content: Option<&str>, pid_start: Option<u64>) -> Result<(), String> {
     check_write(path, content)?;
     let target = parse_target(path)?;
+    match owner(&target)? {
+        None => replace_here(path, &target, content, pid_start),
+        Some(ids) => {
+            super::as_owner::run_as(ids, || replace_here(path, &target, content, pid_start))
+                .map_err(|e| as_owner_error(e, ids))
+        }
+    }
+}
+
+fn replace_here(
+    path: &str,
+    target: &Target,
+    content: Option<&str>,
+    pid_start: Option<u64>,
+) -> Result<(), String> {
     let Some(dir) = target.open_dir(content.is_some(), pid_start)? else {
         return match content {
             None => Ok(()),
