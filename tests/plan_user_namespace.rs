@@ -131,6 +131,59 @@ fn a_users_namespace_root_is_not_read_as_root() {
     });
 }
 
+/// The snapshot reads a user-owned namespace's root with that user's rights too: a root-only
+/// file they bind-mounted as their `etc/hosts` never reaches the snapshot (whose JSON keeps a
+/// file's raw text, and is saved into incident notes).
+#[test]
+fn a_users_namespace_root_is_not_read_into_the_snapshot() {
+    in_world(
+        "a_users_namespace_root_is_not_read_into_the_snapshot",
+        || {
+            std::fs::write("/run/secret", "10.0.0.1 secret-only-root-reads\n").unwrap();
+            sh(&["chmod", "600", "/run/secret"]);
+            let mut user = Command::new("setpriv")
+            .args([
+                "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-rmn",
+                "sh", "-c",
+                "mount -t tmpfs t /etc && echo 'nameserver 10.0.0.53' > /etc/resolv.conf && touch /etc/hosts && mount --bind /run/secret /etc/hosts && exec sleep 30",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+            let pid = user.id();
+            let path = format!("/proc/{pid}/root/etc/hosts");
+            let t0 = Instant::now();
+            while std::fs::read_to_string(&path).map_or(true, |t| !t.contains("secret")) {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(5),
+                    "the bind mount never appeared"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let out = netlens(&["snapshot", "--json", "--no-firewall"]);
+            let text = netlens(&["snapshot", "--no-firewall"]);
+            user.kill().unwrap();
+            user.wait().unwrap();
+            let json = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !json.contains("secret-only-root-reads"),
+                "root read a root-only file into the snapshot through a user's namespace"
+            );
+            assert!(!String::from_utf8_lossy(&text.stdout).contains("secret-only-root-reads"));
+            // What the user may read is still read: their own resolv.conf.
+            assert!(
+                json.contains("10.0.0.53"),
+                "the user's own resolv.conf was not read"
+            );
+        },
+    );
+}
+
 /// A process of root's own that shares the host's root (`unshare -n`, or a host process that
 /// took the pid of a container that exited within a confirm window): `/proc/PID/root/etc/hosts`
 /// is the host's `/etc/hosts`, which the preview does not say. Refused, naming why.

@@ -80,7 +80,7 @@ pub fn read_all(keys: &[(PathBuf, Option<PathBuf>)], limit: Duration) -> Vec<Dns
             .name("dns-files".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                let files = read_dns_files(&root2, over2.as_deref());
+                let files = read_with_owners_rights(&root2, over2.as_deref());
                 drop(guard);
                 let _ = tx.send((i, files));
             });
@@ -103,6 +103,50 @@ pub fn read_all(keys: &[(PathBuf, Option<PathBuf>)], limit: Duration) -> Vec<Dns
         .zip(keys)
         .map(|(files, (root, _))| files.unwrap_or_else(|| timed_out(root, limit)))
         .collect()
+}
+
+/// [`read_dns_files`] with the rights of whoever owns the user namespace of the process whose
+/// root `root` is (`/proc/PID/root`). A local user's `unshare -rm` namespace has a root that
+/// user made: they can bind-mount a file only root may read (`/etc/shadow`) over its
+/// `etc/hosts`, and root reading it would copy its text into the snapshot, whose JSON keeps
+/// a file's raw text and ends up in incident notes. Read as that user, it is refused as it
+/// would be to them. Root's own and rootful containers' roots are read as root.
+fn read_with_owners_rights(root: &Path, over: Option<&Path>) -> DnsFiles {
+    let pid = root
+        .strip_prefix("/proc")
+        .ok()
+        .and_then(|rest| rest.to_str())
+        .and_then(|rest| rest.strip_suffix("/root"))
+        .and_then(|pid| pid.parse::<u32>().ok());
+    let Some(pid) = pid else {
+        return read_dns_files(root, over);
+    };
+    match crate::rootfs::as_owner::owner_of(pid) {
+        Ok(None) => read_dns_files(root, over),
+        Ok(Some(ids)) => crate::rootfs::as_owner::run_as(ids, || Ok(read_dns_files(root, over)))
+            .unwrap_or_else(|e| unreadable(root, &e)),
+        // Whose namespace it is cannot be told (the process exited): read nothing as root.
+        Err(e) => unreadable(root, &e),
+    }
+}
+
+/// The files of a root that was not read, each with `why`.
+fn unreadable(root: &Path, why: &str) -> DnsFiles {
+    DnsFiles {
+        resolv_conf: not_read(root, "resolv.conf", why),
+        nsswitch: not_read(root, "nsswitch.conf", why),
+        hosts: not_read(root, "hosts", why),
+    }
+}
+
+fn not_read<T>(root: &Path, name: &str, why: &str) -> FileRead<T> {
+    FileRead {
+        path: root.join("etc").join(name).display().to_string(),
+        raw: None,
+        parsed: None,
+        error: Some(format!("not read: {why}")),
+        truncated: false,
+    }
 }
 
 /// The (root, overrides) whose files a [`read_all`] thread is reading now, process-wide.
@@ -131,24 +175,11 @@ impl Drop for InFlight {
 
 /// The files of a root whose reads did not finish in time.
 fn timed_out(root: &Path, limit: Duration) -> DnsFiles {
-    DnsFiles {
-        resolv_conf: not_answered(root, "resolv.conf", limit),
-        nsswitch: not_answered(root, "nsswitch.conf", limit),
-        hosts: not_answered(root, "hosts", limit),
-    }
-}
-
-fn not_answered<T>(root: &Path, name: &str, limit: Duration) -> FileRead<T> {
-    FileRead {
-        path: root.join("etc").join(name).display().to_string(),
-        raw: None,
-        parsed: None,
-        error: Some(format!(
-            "not read: its file system did not answer within {} s",
-            limit.as_secs()
-        )),
-        truncated: false,
-    }
+    let why = format!(
+        "its file system did not answer within {} s",
+        limit.as_secs()
+    );
+    unreadable(root, &why)
 }
 
 /// [`read_dns_files`] with a chosen resolver (tests run the fallback too).
