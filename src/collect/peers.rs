@@ -41,14 +41,19 @@ pub(crate) fn nsid_of(sock: &mut RtSocket, target: &File) -> Option<i32> {
     })
 }
 
-fn peer_ref(namespaces: &[Namespace], ns: Option<usize>, ifindex: u32) -> PeerRef {
+fn peer_ref(
+    namespaces: &[Namespace],
+    link_at: &HashMap<(usize, u32), usize>,
+    ns: Option<usize>,
+    ifindex: u32,
+) -> PeerRef {
     match ns {
         Some(pn) => PeerRef {
             namespace: Some(namespaces[pn].name.clone()),
             ifindex,
-            name: namespaces[pn]
-                .link_by_index(ifindex)
-                .map(|l| l.name.clone()),
+            name: link_at
+                .get(&(pn, ifindex))
+                .map(|&li| namespaces[pn].links[li].name.clone()),
         },
         None => PeerRef {
             namespace: None,
@@ -68,6 +73,19 @@ pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
                 .entry(l.index)
                 .or_default()
                 .push((ni, l.link_index.unwrap_or(0)));
+        }
+    }
+    // (namespace idx, ifindex) -> position of that veth in its namespace's links (the first,
+    // as a walk would find it), and of any link for naming peers: a container can hold tens of
+    // thousands of veths, and a walk per veth was quadratic in every snapshot of the node.
+    let mut veth_at: HashMap<(usize, u32), usize> = HashMap::new();
+    let mut link_at: HashMap<(usize, u32), usize> = HashMap::new();
+    for (ni, ns) in namespaces.iter().enumerate() {
+        for (li, l) in ns.links.iter().enumerate() {
+            link_at.entry((ni, l.index)).or_insert(li);
+            if l.kind == "veth" {
+                veth_at.entry((ni, l.index)).or_insert(li);
+            }
         }
     }
     // (namespace idx, link idx) -> resolved peer namespace (None = not visible).
@@ -124,9 +142,10 @@ pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
             resolved.insert((ni, li), peer_ns);
             // Fill the other end too: it is the veth at peer_index there pointing back to us.
             if let Some(pn) = peer_ns {
-                if let Some(pli) = namespaces[pn].links.iter().position(|l| {
-                    l.kind == "veth" && l.index == peer_index && l.link_index == Some(own_index)
-                }) {
+                let back = veth_at
+                    .get(&(pn, peer_index))
+                    .filter(|&&pli| namespaces[pn].links[pli].link_index == Some(own_index));
+                if let Some(&pli) = back {
                     if pn != ni || pli != li {
                         resolved.entry((pn, pli)).or_insert(Some(ni));
                     }
@@ -138,7 +157,7 @@ pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
     found.sort_unstable_by_key(|(k, _)| *k);
     for ((ni, li), pn) in found {
         let peer_index = namespaces[ni].links[li].link_index.unwrap_or(0);
-        let peer = peer_ref(namespaces, pn, peer_index);
+        let peer = peer_ref(namespaces, &link_at, pn, peer_index);
         namespaces[ni].links[li].peer = Some(peer);
     }
 }

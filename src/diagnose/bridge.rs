@@ -32,33 +32,26 @@ pub fn check(f: &Facts) -> Vec<Finding> {
 /// `port-detached`: a veth with no address and no master whose peer's subnet is the subnet of
 /// a bridge in the same namespace (its address, or its ports' peers').
 fn detached(f: &Facts, ns: &Namespace, link: &Link) -> Option<Finding> {
-    if f.held_in(ns).any(|h| h.link.index == link.index) {
+    if f.held_on(ns, link.index).next().is_some() {
         return None;
     }
     let (pns, peer) = f.peer(ns, link)?;
-    let peer_net = f
-        .held_in(pns)
-        .find(|h| h.link.index == peer.index)
-        .map(|h| subnet(h.net))?;
+    let peer_net = f.held_on(pns, peer.index).next().map(|h| subnet(h.net))?;
     for bridge in ns.links.iter().filter(|l| l.kind == "bridge") {
         let own = f
-            .held_in(ns)
-            .find(|h| h.link.index == bridge.index && subnet(h.net) == peer_net)
+            .held_on(ns, bridge.index)
+            .find(|h| subnet(h.net) == peer_net)
             .map(|h| format!("bridge {} has {}", bridge.name, h.net));
-        let sibling = ns
-            .links
-            .iter()
-            .filter(|p| p.master_index == Some(bridge.index))
-            .find_map(|p| {
-                let (sns, speer) = f.peer(ns, p)?;
-                let h = f
-                    .held_in(sns)
-                    .find(|h| h.link.index == speer.index && subnet(h.net) == peer_net)?;
-                Some(format!(
-                    "its port {} leads to {} {} with {}",
-                    p.name, sns.name, speer.name, h.net
-                ))
-            });
+        let sibling = f.ports_of(ns, bridge).iter().find_map(|p| {
+            let (sns, speer) = f.peer(ns, p)?;
+            let h = f
+                .held_on(sns, speer.index)
+                .find(|h| subnet(h.net) == peer_net)?;
+            Some(format!(
+                "its port {} leads to {} {} with {}",
+                p.name, sns.name, speer.name, h.net
+            ))
+        });
         let evidence: Vec<String> = own.into_iter().chain(sibling).collect();
         if evidence.is_empty() {
             continue;
@@ -107,19 +100,11 @@ fn no_gateway_addr(f: &Facts, ns: &Namespace, bridge: &Link) -> Option<Finding> 
     if !f.segment(seg).closed {
         return None;
     }
-    for port in ns
-        .links
-        .iter()
-        .filter(|p| p.master_index == Some(bridge.index))
-    {
+    for port in f.ports_of(ns, bridge) {
         let Some((pns, peer)) = f.peer(ns, port) else {
             continue;
         };
-        let Some(h) = f
-            .held_in(pns)
-            .find(|h| h.link.index == peer.index && h.live())
-            .copied()
-        else {
+        let Some(h) = f.held_on(pns, peer.index).find(|h| h.live()).copied() else {
             continue;
         };
         let net = subnet(h.net);
@@ -130,9 +115,7 @@ fn no_gateway_addr(f: &Facts, ns: &Namespace, bridge: &Link) -> Option<Finding> 
             let held_on_segment = f
                 .holders(gw)
                 .any(|g| f.same_segment((ns, bridge), (g.ns, g.link)));
-            let bridge_on_net = f
-                .held_in(ns)
-                .any(|b| b.link.index == bridge.index && subnet(b.net) == net);
+            let bridge_on_net = f.held_on(ns, bridge.index).any(|b| subnet(b.net) == net);
             if held_on_segment || bridge_on_net {
                 continue;
             }

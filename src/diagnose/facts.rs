@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 
-use crate::model::{Link, Namespace, NsStatus, Route, Snapshot};
+use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, Snapshot};
 
 /// One usable IPv4 address: not loopback (127/8), not link-local (169.254/16).
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +48,15 @@ pub struct Facts<'a> {
     /// which address. Built once, so "who uses this namespace as a gateway" is a look-up and
     /// not a walk over every route of every namespace (10,000 routes × 1000 namespaces).
     gw_uses: HashMap<Ipv4Addr, Vec<(&'a Namespace, Ipv4Net)>>,
+    /// Every link by (namespace index, ifindex): rules look links up per link and per address.
+    links: LinkIndex<'a>,
+    /// Positions in `held` by link, and by address; and each bridge's ports. A container
+    /// owns its namespace and can fill it with links: rules that asked "which addresses does
+    /// this link hold" or "which links are this bridge's ports" by walking everything were
+    /// quadratic, and 30,000 bridges kept `doctor` busy for minutes.
+    held_on: HashMap<LinkKey, Vec<usize>>,
+    held_at: HashMap<Ipv4Addr, Vec<usize>>,
+    ports: HashMap<LinkKey, Vec<&'a Link>>,
 }
 
 #[derive(Debug, Default)]
@@ -84,10 +93,11 @@ impl<'a> Facts<'a> {
             .enumerate()
             .map(|(i, ns)| (ns.name.as_str(), i))
             .collect();
+        let links = LinkIndex::new(&snap.namespaces);
         let mut held = Vec::new();
         let mut held_range = HashMap::new();
         let mut gw_uses: HashMap<Ipv4Addr, Vec<(&'a Namespace, Ipv4Net)>> = HashMap::new();
-        for (_, ns) in &namespaces {
+        for &(ni, ns) in &namespaces {
             for (_, dst, gw) in gateway_routes(ns) {
                 gw_uses.entry(gw).or_default().push((ns, dst));
             }
@@ -96,7 +106,7 @@ impl<'a> Facts<'a> {
                 let Some(ip) = usable_v4(a.address) else {
                     continue;
                 };
-                let Some(link) = ns.link_by_index(a.ifindex) else {
+                let Some(link) = links.get(ni, a.ifindex) else {
                     continue;
                 };
                 if let Ok(net) = Ipv4Net::new(ip, a.prefix_len.min(32)) {
@@ -114,7 +124,12 @@ impl<'a> Facts<'a> {
             ns_index,
             held_range,
             gw_uses,
+            links,
+            held_on: HashMap::new(),
+            held_at: HashMap::new(),
+            ports: HashMap::new(),
         };
+        facts.build_lookups();
         facts.build_segments();
         facts
     }
@@ -125,7 +140,7 @@ impl<'a> Facts<'a> {
 
     pub fn link(&self, key: LinkKey) -> Option<(&'a Namespace, &'a Link)> {
         let ns = self.snap.namespaces.get(key.0)?;
-        Some((ns, ns.link_by_index(key.1)?))
+        Some((ns, self.links.get(key.0, key.1)?))
     }
 
     /// The veth peer of `link` in namespace `ns`, when its namespace was read and holds it.
@@ -138,7 +153,51 @@ impl<'a> Facts<'a> {
         if !readable(pns) {
             return None;
         }
-        Some((pns, pns.link_by_index(peer.ifindex)?))
+        Some((pns, self.links.get(idx, peer.ifindex)?))
+    }
+
+    fn build_lookups(&mut self) {
+        for (i, h) in self.held.iter().enumerate() {
+            if let Some(ni) = self.ns_idx(&h.ns.name) {
+                self.held_on.entry((ni, h.link.index)).or_default().push(i);
+            }
+            self.held_at.entry(h.ip()).or_default().push(i);
+        }
+        for &(ni, ns) in &self.namespaces {
+            for l in &ns.links {
+                if let Some(m) = l.master_index {
+                    self.ports.entry((ni, m)).or_default().push(l);
+                }
+            }
+        }
+    }
+
+    /// Addresses held by link `ifindex` of `ns`.
+    pub fn held_on<'s>(
+        &'s self,
+        ns: &Namespace,
+        ifindex: u32,
+    ) -> impl Iterator<Item = &'s Held<'a>> + 's {
+        let at = self
+            .ns_idx(&ns.name)
+            .and_then(|ni| self.held_on.get(&(ni, ifindex)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        at.iter().map(|&i| &self.held[i])
+    }
+
+    /// Addresses held by the link at `key`.
+    pub fn held_at_key<'s>(&'s self, key: LinkKey) -> impl Iterator<Item = &'s Held<'a>> + 's {
+        let at = self.held_on.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        at.iter().map(|&i| &self.held[i])
+    }
+
+    /// The links of `ns` whose master is `bridge`, in link order.
+    pub fn ports_of(&self, ns: &Namespace, bridge: &Link) -> &[&'a Link] {
+        self.ns_idx(&ns.name)
+            .and_then(|ni| self.ports.get(&(ni, bridge.index)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     fn build_segments(&mut self) {
@@ -226,12 +285,13 @@ impl<'a> Facts<'a> {
 
     /// Who holds `ip` (any link state).
     pub fn holders(&self, ip: Ipv4Addr) -> impl Iterator<Item = &Held<'a>> {
-        self.held.iter().filter(move |h| h.ip() == ip)
+        let at = self.held_at.get(&ip).map(Vec::as_slice).unwrap_or(&[]);
+        at.iter().map(|&i| &self.held[i])
     }
 
     /// The namespace holding `ip` on an up link, if any.
     pub fn live_holder(&self, ip: Ipv4Addr) -> Option<&Held<'a>> {
-        self.held.iter().find(|h| h.ip() == ip && h.live())
+        self.holders(ip).find(|h| h.live())
     }
 
     /// Addresses held in namespace `ns`.

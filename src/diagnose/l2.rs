@@ -210,9 +210,9 @@ fn on_the_wire(kind: &str) -> bool {
 /// `mtu-overlay`: a vxlan link larger than its underlay allows, or namespaces that route into
 /// a vxlan overlay through a link whose MTU exceeds the overlay's.
 fn mtu_overlay(f: &Facts, out: &mut Vec<Finding>) {
-    for (_, ns) in &f.namespaces {
+    for &(ni, ns) in &f.namespaces {
         for vx in ns.links.iter().filter(|l| l.kind == "vxlan" && l.mtu > 0) {
-            if let Some(lower) = vx.link_index.and_then(|i| ns.link_by_index(i)) {
+            if let Some((_, lower)) = vx.link_index.and_then(|i| f.link((ni, i))) {
                 if vx.mtu + VXLAN_OVERHEAD > lower.mtu {
                     let want = lower.mtu.saturating_sub(VXLAN_OVERHEAD);
                     out.push(

@@ -10,8 +10,7 @@ use crate::model::{Link, Namespace};
 use crate::plan::Step;
 
 fn addresses_of<'a>(f: &'a Facts, ns: &'a Namespace, link: &'a Link) -> Vec<String> {
-    f.held_in(ns)
-        .filter(|h| h.link.index == link.index)
+    f.held_on(ns, link.index)
         .map(|h| h.net.to_string())
         .collect()
 }
@@ -134,8 +133,9 @@ fn peer_down(ns: &Namespace, link: &Link, pns: &Namespace, peer: &Link) -> Findi
 fn peer_missing(f: &Facts, ns: &Namespace, link: &Link) -> Option<Finding> {
     let peer = link.peer.as_ref()?;
     let pns_name = peer.namespace.as_deref()?;
-    let pns = f.snap.namespace(pns_name)?;
-    if !readable(pns) || pns.link_by_index(peer.ifindex).is_some() {
+    let pi = f.ns_idx(pns_name)?;
+    let pns = &f.snap.namespaces[pi];
+    if !readable(pns) || f.link((pi, peer.ifindex)).is_some() {
         return None;
     }
     Some(

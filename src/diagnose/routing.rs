@@ -8,6 +8,7 @@
 //! - a stub (no forwarding) with a default route through R needs R to route back to it;
 //! - routers on one subnet that route D through a gateway there should all know D.
 
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -264,46 +265,50 @@ fn no_default(f: &Facts, out: &mut Vec<Finding>) {
 /// `wrong-subnet`: on a segment we see whole, an address whose subnet nobody else shares while
 /// the others agree on another one.
 fn wrong_subnet(f: &Facts, out: &mut Vec<Finding>) {
+    // Counted per segment rather than comparing every address with every other: a container
+    // can put tens of thousands of addresses on one segment of its own namespace.
+    type LinkId<'n> = (&'n str, u32);
     for (_, seg) in f.segments() {
         if !seg.closed {
             continue;
         }
-        let on_seg: Vec<&Held> = f
-            .held
+        let on_seg: Vec<&Held> = seg
+            .links
             .iter()
-            .filter(|h| {
-                h.net.prefix_len() < 31
-                    && seg.links.iter().any(|k| {
-                        f.link(*k)
-                            .is_some_and(|(n, l)| n.name == h.ns.name && l.index == h.link.index)
-                    })
-            })
+            .flat_map(|k| f.held_at_key(*k))
+            .filter(|h| h.net.prefix_len() < 31)
             .collect();
+        let mut links_on_subnet: HashMap<Ipv4Net, HashSet<LinkId>> = HashMap::new();
+        let mut nets_of_link: HashMap<LinkId, HashSet<Ipv4Net>> = HashMap::new();
+        let mut held_on_link: HashMap<LinkId, usize> = HashMap::new();
+        let mut per_subnet: HashMap<Ipv4Net, usize> = HashMap::new();
+        for o in &on_seg {
+            let k = (o.ns.name.as_str(), o.link.index);
+            links_on_subnet.entry(subnet(o.net)).or_default().insert(k);
+            nets_of_link.entry(k).or_default().insert(o.net);
+            *held_on_link.entry(k).or_default() += 1;
+            *per_subnet.entry(subnet(o.net)).or_default() += 1;
+        }
         for h in &on_seg {
+            let k = (h.ns.name.as_str(), h.link.index);
             let net = subnet(h.net);
             // The link may carry several subnets on purpose; only an address alone is odd.
-            if on_seg.iter().any(|o| {
-                (o.ns.name != h.ns.name || o.link.index != h.link.index) && subnet(o.net) == net
-            }) {
+            if links_on_subnet.get(&net).is_some_and(|l| l.len() > 1) {
                 continue;
             }
-            if on_seg
-                .iter()
-                .any(|o| o.ns.name == h.ns.name && o.link.index == h.link.index && o.net != h.net)
-            {
+            if nets_of_link.get(&k).is_some_and(|n| n.len() > 1) {
                 continue;
             }
-            let others: Vec<&&Held> = on_seg
-                .iter()
-                .filter(|o| o.ns.name != h.ns.name || o.link.index != h.link.index)
-                .collect();
-            let Some(first) = others.first() else {
+            let n_others = on_seg.len() - held_on_link.get(&k).copied().unwrap_or(0);
+            let not_mine = |o: &&&Held| o.ns.name != h.ns.name || o.link.index != h.link.index;
+            let Some(first) = on_seg.iter().find(not_mine) else {
                 continue;
             };
             let majority = subnet(first.net);
-            if others.len() < 2 || !others.iter().all(|o| subnet(o.net) == majority) {
+            if n_others < 2 || per_subnet.get(&majority).copied().unwrap_or(0) != n_others {
                 continue;
             }
+            let others: Vec<&&Held> = on_seg.iter().filter(not_mine).take(3).collect();
             out.push(
                 Finding::new(
                     "wrong-subnet",

@@ -12,6 +12,8 @@
 use std::io::ErrorKind;
 use std::process::Command;
 
+use super::bounded_run::run_bounded;
+
 use super::model::{Backend, Firewall, IpFamily, XtSource, IPTABLES_TABLE_NAMES};
 use super::nfnetlink::{self, KernelTable};
 use super::{iptables_save, nft_json};
@@ -101,7 +103,8 @@ pub fn run_plan(plan: &Plan, fw: &mut Firewall) {
     }
     if plan.nft {
         match run("nft", &["-j", "list", "ruleset"], "nftables") {
-            Ok(out) => {
+            Ok((out, cut)) => {
+                fw.errors.extend(cut);
                 let (tables, warnings) = nft_json::parse(&out);
                 fw.errors
                     .extend(warnings.into_iter().map(|w| format!("nft -j: {w}")));
@@ -131,13 +134,16 @@ fn collect_save(family: IpFamily, source: XtSource, fw: &mut Firewall) {
         Ok(out) => Ok((explicit, out)),
         Err(not_found @ ToolError::NotFound { .. }) => match run(plain, &["-c"], "iptables") {
             // iptables >= 1.8 marks nft-based output with "(nf_tables)" in its header.
-            Ok(out) if out.contains("(nf_tables)") == (source == XtSource::Nft) => Ok((plain, out)),
+            Ok(out) if out.0.contains("(nf_tables)") == (source == XtSource::Nft) => {
+                Ok((plain, out))
+            }
             _ => Err(not_found),
         },
         Err(e) => Err(e),
     };
     match output {
-        Ok((tool, out)) => {
+        Ok((tool, (out, cut))) => {
+            fw.errors.extend(cut);
             let (tables, warnings) = iptables_save::parse(&out, family, source);
             fw.errors
                 .extend(warnings.into_iter().map(|w| format!("{tool}: {w}")));
@@ -164,41 +170,49 @@ pub enum ToolError {
     #[error("{program} failed ({status}): {stderr}")]
     Failed {
         program: String,
-        status: std::process::ExitStatus,
+        status: String,
         stderr: String,
     },
 }
 
-/// Runs `program args` and returns its stdout (lossily decoded). `package` names the Debian
-/// package to suggest when the program is missing.
-fn run(program: &str, args: &[&str], package: &'static str) -> Result<String, ToolError> {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|source| {
-            if source.kind() == ErrorKind::NotFound {
-                ToolError::NotFound {
-                    program: program.to_string(),
-                    package,
-                }
-            } else {
-                ToolError::Spawn {
-                    program: program.to_string(),
-                    source,
-                }
+/// Runs `program args` and returns its stdout (lossily decoded), and why it was cut if it was
+/// (see [`super::bounded_run`]). `package` names the Debian package to suggest when the
+/// program is missing.
+fn run(
+    program: &str,
+    args: &[&str],
+    package: &'static str,
+) -> Result<(String, Option<String>), ToolError> {
+    let output = run_bounded(Command::new(program).args(args)).map_err(|source| {
+        if source.kind() == ErrorKind::NotFound {
+            ToolError::NotFound {
+                program: program.to_string(),
+                package,
             }
-        })?;
+        } else {
+            ToolError::Spawn {
+                program: program.to_string(),
+                source,
+            }
+        }
+    })?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let cut = output.cut.map(|c| format!("{program}: {c}"));
+    let success = output.status.is_some_and(|s| s.success());
     // A failing tool that still printed something: keep the partial listing.
-    if !output.status.success() && stdout.trim().is_empty() {
+    if !success && stdout.trim().is_empty() {
         let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().next().unwrap_or("").trim().to_string();
         return Err(ToolError::Failed {
             program: program.to_string(),
-            status: output.status,
-            stderr: stderr.lines().next().unwrap_or("").trim().to_string(),
+            status: match output.status {
+                Some(s) => s.to_string(),
+                None => "not waited for".into(),
+            },
+            stderr: cut.unwrap_or(first),
         });
     }
-    Ok(stdout)
+    Ok((stdout, cut))
 }
 
 /// Which backends hold rules. A nft table counts as native unless iptables-nft-save listed a

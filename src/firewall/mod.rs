@@ -1,4 +1,5 @@
 //! Firewall state of a namespace: nftables, iptables-nft and legacy iptables.
+mod bounded_run;
 pub mod collect;
 pub mod iptables_save;
 pub mod model;

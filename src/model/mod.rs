@@ -6,6 +6,7 @@
 mod cni;
 pub mod diff;
 mod link;
+mod link_index;
 mod namespace;
 mod route;
 mod socket;
@@ -17,6 +18,7 @@ pub use cni::{
     IpamRange,
 };
 pub use link::{Address, Link, PeerRef};
+pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
 pub use route::{table_name, Neighbor, Route, RoutingRule};
 pub use socket::ListeningSocket;

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Snapshot;
+use std::collections::{BTreeSet, HashMap};
+
+use super::{LinkIndex, Snapshot};
 
 /// One end of a veth pair.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,6 +25,14 @@ pub struct VethPair {
 /// Every veth pair of the snapshot. The end that is not a bridge port comes first, so a pod's
 /// interface reads before the host side that is plugged into the bridge.
 pub fn veth_pairs(snap: &Snapshot) -> Vec<VethPair> {
+    // Looked up and deduplicated by index, not by walking: a container can hold tens of
+    // thousands of veths in its own namespace, and a walk per veth was quadratic.
+    let links = LinkIndex::new(&snap.namespaces);
+    let mut ns_at: HashMap<&str, usize> = HashMap::new();
+    for (i, ns) in snap.namespaces.iter().enumerate() {
+        ns_at.entry(ns.name.as_str()).or_insert(i);
+    }
+    let mut seen: BTreeSet<(VethEnd, VethEnd)> = BTreeSet::new();
     let mut pairs: Vec<VethPair> = Vec::new();
     for ns in &snap.namespaces {
         for link in ns.links.iter().filter(|l| l.kind == "veth") {
@@ -36,8 +46,8 @@ pub fn veth_pairs(snap: &Snapshot) -> Vec<VethPair> {
             let peer_master = peer
                 .namespace
                 .as_deref()
-                .and_then(|n| snap.namespace(n))
-                .and_then(|n| n.link_by_index(peer.ifindex))
+                .and_then(|n| ns_at.get(n))
+                .and_then(|&n| links.get(n, peer.ifindex))
                 .and_then(|l| l.master.clone());
             let there = VethEnd {
                 namespace: peer.namespace.clone(),
@@ -55,7 +65,7 @@ pub fn veth_pairs(snap: &Snapshot) -> Vec<VethPair> {
             } else {
                 (there, here)
             };
-            if !pairs.iter().any(|p| p.a == a && p.b == b) {
+            if seen.insert((a.clone(), b.clone())) {
                 pairs.push(VethPair { a, b });
             }
         }

@@ -3,9 +3,9 @@
 //! bridge, one for veths straight to other namespaces) and, on each bus, the namespaces at the
 //! far ends of the veths. Pure: built from a snapshot, no I/O.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::model::{Link, Namespace, NamespaceKind, Snapshot};
+use crate::model::{Link, LinkIndex, Namespace, NamespaceKind, Snapshot};
 
 /// A namespace drawn as a big box with buses under it.
 pub struct Hub<'a> {
@@ -23,6 +23,8 @@ pub struct Hub<'a> {
     /// veths with both ends in this namespace: (name, peer name).
     pub local_pairs: Vec<(String, String)>,
     pub buses: Vec<Bus<'a>>,
+    /// [`shown_addrs`] of every link of `ns`, by link name.
+    pub addrs: HashMap<&'a str, Vec<String>>,
 }
 
 /// A bridge (or the hub's direct veths) and what hangs off it.
@@ -68,6 +70,23 @@ pub fn shown_addrs(ns: &Namespace, ifname: &str) -> Vec<String> {
         .collect()
 }
 
+/// [`shown_addrs`] for every link of `ns` at once: asked per link, a walk of all addresses
+/// each time was quadratic in a namespace with thousands of bridges and addresses.
+pub fn addrs_by_link(ns: &Namespace) -> HashMap<&str, Vec<String>> {
+    let mut out: HashMap<&str, Vec<String>> = HashMap::new();
+    for a in &ns.addresses {
+        let shown = !a.address.is_loopback()
+            && match a.address {
+                std::net::IpAddr::V4(v4) => !v4.is_link_local(),
+                std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+            };
+        if shown {
+            out.entry(a.ifname.as_str()).or_default().push(a.cidr());
+        }
+    }
+    out
+}
+
 /// veths of `ns` whose other end is in a different namespace (or lost).
 fn outer_veths(ns: &Namespace) -> impl Iterator<Item = &Link> {
     ns.links.iter().filter(move |l| {
@@ -83,13 +102,12 @@ struct Index<'a> {
     snap: &'a Snapshot,
     by_name: HashMap<&'a str, usize>,
     is_hub: Vec<bool>,
+    /// Links by (namespace, ifindex): a walk of the peer's namespace per veth was quadratic
+    /// in a container that holds thousands of veths.
+    links: LinkIndex<'a>,
 }
 
 impl<'a> Index<'a> {
-    fn ns(&self, name: &str) -> Option<&'a Namespace> {
-        self.by_name.get(name).map(|&i| &self.snap.namespaces[i])
-    }
-
     fn is_hub(&self, name: &str) -> bool {
         self.by_name.get(name).is_some_and(|&i| self.is_hub[i])
     }
@@ -99,8 +117,12 @@ impl<'a> Index<'a> {
         let Some(p) = &link.peer else {
             return (None, None);
         };
-        let ns = p.namespace.as_deref().and_then(|n| self.ns(n));
-        let peer = ns.and_then(|n| n.link_by_index(p.ifindex));
+        let at = p
+            .namespace
+            .as_deref()
+            .and_then(|n| self.by_name.get(n).copied());
+        let ns = at.map(|i| &self.snap.namespaces[i]);
+        let peer = at.and_then(|i| self.links.get(i, p.ifindex));
         (ns, peer)
     }
 }
@@ -186,6 +208,7 @@ pub fn build(snap: &Snapshot) -> Graph<'_> {
         snap,
         by_name: index,
         is_hub,
+        links: LinkIndex::new(nss),
     };
     let hubs = order.into_iter().map(|i| hub(&ix, &nss[i])).collect();
     Graph { hubs, isolated }
@@ -208,13 +231,14 @@ fn component(adj: &[BTreeSet<usize>], start: usize) -> Vec<usize> {
 }
 
 fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
+    let addrs = addrs_by_link(ns);
     let mut buses: Vec<Bus> = ns
         .links
         .iter()
         .filter(|l| l.kind == "bridge")
         .map(|b| Bus {
             bridge: Some(b),
-            addrs: shown_addrs(ns, &b.name),
+            addrs: addrs.get(b.name.as_str()).cloned().unwrap_or_default(),
             children: Vec::new(),
             other_ports: Vec::new(),
         })
@@ -225,17 +249,22 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
         children: Vec::new(),
         other_ports: Vec::new(),
     };
+    // Bridges by name and same-namespace pairs seen, so each link is placed in constant
+    // time however many bridges and veths the namespace holds.
+    let mut bus_at: HashMap<&str, usize> = HashMap::new();
+    for (i, b) in buses.iter().enumerate() {
+        if let Some(b) = b.bridge {
+            bus_at.entry(b.name.as_str()).or_insert(i);
+        }
+    }
+    let mut paired: HashSet<String> = HashSet::new();
     let mut local_pairs = Vec::new();
     let mut others = Vec::new();
     for l in &ns.links {
         if l.kind == "loopback" || l.kind == "bridge" {
             continue;
         }
-        let bus_i = l.master.as_ref().and_then(|m| {
-            buses
-                .iter()
-                .position(|b| b.bridge.is_some_and(|b| &b.name == m))
-        });
+        let bus_i = l.master.as_deref().and_then(|m| bus_at.get(m).copied());
         let outer = l.kind == "veth"
             && l.peer
                 .as_ref()
@@ -263,7 +292,8 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
                 .and_then(|p| p.name.clone())
                 .unwrap_or_default();
             // Each same-namespace pair once.
-            if !local_pairs.iter().any(|(a, _)| *a == peer) {
+            if !paired.contains(&peer) {
+                paired.insert(l.name.clone());
                 local_pairs.push((l.name.clone(), peer));
             }
         } else {
@@ -290,6 +320,7 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
         others,
         local_pairs,
         buses,
+        addrs,
     }
 }
 

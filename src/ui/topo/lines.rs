@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use unicode_width::UnicodeWidthStr;
 
-use super::graph::{shown_addrs, Bus, Child, Graph, Hub};
+use super::graph::{addrs_by_link, shown_addrs, Bus, Child, Graph, Hub};
 use crate::model::{Link, Namespace, NamespaceKind, NsStatus};
 
 /// Buses with more namespaces than this are collapsed until expanded.
@@ -177,7 +177,7 @@ fn hub_lines(hub: &Hub, expanded: &HashSet<String>, out: &mut Vec<TopoLine>) {
     for l in hub.others.iter().take(MAX_OTHER_LINKS) {
         let mut t = TopoLine::default();
         t.push(format!("{} ({})", l.name, l.kind), Tone::Plain);
-        for a in shown_addrs(hub.ns, &l.name) {
+        for a in hub.addrs.get(l.name.as_str()).into_iter().flatten() {
             t.push(format!(" {a}"), Tone::Plain);
         }
         if link_state_bad(l) {
@@ -309,7 +309,11 @@ fn bus_lines(
         // A port on a bridge has no address of its own worth showing; a direct veth does.
         let addrs = match bus.bridge {
             Some(_) => Vec::new(),
-            None => shown_addrs(hub.ns, &child.port.name),
+            None => hub
+                .addrs
+                .get(child.port.name.as_str())
+                .cloned()
+                .unwrap_or_default(),
         };
         out.push(child_line(stem, last_child, child, &addrs));
     }
@@ -466,12 +470,13 @@ fn isolated_lines(isolated: &[&Namespace], expanded: &HashSet<String>, out: &mut
         if let Some(why) = ns_unreadable(ns) {
             l.push(format!(" ! {why}"), Tone::Bad);
         }
+        let shown = addrs_by_link(ns);
         let links: Vec<String> = ns
             .links
             .iter()
             .filter(|l| l.kind != "loopback")
             .map(|l| {
-                let addrs = shown_addrs(ns, &l.name);
+                let addrs = shown.get(l.name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
                 if addrs.is_empty() {
                     l.name.clone()
                 } else {
