@@ -63,7 +63,7 @@ pub fn run(args: &JournalArgs) -> anyhow::Result<i32> {
         .collect();
     let mut damaged = false;
     for line in rows.iter().flat_map(|r| &r.problems).chain(&scan.skipped) {
-        eprintln!("netlens journal: {line}");
+        crate::errln!("netlens journal: {line}");
         damaged = true;
     }
     let code = if damaged { EXIT_FAILED } else { 0 };
@@ -94,7 +94,7 @@ pub fn run(args: &JournalArgs) -> anyhow::Result<i32> {
             r.steps
         );
         if let Some(note) = &r.note {
-            println!("{:<22} {note}", "");
+            crate::outln!("{:<22} {note}", "");
         }
     }
     Ok(code)

@@ -105,7 +105,7 @@ pub fn acquire(what: &str) -> Result<StateLock, PlanError> {
             if NO_WAIT.load(Ordering::Relaxed) {
                 return Err(PlanError::Busy { holder: who });
             }
-            eprintln!("netlens: waiting for {who} to finish…");
+            crate::errln!("netlens: waiting for {who} to finish…");
             Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| lerr(e.to_string()))?
         }
         Err((_, e)) => return Err(lerr(e.to_string())),
