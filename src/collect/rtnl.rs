@@ -78,7 +78,7 @@ pub fn read_all(sock: &mut RtSocket) -> RtnlData {
     }
     for msg in rules {
         if let RouteNetlinkMessage::NewRule(m) = msg {
-            data.rules.push(rule_from(&m));
+            data.rules.extend(rule_from(&m));
         }
     }
     data.rules.sort_by_key(|r| (r.family.clone(), r.priority));
@@ -296,7 +296,7 @@ fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> Option<Route
         gateway,
         dev,
         prefsrc,
-        protocol: format!("{:?}", m.header.protocol).to_lowercase(),
+        protocol: protocol_name(u8::from(m.header.protocol)),
         scope: scope_name(m.header.scope),
         kind: match m.header.kind {
             RouteType::Unicast => "unicast".into(),
@@ -307,8 +307,42 @@ fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> Option<Route
     })
 }
 
-fn rule_from(m: &RuleMessage) -> RoutingRule {
-    let family = family_name(m.header.family).unwrap_or("other");
+/// iproute2's default `rt_protos` table (6.x): the name `ip` prints for a route or rule
+/// protocol number; numbers without a name print as the decimal number, as `ip` does.
+pub fn protocol_name(proto: u8) -> String {
+    let name = match proto {
+        0 => "unspec",
+        1 => "redirect",
+        2 => "kernel",
+        3 => "boot",
+        4 => "static",
+        8 => "gated",
+        9 => "ra",
+        10 => "mrt",
+        11 => "zebra",
+        12 => "bird",
+        13 => "dnrouted",
+        14 => "xorp",
+        15 => "ntk",
+        16 => "dhcp",
+        18 => "keepalived",
+        42 => "babel",
+        99 => "openr",
+        186 => "bgp",
+        187 => "isis",
+        188 => "ospf",
+        189 => "rip",
+        192 => "eigrp",
+        other => return other.to_string(),
+    };
+    name.into()
+}
+
+/// A rule as `ip rule` / `ip -6 rule` lists it. Rules of other families (the kernel's
+/// multicast routing rules, RTNL_FAMILY_IPMR / IP6MR, in every namespace) are not policy
+/// routing rules for unicast traffic and `ip rule` does not list them: dropped, like routes.
+fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
+    let family = family_name(m.header.family)?;
     let mut rule = RoutingRule {
         family: family.into(),
         priority: 0,
@@ -317,6 +351,7 @@ fn rule_from(m: &RuleMessage) -> RoutingRule {
         iif: None,
         oif: None,
         fwmark: None,
+        fwmask: None,
         table: u32::from(m.header.table),
         action: match m.header.action {
             RuleAction::ToTable => "lookup".into(),
@@ -324,6 +359,8 @@ fn rule_from(m: &RuleMessage) -> RoutingRule {
         },
         invert: m.header.flags.contains(RuleFlags::Invert),
         suppress_prefixlen: None,
+        goto: None,
+        protocol: None,
     };
     for attr in &m.attributes {
         match attr {
@@ -334,6 +371,10 @@ fn rule_from(m: &RuleMessage) -> RoutingRule {
             RuleAttribute::Iifname(n) => rule.iif = Some(n.clone()),
             RuleAttribute::Oifname(n) => rule.oif = Some(n.clone()),
             RuleAttribute::FwMark(v) => rule.fwmark = Some(*v),
+            // `ip` shows the mask only when it is not the full one.
+            RuleAttribute::FwMask(v) if *v != u32::MAX => rule.fwmask = Some(*v),
+            RuleAttribute::Goto(v) => rule.goto = Some(*v),
+            RuleAttribute::Protocol(p) => rule.protocol = Some(protocol_name(u8::from(*p))),
             // The kernel sends u32::MAX for "not set".
             RuleAttribute::SuppressPrefixLen(v) if *v != u32::MAX => {
                 rule.suppress_prefixlen = Some(*v)
@@ -341,7 +382,11 @@ fn rule_from(m: &RuleMessage) -> RoutingRule {
             _ => {}
         }
     }
-    rule
+    // A mask without a mark (`fwmark 0/0xf0`) still selects: `ip` prints `fwmark 0/0xf0`.
+    if rule.fwmask.is_some() && rule.fwmark.is_none() {
+        rule.fwmark = Some(0);
+    }
+    Some(rule)
 }
 
 fn neighbor_from(m: &NeighbourMessage, name_of: &dyn Fn(u32) -> String) -> Option<Neighbor> {

@@ -55,6 +55,9 @@ pub struct RoutingRule {
     pub oif: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fwmark: Option<u32>,
+    /// The mask of `fwmark M/MASK`; absent when it is the full 0xffffffff (as `ip -j` omits it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmask: Option<u32>,
     pub table: u32,
     /// `lookup`, `blackhole`, `unreachable`, `prohibit`, `goto`, …
     pub action: String,
@@ -64,9 +67,34 @@ pub struct RoutingRule {
     /// `suppress_prefixlength N`: ignore lookup results with a prefix this short or shorter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppress_prefixlen: Option<u32>,
+    /// The target priority of a `goto` rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goto: Option<u32>,
+    /// Who installed the rule (`proto` in `ip rule`): an iproute2 name or the decimal number;
+    /// absent when the kernel did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 impl RoutingRule {
+    /// `0x10/0xf0` (or `0x10` with the full mask), as `ip rule` prints the fwmark selector.
+    pub fn fwmark_text(&self) -> Option<String> {
+        let mark = self.fwmark.or(self.fwmask.map(|_| 0))?;
+        Some(match self.fwmask {
+            Some(mask) => format!("{mark:#x}/{mask:#x}"),
+            None => format!("{mark:#x}"),
+        })
+    }
+
+    /// The action as `ip rule` prints it: `lookup main`, `goto 200`, `blackhole`, …
+    pub fn action_text(&self) -> String {
+        match (self.action.as_str(), self.goto) {
+            ("lookup", _) => format!("lookup {}", table_name(self.table)),
+            ("goto", Some(target)) => format!("goto {target}"),
+            (other, _) => other.to_string(),
+        }
+    }
+
     /// One of the three rules the kernel installs in every namespace (`ip rule` on a fresh
     /// system): 0 lookup local, 32766 lookup main, 32767 lookup default, with no selectors.
     pub fn is_kernel_default(&self) -> bool {
@@ -75,6 +103,7 @@ impl RoutingRule {
             && self.iif.is_none()
             && self.oif.is_none()
             && self.fwmark.is_none()
+            && self.fwmask.is_none()
             && !self.invert
             && self.suppress_prefixlen.is_none()
             && self.action == "lookup";

@@ -175,10 +175,17 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
                     let _ = write!(line, " {k} {v}");
                 }
             }
-            if let Some(m) = r.fwmark {
-                let _ = write!(line, " fwmark {m:#x}");
+            if let Some(m) = r.fwmark_text() {
+                let _ = write!(line, " fwmark {m}");
             }
-            let _ = write!(line, " {} {}", r.action, crate::model::table_name(r.table));
+            let _ = write!(line, " {}", r.action_text());
+            if let Some(p) = r
+                .protocol
+                .as_deref()
+                .filter(|p| !matches!(*p, "kernel" | "unspec"))
+            {
+                let _ = write!(line, " proto {p}");
+            }
             if let Some(p) = r.suppress_prefixlen {
                 let _ = write!(line, " suppress_prefixlength {p}");
             }

@@ -87,10 +87,13 @@ pub(super) fn red(packets: u64) -> Namespace {
         iif: None,
         oif: None,
         fwmark: None,
+        fwmask: None,
         table: 254,
         action: "lookup".into(),
         invert: false,
         suppress_prefixlen: None,
+        goto: None,
+        protocol: None,
     }];
     ns.sysctls = Sysctls {
         ip_forward: Some(1),

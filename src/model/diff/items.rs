@@ -114,8 +114,8 @@ pub(super) fn rule_item(r: &RoutingRule) -> Item {
     if let Some(d) = &r.dst {
         s.push_str(&format!(" to {d}"));
     }
-    if let Some(m) = r.fwmark {
-        s.push_str(&format!(" fwmark {m:#x}"));
+    if let Some(m) = r.fwmark_text() {
+        s.push_str(&format!(" fwmark {m}"));
     }
     if let Some(i) = &r.iif {
         s.push_str(&format!(" iif {i}"));
@@ -123,10 +123,7 @@ pub(super) fn rule_item(r: &RoutingRule) -> Item {
     if let Some(o) = &r.oif {
         s.push_str(&format!(" oif {o}"));
     }
-    match r.action.as_str() {
-        "lookup" => s.push_str(&format!(" lookup {}", crate::model::table_name(r.table))),
-        other => s.push_str(&format!(" {other}")),
-    }
+    s.push_str(&format!(" {}", r.action_text()));
     if let Some(p) = r.suppress_prefixlen {
         s.push_str(&format!(" suppress_prefixlength {p}"));
     }
