@@ -1,7 +1,9 @@
 //! `netlens doctor`: run the rule engine (`crate::diagnose`) over a live or saved snapshot.
 //!
 //! Exit status: 0 nothing at warning or error level (information allowed), 1 findings, 2 bad
-//! input (an unreadable snapshot, an unknown namespace), with one line on stderr.
+//! input (an unreadable snapshot, an unknown namespace), with one line on stderr, 3 no
+//! findings among what was read but the snapshot is incomplete (namespaces not entered or
+//! gone, sources such as the firewall not read, namespaces not discovered).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,7 +14,7 @@ use crate::model::{Namespace, Snapshot};
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct DoctorArgs {
-    /// Print `{"findings": [...]}` as JSON (docs/doctor.md).
+    /// Print `{"findings": [...], "complete": BOOL, "unread": [...]}` as JSON (docs/doctor.md).
     #[arg(long)]
     pub json: bool,
     /// Only findings about these namespaces (name, /run/netns path, pid, container id prefix
@@ -26,11 +28,69 @@ pub struct DoctorArgs {
 }
 
 const EXIT_USAGE: i32 = 2;
+const EXIT_INCOMPLETE: i32 = 3;
 
-/// The `{ "findings": [...] }` document of `--json`.
+/// The `{ "findings": [...], "complete": …, "unread": [...] }` document of `--json`.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct DoctorReport {
     pub findings: Vec<Finding>,
+    /// False when part of the host was not read: the findings cover only what was.
+    #[serde(default = "yes")]
+    pub complete: bool,
+    /// What was not read, one entry per namespace (or per snapshot-wide gap).
+    #[serde(default)]
+    pub unread: Vec<Unread>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One part of the snapshot that was not read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unread {
+    /// The namespace; absent for a gap in discovery (namespaces not even found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `inaccessible` (not entered), `gone` (vanished while read), `partial` (some sources
+    /// failed) or `undiscovered`.
+    pub state: String,
+    /// What is missing and why, one entry per failed source.
+    pub missing: Vec<String>,
+}
+
+/// What the snapshot records as not read: every namespace whose status is not `ok`, and the
+/// discovery warnings that say namespaces may be missing altogether.
+pub fn unread(snap: &Snapshot) -> Vec<Unread> {
+    use crate::model::NsStatus;
+    use crate::netns::discover::{HIDDEN_NAMESPACES, HOST_UNKNOWN};
+    let mut out: Vec<Unread> = snap
+        .namespaces
+        .iter()
+        .filter_map(|ns| {
+            let (state, missing) = match &ns.status {
+                NsStatus::Ok => return None,
+                NsStatus::Partial(list) => ("partial", list.clone()),
+                NsStatus::Gone => ("gone", vec!["disappeared while being read".to_string()]),
+                NsStatus::Inaccessible(why) => ("inaccessible", vec![why.clone()]),
+            };
+            Some(Unread {
+                namespace: Some(ns.name.clone()),
+                state: state.into(),
+                missing,
+            })
+        })
+        .collect();
+    for w in &snap.warnings {
+        if w.contains(HIDDEN_NAMESPACES) || w.starts_with(HOST_UNKNOWN) {
+            out.push(Unread {
+                namespace: None,
+                state: "undiscovered".into(),
+                missing: vec![w.clone()],
+            });
+        }
+    }
+    out
 }
 
 pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
@@ -61,9 +121,12 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
     if let Some(names) = &selected {
         findings.retain(|f| names.iter().any(|n| f.concerns(n)));
     }
+    let unread = unread(&snap);
     let text = if args.json {
         let mut t = serde_json::to_string_pretty(&DoctorReport {
             findings: findings.clone(),
+            complete: unread.is_empty(),
+            unread: unread.clone(),
         })?;
         t.push('\n');
         t
@@ -83,7 +146,18 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
             return Ok(EXIT_USAGE);
         }
     }
-    Ok(i32::from(has_problems(&findings)))
+    Ok(exit_code(&findings, &unread))
+}
+
+/// 1 for findings (whether or not all was read), else 3 when something was not read, else 0.
+pub fn exit_code(findings: &[Finding], unread: &[Unread]) -> i32 {
+    if has_problems(findings) {
+        1
+    } else if !unread.is_empty() {
+        EXIT_INCOMPLETE
+    } else {
+        0
+    }
 }
 
 fn matches(ns: &Namespace, sel: &str) -> bool {
@@ -157,16 +231,153 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
         }
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-    if findings.is_empty() {
+    let unread = unread(snap);
+    if !unread.is_empty() {
+        crate::put!(
+            out,
+            "== incomplete: {} parts not read (run as root to read them)",
+            unread.len()
+        );
+        for u in &unread {
+            match &u.namespace {
+                Some(n) => {
+                    crate::put!(out, "not read: {n} ({}): {}", u.state, u.missing.join("; "))
+                }
+                None => crate::put!(out, "not read: {}", u.missing.join("; ")),
+            }
+        }
+        out.push('\n');
+    }
+    let incomplete = if unread.is_empty() {
+        ""
+    } else {
+        " (incomplete: only what could be read)"
+    };
+    if findings.is_empty() && !unread.is_empty() {
+        crate::put!(
+            out,
+            "doctor: incomplete: no problems found among what could be read in {scope}"
+        );
+    } else if findings.is_empty() {
         crate::put!(out, "doctor: no problems found in {scope}");
     } else {
         crate::put!(
             out,
-            "doctor: {} errors, {} warnings, {} information in {scope}",
+            "doctor: {} errors, {} warnings, {} information in {scope}{incomplete}",
             count(Severity::Error),
             count(Severity::Warning),
             count(Severity::Info)
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::Severity;
+    use crate::model::{NamespaceKind, NsStatus};
+
+    fn snap(statuses: Vec<NsStatus>, warnings: Vec<String>) -> Snapshot {
+        let namespaces = statuses
+            .into_iter()
+            .enumerate()
+            .map(|(i, st)| {
+                let mut ns = Namespace::new(format!("ns{i}"), NamespaceKind::Named, i as u64 + 1);
+                ns.status = st;
+                ns
+            })
+            .collect();
+        Snapshot {
+            schema_version: crate::model::SCHEMA_VERSION,
+            taken_at: 0,
+            hostname: String::new(),
+            namespaces,
+            warnings,
+            cni: None,
+        }
+    }
+
+    #[test]
+    fn complete_snapshot_has_nothing_unread() {
+        let s = snap(vec![NsStatus::Ok, NsStatus::Ok], vec!["some note".into()]);
+        assert!(unread(&s).is_empty());
+        assert_eq!(exit_code(&[], &unread(&s)), 0);
+        let text = render(&s, &[], None);
+        assert!(!text.contains("incomplete"), "{text}");
+        assert!(
+            text.contains("doctor: no problems found in 2 namespaces"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_unread_part_is_listed_and_exits_3() {
+        let s = snap(
+            vec![
+                NsStatus::Ok,
+                NsStatus::Partial(vec!["firewall: denied".into(), "sock_diag: x".into()]),
+                NsStatus::Gone,
+                NsStatus::Inaccessible("cannot enter".into()),
+            ],
+            vec![format!(
+                "2 processes' {}: …",
+                crate::netns::discover::HIDDEN_NAMESPACES
+            )],
+        );
+        let u = unread(&s);
+        let states: Vec<(Option<&str>, &str)> = u
+            .iter()
+            .map(|u| (u.namespace.as_deref(), u.state.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (Some("ns1"), "partial"),
+                (Some("ns2"), "gone"),
+                (Some("ns3"), "inaccessible"),
+                (None, "undiscovered")
+            ]
+        );
+        assert_eq!(u[0].missing, ["firewall: denied", "sock_diag: x"]);
+        assert_eq!(exit_code(&[], &u), 3);
+        let text = render(&s, &[], None);
+        for n in ["ns1", "ns2", "ns3"] {
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with("not read: ") && l.contains(n)),
+                "{n}: {text}"
+            );
+        }
+        assert!(
+            text.ends_with(
+                "doctor: incomplete: no problems found among what could be read in 4 namespaces\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn findings_still_exit_1_when_incomplete() {
+        let s = snap(vec![NsStatus::Gone], vec![]);
+        let f: Finding = serde_json::from_value(serde_json::json!({
+            "id": "x:ns0", "rule": "x", "severity": "warning", "namespace": "ns0",
+            "objects": [], "title": "t", "explanation": "e"
+        }))
+        .unwrap();
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(exit_code(std::slice::from_ref(&f), &unread(&s)), 1);
+        let text = render(&s, std::slice::from_ref(&f), None);
+        assert!(
+            text.trim_end()
+                .ends_with("(incomplete: only what could be read)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn old_reports_read_as_complete() {
+        let r: DoctorReport = serde_json::from_str(r#"{"findings": []}"#).unwrap();
+        assert!(r.complete && r.unread.is_empty());
+    }
 }

@@ -12,6 +12,12 @@ use std::path::{Path, PathBuf};
 
 use crate::model::{NamespaceKind, NsStatus, ProcessRef};
 
+/// Part of the warning that namespaces held only by unreadable processes are missing; the
+/// doctor finds it in a saved snapshot's warnings to call the result incomplete.
+pub const HIDDEN_NAMESPACES: &str = "namespaces are not visible without root";
+/// Start of the warning that PID 1's namespace could not be identified.
+pub const HOST_UNKNOWN: &str = "cannot read /proc/1/ns/net";
+
 /// Directories where namespaces are bind-mounted by name.
 pub fn named_dirs() -> Vec<(PathBuf, &'static str)> {
     let mut dirs = Vec::new();
@@ -170,7 +176,7 @@ pub fn discover() -> Discovery {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             out.warnings.push(format!(
-                "cannot read /proc/1/ns/net ({why}): taking this process's namespace as the host's"
+                "{HOST_UNKNOWN} ({why}): taking this process's namespace as the host's"
             ));
             let own = PathBuf::from("/proc/self/ns/net");
             (out.own_inode.unwrap_or(0), own)
@@ -325,7 +331,7 @@ pub fn discover() -> Discovery {
     }
     if unreadable > 0 && !nix::unistd::geteuid().is_root() {
         out.warnings.push(format!(
-            "{unreadable} processes' namespaces are not visible without root: namespaces held only by them are missing"
+            "{unreadable} processes' {HIDDEN_NAMESPACES}: namespaces held only by them are missing"
         ));
     }
     out
