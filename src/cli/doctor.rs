@@ -233,9 +233,13 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let unread = unread(snap);
     if !unread.is_empty() {
+        // Not "run as root": a root netlens inside a container (or a sandbox whose PID 1 it
+        // cannot inspect) misses the host's namespace too.
+        let parts = if unread.len() == 1 { "part" } else { "parts" };
         crate::put!(
             out,
-            "== incomplete: {} parts not read (run as root to read them)",
+            "== incomplete: {} {parts} not read (netlens reads them as root from the host's own \
+             PID namespace)",
             unread.len()
         );
         for u in &unread {
