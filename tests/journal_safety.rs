@@ -12,13 +12,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::out::{assert_code, text};
-use common::plan::{assert_same, private_state, snap};
+use common::plan::{assert_same, mtu_plan, private_state, snap, write_plan};
+use common::snap::netlens;
 use common::world::{in_world, netlens_bin, private_etc_netns, sh, try_sh};
 use serde_json::{json, Value};
-
-fn netlens(args: &[&str]) -> Output {
-    netlens_timed(args, Duration::from_secs(60))
-}
 
 /// Runs netlens and kills it (failing the test) if it is not done within `limit`: a hang is
 /// one of the defects tested here.
@@ -56,18 +53,6 @@ fn wait_timed(mut child: Child, limit: Duration, what: &[&str]) -> Output {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn write_plan(dir: &Path, name: &str, plan: Value) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
-    path.display().to_string()
-}
-
-fn mtu_plan(id: &str, mtu: u32) -> Value {
-    json!({"id": id, "title": format!("mtu {mtu}"), "steps": [
-        {"step": "set_mtu", "ns": "host", "link": "d0", "mtu": mtu}
-    ]})
 }
 
 fn mtu(link: &str) -> u32 {

@@ -5,27 +5,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::out::{assert_code, text};
-use common::plan::{assert_same, changes, private_state, snap};
+use common::plan::{assert_same, changes, private_state, snap, write_plan};
+use common::snap::netlens;
 use common::world::{in_world, netlens_bin, sh};
 use serde_json::{json, Value};
-
-fn netlens(args: &[&str]) -> Output {
-    Command::new(netlens_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run netlens {args:?}: {e}"))
-}
-
-fn write_plan(dir: &Path, name: &str, plan: Value) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
-    path.display().to_string()
-}
 
 fn journal() -> Vec<Value> {
     let out = netlens(&["journal", "--json"]);

@@ -11,17 +11,10 @@ use std::process::{Command, Output, Stdio};
 use common::out::assert_code;
 use common::plan::{assert_same, changes, plan, private_state, snap, sysctl_dir};
 use common::snap::ip_json;
+use common::snap::netlens;
 use common::world::{in_world, netlens_bin, private_etc_netns, sh};
 use netlens::plan::{self, ApplyOptions, UndoTarget};
 use serde_json::{json, Value};
-
-fn netlens(args: &[&str]) -> Output {
-    Command::new(netlens_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run netlens {args:?}: {e}"))
-}
 
 fn text(out: &Output) -> String {
     format!(

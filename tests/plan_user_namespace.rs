@@ -7,20 +7,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::plan::private_state;
-use common::world::{in_world, netlens_bin, sh};
+use common::snap::netlens;
+use common::world::{in_world, sh};
 use serde_json::json;
-
-fn netlens(args: &[&str]) -> Output {
-    Command::new(netlens_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run netlens {args:?}: {e}"))
-}
 
 /// A copy of /etc over /etc inside the world, so nothing here can touch the machine's.
 fn private_etc() {
@@ -93,6 +86,44 @@ fn a_users_namespace_root_is_not_written_as_root() {
     });
 }
 
+/// `nobody` in user, mount and network namespaces of its own, with a tmpfs over its `/etc`
+/// (after `setup`, a shell snippet run there) and `/run/secret` — a file only root may read —
+/// bind-mounted as its `etc/hosts`. Returns the process and that file's `/proc/PID/root` path.
+fn user_with_bound_secret(setup: &str) -> (Child, String) {
+    std::fs::write("/run/secret", "10.0.0.1 secret-only-root-reads\n").unwrap();
+    sh(&["chmod", "600", "/run/secret"]);
+    let script = format!(
+        "mount -t tmpfs t /etc && {setup} touch /etc/hosts && \
+         mount --bind /run/secret /etc/hosts && exec sleep 30"
+    );
+    let user = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "unshare",
+            "-rmn",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let path = format!("/proc/{}/root/etc/hosts", user.id());
+    let t0 = Instant::now();
+    while std::fs::read_to_string(&path).map_or(true, |t| !t.contains("secret")) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "the bind mount never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (user, path)
+}
+
 /// The same user, with a mount namespace of its own: a tmpfs over `/etc` and a file only root
 /// may read bind-mounted as its `etc/hosts`. What a fix reads there to put back on undo (and
 /// journals) must be what that user could read, not the secret.
@@ -100,27 +131,7 @@ fn a_users_namespace_root_is_not_written_as_root() {
 fn a_users_namespace_root_is_not_read_as_root() {
     in_world("a_users_namespace_root_is_not_read_as_root", || {
         let _state = private_state();
-        std::fs::write("/run/secret", "10.0.0.1 secret-only-root-reads\n").unwrap();
-        sh(&["chmod", "600", "/run/secret"]);
-        let mut user = Command::new("setpriv")
-            .args([
-                "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-rmn",
-                "sh", "-c",
-                "mount -t tmpfs t /etc && touch /etc/hosts && mount --bind /run/secret /etc/hosts && exec sleep 30",
-            ])
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = user.id();
-        let path = format!("/proc/{pid}/root/etc/hosts");
-        let t0 = Instant::now();
-        while std::fs::read_to_string(&path).map_or(true, |t| !t.contains("secret")) {
-            assert!(
-                t0.elapsed() < Duration::from_secs(5),
-                "the bind mount never appeared"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (mut user, path) = user_with_bound_secret("");
         let read = netlens::rootfs::read_current(&path, None);
         user.kill().unwrap();
         user.wait().unwrap();
@@ -139,27 +150,8 @@ fn a_users_namespace_root_is_not_read_into_the_snapshot() {
     in_world(
         "a_users_namespace_root_is_not_read_into_the_snapshot",
         || {
-            std::fs::write("/run/secret", "10.0.0.1 secret-only-root-reads\n").unwrap();
-            sh(&["chmod", "600", "/run/secret"]);
-            let mut user = Command::new("setpriv")
-            .args([
-                "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-rmn",
-                "sh", "-c",
-                "mount -t tmpfs t /etc && echo 'nameserver 10.0.0.53' > /etc/resolv.conf && touch /etc/hosts && mount --bind /run/secret /etc/hosts && exec sleep 30",
-            ])
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-            let pid = user.id();
-            let path = format!("/proc/{pid}/root/etc/hosts");
-            let t0 = Instant::now();
-            while std::fs::read_to_string(&path).map_or(true, |t| !t.contains("secret")) {
-                assert!(
-                    t0.elapsed() < Duration::from_secs(5),
-                    "the bind mount never appeared"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            let (mut user, _path) =
+                user_with_bound_secret("echo 'nameserver 10.0.0.53' > /etc/resolv.conf &&");
             let out = netlens(&["snapshot", "--json", "--no-firewall"]);
             let text = netlens(&["snapshot", "--no-firewall"]);
             user.kill().unwrap();

@@ -6,35 +6,15 @@
 mod common;
 
 use std::fs::{File, OpenOptions};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::out::{assert_code, text};
-use common::plan::private_state;
+use common::plan::{mtu_plan, private_state, write_plan};
+use common::snap::netlens;
 use common::world::{in_world, netlens_bin, sh};
 use nix::fcntl::{Flock, FlockArg};
-use serde_json::{json, Value};
-
-fn netlens(args: &[&str]) -> Output {
-    Command::new(netlens_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run netlens {args:?}: {e}"))
-}
-
-fn write_plan(dir: &Path, name: &str, plan: Value) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
-    path.display().to_string()
-}
-
-fn mtu_plan(id: &str, mtu: u32) -> Value {
-    json!({"id": id, "title": format!("mtu {mtu}"), "steps": [
-        {"step": "set_mtu", "ns": "host", "link": "d0", "mtu": mtu}
-    ]})
-}
+use serde_json::Value;
 
 fn mtu() -> u64 {
     let v: Value = serde_json::from_str(&sh(&["ip", "-j", "link", "show", "d0"])).unwrap();

@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::container::{etc, Container, Scratch};
+use common::out::both;
 use common::world::{in_world, netlens_bin, sh};
 
 const SECRET: &str = "nameserver 10.66.66.66\n# HOST-SECRET-7f3a\n";
@@ -85,14 +86,6 @@ fn netlens_within(args: &[&str], limit: Duration) -> Run {
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn dns_of<'a>(snap: &'a serde_json::Value, ns: &str) -> &'a serde_json::Value {
     snap["namespaces"]
         .as_array()
@@ -109,7 +102,7 @@ fn snapshot_json() -> serde_json::Value {
     assert!(
         run.out.status.success(),
         "snapshot failed: {}",
-        text(&run.out)
+        both(&run.out)
     );
     serde_json::from_slice(&run.out.stdout).expect("snapshot JSON")
 }
@@ -171,13 +164,13 @@ fn container_symlinks_never_show_host_files() {
         assert_eq!(shown, format!("/proc/{}/root{}", ca.pid, secret.display()));
 
         let run = netlens_within(&["snapshot"], Duration::from_secs(60));
-        assert!(!text(&run.out).contains(MARK), "{}", text(&run.out));
+        assert!(!both(&run.out).contains(MARK), "{}", both(&run.out));
         let run = netlens_within(&["doctor"], Duration::from_secs(60));
-        assert!(!text(&run.out).contains(MARK), "{}", text(&run.out));
+        assert!(!both(&run.out).contains(MARK), "{}", both(&run.out));
         assert!(
-            !text(&run.out).contains("10.66.66.66"),
+            !both(&run.out).contains("10.66.66.66"),
             "{}",
-            text(&run.out)
+            both(&run.out)
         );
     });
 }
@@ -206,7 +199,7 @@ fn hostile_files_never_stall_or_blank_a_snapshot() {
         let cb = Container::start(&b, None);
 
         let run = netlens_within(&["snapshot", "--json"], Duration::from_secs(30));
-        assert!(run.out.status.success(), "{}", text(&run.out));
+        assert!(run.out.status.success(), "{}", both(&run.out));
         assert!(run.took < Duration::from_secs(20), "took {:?}", run.took);
         assert!(run.max_rss_kib < 256 * 1024, "used {} KiB", run.max_rss_kib);
         let snap: serde_json::Value = serde_json::from_slice(&run.out.stdout).unwrap();
@@ -238,9 +231,9 @@ fn hostile_files_never_stall_or_blank_a_snapshot() {
 
         // Text output says the file was cut; doctor and `--ns host` finish too.
         let run = netlens_within(&["snapshot"], Duration::from_secs(30));
-        assert!(run.out.status.success(), "{}", text(&run.out));
+        assert!(run.out.status.success(), "{}", both(&run.out));
         let hosts_b = format!("/proc/{}/root/etc/hosts: larger than 1 MiB", cb.pid);
-        assert!(text(&run.out).contains(&hosts_b), "{}", text(&run.out));
+        assert!(both(&run.out).contains(&hosts_b), "{}", both(&run.out));
         for args in [
             &["doctor"][..],
             &["doctor", "--ns", "host"],
@@ -287,7 +280,7 @@ fn fix_ignores_a_planted_temp_file_and_undo_restores() {
         let c = Container::start(&root, None);
         let id = format!("nsswitch-hosts:{}", c.name());
         let run = netlens_within(&["fix", &id, "--yes"], Duration::from_secs(60));
-        assert!(run.out.status.success(), "fix {id}: {}", text(&run.out));
+        assert!(run.out.status.success(), "fix {id}: {}", both(&run.out));
         assert_eq!(
             std::fs::read_to_string(&victim).unwrap(),
             "ssh-ed25519 AAAA admin\n",
@@ -324,7 +317,7 @@ fn fix_ignores_a_planted_temp_file_and_undo_restores() {
         assert!(left.is_empty(), "{left:?}");
 
         let run = netlens_within(&["undo", "--yes"], Duration::from_secs(60));
-        assert!(run.out.status.success(), "undo: {}", text(&run.out));
+        assert!(run.out.status.success(), "undo: {}", both(&run.out));
         assert_eq!(std::fs::read_to_string(&conf).unwrap(), original);
         assert_eq!(
             std::fs::read_to_string(&victim).unwrap(),
@@ -369,7 +362,7 @@ fn write_file_refuses_other_paths_and_stays_in_the_root() {
                     &["apply", plan.to_str().unwrap(), "--yes"],
                     Duration::from_secs(30),
                 );
-                assert_eq!(run.out.status.code(), Some(2), "{path}: {}", text(&run.out));
+                assert_eq!(run.out.status.code(), Some(2), "{path}: {}", both(&run.out));
             }
             assert!(!root.join("etc/cron.d").exists(), "a directory was created");
             assert!(!x.join("resolv.conf").exists());
@@ -390,11 +383,11 @@ fn write_file_refuses_other_paths_and_stays_in_the_root() {
                     &["apply", plan.to_str().unwrap(), "--yes"],
                     Duration::from_secs(30),
                 );
-                assert!(!run.out.status.success(), "{}", text(&run.out));
+                assert!(!run.out.status.success(), "{}", both(&run.out));
                 assert!(
-                    text(&run.out).contains("symbolic link"),
+                    both(&run.out).contains("symbolic link"),
                     "{}",
-                    text(&run.out)
+                    both(&run.out)
                 );
                 assert!(
                     !x.join("hosts").exists(),
@@ -411,7 +404,7 @@ fn write_file_refuses_other_paths_and_stays_in_the_root() {
                 &["apply", plan.to_str().unwrap(), "--yes"],
                 Duration::from_secs(30),
             );
-            assert!(run.out.status.success(), "{}", text(&run.out));
+            assert!(run.out.status.success(), "{}", both(&run.out));
             assert_eq!(
                 std::fs::read_to_string(root.join("etc/hosts")).unwrap(),
                 "evil\n"
@@ -429,11 +422,11 @@ fn write_file_refuses_other_paths_and_stays_in_the_root() {
                 &["apply", plan2.to_str().unwrap(), "--yes"],
                 Duration::from_secs(30),
             );
-            assert!(!run.out.status.success(), "{}", text(&run.out));
+            assert!(!run.out.status.success(), "{}", both(&run.out));
             assert!(
-                text(&run.out).contains("symbolic link"),
+                both(&run.out).contains("symbolic link"),
                 "{}",
-                text(&run.out)
+                both(&run.out)
             );
             assert!(!root.join("srv-hosts").exists());
         },
@@ -508,7 +501,7 @@ fn a_root_that_never_answers_blanks_only_itself() {
         assert_eq!(r, 0, "mount fuse: {}", std::io::Error::last_os_error());
         let c = Container::start(&root, None);
         let run = netlens_within(&["snapshot", "--json"], Duration::from_secs(30));
-        assert!(run.out.status.success(), "{}", text(&run.out));
+        assert!(run.out.status.success(), "{}", both(&run.out));
         let snap: serde_json::Value = serde_json::from_slice(&run.out.stdout).unwrap();
         let dns = dns_of(&snap, &c.name());
         assert!(

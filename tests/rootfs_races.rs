@@ -8,10 +8,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
 
 use common::container::{etc, private_etc, Container, Scratch};
-use common::world::{in_world, netlens_bin};
+use common::out::both;
+use common::snap::netlens;
+use common::world::in_world;
 
 const HOST_HOSTS: &str = "127.0.0.1 world-host\n";
 
@@ -24,22 +26,6 @@ fn host_process() -> Child {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(200));
     child
-}
-
-fn netlens(args: &[&str]) -> Output {
-    Command::new(netlens_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run netlens")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn write_plan(dir: &Path, ns: &str, path: &str, content: &str) -> std::path::PathBuf {
@@ -69,8 +55,8 @@ fn a_pid_whose_root_is_the_hosts_is_never_written_through() {
                 "10.66.66.66 chosen-by-the-container\n",
             );
             let run = netlens(&["apply", plan.to_str().unwrap(), "--yes"]);
-            assert!(!run.status.success(), "{}", text(&run));
-            assert!(text(&run).contains("host's own root"), "{}", text(&run));
+            assert!(!run.status.success(), "{}", both(&run));
+            assert!(both(&run).contains("host's own root"), "{}", both(&run));
             assert_eq!(std::fs::read_to_string("/etc/hosts").unwrap(), HOST_HOSTS);
             holder.kill().unwrap();
             holder.wait().unwrap();
@@ -99,7 +85,7 @@ fn undo_after_the_containers_pid_is_reused_never_writes_the_host() {
                 "127.0.0.1 fixed\n",
             );
             let run = netlens(&["apply", plan.to_str().unwrap(), "--yes"]);
-            assert!(run.status.success(), "{}", text(&run));
+            assert!(run.status.success(), "{}", both(&run));
 
             // The container exits and its pid comes back as a host process (set through the
             // world's own pid namespace: ns_last_pid is per pid namespace).
@@ -111,7 +97,7 @@ fn undo_after_the_containers_pid_is_reused_never_writes_the_host() {
             // Even forced (the engineer accepts losing later edits of *that* file), undo never
             // writes the container's text into the host's file.
             let run = netlens(&["undo", "--yes", "--force"]);
-            assert!(!run.status.success(), "{}", text(&run));
+            assert!(!run.status.success(), "{}", both(&run));
             assert_eq!(std::fs::read_to_string("/etc/hosts").unwrap(), HOST_HOSTS);
             holder.kill().unwrap();
             holder.wait().unwrap();
@@ -140,11 +126,11 @@ fn a_rewritten_file_never_carries_set_id_bits() {
             "127.0.0.1 localhost fixed\n",
         );
         let run = netlens(&["apply", plan.to_str().unwrap(), "--yes"]);
-        assert!(run.status.success(), "{}", text(&run));
+        assert!(run.status.success(), "{}", both(&run));
         let meta = std::fs::metadata(&hosts).unwrap();
         assert_eq!(meta.mode() & 0o7777, 0o755, "{:o}", meta.mode());
         let run = netlens(&["undo", "--yes"]);
-        assert!(run.status.success(), "{}", text(&run));
+        assert!(run.status.success(), "{}", both(&run));
         assert_eq!(
             std::fs::read_to_string(&hosts).unwrap(),
             "127.0.0.1 localhost\n"
@@ -176,7 +162,7 @@ fn undo_never_writes_one_containers_text_into_the_container_that_got_its_pid() {
                 "127.0.0.1 fixed\n",
             );
             let run = netlens(&["apply", plan.to_str().unwrap(), "--yes"]);
-            assert!(run.status.success(), "{}", text(&run));
+            assert!(run.status.success(), "{}", both(&run));
 
             // A exits; B, another container, starts with A's pid.
             drop(a);
@@ -185,8 +171,8 @@ fn undo_never_writes_one_containers_text_into_the_container_that_got_its_pid() {
             assert_eq!(b.pid, pid, "the pid was not reused");
 
             let run = netlens(&["undo", "--yes", "--force"]);
-            assert!(!run.status.success(), "{}", text(&run));
-            assert!(text(&run).contains("reused"), "{}", text(&run));
+            assert!(!run.status.success(), "{}", both(&run));
+            assert!(both(&run).contains("reused"), "{}", both(&run));
             assert_eq!(
                 std::fs::read_to_string(root_b.join("etc/hosts")).unwrap(),
                 "127.0.0.1 b\n",

@@ -6,27 +6,13 @@
 mod common;
 
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::container::Scratch;
-use common::world::{in_world, netlens_bin, sh};
-
-fn netlens(args: &[&str]) -> Output {
-    Command::new(netlens_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run netlens")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::out::both;
+use common::snap::netlens;
+use common::world::{in_world, sh};
 
 /// The pid of the process whose arguments hold `--if-unconfirmed`.
 fn watchdog_pid() -> u32 {
@@ -97,7 +83,7 @@ fn a_process_that_took_the_watchdogs_pid_is_not_the_watchdog() {
                 "--confirm-within",
                 "2",
             ]);
-            assert!(run.status.success(), "{}", text(&run));
+            assert!(run.status.success(), "{}", both(&run));
             let id = String::from_utf8_lossy(&run.stdout)
                 .split_whitespace()
                 .find(|w| w.len() > 15 && w.contains('T') && w.contains('-'))
@@ -117,15 +103,15 @@ fn a_process_that_took_the_watchdogs_pid_is_not_the_watchdog() {
 
             let run = netlens(&["journal"]);
             assert!(
-                text(&run).contains("watchdog not running"),
+                both(&run).contains("watchdog not running"),
                 "journal: {}",
-                text(&run)
+                both(&run)
             );
             let run = netlens(&["confirm", &id]);
             assert!(
-                text(&run).contains("rolled back"),
+                both(&run).contains("rolled back"),
                 "confirm: {}",
-                text(&run)
+                both(&run)
             );
             let links = sh(&["ip", "-o", "link", "show"]);
             assert!(

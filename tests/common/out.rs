@@ -20,3 +20,12 @@ pub fn assert_code(out: &Output, code: i32, what: &str) {
     );
     assert!(!e.contains("panicked"), "{what}: {e}");
 }
+
+/// stdout and stderr together, for messages that may land on either.
+pub fn both(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

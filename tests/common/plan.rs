@@ -63,3 +63,17 @@ pub fn plan(title: &str, steps: serde_json::Value) -> Plan {
     let steps: Vec<Step> = serde_json::from_value(steps).expect("steps parse");
     Plan::new(title, steps)
 }
+
+/// Writes `plan` as `DIR/NAME` and returns the path, for `netlens apply PATH`.
+pub fn write_plan(dir: &std::path::Path, name: &str, plan: serde_json::Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+/// A one-step plan setting `d0`'s MTU in the host namespace.
+pub fn mtu_plan(id: &str, mtu: u32) -> serde_json::Value {
+    serde_json::json!({"id": id, "title": format!("mtu {mtu}"), "steps": [
+        {"step": "set_mtu", "ns": "host", "link": "d0", "mtu": mtu}
+    ]})
+}
