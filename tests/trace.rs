@@ -228,5 +228,74 @@ fn tcp_probe_through_a_port_forward_is_answered() {
             .find(|x| x.0 == "cli" && x.2 == "reply")
             .expect("cli saw the reply");
         assert!(back.4.starts_with("IP 172.20.9.1.9443 >"), "{s:#?}");
+
+        // With the listener gone the server resets the SYN: the trace shows the RST, says
+        // refused and fails, as `path` does; it never says the reply came back.
+        let (code, v, err) = trace(&[
+            "--from",
+            "cli",
+            "172.20.9.1",
+            "--proto",
+            "tcp",
+            "--port",
+            "9443",
+            "--wait",
+            "1",
+        ]);
+        assert_eq!(code, 1, "{err}\n{v:#}");
+        assert_eq!(v["answered"], false, "{v:#}");
+        let refused = v["refused"].as_str().unwrap_or_default();
+        assert!(refused.contains("TCP reset"), "{v:#}");
+        let s = seen(&v);
+        let rst = s
+            .iter()
+            .find(|x| x.0 == "cli" && x.2 == "reply")
+            .expect("cli saw the reset");
+        assert!(rst.3 && rst.4.contains("TCP [R"), "{s:#?}");
+        let text = Command::new(netlens_bin())
+            .args(["trace", "--from", "cli", "172.20.9.1", "--proto", "tcp"])
+            .args(["--port", "9443", "--wait", "1"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("netlens trace");
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("refused:"), "{text}");
+        assert!(!text.contains("the reply came back"), "{text}");
+        let (pcode, pv, _) = {
+            let out = Command::new(netlens_bin())
+                .args(["path", "--json", "--from", "cli", "172.20.9.1"])
+                .args(["--proto", "tcp", "--port", "9443"])
+                .stdin(Stdio::null())
+                .output()
+                .expect("netlens path");
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            (out.status.code().unwrap_or(-1), v, ())
+        };
+        assert_eq!(pcode, 1, "path agrees it fails: {pv:#}");
+    });
+}
+
+/// Per-hop times are the kernel's receive timestamps: along the probe's way they never go
+/// backwards, and they fall inside the watch window (not a monotonic clock read as epoch).
+#[test]
+fn hop_times_follow_the_packet() {
+    in_world("hop_times_follow_the_packet", || {
+        lab::up("bridge").expect("lab up");
+        for _ in 0..3 {
+            let (code, v, err) = trace(&["--from", "bridge-red", "8.8.8.8", "--wait", "1"]);
+            assert_eq!(code, 0, "{err}\n{v:#}");
+            let mut last = 0.0f64;
+            for dir in ["request", "reply"] {
+                for s in v["sightings"].as_array().expect("sightings") {
+                    if s["direction"] != dir {
+                        continue;
+                    }
+                    let ms = s["after_ms"].as_f64().expect("a time");
+                    assert!((0.0..1000.0).contains(&ms), "{v:#}");
+                    assert!(ms >= last, "time goes backwards at {s}: {v:#}");
+                    last = ms;
+                }
+            }
+        }
     });
 }

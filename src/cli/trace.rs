@@ -1,6 +1,7 @@
 //! `netlens trace --from NS DST [--proto tcp|udp|icmp] [--port N] [--json]`: sends one real
 //! probe from NS and watches it at every interface of its computed path; where it was last
-//! seen is where it vanished. Exit 0 when the reply came back, 1 when not, 2 on bad input.
+//! seen is where it vanished. Exit 0 when the reply came back, 1 when not (or when the
+//! destination refused with a TCP reset), 2 on bad input.
 
 use std::io::Write;
 use std::time::Duration;

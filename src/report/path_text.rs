@@ -124,6 +124,8 @@ pub fn render_trace(r: &TraceReport) -> String {
     }
     if r.answered {
         out.push_str("the reply came back\n");
+    } else if let Some(why) = &r.refused {
+        out.push_str(&format!("refused: {}\n", Esc(why)));
     } else {
         match &r.vanished {
             Some(v) => out.push_str(&format!("no reply: {}\n", Esc(v))),

@@ -71,7 +71,9 @@ impl Spec {
 pub struct Packet {
     /// 1 for the first frame that matched.
     pub number: u64,
-    /// Seconds since the Unix epoch (userspace receive time).
+    /// Seconds since the Unix epoch: the kernel's receive timestamp (SIOCGSTAMPNS), so
+    /// packets seen by different capture threads order as they passed; user-space read time
+    /// only where the kernel gave none.
     pub time: f64,
     /// Length on the wire (as received; frames longer than the snap length are cut).
     pub length: usize,
@@ -277,7 +279,28 @@ fn packet_socket() -> std::io::Result<i32> {
             break;
         }
     }
+    // Turns on kernel receive timestamps for this socket (ENOENT: no packet yet).
+    let _ = kernel_stamp(fd);
     Ok(fd)
+}
+
+/// `SIOCGSTAMPNS` (linux/sockios.h): the receive timestamp of the last packet read from the
+/// socket. Not exported by libc.
+const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
+
+/// The kernel's receive time of the packet last read from `fd`. The first call on a socket
+/// turns timestamping on (and finds none yet); `packet_socket` makes that call.
+fn kernel_stamp(fd: i32) -> Option<SystemTime> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: SIOCGSTAMPNS writes one `struct timespec` into `ts`, which has that type.
+    let r = unsafe { libc::ioctl(fd, SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
+    if r != 0 || ts.tv_sec <= 0 {
+        return None;
+    }
+    Some(UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 /// Reads and resets the socket's counters: (packets, drops) since the last call.
@@ -419,10 +442,11 @@ fn run(
         let mut packet = None;
         if let Some(frame) = frame {
             received += 1;
+            // Read before the next receive: the ioctl reports the last packet read.
+            let ts = kernel_stamp(fd).unwrap_or_else(SystemTime::now);
             let decoded = decode(frame);
             if spec.filter.as_ref().is_none_or(|f| f.matches(&decoded)) {
                 matched += 1;
-                let ts = SystemTime::now();
                 if let Some(w) = pcap.as_mut() {
                     let since = ts.duration_since(UNIX_EPOCH).unwrap_or_default();
                     let p = PcapPacket::new(since, frame.len() as u32, frame);

@@ -36,8 +36,12 @@ pub struct Sighting {
 pub struct TraceReport {
     pub path: PathReport,
     pub sightings: Vec<Sighting>,
-    /// The reply came back to where the probe started.
+    /// A positive reply (echo reply, SYN-ACK, UDP answer) came back to where the probe started.
     pub answered: bool,
+    /// The destination refused the probe: a TCP reset came back instead of an answer. Says who
+    /// reset it, as seen where the probe started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// Where the probe (or its reply) was last seen and first missed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vanished: Option<String>,
@@ -147,7 +151,7 @@ pub fn trace(
         probe.port,
     )?;
     // First sighting per (namespace, iface, direction), and ARP questions nobody answered.
-    let mut first: BTreeMap<(String, String, bool), (f64, String)> = BTreeMap::new();
+    let mut first: BTreeMap<(String, String, bool), Seen> = BTreeMap::new();
     let mut arp = ArpSeen::default();
     let origin_point = order.first().map(|(_, ns, i)| (ns.clone(), i.clone()));
     let deadline = sent.at + wait;
@@ -156,11 +160,7 @@ pub fn trace(
             let (batch, _) = cap.next_batch(Duration::from_millis(10));
             for p in batch {
                 arp.note(&p);
-                if let Some(out) = classify(&p, sent.ident) {
-                    first
-                        .entry((ns.clone(), iface.clone(), out))
-                        .or_insert(((p.time - sent_epoch) * 1000.0, p.summary()));
-                }
+                note(&mut first, ns, iface, &p, sent.ident, sent_epoch);
             }
         }
         // Done once the reply is back where the probe left.
@@ -175,14 +175,10 @@ pub fn trace(
         let (left, _) = cap.finish_and_drain();
         for p in left {
             arp.note(&p);
-            if let Some(out) = classify(&p, sent.ident) {
-                first
-                    .entry((ns.clone(), iface.clone(), out))
-                    .or_insert(((p.time - sent_epoch) * 1000.0, p.summary()));
-            }
+            note(&mut first, &ns, &iface, &p, sent.ident, sent_epoch);
         }
     }
-    let sightings: Vec<Sighting> = order
+    let mut sightings: Vec<Sighting> = order
         .iter()
         .map(|(dir, ns, iface)| {
             let hit = first.get(&(ns.clone(), iface.clone(), dir == "request"));
@@ -191,15 +187,38 @@ pub fn trace(
                 iface: iface.clone(),
                 direction: dir.clone(),
                 seen: hit.is_some(),
-                after_ms: hit.map(|h| (h.0 * 1000.0).round() / 1000.0),
-                packet: hit.map(|h| h.1.clone()),
+                after_ms: hit.map(|h| (h.after_ms * 1000.0).round() / 1000.0),
+                packet: hit.map(|h| h.summary.clone()),
             }
         })
         .collect();
-    let answered = origin_point
+    let back = origin_point
         .as_ref()
-        .is_some_and(|(ns, i)| first.contains_key(&(ns.clone(), i.clone(), false)));
-    let vanished = if answered {
+        .and_then(|(ns, i)| first.get(&(ns.clone(), i.clone(), false)));
+    // A refused probe has no reply leg in the path; show the reset where it arrived anyway.
+    if let (Some(b), Some((ns, i))) = (back, &origin_point) {
+        let shown = sightings
+            .iter()
+            .any(|s| &s.namespace == ns && &s.iface == i && s.direction == "reply");
+        if !shown {
+            sightings.push(Sighting {
+                namespace: ns.clone(),
+                iface: i.clone(),
+                direction: "reply".into(),
+                seen: true,
+                after_ms: Some((b.after_ms * 1000.0).round() / 1000.0),
+                packet: Some(b.summary.clone()),
+            });
+        }
+    }
+    let answered = back.is_some_and(|b| !b.reset);
+    let refused = back.filter(|b| b.reset).map(|b| {
+        format!(
+            "{} answered with a TCP reset: nothing accepts the connection there ({})",
+            probe.dst, b.summary
+        )
+    });
+    let vanished = if back.is_some() {
         None
     } else {
         let unanswered = arp.unanswered();
@@ -215,9 +234,50 @@ pub fn trace(
         path,
         sightings,
         answered,
+        refused,
         vanished,
         unwatched,
     })
+}
+
+/// The first sighting of the probe or its reply at one point.
+struct Seen {
+    /// Milliseconds after the probe was sent, by the kernel's receive timestamp.
+    after_ms: f64,
+    summary: String,
+    /// The reply is a TCP reset: the destination refused.
+    reset: bool,
+}
+
+/// Records `p` if it is the probe or its reply and the first of its kind at this point.
+fn note(
+    first: &mut BTreeMap<(String, String, bool), Seen>,
+    ns: &str,
+    iface: &str,
+    p: &Packet,
+    ident: Ident,
+    sent_epoch: f64,
+) {
+    let Some(out) = classify(p, ident) else {
+        return;
+    };
+    first
+        .entry((ns.to_string(), iface.to_string(), out))
+        .or_insert_with(|| Seen {
+            after_ms: (p.time - sent_epoch) * 1000.0,
+            summary: p.summary(),
+            reset: !out && is_reset(p),
+        });
+}
+
+/// A TCP segment with RST set: the answer of a port nobody listens on (or a firewall's
+/// `REJECT --reject-with tcp-reset`).
+fn is_reset(p: &Packet) -> bool {
+    p.decoded
+        .layers
+        .iter()
+        .rev()
+        .any(|l| matches!(l, Layer::Tcp { flags, .. } if flags.contains('R')))
 }
 
 /// "after X, before Y" for the first watched point that missed the packet.
