@@ -7,7 +7,9 @@ use std::io;
 use std::net::IpAddr;
 
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
+};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
@@ -138,8 +140,18 @@ pub fn link_from(m: &LinkMessage) -> Link {
             LinkAttribute::OperState(s) => link.oper_state = format!("{s:?}").to_uppercase(),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
-                    if let LinkInfo::Kind(k) = info {
-                        link.kind = k.to_string();
+                    match info {
+                        LinkInfo::Kind(k) => link.kind = k.to_string(),
+                        // A vxlan names its underlay in IFLA_VXLAN_LINK, not IFLA_LINK; the
+                        // MTU rules need it (link_index is read as the peer only for veths).
+                        LinkInfo::Data(InfoData::Vxlan(v)) => {
+                            for attr in v {
+                                if let InfoVxlan::Link(i) = attr {
+                                    link.link_index.get_or_insert(*i);
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
