@@ -305,24 +305,7 @@ fn mtu_overlay_found_and_fixed_when_the_underlay_shrinks() {
         "mtu_overlay_found_and_fixed_when_the_underlay_shrinks",
         || {
             let _state = private_state();
-            netns("a");
-            netns("b");
-            veth("a", "ua", "b", "ub");
-            addr("a", "10.76.0.1/24", "ua");
-            addr("b", "10.76.0.2/24", "ub");
-            // `df inherit`: the outer packet keeps the inner DF bit, as with PMTU-discovering TCP;
-            // with DF unset the kernel would fragment the outer packet instead of losing it.
-            for (ns, dev, remote, overlay) in [
-                ("a", "ua", "10.76.0.2", "10.77.0.1/24"),
-                ("b", "ub", "10.76.0.1", "10.77.0.2/24"),
-            ] {
-                sh(&[
-                    "ip", "-n", ns, "link", "add", "vx0", "type", "vxlan", "id", "76", "dev", dev,
-                    "remote", remote, "dstport", "4789", "df", "inherit",
-                ]);
-                sh(&["ip", "-n", ns, "link", "set", "vx0", "up"]);
-                addr(ns, overlay, "vx0");
-            }
+            overlay_pair();
             assert!(full_size_ok(), "healthy overlay at MTU {}", vx_mtu("a"));
             expect_clean_of("mtu-overlay");
 
@@ -352,6 +335,64 @@ fn mtu_overlay_found_and_fixed_when_the_underlay_shrinks() {
             assert!(said.contains("Invalid argument"), "{said}");
             assert_eq!(vx_mtu("b"), 1350, "vxlan MTU after a refused undo");
             assert!(full_size_ok(), "full-size packet after a refused undo");
+            expect_clean_of("mtu-overlay");
+        },
+    );
+}
+
+/// Namespaces a and b joined by vxlan vx0 (10.77.0.1, .2/24) over veth ua–ub (10.76.0.0/24).
+fn overlay_pair() {
+    netns("a");
+    netns("b");
+    veth("a", "ua", "b", "ub");
+    addr("a", "10.76.0.1/24", "ua");
+    addr("b", "10.76.0.2/24", "ub");
+    // `df inherit`: the outer packet keeps the inner DF bit, as with PMTU-discovering TCP;
+    // with DF unset the kernel would fragment the outer packet instead of losing it.
+    for (ns, dev, remote, overlay) in [
+        ("a", "ua", "10.76.0.2", "10.77.0.1/24"),
+        ("b", "ub", "10.76.0.1", "10.77.0.2/24"),
+    ] {
+        sh(&[
+            "ip", "-n", ns, "link", "add", "vx0", "type", "vxlan", "id", "76", "dev", dev,
+            "remote", remote, "dstport", "4789", "df", "inherit",
+        ]);
+        sh(&["ip", "-n", ns, "link", "set", "vx0", "up"]);
+        addr(ns, overlay, "vx0");
+    }
+}
+
+#[test]
+fn mtu_overlay_found_for_links_forwarded_into_a_smaller_overlay() {
+    in_world(
+        "mtu_overlay_found_for_links_forwarded_into_a_smaller_overlay",
+        || {
+            overlay_pair();
+            // c reaches the overlay through a, over a link of MTU 1500; vx0 carries 1450.
+            netns("c");
+            veth("c", "cc", "a", "ca");
+            addr("c", "10.76.5.2/24", "cc");
+            addr("a", "10.76.5.1/24", "ca");
+            route("c", &["10.77.0.0/24", "via", "10.76.5.1"]);
+            route("b", &["10.76.5.0/24", "via", "10.77.0.1"]);
+            sysctl("a", "net.ipv4.ip_forward", "1");
+            assert!(
+                ping_ok("c", "10.77.0.2", Some(1450 - 28)),
+                "fits the overlay"
+            );
+            assert!(
+                !ping_ok("c", "10.77.0.2", Some(1500 - 28)),
+                "full size for c's link"
+            );
+            expect_finding("mtu-overlay", "error", "a", ("link", "ca"));
+
+            // Healthy control: c's link no larger than the overlay.
+            sh(&["ip", "-n", "c", "link", "set", "cc", "mtu", "1450"]);
+            sh(&["ip", "-n", "a", "link", "set", "ca", "mtu", "1450"]);
+            assert!(
+                ping_ok("c", "10.77.0.2", Some(1450 - 28)),
+                "full size after"
+            );
             expect_clean_of("mtu-overlay");
         },
     );
@@ -445,9 +486,14 @@ fn getent_v4(name: &str) -> Option<String> {
 fn search_too_long_found_and_six_domains_are_not() {
     in_world("search_too_long_found_and_six_domains_are_not", || {
         let dir = tempfile::tempdir().unwrap();
+        let deep = format!(
+            "--host-record=deep.{}.long4.rules.zz,10.78.0.78",
+            "l".repeat(62)
+        );
         let zones = [
             "--local=/rules.zz/",
             "--host-record=only7.d7.rules.zz,10.78.0.77",
+            &deep,
         ];
         let six: Vec<String> = (1..=6).map(|i| format!("d{i}.rules.zz")).collect();
         let resolv = |domains: &[String]| {
@@ -470,6 +516,23 @@ fn search_too_long_found_and_six_domains_are_not() {
         assert_eq!(getent_v4("only7").as_deref(), Some("10.78.0.77"));
         let (expanded, _) = searched(&dir.path().join("q.log"), "only7");
         assert_eq!(expanded, 7, "one query per search domain up to the 7th");
+        expect_finding(
+            "search-too-long",
+            "warning",
+            "app",
+            ("file", "/etc/netns/app/resolv.conf"),
+        );
+
+        // Four domains on a line of 255+ characters: musl ignores the whole line, glibc 2.26+
+        // still searches it (the name in the 4th long domain resolves here).
+        let label = "l".repeat(62);
+        let long: Vec<String> = (1..=4)
+            .map(|i| format!("{label}.long{i}.rules.zz"))
+            .collect();
+        let text = resolv(&long);
+        assert!(text.lines().next().unwrap().len() >= 255, "{text}");
+        netns_file("app", "resolv.conf", &text);
+        assert_eq!(getent_v4("deep").as_deref(), Some("10.78.0.78"));
         expect_finding(
             "search-too-long",
             "warning",
@@ -561,6 +624,25 @@ fn write_in(ns: &str, path: &str, value: &str) -> std::io::Result<()> {
     .expect("write thread")
 }
 
+/// Column `name` of /proc/net/stat/nf_conntrack in `ns`, summed over the CPUs (hex).
+fn kernel_ct_stat(ns: &str, name: &str) -> u64 {
+    let text = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "cat",
+        "/proc/net/stat/nf_conntrack",
+    ]);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    let col = header.iter().position(|h| *h == name).expect("stat column");
+    lines
+        .filter_map(|l| l.split_whitespace().nth(col))
+        .map(|v| u64::from_str_radix(v, 16).expect("hex"))
+        .sum()
+}
+
 fn ct_count(ns: &str) -> u64 {
     let v = common::world::sh(&[
         "ip",
@@ -634,5 +716,15 @@ fn conntrack_full_found_from_the_kernels_own_count() {
             "the kernel let busy set nf_conntrack_max"
         );
         assert!(f.get("fix").is_none(), "a fix the kernel refuses: {f:#}");
+
+        // conntrack-insert-failed follows the kernel's own per-namespace counter.
+        let failed = kernel_ct_stat("busy", "insert_failed");
+        let (_, findings) = doctor();
+        let said = of_rule(&findings, "conntrack-insert-failed");
+        assert_eq!(
+            said.len(),
+            usize::from(failed > 0),
+            "insert_failed={failed}: {said:#?}"
+        );
     });
 }
