@@ -195,6 +195,18 @@ fn br_netfilter_off_breaks_hairpin_and_fix_restores_it() {
             undo();
             assert!(!tcp_ok("cl", "10.73.0.100", 80), "hairpin after undo");
             expect_finding("br-netfilter", "warning", "node", ("link", "cbr0"));
+
+            // Without kube-proxy's chain the same DNAT is information (doctor exits 0).
+            let ipt = |args: &[&str]| {
+                let mut argv = vec!["ip", "netns", "exec", "node", "iptables", "-t", "nat"];
+                argv.extend_from_slice(args);
+                sh(&argv);
+            };
+            ipt(&["-D", "PREROUTING", "-j", "KUBE-SERVICES"]);
+            ipt(&["-E", "KUBE-SERVICES", "PORT-FWD"]);
+            ipt(&["-A", "PREROUTING", "-j", "PORT-FWD"]);
+            assert!(!tcp_ok("cl", "10.73.0.100", 80), "hairpin, plain DNAT");
+            expect_finding("br-netfilter", "info", "node", ("link", "cbr0"));
         },
     );
 }
@@ -254,6 +266,11 @@ fn rp_filter_strict_drops_asymmetric_traffic_and_fix_loosens_it() {
             undo();
             assert!(!ping_ok("c", "10.74.2.2", None), "after undo");
             expect_finding("rp-filter-strict", "error", "r", ("link", "r1"));
+
+            // The kernel applies max(all, link): all=2 makes r1's 1 loose, and the rule agrees.
+            sysctl("r", "net.ipv4.conf.all.rp_filter", "2");
+            assert!(ping_ok("c", "10.74.2.2", None), "all=2 overrides r1=1");
+            expect_clean_of("rp-filter-strict");
         },
     );
 }
@@ -271,6 +288,8 @@ fn gateway_neigh_found_when_the_gateway_ignores_arp() {
         // A default gateway forwards (else forwarding-off is the finding).
         sysctl("gw", "net.ipv4.ip_forward", "1");
         assert!(ping_ok("h", "10.75.9.1", None), "healthy gateway");
+        // A failed neighbour that is nobody's gateway is not this rule's business.
+        assert!(!ping_ok("h", "10.75.0.99", None), "nobody holds .99");
         expect_clean_of("gateway-neigh");
 
         // The gateway holds its address but never answers ARP for it (arp_ignore=8).
