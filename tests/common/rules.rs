@@ -91,11 +91,20 @@ impl Drop for Guard {
     }
 }
 
-/// `argv` inside `ns`, in the background; waits until `ss ss_args` in `ns` lists `needle`.
+/// `argv` inside `ns` (`HOST`: the world's own namespace), in the background; waits until
+/// `ss ss_args` there lists `needle`.
 fn serve(ns: &str, argv: &[&str], ss_args: &[&str], needle: &str) -> Guard {
-    let child = Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(argv)
+    let in_ns = |argv: &[&str]| -> Vec<String> {
+        let prefix: &[&str] = if ns == HOST {
+            &[]
+        } else {
+            &["ip", "netns", "exec", ns]
+        };
+        prefix.iter().chain(argv).map(|a| a.to_string()).collect()
+    };
+    let full = in_ns(argv);
+    let child = Command::new(&full[0])
+        .args(&full[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -103,8 +112,10 @@ fn serve(ns: &str, argv: &[&str], ss_args: &[&str], needle: &str) -> Guard {
         .unwrap_or_else(|e| panic!("start {argv:?} in {ns}: {e}"));
     let guard = Guard(child);
     let until = Instant::now() + Duration::from_secs(5);
-    let mut ss = vec!["ip", "netns", "exec", ns, "ss", "-Hn"];
+    let mut ss = vec!["ss", "-Hn"];
     ss.extend_from_slice(ss_args);
+    let ss = in_ns(&ss);
+    let ss: Vec<&str> = ss.iter().map(String::as_str).collect();
     while Instant::now() < until {
         if String::from_utf8_lossy(&try_sh(&ss).stdout).contains(needle) {
             return guard;
@@ -113,6 +124,9 @@ fn serve(ns: &str, argv: &[&str], ss_args: &[&str], needle: &str) -> Guard {
     }
     panic!("{argv:?} in {ns} did not start listening on {needle}");
 }
+
+/// The world's own namespace, for [`dnsmasq`] and [`tcp_listener`] (netlens calls it `host`).
+pub const HOST: &str = "host";
 
 /// A TCP listener on `port` in `ns` that accepts any number of connections.
 pub fn tcp_listener(ns: &str, port: u16) -> Guard {

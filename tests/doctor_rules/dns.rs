@@ -2,7 +2,7 @@
 //! search-too-long, stub-resolver-missing.
 
 use crate::common::rules::*;
-use crate::common::world::{in_world, private_etc_netns};
+use crate::common::world::{in_world, private_etc_netns, sh};
 
 /// Namespace `dns` with dnsmasq on 10.78.0.53 and client namespace `app` on its segment,
 /// resolving with `resolv` (written to /etc/netns/app/).
@@ -189,6 +189,53 @@ fn stub_resolver_missing_refuses_lookups_until_one_listens() {
             );
             assert_eq!(getent_v4("web.rules.zz").as_deref(), Some("10.78.0.5"));
             expect_clean_of("stub-resolver-missing");
+        },
+    );
+}
+
+#[test]
+fn stub_resolver_missing_is_info_where_the_file_is_inherited() {
+    in_world(
+        "dns::stub_resolver_missing_is_info_where_the_file_is_inherited",
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            // The world's /etc is an overlay on its /run: these files are the world's. Remove
+            // first, so a symlink (to systemd-resolved's file) is replaced, not followed.
+            private_etc_netns(&[]);
+            for f in ["/etc/resolv.conf", "/etc/nsswitch.conf"] {
+                let _ = std::fs::remove_file(f);
+            }
+            std::fs::write(
+                "/etc/resolv.conf",
+                "nameserver 127.0.0.53\noptions timeout:3 attempts:1\n",
+            )
+            .unwrap();
+            std::fs::write("/etc/nsswitch.conf", "hosts: files dns\n").unwrap();
+            netns("app");
+            // A stub on the host's loopback answers the host ...
+            sh(&["ip", "addr", "add", "127.0.0.53/8", "dev", "lo"]);
+            let _stub = dnsmasq(
+                HOST,
+                "127.0.0.53",
+                &dir.path().join("q.log"),
+                &["--address=/web.rules.zz/10.78.0.5"],
+            );
+            let out = sh(&["getent", "ahostsv4", "web.rules.zz"]);
+            assert!(out.starts_with("10.78.0.5"), "{out}");
+            // ... but not `app`, which reads the same file and has a loopback of its own.
+            assert_eq!(
+                getent_v4("web.rules.zz"),
+                None,
+                "app reaches the host's stub"
+            );
+            let (code, findings) = doctor();
+            let found = of_rule(&findings, "stub-resolver-missing");
+            assert_eq!(found.len(), 1, "{findings:#?}");
+            assert_eq!(found[0]["namespace"], "app", "{:#}", found[0]);
+            assert_eq!(found[0]["severity"], "info", "{:#}", found[0]);
+            let others = unrelated(&findings, "stub-resolver-missing");
+            assert!(others.is_empty(), "{others:?}: {findings:#?}");
+            assert_eq!(code, 0, "information only");
         },
     );
 }
