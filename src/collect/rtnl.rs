@@ -127,6 +127,7 @@ pub fn link_from(m: &LinkMessage) -> Link {
     };
     let mut link = Link::new(m.header.index, String::new(), kind);
     link.flags = flag_names(m.header.flags);
+    let mut vxlan_lower = None;
     for attr in &m.attributes {
         match attr {
             LinkAttribute::IfName(n) => link.name = n.clone(),
@@ -142,12 +143,10 @@ pub fn link_from(m: &LinkMessage) -> Link {
                 for info in infos {
                     match info {
                         LinkInfo::Kind(k) => link.kind = k.to_string(),
-                        // A vxlan names its underlay in IFLA_VXLAN_LINK, not IFLA_LINK; the
-                        // MTU rules need it (link_index is read as the peer only for veths).
                         LinkInfo::Data(InfoData::Vxlan(v)) => {
                             for attr in v {
                                 if let InfoVxlan::Link(i) = attr {
-                                    link.link_index.get_or_insert(*i);
+                                    vxlan_lower = Some(*i);
                                 }
                             }
                         }
@@ -157,6 +156,15 @@ pub fn link_from(m: &LinkMessage) -> Link {
             }
             _ => {}
         }
+    }
+    // A vxlan names its underlay in IFLA_VXLAN_LINK; its IFLA_LINK, sent only once it was
+    // moved to another namespace, is its own index, no lower device. The MTU rules need the
+    // underlay (link_index is read as a peer only for veths). IFLA_VXLAN_LINK is an index in
+    // the namespace the vxlan was made in: kept only while that is its own (no
+    // IFLA_LINK_NETNSID), so a moved vxlan is not paired with whatever has that index here.
+    if link.kind == "vxlan" {
+        let own_ns = link.link_netnsid.is_none_or(|id| id < 0);
+        link.link_index = vxlan_lower.filter(|_| own_ns);
     }
     link
 }

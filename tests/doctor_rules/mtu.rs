@@ -114,3 +114,55 @@ fn mtu_overlay_found_for_links_forwarded_into_a_smaller_overlay() {
         },
     );
 }
+
+#[test]
+fn mtu_overlay_quiet_for_a_vxlan_moved_away_from_its_underlay() {
+    in_world(
+        "mtu::mtu_overlay_quiet_for_a_vxlan_moved_away_from_its_underlay",
+        || {
+            // vx0 is made over ua in a, then moved to m. The kernel then reports its own
+            // index as IFLA_LINK (with a's netnsid) and ua's index in a as IFLA_VXLAN_LINK,
+            // which in m is some other link (iproute2 itself prints `dev my`), here of MTU
+            // 1400. Neither is vx0's underlay in m: no finding may come of them.
+            netns("a");
+            netns("b");
+            netns("m");
+            veth("a", "ua", "b", "ub");
+            veth("m", "mx", "m", "my");
+            let ua = crate::common::snap::ip_json(Some("a"), &["link", "show", "dev", "ua"]);
+            let ua_index = ua[0]["ifindex"].as_u64().expect("ua ifindex");
+            let in_m = crate::common::snap::ip_json(Some("m"), &["link", "show"]);
+            let same = in_m
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["ifindex"].as_u64() == Some(ua_index))
+                .expect("a link in m with ua's index");
+            assert_ne!(same["ifname"], "lo", "{in_m}");
+            for l in ["mx", "my"] {
+                sh(&["ip", "-n", "m", "link", "set", l, "mtu", "1400"]);
+            }
+            sh(&[
+                "ip",
+                "-n",
+                "a",
+                "link",
+                "add",
+                "vx0",
+                "type",
+                "vxlan",
+                "id",
+                "9",
+                "dev",
+                "ua",
+                "remote",
+                "10.76.0.2",
+                "dstport",
+                "4789",
+            ]);
+            sh(&["ip", "-n", "a", "link", "set", "vx0", "netns", "m"]);
+            assert_eq!(vx_mtu("m"), 1450);
+            expect_clean_of("mtu-overlay");
+        },
+    );
+}
