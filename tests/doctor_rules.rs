@@ -221,37 +221,75 @@ fn br_netfilter_off_breaks_hairpin_and_fix_restores_it() {
     );
 }
 
+/// Client c (10.74.1.2 on c1, 10.74.3.2 on c3), router r, server s (10.74.2.2) behind r;
+/// strict rp_filter on r1 only, forwarding on in r.
+fn rp_triangle() {
+    netns("c");
+    netns("r");
+    netns("s");
+    veth("c", "c1", "r", "r1");
+    veth("c", "c3", "r", "r3");
+    veth("r", "r2", "s", "s2");
+    addr("c", "10.74.1.2/24", "c1");
+    addr("r", "10.74.1.1/24", "r1");
+    addr("c", "10.74.3.2/24", "c3");
+    addr("r", "10.74.3.1/24", "r3");
+    addr("r", "10.74.2.1/24", "r2");
+    addr("s", "10.74.2.2/24", "s2");
+    route("c", &["10.74.2.0/24", "via", "10.74.1.1"]);
+    route("s", &["default", "via", "10.74.2.1"]);
+    sysctl("r", "net.ipv4.ip_forward", "1");
+    for ns in ["c", "r"] {
+        sysctl(ns, "net.ipv4.conf.all.rp_filter", "0");
+    }
+    for l in ["c1", "c3"] {
+        sysctl("c", &format!("net.ipv4.conf.{l}.rp_filter"), "0");
+    }
+    for l in ["r2", "r3"] {
+        sysctl("r", &format!("net.ipv4.conf.{l}.rp_filter"), "0");
+    }
+    sysctl("r", "net.ipv4.conf.r1.rp_filter", "1");
+}
+
+#[test]
+fn rp_filter_strict_quiet_when_policy_routing_keeps_replies_symmetric() {
+    in_world(
+        "rp_filter_strict_quiet_when_policy_routing_keeps_replies_symmetric",
+        || {
+            rp_triangle();
+            // The main table sends c's address out of r3, but a policy rule (looked up first,
+            // by the kernel's rp_filter too) sends it back out of r1: strict, and symmetric.
+            route("r", &["10.74.1.2/32", "via", "10.74.3.2", "dev", "r3"]);
+            route("r", &["10.74.1.2/32", "dev", "r1", "table", "100"]);
+            sh(&[
+                "ip",
+                "-n",
+                "r",
+                "rule",
+                "add",
+                "to",
+                "10.74.1.2",
+                "lookup",
+                "100",
+            ]);
+            assert!(
+                ping_ok("c", "10.74.2.2", None),
+                "policy routing keeps it symmetric"
+            );
+            // Fails until the doctor's route lookup (diagnose/facts.rs `lookup`, main table
+            // only) follows `ip rule` as the kernel does.
+            expect_clean_of("rp-filter-strict");
+        },
+    );
+}
+
 #[test]
 fn rp_filter_strict_drops_asymmetric_traffic_and_fix_loosens_it() {
     in_world(
         "rp_filter_strict_drops_asymmetric_traffic_and_fix_loosens_it",
         || {
             let _state = private_state();
-            netns("c");
-            netns("r");
-            netns("s");
-            veth("c", "c1", "r", "r1");
-            veth("c", "c3", "r", "r3");
-            veth("r", "r2", "s", "s2");
-            addr("c", "10.74.1.2/24", "c1");
-            addr("r", "10.74.1.1/24", "r1");
-            addr("c", "10.74.3.2/24", "c3");
-            addr("r", "10.74.3.1/24", "r3");
-            addr("r", "10.74.2.1/24", "r2");
-            addr("s", "10.74.2.2/24", "s2");
-            route("c", &["10.74.2.0/24", "via", "10.74.1.1"]);
-            route("s", &["default", "via", "10.74.2.1"]);
-            sysctl("r", "net.ipv4.ip_forward", "1");
-            for ns in ["c", "r"] {
-                sysctl(ns, "net.ipv4.conf.all.rp_filter", "0");
-            }
-            for l in ["c1", "c3"] {
-                sysctl("c", &format!("net.ipv4.conf.{l}.rp_filter"), "0");
-            }
-            for l in ["r2", "r3"] {
-                sysctl("r", &format!("net.ipv4.conf.{l}.rp_filter"), "0");
-            }
-            sysctl("r", "net.ipv4.conf.r1.rp_filter", "1");
+            rp_triangle();
 
             // Healthy control: strict, but replies to c leave by the link c came in on.
             assert!(
