@@ -7,7 +7,9 @@ use std::io;
 use std::net::IpAddr;
 
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
+};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
@@ -125,6 +127,7 @@ pub fn link_from(m: &LinkMessage) -> Link {
     };
     let mut link = Link::new(m.header.index, String::new(), kind);
     link.flags = flag_names(m.header.flags);
+    let mut vxlan_lower = None;
     for attr in &m.attributes {
         match attr {
             LinkAttribute::IfName(n) => link.name = n.clone(),
@@ -138,13 +141,30 @@ pub fn link_from(m: &LinkMessage) -> Link {
             LinkAttribute::OperState(s) => link.oper_state = format!("{s:?}").to_uppercase(),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
-                    if let LinkInfo::Kind(k) = info {
-                        link.kind = k.to_string();
+                    match info {
+                        LinkInfo::Kind(k) => link.kind = k.to_string(),
+                        LinkInfo::Data(InfoData::Vxlan(v)) => {
+                            for attr in v {
+                                if let InfoVxlan::Link(i) = attr {
+                                    vxlan_lower = Some(*i);
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
             _ => {}
         }
+    }
+    // A vxlan names its underlay in IFLA_VXLAN_LINK; its IFLA_LINK, sent only once it was
+    // moved to another namespace, is its own index, no lower device. The MTU rules need the
+    // underlay (link_index is read as a peer only for veths). IFLA_VXLAN_LINK is an index in
+    // the namespace the vxlan was made in: kept only while that is its own (no
+    // IFLA_LINK_NETNSID), so a moved vxlan is not paired with whatever has that index here.
+    if link.kind == "vxlan" {
+        let own_ns = link.link_netnsid.is_none_or(|id| id < 0);
+        link.link_index = vxlan_lower.filter(|_| own_ns);
     }
     link
 }

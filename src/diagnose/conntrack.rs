@@ -3,6 +3,7 @@
 
 use super::facts::Facts;
 use super::{Finding, Severity};
+use crate::model::{Namespace, NamespaceKind};
 use crate::plan::Step;
 
 /// Fill ratios (percent) for a warning and for an error.
@@ -21,31 +22,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
                     } else {
                         Severity::Warning
                     };
-                    out.push(
-                        Finding::new(
-                            "conntrack-full",
-                            severity,
-                            &ns.name,
-                            None,
-                            format!("conntrack table {pct}% full in {}", ns.name),
-                            format!(
-                                "{} tracks {count} connections of nf_conntrack_max {max} \
-                                 ({pct}%); at 100% the kernel drops every new connection \
-                                 (\"nf_conntrack: table full, dropping packet\").",
-                                ns.name
-                            ),
-                        )
-                        .object("sysctl", &ns.name, "net.netfilter.nf_conntrack_max")
-                        .fix(
-                            "double nf_conntrack_max",
-                            vec![Step::SetSysctl {
-                                ns: ns.name.clone(),
-                                key: "net/netfilter/nf_conntrack_max".into(),
-                                value: max.saturating_mul(2).to_string(),
-                                persist: false,
-                            }],
-                        ),
-                    );
+                    out.push(full(ns, count, max, pct, severity));
                 }
             }
         }
@@ -72,4 +49,42 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// `conntrack-full`. nf_conntrack_max is one global limit, compared with each namespace's own
+/// count, and the kernel lets only the initial namespace set it (read-only elsewhere): the fix
+/// is offered in the host namespace only; a container's finding says where to raise it.
+fn full(ns: &Namespace, count: u64, max: u64, pct: u64, severity: Severity) -> Finding {
+    let host = ns.kind == NamespaceKind::Host;
+    let finding = Finding::new(
+        "conntrack-full",
+        severity,
+        &ns.name,
+        None,
+        format!("conntrack table {pct}% full in {}", ns.name),
+        format!(
+            "{} tracks {count} connections of nf_conntrack_max {max} ({pct}%); at 100% the \
+             kernel drops every new connection (\"nf_conntrack: table full, dropping packet\").{}",
+            ns.name,
+            if host {
+                ""
+            } else {
+                " The limit is global and only the host's namespace can raise it \
+                 (sysctl net.netfilter.nf_conntrack_max there); here it is read-only."
+            }
+        ),
+    )
+    .object("sysctl", &ns.name, "net.netfilter.nf_conntrack_max");
+    if !host {
+        return finding;
+    }
+    finding.fix(
+        "double nf_conntrack_max",
+        vec![Step::SetSysctl {
+            ns: ns.name.clone(),
+            key: "net/netfilter/nf_conntrack_max".into(),
+            value: max.saturating_mul(2).to_string(),
+            persist: false,
+        }],
+    )
 }

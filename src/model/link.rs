@@ -41,7 +41,8 @@ pub struct Link {
     /// For bridges: names of the ports enslaved to it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<String>,
-    /// Raw IFLA_LINK (peer/lower index) and IFLA_LINK_NETNSID, kept for diagnosis.
+    /// Raw IFLA_LINK (peer/lower index; for a vxlan IFLA_VXLAN_LINK, its underlay, when in
+    /// the same namespace) and IFLA_LINK_NETNSID, kept for diagnosis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_index: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
