@@ -26,6 +26,10 @@ mod proc_ops;
 mod reserve;
 mod rewind;
 pub mod shell;
+pub mod simulate;
+mod simulate_fw;
+#[cfg(test)]
+mod simulate_tests;
 pub mod spec;
 mod state_dir;
 mod step;
@@ -38,6 +42,7 @@ pub use confirm::{confirm, rollback_if_unconfirmed, sweep_expired};
 pub use error::PlanError;
 pub use journal::{PlanState, STATE_DIR_ENV};
 pub use lock::{acquire as lock_state, set_no_wait, StateLock};
+pub use simulate::{simulate, Simulated};
 pub use spec::Plan;
 pub use step::{LinkEnd, RouteSpec, Step, RULE_TAG};
 pub use undo::{check_unchanged, undo, undo_preview, undo_with, UndoTarget, Undone};
