@@ -22,22 +22,37 @@ use crate::model::{Address, Link, Namespace, Route, Snapshot};
 pub enum Simulated {
     /// The snapshot as it would be after the steps.
     Done(Box<Snapshot>),
-    /// A step the model cannot follow, or one the kernel would refuse: why.
+    /// The kernel would refuse a step (a gateway on no subnet, a link that is not there), so
+    /// the plan would fail: why.
+    Refused(String),
+    /// A step the model cannot follow: why. Nothing is known about the result.
     Unknown(String),
+}
+
+const UNMODELLED: &str = "not modelled: ";
+
+/// The error of a step whose effect the model cannot hold.
+pub(crate) fn unmodelled(what: &str) -> String {
+    format!("{UNMODELLED}{what}")
 }
 
 /// Applies `steps` in order to a copy of `snap`.
 pub fn simulate(snap: &Snapshot, steps: &[Step]) -> Simulated {
     let mut copy = snap.clone();
     for step in steps {
-        if let Err(why) = apply(&mut copy, step) {
-            return Simulated::Unknown(format!("cannot simulate `{step}`: {why}"));
+        match apply(&mut copy, step) {
+            Ok(()) => {}
+            Err(why) if why.starts_with(UNMODELLED) => {
+                return Simulated::Unknown(format!("`{step}`: {why}"))
+            }
+            Err(why) => return Simulated::Refused(format!("`{step}`: {why}")),
         }
     }
     Simulated::Done(Box::new(copy))
 }
 
-/// Applies one step to `snap` in place.
+/// Applies one step to `snap` in place; `Err` says why the kernel would refuse it, or (made
+/// by [`unmodelled`]) that the model cannot follow it.
 pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
     match step {
         Step::SetLinkUp { ns, link, up } => set_up(snap, ns, link, *up),
@@ -117,7 +132,7 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         Step::MoveLink { .. }
         | Step::RecreateLink { .. }
         | Step::ReleaseIpamLease { .. }
-        | Step::RestoreIpamLease { .. } => Err("this kind of step is not modelled".into()),
+        | Step::RestoreIpamLease { .. } => Err(unmodelled("this kind of step")),
     }
 }
 
@@ -125,7 +140,7 @@ fn ns_mut<'a>(snap: &'a mut Snapshot, name: &str) -> Result<&'a mut Namespace, S
     snap.namespaces
         .iter_mut()
         .find(|n| n.name == name)
-        .ok_or_else(|| format!("namespace {name} is not in the snapshot"))
+        .ok_or_else(|| unmodelled(&format!("namespace {name}, not in the snapshot,")))
 }
 
 trait LinkMut {
@@ -409,7 +424,7 @@ fn add_route(
             d.clone()
         }
         (None, Some(gw)) => dev_for_gateway(n, gw)
-            .ok_or_else(|| format!("the kernel refuses it: gateway {gw} is on no link's subnet"))?,
+            .ok_or_else(|| format!("gateway {gw} is on no subnet of an up link"))?,
         (None, None) => return Err("a route needs a gateway or a device".into()),
     };
     let table = spec.table.unwrap_or(254);
@@ -439,7 +454,7 @@ fn add_route(
             6 => "blackhole",
             7 => "unreachable",
             8 => "prohibit",
-            _ => return Err(format!("route type {} is not modelled", x.kind)),
+            _ => return Err(unmodelled(&format!("route type {}", x.kind))),
         }
         .into();
         r.prefsrc = x.prefsrc;

@@ -5,6 +5,7 @@
 //! save; a delete removes only a rule iptables would match, so a delete written differently
 //! from the rule it aims at changes nothing here, as it changes nothing in the kernel.
 
+use super::simulate::unmodelled;
 use crate::dnsconf::{hosts, nsswitch, resolv, FileRead};
 use crate::firewall::iptables_save::{parse, rule_words};
 use crate::firewall::{IpFamily, XtChain, XtRule, XtSource, XtTable};
@@ -40,7 +41,7 @@ pub fn set_sysctl(s: &mut Sysctls, key: &str, value: &str) -> Result<(), String>
             Some(iface) => {
                 s.rp_filter.insert(iface.to_string(), small()?);
             }
-            None => return Err(format!("sysctl {key} is not in the snapshot's model")),
+            None => return Err(unmodelled(&format!("sysctl {key}"))),
         },
     }
     Ok(())
@@ -191,14 +192,14 @@ fn saved_rule(table: &str, chain: &str, words: &[String]) -> Result<XtRule, Stri
     );
     let (tables, warnings) = parse(&text, IpFamily::V4, XtSource::Nft);
     if let Some(w) = warnings.first() {
-        return Err(format!("the rule does not read back: {w}"));
+        return Err(unmodelled(&format!("a rule that does not read back ({w})")));
     }
     tables
         .into_iter()
         .flat_map(|t| t.chains)
         .flat_map(|c| c.rules)
         .next()
-        .ok_or_else(|| "the rule does not read back".into())
+        .ok_or_else(|| unmodelled("a rule that does not read back"))
 }
 
 /// `iptables -t TABLE -A|-I CHAIN [POSITION] RULE`.
@@ -213,7 +214,7 @@ pub fn add_rule(
     let fw = n
         .firewall
         .as_mut()
-        .ok_or_else(|| format!("the firewall of {} was not read", n.name))?;
+        .ok_or_else(|| unmodelled(&format!("the firewall of {}, not read,", n.name)))?;
     let v4 = |t: &XtTable| t.family == IpFamily::V4;
     let at = fw
         .iptables
@@ -274,7 +275,7 @@ pub fn del_rule(
     let fw = n
         .firewall
         .as_mut()
-        .ok_or_else(|| format!("the firewall of {} was not read", n.name))?;
+        .ok_or_else(|| unmodelled(&format!("the firewall of {}, not read,", n.name)))?;
     for t in fw
         .iptables
         .iter_mut()
@@ -301,9 +302,9 @@ pub fn write_file(n: &mut Namespace, path: &str, content: Option<&str>) -> Resul
     let dns = n
         .dns
         .as_mut()
-        .ok_or_else(|| format!("the resolver files of {name} were not read"))?;
+        .ok_or_else(|| unmodelled(&format!("the resolver files of {name}, not read,")))?;
     let Some(text) = content else {
-        return Err("removing a resolver file is not modelled".into());
+        return Err(unmodelled("removing a resolver file"));
     };
     let file = path.rsplit('/').next().unwrap_or("");
     let ours = |current: &str| path == current || path == format!("/etc/netns/{name}/{file}");
@@ -322,7 +323,11 @@ pub fn write_file(n: &mut Namespace, path: &str, content: Option<&str>) -> Resul
             put(&mut dns.nsswitch, path, text, nsswitch::parse(text))
         }
         "hosts" if ours(&dns.hosts.path) => put(&mut dns.hosts, path, text, hosts::parse(text)),
-        _ => return Err(format!("{path} is not a resolver file {name} reads")),
+        _ => {
+            return Err(unmodelled(&format!(
+                "{path}, not a resolver file {name} reads,"
+            )))
+        }
     }
     Ok(())
 }
