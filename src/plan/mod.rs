@@ -28,6 +28,7 @@ mod rewind;
 pub mod shell;
 pub mod simulate;
 mod simulate_fw;
+mod simulate_links;
 #[cfg(test)]
 mod simulate_tests;
 pub mod spec;

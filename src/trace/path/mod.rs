@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use super::fib::{Answer, Query, Refusal};
 use super::netfilter::{decide, Pkt, Verdict};
-use crate::diagnose::{Finding, Severity};
+use crate::diagnose::Finding;
 use crate::model::{Namespace, Snapshot};
 
 /// Hops walked before giving up (a routing loop).
@@ -99,26 +99,6 @@ fn holds(ns: &Namespace, ip: IpAddr) -> bool {
     ns.addresses.iter().any(|a| a.address == ip)
 }
 
-/// Whether the route or subnet text `net` (`10.0.0.0/8`, `default`) carries `ip`.
-fn route_covers(net: &str, ip: IpAddr) -> bool {
-    net == "default" || net.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&ip))
-}
-
-/// The source a packet from `ns` to `dst` most likely gets: its first global address of that
-/// family (the unspecified address when it has none).
-fn own_source(ns: &Namespace, dst: IpAddr) -> IpAddr {
-    ns.addresses
-        .iter()
-        .filter(|a| a.address.is_ipv4() == dst.is_ipv4() && a.scope == "global")
-        .find(|a| !a.address.is_loopback())
-        .map(|a| a.address)
-        .unwrap_or(if dst.is_ipv4() {
-            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
-        } else {
-            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
-        })
-}
-
 fn holds_on(ns: &Namespace, link: &str, ip: IpAddr) -> bool {
     ns.addresses
         .iter()
@@ -149,49 +129,6 @@ fn nat_to(to: &str) -> (Option<IpAddr>, Option<u16>) {
 impl Walk<'_> {
     fn ns(&self, name: &str) -> Option<&Namespace> {
         self.snap.namespace(name)
-    }
-
-    /// The doctor's finding for a cause at a hop: one of `rules` about namespace `ns` (its own,
-    /// or one naming an object there, such as the far end of a veth) and, when it names a
-    /// route there, a route that would carry `dst`. Never a finding about somewhere else:
-    /// `verify` then checks that its fix gets the packet past the hop.
-    fn finding(&self, ns: &str, rules: &[&str], dst: Option<IpAddr>) -> Option<String> {
-        let about = |f: &&Finding| {
-            f.namespace == ns
-                || f.objects
-                    .iter()
-                    .any(|o| o.kind != "namespace" && o.namespace == ns)
-        };
-        let fits = |f: &&Finding| {
-            let Some(d) = dst else { return true };
-            f.objects
-                .iter()
-                .filter(|o| o.kind == "route" && o.namespace == ns)
-                .all(|o| o.name == "default" || route_covers(&o.name, d))
-        };
-        let candidates = || {
-            self.findings
-                .iter()
-                .filter(|f| f.severity != Severity::Info && rules.contains(&f.rule.as_str()))
-        };
-        candidates()
-            .filter(|f| f.namespace == ns)
-            .find(|f| fits(f))
-            .or_else(|| candidates().filter(about).find(|f| fits(f)))
-            .map(|f| f.id.clone())
-    }
-
-    /// A `no-masquerade` finding for the subnet `dst` is in: a reply to a private source that
-    /// a gateway sent out as it was.
-    fn unmasqueraded(&self, dst: IpAddr) -> Option<&Finding> {
-        self.findings.iter().find(|f| {
-            f.rule == "no-masquerade"
-                && f.severity != Severity::Info
-                && f.id
-                    .rsplit(':')
-                    .next()
-                    .is_some_and(|net| route_covers(net, dst))
-        })
     }
 
     /// Walks one direction. Returns the leg and, when it was delivered, (namespace, src, dst)
@@ -623,12 +560,14 @@ fn describe(a: &Answer, dst: IpAddr) -> String {
     s
 }
 
+mod cause;
 mod kernel;
 mod l2;
 mod model_kernel;
 mod report;
 mod verify;
 
+use cause::own_source;
 pub use kernel::LiveKernel;
 use l2::Next;
 pub use model_kernel::ModelKernel;
