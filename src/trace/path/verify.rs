@@ -95,3 +95,96 @@ fn judge(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{walk, ModelKernel, Outcome, PathReport, Probe};
+    use crate::diagnose::diagnose;
+    use crate::model::Snapshot;
+    use crate::plan::{RouteSpec, Step};
+
+    fn lab() -> Snapshot {
+        serde_json::from_str(include_str!("../../../assets/demo-bridge.json")).unwrap()
+    }
+
+    fn probe() -> Probe {
+        Probe {
+            from: "bridge-red".into(),
+            src: None,
+            dst: "8.8.8.8".parse().unwrap(),
+            proto: "icmp".into(),
+            port: None,
+        }
+    }
+
+    fn broken(r: &PathReport) -> (String, Option<String>, Option<String>) {
+        r.legs
+            .iter()
+            .find_map(|l| match &l.outcome {
+                Outcome::Broken {
+                    namespace,
+                    finding,
+                    no_fix,
+                    ..
+                } => Some((namespace.clone(), finding.clone(), no_fix.clone())),
+                _ => None,
+            })
+            .expect("a broken leg")
+    }
+
+    /// bridge-lan lost its route to 8.8.8.8: the path breaks there.
+    fn without_stub_route() -> Snapshot {
+        let mut s = lab();
+        let lan = s
+            .namespaces
+            .iter_mut()
+            .find(|n| n.name == "bridge-lan")
+            .unwrap();
+        lan.routes.retain(|r| r.dst != "8.8.8.8/32");
+        s
+    }
+
+    #[test]
+    fn the_model_walk_delivers_on_the_healthy_lab() {
+        let s = lab();
+        let r = walk(&s, &diagnose(&s), &ModelKernel { snap: &s }, &probe());
+        assert!(r.delivers, "{r:#?}");
+    }
+
+    #[test]
+    fn a_fix_that_gets_the_packet_past_the_hop_is_suggested() {
+        let s = without_stub_route();
+        let r = walk(&s, &diagnose(&s), &ModelKernel { snap: &s }, &probe());
+        let (ns, finding, _) = broken(&r);
+        assert_eq!(ns, "bridge-lan");
+        assert_eq!(finding.as_deref(), Some("no-route:bridge-lan:8.8.8.8/32"));
+    }
+
+    #[test]
+    fn a_fix_that_does_not_is_dropped_with_the_reason() {
+        let s = without_stub_route();
+        let mut findings = diagnose(&s);
+        let f = findings
+            .iter_mut()
+            .find(|f| f.id == "no-route:bridge-lan:8.8.8.8/32")
+            .unwrap();
+        // The right finding, with a fix that routes something else.
+        f.fix.as_mut().unwrap().steps = vec![Step::AddRoute {
+            ns: "bridge-lan".into(),
+            route: RouteSpec {
+                dst: "9.9.9.9/32".parse().unwrap(),
+                via: Some("100.64.0.2".parse().unwrap()),
+                dev: None,
+                table: None,
+                metric: None,
+            },
+        }];
+        let r = walk(&s, &findings, &ModelKernel { snap: &s }, &probe());
+        let (ns, finding, no_fix) = broken(&r);
+        assert_eq!(ns, "bridge-lan");
+        assert_eq!(finding, None);
+        assert!(no_fix
+            .unwrap()
+            .contains("does not get the packet past bridge-lan"));
+    }
+}
