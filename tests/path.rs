@@ -353,3 +353,126 @@ fn path_refuses_bad_input() {
         }
     });
 }
+
+/// ha — hr — hb: two subnets a router joins (names and subnets the lab never uses).
+fn routed_trio() {
+    for ns in ["ha", "hr", "hb"] {
+        sh(&["ip", "netns", "add", ns]);
+        sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+    }
+    for (ns, peer, addr, gw, mine) in [
+        (
+            "ha",
+            "to-a",
+            "10.123.1.10/24",
+            "10.123.1.1",
+            "10.123.1.1/24",
+        ),
+        (
+            "hb",
+            "to-b",
+            "10.123.2.20/24",
+            "10.123.2.1",
+            "10.123.2.1/24",
+        ),
+    ] {
+        sh(&[
+            "ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", peer,
+            "netns", "hr",
+        ]);
+        sh(&["ip", "-n", ns, "addr", "add", addr, "dev", "eth0"]);
+        sh(&["ip", "-n", ns, "link", "set", "eth0", "up"]);
+        sh(&["ip", "-n", ns, "route", "add", "default", "via", gw]);
+        sh(&["ip", "-n", "hr", "addr", "add", mine, "dev", peer]);
+        sh(&["ip", "-n", "hr", "link", "set", peer, "up"]);
+    }
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        "hr",
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_forward=1",
+    ]);
+}
+
+fn pings(from: &str, dst: &str) -> bool {
+    common::world::try_sh(&["ip", "netns", "exec", from, "ping", "-c1", "-W1", dst])
+        .status
+        .success()
+}
+
+fn broken_outcome(v: &Value) -> Value {
+    v["legs"]
+        .as_array()
+        .and_then(|legs| legs.iter().find(|l| l["outcome"]["outcome"] == "broken"))
+        .map(|l| {
+            let mut o = l["outcome"].clone();
+            o["direction"] = l["direction"].clone();
+            o
+        })
+        .unwrap_or_else(|| panic!("no broken leg\n{v:#}"))
+}
+
+#[test]
+fn a_path_names_the_hop_that_breaks_and_only_a_fix_for_it() {
+    in_world(
+        "a_path_names_the_hop_that_breaks_and_only_a_fix_for_it",
+        || {
+            // An unrelated fault elsewhere on the node: the bridge lab's masquerade is gone.
+            lab::up("bridge").expect("lab up");
+            let nl = netlens_bin();
+            sh(&[
+                nl.to_str().unwrap(),
+                "lab",
+                "break",
+                "bridge",
+                "no-masquerade",
+            ]);
+            routed_trio();
+            assert!(
+                pings("ha", "10.123.2.20"),
+                "the healthy trio does not deliver"
+            );
+            sh(&["ip", "-n", "hb", "route", "del", "default"]);
+            assert!(
+                !pings("ha", "10.123.2.20"),
+                "delivered without hb's default route"
+            );
+
+            let (code, v, err) = path(&["--from", "ha", "10.123.2.20"]);
+            assert_eq!(code, 1, "{err}\n{v:#}");
+            let broken = broken_outcome(&v);
+            assert_eq!(broken["direction"], "reply", "{v:#}");
+            assert_eq!(broken["namespace"], "hb", "{v:#}");
+            match broken["finding"].as_str() {
+                // A finding about hb, and its fix really brings the reply back.
+                Some(id) => {
+                    assert!(
+                        id.contains(":hb"),
+                        "a finding about another hop: {id}\n{v:#}"
+                    );
+                    let out = Command::new(&nl)
+                        .args(["fix", id, "--yes"])
+                        .output()
+                        .unwrap();
+                    assert_eq!(out.status.code(), Some(0), "{out:?}");
+                    assert!(pings("ha", "10.123.2.20"), "{id} fixed, ping still fails");
+                }
+                None => assert!(
+                    broken["no_fix"].as_str().is_some_and(|w| !w.is_empty()),
+                    "no finding and no reason\n{v:#}"
+                ),
+            }
+
+            // A namespace with no route at all: the source shown is its own, not the destination.
+            let (code, v, err) = path(&["--from", "hb", "10.123.1.10"]);
+            assert_eq!(code, 1, "{err}\n{v:#}");
+            let hop = &v["legs"][0]["hops"][0];
+            assert_eq!(hop["namespace"], "hb", "{v:#}");
+            assert_eq!(hop["src"], "10.123.2.20", "{v:#}");
+            assert_eq!(hop["dst"], "10.123.1.10", "{v:#}");
+        },
+    );
+}

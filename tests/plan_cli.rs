@@ -278,3 +278,81 @@ fn bad_input_is_refused_with_exit_2_and_changes_nothing() {
         },
     );
 }
+
+/// a — r — b on two veth pairs; a and b route through r, which does not forward.
+fn routed_pair() {
+    for n in ["fa", "fr", "fb"] {
+        sh(&["ip", "netns", "add", n]);
+        sh(&["ip", "-n", n, "link", "set", "lo", "up"]);
+    }
+    for (n, peer, addr, gw, net) in [
+        ("fa", "r-a", "10.61.0.2/24", "10.61.0.1", "10.61.0.1/24"),
+        ("fb", "r-b", "10.62.0.2/24", "10.62.0.1", "10.62.0.1/24"),
+    ] {
+        sh(&[
+            "ip", "link", "add", "eth0", "netns", n, "type", "veth", "peer", "name", peer, "netns",
+            "fr",
+        ]);
+        sh(&["ip", "-n", n, "addr", "add", addr, "dev", "eth0"]);
+        sh(&["ip", "-n", n, "link", "set", "eth0", "up"]);
+        sh(&["ip", "-n", n, "route", "add", "default", "via", gw]);
+        sh(&["ip", "-n", "fr", "addr", "add", net, "dev", peer]);
+        sh(&["ip", "-n", "fr", "link", "set", peer, "up"]);
+    }
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        "fr",
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_forward=0",
+    ]);
+}
+
+fn pings(from: &str, dst: &str) -> bool {
+    common::world::try_sh(&["ip", "netns", "exec", from, "ping", "-c1", "-W1", dst])
+        .status
+        .success()
+}
+
+#[test]
+fn a_fix_undone_behind_its_back_is_not_reported_as_success() {
+    in_world(
+        "a_fix_undone_behind_its_back_is_not_reported_as_success",
+        || {
+            let _state = private_state();
+            routed_pair();
+            assert!(
+                !pings("fa", "10.62.0.2"),
+                "r forwards although ip_forward=0"
+            );
+            // Something on the node (an agent, a script) keeps turning forwarding off again.
+            let mut agent = Command::new("ip")
+                .args(["netns", "exec", "fr", "sh", "-c"])
+                .arg("while :; do echo 0 > /proc/sys/net/ipv4/ip_forward; sleep 0.005; done")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let out = netlens(&["fix", "forwarding-off:fr", "--yes"]);
+            agent.kill().unwrap();
+            agent.wait().unwrap();
+            let (o, e) = text(&out);
+            assert_code(&out, 4, "fix whose change was undone");
+            assert!(
+                e.contains("NOT FIXED: forwarding-off:fr is still there"),
+                "{o}\n{e}"
+            );
+            assert!(!pings("fa", "10.62.0.2"), "the kernel forwards after all");
+
+            // With nothing undoing it, the same fix works: exit 0, the kernel forwards.
+            let out = netlens(&["fix", "forwarding-off:fr", "--yes"]);
+            assert_code(&out, 0, "fix");
+            let (o, e) = text(&out);
+            assert!(!e.contains("NOT FIXED"), "{o}\n{e}");
+            assert!(o.contains("the doctor finds nothing else"), "{o}");
+            assert!(pings("fa", "10.62.0.2"), "fixed, yet a cannot reach b: {o}");
+        },
+    );
+}

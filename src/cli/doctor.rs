@@ -226,6 +226,12 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
                 for (i, step) in fix.steps.iter().enumerate() {
                     crate::put!(out, "    {}. {step}", i + 1);
                 }
+                for left in &f.fix_leaves {
+                    crate::put!(out, "  after this fix, still an error: {left}");
+                }
+            }
+            if let Some(why) = &f.fix_rejected {
+                crate::put!(out, "  no automatic fix: {why}");
             }
             out.push('\n');
         }

@@ -3,13 +3,21 @@
 //! (so `netlens undo` takes it back).
 //!
 //! The snapshot is read again here, not taken from an earlier `doctor` run: a fix is built
-//! from the network as it is now, and a finding that has gone away is said to be gone.
+//! from the network as it is now, and a finding that has gone away is said to be gone. After
+//! the fix it is read once more and the rules run again: a chosen finding still there means
+//! the fix did not fix, whatever its steps reported, and the exit status says so
+//! ([`EXIT_NOT_FIXED`]).
 
 use crate::collect::{self, Options};
 use crate::diagnose::{diagnose, Finding, Severity};
 use crate::plan::{Plan, Step};
 
 use super::apply::{show_and_apply, How, EXIT_BAD_INPUT};
+
+/// Exit status when the plan was applied but a chosen finding is still there afterwards (the
+/// change was undone behind our back, or a step matched nothing). The plan stays applied and
+/// journaled: `netlens undo` takes it back.
+pub const EXIT_NOT_FIXED: i32 = 4;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FixArgs {
@@ -117,27 +125,54 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         },
     );
     if code == 0 && !args.dry_run {
-        report_what_is_left();
+        let ids: Vec<&str> = chosen.iter().map(|f| f.id.as_str()).collect();
+        return Ok(check_what_is_left(&ids));
     }
     Ok(code)
 }
 
-/// One repair can uncover the next problem (a link set up again does not bring back the
-/// routes the kernel dropped when it went down): look again and say what is still wrong.
-fn report_what_is_left() {
-    let Ok(snap) = collect::snapshot(&Options::default()) else {
-        return;
+/// Looks again: a chosen finding still there is a fix that did not fix (exit
+/// [`EXIT_NOT_FIXED`]); anything else still wrong is listed, since one repair can uncover the
+/// next problem (a link set up again does not bring back the routes the kernel dropped).
+fn check_what_is_left(chosen: &[&str]) -> i32 {
+    let snap = match collect::snapshot(&Options::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            crate::errln!("netlens fix: applied, but the network could not be read again: {e}");
+            return EXIT_NOT_FIXED;
+        }
     };
     let left: Vec<Finding> = diagnose(&snap)
         .into_iter()
         .filter(|f| f.severity != Severity::Info)
         .collect();
+    let not_fixed: Vec<&Finding> = left
+        .iter()
+        .filter(|f| chosen.contains(&f.id.as_str()))
+        .collect();
+    for f in &not_fixed {
+        crate::errln!(
+            "netlens fix: NOT FIXED: {} is still there after its fix was applied: {} \
+             (the plan stays applied; `netlens undo` takes it back)",
+            f.id,
+            f.title
+        );
+    }
+    report_left(&left);
+    if not_fixed.is_empty() {
+        0
+    } else {
+        EXIT_NOT_FIXED
+    }
+}
+
+fn report_left(left: &[Finding]) {
     if left.is_empty() {
         println!("the doctor finds nothing else");
         return;
     }
     println!("still found:");
-    for f in &left {
+    for f in left {
         let how = if f.fix.is_some() {
             format!(" (netlens fix {})", f.id)
         } else {

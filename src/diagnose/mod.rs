@@ -16,6 +16,7 @@ mod conntrack;
 mod dns;
 mod dns_config;
 mod facts;
+mod fix_check;
 mod forwarding;
 mod k8s;
 mod l2;
@@ -107,6 +108,14 @@ pub struct Finding {
     pub explanation: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// Why the rule's fix is not offered: simulated on a copy of the snapshot, it left the
+    /// finding in place or caused a new error. Absent when the fix was kept (or none was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix_rejected: Option<String>,
+    /// Errors that show once the fix has repaired this finding (simulated): they were hidden
+    /// behind it, and need their own repair.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fix_leaves: Vec<String>,
 }
 
 impl Finding {
@@ -132,6 +141,8 @@ impl Finding {
             title: title.into(),
             explanation: explanation.into(),
             fix: None,
+            fix_rejected: None,
+            fix_leaves: Vec::new(),
         }
     }
 
@@ -167,9 +178,17 @@ impl Finding {
     }
 }
 
-/// Runs every rule. Sorted by severity (errors first), then id; one finding per id (the first
-/// rule to name a problem keeps it).
+/// Runs every rule, then keeps each fix only if, simulated on a copy of the snapshot, it removes
+/// its finding without causing a new error (see [`fix_check`]). Sorted by severity (errors
+/// first), then id; one finding per id (the first rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
+    let mut out = run_rules(snap);
+    fix_check::keep_working_fixes(snap, &mut out, run_rules);
+    out
+}
+
+/// Every rule's findings, their fixes as the rules made them (not yet checked).
+pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
     let rules: [fn(&facts::Facts) -> Vec<Finding>; 13] = [
         forwarding::check,

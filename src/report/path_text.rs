@@ -70,14 +70,16 @@ pub fn render_path(r: &PathReport) -> String {
                 namespace,
                 cause,
                 finding,
+                no_fix,
             } => format!(
                 "  ✗ stops in {}: {}{}\n",
                 Esc(namespace),
                 Esc(cause),
-                finding
-                    .as_ref()
-                    .map(|f| format!("\n    fix: netlens fix {}", Esc(f)))
-                    .unwrap_or_default()
+                match (finding, no_fix) {
+                    (Some(f), _) => format!("\n    fix: netlens fix {}", Esc(f)),
+                    (None, Some(why)) => format!("\n    no automatic fix: {}", Esc(why)),
+                    (None, None) => "\n    no automatic fix".to_string(),
+                }
             ),
         });
     }
@@ -137,6 +139,7 @@ pub fn render_trace(r: &TraceReport) -> String {
                 namespace,
                 cause,
                 finding,
+                ..
             } = &leg.outcome
             {
                 out.push_str(&format!(

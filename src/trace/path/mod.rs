@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use super::fib::{Answer, Query, Refusal};
 use super::netfilter::{decide, Pkt, Verdict};
-use crate::diagnose::{Finding, Severity};
+use crate::diagnose::Finding;
 use crate::model::{Namespace, Snapshot};
 
 /// Hops walked before giving up (a routing loop).
@@ -41,8 +41,21 @@ struct Walk<'a> {
     proto: String,
 }
 
-/// Walks `probe` through `snap`.
+/// Walks `probe` through `snap`; the first broken hop names its cause and the doctor's finding
+/// for it, kept only if its fix, simulated, gets the packet past that hop.
 pub fn walk(
+    snap: &Snapshot,
+    findings: &[Finding],
+    kernel: &dyn Kernel,
+    probe: &Probe,
+) -> PathReport {
+    let mut report = walk_raw(snap, findings, kernel, probe);
+    verify::check_fix(snap, findings, probe, &mut report);
+    report
+}
+
+/// The walk alone, findings matched but not checked.
+fn walk_raw(
     snap: &Snapshot,
     findings: &[Finding],
     kernel: &dyn Kernel,
@@ -118,23 +131,6 @@ impl Walk<'_> {
         self.snap.namespace(name)
     }
 
-    /// The doctor's finding for a cause: the first of `rules` placed in `ns`, else anywhere.
-    fn finding(&self, ns: &str, rules: &[&str]) -> Option<String> {
-        let relevant =
-            |f: &&Finding| f.severity != Severity::Info && rules.contains(&f.rule.as_str());
-        self.findings
-            .iter()
-            .filter(relevant)
-            .find(|f| f.namespace == ns)
-            .or_else(|| {
-                self.findings
-                    .iter()
-                    .filter(relevant)
-                    .find(|f| f.concerns(ns))
-            })
-            .map(|f| f.id.clone())
-    }
-
     /// Walks one direction. Returns the leg and, when it was delivered, (namespace, src, dst)
     /// as the packet arrived.
     #[allow(clippy::too_many_arguments)]
@@ -167,6 +163,7 @@ impl Walk<'_> {
                     namespace: ns_name.clone(),
                     cause: format!("namespace {ns_name} is not in the snapshot"),
                     finding: None,
+                    no_fix: None,
                 };
                 return (done(hops, outcome), None);
             };
@@ -174,7 +171,8 @@ impl Walk<'_> {
                 let outcome = Outcome::Broken {
                     namespace: ns_name.clone(),
                     cause: "routing loop: the packet came back here unchanged".into(),
-                    finding: self.finding(&ns_name, &["no-route"]),
+                    finding: self.finding(&ns_name, &["no-route"], Some(dst)),
+                    no_fix: None,
                 };
                 return (done(hops, outcome), None);
             }
@@ -182,7 +180,8 @@ impl Walk<'_> {
                 namespace: ns_name.clone(),
                 in_iface: iif.clone(),
                 out_iface: None,
-                src: src.unwrap_or(dst),
+                // Before the kernel picks one: the address it would likely use, never `dst`.
+                src: src.unwrap_or_else(|| own_source(ns, dst)),
                 dst,
                 route: None,
                 nat: Vec::new(),
@@ -282,7 +281,7 @@ impl Walk<'_> {
                     if let Verdict::Drop { by } =
                         judge(fw, "filter", "INPUT", &p, &is_local, &mut hop)
                     {
-                        let finding = self.finding(&ns_name, &["forward-drop"]);
+                        let finding = self.finding(&ns_name, &["forward-drop"], None);
                         return stop(
                             direction,
                             hops,
@@ -304,6 +303,7 @@ impl Walk<'_> {
                         namespace: ns_name.clone(),
                         cause: why.clone(),
                         finding: None,
+                        no_fix: None,
                     };
                     hops.push(hop);
                     return (done(hops, outcome), None);
@@ -317,7 +317,7 @@ impl Walk<'_> {
             }
             if ans.kind != "unicast" {
                 let cause = format!("the route to {dst} in {} is of type {}", ns.name, ans.kind);
-                let finding = self.finding(&ns_name, &["no-route"]);
+                let finding = self.finding(&ns_name, &["no-route"], Some(dst));
                 return stop(direction, hops, hop, &ns_name, cause, finding);
             }
             let oif = ans.oif.clone().unwrap_or_default();
@@ -326,7 +326,7 @@ impl Walk<'_> {
             let chain = if iif.is_some() { "FORWARD" } else { "OUTPUT" };
             let p = pkt(src_now, dst, port, Some(&oif));
             if let Verdict::Drop { by } = judge(fw, "filter", chain, &p, &is_local, &mut hop) {
-                let finding = self.finding(&ns_name, &["forward-drop"]);
+                let finding = self.finding(&ns_name, &["forward-drop"], None);
                 return stop(
                     direction,
                     hops,
@@ -393,16 +393,8 @@ impl Walk<'_> {
                 }
                 Next::Broken(cause, rules, at) => {
                     let ns_name = at.unwrap_or(ns_name);
-                    let finding = self.finding(&ns_name, &rules).or_else(|| {
-                        // The cause may sit in the namespace across the veth.
-                        self.findings
-                            .iter()
-                            .filter(|f| {
-                                f.severity == Severity::Error && rules.contains(&f.rule.as_str())
-                            })
-                            .map(|f| f.id.clone())
-                            .next()
-                    });
+                    // A cause across a veth is found by the finding's object there.
+                    let finding = self.finding(&ns_name, &rules, None);
                     return stop(direction, hops, hop, &ns_name, cause, finding);
                 }
             }
@@ -411,6 +403,7 @@ impl Walk<'_> {
             namespace: ns_name,
             cause: format!("more than {MAX_HOPS} hops: a routing loop"),
             finding: None,
+            no_fix: None,
         };
         (done(hops, outcome), None)
     }
@@ -428,35 +421,41 @@ impl Walk<'_> {
         let n = &ns.name;
         match r {
             Refusal::NoRoute => {
-                let what = if reply {
-                    format!("the reply to {dst} has no route back in {n}")
-                } else {
-                    format!("{n} has no route to {dst}")
-                };
-                // A reply to a private source nobody masqueraded is the classic cause.
-                let finding = if reply {
-                    // The request crossed a gateway that should have masqueraded it.
-                    self.findings
-                        .iter()
-                        .find(|f| f.rule == "no-masquerade" && f.severity != Severity::Info)
-                        .map(|f| f.id.clone())
-                        .or_else(|| self.finding(n, &["no-route", "no-default"]))
-                } else {
+                if !reply {
                     // A link that went down takes its routes with it.
-                    self.finding(n, &["no-route", "no-default", "link-down", "peer-down"])
-                };
-                (what, finding)
+                    let rules = ["no-route", "no-default", "link-down", "peer-down"];
+                    return (
+                        format!("{n} has no route to {dst}"),
+                        self.finding(n, &rules, Some(dst)),
+                    );
+                }
+                // A reply to a private source a gateway did not masquerade: the cause is that
+                // gateway's, named as such; otherwise this namespace's missing route.
+                if let Some(f) = self.unmasqueraded(dst) {
+                    return (
+                        format!(
+                            "the reply to {dst} has no route back in {n}: {} sent the request \
+                             out without masquerading {dst}",
+                            f.namespace
+                        ),
+                        Some(f.id.clone()),
+                    );
+                }
+                (
+                    format!("the reply to {dst} has no route back in {n}"),
+                    self.finding(n, &["no-route", "no-default"], Some(dst)),
+                )
             }
             Refusal::NotForwarded if ns.sysctls.ip_forward == Some(0) => (
                 format!(
                     "{n} does not forward: net.ipv4.ip_forward=0 (arrived on {})",
                     iif.unwrap_or("?")
                 ),
-                self.finding(n, &["forwarding-off"]),
+                self.finding(n, &["forwarding-off"], None),
             ),
             Refusal::NotForwarded => (
                 format!("{n} refuses to forward to {dst} (an unreachable route)"),
-                self.finding(n, &["no-route"]),
+                self.finding(n, &["no-route"], Some(dst)),
             ),
             Refusal::SourceRejected => (
                 format!(
@@ -465,7 +464,7 @@ impl Walk<'_> {
                     src.map(|s| s.to_string()).unwrap_or_default(),
                     iif.unwrap_or("?")
                 ),
-                self.finding(n, &["rp-filter-strict"]),
+                self.finding(n, &["rp-filter-strict"], None),
             ),
             Refusal::Other(e) => (format!("the kernel in {n} says: {e}"), None),
         }
@@ -531,6 +530,7 @@ fn stop(
         namespace: namespace.to_string(),
         cause,
         finding,
+        no_fix: None,
     };
     (
         Leg {
@@ -560,10 +560,15 @@ fn describe(a: &Answer, dst: IpAddr) -> String {
     s
 }
 
+mod cause;
 mod kernel;
 mod l2;
+mod model_kernel;
 mod report;
+mod verify;
 
+use cause::own_source;
 pub use kernel::LiveKernel;
 use l2::Next;
+pub use model_kernel::ModelKernel;
 pub use report::{probe_for, Hop, Leg, Outcome, PathReport, Probe};

@@ -58,8 +58,13 @@ pub enum Outcome {
     Broken {
         namespace: String,
         cause: String,
+        /// The doctor's finding for this hop and cause, whose fix (simulated, path walked
+        /// again) gets the packet past it.
         #[serde(skip_serializing_if = "Option::is_none")]
         finding: Option<String>,
+        /// When there is no `finding`: why no automatic fix is offered.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        no_fix: Option<String>,
     },
 }
 

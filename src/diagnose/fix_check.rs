@@ -1,0 +1,125 @@
+//! A fix is proposed only if it works on paper: its steps are applied to a copy of the
+//! snapshot ([`crate::plan::simulate`]) and the rules run again. A fix that leaves its finding
+//! in place (an `iptables -D` that matches nothing, a route through a gateway the kernel
+//! refuses) or that causes an error that was not there is dropped, and the finding says why.
+//! A fix whose steps the model cannot follow is kept: the simulator says "unknown", never a
+//! guess, and after `netlens fix` the live network is checked again anyway.
+
+use std::collections::BTreeSet;
+
+use super::{Finding, Severity};
+use crate::model::Snapshot;
+use crate::plan::{simulate, Simulated, Step};
+
+/// A fix tried on a copy: the rules' findings after it, the kernel's refusal, or `None` when
+/// the model cannot follow its steps.
+type Tried = Option<Result<Vec<Finding>, String>>;
+
+/// Drops the fixes of `findings` that do not work when simulated; `rules` runs the rules
+/// (without this check, so it does not recurse). Each distinct fix is simulated once.
+pub fn keep_working_fixes(
+    snap: &Snapshot,
+    findings: &mut [Finding],
+    rules: fn(&Snapshot) -> Vec<Finding>,
+) {
+    let before: BTreeSet<String> = errors(findings);
+    // Steps are not ordered, and a snapshot has few distinct fixes: a list does.
+    let mut verdicts: Vec<(Vec<Step>, Tried)> = Vec::new();
+    for f in findings.iter_mut() {
+        let Some(fix) = &f.fix else { continue };
+        let at = match verdicts.iter().position(|(s, _)| *s == fix.steps) {
+            Some(i) => i,
+            None => {
+                let after = match simulate(snap, &fix.steps) {
+                    Simulated::Done(after) => Some(Ok(rules(&after))),
+                    Simulated::Refused(why) => Some(Err(why)),
+                    Simulated::Unknown(_) => None,
+                };
+                verdicts.push((fix.steps.clone(), after));
+                verdicts.len() - 1
+            }
+        };
+        let after = match &verdicts[at].1 {
+            None => continue,
+            Some(Err(why)) => {
+                f.fix = None;
+                f.fix_rejected = Some(format!("the kernel would refuse {why}"));
+                continue;
+            }
+            Some(Ok(after)) => after,
+        };
+        match verdict(f, &before, after) {
+            Verdict::Works => {}
+            Verdict::Uncovers(left) => f.fix_leaves = left,
+            Verdict::Rejected(why) => {
+                f.fix = None;
+                f.fix_rejected = Some(why);
+            }
+        }
+    }
+}
+
+fn errors(findings: &[Finding]) -> BTreeSet<String> {
+    findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.id.clone())
+        .collect()
+}
+
+enum Verdict {
+    Works,
+    /// It repairs the finding; these errors show once it is repaired.
+    Uncovers(Vec<String>),
+    Rejected(String),
+}
+
+/// Whether `f`'s fix removes it, and what else is an error after it.
+fn verdict(f: &Finding, before: &BTreeSet<String>, after: &[Finding]) -> Verdict {
+    let steps = f.fix.as_ref().map_or(&[][..], |x| &x.steps[..]);
+    if after.iter().any(|a| a.id == f.id) {
+        return Verdict::Rejected(format!(
+            "its {} step(s), tried on a copy of the snapshot, leave this finding in place",
+            steps.len()
+        ));
+    }
+    let new: Vec<String> = after
+        .iter()
+        .filter(|a| a.severity == Severity::Error && !before.contains(&a.id))
+        .map(|a| format!("{} ({})", a.id, a.title))
+        .collect();
+    if new.is_empty() {
+        Verdict::Works
+    } else if steps.iter().all(only_restores) {
+        // Steps that only bring back or add cannot break what worked: what shows now was
+        // hidden behind this finding (a link set up again does not get its routes back).
+        Verdict::Uncovers(new)
+    } else {
+        Verdict::Rejected(format!(
+            "its {} step(s), tried on a copy of the snapshot, would cause a new error: {}",
+            steps.len(),
+            new.join("; ")
+        ))
+    }
+}
+
+/// A step that only adds or re-enables: a link up, an address, a route, forwarding on, a
+/// looser rp_filter, an accepting or masquerading rule.
+fn only_restores(step: &Step) -> bool {
+    match step {
+        Step::SetLinkUp { up, .. } => *up,
+        Step::AddAddress { .. } | Step::AddRoute { .. } | Step::RestoreRoute { .. } => true,
+        Step::SetSysctl { key, value, .. } => {
+            (key.contains("forward") && value == "1")
+                || (key.ends_with("rp_filter") && (value == "0" || value == "2"))
+        }
+        Step::AddIptablesRule { rule, .. } | Step::InsertIptablesRule { rule, .. } => rule
+            .windows(2)
+            .any(|w| w[0] == "-j" && matches!(w[1].as_str(), "ACCEPT" | "MASQUERADE" | "RETURN")),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[path = "fix_check_tests.rs"]
+mod tests;

@@ -1,0 +1,115 @@
+//! Fixes tried on a copy before they are proposed. The rules here are the real ones plus one
+//! test rule whose fix is chosen per test, so each way a fix can fail is shown on its own.
+
+use super::super::{run_rules, Finding, Severity};
+use super::keep_working_fixes;
+use crate::model::Snapshot;
+use crate::plan::{RouteSpec, Step};
+
+fn lab() -> Snapshot {
+    serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("asset parses")
+}
+
+fn route(dst: &str, via: &str) -> RouteSpec {
+    RouteSpec {
+        dst: dst.parse().unwrap(),
+        via: Some(via.parse().unwrap()),
+        dev: None,
+        table: None,
+        metric: None,
+    }
+}
+
+/// `test:bridge-red` while bridge-red has no route to 10.9.0.0/16.
+fn test_rule(s: &Snapshot) -> Vec<Finding> {
+    let mut out = run_rules(s);
+    let n = s.namespace("bridge-red").unwrap();
+    if !n.routes.iter().any(|r| r.dst == "10.9.0.0/16") {
+        out.push(Finding::new(
+            "test",
+            Severity::Error,
+            "bridge-red",
+            None,
+            "no route to 10.9.0.0/16",
+            "test rule",
+        ));
+    }
+    out
+}
+
+fn checked(steps: Vec<Step>) -> Finding {
+    let s = lab();
+    let mut findings = test_rule(&s);
+    let f = findings.iter_mut().find(|f| f.rule == "test").unwrap();
+    f.fix = Some(super::super::Fix {
+        title: "test fix".into(),
+        steps,
+    });
+    keep_working_fixes(&s, &mut findings, test_rule);
+    findings.into_iter().find(|f| f.rule == "test").unwrap()
+}
+
+#[test]
+fn a_fix_that_removes_its_finding_is_kept() {
+    let f = checked(vec![Step::AddRoute {
+        ns: "bridge-red".into(),
+        route: route("10.9.0.0/16", "192.168.15.5"),
+    }]);
+    assert!(f.fix.is_some(), "{:?}", f.fix_rejected);
+    assert!(f.fix_rejected.is_none() && f.fix_leaves.is_empty());
+}
+
+#[test]
+fn a_fix_that_leaves_its_finding_is_dropped_with_the_reason() {
+    let f = checked(vec![Step::AddRoute {
+        ns: "bridge-red".into(),
+        route: route("10.8.0.0/16", "192.168.15.5"),
+    }]);
+    assert!(f.fix.is_none());
+    assert!(f
+        .fix_rejected
+        .unwrap()
+        .contains("leave this finding in place"));
+}
+
+#[test]
+fn a_fix_the_kernel_would_refuse_is_dropped() {
+    // 10.50.0.1 is on no subnet of bridge-red: "Nexthop has invalid gateway".
+    let f = checked(vec![Step::AddRoute {
+        ns: "bridge-red".into(),
+        route: route("10.9.0.0/16", "10.50.0.1"),
+    }]);
+    assert!(f.fix.is_none());
+    assert!(f.fix_rejected.unwrap().contains("refuse"));
+}
+
+#[test]
+fn a_fix_that_breaks_something_else_is_dropped() {
+    // Repairs the test finding but takes bridge-red's way out.
+    let f = checked(vec![
+        Step::AddRoute {
+            ns: "bridge-red".into(),
+            route: route("10.9.0.0/16", "192.168.15.5"),
+        },
+        Step::DelRoute {
+            ns: "bridge-red".into(),
+            route: route("0.0.0.0/0", "192.168.15.5"),
+        },
+    ]);
+    assert!(f.fix.is_none());
+    let why = f.fix_rejected.unwrap();
+    assert!(
+        why.contains("new error") && why.contains("bridge-red"),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_fix_the_model_cannot_follow_is_kept() {
+    let f = checked(vec![Step::MoveLink {
+        ns: "bridge-host".into(),
+        name: "eth0".into(),
+        to_ns: "bridge-red".into(),
+    }]);
+    assert!(f.fix.is_some() && f.fix_rejected.is_none());
+}

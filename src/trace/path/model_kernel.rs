@@ -1,0 +1,93 @@
+//! A [`Kernel`] that answers from a snapshot instead of the live kernel: the local table, then
+//! the longest IPv4 prefix of the main table through an up link, the forwarding switch for
+//! packets that arrived. It exists to re-walk a path over a snapshot a fix was simulated on
+//! ([`crate::plan::simulate`]), where no kernel holds the changed state. What it does not model
+//! (policy rules, IPv6, rp_filter) it answers with [`Refusal::Other`], so a walk that meets it
+//! is known not to be comparable rather than wrong.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::Kernel;
+use crate::model::{Namespace, Route, Snapshot};
+use crate::trace::fib::{Answer, Query, Refusal};
+
+pub struct ModelKernel<'a> {
+    pub snap: &'a Snapshot,
+}
+
+/// A route's destination as a prefix (`default` is 0.0.0.0/0).
+fn dst_net(r: &Route) -> Option<IpNet> {
+    if r.dst == "default" {
+        return "0.0.0.0/0".parse().ok();
+    }
+    r.dst
+        .parse::<IpNet>()
+        .ok()
+        .or_else(|| r.dst.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+fn link_up(ns: &Namespace, dev: Option<&str>) -> bool {
+    dev.is_none_or(|d| ns.links.iter().any(|l| l.name == d && l.is_up()))
+}
+
+/// The kernel installs three rules; any other one may send a packet elsewhere.
+fn has_own_policy_rules(ns: &Namespace) -> bool {
+    ns.rules
+        .iter()
+        .any(|r| r.family == "inet" && !r.is_kernel_default())
+}
+
+fn answer(r: &Route, ns: &Namespace, kind: &str) -> Answer {
+    let prefsrc = r.prefsrc.or_else(|| {
+        ns.addresses
+            .iter()
+            .find(|a| Some(&a.ifname) == r.dev.as_ref() && a.address.is_ipv4())
+            .map(|a| a.address)
+    });
+    Answer {
+        kind: kind.into(),
+        oif: r.dev.clone(),
+        gateway: r.gateway,
+        prefsrc,
+        table: r.table,
+    }
+}
+
+impl Kernel for ModelKernel<'_> {
+    fn route(&self, ns: &str, q: &Query) -> Result<Answer, Refusal> {
+        let n = self
+            .snap
+            .namespace(ns)
+            .ok_or_else(|| Refusal::Other(format!("{ns} is not in the snapshot")))?;
+        if !q.dst.is_ipv4() || has_own_policy_rules(n) {
+            return Err(Refusal::Other("not modelled".into()));
+        }
+        let best = |table: u32| {
+            n.routes
+                .iter()
+                .filter(|r| r.table == table && r.family == "inet")
+                .filter(|r| link_up(n, r.dev.as_deref()))
+                .filter_map(|r| dst_net(r).filter(|d| d.contains(&q.dst)).map(|d| (r, d)))
+                .max_by_key(|(r, d)| (d.prefix_len(), std::cmp::Reverse(r.metric.unwrap_or(0))))
+                .map(|(r, _)| r)
+        };
+        if let Some(r) = best(255).filter(|r| r.kind == "local") {
+            let mut a = answer(r, n, "local");
+            a.prefsrc = Some(q.dst);
+            return Ok(a);
+        }
+        let Some(r) = best(254) else {
+            return Err(Refusal::NoRoute);
+        };
+        if q.iif.is_some() && n.sysctls.ip_forward != Some(1) {
+            return Err(Refusal::NotForwarded);
+        }
+        match r.kind.as_str() {
+            "unicast" => Ok(answer(r, n, "unicast")),
+            "unreachable" | "prohibit" if q.iif.is_some() => Err(Refusal::NotForwarded),
+            other => Ok(answer(r, n, other)),
+        }
+    }
+}
