@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::cni::usage::{self, LeaseState};
-use crate::cni::{ifaces, Dirs};
+use crate::cni::{ifaces, rules, Dirs};
 use crate::collect::{self, Options};
 use crate::diagnose::{self, has_problems, Finding};
 use crate::model::{CniState, Snapshot};
@@ -37,6 +37,8 @@ pub struct CniArgs {
 /// The `--json` document.
 #[derive(Debug, Serialize)]
 pub struct CniReport {
+    /// Container runtimes found, each with the rule it reads networks by.
+    pub runtimes: Vec<RuntimeView>,
     pub conf_dir: String,
     pub conf_dir_exists: bool,
     pub bin_dirs: Vec<String>,
@@ -53,13 +55,23 @@ pub struct CniReport {
 }
 
 #[derive(Debug, Serialize)]
+pub struct RuntimeView {
+    pub name: String,
+    pub backend: Option<String>,
+    /// How it reads its networks.
+    pub rule: String,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
 pub struct ConfigView {
     pub path: String,
     pub format: String,
     pub name: Option<String>,
     pub cni_version: Option<String>,
     pub valid: bool,
-    /// `used`, `ignored: …` or `invalid: …`.
+    /// What each runtime does with it, `; `-separated: `used`, `ignored: …`, `invalid: …`,
+    /// `podman network NAME`, `podman skips it: …`, `not read: …`.
     pub status: String,
     pub problems: Vec<crate::model::ConfigProblem>,
     pub plugins: Vec<PluginView>,
@@ -78,9 +90,20 @@ pub struct PluginView {
 #[derive(Debug, Serialize)]
 pub struct NetworkView {
     pub network: String,
+    /// Who keeps its addresses: `host-local` (CNI lease files) or `netavark` (podman's ipam.db).
+    pub backend: String,
     pub config: Option<String>,
+    /// host-local's lease directory, or netavark's ipam.db.
     pub dir: String,
+    /// Its bridge, when it exists in the host namespace.
     pub bridge: Option<String>,
+    /// The bridge its config names when that does not exist (yet: the first container's
+    /// network setup creates it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge_missing: Option<String>,
+    /// podman's default network, which has no file (podman makes it up in memory).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub default_network: bool,
     pub ranges: Vec<RangeView>,
     /// Leases in the fullest range set, its size, and the percentage used.
     pub used: u64,
@@ -187,23 +210,9 @@ pub fn report(snap: &Snapshot) -> CniReport {
         .into_iter()
         .filter(|f| diagnose::cni::RULES.contains(&f.rule.as_str()))
         .collect();
-    let selected_why = match cni.selected_config() {
-        Some(sel) => {
-            let before = cni
-                .configs
-                .iter()
-                .take_while(|c| c.path != sel.path)
-                .count();
-            if before == 0 {
-                "the first file in lexical order, and valid".to_string()
-            } else {
-                format!("the first valid file in lexical order ({before} invalid before it)")
-            }
-        }
-        None if !cni.conf_dir_exists => format!("no {}", cni.conf_dir),
-        None if cni.configs.is_empty() => format!("{} holds no config file", cni.conf_dir),
-        None => "no file is valid".to_string(),
-    };
+    let selected_why = rules::selected_why(cni);
+    let host = snap.namespace("host");
+    let bridge_exists = |name: &str| host.is_some_and(|ns| ns.links.iter().any(|l| l.name == name));
     let configs = cni
         .configs
         .iter()
@@ -213,13 +222,7 @@ pub fn report(snap: &Snapshot) -> CniReport {
             name: c.name.clone(),
             cni_version: c.cni_version.clone(),
             valid: c.valid(),
-            status: if Some(&c.path) == cni.selected.as_ref() {
-                "used".to_string()
-            } else if !c.valid() {
-                "invalid: the runtime skips it".to_string()
-            } else {
-                "ignored: only the first valid file is used".to_string()
-            },
+            status: rules::status(cni, c),
             problems: c.problems.clone(),
             plugins: c
                 .plugins
@@ -238,14 +241,16 @@ pub fn report(snap: &Snapshot) -> CniReport {
         .ipam
         .iter()
         .map(|net| {
-            let bridge = net
-                .config
-                .as_ref()
-                .and_then(|p| cni.configs.iter().find(|c| &c.path == p))
-                .and_then(|c| c.bridge.clone());
+            let configured =
+                rules::configured_bridge(cni, &net.backend, &net.network, net.config.as_deref());
+            let (bridge, bridge_missing) = match configured {
+                Some(b) if bridge_exists(&b) => (Some(b), None),
+                other => (None, other),
+            };
             let full = usage::fullest(net);
             NetworkView {
                 network: net.network.clone(),
+                backend: net.backend.clone(),
                 config: net.config.clone(),
                 dir: net.dir.clone(),
                 ranges: net
@@ -300,6 +305,12 @@ pub fn report(snap: &Snapshot) -> CniReport {
                     })
                     .collect(),
                 bridge,
+                bridge_missing,
+                default_network: net.config.is_none()
+                    && cni
+                        .netavark_networks
+                        .iter()
+                        .any(|v| v.name == net.network && v.file.is_none()),
                 error: net.error.clone(),
             }
         })
@@ -319,7 +330,18 @@ pub fn report(snap: &Snapshot) -> CniReport {
                 .collect()
         })
         .unwrap_or_default();
+    let runtimes = cni
+        .runtimes
+        .iter()
+        .map(|r| RuntimeView {
+            name: r.name.clone(),
+            backend: r.backend.clone(),
+            rule: rules::rule(r),
+            evidence: r.evidence.clone(),
+        })
+        .collect();
     CniReport {
+        runtimes,
         conf_dir: cni.conf_dir.clone(),
         conf_dir_exists: cni.conf_dir_exists,
         bin_dirs: cni.bin_dirs.clone(),
@@ -336,13 +358,28 @@ pub fn report(snap: &Snapshot) -> CniReport {
 /// The text form.
 pub fn render(r: &CniReport) -> String {
     let mut o = String::new();
+    if r.runtimes.is_empty() {
+        crate::put!(
+            o,
+            "== no container runtime recognised: the first valid file is assumed to be used"
+        );
+    }
+    for rt in &r.runtimes {
+        let backend = rt
+            .backend
+            .as_deref()
+            .map(|b| format!(" ({b})"))
+            .unwrap_or_default();
+        crate::put!(o, "== runtime {}{backend}: {}", rt.name, rt.rule);
+        crate::put!(o, "  {}", rt.evidence.join("; "));
+    }
     crate::put!(o, "== CNI config ({})", r.conf_dir);
     match &r.selected {
         Some(s) => {
             crate::put!(o, "  runtime uses {s}: {}", r.selected_why);
         }
         None => {
-            crate::put!(o, "  no config the runtime can use: {}", r.selected_why);
+            crate::put!(o, "  no config selected: {}", r.selected_why);
         }
     }
     for c in &r.configs {
@@ -381,9 +418,19 @@ pub fn render(r: &CniReport) -> String {
         crate::put!(o, "  ! {e}");
     }
     for n in &r.networks {
-        crate::put!(o, "== network {} ({})", n.network, n.dir);
+        crate::put!(o, "== network {} ({}: {})", n.network, n.backend, n.dir);
+        match (&n.bridge, &n.bridge_missing) {
+            (Some(b), _) => crate::put!(o, "  bridge {b}"),
+            (None, Some(b)) => crate::put!(
+                o,
+                "  bridge {b} does not exist (the first container's setup creates it)"
+            ),
+            _ => {}
+        }
         if let Some(c) = &n.config {
             crate::put!(o, "  config {c}");
+        } else if n.default_network {
+            crate::put!(o, "  podman's default network: no file, podman makes it up");
         } else {
             crate::put!(o, "  no config names this network");
         }

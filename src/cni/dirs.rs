@@ -12,6 +12,10 @@ pub const BIN_DIRS_ENV: &str = "NETLENS_CNI_BIN_DIRS";
 /// not set one and to find lease directories no config names any more.
 pub const DATA_DIR_ENV: &str = "NETLENS_CNI_DATA_DIR";
 
+/// The root below which container runtimes' files are looked for (default `/`): podman's
+/// containers.conf, netavark's networks and ipam.db, kubelet's and the runtimes' sockets.
+pub const RUNTIME_ROOT_ENV: &str = "NETLENS_RUNTIME_ROOT";
+
 pub const DEFAULT_CONF_DIR: &str = "/etc/cni/net.d";
 /// `/opt/cni/bin` is where upstream releases and kubeadm put plugins; Debian's
 /// `containernetworking-plugins` installs them in `/usr/lib/cni`.
@@ -23,6 +27,8 @@ pub struct Dirs {
     pub conf_dir: PathBuf,
     pub bin_dirs: Vec<PathBuf>,
     pub data_dir: PathBuf,
+    /// Where runtimes' own files are read from (see [`RUNTIME_ROOT_ENV`]).
+    pub root: PathBuf,
 }
 
 impl Default for Dirs {
@@ -31,6 +37,7 @@ impl Default for Dirs {
             conf_dir: DEFAULT_CONF_DIR.into(),
             bin_dirs: DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
             data_dir: DEFAULT_DATA_DIR.into(),
+            root: "/".into(),
         }
     }
 }
@@ -49,6 +56,9 @@ impl Dirs {
         }
         if let Some(v) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
             d.data_dir = v.into();
+        }
+        if let Some(v) = std::env::var_os(RUNTIME_ROOT_ENV).filter(|v| !v.is_empty()) {
+            d.root = v.into();
         }
         d
     }
