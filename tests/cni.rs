@@ -5,6 +5,8 @@
 //! really blocks the next pod until it is released.
 
 mod common;
+#[path = "cni/podman.rs"]
+mod podman;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -297,4 +297,43 @@ mod tests {
         );
         assert_eq!(c.default_subnet.as_deref(), Some("10.1.0.0/16"));
     }
+
+    /// podman 4.3's choice, step by step (containers/common `defaultNetworkBackend`).
+    #[test]
+    fn backend_rule() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let put = |p: &str, text: &str| {
+            let at = under(r, p);
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            std::fs::write(at, text).unwrap();
+        };
+        let backend = |n: usize| podman_backend(r, &podman_conf(r), n).0;
+        assert_eq!(backend(0), "cni", "no netavark binary");
+        put("/usr/lib/podman/netavark", "");
+        assert_eq!(backend(1), "netavark", "fresh install");
+        assert_eq!(backend(2), "cni", "CNI networks already made");
+        put(
+            "/var/lib/containers/storage/vfs-containers/containers.json",
+            "[]",
+        );
+        assert_eq!(backend(0), "netavark", "an empty store is fresh");
+        put(
+            "/var/lib/containers/storage/vfs-images/images.json",
+            r#"[{"id":"x"}]"#,
+        );
+        assert_eq!(backend(0), "cni", "images exist");
+        put(
+            "/var/lib/containers/storage/defaultNetworkBackend",
+            "netavark",
+        );
+        assert_eq!(backend(0), "netavark", "what podman recorded");
+        put(
+            "/etc/containers/containers.conf",
+            "[network]\nnetwork_backend = \"cni\"\n",
+        );
+        let (b, why) = podman_backend(r, &podman_conf(r), 0);
+        assert_eq!(b, "cni");
+        assert!(why.contains("/etc/containers/containers.conf"), "{why}");
+    }
 }
