@@ -1,6 +1,7 @@
-//! `netlens cni [--json]`: the node's CNI as the runtime sees it — the config it uses and why
-//! the others are not, plugin binaries found or missing, and each host-local network's range,
-//! use, leases (held by which namespace, or leaked) and pods.
+//! `netlens cni [--json]`: the node's CNI as each runtime found on it sees it — kubelet's
+//! runtimes use the first valid file, podman's CNI backend every conflist, netavark its own
+//! networks and ipam.db — what each file is to them, plugin binaries found or missing, and
+//! each network's range, use, allocations (held by which namespace, or leaked) and pods.
 //!
 //! Exit status: 0 healthy (or no CNI here), 1 the doctor's CNI rules find something, 2 bad
 //! input (a directory given on the command line that does not exist, an unknown namespace).
