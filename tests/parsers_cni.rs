@@ -324,6 +324,7 @@ mod podman_hosts {
             bin_dirs: vec![r.join("usr/lib/cni")],
             data_dir: r.join("var/lib/cni/networks"),
             root: r.to_path_buf(),
+            conf_dir_given: false,
         };
         (root, dirs)
     }
@@ -504,6 +505,19 @@ mod podman_hosts {
             "{:?}",
             r.errors
         );
+    }
+
+    /// A directory the user names is judged by the first-file rule even where only netavark
+    /// is recognised (a kubelet netlens does not know may read it).
+    #[test]
+    fn a_named_conf_dir_is_read() {
+        let (_root, mut dirs) = host(NETAVARK_HOST);
+        dirs.conf_dir_given = true;
+        let r = report(&snapshot(&dirs, &[]));
+        let names: Vec<&str> = r.runtimes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["unknown", "podman"]);
+        assert_eq!(r.configs[0].status, "used");
+        assert!(r.selected.is_some());
     }
 
     const CNI_HOST: &[(&str, Option<&str>)] = &[

@@ -160,6 +160,7 @@ fn dirs_from(args: &CniArgs) -> Result<Dirs, String> {
             return Err(format!("--conf-dir {}: no such directory", d.display()));
         }
         dirs.conf_dir = d.clone();
+        dirs.conf_dir_given = true;
     }
     if !args.bin_dirs.is_empty() {
         dirs.bin_dirs = args.bin_dirs.clone();

@@ -29,6 +29,10 @@ pub struct Dirs {
     pub data_dir: PathBuf,
     /// Where runtimes' own files are read from (see [`RUNTIME_ROOT_ENV`]).
     pub root: PathBuf,
+    /// The configuration directory was named by the user (`--conf-dir`, [`CONF_DIR_ENV`]):
+    /// whoever reads it is taken to use the first valid file even when no such runtime is
+    /// recognised, so the directory asked about is judged, not called unread.
+    pub conf_dir_given: bool,
 }
 
 impl Default for Dirs {
@@ -38,6 +42,7 @@ impl Default for Dirs {
             bin_dirs: DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
             data_dir: DEFAULT_DATA_DIR.into(),
             root: "/".into(),
+            conf_dir_given: false,
         }
     }
 }
@@ -48,6 +53,7 @@ impl Dirs {
         let mut d = Dirs::default();
         if let Some(v) = std::env::var_os(CONF_DIR_ENV).filter(|v| !v.is_empty()) {
             d.conf_dir = v.into();
+            d.conf_dir_given = true;
         }
         if let Some(v) = std::env::var_os(BIN_DIRS_ENV).filter(|v| !v.is_empty()) {
             d.bin_dirs = std::env::split_paths(&v)

@@ -229,6 +229,9 @@ const OTHERS: [(&str, &[&str]); 3] = [
     ("cri-o", &["/run/crio/crio.sock", "/var/run/crio/crio.sock"]),
 ];
 
+/// The runtime of a configuration directory the user named, when no runtime is recognised.
+pub const GIVEN: &str = "unknown";
+
 const PODMAN_SIGNS: [&str; 4] = [
     "/usr/bin/podman",
     "/usr/local/bin/podman",
@@ -253,6 +256,18 @@ pub fn detect(dirs: &Dirs, cni_networks: usize) -> Vec<CniRuntime> {
                 evidence,
             });
         }
+    }
+    if dirs.conf_dir_given && out.is_empty() {
+        out.push(CniRuntime {
+            name: GIVEN.into(),
+            backend: None,
+            evidence: vec![format!(
+                "{} was named (--conf-dir or {}): its reader is taken to use the first \
+                 valid file",
+                dirs.conf_dir.display(),
+                super::CONF_DIR_ENV
+            )],
+        });
     }
     let mut evidence: Vec<String> = PODMAN_SIGNS
         .iter()
