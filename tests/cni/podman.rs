@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::common::world::{in_world, netlens_bin, sh, try_sh};
 
 const CONTAINERS_CONF: &str = "[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-     runtime = \"runc\"\n[network]\nnetwork_backend = \"netavark\"\n";
+     runtime = \"runc\"\n[network]\nnetwork_backend = ";
 const STORAGE_CONF: &str = "[storage]\ndriver = \"vfs\"\nrunroot = \"/run/containers/storage\"\n\
      graphroot = \"/var/lib/containers/storage\"\n";
 /// A /30: .1 is the gateway, .2 the only address to hand out.
@@ -27,8 +27,9 @@ fn podman(args: &[&str]) -> String {
     sh(&argv)
 }
 
-/// podman on tmpfs, with `localhost/bb` imported from busybox-static.
-fn podman_world() {
+/// podman on tmpfs with network backend `backend`, with `localhost/bb` imported from
+/// busybox-static.
+fn podman_world(backend: &str) {
     for tool in [
         "/usr/bin/podman",
         "/usr/lib/podman/netavark",
@@ -53,7 +54,11 @@ fn podman_world() {
     if let Some(p) = policy {
         std::fs::write("/etc/containers/policy.json", p).unwrap();
     }
-    std::fs::write("/etc/containers/containers.conf", CONTAINERS_CONF).unwrap();
+    std::fs::write(
+        "/etc/containers/containers.conf",
+        format!("{CONTAINERS_CONF}\"{backend}\"\n"),
+    )
+    .unwrap();
     std::fs::write("/etc/containers/storage.conf", STORAGE_CONF).unwrap();
     let root = "/var/lib/containers/bb-root";
     std::fs::create_dir_all(format!("{root}/bin")).unwrap();
@@ -176,7 +181,7 @@ fn finding_ids(v: &Value) -> Vec<String> {
 #[test]
 fn podman_netavark_as_podman_sees_it() {
     in_world("podman::podman_netavark_as_podman_sees_it", || {
-        podman_world();
+        podman_world("netavark");
         podman(&["network", "create", "--subnet", SMALL, "small"]);
         podman(&["run", "-d", "--name", "c1", "localhost/bb", "sleep", "600"]);
         podman(&[
@@ -268,6 +273,59 @@ fn podman_netavark_as_podman_sees_it() {
             leak["fix"].is_null(),
             "netlens must not write podman's database: {leak:#}"
         );
+        podman(&["rm", "-f", "-a", "-t", "0"]);
+    });
+}
+
+/// podman's CNI backend: every conflist is a network, none "ignored"; addresses from
+/// host-local's lease files match podman's view.
+#[test]
+fn podman_cni_as_podman_sees_it() {
+    in_world("podman::podman_cni_as_podman_sees_it", || {
+        // Debian's podman package installs the default network's conflist; the world's
+        // /etc/cni/net.d is a fresh tmpfs, so it is copied in as on a real host.
+        let conflist = "/etc/cni/net.d/87-podman-bridge.conflist";
+        let debian = std::fs::read(conflist).expect("Debian's podman installs 87-podman-bridge");
+        podman_world("cni");
+        std::fs::write(conflist, debian).unwrap();
+        podman(&["network", "create", "--subnet", SMALL, "small"]);
+        podman(&["run", "-d", "--name", "c1", "localhost/bb", "sleep", "600"]);
+        podman(&[
+            "run",
+            "-d",
+            "--name",
+            "c2",
+            "--network",
+            "small",
+            "localhost/bb",
+            "sleep",
+            "600",
+        ]);
+        let (_, v) = cni_json();
+        let rt = &v["runtimes"][0];
+        assert_eq!(
+            (rt["name"].as_str(), rt["backend"].as_str()),
+            (Some("podman"), Some("cni")),
+            "{v:#}"
+        );
+        assert!(v["selected"].is_null());
+        let status: Vec<&str> = v["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            status,
+            ["podman network podman", "podman network small"],
+            "{v:#}"
+        );
+        assert_eq!(netlens_networks(&v), podman_networks());
+        let want: Vec<(String, String, String, String)> = podman_addresses(&["c1", "c2"])
+            .into_iter()
+            .map(|(n, ip, id)| (n, ip, id, "held".to_string()))
+            .collect();
+        assert_eq!(netlens_allocations(&v), want);
         podman(&["rm", "-f", "-a", "-t", "0"]);
     });
 }
