@@ -559,6 +559,22 @@ mod podman_hosts {
         );
     }
 
+    /// Without a conflist named `podman`, podman's CNI backend makes the default network up:
+    /// its leases are that network's, not an orphan directory's.
+    #[test]
+    fn podman_cni_default_network_without_file() {
+        let (_root, dirs) = host(CNI_HOST);
+        plugins_installed(&dirs);
+        std::fs::remove_file(dirs.conf_dir.join("87-podman-bridge.conflist")).unwrap();
+        let r = report(&snapshot(&dirs, &["cni-podman0"]));
+        let podman = r.networks.iter().find(|n| n.network == "podman").unwrap();
+        assert!(podman.default_network && podman.config.is_none());
+        assert_eq!(podman.bridge.as_deref(), Some("cni-podman0"));
+        assert_eq!(podman.ranges[0].subnet, "10.88.0.0/16");
+        assert_eq!(podman.total, 65533);
+        assert_eq!(allocations(&r), podman_says("cni/podman-inspect.txt"));
+    }
+
     #[test]
     fn kubelet_and_podman_on_one_host() {
         let mut files = CNI_HOST.to_vec();

@@ -310,7 +310,7 @@ pub fn report(snap: &Snapshot) -> CniReport {
                 bridge_missing,
                 default_network: net.config.is_none()
                     && cni
-                        .netavark_networks
+                        .podman_networks
                         .iter()
                         .any(|v| v.name == net.network && v.file.is_none()),
                 error: net.error.clone(),

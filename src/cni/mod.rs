@@ -30,17 +30,17 @@ pub mod usage;
 pub use dirs::{Dirs, BIN_DIRS_ENV, CONF_DIR_ENV, DATA_DIR_ENV, RUNTIME_ROOT_ENV};
 
 use crate::model::CniState;
-use crate::model::BACKEND_NETAVARK;
+use crate::model::{BACKEND_CNI, BACKEND_NETAVARK};
 
 /// Reads the CNI state of this host from `dirs`.
 pub fn read(dirs: &Dirs) -> CniState {
     let found = discover::discover(dirs);
-    let podman_networks = found
+    let conflists = found
         .configs
         .iter()
         .filter(|p| p.config.format == "conflist" && p.config.valid())
         .count();
-    let runtimes = runtimes::detect(dirs, podman_networks);
+    let runtimes = runtimes::detect(dirs, conflists);
     let mut state = CniState {
         conf_dir: dirs.conf_dir.display().to_string(),
         conf_dir_exists: found.dir_exists,
@@ -54,7 +54,7 @@ pub fn read(dirs: &Dirs) -> CniState {
         ipam: Vec::new(),
         errors: found.errors,
         runtimes,
-        netavark_networks: Vec::new(),
+        podman_networks: Vec::new(),
     };
     // Only kubelet's runtimes pick one file; podman (CNI) uses every conflist, netavark none.
     if state.first_file_rule() {
@@ -74,10 +74,44 @@ pub fn read(dirs: &Dirs) -> CniState {
     if state.conf_dir_read() {
         state.ipam = ipam::read_all(&specs, dirs);
     }
-    if state.podman_backend() == Some(BACKEND_NETAVARK) {
-        read_netavark(dirs, &mut state);
+    match state.podman_backend() {
+        Some(BACKEND_NETAVARK) => read_netavark(dirs, &mut state),
+        Some(BACKEND_CNI) => cni_default_network(dirs, &mut state),
+        _ => {}
     }
     state
+}
+
+/// podman's CNI backend makes the default network up in memory when no conflist names it
+/// (bridge `cni-podman0`, host-local leases in the default data directory).
+fn cni_default_network(dirs: &Dirs, state: &mut CniState) {
+    let conf = runtimes::podman_conf(&dirs.root);
+    let name = conf
+        .default_network
+        .as_deref()
+        .unwrap_or(runtimes::DEFAULT_NETWORK);
+    let on_file = state
+        .configs
+        .iter()
+        .any(|c| c.format == "conflist" && c.valid() && c.name.as_deref() == Some(name));
+    if on_file || !config::valid_network_name(name) {
+        return;
+    }
+    let subnet = conf
+        .default_subnet
+        .as_deref()
+        .unwrap_or(runtimes::DEFAULT_SUBNET);
+    let mut parsed = netavark::default_network(name, subnet);
+    parsed.network.interface = Some("cni-podman0".into());
+    let dir = dirs.data_dir.join(name);
+    // An orphan lease directory of that name is the default network's.
+    state
+        .ipam
+        .retain(|n| n.network != name || n.config.is_some());
+    let mut net = ipam::read_dir(name, None, &dir);
+    net.ranges = parsed.ranges;
+    state.ipam.push(net);
+    state.podman_networks.push(parsed.network);
 }
 
 fn read_netavark(dirs: &Dirs, state: &mut CniState) {
@@ -96,7 +130,7 @@ fn read_netavark(dirs: &Dirs, state: &mut CniState) {
             .as_deref()
             .unwrap_or(runtimes::DEFAULT_SUBNET),
     );
-    state.netavark_networks = networks;
+    state.podman_networks = networks;
     state.ipam.extend(ipam);
     state.errors.extend(errors);
 }

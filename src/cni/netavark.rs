@@ -20,7 +20,7 @@ use super::bolt::{nested, Db};
 use super::config::RangeSpec;
 use super::ranges;
 use crate::model::{IpamAllocation, IpamNetwork, IpamRange};
-use crate::model::{NetavarkNetwork, BACKEND_NETAVARK, HOST_LOCAL};
+use crate::model::{PodmanNetwork, BACKEND_NETAVARK, HOST_LOCAL};
 use crate::saved::read::read_regular;
 
 const MAX_NETWORK_BYTES: u64 = 1 << 20;
@@ -62,7 +62,7 @@ struct NetworkJson {
 /// A network and the ranges its IPAM hands addresses out from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
-    pub network: NetavarkNetwork,
+    pub network: PodmanNetwork,
     pub ranges: Vec<IpamRange>,
 }
 
@@ -72,7 +72,7 @@ fn failed(path: &str, why: String) -> Parsed {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     Parsed {
-        network: NetavarkNetwork {
+        network: PodmanNetwork {
             name,
             file: Some(path.to_string()),
             driver: String::new(),
@@ -120,7 +120,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         .cloned()
         .unwrap_or_else(|| HOST_LOCAL.to_string());
     Parsed {
-        network: NetavarkNetwork {
+        network: PodmanNetwork {
             name: json.name,
             file: Some(path.to_string()),
             driver: json.driver,
@@ -188,7 +188,7 @@ pub fn read(
     ipam_db: &Path,
     default_name: &str,
     default_subnet: &str,
-) -> (Vec<NetavarkNetwork>, Vec<IpamNetwork>, Vec<String>) {
+) -> (Vec<PodmanNetwork>, Vec<IpamNetwork>, Vec<String>) {
     let mut errors = Vec::new();
     let mut parsed: Vec<Parsed> = Vec::new();
     match std::fs::read_dir(config_dir) {

@@ -105,9 +105,10 @@ pub fn configured_bridge(
     network: &str,
     config: Option<&str>,
 ) -> Option<String> {
-    if backend == BACKEND_NETAVARK {
+    // netavark's networks, and the default network podman's CNI backend makes up.
+    if backend == BACKEND_NETAVARK || config.is_none() {
         return cni
-            .netavark_networks
+            .podman_networks
             .iter()
             .find(|n| n.name == network)
             .and_then(|n| n.interface.clone());

@@ -34,10 +34,11 @@ pub struct CniState {
     /// Empty when none was recognised: the kubelet rule (first valid file) is assumed.
     #[serde(default)]
     pub runtimes: Vec<CniRuntime>,
-    /// podman's netavark networks (`/etc/containers/networks/*.json` and the default network
-    /// podman makes up without a file), when podman uses netavark.
+    /// podman's networks that are not CNI files: with netavark, all of them
+    /// (`/etc/containers/networks/*.json` and the default network podman makes up without a
+    /// file); with the CNI backend, the default network when no conflist names it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub netavark_networks: Vec<NetavarkNetwork>,
+    pub podman_networks: Vec<PodmanNetwork>,
 }
 
 impl CniState {
@@ -85,9 +86,9 @@ pub struct CniRuntime {
     pub evidence: Vec<String>,
 }
 
-/// A podman network as netavark sees it.
+/// A podman network that is no CNI file (netavark's, or the default network).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NetavarkNetwork {
+pub struct PodmanNetwork {
     pub name: String,
     /// Its file; `None` for the default network podman makes up in memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,7 @@ pub mod topology;
 
 pub use cni::{
     ip_number, within, CniConfig, CniPlugin, CniRuntime, CniState, ConfigProblem, IpamAllocation,
-    IpamNetwork, IpamRange, NetavarkNetwork, BACKEND_CNI, BACKEND_NETAVARK, HOST_LOCAL, PODMAN,
+    IpamNetwork, IpamRange, PodmanNetwork, BACKEND_CNI, BACKEND_NETAVARK, HOST_LOCAL, PODMAN,
 };
 pub use link::{Address, Link, PeerRef};
 pub use link_index::LinkIndex;
