@@ -66,7 +66,10 @@ pub fn read(dirs: &Dirs) -> CniState {
         for p in &mut cfg.plugins {
             p.binary = binaries::find(&p.kind, &dirs.bin_dirs).map(|b| b.display().to_string());
         }
-        if cfg.valid() && state.conf_dir_read() {
+        // podman alone reads only .conflist files.
+        let read = state.first_file_rule()
+            || (state.podman_backend() == Some(BACKEND_CNI) && cfg.format == "conflist");
+        if cfg.valid() && read {
             specs.extend(parsed.ipam);
         }
         state.configs.push(cfg);

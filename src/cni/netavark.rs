@@ -230,6 +230,16 @@ pub fn read(
             (true, BTreeMap::new())
         }
     };
+    // The database keeps no time per address: its own change time stands for every
+    // allocation, so one made while a container is still being set up is not called leaked.
+    let changed = std::fs::metadata(ipam_db)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs());
+    for a in allocs.values_mut().flatten() {
+        a.modified = changed;
+    }
     let ipam_of = |name: &str, config: Option<String>, ranges, allocations| IpamNetwork {
         backend: BACKEND_NETAVARK.to_string(),
         network: name.to_string(),
