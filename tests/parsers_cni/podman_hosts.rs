@@ -92,6 +92,14 @@ fn allocations(r: &CniReport) -> Vec<(String, String, String)> {
     out
 }
 
+/// The configuration findings only (every lease is unheld in these snapshots).
+fn config_ids(r: &CniReport) -> Vec<String> {
+    ids(r)
+        .into_iter()
+        .filter(|i| i.starts_with("cni-config") || i.starts_with("cni-plugin"))
+        .collect()
+}
+
 fn ids(r: &CniReport) -> Vec<String> {
     r.findings
         .iter()
@@ -238,7 +246,10 @@ const CNI_HOST: &[(&str, Option<&str>)] = &[
 fn plugins_installed(dirs: &Dirs) {
     std::fs::create_dir_all(&dirs.bin_dirs[0]).unwrap();
     for p in ["bridge", "host-local", "portmap", "firewall", "tuning"] {
-        std::fs::write(dirs.bin_dirs[0].join(p), "").unwrap();
+        let bin = dirs.bin_dirs[0].join(p);
+        std::fs::write(&bin, "").unwrap();
+        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
     }
 }
 
@@ -254,14 +265,25 @@ fn podman_cni_uses_every_conflist() {
     assert_eq!(allocations(&r), podman_says("cni/podman-inspect.txt"));
     let bridges: Vec<Option<&str>> = r.networks.iter().map(|n| n.bridge.as_deref()).collect();
     assert_eq!(bridges, [Some("cni-podman0"), Some("cni-podman1")]);
+    assert!(config_ids(&r).is_empty(), "{:?}", ids(&r));
+    // A broken conflist is skipped by podman alone: its network is missing, the others
+    // work (a warning, not kubelet's "no config" error).
+    std::fs::write(
+        dirs.conf_dir.join("00-broken.conflist"),
+        "{\"name\": \"x\",",
+    )
+    .unwrap();
+    let r = report(&snapshot(&dirs, &["cni-podman0", "cni-podman1"]));
+    assert_eq!(
+        config_ids(&r),
+        ["cni-config-invalid:host:00-broken.conflist warning"]
+    );
+    assert_eq!(r.configs[0].status, "invalid: podman skips it");
+    std::fs::remove_file(dirs.conf_dir.join("00-broken.conflist")).unwrap();
     // The plugin small's chain needs is gone: podman cannot start containers on it.
     std::fs::remove_file(dirs.bin_dirs[0].join("tuning")).unwrap();
     let r = report(&snapshot(&dirs, &["cni-podman0", "cni-podman1"]));
-    assert!(
-        ids(&r).contains(&"cni-plugin-missing:host:tuning error".to_string()),
-        "{:?}",
-        ids(&r)
-    );
+    assert_eq!(config_ids(&r), ["cni-plugin-missing:host:tuning error"]);
 }
 
 /// Without a conflist named `podman`, podman's CNI backend makes the default network up:
