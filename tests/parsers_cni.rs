@@ -294,3 +294,7 @@ proptest! {
         }
     }
 }
+
+// podman hosts, from the real files of tests/samples/podman (see its README).
+#[path = "parsers_cni/podman_hosts.rs"]
+mod podman_hosts;

@@ -1,6 +1,7 @@
-//! `netlens cni [--json]`: the node's CNI as the runtime sees it — the config it uses and why
-//! the others are not, plugin binaries found or missing, and each host-local network's range,
-//! use, leases (held by which namespace, or leaked) and pods.
+//! `netlens cni [--json]`: the node's CNI as each runtime found on it sees it — kubelet's
+//! runtimes use the first valid file, podman's CNI backend every conflist, netavark its own
+//! networks and ipam.db — what each file is to them, plugin binaries found or missing, and
+//! each network's range, use, allocations (held by which namespace, or leaked) and pods.
 //!
 //! Exit status: 0 healthy (or no CNI here), 1 the doctor's CNI rules find something, 2 bad
 //! input (a directory given on the command line that does not exist, an unknown namespace).
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::cni::usage::{self, LeaseState};
-use crate::cni::{ifaces, Dirs};
+use crate::cni::{ifaces, rules, Dirs};
 use crate::collect::{self, Options};
 use crate::diagnose::{self, has_problems, Finding};
 use crate::model::{CniState, Snapshot};
@@ -37,6 +38,8 @@ pub struct CniArgs {
 /// The `--json` document.
 #[derive(Debug, Serialize)]
 pub struct CniReport {
+    /// Container runtimes found, each with the rule it reads networks by.
+    pub runtimes: Vec<RuntimeView>,
     pub conf_dir: String,
     pub conf_dir_exists: bool,
     pub bin_dirs: Vec<String>,
@@ -53,13 +56,23 @@ pub struct CniReport {
 }
 
 #[derive(Debug, Serialize)]
+pub struct RuntimeView {
+    pub name: String,
+    pub backend: Option<String>,
+    /// How it reads its networks.
+    pub rule: String,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
 pub struct ConfigView {
     pub path: String,
     pub format: String,
     pub name: Option<String>,
     pub cni_version: Option<String>,
     pub valid: bool,
-    /// `used`, `ignored: …` or `invalid: …`.
+    /// What each runtime does with it, `; `-separated: `used`, `ignored: …`, `invalid: …`,
+    /// `podman network NAME`, `podman skips it: …`, `not read: …`.
     pub status: String,
     pub problems: Vec<crate::model::ConfigProblem>,
     pub plugins: Vec<PluginView>,
@@ -78,9 +91,20 @@ pub struct PluginView {
 #[derive(Debug, Serialize)]
 pub struct NetworkView {
     pub network: String,
+    /// Who keeps its addresses: `host-local` (CNI lease files) or `netavark` (podman's ipam.db).
+    pub backend: String,
     pub config: Option<String>,
+    /// host-local's lease directory, or netavark's ipam.db.
     pub dir: String,
+    /// Its bridge, when it exists in the host namespace.
     pub bridge: Option<String>,
+    /// The bridge its config names when that does not exist (yet: the first container's
+    /// network setup creates it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge_missing: Option<String>,
+    /// podman's default network, which has no file (podman makes it up in memory).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub default_network: bool,
     pub ranges: Vec<RangeView>,
     /// Leases in the fullest range set, its size, and the percentage used.
     pub used: u64,
@@ -136,6 +160,7 @@ fn dirs_from(args: &CniArgs) -> Result<Dirs, String> {
             return Err(format!("--conf-dir {}: no such directory", d.display()));
         }
         dirs.conf_dir = d.clone();
+        dirs.conf_dir_given = true;
     }
     if !args.bin_dirs.is_empty() {
         dirs.bin_dirs = args.bin_dirs.clone();
@@ -187,23 +212,9 @@ pub fn report(snap: &Snapshot) -> CniReport {
         .into_iter()
         .filter(|f| diagnose::cni::RULES.contains(&f.rule.as_str()))
         .collect();
-    let selected_why = match cni.selected_config() {
-        Some(sel) => {
-            let before = cni
-                .configs
-                .iter()
-                .take_while(|c| c.path != sel.path)
-                .count();
-            if before == 0 {
-                "the first file in lexical order, and valid".to_string()
-            } else {
-                format!("the first valid file in lexical order ({before} invalid before it)")
-            }
-        }
-        None if !cni.conf_dir_exists => format!("no {}", cni.conf_dir),
-        None if cni.configs.is_empty() => format!("{} holds no config file", cni.conf_dir),
-        None => "no file is valid".to_string(),
-    };
+    let selected_why = rules::selected_why(cni);
+    let host = snap.namespace("host");
+    let bridge_exists = |name: &str| host.is_some_and(|ns| ns.links.iter().any(|l| l.name == name));
     let configs = cni
         .configs
         .iter()
@@ -213,13 +224,7 @@ pub fn report(snap: &Snapshot) -> CniReport {
             name: c.name.clone(),
             cni_version: c.cni_version.clone(),
             valid: c.valid(),
-            status: if Some(&c.path) == cni.selected.as_ref() {
-                "used".to_string()
-            } else if !c.valid() {
-                "invalid: the runtime skips it".to_string()
-            } else {
-                "ignored: only the first valid file is used".to_string()
-            },
+            status: rules::status(cni, c),
             problems: c.problems.clone(),
             plugins: c
                 .plugins
@@ -238,14 +243,16 @@ pub fn report(snap: &Snapshot) -> CniReport {
         .ipam
         .iter()
         .map(|net| {
-            let bridge = net
-                .config
-                .as_ref()
-                .and_then(|p| cni.configs.iter().find(|c| &c.path == p))
-                .and_then(|c| c.bridge.clone());
+            let configured =
+                rules::configured_bridge(cni, &net.backend, &net.network, net.config.as_deref());
+            let (bridge, bridge_missing) = match configured {
+                Some(b) if bridge_exists(&b) => (Some(b), None),
+                other => (None, other),
+            };
             let full = usage::fullest(net);
             NetworkView {
                 network: net.network.clone(),
+                backend: net.backend.clone(),
                 config: net.config.clone(),
                 dir: net.dir.clone(),
                 ranges: net
@@ -300,6 +307,12 @@ pub fn report(snap: &Snapshot) -> CniReport {
                     })
                     .collect(),
                 bridge,
+                bridge_missing,
+                default_network: net.config.is_none()
+                    && cni
+                        .podman_networks
+                        .iter()
+                        .any(|v| v.name == net.network && v.file.is_none()),
                 error: net.error.clone(),
             }
         })
@@ -319,7 +332,18 @@ pub fn report(snap: &Snapshot) -> CniReport {
                 .collect()
         })
         .unwrap_or_default();
+    let runtimes = cni
+        .runtimes
+        .iter()
+        .map(|r| RuntimeView {
+            name: r.name.clone(),
+            backend: r.backend.clone(),
+            rule: rules::rule(r),
+            evidence: r.evidence.clone(),
+        })
+        .collect();
     CniReport {
+        runtimes,
         conf_dir: cni.conf_dir.clone(),
         conf_dir_exists: cni.conf_dir_exists,
         bin_dirs: cni.bin_dirs.clone(),
@@ -333,122 +357,6 @@ pub fn report(snap: &Snapshot) -> CniReport {
     }
 }
 
-/// The text form.
-pub fn render(r: &CniReport) -> String {
-    let mut o = String::new();
-    crate::put!(o, "== CNI config ({})", r.conf_dir);
-    match &r.selected {
-        Some(s) => {
-            crate::put!(o, "  runtime uses {s}: {}", r.selected_why);
-        }
-        None => {
-            crate::put!(o, "  no config the runtime can use: {}", r.selected_why);
-        }
-    }
-    for c in &r.configs {
-        crate::put!(
-            o,
-            "  {} [{}] {} cniVersion {}: {}",
-            c.path,
-            c.format,
-            c.name.as_deref().unwrap_or("?"),
-            c.cni_version.as_deref().unwrap_or("?"),
-            c.status
-        );
-        for p in &c.problems {
-            match (p.line, p.column) {
-                (Some(l), Some(col)) => {
-                    crate::put!(o, "    ! line {l} column {col}: {}", p.message);
-                }
-                _ => {
-                    crate::put!(o, "    ! {}", p.message);
-                }
-            }
-        }
-        for p in &c.plugins {
-            crate::put!(
-                o,
-                "    {} {}{}: {}",
-                p.role,
-                p.kind,
-                if p.known { "" } else { " (unknown type)" },
-                p.binary.as_deref().unwrap_or("MISSING")
-            );
-        }
-    }
-    crate::put!(o, "  plugin dirs: {}", r.bin_dirs.join(", "));
-    for e in &r.errors {
-        crate::put!(o, "  ! {e}");
-    }
-    for n in &r.networks {
-        crate::put!(o, "== network {} ({})", n.network, n.dir);
-        if let Some(c) = &n.config {
-            crate::put!(o, "  config {c}");
-        } else {
-            crate::put!(o, "  no config names this network");
-        }
-        for rg in &n.ranges {
-            crate::put!(
-                o,
-                "  range {} {}-{} gateway {} ({} addresses)",
-                rg.subnet,
-                rg.range_start,
-                rg.range_end,
-                rg.gateway.as_deref().unwrap_or("-"),
-                rg.size
-            );
-        }
-        if n.total > 0 {
-            crate::put!(o, "  used {}/{} ({:.1}%)", n.used, n.total, n.percent);
-        }
-        if let Some(e) = &n.error {
-            crate::put!(o, "  ! {e}");
-        }
-        for a in &n.allocations {
-            let who = match (a.state.as_str(), &a.held_by, &a.held_on) {
-                ("held", Some(ns), Some(link)) => format!("held by {ns} ({link})"),
-                ("container", Some(ns), _) => format!("container in {ns}, address not set"),
-                ("leaked", _, _) => "LEAKED".to_string(),
-                _ => format!("unknown: {}", a.note.as_deref().unwrap_or("")),
-            };
-            crate::put!(
-                o,
-                "  {} {} {}: {who}",
-                a.ip,
-                a.container_id,
-                a.ifname.as_deref().unwrap_or("-")
-            );
-        }
-        for p in &n.pods {
-            crate::put!(
-                o,
-                "  pod {} {} {} ⇄ {}",
-                p.namespace,
-                p.ifname,
-                p.address.as_deref().unwrap_or("(no address)"),
-                p.host_veth.as_deref().unwrap_or("?")
-            );
-        }
-    }
-    if !r.interfaces.is_empty() {
-        crate::put!(o, "== CNI interfaces (host)");
-        for i in &r.interfaces {
-            crate::put!(o, "  {} ({}): {}", i.name, i.kind, i.what);
-        }
-    }
-    if r.findings.is_empty() {
-        crate::put!(o, "== healthy");
-    } else {
-        crate::put!(o, "== problems");
-        for f in &r.findings {
-            let fix = if f.fix.is_some() {
-                format!(" (netlens fix {})", f.id)
-            } else {
-                String::new()
-            };
-            crate::put!(o, "  {} [{}] {}{fix}", f.id, f.severity, f.title);
-            crate::put!(o, "    {}", f.explanation);
-        }
-    }
-    o
-}
+#[path = "cni_render.rs"]
+mod cni_render;
+pub use cni_render::render;

@@ -12,6 +12,10 @@ pub const BIN_DIRS_ENV: &str = "NETLENS_CNI_BIN_DIRS";
 /// not set one and to find lease directories no config names any more.
 pub const DATA_DIR_ENV: &str = "NETLENS_CNI_DATA_DIR";
 
+/// The root below which container runtimes' files are looked for (default `/`): podman's
+/// containers.conf, netavark's networks and ipam.db, kubelet's and the runtimes' sockets.
+pub const RUNTIME_ROOT_ENV: &str = "NETLENS_RUNTIME_ROOT";
+
 pub const DEFAULT_CONF_DIR: &str = "/etc/cni/net.d";
 /// `/opt/cni/bin` is where upstream releases and kubeadm put plugins; Debian's
 /// `containernetworking-plugins` installs them in `/usr/lib/cni`.
@@ -23,6 +27,12 @@ pub struct Dirs {
     pub conf_dir: PathBuf,
     pub bin_dirs: Vec<PathBuf>,
     pub data_dir: PathBuf,
+    /// Where runtimes' own files are read from (see [`RUNTIME_ROOT_ENV`]).
+    pub root: PathBuf,
+    /// The configuration directory was named by the user (`--conf-dir`, [`CONF_DIR_ENV`]):
+    /// whoever reads it is taken to use the first valid file even when no such runtime is
+    /// recognised, so the directory asked about is judged, not called unread.
+    pub conf_dir_given: bool,
 }
 
 impl Default for Dirs {
@@ -31,6 +41,8 @@ impl Default for Dirs {
             conf_dir: DEFAULT_CONF_DIR.into(),
             bin_dirs: DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
             data_dir: DEFAULT_DATA_DIR.into(),
+            root: "/".into(),
+            conf_dir_given: false,
         }
     }
 }
@@ -41,6 +53,7 @@ impl Dirs {
         let mut d = Dirs::default();
         if let Some(v) = std::env::var_os(CONF_DIR_ENV).filter(|v| !v.is_empty()) {
             d.conf_dir = v.into();
+            d.conf_dir_given = true;
         }
         if let Some(v) = std::env::var_os(BIN_DIRS_ENV).filter(|v| !v.is_empty()) {
             d.bin_dirs = std::env::split_paths(&v)
@@ -49,6 +62,9 @@ impl Dirs {
         }
         if let Some(v) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
             d.data_dir = v.into();
+        }
+        if let Some(v) = std::env::var_os(RUNTIME_ROOT_ENV).filter(|v| !v.is_empty()) {
+            d.root = v.into();
         }
         d
     }

@@ -118,6 +118,7 @@ pub fn read_all(specs: &[IpamSpec], dirs: &Dirs) -> Vec<IpamNetwork> {
 /// Reads one lease directory.
 pub fn read_dir(network: &str, config: Option<&str>, dir: &Path) -> IpamNetwork {
     let mut net = IpamNetwork {
+        backend: crate::model::HOST_LOCAL.to_string(),
         network: network.to_string(),
         config: config.map(str::to_string),
         dir: dir.display().to_string(),

@@ -10,8 +10,13 @@ use super::facts::Facts;
 use super::{Finding, Severity};
 use crate::cni::ifaces;
 use crate::cni::usage::{fullest, leases, SetUsage};
+use crate::model::BACKEND_NETAVARK;
 use crate::model::{CniConfig, CniState, IpamNetwork, Snapshot};
 use crate::plan::Step;
+
+#[path = "cni_podman.rs"]
+mod podman_cni;
+use podman_cni::netavark_leak;
 
 /// Every rule id this file reports (what `netlens cni` counts as problems).
 pub const RULES: [&str; 5] = [
@@ -25,7 +30,7 @@ pub const RULES: [&str; 5] = [
 /// A range set this full (percent) is about to refuse new pods.
 pub const FULL_PERCENT: f64 = 90.0;
 
-const HOST: &str = "host";
+pub(crate) const HOST: &str = "host";
 
 /// The CNI interfaces of the host namespace that show it is a CNI node.
 fn cni_interfaces(snap: &Snapshot) -> Vec<String> {
@@ -60,6 +65,13 @@ pub fn check_config(f: &Facts) -> Vec<Finding> {
     let Some(cni) = &f.snap.cni else {
         return Vec::new();
     };
+    // podman with netavark never reads the directory: what is in it breaks nothing.
+    if !cni.conf_dir_read() {
+        return Vec::new();
+    }
+    if !cni.first_file_rule() {
+        return podman_cni::check(cni);
+    }
     let ifaces = cni_interfaces(f.snap);
     if !cni.conf_dir_exists && ifaces.is_empty() {
         return Vec::new();
@@ -264,6 +276,11 @@ pub fn check_ipam(f: &Facts) -> Vec<Finding> {
             for l in &leaked {
                 finding = finding.object("address", HOST, l.alloc.ip.to_string());
             }
+            if net.backend == BACKEND_NETAVARK {
+                out.push(netavark_leak(finding, net, &list, &more, &usage));
+                subnet_full(&mut out, net, full, leaked.is_empty());
+                continue;
+            }
             let steps = leaked
                 .iter()
                 .map(|l| Step::ReleaseIpamLease {
@@ -277,50 +294,69 @@ pub fn check_ipam(f: &Facts) -> Vec<Finding> {
                 steps,
             ));
         }
-        if let Some(u) = full.filter(|u| u.percent() >= FULL_PERCENT) {
-            let exhausted = u.used >= u.size;
-            out.push(
-                Finding::new(
-                    "cni-subnet-full",
-                    if exhausted {
-                        Severity::Error
-                    } else {
-                        Severity::Warning
-                    },
-                    HOST,
-                    Some(&net.network),
-                    format!(
-                        "pod addresses of network {} are {}",
-                        net.network,
-                        if exhausted {
-                            "used up"
-                        } else {
-                            "nearly used up"
-                        }
-                    ),
-                    format!(
-                        "{} of {} ({}) are leased{}.{}",
-                        usage_text(&u),
-                        net.network,
-                        ranges_text(net),
-                        if exhausted {
-                            ": the next pod's ADD fails with \"no IP addresses available in \
-                             range set\""
-                        } else {
-                            ""
-                        },
-                        if leaked.is_empty() {
-                            " Give the node a larger pod CIDR, or fewer pods."
-                        } else {
-                            " Some are leaked (see ipam-leak)."
-                        }
-                    ),
-                )
-                .object("file", HOST, net.dir.clone()),
-            );
-        }
+        subnet_full(&mut out, net, full, leaked.is_empty());
     }
     out
+}
+
+/// `cni-subnet-full` for `net` when its fullest range set is at least [`FULL_PERCENT`] used.
+fn subnet_full(out: &mut Vec<Finding>, net: &IpamNetwork, full: Option<SetUsage>, no_leak: bool) {
+    let Some(u) = full.filter(|u| u.percent() >= FULL_PERCENT) else {
+        return;
+    };
+    let exhausted = u.used >= u.size;
+    let netavark = net.backend == BACKEND_NETAVARK;
+    let (who, failure, advice) = if netavark {
+        (
+            "container",
+            "the next container on it fails with \"IPAM error: failed to find free IP in range\"",
+            " Create the network again with a larger subnet, or run fewer containers on it.",
+        )
+    } else {
+        (
+            "pod",
+            "the next pod's ADD fails with \"no IP addresses available in range set\"",
+            " Give the node a larger pod CIDR, or fewer pods.",
+        )
+    };
+    out.push(
+        Finding::new(
+            "cni-subnet-full",
+            if exhausted {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            HOST,
+            Some(&net.network),
+            format!(
+                "{who} addresses of network {} are {}",
+                net.network,
+                if exhausted {
+                    "used up"
+                } else {
+                    "nearly used up"
+                }
+            ),
+            format!(
+                "{} of {} ({}) are leased{}.{}",
+                usage_text(&u),
+                net.network,
+                ranges_text(net),
+                if exhausted {
+                    format!(": {failure}")
+                } else {
+                    String::new()
+                },
+                if no_leak {
+                    advice
+                } else {
+                    " Some are leaked (see ipam-leak)."
+                }
+            ),
+        )
+        .object("file", HOST, net.dir.clone()),
+    );
 }
 
 fn short(id: &str) -> &str {

@@ -76,6 +76,7 @@ fn node(range_end: &str, size: u64) -> Snapshot {
             }],
             selected: Some(conf.clone()),
             ipam: vec![IpamNetwork {
+                backend: crate::model::HOST_LOCAL.to_string(),
                 network: "pods".into(),
                 config: Some(conf),
                 dir: "/var/lib/cni/networks/pods".into(),
@@ -98,6 +99,7 @@ fn node(range_end: &str, size: u64) -> Snapshot {
                 error: None,
             }],
             errors: Vec::new(),
+            ..CniState::default()
         }),
     }
 }

@@ -30,13 +30,84 @@ pub struct CniState {
     /// What could not be read (a directory without permission, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The container runtimes found on the host, each with the rule it reads networks by.
+    /// Empty when none was recognised: the kubelet rule (first valid file) is assumed.
+    #[serde(default)]
+    pub runtimes: Vec<CniRuntime>,
+    /// podman's networks that are not CNI files: with netavark, all of them
+    /// (`/etc/containers/networks/*.json` and the default network podman makes up without a
+    /// file); with the CNI backend, the default network when no conflist names it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub podman_networks: Vec<PodmanNetwork>,
 }
 
 impl CniState {
+    /// Whether a runtime that takes the first valid file of the directory (kubelet with
+    /// dockershim, containerd, CRI-O) is here — or no runtime was recognised at all.
+    pub fn first_file_rule(&self) -> bool {
+        self.runtimes.is_empty() || self.runtimes.iter().any(|r| r.name != PODMAN)
+    }
+
+    /// podman's network backend (`cni` or `netavark`), when podman is here.
+    pub fn podman_backend(&self) -> Option<&str> {
+        self.runtimes
+            .iter()
+            .find(|r| r.name == PODMAN)
+            .and_then(|r| r.backend.as_deref())
+    }
+
+    /// Whether some runtime reads the CNI configuration directory.
+    pub fn conf_dir_read(&self) -> bool {
+        self.first_file_rule() || self.podman_backend() == Some(BACKEND_CNI)
+    }
+
     pub fn selected_config(&self) -> Option<&CniConfig> {
         let path = self.selected.as_deref()?;
         self.configs.iter().find(|c| c.path == path)
     }
+}
+
+pub const PODMAN: &str = "podman";
+pub const BACKEND_CNI: &str = "cni";
+pub const BACKEND_NETAVARK: &str = "netavark";
+/// host-local, the CNI plugin keeping a file per lease (the default of [`IpamNetwork::backend`]).
+pub const HOST_LOCAL: &str = "host-local";
+
+/// A container runtime on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CniRuntime {
+    /// `kubelet`, `containerd`, `cri-o` or `podman`.
+    pub name: String,
+    /// podman's network backend: `cni` or `netavark`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// What showed it is here, and for podman how the backend was decided.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// A podman network that is no CNI file (netavark's, or the default network).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodmanNetwork {
+    pub name: String,
+    /// Its file; `None` for the default network podman makes up in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// `bridge`, `macvlan`, `ipvlan`.
+    pub driver: String,
+    /// The bridge (or parent interface) it uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    #[serde(default)]
+    pub subnets: Vec<IpNet>,
+    /// IPAM driver: `host-local` (netavark's ipam.db), `dhcp` or `none`.
+    #[serde(default)]
+    pub ipam_driver: String,
+    #[serde(default)]
+    pub internal: bool,
+    /// Why the file cannot be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One configuration file.
@@ -95,9 +166,17 @@ pub struct CniPlugin {
     pub known: bool,
 }
 
-/// host-local's view of one network: `DATADIR/NETWORK`, a file per leased address.
+fn host_local() -> String {
+    HOST_LOCAL.to_string()
+}
+
+/// host-local's view of one network: `DATADIR/NETWORK`, a file per leased address — or
+/// netavark's, a bucket of `ipam.db` (then `dir` is that file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IpamNetwork {
+    /// Who keeps the leases: `host-local` (CNI) or `netavark` (podman's ipam.db).
+    #[serde(default = "host_local")]
+    pub backend: String,
     /// The network name (a conflist's `name`): the data directory's last component.
     pub network: String,
     /// The config it comes from; `None` for a data directory no config names.

@@ -14,8 +14,8 @@ mod sysctl;
 pub mod topology;
 
 pub use cni::{
-    ip_number, within, CniConfig, CniPlugin, CniState, ConfigProblem, IpamAllocation, IpamNetwork,
-    IpamRange,
+    ip_number, within, CniConfig, CniPlugin, CniRuntime, CniState, ConfigProblem, IpamAllocation,
+    IpamNetwork, IpamRange, PodmanNetwork, BACKEND_CNI, BACKEND_NETAVARK, HOST_LOCAL, PODMAN,
 };
 pub use link::{Address, Link, PeerRef};
 pub use link_index::LinkIndex;
