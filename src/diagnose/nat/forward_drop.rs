@@ -17,12 +17,15 @@ use crate::plan::Step;
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Flow {
     src: Ipv4Addr,
-    src_net: Ipv4Net,
+    /// `None` for "from anywhere" (a port-forward).
+    src_net: Option<Ipv4Net>,
     iif: String,
     dst: Ipv4Addr,
     /// `None` for "anywhere beyond the uplink".
     dst_net: Option<Ipv4Net>,
     oif: String,
+    /// A port-forward's protocol and port; others are judged as a TCP connection to 443.
+    port: Option<(String, u16)>,
     what: String,
 }
 
@@ -56,15 +59,83 @@ fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
         };
         out.push(Flow {
             src: s.host,
-            src_net: s.net,
+            src_net: Some(s.net),
             iif: s.link.clone(),
             dst,
             dst_net,
             oif,
+            port: None,
             what: format!("{} (on {}) {to}", s.net, s.link),
         });
     }
+    out.extend(port_forwards(ns, uplink.as_deref()));
     out
+}
+
+/// Connections a DNAT port-forward sends on through the namespace: from outside, in on the
+/// rule's interface (else the uplink), to the target. Judged after the DNAT, as FORWARD sees
+/// them.
+fn port_forwards(ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
+    let Some(fw) = ns.firewall.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let dnat =
+        v4_rules(fw).filter(|r| r.table.name == "nat" && r.rule.target.as_deref() == Some("DNAT"));
+    for r in dnat {
+        let rule = r.rule;
+        let to = rule
+            .target_args
+            .iter()
+            .find(|(k, _)| k == "--to-destination");
+        let Some((ip, port)) = to.and_then(|(_, v)| dnat_target(v)) else {
+            continue;
+        };
+        let iif = match (&rule.in_iface, uplink) {
+            (Some(c), _) if !c.negated && !c.value.ends_with('+') => c.value.clone(),
+            (_, Some(u)) => u.to_string(),
+            _ => continue,
+        };
+        let proto = rule
+            .protocol
+            .as_ref()
+            .filter(|c| !c.negated)
+            .map(|c| c.value.clone());
+        let dport = rule
+            .dport
+            .as_ref()
+            .filter(|c| !c.negated)
+            .and_then(|c| c.value.parse::<u16>().ok());
+        let (Some(proto), Some(dport), None) = (proto, port.or(dport), &rule.source) else {
+            continue;
+        };
+        let Some(oif) = lookup(ns, ip).and_then(|r| r.dev.clone()) else {
+            continue;
+        };
+        if oif == iif || ns.addresses.iter().any(|a| a.address == ip) {
+            continue;
+        }
+        out.push(Flow {
+            src: OUTSIDE,
+            src_net: None,
+            iif: iif.clone(),
+            dst: ip,
+            dst_net: Ipv4Net::new(ip, 32).ok(),
+            oif: oif.clone(),
+            what: format!("the port-forward to {ip} {proto}/{dport} (in on {iif}, out of {oif})"),
+            port: Some((proto, dport)),
+        });
+    }
+    out
+}
+
+/// `10.0.0.2:80`, `10.0.0.2` (first address and port of a range).
+fn dnat_target(v: &str) -> Option<(Ipv4Addr, Option<u16>)> {
+    let (a, p) = match v.split_once(':') {
+        Some((a, p)) => (a, p.split('-').next().and_then(|p| p.parse().ok())),
+        None => (v, None),
+    };
+    Some((a.split('-').next()?.parse().ok()?, p))
 }
 
 /// Traffic bridged between ports of `bridge`, which iptables sees with the bridge as in and
@@ -86,11 +157,12 @@ fn bridged(f: &Facts, ns: &Namespace, bridge: &Link) -> Vec<Flow> {
             }
             out.push(Flow {
                 src: a.ip(),
-                src_net: Ipv4Net::new(a.ip(), 32).unwrap_or(a.net),
+                src_net: Ipv4Net::new(a.ip(), 32).ok(),
                 iif: bridge.name.clone(),
                 dst: c.ip(),
                 dst_net: Ipv4Net::new(c.ip(), 32).ok(),
                 oif: bridge.name.clone(),
+                port: None,
                 what: format!(
                     "{} ({}) to {} ({}) bridged across {}",
                     a.ip(),
@@ -111,9 +183,10 @@ fn filter_drop(
     fw: &Firewall,
     from: (Ipv4Addr, &str),
     to: (Ipv4Addr, &str),
+    port: (&str, u16),
     ct: &'static str,
 ) -> Option<String> {
-    match forwarded(ns, fw, from, to, ct).forward?.verdict {
+    match forwarded(ns, fw, from, to, port, ct).forward?.verdict {
         // A drop in mangle is not the FORWARD filter's, and an ACCEPT here would not help.
         Verdict::Drop { by } if by.starts_with("filter ") => Some(by),
         _ => None,
@@ -153,25 +226,37 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         }
     };
     for fl in &flows {
-        let new = filter_drop(ns, fw, (fl.src, &fl.iif), (fl.dst, &fl.oif), "NEW");
-        let reply = filter_drop(ns, fw, (fl.dst, &fl.oif), (fl.src, &fl.iif), "ESTABLISHED");
-        let src = fl.src_net.to_string();
+        let port = fl
+            .port
+            .as_ref()
+            .map(|(p, n)| (p.as_str(), *n))
+            .unwrap_or(("tcp", 443));
+        let new = filter_drop(ns, fw, (fl.src, &fl.iif), (fl.dst, &fl.oif), port, "NEW");
+        // Rules on the reply's (swapped) ports are not judged: the same port stands in.
+        let reply = filter_drop(
+            ns,
+            fw,
+            (fl.dst, &fl.oif),
+            (fl.src, &fl.iif),
+            port,
+            "ESTABLISHED",
+        );
+        let src = fl.src_net.map(|n| n.to_string());
         let dst = fl.dst_net.map(|n| n.to_string());
         if let Some(by) = &new {
             why.push(format!(
                 "new connections from {} are dropped by {by}",
                 fl.what
             ));
-            let mut r = vec![
-                "-i".into(),
-                fl.iif.clone(),
-                "-o".into(),
-                fl.oif.clone(),
-                "-s".into(),
-                src.clone(),
-            ];
+            let mut r = vec!["-i".into(), fl.iif.clone(), "-o".into(), fl.oif.clone()];
+            if let Some(s) = &src {
+                r.extend(["-s".into(), s.clone()]);
+            }
             if let Some(d) = &dst {
                 r.extend(["-d".into(), d.clone()]);
+            }
+            if let Some((p, n)) = &fl.port {
+                r.extend(["-p".into(), p.clone(), "--dport".into(), n.to_string()]);
             }
             add(r);
         }
@@ -181,9 +266,10 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             if let Some(d) = &dst {
                 r.extend(["-s".into(), d.clone()]);
             }
+            if let Some(s) = &src {
+                r.extend(["-d".into(), s.clone()]);
+            }
             r.extend([
-                "-d".into(),
-                src.clone(),
                 "-m".into(),
                 "conntrack".into(),
                 "--ctstate".into(),

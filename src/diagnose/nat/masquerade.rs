@@ -23,7 +23,15 @@ fn masqueraded(ns: &Namespace, fw: &Firewall, s: &Sender, uplink: &str) -> Optio
         // An address inside the destination (not its network address).
         Ipv4Addr::from(u32::from(s.dst.network()).saturating_add(1))
     };
-    let post = forwarded(ns, fw, (s.host, &s.link), (dst, uplink), "NEW").post?;
+    let post = forwarded(
+        ns,
+        fw,
+        (s.host, &s.link),
+        (dst, uplink),
+        ("tcp", 443),
+        "NEW",
+    )
+    .post?;
     match post.verdict {
         Verdict::Nat { target, .. } => Some(matches!(target.as_str(), "MASQUERADE" | "SNAT")),
         Verdict::Accept => Some(false),

@@ -94,7 +94,7 @@ pub(super) fn downstream(f: &Facts, ns: &Namespace) -> BTreeSet<(Ipv4Net, String
 pub(super) const OUTSIDE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 
 /// What `ns`'s netfilter does to a packet `src → dst` arriving on `iif` and routed out of
-/// `oif`, hook by hook as the kernel runs them: PREROUTING (raw, mangle, nat), FORWARD
+/// `oif` (a `proto` connection to `dport`), hook by hook as the kernel runs them: PREROUTING (raw, mangle, nat), FORWARD
 /// (mangle, filter), POSTROUTING (mangle, nat), the mark carried along. A hook the packet
 /// does not reach (dropped or DNATed in PREROUTING, or a verdict not judged before it) is
 /// `None`.
@@ -108,14 +108,15 @@ pub(super) fn forwarded(
     fw: &Firewall,
     (src, iif): (Ipv4Addr, &str),
     (dst, oif): (Ipv4Addr, &str),
+    (proto, dport): (&str, u16),
     ct: &'static str,
 ) -> Forwarded {
     let is_local = |ip: IpAddr| ns.addresses.iter().any(|a| a.address == ip);
     let mut pkt = Pkt {
         src: src.into(),
         dst: dst.into(),
-        proto: "tcp".into(),
-        dport: Some(443),
+        proto: proto.into(),
+        dport: Some(dport),
         iif: Some(iif.to_string()),
         oif: None,
         ct,
