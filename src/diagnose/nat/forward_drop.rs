@@ -7,7 +7,7 @@
 //! direction they were dropped, ahead of whatever drops them. A rule netlens cannot judge
 //! keeps the doctor quiet.
 
-use super::super::facts::{default_route, lookup, Facts};
+use super::super::facts::{default_route, gateway_routes, lookup, Facts};
 use super::super::{Finding, Severity};
 use super::*;
 use crate::model::{Link, Namespace};
@@ -29,46 +29,72 @@ struct Flow {
     what: String,
 }
 
-/// Traffic routed through `ns` for the hosts that use it as a gateway.
+/// Traffic routed through `ns` for the hosts that use it as a gateway: to where their route
+/// through it leads, or, for a default route, to everywhere `ns` itself routes to — beyond its
+/// uplink, its other gateways' networks, the hosts on its other links.
 fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
     let uplink = default_route(ns).and_then(|r| r.dev.clone());
     let mut out = Vec::new();
     for s in senders(f, ns) {
-        let (dst, dst_net, oif) = if s.dst.prefix_len() == 0 {
-            let Some(up) = uplink.clone() else { continue };
-            (OUTSIDE, None, up)
+        let targets = if s.dst.prefix_len() == 0 {
+            everywhere(f, ns, uplink.as_deref())
         } else {
-            let Some(h) = f
-                .held
-                .iter()
-                .find(|h| h.live() && s.dst.contains(&h.ip()) && h.ns.name != ns.name)
-            else {
-                continue;
-            };
-            let Some(oif) = lookup(ns, h.ip()).and_then(|r| r.dev.clone()) else {
-                continue;
-            };
-            (h.ip(), Some(s.dst), oif)
+            holder_in(f, ns, s.dst).into_iter().collect()
         };
-        if oif == s.link {
-            continue;
+        for (dst, dst_net, oif) in targets {
+            if oif == s.link {
+                continue;
+            }
+            let to = match dst_net {
+                None => format!("out of its uplink {oif}"),
+                Some(n) => format!("to {n} (on {oif})"),
+            };
+            out.push(Flow {
+                src: s.host,
+                src_net: Some(s.net),
+                iif: s.link.clone(),
+                dst,
+                dst_net,
+                oif,
+                port: None,
+                what: format!("{} (on {}) {to}", s.net, s.link),
+            });
         }
-        let to = match dst_net {
-            None => format!("out of its uplink {oif}"),
-            Some(n) => format!("to {n} (on {oif})"),
-        };
-        out.push(Flow {
-            src: s.host,
-            src_net: Some(s.net),
-            iif: s.link.clone(),
-            dst,
-            dst_net,
-            oif,
-            port: None,
-            what: format!("{} (on {}) {to}", s.net, s.link),
-        });
     }
     out.extend(port_forwards(ns, uplink.as_deref()));
+    out
+}
+
+type Target = (Ipv4Addr, Option<Ipv4Net>, String);
+
+/// A live address in `net` held by another namespace, and the link `ns` routes it out of.
+fn holder_in(f: &Facts, ns: &Namespace, net: Ipv4Net) -> Option<Target> {
+    let h = f
+        .held
+        .iter()
+        .find(|h| h.live() && net.contains(&h.ip()) && h.ns.name != ns.name)?;
+    let oif = lookup(ns, h.ip()).and_then(|r| r.dev.clone())?;
+    Some((h.ip(), Some(net), oif))
+}
+
+/// Where a default route through `ns` can lead.
+fn everywhere(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Target> {
+    let mut out: Vec<Target> = Vec::new();
+    if let Some(up) = uplink {
+        out.push((OUTSIDE, None, up.to_string()));
+    }
+    let nets = gateway_routes(ns)
+        .map(|(_, net, _)| net)
+        .filter(|n| n.prefix_len() > 0)
+        .chain(f.live_subnets(ns));
+    for net in nets {
+        if let Some(t) = holder_in(f, ns, net) {
+            if !out.iter().any(|o| o.1 == t.1 && o.2 == t.2) {
+                out.push(t);
+            }
+        }
+    }
+    out.truncate(16);
     out
 }
 
