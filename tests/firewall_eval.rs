@@ -60,8 +60,18 @@ fn connect_ok(ns: &str, dst: &str, port: u16) -> bool {
         .success()
 }
 
+/// A listener process, stopped and reaped when dropped.
+struct Listener(Child);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A TCP listener on `port` in `ns`, answering every connection.
-fn listen(ns: &str, port: u16) -> Child {
+fn listen(ns: &str, port: u16) -> Listener {
     let l = format!("TCP-LISTEN:{port},fork,reuseaddr");
     let child = Command::new("ip")
         .args(["netns", "exec", ns, "socat", &l, "SYSTEM:true"])
@@ -77,7 +87,7 @@ fn listen(ns: &str, port: u16) -> Child {
         }
         sleep(Duration::from_millis(100));
     }
-    child
+    Listener(child)
 }
 
 fn path(args: &[&str]) -> (i32, Value) {
@@ -130,7 +140,7 @@ fn cli(args: &[&str]) -> String {
 /// A container host `gw`: containers `c1` 10.88.0.2 and `c2` 10.88.0.3 on bridge `podman0`
 /// (10.88.0.1/16), an uplink to `inet` (198.18.0.9, no route back to 10.88/16: without
 /// NAT a container's connection is never answered), a listener on inet's port 80.
-fn container_host() -> Child {
+fn container_host() -> Listener {
     netns(&["gw", "c1", "c2", "inet"]);
     run("ip -n gw link add podman0 type bridge");
     run("ip -n gw addr add 10.88.0.1/16 dev podman0");
