@@ -459,6 +459,26 @@ fn dnat_hairpin_without_snat_is_broken() {
         ]);
         ipt("r", "-t nat -A PREROUTING -d 10.4.0.1 -p tcp --dport 8080 -j DNAT --to-destination 10.4.0.2:80");
         let _l = listen("s", 80);
+        // Not a hairpin: k's own OUTPUT DNAT (a service address) is undone by k's conntrack.
+        ipt(
+            "k",
+            "-t nat -A OUTPUT -d 10.96.0.10 -p tcp --dport 80 -j DNAT --to-destination 10.4.0.2:80",
+        );
+        assert!(
+            connect_ok("k", "10.96.0.10", 80),
+            "the kernel: OUTPUT DNAT works"
+        );
+        let svc = [
+            "--from",
+            "k",
+            "10.96.0.10",
+            "--proto",
+            "tcp",
+            "--port",
+            "80",
+        ];
+        let (code, v) = path(&svc);
+        assert_eq!(code, 0, "{v:#}");
         let args = [
             "--from", "k", "10.4.0.1", "--proto", "tcp", "--port", "8080",
         ];

@@ -253,7 +253,20 @@ impl Walk<'_> {
                 (true, true) => ("PREROUTING", &["raw", "mangle"][..]),
                 (false, true) => ("OUTPUT", &["raw", "mangle"][..]),
             };
-            let pre = match src {
+            // A local process's packet has its source from a first route lookup before
+            // OUTPUT runs (the kernel routes again after a DNAT there).
+            let first_src = src.or_else(|| {
+                let q = Query {
+                    dst,
+                    src: None,
+                    iif: None,
+                };
+                (iif.is_none() && !reply)
+                    .then(|| self.kernel.route(&ns_name, &q).ok())
+                    .flatten()
+                    .and_then(|a| a.prefsrc)
+            });
+            let pre = match first_src {
                 Some(s) => judge(
                     fw,
                     tables,
@@ -330,6 +343,20 @@ impl Walk<'_> {
             hop.route = Some(describe(&ans, dst));
             // 3. Local delivery.
             if ans.kind == "local" {
+                // A reply to a connection this namespace DNATed itself (OUTPUT, e.g. a
+                // service address) is un-DNATed on its way in (conntrack, at INPUT).
+                if let Some(b) = bindings
+                    .iter_mut()
+                    .filter(|_| reply)
+                    .find(|b| b.ns == ns_name && !b.snat && !b.undone && b.new == src_now)
+                {
+                    hop.nat.push(format!(
+                        "reply from {} shows {} again (un-DNAT)",
+                        b.new, b.orig
+                    ));
+                    b.undone = true;
+                    hop.src = b.orig;
+                }
                 if iif.is_some() {
                     let p = pkt(src_now, dst, port, None, mark);
                     if let (Verdict::Drop { by }, _) =
