@@ -6,7 +6,8 @@
 
 use std::net::IpAddr;
 
-use super::{judge, Hop, Walk};
+use super::nf::judge;
+use super::{Hop, Walk};
 use crate::firewall::eval::{self, Pkt, Verdict};
 use crate::model::{Link, Namespace};
 
