@@ -1,6 +1,7 @@
 //! Firewall state of a namespace: nftables, iptables-nft and legacy iptables.
 mod bounded_run;
 pub mod collect;
+pub mod eval;
 pub mod iptables_save;
 pub mod model;
 pub mod nfnetlink;

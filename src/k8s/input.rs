@@ -1,5 +1,5 @@
 //! Would the node's netfilter let a peer's first packet to a port in? Asks
-//! [`crate::trace::netfilter::decide`] (the one iptables evaluator) for a new connection from
+//! [`crate::firewall::eval`] (the one iptables evaluator) for a new connection from
 //! a peer address, coming in on the interface that holds the route back to that peer: nat
 //! PREROUTING first (a DNAT sends it to FORWARD instead, as for a NodePort), then filter INPUT.
 
@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::firewall::eval::{self, decide_at, Pkt, Verdict};
 use crate::model::{Namespace, Route};
-use crate::trace::netfilter::{decide, Pkt, Verdict};
 
 /// What netfilter does with a peer's first packet to a port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,12 +157,20 @@ pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdi
         iif: iif.clone(),
         oif: None,
         ct: "NEW",
+        mark: 0,
     };
     let mut notes = Vec::new();
-    let pre = decide(fw, "nat", "PREROUTING", &pkt, &local);
+    let pre = decide_at(fw, eval::PREROUTING, "PREROUTING", &pkt, &local);
+    if pre.drops() {
+        return verdict_of(pre.verdict, src, iif, notes);
+    }
+    pkt.mark = pre.mark.unwrap_or(0);
     notes.extend(pre.unsure.iter().map(|u| format!("not judged: {u}")));
     let mut chain = "INPUT";
-    if let Verdict::Nat { target, to, by, .. } = &pre.verdict {
+    let mut tables = eval::INPUT;
+    // Which service endpoint a random (`-m statistic`) rule picks cannot be judged: the
+    // endpoint the rules fall through to stands for all, as before.
+    if let Verdict::Nat { target, to, by, .. } = &pre.assumed {
         if let Some((ip, port)) = to.as_deref().and_then(parse_to) {
             notes.push(format!(
                 "{target} to {} by {by}",
@@ -171,6 +179,7 @@ pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdi
             if !is_local(ns, ip) {
                 // Sent on to a pod or another host: FORWARD decides, not INPUT.
                 chain = "FORWARD";
+                tables = eval::FORWARD;
                 pkt.oif = route_to(ns, ip).and_then(|r| r.dev.clone());
                 pkt.dst = ip;
             }
@@ -179,7 +188,7 @@ pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdi
             }
         }
     }
-    let d = decide(fw, "filter", chain, &pkt, &local);
+    let d = decide_at(fw, tables, chain, &pkt, &local);
     notes.extend(d.unsure.iter().map(|u| format!("not judged: {u}")));
     for t in fw.nft.iter().filter(|t| !t.looks_like_iptables_nft()) {
         if t.chains
@@ -192,8 +201,21 @@ pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdi
             ));
         }
     }
-    let (verdict, rule) = match d.verdict {
+    verdict_of(d.verdict, src, iif, notes)
+}
+
+fn verdict_of(
+    v: Verdict,
+    src: IpAddr,
+    iif: Option<String>,
+    mut notes: Vec<String>,
+) -> InputVerdict {
+    let (verdict, rule) = match v {
         Verdict::Drop { by } => ("drop", Some(by)),
+        Verdict::CannotJudge { by, why } => {
+            notes.push(format!("cannot judge: {why}"));
+            ("unknown", Some(by))
+        }
         _ => ("accept", None),
     };
     InputVerdict {

@@ -3,7 +3,7 @@
 //! a gateway for, and NAT rules left behind for addresses nobody holds any more.
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 
@@ -13,6 +13,7 @@ mod stale_nat;
 
 use super::facts::{subnet, Facts};
 use super::Finding;
+use crate::firewall::eval::{self, decide_at, Decision, Pkt, Verdict};
 use crate::firewall::{Cond, Firewall, IpFamily, XtRuleRef};
 use crate::model::Namespace;
 use forward_drop::forward_drop;
@@ -27,6 +28,9 @@ pub fn check(f: &Facts) -> Vec<Finding> {
     for (_, ns) in &f.namespaces {
         if ns.sysctls.ip_forward == Some(1) {
             no_masquerade(f, ns, &mut out);
+        }
+        // A "switch" namespace forwards too when its bridge sends frames through iptables.
+        if ns.sysctls.ip_forward == Some(1) || ns.sysctls.bridge_nf_call_iptables == Some(1) {
             forward_drop(f, ns, &mut out);
         }
         stale_nat(f, ns, &mut out);
@@ -47,107 +51,108 @@ pub(super) fn parse_net(c: &Cond) -> Option<Ipv4Net> {
     })
 }
 
-/// Whether an optional address match lets traffic from/to `net` through.
-pub(super) fn net_matches(cond: &Option<Cond>, net: Ipv4Net) -> bool {
-    match cond {
-        None => true,
-        Some(c) => match parse_net(c) {
-            Some(n) => n.contains(&net.network()) != c.negated,
-            None => false,
-        },
-    }
+/// A host that sends traffic through `ns`: its address, subnet, the link of `ns` it arrives
+/// on, and where it sends it (`0.0.0.0/0` for a default route).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Sender {
+    pub host: Ipv4Addr,
+    pub net: Ipv4Net,
+    pub link: String,
+    pub dst: Ipv4Net,
 }
 
-/// Whether an optional interface match (`-o eth0`, `! -o br0`, `-o veth+`) covers `iface`.
-pub(super) fn iface_matches(cond: &Option<Cond>, iface: &str) -> bool {
-    match cond {
-        None => true,
-        Some(c) => {
-            let hit = match c.value.strip_suffix('+') {
-                Some(prefix) => iface.starts_with(prefix),
-                None => c.value == iface,
-            };
-            hit != c.negated
-        }
-    }
-}
-
-/// The namespaces' subnets that send everything (a default route) through `ns`, with the link
-/// of `ns` they arrive on.
-pub(super) fn downstream(f: &Facts, ns: &Namespace) -> BTreeSet<(Ipv4Net, String)> {
+/// Every address that really leaves through `ns`: each host using it as a gateway.
+pub(super) fn senders(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
     let mut set = BTreeSet::new();
     for u in f.transit_uses(ns) {
-        if let Some(h) = f
+        for h in f
             .held_in(u.from)
-            .find(|h| h.live() && h.net.trunc().contains(&u.gw))
+            .filter(|h| h.live() && h.net.trunc().contains(&u.gw))
         {
-            set.insert((subnet(h.net), u.link.name.clone()));
+            set.insert(Sender {
+                host: h.ip(),
+                net: subnet(h.net),
+                link: u.link.name.clone(),
+                dst: u.dst,
+            });
         }
     }
     set
 }
 
-pub(super) fn nat_covers(fw: &Firewall, net: Ipv4Net, uplink: &str) -> bool {
-    // Only rules POSTROUTING reaches count: a chain nothing jumps to any more (a flushed
-    // POSTROUTING, a CNI chain left behind) masquerades nothing.
-    let xt = fw
-        .iptables
-        .iter()
-        .filter(|t| t.family == IpFamily::V4 && t.name == "nat")
-        .any(|table| {
-            let mut todo = vec![("POSTROUTING".to_string(), true)];
-            let mut seen = BTreeSet::new();
-            while let Some((name, path_ok)) = todo.pop() {
-                if !seen.insert(name.clone()) {
-                    continue;
-                }
-                let Some(chain) = table.chain(&name) else {
-                    continue;
-                };
-                for r in &chain.rules {
-                    // The selectors of the jump that led here narrow what the chain sees.
-                    let selects = path_ok
-                        && net_matches(&r.source, net)
-                        && iface_matches(&r.out_iface, uplink);
-                    match r.target.as_deref() {
-                        Some("MASQUERADE" | "SNAT") if selects => return true,
-                        Some(t) if table.chain(t).is_some() => {
-                            // A per-host jump (`-s 10.0.0.2 -j CNI-…`) covers one address
-                            // only; count the chain when the jump admits the subnet's
-                            // hosts, i.e. the source matches or is narrower but inside it.
-                            let admits = path_ok
-                                && iface_matches(&r.out_iface, uplink)
-                                && match &r.source {
-                                    None => true,
-                                    Some(c) if !c.negated => parse_net(c).is_some_and(|n| {
-                                        n.contains(&net.network()) || net.contains(&n.network())
-                                    }),
-                                    Some(_) => true,
-                                };
-                            todo.push((t.to_string(), admits));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            false
-        });
-    // Native nft rules are summarised, not parsed: any masquerade/snat counts, to stay quiet
-    // rather than wrong.
-    let nft = fw
-        .nft
-        .iter()
-        .filter(|t| !t.looks_like_iptables_nft())
-        .any(|t| {
-            t.chains.iter().any(|c| {
-                c.rules.iter().any(|r| {
-                    r.verdict
-                        .as_deref()
-                        .is_some_and(|v| v.starts_with("masquerade") || v.starts_with("snat"))
-                })
-            })
-        });
-    xt || nft
+/// The namespaces' subnets that send traffic through `ns`, with the link of `ns` they arrive
+/// on.
+pub(super) fn downstream(f: &Facts, ns: &Namespace) -> BTreeSet<(Ipv4Net, String)> {
+    senders(f, ns)
+        .into_iter()
+        .map(|s| (s.net, s.link))
+        .collect()
+}
+
+/// An address standing for "the internet" beyond an uplink (TEST-NET-2: never a real host,
+/// and outside every private range that rules exempt from masquerading).
+pub(super) const OUTSIDE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+
+/// What `ns`'s netfilter does to a packet `src → dst` arriving on `iif` and routed out of
+/// `oif` (a `proto` connection to `dport`), hook by hook as the kernel runs them: PREROUTING (raw, mangle, nat), FORWARD
+/// (mangle, filter), POSTROUTING (mangle, nat), the mark carried along. A hook the packet
+/// does not reach (dropped or DNATed in PREROUTING, or a verdict not judged before it) is
+/// `None`.
+pub(super) struct Forwarded {
+    pub forward: Option<Decision>,
+    pub post: Option<Decision>,
+}
+
+pub(super) fn forwarded(
+    ns: &Namespace,
+    fw: &Firewall,
+    (src, iif): (Ipv4Addr, &str),
+    (dst, oif): (Ipv4Addr, &str),
+    (proto, dport): (&str, u16),
+    ct: &'static str,
+) -> Forwarded {
+    let is_local = |ip: IpAddr| ns.addresses.iter().any(|a| a.address == ip);
+    let mut pkt = Pkt {
+        src: src.into(),
+        dst: dst.into(),
+        proto: proto.into(),
+        dport: Some(dport),
+        iif: Some(iif.to_string()),
+        oif: None,
+        ct,
+        mark: 0,
+    };
+    // A reply is not DNATed again: conntrack undid the NAT before FORWARD.
+    let pre_tables: &[&str] = if ct == "NEW" {
+        eval::PREROUTING
+    } else {
+        &["raw", "mangle"]
+    };
+    let pre = decide_at(fw, pre_tables, "PREROUTING", &pkt, &is_local);
+    let stop = |forward| Forwarded {
+        forward,
+        post: None,
+    };
+    let (Verdict::Accept, Some(mark)) = (&pre.verdict, pre.mark) else {
+        return stop(None);
+    };
+    pkt.mark = mark;
+    pkt.oif = Some(oif.to_string());
+    let forward = decide_at(fw, eval::FORWARD, "FORWARD", &pkt, &is_local);
+    let (Verdict::Accept, Some(mark)) = (&forward.verdict, forward.mark) else {
+        return stop(Some(forward));
+    };
+    pkt.mark = mark;
+    let tables: &[&str] = if ct == "NEW" {
+        eval::POSTROUTING
+    } else {
+        &["mangle"]
+    };
+    let post = decide_at(fw, tables, "POSTROUTING", &pkt, &is_local);
+    Forwarded {
+        forward: Some(forward),
+        post: Some(post),
+    }
 }
 
 /// The rule's arguments after `-A CHAIN`, as an argv for a delete: quoted with iptables-save's

@@ -55,7 +55,10 @@ impl Walk<'_> {
 
 /// Whether the route or subnet text `net` (`10.0.0.0/8`, `default`) carries `ip`.
 pub(super) fn route_covers(net: &str, ip: IpAddr) -> bool {
-    net == "default" || net.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&ip))
+    // A per-host finding (`no-masquerade:gw:10.88.0.3`) names an address, not a subnet.
+    net == "default"
+        || net.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&ip))
+        || net.parse::<IpAddr>().is_ok_and(|a| a == ip)
 }
 
 /// The source a packet from `ns` to `dst` most likely gets: its first global address of that

@@ -13,9 +13,10 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use super::fib::{Answer, Query, Refusal};
-use super::netfilter::{decide, Pkt, Verdict};
 use crate::diagnose::Finding;
+use crate::firewall::eval::{self, Pkt, Verdict};
 use crate::model::{Namespace, Snapshot};
+use nf::{hairpin, judge};
 
 /// Hops walked before giving up (a routing loop).
 const MAX_HOPS: usize = 32;
@@ -32,6 +33,8 @@ struct Binding {
     snat: bool,
     orig: IpAddr,
     new: IpAddr,
+    /// Set when the reply passed the namespace that made it and conntrack undid it.
+    undone: bool,
 }
 
 struct Walk<'a> {
@@ -81,9 +84,23 @@ fn walk_raw(
     let mut delivers = false;
     if let Some((ns, src, dst)) = end {
         // The responder answers to where the request came from, as it arrived there.
-        let (reply, back) = w.leg("reply", &ns, Some(dst), src, None, true, &mut bindings);
+        let (mut reply, back) = w.leg("reply", &ns, Some(dst), src, None, true, &mut bindings);
         // A reply that leaves the node instead of coming back is lost to the sender.
         delivers = back.is_some();
+        if let Some((client, _, _)) = &back {
+            if let Some(why) = hairpin(&bindings, &reply) {
+                delivers = false;
+                if let Some(last) = reply.hops.last_mut() {
+                    last.verdict = "reset".into();
+                }
+                reply.outcome = Outcome::Broken {
+                    namespace: client.clone(),
+                    cause: why,
+                    finding: None,
+                    no_fix: None,
+                };
+            }
+        }
         legs.push(reply);
     } else if matches!(legs[0].outcome, Outcome::LeavesNode { .. }) {
         delivers = true;
@@ -201,7 +218,9 @@ impl Walk<'_> {
                 hop.notes
                     .push("native nftables rules here are not evaluated".into());
             }
-            let pkt = |src: IpAddr, dst: IpAddr, port: Option<u16>, oif: Option<&str>| Pkt {
+            // The mark is the packet's own within one namespace: crossing a veth clears it.
+            let mut mark = 0u32;
+            let pkt = |src: IpAddr, dst: IpAddr, port: Option<u16>, oif: Option<&str>, mark| Pkt {
                 src,
                 dst,
                 proto: self.proto.clone(),
@@ -209,32 +228,65 @@ impl Walk<'_> {
                 iif: iif.clone(),
                 oif: oif.map(str::to_string),
                 ct,
+                mark,
             };
             // 1. Before routing: DNAT (PREROUTING for arriving packets, OUTPUT for our own);
             //    on a reply, conntrack undoes this namespace's SNAT instead.
+            //    raw and mangle come first and may drop it (also a reply).
+            let (chain, tables) = match (iif.is_some(), reply) {
+                (true, false) => ("PREROUTING", eval::PREROUTING),
+                (false, false) => ("OUTPUT", eval::OUTPUT_PRE),
+                (true, true) => ("PREROUTING", &["raw", "mangle"][..]),
+                (false, true) => ("OUTPUT", &["raw", "mangle"][..]),
+            };
+            // A local process's packet has its source from a first route lookup before
+            // OUTPUT runs (the kernel routes again after a DNAT there).
+            let first_src = src.or_else(|| {
+                let q = Query {
+                    dst,
+                    src: None,
+                    iif: None,
+                };
+                (iif.is_none() && !reply)
+                    .then(|| self.kernel.route(&ns_name, &q).ok())
+                    .flatten()
+                    .and_then(|a| a.prefsrc)
+            });
+            let pre = match first_src {
+                Some(s) => judge(
+                    fw,
+                    tables,
+                    chain,
+                    &pkt(s, dst, port, None, mark),
+                    &is_local,
+                    &mut hop,
+                ),
+                None => (Verdict::Accept, Some(0)),
+            };
+            mark = pre.1.unwrap_or(0);
+            if let Verdict::Drop { by } = pre.0.clone() {
+                let finding = self.finding(&ns_name, &["forward-drop"], None);
+                let cause = format!("{chain} drops it: {by}");
+                return stop(direction, hops, hop, &ns_name, cause, finding);
+            }
             if reply {
                 if let Some(b) = bindings
-                    .iter()
+                    .iter_mut()
                     .find(|b| b.ns == ns_name && b.snat && b.new == dst)
                 {
                     hop.nat.push(format!(
                         "reply to {} goes back to {} (un-SNAT)",
                         b.new, b.orig
                     ));
+                    b.undone = true;
                     dst = b.orig;
                 }
-            } else if let Some(s) = src {
-                let chain = if iif.is_some() {
-                    "PREROUTING"
-                } else {
-                    "OUTPUT"
-                };
-                let p = pkt(s, dst, port, None);
+            } else {
                 if let Verdict::Nat {
                     target,
                     to: Some(to),
                     by,
-                } = judge(fw, "nat", chain, &p, &is_local, &mut hop)
+                } = pre.0
                 {
                     if target == "DNAT" {
                         let (a, p) = nat_to(&to);
@@ -245,6 +297,7 @@ impl Walk<'_> {
                                 snat: false,
                                 orig: dst,
                                 new: a,
+                                undone: false,
                             });
                             dst = a;
                             port = p.or(port);
@@ -276,10 +329,24 @@ impl Walk<'_> {
             hop.route = Some(describe(&ans, dst));
             // 3. Local delivery.
             if ans.kind == "local" {
+                // A reply to a connection this namespace DNATed itself (OUTPUT, e.g. a
+                // service address) is un-DNATed on its way in (conntrack, at INPUT).
+                if let Some(b) = bindings
+                    .iter_mut()
+                    .filter(|_| reply)
+                    .find(|b| b.ns == ns_name && !b.snat && !b.undone && b.new == src_now)
+                {
+                    hop.nat.push(format!(
+                        "reply from {} shows {} again (un-DNAT)",
+                        b.new, b.orig
+                    ));
+                    b.undone = true;
+                    hop.src = b.orig;
+                }
                 if iif.is_some() {
-                    let p = pkt(src_now, dst, port, None);
-                    if let Verdict::Drop { by } =
-                        judge(fw, "filter", "INPUT", &p, &is_local, &mut hop)
+                    let p = pkt(src_now, dst, port, None, mark);
+                    if let (Verdict::Drop { by }, _) =
+                        judge(fw, eval::INPUT, "INPUT", &p, &is_local, &mut hop)
                     {
                         let finding = self.finding(&ns_name, &["forward-drop"], None);
                         return stop(
@@ -323,9 +390,15 @@ impl Walk<'_> {
             let oif = ans.oif.clone().unwrap_or_default();
             hop.out_iface = Some(oif.clone());
             // 4. The filter: FORWARD when passing through, OUTPUT for our own packets.
-            let chain = if iif.is_some() { "FORWARD" } else { "OUTPUT" };
-            let p = pkt(src_now, dst, port, Some(&oif));
-            if let Verdict::Drop { by } = judge(fw, "filter", chain, &p, &is_local, &mut hop) {
+            let (chain, tables) = if iif.is_some() {
+                ("FORWARD", eval::FORWARD)
+            } else {
+                ("OUTPUT", eval::OUTPUT_FILTER)
+            };
+            let p = pkt(src_now, dst, port, Some(&oif), mark);
+            let (v, m) = judge(fw, tables, chain, &p, &is_local, &mut hop);
+            mark = m.unwrap_or(mark);
+            if let Verdict::Drop { by } = v {
                 let finding = self.finding(&ns_name, &["forward-drop"], None);
                 return stop(
                     direction,
@@ -338,23 +411,33 @@ impl Walk<'_> {
             }
             // 5. After routing: SNAT/MASQUERADE; on a reply, conntrack undoes this
             //    namespace's DNAT on the source instead.
+            let tables = if reply {
+                &["mangle"][..]
+            } else {
+                eval::POSTROUTING
+            };
+            let p = pkt(src_now, dst, port, Some(&oif), mark);
+            let post = judge(fw, tables, "POSTROUTING", &p, &is_local, &mut hop).0;
+            if let Verdict::Drop { by } = post {
+                let finding = self.finding(&ns_name, &["forward-drop"], None);
+                let cause = format!("POSTROUTING drops it: {by}");
+                return stop(direction, hops, hop, &ns_name, cause, finding);
+            }
             if reply {
                 if let Some(b) = bindings
-                    .iter()
+                    .iter_mut()
                     .find(|b| b.ns == ns_name && !b.snat && b.new == src_now)
                 {
                     hop.nat.push(format!(
                         "reply from {} shows {} again (un-DNAT)",
                         b.new, b.orig
                     ));
+                    b.undone = true;
                     src = Some(b.orig);
                     hop.src = b.orig;
                 }
             } else {
-                let p = pkt(src_now, dst, port, Some(&oif));
-                if let Verdict::Nat { target, to, by } =
-                    judge(fw, "nat", "POSTROUTING", &p, &is_local, &mut hop)
-                {
+                if let Verdict::Nat { target, to, by } = post {
                     let new = match (target.as_str(), to) {
                         ("MASQUERADE", _) => primary_addr(ns, &oif, dst.is_ipv4()),
                         ("SNAT", Some(to)) => nat_to(&to).0,
@@ -367,6 +450,7 @@ impl Walk<'_> {
                             snat: true,
                             orig: src_now,
                             new,
+                            undone: false,
                         });
                         src = Some(new);
                         hop.src = new;
@@ -377,6 +461,13 @@ impl Walk<'_> {
             let nh = ans.gateway.unwrap_or(dst);
             match self.next_namespace(ns, &oif, nh, &mut hop.via) {
                 Next::Namespace(next, next_iif) => {
+                    let flow = (src.unwrap_or(src_now), dst, port);
+                    if let Some((at, cause)) =
+                        self.bridged_drop(ns, &oif, &next, &next_iif, flow, ct, &mut hop)
+                    {
+                        let finding = self.finding(&at, &["forward-drop"], None);
+                        return stop(direction, hops, hop, &at, cause, finding);
+                    }
                     hop.verdict = if iif.is_some() { "forwarded" } else { "sent" }.into();
                     hops.push(hop);
                     ns_name = next;
@@ -500,21 +591,6 @@ impl Walk<'_> {
     }
 }
 
-/// Runs `chain` of `table` for `pkt`, noting the rules it could not judge on `hop`.
-fn judge(
-    fw: &crate::firewall::Firewall,
-    table: &str,
-    chain: &str,
-    pkt: &Pkt,
-    is_local: &dyn Fn(IpAddr) -> bool,
-    hop: &mut Hop,
-) -> Verdict {
-    let d = decide(fw, table, chain, pkt, is_local);
-    hop.notes
-        .extend(d.unsure.into_iter().map(|u| format!("not judged: {u}")));
-    d.verdict
-}
-
 /// Ends a leg at `hop`: the packet is dropped there.
 fn stop(
     direction: &str,
@@ -560,10 +636,12 @@ fn describe(a: &Answer, dst: IpAddr) -> String {
     s
 }
 
+mod bridged;
 mod cause;
 mod kernel;
 mod l2;
 mod model_kernel;
+mod nf;
 mod report;
 mod verify;
 

@@ -1,0 +1,208 @@
+//! Whether one iptables rule matches a packet: the matches Docker, podman (netavark and CNI),
+//! kube-proxy and hand-written rules use. Anything else is "cannot judge", with the reason,
+//! never a guess.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::Pkt;
+use crate::firewall::{Cond, XtRule};
+
+/// Yes, no, or why it cannot be told.
+pub(super) type Hit = Result<bool, String>;
+
+/// What the rule walk knows besides the packet: the marks so far (`None` once a branch the
+/// walk could not judge may have changed them) and which addresses are the namespace's own.
+pub(super) struct Ctx<'a> {
+    pub mark: Option<u32>,
+    pub ctmark: Option<u32>,
+    pub is_local: &'a dyn Fn(IpAddr) -> bool,
+}
+
+/// Whether `r` matches `pkt`.
+pub(super) fn matches(r: &XtRule, pkt: &Pkt, cx: &Ctx) -> Hit {
+    let mut ok = true;
+    ok &= cond(&r.source, |v| net_has(v, pkt.src));
+    ok &= cond(&r.destination, |v| net_has(v, pkt.dst));
+    ok &= cond(&r.in_iface, |v| iface(v, pkt.iif.as_deref()));
+    ok &= cond(&r.out_iface, |v| iface(v, pkt.oif.as_deref()));
+    ok &= cond(&r.protocol, |v| proto_is(v, &pkt.proto));
+    ok &= cond(&r.dport, |v| pkt.dport.is_some_and(|p| ports_have(v, p)));
+    if r.sport.is_some() {
+        // A probe's source port is ephemeral.
+        return Err("a source-port match (the client's port is not known)".into());
+    }
+    // The module the current option belongs to (`--mark` of `-m mark` or `-m connmark`).
+    let mut module = "";
+    for m in &r.matches {
+        let hit = match m.option.as_str() {
+            "-s"
+            | "--source"
+            | "--src"
+            | "-d"
+            | "--destination"
+            | "--dst"
+            | "-i"
+            | "--in-interface"
+            | "-o"
+            | "--out-interface"
+            | "-p"
+            | "--protocol"
+            | "--dport"
+            | "--dports"
+            | "--destination-port"
+            | "--destination-ports"
+            | "--comment"
+            | "--limit-iface-in"
+            | "--limit-iface-out" => continue,
+            "-m" | "--match" => {
+                module = m.value.as_str();
+                if !KNOWN_MODULES.contains(&module) {
+                    return Err(format!("the `-m {module}` match is not modelled"));
+                }
+                continue;
+            }
+            "--ctstate" | "--state" => ct_state(&m.value, pkt)?,
+            "--mark" => {
+                let have = if module == "connmark" {
+                    cx.ctmark
+                } else {
+                    cx.mark
+                };
+                let Some(have) = have else {
+                    return Err("the packet's mark is not known here".into());
+                };
+                mark_is(&m.value, have)?
+            }
+            "--dst-type" => addr_type(&m.value, pkt.dst, cx)?,
+            "--src-type" => addr_type(&m.value, pkt.src, cx)?,
+            "--icmp-type" => icmp_type(&m.value, pkt)?,
+            "--syn" => pkt.proto == "tcp" && pkt.ct == "NEW",
+            // One probe stays within any rate limit's burst.
+            "--limit" | "--limit-burst" => true,
+            other => return Err(format!("the `{other}` option is not modelled")),
+        };
+        ok &= hit != m.negated;
+    }
+    Ok(ok)
+}
+
+const KNOWN_MODULES: [&str; 11] = [
+    "tcp",
+    "udp",
+    "icmp",
+    "comment",
+    "multiport",
+    "conntrack",
+    "state",
+    "addrtype",
+    "mark",
+    "connmark",
+    "limit",
+];
+
+fn cond(c: &Option<Cond>, test: impl Fn(&str) -> bool) -> bool {
+    match c {
+        None => true,
+        Some(c) => test(&c.value) != c.negated,
+    }
+}
+
+fn proto_is(v: &str, proto: &str) -> bool {
+    let v = v.to_ascii_lowercase();
+    v == "all"
+        || v == "0"
+        || v == proto
+        || (proto == "icmp" && v == "1")
+        || (proto == "tcp" && v == "6")
+        || (proto == "udp" && v == "17")
+}
+
+/// `10.0.0.0/8`, `10.0.0.1`, or a comma list of them.
+pub(super) fn net_has(v: &str, ip: IpAddr) -> bool {
+    v.split(',').any(|v| {
+        if let Ok(n) = v.parse::<IpNet>() {
+            return n.contains(&ip);
+        }
+        v.parse::<IpAddr>().is_ok_and(|a| a == ip)
+    })
+}
+
+/// iptables interface names: `+` at the end is a prefix wildcard.
+pub(super) fn iface(v: &str, name: Option<&str>) -> bool {
+    let Some(name) = name else { return false };
+    match v.strip_suffix('+') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == v,
+    }
+}
+
+/// `80`, `80:90`, `80,443,8000:8080`.
+pub(super) fn ports_have(v: &str, p: u16) -> bool {
+    v.split(',').any(|part| match part.split_once(':') {
+        Some((a, b)) => {
+            let a = a.parse().unwrap_or(0);
+            let b = b.parse().unwrap_or(u16::MAX);
+            (a..=b).contains(&p)
+        }
+        None => part.parse() == Ok(p),
+    })
+}
+
+/// A probe's first packet is NEW, its reply ESTABLISHED; other states (DNAT, INVALID, …)
+/// depend on conntrack details the walk does not have.
+fn ct_state(v: &str, pkt: &Pkt) -> Hit {
+    let mut hit = false;
+    for s in v.split(',') {
+        match s {
+            "NEW" | "ESTABLISHED" | "RELATED" | "INVALID" | "UNTRACKED" => hit |= s == pkt.ct,
+            other => return Err(format!("conntrack state {other} is not modelled")),
+        }
+    }
+    Ok(hit)
+}
+
+/// `0x2000/0x2000` or `0x1`: (mark & mask) == value.
+pub(super) fn mark_is(v: &str, have: u32) -> Hit {
+    let (val, mask) = parse_mark(v).ok_or_else(|| format!("mark {v:?} is not understood"))?;
+    Ok(have & mask == val & mask)
+}
+
+/// `value[/mask]`, hex or decimal; the mask defaults to all bits.
+pub(super) fn parse_mark(v: &str) -> Option<(u32, u32)> {
+    let num = |s: &str| match s.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    };
+    match v.split_once('/') {
+        Some((a, m)) => Some((num(a)?, num(m)?)),
+        None => Some((num(v)?, u32::MAX)),
+    }
+}
+
+fn addr_type(v: &str, ip: IpAddr, cx: &Ctx) -> Hit {
+    match v {
+        "LOCAL" => Ok((cx.is_local)(ip) || ip.is_loopback()),
+        "UNICAST" => Ok(!ip.is_multicast() && !(cx.is_local)(ip) && !is_broadcast(ip)),
+        other => Err(format!("address type {other} is not modelled")),
+    }
+}
+
+fn is_broadcast(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(a) if a.is_broadcast())
+}
+
+/// A probe's request is an echo request, its reply an echo reply.
+fn icmp_type(v: &str, pkt: &Pkt) -> Hit {
+    if pkt.proto != "icmp" {
+        return Ok(false);
+    }
+    let request = pkt.ct == "NEW";
+    match v {
+        "8" | "echo-request" => Ok(request),
+        "0" | "echo-reply" => Ok(!request),
+        "any" => Ok(true),
+        other => Err(format!("icmp type {other} is not modelled")),
+    }
+}

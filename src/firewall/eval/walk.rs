@@ -1,0 +1,310 @@
+//! The chain walk of one table: jumps, gotos, RETURN and the policy at the end, the marks
+//! rules set on the way, and a fork at each rule that cannot be judged.
+
+use std::net::IpAddr;
+
+use super::matches::{matches, parse_mark, Ctx};
+use super::{Pkt, Verdict};
+use crate::firewall::{XtRule, XtTable};
+
+/// Jumps nested deeper than this are not followed (the kernel allows more, rules never do).
+const MAX_DEPTH: usize = 16;
+/// Forks at rules that cannot be judged, per table walk, before the walk gives up.
+const MAX_FORKS: usize = 64;
+
+/// Where the walk is: the chain stack (chain index, next rule index) and the marks.
+#[derive(Clone)]
+struct State {
+    stack: Vec<(usize, usize)>,
+    mark: Option<u32>,
+    ctmark: Option<u32>,
+}
+
+/// The end of one table's walk.
+pub(super) struct Out {
+    pub verdict: Verdict,
+    pub assumed: Verdict,
+    mark: Option<u32>,
+    ctmark: Option<u32>,
+}
+
+enum Flow {
+    Continue,
+    Return,
+    Done(Verdict),
+}
+
+/// The rule as iptables-save prints it, without counters.
+pub fn rule_text(r: &XtRule) -> String {
+    crate::model::diff::strip_xt_counters(&r.raw)
+}
+
+/// Walks `chain` of `t`; updates the marks in `cx`.
+pub(super) fn table(
+    t: &XtTable,
+    chain: &str,
+    pkt: &Pkt,
+    cx: &mut Ctx,
+    unsure: &mut Vec<String>,
+) -> Out {
+    let Some(ci) = t.chains.iter().position(|c| c.name == chain) else {
+        return Out {
+            verdict: Verdict::Accept,
+            assumed: Verdict::Accept,
+            mark: cx.mark,
+            ctmark: cx.ctmark,
+        };
+    };
+    let st = State {
+        stack: vec![(ci, 0)],
+        mark: cx.mark,
+        ctmark: cx.ctmark,
+    };
+    let mut forks = MAX_FORKS;
+    let out = run(t, st, pkt, cx.is_local, unsure, &mut forks);
+    cx.mark = out.mark;
+    cx.ctmark = out.ctmark;
+    out
+}
+
+fn run(
+    t: &XtTable,
+    mut st: State,
+    pkt: &Pkt,
+    is_local: &dyn Fn(IpAddr) -> bool,
+    unsure: &mut Vec<String>,
+    forks: &mut usize,
+) -> Out {
+    let start = st.stack[0].0;
+    loop {
+        let Some(&mut (ci, ref mut ri)) = st.stack.last_mut() else {
+            return end(policy(t, start), &st);
+        };
+        let chain = &t.chains[ci];
+        let Some(r) = chain.rules.get(*ri) else {
+            st.stack.pop();
+            continue;
+        };
+        *ri += 1;
+        let by = format!("{} {}: {}", t.name, chain.name, rule_text(r));
+        let cx = Ctx {
+            mark: st.mark,
+            ctmark: st.ctmark,
+            is_local,
+        };
+        match matches(r, pkt, &cx) {
+            Ok(false) => {}
+            Ok(true) => match apply(t, r, &by, &mut st) {
+                Flow::Continue => {}
+                Flow::Return => {
+                    st.stack.pop();
+                }
+                Flow::Done(v) => return end(v, &st),
+            },
+            Err(why) => {
+                if !unsure.contains(&by) {
+                    unsure.push(by.clone());
+                }
+                if harmless(r) {
+                    continue;
+                }
+                if *forks == 0 {
+                    let v = Verdict::CannotJudge {
+                        by,
+                        why: "too many rules netlens cannot judge".into(),
+                    };
+                    return end(v, &st);
+                }
+                *forks -= 1;
+                // Both ways: the rule matches (a) or not (b).
+                let mut sa = st.clone();
+                let a = match apply(t, r, &by, &mut sa) {
+                    Flow::Continue => run(t, sa, pkt, is_local, unsure, forks),
+                    Flow::Return => {
+                        sa.stack.pop();
+                        run(t, sa, pkt, is_local, unsure, forks)
+                    }
+                    Flow::Done(v) => end(v, &sa),
+                };
+                let b = run(t, st, pkt, is_local, unsure, forks);
+                return combine(a, b, by, why);
+            }
+        }
+    }
+}
+
+fn end(v: Verdict, st: &State) -> Out {
+    Out {
+        assumed: v.clone(),
+        verdict: v,
+        mark: st.mark,
+        ctmark: st.ctmark,
+    }
+}
+
+/// The built-in chain's policy, when the walk falls off its end.
+fn policy(t: &XtTable, ci: usize) -> Verdict {
+    let c = &t.chains[ci];
+    if c.policy.as_deref() == Some("DROP") {
+        Verdict::Drop {
+            by: format!("{} {} policy DROP", t.name, c.name),
+        }
+    } else {
+        Verdict::Accept
+    }
+}
+
+/// Same outcome either way the unjudged rule goes? Then it does not matter.
+fn combine(a: Out, b: Out, by: String, why: String) -> Out {
+    let same = match (&a.verdict, &b.verdict) {
+        (Verdict::Accept, Verdict::Accept) => true,
+        (Verdict::Drop { .. }, Verdict::Drop { .. }) => true,
+        (
+            Verdict::Nat { target, to, .. },
+            Verdict::Nat {
+                target: t2, to: o2, ..
+            },
+        ) => target == t2 && to == o2,
+        _ => false,
+    };
+    let mark = if a.mark == b.mark { b.mark } else { None };
+    let ctmark = if a.ctmark == b.ctmark { b.ctmark } else { None };
+    let verdict = if same {
+        b.verdict
+    } else if let Verdict::CannotJudge { .. } = b.verdict {
+        b.verdict
+    } else {
+        Verdict::CannotJudge { by, why }
+    };
+    Out {
+        verdict,
+        assumed: b.assumed,
+        mark,
+        ctmark,
+    }
+}
+
+/// A rule that neither decides nor changes anything later rules can see.
+fn harmless(r: &XtRule) -> bool {
+    match r.target.as_deref() {
+        None => true,
+        Some(t) => NON_TERMINAL.contains(&t),
+    }
+}
+
+/// Targets that only log, count or touch headers netlens does not model; the walk goes on.
+const NON_TERMINAL: [&str; 17] = [
+    "LOG",
+    "NFLOG",
+    "ULOG",
+    "NOTRACK",
+    "CT",
+    "TRACE",
+    "CHECKSUM",
+    "TCPMSS",
+    "AUDIT",
+    "CLASSIFY",
+    "DSCP",
+    "TOS",
+    "TTL",
+    "HL",
+    "SECMARK",
+    "CONNSECMARK",
+    "IDLETIMER",
+];
+
+fn apply(t: &XtTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
+    let Some(target) = r.target.as_deref() else {
+        return Flow::Continue;
+    };
+    let arg = |k: &str| {
+        r.target_args
+            .iter()
+            .find(|(o, _)| o == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let by = by.to_string();
+    match target {
+        "ACCEPT" => Flow::Done(Verdict::Accept),
+        "DROP" | "REJECT" => Flow::Done(Verdict::Drop { by }),
+        "RETURN" => Flow::Return,
+        "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" => {
+            let to = arg("--to-destination")
+                .or(arg("--to-source"))
+                .or(arg("--to"))
+                .or(arg("--to-ports"))
+                .map(str::to_string);
+            Flow::Done(Verdict::Nat {
+                target: target.into(),
+                to,
+                by,
+            })
+        }
+        "MARK" => match set_mark(st.mark, &r.target_args) {
+            Ok(m) => {
+                st.mark = m;
+                Flow::Continue
+            }
+            Err(why) => Flow::Done(Verdict::CannotJudge { by, why }),
+        },
+        "CONNMARK" => match connmark(st, &r.target_args) {
+            Ok(()) => Flow::Continue,
+            Err(why) => Flow::Done(Verdict::CannotJudge { by, why }),
+        },
+        t2 if NON_TERMINAL.contains(&t2) => Flow::Continue,
+        user => match t.chains.iter().position(|c| c.name == user) {
+            Some(_) if st.stack.len() >= MAX_DEPTH => Flow::Done(Verdict::CannotJudge {
+                by,
+                why: format!("jumps nest deeper than {MAX_DEPTH}"),
+            }),
+            Some(ci) => {
+                // `-g` (goto) does not come back to this chain.
+                if r.goto {
+                    st.stack.pop();
+                }
+                st.stack.push((ci, 0));
+                Flow::Continue
+            }
+            None => Flow::Done(Verdict::CannotJudge {
+                by,
+                why: format!("target {user} is not modelled"),
+            }),
+        },
+    }
+}
+
+/// `MARK --set-xmark v/m`, `--set-mark v/m`, `--or-mark`, `--and-mark`, `--xor-mark`.
+fn set_mark(mark: Option<u32>, args: &[(String, String)]) -> Result<Option<u32>, String> {
+    let (opt, val) = args.first().ok_or("MARK without an option")?;
+    let (v, m) = parse_mark(val).ok_or_else(|| format!("mark {val:?} is not understood"))?;
+    let Some(old) = mark else {
+        // Only a full overwrite makes an unknown mark known again.
+        let full = matches!(opt.as_str(), "--set-xmark" | "--set-mark") && m == u32::MAX;
+        return Ok(full.then_some(v));
+    };
+    Ok(Some(match opt.as_str() {
+        "--set-xmark" => (old & !m) ^ v,
+        "--set-mark" => (old & !m) | v,
+        "--or-mark" => old | v,
+        "--and-mark" => old & v,
+        "--xor-mark" => old ^ v,
+        other => return Err(format!("MARK {other} is not modelled")),
+    }))
+}
+
+/// `CONNMARK --set-xmark/--set-mark`, `--save-mark`, `--restore-mark` (without masks).
+fn connmark(st: &mut State, args: &[(String, String)]) -> Result<(), String> {
+    let (opt, _) = args.first().ok_or("CONNMARK without an option")?;
+    match opt.as_str() {
+        "--set-xmark" | "--set-mark" | "--or-mark" | "--and-mark" | "--xor-mark" => {
+            st.ctmark = set_mark(st.ctmark, args)?;
+        }
+        "--save-mark" | "--restore-mark" if args.len() > 1 => {
+            return Err("CONNMARK with masks is not modelled".into());
+        }
+        "--save-mark" => st.ctmark = st.mark,
+        "--restore-mark" => st.mark = st.ctmark,
+        other => return Err(format!("CONNMARK {other} is not modelled")),
+    }
+    Ok(())
+}

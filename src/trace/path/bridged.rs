@@ -1,0 +1,91 @@
+//! Bridged traffic through netfilter: with br_netfilter loaded and
+//! `net.bridge.bridge-nf-call-iptables=1` in the bridge's namespace, a frame bridged from one
+//! port to another passes that namespace's PREROUTING (raw, mangle) and FORWARD chains as if
+//! routed, with the bridge as both in and out interface. A FORWARD policy DROP in a "switch"
+//! namespace then cuts its ports off from each other.
+
+use std::net::IpAddr;
+
+use super::nf::judge;
+use super::{Hop, Walk};
+use crate::firewall::eval::{self, Pkt, Verdict};
+use crate::model::{Link, Namespace};
+
+impl Walk<'_> {
+    /// The namespace and bridge a frame crossed port to port on its way from `oif` in `ns`
+    /// to `next_iif` in `next`, if it did.
+    fn bridged_in(
+        &self,
+        ns: &Namespace,
+        oif: &str,
+        next: &str,
+        next_iif: &str,
+    ) -> Option<(&Namespace, String)> {
+        let (sw, port) = self.far_end(ns.link(oif)?)?;
+        let bridge = port.master.clone()?;
+        let (sw2, port2) = self.far_end(self.ns(next)?.link(next_iif)?)?;
+        (sw2.name == sw.name && port2.master.as_deref() == Some(&bridge) && port2.name != port.name)
+            .then_some((sw, bridge))
+    }
+
+    fn far_end(&self, link: &Link) -> Option<(&Namespace, &Link)> {
+        if link.kind != "veth" {
+            return None;
+        }
+        let p = link.peer.as_ref()?;
+        let ns = self.ns(p.namespace.as_deref()?)?;
+        Some((ns, ns.link_by_index(p.ifindex)?))
+    }
+
+    /// Why the bridge's namespace drops the bridged packet, if it does: (namespace, cause).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn bridged_drop(
+        &self,
+        ns: &Namespace,
+        oif: &str,
+        next: &str,
+        next_iif: &str,
+        (src, dst, port): (IpAddr, IpAddr, Option<u16>),
+        ct: &'static str,
+        hop: &mut Hop,
+    ) -> Option<(String, String)> {
+        let (sw, bridge) = self.bridged_in(ns, oif, next, next_iif)?;
+        if sw.sysctls.bridge_nf_call_iptables != Some(1) {
+            return None;
+        }
+        let fw = sw.firewall.as_ref()?;
+        let is_local = |ip: IpAddr| sw.addresses.iter().any(|a| a.address == ip);
+        let mut pkt = Pkt {
+            src,
+            dst,
+            proto: self.proto.clone(),
+            dport: port,
+            iif: Some(bridge.clone()),
+            oif: None,
+            ct,
+            mark: 0,
+        };
+        let pre = ["raw", "mangle"];
+        let (v, mark) = judge(fw, &pre, "PREROUTING", &pkt, &is_local, hop);
+        let (chain, v) = match v {
+            Verdict::Drop { .. } => ("PREROUTING", v),
+            _ => {
+                pkt.oif = Some(bridge.clone());
+                pkt.mark = mark.unwrap_or(0);
+                let v = judge(fw, eval::FORWARD, "FORWARD", &pkt, &is_local, hop).0;
+                ("FORWARD", v)
+            }
+        };
+        let Verdict::Drop { by } = v else {
+            return None;
+        };
+        Some((
+            sw.name.clone(),
+            format!(
+                "{chain} in {} drops it while bridging it across {bridge} \
+                 (net.bridge.bridge-nf-call-iptables=1 sends bridged traffic through iptables): {by}",
+                sw.name
+            ),
+        ))
+    }
+}
