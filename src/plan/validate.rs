@@ -117,6 +117,8 @@ fn is_iptables(step: &Step) -> bool {
         Step::AddIptablesRule { .. }
             | Step::DelIptablesRule { .. }
             | Step::InsertIptablesRule { .. }
+            | Step::AddIptablesChain { .. }
+            | Step::DelIptablesChain { .. }
     )
 }
 
@@ -300,6 +302,8 @@ fn check_step(step: &Step, role: Role) -> Result<(), String> {
         | Step::InsertIptablesRule {
             table, chain, rule, ..
         } => iptables_args(table, chain, rule, iptables_args::Use::RemoveOrRestore),
+        Step::AddIptablesChain { table, chain, .. }
+        | Step::DelIptablesChain { table, chain, .. } => user_chain_step(table, chain),
         Step::RecreateLink { kind, link, peer } => {
             ifname(&link.name)?;
             match (kind.as_str(), peer) {
@@ -309,6 +313,27 @@ fn check_step(step: &Step, role: Role) -> Result<(), String> {
             }
         }
     }
+}
+
+/// A chain step names a table netlens changes and a user chain: never a built-in chain (its
+/// policy and hooks are not netlens' to remove) nor an extension target's name.
+fn user_chain_step(table: &str, chain: &str) -> Result<(), String> {
+    const BUILTIN: &[&str] = &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+    if BUILTIN.contains(&chain) {
+        return Err(format!(
+            "{chain} is a built-in chain, not one netlens creates or removes"
+        ));
+    }
+    if !iptables_args::is_user_chain(chain) {
+        return Err(format!("invalid chain name {chain:?}"));
+    }
+    // A plain rule's checks cover the table; `-j ACCEPT` stands in for the rule.
+    iptables_args(
+        table,
+        chain,
+        &["-j".to_string(), "ACCEPT".to_string()],
+        iptables_args::Use::RemoveOrRestore,
+    )
 }
 
 /// A directory IPAM steps may touch, by its shape: absolute, no `..`, a network name last.

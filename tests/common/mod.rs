@@ -7,6 +7,7 @@ pub mod container;
 pub mod mutate;
 pub mod out;
 pub mod plan;
+pub mod podman;
 pub mod snap;
 pub mod tmux;
 pub mod tui;
