@@ -319,6 +319,20 @@ fn check_step(step: &Step, role: Role) -> Result<(), String> {
 /// policy and hooks are not netlens' to remove) nor an extension target's name.
 fn user_chain_step(table: &str, chain: &str) -> Result<(), String> {
     const BUILTIN: &[&str] = &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+    // Verdicts and the NAT targets are not chains either.
+    const TARGETS: &[&str] = &[
+        "ACCEPT",
+        "DROP",
+        "RETURN",
+        "QUEUE",
+        "MASQUERADE",
+        "SNAT",
+        "DNAT",
+        "REDIRECT",
+    ];
+    if TARGETS.contains(&chain) {
+        return Err(format!("{chain} is a target, not a chain"));
+    }
     if BUILTIN.contains(&chain) {
         return Err(format!(
             "{chain} is a built-in chain, not one netlens creates or removes"
@@ -500,6 +514,27 @@ mod tests {
             &["-s", "10.0.0.0/24", "-j", "MASQUERADE"]
         )))
         .is_ok());
+    }
+
+    /// Chain steps take user chains only: never a built-in chain, an extension target's name
+    /// or a name iptables would read as an option.
+    #[test]
+    fn iptables_chains() {
+        let del = |table: &str, chain: &str| Step::DelIptablesChain {
+            ns: "host".into(),
+            table: table.into(),
+            chain: chain.into(),
+        };
+        assert!(validate_offline(&plan(del("nat", "CNI-DN-63f0a81155a8930238773"))).is_ok());
+        assert!(err(del("nat", "POSTROUTING")).contains("built-in"));
+        err(del("nat", "MASQUERADE"));
+        err(del("nat", "-F"));
+        err(del("bogus", "CNI-1"));
+        err(Step::AddIptablesChain {
+            ns: "host".into(),
+            table: "filter".into(),
+            chain: "FORWARD".into(),
+        });
     }
 
     #[test]

@@ -198,7 +198,133 @@ fn whole_chains(fw: &Firewall, members: &BTreeSet<At>) -> Vec<(String, String)> 
 
 #[cfg(test)]
 mod tests {
-    use super::comment_id;
+    use super::{comment_id, group};
+    use crate::firewall::{iptables_save, Backend, Firewall, IpFamily, XtSource};
+    use crate::plan::Step;
+
+    const ID: &str = "921aa7e2917c4c1ff696198b58b71931f18a4bb673bdb24199bf979c5d4c9717";
+
+    fn fw(text: &str) -> Firewall {
+        let (tables, errors) = iptables_save::parse(text, IpFamily::V4, XtSource::Nft);
+        assert!(errors.is_empty(), "{errors:?}");
+        Firewall {
+            backends: vec![Backend::IptablesNft],
+            iptables: tables,
+            nft: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn steps(fw: &Firewall, seed_chain: &str, seed_target: &str, ip: &str) -> Vec<String> {
+        let nat = fw.iptables.iter().find(|t| t.name == "nat").unwrap();
+        let rule = nat
+            .chain(seed_chain)
+            .unwrap()
+            .rules
+            .iter()
+            .find(|r| r.target.as_deref() == Some(seed_target))
+            .unwrap();
+        group(fw, &[(seed_chain, rule)], ip)
+            .steps("host")
+            .iter()
+            .map(|s| match s {
+                Step::DelIptablesRule { table, chain, .. } => format!("rule {table}/{chain}"),
+                Step::DelIptablesChain { table, chain, .. } => format!("chain {table}/{chain}"),
+                s => panic!("{s}"),
+            })
+            .collect()
+    }
+
+    /// Podman's CNI backend (as iptables-save printed it on podman 4.3): the per-container
+    /// masquerade chain, the DN chain with its SETMARK jumps, both jumps carrying the id, and
+    /// the firewall plugin's accepts; the shared CNI-HOSTPORT-* chains stay.
+    #[test]
+    fn cni_container_group() {
+        let text = format!(
+            r#"*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:CNI-FORWARD - [0:0]
+-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD
+-A CNI-FORWARD -d 10.88.0.2/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A CNI-FORWARD -s 10.88.0.2/32 -j ACCEPT
+-A CNI-FORWARD -s 10.89.0.2/32 -j ACCEPT
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:CNI-63f0a81155a89302387733ee - [0:0]
+:CNI-DN-63f0a81155a8930238773 - [0:0]
+:CNI-HOSTPORT-DNAT - [0:0]
+:CNI-HOSTPORT-MASQ - [0:0]
+:CNI-HOSTPORT-SETMARK - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
+-A POSTROUTING -s 10.88.0.2/32 -m comment --comment "name: "podman" id: "{ID}"" -j CNI-63f0a81155a89302387733ee
+-A CNI-63f0a81155a89302387733ee -d 10.88.0.0/16 -m comment --comment "name: "podman" id: "{ID}"" -j ACCEPT
+-A CNI-63f0a81155a89302387733ee ! -d 224.0.0.0/4 -m comment --comment "name: "podman" id: "{ID}"" -j MASQUERADE
+-A CNI-DN-63f0a81155a8930238773 -s 10.88.0.0/16 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK
+-A CNI-DN-63f0a81155a8930238773 -s 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK
+-A CNI-DN-63f0a81155a8930238773 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80
+-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: "podman" id: "{ID}"" -m multiport --dports 8080 -j CNI-DN-63f0a81155a8930238773
+-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE
+-A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000
+COMMIT
+"#
+        );
+        let fw = fw(&text);
+        assert_eq!(
+            steps(&fw, "CNI-DN-63f0a81155a8930238773", "DNAT", "10.88.0.2"),
+            [
+                "rule filter/CNI-FORWARD",
+                "rule filter/CNI-FORWARD",
+                "rule nat/POSTROUTING",
+                "rule nat/CNI-HOSTPORT-DNAT",
+                "chain nat/CNI-63f0a81155a89302387733ee",
+                "chain nat/CNI-DN-63f0a81155a8930238773",
+            ]
+        );
+    }
+
+    /// netavark's DN chain is per network: with another container's port-forward in it, only
+    /// the stale container's three rules go, not the chain.
+    #[test]
+    fn netavark_shared_dn_chain_keeps_the_other_port() {
+        let text = format!(
+            r#"*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:NETAVARK-DN-1D8721804F16F - [0:0]
+:NETAVARK-HOSTPORT-DNAT - [0:0]
+:NETAVARK-HOSTPORT-SETMARK - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j NETAVARK-HOSTPORT-DNAT
+-A NETAVARK-DN-1D8721804F16F -s 10.88.0.0/16 -p tcp -m tcp --dport 8080 -j NETAVARK-HOSTPORT-SETMARK
+-A NETAVARK-DN-1D8721804F16F -s 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j NETAVARK-HOSTPORT-SETMARK
+-A NETAVARK-DN-1D8721804F16F -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80
+-A NETAVARK-DN-1D8721804F16F -s 10.88.0.0/16 -p tcp -m tcp --dport 9090 -j NETAVARK-HOSTPORT-SETMARK
+-A NETAVARK-DN-1D8721804F16F -p tcp -m tcp --dport 9090 -j DNAT --to-destination 10.88.0.3:80
+-A NETAVARK-HOSTPORT-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "dnat name: podman id: {ID}" -j NETAVARK-DN-1D8721804F16F
+-A NETAVARK-HOSTPORT-DNAT -p tcp -m tcp --dport 9090 -m comment --comment "dnat name: podman id: 0b1a2c3d4e5f6071" -j NETAVARK-DN-1D8721804F16F
+-A NETAVARK-HOSTPORT-SETMARK -j MARK --set-xmark 0x2000/0x2000
+COMMIT
+"#
+        );
+        let fw = fw(&text);
+        assert_eq!(
+            steps(&fw, "NETAVARK-DN-1D8721804F16F", "DNAT", "10.88.0.2"),
+            [
+                "rule nat/NETAVARK-DN-1D8721804F16F",
+                "rule nat/NETAVARK-DN-1D8721804F16F",
+                "rule nat/NETAVARK-DN-1D8721804F16F",
+                "rule nat/NETAVARK-HOSTPORT-DNAT",
+            ]
+        );
+    }
 
     #[test]
     fn ids_in_cni_and_netavark_comments() {
