@@ -4,6 +4,7 @@
 
 pub mod cni;
 pub mod container;
+pub mod docker;
 pub mod mutate;
 pub mod out;
 pub mod plan;

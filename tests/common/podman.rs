@@ -89,8 +89,13 @@ fn write(path: &str, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {path}: {e}"));
 }
 
-/// A rootfs with busybox and its applets, a passwd and a web page, imported as [`IMAGE`].
-fn import_busybox(dir: &Path) {
+/// A rootfs with busybox and its applets, a passwd and a web page, imported as [`IMAGE`]
+/// by `runtime` (`podman` or `docker`).
+pub fn import_busybox(dir: &Path) {
+    import_busybox_with(dir, "podman")
+}
+
+pub fn import_busybox_with(dir: &Path, runtime: &str) {
     let root = dir.join("root");
     let r = root.to_str().unwrap();
     for sub in ["bin", "etc", "www"] {
@@ -109,7 +114,7 @@ fn import_busybox(dir: &Path) {
     write(root.join("www/index.html").to_str().unwrap(), "hello\n");
     let tar = dir.join("rootfs.tar");
     sh(&["tar", "-C", r, "-cf", tar.to_str().unwrap(), "."]);
-    sh(&["podman", "import", "-q", tar.to_str().unwrap(), IMAGE]);
+    sh(&[runtime, "import", tar.to_str().unwrap(), IMAGE]);
     std::fs::remove_file(&tar).ok();
 }
 
