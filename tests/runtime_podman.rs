@@ -187,6 +187,7 @@ fn veth_down(web_pid: u32) {
 }
 
 const URL: &str = "http://127.0.0.1:8080/";
+const URL9090: &str = "http://127.0.0.1:9090/";
 
 /// Forwarding off on the host: c2 cannot reach the wan; the doctor says so and its fix
 /// brings the ping back.
@@ -260,6 +261,13 @@ fn after_masquerade_deleted(c2_pid: u32) {
 fn stale_port_forward(backend: &str) {
     let id = podman::inspect("web")["Id"].as_str().unwrap().to_string();
     let (ip, _) = podman::address_on("web", "podman");
+    // A neighbour on the same network with a port-forward of its own: with netavark it
+    // shares web's per-network NETAVARK-DN chain, which must therefore stay.
+    podman::run_web("web3", "podman", 9090);
+    assert!(
+        eventually(|| podman::curl_ok(URL9090, None)),
+        "{backend}: web3"
+    );
     podman::kill_leaving_rules("web");
     let left = podman::rules_with(&id);
     assert!(!left.is_empty(), "{backend}: no rule of {id} left behind");
@@ -286,7 +294,8 @@ fn stale_port_forward(backend: &str) {
         podman::rules_with(&id)
     );
     // Nothing but the group went: rules naming the container (by id, or by its address as
-    // CNI's FORWARD accepts do) and chains only those rules jumped to.
+    // CNI's FORWARD accepts do), the port-forward's SETMARK jumps, and chains only those
+    // rules jumped to.
     let gone: Vec<&String> = before.iter().filter(|l| !after.contains(l)).collect();
     let gone_chains: Vec<&str> = gone
         .iter()
@@ -303,6 +312,8 @@ fn stale_port_forward(backend: &str) {
         gone.iter().all(|l| l.contains(&id)
             || l.contains(&format!("{ip}/32"))
             || l.contains(&format!("{ip}:"))
+            // netavark's SETMARK jumps for the stale port-forward, beside its DNAT
+            || (l.contains("--dport 8080 ") && l.contains("-j NETAVARK-HOSTPORT-SETMARK"))
             || l.starts_with(':')
             || gone_chains.contains(&chain_of(l).as_str())),
         "{backend}: the fix removed more than the group: {gone:#?}"
@@ -315,6 +326,15 @@ fn stale_port_forward(backend: &str) {
     assert!(
         !findings.iter().any(|f| f["id"] == fid.as_str()),
         "{backend}: still found after fix: {findings:#?}"
+    );
+
+    assert!(
+        podman::curl_ok(URL9090, None),
+        "{backend}: the fix broke web3's port-forward"
+    );
+    assert!(
+        said.contains(" 0 already so"),
+        "{backend}: a step matched nothing: {said}"
     );
 
     undo();
