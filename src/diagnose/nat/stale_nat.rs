@@ -123,9 +123,20 @@ pub(super) fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
                 .filter_map(|(t, c)| fw.iptables.iter().find(|x| &x.name == t)?.chain(c))
                 .map(|c| c.rules.len())
                 .sum::<usize>();
-        let whose = match group.ids.iter().next() {
-            Some(id) => format!(" of container {}", &id[..id.len().min(12)]),
-            None => String::new(),
+        let from = match group.ids.iter().next() {
+            Some(id) => format!(
+                "container {}, which went away without cleaning up",
+                &id[..id.len().min(12)]
+            ),
+            None => "something removed".to_string(),
+        };
+        let rest = match (n, group.chains.len()) {
+            (1, 0) => String::new(),
+            (n, 0) => format!(" ({n} rules in all)"),
+            (n, k) => format!(
+                " ({n} rules in all, and {k} chain(s) only they use: {})",
+                chain_names(&group)
+            ),
         };
         let mut finding = Finding::new(
             "stale-nat",
@@ -134,14 +145,9 @@ pub(super) fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             Some(&key),
             format!("{chain} NAT rule for {key}, which nobody holds"),
             format!(
-                "{} has `{}` in nat/{chain}: {why}; it is left over from something removed{whose}, \
-                 with {n} rule(s){} in all.",
+                "{} has `{}` in nat/{chain}: {why}; it is left over from {from}{rest}.",
                 ns.name,
                 args.join(" "),
-                match group.chains.len() {
-                    0 => String::new(),
-                    k => format!(" and {k} chain(s) only it uses ({})", chain_names(&group)),
-                }
             ),
         );
         for (t, c, r) in &group.rules {
