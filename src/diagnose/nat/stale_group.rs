@@ -289,6 +289,58 @@ COMMIT
         );
     }
 
+    /// Docker (20.10): the DNAT in DOCKER, the hairpin masquerade in POSTROUTING and the
+    /// filter DOCKER accept; the DOCKER chains themselves stay.
+    #[test]
+    fn docker_container_group() {
+        let text = r#"*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+-A FORWARD -o docker0 -j DOCKER
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER -d 172.17.0.3/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8081 -j DNAT --to-destination 172.17.0.3:80
+COMMIT
+"#;
+        let fw = fw(text);
+        let nat = fw.iptables.iter().find(|t| t.name == "nat").unwrap();
+        let dnat = &nat.chain("DOCKER").unwrap().rules[1];
+        let masq = &nat.chain("POSTROUTING").unwrap().rules[1];
+        let g = group(
+            &fw,
+            &[("DOCKER", dnat), ("POSTROUTING", masq)],
+            "172.17.0.2",
+        );
+        let got: Vec<String> = g
+            .rules
+            .iter()
+            .map(|(t, c, r)| format!("{t}/{c} {}", r.target.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "filter/DOCKER ACCEPT",
+                "nat/POSTROUTING MASQUERADE",
+                "nat/DOCKER DNAT"
+            ]
+        );
+        assert!(g.chains.is_empty());
+    }
+
     /// netavark's DN chain is per network: with another container's port-forward in it, only
     /// the stale container's three rules go, not the chain.
     #[test]

@@ -71,8 +71,15 @@ fn stale_seed(
             if net.prefix_len() == 0 || f.held.iter().any(|h| net.contains(&h.ip())) {
                 return None;
             }
+            // A host route's key is the address, so Docker's hairpin masquerade
+            // (`-s IP/32 -d IP/32 … -j MASQUERADE`) joins the DNAT to IP in one group.
+            let key = if net.prefix_len() == 32 {
+                net.addr().to_string()
+            } else {
+                net.to_string()
+            };
             Some((
-                net.to_string(),
+                key,
                 format!("it masquerades {net}, but no namespace holds an address in {net}"),
             ))
         }
