@@ -30,6 +30,7 @@ impl Docker {
             );
         }
         private_etc_netns(&[]);
+        super::podman::private_var_lib();
         for d in STATE_DIRS {
             sh(&["mkdir", "-p", d]);
             sh(&["mount", "-t", "tmpfs", "-o", "size=1g", "docker-state", d]);

@@ -51,12 +51,12 @@ impl Podman {
             );
         }
         private_etc_netns(&[]);
+        private_var_lib();
         for d in STATE_DIRS {
             if backend == "netavark" && *d == "/etc/cni/net.d" {
-                // A netavark host has no CNI config dir to speak of (the doctor would read
-                // an empty one as a kubelet's missing config): remove it from the world's
-                // /etc overlay.
-                sh(&["rm", "-rf", d]);
+                // netavark reads no CNI config: leave the machine's (Debian's podman ships
+                // 87-podman-bridge.conflist there), as a real netavark host has it. The
+                // world's /etc is an overlay, so nothing reaches the machine.
                 continue;
             }
             sh(&["mkdir", "-p", d]);
@@ -83,6 +83,22 @@ impl Podman {
             _scratch: scratch,
         }
     }
+}
+
+/// Gives the world a writable `/var/lib` overlay on its own `/run`, so state directories
+/// created under it (`/var/lib/containers`, `/var/lib/docker`, …) never land on the machine.
+pub fn private_var_lib() {
+    std::fs::create_dir_all("/run/var-lib-overlay/upper").expect("overlay upper");
+    std::fs::create_dir_all("/run/var-lib-overlay/work").expect("overlay work");
+    sh(&[
+        "mount",
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        "lowerdir=/var/lib,upperdir=/run/var-lib-overlay/upper,workdir=/run/var-lib-overlay/work",
+        "/var/lib",
+    ]);
 }
 
 fn write(path: &str, text: &str) {
