@@ -15,6 +15,10 @@ packages=(
   tmux                  # end-to-end TUI tests
   tcpdump               # reads the pcap files netlens capture writes (and the capture benchmark)
   procps
+  # tests/runtime_podman.rs: a real podman, offline (netavark and CNI backends), its
+  # containers built from busybox-static, probed with curl
+  podman netavark aardvark-dns runc busybox-static curl
+  docker.io             # the same file's docker test: its own dockerd inside the test world
 )
 
 missing=()

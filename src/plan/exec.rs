@@ -321,6 +321,10 @@ impl Engine {
                 position,
                 rule,
             } => proc_ops::change_rule(ns, table, "-I", chain, Some(*position), rule),
+            Step::AddIptablesChain { ns, table, chain } => {
+                proc_ops::change_chain(ns, table, "-N", chain)
+            }
+            Step::DelIptablesChain { ns, table, chain } => del_chain(ns, table, chain),
             Step::DelIptablesRule {
                 ns,
                 table,
@@ -436,4 +440,25 @@ impl Engine {
                 .map_err(|e| format!("cannot add route {route} in {ns}: {}", nl_err(e)))
         })
     }
+}
+
+/// Flushes and removes a chain nothing jumps to. All or nothing: when `-X` fails after the
+/// flush (a jump added meanwhile), the rules are put back.
+fn del_chain(ns: &str, table: &str, chain: &str) -> Result<(), String> {
+    let refs = proc_ops::chain_references(ns, table, chain)?;
+    if refs > 0 {
+        return Err(format!("{refs} rule(s) in {ns} jump to {table}/{chain}"));
+    }
+    let rules = proc_ops::list_rules(ns, table, chain)?;
+    proc_ops::change_chain(ns, table, "-F", chain)?;
+    if let Err(e) = proc_ops::change_chain(ns, table, "-X", chain) {
+        for line in &rules {
+            let argv = proc_ops::rule_argv(line);
+            if let Err(e2) = proc_ops::change_rule(ns, table, "-A", chain, None, &argv) {
+                return Err(format!("{e}; and restoring {table}/{chain} failed: {e2}"));
+            }
+        }
+        return Err(e);
+    }
+    Ok(())
 }

@@ -427,6 +427,17 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
                 rule: rule.clone(),
             }])
         }
+        Step::AddIptablesChain { ns, table, chain } => {
+            if proc_ops::chain_exists(ns, table, chain)? {
+                return noop();
+            }
+            run(vec![Step::DelIptablesChain {
+                ns: ns.clone(),
+                table: table.clone(),
+                chain: chain.clone(),
+            }])
+        }
+        Step::DelIptablesChain { ns, table, chain } => del_chain_inverse(ns, table, chain),
         Step::DelIptablesRule {
             ns,
             table,
@@ -446,6 +457,34 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
             }])
         }
     }
+}
+
+/// The inverse of removing a chain: the chain again, then its rules in their order. Refused
+/// while anything jumps to it (`iptables -X` would fail after the flush).
+fn del_chain_inverse(ns: &str, table: &str, chain: &str) -> Result<Prepared, String> {
+    if !proc_ops::chain_exists(ns, table, chain)? {
+        return noop();
+    }
+    let refs = proc_ops::chain_references(ns, table, chain)?;
+    if refs > 0 {
+        return Err(format!(
+            "{refs} rule(s) in {ns} still jump to {table}/{chain}: remove them first"
+        ));
+    }
+    let mut inverse = vec![Step::AddIptablesChain {
+        ns: ns.to_string(),
+        table: table.to_string(),
+        chain: chain.to_string(),
+    }];
+    for line in proc_ops::list_rules(ns, table, chain)? {
+        inverse.push(Step::AddIptablesRule {
+            ns: ns.to_string(),
+            table: table.to_string(),
+            chain: chain.to_string(),
+            rule: proc_ops::rule_argv(&line),
+        });
+    }
+    run(inverse)
 }
 
 async fn link_name_by_index(h: &Handle, ns: &str, index: u32) -> Result<String, String> {

@@ -189,6 +189,11 @@ fn user_chain(name: &str) -> bool {
         && !EXTENSION_TARGETS.contains(&name)
 }
 
+/// [`user_chain`] for chain steps.
+pub fn is_user_chain(name: &str) -> bool {
+    user_chain(name)
+}
+
 /// Which refused option of a bundle to name: the table first, then what runs a program, then
 /// commands.
 fn severity(c: char) -> u8 {

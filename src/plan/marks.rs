@@ -66,6 +66,13 @@ pub enum Object {
         chain: String,
         line: String,
     },
+    /// A user chain a plan removed or created: its rules (`iptables -S` lines, one per line),
+    /// gone when the chain does not exist.
+    Chain {
+        ns: String,
+        table: String,
+        chain: String,
+    },
 }
 
 /// An object and its state as the plan left it (`None`: the object, or its link, was gone).
@@ -106,6 +113,7 @@ impl fmt::Display for Object {
                 chain,
                 line,
             } => write!(f, "rule `{line}` in {table}/{chain} of {ns}"),
+            Object::Chain { ns, table, chain } => write!(f, "chain {table}/{chain} of {ns}"),
         }
     }
 }
@@ -126,6 +134,7 @@ fn shown(object: &Object, value: Option<&String>) -> String {
             format!("{n} line{}", if n == 1 { "" } else { "s" })
         }
         (Some(v), Object::Rule { .. }) => format!("{v} time(s)"),
+        (Some(v), Object::Chain { .. }) => format!("{} rule(s)", v.lines().count()),
         (Some(v), _) => v.escape_debug().to_string(),
     }
 }
@@ -285,6 +294,14 @@ pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
                 .into_iter()
                 .collect()
         }
+        Step::AddIptablesChain { ns, table, chain }
+        | Step::DelIptablesChain { ns, table, chain } => {
+            vec![Object::Chain {
+                ns: s(ns),
+                table: s(table),
+                chain: s(chain),
+            }]
+        }
         _ => Vec::new(),
     }
 }
@@ -371,6 +388,12 @@ pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, Stri
             Ok(Some(
                 rules.iter().filter(|l| *l == line).count().to_string(),
             ))
+        }
+        Object::Chain { ns, table, chain } => {
+            if !proc_ops::chain_exists(ns, table, chain)? {
+                return Ok(None);
+            }
+            Ok(Some(proc_ops::list_rules(ns, table, chain)?.join("\n")))
         }
     }
 }

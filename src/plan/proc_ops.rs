@@ -104,6 +104,47 @@ pub fn list_rules(ns: &str, table: &str, chain: &str) -> Result<Vec<String>, Str
         .collect())
 }
 
+/// Whether user chain `chain` exists in `table` (`iptables -S CHAIN` exits 1 when it does not).
+pub fn chain_exists(ns: &str, table: &str, chain: &str) -> Result<bool, String> {
+    let out = iptables(ns, table, &["-S".to_string(), chain.to_string()])?;
+    match out.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(format!(
+            "iptables -t {table} -S {chain} failed in {ns}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
+/// How many rules jump to `chain`: the `(N references)` of `iptables -L CHAIN`'s header.
+pub fn chain_references(ns: &str, table: &str, chain: &str) -> Result<u32, String> {
+    let out = iptables(ns, table, &["-n".into(), "-L".into(), chain.to_string()])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header = text.lines().next().unwrap_or("");
+    header
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "iptables -t {table} -L {chain} in {ns}: no reference count in {header:?}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )
+        })
+}
+
+/// Runs a chain command (`-N`, `-F`, `-X`) on `chain`.
+pub fn change_chain(ns: &str, table: &str, action: &str, chain: &str) -> Result<(), String> {
+    change_rule(ns, table, action, chain, None, &[])
+}
+
+/// A rule line of [`list_rules`] (`-A CHAIN ARGS…`) as the argument vector after the chain.
+pub fn rule_argv(line: &str) -> Vec<String> {
+    let words = crate::firewall::iptables_save::rule_words(line);
+    words.into_iter().skip(2).collect()
+}
+
 /// 1-based position of the one rule that is in `before` but not in `after` (the first line
 /// where they differ).
 pub fn removed_position(before: &[String], after: &[String]) -> u32 {
@@ -126,5 +167,24 @@ mod tests {
         );
         assert_eq!(super::removed_position(&s(&["a", "b"]), &s(&["a"])), 2);
         assert_eq!(super::removed_position(&s(&["a"]), &s(&[])), 1);
+    }
+
+    /// A CNI rule's comment with escaped quotes is one argument, as iptables got it.
+    #[test]
+    fn rule_argv_resolves_escapes() {
+        let line = r#"-A CNI-1 -d 10.88.0.0/16 -m comment --comment "name: \"podman\" id: \"ab\"" -j ACCEPT"#;
+        assert_eq!(
+            super::rule_argv(line),
+            [
+                "-d",
+                "10.88.0.0/16",
+                "-m",
+                "comment",
+                "--comment",
+                r#"name: "podman" id: "ab""#,
+                "-j",
+                "ACCEPT"
+            ]
+        );
     }
 }

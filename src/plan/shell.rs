@@ -316,6 +316,13 @@ pub fn commands(step: &Step) -> Vec<String> {
             chain,
             rule,
         } => vec![iptables(ns, table, &["-D".into(), chain.clone()], rule)],
+        Step::AddIptablesChain { ns, table, chain } => {
+            vec![iptables(ns, table, &["-N".into(), chain.clone()], &[])]
+        }
+        Step::DelIptablesChain { ns, table, chain } => vec![
+            iptables(ns, table, &["-F".into(), chain.clone()], &[]),
+            iptables(ns, table, &["-X".into(), chain.clone()], &[]),
+        ],
         Step::InsertIptablesRule {
             ns,
             table,

@@ -129,6 +129,21 @@ pub enum Step {
         chain: String,
         rule: Vec<String>,
     },
+    /// `iptables -t TABLE -N CHAIN` inside `ns`: a new, empty user chain. Netlens uses it to
+    /// put back a chain a plan removed (the inverse of [`Step::DelIptablesChain`]).
+    AddIptablesChain {
+        ns: String,
+        table: String,
+        chain: String,
+    },
+    /// `iptables -t TABLE -F CHAIN` then `-X CHAIN` inside `ns`: a user chain nothing jumps
+    /// to any more, with its rules (a stale container's per-container chain). Refused while a
+    /// rule still jumps to it; undone by recreating the chain and its rules in order.
+    DelIptablesChain {
+        ns: String,
+        table: String,
+        chain: String,
+    },
     // The variants below exist so that inverses are exact; the engine writes them into the
     // journal when it computes an inverse, and a plan may use them too.
     /// Recreate a deleted link with its old index, MAC and MTU (`kind` `veth` with `peer`, or
@@ -217,6 +232,8 @@ impl Step {
             | Step::SetSysctl { ns, .. }
             | Step::AddIptablesRule { ns, .. }
             | Step::DelIptablesRule { ns, .. }
+            | Step::AddIptablesChain { ns, .. }
+            | Step::DelIptablesChain { ns, .. }
             | Step::RestoreRoute { ns, .. }
             | Step::InsertIptablesRule { ns, .. }
             | Step::WriteFile { ns, .. } => ns,
@@ -326,6 +343,12 @@ impl fmt::Display for Step {
                 "remove {table}/{chain} rule `{}` in {ns}",
                 rule.join(" ")
             ),
+            Step::AddIptablesChain { ns, table, chain } => {
+                write!(f, "create chain {table}/{chain} in {ns}")
+            }
+            Step::DelIptablesChain { ns, table, chain } => {
+                write!(f, "remove chain {table}/{chain} and its rules in {ns}")
+            }
             Step::RecreateLink { kind, link, peer } => {
                 write!(f, "recreate {kind} {} in {}", link.name, link.ns)?;
                 if let Some(p) = peer {

@@ -117,6 +117,8 @@ fn is_iptables(step: &Step) -> bool {
         Step::AddIptablesRule { .. }
             | Step::DelIptablesRule { .. }
             | Step::InsertIptablesRule { .. }
+            | Step::AddIptablesChain { .. }
+            | Step::DelIptablesChain { .. }
     )
 }
 
@@ -300,6 +302,8 @@ fn check_step(step: &Step, role: Role) -> Result<(), String> {
         | Step::InsertIptablesRule {
             table, chain, rule, ..
         } => iptables_args(table, chain, rule, iptables_args::Use::RemoveOrRestore),
+        Step::AddIptablesChain { table, chain, .. }
+        | Step::DelIptablesChain { table, chain, .. } => user_chain_step(table, chain),
         Step::RecreateLink { kind, link, peer } => {
             ifname(&link.name)?;
             match (kind.as_str(), peer) {
@@ -309,6 +313,41 @@ fn check_step(step: &Step, role: Role) -> Result<(), String> {
             }
         }
     }
+}
+
+/// A chain step names a table netlens changes and a user chain: never a built-in chain (its
+/// policy and hooks are not netlens' to remove) nor an extension target's name.
+fn user_chain_step(table: &str, chain: &str) -> Result<(), String> {
+    const BUILTIN: &[&str] = &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+    // Verdicts and the NAT targets are not chains either.
+    const TARGETS: &[&str] = &[
+        "ACCEPT",
+        "DROP",
+        "RETURN",
+        "QUEUE",
+        "MASQUERADE",
+        "SNAT",
+        "DNAT",
+        "REDIRECT",
+    ];
+    if TARGETS.contains(&chain) {
+        return Err(format!("{chain} is a target, not a chain"));
+    }
+    if BUILTIN.contains(&chain) {
+        return Err(format!(
+            "{chain} is a built-in chain, not one netlens creates or removes"
+        ));
+    }
+    if !iptables_args::is_user_chain(chain) {
+        return Err(format!("invalid chain name {chain:?}"));
+    }
+    // A plain rule's checks cover the table; `-j ACCEPT` stands in for the rule.
+    iptables_args(
+        table,
+        chain,
+        &["-j".to_string(), "ACCEPT".to_string()],
+        iptables_args::Use::RemoveOrRestore,
+    )
 }
 
 /// A directory IPAM steps may touch, by its shape: absolute, no `..`, a network name last.
@@ -475,6 +514,27 @@ mod tests {
             &["-s", "10.0.0.0/24", "-j", "MASQUERADE"]
         )))
         .is_ok());
+    }
+
+    /// Chain steps take user chains only: never a built-in chain, an extension target's name
+    /// or a name iptables would read as an option.
+    #[test]
+    fn iptables_chains() {
+        let del = |table: &str, chain: &str| Step::DelIptablesChain {
+            ns: "host".into(),
+            table: table.into(),
+            chain: chain.into(),
+        };
+        assert!(validate_offline(&plan(del("nat", "CNI-DN-63f0a81155a8930238773"))).is_ok());
+        assert!(err(del("nat", "POSTROUTING")).contains("built-in"));
+        err(del("nat", "MASQUERADE"));
+        err(del("nat", "-F"));
+        err(del("bogus", "CNI-1"));
+        err(Step::AddIptablesChain {
+            ns: "host".into(),
+            table: "filter".into(),
+            chain: "FORWARD".into(),
+        });
     }
 
     #[test]

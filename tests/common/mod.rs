@@ -4,9 +4,11 @@
 
 pub mod cni;
 pub mod container;
+pub mod docker;
 pub mod mutate;
 pub mod out;
 pub mod plan;
+pub mod podman;
 pub mod rules;
 pub mod snap;
 pub mod tmux;

@@ -9,6 +9,7 @@ use ipnet::Ipv4Net;
 
 mod forward_drop;
 mod masquerade;
+mod stale_group;
 mod stale_nat;
 
 use super::facts::{subnet, Facts};
