@@ -10,6 +10,8 @@ use ipnet::Ipv4Net;
 
 use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, Snapshot};
 
+mod reach;
+
 /// One usable IPv4 address: not loopback (127/8), not link-local (169.254/16).
 #[derive(Debug, Clone, Copy)]
 pub struct Held<'a> {
@@ -433,7 +435,9 @@ impl<'a> Facts<'a> {
         for h in self.held_in(ns).filter(|h| h.live()) {
             let gw = h.ip();
             for &(from, dst) in self.gw_uses.get(&gw).into_iter().flatten() {
-                if from.name == ns.name {
+                // Only a namespace on the segment of the link holding the address reaches
+                // it: another segment reusing the subnet has a gateway of its own.
+                if from.name == ns.name || !self.reaches(from, h) {
                     continue;
                 }
                 // An address held twice (two links) is one gateway: the first link counts.

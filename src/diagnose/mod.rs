@@ -21,6 +21,8 @@ mod k8s;
 mod l2;
 mod links;
 mod nat;
+mod nat_evidence;
+mod no_default;
 mod routing;
 
 #[cfg(test)]
@@ -171,9 +173,10 @@ impl Finding {
 /// rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 13] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 14] = [
         forwarding::check,
         routing::check,
+        no_default::check,
         links::check,
         bridge::check,
         nat::check,
