@@ -100,7 +100,13 @@ fn assert_clean(what: &str) {
 /// `fix all --yes` repairs it (the ping works, the doctor is clean), `undo --yes` brings it
 /// back. Returns the finding.
 fn drill(what: &str, from: &str, dst: &str, expected: &str) -> serde_json::Value {
-    assert!(!ping_ok(from, dst), "{what}: {from} → {dst} still works");
+    drill_probes(what, &[(from, dst)], expected)
+}
+
+/// [`drill`] with several probes, each of which must fail and then work again.
+fn drill_probes(what: &str, probes: &[(&str, &str)], expected: &str) -> serde_json::Value {
+    let all_fail = || probes.iter().all(|(from, dst)| !ping_ok(from, dst));
+    assert!(all_fail(), "{what}: {probes:?} do not all fail");
     let (code, findings) = doctor();
     println!("{what}: {:?}", ids(&findings));
     assert_eq!(code, 1, "{what}: doctor must exit 1: {findings:#?}");
@@ -121,7 +127,9 @@ fn drill(what: &str, from: &str, dst: &str, expected: &str) -> serde_json::Value
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(ping_ok(from, dst), "{what}: {from} → {dst} fails after fix");
+    for (from, dst) in probes {
+        assert!(ping_ok(from, dst), "{what}: {from} → {dst} fails after fix");
+    }
     assert_clean(&format!("{what} after fix"));
     let out = netlens(&["undo", "--yes"]);
     assert!(
@@ -129,7 +137,7 @@ fn drill(what: &str, from: &str, dst: &str, expected: &str) -> serde_json::Value
         "{what}: undo: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!ping_ok(from, dst), "{what}: undo must bring it back");
+    assert!(all_fail(), "{what}: undo must bring it back");
     finding
 }
 
@@ -259,6 +267,102 @@ fn link_down_fix_brings_back_the_flushed_default_route() {
             // Taken down by hand: netlens has no record of the default route the kernel drops.
             ip("h", &["link", "set", "eth0", "down"]);
             drill("h's eth0 down", "h", "8.8.8.8", "link-down:h:eth0");
+        },
+    );
+}
+
+/// h behind r, a plain router (no NAT), behind u, which routes h's subnet back through r;
+/// k on u's other side.
+///
+/// ```text
+/// h 10.1.0.2 ── 10.1.0.1 r 10.2.0.2 ── 10.2.0.1 u 10.3.0.1 ── 10.3.0.2 k
+/// ```
+#[test]
+fn upstream_route_back_deleted_is_a_route_not_a_masquerade() {
+    in_world(
+        "upstream_route_back_deleted_is_a_route_not_a_masquerade",
+        || {
+            namespaces(&["h", "r", "u", "k"]);
+            wire("h", "eth0", "10.1.0.2/24", "r", "eth0", "10.1.0.1/24");
+            wire("r", "eth1", "10.2.0.2/24", "u", "eth0", "10.2.0.1/24");
+            wire("u", "eth1", "10.3.0.1/24", "k", "eth0", "10.3.0.2/24");
+            forward("r");
+            forward("u");
+            ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+            ip("r", &["route", "add", "default", "via", "10.2.0.1"]);
+            ip("u", &["route", "add", "10.1.0.0/24", "via", "10.2.0.2"]);
+            ip("k", &["route", "add", "default", "via", "10.3.0.1"]);
+            let probes = [("h", "10.3.0.2"), ("k", "10.1.0.2")];
+            for (from, dst) in probes {
+                assert!(ping_ok(from, dst), "healthy: {from} → {dst}");
+            }
+            assert_clean("plain routers");
+
+            ip("u", &["route", "del", "10.1.0.0/24"]);
+            // Masquerading at r would repair h → k only: k → h needs the route back.
+            drill_probes("u loses its route back", &probes, "no-route:u:10.1.0.0/24");
+        },
+    );
+}
+
+/// `path --from NS DST` exit code (0: delivered).
+fn path_delivers(from: &str, dst: &str) -> bool {
+    let out = netlens(&["path", "--from", from, dst]);
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "path --from {from} {dst}: exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    code == 0
+}
+
+/// h's mask is too wide (/8): it ARPs on its bridge for r's address on r's other interface,
+/// and Linux answers for any local address while arp_ignore is 0. `path` must agree with the
+/// kernel, before and after arp_ignore=1 stops the answers.
+///
+/// ```text
+/// h 10.0.0.2/8 ── port of br0 10.0.0.1/24 in r, r eth1 10.1.0.1/24 ── 10.1.0.2 s
+/// ```
+#[test]
+fn path_follows_arp_answers_for_an_address_on_another_interface() {
+    in_world(
+        "path_follows_arp_answers_for_an_address_on_another_interface",
+        || {
+            namespaces(&["h", "r", "s"]);
+            ip("r", &["link", "add", "br0", "type", "bridge"]);
+            ip("r", &["addr", "add", "10.0.0.1/24", "dev", "br0"]);
+            ip("r", &["link", "set", "br0", "up"]);
+            wire("h", "eth0", "10.0.0.2/8", "r", "port-h", "");
+            ip("r", &["link", "set", "port-h", "master", "br0"]);
+            wire("r", "eth1", "10.1.0.1/24", "s", "eth0", "10.1.0.2/24");
+            forward("r");
+            ip("s", &["route", "add", "default", "via", "10.1.0.1"]);
+            // Reality first, then path, for each destination.
+            let check = |what: &str| {
+                for dst in ["10.1.0.1", "10.0.0.1", "10.1.0.2"] {
+                    let real = ping_ok("h", dst);
+                    assert_eq!(
+                        path_delivers("h", dst),
+                        real,
+                        "{what}: path h → {dst} must say what ping says ({real})"
+                    );
+                }
+            };
+            assert!(ping_ok("h", "10.1.0.1"), "the kernel answers ARP for it");
+            check("arp_ignore 0");
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                "r",
+                "sysctl",
+                "-qw",
+                "net.ipv4.conf.all.arp_ignore=1",
+            ]);
+            sh(&["ip", "-n", "h", "neigh", "flush", "dev", "eth0"]);
+            assert!(!ping_ok("h", "10.1.0.1"), "arp_ignore=1 stops the answer");
+            check("arp_ignore 1");
         },
     );
 }

@@ -25,3 +25,12 @@ pub fn masquerades(ns: &Namespace, ip: Ipv4Addr) -> bool {
                 .is_some_and(|n| n.contains(&ip) != c.negated),
         })
 }
+
+/// Whether `ns` does any NAT: a v4 rule with a target in its nat table (MASQUERADE, SNAT,
+/// DNAT, a jump to a chain of them). A router without one routes, and whoever is upstream of
+/// it must route back; one with a port forward but no MASQUERADE lost its MASQUERADE.
+pub fn translates_any(ns: &Namespace) -> bool {
+    let Some(fw) = &ns.firewall else { return false };
+    fw.nat_rules()
+        .any(|r| r.table.family == IpFamily::V4 && r.rule.target.is_some())
+}

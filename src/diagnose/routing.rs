@@ -18,7 +18,8 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::facts::{gateway_routes, subnet, Facts, Held};
+use super::facts::{default_route, gateway_routes, route_gw, subnet, Facts, Held};
+use super::nat_evidence::translates_any;
 use super::no_default::missing_default;
 use super::{Finding, Severity};
 use crate::model::Namespace;
@@ -27,6 +28,7 @@ use crate::plan::{RouteSpec, Step};
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     no_route(f, &mut out);
+    no_route_upstream(f, &mut out);
     wrong_subnet(f, &mut out);
     out
 }
@@ -193,6 +195,48 @@ fn no_route(f: &Facts, out: &mut Vec<Finding>) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The forwarding namespace upstream of `r` that must route `r`'s subnets back, when `r` is a
+/// plain router: it forwards, translates nothing, and its default route leads to a
+/// namespace that forwards too. Then a subnet behind `r` that the upstream cannot reach is a
+/// missing route there; masquerading at `r` would repair outbound traffic only.
+pub fn plain_router_upstream<'a>(f: &'a Facts, r: &Namespace) -> Option<&'a Namespace> {
+    if r.sysctls.ip_forward != Some(1) || translates_any(r) {
+        return None;
+    }
+    let gw = default_route(r).and_then(route_gw)?;
+    let up = f.holder_near(r, gw)?.ns;
+    (up.name != r.name && up.sysctls.ip_forward == Some(1)).then_some(up)
+}
+
+/// N5: a plain router's upstream must route back each subnet the router serves.
+fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
+    for (_, r) in &f.namespaces {
+        let Some(up) = plain_router_upstream(f, r) else {
+            continue;
+        };
+        let uplink = default_route(r).and_then(|d| d.dev.as_deref());
+        for h in f.held_in(r).filter(|h| h.live()) {
+            if Some(h.link.name.as_str()) == uplink || h.net.prefix_len() >= 31 {
+                continue;
+            }
+            let net = subnet(h.net);
+            if f.covers(up, net) {
+                continue;
+            }
+            out.push(no_route_finding(
+                f,
+                up,
+                net,
+                Some(r),
+                format!(
+                    "{} forwards {net} out to {} without NAT (it translates nothing)",
+                    r.name, up.name
+                ),
+            ));
         }
     }
 }

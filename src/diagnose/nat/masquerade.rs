@@ -20,6 +20,11 @@ pub(super) fn no_masquerade(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         if link == uplink || !is_private(net) || nat_covers(fw, net, uplink) {
             continue;
         }
+        // A plain router's upstream missing the route back is `no-route` there (routing.rs):
+        // masquerading here would repair outbound traffic and leave inbound broken.
+        if super::super::routing::plain_router_upstream(f, ns).is_some() {
+            continue;
+        }
         let (severity, why) = match upstream {
             Some(up) if f.covers(up, net) => continue,
             Some(up) => (
