@@ -366,3 +366,52 @@ fn path_follows_arp_answers_for_an_address_on_another_interface() {
         },
     );
 }
+
+/// Asymmetric routes: h's traffic to s goes a → b, b's replies go back through c. With strict
+/// rp_filter in b, packets from h (not b's neighbour: a routes them without NAT) arriving on
+/// b's eth0 are dropped, since b routes h's subnet back out of eth2.
+///
+/// ```text
+/// h 10.1.0.2 ── 10.1.0.1 a 10.2.0.2 ── 10.2.0.1 b 10.3.0.1 ── 10.3.0.2 s
+///                        a 10.5.0.1 ── 10.5.0.2 c 10.4.0.2 ── 10.4.0.1 b
+/// ```
+#[test]
+fn strict_rp_filter_judged_by_the_sources_that_arrive() {
+    in_world("strict_rp_filter_judged_by_the_sources_that_arrive", || {
+        namespaces(&["h", "a", "b", "c", "s"]);
+        wire("h", "eth0", "10.1.0.2/24", "a", "eth0", "10.1.0.1/24");
+        wire("a", "eth1", "10.2.0.2/24", "b", "eth0", "10.2.0.1/24");
+        wire("b", "eth1", "10.3.0.1/24", "s", "eth0", "10.3.0.2/24");
+        wire("b", "eth2", "10.4.0.1/24", "c", "eth0", "10.4.0.2/24");
+        wire("a", "eth2", "10.5.0.1/24", "c", "eth1", "10.5.0.2/24");
+        for n in ["a", "b", "c"] {
+            forward(n);
+        }
+        ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+        ip("a", &["route", "add", "10.3.0.0/24", "via", "10.2.0.1"]);
+        ip("b", &["route", "add", "10.1.0.0/24", "via", "10.4.0.2"]);
+        ip("c", &["route", "add", "10.1.0.0/24", "via", "10.5.0.1"]);
+        // a and b reach each other's far links through c too.
+        ip("a", &["route", "add", "10.4.0.0/24", "via", "10.5.0.2"]);
+        ip("b", &["route", "add", "10.5.0.0/24", "via", "10.4.0.2"]);
+        ip("s", &["route", "add", "default", "via", "10.3.0.1"]);
+        assert!(ping_ok("h", "10.3.0.2"), "asymmetric but working");
+        assert_clean("asymmetric routes, rp_filter off");
+
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            "b",
+            "sysctl",
+            "-qw",
+            "net.ipv4.conf.all.rp_filter=1",
+        ]);
+        drill(
+            "strict rp_filter in b",
+            "h",
+            "10.3.0.2",
+            "rp-filter-strict:b:eth0",
+        );
+    });
+}
