@@ -59,6 +59,10 @@ pub struct Facts<'a> {
     held_on: HashMap<LinkKey, Vec<usize>>,
     held_at: HashMap<Ipv4Addr, Vec<usize>>,
     ports: HashMap<LinkKey, Vec<&'a Link>>,
+    /// Per namespace index: the segments of its up links, and its up links on open segments
+    /// (see `reach.rs`): "does this namespace reach that link" is asked per gateway route.
+    up_segments: HashMap<usize, std::collections::HashSet<usize>>,
+    up_open: HashMap<usize, Vec<u32>>,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +134,8 @@ impl<'a> Facts<'a> {
             held_on: HashMap::new(),
             held_at: HashMap::new(),
             ports: HashMap::new(),
+            up_segments: HashMap::new(),
+            up_open: HashMap::new(),
         };
         facts.build_lookups();
         facts.build_segments();
@@ -269,6 +275,16 @@ impl<'a> Facts<'a> {
                 self.segments[seg].closed = false;
             }
             self.segment_of.insert(keys[p], seg);
+        }
+        for key in &keys {
+            let up = self.link(*key).is_some_and(|(_, l)| l.is_up());
+            let Some(&seg) = self.segment_of.get(key).filter(|_| up) else {
+                continue;
+            };
+            self.up_segments.entry(key.0).or_default().insert(seg);
+            if !self.segments[seg].closed {
+                self.up_open.entry(key.0).or_default().push(key.1);
+            }
         }
     }
 

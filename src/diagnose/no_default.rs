@@ -34,9 +34,13 @@ pub fn missing_default<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> 
         if gateway_routes(ns).next().is_some() {
             return None;
         }
+        // Each segment once: a namespace can hold thousands of links on one bridge, and
+        // looking for a gateway walks the segment.
+        let mut tried = std::collections::HashSet::new();
         ns.links
             .iter()
-            .filter(|l| l.is_up())
+            .filter(|l| l.is_up() && f.held_on(ns, l.index).next().is_some())
+            .filter(|l| f.segment_id(ns, l).is_some_and(|s| tried.insert(s)))
             .find_map(|l| lone_gateway(f, ns, l))
     })
 }

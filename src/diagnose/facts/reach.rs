@@ -12,19 +12,24 @@ impl<'a> Facts<'a> {
     /// shares `h`'s segment. When both sides continue into what netlens cannot see (NICs on
     /// one LAN), a link of `ns` on `h`'s subnet is taken to reach it: nothing proves otherwise.
     pub fn reaches(&self, ns: &Namespace, h: &Held) -> bool {
-        let theirs = self.segment_id(h.ns, h.link);
-        let their_open = theirs.is_some_and(|s| !self.segment(s).closed);
-        ns.links.iter().filter(|l| l.is_up()).any(|l| {
-            let mine = self.segment_id(ns, l);
-            if mine.is_some() && mine == theirs {
-                return true;
-            }
-            their_open
-                && mine.is_some_and(|s| !self.segment(s).closed)
-                && self
-                    .held_on(ns, l.index)
-                    .any(|o| subnet(o.net).contains(&h.ip()))
-        })
+        let (Some(ni), Some(theirs)) = (self.ns_idx(&ns.name), self.segment_id(h.ns, h.link))
+        else {
+            return false;
+        };
+        if self
+            .up_segments
+            .get(&ni)
+            .is_some_and(|s| s.contains(&theirs))
+        {
+            return true;
+        }
+        !self.segment(theirs).closed
+            && self.up_open.get(&ni).is_some_and(|links| {
+                links.iter().any(|&ix| {
+                    self.held_on(ns, ix)
+                        .any(|o| subnet(o.net).contains(&h.ip()))
+                })
+            })
     }
 
     /// The live holder of `ip` that `ns` reaches on layer 2 (itself included), if any.
