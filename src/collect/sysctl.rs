@@ -57,6 +57,7 @@ pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProb
     if links.iter().any(|l| l.kind == "bridge") {
         s.bridge_nf_call_iptables = read_num("/proc/sys/net/bridge/bridge-nf-call-iptables");
         s.bridge_nf_call_ip6tables = read_num("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
+        read_arp(&mut s, links);
     }
     if probe.conntrack_loaded && probe.ctnetlink_present {
         if let Ok(ct) = conntrack::stats() {
@@ -96,4 +97,24 @@ pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProb
         }
     }
     s
+}
+
+/// ARP answering, which decides whether a frame crossing a bridge reaches an address the
+/// bridge's namespace holds elsewhere. Read where a bridge is (not in netconf); the names
+/// come from the kernel's own link list, and a name that is not a plain file name is skipped.
+fn read_arp(s: &mut Sysctls, links: &[Link]) {
+    s.arp_ignore_all = read_num("/proc/sys/net/ipv4/conf/all/arp_ignore");
+    s.arp_filter_all = read_num("/proc/sys/net/ipv4/conf/all/arp_filter");
+    for l in links.iter().filter(|l| l.kind == "bridge") {
+        if l.name.is_empty() || l.name.contains('/') || l.name.starts_with('.') {
+            continue;
+        }
+        let base = format!("/proc/sys/net/ipv4/conf/{}", l.name);
+        if let Some(v) = read_num(&format!("{base}/arp_ignore")) {
+            s.arp_ignore.insert(l.name.clone(), v);
+        }
+        if let Some(v) = read_num(&format!("{base}/arp_filter")) {
+            s.arp_filter.insert(l.name.clone(), v);
+        }
+    }
 }

@@ -10,6 +10,8 @@ use ipnet::Ipv4Net;
 
 use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, Snapshot};
 
+mod reach;
+
 /// One usable IPv4 address: not loopback (127/8), not link-local (169.254/16).
 #[derive(Debug, Clone, Copy)]
 pub struct Held<'a> {
@@ -57,6 +59,10 @@ pub struct Facts<'a> {
     held_on: HashMap<LinkKey, Vec<usize>>,
     held_at: HashMap<Ipv4Addr, Vec<usize>>,
     ports: HashMap<LinkKey, Vec<&'a Link>>,
+    /// Per namespace index: the segments of its up links, and its up links on open segments
+    /// (see `reach.rs`): "does this namespace reach that link" is asked per gateway route.
+    up_segments: HashMap<usize, std::collections::HashSet<usize>>,
+    up_open: HashMap<usize, Vec<u32>>,
 }
 
 #[derive(Debug, Default)]
@@ -128,6 +134,8 @@ impl<'a> Facts<'a> {
             held_on: HashMap::new(),
             held_at: HashMap::new(),
             ports: HashMap::new(),
+            up_segments: HashMap::new(),
+            up_open: HashMap::new(),
         };
         facts.build_lookups();
         facts.build_segments();
@@ -267,6 +275,16 @@ impl<'a> Facts<'a> {
                 self.segments[seg].closed = false;
             }
             self.segment_of.insert(keys[p], seg);
+        }
+        for key in &keys {
+            let up = self.link(*key).is_some_and(|(_, l)| l.is_up());
+            let Some(&seg) = self.segment_of.get(key).filter(|_| up) else {
+                continue;
+            };
+            self.up_segments.entry(key.0).or_default().insert(seg);
+            if !self.segments[seg].closed {
+                self.up_open.entry(key.0).or_default().push(key.1);
+            }
         }
     }
 
@@ -433,7 +451,9 @@ impl<'a> Facts<'a> {
         for h in self.held_in(ns).filter(|h| h.live()) {
             let gw = h.ip();
             for &(from, dst) in self.gw_uses.get(&gw).into_iter().flatten() {
-                if from.name == ns.name {
+                // Only a namespace on the segment of the link holding the address reaches
+                // it: another segment reusing the subnet has a gateway of its own.
+                if from.name == ns.name || !self.reaches(from, h) {
                     continue;
                 }
                 // An address held twice (two links) is one gateway: the first link counts.

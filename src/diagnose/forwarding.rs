@@ -2,8 +2,13 @@
 //! strict reverse-path filtering must not drop traffic that arrives on one link and would be
 //! answered through another.
 
-use super::facts::{lookup, show_dst, Facts};
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use super::facts::{lookup, show_dst, Facts, GatewayUse};
+use super::nat_evidence::translates_any;
 use super::{Finding, Severity};
+use crate::model::Namespace;
 use crate::plan::Step;
 
 /// `forwarding-off`: someone's gateway with net.ipv4.ip_forward=0.
@@ -71,74 +76,110 @@ pub fn check(f: &Facts) -> Vec<Finding> {
     out
 }
 
+/// The source addresses of traffic that `u` brings into its gateway namespace: the sender's
+/// address on the link towards the gateway, and, when the sender routes without NAT, those
+/// of whoever sends it something bound the same way (recursively, a few hops). Strict
+/// rp_filter judges each of them, not only the neighbour's own address.
+fn arriving_sources<'a>(f: &'a Facts, u: &GatewayUse<'a>) -> Vec<(Ipv4Addr, &'a Namespace)> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut todo = vec![(u.from, u.gw, u.dst, 0)];
+    while let Some((m, gw, dst, depth)) = todo.pop() {
+        if !seen.insert(m.name.as_str()) {
+            continue;
+        }
+        if let Some(h) = f
+            .held_in(m)
+            .find(|h| h.live() && h.net.trunc().contains(&gw))
+        {
+            out.push((h.ip(), m));
+        }
+        if depth >= 4 || m.sysctls.ip_forward != Some(1) || translates_any(m) {
+            continue;
+        }
+        for v in f.transit_uses(m) {
+            let overlaps = v.dst.contains(&dst.network()) || dst.contains(&v.dst.network());
+            if overlaps {
+                todo.push((v.from, v.gw, dst, depth + 1));
+            }
+        }
+    }
+    out
+}
+
 /// `rp-filter-strict`: strict rp_filter (1) on a link where traffic from another namespace
-/// arrives but the reply would leave through a different link, so the kernel drops it.
+/// arrives but the reply to its source would leave through a different link, so the kernel
+/// drops it. One finding per link, naming the first such source.
 pub fn check_rp_filter(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for (_, ns) in &f.namespaces {
         let all = ns.sysctls.rp_filter_all.unwrap_or(0);
+        let mut done: HashSet<&str> = HashSet::new();
         for u in f.transit_uses(ns) {
             let iface = ns.sysctls.rp_filter.get(&u.link.name).copied().unwrap_or(0);
             // The kernel uses max(all, iface); 1 is strict, 2 loose.
-            if all.max(iface) != 1 {
+            if all.max(iface) != 1 || done.contains(u.link.name.as_str()) {
                 continue;
             }
-            // The source the sender uses: its address on the link towards the gateway.
-            let Some(src) = f
-                .held_in(u.from)
-                .find(|h| h.live() && h.net.trunc().contains(&u.gw))
-            else {
+            let dropped = arriving_sources(f, &u).into_iter().find_map(|(src, who)| {
+                let back = lookup(ns, src)?;
+                let dev = back.dev.as_deref()?;
+                (back.kind == "unicast" && dev != u.link.name).then_some((src, who, dev))
+            });
+            let Some((src, who, dev)) = dropped else {
                 continue;
             };
-            let Some(back) = lookup(ns, src.ip()) else {
-                continue;
-            };
-            let Some(dev) = back.dev.as_deref() else {
-                continue;
-            };
-            if dev == u.link.name || back.kind != "unicast" {
-                continue;
-            }
-            let key = format!("net/ipv4/conf/{}/rp_filter", u.link.name);
-            out.push(
-                Finding::new(
-                    "rp-filter-strict",
-                    Severity::Error,
-                    &ns.name,
-                    Some(&u.link.name),
-                    format!(
-                        "strict rp_filter on {} drops traffic from {}",
-                        u.link.name, u.from.name
-                    ),
-                    format!(
-                        "{} sends {} via {} into {} on {}, from {}; {} routes {} back out of \
-                         {dev}, not {}, and rp_filter is strict there (all={all}, {}={iface}), \
-                         so those packets are dropped as spoofed.",
-                        u.from.name,
-                        show_dst(u.dst),
-                        u.gw,
-                        ns.name,
-                        u.link.name,
-                        src.ip(),
-                        ns.name,
-                        src.ip(),
-                        u.link.name,
-                        u.link.name
-                    ),
-                )
-                .object("link", &ns.name, u.link.name.clone())
-                .object("sysctl", &ns.name, key.replace('/', "."))
-                .fix(
-                    format!("loose rp_filter on {} in {}", u.link.name, ns.name),
-                    vec![Step::SetSysctl {
-                        ns: ns.name.clone(),
-                        key,
-                        value: "2".into(),
-                        persist: false,
-                    }],
-                ),
-            );
+            done.insert(u.link.name.as_str());
+            out.push(rp_finding(ns, &u, (src, who, dev), (all, iface)));
         }
     }
     out
+}
+
+fn rp_finding(
+    ns: &Namespace,
+    u: &GatewayUse,
+    (src, who, dev): (Ipv4Addr, &Namespace, &str),
+    (all, iface): (u8, u8),
+) -> Finding {
+    let key = format!("net/ipv4/conf/{}/rp_filter", u.link.name);
+    let through = if who.name == u.from.name {
+        String::new()
+    } else {
+        format!(" ({} sends through {})", who.name, u.from.name)
+    };
+    Finding::new(
+        "rp-filter-strict",
+        Severity::Error,
+        &ns.name,
+        Some(&u.link.name),
+        format!(
+            "strict rp_filter on {} drops traffic from {}",
+            u.link.name, who.name
+        ),
+        format!(
+            "{} sends {} via {} into {} on {}; packets from {src}{through} arrive there, but {} \
+             routes {src} back out of {dev}, not {}, and rp_filter is strict there \
+             (all={all}, {}={iface}), so they are dropped as spoofed.",
+            u.from.name,
+            show_dst(u.dst),
+            u.gw,
+            ns.name,
+            u.link.name,
+            ns.name,
+            u.link.name,
+            u.link.name
+        ),
+    )
+    .object("link", &ns.name, u.link.name.clone())
+    .object("sysctl", &ns.name, key.replace('/', "."))
+    .fix(
+        format!("loose rp_filter on {} in {}", u.link.name, ns.name),
+        vec![Step::SetSysctl {
+            ns: ns.name.clone(),
+            key,
+            value: "2".into(),
+            persist: false,
+        }],
+    )
 }

@@ -4,7 +4,8 @@
 //! "Something depends on it" means it carries an IPv4 address, is a bridge with ports, or is a
 //! bridge port: a DOWN link nobody uses (a spare NIC, a half-built veth) is nobody's problem.
 
-use super::facts::{readable, Facts};
+use super::facts::{default_route, gateway_routes, readable, Facts};
+use super::no_default::{add_default, lone_gateway};
 use super::{Finding, Severity};
 use crate::model::{Link, Namespace};
 use crate::plan::Step;
@@ -76,28 +77,37 @@ fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
     } else {
         Severity::Error
     };
+    let detail = format!(
+        "{what} in {}{carries} is administratively down (flags {}); the kernel removed \
+             every route through it.",
+        ns.name,
+        link.flags.join(",")
+    );
+    let mut steps = vec![Step::SetLinkUp {
+        ns: ns.name.clone(),
+        link: link.name.clone(),
+        up: true,
+    }];
+    let mut title = format!("set {} up in {}", link.name, ns.name);
+    // Setting the link up brings back its connected routes, not the gateway routes the kernel
+    // flushed with it. With no record of them (the link was taken down outside netlens),
+    // the way out is the forwarding router the link's segment offers.
+    if default_route(ns).is_none() && gateway_routes(ns).next().is_none() {
+        if let Some(m) = lone_gateway(f, ns, link) {
+            title = format!("{title}, default route via {}", m.gw);
+            steps.push(add_default(ns, m.gw));
+        }
+    }
     Finding::new(
         "link-down",
         severity,
         &ns.name,
         Some(&link.name),
         format!("{} is down in {}", link.name, ns.name),
-        format!(
-            "{what} in {}{carries} is administratively down (flags {}); the kernel removed \
-             every route through it.",
-            ns.name,
-            link.flags.join(",")
-        ),
+        detail,
     )
     .object("link", &ns.name, link.name.clone())
-    .fix(
-        format!("set {} up in {}", link.name, ns.name),
-        vec![Step::SetLinkUp {
-            ns: ns.name.clone(),
-            link: link.name.clone(),
-            up: true,
-        }],
-    )
+    .fix(title, steps)
 }
 
 fn peer_down(ns: &Namespace, link: &Link, pns: &Namespace, peer: &Link) -> Finding {

@@ -22,6 +22,8 @@ mod k8s;
 mod l2;
 mod links;
 mod nat;
+mod nat_evidence;
+mod no_default;
 mod routing;
 
 #[cfg(test)]
@@ -190,9 +192,10 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
 /// Every rule's findings, their fixes as the rules made them (not yet checked).
 pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 13] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 14] = [
         forwarding::check,
         routing::check,
+        no_default::check,
         links::check,
         bridge::check,
         nat::check,

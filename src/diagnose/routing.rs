@@ -1,19 +1,26 @@
-//! Routing: a destination some namespace is expected to reach but has no route to, a missing
-//! default route where the namespace's neighbours use a gateway on its subnet, and an address
-//! on a segment whose every other member is on another subnet.
+//! Routing: a destination some namespace is expected to reach but has no route to, and an
+//! address on a segment whose every other member is on another subnet (`no-default` has its
+//! own file).
 //!
 //! "Expected to reach" is read from the other namespaces' routes, never from names:
 //! - a namespace that routes D through a gateway G makes G's namespace responsible for D;
-//! - whoever holds addresses in D must be able to answer the sender;
+//! - whoever holds addresses in D, and is where G's namespace delivers D, must be able to
+//!   answer the sender;
 //! - a stub (no forwarding) with a default route through R needs R to route back to it;
-//! - routers on one subnet that route D through a gateway there should all know D.
+//! - routers on the sender's segment and subnet that route D through a gateway there should
+//!   all know D.
+//!
+//! A gateway is the holder of its address on the segment the route leaves by: two segments
+//! reusing one subnet each have their own (see `facts/reach.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::facts::{default_route, gateway_routes, route_gw, show_dst, subnet, Facts, Held};
+use super::facts::{default_route, gateway_routes, route_gw, subnet, Facts, Held};
+use super::nat_evidence::translates_any;
+use super::no_default::missing_default;
 use super::{Finding, Severity};
 use crate::model::Namespace;
 use crate::plan::{RouteSpec, Step};
@@ -21,7 +28,7 @@ use crate::plan::{RouteSpec, Step};
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     no_route(f, &mut out);
-    no_default(f, &mut out);
+    no_route_upstream(f, &mut out);
     wrong_subnet(f, &mut out);
     out
 }
@@ -31,7 +38,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
 fn gateway_towards(f: &Facts, ns: &Namespace, target_ns: &Namespace) -> Option<Ipv4Addr> {
     let mine = f.live_subnets(ns);
     f.held_in(target_ns)
-        .find(|h| h.live() && mine.iter().any(|n| n.contains(&h.ip())))
+        .find(|h| h.live() && mine.iter().any(|n| n.contains(&h.ip())) && f.reaches(ns, h))
         .map(Held::ip)
 }
 
@@ -73,7 +80,10 @@ fn no_route_finding(
 fn no_route(f: &Facts, out: &mut Vec<Finding>) {
     for (_, x) in &f.namespaces {
         for (_, dst, gw) in gateway_routes(x) {
-            let Some(r) = f.live_holder(gw) else { continue };
+            // Only the holder on the segment the route leaves by is the gateway.
+            let Some(r) = f.holder_near(x, gw) else {
+                continue;
+            };
             let r_ns = r.ns;
             if r_ns.name == x.name {
                 continue;
@@ -101,11 +111,15 @@ fn no_route(f: &Facts, out: &mut Vec<Finding>) {
                     continue;
                 };
                 let back = subnet(src.net);
+                // Only holders the gateway actually delivers to: a segment elsewhere reusing
+                // D's subnet expects nothing from x.
                 for y in f.held.iter().filter(|h| {
                     h.live()
                         && dst.contains(&h.ip())
                         && h.ns.name != r_ns.name
                         && h.ns.name != x.name
+                        && f.delivers_to(r_ns, h.ip())
+                            .is_some_and(|n| n.name == h.ns.name)
                 }) {
                     // A holder without the default route its neighbours have is `no-default`.
                     if missing_default(f, y.ns).is_some() {
@@ -138,7 +152,7 @@ fn no_route(f: &Facts, out: &mut Vec<Finding>) {
                 let mut peers: Vec<&Namespace> = f
                     .held
                     .iter()
-                    .filter(|h| h.live() && lan.contains(&h.ip()))
+                    .filter(|h| h.live() && lan.contains(&h.ip()) && f.reaches(x, h))
                     .map(|h| h.ns)
                     .filter(|n| n.name != x.name && n.name != r_ns.name)
                     .filter(|n| n.sysctls.ip_forward == Some(1))
@@ -185,80 +199,45 @@ fn no_route(f: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
-/// Why `ns` should have a default route and has none: another namespace on one of its
-/// subnets goes out through a gateway on that subnet (not held by `ns` itself).
-fn missing_default<'a>(
-    f: &'a Facts,
-    ns: &Namespace,
-) -> Option<(Ipv4Net, &'a Namespace, Ipv4Addr, &'a Namespace)> {
-    if default_route(ns).is_some() {
+/// The forwarding namespace upstream of `r` that must route `r`'s subnets back, when `r` is a
+/// plain router: it forwards, translates nothing, and its default route leads to a
+/// namespace that forwards too. Then a subnet behind `r` that the upstream cannot reach is a
+/// missing route there; masquerading at `r` would repair outbound traffic only.
+pub fn plain_router_upstream<'a>(f: &'a Facts, r: &Namespace) -> Option<&'a Namespace> {
+    if r.sysctls.ip_forward != Some(1) || translates_any(r) {
         return None;
     }
-    for net in f.live_subnets(ns) {
-        let sibling = f.namespaces.iter().find_map(|(_, other)| {
-            if other.name == ns.name {
-                return None;
-            }
-            let gw = default_route(other).and_then(route_gw)?;
-            let on_net = f.held_in(other).any(|h| h.live() && subnet(h.net) == net);
-            (on_net && net.contains(&gw)).then_some((*other, gw))
-        });
-        let Some((other, gw)) = sibling else { continue };
-        // The gateway itself does not route through itself.
-        if f.held_in(ns).any(|h| h.ip() == gw) {
-            continue;
-        }
-        let Some(holder) = f.live_holder(gw) else {
-            continue;
-        };
-        return Some((net, other, gw, holder.ns));
-    }
-    None
+    let gw = default_route(r).and_then(route_gw)?;
+    let up = f.holder_near(r, gw)?.ns;
+    (up.name != r.name && up.sysctls.ip_forward == Some(1)).then_some(up)
 }
 
-/// `no-default`
-fn no_default(f: &Facts, out: &mut Vec<Finding>) {
-    for (_, ns) in &f.namespaces {
-        let Some((net, other, gw, holder)) = missing_default(f, ns) else {
+/// N5: a plain router's upstream must route back each subnet the router serves.
+fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
+    for (_, r) in &f.namespaces {
+        let Some(up) = plain_router_upstream(f, r) else {
             continue;
         };
-        out.push(
-            Finding::new(
-                "no-default",
-                Severity::Error,
-                &ns.name,
-                None,
-                format!("{} has no default route", ns.name),
+        let uplink = default_route(r).and_then(|d| d.dev.as_deref());
+        for h in f.held_in(r).filter(|h| h.live()) {
+            if Some(h.link.name.as_str()) == uplink || h.net.prefix_len() >= 31 {
+                continue;
+            }
+            let net = subnet(h.net);
+            if f.covers(up, net) {
+                continue;
+            }
+            out.push(no_route_finding(
+                f,
+                up,
+                net,
+                Some(r),
                 format!(
-                    "{} on {net} goes out via {gw} ({}), which is on {}'s subnet too, but {} \
-                     has no default route: it reaches nothing beyond {}.",
-                    other.name,
-                    holder.name,
-                    ns.name,
-                    ns.name,
-                    f.live_subnets(ns)
-                        .iter()
-                        .map(|n| show_dst(*n))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "{} forwards {net} out to {} without NAT (it translates nothing)",
+                    r.name, up.name
                 ),
-            )
-            .object("route", &ns.name, "default")
-            .object("namespace", &other.name, "")
-            .fix(
-                format!("default route via {gw} in {}", ns.name),
-                vec![Step::AddRoute {
-                    ns: ns.name.clone(),
-                    route: RouteSpec {
-                        dst: ipnet::IpNet::V4(Ipv4Net::default()),
-                        via: Some(gw.into()),
-                        dev: None,
-                        table: None,
-                        metric: None,
-                    },
-                }],
-            ),
-        );
+            ));
+        }
     }
 }
 

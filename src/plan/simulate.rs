@@ -125,6 +125,12 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
             chain,
             rule,
         } => simulate_fw::del_rule(ns_mut(snap, ns)?, table, chain, rule),
+        Step::AddIptablesChain { ns, table, chain } => {
+            simulate_fw::add_chain(ns_mut(snap, ns)?, table, chain)
+        }
+        Step::DelIptablesChain { ns, table, chain } => {
+            simulate_fw::del_chain(ns_mut(snap, ns)?, table, chain)
+        }
         Step::WriteFile {
             ns, path, content, ..
         } => simulate_fw::write_file(ns_mut(snap, ns)?, path, content.as_deref()),

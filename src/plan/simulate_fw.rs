@@ -295,6 +295,54 @@ pub fn del_rule(
     Ok(())
 }
 
+/// `iptables -t TABLE -N CHAIN`: an empty user chain (the inverse of a chain removal puts its
+/// rules back with the rule steps that follow).
+pub fn add_chain(n: &mut Namespace, table: &str, chain: &str) -> Result<(), String> {
+    let fw = n
+        .firewall
+        .as_mut()
+        .ok_or_else(|| unmodelled(&format!("the firewall of {}, not read,", n.name)))?;
+    let t = fw
+        .iptables
+        .iter_mut()
+        .find(|t| t.family == IpFamily::V4 && t.name == table)
+        .ok_or_else(|| unmodelled(&format!("a chain in table {table}, not read,")))?;
+    if !t.chains.iter().any(|c| c.name == chain) {
+        t.chains.push(XtChain {
+            name: chain.into(),
+            policy: None,
+            packets: 0,
+            bytes: 0,
+            rules: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
+/// `iptables -t TABLE -F CHAIN; -X CHAIN`: refused, as by the kernel, while a rule jumps to it.
+pub fn del_chain(n: &mut Namespace, table: &str, chain: &str) -> Result<(), String> {
+    let fw = n
+        .firewall
+        .as_mut()
+        .ok_or_else(|| unmodelled(&format!("the firewall of {}, not read,", n.name)))?;
+    for t in fw
+        .iptables
+        .iter_mut()
+        .filter(|t| t.family == IpFamily::V4 && t.name == table)
+    {
+        let jumped = t
+            .chains
+            .iter()
+            .flat_map(|c| &c.rules)
+            .any(|r| r.target.as_deref() == Some(chain));
+        if jumped {
+            return Err(format!("a rule in {table} still jumps to {chain}"));
+        }
+        t.chains.retain(|c| c.name != chain);
+    }
+    Ok(())
+}
+
 /// Writes a resolver file the namespace reads (the one it reads now, or its `/etc/netns`
 /// override).
 pub fn write_file(n: &mut Namespace, path: &str, content: Option<&str>) -> Result<(), String> {

@@ -62,6 +62,11 @@ pub(super) fn no_masquerade(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     if nft_nat {
         return;
     }
+    // A plain router's upstream missing the route back is `no-route` there (routing.rs):
+    // masquerading here would repair outbound traffic and leave inbound broken.
+    if super::super::routing::plain_router_upstream(f, ns).is_some() {
+        return;
+    }
     // (subnet, link) → (hosts not masqueraded, whether some host there is).
     let mut by_net: BTreeMap<(Ipv4Net, String), (Vec<Ipv4Addr>, bool)> = BTreeMap::new();
     for s in senders(f, ns) {

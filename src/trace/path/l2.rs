@@ -129,6 +129,12 @@ impl Walk<'_> {
                 return Next::Namespace(far_ns.name.clone(), far.name.clone());
             }
         }
+        // The namespace holds nh on another interface: Linux answers ARP for any local
+        // address unless arp_ignore / arp_filter say otherwise (a host whose mask is too wide
+        // ARPs for the router's far address, and gets through).
+        if holds(ns, nh) && from.is_some() && ns.sysctls.answers_arp_for_other_links(bridge) {
+            return Next::Namespace(ns.name.clone(), bridge.to_string());
+        }
         if holds(ns, nh) && from.is_some() {
             return Next::Broken(
                 format!(

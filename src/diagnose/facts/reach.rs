@@ -1,0 +1,104 @@
+//! Reachability over layer-2 segments: a gateway address counts only when a frame can get to
+//! whoever holds it. Two segments that reuse one subnet (container hosts do it all the time)
+//! hold the same addresses, and the holder on the other segment is of no use to anybody here.
+
+use std::net::Ipv4Addr;
+
+use super::{default_route, lookup, route_gw, subnet, Facts, Held};
+use crate::model::{Link, Namespace};
+
+impl<'a> Facts<'a> {
+    /// Whether a frame that `ns` sends out of its up links can reach `h`'s link: one of them
+    /// shares `h`'s segment. When both sides continue into what netlens cannot see (NICs on
+    /// one LAN), a link of `ns` on `h`'s subnet is taken to reach it: nothing proves otherwise.
+    pub fn reaches(&self, ns: &Namespace, h: &Held) -> bool {
+        let (Some(ni), Some(theirs)) = (self.ns_idx(&ns.name), self.segment_id(h.ns, h.link))
+        else {
+            return false;
+        };
+        if self
+            .up_segments
+            .get(&ni)
+            .is_some_and(|s| s.contains(&theirs))
+        {
+            return true;
+        }
+        !self.segment(theirs).closed
+            && self.up_open.get(&ni).is_some_and(|links| {
+                links.iter().any(|&ix| {
+                    self.held_on(ns, ix)
+                        .any(|o| subnet(o.net).contains(&h.ip()))
+                })
+            })
+    }
+
+    /// The live holder of `ip` that `ns` reaches on layer 2 (itself included), if any.
+    pub fn holder_near(&self, ns: &Namespace, ip: Ipv4Addr) -> Option<&Held<'a>> {
+        let mut live = self.holders(ip).filter(|h| h.live());
+        live.find(|h| h.ns.name == ns.name || self.reaches(ns, h))
+    }
+
+    /// The namespace a packet from `from` to `ip` ends in, following each namespace's routes
+    /// and only gateways on the segment the route leaves by; `None` when it gets lost.
+    pub fn delivers_to(&self, from: &'a Namespace, ip: Ipv4Addr) -> Option<&'a Namespace> {
+        let mut at = from;
+        // A routing loop, or a path longer than any real one, ends the walk.
+        for _ in 0..16 {
+            if self.held_in(at).any(|h| h.ip() == ip) {
+                return Some(at);
+            }
+            let r = lookup(at, ip)?;
+            if r.kind != "unicast" {
+                return None;
+            }
+            let next = route_gw(r).unwrap_or(ip);
+            let holder = self.holder_near(at, next)?;
+            if route_gw(r).is_none() {
+                return (holder.ip() == ip).then_some(holder.ns);
+            }
+            if holder.ns.name == at.name {
+                return None;
+            }
+            at = holder.ns;
+        }
+        None
+    }
+
+    /// A gateway `ns` could use on `link`'s segment: another namespace there, holding an
+    /// address on the subnet of one of `link`'s addresses (in any state: the link may be down
+    /// and its routes flushed), that forwards and has a default route of its own through
+    /// somebody other than `ns`, so that it leads somewhere.
+    pub fn segment_gateway(&self, ns: &Namespace, link: &Link) -> Option<&Held<'a>> {
+        let seg = self.segment_id(ns, link)?;
+        let mine: Vec<_> = self
+            .held_on(ns, link.index)
+            .map(|h| subnet(h.net))
+            .collect();
+        let own = |ip: Ipv4Addr| self.held_in(ns).any(|h| h.ip() == ip);
+        self.segment(seg)
+            .links
+            .iter()
+            .flat_map(|k| self.held_at_key(*k))
+            .filter(|o| o.ns.name != ns.name && o.live())
+            .filter(|o| mine.iter().any(|n| n.contains(&o.ip())))
+            .filter(|o| o.ns.sysctls.ip_forward == Some(1))
+            .find(|o| {
+                default_route(o.ns)
+                    .and_then(route_gw)
+                    .is_some_and(|g| !own(g))
+            })
+    }
+
+    /// Someone other than `via` routing a destination holding `ip` through an address of
+    /// `via`: they expect `via` to deliver to `ip`.
+    pub fn routed_through(&self, via: &'a Namespace, ip: Ipv4Addr) -> Option<&'a Namespace> {
+        self.held_in(via).filter(|h| h.live()).find_map(|h| {
+            let uses = self.gw_uses.get(&h.ip())?;
+            uses.iter()
+                .find(|(from, dst)| {
+                    from.name != via.name && dst.prefix_len() > 0 && dst.contains(&ip)
+                })
+                .map(|(from, _)| *from)
+        })
+    }
+}

@@ -1,0 +1,169 @@
+//! `no-default`: a namespace with no way out that should have one. The evidence, strongest
+//! first: a neighbour on its own segment and subnet goes out through a gateway there; or it
+//! has no gateway route at all while its segment offers a forwarding router that leads
+//! somewhere and expects it (it is itself somebody's gateway, the router masquerades its
+//! address, or somebody routes to it through the router). Only gateways on the namespace's
+//! own layer-2 segment count: another segment reusing the subnet is of no use to it.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::facts::{default_route, gateway_routes, route_gw, show_dst, subnet, Facts, Held};
+use super::nat_evidence::masquerades;
+use super::{Finding, Severity};
+use crate::model::{Link, Namespace};
+use crate::plan::{RouteSpec, Step};
+
+/// Why `ns` needs a default route, and the gateway it should use.
+pub struct Missing<'a> {
+    pub gw: Ipv4Addr,
+    pub holder: &'a Namespace,
+    /// Evidence, as a sentence fragment.
+    pub why: String,
+    /// A neighbour whose own default route is the evidence.
+    pub sibling: Option<&'a Namespace>,
+}
+
+/// Why `ns` should have a default route and has none.
+pub fn missing_default<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> {
+    if default_route(ns).is_some() {
+        return None;
+    }
+    sibling_evidence(f, ns).or_else(|| {
+        if gateway_routes(ns).next().is_some() {
+            return None;
+        }
+        // Each segment once: a namespace can hold thousands of links on one bridge, and
+        // looking for a gateway walks the segment.
+        let mut tried = std::collections::HashSet::new();
+        ns.links
+            .iter()
+            .filter(|l| l.is_up() && f.held_on(ns, l.index).next().is_some())
+            .filter(|l| f.segment_id(ns, l).is_some_and(|s| tried.insert(s)))
+            .find_map(|l| lone_gateway(f, ns, l))
+    })
+}
+
+/// Another namespace on one of `ns`'s subnets, on the same segment, goes out through a
+/// gateway `ns` reaches too (not held by `ns` itself).
+fn sibling_evidence<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> {
+    for net in f.live_subnets(ns) {
+        let sibling = f.namespaces.iter().find_map(|(_, other)| {
+            if other.name == ns.name {
+                return None;
+            }
+            let gw = default_route(other).and_then(route_gw)?;
+            let on_net = f
+                .held_in(other)
+                .any(|h| h.live() && subnet(h.net) == net && f.reaches(ns, h));
+            (on_net && net.contains(&gw)).then_some((*other, gw))
+        });
+        let Some((other, gw)) = sibling else { continue };
+        // The gateway itself does not route through itself.
+        if f.held_in(ns).any(|h| h.ip() == gw) {
+            continue;
+        }
+        let Some(holder) = f.holder_near(ns, gw) else {
+            continue;
+        };
+        return Some(Missing {
+            gw,
+            holder: holder.ns,
+            why: format!(
+                "{} on {net} goes out via {gw} ({}), which is on {}'s segment and subnet too",
+                other.name, holder.ns.name, ns.name
+            ),
+            sibling: Some(other),
+        });
+    }
+    None
+}
+
+/// The gateway `ns` should use on `link` when it has no way out at all: a forwarding router
+/// on the link's segment that leads somewhere (see [`Facts::segment_gateway`]) and expects
+/// `ns`. Also used by `link-down`, whose fix must bring back the default route the kernel
+/// flushed with the link.
+pub fn lone_gateway<'a>(f: &'a Facts, ns: &Namespace, link: &Link) -> Option<Missing<'a>> {
+    let g: &Held = f.segment_gateway(ns, link)?;
+    let mine: Vec<Ipv4Addr> = f.held_on(ns, link.index).map(Held::ip).collect();
+    let why = if let Some(u) = f.transit_uses(ns).first() {
+        format!(
+            "{} routes {} via {} ({}), so {} forwards for others",
+            u.from.name,
+            show_dst(u.dst),
+            u.gw,
+            ns.name,
+            ns.name
+        )
+    } else if let Some(ip) = mine.iter().find(|ip| masquerades(g.ns, **ip)) {
+        format!("{} masquerades {ip} onto its way out", g.ns.name)
+    } else if let Some((from, ip)) = mine
+        .iter()
+        .find_map(|ip| f.routed_through(g.ns, *ip).map(|n| (n, ip)))
+    {
+        format!("{} reaches {ip} through {}", from.name, g.ns.name)
+    } else {
+        return None;
+    };
+    Some(Missing {
+        gw: g.ip(),
+        holder: g.ns,
+        why: format!(
+            "{why}; {} on the segment of {} forwards and has a default route",
+            g.ns.name, link.name
+        ),
+        sibling: None,
+    })
+}
+
+/// The step adding a default route via `gw` in `ns`.
+pub fn add_default(ns: &Namespace, gw: Ipv4Addr) -> Step {
+    Step::AddRoute {
+        ns: ns.name.clone(),
+        route: RouteSpec {
+            dst: ipnet::IpNet::V4(Ipv4Net::default()),
+            via: Some(gw.into()),
+            dev: None,
+            table: None,
+            metric: None,
+        },
+    }
+}
+
+pub fn check(f: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (_, ns) in &f.namespaces {
+        let Some(m) = missing_default(f, ns) else {
+            continue;
+        };
+        let nets = f
+            .live_subnets(ns)
+            .iter()
+            .map(|n| show_dst(*n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut finding = Finding::new(
+            "no-default",
+            Severity::Error,
+            &ns.name,
+            None,
+            format!("{} has no default route", ns.name),
+            format!(
+                "{}, but {} has no default route: it reaches nothing beyond {nets}.",
+                m.why, ns.name
+            ),
+        )
+        .object("route", &ns.name, "default");
+        if let Some(other) = m.sibling {
+            finding = finding.object("namespace", &other.name, "");
+        } else {
+            finding = finding.object("namespace", &m.holder.name, "");
+        }
+        out.push(finding.fix(
+            format!("default route via {} in {}", m.gw, ns.name),
+            vec![add_default(ns, m.gw)],
+        ));
+    }
+    out
+}

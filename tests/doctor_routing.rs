@@ -1,0 +1,417 @@
+//! The routing rules of `netlens doctor` on hand-built topologies, in throwaway worlds: the
+//! kernel is the oracle. Each fault is proved with a real ping that worked before; the doctor
+//! must name the fault's object, `fix all --yes` must make the ping work again with the doctor
+//! clean, and `undo --yes` must bring the failure back.
+
+mod common;
+
+use common::world::{in_world, netlens_bin, sh, try_sh};
+
+/// Runs netlens with its journal and sysctl.d inside the world (tmpfs on /run).
+fn netlens(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(netlens_bin())
+        .args(args)
+        .env("NETLENS_STATE_DIR", "/run/netlens-state")
+        .env("NETLENS_SYSCTL_DIR", "/run/netlens-sysctl.d")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run netlens")
+}
+
+/// `doctor --json`: (exit code, findings of severity error or warning).
+fn doctor() -> (i32, Vec<serde_json::Value>) {
+    let out = netlens(&["doctor", "--json"]);
+    let code = out.status.code().unwrap_or(-1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor JSON: {e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let findings = v["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f["severity"] == "error" || f["severity"] == "warning")
+        .collect();
+    (code, findings)
+}
+
+fn ids(findings: &[serde_json::Value]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| f["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn ip(ns: &str, args: &[&str]) {
+    let mut argv = vec!["ip", "-n", ns];
+    argv.extend_from_slice(args);
+    sh(&argv);
+}
+
+fn ping_ok(ns: &str, dst: &str) -> bool {
+    try_sh(&["ip", "netns", "exec", ns, "ping", "-c1", "-W1", dst])
+        .status
+        .success()
+}
+
+fn namespaces(names: &[&str]) {
+    for n in names {
+        sh(&["ip", "netns", "add", n]);
+        ip(n, &["link", "set", "lo", "up"]);
+    }
+}
+
+/// A veth pair `a`@`ns_a` ⇄ `b`@`ns_b`, addressed and up.
+fn wire(ns_a: &str, a: &str, cidr_a: &str, ns_b: &str, b: &str, cidr_b: &str) {
+    sh(&[
+        "ip", "link", "add", a, "netns", ns_a, "type", "veth", "peer", "name", b, "netns", ns_b,
+    ]);
+    for (ns, l, c) in [(ns_a, a, cidr_a), (ns_b, b, cidr_b)] {
+        if !c.is_empty() {
+            ip(ns, &["addr", "add", c, "dev", l]);
+        }
+        ip(ns, &["link", "set", l, "up"]);
+    }
+}
+
+fn forward(ns: &str) {
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_forward=1",
+    ]);
+}
+
+fn assert_clean(what: &str) {
+    let (code, findings) = doctor();
+    assert_eq!(code, 0, "{what}: doctor must be clean: {findings:#?}");
+    assert!(findings.is_empty(), "{what}: {findings:#?}");
+}
+
+/// The fault is real (the ping fails), the doctor names `expected` (and no other error),
+/// `fix all --yes` repairs it (the ping works, the doctor is clean), `undo --yes` brings it
+/// back. Returns the finding.
+fn drill(what: &str, from: &str, dst: &str, expected: &str) -> serde_json::Value {
+    drill_probes(what, &[(from, dst)], expected)
+}
+
+/// [`drill`] with several probes, each of which must fail and then work again.
+fn drill_probes(what: &str, probes: &[(&str, &str)], expected: &str) -> serde_json::Value {
+    let all_fail = || probes.iter().all(|(from, dst)| !ping_ok(from, dst));
+    assert!(all_fail(), "{what}: {probes:?} do not all fail");
+    let (code, findings) = doctor();
+    println!("{what}: {:?}", ids(&findings));
+    assert_eq!(code, 1, "{what}: doctor must exit 1: {findings:#?}");
+    let finding = findings
+        .iter()
+        .find(|f| f["id"] == expected)
+        .unwrap_or_else(|| panic!("{what}: expected {expected} in {findings:#?}"))
+        .clone();
+    let unrelated: Vec<String> = ids(&findings)
+        .into_iter()
+        .filter(|id| id != expected)
+        .collect();
+    assert!(unrelated.is_empty(), "{what}: unrelated {unrelated:?}");
+    let out = netlens(&["fix", "all", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{what}: fix all: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (from, dst) in probes {
+        assert!(ping_ok(from, dst), "{what}: {from} → {dst} fails after fix");
+    }
+    assert_clean(&format!("{what} after fix"));
+    let out = netlens(&["undo", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{what}: undo: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all_fail(), "{what}: undo must bring it back");
+    finding
+}
+
+/// Two separate segments reuse 10.50.0.0/24 and 10.99.0.0/24: a reaches s through r on one
+/// of them; b1/b2 and c1/c2 are unrelated pairs on the others. Nothing there is wrong.
+fn reused_subnets() {
+    namespaces(&["a", "r", "s", "b1", "b2", "c1", "c2"]);
+    wire("a", "eth0", "10.50.0.2/24", "r", "eth0", "10.50.0.1/24");
+    wire("r", "eth1", "10.99.0.1/24", "s", "eth0", "10.99.0.2/24");
+    forward("r");
+    ip("a", &["route", "add", "10.99.0.0/24", "via", "10.50.0.1"]);
+    ip("s", &["route", "add", "default", "via", "10.99.0.1"]);
+    // Same subnets, other segments: b2 forwards, b1 goes out through it; c1 goes out
+    // through c2, which holds the address that is r's gateway address on the first segment.
+    wire("b1", "eth0", "10.50.0.3/24", "b2", "eth0", "10.50.0.4/24");
+    forward("b2");
+    ip("b1", &["route", "add", "default", "via", "10.50.0.4"]);
+    wire("c1", "eth0", "10.99.0.5/24", "c2", "eth0", "10.99.0.1/24");
+    ip("c1", &["route", "add", "default", "via", "10.99.0.1"]);
+}
+
+#[test]
+fn reused_subnet_on_another_segment_is_not_a_gateway() {
+    in_world("reused_subnet_on_another_segment_is_not_a_gateway", || {
+        reused_subnets();
+        assert!(ping_ok("a", "10.99.0.2"));
+        assert_clean("two segments reusing one subnet");
+
+        // A real fault: s loses its way back. The fix must use the gateway on s's segment
+        // (r's 10.99.0.1), which the ping proves.
+        ip("s", &["route", "del", "default"]);
+        let f = drill(
+            "s loses its default route",
+            "a",
+            "10.99.0.2",
+            "no-route:s:10.50.0.0/24",
+        );
+        let steps = f["fix"]["steps"].to_string();
+        assert!(steps.contains("10.99.0.1"), "{steps}");
+    });
+}
+
+fn masquerade(ns: &str, src: &str, out: &str) {
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        "POSTROUTING",
+        "-s",
+        src,
+        "-o",
+        out,
+        "-j",
+        "MASQUERADE",
+    ]);
+}
+
+/// h behind r (masquerading onto the uplink), r behind u, u behind "the internet" i holding
+/// 8.8.8.8 (u masquerades onto it); a server s on u's other side.
+///
+/// ```text
+/// h 10.1.0.2 ── 10.1.0.1 r 10.2.0.2 ── 10.2.0.1 u 10.3.0.1 ── 10.3.0.2 i (8.8.8.8 on lo)
+///                                               u 10.4.0.1 ── 10.4.0.2 s
+/// ```
+fn chain() {
+    namespaces(&["h", "r", "u", "i", "s"]);
+    wire("h", "eth0", "10.1.0.2/24", "r", "eth0", "10.1.0.1/24");
+    wire("r", "eth1", "10.2.0.2/24", "u", "eth0", "10.2.0.1/24");
+    wire("u", "eth1", "10.3.0.1/24", "i", "eth0", "10.3.0.2/24");
+    wire("u", "eth2", "10.4.0.1/24", "s", "eth0", "10.4.0.2/24");
+    ip("i", &["addr", "add", "8.8.8.8/32", "dev", "lo"]);
+    forward("r");
+    forward("u");
+    masquerade("r", "10.1.0.0/24", "eth1");
+    masquerade("u", "10.0.0.0/8", "eth1");
+    ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+    ip("r", &["route", "add", "default", "via", "10.2.0.1"]);
+    ip("u", &["route", "add", "default", "via", "10.3.0.2"]);
+    // "The internet" forwards: it is where u's default route leads.
+    forward("i");
+    ip("s", &["route", "add", "default", "via", "10.4.0.1"]);
+    assert!(ping_ok("h", "8.8.8.8"));
+    assert!(ping_ok("h", "10.4.0.2"));
+    assert_clean("healthy chain");
+}
+
+#[test]
+fn lone_host_behind_masquerading_router_loses_default() {
+    in_world("lone_host_behind_masquerading_router_loses_default", || {
+        chain();
+        ip("h", &["route", "del", "default"]);
+        let f = drill("h loses its default route", "h", "8.8.8.8", "no-default:h");
+        let steps = f["fix"]["steps"].to_string();
+        assert!(steps.contains("0.0.0.0/0"), "a default route: {steps}");
+    });
+}
+
+#[test]
+fn router_its_hosts_use_loses_default() {
+    in_world("router_its_hosts_use_loses_default", || {
+        chain();
+        ip("r", &["route", "del", "default"]);
+        drill("r loses its default route", "h", "8.8.8.8", "no-default:r");
+    });
+}
+
+#[test]
+fn server_behind_uplink_loses_default() {
+    in_world("server_behind_uplink_loses_default", || {
+        chain();
+        ip("s", &["route", "del", "default"]);
+        drill("s loses its default route", "h", "10.4.0.2", "no-default:s");
+    });
+}
+
+#[test]
+fn link_down_fix_brings_back_the_flushed_default_route() {
+    in_world(
+        "link_down_fix_brings_back_the_flushed_default_route",
+        || {
+            chain();
+            // Taken down by hand: netlens has no record of the default route the kernel drops.
+            ip("h", &["link", "set", "eth0", "down"]);
+            drill("h's eth0 down", "h", "8.8.8.8", "link-down:h:eth0");
+        },
+    );
+}
+
+/// h behind r, a plain router (no NAT), behind u, which routes h's subnet back through r;
+/// k on u's other side.
+///
+/// ```text
+/// h 10.1.0.2 ── 10.1.0.1 r 10.2.0.2 ── 10.2.0.1 u 10.3.0.1 ── 10.3.0.2 k
+/// ```
+#[test]
+fn upstream_route_back_deleted_is_a_route_not_a_masquerade() {
+    in_world(
+        "upstream_route_back_deleted_is_a_route_not_a_masquerade",
+        || {
+            namespaces(&["h", "r", "u", "k"]);
+            wire("h", "eth0", "10.1.0.2/24", "r", "eth0", "10.1.0.1/24");
+            wire("r", "eth1", "10.2.0.2/24", "u", "eth0", "10.2.0.1/24");
+            wire("u", "eth1", "10.3.0.1/24", "k", "eth0", "10.3.0.2/24");
+            forward("r");
+            forward("u");
+            ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+            ip("r", &["route", "add", "default", "via", "10.2.0.1"]);
+            ip("u", &["route", "add", "10.1.0.0/24", "via", "10.2.0.2"]);
+            ip("k", &["route", "add", "default", "via", "10.3.0.1"]);
+            let probes = [("h", "10.3.0.2"), ("k", "10.1.0.2")];
+            for (from, dst) in probes {
+                assert!(ping_ok(from, dst), "healthy: {from} → {dst}");
+            }
+            assert_clean("plain routers");
+
+            ip("u", &["route", "del", "10.1.0.0/24"]);
+            // Masquerading at r would repair h → k only: k → h needs the route back.
+            drill_probes("u loses its route back", &probes, "no-route:u:10.1.0.0/24");
+        },
+    );
+}
+
+/// `path --from NS DST` exit code (0: delivered).
+fn path_delivers(from: &str, dst: &str) -> bool {
+    let out = netlens(&["path", "--from", from, dst]);
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "path --from {from} {dst}: exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    code == 0
+}
+
+/// h's mask is too wide (/8): it ARPs on its bridge for r's address on r's other interface,
+/// and Linux answers for any local address while arp_ignore is 0. `path` must agree with the
+/// kernel, before and after arp_ignore=1 stops the answers.
+///
+/// ```text
+/// h 10.0.0.2/8 ── port of br0 10.0.0.1/24 in r, r eth1 10.1.0.1/24 ── 10.1.0.2 s
+/// ```
+#[test]
+fn path_follows_arp_answers_for_an_address_on_another_interface() {
+    in_world(
+        "path_follows_arp_answers_for_an_address_on_another_interface",
+        || {
+            namespaces(&["h", "r", "s"]);
+            ip("r", &["link", "add", "br0", "type", "bridge"]);
+            ip("r", &["addr", "add", "10.0.0.1/24", "dev", "br0"]);
+            ip("r", &["link", "set", "br0", "up"]);
+            wire("h", "eth0", "10.0.0.2/8", "r", "port-h", "");
+            ip("r", &["link", "set", "port-h", "master", "br0"]);
+            wire("r", "eth1", "10.1.0.1/24", "s", "eth0", "10.1.0.2/24");
+            forward("r");
+            ip("s", &["route", "add", "default", "via", "10.1.0.1"]);
+            // Reality first, then path, for each destination.
+            let check = |what: &str| {
+                for dst in ["10.1.0.1", "10.0.0.1", "10.1.0.2"] {
+                    let real = ping_ok("h", dst);
+                    assert_eq!(
+                        path_delivers("h", dst),
+                        real,
+                        "{what}: path h → {dst} must say what ping says ({real})"
+                    );
+                }
+            };
+            assert!(ping_ok("h", "10.1.0.1"), "the kernel answers ARP for it");
+            check("arp_ignore 0");
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                "r",
+                "sysctl",
+                "-qw",
+                "net.ipv4.conf.all.arp_ignore=1",
+            ]);
+            sh(&["ip", "-n", "h", "neigh", "flush", "dev", "eth0"]);
+            assert!(!ping_ok("h", "10.1.0.1"), "arp_ignore=1 stops the answer");
+            check("arp_ignore 1");
+        },
+    );
+}
+
+/// Asymmetric routes: h's traffic to s goes a → b, b's replies go back through c. With strict
+/// rp_filter in b, packets from h (not b's neighbour: a routes them without NAT) arriving on
+/// b's eth0 are dropped, since b routes h's subnet back out of eth2.
+///
+/// ```text
+/// h 10.1.0.2 ── 10.1.0.1 a 10.2.0.2 ── 10.2.0.1 b 10.3.0.1 ── 10.3.0.2 s
+///                        a 10.5.0.1 ── 10.5.0.2 c 10.4.0.2 ── 10.4.0.1 b
+/// ```
+#[test]
+fn strict_rp_filter_judged_by_the_sources_that_arrive() {
+    in_world("strict_rp_filter_judged_by_the_sources_that_arrive", || {
+        namespaces(&["h", "a", "b", "c", "s"]);
+        wire("h", "eth0", "10.1.0.2/24", "a", "eth0", "10.1.0.1/24");
+        wire("a", "eth1", "10.2.0.2/24", "b", "eth0", "10.2.0.1/24");
+        wire("b", "eth1", "10.3.0.1/24", "s", "eth0", "10.3.0.2/24");
+        wire("b", "eth2", "10.4.0.1/24", "c", "eth0", "10.4.0.2/24");
+        wire("a", "eth2", "10.5.0.1/24", "c", "eth1", "10.5.0.2/24");
+        for n in ["a", "b", "c"] {
+            forward(n);
+        }
+        ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+        ip("a", &["route", "add", "10.3.0.0/24", "via", "10.2.0.1"]);
+        ip("b", &["route", "add", "10.1.0.0/24", "via", "10.4.0.2"]);
+        ip("c", &["route", "add", "10.1.0.0/24", "via", "10.5.0.1"]);
+        // a and b reach each other's far links through c too.
+        ip("a", &["route", "add", "10.4.0.0/24", "via", "10.5.0.2"]);
+        ip("b", &["route", "add", "10.5.0.0/24", "via", "10.4.0.2"]);
+        ip("s", &["route", "add", "default", "via", "10.3.0.1"]);
+        assert!(ping_ok("h", "10.3.0.2"), "asymmetric but working");
+        assert_clean("asymmetric routes, rp_filter off");
+
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            "b",
+            "sysctl",
+            "-qw",
+            "net.ipv4.conf.all.rp_filter=1",
+        ]);
+        drill(
+            "strict rp_filter in b",
+            "h",
+            "10.3.0.2",
+            "rp-filter-strict:b:eth0",
+        );
+    });
+}
