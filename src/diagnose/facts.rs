@@ -10,7 +10,10 @@ use ipnet::Ipv4Net;
 
 use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, Snapshot};
 
+mod policy;
 mod reach;
+
+pub use policy::{lookup_by_rules, Policy};
 
 /// One usable IPv4 address: not loopback (127/8), not link-local (169.254/16).
 #[derive(Debug, Clone, Copy)]

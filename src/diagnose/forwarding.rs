@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-use super::facts::{lookup, show_dst, Facts, GatewayUse};
+use super::facts::{lookup_by_rules, show_dst, Facts, GatewayUse, Policy};
 use super::nat_evidence::translates_any;
 use super::{Finding, Severity};
 use crate::model::Namespace;
@@ -122,7 +122,11 @@ pub fn check_rp_filter(f: &Facts) -> Vec<Finding> {
                 continue;
             }
             let dropped = arriving_sources(f, &u).into_iter().find_map(|(src, who)| {
-                let back = lookup(ns, src)?;
+                // The kernel's reverse-path check follows `ip rule`; a rule that might apply
+                // but cannot be judged here keeps the doctor quiet.
+                let Policy::Route(back) = lookup_by_rules(ns, src) else {
+                    return None;
+                };
                 let dev = back.dev.as_deref()?;
                 (back.kind == "unicast" && dev != u.link.name).then_some((src, who, dev))
             });
