@@ -5,9 +5,12 @@
 pub mod cni;
 pub mod container;
 pub mod mutate;
+pub mod oracle_fault;
+pub mod oracle_probe;
 pub mod out;
 pub mod plan;
 pub mod snap;
 pub mod tmux;
+pub mod topo_gen;
 pub mod tui;
 pub mod world;
