@@ -1,7 +1,7 @@
 //! The faults the random-topology oracle injects into a [`Topology`]: at most one per
 //! topology, chosen by kind (`NETLENS_ORACLE_FAULTS`) and placed at random, as argv commands.
 
-use super::topo_gen::{exec_in, Rng, Topology, PORT};
+use super::topo_gen::{exec_in, words, Rng, Topology, PORT};
 
 /// Every kind, in the order seeds cycle through them. `none` leaves the topology healthy.
 pub const KINDS: &[&str] = &[
@@ -149,7 +149,7 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
         }
         "netmask" => {
             let h = rng.pick(&t.hosts);
-            let len = *rng.pick(&[16u8, 28]);
+            let len = *rng.pick(&[8u8, 16, 28]);
             let old = format!("{}/24", h.addr);
             let new = format!("{}/{len}", h.addr);
             // Re-adding the address leaves the default route as the kernel leaves it.
@@ -173,19 +173,7 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
                 "MASQUERADE",
                 vec![exec_in(
                     "r0",
-                    &[
-                        "iptables",
-                        "-t",
-                        "nat",
-                        "-D",
-                        "POSTROUTING",
-                        "-s",
-                        "10.0.0.0/8",
-                        "-o",
-                        "up0",
-                        "-j",
-                        "MASQUERADE",
-                    ],
+                    &words("iptables -t nat -D POSTROUTING -s 10.0.0.0/8 -o up0 -j MASQUERADE"),
                 )],
             ))
         }

@@ -25,6 +25,8 @@ pub struct Pair {
     pub port: Option<u16>,
     /// Namespaces the packet should cross (both ends included), to aim pairs at a fault.
     pub through: Vec<String>,
+    /// The namespace that answers.
+    pub to_ns: String,
 }
 
 impl Pair {
@@ -36,12 +38,13 @@ impl Pair {
     }
 }
 
-fn pair(from: &str, dst: &str, port: Option<u16>, through: Vec<String>) -> Pair {
+fn pair(from: &str, dst: &str, port: Option<u16>, through: Vec<String>, to: &str) -> Pair {
     Pair {
         from: from.into(),
         dst: dst.into(),
         port,
         through,
+        to_ns: to.into(),
     }
 }
 
@@ -59,36 +62,56 @@ pub fn candidates(t: &Topology) -> Vec<Pair> {
     for h in &t.hosts {
         let mut out = h.chain.clone();
         out.push("inet".into());
-        v.push(pair(&h.ns, INET_SERVER, None, out.clone()));
-        v.push(pair(&h.ns, INET_SERVER, Some(PORT), out));
-        v.push(pair(&h.ns, &h.gw, None, h.chain[..2].to_vec()));
+        v.push(pair(&h.ns, INET_SERVER, None, out.clone(), "inet"));
+        v.push(pair(&h.ns, INET_SERVER, Some(PORT), out, "inet"));
+        // Up to the gateway's namespace, the first router on the way (switches cross).
+        let to_gw = h.chain[1..]
+            .iter()
+            .position(|n| t.routers.contains(n))
+            .map_or(h.chain.len(), |i| i + 2);
+        let gw_ns = &h.chain[to_gw - 1];
+        v.push(pair(&h.ns, &h.gw, None, h.chain[..to_gw].to_vec(), gw_ns));
         for o in t.hosts.iter().filter(|o| o.ns != h.ns) {
             let through = between(&h.chain, &o.chain);
-            v.push(pair(&h.ns, &o.addr, None, through.clone()));
-            v.push(pair(&h.ns, &o.addr, Some(PORT), through));
+            v.push(pair(&h.ns, &o.addr, None, through.clone(), &o.ns));
+            v.push(pair(&h.ns, &o.addr, Some(PORT), through, &o.ns));
         }
         if !t.masquerade {
             let mut back = vec!["inet".to_string()];
             back.extend(h.chain.iter().rev().cloned());
-            v.push(pair("inet", &h.addr, None, back));
+            v.push(pair("inet", &h.addr, None, back, &h.ns));
         }
     }
     if let Some(h) = &t.dnat {
         let mut through = vec!["inet".to_string()];
         through.extend(h.chain.iter().rev().cloned());
-        v.push(pair("inet", R0_UPLINK, Some(DNAT_PORT), through));
+        v.push(pair("inet", R0_UPLINK, Some(DNAT_PORT), through, &h.ns));
+        for c in t.hosts.iter().filter(|_| t.dnat_inside) {
+            let mut through = c.chain.clone();
+            through.extend(h.chain.iter().rev().cloned());
+            v.push(pair(&c.ns, R0_UPLINK, Some(DNAT_PORT), through, &h.ns));
+        }
     }
     v
 }
 
-/// Up to `max` pairs: first those crossing the fault's namespace (so a fault is tested where
-/// it bites), the rest at random.
+/// Whether `p` is where `fault` bites: crossing its namespace (an INPUT drop: TCP to it).
+fn aimed_at(p: &Pair, fault: &Fault) -> bool {
+    if fault.kind == "input-drop" {
+        p.port.is_some() && p.to_ns == fault.ns
+    } else {
+        p.through.contains(&fault.ns)
+    }
+}
+
+/// Up to `max` pairs: two thirds aimed at the fault (so it is tested where it bites), the
+/// rest at random.
 pub fn choose(mut cands: Vec<Pair>, fault: &Fault, rng: &mut Rng, max: usize) -> Vec<Pair> {
     let mut chosen = Vec::new();
     let aimed = (max * 2).div_ceil(3);
     while chosen.len() < aimed {
         let hits: Vec<usize> = (0..cands.len())
-            .filter(|&i| cands[i].through.contains(&fault.ns))
+            .filter(|&i| aimed_at(&cands[i], fault))
             .collect();
         if hits.is_empty() {
             break;

@@ -67,6 +67,8 @@ pub struct Topology {
     pub masquerade: bool,
     /// The host `r0` forwards [`DNAT_PORT`] to.
     pub dnat: Option<Host>,
+    /// The DNAT rule matches on every interface, so hosts inside use the forward too.
+    pub dnat_inside: bool,
     /// Second-level routers whose default route leaves by another link than their LAN's
     /// route in `r0` comes in.
     pub asymmetric: Vec<String>,
@@ -178,6 +180,11 @@ pub fn generate(rng: &mut Rng, need_asymmetric: bool) -> Topology {
         &["addr", "add", "203.0.113.10/32", "dev", "lo"],
     ));
     t.listeners.push("inet".into());
+    if rng.chance(1, 2) {
+        // An upstream that routes (an ISP's router) or one that only answers (a server):
+        // both are healthy ends for the traffic the probes send.
+        t.run(exec_in("inet", &["sysctl", "-qw", "net.ipv4.ip_forward=1"]));
+    }
     t.addr_up("r0", "up0", &format!("{R0_UPLINK}/24"));
     t.links.push(("r0".into(), "up0".into()));
     t.route("r0", "default", "198.51.100.1");
@@ -209,53 +216,39 @@ pub fn generate(rng: &mut Rng, need_asymmetric: bool) -> Topology {
     if t.masquerade {
         t.run(exec_in(
             "r0",
-            &[
-                "iptables",
-                "-t",
-                "nat",
-                "-A",
-                "POSTROUTING",
-                "-s",
-                "10.0.0.0/8",
-                "-o",
-                "up0",
-                "-j",
-                "MASQUERADE",
-            ],
+            &words("iptables -t nat -A POSTROUTING -s 10.0.0.0/8 -o up0 -j MASQUERADE"),
         ));
     } else {
         // No NAT: the upstream knows the way back.
         t.route("inet", "10.0.0.0/8", R0_UPLINK);
     }
     if rng.chance(2, 3) {
-        let h = rng.pick(&t.hosts).clone();
-        let to = format!("{}:{PORT}", h.addr);
-        let dport = DNAT_PORT.to_string();
-        t.run(exec_in(
-            "r0",
-            &[
-                "iptables",
-                "-t",
-                "nat",
-                "-A",
-                "PREROUTING",
-                "-i",
-                "up0",
-                "-d",
-                R0_UPLINK,
-                "-p",
-                "tcp",
-                "--dport",
-                &dport,
-                "-j",
-                "DNAT",
-                "--to-destination",
-                &to,
-            ],
-        ));
-        t.dnat = Some(h);
+        dnat(&mut t, rng);
     }
     t
+}
+
+/// `r0` forwards [`DNAT_PORT`] of its uplink address to a host's [`PORT`]: only from the
+/// uplink (`-i up0`), or from everywhere, when hosts inside use it too (hairpin: a client on
+/// the target's own segment gets the reply straight from the target, not through `r0`).
+fn dnat(t: &mut Topology, rng: &mut Rng) {
+    let h = rng.pick(&t.hosts).clone();
+    let to = format!("{}:{PORT}", h.addr);
+    let dport = DNAT_PORT.to_string();
+    t.dnat_inside = rng.chance(1, 2);
+    let mut rule = words("iptables -t nat -A PREROUTING");
+    if !t.dnat_inside {
+        rule.extend(["-i", "up0"]);
+    }
+    rule.extend(["-d", R0_UPLINK, "-p", "tcp", "--dport", &dport]);
+    rule.extend(["-j", "DNAT", "--to-destination", &to]);
+    t.run(exec_in("r0", &rule));
+    t.dnat = Some(h);
+}
+
+/// The words of a fixed command line (never user input).
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
 }
 
 fn segment(t: &mut Topology, rng: &mut Rng, i: usize, kind: Segment) {
