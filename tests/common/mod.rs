@@ -5,6 +5,7 @@
 pub mod cni;
 pub mod container;
 pub mod mutate;
+pub mod oracle_check;
 pub mod oracle_fault;
 pub mod oracle_probe;
 pub mod out;
