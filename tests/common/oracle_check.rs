@@ -1,0 +1,206 @@
+//! The random-topology oracle's judgements on one seed: `path` against the kernel, the
+//! doctor's findings against the fault, `fix all` and `undo` against real probes; and the
+//! tally per fault kind the test prints.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::oracle_fault::Fault;
+use super::oracle_probe::{doctor, ids, names_fault, netlens, path, reality, Pair};
+use super::topo_gen::{script, Topology};
+
+/// One seed's network, its fault, and what the kernel did before and after the fault.
+pub struct Case {
+    pub seed: u64,
+    pub t: Topology,
+    pub fault: Fault,
+    pub pairs: Vec<Pair>,
+    pub healthy: Vec<bool>,
+    pub broken: Vec<bool>,
+}
+
+impl Case {
+    /// Indexes of the pairs the fault broke.
+    pub fn failing(&self) -> Vec<usize> {
+        (0..self.pairs.len())
+            .filter(|&i| self.healthy[i] && !self.broken[i])
+            .collect()
+    }
+}
+
+pub fn all_reality(pairs: &[Pair]) -> Vec<bool> {
+    pairs.iter().map(reality).collect()
+}
+
+#[derive(Default)]
+pub struct Tally {
+    pub seeds: u32,
+    pub path_agree: u32,
+    pub path_disagree: u32,
+    /// Seeds where the fault broke at least one pair.
+    pub effective: u32,
+    pub found: u32,
+    pub missed: u32,
+    pub false_alarms: u32,
+    pub fix_worked: u32,
+    pub fix_failed: u32,
+    pub fix_broke_other: u32,
+    pub undo_restored: u32,
+    pub undo_failed: u32,
+}
+
+#[derive(Default)]
+pub struct Run {
+    pub tally: BTreeMap<&'static str, Tally>,
+    /// One line per disagreement.
+    pub problems: Vec<String>,
+    /// Seed → the commands that rebuild its topology and fault.
+    pub scripts: BTreeMap<u64, String>,
+}
+
+impl Run {
+    pub fn tally(&mut self, kind: &'static str) -> &mut Tally {
+        self.tally.entry(kind).or_default()
+    }
+
+    pub fn problem(&mut self, c: &Case, what: String) {
+        let f = &c.fault;
+        self.problems.push(format!(
+            "seed {} [{}] {}: {what}",
+            c.seed,
+            f.kind,
+            f.describe()
+        ));
+        self.scripts.entry(c.seed).or_insert_with(|| {
+            let (build, fault) = (script(&c.t.build), script(&f.commands));
+            format!("{build}# fault: {}\n{fault}", f.describe())
+        });
+    }
+
+    /// Per fault kind: seeds; path agreed/disagreed; seeds the fault broke a pair in; doctor
+    /// found/missed/false alarms; fix worked/failed/broke another pair; undo restored/failed.
+    pub fn table(&self) -> String {
+        let mut s = String::from(
+            "kind            seeds  path ok/bad  broke  doctor found/missed/false  fix ok/failed/broke-other  undo ok/failed\n",
+        );
+        for (kind, t) in &self.tally {
+            s += &format!(
+                "{kind:<15} {:>5}  {:>4}/{:<4}   {:>5}  {:>5}/{:<3}/{:<3}            {:>3}/{:<3}/{:<3}                  {:>3}/{:<3}\n",
+                t.seeds, t.path_agree, t.path_disagree, t.effective, t.found, t.missed,
+                t.false_alarms, t.fix_worked, t.fix_failed, t.fix_broke_other, t.undo_restored,
+                t.undo_failed
+            );
+        }
+        s
+    }
+}
+
+/// `netlens path` must say `delivers` exactly when the kernel delivered (after the fault).
+pub fn check_paths(c: &Case, run: &mut Run) {
+    for (p, real) in c.pairs.iter().zip(&c.broken) {
+        let (says, why) = path(p);
+        if says == Some(*real) {
+            run.tally(c.fault.kind).path_agree += 1;
+            continue;
+        }
+        run.tally(c.fault.kind).path_disagree += 1;
+        let said = match says {
+            Some(true) => "delivers".to_string(),
+            Some(false) => format!("broken ({why})"),
+            None => format!("no verdict ({why})"),
+        };
+        let kernel = if *real { "delivered" } else { "lost" };
+        let line = format!(
+            "path {}: netlens says {said}, the kernel {kernel}",
+            p.label()
+        );
+        run.problem(c, line);
+    }
+}
+
+/// Healthy: no error or warning (except about a namespace where a pair really fails, e.g. a
+/// DNAT hairpin). Broken, when the fault broke a pair: a finding that names it.
+pub fn check_doctor(c: &Case, run: &mut Run) {
+    let (_, findings) = doctor();
+    let kind = c.fault.kind;
+    if kind == "none" {
+        let fails_in: Vec<&String> = (0..c.pairs.len())
+            .filter(|&i| !c.healthy[i])
+            .flat_map(|i| &c.pairs[i].through)
+            .collect();
+        let about = |f: &Value| fails_in.iter().any(|n| f["namespace"] == n.as_str());
+        let alarms: Vec<Value> = findings.into_iter().filter(|f| !about(f)).collect();
+        if !alarms.is_empty() {
+            run.tally(kind).false_alarms += 1;
+            let what = format!("doctor false alarm on a healthy topology: {}", ids(&alarms));
+            run.problem(c, what);
+        }
+        return;
+    }
+    if c.failing().is_empty() {
+        return; // The fault broke nothing that was probed: nothing to name.
+    }
+    run.tally(kind).effective += 1;
+    if findings.iter().any(|f| names_fault(f, &c.fault)) {
+        run.tally(kind).found += 1;
+    } else {
+        run.tally(kind).missed += 1;
+        run.problem(c, format!("doctor misses it (it says: {})", ids(&findings)));
+    }
+}
+
+fn labels(c: &Case, idx: impl Iterator<Item = usize>) -> String {
+    idx.map(|i| c.pairs[i].label())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `fix all --yes` must repair every pair the fault broke and break none that worked;
+/// `undo --yes` must bring the failure back.
+pub fn fix_and_undo(c: &Case, run: &mut Run) {
+    let failing = c.failing();
+    let kind = c.fault.kind;
+    let state = format!("/run/oracle-state-{}", c.seed);
+    let fix = netlens(&["fix", "all", "--yes"], Some(&state));
+    let fixed = all_reality(&c.pairs);
+    let still = labels(c, failing.iter().copied().filter(|&i| !fixed[i]));
+    let newly = labels(
+        c,
+        (0..c.pairs.len()).filter(|&i| c.healthy[i] && c.broken[i] && !fixed[i]),
+    );
+    if !newly.is_empty() {
+        run.tally(kind).fix_broke_other += 1;
+        run.problem(c, format!("fix all breaks what worked: {newly}"));
+    }
+    if !still.is_empty() {
+        run.tally(kind).fix_failed += 1;
+        let out = String::from_utf8_lossy(&fix.stdout);
+        let said = format!(
+            "{} {}",
+            out.lines().last().unwrap_or("").trim(),
+            String::from_utf8_lossy(&fix.stderr).trim()
+        );
+        let code = fix.status.code();
+        run.problem(
+            c,
+            format!("fix all (exit {code:?}, {said:?}) leaves broken: {still}"),
+        );
+        return; // Not repaired: nothing for undo to bring back.
+    }
+    run.tally(kind).fix_worked += 1;
+    let undo = netlens(&["undo", "--yes"], Some(&state));
+    let undone = all_reality(&c.pairs);
+    let back = labels(c, failing.iter().copied().filter(|&i| undone[i]));
+    if back.is_empty() {
+        run.tally(kind).undo_restored += 1;
+    } else {
+        run.tally(kind).undo_failed += 1;
+        let what = format!(
+            "undo (exit {:?}: {}) does not bring the failure back: {back}",
+            undo.status.code(),
+            String::from_utf8_lossy(&undo.stderr).trim()
+        );
+        run.problem(c, what);
+    }
+}
