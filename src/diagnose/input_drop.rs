@@ -291,6 +291,33 @@ mod tests {
         );
     }
 
+    /// A REJECT counts as a drop; the delete carries the rule's own `--reject-with`.
+    #[test]
+    fn reject_is_a_drop_too() {
+        let mut snap = asset("bridge");
+        listen(&mut snap, "bridge-red", "0.0.0.0", 8080);
+        set_fw(
+            &mut snap,
+            "bridge-red",
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -s 192.168.15.0/24 -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset\n\
+             COMMIT\n",
+        );
+        let found = input_drops(&snap);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        match &found[0].fix.as_ref().expect("a fix").steps[..] {
+            [Step::DelIptablesRule { chain, rule, .. }] => {
+                assert_eq!(chain, "INPUT");
+                assert!(
+                    rule.ends_with(&["--reject-with".into(), "tcp-reset".into()]),
+                    "{rule:?}"
+                );
+                assert!(rule.contains(&"192.168.15.0/24".to_string()), "{rule:?}");
+            }
+            s => panic!("{s:?}"),
+        }
+    }
+
     /// INPUT policy DROP with nothing accepting the port: an ACCEPT for the port is inserted,
     /// the policy left alone.
     #[test]
