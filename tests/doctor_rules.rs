@@ -354,3 +354,73 @@ fn gateway_neigh_found_when_the_gateway_ignores_arp() {
         expect_clean_of("gateway-neigh");
     });
 }
+
+/// Client c (10.79.0.2) and server s (10.79.0.1) on one veth; s listens on tcp/8080 (socat).
+#[test]
+fn input_drop_of_a_listened_port_found_and_fix_deletes_the_rule() {
+    in_world(
+        "input_drop_of_a_listened_port_found_and_fix_deletes_the_rule",
+        || {
+            let _state = private_state();
+            netns("c");
+            netns("s");
+            veth("c", "c0", "s", "s0");
+            addr("c", "10.79.0.2/24", "c0");
+            addr("s", "10.79.0.1/24", "s0");
+            let ipt = |args: &[&str]| {
+                let mut argv = vec!["ip", "netns", "exec", "s", "iptables"];
+                argv.extend_from_slice(args);
+                sh(&argv);
+            };
+            // Control: the drop with nobody listening on its port is nobody's problem.
+            ipt(&["-A", "INPUT", "-p", "tcp", "--dport", "8080", "-j", "DROP"]);
+            expect_clean_of("input-drop");
+
+            let _server = tcp_listener("s", 8080);
+            assert!(!tcp_ok("c", "10.79.0.1", 8080), "connect through the DROP");
+            let f = expect_finding(
+                "input-drop",
+                "warning",
+                "s",
+                (
+                    "rule",
+                    "filter INPUT: -A INPUT -p tcp -m tcp --dport 8080 -j DROP",
+                ),
+            );
+            let id = f["id"].as_str().unwrap().to_string();
+            assert_eq!(id, "input-drop:s:tcp/8080");
+            assert!(
+                f["explanation"].as_str().unwrap().contains("10.79.0.2"),
+                "{f:#}"
+            );
+
+            fix(&id);
+            assert!(tcp_ok("c", "10.79.0.1", 8080), "connect after the fix");
+            expect_clean_of("input-drop");
+
+            undo();
+            assert!(!tcp_ok("c", "10.79.0.1", 8080), "connect after undo");
+            expect_finding("input-drop", "warning", "s", ("port", "tcp/8080"));
+
+            // A policy of DROP: the fix accepts the port and leaves the policy alone.
+            ipt(&["-D", "INPUT", "-p", "tcp", "--dport", "8080", "-j", "DROP"]);
+            ipt(&["-P", "INPUT", "DROP"]);
+            assert!(
+                !tcp_ok("c", "10.79.0.1", 8080),
+                "connect through policy DROP"
+            );
+            let f = expect_finding(
+                "input-drop",
+                "warning",
+                "s",
+                ("rule", "filter INPUT policy DROP"),
+            );
+            fix(f["id"].as_str().unwrap());
+            assert!(
+                tcp_ok("c", "10.79.0.1", 8080),
+                "connect after accepting the port"
+            );
+            expect_clean_of("input-drop");
+        },
+    );
+}

@@ -18,6 +18,7 @@ mod dns_config;
 mod facts;
 mod fix_check;
 mod forwarding;
+mod input_drop;
 mod k8s;
 mod l2;
 mod links;
@@ -192,7 +193,7 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
 /// Every rule's findings, their fixes as the rules made them (not yet checked).
 pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 14] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 15] = [
         forwarding::check,
         routing::check,
         no_default::check,
@@ -206,6 +207,7 @@ pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
         // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
         forwarding::check_rp_filter,
         k8s::check,
+        input_drop::check,
         cni::check_config,
         cni::check_ipam,
     ];
