@@ -489,6 +489,22 @@ fn dnat_hairpin_without_snat_is_broken() {
         let (code, v) = path(&args);
         assert_eq!(code, 1, "{v:#}");
         assert!(broken_cause(&v).contains("straight from 10.4.0.2"), "{v:#}");
+        // With bridge-nf-call-iptables=1 in r the bridged reply passes r's conntrack, which
+        // un-DNATs it on the bridge: no hairpin (oracle seed 40).
+        let bnf = |v: u8| {
+            let set = format!("net.bridge.bridge-nf-call-iptables={v}");
+            try_sh(&["ip", "netns", "exec", "r", "sysctl", "-qw", &set])
+        };
+        if bnf(1).status.success() {
+            assert!(
+                connect_ok("k", "10.4.0.1", 8080),
+                "the kernel: a bridged reply through r's conntrack is un-DNATed"
+            );
+            let (code, v) = path(&args);
+            assert_eq!(code, 0, "bridge-nf on: {v:#}");
+            bnf(0);
+            assert!(!connect_ok("k", "10.4.0.1", 8080));
+        }
         ipt(
             "r",
             "-t nat -A POSTROUTING -s 10.4.0.0/24 -d 10.4.0.2 -p tcp --dport 80 -j MASQUERADE",
