@@ -364,6 +364,38 @@ fn forward_drop_fix_opens_the_dropped_flow() {
     });
 }
 
+/// Router `r` reaches `h` behind router `r1` over `t1`, but `r1` answers over another link
+/// (`a1`): routed replies come back in on another interface, and `h`'s own connections
+/// arrive from `r1` with addresses beyond the link between them. The forward-drop fix must
+/// open both directions (oracle seed 5).
+#[test]
+fn forward_drop_fix_opens_asymmetric_and_routed_flows() {
+    in_world("forward_drop_fix_opens_asymmetric_and_routed_flows", || {
+        let _dir = private_state();
+        netns(&["a", "r", "r1", "h"]);
+        veth("a", "eth0", "10.5.0.2/24", "r", "la", "10.5.0.1/24");
+        veth("r", "t1", "10.7.255.1/30", "r1", "up0", "10.7.255.2/30");
+        veth("r", "a1", "10.7.254.1/30", "r1", "up1", "10.7.254.2/30");
+        veth("r1", "lh", "10.7.0.1/24", "h", "eth0", "10.7.0.2/24");
+        run("ip -n a route add default via 10.5.0.1");
+        run("ip -n h route add default via 10.7.0.1");
+        run("ip -n r route add 10.7.0.0/24 via 10.7.255.2");
+        run("ip -n r1 route add default via 10.7.254.1");
+        run("ip netns exec r sysctl -qw net.ipv4.ip_forward=1");
+        run("ip netns exec r1 sysctl -qw net.ipv4.ip_forward=1");
+        assert!(ping_ok("a", "10.7.0.2") && ping_ok("h", "10.5.0.2"));
+        ipt("r", "-P FORWARD DROP");
+        assert!(!ping_ok("a", "10.7.0.2") && !ping_ok("h", "10.5.0.2"));
+        let all = doctor();
+        assert!(find(&all, "forward-drop:r").is_some(), "{:?}", ids(&all));
+        cli(&["fix", "forward-drop:r", "--yes"]);
+        assert!(ping_ok("a", "10.7.0.2"), "replies coming back in on a1");
+        assert!(ping_ok("h", "10.5.0.2"), "h's own traffic, forwarded by r1");
+        let all = doctor();
+        assert!(find(&all, "forward-drop:r").is_none(), "{:?}", ids(&all));
+    });
+}
+
 /// A switch namespace: with br_netfilter and bridge-nf-call-iptables=1 there, frames bridged
 /// between two ports pass its FORWARD chain, and a policy DROP cuts the hosts apart.
 #[test]
@@ -489,6 +521,22 @@ fn dnat_hairpin_without_snat_is_broken() {
         let (code, v) = path(&args);
         assert_eq!(code, 1, "{v:#}");
         assert!(broken_cause(&v).contains("straight from 10.4.0.2"), "{v:#}");
+        // With bridge-nf-call-iptables=1 in r the bridged reply passes r's conntrack, which
+        // un-DNATs it on the bridge: no hairpin (oracle seed 40).
+        let bnf = |v: u8| {
+            let set = format!("net.bridge.bridge-nf-call-iptables={v}");
+            try_sh(&["ip", "netns", "exec", "r", "sysctl", "-qw", &set])
+        };
+        if bnf(1).status.success() {
+            assert!(
+                connect_ok("k", "10.4.0.1", 8080),
+                "the kernel: a bridged reply through r's conntrack is un-DNATed"
+            );
+            let (code, v) = path(&args);
+            assert_eq!(code, 0, "bridge-nf on: {v:#}");
+            bnf(0);
+            assert!(!connect_ok("k", "10.4.0.1", 8080));
+        }
         ipt(
             "r",
             "-t nat -A POSTROUTING -s 10.4.0.0/24 -d 10.4.0.2 -p tcp --dport 80 -j MASQUERADE",

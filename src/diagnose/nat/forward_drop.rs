@@ -39,8 +39,14 @@ fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
         let targets = if s.dst.prefix_len() == 0 {
             everywhere(f, ns, uplink.as_deref())
         } else {
-            holder_in(f, ns, s.dst).into_iter().collect()
+            holders_in(f, ns, s.dst)
         };
+        // A sender that forwards itself (a router) sends from everything behind it too.
+        let router = f
+            .held
+            .iter()
+            .any(|h| h.ip() == s.host && h.ns.sysctls.ip_forward == Some(1));
+        let src_net = (!router).then_some(s.net);
         for (dst, dst_net, oif) in targets {
             if oif == s.link {
                 continue;
@@ -51,7 +57,7 @@ fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
             };
             out.push(Flow {
                 src: s.host,
-                src_net: Some(s.net),
+                src_net,
                 iif: s.link.clone(),
                 dst,
                 dst_net,
@@ -75,6 +81,26 @@ fn holder_in(f: &Facts, ns: &Namespace, net: Ipv4Net) -> Option<Target> {
         .find(|h| h.live() && net.contains(&h.ip()) && h.ns.name != ns.name)?;
     let oif = lookup(ns, h.ip()).and_then(|r| r.dev.clone())?;
     Some((h.ip(), Some(net), oif))
+}
+
+/// Live addresses in `net` held by other namespaces, one per link `ns` routes them out of
+/// (a route to 10.0.0.0/8 may lead out of several).
+fn holders_in(f: &Facts, ns: &Namespace, net: Ipv4Net) -> Vec<Target> {
+    let mut out: Vec<Target> = Vec::new();
+    for h in f
+        .held
+        .iter()
+        .filter(|h| h.live() && net.contains(&h.ip()) && h.ns.name != ns.name)
+    {
+        let Some(oif) = lookup(ns, h.ip()).and_then(|r| r.dev.clone()) else {
+            continue;
+        };
+        if !out.iter().any(|o| o.2 == oif) {
+            out.push((h.ip(), Some(net), oif));
+        }
+    }
+    out.truncate(16);
+    out
 }
 
 /// Where a default route through `ns` can lead.
@@ -183,10 +209,12 @@ fn bridged(f: &Facts, ns: &Namespace, bridge: &Link) -> Vec<Flow> {
             }
             out.push(Flow {
                 src: a.ip(),
-                src_net: Ipv4Net::new(a.ip(), 32).ok(),
+                // Frames between the bridge's ports carry any address (a router's port
+                // forwards traffic from elsewhere): the bridge is opened as a switch.
+                src_net: None,
                 iif: bridge.name.clone(),
                 dst: c.ip(),
-                dst_net: Ipv4Net::new(c.ip(), 32).ok(),
+                dst_net: None,
                 oif: bridge.name.clone(),
                 port: None,
                 what: format!(
@@ -288,7 +316,13 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         }
         if let Some(by) = &reply {
             why.push(format!("replies to {} are dropped by {by}", fl.what));
-            let mut r = vec!["-i".into(), fl.oif.clone(), "-o".into(), fl.iif.clone()];
+            // A routed reply may come back in on another link (asymmetric routes): its
+            // interfaces are not pinned, conntrack only lets replies of accepted flows by.
+            let mut r = if fl.iif == fl.oif {
+                vec!["-i".into(), fl.oif.clone(), "-o".into(), fl.iif.clone()]
+            } else {
+                Vec::new()
+            };
             if let Some(d) = &dst {
                 r.extend(["-s".into(), d.clone()]);
             }

@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use super::nf::judge;
-use super::{Hop, Walk};
+use super::{Binding, Hop, Walk};
 use crate::firewall::eval::{self, Pkt, Verdict};
 use crate::model::{Link, Namespace};
 
@@ -26,6 +26,35 @@ impl Walk<'_> {
         let (sw2, port2) = self.far_end(self.ns(next)?.link(next_iif)?)?;
         (sw2.name == sw.name && port2.master.as_deref() == Some(&bridge) && port2.name != port.name)
             .then_some((sw, bridge))
+    }
+
+    /// A reply bridged port to port in the namespace that DNATed its request, with
+    /// bridge-nf-call-iptables=1 there, passes that namespace's conntrack (br_netfilter runs
+    /// the nat hooks too), which un-DNATs its source on the bridge: no hairpin. Returns the
+    /// address the reply shows from then on.
+    pub(super) fn bridged_undnat(
+        &self,
+        ns: &Namespace,
+        oif: &str,
+        (next, next_iif): (&str, &str),
+        src: IpAddr,
+        bindings: &mut [Binding],
+        hop: &mut Hop,
+    ) -> Option<IpAddr> {
+        let (sw, bridge) = self.bridged_in(ns, oif, next, next_iif)?;
+        if sw.sysctls.bridge_nf_call_iptables != Some(1) {
+            return None;
+        }
+        let b = bindings
+            .iter_mut()
+            .find(|b| b.ns == sw.name && !b.snat && !b.undone && b.new == src)?;
+        hop.nat.push(format!(
+            "reply from {} shows {} again while {} bridges it across {bridge} (un-DNAT, \
+             net.bridge.bridge-nf-call-iptables=1)",
+            b.new, b.orig, sw.name
+        ));
+        b.undone = true;
+        Some(b.orig)
     }
 
     fn far_end(&self, link: &Link) -> Option<(&Namespace, &Link)> {

@@ -468,6 +468,15 @@ impl Walk<'_> {
                         let finding = self.finding(&at, &["forward-drop"], None);
                         return stop(direction, hops, hop, &at, cause, finding);
                     }
+                    if reply {
+                        let at = (next.as_str(), next_iif.as_str());
+                        let now = src.unwrap_or(src_now);
+                        if let Some(orig) =
+                            self.bridged_undnat(ns, &oif, at, now, bindings, &mut hop)
+                        {
+                            src = Some(orig);
+                        }
+                    }
                     hop.verdict = if iif.is_some() { "forwarded" } else { "sent" }.into();
                     hops.push(hop);
                     ns_name = next;
