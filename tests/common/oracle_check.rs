@@ -163,7 +163,19 @@ pub fn fix_and_undo(c: &Case, run: &mut Run) {
     let kind = c.fault.kind;
     let state = format!("/run/oracle-state-{}", c.seed);
     let fix = netlens(&["fix", "all", "--yes"], Some(&state));
-    let fixed = all_reality(&c.pairs);
+    let mut fixed = all_reality(&c.pairs);
+    // A link brought back up leaves neighbour entries the fault made INCOMPLETE/FAILED: the
+    // kernel's first packet can still fail (EHOSTUNREACH when its ARP probes run out) and the
+    // next one works. A client retries; so does the oracle, once, after the kernel's own
+    // re-probe time — a fix that did not repair fails again.
+    if failing.iter().any(|&i| !fixed[i]) {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        for &i in &failing {
+            if !fixed[i] {
+                fixed[i] = reality(&c.pairs[i]);
+            }
+        }
+    }
     let still = labels(c, failing.iter().copied().filter(|&i| !fixed[i]));
     let newly = labels(
         c,
