@@ -261,11 +261,26 @@ fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
         };
         let uplink = default_route(r).and_then(|d| d.dev.as_deref());
         let mine: HashSet<Ipv4Addr> = f.held_in(r).map(|h| h.ip()).collect();
-        for h in f.held_in(r).filter(|h| h.live()) {
-            if Some(h.link.name.as_str()) == uplink || h.net.prefix_len() >= 31 {
-                continue;
-            }
-            let net = subnet(h.net);
+        let mut nets: Vec<Ipv4Net> = f
+            .held_in(r)
+            .filter(|h| h.live())
+            .filter(|h| Some(h.link.name.as_str()) != uplink && h.net.prefix_len() < 31)
+            .map(|h| subnet(h.net))
+            .collect();
+        // Subnets behind a further router that translates nothing either: their packets
+        // leave `r` with their own addresses too.
+        nets.extend(
+            gateway_routes(r)
+                .filter(|(rt, d, _)| d.prefix_len() > 0 && rt.dev.as_deref() != uplink)
+                .filter(|(_, _, g)| {
+                    f.live_holder(*g)
+                        .is_some_and(|h| h.ns.name != r.name && !translates_any(h.ns))
+                })
+                .map(|(_, d, _)| d),
+        );
+        nets.sort();
+        nets.dedup();
+        for net in nets {
             // The upstream's default route leading away from `r` is no way back.
             let away = super::facts::lookup(up, net.network()).is_some_and(|rt| {
                 super::facts::route_dst(rt).is_some_and(|d| d.prefix_len() == 0)
