@@ -304,8 +304,8 @@ fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
 }
 
 /// The subnet the rest of `h`'s segment agrees on, when `h`'s mask is wider than it (10.2.0.11/16
-/// where the others are on 10.2.0.0/24): the kernel then takes the rest of the /16 for on-link
-/// and ARPs for it, and deleting the right address flushed the routes through it. The others
+/// where the others are on 10.2.0.0/24: the kernel then takes the rest of the /16 for on-link
+/// and ARPs for it) or narrower; deleting the right address flushed the routes through it. The others
 /// (at least two, or one that forwards while `h`'s namespace does not: its gateway) must all
 /// be on that one subnet, which `h`'s contains; and the segment must be seen whole.
 pub fn wider_than_segment<'a>(f: &'a Facts, h: &Held) -> Option<(Ipv4Net, Vec<&'a Held<'a>>)> {
@@ -324,9 +324,12 @@ pub fn wider_than_segment<'a>(f: &'a Facts, h: &Held) -> Option<(Ipv4Net, Vec<&'
         .filter(|o| o.ns.name != h.ns.name || o.link.index != h.link.index)
         .collect();
     let majority = subnet(others.first()?.net);
+    // Wider (10.2.0.11/16) or narrower (10.1.0.11/28 on a /24 segment: the rest of the /24
+    // is then off-link, through a gateway).
+    let mine = subnet(h.net);
     if others.iter().any(|o| subnet(o.net) != majority)
-        || majority.prefix_len() <= h.net.prefix_len()
-        || !subnet(h.net).contains(&majority)
+        || majority.prefix_len() == h.net.prefix_len()
+        || !(mine.contains(&majority) || majority.contains(&mine))
     {
         return None;
     }
@@ -390,8 +393,7 @@ fn wider_mask(f: &Facts, out: &mut Vec<Finding>) {
                 format!("{} on {} has the wrong mask", h.net, h.link.name),
                 format!(
                     "{} in {} has {}, but every other address on its segment is on {majority} \
-                     ({}): {} takes the rest of {} for on-link and ARPs for it, where nobody \
-                     answers.",
+                     ({}): {} takes {} for on-link, not the segment's subnet.",
                     h.link.name,
                     h.ns.name,
                     h.net,
