@@ -5,11 +5,12 @@
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-use super::facts::{lookup_by_rules, show_dst, Facts, GatewayUse, Policy};
+use super::facts::{lookup, lookup_by_rules, show_dst, Facts, GatewayUse, Policy};
 use super::nat_evidence::translates_any;
 use super::{Finding, Severity};
 use crate::model::Namespace;
 use crate::plan::Step;
+use ipnet::Ipv4Net;
 
 /// `forwarding-off`: someone's gateway with net.ipv4.ip_forward=0.
 pub fn check(f: &Facts) -> Vec<Finding> {
@@ -20,10 +21,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         }
         let uses = f.transit_uses(ns);
         let Some(first) = uses.first() else { continue };
-        // Routing between two subnets: it has another subnet, or a route onwards.
-        let onwards =
-            f.live_subnets(ns).len() >= 2 || super::facts::gateway_routes(ns).next().is_some();
-        if !onwards {
+        if !has_onwards(f, ns, &uses) {
             continue;
         }
         let evidence: Vec<String> = uses
@@ -76,11 +74,47 @@ pub fn check(f: &Facts) -> Vec<Finding> {
     out
 }
 
+/// Whether traffic that users bring into `ns` has somewhere to go beyond it: a subnet or a
+/// route (through a gateway or not) on a link other than the ones users arrive on (users on
+/// two different links count too). Addresses on lo are the namespace's own: a gateway
+/// holding only its uplink and a few addresses on lo delivers everything locally and has
+/// nothing to forward.
+fn has_onwards(f: &Facts, ns: &Namespace, uses: &[GatewayUse]) -> bool {
+    let arrival: HashSet<&str> = uses.iter().map(|u| u.link.name.as_str()).collect();
+    if arrival.len() >= 2 {
+        return true;
+    }
+    let elsewhere = |dev: &str| {
+        !arrival.contains(dev)
+            && ns
+                .links
+                .iter()
+                .find(|l| l.name == dev)
+                .is_some_and(|l| l.kind != "loopback" && l.name != "lo")
+    };
+    f.held_in(ns)
+        .any(|h| h.live() && elsewhere(h.link.name.as_str()))
+        || super::facts::v4_routes(ns).any(|(r, _)| {
+            // A route back out of the link users arrive on (10.0.0.0/8 via the router they
+            // come from) leads nowhere beyond: a route through a gateway elsewhere, or with
+            // no device known, does.
+            r.kind == "unicast"
+                && match r.dev.as_deref() {
+                    Some(d) => elsewhere(d),
+                    None => super::facts::route_gw(r).is_some(),
+                }
+        })
+}
+
 /// The source addresses of traffic that `u` brings into its gateway namespace: the sender's
 /// address on the link towards the gateway, and, when the sender routes without NAT, those
 /// of whoever sends it something bound the same way (recursively, a few hops). Strict
 /// rp_filter judges each of them, not only the neighbour's own address.
-fn arriving_sources<'a>(f: &'a Facts, u: &GatewayUse<'a>) -> Vec<(Ipv4Addr, &'a Namespace)> {
+fn arriving_sources<'a>(
+    f: &'a Facts,
+    ns: &Namespace,
+    u: &GatewayUse<'a>,
+) -> Vec<(Ipv4Addr, &'a Namespace)> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut todo = vec![(u.from, u.gw, u.dst, 0)];
@@ -94,7 +128,11 @@ fn arriving_sources<'a>(f: &'a Facts, u: &GatewayUse<'a>) -> Vec<(Ipv4Addr, &'a 
         {
             out.push((h.ip(), m));
         }
-        if depth >= 4 || m.sysctls.ip_forward != Some(1) || translates_any(m) {
+        if m.sysctls.ip_forward != Some(1) {
+            continue;
+        }
+        out.extend(beyond(f, ns, m, gw, dst));
+        if depth >= 4 || translates_any(m) {
             continue;
         }
         for v in f.transit_uses(m) {
@@ -105,6 +143,36 @@ fn arriving_sources<'a>(f: &'a Facts, u: &GatewayUse<'a>) -> Vec<(Ipv4Addr, &'a 
         }
     }
     out
+}
+
+/// Addresses on the far side of `m` (which forwards) whose packets `m` sends on into `ns`
+/// towards `dst`: hosts with a route to `dst` of their own, and, when `m` translates, any
+/// host there, since NAT keeps the remote source on the way in (the reply to a masqueraded
+/// connection, a port-forwarded connection). Each counts once `m` routes it out of a link
+/// other than the one towards `ns`.
+fn beyond<'a>(
+    f: &'a Facts,
+    ns: &Namespace,
+    m: &'a Namespace,
+    gw: Ipv4Addr,
+    dst: Ipv4Net,
+) -> Vec<(Ipv4Addr, &'a Namespace)> {
+    let toward = lookup(m, gw).and_then(|r| r.dev.as_deref());
+    let nat = translates_any(m);
+    f.held
+        .iter()
+        .filter(|h| h.live() && h.ns.name != ns.name && h.ns.name != m.name)
+        .filter(|h| {
+            let Some(r) = lookup(m, h.ip()) else {
+                return false;
+            };
+            if r.kind != "unicast" || r.dev.is_none() || r.dev.as_deref() == toward {
+                return false;
+            }
+            nat || lookup(h.ns, dst.network()).is_some_and(|r| r.kind == "unicast")
+        })
+        .map(|h| (h.ip(), h.ns))
+        .collect()
 }
 
 /// `rp-filter-strict`: strict rp_filter (1) on a link where traffic from another namespace
@@ -121,15 +189,17 @@ pub fn check_rp_filter(f: &Facts) -> Vec<Finding> {
             if all.max(iface) != 1 || done.contains(u.link.name.as_str()) {
                 continue;
             }
-            let dropped = arriving_sources(f, &u).into_iter().find_map(|(src, who)| {
-                // The kernel's reverse-path check follows `ip rule`; a rule that might apply
-                // but cannot be judged here keeps the doctor quiet.
-                let Policy::Route(back) = lookup_by_rules(ns, src) else {
-                    return None;
-                };
-                let dev = back.dev.as_deref()?;
-                (back.kind == "unicast" && dev != u.link.name).then_some((src, who, dev))
-            });
+            let dropped = arriving_sources(f, ns, &u)
+                .into_iter()
+                .find_map(|(src, who)| {
+                    // The kernel's reverse-path check follows `ip rule`; a rule that might apply
+                    // but cannot be judged here keeps the doctor quiet.
+                    let Policy::Route(back) = lookup_by_rules(ns, src) else {
+                        return None;
+                    };
+                    let dev = back.dev.as_deref()?;
+                    (back.kind == "unicast" && dev != u.link.name).then_some((src, who, dev))
+                });
             let Some((src, who, dev)) = dropped else {
                 continue;
             };

@@ -137,6 +137,13 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         let Some(m) = missing_default(f, ns) else {
             continue;
         };
+        // A mask wider than the segment lost the default route with the old address:
+        // `wrong-subnet` puts both back, in that order.
+        if f.held_in(ns)
+            .any(|h| super::routing::wider_than_segment(f, h).is_some())
+        {
+            continue;
+        }
         let nets = f
             .live_subnets(ns)
             .iter()

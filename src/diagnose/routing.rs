@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::facts::{default_route, gateway_routes, route_gw, subnet, Facts, Held};
+use super::facts::{default_route, gateway_routes, is_private, route_gw, subnet, Facts, Held};
 use super::nat_evidence::translates_any;
 use super::no_default::missing_default;
 use super::{Finding, Severity};
@@ -30,6 +30,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
     no_route(f, &mut out);
     no_route_upstream(f, &mut out);
     wrong_subnet(f, &mut out);
+    wider_mask(f, &mut out);
     out
 }
 
@@ -212,6 +213,46 @@ pub fn plain_router_upstream<'a>(f: &'a Facts, r: &Namespace) -> Option<&'a Name
     (up.name != r.name && up.sysctls.ip_forward == Some(1)).then_some(up)
 }
 
+/// Whether a missing MASQUERADE at `r` is ruled out: `r` is a plain router (see
+/// [`plain_router_upstream`]) and the evidence says it is meant to route. Without that
+/// evidence (no route back upstream to anything behind `r`, private subnets behind a public
+/// uplink address) a lost MASQUERADE and a lost route back look alike, and both are named.
+pub fn meant_to_route_upstream(f: &Facts, r: &Namespace) -> bool {
+    plain_router_upstream(f, r).is_some_and(|up| meant_to_route(f, r, up))
+}
+
+/// Evidence that `r` is meant to route rather than masquerade: `up` routes some subnet behind
+/// `r` back through `r`, or `r`'s uplink address is in the same address space as what lies
+/// behind it. Private subnets behind a router whose uplink address is public, with no route
+/// back to any of them upstream, are the classic case for MASQUERADE.
+fn meant_to_route(f: &Facts, r: &Namespace, up: &Namespace) -> bool {
+    let uplink = default_route(r).and_then(|d| d.dev.as_deref());
+    let on_uplink = |dev: Option<&str>| dev.is_some() && dev == uplink;
+    let mut behind: Vec<Ipv4Net> = f
+        .held_in(r)
+        .filter(|h| h.live() && !on_uplink(Some(h.link.name.as_str())))
+        .map(|h| subnet(h.net))
+        .collect();
+    behind.extend(
+        gateway_routes(r)
+            .filter(|(rt, d, _)| d.prefix_len() > 0 && !on_uplink(rt.dev.as_deref()))
+            .map(|(_, d, _)| d),
+    );
+    let mine: HashSet<Ipv4Addr> = f.held_in(r).map(|h| h.ip()).collect();
+    let routes_back = behind.iter().any(|n| {
+        super::facts::lookup(up, n.network())
+            .and_then(route_gw)
+            .is_some_and(|g| mine.contains(&g))
+    });
+    if routes_back {
+        return true;
+    }
+    let public_uplink = f
+        .held_in(r)
+        .any(|h| h.live() && on_uplink(Some(h.link.name.as_str())) && !is_private(h.net));
+    !(public_uplink && behind.iter().any(|n| is_private(*n)))
+}
+
 /// N5: a plain router's upstream must route back each subnet the router serves.
 fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
     for (_, r) in &f.namespaces {
@@ -219,12 +260,33 @@ fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
             continue;
         };
         let uplink = default_route(r).and_then(|d| d.dev.as_deref());
-        for h in f.held_in(r).filter(|h| h.live()) {
-            if Some(h.link.name.as_str()) == uplink || h.net.prefix_len() >= 31 {
-                continue;
-            }
-            let net = subnet(h.net);
-            if f.covers(up, net) {
+        let mine: HashSet<Ipv4Addr> = f.held_in(r).map(|h| h.ip()).collect();
+        let mut nets: Vec<Ipv4Net> = f
+            .held_in(r)
+            .filter(|h| h.live())
+            .filter(|h| Some(h.link.name.as_str()) != uplink && h.net.prefix_len() < 31)
+            .map(|h| subnet(h.net))
+            .collect();
+        // Subnets behind a further router that translates nothing either: their packets
+        // leave `r` with their own addresses too.
+        nets.extend(
+            gateway_routes(r)
+                .filter(|(rt, d, _)| d.prefix_len() > 0 && rt.dev.as_deref() != uplink)
+                .filter(|(_, _, g)| {
+                    f.live_holder(*g)
+                        .is_some_and(|h| h.ns.name != r.name && !translates_any(h.ns))
+                })
+                .map(|(_, d, _)| d),
+        );
+        nets.sort();
+        nets.dedup();
+        for net in nets {
+            // The upstream's default route leading away from `r` is no way back.
+            let away = super::facts::lookup(up, net.network()).is_some_and(|rt| {
+                super::facts::route_dst(rt).is_some_and(|d| d.prefix_len() == 0)
+                    && route_gw(rt).is_some_and(|g| !mine.contains(&g))
+            });
+            if f.covers(up, net) && !away {
                 continue;
             }
             out.push(no_route_finding(
@@ -238,6 +300,117 @@ fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
                 ),
             ));
         }
+    }
+}
+
+/// The subnet the rest of `h`'s segment agrees on, when `h`'s mask is wider than it (10.2.0.11/16
+/// where the others are on 10.2.0.0/24: the kernel then takes the rest of the /16 for on-link
+/// and ARPs for it) or narrower; deleting the right address flushed the routes through it. The others
+/// (at least two, or one that forwards while `h`'s namespace does not: its gateway) must all
+/// be on that one subnet, which `h`'s contains; and the segment must be seen whole.
+pub fn wider_than_segment<'a>(f: &'a Facts, h: &Held) -> Option<(Ipv4Net, Vec<&'a Held<'a>>)> {
+    if !h.live() || h.net.prefix_len() >= 31 || h.link.kind == "loopback" {
+        return None;
+    }
+    let seg = f.segment(f.segment_id(h.ns, h.link)?);
+    if !seg.closed {
+        return None;
+    }
+    let others: Vec<&Held> = seg
+        .links
+        .iter()
+        .flat_map(|k| f.held_at_key(*k))
+        .filter(|o| o.net.prefix_len() < 31)
+        .filter(|o| o.ns.name != h.ns.name || o.link.index != h.link.index)
+        .collect();
+    let majority = subnet(others.first()?.net);
+    // Wider (10.2.0.11/16) or narrower (10.1.0.11/28 on a /24 segment: the rest of the /24
+    // is then off-link, through a gateway).
+    let mine = subnet(h.net);
+    if others.iter().any(|o| subnet(o.net) != majority)
+        || majority.prefix_len() == h.net.prefix_len()
+        || !(mine.contains(&majority) || majority.contains(&mine))
+    {
+        return None;
+    }
+    // The link carries several addresses: one of them may be the wide one on purpose.
+    if f.held_in(h.ns)
+        .filter(|o| o.link.index == h.link.index)
+        .count()
+        > 1
+    {
+        return None;
+    }
+    let gateway_there = others
+        .iter()
+        .any(|o| o.ns.sysctls.ip_forward == Some(1) && o.ns.name != h.ns.name);
+    let enough = others.len() >= 2 || (gateway_there && h.ns.sysctls.ip_forward != Some(1));
+    enough.then_some((majority, others))
+}
+
+/// `wrong-subnet` for a mask wider than the segment's: the fix puts the address back on the
+/// segment's prefix and, when its namespace lost its default route with the old address and
+/// the segment has a gateway, the default route via it (`no-default` then stays quiet).
+fn wider_mask(f: &Facts, out: &mut Vec<Finding>) {
+    for h in &f.held {
+        let Some((majority, others)) = wider_than_segment(f, h) else {
+            continue;
+        };
+        let Ok(right) = Ipv4Net::new(h.ip(), majority.prefix_len()) else {
+            continue;
+        };
+        let mut steps = vec![
+            Step::DelAddress {
+                ns: h.ns.name.clone(),
+                link: h.link.name.clone(),
+                addr: ipnet::IpNet::V4(h.net),
+            },
+            Step::AddAddress {
+                ns: h.ns.name.clone(),
+                link: h.link.name.clone(),
+                addr: ipnet::IpNet::V4(right),
+            },
+        ];
+        let gw = missing_default(f, h.ns)
+            .map(|m| m.gw)
+            .filter(|g| majority.contains(g));
+        if let Some(gw) = gw {
+            steps.push(super::no_default::add_default(h.ns, gw));
+        }
+        let what = match gw {
+            Some(gw) => format!(
+                "{right} on {} in {}, and its default route via {gw}",
+                h.link.name, h.ns.name
+            ),
+            None => format!("{right} on {} in {}", h.link.name, h.ns.name),
+        };
+        out.push(
+            Finding::new(
+                "wrong-subnet",
+                Severity::Error,
+                &h.ns.name,
+                Some(&h.link.name),
+                format!("{} on {} has the wrong mask", h.net, h.link.name),
+                format!(
+                    "{} in {} has {}, but every other address on its segment is on {majority} \
+                     ({}): {} takes {} for on-link, not the segment's subnet.",
+                    h.link.name,
+                    h.ns.name,
+                    h.net,
+                    others
+                        .iter()
+                        .take(3)
+                        .map(|o| format!("{} {} {}", o.ns.name, o.link.name, o.net))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    h.ns.name,
+                    subnet(h.net)
+                ),
+            )
+            .object("link", &h.ns.name, h.link.name.clone())
+            .object("address", &h.ns.name, h.net.to_string())
+            .fix(what, steps),
+        );
     }
 }
 
@@ -277,6 +450,9 @@ fn wrong_subnet(f: &Facts, out: &mut Vec<Finding>) {
             }
             if nets_of_link.get(&k).is_some_and(|n| n.len() > 1) {
                 continue;
+            }
+            if wider_than_segment(f, h).is_some() {
+                continue; // `wider_mask` below
             }
             let n_others = on_seg.len() - held_on_link.get(&k).copied().unwrap_or(0);
             let not_mine = |o: &&&Held| o.ns.name != h.ns.name || o.link.index != h.link.index;

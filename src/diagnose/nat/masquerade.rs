@@ -64,12 +64,12 @@ pub(super) fn no_masquerade(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     }
     // A plain router's upstream missing the route back is `no-route` there (routing.rs):
     // masquerading here would repair outbound traffic and leave inbound broken.
-    if super::super::routing::plain_router_upstream(f, ns).is_some() {
+    if super::super::routing::meant_to_route_upstream(f, ns) {
         return;
     }
     // (subnet, link) → (hosts not masqueraded, whether some host there is).
     let mut by_net: BTreeMap<(Ipv4Net, String), (Vec<Ipv4Addr>, bool)> = BTreeMap::new();
-    for s in senders(f, ns) {
+    for s in senders_through(f, ns) {
         let leaves_here = s.dst.prefix_len() == 0
             || lookup(ns, s.dst.network()).and_then(|r| r.dev.as_deref()) == Some(uplink);
         if s.link == uplink || !leaves_here || !is_private(s.net) {

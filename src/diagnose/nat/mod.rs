@@ -81,6 +81,49 @@ pub(super) fn senders(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
     set
 }
 
+/// [`senders`], and the hosts behind a plain router among them (it forwards and translates
+/// nothing, a few hops deep): their packets arrive at `ns` with their own source addresses,
+/// on the link that router sends through.
+pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
+    let mut set = senders(f, ns);
+    for u in f.transit_uses(ns) {
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = vec![(u.from, u.gw, 0)];
+        while let Some((m, gw, depth)) = todo.pop() {
+            if depth >= 4
+                || !seen.insert(m.name.as_str())
+                || m.sysctls.ip_forward != Some(1)
+                || super::nat_evidence::translates_any(m)
+            {
+                continue;
+            }
+            for v in f.transit_uses(m) {
+                // Only what `m` sends on through `ns`.
+                let onwards = super::facts::lookup(m, v.dst.network())
+                    .and_then(super::facts::route_gw)
+                    == Some(gw);
+                if v.from.name == ns.name || !onwards {
+                    continue;
+                }
+                let dst = if u.dst.contains(&v.dst) { v.dst } else { u.dst };
+                for h in f
+                    .held_in(v.from)
+                    .filter(|h| h.live() && h.net.trunc().contains(&v.gw))
+                {
+                    set.insert(Sender {
+                        host: h.ip(),
+                        net: subnet(h.net),
+                        link: u.link.name.clone(),
+                        dst,
+                    });
+                }
+                todo.push((v.from, v.gw, depth + 1));
+            }
+        }
+    }
+    set
+}
+
 /// The namespaces' subnets that send traffic through `ns`, with the link of `ns` they arrive
 /// on.
 pub(super) fn downstream(f: &Facts, ns: &Namespace) -> BTreeSet<(Ipv4Net, String)> {
