@@ -5,15 +5,27 @@
 //! A fix whose steps the model cannot follow is kept: the simulator says "unknown", never a
 //! guess, and after `netlens fix` the live network is checked again anyway.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::{Finding, Severity};
 use crate::model::Snapshot;
 use crate::plan::{simulate, Simulated, Step};
 
+/// At most this many distinct fixes are tried on a copy. Each try runs every rule over the
+/// whole snapshot again, so a node with thousands of findings (a namespace stuffed with links)
+/// would make the doctor quadratic; past the cap a fix is kept untried, and `netlens fix`
+/// checks the live network after applying it anyway.
+const MAX_TRIED: usize = 32;
+
+/// What the rules say after a fix: the finding ids, and the errors with their titles.
+struct After {
+    ids: HashSet<String>,
+    errors: Vec<(String, String)>,
+}
+
 /// A fix tried on a copy: the rules' findings after it, the kernel's refusal, or `None` when
-/// the model cannot follow its steps.
-type Tried = Option<Result<Vec<Finding>, String>>;
+/// the model cannot follow its steps (or the cap was reached).
+type Tried = Option<Result<After, String>>;
 
 /// Drops the fixes of `findings` that do not work when simulated; `rules` runs the rules
 /// (without this check, so it does not recurse). Each distinct fix is simulated once.
@@ -29,9 +41,11 @@ pub fn keep_working_fixes(
         let Some(fix) = &f.fix else { continue };
         let at = match verdicts.iter().position(|(s, _)| *s == fix.steps) {
             Some(i) => i,
+            // Past the cap: kept untried (see MAX_TRIED).
+            None if verdicts.len() >= MAX_TRIED => continue,
             None => {
                 let after = match simulate(snap, &fix.steps) {
-                    Simulated::Done(after) => Some(Ok(rules(&after))),
+                    Simulated::Done(after) => Some(Ok(summary(rules(&after)))),
                     Simulated::Refused(why) => Some(Err(why)),
                     Simulated::Unknown(_) => None,
                 };
@@ -59,6 +73,18 @@ pub fn keep_working_fixes(
     }
 }
 
+fn summary(after: Vec<Finding>) -> After {
+    let errors = after
+        .iter()
+        .filter(|a| a.severity == Severity::Error)
+        .map(|a| (a.id.clone(), a.title.clone()))
+        .collect();
+    After {
+        ids: after.into_iter().map(|a| a.id).collect(),
+        errors,
+    }
+}
+
 fn errors(findings: &[Finding]) -> BTreeSet<String> {
     findings
         .iter()
@@ -75,18 +101,19 @@ enum Verdict {
 }
 
 /// Whether `f`'s fix removes it, and what else is an error after it.
-fn verdict(f: &Finding, before: &BTreeSet<String>, after: &[Finding]) -> Verdict {
+fn verdict(f: &Finding, before: &BTreeSet<String>, after: &After) -> Verdict {
     let steps = f.fix.as_ref().map_or(&[][..], |x| &x.steps[..]);
-    if after.iter().any(|a| a.id == f.id) {
+    if after.ids.contains(&f.id) {
         return Verdict::Rejected(format!(
             "its {} step(s), tried on a copy of the snapshot, leave this finding in place",
             steps.len()
         ));
     }
     let new: Vec<String> = after
+        .errors
         .iter()
-        .filter(|a| a.severity == Severity::Error && !before.contains(&a.id))
-        .map(|a| format!("{} ({})", a.id, a.title))
+        .filter(|(id, _)| !before.contains(id))
+        .map(|(id, title)| format!("{id} ({title})"))
         .collect();
     if new.is_empty() {
         Verdict::Works

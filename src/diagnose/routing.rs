@@ -309,18 +309,64 @@ fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
 /// (at least two, or one that forwards while `h`'s namespace does not: its gateway) must all
 /// be on that one subnet, which `h`'s contains; and the segment must be seen whole.
 pub fn wider_than_segment<'a>(f: &'a Facts, h: &Held) -> Option<(Ipv4Net, Vec<&'a Held<'a>>)> {
-    if !h.live() || h.net.prefix_len() >= 31 || h.link.kind == "loopback" {
+    let id = f.segment_id(h.ns, h.link)?;
+    wider_on(f, h, &SegmentAddrs::of(f, id))
+}
+
+/// The addresses of one segment (masks shorter than /31), and how many there are per subnet:
+/// computed once per segment, so judging every address stays linear on a segment of
+/// thousands.
+pub struct SegmentAddrs<'a> {
+    closed: bool,
+    held: Vec<&'a Held<'a>>,
+    per_subnet: HashMap<Ipv4Net, usize>,
+}
+
+impl<'a> SegmentAddrs<'a> {
+    pub fn of(f: &'a Facts, id: usize) -> Self {
+        let seg = f.segment(id);
+        let held: Vec<&Held> = seg
+            .links
+            .iter()
+            .flat_map(|k| f.held_at_key(*k))
+            .filter(|o| o.net.prefix_len() < 31)
+            .collect();
+        let mut per_subnet = HashMap::new();
+        for o in &held {
+            *per_subnet.entry(subnet(o.net)).or_insert(0) += 1;
+        }
+        SegmentAddrs {
+            closed: seg.closed,
+            held,
+            per_subnet,
+        }
+    }
+}
+
+/// [`wider_than_segment`] with the segment's addresses already gathered.
+fn wider_on<'a>(
+    f: &'a Facts,
+    h: &Held,
+    seg: &SegmentAddrs<'a>,
+) -> Option<(Ipv4Net, Vec<&'a Held<'a>>)> {
+    if !h.live() || h.net.prefix_len() >= 31 || h.link.kind == "loopback" || !seg.closed {
         return None;
     }
-    let seg = f.segment(f.segment_id(h.ns, h.link)?);
-    if !seg.closed {
+    // Everyone on the segment shares this address's subnet: nothing to compare (the usual
+    // case, decided without walking the segment).
+    if seg.per_subnet.get(&subnet(h.net)) == Some(&seg.held.len()) {
+        return None;
+    }
+    // The link carries several addresses: one of them may be the wide one on purpose. (Its
+    // own addresses by key: a namespace can hold tens of thousands.)
+    let key = (f.ns_idx(&h.ns.name)?, h.link.index);
+    if f.held_at_key(key).nth(1).is_some() {
         return None;
     }
     let others: Vec<&Held> = seg
-        .links
+        .held
         .iter()
-        .flat_map(|k| f.held_at_key(*k))
-        .filter(|o| o.net.prefix_len() < 31)
+        .copied()
         .filter(|o| o.ns.name != h.ns.name || o.link.index != h.link.index)
         .collect();
     let majority = subnet(others.first()?.net);
@@ -330,14 +376,6 @@ pub fn wider_than_segment<'a>(f: &'a Facts, h: &Held) -> Option<(Ipv4Net, Vec<&'
     if others.iter().any(|o| subnet(o.net) != majority)
         || majority.prefix_len() == h.net.prefix_len()
         || !(mine.contains(&majority) || majority.contains(&mine))
-    {
-        return None;
-    }
-    // The link carries several addresses: one of them may be the wide one on purpose.
-    if f.held_in(h.ns)
-        .filter(|o| o.link.index == h.link.index)
-        .count()
-        > 1
     {
         return None;
     }
@@ -352,8 +390,13 @@ pub fn wider_than_segment<'a>(f: &'a Facts, h: &Held) -> Option<(Ipv4Net, Vec<&'
 /// segment's prefix and, when its namespace lost its default route with the old address and
 /// the segment has a gateway, the default route via it (`no-default` then stays quiet).
 fn wider_mask(f: &Facts, out: &mut Vec<Finding>) {
+    let mut segs: HashMap<usize, SegmentAddrs> = HashMap::new();
     for h in &f.held {
-        let Some((majority, others)) = wider_than_segment(f, h) else {
+        let Some(id) = f.segment_id(h.ns, h.link) else {
+            continue;
+        };
+        let seg = segs.entry(id).or_insert_with(|| SegmentAddrs::of(f, id));
+        let Some((majority, others)) = wider_on(f, h, seg) else {
             continue;
         };
         let Ok(right) = Ipv4Net::new(h.ip(), majority.prefix_len()) else {
