@@ -292,16 +292,7 @@ fn upstream_route_back_deleted_is_a_route_not_a_masquerade() {
     in_world(
         "upstream_route_back_deleted_is_a_route_not_a_masquerade",
         || {
-            namespaces(&["h", "r", "u", "k"]);
-            wire("h", "eth0", "10.1.0.2/24", "r", "eth0", "10.1.0.1/24");
-            wire("r", "eth1", "10.2.0.2/24", "u", "eth0", "10.2.0.1/24");
-            wire("u", "eth1", "10.3.0.1/24", "k", "eth0", "10.3.0.2/24");
-            forward("r");
-            forward("u");
-            ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
-            ip("r", &["route", "add", "default", "via", "10.2.0.1"]);
-            ip("u", &["route", "add", "10.1.0.0/24", "via", "10.2.0.2"]);
-            ip("k", &["route", "add", "default", "via", "10.3.0.1"]);
+            plain_routers();
             let probes = [("h", "10.3.0.2"), ("k", "10.1.0.2")];
             for (from, dst) in probes {
                 assert!(ping_ok(from, dst), "healthy: {from} → {dst}");
@@ -579,17 +570,8 @@ fn mask_wider_than_the_segment() {
 #[test]
 fn upstream_default_route_is_no_route_back() {
     in_world("upstream_default_route_is_no_route_back", || {
-        namespaces(&["h", "r", "u", "k"]);
-        wire("h", "eth0", "10.1.0.2/24", "r", "eth0", "10.1.0.1/24");
-        wire("r", "eth1", "10.2.0.2/24", "u", "eth0", "10.2.0.1/24");
-        wire("u", "eth1", "10.3.0.1/24", "k", "eth0", "10.3.0.2/24");
-        forward("r");
-        forward("u");
-        ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
-        ip("r", &["route", "add", "default", "via", "10.2.0.1"]);
-        ip("u", &["route", "add", "10.1.0.0/24", "via", "10.2.0.2"]);
+        plain_routers();
         ip("u", &["route", "add", "default", "via", "10.3.0.2"]);
-        ip("k", &["route", "add", "default", "via", "10.3.0.1"]);
         let probes = [("h", "10.3.0.2"), ("k", "10.1.0.2")];
         for (from, dst) in probes {
             assert!(ping_ok(from, dst), "healthy: {from} → {dst}");
@@ -600,4 +582,18 @@ fn upstream_default_route_is_no_route_back() {
         ip("u", &["route", "del", "10.1.0.0/24"]);
         drill_probes("u loses its route back", &probes, "no-route:u:10.1.0.0/24");
     });
+}
+
+/// h — r — u — k: two plain routers (forwarding, no NAT), u routing h's subnet back via r.
+fn plain_routers() {
+    namespaces(&["h", "r", "u", "k"]);
+    wire("h", "eth0", "10.1.0.2/24", "r", "eth0", "10.1.0.1/24");
+    wire("r", "eth1", "10.2.0.2/24", "u", "eth0", "10.2.0.1/24");
+    wire("u", "eth1", "10.3.0.1/24", "k", "eth0", "10.3.0.2/24");
+    forward("r");
+    forward("u");
+    ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+    ip("r", &["route", "add", "default", "via", "10.2.0.1"]);
+    ip("u", &["route", "add", "10.1.0.0/24", "via", "10.2.0.2"]);
+    ip("k", &["route", "add", "default", "via", "10.3.0.1"]);
 }
