@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -310,6 +311,50 @@ fn routed_pair() {
     ]);
 }
 
+/// Runs `netlens fix ID --yes` stopped (by the test hook) after its first step, runs `undo_it`
+/// while it is stopped, then lets it go on and returns its output.
+fn fix_undone_after_step_1(id: &str, undo_it: impl FnOnce()) -> std::process::Output {
+    let mut child = Command::new(netlens_bin())
+        .args(["fix", id, "--yes"])
+        .env("NETLENS_TEST_PAUSE_AFTER_STEP", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("fix never reached its pause point:\n{seen}");
+        }
+        seen.push_str(&line);
+        if line.contains("pausing (test hook)") {
+            break;
+        }
+    }
+    // The line is printed just before the process stops itself; wait for the stop.
+    let stat = format!("/proc/{}/stat", child.id());
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&stat)
+        .unwrap_or_default()
+        .rsplit(") ")
+        .next()
+        .is_some_and(|rest| rest.starts_with('T'))
+    {
+        assert!(t0.elapsed() < Duration::from_secs(20), "fix never stopped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    undo_it();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    stderr.read_to_string(&mut seen).unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    out.stderr = seen.into_bytes();
+    out
+}
+
 fn pings(from: &str, dst: &str) -> bool {
     common::world::try_sh(&["ip", "netns", "exec", from, "ping", "-c1", "-W1", dst])
         .status
@@ -327,17 +372,20 @@ fn a_fix_undone_behind_its_back_is_not_reported_as_success() {
                 !pings("fa", "10.62.0.2"),
                 "r forwards although ip_forward=0"
             );
-            // Something on the node (an agent, a script) keeps turning forwarding off again.
-            let mut agent = Command::new("ip")
-                .args(["netns", "exec", "fr", "sh", "-c"])
-                .arg("while :; do echo 0 > /proc/sys/net/ipv4/ip_forward; sleep 0.005; done")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let out = netlens(&["fix", "forwarding-off:fr", "--yes"]);
-            agent.kill().unwrap();
-            agent.wait().unwrap();
+            // Something on the node (an agent, a script) turns forwarding off again between
+            // the fix's step and its second look. The test hook stops netlens right after the
+            // step, so the undoing happens at exactly that point, not in a race with it.
+            let out = fix_undone_after_step_1("forwarding-off:fr", || {
+                sh(&[
+                    "ip",
+                    "netns",
+                    "exec",
+                    "fr",
+                    "sysctl",
+                    "-qw",
+                    "net.ipv4.ip_forward=0",
+                ]);
+            });
             let (o, e) = text(&out);
             assert_code(&out, 4, "fix whose change was undone");
             assert!(

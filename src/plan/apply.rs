@@ -25,9 +25,7 @@ use super::spec::Plan;
 use super::step::Step;
 use super::validate::validate;
 
-/// Test-only: after step N (1-based) is journaled done, sleep so a test can kill the process
-/// mid-plan and check that `undo` recovers. Never set it in production.
-pub const TEST_PAUSE_ENV: &str = "NETLENS_TEST_PAUSE_AFTER_STEP";
+pub use super::test_hook::TEST_PAUSE_ENV;
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
@@ -47,16 +45,6 @@ pub struct Applied {
     pub unchanged: usize,
     /// With `confirm_within`: the deadline (Unix ms) after which it rolls back by itself.
     pub confirm_deadline_ms: Option<u64>,
-}
-
-fn test_pause(number: usize) {
-    let wanted = std::env::var(TEST_PAUSE_ENV)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok());
-    if wanted == Some(number) {
-        eprintln!("netlens: {TEST_PAUSE_ENV}={number}: pausing (test hook)");
-        std::thread::sleep(Duration::from_secs(60));
-    }
 }
 
 /// Validates `plan`, then applies it all or nothing and journals it. On failure the network is
@@ -149,7 +137,7 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
                 rollback_errors,
             });
         }
-        test_pause(index + 1);
+        super::test_hook::pause_if(TEST_PAUSE_ENV, index + 1);
     }
 
     let deadline_ms = opts

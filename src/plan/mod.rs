@@ -35,6 +35,7 @@ pub mod spec;
 mod state_dir;
 mod step;
 mod sysctl;
+mod test_hook;
 mod undo;
 pub mod validate;
 
