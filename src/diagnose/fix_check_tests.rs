@@ -106,10 +106,110 @@ fn a_fix_that_breaks_something_else_is_dropped() {
 
 #[test]
 fn a_fix_the_model_cannot_follow_is_kept() {
+    // A namespace the snapshot did not read: nothing is known about the result.
     let f = checked(vec![Step::MoveLink {
         ns: "bridge-host".into(),
         name: "eth0".into(),
-        to_ns: "bridge-red".into(),
+        to_ns: "not-read".into(),
     }]);
     assert!(f.fix.is_some() && f.fix_rejected.is_none());
+}
+
+/// `test:bridge-red` while bridge-red cannot reach its bridge's subnet.
+fn no_bridge_subnet(s: &Snapshot) -> Vec<Finding> {
+    let mut out = run_rules(s);
+    let n = s.namespace("bridge-red").unwrap();
+    if !n.routes.iter().any(|r| r.dst == "192.168.15.0/24") {
+        out.push(Finding::new(
+            "test",
+            Severity::Error,
+            "bridge-red",
+            None,
+            "no route to 192.168.15.0/24",
+            "test rule",
+        ));
+    }
+    out
+}
+
+/// The test finding with `steps` as its fix, checked on `s`.
+fn checked_on(s: &Snapshot, rules: fn(&Snapshot) -> Vec<Finding>, steps: Vec<Step>) -> Finding {
+    let mut findings = rules(s);
+    let f = findings.iter_mut().find(|f| f.rule == "test").unwrap();
+    f.fix = Some(super::super::Fix {
+        title: "test fix".into(),
+        steps,
+    });
+    keep_working_fixes(s, &mut findings, rules);
+    findings.into_iter().find(|f| f.rule == "test").unwrap()
+}
+
+#[test]
+fn a_fix_that_recreates_a_veth_but_forgets_its_address_is_rejected() {
+    use crate::plan::simulate_moves_tests::{delete_red, recreate_red};
+    let gone = match crate::plan::simulate(&lab(), &[delete_red()]) {
+        crate::plan::Simulated::Done(s) => *s,
+        other => panic!("{other:?}"),
+    };
+    let up = |ns: &str, link: &str| Step::SetLinkUp {
+        ns: ns.into(),
+        link: link.into(),
+        up: true,
+    };
+    let mut steps = vec![
+        recreate_red(),
+        Step::SetMaster {
+            ns: "bridge-host".into(),
+            link: "veth-red-br".into(),
+            master: Some("v-net-0".into()),
+        },
+        up("bridge-host", "veth-red-br"),
+        up("bridge-red", "veth-red"),
+    ];
+    let f = checked_on(&gone, no_bridge_subnet, steps.clone());
+    assert!(f.fix.is_none(), "no address, no connected route");
+    assert!(f.fix_rejected.unwrap().contains("leave this finding"));
+    steps.push(Step::AddAddress {
+        ns: "bridge-red".into(),
+        link: "veth-red".into(),
+        addr: "192.168.15.1/24".parse().unwrap(),
+    });
+    // The kernel flushed the default route with the old link: a complete fix puts it back.
+    steps.push(Step::AddRoute {
+        ns: "bridge-red".into(),
+        route: route("0.0.0.0/0", "192.168.15.5"),
+    });
+    let f = checked_on(&gone, no_bridge_subnet, steps);
+    assert!(f.fix.is_some(), "{:?}", f.fix_rejected);
+}
+
+/// `test:bridge-red` while 10.0.0.2 is leased.
+fn leased(s: &Snapshot) -> Vec<Finding> {
+    let mut out = run_rules(s);
+    let cni = s.cni.as_ref().unwrap();
+    if cni.ipam[0]
+        .allocations
+        .iter()
+        .any(|a| a.ip.to_string() == "10.0.0.2")
+    {
+        out.push(Finding::new(
+            "test",
+            Severity::Warning,
+            "host",
+            None,
+            "10.0.0.2 leaked",
+            "test rule",
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_lease_release_naming_the_wrong_container_is_rejected() {
+    use crate::plan::simulate_moves_tests::{release, with_leases};
+    let s = with_leases();
+    let f = checked_on(&s, leased, vec![release("10.0.0.2", Some("bbbb"))]);
+    assert!(f.fix.is_none() && f.fix_rejected.is_some());
+    let f = checked_on(&s, leased, vec![release("10.0.0.2", Some("aaaa"))]);
+    assert!(f.fix.is_some(), "{:?}", f.fix_rejected);
 }

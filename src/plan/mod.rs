@@ -28,7 +28,11 @@ mod rewind;
 pub mod shell;
 pub mod simulate;
 mod simulate_fw;
+mod simulate_ipam;
 mod simulate_links;
+mod simulate_moves;
+#[cfg(test)]
+pub(crate) mod simulate_moves_tests;
 #[cfg(test)]
 mod simulate_tests;
 pub mod spec;

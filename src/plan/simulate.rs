@@ -5,9 +5,11 @@
 //! the hop that broke. Each step changes the model the way the kernel changes itself: a link
 //! set down loses its routes and neighbours (and does not get the routes back when set up
 //! again), the last IPv4 address leaving a link takes every route through it, a firewall rule
-//! is read back as `iptables-save` would print it. A step whose effect the model cannot hold
-//! (moving a link between namespaces, IPAM leases, a sysctl the snapshot does not record) makes
-//! the whole simulation [`Unknown`](Simulated::Unknown): never a guess.
+//! is read back as `iptables-save` would print it, a link moved to another namespace or
+//! recreated arrives down and bare, a host-local lease released or restored changes the
+//! snapshot's `cni.ipam`. A step whose effect the model cannot hold (a namespace or lease
+//! directory the snapshot did not read, a sysctl it does not record) makes the whole
+//! simulation [`Unknown`](Simulated::Unknown): never a guess.
 
 use std::net::IpAddr;
 
@@ -16,6 +18,7 @@ use ipnet::IpNet;
 use super::simulate_fw;
 use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
+use super::{simulate_ipam, simulate_moves};
 use crate::model::{Address, Link, Namespace, Route, Snapshot};
 
 /// The result of simulating steps.
@@ -136,10 +139,18 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         } => simulate_fw::write_file(ns_mut(snap, ns)?, path, content.as_deref()),
         // Boot-time configuration only: nothing running changes.
         Step::RestoreSysctlFile { .. } => Ok(()),
-        Step::MoveLink { .. }
-        | Step::RecreateLink { .. }
-        | Step::ReleaseIpamLease { .. }
-        | Step::RestoreIpamLease { .. } => Err(unmodelled("this kind of step")),
+        Step::MoveLink { ns, name, to_ns } => simulate_moves::move_link(snap, ns, name, to_ns),
+        Step::RecreateLink { kind, link, peer } => {
+            simulate_moves::recreate_link(snap, kind, link, peer.as_ref())
+        }
+        Step::ReleaseIpamLease {
+            dir,
+            ip,
+            container_id,
+        } => simulate_ipam::release(snap, dir, *ip, container_id.as_deref()),
+        Step::RestoreIpamLease { dir, ip, content } => {
+            simulate_ipam::restore(snap, dir, *ip, content)
+        }
     }
 }
 

@@ -93,7 +93,7 @@ pub(super) fn delete_link(snap: &mut Snapshot, ns: &str, name: &str) -> Result<(
     Ok(())
 }
 
-fn drop_link(n: &mut Namespace, name: &str) {
+pub(super) fn drop_link(n: &mut Namespace, name: &str) {
     n.links.retain(|l| l.name != name);
     n.addresses.retain(|a| a.ifname != name);
     n.routes.retain(|r| r.dev.as_deref() != Some(name));

@@ -307,7 +307,7 @@ fn steps_the_model_cannot_hold_are_unknown_never_guessed() {
         Step::MoveLink {
             ns: "bridge-host".into(),
             name: "eth0".into(),
-            to_ns: "bridge-red".into(),
+            to_ns: "not-read".into(),
         },
         Step::ReleaseIpamLease {
             dir: "/var/lib/cni/networks/x".into(),
