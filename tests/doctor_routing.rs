@@ -597,3 +597,191 @@ fn plain_routers() {
     ip("u", &["route", "add", "10.1.0.0/24", "via", "10.2.0.2"]);
     ip("k", &["route", "add", "default", "via", "10.3.0.1"]);
 }
+
+/// n on a switch with two routers: r1 leads to "the internet" (8.8.8.8 on i), r2 to
+/// 10.9.0.0/16 (k); each router knows the other's side. n's default route goes via r1, its static route to 10.9.0.0/16 via r2,
+/// both through n's one veth. The snapshot taken while healthy is `/run/before.json`.
+///
+/// ```text
+///                  ┌ 10.7.0.1 r1 10.8.0.1 ── 10.8.0.2 i (8.8.8.8)
+/// n 10.7.0.2 ── sw ┤
+///                  └ 10.7.0.3 r2 10.9.0.1 ── 10.9.0.2 k
+/// ```
+fn two_routers_and_a_saved_snapshot() -> &'static str {
+    namespaces(&["n", "sw", "r1", "r2", "i", "k"]);
+    ip("sw", &["link", "add", "br0", "type", "bridge"]);
+    ip("sw", &["link", "set", "br0", "up"]);
+    for (ns, cidr, port) in [
+        ("n", "10.7.0.2/24", "p-n"),
+        ("r1", "10.7.0.1/24", "p-r1"),
+        ("r2", "10.7.0.3/24", "p-r2"),
+    ] {
+        wire(ns, "eth0", cidr, "sw", port, "");
+        ip("sw", &["link", "set", port, "master", "br0"]);
+    }
+    wire("r1", "eth1", "10.8.0.1/24", "i", "eth0", "10.8.0.2/24");
+    wire("r2", "eth1", "10.9.0.1/24", "k", "eth0", "10.9.0.2/24");
+    ip("i", &["addr", "add", "8.8.8.8/32", "dev", "lo"]);
+    ip("i", &["route", "add", "default", "via", "10.8.0.1"]);
+    ip("k", &["route", "add", "default", "via", "10.9.0.1"]);
+    forward("r1");
+    forward("r2");
+    forward("i");
+    ip("r1", &["route", "add", "default", "via", "10.8.0.2"]);
+    ip("r1", &["route", "add", "10.9.0.0/16", "via", "10.7.0.3"]);
+    ip("r2", &["route", "add", "default", "via", "10.7.0.1"]);
+    ip("n", &["route", "add", "default", "via", "10.7.0.1"]);
+    ip("n", &["route", "add", "10.9.0.0/16", "via", "10.7.0.3"]);
+    for dst in ["8.8.8.8", "10.9.0.2"] {
+        assert!(ping_ok("n", dst), "healthy: n → {dst}");
+    }
+    assert_clean("two routers");
+    let out = netlens(&["snapshot", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = "/run/before.json";
+    std::fs::write(path, &out.stdout).expect("save the snapshot");
+    path
+}
+
+fn doctor_args(args: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    let mut argv = vec!["doctor", "--json"];
+    argv.extend_from_slice(args);
+    let out = netlens(&argv);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor JSON: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let findings = v["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f["severity"] == "error" || f["severity"] == "warning")
+        .collect();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+fn n_probes_fail() -> bool {
+    ["8.8.8.8", "10.9.0.2"].iter().all(|d| !ping_ok("n", d))
+}
+
+fn n_probes_work() -> bool {
+    ["8.8.8.8", "10.9.0.2"].iter().all(|d| ping_ok("n", d))
+}
+
+/// `fix ID --yes --before FILE` succeeds, both probes work, the doctor (with the same file)
+/// is clean; `undo --yes` brings the failure back.
+fn fix_with_before_then_undo(id: &str, before: &str) {
+    let out = netlens(&["fix", id, "--yes", "--before", before]);
+    assert!(
+        out.status.success(),
+        "fix {id}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(n_probes_work(), "{id}: both routes must work after the fix");
+    let (code, left) = doctor_args(&["--before", before]);
+    assert_eq!((code, ids(&left)), (0, vec![]), "{id}: {left:#?}");
+    let out = netlens(&["undo", "--yes"]);
+    assert!(
+        out.status.success(),
+        "undo: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(n_probes_fail(), "{id}: undo must bring the failure back");
+}
+
+#[test]
+fn link_down_fix_restores_the_routes_a_saved_snapshot_had() {
+    in_world(
+        "link_down_fix_restores_the_routes_a_saved_snapshot_had",
+        || {
+            let before = two_routers_and_a_saved_snapshot();
+            // The kernel flushes both gateway routes with the link.
+            ip("n", &["link", "set", "eth0", "down"]);
+            assert!(n_probes_fail(), "the fault is real");
+            // Without --before nothing knows the static route: the old fix stands.
+            let (code, plain) = doctor_args(&[]);
+            assert_eq!(code, 1);
+            let f = plain
+                .iter()
+                .find(|f| f["id"] == "link-down:n:eth0")
+                .expect("link-down");
+            assert!(!f["fix"].to_string().contains("10.9.0.0/16"), "{f:#}");
+
+            let (code, found) = doctor_args(&["--before", before]);
+            assert_eq!(
+                (code, ids(&found)),
+                (1, vec!["link-down:n:eth0".to_string()])
+            );
+            let steps = found[0]["fix"]["steps"].to_string();
+            for want in ["0.0.0.0/0", "10.7.0.1", "10.9.0.0/16", "10.7.0.3"] {
+                assert!(steps.contains(want), "{want} in {steps}");
+            }
+            assert!(found[0]["explanation"]
+                .to_string()
+                .contains("10.9.0.0/16 via 10.7.0.3"));
+            fix_with_before_then_undo("link-down:n:eth0", before);
+        },
+    );
+}
+
+#[test]
+fn routes_lost_to_a_link_set_down_and_up_by_hand_are_named_with_before() {
+    in_world(
+        "routes_lost_to_a_link_set_down_and_up_by_hand_are_named_with_before",
+        || {
+            let before = two_routers_and_a_saved_snapshot();
+            ip("n", &["link", "set", "eth0", "down"]);
+            ip("n", &["link", "set", "eth0", "up"]);
+            assert!(n_probes_fail(), "up again, but without its routes");
+            let (_, plain) = doctor_args(&[]);
+            assert!(
+                !plain.iter().any(|f| f.to_string().contains("10.9.0.0/16")),
+                "only the saved snapshot knows the static route: {plain:#?}"
+            );
+            let (code, found) = doctor_args(&["--before", before]);
+            assert_eq!((code, ids(&found)), (1, vec!["route-lost:n".to_string()]));
+            assert_eq!(found[0]["severity"], "error", "n has no way out");
+            let text = found[0].to_string();
+            for want in [
+                "default via 10.7.0.1 dev eth0",
+                "10.9.0.0/16 via 10.7.0.3 dev eth0",
+            ] {
+                assert!(text.contains(want), "{want} in {text}");
+            }
+            fix_with_before_then_undo("route-lost:n", before);
+        },
+    );
+}
+
+#[test]
+fn a_bad_before_file_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, b"{\"schema_version\": 1, \"namespaces\": 7").unwrap();
+    let saved = dir.path().join("saved.json");
+    std::fs::write(&saved, include_str!("../assets/demo-bridge.json")).unwrap();
+    let missing = dir.path().join("missing.json");
+    for bad in [&garbage, &missing, &dir.path().to_path_buf()] {
+        let bad = bad.to_str().unwrap();
+        for cmd in [
+            vec![
+                "doctor",
+                "--snapshot",
+                saved.to_str().unwrap(),
+                "--before",
+                bad,
+            ],
+            vec!["fix", "all", "--dry-run", "--before", bad],
+        ] {
+            let out = netlens(&cmd);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{cmd:?}: {err}");
+            assert!(err.contains("--before"), "{err}");
+        }
+    }
+}

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::collect::{self, Options};
-use crate::diagnose::{diagnose, has_problems, Finding, Severity};
+use crate::diagnose::{diagnose_with, has_problems, Finding, Severity};
 use crate::model::{Namespace, Snapshot};
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -25,6 +25,24 @@ pub struct DoctorArgs {
     /// no root.
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
+    /// A snapshot saved earlier (`netlens snapshot --json > FILE`, or the TUI's save): routes
+    /// it has that are gone now are named (`route-lost`) and put back by the `link-down` and
+    /// `route-lost` fixes, when their link is there and their gateway on-link. It is only a
+    /// source of proposals: nothing else in it is used.
+    #[arg(long, value_name = "FILE")]
+    pub before: Option<PathBuf>,
+}
+
+/// The routes of the `--before` snapshot, if one was given; the error is one line naming the
+/// file (it is size-bounded and parsed as any saved snapshot: see docs/SECURITY.md).
+pub fn load_before(
+    path: Option<&std::path::Path>,
+) -> Result<Option<crate::diagnose::earlier::Earlier>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let snap = super::diff::load(path).map_err(|e| format!("--before: {e}"))?;
+    Ok(Some(crate::diagnose::earlier::Earlier::from_snapshot(
+        &snap,
+    )))
 }
 
 const EXIT_USAGE: i32 = 2;
@@ -94,6 +112,13 @@ pub fn unread(snap: &Snapshot) -> Vec<Unread> {
 }
 
 pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
+    let earlier = match load_before(args.before.as_deref()) {
+        Ok(e) => e,
+        Err(e) => {
+            crate::errln!("netlens doctor: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
     let snap = match &args.snapshot {
         Some(path) => match super::diff::load(path) {
             Ok(s) => s,
@@ -117,7 +142,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
             return Ok(EXIT_USAGE);
         }
     };
-    let mut findings = diagnose(&snap);
+    let mut findings = diagnose_with(&snap, earlier.as_ref());
     if let Some(names) = &selected {
         findings.retain(|f| names.iter().any(|n| f.concerns(n)));
     }

@@ -9,7 +9,8 @@
 //! ([`EXIT_NOT_FIXED`]).
 
 use crate::collect::{self, Options};
-use crate::diagnose::{diagnose, Finding, Severity};
+use crate::diagnose::earlier::Earlier;
+use crate::diagnose::{diagnose_with, Finding, Severity};
 use crate::plan::{Plan, Step};
 
 use super::apply::{show_and_apply, How, EXIT_BAD_INPUT};
@@ -37,6 +38,10 @@ pub struct FixArgs {
     /// Refuse (exit 2) instead of waiting while another netlens change is in progress.
     #[arg(long)]
     pub no_wait: bool,
+    /// A snapshot saved earlier: routes it has that are gone now are put back (as `doctor
+    /// --before`), here and when the network is checked again after the fix.
+    #[arg(long, value_name = "FILE")]
+    pub before: Option<std::path::PathBuf>,
 }
 
 /// The plan that fixes `findings` (in order), each step once: two findings may need the same
@@ -55,6 +60,13 @@ pub fn plan_for(title: &str, findings: &[&Finding]) -> Plan {
 
 pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
     crate::plan::set_no_wait(args.no_wait);
+    let earlier = match super::doctor::load_before(args.before.as_deref()) {
+        Ok(e) => e,
+        Err(e) => {
+            crate::errln!("netlens fix: {e}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
     let snap = match collect::snapshot(&Options::default()) {
         Ok(s) => s,
         Err(e) => {
@@ -62,7 +74,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
             return Ok(EXIT_BAD_INPUT);
         }
     };
-    let findings = diagnose(&snap);
+    let findings = diagnose_with(&snap, earlier.as_ref());
     let chosen: Vec<&Finding> = if args.id == "all" {
         findings
             .iter()
@@ -126,7 +138,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
     );
     if code == 0 && !args.dry_run {
         let ids: Vec<&str> = chosen.iter().map(|f| f.id.as_str()).collect();
-        return Ok(check_what_is_left(&ids));
+        return Ok(check_what_is_left(&ids, earlier.as_ref()));
     }
     Ok(code)
 }
@@ -134,7 +146,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
 /// Looks again: a chosen finding still there is a fix that did not fix (exit
 /// [`EXIT_NOT_FIXED`]); anything else still wrong is listed, since one repair can uncover the
 /// next problem (a link set up again does not bring back the routes the kernel dropped).
-fn check_what_is_left(chosen: &[&str]) -> i32 {
+fn check_what_is_left(chosen: &[&str], earlier: Option<&Earlier>) -> i32 {
     let snap = match collect::snapshot(&Options::default()) {
         Ok(s) => s,
         Err(e) => {
@@ -142,7 +154,7 @@ fn check_what_is_left(chosen: &[&str]) -> i32 {
             return EXIT_NOT_FIXED;
         }
     };
-    let left: Vec<Finding> = diagnose(&snap)
+    let left: Vec<Finding> = diagnose_with(&snap, earlier)
         .into_iter()
         .filter(|f| f.severity != Severity::Info)
         .collect();

@@ -39,6 +39,8 @@ pub type LinkKey = (usize, u32);
 
 pub struct Facts<'a> {
     pub snap: &'a Snapshot,
+    /// The routes of an earlier snapshot (`--before`), when the user gave one.
+    pub earlier: Option<&'a super::earlier::Earlier>,
     /// Namespaces whose contents were read (Ok or Partial), with their index in the snapshot.
     pub namespaces: Vec<(usize, &'a Namespace)>,
     pub held: Vec<Held<'a>>,
@@ -126,6 +128,7 @@ impl<'a> Facts<'a> {
         }
         let mut facts = Facts {
             snap,
+            earlier: None,
             namespaces,
             held,
             segment_of: HashMap::new(),
@@ -143,6 +146,12 @@ impl<'a> Facts<'a> {
         facts.build_lookups();
         facts.build_segments();
         facts
+    }
+
+    /// These facts, with the routes of an earlier snapshot.
+    pub fn with_earlier(mut self, earlier: Option<&'a super::earlier::Earlier>) -> Self {
+        self.earlier = earlier;
+        self
     }
 
     pub fn ns_idx(&self, name: &str) -> Option<usize> {

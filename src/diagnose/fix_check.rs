@@ -32,7 +32,7 @@ type Tried = Option<Result<After, String>>;
 pub fn keep_working_fixes(
     snap: &Snapshot,
     findings: &mut [Finding],
-    rules: fn(&Snapshot) -> Vec<Finding>,
+    rules: &dyn Fn(&Snapshot) -> Vec<Finding>,
 ) {
     let before: BTreeSet<String> = errors(findings);
     // Steps are not ordered, and a snapshot has few distinct fixes: a list does.

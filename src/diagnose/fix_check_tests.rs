@@ -45,7 +45,7 @@ fn checked(steps: Vec<Step>) -> Finding {
         title: "test fix".into(),
         steps,
     });
-    keep_working_fixes(&s, &mut findings, test_rule);
+    keep_working_fixes(&s, &mut findings, &test_rule);
     findings.into_iter().find(|f| f.rule == "test").unwrap()
 }
 
@@ -140,7 +140,7 @@ fn checked_on(s: &Snapshot, rules: fn(&Snapshot) -> Vec<Finding>, steps: Vec<Ste
         title: "test fix".into(),
         steps,
     });
-    keep_working_fixes(s, &mut findings, rules);
+    keep_working_fixes(s, &mut findings, &rules);
     findings.into_iter().find(|f| f.rule == "test").unwrap()
 }
 

@@ -4,6 +4,7 @@
 //! "Something depends on it" means it carries an IPv4 address, is a bridge with ports, or is a
 //! bridge port: a DOWN link nobody uses (a spare NIC, a half-built veth) is nobody's problem.
 
+use super::earlier::lost_through;
 use super::facts::{default_route, gateway_routes, readable, Facts};
 use super::no_default::{add_default, lone_gateway};
 use super::{Finding, Severity};
@@ -90,9 +91,20 @@ fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
     }];
     let mut title = format!("set {} up in {}", link.name, ns.name);
     // Setting the link up brings back its connected routes, not the gateway routes the kernel
-    // flushed with it. With no record of them (the link was taken down outside netlens),
-    // the way out is the forwarding router the link's segment offers.
-    if default_route(ns).is_none() && gateway_routes(ns).next().is_none() {
+    // flushed with it. An earlier snapshot (`--before`) says which they were.
+    let lost = lost_through(f, ns, &link.name);
+    let mut detail = detail;
+    if !lost.is_empty() {
+        let list: Vec<String> = lost.iter().map(|k| k.show()).collect();
+        detail = format!(
+            "{detail} The earlier snapshot had {} through it.",
+            list.join(", ")
+        );
+        title = format!("{title}, add back {}", list.join(", "));
+        steps.extend(lost.iter().map(|k| k.step(&ns.name)));
+    } else if default_route(ns).is_none() && gateway_routes(ns).next().is_none() {
+        // With no record of them (the link was taken down outside netlens), the way out is
+        // the forwarding router the link's segment offers.
         if let Some(m) = lone_gateway(f, ns, link) {
             title = format!("{title}, default route via {}", m.gw);
             steps.push(add_default(ns, m.gw));

@@ -15,6 +15,7 @@ pub mod cni;
 mod conntrack;
 mod dns;
 mod dns_config;
+pub mod earlier;
 mod facts;
 mod fix_check;
 mod forwarding;
@@ -185,19 +186,31 @@ impl Finding {
 /// its finding without causing a new error (see [`fix_check`]). Sorted by severity (errors
 /// first), then id; one finding per id (the first rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
-    let mut out = run_rules(snap);
-    fix_check::keep_working_fixes(snap, &mut out, run_rules);
+    diagnose_with(snap, None)
+}
+
+/// [`diagnose`], knowing the routes of an earlier snapshot (`--before`): `link-down` puts back
+/// the routes the kernel flushed with the link, and `route-lost` names those still missing.
+pub fn diagnose_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
+    let rules = |s: &Snapshot| run_rules_with(s, earlier);
+    let mut out = rules(snap);
+    fix_check::keep_working_fixes(snap, &mut out, &rules);
     out
 }
 
 /// Every rule's findings, their fixes as the rules made them (not yet checked).
 pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
-    let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 15] = [
+    run_rules_with(snap, None)
+}
+
+fn run_rules_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
+    let f = facts::Facts::new(snap).with_earlier(earlier);
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 16] = [
         forwarding::check,
         routing::check,
         no_default::check,
         links::check,
+        earlier::check,
         bridge::check,
         nat::check,
         l2::check,

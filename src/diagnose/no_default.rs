@@ -137,6 +137,11 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         let Some(m) = missing_default(f, ns) else {
             continue;
         };
+        // The earlier snapshot knows the default route it lost: `route-lost` puts that back
+        // rather than one guessed from the segment.
+        if super::earlier::restores_default(f, ns) {
+            continue;
+        }
         // A mask wider than the segment lost the default route with the old address:
         // `wrong-subnet` puts both back, in that order.
         if f.held_in(ns)
