@@ -785,3 +785,71 @@ fn a_bad_before_file_is_one_line_and_exit_2() {
         }
     }
 }
+
+/// The kernel's reverse-path lookup for a forwarded packet has the packet's destination as
+/// its source and the link it is forwarded out of as its input interface. A `from` rule for
+/// b's subnet sending that lookup for a's address out of eth2:
+/// - with `iif lo` it never matches forwarded traffic: strict rp_filter passes a's packets;
+/// - with `fwmark 0` (b's replies are marked on the way in, so only the lookup takes it) it
+///   does: strict rp_filter drops a's packets, although the main table routes a back
+///   through eth0.
+///
+/// ```text
+/// a 10.1.0.2 ── 10.1.0.1 r 10.2.0.1 ── 10.2.0.2 b
+///                        r 10.3.0.1 ── 10.3.0.2 c
+/// ```
+#[test]
+fn strict_rp_filter_follows_source_rules_of_the_reverse_lookup() {
+    in_world(
+        "strict_rp_filter_follows_source_rules_of_the_reverse_lookup",
+        || {
+            namespaces(&["a", "r", "b", "c"]);
+            wire("a", "eth0", "10.1.0.2/24", "r", "eth0", "10.1.0.1/24");
+            wire("r", "eth1", "10.2.0.1/24", "b", "eth0", "10.2.0.2/24");
+            wire("r", "eth2", "10.3.0.1/24", "c", "eth0", "10.3.0.2/24");
+            forward("r");
+            ip("a", &["route", "add", "10.2.0.0/24", "via", "10.1.0.1"]);
+            ip("b", &["route", "add", "default", "via", "10.2.0.1"]);
+            ip(
+                "r",
+                &["route", "add", "10.1.0.0/24", "dev", "eth2", "table", "100"],
+            );
+            sysctl("r", "net.ipv4.conf.all.rp_filter=1");
+            let rule = |how: &str, sel: &[&str]| {
+                let mut argv = vec!["rule", how, "pref", "100", "from", "10.2.0.0/24"];
+                argv.extend_from_slice(sel);
+                argv.extend_from_slice(&["table", "100"]);
+                ip("r", &argv);
+            };
+            rule("add", &["iif", "lo"]);
+            assert!(ping_ok("a", "10.2.0.2"), "an iif lo rule: delivered");
+            assert_clean("strict rp_filter, a source rule for iif lo");
+
+            rule("del", &["iif", "lo"]);
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                "r",
+                "iptables",
+                "-t",
+                "mangle",
+                "-A",
+                "PREROUTING",
+                "-i",
+                "eth1",
+                "-j",
+                "MARK",
+                "--set-mark",
+                "1",
+            ]);
+            rule("add", &["fwmark", "0/0xffffffff"]);
+            drill(
+                "strict rp_filter with a source rule",
+                "a",
+                "10.2.0.2",
+                "rp-filter-strict:r:eth0",
+            );
+        },
+    );
+}

@@ -13,7 +13,7 @@ use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, Snapshot};
 mod policy;
 mod reach;
 
-pub use policy::{lookup_by_rules, Policy};
+pub use policy::{lookup_by_rules, Checked, Policy};
 
 /// One usable IPv4 address: not loopback (127/8), not link-local (169.254/16).
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-use super::facts::{lookup, lookup_by_rules, show_dst, Facts, GatewayUse, Policy};
+use super::facts::{lookup, lookup_by_rules, show_dst, Checked, Facts, GatewayUse, Policy};
 use super::nat_evidence::translates_any;
 use super::{Finding, Severity};
 use crate::model::Namespace;
@@ -189,12 +189,17 @@ pub fn check_rp_filter(f: &Facts) -> Vec<Finding> {
             if all.max(iface) != 1 || done.contains(u.link.name.as_str()) {
                 continue;
             }
+            let checked = Checked {
+                to: u.dst,
+                out: forwarded_out(ns, u.dst),
+            };
             let dropped = arriving_sources(f, ns, &u)
                 .into_iter()
                 .find_map(|(src, who)| {
-                    // The kernel's reverse-path check follows `ip rule`; a rule that might apply
-                    // but cannot be judged here keeps the doctor quiet.
-                    let Policy::Route(back) = lookup_by_rules(ns, src) else {
+                    // The kernel's reverse-path check follows `ip rule`, with the packet's
+                    // destination as the lookup's source; a rule that might apply but cannot
+                    // be judged here keeps the doctor quiet.
+                    let Policy::Route(back) = lookup_by_rules(ns, src, checked) else {
                         return None;
                     };
                     let dev = back.dev.as_deref()?;
@@ -208,6 +213,19 @@ pub fn check_rp_filter(f: &Facts) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The link `ns` forwards every packet to `dst` out of: the longest match (every table but
+/// `local`, as [`lookup`]) when its prefix holds all of `dst` and no longer route inside `dst`
+/// leaves by another link; `None` when packets to parts of `dst` leave differently or the
+/// route has no device.
+fn forwarded_out(ns: &Namespace, dst: Ipv4Net) -> Option<&str> {
+    let r = lookup(ns, dst.network())?;
+    let dev = r.dev.as_deref()?;
+    let covers = super::facts::route_dst(r).is_some_and(|d| d.contains(&dst));
+    let split = super::facts::v4_routes(ns)
+        .any(|(o, d)| dst.contains(&d) && d != dst && o.dev.as_deref() != Some(dev));
+    (covers && !split).then_some(dev)
 }
 
 fn rp_finding(

@@ -1,7 +1,15 @@
-//! Route lookup through `ip rule`, as the kernel does it for a reverse-path check: rules in
-//! priority order, each table asked in turn. A rule whose selectors depend on what the lookup
-//! cannot know (a source address, an input or output interface, a mark) makes the answer
-//! "cannot judge" when its table would answer, so a rule stays quiet rather than guessing.
+//! Route lookup through `ip rule`, as the kernel does it for a reverse-path check
+//! (`fib_validate_source`): rules in priority order, each table asked in turn, for a flow
+//! whose destination is the packet's source, whose *source is the packet's destination*, whose
+//! *input interface is the link the packet is forwarded out of* (`lo` only for traffic to the
+//! host itself), with no output interface and no mark (unless `src_valid_mark`, which the
+//! snapshot does not record). So `from` rules are judged against the destinations of the
+//! checked packets, `iif` rules against the forwarding link, and `oif` rules never select. A
+//! `from` rule that covers part of those destinations (some packets would take it, others
+//! not), an `iif` rule when the forwarding link is not known, or an action not modelled
+//! (`goto`) makes the answer "cannot judge" when its table would answer, so the rule stays
+//! quiet rather than guessing. (Proved against the kernel in tests/doctor_routing.rs:
+//! `strict_rp_filter_follows_source_rules_of_the_reverse_lookup`.)
 
 use std::net::Ipv4Addr;
 
@@ -20,16 +28,25 @@ pub enum Policy<'a> {
     CannotJudge,
 }
 
-/// The route `ip` takes in `ns`, following its IPv4 policy rules; the main-table-and-others
-/// longest match of [`super::lookup`] when the snapshot recorded no rules (an old snapshot).
-pub fn lookup_by_rules(ns: &Namespace, ip: Ipv4Addr) -> Policy<'_> {
+/// The packets a reverse-path check is for: their destinations, and the link `ns` forwards
+/// them out of (`None` when not known).
+#[derive(Debug, Clone, Copy)]
+pub struct Checked<'a> {
+    pub to: Ipv4Net,
+    pub out: Option<&'a str>,
+}
+
+/// The route back to `ip` in `ns` for the `checked` packets from `ip`, following its IPv4
+/// policy rules; the main-table-and-others longest match of [`super::lookup`] when the
+/// snapshot recorded no rules (an old snapshot).
+pub fn lookup_by_rules<'n>(ns: &'n Namespace, ip: Ipv4Addr, checked: Checked) -> Policy<'n> {
     let mut rules: Vec<&RoutingRule> = ns.rules.iter().filter(|r| r.family == "inet").collect();
     if rules.is_empty() {
         return super::lookup(ns, ip).map_or(Policy::NoRoute, Policy::Route);
     }
     rules.sort_by_key(|r| r.priority);
     for r in rules {
-        let Some(selects) = selects(r, ip) else {
+        let Some(selects) = selects(r, ip, checked) else {
             if in_table(ns, r.table, ip, r.suppress_prefixlen).is_some() {
                 return Policy::CannotJudge;
             }
@@ -53,18 +70,32 @@ pub fn lookup_by_rules(ns: &Namespace, ip: Ipv4Addr) -> Policy<'_> {
     Policy::NoRoute
 }
 
-/// Whether rule `r` selects a lookup of `ip` with no mark from the local host (`iif lo`);
-/// `None` when it depends on a source address or an output interface.
-fn selects(r: &RoutingRule, ip: Ipv4Addr) -> Option<bool> {
-    if r.src.as_deref().is_some_and(|s| !is_any(s)) || r.oif.is_some() {
-        return None;
-    }
+/// Whether rule `r` selects the reverse lookup of `ip` for the `checked` packets (iif their
+/// output link, no oif, no mark); `None` when that depends on which of them it is, or on a
+/// link not known.
+fn selects(r: &RoutingRule, ip: Ipv4Addr, checked: Checked) -> Option<bool> {
+    let to = checked.to;
     let mut hit = true;
+    if let Some(s) = r.src.as_deref().filter(|s| !is_any(s)) {
+        let from = s.parse::<Ipv4Net>().ok()?;
+        if from.contains(&to) {
+            // Every packet's reverse lookup has a source in `from`.
+        } else if to.contains(&from) {
+            // Prefixes nest or are disjoint: only some of the packets take this rule.
+            return None;
+        } else {
+            hit = false;
+        }
+    }
+    // The reverse lookup has no output interface: `oif X` never matches it.
+    if r.oif.is_some() {
+        hit = false;
+    }
     if let Some(d) = &r.dst {
         hit &= d.parse::<Ipv4Net>().ok()?.contains(&ip);
     }
     if let Some(i) = &r.iif {
-        hit &= i == "lo";
+        hit &= i == checked.out?;
     }
     if let Some(m) = r.fwmark {
         hit &= m & r.fwmask.unwrap_or(u32::MAX) == 0;
