@@ -219,3 +219,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "earlier_tests.rs"]
+mod tests;

@@ -130,12 +130,15 @@ fn verdict(f: &Finding, before: &BTreeSet<String>, after: &After) -> Verdict {
     }
 }
 
-/// A step that only adds or re-enables: a link up, an address, a route, forwarding on, a
-/// looser rp_filter, an accepting or masquerading rule.
+/// A step that only adds or re-enables: a link up, an address, a route, a deleted link
+/// recreated, forwarding on, a looser rp_filter, an accepting or masquerading rule.
 fn only_restores(step: &Step) -> bool {
     match step {
         Step::SetLinkUp { up, .. } => *up,
-        Step::AddAddress { .. } | Step::AddRoute { .. } | Step::RestoreRoute { .. } => true,
+        Step::AddAddress { .. }
+        | Step::AddRoute { .. }
+        | Step::RestoreRoute { .. }
+        | Step::RecreateLink { .. } => true,
         Step::SetSysctl { key, value, .. } => {
             (key.contains("forward") && value == "1")
                 || (key.ends_with("rp_filter") && (value == "0" || value == "2"))

@@ -110,7 +110,7 @@ fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
             steps.push(add_default(ns, m.gw));
         }
     }
-    Finding::new(
+    let mut finding = Finding::new(
         "link-down",
         severity,
         &ns.name,
@@ -118,8 +118,11 @@ fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
         format!("{} is down in {}", link.name, ns.name),
         detail,
     )
-    .object("link", &ns.name, link.name.clone())
-    .fix(title, steps)
+    .object("link", &ns.name, link.name.clone());
+    for k in &lost {
+        finding = finding.object("route", &ns.name, k.show());
+    }
+    finding.fix(title, steps)
 }
 
 fn peer_down(ns: &Namespace, link: &Link, pns: &Namespace, peer: &Link) -> Finding {
