@@ -165,6 +165,10 @@ pub struct NftRule {
     /// `xt <TARGET>`).
     pub verdict: Option<String>,
     pub counters: Option<Counters>,
+    /// The rule's statements, typed for the evaluator. `None` in snapshots saved before
+    /// netlens evaluated nft (the evaluator then cannot judge the rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stmts: Option<Vec<super::nft_expr::NftStmt>>,
 }
 
 /// Table names that iptables creates; a nft table with one of these names in family ip/ip6 is

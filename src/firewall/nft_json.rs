@@ -122,10 +122,12 @@ fn add_chain(tables: &mut Vec<NftTable>, body: &Value) {
 fn add_rule(tables: &mut Vec<NftTable>, body: &Value) {
     let chain_name = str_field(body, "chain").unwrap_or("?");
     let mut summary = Summary::default();
+    let mut stmts = None;
     if let Some(exprs) = body.get("expr").and_then(Value::as_array) {
         for stmt in exprs {
             summary.statement(stmt);
         }
+        stmts = Some(super::nft_expr::parse_rule(exprs));
     }
     let rule = NftRule {
         handle: body.get("handle").and_then(Value::as_u64),
@@ -133,6 +135,7 @@ fn add_rule(tables: &mut Vec<NftTable>, body: &Value) {
         expr_summary: summary.parts.join(" "),
         verdict: summary.verdict,
         counters: summary.counters,
+        stmts,
     };
     find_or_add_chain(table_for(tables, body), chain_name)
         .rules

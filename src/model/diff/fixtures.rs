@@ -156,6 +156,7 @@ pub(super) fn red(packets: u64) -> Namespace {
                         packets,
                         bytes: packets * 60,
                     }),
+                    stmts: None,
                 }],
             }],
             sets: Vec::new(),

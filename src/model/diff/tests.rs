@@ -196,6 +196,7 @@ fn firewall_rules_and_policies() {
                 expr_summary: "xt MASQUERADE".into(),
                 verdict: None,
                 counters: None,
+                stmts: None,
             }],
         }],
         sets: Vec::new(),
