@@ -128,7 +128,7 @@ fn one_seed(seed: u64, cfg: &Config, run: &mut Run) {
     run.tally(c.fault.kind).seeds += 1;
     check_paths(&c, run);
     check_doctor(&c, run);
-    if c.fault.kind != "none" && !c.failing().is_empty() {
+    if c.fault.kind != "none" && oracle_fault::fixable(c.fault.kind) && !c.failing().is_empty() {
         fix_and_undo(&c, run);
     }
     listeners.stop();
