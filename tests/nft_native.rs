@@ -243,6 +243,14 @@ fn nft_forward_policy_drop() {
                 .contains("nftables"),
             "{text}"
         );
+        // `fix` refuses, saying why, instead of an iptables rule nft would override.
+        let out = netlens(&["fix", "forward-drop:r", "--dry-run"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("no automatic fix") && err.contains("nftables"),
+            "{err}"
+        );
         // Accepting in the nft chain itself opens the path, and the doctor agrees.
         nft("r", "add rule inet lab fwd_c iifname \"la\" accept");
         nft(

@@ -135,8 +135,9 @@ fn one_seed(seed: u64, cfg: &Config, run: &mut Run) {
     // Named namespaces only: deleting them takes every link, route and rule with them.
     try_sh(&["ip", "-all", "netns", "delete"]);
     println!(
-        "oracle: seed {seed} [{}] {}: {} namespaces, {} pairs ({} failing before the fault), {} broken by the fault, {} ms",
+        "oracle: seed {seed} [{}{}] {}: {} namespaces, {} pairs ({} failing before the fault), {} broken by the fault, {} ms",
         c.fault.kind,
+        if c.t.nft_nat { ", NAT in nft" } else { "" },
         c.fault.describe(),
         c.t.namespaces.len(),
         c.pairs.len(),

@@ -201,6 +201,21 @@ impl Firewall {
         self.xt_rules().filter(|r| r.table.name == "nat")
     }
 
+    /// Rules of native nft (ip/inet) base chains of type nat at `hook`, and the rules of the
+    /// chains they jump to are not included: evidence of NAT, not its judgement (that is the
+    /// evaluator's). Tables iptables-nft created are left out (they are in `nat_rules`).
+    pub fn nft_nat_rules<'a>(&'a self, hook: &'a str) -> impl Iterator<Item = &'a NftRule> + 'a {
+        self.nft
+            .iter()
+            .filter(|t| matches!(t.family.as_str(), "ip" | "inet"))
+            .filter(|t| !crate::firewall::eval::claimed_by_iptables_nft(self, t))
+            .flat_map(|t| &t.chains)
+            .filter(move |c| {
+                c.chain_type.as_deref() == Some("nat") && c.hook.as_deref() == Some(hook)
+            })
+            .flat_map(|c| &c.rules)
+    }
+
     /// Total number of rules across all iptables and nft tables.
     pub fn rule_count(&self) -> usize {
         let xt: usize = self

@@ -171,14 +171,16 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
             if !t.masquerade {
                 return None;
             }
+            let delete = if t.nft_nat {
+                "nft flush chain ip oraclenat post"
+            } else {
+                "iptables -t nat -D POSTROUTING -s 10.0.0.0/8 -o up0 -j MASQUERADE"
+            };
             Some(fault(
                 kind,
                 "r0",
                 "MASQUERADE",
-                vec![exec_in(
-                    "r0",
-                    &words("iptables -t nat -D POSTROUTING -s 10.0.0.0/8 -o up0 -j MASQUERADE"),
-                )],
+                vec![exec_in("r0", &words(delete))],
             ))
         }
         "input-drop" => {

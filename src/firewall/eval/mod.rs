@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use crate::firewall::{Firewall, IpFamily};
 use matches::Ctx;
 pub use nft_walk::chain_name as nft_chain_name;
+pub use units::claimed_by_iptables_nft;
 use units::{units, Unit};
 pub use walk::rule_text;
 
