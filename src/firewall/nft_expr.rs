@@ -87,6 +87,16 @@ pub enum NftAtom {
     },
 }
 
+/// One element of a verdict map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NftVmapEntry {
+    pub when: NftAtom,
+    /// `accept`, `drop`, `continue`, `return`, `jump`, `goto`.
+    pub verdict: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
 /// One statement of a rule, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "stmt", rename_all = "snake_case")]
@@ -104,6 +114,12 @@ pub enum NftStmt {
         target: Option<String>,
     },
     Reject,
+    /// `KEY vmap { VALUE : VERDICT, … }` (firewalld dispatches zones this way): the first
+    /// entry whose value the packet's key equals gives the verdict; none ends the rule.
+    Vmap {
+        key: NftKey,
+        entries: Vec<NftVmapEntry>,
+    },
     /// `masquerade`, `snat`, `dnat`, `redirect`, with `to` as iptables writes it
     /// (`10.0.0.2:80`, `:8080`).
     Nat {
@@ -157,6 +173,7 @@ fn statement(v: &Value) -> NftStmt {
         },
         "reject" => NftStmt::Reject,
         "masquerade" | "snat" | "dnat" | "redirect" => nat(kind, body),
+        "vmap" => vmap(body).unwrap_or_else(|| unmodeled(format!("vmap {body}"))),
         "mangle" => set_mark(body).unwrap_or_else(|| unmodeled(format!("mangle {body}"))),
         // A probe stays within any rate limit's burst, as for iptables' `-m limit`.
         "counter" | "log" | "limit" | "set" | "comment" => NftStmt::Nop,
@@ -308,6 +325,35 @@ fn nat(kind: &str, body: &Value) -> NftStmt {
         nat: kind.to_string(),
         to,
     }
+}
+
+/// An anonymous verdict map on one key; named maps and concatenations are not modelled.
+fn vmap(body: &Value) -> Option<NftStmt> {
+    let key = key(body.get("key")?)?;
+    let elems = body.get("data")?.get("set")?.as_array()?;
+    if elems.len() > MAX_ATOMS {
+        return None;
+    }
+    let entries = elems
+        .iter()
+        .map(|e| {
+            let [when, v] = e.as_array()?.as_slice() else {
+                return None;
+            };
+            let (verdict, vbody) = v.as_object()?.iter().next()?;
+            let target = match verdict.as_str() {
+                "accept" | "drop" | "continue" | "return" => None,
+                "jump" | "goto" => Some(vbody.get("target")?.as_str()?.to_string()),
+                _ => return None,
+            };
+            Some(NftVmapEntry {
+                when: atom(when)?,
+                verdict: verdict.clone(),
+                target,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(NftStmt::Vmap { key, entries })
 }
 
 /// `meta mark set V` / `ct mark set V` with a constant; anything else is not modelled.

@@ -214,3 +214,43 @@ fn old_snapshots_and_goto_loops_cannot_be_judged() {
         Verdict::CannotJudge { .. }
     ));
 }
+
+/// firewalld-style zone dispatch with verdict maps (captured from nft 1.0.6).
+#[test]
+fn verdict_maps() {
+    let text = r#"{"nftables":[
+{"chain":{"family":"inet","table":"fw","name":"zone_a"}},
+{"chain":{"family":"inet","table":"fw","name":"fwdc","type":"filter","hook":"forward","prio":0,"policy":"drop"}},
+{"rule":{"family":"inet","table":"fw","chain":"zone_a","expr":[{"accept":null}]}},
+{"rule":{"family":"inet","table":"fw","chain":"fwdc","expr":[{"vmap":{"key":{"meta":{"key":"iifname"}},"data":{"set":[["la",{"jump":{"target":"zone_a"}}],["lb",{"drop":null}],["lc*",{"accept":null}]]}}}]}},
+{"rule":{"family":"inet","table":"fw","chain":"fwdc","expr":[{"vmap":{"key":{"payload":{"protocol":"tcp","field":"dport"}},"data":{"set":[[22,{"drop":null}],[{"range":[1000,2000]},{"accept":null}]]}}}]}},
+{"rule":{"family":"inet","table":"fw","chain":"fwdc","expr":[{"vmap":{"key":{"payload":{"protocol":"tcp","field":"sport"}},"data":{"set":[[22,{"drop":null}]]}}}]}}]}"#;
+    let (nft, w) = nft_json::parse(text);
+    assert!(w.is_empty(), "{w:?}");
+    let fw = Firewall {
+        nft,
+        ..Firewall::default()
+    };
+    let via = |iif: &str, port: u16| {
+        at(
+            &fw,
+            FORWARD,
+            "FORWARD",
+            &pkt("tcp", "10.0.0.1", "10.1.0.1", Some(port), iif, "lx"),
+        )
+    };
+    assert_eq!(
+        via("la", 80).verdict,
+        Verdict::Accept,
+        "jump to zone_a, accepted there"
+    );
+    assert_eq!(via("lc7", 80).verdict, Verdict::Accept, "wildcard entry");
+    assert!(via("lb", 80).drops());
+    // No entry for ld: the next rule's port map decides, then the sport map cannot be judged.
+    assert!(via("ld", 22).drops());
+    assert_eq!(via("ld", 1500).verdict, Verdict::Accept);
+    assert!(matches!(via("ld", 80).verdict, Verdict::CannotJudge { .. }));
+    // ICMP: no map matches (the tcp keys do not load), the policy drops.
+    let icmp = pkt("icmp", "10.0.0.1", "10.1.0.1", None, "ld", "lx");
+    assert!(at(&fw, FORWARD, "FORWARD", &icmp).drops());
+}

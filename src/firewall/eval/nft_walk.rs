@@ -7,7 +7,7 @@ use super::matches::Ctx;
 use super::nft_match::holds;
 use super::walk::{combine, Out};
 use super::{Pkt, Verdict};
-use crate::firewall::nft_expr::NftStmt;
+use crate::firewall::nft_expr::{NftOp, NftStmt};
 use crate::firewall::{NftChain, NftRule, NftTable};
 
 /// Jumps nested deeper than this are not followed (the kernel stops at 16 too).
@@ -219,6 +219,26 @@ fn statement(t: &NftTable, s: &NftStmt, by: &str, pkt: &Pkt, st: &mut State) -> 
             by: by.into(),
         }),
         NftStmt::Verdict { verdict, target } => verdict_step(t, verdict, target, by, st),
+        NftStmt::Vmap { key, entries } => {
+            let cx = Ctx {
+                mark: st.mark,
+                ctmark: st.ctmark,
+                is_local: &|_| false,
+            };
+            for e in entries {
+                match holds(key, NftOp::Eq, std::slice::from_ref(&e.when), pkt, &cx) {
+                    Ok(true) => return verdict_step(t, &e.verdict, &e.target, by, st),
+                    Ok(false) => {}
+                    // Which entry (or none) applies is not known: no fork can stand for it.
+                    Err(why) => {
+                        let by = by.into();
+                        return Step::Done(Verdict::CannotJudge { by, why });
+                    }
+                }
+            }
+            // A lookup that finds nothing ends the rule.
+            Step::NextRule
+        }
     }
 }
 
