@@ -130,6 +130,9 @@ pub struct NftTable {
     pub chains: Vec<NftChain>,
     /// Names of the table's named sets and maps.
     pub sets: Vec<String>,
+    /// Their contents, for the evaluator (absent in older snapshots).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named: Vec<super::nft_expr::NftNamedSet>,
 }
 
 /// One nftables chain; base chains have a hook, regular chains don't.

@@ -85,6 +85,21 @@ pub enum NftAtom {
         lo: String,
         hi: String,
     },
+    /// `@name`: a named set of the rule's table, looked up when the rule is walked.
+    SetRef(String),
+}
+
+/// A named set or verdict map of a table, as far as the evaluator can use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NftNamedSet {
+    pub name: String,
+    /// A set's elements; `None` when not usable (dynamic or timed: packets change it, and
+    /// the snapshot's copy is stale; too large; elements not understood; a data map).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elems: Option<Vec<NftAtom>>,
+    /// A verdict map's entries, when usable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdicts: Option<Vec<NftVmapEntry>>,
 }
 
 /// One element of a verdict map.
@@ -119,6 +134,9 @@ pub enum NftStmt {
     Vmap {
         key: NftKey,
         entries: Vec<NftVmapEntry>,
+        /// `vmap @name`: the entries are the named map's, looked up when walked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        named: Option<String>,
     },
     /// `masquerade`, `snat`, `dnat`, `redirect`, with `to` as iptables writes it
     /// (`10.0.0.2:80`, `:8080`).
@@ -267,7 +285,7 @@ fn atoms(v: &Value) -> Option<Vec<NftAtom>> {
 
 fn atom(v: &Value) -> Option<NftAtom> {
     match v {
-        Value::String(s) if s.starts_with('@') => None,
+        Value::String(s) if s.starts_with('@') => Some(NftAtom::SetRef(s[1..].to_string())),
         Value::String(s) => Some(NftAtom::Text(s.clone())),
         Value::Number(n) => n.as_u64().map(NftAtom::Num),
         Value::Object(o) => {
@@ -330,11 +348,29 @@ fn nat(kind: &str, body: &Value) -> NftStmt {
 /// An anonymous verdict map on one key; named maps and concatenations are not modelled.
 fn vmap(body: &Value) -> Option<NftStmt> {
     let key = key(body.get("key")?)?;
-    let elems = body.get("data")?.get("set")?.as_array()?;
+    let data = body.get("data")?;
+    if let Some(name) = data.as_str().and_then(|d| d.strip_prefix('@')) {
+        return Some(NftStmt::Vmap {
+            key,
+            entries: Vec::new(),
+            named: Some(name.to_string()),
+        });
+    }
+    let entries = vmap_entries(data.get("set")?)?;
+    Some(NftStmt::Vmap {
+        key,
+        entries,
+        named: None,
+    })
+}
+
+/// `[[value, {verdict}], …]`, bounded.
+fn vmap_entries(elems: &Value) -> Option<Vec<NftVmapEntry>> {
+    let elems = elems.as_array()?;
     if elems.len() > MAX_ATOMS {
         return None;
     }
-    let entries = elems
+    elems
         .iter()
         .map(|e| {
             let [when, v] = e.as_array()?.as_slice() else {
@@ -352,8 +388,34 @@ fn vmap(body: &Value) -> Option<NftStmt> {
                 target,
             })
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some(NftStmt::Vmap { key, entries })
+        .collect::<Option<Vec<_>>>()
+}
+
+/// A `set` or `map` object of `nft -j`: its elements when the evaluator can trust them.
+pub fn named_set(name: &str, body: &Value) -> NftNamedSet {
+    let mut out = NftNamedSet {
+        name: name.to_string(),
+        elems: None,
+        verdicts: None,
+    };
+    let flags: Vec<&str> = match body.get("flags") {
+        Some(Value::Array(f)) => f.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(f)) => vec![f.as_str()],
+        _ => Vec::new(),
+    };
+    if flags.iter().any(|f| matches!(*f, "dynamic" | "timeout")) || body.get("timeout").is_some() {
+        return out;
+    }
+    let empty = Value::Array(Vec::new());
+    let elem = body.get("elem").unwrap_or(&empty);
+    match body.get("map").and_then(Value::as_str) {
+        Some("verdict") => out.verdicts = vmap_entries(elem),
+        Some(_) => {}
+        None => {
+            out.elems = atoms(elem).filter(|a| !a.iter().any(|x| matches!(x, NftAtom::SetRef(_))))
+        }
+    }
+    out
 }
 
 /// `meta mark set V` / `ct mark set V` with a constant; anything else is not modelled.

@@ -65,9 +65,18 @@ fn lab_dump_statements_are_typed() {
     assert!(
         matches!(&s[1], NftStmt::Verdict { verdict, target: Some(t) } if verdict == "jump" && t == "subc")
     );
-    // A named set is not resolved: the match is unmodeled, not guessed.
+    // A named set is looked up when walked; its elements are kept with the table.
     let s = rule(LAB, "lab", "fwdc", 3).stmts.unwrap();
-    assert!(matches!(&s[0], NftStmt::Unmodeled { .. }), "{s:?}");
+    assert!(
+        matches!(&s[0], NftStmt::Match { right, .. } if right == &[NftAtom::SetRef("allowed".into())]),
+        "{s:?}"
+    );
+    let (tables, _) = nft_json::parse(LAB);
+    let lab = tables.iter().find(|t| t.name == "lab").unwrap();
+    assert_eq!(
+        lab.named[0].elems,
+        Some(vec![NftAtom::Text("10.0.0.1".into())])
+    );
     let s = rule(LAB, "lab", "subc", 0).stmts.unwrap();
     assert_eq!(
         s[0],
@@ -147,4 +156,19 @@ fn old_snapshot_rules_load_without_statements() {
     let new = serde_json::to_string(&rule(LAB, "lab", "inc", 0)).unwrap();
     let back: NftRule = serde_json::from_str(&new).unwrap();
     assert_eq!(back, rule(LAB, "lab", "inc", 0));
+}
+
+#[test]
+fn dynamic_sets_and_verdict_maps() {
+    let dynamic = serde_json::json!({"name": "seen", "type": "ipv4_addr", "flags": ["dynamic", "timeout"], "elem": ["10.0.0.1"]});
+    assert_eq!(named_set("seen", &dynamic).elems, None, "packets change it");
+    let map = serde_json::json!({"name": "jumps", "type": "ifname", "map": "verdict", "elem": [["docker0", {"jump": {"target": "in__docker0"}}]]});
+    let m = named_set("jumps", &map);
+    assert_eq!(
+        m.verdicts.unwrap()[0].target.as_deref(),
+        Some("in__docker0")
+    );
+    let data = serde_json::json!({"name": "d", "type": "ipv4_addr", "map": "ipv4_addr", "elem": [["10.0.0.1", "10.0.0.2"]]});
+    let d = named_set("d", &data);
+    assert!(d.elems.is_none() && d.verdicts.is_none());
 }

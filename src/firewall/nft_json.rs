@@ -36,7 +36,10 @@ pub fn parse(text: &str) -> (Vec<NftTable>, Vec<String>) {
                 "rule" => add_rule(&mut tables, body),
                 "set" | "map" => {
                     if let Some(name) = str_field(body, "name") {
-                        table_for(&mut tables, body).sets.push(name.to_string());
+                        let named = super::nft_expr::named_set(name, body);
+                        let t = table_for(&mut tables, body);
+                        t.sets.push(name.to_string());
+                        t.named.push(named);
                     }
                 }
                 // metainfo, counter, quota, flowtable, ct helper, …: not modelled.
@@ -76,6 +79,7 @@ fn find_or_add_table<'a>(
                 handle: None,
                 chains: Vec::new(),
                 sets: Vec::new(),
+                named: Vec::new(),
             });
             tables.len() - 1
         }

@@ -135,6 +135,7 @@ fn number(op: NftOp, right: &[NftAtom], have: u64) -> Hit {
         NftAtom::Text(t) => Ok(have == num(t)?),
         NftAtom::Range { lo, hi } => Ok((num(lo)?..=num(hi)?).contains(&have)),
         NftAtom::Prefix { .. } => Err("a prefix on a number".into()),
+        NftAtom::SetRef(n) => Err(format!("set @{n} is not known")),
     })
 }
 
@@ -151,6 +152,7 @@ fn addr_has(a: &NftAtom, ip: IpAddr) -> Hit {
         }
         NftAtom::Range { lo, hi } => Ok((parse(lo)?..=parse(hi)?).contains(&ip)),
         NftAtom::Num(_) => Err("a number as an address".into()),
+        NftAtom::SetRef(n) => Err(format!("set @{n} is not known")),
     }
 }
 

@@ -55,19 +55,28 @@ fn forward_chain_sets_ranges_and_policy() {
     let fw = lab("");
     let web = pkt("tcp", "10.5.0.2", "10.6.0.2", Some(1500), "la", "lb");
     assert_eq!(at(&fw, FORWARD, "FORWARD", &web).verdict, Verdict::Accept);
-    // Excluded destination: the named set decides between accept and the drop policy.
+    // Excluded destination: the named set @allowed = { 10.0.0.1 } decides.
     let excl = pkt("tcp", "10.5.0.2", "10.9.1.1", Some(80), "la", "lb");
-    let d = at(&fw, FORWARD, "FORWARD", &excl);
-    match &d.verdict {
-        Verdict::CannotJudge { by, .. } => assert!(by.contains("@allowed"), "{by}"),
-        v => panic!("{v:?}"),
-    }
     assert_eq!(
-        d.assumed,
+        at(&fw, FORWARD, "FORWARD", &excl).verdict,
         Verdict::Drop {
             by: "nft inet lab fwdc policy drop".into()
         }
     );
+    let allowed = pkt("tcp", "10.0.0.1", "10.9.1.1", Some(80), "lb", "la");
+    assert_eq!(
+        at(&fw, FORWARD, "FORWARD", &allowed).verdict,
+        Verdict::Accept
+    );
+    // A set the snapshot does not hold (an old snapshot): cannot judge, and which rule.
+    let mut old = lab("");
+    old.nft.iter_mut().for_each(|t| t.named.clear());
+    let d = at(&old, FORWARD, "FORWARD", &excl);
+    match &d.verdict {
+        Verdict::CannotJudge { by, .. } => assert!(by.contains("@allowed"), "{by}"),
+        v => panic!("{v:?}"),
+    }
+    assert!(matches!(d.assumed, Verdict::Drop { .. }));
     // ICMP is accepted either way the named set goes.
     let ping = pkt("icmp", "10.5.0.2", "10.9.1.1", None, "la", "lb");
     assert_eq!(at(&fw, FORWARD, "FORWARD", &ping).verdict, Verdict::Accept);
@@ -253,4 +262,36 @@ fn verdict_maps() {
     // ICMP: no map matches (the tcp keys do not load), the policy drops.
     let icmp = pkt("icmp", "10.0.0.1", "10.1.0.1", None, "ld", "lx");
     assert!(at(&fw, FORWARD, "FORWARD", &icmp).drops());
+}
+
+/// Docker 29's nftables mode dispatches through named verdict maps (`iifname vmap @…`).
+#[test]
+fn named_verdict_map() {
+    let text = r#"{"nftables":[
+{"map":{"family":"ip","table":"docker-bridges","name":"filter-forward-in-jumps","type":"ifname","map":"verdict","elem":[["docker0",{"jump":{"target":"in__docker0"}}]]}},
+{"chain":{"family":"ip","table":"docker-bridges","name":"in__docker0"}},
+{"chain":{"family":"ip","table":"docker-bridges","name":"fwd","type":"filter","hook":"forward","prio":0,"policy":"drop"}},
+{"rule":{"family":"ip","table":"docker-bridges","chain":"in__docker0","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":80}},{"accept":null}]}},
+{"rule":{"family":"ip","table":"docker-bridges","chain":"fwd","expr":[{"vmap":{"key":{"meta":{"key":"oifname"}},"data":"@filter-forward-in-jumps"}}]}}]}"#;
+    let (nft, w) = nft_json::parse(text);
+    assert!(w.is_empty(), "{w:?}");
+    let fw = Firewall {
+        nft,
+        ..Firewall::default()
+    };
+    let to = |port| {
+        pkt(
+            "tcp",
+            "192.0.2.1",
+            "172.17.0.2",
+            Some(port),
+            "eth0",
+            "docker0",
+        )
+    };
+    assert_eq!(
+        at(&fw, FORWARD, "FORWARD", &to(80)).verdict,
+        Verdict::Accept
+    );
+    assert!(at(&fw, FORWARD, "FORWARD", &to(22)).drops());
 }

@@ -7,7 +7,7 @@ use super::matches::Ctx;
 use super::nft_match::holds;
 use super::walk::{combine, Out};
 use super::{Pkt, Verdict};
-use crate::firewall::nft_expr::{NftOp, NftStmt};
+use crate::firewall::nft_expr::{NftAtom, NftOp, NftStmt};
 use crate::firewall::{NftChain, NftRule, NftTable};
 
 /// Jumps nested deeper than this are not followed (the kernel stops at 16 too).
@@ -196,7 +196,11 @@ fn statement(t: &NftTable, s: &NftStmt, by: &str, pkt: &Pkt, st: &mut State) -> 
                 ctmark: st.ctmark,
                 is_local: &|_| false,
             };
-            match holds(key, *op, right, pkt, &cx) {
+            let right = match expand(t, right) {
+                Ok(r) => r,
+                Err(why) => return Step::Unsure(why),
+            };
+            match holds(key, *op, &right, pkt, &cx) {
                 Ok(true) => Step::Next,
                 Ok(false) => Step::NextRule,
                 Err(why) => Step::Unsure(why),
@@ -219,7 +223,30 @@ fn statement(t: &NftTable, s: &NftStmt, by: &str, pkt: &Pkt, st: &mut State) -> 
             by: by.into(),
         }),
         NftStmt::Verdict { verdict, target } => verdict_step(t, verdict, target, by, st),
-        NftStmt::Vmap { key, entries } => {
+        NftStmt::Vmap {
+            key,
+            entries,
+            named,
+        } => {
+            let named_entries;
+            let entries = match named {
+                None => entries,
+                Some(n) => match t
+                    .named
+                    .iter()
+                    .find(|s| &s.name == n)
+                    .and_then(|s| s.verdicts.as_ref())
+                {
+                    Some(e) => {
+                        named_entries = e;
+                        named_entries
+                    }
+                    None => {
+                        let why = format!("verdict map @{n} is not known or not usable");
+                        return Step::Done(Verdict::CannotJudge { by: by.into(), why });
+                    }
+                },
+            };
             let cx = Ctx {
                 mark: st.mark,
                 ctmark: st.ctmark,
@@ -240,6 +267,32 @@ fn statement(t: &NftTable, s: &NftStmt, by: &str, pkt: &Pkt, st: &mut State) -> 
             Step::NextRule
         }
     }
+}
+
+/// The right side with each `@set` replaced by the named set's elements.
+fn expand<'a>(
+    t: &NftTable,
+    right: &'a [NftAtom],
+) -> Result<std::borrow::Cow<'a, [NftAtom]>, String> {
+    if !right.iter().any(|a| matches!(a, NftAtom::SetRef(_))) {
+        return Ok(std::borrow::Cow::Borrowed(right));
+    }
+    let mut out = Vec::new();
+    for a in right {
+        match a {
+            NftAtom::SetRef(n) => {
+                let elems = t
+                    .named
+                    .iter()
+                    .find(|s| &s.name == n)
+                    .and_then(|s| s.elems.as_ref())
+                    .ok_or_else(|| format!("set @{n} is not known or not usable"))?;
+                out.extend(elems.iter().cloned());
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 fn verdict_step(

@@ -160,6 +160,7 @@ pub(super) fn red(packets: u64) -> Namespace {
                 }],
             }],
             sets: Vec::new(),
+            named: Vec::new(),
         }],
         errors: Vec::new(),
     });

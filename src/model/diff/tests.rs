@@ -200,6 +200,7 @@ fn firewall_rules_and_policies() {
             }],
         }],
         sets: Vec::new(),
+        named: Vec::new(),
     });
     fw.nft[0].chains[0].rules[0].expr_summary =
         "tcp dport 443 counter packets 0 bytes 0 accept".into();
