@@ -128,15 +128,16 @@ fn one_seed(seed: u64, cfg: &Config, run: &mut Run) {
     run.tally(c.fault.kind).seeds += 1;
     check_paths(&c, run);
     check_doctor(&c, run);
-    if c.fault.kind != "none" && !c.failing().is_empty() {
+    if c.fault.kind != "none" && oracle_fault::fixable(c.fault.kind) && !c.failing().is_empty() {
         fix_and_undo(&c, run);
     }
     listeners.stop();
     // Named namespaces only: deleting them takes every link, route and rule with them.
     try_sh(&["ip", "-all", "netns", "delete"]);
     println!(
-        "oracle: seed {seed} [{}] {}: {} namespaces, {} pairs ({} failing before the fault), {} broken by the fault, {} ms",
+        "oracle: seed {seed} [{}{}] {}: {} namespaces, {} pairs ({} failing before the fault), {} broken by the fault, {} ms",
         c.fault.kind,
+        if c.t.nft_nat { ", NAT in nft" } else { "" },
         c.fault.describe(),
         c.t.namespaces.len(),
         c.pairs.len(),

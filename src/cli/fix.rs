@@ -84,8 +84,15 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         match findings.iter().find(|f| f.id == args.id) {
             Some(f) if f.fix.is_some() => vec![f],
             Some(f) => {
+                // Why none is offered (e.g. the drop is in an nftables chain netlens does
+                // not edit), when the doctor knows.
+                let why = f
+                    .fix_rejected
+                    .as_deref()
+                    .map(|w| format!(" ({w})"))
+                    .unwrap_or_default();
                 crate::errln!(
-                    "netlens fix: {} has no automatic fix; what the doctor says: {}",
+                    "netlens fix: {} has no automatic fix{why}; what the doctor says: {}",
                     f.id,
                     f.explanation
                 );

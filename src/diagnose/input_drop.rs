@@ -128,7 +128,16 @@ fn check_port(ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Fin
     }
     let mut steps: Vec<Step> = Vec::new();
     let mut rules: Vec<String> = Vec::new();
+    let mut nft = false;
     for (_, _, _, by) in &dropped {
+        // A native nft chain's drop: named, but no iptables fix (it would not override it).
+        if by.starts_with("nft ") {
+            nft = true;
+            if !rules.contains(by) {
+                rules.push(by.clone());
+            }
+            continue;
+        }
         // A drop on the way somewhere else (DNATed on to FORWARD) is forward-drop's.
         let (table, chain, text) = split_by(by)?;
         if chain == "FORWARD" || MANAGED.iter().any(|m| chain.starts_with(m)) {
@@ -189,7 +198,9 @@ fn check_port(ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Fin
         })
         .collect();
     let key = format!("tcp/{port}");
-    let policy = rules.iter().any(|r| r.ends_with(" policy DROP"));
+    let policy = rules
+        .iter()
+        .any(|r| r.ends_with(" policy DROP") || r.ends_with(" policy drop"));
     let (title, what) = if policy {
         (
             format!("accept tcp/{port} in {}", ns.name),
@@ -227,6 +238,14 @@ fn check_port(ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Fin
     .object("port", &ns.name, key.clone());
     for r in &rules {
         finding = finding.object("rule", &ns.name, r.clone());
+    }
+    if nft {
+        finding.fix_rejected = Some(
+            "the drop is in a native nftables chain; netlens does not edit nftables rulesets \
+             yet, and an iptables rule would not override that drop: change that chain"
+                .into(),
+        );
+        return Some(finding);
     }
     Some(finding.fix(title, steps))
 }

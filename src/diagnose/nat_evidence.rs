@@ -1,9 +1,10 @@
 //! What the routing rules need to know of NAT, without judging it (that is `nat`'s job):
 //! whether a namespace masquerades an address on its way out, read from its POSTROUTING
-//! chain's MASQUERADE and SNAT rules.
+//! chain's MASQUERADE and SNAT rules, and native nftables nat chains' masquerade / snat.
 
 use std::net::Ipv4Addr;
 
+use crate::firewall::nft_expr::{NftAtom, NftKey, NftOp, NftStmt};
 use crate::firewall::IpFamily;
 use crate::model::Namespace;
 
@@ -12,7 +13,31 @@ use crate::model::Namespace;
 /// that `ip` is meant to go out, and missing some of it only keeps a rule quiet.
 pub fn masquerades(ns: &Namespace, ip: Ipv4Addr) -> bool {
     let Some(fw) = &ns.firewall else { return false };
-    fw.nat_rules()
+    let nft = fw.nft_nat_rules("postrouting").any(|r| {
+        let stmts = r.stmts.as_deref().unwrap_or(&[]);
+        let nats = stmts
+            .iter()
+            .any(|s| matches!(s, NftStmt::Nat { nat, .. } if nat == "masquerade" || nat == "snat"));
+        nats && stmts.iter().all(|s| match s {
+            NftStmt::Match {
+                key: NftKey::Saddr { v6: false },
+                op,
+                right,
+            } => {
+                let has = right.iter().any(|a| match a {
+                    NftAtom::Prefix { addr, len } => format!("{addr}/{len}")
+                        .parse::<ipnet::Ipv4Net>()
+                        .is_ok_and(|n| n.contains(&ip)),
+                    NftAtom::Text(t) => t.parse::<Ipv4Addr>() == Ok(ip),
+                    _ => false,
+                });
+                has == (*op == NftOp::Eq)
+            }
+            _ => true,
+        })
+    });
+    nft || fw
+        .nat_rules()
         .filter(|r| r.table.family == IpFamily::V4 && r.chain.name == "POSTROUTING")
         .filter(|r| matches!(r.rule.target.as_deref(), Some("MASQUERADE" | "SNAT")))
         .any(|r| match &r.rule.source {
@@ -31,6 +56,10 @@ pub fn masquerades(ns: &Namespace, ip: Ipv4Addr) -> bool {
 /// it must route back; one with a port forward but no MASQUERADE lost its MASQUERADE.
 pub fn translates_any(ns: &Namespace) -> bool {
     let Some(fw) = &ns.firewall else { return false };
-    fw.nat_rules()
+    let nft = ["prerouting", "output", "postrouting", "input"]
+        .iter()
+        .any(|hook| fw.nft_nat_rules(hook).any(|r| r.verdict.is_some()));
+    nft || fw
+        .nat_rules()
         .any(|r| r.table.family == IpFamily::V4 && r.rule.target.is_some())
 }

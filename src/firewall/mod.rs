@@ -5,6 +5,7 @@ pub mod eval;
 pub mod iptables_save;
 pub mod model;
 pub mod nfnetlink;
+pub mod nft_expr;
 pub mod nft_json;
 
 pub use collect::collect_in_current_netns;

@@ -130,6 +130,9 @@ pub struct NftTable {
     pub chains: Vec<NftChain>,
     /// Names of the table's named sets and maps.
     pub sets: Vec<String>,
+    /// Their contents, for the evaluator (absent in older snapshots).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named: Vec<super::nft_expr::NftNamedSet>,
 }
 
 /// One nftables chain; base chains have a hook, regular chains don't.
@@ -165,6 +168,10 @@ pub struct NftRule {
     /// `xt <TARGET>`).
     pub verdict: Option<String>,
     pub counters: Option<Counters>,
+    /// The rule's statements, typed for the evaluator. `None` in snapshots saved before
+    /// netlens evaluated nft (the evaluator then cannot judge the rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stmts: Option<Vec<super::nft_expr::NftStmt>>,
 }
 
 /// Table names that iptables creates; a nft table with one of these names in family ip/ip6 is
@@ -195,6 +202,21 @@ impl Firewall {
     /// iptables rules of the `nat` tables (DNAT, SNAT, MASQUERADE, kube-proxy services, …).
     pub fn nat_rules(&self) -> impl Iterator<Item = XtRuleRef<'_>> {
         self.xt_rules().filter(|r| r.table.name == "nat")
+    }
+
+    /// Rules of native nft (ip/inet) base chains of type nat at `hook`, and the rules of the
+    /// chains they jump to are not included: evidence of NAT, not its judgement (that is the
+    /// evaluator's). Tables iptables-nft created are left out (they are in `nat_rules`).
+    pub fn nft_nat_rules<'a>(&'a self, hook: &'a str) -> impl Iterator<Item = &'a NftRule> + 'a {
+        self.nft
+            .iter()
+            .filter(|t| matches!(t.family.as_str(), "ip" | "inet"))
+            .filter(|t| !crate::firewall::eval::claimed_by_iptables_nft(self, t))
+            .flat_map(|t| &t.chains)
+            .filter(move |c| {
+                c.chain_type.as_deref() == Some("nat") && c.hook.as_deref() == Some(hook)
+            })
+            .flat_map(|c| &c.rules)
     }
 
     /// Total number of rules across all iptables and nft tables.

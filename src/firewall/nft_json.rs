@@ -36,7 +36,10 @@ pub fn parse(text: &str) -> (Vec<NftTable>, Vec<String>) {
                 "rule" => add_rule(&mut tables, body),
                 "set" | "map" => {
                     if let Some(name) = str_field(body, "name") {
-                        table_for(&mut tables, body).sets.push(name.to_string());
+                        let named = super::nft_expr::named_set(name, body);
+                        let t = table_for(&mut tables, body);
+                        t.sets.push(name.to_string());
+                        t.named.push(named);
                     }
                 }
                 // metainfo, counter, quota, flowtable, ct helper, …: not modelled.
@@ -76,6 +79,7 @@ fn find_or_add_table<'a>(
                 handle: None,
                 chains: Vec::new(),
                 sets: Vec::new(),
+                named: Vec::new(),
             });
             tables.len() - 1
         }
@@ -122,10 +126,12 @@ fn add_chain(tables: &mut Vec<NftTable>, body: &Value) {
 fn add_rule(tables: &mut Vec<NftTable>, body: &Value) {
     let chain_name = str_field(body, "chain").unwrap_or("?");
     let mut summary = Summary::default();
+    let mut stmts = None;
     if let Some(exprs) = body.get("expr").and_then(Value::as_array) {
         for stmt in exprs {
             summary.statement(stmt);
         }
+        stmts = Some(super::nft_expr::parse_rule(exprs));
     }
     let rule = NftRule {
         handle: body.get("handle").and_then(Value::as_u64),
@@ -133,6 +139,7 @@ fn add_rule(tables: &mut Vec<NftTable>, body: &Value) {
         expr_summary: summary.parts.join(" "),
         verdict: summary.verdict,
         counters: summary.counters,
+        stmts,
     };
     find_or_add_chain(table_for(tables, body), chain_name)
         .rules

@@ -24,7 +24,7 @@ pub struct InputVerdict {
     pub from: Option<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iif: Option<String>,
-    /// DNAT on the way, rules netlens could not judge, native nft tables it did not evaluate.
+    /// DNAT on the way, rules netlens could not judge, nft netdev tables it did not evaluate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -190,14 +190,12 @@ pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdi
     }
     let d = decide_at(fw, tables, chain, &pkt, &local);
     notes.extend(d.unsure.iter().map(|u| format!("not judged: {u}")));
-    for t in fw.nft.iter().filter(|t| !t.looks_like_iptables_nft()) {
-        if t.chains
-            .iter()
-            .any(|c| matches!(c.hook.as_deref(), Some("input" | "prerouting")))
-        {
+    // ip/ip6/inet tables are evaluated with the rest; a netdev ingress chain is not.
+    for t in fw.nft.iter().filter(|t| t.family == "netdev") {
+        if t.chains.iter().any(|c| c.hook.is_some()) {
             notes.push(format!(
-                "native nftables table {} {} also hooks in; it was not evaluated",
-                t.family, t.name
+                "nftables table netdev {} hooks ingress; it was not evaluated",
+                t.name
             ));
         }
     }

@@ -15,6 +15,8 @@ pub const KINDS: &[&str] = &[
     "netmask",
     "masquerade",
     "input-drop",
+    "nft-forward-drop",
+    "nft-input-drop",
 ];
 
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub fn rule_words(kind: &str) -> &'static [&'static str] {
         "netmask" => &["subnet", "mask"],
         "masquerade" => &["masquerade"],
         "input-drop" => &["input", "drop", "blocked", "port"],
+        "nft-forward-drop" => &["forward"],
+        "nft-input-drop" => &["input", "drop", "blocked", "port"],
         _ => &[],
     }
 }
@@ -167,14 +171,16 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
             if !t.masquerade {
                 return None;
             }
+            let delete = if t.nft_nat {
+                "nft flush chain ip oraclenat post"
+            } else {
+                "iptables -t nat -D POSTROUTING -s 10.0.0.0/8 -o up0 -j MASQUERADE"
+            };
             Some(fault(
                 kind,
                 "r0",
                 "MASQUERADE",
-                vec![exec_in(
-                    "r0",
-                    &words("iptables -t nat -D POSTROUTING -s 10.0.0.0/8 -o up0 -j MASQUERADE"),
-                )],
+                vec![exec_in("r0", &words(delete))],
             ))
         }
         "input-drop" => {
@@ -192,6 +198,61 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
                 )],
             ))
         }
+        "nft-forward-drop" | "nft-input-drop" => nft_fault(kind, t, rng),
         other => panic!("unknown fault kind {other:?}; known: {KINDS:?}"),
     }
+}
+
+/// Whether netlens is expected to repair a fault of `kind`: it reports drops in native
+/// nftables chains but does not edit nftables rulesets (no fix, `fix_rejected` says why).
+pub fn fixable(kind: &str) -> bool {
+    !kind.starts_with("nft-")
+}
+
+/// The same drops written in a native nftables table (`inet oracle`, a name iptables never
+/// uses): a forward chain with policy drop in a router or switch (with br_netfilter, bridged
+/// traffic passes the inet forward hook too), or an input chain dropping [`PORT`].
+fn nft_fault(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> {
+    let table = exec_in_nft(&["add", "table", "inet", "oracle"]);
+    if kind == "nft-forward-drop" {
+        let mut places = t.routers.clone();
+        places.extend(t.switches.iter().cloned());
+        let ns = rng.pick(&places);
+        let chain = words(
+            "add chain inet oracle fwdc { type filter hook forward priority 0 ; policy drop ; }",
+        );
+        let cmds = [table, exec_in_nft(&chain)];
+        return Some(fault(
+            kind,
+            ns,
+            "nft inet oracle fwdc policy drop",
+            in_ns(ns, cmds),
+        ));
+    }
+    let ns = rng.pick(&t.listeners);
+    let port = PORT.to_string();
+    let chain = words("add chain inet oracle inp { type filter hook input priority 0 ; }");
+    let rule = [
+        "add", "rule", "inet", "oracle", "inp", "tcp", "dport", &port, "drop",
+    ];
+    let cmds = [table, exec_in_nft(&chain), exec_in_nft(&rule)];
+    Some(fault(
+        kind,
+        ns,
+        "nft inet oracle inp tcp dport drop",
+        in_ns(ns, cmds),
+    ))
+}
+
+fn exec_in_nft(args: &[&str]) -> Vec<String> {
+    std::iter::once("nft")
+        .chain(args.iter().copied())
+        .map(str::to_string)
+        .collect()
+}
+
+fn in_ns<const N: usize>(ns: &str, cmds: [Vec<String>; N]) -> Vec<Vec<String>> {
+    cmds.into_iter()
+        .map(|c| exec_in(ns, &c.iter().map(String::as_str).collect::<Vec<_>>()))
+        .collect()
 }

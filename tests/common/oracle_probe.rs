@@ -97,7 +97,7 @@ pub fn candidates(t: &Topology) -> Vec<Pair> {
 
 /// Whether `p` is where `fault` bites: crossing its namespace (an INPUT drop: TCP to it).
 fn aimed_at(p: &Pair, fault: &Fault) -> bool {
-    if fault.kind == "input-drop" {
+    if matches!(fault.kind, "input-drop" | "nft-input-drop") {
         p.port.is_some() && p.to_ns == fault.ns
     } else {
         p.through.contains(&fault.ns)

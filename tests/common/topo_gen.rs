@@ -65,6 +65,9 @@ pub struct Topology {
     pub routers: Vec<String>,
     pub switches: Vec<String>,
     pub masquerade: bool,
+    /// `r0`'s MASQUERADE and DNAT are written in a native nftables table (`ip oraclenat`,
+    /// chains `pre` and `post`) instead of iptables.
+    pub nft_nat: bool,
     /// The host `r0` forwards [`DNAT_PORT`] to.
     pub dnat: Option<Host>,
     /// The DNAT rule matches on every interface, so hosts inside use the forward too.
@@ -213,7 +216,23 @@ pub fn generate(rng: &mut Rng, need_asymmetric: bool) -> Topology {
     }
 
     t.masquerade = rng.chance(1, 2);
-    if t.masquerade {
+    // A side draw, so the main stream (and every seed's topology) stays as it was.
+    t.nft_nat = Rng(rng.0 ^ 0x6e66_745f_6e61_7421).chance(1, 2);
+    if t.nft_nat {
+        for line in [
+            "nft add table ip oraclenat",
+            "nft add chain ip oraclenat pre { type nat hook prerouting priority dstnat ; }",
+            "nft add chain ip oraclenat post { type nat hook postrouting priority srcnat ; }",
+        ] {
+            t.run(exec_in("r0", &words(line)));
+        }
+    }
+    if t.masquerade && t.nft_nat {
+        t.run(exec_in(
+            "r0",
+            &words("nft add rule ip oraclenat post ip saddr 10.0.0.0/8 oifname up0 masquerade"),
+        ));
+    } else if t.masquerade {
         t.run(exec_in(
             "r0",
             &words("iptables -t nat -A POSTROUTING -s 10.0.0.0/8 -o up0 -j MASQUERADE"),
@@ -236,6 +255,17 @@ fn dnat(t: &mut Topology, rng: &mut Rng) {
     let to = format!("{}:{PORT}", h.addr);
     let dport = DNAT_PORT.to_string();
     t.dnat_inside = rng.chance(1, 2);
+    if t.nft_nat {
+        let mut rule = words("nft add rule ip oraclenat pre");
+        if !t.dnat_inside {
+            rule.extend(["iifname", "up0"]);
+        }
+        rule.extend(["ip", "daddr", R0_UPLINK, "tcp", "dport", &dport]);
+        rule.extend(["dnat", "to", &to]);
+        t.run(exec_in("r0", &rule));
+        t.dnat = Some(h);
+        return;
+    }
     let mut rule = words("iptables -t nat -A PREROUTING");
     if !t.dnat_inside {
         rule.extend(["-i", "up0"]);

@@ -242,7 +242,8 @@ fn filter_drop(
 ) -> Option<String> {
     match forwarded(ns, fw, from, to, port, ct).forward?.verdict {
         // A drop in mangle is not the FORWARD filter's, and an ACCEPT here would not help.
-        Verdict::Drop { by } if by.starts_with("filter ") => Some(by),
+        // A native nft forward chain's drop is (there is no fix for it, see below).
+        Verdict::Drop { by } if by.starts_with("filter ") || by.starts_with("nft ") => Some(by),
         _ => None,
     }
 }
@@ -262,6 +263,7 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         }
     }
     let mut why = Vec::new();
+    let mut drops: Vec<String> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
     let mut add = |rule: Vec<String>| {
         let step = Step::InsertIptablesRule {
@@ -297,6 +299,7 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         );
         let src = fl.src_net.map(|n| n.to_string());
         let dst = fl.dst_net.map(|n| n.to_string());
+        drops.extend(new.iter().chain(reply.iter()).cloned());
         if let Some(by) = &new {
             why.push(format!(
                 "new connections from {} are dropped by {by}",
@@ -339,7 +342,6 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         }
     }
     if why.is_empty() {
-        nft_forward_drop(f, ns, fw, out);
         return;
     }
     why.dedup();
@@ -349,75 +351,47 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     } else {
         ""
     };
-    out.push(
-        Finding::new(
-            "forward-drop",
-            Severity::Error,
-            &ns.name,
-            None,
-            format!("{} drops the traffic it forwards", ns.name),
-            format!(
-                "{} forwards traffic it then drops: {}.{bridged}",
-                ns.name,
-                why.join("; ")
-            ),
-        )
-        .object("rule", &ns.name, "filter FORWARD policy")
-        .fix(
-            "accept the dropped flows (and their replies) in FORWARD",
-            steps,
+    let mut finding = Finding::new(
+        "forward-drop",
+        Severity::Error,
+        &ns.name,
+        None,
+        format!("{} drops the traffic it forwards", ns.name),
+        format!(
+            "{} forwards traffic it then drops: {}.{bridged}",
+            ns.name,
+            why.join("; ")
         ),
     );
-}
-
-/// Native nft forward chains are summaries, not evaluated: a drop policy with no accept rule
-/// naming the subnet or its link is reported, as before.
-fn nft_forward_drop(f: &Facts, ns: &Namespace, fw: &Firewall, out: &mut Vec<Finding>) {
-    let nft_drop = fw
-        .nft
+    // An iptables ACCEPT does not override a drop in a native nft base chain (each base
+    // chain decides on its own), so no iptables fix is offered for one.
+    let mut nft_chains: Vec<String> = drops
         .iter()
-        .filter(|t| !t.looks_like_iptables_nft())
-        .any(|t| {
-            t.chains.iter().any(|c| {
-                c.hook.as_deref() == Some("forward") && c.policy.as_deref() == Some("drop")
-            })
-        });
-    if !nft_drop {
-        return;
-    }
-    let blocked: Vec<String> = downstream(f, ns)
-        .into_iter()
-        .filter(|(net, link)| {
-            !fw.nft
-                .iter()
-                .flat_map(|t| &t.chains)
-                .flat_map(|c| &c.rules)
-                .any(|r| {
-                    r.verdict.as_deref() == Some("accept")
-                        && !r.expr_summary.contains("ct state")
-                        && (r.expr_summary.contains(&net.network().to_string())
-                            || r.expr_summary.contains(&format!("\"{link}\"")))
-                })
+        .filter_map(|by| {
+            by.strip_suffix(" policy drop")
+                .or(by.split_once(": ").map(|p| p.0))
         })
-        .map(|(n, l)| format!("{n} (on {l})"))
+        .filter(|c| c.starts_with("nft "))
+        .map(str::to_string)
         .collect();
-    if blocked.is_empty() {
-        return;
+    nft_chains.sort();
+    nft_chains.dedup();
+    if nft_chains.is_empty() {
+        finding = finding
+            .object("rule", &ns.name, "filter FORWARD policy")
+            .fix(
+                "accept the dropped flows (and their replies) in FORWARD",
+                steps,
+            );
+    } else {
+        for c in &nft_chains {
+            finding = finding.object("rule", &ns.name, c.clone());
+        }
+        finding.fix_rejected = Some(format!(
+            "blocked by {}; netlens does not edit nftables rulesets yet, and an iptables \
+             ACCEPT would not override that drop: accept the flow in that chain",
+            nft_chains.join(", ")
+        ));
     }
-    out.push(
-        Finding::new(
-            "forward-drop",
-            Severity::Error,
-            &ns.name,
-            None,
-            format!("{} drops the traffic it forwards", ns.name),
-            format!(
-                "{} forwards traffic from {}, but an nftables forward chain's policy is drop \
-                 and no rule accepts that traffic.",
-                ns.name,
-                blocked.join(", ")
-            ),
-        )
-        .object("rule", &ns.name, "filter FORWARD policy"),
-    );
+    out.push(finding);
 }

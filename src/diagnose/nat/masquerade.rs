@@ -47,21 +47,6 @@ pub(super) fn no_masquerade(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     };
     let empty = Firewall::default();
     let fw = ns.firewall.as_ref().unwrap_or(&empty);
-    // Native nft rules are summaries, not evaluated: any masquerade/snat keeps us quiet.
-    let nft_nat = fw
-        .nft
-        .iter()
-        .filter(|t| !t.looks_like_iptables_nft())
-        .flat_map(|t| &t.chains)
-        .flat_map(|c| &c.rules)
-        .any(|r| {
-            r.verdict
-                .as_deref()
-                .is_some_and(|v| v.starts_with("masquerade") || v.starts_with("snat"))
-        });
-    if nft_nat {
-        return;
-    }
     // A plain router's upstream missing the route back is `no-route` there (routing.rs):
     // masquerading here would repair outbound traffic and leave inbound broken.
     if super::super::routing::meant_to_route_upstream(f, ns) {

@@ -124,15 +124,6 @@ pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
     set
 }
 
-/// The namespaces' subnets that send traffic through `ns`, with the link of `ns` they arrive
-/// on.
-pub(super) fn downstream(f: &Facts, ns: &Namespace) -> BTreeSet<(Ipv4Net, String)> {
-    senders(f, ns)
-        .into_iter()
-        .map(|s| (s.net, s.link))
-        .collect()
-}
-
 /// An address standing for "the internet" beyond an uplink (TEST-NET-2: never a real host,
 /// and outside every private range that rules exempt from masquerading).
 pub(super) const OUTSIDE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);

@@ -1,21 +1,28 @@
-//! The one iptables evaluator of netlens: what the rules a snapshot holds do to one packet.
-//! `path`, `trace`, `ports` and the doctor's NAT and FORWARD rules all ask it, so they cannot
+//! The one netfilter evaluator of netlens, iptables and native nftables: what the rules a
+//! snapshot holds do to one packet. `path`, `trace`, `ports` and the doctor's NAT and FORWARD rules all ask it, so they cannot
 //! disagree. Pure: a packet and a firewall in, a decision out.
 //!
 //! At a hook it walks the tables the kernel walks there, in the kernel's order (raw → mangle
 //! → nat → filter), follows jumps, gotos, RETURN and built-in policies, and carries the
 //! packet mark (`MARK`, `CONNMARK`, `-m mark`) from table to table. A rule whose match it
 //! does not model is tried both ways: when that changes the outcome, the answer is
-//! [`Verdict::CannotJudge`] naming the rule and why, never a guess. Native nft tables are not
-//! evaluated here (their rules are stored as summaries); callers say so.
+//! [`Verdict::CannotJudge`] naming the rule and why, never a guess. Native nft base chains
+//! (tables of family ip/ip6/inet that iptables-nft did not create) are walked too, at their
+//! priority among the iptables tables; `bridge`, `arp` and `netdev` tables are not.
 
 mod matches;
+mod nft_match;
+mod nft_walk;
+mod units;
 mod walk;
 
 use std::net::IpAddr;
 
 use crate::firewall::{Firewall, IpFamily};
 use matches::Ctx;
+pub use nft_walk::chain_name as nft_chain_name;
+pub use units::claimed_by_iptables_nft;
+use units::{units, Unit};
 pub use walk::rule_text;
 
 /// The packet as one namespace's netfilter sees it.
@@ -104,8 +111,11 @@ pub fn decide(
     decide_at(fw, &[table], chain, pkt, is_local)
 }
 
-/// Walks `chain` in each of `tables`, in that order, as the kernel does at one hook: the
-/// first table that drops (or NATs, or cannot be judged) ends it; the mark carries over.
+/// Walks `chain` in each of `tables`, in that order, as the kernel does at one hook, with
+/// the native nft base chains on that hook interleaved by priority (see [`units`]): the
+/// first that drops (or cannot be judged) ends it; `accept` ends only its own table or base
+/// chain; the first NAT decides the translation and later NAT chains are skipped, while
+/// filter chains after it still run; the mark carries over.
 pub fn decide_at(
     fw: &Firewall,
     tables: &[&str],
@@ -122,20 +132,30 @@ pub fn decide_at(
     let mut unsure = Vec::new();
     let mut assumed = Verdict::Accept;
     let mut verdict = Verdict::Accept;
-    'tables: for name in tables {
-        for t in fw
-            .iptables
-            .iter()
-            .filter(|t| t.name == *name && t.family == family(pkt.dst))
-        {
-            let r = walk::table(t, chain, pkt, &mut cx, &mut unsure);
-            if assumed == Verdict::Accept {
-                assumed = r.assumed.clone();
+    let mut nat: Option<Verdict> = None;
+    for unit in units(fw, tables, chain, pkt) {
+        if nat.is_some() && unit.is_nat() {
+            continue;
+        }
+        let r = match unit {
+            Unit::Xt(t) => walk::table(t, chain, pkt, &mut cx, &mut unsure),
+            Unit::Nft(t, ci, _) => nft_walk::base_chain(t, ci, pkt, &mut cx, &mut unsure),
+        };
+        if assumed == Verdict::Accept {
+            assumed = r.assumed.clone();
+        }
+        match r.verdict {
+            Verdict::Accept => {}
+            v @ Verdict::Nat { .. } => nat = Some(v),
+            v => {
+                verdict = v;
+                break;
             }
-            if r.verdict != Verdict::Accept {
-                verdict = r.verdict;
-                break 'tables;
-            }
+        }
+    }
+    if verdict == Verdict::Accept {
+        if let Some(n) = nat {
+            verdict = n;
         }
     }
     if !matches!(verdict, Verdict::CannotJudge { .. }) {
@@ -150,5 +170,7 @@ pub fn decide_at(
     }
 }
 
+#[cfg(test)]
+mod nft_tests;
 #[cfg(test)]
 mod tests;

@@ -24,8 +24,8 @@ struct State {
 pub(super) struct Out {
     pub verdict: Verdict,
     pub assumed: Verdict,
-    mark: Option<u32>,
-    ctmark: Option<u32>,
+    pub mark: Option<u32>,
+    pub ctmark: Option<u32>,
 }
 
 enum Flow {
@@ -155,7 +155,7 @@ fn policy(t: &XtTable, ci: usize) -> Verdict {
 }
 
 /// Same outcome either way the unjudged rule goes? Then it does not matter.
-fn combine(a: Out, b: Out, by: String, why: String) -> Out {
+pub(super) fn combine(a: Out, b: Out, by: String, why: String) -> Out {
     let same = match (&a.verdict, &b.verdict) {
         (Verdict::Accept, Verdict::Accept) => true,
         (Verdict::Drop { .. }, Verdict::Drop { .. }) => true,

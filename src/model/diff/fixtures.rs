@@ -156,9 +156,11 @@ pub(super) fn red(packets: u64) -> Namespace {
                         packets,
                         bytes: packets * 60,
                     }),
+                    stmts: None,
                 }],
             }],
             sets: Vec::new(),
+            named: Vec::new(),
         }],
         errors: Vec::new(),
     });

@@ -196,9 +196,11 @@ fn firewall_rules_and_policies() {
                 expr_summary: "xt MASQUERADE".into(),
                 verdict: None,
                 counters: None,
+                stmts: None,
             }],
         }],
         sets: Vec::new(),
+        named: Vec::new(),
     });
     fw.nft[0].chains[0].rules[0].expr_summary =
         "tcp dport 443 counter packets 0 bytes 0 accept".into();

@@ -214,9 +214,14 @@ impl Walk<'_> {
                 errors: Vec::new(),
             };
             let fw = ns.firewall.as_ref().unwrap_or(&empty);
-            if fw.nft.iter().any(|t| !t.looks_like_iptables_nft()) {
+            // ip/ip6/inet tables are evaluated; bridge and netdev (ingress) ones are not.
+            if fw
+                .nft
+                .iter()
+                .any(|t| matches!(t.family.as_str(), "bridge" | "netdev") && t.holds_rules())
+            {
                 hop.notes
-                    .push("native nftables rules here are not evaluated".into());
+                    .push("nftables bridge/netdev tables here are not evaluated".into());
             }
             // The mark is the packet's own within one namespace: crossing a veth clears it.
             let mut mark = 0u32;
