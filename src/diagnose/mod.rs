@@ -15,6 +15,7 @@ pub mod cni;
 mod conntrack;
 mod dns;
 mod dns_config;
+mod drop_routes;
 mod facts;
 mod fix_check;
 mod forwarding;
@@ -25,6 +26,7 @@ mod links;
 mod nat;
 mod nat_evidence;
 mod no_default;
+mod raw_mangle_drop;
 mod routing;
 
 #[cfg(test)]
@@ -193,7 +195,7 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
 /// Every rule's findings, their fixes as the rules made them (not yet checked).
 pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 15] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 17] = [
         forwarding::check,
         routing::check,
         no_default::check,
@@ -208,6 +210,8 @@ pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
         forwarding::check_rp_filter,
         k8s::check,
         input_drop::check,
+        drop_routes::check,
+        raw_mangle_drop::check,
         cni::check_config,
         cni::check_ipam,
     ];

@@ -1,6 +1,7 @@
 //! The faults the random-topology oracle injects into a [`Topology`]: at most one per
 //! topology, chosen by kind (`NETLENS_ORACLE_FAULTS`) and placed at random, as argv commands.
 
+use super::oracle_fault_unseen as unseen;
 use super::topo_gen::{exec_in, words, Rng, Topology, PORT};
 
 /// Every kind, in the order seeds cycle through them. `none` leaves the topology healthy.
@@ -15,6 +16,14 @@ pub const KINDS: &[&str] = &[
     "netmask",
     "masquerade",
     "input-drop",
+    // Faults it had not seen (tests/common/oracle_fault_unseen.rs).
+    "blackhole-route",
+    "policy-rule",
+    "port-isolated",
+    "port-blocking",
+    "neigh-wrong",
+    "mangle-drop",
+    "raw-drop",
 ];
 
 #[derive(Debug, Clone)]
@@ -41,7 +50,7 @@ pub fn rule_words(kind: &str) -> &'static [&'static str] {
         "netmask" => &["subnet", "mask"],
         "masquerade" => &["masquerade"],
         "input-drop" => &["input", "drop", "blocked", "port"],
-        _ => &[],
+        other => unseen::rule_words(other),
     }
 }
 
@@ -192,6 +201,7 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
                 )],
             ))
         }
+        k if unseen::UNSEEN.contains(&k) => unseen::inject(kind, t, rng),
         other => panic!("unknown fault kind {other:?}; known: {KINDS:?}"),
     }
 }

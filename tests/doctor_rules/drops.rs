@@ -1,0 +1,255 @@
+//! Faults that throw packets away where the first ten oracle kinds never looked: routes of
+//! type blackhole/unreachable/prohibit (`drop-route`), policy rules (`policy-rule`), DROPs in
+//! the raw and mangle tables and a filter DROP keyed on a mangle mark (`raw-mangle-drop`).
+//! Addresses 10.72.x; the kernel (ping) decides each time.
+
+use crate::common::plan::private_state;
+use crate::common::rules::*;
+use crate::common::world::{in_world, sh};
+
+/// h (10.72.0.2) — r (router) — s (10.72.1.2, with 10.72.9.1/32 on lo). r's default points
+/// at s, which routes back: every namespace has its way out.
+fn line() {
+    for n in ["h", "r", "s"] {
+        netns(n);
+    }
+    veth("h", "eth0", "r", "g0");
+    veth("r", "u0", "s", "s0");
+    addr("h", "10.72.0.2/24", "eth0");
+    addr("r", "10.72.0.1/24", "g0");
+    addr("r", "10.72.1.1/24", "u0");
+    addr("s", "10.72.1.2/24", "s0");
+    addr("s", "10.72.9.1/32", "lo");
+    route("h", &["default", "via", "10.72.0.1"]);
+    route("r", &["default", "via", "10.72.1.2"]);
+    route("s", &["10.72.0.0/24", "via", "10.72.1.1"]);
+    sysctl("r", "net.ipv4.ip_forward", "1");
+    sysctl("s", "net.ipv4.ip_forward", "1");
+    assert!(ping_ok("h", "10.72.9.1", None), "healthy line");
+}
+
+fn ipt(ns: &str, args: &[&str]) {
+    let mut argv = vec!["ip", "netns", "exec", ns, "iptables"];
+    argv.extend_from_slice(args);
+    sh(&argv);
+}
+
+#[test]
+fn drop_route_found_and_fix_deletes_it() {
+    in_world("drops::drop_route_found_and_fix_deletes_it", || {
+        let _state = private_state();
+        line();
+        // Control: a null route for space nobody holds (an aggregate, Calico's IPAM block).
+        route("r", &["blackhole", "10.72.200.0/24"]);
+        expect_clean_of("drop-route");
+
+        route("r", &["blackhole", "10.72.9.0/25"]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "through the blackhole");
+        let f = expect_finding(
+            "drop-route",
+            "error",
+            "r",
+            ("route", "blackhole 10.72.9.0/25"),
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
+        expect_clean_of("drop-route");
+        undo();
+        assert!(!ping_ok("h", "10.72.9.1", None), "after undo");
+        sh(&["ip", "-n", "r", "route", "del", "10.72.9.0/25"]);
+
+        // The default route itself replaced: the fix puts one back through the gateway.
+        sh(&[
+            "ip",
+            "-n",
+            "h",
+            "route",
+            "replace",
+            "unreachable",
+            "default",
+        ]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "unreachable default");
+        let f = expect_finding("drop-route", "error", "h", ("route", "unreachable default"));
+        fix(f["id"].as_str().unwrap());
+        assert!(ping_ok("h", "10.72.9.1", None), "after the default is back");
+        expect_clean_of("drop-route");
+    });
+}
+
+#[test]
+fn policy_rule_that_drops_found_without_a_fix() {
+    in_world("drops::policy_rule_that_drops_found_without_a_fix", || {
+        line();
+        // Control: a rule whose table is empty falls through to main; nothing breaks.
+        sh(&[
+            "ip",
+            "-n",
+            "r",
+            "rule",
+            "add",
+            "to",
+            "10.72.9.0/24",
+            "lookup",
+            "101",
+        ]);
+        assert!(ping_ok("h", "10.72.9.1", None), "empty table falls through");
+        expect_clean_of("policy-rule");
+
+        sh(&[
+            "ip",
+            "-n",
+            "r",
+            "route",
+            "add",
+            "blackhole",
+            "default",
+            "table",
+            "100",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            "r",
+            "rule",
+            "add",
+            "from",
+            "10.72.0.0/24",
+            "lookup",
+            "100",
+        ]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "through table 100");
+        let f = expect_finding(
+            "policy-rule",
+            "error",
+            "r",
+            ("rule", "32764: from 10.72.0.0/24 lookup 100"),
+        );
+        assert!(f.get("fix").is_none(), "no step removes a rule: {f:#}");
+        assert!(
+            f["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("rule del pref 32764"),
+            "{f:#}"
+        );
+        sh(&["ip", "-n", "r", "rule", "del", "pref", "32764"]);
+        assert!(ping_ok("h", "10.72.9.1", None), "rule removed by hand");
+        expect_clean_of("policy-rule");
+
+        // A rule type that drops, on the host itself.
+        sh(&[
+            "ip",
+            "-n",
+            "h",
+            "rule",
+            "add",
+            "to",
+            "10.72.9.1",
+            "prohibit",
+        ]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "prohibit rule");
+        expect_finding(
+            "policy-rule",
+            "error",
+            "h",
+            ("rule", "32765: from all to 10.72.9.1/32 prohibit"),
+        );
+    });
+}
+
+#[test]
+fn raw_and_mangle_drops_found_and_fixed() {
+    in_world("drops::raw_and_mangle_drops_found_and_fixed", || {
+        let _state = private_state();
+        line();
+        // Control: a drop for addresses nobody here holds.
+        ipt(
+            "r",
+            &[
+                "-t",
+                "raw",
+                "-A",
+                "PREROUTING",
+                "-s",
+                "10.99.99.0/24",
+                "-j",
+                "DROP",
+            ],
+        );
+        expect_clean_of("raw-mangle-drop");
+
+        ipt(
+            "r",
+            &[
+                "-t",
+                "raw",
+                "-A",
+                "PREROUTING",
+                "-s",
+                "10.72.0.2",
+                "-p",
+                "icmp",
+                "-j",
+                "DROP",
+            ],
+        );
+        assert!(!ping_ok("h", "10.72.9.1", None), "raw drop");
+        let f = expect_finding(
+            "raw-mangle-drop",
+            "error",
+            "r",
+            (
+                "rule",
+                "raw PREROUTING: -A PREROUTING -s 10.72.0.2/32 -p icmp -j DROP",
+            ),
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(
+            ping_ok("h", "10.72.9.1", None),
+            "after deleting the raw drop"
+        );
+        expect_clean_of("raw-mangle-drop");
+        undo();
+        assert!(
+            !ping_ok("h", "10.72.9.1", None),
+            "undo puts the raw drop back"
+        );
+        ipt("r", &["-t", "raw", "-F", "PREROUTING"]);
+
+        // Marked in mangle, dropped by the mark in filter FORWARD: forward-drop's, through
+        // the one evaluator (it follows marks), not this rule's.
+        ipt(
+            "r",
+            &[
+                "-t",
+                "mangle",
+                "-A",
+                "PREROUTING",
+                "-s",
+                "10.72.0.2",
+                "-j",
+                "MARK",
+                "--set-mark",
+                "0x7",
+            ],
+        );
+        ipt(
+            "r",
+            &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
+        );
+        assert!(!ping_ok("h", "10.72.9.1", None), "mark drop");
+        let f = expect_finding("forward-drop", "error", "r", ("namespace", ""));
+        assert!(
+            f["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("--mark 0x7 -j DROP"),
+            "{f:#}"
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(
+            ping_ok("h", "10.72.9.1", None),
+            "after the forward-drop fix"
+        );
+    });
+}
