@@ -25,6 +25,7 @@ mod l2;
 mod links;
 mod nat;
 mod nat_evidence;
+mod neigh_mac;
 mod no_default;
 mod raw_mangle_drop;
 mod routing;
@@ -195,7 +196,7 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
 /// Every rule's findings, their fixes as the rules made them (not yet checked).
 pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 17] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 18] = [
         forwarding::check,
         routing::check,
         no_default::check,
@@ -212,6 +213,7 @@ pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
         input_drop::check,
         drop_routes::check,
         raw_mangle_drop::check,
+        neigh_mac::check,
         cni::check_config,
         cni::check_ipam,
     ];

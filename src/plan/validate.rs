@@ -174,8 +174,8 @@ fn iptables_args(
     rule: &[String],
     use_: iptables_args::Use,
 ) -> Result<(), String> {
-    let remove_only = REMOVE_ONLY_TABLES.contains(&table)
-        && matches!(use_, iptables_args::Use::RemoveOrRestore);
+    let remove_only =
+        REMOVE_ONLY_TABLES.contains(&table) && matches!(use_, iptables_args::Use::RemoveOrRestore);
     if !IPTABLES_TABLES.contains(&table) && !remove_only {
         return Err(format!(
             "iptables table {table:?} is not one netlens changes (one of {})",

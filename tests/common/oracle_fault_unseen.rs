@@ -19,9 +19,10 @@ pub const UNSEEN: &[&str] = &[
 ];
 
 /// Whether `fix all` is expected to repair a fault of `kind`. netlens has no plan step that
-/// removes a policy rule: the doctor must find it and say why there is no fix.
+/// removes a policy rule or a neighbour entry: the doctor must find those and say why there
+/// is no fix.
 pub fn expects_fix(kind: &str) -> bool {
-    kind != "policy-rule"
+    !matches!(kind, "policy-rule" | "neigh-wrong")
 }
 
 pub fn rule_words(kind: &str) -> &'static [&'static str] {

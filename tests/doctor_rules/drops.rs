@@ -253,3 +253,94 @@ fn raw_and_mangle_drops_found_and_fixed() {
         );
     });
 }
+
+/// `netlens path --json --from FROM DST`: whether it says the packet is delivered.
+fn path_delivers(from: &str, dst: &str) -> bool {
+    let out = netlens(&["path", "--json", "--from", from, dst]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("path json: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    v["delivers"].as_bool().expect("delivers")
+}
+
+#[test]
+fn wrong_permanent_neighbour_found_and_path_says_lost() {
+    in_world(
+        "drops::wrong_permanent_neighbour_found_and_path_says_lost",
+        || {
+            line();
+            let mac = "02:00:00:00:00:99";
+            // The gateway's entry on the host points at a MAC nobody has.
+            sh(&[
+                "ip",
+                "-n",
+                "h",
+                "neigh",
+                "replace",
+                "10.72.0.1",
+                "lladdr",
+                mac,
+                "nud",
+                "permanent",
+                "dev",
+                "eth0",
+            ]);
+            assert!(!ping_ok("h", "10.72.9.1", None), "through the wrong MAC");
+            assert!(
+                !path_delivers("h", "10.72.9.1"),
+                "path through the wrong MAC"
+            );
+            expect_finding("gateway-neigh", "error", "h", ("neighbor", "10.72.0.1"));
+            sh(&["ip", "-n", "h", "neigh", "del", "10.72.0.1", "dev", "eth0"]);
+            assert!(ping_ok("h", "10.72.9.1", None), "entry removed");
+            assert!(
+                path_delivers("h", "10.72.9.1"),
+                "path with the entry removed"
+            );
+
+            // The router's entry for the host: replies to h are lost.
+            sh(&[
+                "ip",
+                "-n",
+                "r",
+                "neigh",
+                "replace",
+                "10.72.0.2",
+                "lladdr",
+                mac,
+                "nud",
+                "permanent",
+                "dev",
+                "g0",
+            ]);
+            assert!(!ping_ok("h", "10.72.9.1", None), "replies to the wrong MAC");
+            assert!(!path_delivers("s", "10.72.0.2"), "path to the wrong MAC");
+            expect_finding("neigh-mac", "error", "r", ("neighbor", "10.72.0.2"));
+            // Control: a permanent entry with the right MAC is fine.
+            let real = String::from_utf8(
+                std::process::Command::new("ip")
+                    .args(["-n", "h", "-br", "link", "show", "eth0"])
+                    .output()
+                    .unwrap()
+                    .stdout,
+            )
+            .unwrap();
+            let real_mac = real.split_whitespace().nth(2).unwrap().to_string();
+            sh(&[
+                "ip",
+                "-n",
+                "r",
+                "neigh",
+                "replace",
+                "10.72.0.2",
+                "lladdr",
+                &real_mac,
+                "nud",
+                "permanent",
+                "dev",
+                "g0",
+            ]);
+            assert!(ping_ok("h", "10.72.9.1", None), "right MAC pinned");
+            expect_clean_of("neigh-mac");
+        },
+    );
+}
