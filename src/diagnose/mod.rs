@@ -11,6 +11,7 @@
 //! not read), rules stay silent or say `Info`.
 
 mod bridge;
+mod bridge_port;
 pub mod cni;
 mod conntrack;
 mod dns;
@@ -196,7 +197,7 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
 /// Every rule's findings, their fixes as the rules made them (not yet checked).
 pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
     let f = facts::Facts::new(snap);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 18] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 19] = [
         forwarding::check,
         routing::check,
         no_default::check,
@@ -214,6 +215,7 @@ pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
         drop_routes::check,
         raw_mangle_drop::check,
         neigh_mac::check,
+        bridge_port::check,
         cni::check_config,
         cni::check_ipam,
     ];

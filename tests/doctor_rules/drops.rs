@@ -344,3 +344,67 @@ fn wrong_permanent_neighbour_found_and_path_says_lost() {
         },
     );
 }
+
+fn bridge_link(args: &[&str]) {
+    let mut argv = vec!["ip", "netns", "exec", "sw", "bridge", "link", "set", "dev"];
+    argv.extend_from_slice(args);
+    sh(&argv);
+}
+
+#[test]
+fn bridge_port_flags_found_and_path_follows_them() {
+    in_world(
+        "drops::bridge_port_flags_found_and_path_follows_them",
+        || {
+            super::switch_with_hosts(&["10.73.0.11/24", "10.73.0.12/24", "10.73.0.13/24"]);
+            assert!(ping_ok("h1", "10.73.0.12", None), "healthy switch");
+            // One isolated port alone changes nothing: isolation bites between two.
+            bridge_link(&["p1", "isolated", "on"]);
+            assert!(ping_ok("h1", "10.73.0.12", None), "one isolated port");
+            expect_clean_of("port-isolated");
+
+            bridge_link(&["p2", "isolated", "on"]);
+            assert!(!ping_ok("h1", "10.73.0.12", None), "two isolated ports");
+            assert!(
+                ping_ok("h1", "10.73.0.13", None),
+                "isolated to non-isolated"
+            );
+            assert!(
+                !path_delivers("h1", "10.73.0.12"),
+                "path between isolated ports"
+            );
+            assert!(
+                path_delivers("h1", "10.73.0.13"),
+                "path to a non-isolated port"
+            );
+            expect_finding("port-isolated", "warning", "sw", ("link", "p2"));
+            bridge_link(&["p1", "isolated", "off"]);
+            bridge_link(&["p2", "isolated", "off"]);
+
+            // STP state disabled, set by hand on an up port.
+            bridge_link(&["p3", "state", "0"]);
+            assert!(!ping_ok("h1", "10.73.0.13", None), "disabled port");
+            assert!(
+                !path_delivers("h1", "10.73.0.13"),
+                "path through a disabled port"
+            );
+            expect_finding("port-blocking", "error", "sw", ("link", "p3"));
+            bridge_link(&["p3", "state", "3"]);
+
+            // Neither learning nor flooding: the bridge never finds h3.
+            bridge_link(&["p3", "learning", "off", "flood", "off"]);
+            // Forget what it learnt before (a port going down flushes its FDB entries).
+            sh(&["ip", "-n", "sw", "link", "set", "p3", "down"]);
+            sh(&["ip", "-n", "sw", "link", "set", "p3", "up"]);
+            assert!(!ping_ok("h1", "10.73.0.13", None), "no learning, no flood");
+            assert!(
+                !path_delivers("h1", "10.73.0.13"),
+                "path to a port that never learns"
+            );
+            expect_finding("port-blocking", "error", "sw", ("link", "p3"));
+            bridge_link(&["p3", "learning", "on", "flood", "on"]);
+            assert!(ping_ok("h1", "10.73.0.13", None), "port restored");
+            expect_clean_of("port-blocking");
+        },
+    );
+}

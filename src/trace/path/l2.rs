@@ -27,6 +27,15 @@ fn pinned_mac(ns: &Namespace, oif: &str, nh: IpAddr) -> Option<String> {
         .map(|m| m.to_ascii_lowercase())
 }
 
+/// Bridge port `port` in `ns` passes no frame, for reason `why`.
+fn port_blocks(ns: &Namespace, port: &str, why: String) -> Next {
+    Next::Broken(
+        format!("bridge port {port} in {} passes nothing: {why}", ns.name),
+        vec!["port-blocking", "port-isolated"],
+        Some(ns.name.clone()),
+    )
+}
+
 impl Walk<'_> {
     /// Where a frame for next hop `nh` sent out of `oif` in `ns` arrives; nowhere when a
     /// permanent neighbour entry sends it to a MAC the holder of `nh` does not have.
@@ -139,6 +148,12 @@ impl Walk<'_> {
                 Some(ns.name.clone()),
             );
         }
+        let in_port = from
+            .and_then(|p| ns.link(p))
+            .and_then(|l| l.bridge_port.as_ref());
+        if let (Some(p), Some(why)) = (from, in_port.and_then(|bp| bp.blocks_from())) {
+            return port_blocks(ns, p, why);
+        }
         if from.is_some() && holds_on(ns, bridge, nh) {
             return Next::Namespace(ns.name.clone(), bridge.to_string());
         }
@@ -171,6 +186,18 @@ impl Walk<'_> {
                         )
                     };
                     return Next::Broken(what, vec!["link-down", "peer-down"], Some(at.clone()));
+                }
+                if let Some(bp) = &port.bridge_port {
+                    if let Some(why) = bp.blocks_to() {
+                        return port_blocks(ns, &port.name, why);
+                    }
+                    if bp.isolated && in_port.is_some_and(|i| i.isolated) {
+                        let why = format!(
+                            "it and {} are both isolated: the bridge forwards nothing between them",
+                            from.unwrap_or("?")
+                        );
+                        return port_blocks(ns, &port.name, why);
+                    }
                 }
                 return Next::Namespace(far_ns.name.clone(), far.name.clone());
             }
