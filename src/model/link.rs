@@ -88,6 +88,7 @@ impl BridgePort {
             return Some(format!("its state is {}", self.state));
         }
         if !self.learning && !self.flood {
+            // Until the entry it learnt before ages out (300 s): the snapshot has no FDB.
             return Some("it neither learns MACs nor receives floods".into());
         }
         None

@@ -225,14 +225,21 @@ fn blocking(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> {
         return None;
     }
     let (ns, _, port) = rng.pick(&t.bridge_ports);
-    let flags: &[&str] = if rng.chance(1, 2) {
-        &["state", "0"]
-    } else {
-        &["learning", "off", "flood", "off"]
+    if rng.chance(1, 2) {
+        let cmd = ["bridge", "link", "set", "dev", port, "state", "0"];
+        return Some(fault(kind, ns, port, vec![exec_in(ns, &cmd)]));
+    }
+    // Neither learning nor flooding bites once the entry the bridge learnt for the host
+    // ages out (300 s); bouncing the port flushes it now, the state the fault settles in.
+    let cmd = [
+        "bridge", "link", "set", "dev", port, "learning", "off", "flood", "off",
+    ];
+    let bounce = |state: &str| {
+        let v = ["ip", "-n", ns, "link", "set", port, state];
+        v.iter().map(|s| s.to_string()).collect::<Vec<String>>()
     };
-    let mut cmd = vec!["bridge", "link", "set", "dev", port];
-    cmd.extend(flags);
-    Some(fault(kind, ns, port, vec![exec_in(ns, &cmd)]))
+    let cmds = vec![exec_in(ns, &cmd), bounce("down"), bounce("up")];
+    Some(fault(kind, ns, port, cmds))
 }
 
 fn neigh(kind: &'static str, t: &Topology, h: &Host, rng: &mut Rng) -> Fault {
