@@ -29,8 +29,8 @@ use common::oracle_probe::{candidates, choose, Listeners};
 use common::topo_gen::{self, script, Rng, Topology};
 use common::world::{in_world, try_sh, TIMEOUT_ENV};
 
-/// One seed per kind: about a minute on a 2-core VM.
-const DEFAULT_SEEDS: u64 = 10;
+/// One seed per kind: about two minutes on a 2-core VM.
+const DEFAULT_SEEDS: u64 = KINDS.len() as u64;
 const DEFAULT_PAIRS: usize = 8;
 
 struct Config {
