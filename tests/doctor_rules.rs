@@ -14,6 +14,8 @@ mod common;
 mod conntrack;
 #[path = "doctor_rules/dns.rs"]
 mod dns;
+#[path = "doctor_rules/drops.rs"]
+mod drops;
 #[path = "doctor_rules/mtu.rs"]
 mod mtu;
 

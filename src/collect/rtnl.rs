@@ -8,7 +8,8 @@ use std::net::IpAddr;
 
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    InfoData, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
+    BridgePortState, InfoBridgePort, InfoData, InfoPortData, InfoVxlan, LinkAttribute, LinkFlags,
+    LinkInfo, LinkLayerType, LinkMessage,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
@@ -18,7 +19,7 @@ use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessa
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::netlink::RtSocket;
-use crate::model::{table_name, Address, Link, Neighbor, Route, RoutingRule};
+use crate::model::{table_name, Address, BridgePort, Link, Neighbor, Route, RoutingRule};
 
 /// Everything rtnetlink tells about one namespace.
 #[derive(Debug, Default)]
@@ -143,6 +144,9 @@ pub fn link_from(m: &LinkMessage) -> Link {
                 for info in infos {
                     match info {
                         LinkInfo::Kind(k) => link.kind = k.to_string(),
+                        LinkInfo::PortData(InfoPortData::BridgePort(p)) => {
+                            link.bridge_port = Some(bridge_port(p));
+                        }
                         LinkInfo::Data(InfoData::Vxlan(v)) => {
                             for attr in v {
                                 if let InfoVxlan::Link(i) = attr {
@@ -167,6 +171,35 @@ pub fn link_from(m: &LinkMessage) -> Link {
         link.link_index = vxlan_lower.filter(|_| own_ns);
     }
     link
+}
+
+/// A bridge port's flags from IFLA_INFO_SLAVE_DATA (the kernel sends it in every dump).
+fn bridge_port(attrs: &[InfoBridgePort]) -> BridgePort {
+    let mut p = BridgePort {
+        state: "forwarding".into(),
+        isolated: false,
+        learning: true,
+        flood: true,
+    };
+    for a in attrs {
+        match a {
+            InfoBridgePort::State(s) => {
+                p.state = match s {
+                    BridgePortState::Disabled => "disabled".into(),
+                    BridgePortState::Listening => "listening".into(),
+                    BridgePortState::Learning => "learning".into(),
+                    BridgePortState::Forwarding => "forwarding".into(),
+                    BridgePortState::Blocking => "blocking".into(),
+                    other => format!("{other:?}").to_lowercase(),
+                }
+            }
+            InfoBridgePort::Isolated(v) => p.isolated = *v,
+            InfoBridgePort::Learning(v) => p.learning = *v,
+            InfoBridgePort::UnicastFlood(v) => p.flood = *v,
+            _ => {}
+        }
+    }
+    p
 }
 
 /// `LowerUp` → `LOWER_UP`, as `ip link` prints interface flags.

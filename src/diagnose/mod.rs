@@ -11,10 +11,12 @@
 //! not read), rules stay silent or say `Info`.
 
 mod bridge;
+mod bridge_port;
 pub mod cni;
 mod conntrack;
 mod dns;
 mod dns_config;
+mod drop_routes;
 pub mod earlier;
 mod facts;
 mod fix_check;
@@ -25,7 +27,9 @@ mod l2;
 mod links;
 mod nat;
 mod nat_evidence;
+mod neigh_mac;
 mod no_default;
+mod raw_mangle_drop;
 mod routing;
 
 #[cfg(test)]
@@ -205,7 +209,7 @@ pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
 
 fn run_rules_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
     let f = facts::Facts::new(snap).with_earlier(earlier);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 16] = [
+    let rules: [fn(&facts::Facts) -> Vec<Finding>; 20] = [
         forwarding::check,
         routing::check,
         no_default::check,
@@ -221,6 +225,10 @@ fn run_rules_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Fi
         forwarding::check_rp_filter,
         k8s::check,
         input_drop::check,
+        drop_routes::check,
+        raw_mangle_drop::check,
+        neigh_mac::check,
+        bridge_port::check,
         cni::check_config,
         cni::check_ipam,
     ];

@@ -30,6 +30,15 @@ pub fn missing_default<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> 
     if default_route(ns).is_some() {
         return None;
     }
+    // A default of type blackhole/unreachable/prohibit is there on purpose or by mistake:
+    // `drop-route` judges it, and adding a second default beside it would fail (EEXIST).
+    if ns
+        .routes
+        .iter()
+        .any(|r| r.table == 254 && r.dst == "default" && super::drop_routes::drops(&r.kind))
+    {
+        return None;
+    }
     sibling_evidence(f, ns).or_else(|| {
         if gateway_routes(ns).next().is_some() {
             return None;

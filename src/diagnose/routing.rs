@@ -18,6 +18,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
+use super::drop_routes::ends_in_drop;
 use super::facts::{default_route, gateway_routes, is_private, route_gw, subnet, Facts, Held};
 use super::nat_evidence::translates_any;
 use super::no_default::missing_default;
@@ -91,7 +92,8 @@ fn no_route(f: &Facts, out: &mut Vec<Finding>) {
             }
             if dst.prefix_len() > 0 {
                 // N1: the gateway's namespace must itself know where D is.
-                if !f.covers(r_ns, dst) {
+                // A route that drops is there, just not usable: `drop-route` reports it.
+                if !f.covers(r_ns, dst) && !ends_in_drop(r_ns, dst.network()) {
                     out.push(no_route_finding(
                         f,
                         r_ns,
@@ -126,7 +128,9 @@ fn no_route(f: &Facts, out: &mut Vec<Finding>) {
                     if missing_default(f, y.ns).is_some() {
                         continue;
                     }
-                    if !f.covers(y.ns, Ipv4Net::new(src.ip(), 32).unwrap_or(back)) {
+                    if !f.covers(y.ns, Ipv4Net::new(src.ip(), 32).unwrap_or(back))
+                        && !ends_in_drop(y.ns, src.ip())
+                    {
                         out.push(no_route_finding(
                             f,
                             y.ns,

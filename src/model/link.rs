@@ -47,6 +47,52 @@ pub struct Link {
     pub link_index: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_netnsid: Option<i32>,
+    /// For a bridge port: the port's own flags (`bridge -d link`), which decide what the
+    /// bridge forwards through it. Absent for other links and in old snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_port: Option<BridgePort>,
+}
+
+/// A bridge port's forwarding flags, as `bridge -d link` shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BridgePort {
+    /// STP state: `disabled`, `listening`, `learning`, `forwarding`, `blocking`; only
+    /// `forwarding` passes frames.
+    pub state: String,
+    /// `isolated on`: frames from it never go to another isolated port.
+    #[serde(default)]
+    pub isolated: bool,
+    /// Learns source MACs into the FDB.
+    #[serde(default = "yes")]
+    pub learning: bool,
+    /// Gets unknown-unicast floods.
+    #[serde(default = "yes")]
+    pub flood: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl BridgePort {
+    /// Why frames arriving on this port are dropped, if they are: only a forwarding port
+    /// passes them on (a learning port learns from them, then drops them).
+    pub fn blocks_from(&self) -> Option<String> {
+        (self.state != "forwarding").then(|| format!("its state is {}", self.state))
+    }
+    /// Why no frame to a host behind this port gets through it, if none does: a state
+    /// other than forwarding, or a port that neither learns nor floods (the bridge never
+    /// knows the host's MAC, and floods unknown unicast everywhere but here).
+    pub fn blocks_to(&self) -> Option<String> {
+        if self.state != "forwarding" {
+            return Some(format!("its state is {}", self.state));
+        }
+        if !self.learning && !self.flood {
+            // Until the entry it learnt before ages out (300 s): the snapshot has no FDB.
+            return Some("it neither learns MACs nor receives floods".into());
+        }
+        None
+    }
 }
 
 impl Link {
@@ -66,6 +112,7 @@ impl Link {
             ports: Vec::new(),
             link_index: None,
             link_netnsid: None,
+            bridge_port: None,
         }
     }
 

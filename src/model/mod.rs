@@ -17,7 +17,7 @@ pub use cni::{
     ip_number, within, CniConfig, CniPlugin, CniRuntime, CniState, ConfigProblem, IpamAllocation,
     IpamNetwork, IpamRange, PodmanNetwork, BACKEND_CNI, BACKEND_NETAVARK, HOST_LOCAL, PODMAN,
 };
-pub use link::{Address, Link, PeerRef};
+pub use link::{Address, BridgePort, Link, PeerRef};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
 pub use route::{table_name, Neighbor, Route, RoutingRule};

@@ -12,8 +12,10 @@ use super::sysctl;
 use crate::netns::create::validate_ifname;
 use crate::netns::resolve::{open_ns, NsName};
 
-/// The tables netlens' fixes change (see `iptables_args` for the rules they may hold).
+/// The tables netlens' fixes add rules to (see `iptables_args` for the rules they may hold).
 const IPTABLES_TABLES: &[&str] = &["filter", "nat"];
+/// Tables where netlens only removes a rule (a DROP in raw or mangle) and puts it back.
+const REMOVE_ONLY_TABLES: &[&str] = &["raw", "mangle"];
 
 /// Full validation of a plan about to run: syntax, namespaces, tools and root.
 pub fn validate(plan: &Plan) -> Result<(), PlanError> {
@@ -172,7 +174,9 @@ fn iptables_args(
     rule: &[String],
     use_: iptables_args::Use,
 ) -> Result<(), String> {
-    if !IPTABLES_TABLES.contains(&table) {
+    let remove_only =
+        REMOVE_ONLY_TABLES.contains(&table) && matches!(use_, iptables_args::Use::RemoveOrRestore);
+    if !IPTABLES_TABLES.contains(&table) && !remove_only {
         return Err(format!(
             "iptables table {table:?} is not one netlens changes (one of {})",
             IPTABLES_TABLES.join(", ")

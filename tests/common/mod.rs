@@ -8,6 +8,7 @@ pub mod docker;
 pub mod mutate;
 pub mod oracle_check;
 pub mod oracle_fault;
+pub mod oracle_fault_unseen;
 pub mod oracle_probe;
 pub mod out;
 pub mod plan;

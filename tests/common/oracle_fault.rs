@@ -1,6 +1,7 @@
 //! The faults the random-topology oracle injects into a [`Topology`]: at most one per
 //! topology, chosen by kind (`NETLENS_ORACLE_FAULTS`) and placed at random, as argv commands.
 
+use super::oracle_fault_unseen as unseen;
 use super::topo_gen::{exec_in, words, Rng, Topology, PORT};
 
 /// Every kind, in the order seeds cycle through them. `none` leaves the topology healthy.
@@ -17,6 +18,14 @@ pub const KINDS: &[&str] = &[
     "input-drop",
     "nft-forward-drop",
     "nft-input-drop",
+    // Faults it had not seen (tests/common/oracle_fault_unseen.rs).
+    "blackhole-route",
+    "policy-rule",
+    "port-isolated",
+    "port-blocking",
+    "neigh-wrong",
+    "mangle-drop",
+    "raw-drop",
 ];
 
 #[derive(Debug, Clone)]
@@ -45,7 +54,7 @@ pub fn rule_words(kind: &str) -> &'static [&'static str] {
         "input-drop" => &["input", "drop", "blocked", "port"],
         "nft-forward-drop" => &["forward"],
         "nft-input-drop" => &["input", "drop", "blocked", "port"],
-        _ => &[],
+        other => unseen::rule_words(other),
     }
 }
 
@@ -199,6 +208,7 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
             ))
         }
         "nft-forward-drop" | "nft-input-drop" => nft_fault(kind, t, rng),
+        k if unseen::UNSEEN.contains(&k) => unseen::inject(kind, t, rng),
         other => panic!("unknown fault kind {other:?}; known: {KINDS:?}"),
     }
 }

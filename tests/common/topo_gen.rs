@@ -79,6 +79,8 @@ pub struct Topology {
     pub links: Vec<(String, String)>,
     /// `(namespace, port)` bridge ports that can be detached.
     pub ports: Vec<(String, String)>,
+    /// `(namespace, bridge, port)` for every bridge port, to act on ports of one bridge.
+    pub bridge_ports: Vec<(String, String, String)>,
     pub routes: Vec<RouteRef>,
     /// Namespaces running a listener on [`PORT`].
     pub listeners: Vec<String>,
@@ -136,6 +138,7 @@ impl Topology {
     fn port(&mut self, ns: &str, port: &str, br: &str) {
         self.run(ipn(ns, &["link", "set", port, "master", br, "up"]));
         self.ports.push((ns.into(), port.into()));
+        self.bridge_ports.push((ns.into(), br.into(), port.into()));
         self.links.push((ns.into(), port.into()));
     }
     fn forwarding(&mut self, ns: &str) {

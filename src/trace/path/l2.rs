@@ -15,9 +15,64 @@ pub(super) enum Next {
     Broken(String, Vec<&'static str>, Option<String>),
 }
 
+/// The MAC a permanent (or NOARP) neighbour entry pins for `nh` on `oif`: the kernel sends
+/// there without asking ARP, whoever really holds `nh`.
+fn pinned_mac(ns: &Namespace, oif: &str, nh: IpAddr) -> Option<String> {
+    ns.neighbors
+        .iter()
+        .find(|n| {
+            n.address == nh && n.dev == oif && matches!(n.state.as_str(), "PERMANENT" | "NOARP")
+        })
+        .and_then(|n| n.lladdr.as_ref())
+        .map(|m| m.to_ascii_lowercase())
+}
+
+/// Bridge port `port` in `ns` passes no frame, for reason `why`.
+fn port_blocks(ns: &Namespace, port: &str, why: String) -> Next {
+    Next::Broken(
+        format!("bridge port {port} in {} passes nothing: {why}", ns.name),
+        vec!["port-blocking", "port-isolated"],
+        Some(ns.name.clone()),
+    )
+}
+
 impl Walk<'_> {
-    /// Where a frame for next hop `nh` sent out of `oif` in `ns` arrives.
+    /// Where a frame for next hop `nh` sent out of `oif` in `ns` arrives; nowhere when a
+    /// permanent neighbour entry sends it to a MAC the holder of `nh` does not have.
     pub(super) fn next_namespace(
+        &self,
+        ns: &Namespace,
+        oif: &str,
+        nh: IpAddr,
+        via: &mut Vec<String>,
+    ) -> Next {
+        let next = self.next_namespace_l2(ns, oif, nh, via);
+        let (Next::Namespace(far_ns, far), Some(pinned)) = (&next, pinned_mac(ns, oif, nh)) else {
+            return next;
+        };
+        let Some(mac) = self
+            .ns(far_ns)
+            .and_then(|n| n.link(far))
+            .and_then(|l| l.mac.as_ref())
+            .map(|m| m.to_ascii_lowercase())
+        else {
+            return next;
+        };
+        if mac == pinned {
+            return next;
+        }
+        Next::Broken(
+            format!(
+                "{}'s permanent neighbour entry sends {nh} to {pinned} on {oif}, but {nh} is on \
+                 {far} ({far_ns}), MAC {mac}: the frames reach nobody",
+                ns.name
+            ),
+            vec!["gateway-neigh", "neigh-mac"],
+            Some(ns.name.clone()),
+        )
+    }
+
+    fn next_namespace_l2(
         &self,
         ns: &Namespace,
         oif: &str,
@@ -93,6 +148,12 @@ impl Walk<'_> {
                 Some(ns.name.clone()),
             );
         }
+        let in_port = from
+            .and_then(|p| ns.link(p))
+            .and_then(|l| l.bridge_port.as_ref());
+        if let (Some(p), Some(why)) = (from, in_port.and_then(|bp| bp.blocks_from())) {
+            return port_blocks(ns, p, why);
+        }
         if from.is_some() && holds_on(ns, bridge, nh) {
             return Next::Namespace(ns.name.clone(), bridge.to_string());
         }
@@ -125,6 +186,18 @@ impl Walk<'_> {
                         )
                     };
                     return Next::Broken(what, vec!["link-down", "peer-down"], Some(at.clone()));
+                }
+                if let Some(bp) = &port.bridge_port {
+                    if let Some(why) = bp.blocks_to() {
+                        return port_blocks(ns, &port.name, why);
+                    }
+                    if bp.isolated && in_port.is_some_and(|i| i.isolated) {
+                        let why = format!(
+                            "it and {} are both isolated: the bridge forwards nothing between them",
+                            from.unwrap_or("?")
+                        );
+                        return port_blocks(ns, &port.name, why);
+                    }
                 }
                 return Next::Namespace(far_ns.name.clone(), far.name.clone());
             }

@@ -1,0 +1,410 @@
+//! Faults that throw packets away where the first ten oracle kinds never looked: routes of
+//! type blackhole/unreachable/prohibit (`drop-route`), policy rules (`policy-rule`), DROPs in
+//! the raw and mangle tables and a filter DROP keyed on a mangle mark (`raw-mangle-drop`).
+//! Addresses 10.72.x; the kernel (ping) decides each time.
+
+use crate::common::plan::private_state;
+use crate::common::rules::*;
+use crate::common::world::{in_world, sh};
+
+/// h (10.72.0.2) — r (router) — s (10.72.1.2, with 10.72.9.1/32 on lo). r's default points
+/// at s, which routes back: every namespace has its way out.
+fn line() {
+    for n in ["h", "r", "s"] {
+        netns(n);
+    }
+    veth("h", "eth0", "r", "g0");
+    veth("r", "u0", "s", "s0");
+    addr("h", "10.72.0.2/24", "eth0");
+    addr("r", "10.72.0.1/24", "g0");
+    addr("r", "10.72.1.1/24", "u0");
+    addr("s", "10.72.1.2/24", "s0");
+    addr("s", "10.72.9.1/32", "lo");
+    route("h", &["default", "via", "10.72.0.1"]);
+    route("r", &["default", "via", "10.72.1.2"]);
+    route("s", &["10.72.0.0/24", "via", "10.72.1.1"]);
+    sysctl("r", "net.ipv4.ip_forward", "1");
+    sysctl("s", "net.ipv4.ip_forward", "1");
+    assert!(ping_ok("h", "10.72.9.1", None), "healthy line");
+}
+
+fn ipt(ns: &str, args: &[&str]) {
+    let mut argv = vec!["ip", "netns", "exec", ns, "iptables"];
+    argv.extend_from_slice(args);
+    sh(&argv);
+}
+
+#[test]
+fn drop_route_found_and_fix_deletes_it() {
+    in_world("drops::drop_route_found_and_fix_deletes_it", || {
+        let _state = private_state();
+        line();
+        // Control: a null route for space nobody holds (an aggregate, Calico's IPAM block).
+        route("r", &["blackhole", "10.72.200.0/24"]);
+        expect_clean_of("drop-route");
+
+        route("r", &["blackhole", "10.72.9.0/25"]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "through the blackhole");
+        let f = expect_finding(
+            "drop-route",
+            "error",
+            "r",
+            ("route", "blackhole 10.72.9.0/25"),
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
+        expect_clean_of("drop-route");
+        undo();
+        assert!(!ping_ok("h", "10.72.9.1", None), "after undo");
+        sh(&["ip", "-n", "r", "route", "del", "10.72.9.0/25"]);
+
+        // The default route itself replaced: the fix puts one back through the gateway.
+        sh(&[
+            "ip",
+            "-n",
+            "h",
+            "route",
+            "replace",
+            "unreachable",
+            "default",
+        ]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "unreachable default");
+        let f = expect_finding("drop-route", "error", "h", ("route", "unreachable default"));
+        fix(f["id"].as_str().unwrap());
+        assert!(ping_ok("h", "10.72.9.1", None), "after the default is back");
+        expect_clean_of("drop-route");
+    });
+}
+
+#[test]
+fn policy_rule_that_drops_found_without_a_fix() {
+    in_world("drops::policy_rule_that_drops_found_without_a_fix", || {
+        line();
+        // Control: a rule whose table is empty falls through to main; nothing breaks.
+        sh(&[
+            "ip",
+            "-n",
+            "r",
+            "rule",
+            "add",
+            "to",
+            "10.72.9.0/24",
+            "lookup",
+            "101",
+        ]);
+        assert!(ping_ok("h", "10.72.9.1", None), "empty table falls through");
+        expect_clean_of("policy-rule");
+
+        sh(&[
+            "ip",
+            "-n",
+            "r",
+            "route",
+            "add",
+            "blackhole",
+            "default",
+            "table",
+            "100",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            "r",
+            "rule",
+            "add",
+            "from",
+            "10.72.0.0/24",
+            "lookup",
+            "100",
+        ]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "through table 100");
+        let f = expect_finding(
+            "policy-rule",
+            "error",
+            "r",
+            ("rule", "32764: from 10.72.0.0/24 lookup 100"),
+        );
+        assert!(f.get("fix").is_none(), "no step removes a rule: {f:#}");
+        assert!(
+            f["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("rule del pref 32764"),
+            "{f:#}"
+        );
+        sh(&["ip", "-n", "r", "rule", "del", "pref", "32764"]);
+        assert!(ping_ok("h", "10.72.9.1", None), "rule removed by hand");
+        expect_clean_of("policy-rule");
+
+        // A rule type that drops, on the host itself.
+        sh(&[
+            "ip",
+            "-n",
+            "h",
+            "rule",
+            "add",
+            "to",
+            "10.72.9.1",
+            "prohibit",
+        ]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "prohibit rule");
+        expect_finding(
+            "policy-rule",
+            "error",
+            "h",
+            ("rule", "32765: from all to 10.72.9.1/32 prohibit"),
+        );
+    });
+}
+
+#[test]
+fn raw_and_mangle_drops_found_and_fixed() {
+    in_world("drops::raw_and_mangle_drops_found_and_fixed", || {
+        let _state = private_state();
+        line();
+        // Control: a drop for addresses nobody here holds.
+        ipt(
+            "r",
+            &[
+                "-t",
+                "raw",
+                "-A",
+                "PREROUTING",
+                "-s",
+                "10.99.99.0/24",
+                "-j",
+                "DROP",
+            ],
+        );
+        expect_clean_of("raw-mangle-drop");
+
+        ipt(
+            "r",
+            &[
+                "-t",
+                "raw",
+                "-A",
+                "PREROUTING",
+                "-s",
+                "10.72.0.2",
+                "-p",
+                "icmp",
+                "-j",
+                "DROP",
+            ],
+        );
+        assert!(!ping_ok("h", "10.72.9.1", None), "raw drop");
+        let f = expect_finding(
+            "raw-mangle-drop",
+            "error",
+            "r",
+            (
+                "rule",
+                "raw PREROUTING: -A PREROUTING -s 10.72.0.2/32 -p icmp -j DROP",
+            ),
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(
+            ping_ok("h", "10.72.9.1", None),
+            "after deleting the raw drop"
+        );
+        expect_clean_of("raw-mangle-drop");
+        undo();
+        assert!(
+            !ping_ok("h", "10.72.9.1", None),
+            "undo puts the raw drop back"
+        );
+        ipt("r", &["-t", "raw", "-F", "PREROUTING"]);
+
+        // Marked in mangle, dropped by the mark in filter FORWARD: forward-drop's, through
+        // the one evaluator (it follows marks), not this rule's.
+        ipt(
+            "r",
+            &[
+                "-t",
+                "mangle",
+                "-A",
+                "PREROUTING",
+                "-s",
+                "10.72.0.2",
+                "-j",
+                "MARK",
+                "--set-mark",
+                "0x7",
+            ],
+        );
+        ipt(
+            "r",
+            &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
+        );
+        assert!(!ping_ok("h", "10.72.9.1", None), "mark drop");
+        let f = expect_finding("forward-drop", "error", "r", ("namespace", ""));
+        assert!(
+            f["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("--mark 0x7 -j DROP"),
+            "{f:#}"
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(
+            ping_ok("h", "10.72.9.1", None),
+            "after the forward-drop fix"
+        );
+    });
+}
+
+/// `netlens path --json --from FROM DST`: whether it says the packet is delivered.
+fn path_delivers(from: &str, dst: &str) -> bool {
+    let out = netlens(&["path", "--json", "--from", from, dst]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("path json: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    v["delivers"].as_bool().expect("delivers")
+}
+
+#[test]
+fn wrong_permanent_neighbour_found_and_path_says_lost() {
+    in_world(
+        "drops::wrong_permanent_neighbour_found_and_path_says_lost",
+        || {
+            line();
+            let mac = "02:00:00:00:00:99";
+            // The gateway's entry on the host points at a MAC nobody has.
+            sh(&[
+                "ip",
+                "-n",
+                "h",
+                "neigh",
+                "replace",
+                "10.72.0.1",
+                "lladdr",
+                mac,
+                "nud",
+                "permanent",
+                "dev",
+                "eth0",
+            ]);
+            assert!(!ping_ok("h", "10.72.9.1", None), "through the wrong MAC");
+            assert!(
+                !path_delivers("h", "10.72.9.1"),
+                "path through the wrong MAC"
+            );
+            expect_finding("gateway-neigh", "error", "h", ("neighbor", "10.72.0.1"));
+            sh(&["ip", "-n", "h", "neigh", "del", "10.72.0.1", "dev", "eth0"]);
+            assert!(ping_ok("h", "10.72.9.1", None), "entry removed");
+            assert!(
+                path_delivers("h", "10.72.9.1"),
+                "path with the entry removed"
+            );
+
+            // The router's entry for the host: replies to h are lost.
+            sh(&[
+                "ip",
+                "-n",
+                "r",
+                "neigh",
+                "replace",
+                "10.72.0.2",
+                "lladdr",
+                mac,
+                "nud",
+                "permanent",
+                "dev",
+                "g0",
+            ]);
+            assert!(!ping_ok("h", "10.72.9.1", None), "replies to the wrong MAC");
+            assert!(!path_delivers("s", "10.72.0.2"), "path to the wrong MAC");
+            expect_finding("neigh-mac", "error", "r", ("neighbor", "10.72.0.2"));
+            // Control: a permanent entry with the right MAC is fine.
+            let real = String::from_utf8(
+                std::process::Command::new("ip")
+                    .args(["-n", "h", "-br", "link", "show", "eth0"])
+                    .output()
+                    .unwrap()
+                    .stdout,
+            )
+            .unwrap();
+            let real_mac = real.split_whitespace().nth(2).unwrap().to_string();
+            sh(&[
+                "ip",
+                "-n",
+                "r",
+                "neigh",
+                "replace",
+                "10.72.0.2",
+                "lladdr",
+                &real_mac,
+                "nud",
+                "permanent",
+                "dev",
+                "g0",
+            ]);
+            assert!(ping_ok("h", "10.72.9.1", None), "right MAC pinned");
+            expect_clean_of("neigh-mac");
+        },
+    );
+}
+
+fn bridge_link(args: &[&str]) {
+    let mut argv = vec!["ip", "netns", "exec", "sw", "bridge", "link", "set", "dev"];
+    argv.extend_from_slice(args);
+    sh(&argv);
+}
+
+#[test]
+fn bridge_port_flags_found_and_path_follows_them() {
+    in_world(
+        "drops::bridge_port_flags_found_and_path_follows_them",
+        || {
+            super::switch_with_hosts(&["10.73.0.11/24", "10.73.0.12/24", "10.73.0.13/24"]);
+            assert!(ping_ok("h1", "10.73.0.12", None), "healthy switch");
+            // One isolated port alone changes nothing: isolation bites between two.
+            bridge_link(&["p1", "isolated", "on"]);
+            assert!(ping_ok("h1", "10.73.0.12", None), "one isolated port");
+            expect_clean_of("port-isolated");
+
+            bridge_link(&["p2", "isolated", "on"]);
+            assert!(!ping_ok("h1", "10.73.0.12", None), "two isolated ports");
+            assert!(
+                ping_ok("h1", "10.73.0.13", None),
+                "isolated to non-isolated"
+            );
+            assert!(
+                !path_delivers("h1", "10.73.0.12"),
+                "path between isolated ports"
+            );
+            assert!(
+                path_delivers("h1", "10.73.0.13"),
+                "path to a non-isolated port"
+            );
+            expect_finding("port-isolated", "warning", "sw", ("link", "p2"));
+            bridge_link(&["p1", "isolated", "off"]);
+            bridge_link(&["p2", "isolated", "off"]);
+
+            // STP state disabled, set by hand on an up port.
+            bridge_link(&["p3", "state", "0"]);
+            assert!(!ping_ok("h1", "10.73.0.13", None), "disabled port");
+            assert!(
+                !path_delivers("h1", "10.73.0.13"),
+                "path through a disabled port"
+            );
+            expect_finding("port-blocking", "error", "sw", ("link", "p3"));
+            bridge_link(&["p3", "state", "3"]);
+
+            // Neither learning nor flooding: the bridge never finds h3.
+            bridge_link(&["p3", "learning", "off", "flood", "off"]);
+            // Forget what it learnt before (a port going down flushes its FDB entries).
+            sh(&["ip", "-n", "sw", "link", "set", "p3", "down"]);
+            sh(&["ip", "-n", "sw", "link", "set", "p3", "up"]);
+            assert!(!ping_ok("h1", "10.73.0.13", None), "no learning, no flood");
+            assert!(
+                !path_delivers("h1", "10.73.0.13"),
+                "path to a port that never learns"
+            );
+            expect_finding("port-blocking", "error", "sw", ("link", "p3"));
+            bridge_link(&["p3", "learning", "on", "flood", "on"]);
+            assert!(ping_ok("h1", "10.73.0.13", None), "port restored");
+            expect_clean_of("port-blocking");
+        },
+    );
+}
