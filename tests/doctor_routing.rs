@@ -259,6 +259,36 @@ fn router_its_hosts_use_loses_default() {
     });
 }
 
+/// Oracle seed 132: the last router before "the internet" loses its default route. i holds
+/// 8.8.8.8 and has no default route of its own (nothing lies beyond it), yet it is where u's
+/// way out leads.
+#[test]
+fn uplink_router_loses_default_towards_the_end_of_the_line() {
+    in_world(
+        "uplink_router_loses_default_towards_the_end_of_the_line",
+        || {
+            chain();
+            ip("u", &["route", "del", "default"]);
+            drill("u loses its default route", "h", "8.8.8.8", "no-default:u");
+        },
+    );
+}
+
+/// As above with an upstream that forwards nothing: it still holds what r0's hosts reach.
+#[test]
+fn uplink_router_loses_default_towards_a_server() {
+    in_world("uplink_router_loses_default_towards_a_server", || {
+        two_link_uplink();
+        ip("r0", &["route", "del", "default"]);
+        drill(
+            "r0 loses its default route",
+            "h",
+            "203.0.113.10",
+            "no-default:r0",
+        );
+    });
+}
+
 #[test]
 fn server_behind_uplink_loses_default() {
     in_world("server_behind_uplink_loses_default", || {
