@@ -582,6 +582,46 @@ fn private_subnets_behind_a_public_uplink_want_masquerade() {
 
 /// h's mask is wider than its segment's (/16 where r is on /24): re-adding the address that
 /// way flushed h's default route. The doctor names the mask and puts both back.
+/// Oracle seeds 52 and 82: r0 routes its private subnet out without NAT to "the internet",
+/// a server that forwards nothing and routes 10.0.0.0/8 back; that route is deleted. Only the
+/// route back repairs inet → h; the doctor must name it (beside the MASQUERADE that would
+/// repair h → inet alone), not the MASQUERADE only.
+#[test]
+fn server_upstream_loses_its_route_back() {
+    in_world("server_upstream_loses_its_route_back", || {
+        namespaces(&["inet", "r0", "h"]);
+        wire(
+            "r0",
+            "up0",
+            "198.51.100.2/24",
+            "inet",
+            "dn0",
+            "198.51.100.1/24",
+        );
+        ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
+        wire("r0", "eth0", "10.1.0.1/24", "h", "eth0", "10.1.0.2/24");
+        forward("r0");
+        ip("r0", &["route", "add", "default", "via", "198.51.100.1"]);
+        ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+        ip(
+            "inet",
+            &["route", "add", "10.0.0.0/8", "via", "198.51.100.2"],
+        );
+        let probes = [("inet", "10.1.0.2"), ("h", "203.0.113.10")];
+        for (from, dst) in probes {
+            assert!(ping_ok(from, dst), "healthy: {from} → {dst}");
+        }
+        assert_clean("a plain router before a server that routes back");
+        ip("inet", &["route", "del", "10.0.0.0/8"]);
+        drill_probes_also(
+            "inet loses its route back",
+            &probes,
+            "no-route:inet:10.1.0.0/24",
+            "no-masquerade:r0:",
+        );
+    });
+}
+
 #[test]
 fn mask_wider_than_the_segment() {
     in_world("mask_wider_than_the_segment", || {

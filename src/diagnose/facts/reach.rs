@@ -4,6 +4,8 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::{default_route, lookup, route_gw, subnet, Facts, Held};
 use crate::model::{Link, Namespace};
 
@@ -106,11 +108,15 @@ impl<'a> Facts<'a> {
         there.into_iter().find(|o| {
             default_route(o.ns).is_none()
                 && self.transit_uses(o.ns).is_empty()
-                && self
-                    .held_in(o.ns)
-                    .any(|x| x.live() && !mine.iter().any(|n| n.contains(&x.ip())))
+                && self.holds_beyond(o.ns, &mine)
                 && self.holds_unrouted(ns, o)
         })
+    }
+
+    /// Whether `o` holds a live address outside every one of `nets`.
+    pub fn holds_beyond(&self, o: &Namespace, nets: &[Ipv4Net]) -> bool {
+        self.held_in(o)
+            .any(|x| x.live() && !nets.iter().any(|n| n.contains(&x.ip())))
     }
 
     /// Whether `end` holds a live address `ns` has no route to at all.
