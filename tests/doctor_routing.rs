@@ -311,6 +311,35 @@ fn link_down_fix_brings_back_the_flushed_default_route() {
     );
 }
 
+/// Oracle seed 173: the link towards a plain router is taken down by hand, which flushes the
+/// route to the router's LAN through it. Setting the link up alone leaves k → h broken: the
+/// fix must put the route back (the rules, run on the fixed copy, say which). Meanwhile r,
+/// whose gateway is on the down link, must not be told to masquerade (that "fix" would
+/// repair h → k and leave k → h broken).
+#[test]
+fn link_down_fix_brings_back_the_route_to_the_lan_behind_it() {
+    in_world(
+        "link_down_fix_brings_back_the_route_to_the_lan_behind_it",
+        || {
+            plain_routers();
+            let probes = [("k", "10.1.0.2"), ("h", "10.3.0.2")];
+            for (from, dst) in probes {
+                assert!(ping_ok(from, dst), "healthy: {from} → {dst}");
+            }
+            ip("u", &["link", "set", "eth0", "down"]);
+            // r's gateway does not answer ARP indeed (gateway-neigh, a warning, no fix).
+            let f = drill_probes_also(
+                "u's eth0 down",
+                &probes,
+                "link-down:u:eth0",
+                "gateway-neigh",
+            );
+            let steps = f["fix"]["steps"].to_string();
+            assert!(steps.contains("10.1.0.0/24"), "the route back: {steps}");
+        },
+    );
+}
+
 /// h behind r, a plain router (no NAT), behind u, which routes h's subnet back through r;
 /// k on u's other side.
 ///

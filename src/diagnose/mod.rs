@@ -21,6 +21,7 @@ mod forwarding;
 mod input_drop;
 mod k8s;
 mod l2;
+mod link_routes;
 mod links;
 mod nat;
 mod nat_evidence;
@@ -186,6 +187,7 @@ impl Finding {
 /// first), then id; one finding per id (the first rule to name a problem keeps it).
 pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
     let mut out = run_rules(snap);
+    link_routes::complete(snap, &mut out);
     fix_check::keep_working_fixes(snap, &mut out, run_rules);
     out
 }
