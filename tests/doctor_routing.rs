@@ -545,6 +545,23 @@ fn default_gateway_with_nothing_beyond_it_need_not_forward() {
     );
 }
 
+/// Oracle seed 203: r0's uplink taken down by hand flushes its default route, while its
+/// routes to the LAN behind r1 stay. Setting up0 up alone leaves h cut off from inet: the fix
+/// must put the default route back.
+#[test]
+fn link_down_fix_brings_back_the_default_route_of_a_router_with_lan_routes() {
+    in_world(
+        "link_down_fix_brings_back_the_default_route_of_a_router_with_lan_routes",
+        || {
+            two_link_uplink();
+            ip("r0", &["link", "set", "up0", "down"]);
+            let f = drill("r0's up0 down", "h", "203.0.113.10", "link-down:r0:up0");
+            let steps = f["fix"]["steps"].to_string();
+            assert!(steps.contains("0.0.0.0/0"), "the default route: {steps}");
+        },
+    );
+}
+
 /// Strict rp_filter in r1: the replies from 203.0.113.10 (de-masqueraded by r0, their source
 /// kept) arrive on up0, while r1 routes 203.0.113.10 out of up1.
 #[test]

@@ -3,11 +3,11 @@
 //! off the rest of the network: apply the fix to a copy of the snapshot, run the routing rules
 //! on it, and take the routes they then ask for in the same namespace through a gateway on
 //! that very link (a plain router behind it whose LAN nobody routes to any more, oracle seed
-//! 173). Their steps join the `link-down` fix, so one `fix` repairs both directions.
+//! 173; the default route of a router that keeps routes to its LANs, seed 203). Their steps join the `link-down` fix, so one `fix` repairs both directions.
 
 use ipnet::{IpNet, Ipv4Net};
 
-use super::{facts::Facts, routing, Finding};
+use super::{facts::Facts, no_default, routing, Finding};
 use crate::model::Snapshot;
 use crate::plan::{simulate, Simulated, Step};
 
@@ -34,8 +34,10 @@ pub fn complete(snap: &Snapshot, findings: &mut [Finding]) {
         };
         let facts = Facts::new(&after);
         let mut added = Vec::new();
-        for nr in routing::check(&facts) {
-            if nr.rule != "no-route" || nr.namespace != ns {
+        let mut asked = routing::check(&facts);
+        asked.extend(no_default::check(&facts));
+        for nr in asked {
+            if !matches!(nr.rule.as_str(), "no-route" | "no-default") || nr.namespace != ns {
                 continue;
             }
             for step in nr.fix.into_iter().flat_map(|x| x.steps) {
