@@ -274,6 +274,50 @@ fn uplink_router_loses_default_towards_the_end_of_the_line() {
     );
 }
 
+/// Oracle seed 182: the middle router of a chain loses its default route but keeps its route
+/// to the LAN further in; the LAN's hosts send everything through it.
+///
+/// ```text
+/// h 10.1.0.2 ── 10.1.0.1 a 10.9.1.2 ── 10.9.1.1 b 10.9.2.2 ── 10.9.2.1 c 198.51.100.2 ── inet
+/// ```
+#[test]
+fn middle_router_of_a_chain_loses_default() {
+    in_world("middle_router_of_a_chain_loses_default", || {
+        namespaces(&["h", "a", "b", "c", "inet"]);
+        wire("h", "eth0", "10.1.0.2/24", "a", "eth0", "10.1.0.1/24");
+        wire("a", "up0", "10.9.1.2/30", "b", "dn0", "10.9.1.1/30");
+        wire("b", "up0", "10.9.2.2/30", "c", "dn0", "10.9.2.1/30");
+        wire(
+            "c",
+            "up0",
+            "198.51.100.2/24",
+            "inet",
+            "dn0",
+            "198.51.100.1/24",
+        );
+        ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
+        for r in ["a", "b", "c"] {
+            forward(r);
+        }
+        ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+        ip("a", &["route", "add", "default", "via", "10.9.1.1"]);
+        ip("b", &["route", "add", "10.1.0.0/24", "via", "10.9.1.2"]);
+        ip("b", &["route", "add", "default", "via", "10.9.2.1"]);
+        ip("c", &["route", "add", "10.0.0.0/8", "via", "10.9.2.2"]);
+        ip("c", &["route", "add", "default", "via", "198.51.100.1"]);
+        masquerade("c", "10.0.0.0/8", "up0");
+        assert!(ping_ok("h", "203.0.113.10"));
+        assert_clean("a chain of three routers");
+        ip("b", &["route", "del", "default"]);
+        drill_probes_also(
+            "b loses its default route",
+            &[("h", "203.0.113.10")],
+            "no-default:b",
+            "no-route:b:",
+        );
+    });
+}
+
 /// As above with an upstream that forwards nothing: it still holds what r0's hosts reach.
 #[test]
 fn uplink_router_loses_default_towards_a_server() {

@@ -37,7 +37,9 @@ pub fn missing_default<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> 
         // route towards `inet`, while its hosts' default routes lead to it).
         let partial = gateway_routes(ns).next().is_some();
         let everything_through = || f.transit_uses(ns).iter().any(|u| u.dst.prefix_len() == 0);
-        let unrouted_end = |l: &Link| f.segment_end(ns, l).is_some() && everything_through();
+        // … or a router there that leads somewhere (oracle seed 182: the middle router of a
+        // chain, keeping its route to the LAN further in, lost its default route).
+        let unrouted_end = |l: &Link| everything_through() && f.segment_gateway(ns, l).is_some();
         // Each segment once: a namespace can hold thousands of links on one bridge, and
         // looking for a gateway walks the segment.
         let mut tried = std::collections::HashSet::new();
