@@ -259,6 +259,80 @@ fn router_its_hosts_use_loses_default() {
     });
 }
 
+/// Oracle seed 132: the last router before "the internet" loses its default route. i holds
+/// 8.8.8.8 and has no default route of its own (nothing lies beyond it), yet it is where u's
+/// way out leads.
+#[test]
+fn uplink_router_loses_default_towards_the_end_of_the_line() {
+    in_world(
+        "uplink_router_loses_default_towards_the_end_of_the_line",
+        || {
+            chain();
+            ip("u", &["route", "del", "default"]);
+            drill("u loses its default route", "h", "8.8.8.8", "no-default:u");
+        },
+    );
+}
+
+/// Oracle seed 182: the middle router of a chain loses its default route but keeps its route
+/// to the LAN further in; the LAN's hosts send everything through it.
+///
+/// ```text
+/// h 10.1.0.2 ── 10.1.0.1 a 10.9.1.2 ── 10.9.1.1 b 10.9.2.2 ── 10.9.2.1 c 198.51.100.2 ── inet
+/// ```
+#[test]
+fn middle_router_of_a_chain_loses_default() {
+    in_world("middle_router_of_a_chain_loses_default", || {
+        namespaces(&["h", "a", "b", "c", "inet"]);
+        wire("h", "eth0", "10.1.0.2/24", "a", "eth0", "10.1.0.1/24");
+        wire("a", "up0", "10.9.1.2/30", "b", "dn0", "10.9.1.1/30");
+        wire("b", "up0", "10.9.2.2/30", "c", "dn0", "10.9.2.1/30");
+        wire(
+            "c",
+            "up0",
+            "198.51.100.2/24",
+            "inet",
+            "dn0",
+            "198.51.100.1/24",
+        );
+        ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
+        for r in ["a", "b", "c"] {
+            forward(r);
+        }
+        ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+        ip("a", &["route", "add", "default", "via", "10.9.1.1"]);
+        ip("b", &["route", "add", "10.1.0.0/24", "via", "10.9.1.2"]);
+        ip("b", &["route", "add", "default", "via", "10.9.2.1"]);
+        ip("c", &["route", "add", "10.0.0.0/8", "via", "10.9.2.2"]);
+        ip("c", &["route", "add", "default", "via", "198.51.100.1"]);
+        masquerade("c", "10.0.0.0/8", "up0");
+        assert!(ping_ok("h", "203.0.113.10"));
+        assert_clean("a chain of three routers");
+        ip("b", &["route", "del", "default"]);
+        drill_probes_also(
+            "b loses its default route",
+            &[("h", "203.0.113.10")],
+            "no-default:b",
+            "no-route:b:",
+        );
+    });
+}
+
+/// As above with an upstream that forwards nothing: it still holds what r0's hosts reach.
+#[test]
+fn uplink_router_loses_default_towards_a_server() {
+    in_world("uplink_router_loses_default_towards_a_server", || {
+        two_link_uplink();
+        ip("r0", &["route", "del", "default"]);
+        drill(
+            "r0 loses its default route",
+            "h",
+            "203.0.113.10",
+            "no-default:r0",
+        );
+    });
+}
+
 #[test]
 fn server_behind_uplink_loses_default() {
     in_world("server_behind_uplink_loses_default", || {
@@ -277,6 +351,35 @@ fn link_down_fix_brings_back_the_flushed_default_route() {
             // Taken down by hand: netlens has no record of the default route the kernel drops.
             ip("h", &["link", "set", "eth0", "down"]);
             drill("h's eth0 down", "h", "8.8.8.8", "link-down:h:eth0");
+        },
+    );
+}
+
+/// Oracle seed 173: the link towards a plain router is taken down by hand, which flushes the
+/// route to the router's LAN through it. Setting the link up alone leaves k → h broken: the
+/// fix must put the route back (the rules, run on the fixed copy, say which). Meanwhile r,
+/// whose gateway is on the down link, must not be told to masquerade (that "fix" would
+/// repair h → k and leave k → h broken).
+#[test]
+fn link_down_fix_brings_back_the_route_to_the_lan_behind_it() {
+    in_world(
+        "link_down_fix_brings_back_the_route_to_the_lan_behind_it",
+        || {
+            plain_routers();
+            let probes = [("k", "10.1.0.2"), ("h", "10.3.0.2")];
+            for (from, dst) in probes {
+                assert!(ping_ok(from, dst), "healthy: {from} → {dst}");
+            }
+            ip("u", &["link", "set", "eth0", "down"]);
+            // r's gateway does not answer ARP indeed (gateway-neigh, a warning, no fix).
+            let f = drill_probes_also(
+                "u's eth0 down",
+                &probes,
+                "link-down:u:eth0",
+                "gateway-neigh",
+            );
+            let steps = f["fix"]["steps"].to_string();
+            assert!(steps.contains("10.1.0.0/24"), "the route back: {steps}");
         },
     );
 }
@@ -486,6 +589,23 @@ fn default_gateway_with_nothing_beyond_it_need_not_forward() {
     );
 }
 
+/// Oracle seed 203: r0's uplink taken down by hand flushes its default route, while its
+/// routes to the LAN behind r1 stay. Setting up0 up alone leaves h cut off from inet: the fix
+/// must put the default route back.
+#[test]
+fn link_down_fix_brings_back_the_default_route_of_a_router_with_lan_routes() {
+    in_world(
+        "link_down_fix_brings_back_the_default_route_of_a_router_with_lan_routes",
+        || {
+            two_link_uplink();
+            ip("r0", &["link", "set", "up0", "down"]);
+            let f = drill("r0's up0 down", "h", "203.0.113.10", "link-down:r0:up0");
+            let steps = f["fix"]["steps"].to_string();
+            assert!(steps.contains("0.0.0.0/0"), "the default route: {steps}");
+        },
+    );
+}
+
 /// Strict rp_filter in r1: the replies from 203.0.113.10 (de-masqueraded by r0, their source
 /// kept) arrive on up0, while r1 routes 203.0.113.10 out of up1.
 #[test]
@@ -552,6 +672,46 @@ fn private_subnets_behind_a_public_uplink_want_masquerade() {
 
 /// h's mask is wider than its segment's (/16 where r is on /24): re-adding the address that
 /// way flushed h's default route. The doctor names the mask and puts both back.
+/// Oracle seeds 52 and 82: r0 routes its private subnet out without NAT to "the internet",
+/// a server that forwards nothing and routes 10.0.0.0/8 back; that route is deleted. Only the
+/// route back repairs inet → h; the doctor must name it (beside the MASQUERADE that would
+/// repair h → inet alone), not the MASQUERADE only.
+#[test]
+fn server_upstream_loses_its_route_back() {
+    in_world("server_upstream_loses_its_route_back", || {
+        namespaces(&["inet", "r0", "h"]);
+        wire(
+            "r0",
+            "up0",
+            "198.51.100.2/24",
+            "inet",
+            "dn0",
+            "198.51.100.1/24",
+        );
+        ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
+        wire("r0", "eth0", "10.1.0.1/24", "h", "eth0", "10.1.0.2/24");
+        forward("r0");
+        ip("r0", &["route", "add", "default", "via", "198.51.100.1"]);
+        ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+        ip(
+            "inet",
+            &["route", "add", "10.0.0.0/8", "via", "198.51.100.2"],
+        );
+        let probes = [("inet", "10.1.0.2"), ("h", "203.0.113.10")];
+        for (from, dst) in probes {
+            assert!(ping_ok(from, dst), "healthy: {from} → {dst}");
+        }
+        assert_clean("a plain router before a server that routes back");
+        ip("inet", &["route", "del", "10.0.0.0/8"]);
+        drill_probes_also(
+            "inet loses its route back",
+            &probes,
+            "no-route:inet:10.1.0.0/24",
+            "no-masquerade:r0:",
+        );
+    });
+}
+
 #[test]
 fn mask_wider_than_the_segment() {
     in_world("mask_wider_than_the_segment", || {

@@ -16,7 +16,8 @@
 //! `NETLENS_ORACLE_SEED=N` replays one seed; `NETLENS_ORACLE_SEEDS=COUNT` (default
 //! [`DEFAULT_SEEDS`]) from `NETLENS_ORACLE_FIRST_SEED` (default 1); `NETLENS_ORACLE_FAULTS=
 //! route,link-down,…` (default: every kind, seeds cycle through them); `NETLENS_ORACLE_PAIRS`
-//! (default [`DEFAULT_PAIRS`]). See docs/testing.md.
+//! (default [`DEFAULT_PAIRS`]); `NETLENS_ORACLE_LOG=FILE` appends a line per seed as it ends.
+//! See docs/testing.md.
 
 mod common;
 
@@ -108,6 +109,7 @@ fn draw(seed: u64, kinds: &[&'static str]) -> (Rng, Topology, Fault) {
 
 fn one_seed(seed: u64, cfg: &Config, run: &mut Run) {
     let start = Instant::now();
+    let known = run.problems.len();
     let (mut rng, t, fault) = draw(seed, &cfg.kinds);
     run_all(&t.build, &format!("seed {seed}: build"), &t);
     let listeners = Listeners::start(&t.listeners);
@@ -139,8 +141,8 @@ fn one_seed(seed: u64, cfg: &Config, run: &mut Run) {
     listeners.stop();
     // Named namespaces only: deleting them takes every link, route and rule with them.
     try_sh(&["ip", "-all", "netns", "delete"]);
-    println!(
-        "oracle: seed {seed} [{}{}] {}: {} namespaces, {} pairs ({} failing before the fault), {} broken by the fault, {} ms",
+    let line = format!(
+        "oracle: seed {seed} [{}{}] {}: {} namespaces, {} pairs ({} failing before the fault), {} broken by the fault, {} ms, {} disagreements so far",
         c.fault.kind,
         if c.t.nft_nat { ", NAT in nft" } else { "" },
         c.fault.describe(),
@@ -148,8 +150,29 @@ fn one_seed(seed: u64, cfg: &Config, run: &mut Run) {
         c.pairs.len(),
         c.healthy.iter().filter(|ok| !**ok).count(),
         c.failing().len(),
-        start.elapsed().as_millis()
+        start.elapsed().as_millis(),
+        run.problems.len()
     );
+    println!("{line}");
+    progress(&line);
+    for p in &run.problems[known..] {
+        progress(&format!("  {p}"));
+    }
+}
+
+/// Appends `line` to `NETLENS_ORACLE_LOG` when set: the world prints the test's output only
+/// when it ends, and a long run is worth watching as it goes.
+fn progress(line: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("NETLENS_ORACLE_LOG") else {
+        return;
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("NETLENS_ORACLE_LOG {path:?}: {e}"));
+    writeln!(f, "{line}").expect("write NETLENS_ORACLE_LOG");
 }
 
 #[test]

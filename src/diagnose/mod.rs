@@ -24,6 +24,7 @@ mod forwarding;
 mod input_drop;
 mod k8s;
 mod l2;
+mod link_routes;
 mod links;
 mod nat;
 mod nat_evidence;
@@ -198,6 +199,7 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
 pub fn diagnose_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
     let rules = |s: &Snapshot| run_rules_with(s, earlier);
     let mut out = rules(snap);
+    link_routes::complete(snap, &mut out);
     fix_check::keep_working_fixes(snap, &mut out, &rules);
     out
 }

@@ -40,9 +40,15 @@ pub fn missing_default<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> 
         return None;
     }
     sibling_evidence(f, ns).or_else(|| {
-        if gateway_routes(ns).next().is_some() {
-            return None;
-        }
+        // Routes through gateways are a deliberate partial view of the world, unless others
+        // send *everything* through `ns` and the end of the line next door holds what none of
+        // its routes reach (oracle: `r0` with routes to its second-level LANs lost its default
+        // route towards `inet`, while its hosts' default routes lead to it).
+        let partial = gateway_routes(ns).next().is_some();
+        let everything_through = || f.transit_uses(ns).iter().any(|u| u.dst.prefix_len() == 0);
+        // … or a router there that leads somewhere (oracle seed 182: the middle router of a
+        // chain, keeping its route to the LAN further in, lost its default route).
+        let unrouted_end = |l: &Link| everything_through() && f.segment_gateway(ns, l).is_some();
         // Each segment once: a namespace can hold thousands of links on one bridge, and
         // looking for a gateway walks the segment.
         let mut tried = std::collections::HashSet::new();
@@ -50,6 +56,7 @@ pub fn missing_default<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> 
             .iter()
             .filter(|l| l.is_up() && f.held_on(ns, l.index).next().is_some())
             .filter(|l| f.segment_id(ns, l).is_some_and(|s| tried.insert(s)))
+            .filter(|l| !partial || unrouted_end(l))
             .find_map(|l| lone_gateway(f, ns, l))
     })
 }

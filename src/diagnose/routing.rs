@@ -204,17 +204,22 @@ fn no_route(f: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
-/// The forwarding namespace upstream of `r` that must route `r`'s subnets back, when `r` is a
-/// plain router: it forwards, translates nothing, and its default route leads to a
-/// namespace that forwards too. Then a subnet behind `r` that the upstream cannot reach is a
-/// missing route there; masquerading at `r` would repair outbound traffic only.
+/// The namespace upstream of `r` that must route `r`'s subnets back, when `r` is a plain
+/// router: it forwards, translates nothing, and its default route leads to a namespace that
+/// forwards too, or to the end of the line (a server with no default route, holding addresses
+/// beyond the link: it answers with `r`'s hosts' own source addresses, so it needs the route
+/// back as much as a router does; oracle seeds 52, 82). Then a subnet behind `r` that the
+/// upstream cannot reach is a missing route there; masquerading at `r` would repair outbound
+/// traffic only.
 pub fn plain_router_upstream<'a>(f: &'a Facts, r: &Namespace) -> Option<&'a Namespace> {
     if r.sysctls.ip_forward != Some(1) || translates_any(r) {
         return None;
     }
     let gw = default_route(r).and_then(route_gw)?;
-    let up = f.holder_near(r, gw)?.ns;
-    (up.name != r.name && up.sysctls.ip_forward == Some(1)).then_some(up)
+    let held = f.holder_near(r, gw)?;
+    let up = held.ns;
+    let end_of_line = || default_route(up).is_none() && f.holds_beyond(up, &[subnet(held.net)]);
+    (up.name != r.name && (up.sysctls.ip_forward == Some(1) || end_of_line())).then_some(up)
 }
 
 /// Whether a missing MASQUERADE at `r` is ruled out: `r` is a plain router (see

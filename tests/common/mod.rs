@@ -17,5 +17,6 @@ pub mod rules;
 pub mod snap;
 pub mod tmux;
 pub mod topo_gen;
+pub mod topo_shapes;
 pub mod tui;
 pub mod world;

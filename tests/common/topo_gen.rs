@@ -6,8 +6,11 @@
 //!
 //! Addressing: `inet` holds 198.51.100.1/24 towards `r0` (198.51.100.2) and a server
 //! 203.0.113.10/32 on lo. Segment `i` of `r0` is 10.i.0.0/24 with the gateway at .1 and hosts
-//! at .11, .12, …; a second-level router `ri` sits behind transit 10.i.255.0/30 (and, with
-//! asymmetric routes, a second transit 10.i.254.0/30 that carries its default route).
+//! at .11, .12, …; a second-level router `ri` sits behind transit 10.i.255.0/30 or /31 (and, with
+//! asymmetric routes, a second transit 10.i.254.0/30 that carries its default route). More
+//! shapes (router chains, a dual-homed host) are in `topo_shapes`.
+
+use super::topo_shapes;
 
 /// splitmix64: tiny, dependency-free and the same on every platform, so a seed replays.
 pub struct Rng(u64);
@@ -91,7 +94,7 @@ fn cmd(parts: &[&str]) -> Vec<String> {
 }
 
 /// `ip -n NS ARGS…`
-fn ipn(ns: &str, args: &[&str]) -> Vec<String> {
+pub(super) fn ipn(ns: &str, args: &[&str]) -> Vec<String> {
     let mut v = cmd(&["ip", "-n", ns]);
     v.extend(args.iter().map(|s| s.to_string()));
     v
@@ -110,20 +113,20 @@ pub fn script(cmds: &[Vec<String>]) -> String {
 }
 
 impl Topology {
-    fn run(&mut self, c: Vec<String>) {
+    pub(super) fn run(&mut self, c: Vec<String>) {
         self.build.push(c);
     }
-    fn add_ns(&mut self, ns: &str) {
+    pub(super) fn add_ns(&mut self, ns: &str) {
         self.namespaces.push(ns.to_string());
         self.run(cmd(&["ip", "netns", "add", ns]));
         self.run(ipn(ns, &["link", "set", "lo", "up"]));
     }
-    fn addr_up(&mut self, ns: &str, link: &str, cidr: &str) {
+    pub(super) fn addr_up(&mut self, ns: &str, link: &str, cidr: &str) {
         self.run(ipn(ns, &["addr", "add", cidr, "dev", link]));
         self.run(ipn(ns, &["link", "set", link, "up"]));
     }
     /// A veth `a` in `ns_a` paired with `b` in `ns_b`.
-    fn veth(&mut self, ns_a: &str, a: &str, ns_b: &str, b: &str) {
+    pub(super) fn veth(&mut self, ns_a: &str, a: &str, ns_b: &str, b: &str) {
         self.run(ipn(
             ns_a,
             &[
@@ -131,26 +134,26 @@ impl Topology {
             ],
         ));
     }
-    fn bridge(&mut self, ns: &str, br: &str) {
+    pub(super) fn bridge(&mut self, ns: &str, br: &str) {
         self.run(ipn(ns, &["link", "add", br, "type", "bridge"]));
         self.run(ipn(ns, &["link", "set", br, "up"]));
     }
-    fn port(&mut self, ns: &str, port: &str, br: &str) {
+    pub(super) fn port(&mut self, ns: &str, port: &str, br: &str) {
         self.run(ipn(ns, &["link", "set", port, "master", br, "up"]));
         self.ports.push((ns.into(), port.into()));
         self.bridge_ports.push((ns.into(), br.into(), port.into()));
         self.links.push((ns.into(), port.into()));
     }
-    fn forwarding(&mut self, ns: &str) {
+    pub(super) fn forwarding(&mut self, ns: &str) {
         self.run(exec_in(ns, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]));
         self.routers.push(ns.into());
     }
-    fn route(&mut self, ns: &str, dst: &str, via: &str) {
+    pub(super) fn route(&mut self, ns: &str, dst: &str, via: &str) {
         self.run(ipn(ns, &["route", "add", dst, "via", via]));
         self.routes.push((ns.into(), dst.into()));
     }
     /// A host `ns` whose `eth0` is already paired; address `addr`/24, default via `gw`.
-    fn host(&mut self, ns: &str, addr: &str, gw: &str, chain: Vec<String>) {
+    pub(super) fn host(&mut self, ns: &str, addr: &str, gw: &str, chain: Vec<String>) {
         self.addr_up(ns, "eth0", &format!("{addr}/24"));
         self.route(ns, "default", gw);
         self.links.push((ns.into(), "eth0".into()));
@@ -170,7 +173,15 @@ enum Segment {
     BridgeInRouter,
     Switch,
     Direct,
-    SubRouter { asymmetric: bool },
+    SubRouter {
+        asymmetric: bool,
+    },
+    /// Two or three routers in a row, then a bridge with hosts (`topo_shapes::chain`).
+    Chain {
+        routers: usize,
+    },
+    /// One host with two links to `r0` and a backup default route (`topo_shapes::dual_homed`).
+    DualHomed,
 }
 
 /// Builds a random topology for `rng`; `need_asymmetric` forces one second-level router with
@@ -206,10 +217,14 @@ pub fn generate(rng: &mut Rng, need_asymmetric: bool) -> Topology {
         let kind = if i == forced {
             Segment::SubRouter { asymmetric: true }
         } else {
-            match rng.below(4) {
+            match rng.below(6) {
                 0 => Segment::BridgeInRouter,
                 1 => Segment::Switch,
                 2 => Segment::Direct,
+                3 => Segment::Chain {
+                    routers: 2 + rng.below(2),
+                },
+                4 => Segment::DualHomed,
                 _ => Segment::SubRouter {
                     asymmetric: rng.chance(1, 2),
                 },
@@ -286,7 +301,8 @@ pub fn words(line: &str) -> Vec<&str> {
 
 fn segment(t: &mut Topology, rng: &mut Rng, i: usize, kind: Segment) {
     let gw = format!("10.{i}.0.1");
-    let nhosts = 1 + rng.below(3);
+    // Bridges with up to four ports besides the router's own.
+    let nhosts = 1 + rng.below(4);
     let host_addr = |j: usize| format!("10.{i}.0.{}", 10 + j);
     match kind {
         Segment::BridgeInRouter => {
@@ -334,6 +350,8 @@ fn segment(t: &mut Topology, rng: &mut Rng, i: usize, kind: Segment) {
             t.host(&h, &host_addr(1), &gw, vec![h.clone(), "r0".into()]);
         }
         Segment::SubRouter { asymmetric } => sub_router(t, rng, i, asymmetric),
+        Segment::Chain { routers } => topo_shapes::chain(t, rng, i, routers),
+        Segment::DualHomed => topo_shapes::dual_homed(t, i),
     }
 }
 
@@ -345,14 +363,13 @@ fn sub_router(t: &mut Topology, rng: &mut Rng, i: usize, asymmetric: bool) {
     let t_link = format!("t{i}");
     t.add_ns(&r);
     t.veth("r0", &t_link, &r, "up0");
-    t.addr_up("r0", &t_link, &format!("10.{i}.255.1/30"));
-    t.addr_up(&r, "up0", &format!("10.{i}.255.2/30"));
+    let (near, far) = topo_shapes::transit(t, rng, ("r0", &t_link), (&r, "up0"), i, 255);
     t.links.push(("r0".into(), t_link));
     t.links.push((r.clone(), "up0".into()));
     t.forwarding(&r);
     t.bridge(&r, "br0");
     t.addr_up(&r, "br0", &format!("10.{i}.0.1/24"));
-    t.route("r0", &format!("10.{i}.0.0/24"), &format!("10.{i}.255.2"));
+    t.route("r0", &format!("10.{i}.0.0/24"), &far);
     if asymmetric {
         let a = format!("a{i}");
         t.veth("r0", &a, &r, "up1");
@@ -362,7 +379,7 @@ fn sub_router(t: &mut Topology, rng: &mut Rng, i: usize, asymmetric: bool) {
         t.route(&r, "default", &format!("10.{i}.254.1"));
         t.asymmetric.push(r.clone());
     } else {
-        t.route(&r, "default", &format!("10.{i}.255.1"));
+        t.route(&r, "default", &near);
     }
     for j in 1..=1 + rng.below(2) {
         let (h, v) = (format!("h{i}{j}"), format!("v{j}"));

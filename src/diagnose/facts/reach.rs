@@ -4,6 +4,8 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::{default_route, lookup, route_gw, subnet, Facts, Held};
 use crate::model::{Link, Namespace};
 
@@ -66,27 +68,79 @@ impl<'a> Facts<'a> {
 
     /// A gateway `ns` could use on `link`'s segment: another namespace there, holding an
     /// address on the subnet of one of `link`'s addresses (in any state: the link may be down
-    /// and its routes flushed), that forwards and has a default route of its own through
-    /// somebody other than `ns`, so that it leads somewhere.
+    /// and its routes flushed), that leads somewhere: it forwards and has a default route of
+    /// its own through somebody other than `ns`, or, failing such a router, it is the end of
+    /// the line ([`Facts::segment_end`]).
     pub fn segment_gateway(&self, ns: &Namespace, link: &Link) -> Option<&Held<'a>> {
-        let seg = self.segment_id(ns, link)?;
+        let own = |ip: Ipv4Addr| self.held_in(ns).any(|h| h.ip() == ip);
+        let there = self.on_segment(ns, link);
+        let router = there.iter().find(|o| {
+            o.ns.sysctls.ip_forward == Some(1)
+                && default_route(o.ns)
+                    .and_then(route_gw)
+                    .is_some_and(|g| !own(g))
+        });
+        router.copied().or_else(|| self.end_among(ns, link, there))
+    }
+
+    /// The end of the line on `link`'s segment: a namespace with no default route that
+    /// nobody uses as a gateway, holding live addresses beyond the segment that `ns` has no
+    /// route to (an upstream, or a server, holding what lies beyond). Oracle seed 132: `r0` lost its default route towards
+    /// `inet`, which holds 203.0.113.10 on lo. A router others use that lost its own default
+    /// route is no end: it is the one missing a way out.
+    pub fn segment_end(&self, ns: &Namespace, link: &Link) -> Option<&Held<'a>> {
+        self.end_among(ns, link, self.on_segment(ns, link))
+    }
+
+    fn end_among<'s>(
+        &'s self,
+        ns: &Namespace,
+        link: &Link,
+        there: Vec<&'s Held<'a>>,
+    ) -> Option<&'s Held<'a>> {
+        if there.is_empty() {
+            return None;
+        }
         let mine: Vec<_> = self
             .held_on(ns, link.index)
             .map(|h| subnet(h.net))
             .collect();
-        let own = |ip: Ipv4Addr| self.held_in(ns).any(|h| h.ip() == ip);
+        there.into_iter().find(|o| {
+            default_route(o.ns).is_none()
+                && self.transit_uses(o.ns).is_empty()
+                && self.holds_beyond(o.ns, &mine)
+                && self.holds_unrouted(ns, o)
+        })
+    }
+
+    /// Whether `o` holds a live address outside every one of `nets`.
+    pub fn holds_beyond(&self, o: &Namespace, nets: &[Ipv4Net]) -> bool {
+        self.held_in(o)
+            .any(|x| x.live() && !nets.iter().any(|n| n.contains(&x.ip())))
+    }
+
+    /// Whether `end` holds a live address `ns` has no route to at all.
+    pub fn holds_unrouted(&self, ns: &Namespace, end: &Held) -> bool {
+        self.held_in(end.ns)
+            .any(|x| x.live() && lookup(ns, x.ip()).is_none())
+    }
+
+    /// The live addresses of other namespaces on `link`'s segment, on a subnet of `link`.
+    fn on_segment(&self, ns: &Namespace, link: &Link) -> Vec<&Held<'a>> {
+        let Some(seg) = self.segment_id(ns, link) else {
+            return Vec::new();
+        };
+        let mine: Vec<_> = self
+            .held_on(ns, link.index)
+            .map(|h| subnet(h.net))
+            .collect();
         self.segment(seg)
             .links
             .iter()
             .flat_map(|k| self.held_at_key(*k))
             .filter(|o| o.ns.name != ns.name && o.live())
             .filter(|o| mine.iter().any(|n| n.contains(&o.ip())))
-            .filter(|o| o.ns.sysctls.ip_forward == Some(1))
-            .find(|o| {
-                default_route(o.ns)
-                    .and_then(route_gw)
-                    .is_some_and(|g| !own(g))
-            })
+            .collect()
     }
 
     /// Someone other than `via` routing a destination holding `ip` through an address of

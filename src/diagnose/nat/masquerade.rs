@@ -100,6 +100,10 @@ fn finding(
 ) -> Option<Finding> {
     let upstream = f.live_holder(gw).map(|h| h.ns);
     let (severity, why) = match upstream {
+        // The gateway is there but on a link that is down: that is `link-down`, and what the
+        // upstream routes back cannot be read from a namespace cut off from it (oracle seed
+        // 173: masquerading here repaired outbound traffic and left inbound broken).
+        None if f.holders(gw).next().is_some() => return None,
         Some(up) if f.covers(up, obj) => return None,
         Some(up) => (
             Severity::Error,
