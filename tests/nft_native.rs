@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::Duration;
-
+use common::flows::{broken_cause, connect_ok, doctor, listen, path, ping_ok};
 use common::plan::private_state;
 use common::snap::netlens;
-use common::world::{in_world, sh, try_sh};
+use common::world::{in_world, sh};
 use serde_json::Value;
 
 /// Runs one command line of the test's own (split on spaces, no shell).
@@ -50,71 +47,6 @@ fn router(route_back: bool) {
         run("ip -n b route add 10.5.0.0/24 via 10.6.0.1");
     }
     run("ip netns exec r sysctl -qw net.ipv4.ip_forward=1");
-}
-
-fn ping_ok(ns: &str, dst: &str) -> bool {
-    try_sh(&["ip", "netns", "exec", ns, "ping", "-c1", "-W1", dst])
-        .status
-        .success()
-}
-
-/// A real TCP connect from `ns` to `dst:port` (2 s at most).
-fn connect_ok(ns: &str, dst: &str, port: u16) -> bool {
-    let to = format!("TCP:{dst}:{port},connect-timeout=2");
-    try_sh(&["ip", "netns", "exec", ns, "socat", "-T2", "/dev/null", &to])
-        .status
-        .success()
-}
-
-/// A listener process, stopped and reaped when dropped.
-struct Listener(Child);
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn listen(ns: &str, port: u16) -> Listener {
-    let l = format!("TCP-LISTEN:{port},fork,reuseaddr");
-    let child = Command::new("ip")
-        .args(["netns", "exec", ns, "socat", &l, "SYSTEM:true"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("socat");
-    for _ in 0..50 {
-        let ss = sh(&["ip", "netns", "exec", ns, "ss", "-Hltn"]);
-        if ss.contains(&format!(":{port} ")) {
-            break;
-        }
-        sleep(Duration::from_millis(100));
-    }
-    Listener(child)
-}
-
-fn path(args: &[&str]) -> (i32, Value) {
-    let mut argv = vec!["path", "--json"];
-    argv.extend_from_slice(args);
-    let out = netlens(&argv);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), v)
-}
-
-fn broken_cause(v: &Value) -> String {
-    v["legs"]
-        .as_array()
-        .and_then(|l| l.iter().find(|l| l["outcome"]["outcome"] == "broken"))
-        .map(|l| format!("{} {}", l["outcome"]["namespace"], l["outcome"]["cause"]))
-        .unwrap_or_default()
-}
-
-fn doctor() -> Vec<Value> {
-    let out = netlens(&["doctor", "--json"]);
-    let v: Value = serde_json::from_slice(&out.stdout).expect("doctor JSON");
-    v["findings"].as_array().cloned().unwrap_or_default()
 }
 
 /// Findings of `rule` in namespace `ns`.

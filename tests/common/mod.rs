@@ -5,6 +5,7 @@
 pub mod cni;
 pub mod container;
 pub mod docker;
+pub mod flows;
 pub mod mutate;
 pub mod oracle_check;
 pub mod oracle_fault;
