@@ -3,6 +3,7 @@
 //! the raw and mangle tables and a filter DROP keyed on a mangle mark (`raw-mangle-drop`).
 //! Addresses 10.72.x; the kernel (ping) decides each time.
 
+use crate::common::flows::{connect_ok, listen};
 use crate::common::plan::private_state;
 use crate::common::rules::*;
 use crate::common::world::{in_world, sh};
@@ -405,6 +406,56 @@ fn bridge_port_flags_found_and_path_follows_them() {
             bridge_link(&["p3", "learning", "on", "flood", "on"]);
             assert!(ping_ok("h1", "10.73.0.13", None), "port restored");
             expect_clean_of("port-blocking");
+        },
+    );
+}
+
+/// A mark set only for one service (tcp/8080) and dropped in FORWARD: ping passes, the
+/// stand-in port forward-drop judged before (443) passes too; the listener's real port is
+/// judged now (oracle seed 302).
+#[test]
+fn a_drop_aimed_at_one_listened_port_is_found_and_fixed() {
+    in_world(
+        "drops::a_drop_aimed_at_one_listened_port_is_found_and_fixed",
+        || {
+            let _state = private_state();
+            line();
+            let _l = listen("s", 8080);
+            assert!(connect_ok("h", "10.72.1.2", 8080), "healthy connect");
+            ipt(
+                "r",
+                &[
+                    "-t",
+                    "mangle",
+                    "-A",
+                    "PREROUTING",
+                    "-s",
+                    "10.72.0.2",
+                    "-p",
+                    "tcp",
+                    "--dport",
+                    "8080",
+                    "-j",
+                    "MARK",
+                    "--set-mark",
+                    "0x7",
+                ],
+            );
+            ipt(
+                "r",
+                &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
+            );
+            assert!(ping_ok("h", "10.72.1.2", None), "ICMP is not marked");
+            assert!(!connect_ok("h", "10.72.1.2", 8080), "tcp/8080 is dropped");
+            let f = expect_finding("forward-drop", "error", "r", ("namespace", ""));
+            assert!(
+                f["explanation"].as_str().unwrap().contains("tcp/8080"),
+                "{f:#}"
+            );
+            fix(f["id"].as_str().unwrap());
+            assert!(connect_ok("h", "10.72.1.2", 8080), "after the fix");
+            undo();
+            assert!(!connect_ok("h", "10.72.1.2", 8080), "undo drops it again");
         },
     );
 }

@@ -231,6 +231,50 @@ fn bridged(f: &Facts, ns: &Namespace, bridge: &Link) -> Vec<Flow> {
     out
 }
 
+/// At most this many listened ports are judged per flow.
+const MAX_LISTENED: usize = 4;
+
+/// Each flow to a host, once more for every TCP port that host really listens on (a few): a
+/// drop aimed at one service (`-p tcp --dport 8080`, or a mark set only for it) does not show
+/// on the stand-in port 443 (oracle seed 302: a mangle MARK for tcp/8080 dropped in FORWARD).
+fn with_listened_ports(f: &Facts, flows: Vec<Flow>) -> Vec<Flow> {
+    let mut out = Vec::with_capacity(flows.len());
+    for fl in flows {
+        let holder = f
+            .held
+            .iter()
+            .find(|h| h.ip() == fl.dst && fl.dst_net.is_some() && fl.port.is_none())
+            .map(|h| h.ns);
+        let mut ports: Vec<u16> = holder
+            .map(|ns| {
+                ns.sockets
+                    .iter()
+                    .filter(|s| s.proto.starts_with("tcp") && !s.address.is_loopback())
+                    .filter(|s| match s.address {
+                        std::net::IpAddr::V4(a) => a.is_unspecified() || a == fl.dst,
+                        std::net::IpAddr::V6(a) => a.is_unspecified(),
+                    })
+                    .map(|s| s.port)
+                    .collect()
+            })
+            .unwrap_or_default();
+        ports.sort_unstable();
+        ports.dedup();
+        let listened: Vec<Flow> = ports
+            .into_iter()
+            .take(MAX_LISTENED)
+            .map(|p| Flow {
+                what: format!("{} tcp/{p}", fl.what),
+                port: Some(("tcp".into(), p)),
+                ..fl.clone()
+            })
+            .collect();
+        out.push(fl);
+        out.extend(listened);
+    }
+    out
+}
+
 /// The filter FORWARD rule that drops this packet, if one does for sure.
 fn filter_drop(
     ns: &Namespace,
@@ -262,6 +306,7 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             flows.extend(bridged(f, ns, b));
         }
     }
+    let flows = with_listened_ports(f, flows);
     let mut why = Vec::new();
     let mut drops: Vec<String> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
@@ -281,7 +326,14 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             steps.push(step);
         }
     };
+    // Flows whose new connections are dropped whatever the port: their per-port copies
+    // would only add narrower ACCEPTs to the same fix.
+    let mut all_ports_dropped: Vec<(Ipv4Addr, &str, Ipv4Addr, &str)> = Vec::new();
     for fl in &flows {
+        let key = (fl.src, fl.iif.as_str(), fl.dst, fl.oif.as_str());
+        if fl.port.is_some() && all_ports_dropped.contains(&key) {
+            continue;
+        }
         let port = fl
             .port
             .as_ref()
@@ -297,6 +349,9 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             port,
             "ESTABLISHED",
         );
+        if new.is_some() && fl.port.is_none() {
+            all_ports_dropped.push(key);
+        }
         let src = fl.src_net.map(|n| n.to_string());
         let dst = fl.dst_net.map(|n| n.to_string());
         drops.extend(new.iter().chain(reply.iter()).cloned());
