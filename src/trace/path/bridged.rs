@@ -118,3 +118,54 @@ impl Walk<'_> {
         ))
     }
 }
+
+impl Walk<'_> {
+    /// A frame a permanent neighbour entry sends to a MAC nobody on the bridge has is flooded
+    /// to every port and dropped everywhere — unless bridge-nf-call-iptables=1 in the bridge's
+    /// namespace and its PREROUTING DNATs the packet: br_netfilter runs PREROUTING on bridged
+    /// frames, and a packet whose destination changed there is routed by the bridge's
+    /// namespace whatever its MAC said (oracle seeds 301, 339: a port-forward reached with a
+    /// wrong gateway MAC). Returns where the walk goes on: that namespace, in on the bridge.
+    pub(super) fn flooded_dnat(
+        &self,
+        ns: &Namespace,
+        oif: &str,
+        (src, dst, port): (IpAddr, IpAddr, Option<u16>),
+        hop: &mut Hop,
+    ) -> Option<(String, String)> {
+        let (sw, p) = self.far_end(ns.link(oif)?)?;
+        let bridge = p.master.clone()?;
+        if sw.sysctls.bridge_nf_call_iptables != Some(1) {
+            return None;
+        }
+        let fw = sw.firewall.as_ref()?;
+        let is_local = |ip: IpAddr| sw.addresses.iter().any(|a| a.address == ip);
+        let pkt = Pkt {
+            src,
+            dst,
+            proto: self.proto.clone(),
+            dport: port,
+            iif: Some(bridge.clone()),
+            oif: None,
+            ct: "NEW",
+            mark: 0,
+        };
+        let mut scratch = hop.clone();
+        let (v, _) = judge(
+            fw,
+            eval::PREROUTING,
+            "PREROUTING",
+            &pkt,
+            &is_local,
+            &mut scratch,
+        );
+        matches!(v, Verdict::Nat { ref target, .. } if target == "DNAT").then(|| {
+            hop.via.push(format!(
+                "flooded across {bridge} ({}): no port has that MAC, but br_netfilter \
+                 DNATs it in PREROUTING (net.bridge.bridge-nf-call-iptables=1) and {} routes it",
+                sw.name, sw.name
+            ));
+            (sw.name.clone(), bridge)
+        })
+    }
+}

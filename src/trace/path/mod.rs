@@ -497,6 +497,17 @@ impl Walk<'_> {
                     return (done(hops, outcome), None);
                 }
                 Next::Broken(cause, rules, at) => {
+                    if rules.contains(&"neigh-mac") && !reply {
+                        let flow = (src.unwrap_or(src_now), dst, port);
+                        if let Some((next, next_iif)) = self.flooded_dnat(ns, &oif, flow, &mut hop)
+                        {
+                            hop.verdict = if iif.is_some() { "forwarded" } else { "sent" }.into();
+                            hops.push(hop);
+                            ns_name = next;
+                            iif = Some(next_iif);
+                            continue;
+                        }
+                    }
                     let ns_name = at.unwrap_or(ns_name);
                     // A cause across a veth is found by the finding's object there.
                     let finding = self.finding(&ns_name, &rules, None);
