@@ -631,17 +631,7 @@ fn private_subnets_behind_a_public_uplink_want_masquerade() {
     in_world(
         "private_subnets_behind_a_public_uplink_want_masquerade",
         || {
-            namespaces(&["inet", "r0", "h"]);
-            wire(
-                "r0",
-                "up0",
-                "198.51.100.2/24",
-                "inet",
-                "dn0",
-                "198.51.100.1/24",
-            );
-            ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
-            wire("r0", "eth0", "10.1.0.1/24", "h", "eth0", "10.1.0.2/24");
+            inet_r0_h();
             forward("inet");
             forward("r0");
             ip("r0", &["route", "add", "default", "via", "198.51.100.1"]);
@@ -670,8 +660,6 @@ fn private_subnets_behind_a_public_uplink_want_masquerade() {
     );
 }
 
-/// h's mask is wider than its segment's (/16 where r is on /24): re-adding the address that
-/// way flushed h's default route. The doctor names the mask and puts both back.
 /// Oracle seeds 52 and 82: r0 routes its private subnet out without NAT to "the internet",
 /// a server that forwards nothing and routes 10.0.0.0/8 back; that route is deleted. Only the
 /// route back repairs inet → h; the doctor must name it (beside the MASQUERADE that would
@@ -679,17 +667,7 @@ fn private_subnets_behind_a_public_uplink_want_masquerade() {
 #[test]
 fn server_upstream_loses_its_route_back() {
     in_world("server_upstream_loses_its_route_back", || {
-        namespaces(&["inet", "r0", "h"]);
-        wire(
-            "r0",
-            "up0",
-            "198.51.100.2/24",
-            "inet",
-            "dn0",
-            "198.51.100.1/24",
-        );
-        ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
-        wire("r0", "eth0", "10.1.0.1/24", "h", "eth0", "10.1.0.2/24");
+        inet_r0_h();
         forward("r0");
         ip("r0", &["route", "add", "default", "via", "198.51.100.1"]);
         ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
@@ -712,6 +690,8 @@ fn server_upstream_loses_its_route_back() {
     });
 }
 
+/// h's mask is wider than its segment's (/16 where r is on /24): re-adding the address that
+/// way flushed h's default route. The doctor names the mask and puts both back.
 #[test]
 fn mask_wider_than_the_segment() {
     in_world("mask_wider_than_the_segment", || {
@@ -742,6 +722,22 @@ fn upstream_default_route_is_no_route_back() {
         ip("u", &["route", "del", "10.1.0.0/24"]);
         drill_probes("u loses its route back", &probes, "no-route:u:10.1.0.0/24");
     });
+}
+
+/// inet (198.51.100.1, with 203.0.113.10 on lo) — r0 (198.51.100.2 / 10.1.0.1) — h (10.1.0.2):
+/// addresses only; each test adds its own routes, forwarding and NAT.
+fn inet_r0_h() {
+    namespaces(&["inet", "r0", "h"]);
+    wire(
+        "r0",
+        "up0",
+        "198.51.100.2/24",
+        "inet",
+        "dn0",
+        "198.51.100.1/24",
+    );
+    ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
+    wire("r0", "eth0", "10.1.0.1/24", "h", "eth0", "10.1.0.2/24");
 }
 
 /// h — r — u — k: two plain routers (forwarding, no NAT), u routing h's subnet back via r.
