@@ -300,15 +300,7 @@ fn routed_pair() {
         sh(&["ip", "-n", "fr", "addr", "add", net, "dev", peer]);
         sh(&["ip", "-n", "fr", "link", "set", peer, "up"]);
     }
-    sh(&[
-        "ip",
-        "netns",
-        "exec",
-        "fr",
-        "sysctl",
-        "-qw",
-        "net.ipv4.ip_forward=0",
-    ]);
+    forwarding_off("fr");
 }
 
 /// Runs `netlens fix ID --yes` stopped (by the test hook) after its first step, runs `undo_it`
@@ -355,6 +347,19 @@ fn fix_undone_after_step_1(id: &str, undo_it: impl FnOnce()) -> std::process::Ou
     out
 }
 
+/// `sysctl -w net.ipv4.ip_forward=0` in `ns`.
+fn forwarding_off(ns: &str) {
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_forward=0",
+    ]);
+}
+
 fn pings(from: &str, dst: &str) -> bool {
     common::world::try_sh(&["ip", "netns", "exec", from, "ping", "-c1", "-W1", dst])
         .status
@@ -376,15 +381,7 @@ fn a_fix_undone_behind_its_back_is_not_reported_as_success() {
             // the fix's step and its second look. The test hook stops netlens right after the
             // step, so the undoing happens at exactly that point, not in a race with it.
             let out = fix_undone_after_step_1("forwarding-off:fr", || {
-                sh(&[
-                    "ip",
-                    "netns",
-                    "exec",
-                    "fr",
-                    "sysctl",
-                    "-qw",
-                    "net.ipv4.ip_forward=0",
-                ]);
+                forwarding_off("fr");
             });
             let (o, e) = text(&out);
             assert_code(&out, 4, "fix whose change was undone");

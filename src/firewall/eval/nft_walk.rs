@@ -78,12 +78,7 @@ pub(super) fn base_chain(
 }
 
 fn end(v: Verdict, st: &State) -> Out {
-    Out {
-        assumed: v.clone(),
-        verdict: v,
-        mark: st.mark,
-        ctmark: st.ctmark,
-    }
+    Out::ended(v, st.mark, st.ctmark)
 }
 
 fn policy(t: &NftTable, ci: usize) -> Verdict {

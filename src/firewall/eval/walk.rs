@@ -28,6 +28,18 @@ pub(super) struct Out {
     pub ctmark: Option<u32>,
 }
 
+impl Out {
+    /// A walk that ended with `v` (nothing left to assume), carrying the marks it set.
+    pub(super) fn ended(v: Verdict, mark: Option<u32>, ctmark: Option<u32>) -> Out {
+        Out {
+            assumed: v.clone(),
+            verdict: v,
+            mark,
+            ctmark,
+        }
+    }
+}
+
 enum Flow {
     Continue,
     Return,
@@ -134,12 +146,7 @@ fn run(
 }
 
 fn end(v: Verdict, st: &State) -> Out {
-    Out {
-        assumed: v.clone(),
-        verdict: v,
-        mark: st.mark,
-        ctmark: st.ctmark,
-    }
+    Out::ended(v, st.mark, st.ctmark)
 }
 
 /// The built-in chain's policy, when the walk falls off its end.
