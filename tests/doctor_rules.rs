@@ -18,6 +18,8 @@ mod dns;
 mod drops;
 #[path = "doctor_rules/mtu.rs"]
 mod mtu;
+#[path = "doctor_rules/oracle_cases.rs"]
+mod oracle_cases;
 
 use common::plan::private_state;
 use common::rules::*;

@@ -15,17 +15,45 @@ pub(super) enum Next {
     Broken(String, Vec<&'static str>, Option<String>),
 }
 
-/// The MAC a permanent (or NOARP) neighbour entry pins for `nh` on `oif`: the kernel sends
-/// there without asking ARP, whoever really holds `nh`.
-fn pinned_mac(ns: &Namespace, oif: &str, nh: IpAddr) -> Option<String> {
-    ns.neighbors
-        .iter()
-        .find(|n| {
-            n.address == nh && n.dev == oif && matches!(n.state.as_str(), "PERMANENT" | "NOARP")
-        })
-        .and_then(|n| n.lladdr.as_ref())
-        .map(|m| m.to_ascii_lowercase())
+/// The MAC a neighbour entry sends frames for `nh` on `oif` to, and whether it is pinned
+/// (PERMANENT or NOARP: the kernel never asks ARP again). A learned entry (REACHABLE, STALE,
+/// DELAY, PROBE) is used as it is until the kernel re-probes it: seconds to a minute of
+/// frames to its MAC, whoever holds `nh` now (oracle seed 365: a bridge's MAC changed when
+/// the port it had taken it from was detached). INCOMPLETE and FAILED entries ask ARP anew.
+fn sent_mac<'a>(ns: &'a Namespace, oif: &str, nh: IpAddr) -> Option<(String, &'a str)> {
+    let n = ns.neighbors.iter().find(|n| {
+        n.address == nh
+            && n.dev == oif
+            && matches!(
+                n.state.as_str(),
+                "PERMANENT" | "NOARP" | "REACHABLE" | "STALE" | "DELAY" | "PROBE"
+            )
+    })?;
+    let mac = n.lladdr.as_ref()?.to_ascii_lowercase();
+    Some((mac, n.state.as_str()))
 }
+
+/// The MACs `far` in `ns` takes frames for: its own, and for a bridge every port's too (the
+/// bridge's FDB holds each port's MAC as a local entry, delivered to the bridge itself).
+fn accepted_macs(ns: &Namespace, far: &Link) -> Vec<String> {
+    let mut macs: Vec<String> = far.mac.iter().map(|m| m.to_ascii_lowercase()).collect();
+    if far.kind == "bridge" {
+        let ports = ns
+            .links
+            .iter()
+            .filter(|l| l.master.as_deref() == Some(far.name.as_str()));
+        macs.extend(
+            ports
+                .filter_map(|l| l.mac.as_ref())
+                .map(|m| m.to_ascii_lowercase()),
+        );
+    }
+    macs
+}
+
+/// Not a doctor rule: marks a break by a learned neighbour entry's old MAC, which no finding
+/// names (the kernel re-probes it by itself).
+pub(super) const NEIGH_LEARNED: &str = "neigh-learned";
 
 /// Bridge port `port` in `ns` passes no frame, for reason `why`.
 fn port_blocks(ns: &Namespace, port: &str, why: String) -> Next {
@@ -38,7 +66,8 @@ fn port_blocks(ns: &Namespace, port: &str, why: String) -> Next {
 
 impl Walk<'_> {
     /// Where a frame for next hop `nh` sent out of `oif` in `ns` arrives; nowhere when a
-    /// permanent neighbour entry sends it to a MAC the holder of `nh` does not have.
+    /// neighbour entry (permanent, or learned and not yet re-probed) sends it to a MAC the
+    /// holder of `nh` does not take frames for.
     pub(super) fn next_namespace(
         &self,
         ns: &Namespace,
@@ -47,29 +76,44 @@ impl Walk<'_> {
         via: &mut Vec<String>,
     ) -> Next {
         let next = self.next_namespace_l2(ns, oif, nh, via);
-        let (Next::Namespace(far_ns, far), Some(pinned)) = (&next, pinned_mac(ns, oif, nh)) else {
-            return next;
-        };
-        let Some(mac) = self
-            .ns(far_ns)
-            .and_then(|n| n.link(far))
-            .and_then(|l| l.mac.as_ref())
-            .map(|m| m.to_ascii_lowercase())
+        let (Next::Namespace(far_ns, far), Some((sent, state))) = (&next, sent_mac(ns, oif, nh))
         else {
             return next;
         };
-        if mac == pinned {
+        let Some((far_ns_ref, far_link)) = self.ns(far_ns).and_then(|n| Some((n, n.link(far)?)))
+        else {
+            return next;
+        };
+        let accepted = accepted_macs(far_ns_ref, far_link);
+        let Some(mac) = far_link.mac.as_ref().map(|m| m.to_ascii_lowercase()) else {
+            return next;
+        };
+        if accepted.contains(&sent) {
             return next;
         }
-        Next::Broken(
-            format!(
-                "{}'s permanent neighbour entry sends {nh} to {pinned} on {oif}, but {nh} is on \
-                 {far} ({far_ns}), MAC {mac}: the frames reach nobody",
-                ns.name
-            ),
-            vec!["gateway-neigh", "neigh-mac"],
-            Some(ns.name.clone()),
-        )
+        let pinned = matches!(state, "PERMANENT" | "NOARP");
+        let (entry, until, rules) = if pinned {
+            (
+                "permanent neighbour entry".to_string(),
+                "",
+                vec!["gateway-neigh", "neigh-mac"],
+            )
+        } else {
+            // No doctor finding names a learned entry (it heals by itself); the marker still
+            // lets the walk follow a frame br_netfilter DNATs whatever its MAC (`flooded_dnat`).
+            (
+                format!("neighbour entry ({state})"),
+                " until the kernel probes the entry again and learns the new MAC (seconds to \
+                 a minute; `ip neigh flush` does it now)",
+                vec![NEIGH_LEARNED],
+            )
+        };
+        let cause = format!(
+            "{}'s {entry} sends {nh} to {sent} on {oif}, but {nh} is on {far} ({far_ns}), MAC \
+             {mac}: the frames reach nobody{until}",
+            ns.name
+        );
+        Next::Broken(cause, rules, Some(ns.name.clone()))
     }
 
     fn next_namespace_l2(

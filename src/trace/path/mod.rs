@@ -497,7 +497,9 @@ impl Walk<'_> {
                     return (done(hops, outcome), None);
                 }
                 Next::Broken(cause, rules, at) => {
-                    if rules.contains(&"neigh-mac") && !reply {
+                    let wrong_mac =
+                        rules.contains(&"neigh-mac") || rules.contains(&l2::NEIGH_LEARNED);
+                    if wrong_mac && !reply {
                         let flow = (src.unwrap_or(src_now), dst, port);
                         if let Some((next, next_iif)) = self.flooded_dnat(ns, &oif, flow, &mut hop)
                         {

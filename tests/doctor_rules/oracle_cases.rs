@@ -1,0 +1,82 @@
+//! Cases the random-topology oracle left open, each rebuilt by hand so it is deterministic:
+//! kernel state a fault leaves behind (seed 365), a route back lost behind a port-forward
+//! router (seed 232), and a stub router with no default route. Addresses 10.74.x; the kernel
+//! (ping, TCP connect) decides each time.
+
+use crate::common::rules::*;
+use crate::common::world::{in_world, sh};
+
+fn path_delivers(from: &str, dst: &str) -> bool {
+    let out = netlens(&["path", "--json", "--from", from, dst]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("path json: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    v["delivers"].as_bool().expect("delivers")
+}
+
+/// Host `h` at `10.74.0.<n>` on bridge br0 in `r` through port `port`, whose MAC is set so the
+/// bridge's own MAC (the lowest of its ports' unless set) is predictable.
+fn host_on_bridge(h: &str, n: u8, port: &str, mac: &str) {
+    netns(h);
+    veth(h, "eth0", "r", port);
+    sh(&["ip", "-n", "r", "link", "set", port, "address", mac]);
+    sh(&["ip", "-n", "r", "link", "set", port, "master", "br0"]);
+    addr(h, &format!("10.74.0.{n}/24"), "eth0");
+    route(h, &["default", "via", "10.74.0.1"]);
+}
+
+/// Oracle seed 365: a bridge with no MAC of its own takes its lowest port's; detaching that
+/// port changes the bridge's MAC, and a host that resolved the gateway before still sends to
+/// the old MAC (its entry stays REACHABLE, then STALE, until the kernel probes again), which
+/// no port has now: its frames are flooded and lost. `path` must say so from the snapshot
+/// (the host's neighbour entry against the bridge's MAC), and still deliver when the detached
+/// port was not the one whose MAC the bridge had.
+#[test]
+fn a_neighbour_entry_left_on_a_bridges_old_mac_loses_frames() {
+    in_world(
+        "oracle_cases::a_neighbour_entry_left_on_a_bridges_old_mac_loses_frames",
+        || {
+            for n in ["r", "s"] {
+                netns(n);
+            }
+            sh(&["ip", "-n", "r", "link", "add", "br0", "type", "bridge"]);
+            sh(&["ip", "-n", "r", "link", "set", "br0", "up"]);
+            addr("r", "10.74.0.1/24", "br0");
+            host_on_bridge("h1", 11, "v1", "02:00:00:74:00:01");
+            host_on_bridge("h2", 12, "v2", "02:00:00:74:00:02");
+            host_on_bridge("h3", 13, "v3", "02:00:00:74:00:03");
+            veth("r", "u0", "s", "eth0");
+            addr("r", "10.74.1.1/24", "u0");
+            addr("s", "10.74.1.2/24", "eth0");
+            route("s", &["default", "via", "10.74.1.1"]);
+            sysctl("r", "net.ipv4.ip_forward", "1");
+            assert!(ping_ok("h2", "10.74.1.2", None), "healthy");
+            assert!(path_delivers("h2", "10.74.1.2"), "path, healthy");
+
+            // v3 had not the lowest MAC: the bridge keeps its MAC, h2's entry stays right.
+            sh(&["ip", "-n", "r", "link", "set", "v3", "nomaster"]);
+            assert!(
+                path_delivers("h2", "10.74.1.2"),
+                "path, bridge MAC unchanged"
+            );
+            assert!(
+                ping_ok("h2", "10.74.1.2", None),
+                "kernel, bridge MAC unchanged"
+            );
+
+            // v1 had it: the bridge now answers to v2's MAC, h2 still sends to v1's.
+            sh(&["ip", "-n", "r", "link", "set", "v1", "nomaster"]);
+            let out = sh(&["ip", "-n", "r", "-br", "link", "show", "br0"]);
+            assert!(
+                out.contains("02:00:00:74:00:02"),
+                "the bridge took v2's MAC: {out}"
+            );
+            let path = path_delivers("h2", "10.74.1.2");
+            let kernel = ping_ok("h2", "10.74.1.2", None);
+            assert!(
+                !kernel,
+                "the kernel loses h2's frames to the bridge's old MAC"
+            );
+            assert_eq!(path, kernel, "path against the kernel");
+        },
+    );
+}
