@@ -9,7 +9,9 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::facts::{default_route, gateway_routes, route_gw, show_dst, subnet, Facts, Held};
+use super::facts::{
+    default_route, gateway_routes, lookup, route_gw, show_dst, subnet, Facts, Held,
+};
 use super::nat_evidence::masquerades;
 use super::{Finding, Severity};
 use crate::model::{Link, Namespace};
@@ -147,6 +149,21 @@ pub fn add_default(ns: &Namespace, gw: Ipv4Addr) -> Step {
     }
 }
 
+/// `ns` is a router (it forwards) and nobody sends it traffic for somewhere it has no route
+/// to: every route others have through it leads to a destination it routes (a stub router
+/// for its own LAN). Its missing default route then loses only its own traffic beyond, and
+/// that may be the design: a warning, not an error. A default route through it, or a route
+/// to something it does not reach, is traffic really lost there (oracle: end-of-line and
+/// middle routers whose hosts send everything through them).
+fn only_own_traffic_lost(f: &Facts, ns: &Namespace) -> bool {
+    ns.sysctls.ip_forward == Some(1)
+        && f.transit_uses(ns).iter().all(|u| {
+            u.dst.prefix_len() > 0
+                && lookup(ns, u.dst.network())
+                    .is_some_and(|r| r.kind == "unicast" || r.kind == "local")
+        })
+}
+
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for (_, ns) in &f.namespaces {
@@ -171,14 +188,24 @@ pub fn check(f: &Facts) -> Vec<Finding> {
             .map(|n| show_dst(*n))
             .collect::<Vec<_>>()
             .join(", ");
+        let (severity, only_own) = if only_own_traffic_lost(f, ns) {
+            (
+                Severity::Warning,
+                " It forwards all that others send through it (their routes via it lead only \
+                 where it has routes), so only its own traffic beyond is lost: a stub \
+                 router may be meant to be like this.",
+            )
+        } else {
+            (Severity::Error, "")
+        };
         let mut finding = Finding::new(
             "no-default",
-            Severity::Error,
+            severity,
             &ns.name,
             None,
             format!("{} has no default route", ns.name),
             format!(
-                "{}, but {} has no default route: it reaches nothing beyond {nets}.",
+                "{}, but {} has no default route: it reaches nothing beyond {nets}.{only_own}",
                 m.why, ns.name
             ),
         )

@@ -80,3 +80,87 @@ fn a_neighbour_entry_left_on_a_bridges_old_mac_loses_frames() {
         },
     );
 }
+
+/// Segment 10.74.10.0/24 (bridge br0 in `sw`): gateway r0 (.1, masquerading out of its
+/// default route to `inet`, which holds 10.74.99.1), host h (.10, default via r0) and stub router r1 (.2, forwarding, no
+/// default route) with its stub LAN 10.74.20.0/24 where s (.2) lives. r0 and h route the
+/// stub LAN via r1; s routes only the segment via r1.
+fn stub_router() {
+    for n in ["sw", "r0", "h", "r1", "s", "inet"] {
+        netns(n);
+    }
+    sh(&["ip", "-n", "sw", "link", "add", "br0", "type", "bridge"]);
+    sh(&["ip", "-n", "sw", "link", "set", "br0", "up"]);
+    for (n, port, a) in [
+        ("r0", "p0", "10.74.10.1/24"),
+        ("r1", "p1", "10.74.10.2/24"),
+        ("h", "p2", "10.74.10.10/24"),
+    ] {
+        veth(n, "eth0", "sw", port);
+        sh(&["ip", "-n", "sw", "link", "set", port, "master", "br0"]);
+        addr(n, a, "eth0");
+    }
+    veth("r0", "u0", "inet", "eth0");
+    addr("r0", "10.74.30.1/24", "u0");
+    addr("inet", "10.74.30.2/24", "eth0");
+    addr("inet", "10.74.99.1/32", "lo");
+    let masq = [
+        "-t",
+        "nat",
+        "-A",
+        "POSTROUTING",
+        "-o",
+        "u0",
+        "-j",
+        "MASQUERADE",
+    ];
+    sh(&[&["ip", "netns", "exec", "r0", "iptables"][..], &masq[..]].concat());
+    route("r0", &["default", "via", "10.74.30.2"]);
+    veth("r1", "l0", "s", "eth0");
+    addr("r1", "10.74.20.1/24", "l0");
+    addr("s", "10.74.20.2/24", "eth0");
+    route("s", &["10.74.10.0/24", "via", "10.74.20.1"]);
+    for n in ["r0", "h"] {
+        route(n, &["10.74.20.0/24", "via", "10.74.10.2"]);
+    }
+    route("h", &["default", "via", "10.74.10.1"]);
+    for n in ["r0", "r1"] {
+        sysctl(n, "net.ipv4.ip_forward", "1");
+    }
+}
+
+/// A stub router with no default route carries all it is asked to (its LAN and the segment,
+/// both ways): only its own traffic beyond is lost. That is worth a warning, not an error.
+/// Once its LAN's host sends everything through it, traffic is really lost there: an error.
+#[test]
+fn a_stub_router_without_a_default_route_is_a_warning_until_somebody_needs_one() {
+    in_world(
+        "oracle_cases::a_stub_router_without_a_default_route_is_a_warning_until_somebody_needs_one",
+        || {
+            stub_router();
+            for (from, dst) in [
+                ("s", "10.74.10.10"),
+                ("h", "10.74.20.2"),
+                ("r0", "10.74.20.2"),
+            ] {
+                assert!(
+                    ping_ok(from, dst, None),
+                    "{from} → {dst}: the stub carries it"
+                );
+            }
+            assert!(ping_ok("h", "10.74.99.1", None), "h's way out");
+            assert!(!ping_ok("r1", "10.74.99.1", None), "r1's own way out");
+            let f = expect_finding("no-default", "warning", "r1", ("route", "default"));
+            assert_eq!(f["fix"]["steps"].as_array().map(Vec::len), Some(1), "{f:#}");
+
+            route("s", &["default", "via", "10.74.20.1"]);
+            assert!(
+                !ping_ok("s", "10.74.99.1", None),
+                "s sends everything through r1"
+            );
+            expect_finding("no-default", "error", "r1", ("route", "default"));
+            route("r1", &["default", "via", "10.74.10.1"]);
+            assert!(ping_ok("s", "10.74.99.1", None), "with r1's default route");
+        },
+    );
+}
