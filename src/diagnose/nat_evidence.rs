@@ -63,3 +63,22 @@ pub fn translates_any(ns: &Namespace) -> bool {
         .nat_rules()
         .any(|r| r.table.family == IpFamily::V4 && r.rule.target.is_some())
 }
+
+/// Whether `ns` translates source addresses: a v4 nat rule with a target in POSTROUTING or
+/// INPUT (MASQUERADE, SNAT, a jump to chains of them), a MASQUERADE/SNAT/NETMAP rule in any
+/// nat chain, or a native nft nat chain at those hooks with a verdict. A router with only a
+/// port-forward (DNAT) does not: it may route its subnets upstream (oracle seed 232), or it
+/// may be a NAT router that lost its MASQUERADE — the two look alike.
+pub fn translates_sources(ns: &Namespace) -> bool {
+    let Some(fw) = &ns.firewall else { return false };
+    let nft = ["postrouting", "input"]
+        .iter()
+        .any(|hook| fw.nft_nat_rules(hook).any(|r| r.verdict.is_some()));
+    nft || fw.nat_rules().any(|r| {
+        r.table.family == IpFamily::V4
+            && r.rule.target.as_deref().is_some_and(|t| {
+                matches!(r.chain.name.as_str(), "POSTROUTING" | "INPUT")
+                    || matches!(t, "MASQUERADE" | "SNAT" | "NETMAP")
+            })
+    })
+}

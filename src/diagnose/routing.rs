@@ -20,7 +20,7 @@ use ipnet::Ipv4Net;
 
 use super::drop_routes::ends_in_drop;
 use super::facts::{default_route, gateway_routes, is_private, route_gw, subnet, Facts, Held};
-use super::nat_evidence::translates_any;
+use super::nat_evidence::{translates_any, translates_sources};
 use super::no_default::missing_default;
 use super::{Finding, Severity};
 use crate::model::Namespace;
@@ -205,14 +205,15 @@ fn no_route(f: &Facts, out: &mut Vec<Finding>) {
 }
 
 /// The namespace upstream of `r` that must route `r`'s subnets back, when `r` is a plain
-/// router: it forwards, translates nothing, and its default route leads to a namespace that
+/// router: it forwards, translates no source address (a port-forward alone does not make it
+/// a NAT router: see [`no_route_upstream`]), and its default route leads to a namespace that
 /// forwards too, or to the end of the line (a server with no default route, holding addresses
 /// beyond the link: it answers with `r`'s hosts' own source addresses, so it needs the route
 /// back as much as a router does; oracle seeds 52, 82). Then a subnet behind `r` that the
 /// upstream cannot reach is a missing route there; masquerading at `r` would repair outbound
 /// traffic only.
 pub fn plain_router_upstream<'a>(f: &'a Facts, r: &Namespace) -> Option<&'a Namespace> {
-    if r.sysctls.ip_forward != Some(1) || translates_any(r) {
+    if r.sysctls.ip_forward != Some(1) || translates_sources(r) {
         return None;
     }
     let gw = default_route(r).and_then(route_gw)?;
@@ -226,8 +227,10 @@ pub fn plain_router_upstream<'a>(f: &'a Facts, r: &Namespace) -> Option<&'a Name
 /// [`plain_router_upstream`]) and the evidence says it is meant to route. Without that
 /// evidence (no route back upstream to anything behind `r`, private subnets behind a public
 /// uplink address) a lost MASQUERADE and a lost route back look alike, and both are named.
+/// A router that port-forwards is not ruled out: it may be a NAT router that lost its
+/// MASQUERADE, and its route-back finding is only a warning beside `no-masquerade`.
 pub fn meant_to_route_upstream(f: &Facts, r: &Namespace) -> bool {
-    plain_router_upstream(f, r).is_some_and(|up| meant_to_route(f, r, up))
+    !translates_any(r) && plain_router_upstream(f, r).is_some_and(|up| meant_to_route(f, r, up))
 }
 
 /// Evidence that `r` is meant to route rather than masquerade: `up` routes some subnet behind
@@ -260,6 +263,34 @@ fn meant_to_route(f: &Facts, r: &Namespace, up: &Namespace) -> bool {
         .held_in(r)
         .any(|h| h.live() && on_uplink(Some(h.link.name.as_str())) && !is_private(h.net));
     !(public_uplink && behind.iter().any(|n| is_private(*n)))
+}
+
+/// `up` has no route back to `net`, which `r` forwards out to it without NAT. When `r`
+/// port-forwards (DNAT) it may as well be a NAT router that lost its MASQUERADE
+/// (`no-masquerade` names that too): the route back is then only plausible, a warning. Both
+/// have fixes, and `fix all` applying both makes either design work again (oracle seed 232:
+/// masquerading alone repaired outbound and left inbound to the private addresses broken).
+fn route_back_finding(f: &Facts, r: &Namespace, up: &Namespace, net: Ipv4Net) -> Finding {
+    if !translates_any(r) {
+        let why = format!(
+            "{} forwards {net} out to {} without NAT (it translates nothing)",
+            r.name, up.name
+        );
+        return no_route_finding(f, up, net, Some(r), why);
+    }
+    let why = format!(
+        "{} forwards {net} out to {} without NAT: it port-forwards but masquerades nothing",
+        r.name, up.name
+    );
+    let mut finding = no_route_finding(f, up, net, Some(r), why);
+    finding.severity = Severity::Warning;
+    finding.explanation.push_str(&format!(
+        " Either {} is meant to route {net} and {} lost its route back (this fix), or {} \
+         lost its MASQUERADE (no-masquerade): the snapshot cannot tell them apart, and \
+         `--before FILE` can.",
+        r.name, up.name, r.name
+    ));
+    finding
 }
 
 /// N5: a plain router's upstream must route back each subnet the router serves.
@@ -298,16 +329,7 @@ fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
             if f.covers(up, net) && !away {
                 continue;
             }
-            out.push(no_route_finding(
-                f,
-                up,
-                net,
-                Some(r),
-                format!(
-                    "{} forwards {net} out to {} without NAT (it translates nothing)",
-                    r.name, up.name
-                ),
-            ));
+            out.push(route_back_finding(f, r, up, net));
         }
     }
 }

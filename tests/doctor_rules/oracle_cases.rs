@@ -164,3 +164,74 @@ fn a_stub_router_without_a_default_route_is_a_warning_until_somebody_needs_one()
         },
     );
 }
+
+/// Oracle seed 232: r0 routes its private LAN 10.74.40.0/24 out of a public uplink without NAT
+/// (inet routes the LAN back through r0) and port-forwards 198.51.100.2:8081 to h. Then inet
+/// loses its route back. A NAT router that lost its MASQUERADE looks the same (a port-forward
+/// and no MASQUERADE), so the doctor names both: the masquerade (error: outbound is lost
+/// either way) and inet's route back (a warning: only plausible). `fix all` applies both, and
+/// then the kernel delivers both ways, as it did before the fault.
+#[test]
+fn a_lost_route_back_behind_a_port_forwarding_router_is_named_beside_the_masquerade() {
+    in_world(
+        "oracle_cases::a_lost_route_back_behind_a_port_forwarding_router_is_named_beside_the_masquerade",
+        || {
+            let _state = crate::common::plan::private_state();
+            for n in ["inet", "r0", "h"] {
+                netns(n);
+            }
+            veth("r0", "up0", "inet", "dn0");
+            addr("inet", "198.51.100.1/24", "dn0");
+            addr("inet", "203.0.113.10/32", "lo");
+            addr("r0", "198.51.100.2/24", "up0");
+            route("r0", &["default", "via", "198.51.100.1"]);
+            veth("h", "eth0", "r0", "l1");
+            addr("r0", "10.74.40.1/24", "l1");
+            addr("h", "10.74.40.11/24", "eth0");
+            route("h", &["default", "via", "10.74.40.1"]);
+            sysctl("r0", "net.ipv4.ip_forward", "1");
+            let dnat = [
+                "-t", "nat", "-A", "PREROUTING", "-i", "up0", "-d", "198.51.100.2", "-p", "tcp",
+                "--dport", "8081", "-j", "DNAT", "--to-destination", "10.74.40.11:8080",
+            ];
+            sh(&[&["ip", "netns", "exec", "r0", "iptables"][..], &dnat[..]].concat());
+            route("inet", &["10.74.40.0/24", "via", "198.51.100.2"]);
+            let both_ways = || {
+                (
+                    ping_ok("h", "203.0.113.10", None),
+                    ping_ok("inet", "10.74.40.11", None),
+                )
+            };
+            assert_eq!(both_ways(), (true, true), "healthy, routed");
+            expect_clean_of("no-masquerade");
+
+            sh(&["ip", "-n", "inet", "route", "del", "10.74.40.0/24"]);
+            assert_eq!(both_ways(), (false, false), "inet lost its route back");
+            let (_, findings) = doctor();
+            let named = |rule: &str, ns: &str, sev: &str| {
+                of_rule(&findings, rule)
+                    .iter()
+                    .any(|f| f["namespace"] == ns && f["severity"] == sev && f["fix"].is_object())
+            };
+            assert!(named("no-masquerade", "r0", "error"), "{findings:#?}");
+            assert!(named("no-route", "inet", "warning"), "{findings:#?}");
+
+            let out = netlens(&["fix", "all", "--yes"]);
+            assert!(
+                out.status.success(),
+                "fix all: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(both_ways(), (true, true), "after fix all");
+            let (code, after) = doctor();
+            let left: Vec<&serde_json::Value> = after
+                .iter()
+                .filter(|f| f["severity"] == "error" || f["severity"] == "warning")
+                .collect();
+            assert!(left.is_empty() && code == 0, "after fix all: {after:#?}");
+            undo();
+            assert_eq!(both_ways(), (false, false), "after undo");
+        },
+    );
+}
