@@ -126,7 +126,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         crate::outln!("  left out: {why}");
     }
     let ids: Vec<&str> = composed.chosen.iter().map(|f| f.id.as_str()).collect();
-    let plan = Plan::new(&format!("fix {}", ids.join(", ")), composed.steps.clone());
+    let plan = Plan::new(format!("fix {}", ids.join(", ")), composed.steps.clone());
     let code = show_and_apply(
         "fix",
         &plan,
