@@ -460,6 +460,51 @@ fn a_drop_aimed_at_one_listened_port_is_found_and_fixed() {
     );
 }
 
+/// A mark set only for ICMP and dropped in FORWARD: TCP passes, ping does not. Pings are
+/// what an engineer tries first, so a router that drops them is found (a warning: some drop
+/// ICMP on purpose) and the fix lets them through (oracle seeds 587, 606).
+#[test]
+fn a_drop_aimed_at_pings_only_is_found_and_fixed() {
+    in_world(
+        "drops::a_drop_aimed_at_pings_only_is_found_and_fixed",
+        || {
+            let _state = private_state();
+            line();
+            let _l = listen("s", 8080);
+            assert!(ping_ok("h", "10.72.1.2", None), "healthy ping");
+            ipt(
+                "r",
+                &[
+                    "-t",
+                    "mangle",
+                    "-A",
+                    "PREROUTING",
+                    "-s",
+                    "10.72.0.2",
+                    "-p",
+                    "icmp",
+                    "-j",
+                    "MARK",
+                    "--set-mark",
+                    "0x7",
+                ],
+            );
+            ipt(
+                "r",
+                &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
+            );
+            assert!(!ping_ok("h", "10.72.1.2", None), "ICMP is dropped");
+            assert!(connect_ok("h", "10.72.1.2", 8080), "tcp passes");
+            let f = expect_finding("forward-drop", "warning", "r", ("namespace", ""));
+            assert!(f["explanation"].as_str().unwrap().contains("ping"), "{f:#}");
+            fix(f["id"].as_str().unwrap());
+            assert!(ping_ok("h", "10.72.1.2", None), "after the fix");
+            undo();
+            assert!(!ping_ok("h", "10.72.1.2", None), "undo drops it again");
+        },
+    );
+}
+
 /// A wrong permanent MAC for a gateway that is a bridge: the frame floods the bridge and
 /// reaches nobody — except a port-forward, which br_netfilter DNATs in the bridge's
 /// namespace (bridge-nf-call-iptables=1) and then routes whatever the MAC said. The kernel
