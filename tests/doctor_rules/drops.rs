@@ -505,6 +505,89 @@ fn a_drop_aimed_at_pings_only_is_found_and_fixed() {
     );
 }
 
+/// A mark set only for traffic to one host beyond the uplink (s's 10.72.9.1), dropped in
+/// FORWARD: the flow "out of the uplink" is judged with a stand-in address the rule does not
+/// name, so the host the rule names is judged too (oracle seed 606 had it as a source two
+/// routers away).
+#[test]
+fn a_drop_aimed_at_one_host_is_found_and_fixed() {
+    in_world("drops::a_drop_aimed_at_one_host_is_found_and_fixed", || {
+        let _state = private_state();
+        line();
+        ipt(
+            "r",
+            &[
+                "-t",
+                "mangle",
+                "-A",
+                "PREROUTING",
+                "-d",
+                "10.72.9.1",
+                "-j",
+                "MARK",
+                "--set-mark",
+                "0x7",
+            ],
+        );
+        ipt(
+            "r",
+            &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
+        );
+        assert!(!ping_ok("h", "10.72.9.1", None), "h → 10.72.9.1 is dropped");
+        assert!(ping_ok("h", "10.72.1.2", None), "the rest passes");
+        let f = expect_finding("forward-drop", "error", "r", ("namespace", ""));
+        assert!(
+            f["explanation"].as_str().unwrap().contains("10.72.9.1"),
+            "{f:#}"
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
+        undo();
+        assert!(!ping_ok("h", "10.72.9.1", None), "undo drops it again");
+    });
+}
+
+/// A rule on the sender's own source address (`from 10.72.0.2 lookup 100`, table 100 an
+/// unreachable default). A local socket's first route lookup has no source yet and misses
+/// the rule, but the kernel routes again with the source it picked (`ip_route_connect`),
+/// which the rule matches: the packet never leaves. path must ask the same second question
+/// (oracle seed 564).
+#[test]
+fn a_rule_on_the_senders_own_address_is_followed_by_path() {
+    in_world(
+        "drops::a_rule_on_the_senders_own_address_is_followed_by_path",
+        || {
+            line();
+            assert!(path_delivers("h", "10.72.9.1"), "healthy path");
+            sh(&[
+                "ip",
+                "-n",
+                "h",
+                "route",
+                "add",
+                "unreachable",
+                "default",
+                "table",
+                "100",
+            ]);
+            sh(&[
+                "ip",
+                "-n",
+                "h",
+                "rule",
+                "add",
+                "from",
+                "10.72.0.2",
+                "lookup",
+                "100",
+            ]);
+            assert!(!ping_ok("h", "10.72.9.1", None), "the kernel loses it");
+            assert!(!path_delivers("h", "10.72.9.1"), "path must agree");
+            assert!(!path_delivers("h", "10.72.0.1"), "on the link as well");
+        },
+    );
+}
+
 /// A wrong permanent MAC for a gateway that is a bridge: the frame floods the bridge and
 /// reaches nobody — except a port-forward, which br_netfilter DNATs in the bridge's
 /// namespace (bridge-nf-call-iptables=1) and then routes whatever the MAC said. The kernel

@@ -13,6 +13,8 @@ use super::*;
 use crate::model::{Link, Namespace};
 use crate::plan::Step;
 
+mod hosts;
+
 /// One direction of traffic through the namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Flow {
@@ -319,7 +321,7 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             flows.extend(bridged(f, ns, b));
         }
     }
-    let flows = with_listened_ports(f, flows);
+    let flows = with_listened_ports(f, hosts::with_named_hosts(f, ns, flows));
     let mut why = Vec::new();
     let mut drops: Vec<String> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
