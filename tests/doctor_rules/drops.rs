@@ -35,6 +35,26 @@ fn ipt(ns: &str, args: &[&str]) {
     sh(&argv);
 }
 
+/// In r: mangle PREROUTING marks what `selector` matches with 0x7, filter FORWARD drops 0x7.
+fn mark_and_drop(selector: &[&str]) {
+    let mut mark = vec!["-t", "mangle", "-A", "PREROUTING"];
+    mark.extend_from_slice(selector);
+    mark.extend(["-j", "MARK", "--set-mark", "0x7"]);
+    ipt("r", &mark);
+    ipt(
+        "r",
+        &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
+    );
+}
+
+/// `fix` the finding: `works` must hold after it, and fail again after `undo`.
+fn fix_then_undo(f: &serde_json::Value, works: impl Fn() -> bool) {
+    fix(f["id"].as_str().unwrap());
+    assert!(works(), "after the fix");
+    undo();
+    assert!(!works(), "undo drops it again");
+}
+
 #[test]
 fn drop_route_found_and_fix_deletes_it() {
     in_world("drops::drop_route_found_and_fix_deletes_it", || {
@@ -422,29 +442,7 @@ fn a_drop_aimed_at_one_listened_port_is_found_and_fixed() {
             line();
             let _l = listen("s", 8080);
             assert!(connect_ok("h", "10.72.1.2", 8080), "healthy connect");
-            ipt(
-                "r",
-                &[
-                    "-t",
-                    "mangle",
-                    "-A",
-                    "PREROUTING",
-                    "-s",
-                    "10.72.0.2",
-                    "-p",
-                    "tcp",
-                    "--dport",
-                    "8080",
-                    "-j",
-                    "MARK",
-                    "--set-mark",
-                    "0x7",
-                ],
-            );
-            ipt(
-                "r",
-                &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
-            );
+            mark_and_drop(&["-s", "10.72.0.2", "-p", "tcp", "--dport", "8080"]);
             assert!(ping_ok("h", "10.72.1.2", None), "ICMP is not marked");
             assert!(!connect_ok("h", "10.72.1.2", 8080), "tcp/8080 is dropped");
             let f = expect_finding("forward-drop", "error", "r", ("namespace", ""));
@@ -452,10 +450,7 @@ fn a_drop_aimed_at_one_listened_port_is_found_and_fixed() {
                 f["explanation"].as_str().unwrap().contains("tcp/8080"),
                 "{f:#}"
             );
-            fix(f["id"].as_str().unwrap());
-            assert!(connect_ok("h", "10.72.1.2", 8080), "after the fix");
-            undo();
-            assert!(!connect_ok("h", "10.72.1.2", 8080), "undo drops it again");
+            fix_then_undo(&f, || connect_ok("h", "10.72.1.2", 8080));
         },
     );
 }
@@ -472,35 +467,12 @@ fn a_drop_aimed_at_pings_only_is_found_and_fixed() {
             line();
             let _l = listen("s", 8080);
             assert!(ping_ok("h", "10.72.1.2", None), "healthy ping");
-            ipt(
-                "r",
-                &[
-                    "-t",
-                    "mangle",
-                    "-A",
-                    "PREROUTING",
-                    "-s",
-                    "10.72.0.2",
-                    "-p",
-                    "icmp",
-                    "-j",
-                    "MARK",
-                    "--set-mark",
-                    "0x7",
-                ],
-            );
-            ipt(
-                "r",
-                &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
-            );
+            mark_and_drop(&["-s", "10.72.0.2", "-p", "icmp"]);
             assert!(!ping_ok("h", "10.72.1.2", None), "ICMP is dropped");
             assert!(connect_ok("h", "10.72.1.2", 8080), "tcp passes");
             let f = expect_finding("forward-drop", "warning", "r", ("namespace", ""));
             assert!(f["explanation"].as_str().unwrap().contains("ping"), "{f:#}");
-            fix(f["id"].as_str().unwrap());
-            assert!(ping_ok("h", "10.72.1.2", None), "after the fix");
-            undo();
-            assert!(!ping_ok("h", "10.72.1.2", None), "undo drops it again");
+            fix_then_undo(&f, || ping_ok("h", "10.72.1.2", None));
         },
     );
 }
@@ -514,25 +486,7 @@ fn a_drop_aimed_at_one_host_is_found_and_fixed() {
     in_world("drops::a_drop_aimed_at_one_host_is_found_and_fixed", || {
         let _state = private_state();
         line();
-        ipt(
-            "r",
-            &[
-                "-t",
-                "mangle",
-                "-A",
-                "PREROUTING",
-                "-d",
-                "10.72.9.1",
-                "-j",
-                "MARK",
-                "--set-mark",
-                "0x7",
-            ],
-        );
-        ipt(
-            "r",
-            &["-A", "FORWARD", "-m", "mark", "--mark", "0x7", "-j", "DROP"],
-        );
+        mark_and_drop(&["-d", "10.72.9.1"]);
         assert!(!ping_ok("h", "10.72.9.1", None), "h → 10.72.9.1 is dropped");
         assert!(ping_ok("h", "10.72.1.2", None), "the rest passes");
         let f = expect_finding("forward-drop", "error", "r", ("namespace", ""));
@@ -540,10 +494,7 @@ fn a_drop_aimed_at_one_host_is_found_and_fixed() {
             f["explanation"].as_str().unwrap().contains("10.72.9.1"),
             "{f:#}"
         );
-        fix(f["id"].as_str().unwrap());
-        assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
-        undo();
-        assert!(!ping_ok("h", "10.72.9.1", None), "undo drops it again");
+        fix_then_undo(&f, || ping_ok("h", "10.72.9.1", None));
     });
 }
 
