@@ -11,12 +11,14 @@ use ipnet::Ipv4Net;
 
 use super::Flow;
 use crate::diagnose::facts::{lookup, Facts};
+use crate::firewall::nft_expr::{NftAtom, NftKey, NftOp, NftStmt};
 use crate::model::Namespace;
 
 /// At most this many named hosts are judged (each multiplies the flows).
 const MAX_NAMED: usize = 8;
 
-/// Networks the iptables rules of `ns` match by source or destination (not negated).
+/// Networks the rules of `ns` (iptables and native nft) match by source or destination (not
+/// negated).
 fn named_nets(ns: &Namespace) -> Vec<Ipv4Net> {
     let Some(fw) = ns.firewall.as_ref() else {
         return Vec::new();
@@ -27,22 +29,49 @@ fn named_nets(ns: &Namespace) -> Vec<Ipv4Net> {
         .iter()
         .flat_map(|t| &t.chains)
         .flat_map(|c| &c.rules);
+    let mut add = |n: Option<Ipv4Net>| {
+        if let Some(n) = n.filter(|n| !out.contains(n)) {
+            out.push(n);
+        }
+    };
     for r in rules {
         for cond in [&r.source, &r.destination].into_iter().flatten() {
-            if cond.negated {
-                continue;
+            if !cond.negated {
+                add(net(&cond.value));
             }
-            let net = cond
-                .value
-                .parse::<Ipv4Net>()
-                .ok()
-                .or_else(|| cond.value.parse::<Ipv4Addr>().ok().map(Ipv4Net::from));
-            if let Some(n) = net.filter(|n| !out.contains(n)) {
-                out.push(n);
+        }
+    }
+    // Native nft rules: `ip saddr` / `ip daddr` equal to an address, a prefix or a list.
+    let stmts = fw
+        .nft
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .flat_map(|r| r.stmts.iter().flatten());
+    for st in stmts {
+        let NftStmt::Match {
+            key: NftKey::Saddr { v6: false } | NftKey::Daddr { v6: false },
+            op: NftOp::Eq,
+            right,
+        } = st
+        else {
+            continue;
+        };
+        for atom in right {
+            match atom {
+                NftAtom::Text(t) => add(net(t)),
+                NftAtom::Prefix { addr, len } => add(net(&format!("{addr}/{len}"))),
+                _ => {}
             }
         }
     }
     out
+}
+
+fn net(text: &str) -> Option<Ipv4Net> {
+    text.parse::<Ipv4Net>()
+        .ok()
+        .or_else(|| text.parse::<Ipv4Addr>().ok().map(Ipv4Net::from))
 }
 
 /// `flows`, each followed by its copies from and to the named hosts behind its ends.
