@@ -108,13 +108,12 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
     // `fix all`: the fixes composed on a copy first (one may repair another's finding, or
     // make another's step fail); a single finding's fix was already tried on a copy.
     let composed = if all {
-        fix_all::compose(&snap, &chosen, earlier.as_ref())
+        fix_all::compose(&snap, &chosen)
     } else {
         Composed {
             steps: chosen[0].fix.iter().flat_map(|x| x.steps.clone()).collect(),
             chosen,
             left_out: Vec::new(),
-            covered: Vec::new(),
         }
     };
     for f in &composed.chosen {
@@ -137,9 +136,9 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         },
     );
     if code == 0 && !args.dry_run {
-        // The findings left out as repaired by the others are checked as well.
+        // The findings left out are checked as well: gone if they were consequences.
         let mut ids = ids;
-        ids.extend(composed.covered.iter().map(|f| f.id.as_str()));
+        ids.extend(composed.left_out.iter().map(|(f, _)| f.id.as_str()));
         return Ok(check_what_is_left(&ids, earlier.as_ref()));
     }
     Ok(code)

@@ -5,14 +5,15 @@
 //! through a backup link) are both reported. Their fixes, simply concatenated, add the same
 //! destination twice and the kernel refuses the second (oracle seed 459), which rolls the
 //! whole plan back. So fixes are taken in root-cause order (links before addresses before
-//! routes before firewall), each applied to a running copy of the snapshot, and a finding the
-//! fixes before it already repaired on that copy is left out, as is one the kernel would
-//! refuse after them. A step the model cannot follow stops the composing: from there on the
-//! fixes are taken as they are, as before.
+//! routes before firewall), each applied to a running copy of the snapshot, and one the kernel
+//! would refuse after the fixes before it is left out with the reason (and checked again
+//! after the plan: if it was a consequence, it is gone). A fix whose finding an earlier fix
+//! already repairs on the copy is still applied when the kernel accepts it: the doctor names
+//! two causes when it cannot tell which was meant (a router that port-forwards but does not
+//! masquerade, oracle seed 232), and only both fixes together repair either design. A step the
+//! model cannot follow stops the composing: from there on the fixes are taken as they are.
 
-use std::collections::HashSet;
-
-use super::{earlier::Earlier, run_rules_with, Finding};
+use super::Finding;
 use crate::model::Snapshot;
 use crate::plan::{simulate, Simulated, Step};
 
@@ -21,27 +22,13 @@ pub struct Composed<'a> {
     pub chosen: Vec<&'a Finding>,
     /// The steps of `chosen`, in order, each once.
     pub steps: Vec<Step>,
-    /// Findings left out, each with why (repaired by an earlier fix, refused after it).
+    /// Findings whose fix the kernel would refuse after the others, each with why: still
+    /// checked after the plan.
     pub left_out: Vec<(&'a Finding, String)>,
-    /// Left out because the fixes before them repair them: still checked after the plan.
-    pub covered: Vec<&'a Finding>,
 }
 
 /// Composes the fixes of `candidates` (findings with a fix) on a copy of `snap`.
-pub fn compose<'a>(
-    snap: &Snapshot,
-    candidates: &[&'a Finding],
-    earlier: Option<&Earlier>,
-) -> Composed<'a> {
-    compose_with(snap, candidates, &|s| run_rules_with(s, earlier))
-}
-
-/// [`compose`] with the rules given (tests add their own).
-fn compose_with<'a>(
-    snap: &Snapshot,
-    candidates: &[&'a Finding],
-    rules: &dyn Fn(&Snapshot) -> Vec<Finding>,
-) -> Composed<'a> {
+pub fn compose<'a>(snap: &Snapshot, candidates: &[&'a Finding]) -> Composed<'a> {
     let mut order: Vec<&Finding> = candidates.to_vec();
     // Stable: the doctor's order within a stage.
     order.sort_by_key(|f| stage(&f.rule));
@@ -49,12 +36,9 @@ fn compose_with<'a>(
         chosen: Vec::new(),
         steps: Vec::new(),
         left_out: Vec::new(),
-        covered: Vec::new(),
     };
-    // The copy with the chosen fixes applied, and the finding ids the rules see on it;
-    // `None` once a step could not be modelled.
+    // The copy with the chosen fixes applied; `None` once a step could not be modelled.
     let mut copy = Some(snap.clone());
-    let mut present: Option<HashSet<String>> = None;
     for f in order {
         let new: Vec<Step> = f
             .fix
@@ -67,24 +51,17 @@ fn compose_with<'a>(
             take(&mut out, f, new);
             continue;
         };
-        if !out.chosen.is_empty() {
-            let ids = present.get_or_insert_with(|| rules(cur).into_iter().map(|f| f.id).collect());
-            if !ids.contains(&f.id) {
-                out.left_out
-                    .push((f, format!("repaired by the fix for {}", names(&out))));
-                out.covered.push(f);
-                continue;
-            }
-        }
         match simulate(cur, &new) {
             Simulated::Done(after) => {
                 copy = Some(*after);
-                present = None;
                 take(&mut out, f, new);
             }
             Simulated::Refused(why) => out.left_out.push((
                 f,
-                format!("after the fixes before it, the kernel would refuse {why}"),
+                format!(
+                    "after the fix for {}, the kernel would refuse {why}",
+                    names(&out)
+                ),
             )),
             Simulated::Unknown(_) => {
                 copy = None;

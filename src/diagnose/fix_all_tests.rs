@@ -1,9 +1,9 @@
-//! `fix all` composed on a copy: the real rules plus test findings whose fixes overlap.
+//! `fix all` composed on a copy: the real rules' findings plus test findings whose fixes
+//! overlap.
 
 use super::super::{run_rules, Finding, Fix, Severity};
-use super::compose_with;
+use super::compose;
 use crate::diagnose::tests::{asset, set_down};
-use crate::model::Snapshot;
 use crate::plan::{RouteSpec, Step};
 
 fn route(dst: &str, via: &str) -> Step {
@@ -35,94 +35,81 @@ fn finding(rule: &str, id: &str, steps: Vec<Step>) -> Finding {
     f
 }
 
-fn has_route(s: &Snapshot, dst: &str) -> bool {
-    s.namespace("bridge-red")
-        .unwrap()
-        .routes
-        .iter()
-        .any(|r| r.dst == dst)
+fn ids<'a>(fs: impl IntoIterator<Item = &'a Finding>) -> Vec<&'a str> {
+    fs.into_iter().map(|f| f.id.as_str()).collect()
 }
 
-/// The real rules, plus `no-route:bridge-red:lan` while red has no route to 10.9.0.0/16 and
-/// `no-default:bridge-red:t` while it has no default route.
-fn rules(s: &Snapshot) -> Vec<Finding> {
-    let mut out = run_rules(s);
-    if !has_route(s, "10.9.0.0/16") {
-        out.push(finding("no-route", "lan", vec![]));
-    }
-    if !has_route(s, "default") {
-        out.push(finding("no-default", "t", vec![]));
-    }
-    out
-}
-
-/// red's link down: the kernel flushed its default route. The link-down fix puts it back, so
-/// a `no-default` finding listed first (as the doctor's alphabetical order might) is repaired
-/// by it and left out, instead of adding the default route twice.
+/// red's link down: the kernel flushed its default route, and the link-down fix puts it back
+/// through 192.168.15.5. A `no-default` whose fix adds a default route through another
+/// address would make the kernel refuse the plan after it: it is left out, with why.
 #[test]
-fn a_finding_an_earlier_root_cause_fix_repairs_is_left_out() {
+fn a_fix_that_clashes_with_the_root_cause_fix_is_left_out() {
     let mut snap = asset("bridge");
     set_down(&mut snap, "bridge-red", "veth-red");
-    let found = rules(&snap);
+    let found = run_rules(&snap);
     let link = found
         .iter()
         .find(|f| f.rule == "link-down")
         .expect("link-down");
-    let default = finding("no-default", "t", vec![route("0.0.0.0/0", "192.168.15.5")]);
-    let composed = compose_with(&snap, &[&default, link], &rules);
-    let chosen: Vec<&str> = composed.chosen.iter().map(|f| f.id.as_str()).collect();
-    assert_eq!(chosen, [link.id.as_str()]);
-    assert_eq!(composed.covered.len(), 1);
-    assert_eq!(composed.covered[0].id, default.id);
+    let default = finding("no-default", "t", vec![route("0.0.0.0/0", "192.168.15.6")]);
+    let composed = compose(&snap, &[&default, link]);
+    assert_eq!(ids(composed.chosen.iter().copied()), [link.id.as_str()]);
     assert_eq!(composed.steps, link.fix.as_ref().unwrap().steps);
-    assert!(composed.left_out[0]
-        .1
-        .contains("repaired by the fix for link-down"));
+    assert_eq!(composed.left_out.len(), 1);
+    assert_eq!(composed.left_out[0].0.id, default.id);
+    let why = &composed.left_out[0].1;
+    assert!(
+        why.contains("after the fix for link-down") && why.contains("refuse"),
+        "{why}"
+    );
 }
 
-/// Two fixes for different findings that add the same destination: the second would make the
-/// kernel refuse the plan (and roll back the first), so it is left out with the reason.
+/// Two fixes that route the same destination through two gateways, each fine alone: the
+/// earlier stage (a route, before the firewall) is taken even when listed second, and the
+/// other is left out instead of rolling the whole plan back.
 #[test]
-fn a_fix_the_kernel_would_refuse_after_the_others_is_left_out() {
+fn root_cause_order_decides_which_of_two_clashing_fixes_runs() {
     let snap = asset("bridge");
     let lan = finding(
         "no-route",
         "lan",
         vec![route("10.9.0.0/16", "192.168.15.5")],
     );
-    // The same destination through another address of red's subnet.
-    let same = route("10.9.0.0/16", "192.168.15.6");
-    // Still reported after lan's fix: its own rule does not look at routes.
-    let other = finding("forward-drop", "x", vec![same]);
-    let composed = compose_with(&snap, &[&other, &lan], &|s| {
-        let mut out = rules(s);
-        out.push(finding("forward-drop", "x", vec![]));
-        out
-    });
-    let chosen: Vec<&str> = composed.chosen.iter().map(|f| f.id.as_str()).collect();
-    assert_eq!(chosen, [lan.id.as_str()]);
-    assert_eq!(composed.left_out.len(), 1);
-    assert_eq!(composed.left_out[0].0.id, other.id);
-    assert!(
-        composed.left_out[0].1.contains("kernel would refuse"),
-        "{}",
-        composed.left_out[0].1
+    let other = finding(
+        "forward-drop",
+        "x",
+        vec![route("10.9.0.0/16", "192.168.15.6")],
     );
-    assert!(composed.covered.is_empty());
+    let composed = compose(&snap, &[&other, &lan]);
+    assert_eq!(ids(composed.chosen.iter().copied()), [lan.id.as_str()]);
+    assert_eq!(composed.steps, lan.fix.as_ref().unwrap().steps);
+    assert_eq!(
+        ids(composed.left_out.iter().map(|x| x.0)),
+        [other.id.as_str()]
+    );
 }
 
-/// Identical steps in two fixes run once.
+/// Two fixes that do not clash both run, even when the first would already make the second
+/// finding go away: the doctor names two causes when it cannot tell which was meant (oracle
+/// seed 232), and a step two fixes share runs once.
 #[test]
-fn a_step_two_fixes_share_runs_once() {
+fn fixes_that_do_not_clash_all_run_and_shared_steps_run_once() {
     let snap = asset("bridge");
-    let step = route("10.9.0.0/16", "192.168.15.5");
-    let a = finding("no-route", "lan", vec![step.clone()]);
-    let b = finding("input-drop", "y", vec![step.clone()]);
-    let composed = compose_with(&snap, &[&a, &b], &|s| {
-        let mut out = rules(s);
-        out.push(finding("input-drop", "y", vec![]));
-        out
-    });
-    assert_eq!(composed.steps, vec![step]);
-    assert_eq!(composed.chosen.len(), 2);
+    let shared = route("10.9.0.0/16", "192.168.15.5");
+    let a = finding("no-route", "lan", vec![shared.clone()]);
+    let b = finding(
+        "no-masquerade",
+        "y",
+        vec![shared.clone(), route("10.8.0.0/16", "192.168.15.5")],
+    );
+    let composed = compose(&snap, &[&b, &a]);
+    assert_eq!(
+        ids(composed.chosen.iter().copied()),
+        [a.id.as_str(), b.id.as_str()]
+    );
+    assert_eq!(
+        composed.steps,
+        [shared, route("10.8.0.0/16", "192.168.15.5")]
+    );
+    assert!(composed.left_out.is_empty());
 }
