@@ -1009,3 +1009,39 @@ fn strict_rp_filter_follows_source_rules_of_the_reverse_lookup() {
         },
     );
 }
+
+/// u reaches h's LAN over t1, with a1 as a second link to r (r's default goes out a1).
+/// t1 set down loses u's route to the LAN: `link-down` (set t1 up, put the route back) and
+/// `no-route` (route the LAN through a1) are both true. `fix all` used to run both fixes and
+/// the kernel refused the second route to the same LAN, rolling everything back (oracle seed
+/// 459); the fixes are now composed on a copy first, so the route is added once.
+///
+/// ```text
+/// k 10.9.0.2 ── 10.9.0.1 u ═ t1 10.1.255.1/30 ═ a1 10.1.254.1/30 ═ r 10.1.0.1 ── 10.1.0.2 h
+/// ```
+#[test]
+fn fix_all_composes_the_link_down_and_no_route_fixes() {
+    in_world("fix_all_composes_the_link_down_and_no_route_fixes", || {
+        namespaces(&["k", "u", "r", "h"]);
+        wire("k", "eth0", "10.9.0.2/24", "u", "eth0", "10.9.0.1/24");
+        wire("u", "t1", "10.1.255.1/30", "r", "t1", "10.1.255.2/30");
+        wire("u", "a1", "10.1.254.1/30", "r", "a1", "10.1.254.2/30");
+        wire("r", "eth1", "10.1.0.1/24", "h", "eth0", "10.1.0.2/24");
+        forward("u");
+        forward("r");
+        ip("k", &["route", "add", "10.1.0.0/16", "via", "10.9.0.1"]);
+        ip("u", &["route", "add", "10.1.0.0/24", "via", "10.1.255.2"]);
+        ip("r", &["route", "add", "default", "via", "10.1.254.1"]);
+        ip("h", &["route", "add", "default", "via", "10.1.0.1"]);
+        assert!(ping_ok("k", "10.1.0.2"), "healthy: k → h");
+        ip("u", &["link", "set", "t1", "down"]);
+        let f = drill_probes_also(
+            "u's t1 down",
+            &[("k", "10.1.0.2")],
+            "link-down:u:t1",
+            "no-route:u:",
+        );
+        let steps = f["fix"]["steps"].to_string();
+        assert!(steps.contains("10.1.0.0/24"), "the route back: {steps}");
+    });
+}

@@ -213,6 +213,36 @@ fn nft_forward_policy_drop() {
     });
 }
 
+/// An nft forward chain that drops traffic to one host beyond r's uplink (`ip daddr
+/// 10.7.0.9 drop`): forward-drop judges the flow out of the uplink with a stand-in address,
+/// so the host the rule names is judged as well, and path agrees with the kernel.
+#[test]
+fn nft_drop_aimed_at_one_host_is_found() {
+    in_world("nft_drop_aimed_at_one_host_is_found", || {
+        let _dir = private_state();
+        router(true);
+        run("ip -n b addr add 10.7.0.9/32 dev lo");
+        assert!(ping_ok("a", "10.7.0.9"));
+        nft("r", "add table inet lab");
+        nft(
+            "r",
+            "add chain inet lab fwd_c { type filter hook forward priority 0; }",
+        );
+        nft("r", "add rule inet lab fwd_c ip daddr 10.7.0.9 drop");
+        assert!(!ping_ok("a", "10.7.0.9"), "the kernel drops it");
+        assert!(ping_ok("a", "10.6.0.2"), "the rest passes");
+        assert_eq!(path(&["--from", "a", "10.7.0.9"]).0, 1);
+        let all = doctor();
+        let f = findings(&all, "forward-drop", "r");
+        assert_eq!(f.len(), 1, "{:?}", ids(&all));
+        let text = f[0]["explanation"].as_str().unwrap_or("");
+        assert!(
+            text.contains("10.7.0.9") && text.contains("inet lab fwd_c"),
+            "{text}"
+        );
+    });
+}
+
 /// An nft input chain dropping tcp/22 on b: 22 times out, 80 answers; `path` and the
 /// doctor's `input-drop` say the same, naming the nft rule.
 #[test]

@@ -10,8 +10,9 @@
 
 use crate::collect::{self, Options};
 use crate::diagnose::earlier::Earlier;
+use crate::diagnose::fix_all::{self, Composed};
 use crate::diagnose::{diagnose_with, Finding, Severity};
-use crate::plan::{Plan, Step};
+use crate::plan::Plan;
 
 use super::apply::{show_and_apply, How, EXIT_BAD_INPUT};
 
@@ -44,20 +45,6 @@ pub struct FixArgs {
     pub before: Option<std::path::PathBuf>,
 }
 
-/// The plan that fixes `findings` (in order), each step once: two findings may need the same
-/// change (one forwarding switch serves both of a router's subnets).
-pub fn plan_for(title: &str, findings: &[&Finding]) -> Plan {
-    let mut steps: Vec<Step> = Vec::new();
-    for f in findings {
-        for s in f.fix.iter().flat_map(|fix| &fix.steps) {
-            if !steps.contains(s) {
-                steps.push(s.clone());
-            }
-        }
-    }
-    Plan::new(title, steps)
-}
-
 pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
     crate::plan::set_no_wait(args.no_wait);
     let earlier = match super::doctor::load_before(args.before.as_deref()) {
@@ -75,7 +62,8 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         }
     };
     let findings = diagnose_with(&snap, earlier.as_ref());
-    let chosen: Vec<&Finding> = if args.id == "all" {
+    let all = args.id == "all";
+    let chosen: Vec<&Finding> = if all {
         findings
             .iter()
             .filter(|f| f.severity != Severity::Info && f.fix.is_some())
@@ -117,23 +105,27 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         println!("nothing to fix: no error or warning with an automatic fix");
         return Ok(0);
     }
-    for f in &chosen {
+    // `fix all`: the fixes composed on a copy first (one may repair another's finding, or
+    // make another's step fail); a single finding's fix was already tried on a copy.
+    let composed = if all {
+        fix_all::compose(&snap, &chosen)
+    } else {
+        Composed {
+            steps: chosen[0].fix.iter().flat_map(|x| x.steps.clone()).collect(),
+            chosen,
+            left_out: Vec::new(),
+        }
+    };
+    for f in &composed.chosen {
         crate::outln!("{} [{}] {}", f.id, f.severity, f.title);
         crate::outln!("  {}", f.explanation);
     }
-    let title = if chosen.len() == 1 {
-        format!("fix {}", chosen[0].id)
-    } else {
-        format!(
-            "fix {}",
-            chosen
-                .iter()
-                .map(|f| f.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    let plan = plan_for(&title, &chosen);
+    for (f, why) in &composed.left_out {
+        crate::outln!("{} [{}] {}", f.id, f.severity, f.title);
+        crate::outln!("  left out: {why}");
+    }
+    let ids: Vec<&str> = composed.chosen.iter().map(|f| f.id.as_str()).collect();
+    let plan = Plan::new(format!("fix {}", ids.join(", ")), composed.steps.clone());
     let code = show_and_apply(
         "fix",
         &plan,
@@ -144,7 +136,9 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
         },
     );
     if code == 0 && !args.dry_run {
-        let ids: Vec<&str> = chosen.iter().map(|f| f.id.as_str()).collect();
+        // The findings left out are checked as well: gone if they were consequences.
+        let mut ids = ids;
+        ids.extend(composed.left_out.iter().map(|(f, _)| f.id.as_str()));
         return Ok(check_what_is_left(&ids, earlier.as_ref()));
     }
     Ok(code)

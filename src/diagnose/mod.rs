@@ -19,6 +19,7 @@ mod dns_config;
 mod drop_routes;
 pub mod earlier;
 mod facts;
+pub mod fix_all;
 mod fix_check;
 mod forwarding;
 mod input_drop;

@@ -8,7 +8,7 @@ use super::*;
 use crate::firewall::{iptables_save, Firewall, IpFamily, XtSource};
 use crate::model::{Address, Link, Namespace, Snapshot};
 
-pub(super) fn asset(name: &str) -> Snapshot {
+pub(crate) fn asset(name: &str) -> Snapshot {
     let text = match name {
         "bridge" => include_str!("../../assets/demo-bridge.json"),
         "cluster" => include_str!("../../assets/demo-cluster.json"),
@@ -40,7 +40,7 @@ pub(super) fn remove_route(snap: &mut Snapshot, ns: &str, dst: &str) {
 }
 
 /// A link taken down: the kernel drops every route through it.
-pub(super) fn set_down(snap: &mut Snapshot, ns: &str, link: &str) {
+pub(crate) fn set_down(snap: &mut Snapshot, ns: &str, link: &str) {
     let l = link_mut(snap, ns, link);
     l.flags
         .retain(|f| f != "UP" && f != "LOWER_UP" && f != "RUNNING");

@@ -480,6 +480,22 @@ fn add_route(
     if n.routes.iter().any(|x| route_matches(x, spec)) {
         return Ok(());
     }
+    // As the engine (`plan/inverse.rs`) and the kernel: another route to the same
+    // destination, table and metric makes the add fail (EEXIST), whatever its gateway.
+    let clash = n.routes.iter().find(|x| {
+        x.table == table
+            && x.dst == r.dst
+            && x.family == r.family
+            && x.metric.unwrap_or(0) == spec.metric.unwrap_or(0)
+    });
+    if let Some(c) = clash {
+        return Err(format!(
+            "{} already has route {}{}",
+            n.name,
+            c.dst,
+            c.gateway.map(|g| format!(" via {g}")).unwrap_or_default()
+        ));
+    }
     n.routes.push(r);
     Ok(())
 }

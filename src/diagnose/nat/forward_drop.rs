@@ -13,6 +13,8 @@ use super::*;
 use crate::model::{Link, Namespace};
 use crate::plan::Step;
 
+mod hosts;
+
 /// One direction of traffic through the namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Flow {
@@ -234,7 +236,8 @@ fn bridged(f: &Facts, ns: &Namespace, bridge: &Link) -> Vec<Flow> {
 /// At most this many listened ports are judged per flow.
 const MAX_LISTENED: usize = 4;
 
-/// Each flow to a host, once more for every TCP port that host really listens on (a few): a
+/// Each flow to a host, once more for every TCP port that host really listens on (a few), and
+/// once as a ping: a
 /// drop aimed at one service (`-p tcp --dport 8080`, or a mark set only for it) does not show
 /// on the stand-in port 443 (oracle seed 302: a mangle MARK for tcp/8080 dropped in FORWARD).
 fn with_listened_ports(f: &Facts, flows: Vec<Flow>) -> Vec<Flow> {
@@ -269,10 +272,22 @@ fn with_listened_ports(f: &Facts, flows: Vec<Flow>) -> Vec<Flow> {
                 ..fl.clone()
             })
             .collect();
+        // And as a ping: a drop aimed at ICMP alone (a mark set for `-p icmp`) passes every
+        // TCP port, yet a ping is what an engineer tries first (oracle seeds 587, 606).
+        let ping = (fl.port.is_none()).then(|| Flow {
+            what: format!("{} (ping)", fl.what),
+            port: Some(("icmp".into(), 0)),
+            ..fl.clone()
+        });
         out.push(fl);
         out.extend(listened);
+        out.extend(ping);
     }
     out
+}
+
+fn is_ping(fl: &Flow) -> bool {
+    fl.port.as_ref().is_some_and(|(p, _)| p == "icmp")
 }
 
 /// The filter FORWARD rule that drops this packet, if one does for sure.
@@ -306,7 +321,7 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             flows.extend(bridged(f, ns, b));
         }
     }
-    let flows = with_listened_ports(f, flows);
+    let flows = with_listened_ports(f, hosts::with_named_hosts(f, ns, flows));
     let mut why = Vec::new();
     let mut drops: Vec<String> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
@@ -329,6 +344,8 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     // Flows whose new connections are dropped whatever the port: their per-port copies
     // would only add narrower ACCEPTs to the same fix.
     let mut all_ports_dropped: Vec<(Ipv4Addr, &str, Ipv4Addr, &str)> = Vec::new();
+    // Whether anything but pings is dropped: a router dropping only ICMP may mean it.
+    let mut beyond_pings = false;
     for fl in &flows {
         let key = (fl.src, fl.iif.as_str(), fl.dst, fl.oif.as_str());
         if fl.port.is_some() && all_ports_dropped.contains(&key) {
@@ -355,6 +372,9 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         let src = fl.src_net.map(|n| n.to_string());
         let dst = fl.dst_net.map(|n| n.to_string());
         drops.extend(new.iter().chain(reply.iter()).cloned());
+        if (new.is_some() || reply.is_some()) && !is_ping(fl) {
+            beyond_pings = true;
+        }
         if let Some(by) = &new {
             why.push(format!(
                 "new connections from {} are dropped by {by}",
@@ -367,8 +387,12 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             if let Some(d) = &dst {
                 r.extend(["-d".into(), d.clone()]);
             }
-            if let Some((p, n)) = &fl.port {
-                r.extend(["-p".into(), p.clone(), "--dport".into(), n.to_string()]);
+            match &fl.port {
+                Some((p, _)) if p == "icmp" => r.extend(["-p".into(), p.clone()]),
+                Some((p, n)) => {
+                    r.extend(["-p".into(), p.clone(), "--dport".into(), n.to_string()]);
+                }
+                None => {}
             }
             add(r);
         }
@@ -408,7 +432,11 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     };
     let mut finding = Finding::new(
         "forward-drop",
-        Severity::Error,
+        if beyond_pings {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
         &ns.name,
         None,
         format!("{} drops the traffic it forwards", ns.name),

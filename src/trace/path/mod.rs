@@ -311,13 +311,14 @@ impl Walk<'_> {
                 }
             }
             hop.dst = dst;
-            // 2. The kernel's route.
+            // 2. The kernel's route. A local socket is routed again with the source the
+            //    first lookup picked (`ip_route_connect`): a rule `from` that source applies.
             let q = Query {
                 dst,
                 src: if iif.is_some() {
                     src
                 } else {
-                    src.filter(|s| holds(ns, *s))
+                    src.or(first_src).filter(|s| holds(ns, *s))
                 },
                 iif: iif.clone(),
             };
@@ -328,7 +329,8 @@ impl Walk<'_> {
                     return stop(direction, hops, hop, &ns_name, cause, finding);
                 }
             };
-            let src_now = src.or(ans.prefsrc).unwrap_or(dst);
+            // Asked with a source, the kernel names no preferred one: it stays.
+            let src_now = src.or(ans.prefsrc).or(first_src).unwrap_or(dst);
             src = Some(src_now);
             hop.src = src_now;
             hop.route = Some(describe(&ans, dst));
