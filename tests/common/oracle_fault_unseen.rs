@@ -18,16 +18,6 @@ pub const UNSEEN: &[&str] = &[
     "raw-drop",
 ];
 
-/// Whether `fix all` is expected to repair a fault of `kind`. netlens has no plan step that
-/// removes a policy rule or a neighbour entry, or sets a bridge port's flags: the doctor must
-/// find those and say why there is no fix.
-pub fn expects_fix(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "policy-rule" | "neigh-wrong" | "port-isolated" | "port-blocking"
-    )
-}
-
 pub fn rule_words(kind: &str) -> &'static [&'static str] {
     match kind {
         "blackhole-route" => &["blackhole", "unreachable", "prohibit", "route"],
