@@ -16,6 +16,7 @@ const BRPORT_STATE: u16 = 1;
 const BRPORT_LEARNING: u16 = 8;
 const BRPORT_UNICAST_FLOOD: u16 = 9;
 const BRPORT_ISOLATED: u16 = 33;
+const BRPORT_FLUSH: u16 = 24;
 
 use super::exec::Engine;
 use super::inverse::Prepared;
@@ -130,6 +131,14 @@ pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
         }
         if let Some(v) = learning {
             nested.push(flag(BRPORT_LEARNING, u8::from(*v)));
+        }
+        if *learning == Some(false) {
+            // The MACs it learnt stay for 300 s, and frames to them still go out the port:
+            // a port that stops learning forgets them now (the state an undo restores).
+            nested.push(LinkProtoInfoBridge::Other(DefaultNla::new(
+                BRPORT_FLUSH,
+                vec![],
+            )));
         }
         if let Some(v) = flood {
             nested.push(flag(BRPORT_UNICAST_FLOOD, u8::from(*v)));

@@ -106,7 +106,11 @@ pub fn describe(step: &Step, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             if let (Some(s), Some(pos)) = (state, args.iter().position(|a| a == "state")) {
                 args[pos + 1] = state_name(*s);
             }
-            write!(f, "set bridge port {link} {} in {ns}", args.join(" "))
+            write!(f, "set bridge port {link} {} in {ns}", args.join(" "))?;
+            if *learning == Some(false) {
+                write!(f, " (forgetting the MACs it learnt)")?;
+            }
+            Ok(())
         }
         Step::DelNeigh { ns, link, addr } => {
             write!(f, "delete the neighbour entry {addr} on {link} in {ns}")
@@ -153,7 +157,21 @@ pub fn argvs(
         } => {
             let mut argv = in_ns(ns, &["bridge", "link", "set", "dev", link]);
             argv.extend(port_args(*isolated, *state, *learning, *flood));
-            vec![argv]
+            let mut cmds = vec![argv];
+            if *learning == Some(false) {
+                // Sent in the same message: the port forgets the MACs it learnt.
+                let flush = [
+                    "link",
+                    "set",
+                    "dev",
+                    link,
+                    "type",
+                    "bridge_slave",
+                    "fdb_flush",
+                ];
+                cmds.push(ip_in(ns, &flush));
+            }
+            cmds
         }
         Step::DelNeigh { ns, link, addr } => {
             vec![ip_in(ns, &["neigh", "del", &addr.to_string(), "dev", link])]
