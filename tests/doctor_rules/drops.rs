@@ -162,6 +162,46 @@ fn policy_rule_that_drops_found_and_fixed() {
         );
         undo();
         assert!(!ping_ok("h", "10.72.9.1", None), "undo puts it back");
+        sh(&["ip", "-n", "h", "rule", "flush", "pref", "500"]);
+
+        // A rule on the host's own source address: a socket's packets are routed again with
+        // the source the first lookup chose, so they take it (oracle seed 8).
+        sh(&[
+            "ip",
+            "-n",
+            "h",
+            "route",
+            "add",
+            "unreachable",
+            "default",
+            "table",
+            "100",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            "h",
+            "rule",
+            "add",
+            "from",
+            "10.72.0.2",
+            "lookup",
+            "100",
+        ]);
+        assert!(!ping_ok("h", "10.72.9.1", None), "from-rule on the host");
+        assert!(!path_delivers("h", "10.72.9.1"), "path takes the from-rule");
+        let f = expect_finding(
+            "policy-rule",
+            "error",
+            "h",
+            ("rule", "32765: from 10.72.0.2/32 lookup 100"),
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(
+            ping_ok("h", "10.72.9.1", None),
+            "after deleting the from-rule"
+        );
+        assert!(path_delivers("h", "10.72.9.1"), "path after the fix");
     });
 }
 
