@@ -67,6 +67,25 @@ fn old<T: PartialEq + Copy>(
     }
 }
 
+/// The port's flags as undo compares them; `None` when the link is gone.
+pub fn observe(eng: &mut Engine, ns: &str, link: &str) -> Result<Option<String>, String> {
+    let h = eng.handle(ns)?;
+    let Some(dev) = eng.block_on(crate::rtnl::query::get_link(&h, link))? else {
+        return Ok(None);
+    };
+    let Some(f) = flags_of(&dev) else {
+        return Ok(Some("not a bridge port".into()));
+    };
+    let b = |v: Option<bool>| v.map_or("?", |v| if v { "on" } else { "off" });
+    Ok(Some(format!(
+        "isolated {} state {} learning {} flood {}",
+        b(f.isolated),
+        f.state.map_or("?".into(), super::net_steps::state_name),
+        b(f.learning),
+        b(f.flood)
+    )))
+}
+
 pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
     let Step::SetBridgePort {
         ns,

@@ -58,6 +58,21 @@ fn pinned(state: NeighbourState) -> bool {
     matches!(state, NeighbourState::Permanent | NeighbourState::Noarp)
 }
 
+/// The pinned entry as undo compares it: its MAC, `None` when there is none. A learned entry
+/// comes and goes by itself (ARP re-learns it after the fix): it counts as none.
+pub fn observe(
+    eng: &mut Engine,
+    ns: &str,
+    link: &str,
+    addr: IpAddr,
+) -> Result<Option<String>, String> {
+    let h = eng.handle(ns)?;
+    let Some(l) = eng.block_on(find(&h, ns, link, addr))? else {
+        return Ok(None);
+    };
+    Ok(pinned(l.state).then(|| format!("{} permanent", l.lladdr.unwrap_or_default())))
+}
+
 pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
     let (Step::DelNeigh { ns, link, addr } | Step::AddNeigh { ns, link, addr, .. }) = step else {
         return Err(format!("not a neighbour step: {step}"));

@@ -114,6 +114,13 @@ async fn find(h: &Handle, ns: &str, rule: &RoutingRule) -> Result<Option<Live>, 
     Ok(found.pop())
 }
 
+/// `present` or `absent`, as undo compares a rule.
+pub fn observe(eng: &mut Engine, ns: &str, rule: &RoutingRule) -> Result<String, String> {
+    let h = eng.handle(ns)?;
+    let here = eng.block_on(find(&h, ns, rule))?.is_some();
+    Ok((if here { "present" } else { "absent" }).into())
+}
+
 pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
     let (Step::DelRule { ns, rule } | Step::AddRule { ns, rule }) = step else {
         return Err(format!("not a rule step: {step}"));
@@ -130,24 +137,57 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
                 rule: rule.clone(),
             }],
         ),
-        (false, Some(l)) => {
-            if let Some(what) = unmodelled(&l.msg) {
-                return Err(format!(
-                    "refusing to delete rule `{}` in {ns}: it also matches on {what}, which \
-                     undo could not put back",
-                    shown(rule)
-                ));
-            }
-            (
-                false,
-                vec![Step::AddRule {
-                    ns: ns.clone(),
-                    rule: l.rule,
-                }],
-            )
-        }
+        (false, Some(l)) => (false, del_inverse(eng, ns, rule, l)?),
     };
     Ok(Prepared { noop, inverse })
+}
+
+/// Undoing a delete: the rule again, then the rules of the same priority that came after it
+/// deleted and added again. The kernel appends a new rule after those of its priority, and
+/// among equals the first listed decides, so only that puts the order back.
+fn del_inverse(
+    eng: &mut Engine,
+    ns: &str,
+    rule: &RoutingRule,
+    l: Live,
+) -> Result<Vec<Step>, String> {
+    let h = eng.handle(ns)?;
+    let live = eng.block_on(live_rules(&h, ns, &rule.family))?;
+    let at = live
+        .iter()
+        .position(|x| x.msg == l.msg)
+        .unwrap_or(live.len());
+    let after: Vec<&Live> = live[at..]
+        .iter()
+        .skip(1)
+        .filter(|x| x.rule.priority == rule.priority)
+        .collect();
+    for x in std::iter::once(&l).chain(after.iter().copied()) {
+        if let Some(what) = unmodelled(&x.msg) {
+            return Err(format!(
+                "refusing to delete rule `{}` in {ns}: `{}` matches on {what}, which undo \
+                 could not put back",
+                shown(rule),
+                shown(&x.rule)
+            ));
+        }
+    }
+    let mut inverse = vec![Step::AddRule {
+        ns: ns.to_string(),
+        rule: l.rule.clone(),
+    }];
+    for x in after {
+        let rule = x.rule.clone();
+        inverse.push(Step::DelRule {
+            ns: ns.to_string(),
+            rule: rule.clone(),
+        });
+        inverse.push(Step::AddRule {
+            ns: ns.to_string(),
+            rule,
+        });
+    }
+    Ok(inverse)
 }
 
 pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
