@@ -25,7 +25,6 @@ use std::time::Instant;
 
 use common::oracle_check::{all_reality, check_doctor, check_paths, fix_and_undo, Case, Run};
 use common::oracle_fault::{self, Fault, KINDS};
-use common::oracle_fault_unseen::expects_fix;
 use common::oracle_probe::{candidates, choose, Listeners};
 use common::topo_gen::{self, script, Rng, Topology};
 use common::world::{in_world, try_sh, TIMEOUT_ENV};
@@ -149,11 +148,7 @@ fn one_seed(seed: u64, cfg: &Config, run: &mut Run) {
     run.tally(c.fault.kind).seeds += 1;
     check_paths(&c, run);
     check_doctor(&c, run);
-    if c.fault.kind != "none"
-        && oracle_fault::fixable(c.fault.kind)
-        && expects_fix(c.fault.kind)
-        && !c.failing().is_empty()
-    {
+    if c.fault.kind != "none" && oracle_fault::fixable(c.fault.kind) && !c.failing().is_empty() {
         fix_and_undo(&c, run);
     }
     listeners.stop();

@@ -79,6 +79,48 @@ fn apply_then_undo(name: &str, steps: serde_json::Value) {
     assert_same(&format!("{name}: after undo"), &before, &snap());
 }
 
+/// A rule with every selector the snapshot holds, ahead of another of the same priority:
+/// deleting it takes only it, and undo writes it back with all its attributes, in its place
+/// (among equal priorities the first listed decides).
+fn del_rule_sharing_a_priority() {
+    for rule in [
+        "ip -n red rule add pref 300 not from 10.5.0.0/16 to 10.6.0.0/24 iif v-red fwmark 0x10/0xf0 lookup 100 suppress_prefixlength 0 proto static",
+        "ip -n red rule add pref 300 from 10.7.0.0/24 oif v-red goto 400",
+        "ip -6 -n red rule add pref 300 from fd00:5::/64 prohibit",
+    ] {
+        sh(&rule.split(' ').collect::<Vec<_>>());
+    }
+    let before = snap();
+    let listed = sh(&["ip", "-d", "-n", "red", "rule", "show"]);
+    let rule = before
+        .namespace("red")
+        .unwrap()
+        .rules
+        .iter()
+        .find(|r| r.priority == 300 && r.invert)
+        .expect("the rule in the snapshot")
+        .clone();
+    let p = plan(
+        "delete one of three rules at 300",
+        json!([{"step": "del_rule", "ns": "red", "rule": rule}]),
+    );
+    plan::apply(&p, &ApplyOptions::default()).expect("apply");
+    let left = sh(&["ip", "-n", "red", "rule", "show", "pref", "300"]);
+    assert!(
+        left.contains("goto 400") && !left.contains("10.5.0.0/16"),
+        "only that rule goes: {left}"
+    );
+    let v6 = sh(&["ip", "-6", "-n", "red", "rule", "show", "pref", "300"]);
+    assert!(v6.contains("fd00:5::/64"), "{v6}");
+    plan::undo(&UndoTarget::Id(p.id.clone())).expect("undo");
+    assert_same("rule deleted and undone", &before, &snap());
+    assert_eq!(
+        sh(&["ip", "-d", "-n", "red", "rule", "show"]),
+        listed,
+        "`ip rule` after undo: every attribute, the same order"
+    );
+}
+
 #[test]
 fn every_step_kind_applies_and_undoes() {
     in_world("every_step_kind_applies_and_undoes", || {
@@ -170,6 +212,40 @@ fn every_step_kind_applies_and_undoes() {
                  "rule": ["-s", "10.1.0.6", "-j", "DROP"]}
             ]),
         );
+        apply_then_undo(
+            "bridge port flags",
+            json!([{"step": "set_bridge_port", "ns": "red", "link": "p0", "isolated": true,
+                    "learning": false, "flood": false}]),
+        );
+        apply_then_undo(
+            "pin a neighbour",
+            json!([{"step": "add_neigh", "ns": "red", "link": "v-red", "addr": "10.1.0.77",
+                    "lladdr": "02:00:00:00:00:77"}]),
+        );
+        sh(&[
+            "ip",
+            "-n",
+            "blue",
+            "neigh",
+            "add",
+            "10.1.0.99",
+            "lladdr",
+            "02:00:00:00:00:99",
+            "nud",
+            "permanent",
+            "dev",
+            "v-blue",
+        ]);
+        apply_then_undo(
+            "delete a pinned neighbour",
+            json!([{"step": "del_neigh", "ns": "blue", "link": "v-blue", "addr": "10.1.0.99"}]),
+        );
+        apply_then_undo(
+            "add a policy rule",
+            json!([{"step": "add_rule", "ns": "red", "rule": {"family": "inet", "priority": 200,
+                    "dst": "10.44.0.0/16", "table": 0, "action": "unreachable"}}]),
+        );
+        del_rule_sharing_a_priority();
         let order = sh(&["ip", "netns", "exec", "red", "iptables", "-S", "INPUT"]);
         let lines: Vec<&str> = order.lines().filter(|l| l.starts_with("-A")).collect();
         assert!(

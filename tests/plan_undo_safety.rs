@@ -279,6 +279,65 @@ fn refuses_after(dir: &Path, id: &str, steps: Value, edit: &dyn Fn(), needle: &s
     assert_eq!(state_of(id), "undone", "{id}");
 }
 
+/// The same for the bridge-port and neighbour steps: a flag or a pinned MAC someone changed
+/// after the plan is not silently overwritten by its undo.
+#[test]
+fn undo_refuses_over_later_edits_of_port_flags_and_pinned_neighbours() {
+    in_world(
+        "undo_refuses_over_later_edits_of_port_flags_and_pinned_neighbours",
+        || {
+            let state = private_state();
+            for cmd in [
+                "ip netns add sw",
+                "ip -n sw link add br0 type bridge",
+                "ip -n sw link add p1 type veth peer name q1",
+                "ip -n sw link set p1 master br0",
+                "ip -n sw link set br0 up",
+                "ip -n sw link set p1 up",
+                "ip -n sw link set q1 up",
+            ] {
+                sh(&cmd.split(' ').collect::<Vec<_>>());
+            }
+            let dir = state.path();
+            refuses_after(
+                dir,
+                "p-port",
+                json!([{"step": "set_bridge_port", "ns": "sw", "link": "p1", "isolated": true}]),
+                &|| {
+                    sh(&[
+                        "ip", "netns", "exec", "sw", "bridge", "link", "set", "dev", "p1",
+                        "learning", "off",
+                    ]);
+                },
+                "bridge port flags of p1 in sw",
+            );
+            refuses_after(
+                dir,
+                "p-neigh",
+                json!([{"step": "add_neigh", "ns": "sw", "link": "br0", "addr": "10.80.0.9",
+                        "lladdr": "02:00:00:00:00:01"}]),
+                &|| {
+                    sh(&[
+                        "ip",
+                        "-n",
+                        "sw",
+                        "neigh",
+                        "replace",
+                        "10.80.0.9",
+                        "lladdr",
+                        "02:00:00:00:00:02",
+                        "nud",
+                        "permanent",
+                        "dev",
+                        "br0",
+                    ]);
+                },
+                "neighbour entry 10.80.0.9 on br0 in sw",
+            );
+        },
+    );
+}
+
 #[test]
 fn undo_refuses_to_destroy_later_edits_unless_forced() {
     in_world("undo_refuses_to_destroy_later_edits_unless_forced", || {

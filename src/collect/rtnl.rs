@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    BridgePortState, InfoBridgePort, InfoData, InfoPortData, InfoVxlan, LinkAttribute, LinkFlags,
-    LinkInfo, LinkLayerType, LinkMessage,
+    BridgePortState, InfoBridge, InfoBridgePort, InfoData, InfoPortData, InfoVxlan, LinkAttribute,
+    LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
@@ -146,6 +146,12 @@ pub fn link_from(m: &LinkMessage) -> Link {
                         LinkInfo::Kind(k) => link.kind = k.to_string(),
                         LinkInfo::PortData(InfoPortData::BridgePort(p)) => {
                             link.bridge_port = Some(bridge_port(p));
+                        }
+                        LinkInfo::Data(InfoData::Bridge(b)) => {
+                            link.stp_state = b.iter().find_map(|a| match a {
+                                InfoBridge::StpState(s) => Some(u32::from(*s)),
+                                _ => None,
+                            });
                         }
                         LinkInfo::Data(InfoData::Vxlan(v)) => {
                             for attr in v {
@@ -394,7 +400,7 @@ pub fn protocol_name(proto: u8) -> String {
 /// A rule as `ip rule` / `ip -6 rule` lists it. Rules of other families (the kernel's
 /// multicast routing rules, RTNL_FAMILY_IPMR / IP6MR, in every namespace) are not policy
 /// routing rules for unicast traffic and `ip rule` does not list them: dropped, like routes.
-fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
+pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
     let family = family_name(m.header.family)?;
     let mut rule = RoutingRule {
         family: family.into(),
@@ -442,7 +448,10 @@ fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
     Some(rule)
 }
 
-fn neighbor_from(m: &NeighbourMessage, name_of: &dyn Fn(u32) -> String) -> Option<Neighbor> {
+pub(crate) fn neighbor_from(
+    m: &NeighbourMessage,
+    name_of: &dyn Fn(u32) -> String,
+) -> Option<Neighbor> {
     family_name(m.header.family)?;
     // NOARP entries are the kernel's own (multicast, loopback); `ip neigh` hides them too.
     if m.header.state == NeighbourState::Noarp {

@@ -5,13 +5,16 @@
 //! other). A port that is down is `link-down`'s; states an STP run sets (blocking,
 //! listening, learning) are left alone: netlens does not record whether STP runs.
 //!
-//! No fix: netlens has no plan step for bridge port flags; the explanation gives the command.
+//! The fixes set the port's flags back (`Step::SetBridgePort`): isolated off on the isolated
+//! ports; learning and flood on; state forwarding, but only on a bridge that runs no STP
+//! (with STP on, the state is the STP's to set, and it would set it back).
 
 use ipnet::Ipv4Net;
 
 use super::facts::Facts;
 use super::{Finding, Severity};
 use crate::model::{Link, Namespace};
+use crate::plan::Step;
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -61,37 +64,79 @@ fn blocking(f: &Facts, ns: &Namespace, br: &Link, p: &Link) -> Option<Finding> {
     if far.is_empty() {
         return None;
     }
-    let cmd = if bp.state == "disabled" {
-        "state 3".to_string()
-    } else {
-        "learning on flood on".to_string()
+    let (fix, what) = unblock(ns, br, p);
+    let finding = Finding::new(
+        "port-blocking",
+        Severity::Error,
+        &ns.name,
+        Some(&p.name),
+        format!(
+            "bridge port {} of {} in {} passes no frame",
+            p.name, br.name, ns.name
+        ),
+        format!(
+            "{} is up and a port of bridge {} in {}, but {why}: the host behind it ({}) is \
+                 cut off from the bridge. {what}",
+            p.name,
+            br.name,
+            ns.name,
+            far.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    )
+    .object("link", &ns.name, p.name.clone());
+    Some(finding.fix_opt(fix))
+}
+
+/// The step that makes port `p` pass frames again and the sentence saying so; no step (and
+/// why, with the command) for a state that an STP run owns or that the snapshot cannot tell.
+fn unblock(ns: &Namespace, br: &Link, p: &Link) -> (Option<(String, Vec<Step>)>, String) {
+    let Some(bp) = p.bridge_port.as_ref() else {
+        return (None, String::new());
     };
-    Some(
-        Finding::new(
-            "port-blocking",
-            Severity::Error,
-            &ns.name,
-            Some(&p.name),
-            format!(
-                "bridge port {} of {} in {} passes no frame",
-                p.name, br.name, ns.name
-            ),
-            format!(
-                "{} is up and a port of bridge {} in {}, but {why}: the host behind it ({}) is \
-                 cut off from the bridge. No fix is offered (netlens has no step for bridge \
-                 port flags): `ip netns exec {} bridge link set dev {} {cmd}`.",
-                p.name,
-                br.name,
-                ns.name,
-                far.iter()
-                    .map(|n| n.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                ns.name,
-                p.name
-            ),
-        )
-        .object("link", &ns.name, p.name.clone()),
+    let stuck = !bp.learning && !bp.flood;
+    let mut step = Step::SetBridgePort {
+        ns: ns.name.clone(),
+        link: p.name.clone(),
+        isolated: None,
+        state: None,
+        learning: stuck.then_some(true),
+        flood: stuck.then_some(true),
+    };
+    if bp.state != "forwarding" {
+        let hand = format!(
+            "`ip netns exec {} bridge link set dev {} state 3`",
+            ns.name, p.name
+        );
+        let why_not = match br.stp_state {
+            Some(0) => None,
+            Some(_) => Some(format!(
+                "{} runs STP, which owns its ports' states (and would undo a state set by \
+                 hand); if STP is not wanted there, turn it off, or set it by hand: {hand}",
+                br.name
+            )),
+            None => Some(format!(
+                "the snapshot does not say whether {} runs STP; if it does not: {hand}",
+                br.name
+            )),
+        };
+        if let Some(why) = why_not {
+            return (None, format!("No fix is offered: {why}."));
+        }
+        if let Step::SetBridgePort { state, .. } = &mut step {
+            *state = Some(3);
+        }
+    }
+    let title = format!("let bridge port {} pass frames", p.name);
+    (
+        Some((title, vec![step])),
+        format!(
+            "The fix sets it forwarding, learning and flooding (`bridge link set dev {} …`) on \
+             a bridge without STP.",
+            p.name
+        ),
     )
 }
 
@@ -115,6 +160,17 @@ fn isolated(f: &Facts, ns: &Namespace, br: &Link, ports: &[&Link]) -> Option<Fin
         return None;
     }
     let names: Vec<&str> = cut.iter().map(|p| p.name.as_str()).collect();
+    let steps: Vec<Step> = cut
+        .iter()
+        .map(|p| Step::SetBridgePort {
+            ns: ns.name.clone(),
+            link: p.name.clone(),
+            isolated: Some(false),
+            state: None,
+            learning: None,
+            flood: None,
+        })
+        .collect();
     let mut finding = Finding::new(
         "port-isolated",
         Severity::Warning,
@@ -127,18 +183,16 @@ fn isolated(f: &Facts, ns: &Namespace, br: &Link, ports: &[&Link]) -> Option<Fin
         format!(
             "Ports {} of bridge {} in {} are isolated: the bridge forwards nothing between \
              two isolated ports, yet the hosts behind them share a subnet and talk directly. \
-             If that isolation is not deliberate (a private VLAN), turn it off: `ip netns exec \
-             {} bridge link set dev PORT isolated off`. No fix is offered (netlens has no \
-             step for bridge port flags).",
+             If that isolation is not deliberate (a private VLAN), the fix turns it off on \
+             each of them (`bridge link set dev PORT isolated off`).",
             names.join(", "),
             br.name,
             ns.name,
-            ns.name
         ),
     )
     .object("link", &ns.name, br.name.clone());
-    for p in names {
-        finding = finding.object("link", &ns.name, p);
+    for p in &names {
+        finding = finding.object("link", &ns.name, *p);
     }
-    Some(finding)
+    Some(finding.fix(format!("turn isolation off on {}", names.join(", ")), steps))
 }

@@ -277,18 +277,20 @@ fn policy_rule(f: &Facts, ns: &Namespace, rule: &RoutingRule) -> Option<Finding>
         ),
         format!(
             "{} has the policy rule `{}: {sel}`, ahead of the main table; for traffic it \
-             selects, the kernel ends at {why}, so packets to {} are lost. No fix is offered: \
-             netlens has no step that removes a policy rule. If the rule is not meant to \
-             refuse this traffic, delete it: `ip -n {} rule del pref {}`.",
+             selects, the kernel ends at {why}, so packets to {} are lost. Unless the rule is \
+             meant to refuse this traffic, the fix deletes that one rule (matched on all its \
+             selectors, not only its priority).",
             ns.name,
             rule.priority,
             list(&hit),
-            ns.name,
-            rule.priority
         ),
     )
     .object("rule", &ns.name, format!("{}: {sel}", rule.priority));
-    Some(finding)
+    let step = Step::DelRule {
+        ns: ns.name.clone(),
+        rule: rule.clone(),
+    };
+    Some(finding.fix(format!("delete ip rule {}", rule.priority), vec![step]))
 }
 
 /// The rule as `ip rule` prints it after the priority.

@@ -4,13 +4,15 @@
 //! namespace's traffic through it is lost), `neigh-mac` otherwise.
 //!
 //! Only PERMANENT and NOARP entries: a learned entry with an old MAC re-resolves by itself.
-//! No fix: netlens has no plan step for neighbour entries.
+//! The fix deletes the entry (`Step::DelNeigh`): ARP then resolves the holder's real MAC;
+//! undo pins the old entry again.
 
 use std::net::IpAddr;
 
 use super::facts::{gateway_routes, show_dst, Facts};
 use super::{Finding, Severity};
 use crate::model::{Namespace, Neighbor};
+use crate::plan::Step;
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -65,8 +67,7 @@ fn wrong_mac(f: &Facts, ns: &Namespace, n: &Neighbor) -> Option<Finding> {
         format!(
             "{} has `{ip} lladdr {pinned} {}` on {}, but {ip} is held by {} {} with MAC {mac}: \
              {what} goes to a MAC nobody answers to, and the kernel never asks ARP again. \
-             No fix is offered (netlens has no step for neighbour entries): delete it with \
-             `ip -n {} neigh del {ip} dev {}`.",
+             The fix deletes the entry (`ip -n {} neigh del {ip} dev {}`), so ARP finds {mac}.",
             ns.name, n.state, n.dev, holder.ns.name, holder.link.name, ns.name, n.dev
         ),
     )
@@ -74,5 +75,10 @@ fn wrong_mac(f: &Facts, ns: &Namespace, n: &Neighbor) -> Option<Finding> {
     for r in routes {
         finding = finding.object("route", &ns.name, r);
     }
-    Some(finding)
+    let step = Step::DelNeigh {
+        ns: ns.name.clone(),
+        link: n.dev.clone(),
+        addr: n.address,
+    };
+    Some(finding.fix(format!("delete the pinned entry for {ip}"), vec![step]))
 }

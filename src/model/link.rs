@@ -51,6 +51,10 @@ pub struct Link {
     /// bridge forwards through it. Absent for other links and in old snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bridge_port: Option<BridgePort>,
+    /// For a bridge: `stp_state` (0 no STP, 1 the kernel's STP, 2 a user-space daemon's),
+    /// which decides who owns its ports' states. Absent for other links and in old snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stp_state: Option<u32>,
 }
 
 /// A bridge port's forwarding flags, as `bridge -d link` shows them.
@@ -113,6 +117,7 @@ impl Link {
             link_index: None,
             link_netnsid: None,
             bridge_port: None,
+            stp_state: None,
         }
     }
 

@@ -41,7 +41,7 @@ pub struct Route {
 }
 
 /// A policy routing rule (`ip rule`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoutingRule {
     pub family: String,
     pub priority: u32,

@@ -343,6 +343,9 @@ impl Engine {
                     rule: rule.clone(),
                 }]));
             }
+            Step::SetBridgePort { .. } => super::brport_ops::execute(self, step),
+            Step::DelNeigh { .. } | Step::AddNeigh { .. } => super::neigh_ops::execute(self, step),
+            Step::DelRule { .. } | Step::AddRule { .. } => super::rule_ops::execute(self, step),
         }
         .map(|()| None)
     }

@@ -438,6 +438,9 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
             }])
         }
         Step::DelIptablesChain { ns, table, chain } => del_chain_inverse(ns, table, chain),
+        Step::SetBridgePort { .. } => super::brport_ops::prepare(eng, step),
+        Step::DelNeigh { .. } | Step::AddNeigh { .. } => super::neigh_ops::prepare(eng, step),
+        Step::DelRule { .. } | Step::AddRule { .. } => super::rule_ops::prepare(eng, step),
         Step::DelIptablesRule {
             ns,
             table,

@@ -73,6 +73,22 @@ pub enum Object {
         table: String,
         chain: String,
     },
+    /// A bridge port's flags (`isolated off state forwarding learning on flood on`).
+    BridgePort {
+        ns: String,
+        link: String,
+    },
+    /// A neighbour entry: its MAC and state, gone when there is none.
+    Neigh {
+        ns: String,
+        link: String,
+        addr: std::net::IpAddr,
+    },
+    /// A policy rule: present or absent.
+    PolicyRule {
+        ns: String,
+        rule: crate::model::RoutingRule,
+    },
 }
 
 /// An object and its state as the plan left it (`None`: the object, or its link, was gone).
@@ -114,6 +130,15 @@ impl fmt::Display for Object {
                 line,
             } => write!(f, "rule `{line}` in {table}/{chain} of {ns}"),
             Object::Chain { ns, table, chain } => write!(f, "chain {table}/{chain} of {ns}"),
+            Object::BridgePort { ns, link } => write!(f, "bridge port flags of {link} in {ns}"),
+            Object::Neigh { ns, link, addr } => {
+                write!(f, "neighbour entry {addr} on {link} in {ns}")
+            }
+            Object::PolicyRule { ns, rule } => write!(
+                f,
+                "policy rule `{}` in {ns}",
+                super::net_steps::rule_args(rule).join(" ")
+            ),
         }
     }
 }
@@ -302,6 +327,21 @@ pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
                 chain: s(chain),
             }]
         }
+        Step::SetBridgePort { ns, link, .. } => vec![Object::BridgePort {
+            ns: s(ns),
+            link: s(link),
+        }],
+        Step::DelNeigh { ns, link, addr } | Step::AddNeigh { ns, link, addr, .. } => {
+            vec![Object::Neigh {
+                ns: s(ns),
+                link: s(link),
+                addr: *addr,
+            }]
+        }
+        Step::DelRule { ns, rule } | Step::AddRule { ns, rule } => vec![Object::PolicyRule {
+            ns: s(ns),
+            rule: rule.clone(),
+        }],
         _ => Vec::new(),
     }
 }
@@ -395,6 +435,9 @@ pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, Stri
             }
             Ok(Some(proc_ops::list_rules(ns, table, chain)?.join("\n")))
         }
+        Object::BridgePort { ns, link } => super::brport_ops::observe(eng, ns, link),
+        Object::Neigh { ns, link, addr } => super::neigh_ops::observe(eng, ns, link, *addr),
+        Object::PolicyRule { ns, rule } => super::rule_ops::observe(eng, ns, rule).map(Some),
     }
 }
 

@@ -7,6 +7,7 @@
 //! journal · `undo` and [`confirm`] reverting later or on a missed confirmation.
 
 mod apply;
+mod brport_ops;
 mod clock;
 pub mod confirm;
 mod error;
@@ -21,14 +22,20 @@ mod leases;
 mod live;
 mod lock;
 mod marks;
+mod neigh_ops;
+mod net_steps;
 pub mod persist;
 mod proc_ops;
 mod reserve;
 mod rewind;
+mod rule_ops;
 pub mod shell;
 pub mod simulate;
 mod simulate_fw;
 mod simulate_ipam;
+mod simulate_l2;
+#[cfg(test)]
+mod simulate_l2_tests;
 mod simulate_links;
 mod simulate_moves;
 #[cfg(test)]

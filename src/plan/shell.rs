@@ -154,6 +154,18 @@ pub fn sysctl_name(key: &str) -> String {
     }
 }
 
+/// `bridge` in `ns`: `bridge -n NAME` for named namespaces (it takes `-netns` like `ip`).
+fn bridge_in(ns: &str, cmd: &[&str]) -> Vec<String> {
+    match (parse_ns(ns), cmd.split_first()) {
+        (NsName::Named(n), Some((&"bridge", rest))) => {
+            let mut argv = vec!["bridge".to_string(), "-n".into(), n];
+            argv.extend(rest.iter().map(|s| s.to_string()));
+            argv
+        }
+        _ => in_ns(ns, cmd),
+    }
+}
+
 fn in_ns(ns: &str, cmd: &[&str]) -> Vec<String> {
     let mut argv = exec_prefix(ns);
     argv.extend(cmd.iter().map(|s| s.to_string()));
@@ -335,6 +347,11 @@ pub fn commands(step: &Step) -> Vec<String> {
             &["-I".into(), chain.clone(), position.to_string()],
             rule,
         )],
+        Step::SetBridgePort { .. }
+        | Step::DelNeigh { .. }
+        | Step::AddNeigh { .. }
+        | Step::DelRule { .. }
+        | Step::AddRule { .. } => super::net_steps::argvs(step, &ip, &bridge_in),
         Step::RecreateLink { kind, link, peer } => {
             let mut argv = ip(&link.ns, &["link", "add", &link.name]);
             argv.extend(end_args(link));

@@ -151,6 +151,11 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         Step::RestoreIpamLease { dir, ip, content } => {
             simulate_ipam::restore(snap, dir, *ip, content)
         }
+        Step::SetBridgePort { .. }
+        | Step::DelNeigh { .. }
+        | Step::AddNeigh { .. }
+        | Step::DelRule { .. }
+        | Step::AddRule { .. } => super::simulate_l2::apply(snap, step),
     }
 }
 

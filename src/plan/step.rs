@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::model::RoutingRule;
+
 /// The comment netlens puts on every firewall rule it adds, so its own rules can be told apart
 /// from Docker's, kube-proxy's or the admin's.
 pub const RULE_TAG: [&str; 4] = ["-m", "comment", "--comment", "netlens"];
@@ -211,6 +213,48 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         content: Option<String>,
     },
+    // Layer-2 and policy-routing steps (engine in brport_ops, neigh_ops, rule_ops; text,
+    // shell and checks in net_steps).
+    /// A bridge port's own flags, as `bridge link set dev LINK …` sets them; a field left
+    /// None is not touched. `state` is the STP state number (0 disabled … 3 forwarding,
+    /// 4 blocking).
+    SetBridgePort {
+        ns: String,
+        link: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        isolated: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<u8>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        learning: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        flood: Option<bool>,
+    },
+    /// Delete the neighbour entry for `addr` on `link` (`ip neigh del`).
+    DelNeigh {
+        ns: String,
+        link: String,
+        addr: IpAddr,
+    },
+    /// A permanent neighbour entry `addr lladdr MAC` on `link` (the inverse of deleting one).
+    AddNeigh {
+        ns: String,
+        link: String,
+        addr: IpAddr,
+        /// `aa:bb:cc:dd:ee:ff`
+        lladdr: String,
+    },
+    /// Delete the policy rule equal to `rule` in every attribute the snapshot holds (several
+    /// rules may share a priority).
+    DelRule {
+        ns: String,
+        rule: RoutingRule,
+    },
+    /// Add `rule` with every attribute (the inverse of deleting it).
+    AddRule {
+        ns: String,
+        rule: RoutingRule,
+    },
 }
 
 impl Step {
@@ -236,7 +280,12 @@ impl Step {
             | Step::DelIptablesChain { ns, .. }
             | Step::RestoreRoute { ns, .. }
             | Step::InsertIptablesRule { ns, .. }
-            | Step::WriteFile { ns, .. } => ns,
+            | Step::WriteFile { ns, .. }
+            | Step::SetBridgePort { ns, .. }
+            | Step::DelNeigh { ns, .. }
+            | Step::AddNeigh { ns, .. }
+            | Step::DelRule { ns, .. }
+            | Step::AddRule { ns, .. } => ns,
             Step::RecreateLink { link, .. } => &link.ns,
             // sysctl.d files configure the host at boot; lease files are the host's too.
             Step::RestoreSysctlFile { .. }
@@ -401,6 +450,11 @@ impl fmt::Display for Step {
                 "restore IPAM lease {ip} in {dir} (container {})",
                 short_id(content.lines().next().unwrap_or("").trim())
             ),
+            Step::SetBridgePort { .. }
+            | Step::DelNeigh { .. }
+            | Step::AddNeigh { .. }
+            | Step::DelRule { .. }
+            | Step::AddRule { .. } => super::net_steps::describe(self, f),
             Step::RestoreSysctlFile { key, content } => match content {
                 Some(_) => write!(f, "restore the sysctl.d file of {}", key.replace('/', ".")),
                 None => write!(f, "remove the sysctl.d file of {}", key.replace('/', ".")),

@@ -308,6 +308,11 @@ fn check_step(step: &Step, role: Role) -> Result<(), String> {
         } => iptables_args(table, chain, rule, iptables_args::Use::RemoveOrRestore),
         Step::AddIptablesChain { table, chain, .. }
         | Step::DelIptablesChain { table, chain, .. } => user_chain_step(table, chain),
+        Step::SetBridgePort { .. }
+        | Step::DelNeigh { .. }
+        | Step::AddNeigh { .. }
+        | Step::DelRule { .. }
+        | Step::AddRule { .. } => super::net_steps::check(step, &ifname),
         Step::RecreateLink { kind, link, peer } => {
             ifname(&link.name)?;
             match (kind.as_str(), peer) {

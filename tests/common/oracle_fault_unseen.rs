@@ -18,16 +18,6 @@ pub const UNSEEN: &[&str] = &[
     "raw-drop",
 ];
 
-/// Whether `fix all` is expected to repair a fault of `kind`. netlens has no plan step that
-/// removes a policy rule or a neighbour entry, or sets a bridge port's flags: the doctor must
-/// find those and say why there is no fix.
-pub fn expects_fix(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "policy-rule" | "neigh-wrong" | "port-isolated" | "port-blocking"
-    )
-}
-
 pub fn rule_words(kind: &str) -> &'static [&'static str] {
     match kind {
         "blackhole-route" => &["blackhole", "unreachable", "prohibit", "route"],
@@ -127,7 +117,13 @@ fn policy(kind: &'static str, t: &Topology, h: &Host, rng: &mut Rng) -> Fault {
         v.extend(action);
         ip(ns, &v)
     };
-    let (object, cmds) = match rng.below(5) {
+    let variant = match rng.below(5) {
+        // A router with no LAN bridge (one in the middle of a chain) has no address to spare
+        // for a gateway nobody holds: a rule that drops instead.
+        v if v >= 3 && ns != h.ns && router_link(t, ns).is_none() => 1,
+        v => v,
+    };
+    let (object, cmds) = match variant {
         0 => {
             let ty = *rng.pick(&["blackhole", "unreachable"]);
             let table = ip(ns, &["route", "add", ty, "default", "table", "100"]);
@@ -148,7 +144,7 @@ fn policy(kind: &'static str, t: &Topology, h: &Host, rng: &mut Rng) -> Fault {
             let (dev, gw) = if ns == h.ns {
                 ("eth0".to_string(), wrong_neighbour(&h.gw))
             } else {
-                let (dev, gw) = router_link(ns);
+                let (dev, gw) = router_link(t, ns).expect("checked above");
                 (dev, wrong_neighbour(&gw))
             };
             let table = ip(
@@ -170,16 +166,23 @@ fn wrong_neighbour(addr: &str) -> String {
     format!("{net}.99")
 }
 
-/// A router's uplink and its upstream gateway: `r0` → `up0` towards `inet`, `ri` → `up0`
-/// towards `r0` (the transit's other end).
-fn router_link(ns: &str) -> (String, String) {
+/// A link of router `ns` with a subnet that has an address to spare, and an address on it:
+/// `r0` → `up0` towards `inet`; a router holding a LAN bridge → `br0` and its own 10.i.0.1
+/// (`ri`, or `rib`/`ric` at the end of a chain: `i` is the digits after `r`). Transits are
+/// /30 or /31 with no spare address, so a router with only transits has none.
+fn router_link(t: &Topology, ns: &str) -> Option<(String, String)> {
     if ns == "r0" {
-        ("up0".into(), "198.51.100.1".into())
-    } else {
-        // Its transit is a /30 with no spare address: the LAN bridge's /24 has one.
-        let i = ns.trim_start_matches('r');
-        ("br0".into(), format!("10.{i}.0.1"))
+        return Some(("up0".into(), "198.51.100.1".into()));
     }
+    if !t.bridge_ports.iter().any(|(n, b, _)| n == ns && b == "br0") {
+        return None;
+    }
+    let i: String = ns
+        .trim_start_matches('r')
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some(("br0".into(), format!("10.{i}.0.1")))
 }
 
 fn isolated(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> {

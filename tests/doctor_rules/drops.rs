@@ -98,8 +98,9 @@ fn drop_route_found_and_fix_deletes_it() {
 }
 
 #[test]
-fn policy_rule_that_drops_found_without_a_fix() {
-    in_world("drops::policy_rule_that_drops_found_without_a_fix", || {
+fn policy_rule_that_drops_found_and_fixed() {
+    in_world("drops::policy_rule_that_drops_found_and_fixed", || {
+        let _state = private_state();
         line();
         // Control: a rule whose table is empty falls through to main; nothing breaks.
         sh(&[
@@ -145,37 +146,93 @@ fn policy_rule_that_drops_found_without_a_fix() {
             "r",
             ("rule", "32764: from 10.72.0.0/24 lookup 100"),
         );
-        assert!(f.get("fix").is_none(), "no step removes a rule: {f:#}");
         assert!(
-            f["explanation"]
-                .as_str()
-                .unwrap()
-                .contains("rule del pref 32764"),
-            "{f:#}"
+            f.get("fix").is_some(),
+            "deleting the rule is the fix: {f:#}"
         );
+        fix(f["id"].as_str().unwrap());
+        assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
+        expect_clean_of("policy-rule");
+        undo();
+        assert!(!ping_ok("h", "10.72.9.1", None), "undo puts the rule back");
+        let rules = sh_out(&["ip", "-n", "r", "rule", "show", "pref", "32764"]);
+        assert!(rules.contains("from 10.72.0.0/24 lookup 100"), "{rules}");
         sh(&["ip", "-n", "r", "rule", "del", "pref", "32764"]);
         assert!(ping_ok("h", "10.72.9.1", None), "rule removed by hand");
-        expect_clean_of("policy-rule");
 
-        // A rule type that drops, on the host itself.
+        // Two rules share a priority; only the one that loses traffic goes.
+        for to in ["10.72.200.0/24", "10.72.9.1"] {
+            sh(&[
+                "ip", "-n", "h", "rule", "add", "pref", "500", "to", to, "prohibit",
+            ]);
+        }
+        assert!(!ping_ok("h", "10.72.9.1", None), "prohibit rule");
+        let f = expect_finding(
+            "policy-rule",
+            "error",
+            "h",
+            ("rule", "500: from all to 10.72.9.1/32 prohibit"),
+        );
+        fix(f["id"].as_str().unwrap());
+        assert!(ping_ok("h", "10.72.9.1", None), "after deleting the rule");
+        let left = sh_out(&["ip", "-n", "h", "rule", "show", "pref", "500"]);
+        assert!(
+            left.contains("10.72.200.0/24") && !left.contains("10.72.9.1"),
+            "only the rule that drops goes: {left}"
+        );
+        undo();
+        assert!(!ping_ok("h", "10.72.9.1", None), "undo puts it back");
+        sh(&["ip", "-n", "h", "rule", "flush", "pref", "500"]);
+
+        // A rule on the host's own source address: a socket's packets are routed again with
+        // the source the first lookup chose, so they take it (oracle seed 8).
+        sh(&[
+            "ip",
+            "-n",
+            "h",
+            "route",
+            "add",
+            "unreachable",
+            "default",
+            "table",
+            "100",
+        ]);
         sh(&[
             "ip",
             "-n",
             "h",
             "rule",
             "add",
-            "to",
-            "10.72.9.1",
-            "prohibit",
+            "from",
+            "10.72.0.2",
+            "lookup",
+            "100",
         ]);
-        assert!(!ping_ok("h", "10.72.9.1", None), "prohibit rule");
-        expect_finding(
+        assert!(!ping_ok("h", "10.72.9.1", None), "from-rule on the host");
+        assert!(!path_delivers("h", "10.72.9.1"), "path takes the from-rule");
+        let f = expect_finding(
             "policy-rule",
             "error",
             "h",
-            ("rule", "32765: from all to 10.72.9.1/32 prohibit"),
+            ("rule", "32765: from 10.72.0.2/32 lookup 100"),
         );
+        fix(f["id"].as_str().unwrap());
+        assert!(
+            ping_ok("h", "10.72.9.1", None),
+            "after deleting the from-rule"
+        );
+        assert!(path_delivers("h", "10.72.9.1"), "path after the fix");
     });
+}
+
+/// The stdout of a command that must succeed.
+fn sh_out(argv: &[&str]) -> String {
+    let out = std::process::Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{argv:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -288,6 +345,7 @@ fn wrong_permanent_neighbour_found_and_path_says_lost() {
     in_world(
         "drops::wrong_permanent_neighbour_found_and_path_says_lost",
         || {
+            let _state = private_state();
             line();
             let mac = "02:00:00:00:00:99";
             // The gateway's entry on the host points at a MAC nobody has.
@@ -310,7 +368,22 @@ fn wrong_permanent_neighbour_found_and_path_says_lost() {
                 !path_delivers("h", "10.72.9.1"),
                 "path through the wrong MAC"
             );
-            expect_finding("gateway-neigh", "error", "h", ("neighbor", "10.72.0.1"));
+            let f = expect_finding("gateway-neigh", "error", "h", ("neighbor", "10.72.0.1"));
+            // The fix deletes the entry, so ARP finds the gateway's real MAC; undo pins the
+            // wrong one again.
+            fix(f["id"].as_str().unwrap());
+            assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
+            expect_clean_of("gateway-neigh");
+            undo();
+            assert!(
+                !ping_ok("h", "10.72.9.1", None),
+                "undo pins the wrong MAC again"
+            );
+            let pinned = sh_out(&["ip", "-n", "h", "neigh", "show", "10.72.0.1"]);
+            assert!(
+                pinned.contains(mac) && pinned.contains("PERMANENT"),
+                "{pinned}"
+            );
             sh(&["ip", "-n", "h", "neigh", "del", "10.72.0.1", "dev", "eth0"]);
             assert!(ping_ok("h", "10.72.9.1", None), "entry removed");
             assert!(
@@ -335,7 +408,14 @@ fn wrong_permanent_neighbour_found_and_path_says_lost() {
             ]);
             assert!(!ping_ok("h", "10.72.9.1", None), "replies to the wrong MAC");
             assert!(!path_delivers("s", "10.72.0.2"), "path to the wrong MAC");
-            expect_finding("neigh-mac", "error", "r", ("neighbor", "10.72.0.2"));
+            let f = expect_finding("neigh-mac", "error", "r", ("neighbor", "10.72.0.2"));
+            fix(f["id"].as_str().unwrap());
+            assert!(
+                ping_ok("h", "10.72.9.1", None),
+                "after the router's entry is gone"
+            );
+            undo();
+            assert!(!ping_ok("h", "10.72.9.1", None), "undo: replies lost again");
             // Control: a permanent entry with the right MAC is fine.
             let real = String::from_utf8(
                 std::process::Command::new("ip")
@@ -377,6 +457,7 @@ fn bridge_port_flags_found_and_path_follows_them() {
     in_world(
         "drops::bridge_port_flags_found_and_path_follows_them",
         || {
+            let _state = private_state();
             super::switch_with_hosts(&["10.73.0.11/24", "10.73.0.12/24", "10.73.0.13/24"]);
             assert!(ping_ok("h1", "10.73.0.12", None), "healthy switch");
             // One isolated port alone changes nothing: isolation bites between two.
@@ -398,7 +479,15 @@ fn bridge_port_flags_found_and_path_follows_them() {
                 path_delivers("h1", "10.73.0.13"),
                 "path to a non-isolated port"
             );
-            expect_finding("port-isolated", "warning", "sw", ("link", "p2"));
+            let f = expect_finding("port-isolated", "warning", "sw", ("link", "p2"));
+            fix(f["id"].as_str().unwrap());
+            assert!(ping_ok("h1", "10.73.0.12", None), "isolation turned off");
+            expect_clean_of("port-isolated");
+            undo();
+            assert!(
+                !ping_ok("h1", "10.73.0.12", None),
+                "undo isolates them again"
+            );
             bridge_link(&["p1", "isolated", "off"]);
             bridge_link(&["p2", "isolated", "off"]);
 
@@ -409,7 +498,11 @@ fn bridge_port_flags_found_and_path_follows_them() {
                 !path_delivers("h1", "10.73.0.13"),
                 "path through a disabled port"
             );
-            expect_finding("port-blocking", "error", "sw", ("link", "p3"));
+            let f = expect_finding("port-blocking", "error", "sw", ("link", "p3"));
+            fix(f["id"].as_str().unwrap());
+            assert!(ping_ok("h1", "10.73.0.13", None), "port forwarding again");
+            undo();
+            assert!(!ping_ok("h1", "10.73.0.13", None), "undo disables it again");
             bridge_link(&["p3", "state", "3"]);
 
             // Neither learning nor flooding: the bridge never finds h3.
@@ -422,7 +515,16 @@ fn bridge_port_flags_found_and_path_follows_them() {
                 !path_delivers("h1", "10.73.0.13"),
                 "path to a port that never learns"
             );
-            expect_finding("port-blocking", "error", "sw", ("link", "p3"));
+            let f = expect_finding("port-blocking", "error", "sw", ("link", "p3"));
+            fix(f["id"].as_str().unwrap());
+            assert!(
+                ping_ok("h1", "10.73.0.13", None),
+                "learning and flooding again"
+            );
+            // Undo turns learning off and forgets what the port learnt meanwhile (no bounce:
+            // an entry left behind would keep h3 reachable for 300 s).
+            undo();
+            assert!(!ping_ok("h1", "10.73.0.13", None), "undo: neither again");
             bridge_link(&["p3", "learning", "on", "flood", "on"]);
             assert!(ping_ok("h1", "10.73.0.13", None), "port restored");
             expect_clean_of("port-blocking");

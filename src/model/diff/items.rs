@@ -26,8 +26,22 @@ pub(super) fn link_item(l: &Link) -> Item {
             ("master", opt(&l.master)),
             ("peer", opt(&peer)),
             ("ports", l.ports.join(",")),
+            ("bridge_port", opt(&l.bridge_port.as_ref().map(port_flags))),
+            ("stp_state", opt(&l.stp_state)),
         ],
     }
+}
+
+/// A bridge port's flags as `bridge -d link` words: `forwarding isolated off learning on …`.
+fn port_flags(p: &crate::model::BridgePort) -> String {
+    let on = |v: bool| if v { "on" } else { "off" };
+    format!(
+        "{} isolated {} learning {} flood {}",
+        p.state,
+        on(p.isolated),
+        on(p.learning),
+        on(p.flood)
+    )
 }
 
 pub(super) fn address_item(a: &Address) -> Item {

@@ -311,8 +311,9 @@ impl Walk<'_> {
                 }
             }
             hop.dst = dst;
-            // 2. The kernel's route. A local socket is routed again with the source the
-            //    first lookup picked (`ip_route_connect`): a rule `from` that source applies.
+            // 2. The kernel's route. A local socket's packet is routed with the source the first
+            //    lookup chose (ip_route_connect looks up again with it; ping binds to it), so
+            //    an `ip rule from SRC` applies to it.
             let q = Query {
                 dst,
                 src: if iif.is_some() {
@@ -322,6 +323,8 @@ impl Walk<'_> {
                 },
                 iif: iif.clone(),
             };
+            // Given a source, the kernel answers without a preferred one.
+            let asked_src = q.src;
             let ans = match self.kernel.route(&ns_name, &q) {
                 Ok(a) => a,
                 Err(r) => {
@@ -329,8 +332,7 @@ impl Walk<'_> {
                     return stop(direction, hops, hop, &ns_name, cause, finding);
                 }
             };
-            // Asked with a source, the kernel names no preferred one: it stays.
-            let src_now = src.or(ans.prefsrc).or(first_src).unwrap_or(dst);
+            let src_now = src.or(ans.prefsrc).or(asked_src).unwrap_or(dst);
             src = Some(src_now);
             hop.src = src_now;
             hop.route = Some(describe(&ans, dst));
