@@ -438,6 +438,39 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
             }])
         }
         Step::DelIptablesChain { ns, table, chain } => del_chain_inverse(ns, table, chain),
+        Step::InsertNftRule {
+            ns,
+            family,
+            table,
+            chain,
+            rule,
+        } => super::nft_ops::prepare(
+            super::nft_ops::Chain {
+                ns,
+                family,
+                table,
+                chain,
+            },
+            None,
+            rule,
+        ),
+        Step::DelNftRule {
+            ns,
+            family,
+            table,
+            chain,
+            handle,
+            rule,
+        } => super::nft_ops::prepare(
+            super::nft_ops::Chain {
+                ns,
+                family,
+                table,
+                chain,
+            },
+            Some(*handle),
+            rule,
+        ),
         Step::DelIptablesRule {
             ns,
             table,

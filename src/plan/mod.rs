@@ -21,6 +21,8 @@ mod leases;
 mod live;
 mod lock;
 mod marks;
+mod nft_ops;
+pub mod nft_rule;
 pub mod persist;
 mod proc_ops;
 mod reserve;
@@ -33,6 +35,7 @@ mod simulate_links;
 mod simulate_moves;
 #[cfg(test)]
 pub(crate) mod simulate_moves_tests;
+pub mod simulate_nft;
 #[cfg(test)]
 mod simulate_tests;
 pub mod spec;
@@ -48,6 +51,7 @@ pub use confirm::{confirm, rollback_if_unconfirmed, sweep_expired};
 pub use error::PlanError;
 pub use journal::{PlanState, STATE_DIR_ENV};
 pub use lock::{acquire as lock_state, set_no_wait, StateLock};
+pub use nft_rule::{NftAccept, NFT_TAG};
 pub use simulate::{simulate, Simulated};
 pub use spec::Plan;
 pub use step::{LinkEnd, RouteSpec, Step, RULE_TAG};
