@@ -223,7 +223,117 @@ impl Opener {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{asset, ns_mut};
+    use super::super::{diagnose, Finding};
     use super::nft_by;
+    use crate::firewall::nft_json;
+    use crate::model::Snapshot;
+    use crate::plan::Step;
+
+    /// bridge-host of the bridge lab with a native nft table `inet T` of these chains (the
+    /// base chain `base` hooks forward, policy `policy`) and rules (`[chain, expr]` JSON).
+    fn with_nft(table: &str, base: &str, policy: &str, rules: &[(&str, &str)]) -> Snapshot {
+        let mut snap = asset("bridge");
+        let mut items = vec![
+            format!(r#"{{"table": {{"family": "inet", "name": "{table}", "handle": 1}}}}"#),
+            format!(
+                r#"{{"chain": {{"family": "inet", "table": "{table}", "name": "{base}", "handle": 1, "type": "filter", "hook": "forward", "prio": 0, "policy": "{policy}"}}}}"#
+            ),
+        ];
+        for (i, (chain, expr)) in rules.iter().enumerate() {
+            items.push(format!(
+                r#"{{"rule": {{"family": "inet", "table": "{table}", "chain": "{chain}", "handle": {}, "expr": {expr}}}}}"#,
+                i + 10
+            ));
+        }
+        let text = format!(r#"{{"nftables": [{}]}}"#, items.join(","));
+        let (tables, warnings) = nft_json::parse(&text);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        ns_mut(&mut snap, "bridge-host")
+            .firewall
+            .get_or_insert_with(Default::default)
+            .nft = tables;
+        snap
+    }
+
+    fn forward_drop(snap: &Snapshot) -> Finding {
+        diagnose(snap)
+            .into_iter()
+            .find(|f| f.id == "forward-drop:bridge-host")
+            .expect("forward-drop:bridge-host")
+    }
+
+    fn nft_chains(f: &Finding) -> Vec<String> {
+        let fix = f
+            .fix
+            .as_ref()
+            .unwrap_or_else(|| panic!("no fix: {:?}", f.fix_rejected));
+        fix.steps
+            .iter()
+            .map(|s| match s {
+                Step::InsertNftRule {
+                    family,
+                    table,
+                    chain,
+                    ..
+                } => format!("{family} {table} {chain}"),
+                other => panic!("not an nft step: {other}"),
+            })
+            .collect()
+    }
+
+    /// A policy drop in a native forward chain: accepts at its top, which the fix check (the
+    /// simulator applying them to a copy and the rules run again) accepts.
+    #[test]
+    fn a_policy_drop_gets_accepts_in_its_chain() {
+        let snap = with_nft("filter", "forward", "drop", &[]);
+        let f = forward_drop(&snap);
+        let chains = nft_chains(&f);
+        assert!(!chains.is_empty());
+        assert!(
+            chains.iter().all(|c| c == "inet filter forward"),
+            "{chains:?}"
+        );
+        let fixed = crate::plan::simulate(&snap, &f.fix.as_ref().unwrap().steps);
+        let crate::plan::Simulated::Done(after) = fixed else {
+            panic!("{fixed:?}")
+        };
+        assert!(
+            diagnose(&after).iter().all(|x| x.rule != "forward-drop"),
+            "the fix clears it"
+        );
+    }
+
+    /// A drop in a regular chain the base chain jumps to: the accept goes to the base chain.
+    #[test]
+    fn a_drop_behind_a_jump_is_opened_in_the_base_chain() {
+        let jump = r#"[{"jump": {"target": "deny"}}]"#;
+        let drop = r#"[{"drop": null}]"#;
+        let mut snap = with_nft("lab", "fwd", "accept", &[("fwd", jump), ("deny", drop)]);
+        // The regular chain, as `nft -j` lists it (no hook).
+        let t = &mut ns_mut(&mut snap, "bridge-host")
+            .firewall
+            .as_mut()
+            .unwrap()
+            .nft[0];
+        assert!(t
+            .chains
+            .iter()
+            .any(|c| c.name == "deny" && c.hook.is_none()));
+        let f = forward_drop(&snap);
+        let chains = nft_chains(&f);
+        assert!(chains.iter().all(|c| c == "inet lab fwd"), "{chains:?}");
+    }
+
+    /// A hostile chain name in the snapshot never reaches a step: no fix, and why.
+    #[test]
+    fn a_hostile_chain_name_gets_no_fix() {
+        let snap = with_nft("filter", "fwd;flush", "drop", &[]);
+        let f = forward_drop(&snap);
+        assert!(f.fix.is_none(), "{:?}", f.fix);
+        let why = f.fix_rejected.unwrap_or_default();
+        assert!(why.contains("not a plain nft name"), "{why}");
+    }
 
     #[test]
     fn names_of_a_drop() {

@@ -140,7 +140,7 @@ impl NftAccept {
 
     /// Why this rule may not be inserted, if it may not: interface names as the kernel allows
     /// them, a protocol with a port, the address family of the table, and never an accept of
-    /// everything.
+    /// everything (no match at all).
     pub fn check(&self, family: &str) -> Result<(), String> {
         for name in [&self.iif, &self.oif].into_iter().flatten() {
             crate::netns::create::validate_ifname(name).map_err(|e| e.to_string())?;
@@ -172,9 +172,11 @@ impl NftAccept {
                 ));
             }
         }
-        if self.saddr.is_none() && self.daddr.is_none() && self.dport.is_none() && !self.established
-        {
-            return Err("an nft accept must name addresses, a port or established replies".into());
+        if *self == NftAccept::default() {
+            return Err(
+                "an nft accept must name interfaces, addresses, a port or established replies"
+                    .into(),
+            );
         }
         Ok(())
     }
