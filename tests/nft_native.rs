@@ -357,3 +357,39 @@ fn nft_input_drop_of_a_port() {
         assert!(connect_ok("a", "10.6.0.2", 80));
     });
 }
+
+/// Without an `nft` binary in PATH, a plan with an nft step is refused before anything runs:
+/// one line, non-zero, the chain as it was and nothing journaled as applied.
+#[test]
+fn nft_step_without_the_nft_binary_changes_nothing() {
+    in_world("nft_step_without_the_nft_binary_changes_nothing", || {
+        let dir = private_state();
+        router(true);
+        nft("r", "add table inet lab");
+        nft(
+            "r",
+            "add chain inet lab fwd_c { type filter hook forward priority 0; policy drop; }",
+        );
+        let plan = serde_json::json!({"id": "p-no-nft", "title": "t", "steps": [
+            {"step": "insert_nft_rule", "ns": "r", "family": "inet", "table": "lab",
+             "chain": "fwd_c", "rule": {"iif": "la", "saddr": "10.5.0.0/24"}}]});
+        let file = dir.path().join("plan.json");
+        std::fs::write(&file, plan.to_string()).unwrap();
+        let empty = dir.path().join("no-tools");
+        std::fs::create_dir(&empty).unwrap();
+        let before = sh(&["ip", "netns", "exec", "r", "nft", "list", "ruleset"]);
+        let out = std::process::Command::new(common::world::netlens_bin())
+            .args(["apply", file.to_str().unwrap(), "--yes"])
+            .env("PATH", &empty)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("nft is not installed"), "{err}");
+        let after = sh(&["ip", "netns", "exec", "r", "nft", "list", "ruleset"]);
+        assert_eq!(before, after);
+        assert!(!ping_ok("a", "10.6.0.2"));
+    });
+}

@@ -182,58 +182,51 @@ pub fn delete(c: Chain, handle: u64, rule: &NftAccept) -> Result<(), String> {
     Ok(())
 }
 
-/// The inverse of an insert (its handle filled in once nft echoes it) or a delete, read from
-/// the live chain. An insert whose rule is already in the chain changes nothing.
+/// The inverse of an insert (`handle` None; the real handle is filled in once nft echoes it)
+/// or of a delete (`handle` Some), read from the live chain. An insert whose rule is already
+/// in the chain, and a delete whose rule is gone, change nothing.
 pub fn prepare(c: Chain, handle: Option<u64>, rule: &NftAccept) -> Result<Prepared, String> {
-    let owned = |h: u64| {
-        (
-            c.ns.to_string(),
-            c.family.to_string(),
-            c.table.to_string(),
-            c.chain.to_string(),
-            h,
-        )
+    let nothing = Prepared {
+        noop: true,
+        inverse: Vec::new(),
     };
-    match handle {
+    let (ns, family, table, chain) = (
+        c.ns.to_string(),
+        c.family.to_string(),
+        c.table.to_string(),
+        c.chain.to_string(),
+    );
+    let rule = rule.clone();
+    let inverse = match handle {
         None => {
             let rules = list(c)?.ok_or_else(|| format!("there is no chain {}", c.text()))?;
             if rules.iter().any(|r| rule.is(&r.expr, r.comment.as_deref())) {
-                return Ok(Prepared {
-                    noop: true,
-                    inverse: Vec::new(),
-                });
+                return Ok(nothing);
             }
-            let (ns, family, table, chain, handle) = owned(0);
-            Ok(Prepared {
-                noop: false,
-                inverse: vec![Step::DelNftRule {
-                    ns,
-                    family,
-                    table,
-                    chain,
-                    handle,
-                    rule: rule.clone(),
-                }],
-            })
+            Step::DelNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                handle: 0,
+                rule,
+            }
         }
-        Some(h) => match to_delete(c, h, rule)? {
-            None => Ok(Prepared {
-                noop: true,
-                inverse: Vec::new(),
-            }),
-            Some(_) => {
-                let (ns, family, table, chain, _) = owned(0);
-                Ok(Prepared {
-                    noop: false,
-                    inverse: vec![Step::InsertNftRule {
-                        ns,
-                        family,
-                        table,
-                        chain,
-                        rule: rule.clone(),
-                    }],
-                })
+        Some(h) => {
+            if to_delete(c, h, &rule)?.is_none() {
+                return Ok(nothing);
             }
-        },
-    }
+            Step::InsertNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                rule,
+            }
+        }
+    };
+    Ok(Prepared {
+        noop: false,
+        inverse: vec![inverse],
+    })
 }

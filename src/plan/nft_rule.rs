@@ -174,7 +174,7 @@ impl NftAccept {
         }
         if *self == NftAccept::default() {
             return Err(
-                "an nft accept must name interfaces, addresses, a port or established replies"
+                "an accept of everything is refused: name interfaces, addresses, a port or replies"
                     .into(),
             );
         }
