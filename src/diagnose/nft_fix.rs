@@ -125,18 +125,23 @@ pub fn nft_accept_steps(ns: &Namespace, by: &str, m: &NftAccept) -> Result<Vec<S
 }
 
 /// The steps of one fix, built flow by flow, and why a flow could not be opened.
-pub struct Opener {
-    /// A copy of the namespace with the steps so far applied; only when it has native nft
-    /// tables (without, one iptables accept ahead of the drop opens the flow).
+pub struct Opener<'a> {
+    ns: &'a Namespace,
+    /// Whether `ns` has native nft tables: without, one iptables accept ahead of the drop
+    /// opens the flow, and no copy is needed.
+    native: bool,
+    /// A copy of the namespace with the steps so far applied, made at the first drop.
     sim: Option<Namespace>,
     pub steps: Vec<Step>,
     pub rejected: Vec<String>,
 }
 
-impl Opener {
-    pub fn new(ns: &Namespace) -> Opener {
+impl<'a> Opener<'a> {
+    pub fn new(ns: &'a Namespace) -> Opener<'a> {
         Opener {
-            sim: has_native_nft(ns).then(|| ns.clone()),
+            ns,
+            native: has_native_nft(ns),
+            sim: None,
             steps: Vec::new(),
             rejected: Vec::new(),
         }
@@ -158,13 +163,14 @@ impl Opener {
         m: &NftAccept,
         dropped: impl Fn(&Namespace) -> Option<String>,
     ) {
-        let Some(sim) = self.sim.as_ref() else {
+        if !self.native {
             match xt(by) {
                 Some(s) => self.push(s),
                 None => self.rejected.push(format!("dropped by {by}")),
             }
             return;
-        };
+        }
+        let sim = self.sim.get_or_insert_with(|| self.ns.clone());
         let mut by = dropped(sim);
         for _ in 0..MAX_ROUNDS {
             let Some(b) = by else { return };

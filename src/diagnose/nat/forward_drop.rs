@@ -10,6 +10,7 @@
 use super::super::facts::{default_route, gateway_routes, lookup, Facts};
 use super::super::nft_fix::Opener;
 use super::super::{Finding, Severity};
+use super::dnat_rules::{nft_dnats, xt_dnats};
 use super::*;
 use crate::model::{Link, Namespace};
 use crate::plan::{NftAccept, Step};
@@ -125,41 +126,22 @@ fn everywhere(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Target> {
     out
 }
 
-/// Connections a DNAT port-forward sends on through the namespace: from outside, in on the
-/// rule's interface (else the uplink), to the target. Judged after the DNAT, as FORWARD sees
-/// them.
+/// Connections a DNAT port-forward (iptables or native nft) sends on through the namespace:
+/// from outside, in on the rule's interface (else the uplink), to the target. Judged after
+/// the DNAT, as FORWARD sees them.
 fn port_forwards(ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
     let Some(fw) = ns.firewall.as_ref() else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let dnat =
-        v4_rules(fw).filter(|r| r.table.name == "nat" && r.rule.target.as_deref() == Some("DNAT"));
-    for r in dnat {
-        let rule = r.rule;
-        let to = rule
-            .target_args
-            .iter()
-            .find(|(k, _)| k == "--to-destination");
-        let Some((ip, port)) = to.and_then(|(_, v)| dnat_target(v)) else {
+    for d in xt_dnats(fw).into_iter().chain(nft_dnats(fw)) {
+        let Some((ip, port)) = dnat_target(&d.to) else {
             continue;
         };
-        let iif = match (&rule.in_iface, uplink) {
-            (Some(c), _) if !c.negated && !c.value.ends_with('+') => c.value.clone(),
-            (_, Some(u)) => u.to_string(),
-            _ => continue,
+        let Some(iif) = d.iif.or(uplink.map(str::to_string)) else {
+            continue;
         };
-        let proto = rule
-            .protocol
-            .as_ref()
-            .filter(|c| !c.negated)
-            .map(|c| c.value.clone());
-        let dport = rule
-            .dport
-            .as_ref()
-            .filter(|c| !c.negated)
-            .and_then(|c| c.value.parse::<u16>().ok());
-        let (Some(proto), Some(dport), None) = (proto, port.or(dport), &rule.source) else {
+        let (proto, Some(dport)) = (d.proto, port.or(d.dport)) else {
             continue;
         };
         let Some(oif) = lookup(ns, ip).and_then(|r| r.dev.clone()) else {
