@@ -136,13 +136,16 @@ fn nft_dnat_port_forward_is_followed() {
     });
 }
 
-/// A Debian-style `inet` forward chain with policy drop cuts a off b; an iptables ACCEPT in
-/// FORWARD does not help (the nft chain drops anyway), so the fix must not be one.
+/// A native nft forward chain with policy drop on r: a ping and a connect from a to b fail;
+/// an iptables ACCEPT in FORWARD does not help (the kernel: the nft chain drops anyway).
+/// The doctor's `forward-drop` fix inserts accepts in that nft chain: after `fix --yes` the
+/// kernel forwards both ways, and `undo --yes` brings the drop back.
 #[test]
 fn nft_forward_policy_drop() {
     in_world("nft_forward_policy_drop", || {
         let _dir = private_state();
         router(true);
+        let _l = listen("b", 8080);
         assert!(ping_ok("a", "10.6.0.2"));
         nft("r", "add table inet lab");
         nft(
@@ -150,6 +153,7 @@ fn nft_forward_policy_drop() {
             "add chain inet lab fwd_c { type filter hook forward priority 0; policy drop; }",
         );
         assert!(!ping_ok("a", "10.6.0.2"));
+        assert!(!connect_ok("a", "10.6.0.2", 8080));
         let (code, v) = path(&["--from", "a", "10.6.0.2"]);
         assert_eq!(code, 1, "{v:#}");
         let cause = broken_cause(&v);
@@ -157,90 +161,202 @@ fn nft_forward_policy_drop() {
         // The kernel: an iptables ACCEPT in FORWARD does not override the nft chain's drop.
         run("ip netns exec r iptables -I FORWARD -j ACCEPT");
         assert!(!ping_ok("a", "10.6.0.2"), "the nft chain still drops");
-        let (code, v) = path(&["--from", "a", "10.6.0.2"]);
-        assert_eq!(code, 1, "{v:#}");
+        run("ip netns exec r iptables -D FORWARD -j ACCEPT");
         let all = doctor();
         let f = findings(&all, "forward-drop", "r");
         assert!(!f.is_empty(), "{:?}", ids(&all));
         let text = f[0].to_string();
         assert!(text.contains("inet lab fwd_c"), "{text}");
-        assert!(
-            f[0].get("fix").is_none(),
-            "an iptables fix does not open an nft drop: {text}"
-        );
-        assert!(
-            f[0]["fix_rejected"]
-                .as_str()
-                .unwrap_or("")
-                .contains("nftables"),
-            "{text}"
-        );
-        // `fix` refuses, saying why, instead of an iptables rule nft would override.
+        assert!(f[0].get("fix").is_some(), "{text}");
+        // The preview is the nft command that does it.
         let out = netlens(&["fix", "forward-drop:r", "--dry-run"]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(
-            err.contains("no automatic fix") && err.contains("nftables"),
-            "{err}"
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{shown}");
+        assert!(shown.contains("nft insert rule inet lab fwd_c"), "{shown}");
+        let out = netlens(&["fix", "forward-drop:r", "--yes"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
-        // Accepting in the nft chain itself opens the path, and the doctor agrees.
-        nft("r", "add rule inet lab fwd_c iifname \"la\" accept");
-        nft(
-            "r",
-            "add rule inet lab fwd_c ct state established,related accept",
-        );
-        assert!(ping_ok("a", "10.6.0.2"));
-        let (code, v) = path(&["--from", "a", "10.6.0.2"]);
-        assert_eq!(code, 0, "{v:#}");
-        // b's own connections to a's subnet (b routes it via r) are still dropped.
-        assert!(!ping_ok("b", "10.5.0.2"));
-        assert_eq!(path(&["--from", "b", "10.5.0.2"]).0, 1);
-        let all = doctor();
-        assert!(
-            !findings(&all, "forward-drop", "r").is_empty(),
-            "{:?}",
-            ids(&all)
-        );
-        nft("r", "add rule inet lab fwd_c iifname \"lb\" accept");
-        assert!(ping_ok("b", "10.5.0.2"));
-        assert_eq!(path(&["--from", "b", "10.5.0.2"]).0, 0);
+        assert!(ping_ok("a", "10.6.0.2"), "the fix opens a → b");
+        assert!(connect_ok("a", "10.6.0.2", 8080));
+        assert!(ping_ok("b", "10.5.0.2"), "and b → a");
+        assert_eq!(path(&["--from", "a", "10.6.0.2"]).0, 0);
         let all = doctor();
         assert!(
             findings(&all, "forward-drop", "r").is_empty(),
             "{:?}",
             ids(&all)
         );
+        let out = netlens(&["undo", "--yes"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!ping_ok("a", "10.6.0.2"), "undo brings the drop back");
+        assert!(!connect_ok("a", "10.6.0.2", 8080));
+        let listed = sh(&[
+            "ip", "netns", "exec", "r", "nft", "list", "chain", "inet", "lab", "fwd_c",
+        ]);
+        assert!(!listed.contains("netlens"), "{listed}");
+    });
+}
+
+/// The same flow dropped twice on r: by iptables' FORWARD policy DROP and by a native nft
+/// chain. The fix must open both (each base chain decides on its own), and undo close both.
+#[test]
+fn nft_and_iptables_forward_drop_on_one_flow() {
+    in_world("nft_and_iptables_forward_drop_on_one_flow", || {
+        let _dir = private_state();
+        router(true);
+        run("ip netns exec r iptables -P FORWARD DROP");
+        nft("r", "add table inet lab");
+        nft(
+            "r",
+            "add chain inet lab fwd_c { type filter hook forward priority 10; }",
+        );
+        nft("r", "add chain inet lab deny");
+        nft("r", "add rule inet lab fwd_c jump deny");
+        nft("r", "add rule inet lab deny ip saddr 10.5.0.0/24 drop");
+        nft("r", "add rule inet lab deny ip saddr 10.6.0.0/24 reject");
+        assert!(!ping_ok("a", "10.6.0.2"));
+        let all = doctor();
+        let f = findings(&all, "forward-drop", "r");
+        assert!(!f.is_empty(), "{:?}", ids(&all));
+        assert!(f[0].get("fix").is_some(), "{:#}", f[0]);
+        let out = netlens(&["fix", "forward-drop:r", "--yes"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(ping_ok("a", "10.6.0.2"), "both drops are opened");
+        assert!(ping_ok("b", "10.5.0.2"));
+        let out = netlens(&["undo", "--yes"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!ping_ok("a", "10.6.0.2"));
+        assert!(!ping_ok("b", "10.5.0.2"));
+    });
+}
+
+/// The ruleset reloaded behind netlens' back after a fix: the handle netlens journaled now
+/// holds someone else's rule. Undo refuses (one clear line, non-zero) and deletes nothing.
+#[test]
+fn nft_undo_refuses_after_a_ruleset_reload() {
+    in_world("nft_undo_refuses_after_a_ruleset_reload", || {
+        let _dir = private_state();
+        router(true);
+        nft("r", "add table inet lab");
+        nft(
+            "r",
+            "add chain inet lab fwd_c { type filter hook forward priority 0; policy drop; }",
+        );
+        let out = netlens(&["fix", "forward-drop:r", "--yes"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(ping_ok("a", "10.6.0.2"));
+        // Reload: the table again, with the admin's own accepts in the handles netlens had.
+        nft("r", "delete table inet lab");
+        nft("r", "add table inet lab");
+        nft(
+            "r",
+            "add chain inet lab fwd_c { type filter hook forward priority 0; policy drop; }",
+        );
+        for _ in 0..6 {
+            nft("r", "add rule inet lab fwd_c ip saddr 10.0.0.0/8 accept");
+        }
+        let before = sh(&[
+            "ip", "netns", "exec", "r", "nft", "-a", "list", "chain", "inet", "lab", "fwd_c",
+        ]);
+        let out = netlens(&["undo", "--yes"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("handle") && err.contains("no longer"), "{err}");
+        let after = sh(&[
+            "ip", "netns", "exec", "r", "nft", "-a", "list", "chain", "inet", "lab", "fwd_c",
+        ]);
+        assert_eq!(before, after, "nothing of the admin's ruleset deleted");
+        assert!(ping_ok("a", "10.6.0.2"));
     });
 }
 
 /// An nft forward chain that drops traffic to one host beyond r's uplink (`ip daddr
 /// 10.7.0.9 drop`): forward-drop judges the flow out of the uplink with a stand-in address,
-/// so the host the rule names is judged as well, and path agrees with the kernel.
+/// so the host the rule names is judged as well, and path agrees with the kernel; the fix
+/// opens it, undo closes it again. Then a chain that drops only pings.
 #[test]
-fn nft_drop_aimed_at_one_host_is_found() {
-    in_world("nft_drop_aimed_at_one_host_is_found", || {
-        let _dir = private_state();
-        router(true);
-        run("ip -n b addr add 10.7.0.9/32 dev lo");
-        assert!(ping_ok("a", "10.7.0.9"));
-        nft("r", "add table inet lab");
-        nft(
-            "r",
-            "add chain inet lab fwd_c { type filter hook forward priority 0; }",
+fn nft_drops_aimed_at_one_host_or_at_pings_are_found_and_fixed() {
+    in_world(
+        "nft_drops_aimed_at_one_host_or_at_pings_are_found_and_fixed",
+        || {
+            let _dir = private_state();
+            router(true);
+            run("ip -n b addr add 10.7.0.9/32 dev lo");
+            assert!(ping_ok("a", "10.7.0.9"));
+            nft("r", "add table inet lab");
+            nft(
+                "r",
+                "add chain inet lab fwd_c { type filter hook forward priority 0; }",
+            );
+            nft("r", "add rule inet lab fwd_c ip daddr 10.7.0.9 drop");
+            assert!(!ping_ok("a", "10.7.0.9"), "the kernel drops it");
+            assert!(ping_ok("a", "10.6.0.2"), "the rest passes");
+            assert_eq!(path(&["--from", "a", "10.7.0.9"]).0, 1);
+            let all = doctor();
+            let f = findings(&all, "forward-drop", "r");
+            assert_eq!(f.len(), 1, "{:?}", ids(&all));
+            let text = f[0]["explanation"].as_str().unwrap_or("");
+            assert!(
+                text.contains("10.7.0.9") && text.contains("inet lab fwd_c"),
+                "{text}"
+            );
+            fix_then_undo("forward-drop:r", || ping_ok("a", "10.7.0.9"));
+            // Pings alone dropped: a warning, and its accept matches ICMP by protocol only.
+            nft("r", "flush chain inet lab fwd_c");
+            nft("r", "add rule inet lab fwd_c meta l4proto icmp drop");
+            let _l = listen("b", 8080);
+            assert!(!ping_ok("a", "10.6.0.2") && connect_ok("a", "10.6.0.2", 8080));
+            let all = doctor();
+            let f = findings(&all, "forward-drop", "r");
+            assert_eq!(f.len(), 1, "{:?}", ids(&all));
+            assert_eq!(f[0]["severity"], "warning", "{:#}", f[0]);
+            fix_then_undo("forward-drop:r", || ping_ok("a", "10.6.0.2"));
+        },
+    );
+}
+
+/// `fix ID --yes`: `works` holds after it, and fails again after `undo --yes`.
+fn fix_then_undo(id: &str, works: impl Fn() -> bool) {
+    for (args, want) in [
+        (&["fix", id, "--yes"][..], true),
+        (&["undo", "--yes"][..], false),
+    ] {
+        let out = netlens(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
-        nft("r", "add rule inet lab fwd_c ip daddr 10.7.0.9 drop");
-        assert!(!ping_ok("a", "10.7.0.9"), "the kernel drops it");
-        assert!(ping_ok("a", "10.6.0.2"), "the rest passes");
-        assert_eq!(path(&["--from", "a", "10.7.0.9"]).0, 1);
-        let all = doctor();
-        let f = findings(&all, "forward-drop", "r");
-        assert_eq!(f.len(), 1, "{:?}", ids(&all));
-        let text = f[0]["explanation"].as_str().unwrap_or("");
-        assert!(
-            text.contains("10.7.0.9") && text.contains("inet lab fwd_c"),
-            "{text}"
-        );
-    });
+        assert_eq!(works(), want, "after {args:?}");
+    }
 }
 
 /// An nft input chain dropping tcp/22 on b: 22 times out, 80 answers; `path` and the
@@ -248,6 +364,7 @@ fn nft_drop_aimed_at_one_host_is_found() {
 #[test]
 fn nft_input_drop_of_a_port() {
     in_world("nft_input_drop_of_a_port", || {
+        let _dir = private_state();
         router(true);
         let _l80 = listen("b", 80);
         let _l22 = listen("b", 22);
@@ -270,19 +387,72 @@ fn nft_input_drop_of_a_port() {
             .iter()
             .find(|f| f["id"] == "input-drop:b:tcp/22")
             .unwrap_or_else(|| panic!("{:?}", ids(&all)));
-        // No iptables fix for an nft drop: it would not open the port.
-        assert!(f22.get("fix").is_none(), "{f22:#}");
-        assert!(
-            f22["fix_rejected"]
-                .as_str()
-                .unwrap_or("")
-                .contains("nftables"),
-            "{f22:#}"
-        );
         assert!(
             f.iter().all(|f| f["id"] != "input-drop:b:tcp/80"),
             "{:?}",
             ids(&all)
         );
+        // The fix accepts tcp/22 in that nft chain, ahead of its drop.
+        assert!(f22.get("fix").is_some(), "{f22:#}");
+        let out = netlens(&["fix", "input-drop:b:tcp/22", "--yes"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(connect_ok("a", "10.6.0.2", 22), "the fix opens tcp/22");
+        let all = doctor();
+        assert!(
+            findings(&all, "input-drop", "b").is_empty(),
+            "{:?}",
+            ids(&all)
+        );
+        let out = netlens(&["undo", "--yes"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!connect_ok("a", "10.6.0.2", 22), "undo closes it again");
+        assert!(connect_ok("a", "10.6.0.2", 80));
+    });
+}
+
+/// Without an `nft` binary in PATH, a plan with an nft step is refused before anything runs:
+/// one line, non-zero, the chain as it was and nothing journaled as applied.
+#[test]
+fn nft_step_without_the_nft_binary_changes_nothing() {
+    in_world("nft_step_without_the_nft_binary_changes_nothing", || {
+        let dir = private_state();
+        router(true);
+        nft("r", "add table inet lab");
+        nft(
+            "r",
+            "add chain inet lab fwd_c { type filter hook forward priority 0; policy drop; }",
+        );
+        let plan = serde_json::json!({"id": "p-no-nft", "title": "t", "steps": [
+            {"step": "insert_nft_rule", "ns": "r", "family": "inet", "table": "lab",
+             "chain": "fwd_c", "rule": {"iif": "la", "saddr": "10.5.0.0/24"}}]});
+        let file = dir.path().join("plan.json");
+        std::fs::write(&file, plan.to_string()).unwrap();
+        let empty = dir.path().join("no-tools");
+        std::fs::create_dir(&empty).unwrap();
+        let before = sh(&["ip", "netns", "exec", "r", "nft", "list", "ruleset"]);
+        let out = std::process::Command::new(common::world::netlens_bin())
+            .args(["apply", file.to_str().unwrap(), "--yes"])
+            .env("PATH", &empty)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("nft is not installed"), "{err}");
+        let after = sh(&["ip", "netns", "exec", "r", "nft", "list", "ruleset"]);
+        assert_eq!(before, after);
+        assert!(!ping_ok("a", "10.6.0.2"));
     });
 }

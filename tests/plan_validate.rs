@@ -325,3 +325,70 @@ fn planted_journal_inverse_is_refused_by_undo() {
         assert!(written.is_empty(), "sysctl.d written: {written:?}");
     });
 }
+
+fn nft_insert(family: &str, table: &str, chain: &str, rule: Value) -> Value {
+    json!([{"step": "insert_nft_rule", "ns": "host", "family": family, "table": table,
+            "chain": chain, "rule": rule}])
+}
+
+/// nft steps: names that are not plain nft names (a plan, or a hostile snapshot the doctor
+/// read, may hold any), families other than ip/ip6/inet, an accept of everything, and a
+/// rule nft's syntax could not quote are refused before anything runs; the rules the doctor
+/// writes pass.
+#[test]
+fn nft_steps_are_validated() {
+    in_world("nft_steps_are_validated", || {
+        let dir = private_state();
+        let port = json!({"proto": "tcp", "dport": 22});
+        for (family, table, chain, needle) in [
+            ("inet", "filter; flush ruleset", "forward", "table name"),
+            ("inet", "filter", "fwd\"x", "chain name"),
+            ("inet", "filter", "", "chain name"),
+            ("bridge", "filter", "forward", "family"),
+            ("netdev", "filter", "forward", "family"),
+        ] {
+            refused(
+                dir.path(),
+                nft_insert(family, table, chain, port.clone()),
+                needle,
+            );
+        }
+        refused(
+            dir.path(),
+            nft_insert("inet", "filter", "forward", json!({})),
+            "accept of everything",
+        );
+        refused(
+            dir.path(),
+            nft_insert("inet", "filter", "forward", json!({"dport": 22})),
+            "protocol",
+        );
+        refused(
+            dir.path(),
+            nft_insert("ip6", "filter", "forward", json!({"saddr": "10.0.0.0/8"})),
+            "family",
+        );
+        refused(
+            dir.path(),
+            nft_insert(
+                "inet",
+                "filter",
+                "forward",
+                json!({"iif": "a\"b", "dport": 22, "proto": "tcp"}),
+            ),
+            "quote",
+        );
+        let del = json!([{"step": "del_nft_rule", "ns": "host", "family": "inet",
+            "table": "x y", "chain": "forward", "handle": 3, "rule": port}]);
+        refused(dir.path(), del, "table name");
+        accepted(
+            dir.path(),
+            nft_insert(
+                "inet",
+                "filter",
+                "forward",
+                json!({"iif": "eth0", "oif": "cni0", "saddr": "10.5.0.0/24", "established": true}),
+            ),
+        );
+    });
+}

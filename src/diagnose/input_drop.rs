@@ -15,11 +15,12 @@ use std::net::IpAddr;
 
 use super::facts::Facts;
 use super::nat::rule_args;
+use super::nft_fix::Opener;
 use super::{Finding, Severity};
 use crate::k8s::input::judge;
 use crate::k8s::table::{rows_for, Role};
 use crate::model::{ListeningSocket, Namespace};
-use crate::plan::{Step, RULE_TAG};
+use crate::plan::{NftAccept, Step, RULE_TAG};
 
 /// Chains other software manages: their drops are deliberate.
 const MANAGED: [&str; 4] = ["KUBE-", "CNI-", "NETAVARK", "DOCKER"];
@@ -126,50 +127,31 @@ fn check_port(ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Fin
     if dropped.is_empty() {
         return None;
     }
-    let mut steps: Vec<Step> = Vec::new();
     let mut rules: Vec<String> = Vec::new();
-    let mut nft = false;
-    for (_, _, _, by) in &dropped {
-        // A native nft chain's drop: named, but no iptables fix (it would not override it).
-        if by.starts_with("nft ") {
-            nft = true;
-            if !rules.contains(by) {
-                rules.push(by.clone());
+    let mut opener = Opener::new(ns);
+    // An nft drop gets an accept for the port at the top of its base chain: an iptables
+    // rule would not override it (each base chain decides on its own).
+    let accept = NftAccept {
+        proto: Some("tcp".into()),
+        dport: Some(port),
+        ..NftAccept::default()
+    };
+    for (ip, _, _, by) in &dropped {
+        if !by.starts_with("nft ") {
+            // A drop on the way somewhere else (DNATed on to FORWARD) is forward-drop's.
+            let (_, chain, _) = split_by(by)?;
+            if chain == "FORWARD" || MANAGED.iter().any(|m| chain.starts_with(m)) {
+                return None;
             }
-            continue;
-        }
-        // A drop on the way somewhere else (DNATed on to FORWARD) is forward-drop's.
-        let (table, chain, text) = split_by(by)?;
-        if chain == "FORWARD" || MANAGED.iter().any(|m| chain.starts_with(m)) {
-            return None;
         }
         if !rules.contains(by) {
             rules.push(by.clone());
         }
-        let step = match text {
-            Some(text) => Step::DelIptablesRule {
-                ns: ns.name.clone(),
-                table: table.into(),
-                chain: chain.into(),
-                rule: rule_args(text),
-            },
-            None => Step::InsertIptablesRule {
-                ns: ns.name.clone(),
-                table: table.into(),
-                chain: chain.into(),
-                position: 1,
-                rule: ["-p", "tcp", "-m", "tcp", "--dport"]
-                    .into_iter()
-                    .map(str::to_string)
-                    .chain([port.to_string()])
-                    .chain(RULE_TAG.map(str::to_string))
-                    .chain(["-j".to_string(), "ACCEPT".to_string()])
-                    .collect(),
-            },
+        let dropped_in = |n: &Namespace| {
+            let v = judge(n, *ip, "tcp", port);
+            v.is_drop().then_some(v.rule).flatten()
         };
-        if !steps.contains(&step) {
-            steps.push(step);
-        }
+        opener.open(by, |by| xt_step(ns, port, by), &accept, dropped_in);
     }
     if k8s_port(ns, port) {
         return None;
@@ -198,9 +180,10 @@ fn check_port(ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Fin
         })
         .collect();
     let key = format!("tcp/{port}");
-    let policy = rules
-        .iter()
-        .any(|r| r.ends_with(" policy DROP") || r.ends_with(" policy drop"));
+    // An nft drop is never deleted: the port is accepted ahead of it.
+    let policy = rules.iter().any(|r| {
+        r.ends_with(" policy DROP") || r.ends_with(" policy drop") || r.starts_with("nft ")
+    });
     let (title, what) = if policy {
         (
             format!("accept tcp/{port} in {}", ns.name),
@@ -239,15 +222,44 @@ fn check_port(ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Fin
     for r in &rules {
         finding = finding.object("rule", &ns.name, r.clone());
     }
-    if nft {
-        finding.fix_rejected = Some(
-            "the drop is in a native nftables chain; netlens does not edit nftables rulesets \
-             yet, and an iptables rule would not override that drop: change that chain"
-                .into(),
-        );
+    if !opener.rejected.is_empty() || opener.steps.is_empty() {
+        finding.fix_rejected = Some(format!(
+            "netlens cannot open the port: {}",
+            opener.rejected.join("; ")
+        ));
         return Some(finding);
     }
-    Some(finding.fix(title, steps))
+    Some(finding.fix(title, opener.steps))
+}
+
+/// The iptables step that opens the port against the drop `by`: delete exactly the rule, or
+/// accept the port ahead of a policy of DROP. None for chains this rule leaves alone.
+fn xt_step(ns: &Namespace, port: u16, by: &str) -> Option<Step> {
+    let (table, chain, text) = split_by(by)?;
+    if chain == "FORWARD" || MANAGED.iter().any(|m| chain.starts_with(m)) {
+        return None;
+    }
+    Some(match text {
+        Some(text) => Step::DelIptablesRule {
+            ns: ns.name.clone(),
+            table: table.into(),
+            chain: chain.into(),
+            rule: rule_args(text),
+        },
+        None => Step::InsertIptablesRule {
+            ns: ns.name.clone(),
+            table: table.into(),
+            chain: chain.into(),
+            position: 1,
+            rule: ["-p", "tcp", "-m", "tcp", "--dport"]
+                .into_iter()
+                .map(str::to_string)
+                .chain([port.to_string()])
+                .chain(RULE_TAG.map(str::to_string))
+                .chain(["-j".to_string(), "ACCEPT".to_string()])
+                .collect(),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ mod links;
 mod nat;
 mod nat_evidence;
 mod neigh_mac;
+mod nft_fix;
 mod no_default;
 mod raw_mangle_drop;
 mod routing;

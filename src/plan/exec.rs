@@ -325,6 +325,47 @@ impl Engine {
                 proc_ops::change_chain(ns, table, "-N", chain)
             }
             Step::DelIptablesChain { ns, table, chain } => del_chain(ns, table, chain),
+            Step::InsertNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                rule,
+            } => {
+                let c = super::nft_ops::Chain {
+                    ns,
+                    family,
+                    table,
+                    chain,
+                };
+                // The handle exists only now: the inverse deletes exactly that rule.
+                let handle = super::nft_ops::insert(c, rule)?;
+                return Ok(Some(vec![Step::DelNftRule {
+                    ns: ns.clone(),
+                    family: family.clone(),
+                    table: table.clone(),
+                    chain: chain.clone(),
+                    handle,
+                    rule: rule.clone(),
+                }]));
+            }
+            Step::DelNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                handle,
+                rule,
+            } => super::nft_ops::delete(
+                super::nft_ops::Chain {
+                    ns,
+                    family,
+                    table,
+                    chain,
+                },
+                *handle,
+                rule,
+            ),
             Step::DelIptablesRule {
                 ns,
                 table,

@@ -24,6 +24,8 @@ mod lock;
 mod marks;
 mod neigh_ops;
 mod net_steps;
+mod nft_ops;
+pub mod nft_rule;
 pub mod persist;
 mod proc_ops;
 mod reserve;
@@ -40,6 +42,7 @@ mod simulate_links;
 mod simulate_moves;
 #[cfg(test)]
 pub(crate) mod simulate_moves_tests;
+pub mod simulate_nft;
 #[cfg(test)]
 mod simulate_tests;
 pub mod spec;
@@ -55,6 +58,7 @@ pub use confirm::{confirm, rollback_if_unconfirmed, sweep_expired};
 pub use error::PlanError;
 pub use journal::{PlanState, STATE_DIR_ENV};
 pub use lock::{acquire as lock_state, set_no_wait, StateLock};
+pub use nft_rule::{NftAccept, NFT_TAG};
 pub use simulate::{simulate, Simulated};
 pub use spec::Plan;
 pub use step::{LinkEnd, RouteSpec, Step, RULE_TAG};

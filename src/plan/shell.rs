@@ -352,6 +352,37 @@ pub fn commands(step: &Step) -> Vec<String> {
         | Step::AddNeigh { .. }
         | Step::DelRule { .. }
         | Step::AddRule { .. } => super::net_steps::argvs(step, &ip, &bridge_in),
+        Step::InsertNftRule {
+            ns,
+            family,
+            table,
+            chain,
+            rule,
+        } => {
+            let mut argv = in_ns(ns, &["nft", "insert", "rule", family, table, chain]);
+            argv.extend(rule.words());
+            vec![argv]
+        }
+        Step::DelNftRule {
+            ns,
+            family,
+            table,
+            chain,
+            handle,
+            ..
+        } => vec![in_ns(
+            ns,
+            &[
+                "nft",
+                "delete",
+                "rule",
+                family,
+                table,
+                chain,
+                "handle",
+                &handle.to_string(),
+            ],
+        )],
         Step::RecreateLink { kind, link, peer } => {
             let mut argv = ip(&link.ns, &["link", "add", &link.name]);
             argv.extend(end_args(link));

@@ -239,6 +239,43 @@ fn sysctls_and_rules() {
     );
 }
 
+/// An nft accept is shown as the `nft insert rule` that does it, each word quoted for the
+/// shell (nft's own quotes around names included), and its inverse by handle.
+#[test]
+fn nft_rules() {
+    let rule = crate::plan::NftAccept {
+        iif: Some("la".into()),
+        oif: Some("lb".into()),
+        saddr: Some("10.5.0.0/24".parse().unwrap()),
+        daddr: None,
+        proto: Some("tcp".into()),
+        dport: Some(22),
+        established: false,
+    };
+    assert_eq!(
+        one(Step::InsertNftRule {
+            ns: "r".into(),
+            family: "inet".into(),
+            table: "lab".into(),
+            chain: "fwd_c".into(),
+            rule: rule.clone(),
+        }),
+        "ip netns exec r nft insert rule inet lab fwd_c iifname '\"la\"' oifname '\"lb\"' \
+         ip saddr 10.5.0.0/24 tcp dport 22 accept comment '\"netlens\"'"
+    );
+    assert_eq!(
+        one(Step::DelNftRule {
+            ns: "r".into(),
+            family: "inet".into(),
+            table: "lab".into(),
+            chain: "fwd_c".into(),
+            handle: 7,
+            rule,
+        }),
+        "ip netns exec r nft delete rule inet lab fwd_c handle 7"
+    );
+}
+
 #[test]
 fn files() {
     assert_eq!(

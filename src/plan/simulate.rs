@@ -137,6 +137,9 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         Step::WriteFile {
             ns, path, content, ..
         } => simulate_fw::write_file(ns_mut(snap, ns)?, path, content.as_deref()),
+        Step::InsertNftRule { ns, .. } | Step::DelNftRule { ns, .. } => {
+            super::simulate_nft::apply_ns(ns_mut(snap, ns)?, step)
+        }
         // Boot-time configuration only: nothing running changes.
         Step::RestoreSysctlFile { .. } => Ok(()),
         Step::MoveLink { ns, name, to_ns } => simulate_moves::move_link(snap, ns, name, to_ns),

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+pub use super::nft_rule::NftAccept;
 use crate::model::RoutingRule;
 
 /// The comment netlens puts on every firewall rule it adds, so its own rules can be told apart
@@ -206,6 +207,28 @@ pub enum Step {
         ip: IpAddr,
         content: String,
     },
+    /// `nft insert rule FAMILY TABLE CHAIN RULE` inside `ns`: an accept at the top of a
+    /// native nftables chain, tagged `comment "netlens"`. Run as JSON on `nft -f -`'s stdin
+    /// (never a shell); the handle nft echoes is journaled for the inverse.
+    InsertNftRule {
+        ns: String,
+        family: String,
+        table: String,
+        chain: String,
+        rule: NftAccept,
+    },
+    /// `nft delete rule FAMILY TABLE CHAIN handle HANDLE` inside `ns`, only while that handle
+    /// still holds exactly `rule` with netlens' comment (a ruleset reloaded meanwhile may have
+    /// given the handle to someone else's rule: refused). `handle` 0: not known (the process
+    /// died before nft echoed it), the one such rule in the chain.
+    DelNftRule {
+        ns: String,
+        family: String,
+        table: String,
+        chain: String,
+        handle: u64,
+        rule: NftAccept,
+    },
     /// Put back the host's `/etc/sysctl.d` file netlens writes for `key`: its old content, or
     /// no file when `content` is None.
     RestoreSysctlFile {
@@ -286,6 +309,7 @@ impl Step {
             | Step::AddNeigh { ns, .. }
             | Step::DelRule { ns, .. }
             | Step::AddRule { ns, .. } => ns,
+            Step::InsertNftRule { ns, .. } | Step::DelNftRule { ns, .. } => ns,
             Step::RecreateLink { link, .. } => &link.ns,
             // sysctl.d files configure the host at boot; lease files are the host's too.
             Step::RestoreSysctlFile { .. }
@@ -455,6 +479,27 @@ impl fmt::Display for Step {
             | Step::AddNeigh { .. }
             | Step::DelRule { .. }
             | Step::AddRule { .. } => super::net_steps::describe(self, f),
+            Step::InsertNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                rule,
+            } => write!(
+                f,
+                "insert nft rule `{rule}` at the top of {family} {table} {chain} in {ns}"
+            ),
+            Step::DelNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                handle,
+                rule,
+            } => write!(
+                f,
+                "remove nft rule `{rule}` (handle {handle}) from {family} {table} {chain} in {ns}"
+            ),
             Step::RestoreSysctlFile { key, content } => match content {
                 Some(_) => write!(f, "restore the sysctl.d file of {}", key.replace('/', ".")),
                 None => write!(f, "remove the sysctl.d file of {}", key.replace('/', ".")),

@@ -36,6 +36,11 @@ pub fn validate(plan: &Plan) -> Result<(), PlanError> {
                 "iptables is not installed (no iptables in PATH)".to_string()
             ));
         }
+        if matches!(step, Step::InsertNftRule { .. } | Step::DelNftRule { .. })
+            && find_in_path("nft").is_none()
+        {
+            return Err(bad("nft is not installed (no nft in PATH)".to_string()));
+        }
     }
     Ok(())
 }
@@ -313,6 +318,23 @@ fn check_step(step: &Step, role: Role) -> Result<(), String> {
         | Step::AddNeigh { .. }
         | Step::DelRule { .. }
         | Step::AddRule { .. } => super::net_steps::check(step, &ifname),
+        Step::InsertNftRule {
+            family,
+            table,
+            chain,
+            rule,
+            ..
+        }
+        | Step::DelNftRule {
+            family,
+            table,
+            chain,
+            rule,
+            ..
+        } => {
+            super::nft_rule::check_names(family, table, chain)?;
+            rule.check(family)
+        }
         Step::RecreateLink { kind, link, peer } => {
             ifname(&link.name)?;
             match (kind.as_str(), peer) {

@@ -213,10 +213,10 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
     }
 }
 
-/// Whether netlens is expected to repair a fault of `kind`: it reports drops in native
-/// nftables chains but does not edit nftables rulesets (no fix, `fix_rejected` says why).
+/// Whether netlens is expected to repair a fault of `kind`: every kind here, drops in native
+/// nftables chains too (an accept inserted into the chain; undo deletes it by its handle).
 pub fn fixable(kind: &str) -> bool {
-    !kind.starts_with("nft-")
+    KINDS.contains(&kind)
 }
 
 /// The same drops written in a native nftables table (`inet oracle`, a name iptables never

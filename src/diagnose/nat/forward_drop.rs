@@ -8,10 +8,12 @@
 //! keeps the doctor quiet.
 
 use super::super::facts::{default_route, gateway_routes, lookup, Facts};
+use super::super::nft_fix::Opener;
 use super::super::{Finding, Severity};
+use super::dnat_rules::{nft_dnats, xt_dnats};
 use super::*;
 use crate::model::{Link, Namespace};
-use crate::plan::Step;
+use crate::plan::{NftAccept, Step};
 
 mod hosts;
 
@@ -126,41 +128,22 @@ fn everywhere(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Target> {
     out
 }
 
-/// Connections a DNAT port-forward sends on through the namespace: from outside, in on the
-/// rule's interface (else the uplink), to the target. Judged after the DNAT, as FORWARD sees
-/// them.
+/// Connections a DNAT port-forward (iptables or native nft) sends on through the namespace:
+/// from outside, in on the rule's interface (else the uplink), to the target. Judged after
+/// the DNAT, as FORWARD sees them.
 fn port_forwards(ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
     let Some(fw) = ns.firewall.as_ref() else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let dnat =
-        v4_rules(fw).filter(|r| r.table.name == "nat" && r.rule.target.as_deref() == Some("DNAT"));
-    for r in dnat {
-        let rule = r.rule;
-        let to = rule
-            .target_args
-            .iter()
-            .find(|(k, _)| k == "--to-destination");
-        let Some((ip, port)) = to.and_then(|(_, v)| dnat_target(v)) else {
+    for d in xt_dnats(fw).into_iter().chain(nft_dnats(fw)) {
+        let Some((ip, port)) = dnat_target(&d.to) else {
             continue;
         };
-        let iif = match (&rule.in_iface, uplink) {
-            (Some(c), _) if !c.negated && !c.value.ends_with('+') => c.value.clone(),
-            (_, Some(u)) => u.to_string(),
-            _ => continue,
+        let Some(iif) = d.iif.or(uplink.map(str::to_string)) else {
+            continue;
         };
-        let proto = rule
-            .protocol
-            .as_ref()
-            .filter(|c| !c.negated)
-            .map(|c| c.value.clone());
-        let dport = rule
-            .dport
-            .as_ref()
-            .filter(|c| !c.negated)
-            .and_then(|c| c.value.parse::<u16>().ok());
-        let (Some(proto), Some(dport), None) = (proto, port.or(dport), &rule.source) else {
+        let (proto, Some(dport)) = (d.proto, port.or(d.dport)) else {
             continue;
         };
         let Some(oif) = lookup(ns, ip).and_then(|r| r.dev.clone()) else {
@@ -309,9 +292,9 @@ fn filter_drop(
 
 /// `forward-drop`
 pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
-    let Some(fw) = ns.firewall.as_ref() else {
+    if ns.firewall.is_none() {
         return;
-    };
+    }
     let mut flows = Vec::new();
     if ns.sysctls.ip_forward == Some(1) {
         flows.extend(routed(f, ns));
@@ -323,22 +306,21 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     }
     let flows = with_listened_ports(f, hosts::with_named_hosts(f, ns, flows));
     let mut why = Vec::new();
-    let mut drops: Vec<String> = Vec::new();
-    let mut steps: Vec<Step> = Vec::new();
-    let mut add = |rule: Vec<String>| {
-        let step = Step::InsertIptablesRule {
-            ns: ns.name.clone(),
-            table: "filter".into(),
-            chain: "FORWARD".into(),
-            position: 1,
-            rule: rule
-                .into_iter()
-                .chain(TAG.map(str::to_string))
-                .chain(["-j".into(), "ACCEPT".into()])
-                .collect(),
-        };
-        if !steps.contains(&step) {
-            steps.push(step);
+    let mut opener = Opener::new(ns);
+    let xt_accept = |rule: Vec<String>| {
+        move |by: &str| {
+            by.starts_with("filter ").then(|| Step::InsertIptablesRule {
+                ns: ns.name.clone(),
+                table: "filter".into(),
+                chain: "FORWARD".into(),
+                position: 1,
+                rule: rule
+                    .iter()
+                    .cloned()
+                    .chain(TAG.map(str::to_string))
+                    .chain(["-j".into(), "ACCEPT".into()])
+                    .collect(),
+            })
         }
     };
     // Flows whose new connections are dropped whatever the port: their per-port copies
@@ -356,22 +338,18 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             .as_ref()
             .map(|(p, n)| (p.as_str(), *n))
             .unwrap_or(("tcp", 443));
-        let new = filter_drop(ns, fw, (fl.src, &fl.iif), (fl.dst, &fl.oif), port, "NEW");
+        let drop_in = |n: &Namespace, from: (Ipv4Addr, &str), to: (Ipv4Addr, &str), ct| {
+            filter_drop(n, n.firewall.as_ref()?, from, to, port, ct)
+        };
+        let (a, b) = ((fl.src, fl.iif.as_str()), (fl.dst, fl.oif.as_str()));
+        let new = drop_in(ns, a, b, "NEW");
         // Rules on the reply's (swapped) ports are not judged: the same port stands in.
-        let reply = filter_drop(
-            ns,
-            fw,
-            (fl.dst, &fl.oif),
-            (fl.src, &fl.iif),
-            port,
-            "ESTABLISHED",
-        );
+        let reply = drop_in(ns, b, a, "ESTABLISHED");
         if new.is_some() && fl.port.is_none() {
             all_ports_dropped.push(key);
         }
         let src = fl.src_net.map(|n| n.to_string());
         let dst = fl.dst_net.map(|n| n.to_string());
-        drops.extend(new.iter().chain(reply.iter()).cloned());
         if (new.is_some() || reply.is_some()) && !is_ping(fl) {
             beyond_pings = true;
         }
@@ -394,13 +372,24 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
                 }
                 None => {}
             }
-            add(r);
+            let m = NftAccept {
+                iif: Some(fl.iif.clone()),
+                oif: Some(fl.oif.clone()),
+                saddr: fl.src_net.map(Into::into),
+                daddr: fl.dst_net.map(Into::into),
+                proto: fl.port.as_ref().map(|p| p.0.clone()),
+                // A ping is matched by its protocol alone.
+                dport: fl.port.as_ref().filter(|p| p.0 != "icmp").map(|p| p.1),
+                established: false,
+            };
+            opener.open(by, xt_accept(r), &m, |n| drop_in(n, a, b, "NEW"));
         }
         if let Some(by) = &reply {
             why.push(format!("replies to {} are dropped by {by}", fl.what));
             // A routed reply may come back in on another link (asymmetric routes): its
             // interfaces are not pinned, conntrack only lets replies of accepted flows by.
-            let mut r = if fl.iif == fl.oif {
+            let pinned = fl.iif == fl.oif;
+            let mut r = if pinned {
                 vec!["-i".into(), fl.oif.clone(), "-o".into(), fl.iif.clone()]
             } else {
                 Vec::new()
@@ -417,7 +406,16 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
                 "--ctstate".into(),
                 "RELATED,ESTABLISHED".into(),
             ]);
-            add(r);
+            let m = NftAccept {
+                iif: pinned.then(|| fl.oif.clone()),
+                oif: pinned.then(|| fl.iif.clone()),
+                saddr: fl.dst_net.map(Into::into),
+                daddr: fl.src_net.map(Into::into),
+                proto: None,
+                dport: None,
+                established: true,
+            };
+            opener.open(by, xt_accept(r), &m, |n| drop_in(n, b, a, "ESTABLISHED"));
         }
     }
     if why.is_empty() {
@@ -447,34 +445,38 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         ),
     );
     // An iptables ACCEPT does not override a drop in a native nft base chain (each base
-    // chain decides on its own), so no iptables fix is offered for one.
-    let mut nft_chains: Vec<String> = drops
+    // chain decides on its own): the opener put the accept in each chain that drops.
+    let nft_chains = opener.nft_chains();
+    let xt = opener
+        .steps
         .iter()
-        .filter_map(|by| {
-            by.strip_suffix(" policy drop")
-                .or(by.split_once(": ").map(|p| p.0))
-        })
-        .filter(|c| c.starts_with("nft "))
-        .map(str::to_string)
-        .collect();
-    nft_chains.sort();
-    nft_chains.dedup();
-    if nft_chains.is_empty() {
-        finding = finding
-            .object("rule", &ns.name, "filter FORWARD policy")
-            .fix(
-                "accept the dropped flows (and their replies) in FORWARD",
-                steps,
-            );
-    } else {
-        for c in &nft_chains {
-            finding = finding.object("rule", &ns.name, c.clone());
-        }
+        .any(|s| matches!(s, Step::InsertIptablesRule { .. }));
+    if xt || nft_chains.is_empty() {
+        finding = finding.object("rule", &ns.name, "filter FORWARD policy");
+    }
+    for c in &nft_chains {
+        finding = finding.object("rule", &ns.name, c.clone());
+    }
+    if !opener.rejected.is_empty() || opener.steps.is_empty() {
+        opener.rejected.dedup();
         finding.fix_rejected = Some(format!(
-            "blocked by {}; netlens does not edit nftables rulesets yet, and an iptables \
-             ACCEPT would not override that drop: accept the flow in that chain",
-            nft_chains.join(", ")
+            "netlens cannot open every dropped flow: {}",
+            opener.rejected.join("; ")
         ));
+    } else {
+        let title = if nft_chains.is_empty() {
+            "accept the dropped flows (and their replies) in FORWARD".to_string()
+        } else {
+            let mut at: Vec<String> = nft_chains.clone();
+            if xt {
+                at.insert(0, "FORWARD".into());
+            }
+            format!(
+                "accept the dropped flows (and their replies) in {}",
+                at.join(" and ")
+            )
+        };
+        finding = finding.fix(title, opener.steps);
     }
     out.push(finding);
 }

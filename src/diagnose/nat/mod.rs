@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 
+mod dnat_rules;
 mod forward_drop;
 mod masquerade;
 mod stale_group;

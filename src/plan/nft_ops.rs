@@ -1,0 +1,232 @@
+//! Steps on native nftables chains: [`Step::InsertNftRule`] and its inverse
+//! [`Step::DelNftRule`]. `nft` runs inside the step's namespace (a throwaway thread that
+//! entered it; the child starts there) and reads JSON on stdin — inserts, listings and
+//! deletes alike — so no table, chain or interface name is ever parsed as nft syntax, and no
+//! shell is involved. The inserted rule's handle comes from nft's echo; before a delete the
+//! handle is read back and must still hold exactly netlens' rule.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+
+use super::inverse::Prepared;
+use super::nft_rule::{NftAccept, NFT_TAG};
+use super::step::Step;
+use crate::netns::enter::run_in_netns_file;
+use crate::netns::resolve::open_ns;
+
+/// Where a rule goes: namespace, family, table, chain.
+#[derive(Clone, Copy)]
+pub struct Chain<'a> {
+    pub ns: &'a str,
+    pub family: &'a str,
+    pub table: &'a str,
+    pub chain: &'a str,
+}
+
+impl Chain<'_> {
+    fn text(&self) -> String {
+        format!(
+            "{} {} {} in {}",
+            self.family, self.table, self.chain, self.ns
+        )
+    }
+}
+
+/// A rule as listed: handle, statements, comment.
+struct Listed {
+    handle: u64,
+    expr: Vec<Value>,
+    comment: Option<String>,
+}
+
+/// Runs `nft ARGS -f -` in `ns` with `input` on stdin: stdout, or `None` for "No such file or
+/// directory" (the table or chain is not there).
+fn nft(ns: &str, args: &[&str], input: &Value) -> Result<Option<String>, String> {
+    let file = open_ns(ns).map_err(|e| e.to_string())?;
+    let text = input.to_string();
+    let run = || -> Result<Option<String>, String> {
+        let mut child = Command::new("nft")
+            .args(args)
+            .args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => "nft is not installed (no nft in PATH)".into(),
+                _ => format!("cannot run nft in {ns}: {e}"),
+            })?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write to nft in {ns}: {e}"))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| format!("nft in {ns}: {e}"))?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
+        } else if err.contains("No such file or directory") {
+            Ok(None)
+        } else {
+            let first = err.lines().find(|l| l.contains("Error")).unwrap_or(&err);
+            Err(format!("nft failed in {ns}: {}", first.trim()))
+        }
+    };
+    run_in_netns_file(&file, ns, run).map_err(|e| e.to_string())?
+}
+
+/// The chain's rules, or `None` when the table or chain does not exist.
+fn list(c: Chain) -> Result<Option<Vec<Listed>>, String> {
+    let cmd = json!({"nftables": [{"list": {"chain": {
+        "family": c.family, "table": c.table, "name": c.chain}}}]});
+    let Some(out) = nft(c.ns, &["-j"], &cmd)? else {
+        return Ok(None);
+    };
+    let v: Value = serde_json::from_str(&out)
+        .map_err(|e| format!("nft listed {} as invalid JSON: {e}", c.text()))?;
+    let items = v.get("nftables").and_then(Value::as_array);
+    let rules = items
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("rule"))
+        .filter_map(|r| {
+            Some(Listed {
+                handle: r.get("handle")?.as_u64()?,
+                expr: r.get("expr")?.as_array()?.clone(),
+                comment: r.get("comment").and_then(Value::as_str).map(str::to_string),
+            })
+        })
+        .collect();
+    Ok(Some(rules))
+}
+
+fn rule_body(c: Chain, rule: &NftAccept) -> Value {
+    json!({"family": c.family, "table": c.table, "chain": c.chain,
+        "comment": NFT_TAG, "expr": rule.expr()})
+}
+
+/// Inserts `rule` at the top of the chain; its handle.
+pub fn insert(c: Chain, rule: &NftAccept) -> Result<u64, String> {
+    let cmd = json!({"nftables": [{"insert": {"rule": rule_body(c, rule)}}]});
+    let out = nft(c.ns, &["-j", "-e", "-a"], &cmd)?
+        .ok_or_else(|| format!("there is no chain {}", c.text()))?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| {
+        format!(
+            "nft inserted into {} but echoed no JSON ({e}): delete the rule commented \"{NFT_TAG}\" by hand",
+            c.text()
+        )
+    })?;
+    v.get("nftables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find_map(|i| i.get("insert")?.get("rule")?.get("handle")?.as_u64())
+        .ok_or_else(|| {
+            format!(
+                "nft inserted into {} but echoed no handle: delete the rule commented \"{NFT_TAG}\" by hand",
+                c.text()
+            )
+        })
+}
+
+/// The handle to delete for `DelNftRule { handle, rule }`: `Ok(None)` when netlens' rule is
+/// gone already (so is the chain, or the handle is free and no such rule is left).
+fn to_delete(c: Chain, handle: u64, rule: &NftAccept) -> Result<Option<u64>, String> {
+    let Some(rules) = list(c)? else {
+        return Ok(None);
+    };
+    let ours: Vec<u64> = rules
+        .iter()
+        .filter(|r| rule.is(&r.expr, r.comment.as_deref()))
+        .map(|r| r.handle)
+        .collect();
+    if handle == 0 {
+        return match ours.as_slice() {
+            [] => Ok(None),
+            [h] => Ok(Some(*h)),
+            _ => Err(format!(
+                "{} rules `{rule}` in {}, and the journal does not say which netlens inserted: delete one by hand",
+                ours.len(),
+                c.text()
+            )),
+        };
+    }
+    match rules.iter().find(|r| r.handle == handle) {
+        Some(r) if rule.is(&r.expr, r.comment.as_deref()) => Ok(Some(handle)),
+        Some(_) => Err(format!(
+            "handle {handle} of {} no longer holds the rule netlens inserted (`{rule}`; the ruleset was reloaded?): not deleted, check the chain by hand",
+            c.text()
+        )),
+        None => match ours.first() {
+            None => Ok(None),
+            Some(h) => Err(format!(
+                "the rule netlens inserted in {} is no longer handle {handle} but {h} (the ruleset was reloaded?): not deleted, check the chain by hand",
+                c.text()
+            )),
+        },
+    }
+}
+
+/// Deletes netlens' rule, when it is still there and still netlens'.
+pub fn delete(c: Chain, handle: u64, rule: &NftAccept) -> Result<(), String> {
+    let Some(h) = to_delete(c, handle, rule)? else {
+        return Ok(());
+    };
+    let cmd = json!({"nftables": [{"delete": {"rule": {
+        "family": c.family, "table": c.table, "chain": c.chain, "handle": h}}}]});
+    nft(c.ns, &["-j"], &cmd)?;
+    Ok(())
+}
+
+/// The inverse of an insert (`handle` None; the real handle is filled in once nft echoes it)
+/// or of a delete (`handle` Some), read from the live chain. An insert whose rule is already
+/// in the chain, and a delete whose rule is gone, change nothing.
+pub fn prepare(c: Chain, handle: Option<u64>, rule: &NftAccept) -> Result<Prepared, String> {
+    let nothing = Prepared {
+        noop: true,
+        inverse: Vec::new(),
+    };
+    let (ns, family, table, chain) = (
+        c.ns.to_string(),
+        c.family.to_string(),
+        c.table.to_string(),
+        c.chain.to_string(),
+    );
+    let rule = rule.clone();
+    let inverse = match handle {
+        None => {
+            let rules = list(c)?.ok_or_else(|| format!("there is no chain {}", c.text()))?;
+            if rules.iter().any(|r| rule.is(&r.expr, r.comment.as_deref())) {
+                return Ok(nothing);
+            }
+            Step::DelNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                handle: 0,
+                rule,
+            }
+        }
+        Some(h) => {
+            if to_delete(c, h, &rule)?.is_none() {
+                return Ok(nothing);
+            }
+            Step::InsertNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                rule,
+            }
+        }
+    };
+    Ok(Prepared {
+        noop: false,
+        inverse: vec![inverse],
+    })
+}
