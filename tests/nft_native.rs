@@ -173,14 +173,7 @@ fn nft_forward_policy_drop() {
         let shown = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{shown}");
         assert!(shown.contains("nft insert rule inet lab fwd_c"), "{shown}");
-        let out = netlens(&["fix", "forward-drop:r", "--yes"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        netlens_ok(&["fix", "forward-drop:r", "--yes"]);
         assert!(ping_ok("a", "10.6.0.2"), "the fix opens a → b");
         assert!(connect_ok("a", "10.6.0.2", 8080));
         assert!(ping_ok("b", "10.5.0.2"), "and b → a");
@@ -191,13 +184,7 @@ fn nft_forward_policy_drop() {
             "{:?}",
             ids(&all)
         );
-        let out = netlens(&["undo", "--yes"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        netlens_ok(&["undo", "--yes"]);
         assert!(!ping_ok("a", "10.6.0.2"), "undo brings the drop back");
         assert!(!connect_ok("a", "10.6.0.2", 8080));
         let listed = sh(&[
@@ -229,23 +216,10 @@ fn nft_and_iptables_forward_drop_on_one_flow() {
         let f = findings(&all, "forward-drop", "r");
         assert!(!f.is_empty(), "{:?}", ids(&all));
         assert!(f[0].get("fix").is_some(), "{:#}", f[0]);
-        let out = netlens(&["fix", "forward-drop:r", "--yes"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        netlens_ok(&["fix", "forward-drop:r", "--yes"]);
         assert!(ping_ok("a", "10.6.0.2"), "both drops are opened");
         assert!(ping_ok("b", "10.5.0.2"));
-        let out = netlens(&["undo", "--yes"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        netlens_ok(&["undo", "--yes"]);
         assert!(!ping_ok("a", "10.6.0.2"));
         assert!(!ping_ok("b", "10.5.0.2"));
     });
@@ -263,13 +237,7 @@ fn nft_undo_refuses_after_a_ruleset_reload() {
             "r",
             "add chain inet lab fwd_c { type filter hook forward priority 0; policy drop; }",
         );
-        let out = netlens(&["fix", "forward-drop:r", "--yes"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        netlens_ok(&["fix", "forward-drop:r", "--yes"]);
         assert!(ping_ok("a", "10.6.0.2"));
         // Reload: the table again, with the admin's own accepts in the handles netlens had.
         nft("r", "delete table inet lab");
@@ -341,22 +309,24 @@ fn nft_drops_aimed_at_one_host_or_at_pings_are_found_and_fixed() {
     );
 }
 
+/// `netlens ARGS`, which must exit 0.
+fn netlens_ok(args: &[&str]) {
+    let out = netlens(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `fix ID --yes`: `works` holds after it, and fails again after `undo --yes`.
 fn fix_then_undo(id: &str, works: impl Fn() -> bool) {
-    for (args, want) in [
-        (&["fix", id, "--yes"][..], true),
-        (&["undo", "--yes"][..], false),
-    ] {
-        let out = netlens(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(works(), want, "after {args:?}");
-    }
+    netlens_ok(&["fix", id, "--yes"]);
+    assert!(works(), "after the fix");
+    netlens_ok(&["undo", "--yes"]);
+    assert!(!works(), "after undo");
 }
 
 /// An nft input chain dropping tcp/22 on b: 22 times out, 80 answers; `path` and the
@@ -394,14 +364,7 @@ fn nft_input_drop_of_a_port() {
         );
         // The fix accepts tcp/22 in that nft chain, ahead of its drop.
         assert!(f22.get("fix").is_some(), "{f22:#}");
-        let out = netlens(&["fix", "input-drop:b:tcp/22", "--yes"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        netlens_ok(&["fix", "input-drop:b:tcp/22", "--yes"]);
         assert!(connect_ok("a", "10.6.0.2", 22), "the fix opens tcp/22");
         let all = doctor();
         assert!(
@@ -409,13 +372,7 @@ fn nft_input_drop_of_a_port() {
             "{:?}",
             ids(&all)
         );
-        let out = netlens(&["undo", "--yes"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        netlens_ok(&["undo", "--yes"]);
         assert!(!connect_ok("a", "10.6.0.2", 22), "undo closes it again");
         assert!(connect_ok("a", "10.6.0.2", 80));
     });

@@ -332,12 +332,7 @@ impl Engine {
                 chain,
                 rule,
             } => {
-                let c = super::nft_ops::Chain {
-                    ns,
-                    family,
-                    table,
-                    chain,
-                };
+                let (c, _, _) = super::nft_ops::parts(step).expect("an nft step");
                 // The handle exists only now: the inverse deletes exactly that rule.
                 let handle = super::nft_ops::insert(c, rule)?;
                 return Ok(Some(vec![Step::DelNftRule {
@@ -349,23 +344,10 @@ impl Engine {
                     rule: rule.clone(),
                 }]));
             }
-            Step::DelNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                handle,
-                rule,
-            } => super::nft_ops::delete(
-                super::nft_ops::Chain {
-                    ns,
-                    family,
-                    table,
-                    chain,
-                },
-                *handle,
-                rule,
-            ),
+            Step::DelNftRule { .. } => {
+                let (c, handle, rule) = super::nft_ops::parts(step).expect("an nft step");
+                super::nft_ops::delete(c, handle.unwrap_or(0), rule)
+            }
             Step::DelIptablesRule {
                 ns,
                 table,

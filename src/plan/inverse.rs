@@ -441,39 +441,10 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
         Step::SetBridgePort { .. } => super::brport_ops::prepare(eng, step),
         Step::DelNeigh { .. } | Step::AddNeigh { .. } => super::neigh_ops::prepare(eng, step),
         Step::DelRule { .. } | Step::AddRule { .. } => super::rule_ops::prepare(eng, step),
-        Step::InsertNftRule {
-            ns,
-            family,
-            table,
-            chain,
-            rule,
-        } => super::nft_ops::prepare(
-            super::nft_ops::Chain {
-                ns,
-                family,
-                table,
-                chain,
-            },
-            None,
-            rule,
-        ),
-        Step::DelNftRule {
-            ns,
-            family,
-            table,
-            chain,
-            handle,
-            rule,
-        } => super::nft_ops::prepare(
-            super::nft_ops::Chain {
-                ns,
-                family,
-                table,
-                chain,
-            },
-            Some(*handle),
-            rule,
-        ),
+        Step::InsertNftRule { .. } | Step::DelNftRule { .. } => {
+            let (c, handle, rule) = super::nft_ops::parts(step).expect("an nft step");
+            super::nft_ops::prepare(c, handle, rule)
+        }
         Step::DelIptablesRule {
             ns,
             table,

@@ -25,6 +25,35 @@ pub struct Chain<'a> {
     pub chain: &'a str,
 }
 
+/// The chain, the handle (a delete's) and the rule of an nft step; `None` for other steps.
+pub fn parts(step: &Step) -> Option<(Chain<'_>, Option<u64>, &NftAccept)> {
+    let (ns, family, table, chain, handle, rule) = match step {
+        Step::InsertNftRule {
+            ns,
+            family,
+            table,
+            chain,
+            rule,
+        } => (ns, family, table, chain, None, rule),
+        Step::DelNftRule {
+            ns,
+            family,
+            table,
+            chain,
+            handle,
+            rule,
+        } => (ns, family, table, chain, Some(*handle), rule),
+        _ => return None,
+    };
+    let c = Chain {
+        ns,
+        family,
+        table,
+        chain,
+    };
+    Some((c, handle, rule))
+}
+
 impl Chain<'_> {
     fn text(&self) -> String {
         format!(
