@@ -3,7 +3,7 @@
 //! the raw and mangle tables and a filter DROP keyed on a mangle mark (`raw-mangle-drop`).
 //! Addresses 10.72.x; the kernel (ping) decides each time.
 
-use crate::common::flows::{connect_ok, listen, path};
+use crate::common::flows::{connect_ok, listen};
 use crate::common::plan::private_state;
 use crate::common::rules::*;
 use crate::common::world::{in_world, sh};
