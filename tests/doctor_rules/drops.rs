@@ -3,7 +3,7 @@
 //! the raw and mangle tables and a filter DROP keyed on a mangle mark (`raw-mangle-drop`).
 //! Addresses 10.72.x; the kernel (ping) decides each time.
 
-use crate::common::flows::{connect_ok, listen};
+use crate::common::flows::{connect_ok, listen, path};
 use crate::common::plan::private_state;
 use crate::common::rules::*;
 use crate::common::world::{in_world, sh};
@@ -598,4 +598,85 @@ fn a_drop_aimed_at_one_host_is_found_and_fixed() {
         );
         fix_then_undo(&f, || ping_ok("h", "10.72.9.1", None));
     });
+}
+
+/// A wrong permanent MAC for a gateway that is a bridge: the frame floods the bridge and
+/// reaches nobody — except a port-forward, which br_netfilter DNATs in the bridge's
+/// namespace (bridge-nf-call-iptables=1) and then routes whatever the MAC said. The kernel
+/// decides both, and `path` must agree on each (oracle seeds 301, 339).
+#[test]
+fn a_wrong_gateway_mac_on_a_bridge_still_reaches_a_port_forward() {
+    in_world(
+        "drops::a_wrong_gateway_mac_on_a_bridge_still_reaches_a_port_forward",
+        || {
+            for n in ["h", "r", "t"] {
+                netns(n);
+            }
+            sh(&["ip", "-n", "r", "link", "add", "br0", "type", "bridge"]);
+            sh(&["ip", "-n", "r", "link", "set", "br0", "up"]);
+            addr("r", "10.73.0.1/24", "br0");
+            for (n, port, a) in [("h", "p1", "10.73.0.2/24"), ("t", "p2", "10.73.0.3/24")] {
+                veth(n, "eth0", "r", port);
+                sh(&["ip", "-n", "r", "link", "set", port, "master", "br0"]);
+                addr(n, a, "eth0");
+                route(n, &["default", "via", "10.73.0.1"]);
+            }
+            sysctl("r", "net.bridge.bridge-nf-call-iptables", "1");
+            sysctl("r", "net.ipv4.ip_forward", "1");
+            ipt(
+                "r",
+                &[
+                    "-t",
+                    "nat",
+                    "-A",
+                    "PREROUTING",
+                    "-d",
+                    "10.73.0.1",
+                    "-p",
+                    "tcp",
+                    "--dport",
+                    "8081",
+                    "-j",
+                    "DNAT",
+                    "--to-destination",
+                    "10.73.0.3:8080",
+                ],
+            );
+            let _l = listen("t", 8080);
+            assert!(connect_ok("h", "10.73.0.1", 8081), "healthy port-forward");
+            sh(&[
+                "ip",
+                "-n",
+                "h",
+                "neigh",
+                "replace",
+                "10.73.0.1",
+                "lladdr",
+                "02:00:00:00:00:99",
+                "nud",
+                "permanent",
+                "dev",
+                "eth0",
+            ]);
+            let tcp = [
+                "--from",
+                "h",
+                "10.73.0.1",
+                "--proto",
+                "tcp",
+                "--port",
+                "8081",
+            ];
+            let kernel = connect_ok("h", "10.73.0.1", 8081);
+            assert!(kernel, "br_netfilter routes the DNATed frame");
+            assert_eq!(
+                path(&tcp).0,
+                0,
+                "path to the port-forward: {:#}",
+                path(&tcp).1
+            );
+            assert!(!ping_ok("h", "10.73.0.1", None), "ICMP reaches nobody");
+            assert!(!path_delivers("h", "10.73.0.1"), "path for ICMP");
+        },
+    );
 }
