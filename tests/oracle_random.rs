@@ -23,7 +23,9 @@ mod common;
 
 use std::time::Instant;
 
-use common::oracle_check::{all_reality, check_doctor, check_paths, fix_and_undo, Case, Run};
+use common::oracle_check::{
+    all_reality, check_doctor, check_paths, fix_and_undo, settle_neighbours, Case, Run,
+};
 use common::oracle_fault::{self, Fault, KINDS};
 use common::oracle_probe::{candidates, choose, Listeners};
 use common::topo_gen::{self, script, Rng, Topology};
@@ -90,23 +92,6 @@ fn run_all(argv: &[Vec<String>], what: &str, t: &Topology) {
             script(&t.build)
         );
     }
-}
-
-/// Forgets every learned neighbour entry (PERMANENT and NOARP stay: `ip neigh flush` skips
-/// them, and the neigh-wrong fault is one). A fault can change a MAC under them — detaching
-/// the port a bridge took its MAC from changes the bridge's (seed 365) — and an entry
-/// learned before then sends to the old MAC until the kernel re-probes it, 15–45 s later or
-/// once traffic has found it STALE: whether a probe is lost then depends on when it runs, and
-/// `path`'s snapshot, taken seconds after the probes, may see the entry already re-learned.
-/// Flushed, the probes and `path` see one state. `path` does model such an entry from the
-/// snapshot; the kernel test doctor_rules::oracle_cases checks it without a race.
-fn settle_neighbours() {
-    let out = try_sh(&["ip", "-all", "netns", "exec", "ip", "neigh", "flush", "all"]);
-    assert!(
-        out.status.success(),
-        "ip neigh flush: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
 }
 
 /// The topology and fault of `seed`: the kind comes from the seed (cycling through `kinds`);

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::oracle_fault::Fault;
 use super::oracle_probe::{doctor, ids, names_fault, netlens, path, reality, Pair};
 use super::topo_gen::{script, Topology};
+use super::world::try_sh;
 
 /// One seed's network, its fault, and what the kernel did before and after the fault.
 pub struct Case {
@@ -156,6 +157,25 @@ fn labels(c: &Case, idx: impl Iterator<Item = usize>) -> String {
         .join(", ")
 }
 
+/// Forgets every learned neighbour entry (PERMANENT and NOARP stay: `ip neigh flush` skips
+/// them, and the neigh-wrong fault is one). A fault can change a MAC under them — detaching
+/// the port a bridge took its MAC from changes the bridge's (seed 365) — and an entry
+/// learned before then sends to the old MAC until the kernel re-probes it, 15–45 s later or
+/// once traffic has found it STALE: whether a probe is lost then depends on when it runs, and
+/// `path`'s snapshot, taken seconds after the probes, may see the entry already re-learned.
+/// Flushed, the probes and `path` see one state. A fix can do the same: re-attaching a port
+/// whose MAC is lower than the bridge's changes the bridge's MAC (seed 441), so the entries are
+/// flushed after `fix all` and after `undo` too; hosts on a real node re-learn within seconds. `path` does model such an entry from the
+/// snapshot; the kernel test doctor_rules::oracle_cases checks it without a race.
+pub fn settle_neighbours() {
+    let out = try_sh(&["ip", "-all", "netns", "exec", "ip", "neigh", "flush", "all"]);
+    assert!(
+        out.status.success(),
+        "ip neigh flush: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}
+
 /// `fix all --yes` must repair every pair the fault broke and break none that worked;
 /// `undo --yes` must bring the failure back.
 pub fn fix_and_undo(c: &Case, run: &mut Run) {
@@ -163,6 +183,7 @@ pub fn fix_and_undo(c: &Case, run: &mut Run) {
     let kind = c.fault.kind;
     let state = format!("/run/oracle-state-{}", c.seed);
     let fix = netlens(&["fix", "all", "--yes"], Some(&state));
+    settle_neighbours();
     let mut fixed = all_reality(&c.pairs);
     // A link brought back up leaves neighbour entries the fault made INCOMPLETE/FAILED: the
     // kernel's first packet can still fail (EHOSTUNREACH when its ARP probes run out) and the
@@ -202,6 +223,7 @@ pub fn fix_and_undo(c: &Case, run: &mut Run) {
     }
     run.tally(kind).fix_worked += 1;
     let undo = netlens(&["undo", "--yes"], Some(&state));
+    settle_neighbours();
     let undone = all_reality(&c.pairs);
     let back = labels(c, failing.iter().copied().filter(|&i| undone[i]));
     if back.is_empty() {
