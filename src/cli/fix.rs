@@ -108,7 +108,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<i32> {
     // `fix all`: the fixes composed on a copy first (one may repair another's finding, or
     // make another's step fail); a single finding's fix was already tried on a copy.
     let composed = if all {
-        fix_all::compose(&snap, &chosen)
+        fix_all::compose(&snap, &chosen, earlier.as_ref())
     } else {
         Composed {
             steps: chosen[0].fix.iter().flat_map(|x| x.steps.clone()).collect(),

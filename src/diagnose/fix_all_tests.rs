@@ -2,8 +2,9 @@
 //! overlap.
 
 use super::super::{run_rules, Finding, Fix, Severity};
-use super::compose;
+use super::{compose, compose_with};
 use crate::diagnose::tests::{asset, set_down};
+use crate::model::Snapshot;
 use crate::plan::{RouteSpec, Step};
 
 fn route(dst: &str, via: &str) -> Step {
@@ -52,7 +53,7 @@ fn a_fix_that_clashes_with_the_root_cause_fix_is_left_out() {
         .find(|f| f.rule == "link-down")
         .expect("link-down");
     let default = finding("no-default", "t", vec![route("0.0.0.0/0", "192.168.15.6")]);
-    let composed = compose(&snap, &[&default, link]);
+    let composed = compose(&snap, &[&default, link], None);
     assert_eq!(ids(composed.chosen.iter().copied()), [link.id.as_str()]);
     assert_eq!(composed.steps, link.fix.as_ref().unwrap().steps);
     assert_eq!(composed.left_out.len(), 1);
@@ -80,7 +81,7 @@ fn root_cause_order_decides_which_of_two_clashing_fixes_runs() {
         "x",
         vec![route("10.9.0.0/16", "192.168.15.6")],
     );
-    let composed = compose(&snap, &[&other, &lan]);
+    let composed = compose(&snap, &[&other, &lan], None);
     assert_eq!(ids(composed.chosen.iter().copied()), [lan.id.as_str()]);
     assert_eq!(composed.steps, lan.fix.as_ref().unwrap().steps);
     assert_eq!(
@@ -102,7 +103,7 @@ fn fixes_that_do_not_clash_all_run_and_shared_steps_run_once() {
         "y",
         vec![shared.clone(), route("10.8.0.0/16", "192.168.15.5")],
     );
-    let composed = compose(&snap, &[&b, &a]);
+    let composed = compose(&snap, &[&b, &a], None);
     assert_eq!(
         ids(composed.chosen.iter().copied()),
         [a.id.as_str(), b.id.as_str()]
@@ -112,4 +113,52 @@ fn fixes_that_do_not_clash_all_run_and_shared_steps_run_once() {
         [shared, route("10.8.0.0/16", "192.168.15.5")]
     );
     assert!(composed.left_out.is_empty());
+}
+
+fn has_route(s: &Snapshot, dst: &str) -> bool {
+    let n = s.namespace("bridge-red").unwrap();
+    n.routes.iter().any(|r| r.dst == dst)
+}
+
+/// Seed 593: a bridge's port to the gateway detached, so `bridge-no-addr` (give the bridge the
+/// gateway's address) shows beside `port-detached` (attach it again). Once the port is back,
+/// the bridge-no-addr fix would hold the gateway's address twice on the segment: repaired by
+/// the first fix and harmful after it, it is left out. Here 10.9.0.0/16 stands for the port
+/// and 10.8.0.0/16 for the second address.
+#[test]
+fn a_repaired_finding_whose_fix_would_then_cause_an_error_is_left_out() {
+    let snap = asset("bridge");
+    let rules = |s: &Snapshot| {
+        let mut out = run_rules(s);
+        if !has_route(s, "10.9.0.0/16") {
+            out.push(finding("port-detached", "p0", vec![]));
+            out.push(finding("bridge-no-addr", "br0", vec![]));
+        }
+        if has_route(s, "10.8.0.0/16") && has_route(s, "10.9.0.0/16") {
+            out.push(finding("dup-ip", "gw", vec![]));
+        }
+        out
+    };
+    let port = finding(
+        "port-detached",
+        "p0",
+        vec![route("10.9.0.0/16", "192.168.15.5")],
+    );
+    let addr = finding(
+        "bridge-no-addr",
+        "br0",
+        vec![route("10.8.0.0/16", "192.168.15.5")],
+    );
+    // The doctor lists bridge-no-addr first (alphabetical): root-cause order puts it after.
+    let composed = compose_with(&snap, &[&addr, &port], &rules);
+    assert_eq!(ids(composed.chosen.iter().copied()), [port.id.as_str()]);
+    assert_eq!(
+        ids(composed.left_out.iter().map(|x| x.0)),
+        [addr.id.as_str()]
+    );
+    let why = &composed.left_out[0].1;
+    assert!(
+        why.contains("repaired by the fix for port-detached") && why.contains("dup-ip"),
+        "{why}"
+    );
 }
