@@ -47,12 +47,16 @@ fn mark_and_drop(selector: &[&str]) {
     );
 }
 
-/// `fix` the finding: `works` must hold after it, and fail again after `undo`.
-fn fix_then_undo(f: &serde_json::Value, works: impl Fn() -> bool) {
+/// `fix` the finding: `works` must hold after it (and the doctor be clean of `clean_of`), and
+/// fail again after `undo`.
+fn fix_then_undo(f: &serde_json::Value, clean_of: Option<&str>, works: impl Fn() -> bool) {
     fix(f["id"].as_str().unwrap());
-    assert!(works(), "after the fix");
+    assert!(works(), "after the fix of {}", f["id"]);
+    if let Some(rule) = clean_of {
+        expect_clean_of(rule);
+    }
     undo();
-    assert!(!works(), "undo drops it again");
+    assert!(!works(), "after undo of {}", f["id"]);
 }
 
 #[test]
@@ -72,11 +76,7 @@ fn drop_route_found_and_fix_deletes_it() {
             "r",
             ("route", "blackhole 10.72.9.0/25"),
         );
-        fix(f["id"].as_str().unwrap());
-        assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
-        expect_clean_of("drop-route");
-        undo();
-        assert!(!ping_ok("h", "10.72.9.1", None), "after undo");
+        fix_then_undo(&f, Some("drop-route"), || ping_ok("h", "10.72.9.1", None));
         sh(&["ip", "-n", "r", "route", "del", "10.72.9.0/25"]);
 
         // The default route itself replaced: the fix puts one back through the gateway.
@@ -150,11 +150,7 @@ fn policy_rule_that_drops_found_and_fixed() {
             f.get("fix").is_some(),
             "deleting the rule is the fix: {f:#}"
         );
-        fix(f["id"].as_str().unwrap());
-        assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
-        expect_clean_of("policy-rule");
-        undo();
-        assert!(!ping_ok("h", "10.72.9.1", None), "undo puts the rule back");
+        fix_then_undo(&f, Some("policy-rule"), || ping_ok("h", "10.72.9.1", None));
         let rules = sh_out(&["ip", "-n", "r", "rule", "show", "pref", "32764"]);
         assert!(rules.contains("from 10.72.0.0/24 lookup 100"), "{rules}");
         sh(&["ip", "-n", "r", "rule", "del", "pref", "32764"]);
@@ -281,17 +277,9 @@ fn raw_and_mangle_drops_found_and_fixed() {
                 "raw PREROUTING: -A PREROUTING -s 10.72.0.2/32 -p icmp -j DROP",
             ),
         );
-        fix(f["id"].as_str().unwrap());
-        assert!(
-            ping_ok("h", "10.72.9.1", None),
-            "after deleting the raw drop"
-        );
-        expect_clean_of("raw-mangle-drop");
-        undo();
-        assert!(
-            !ping_ok("h", "10.72.9.1", None),
-            "undo puts the raw drop back"
-        );
+        fix_then_undo(&f, Some("raw-mangle-drop"), || {
+            ping_ok("h", "10.72.9.1", None)
+        });
         ipt("r", &["-t", "raw", "-F", "PREROUTING"]);
 
         // Marked in mangle, dropped by the mark in filter FORWARD: forward-drop's, through
@@ -371,14 +359,9 @@ fn wrong_permanent_neighbour_found_and_path_says_lost() {
             let f = expect_finding("gateway-neigh", "error", "h", ("neighbor", "10.72.0.1"));
             // The fix deletes the entry, so ARP finds the gateway's real MAC; undo pins the
             // wrong one again.
-            fix(f["id"].as_str().unwrap());
-            assert!(ping_ok("h", "10.72.9.1", None), "after the fix");
-            expect_clean_of("gateway-neigh");
-            undo();
-            assert!(
-                !ping_ok("h", "10.72.9.1", None),
-                "undo pins the wrong MAC again"
-            );
+            fix_then_undo(&f, Some("gateway-neigh"), || {
+                ping_ok("h", "10.72.9.1", None)
+            });
             let pinned = sh_out(&["ip", "-n", "h", "neigh", "show", "10.72.0.1"]);
             assert!(
                 pinned.contains(mac) && pinned.contains("PERMANENT"),
@@ -409,13 +392,7 @@ fn wrong_permanent_neighbour_found_and_path_says_lost() {
             assert!(!ping_ok("h", "10.72.9.1", None), "replies to the wrong MAC");
             assert!(!path_delivers("s", "10.72.0.2"), "path to the wrong MAC");
             let f = expect_finding("neigh-mac", "error", "r", ("neighbor", "10.72.0.2"));
-            fix(f["id"].as_str().unwrap());
-            assert!(
-                ping_ok("h", "10.72.9.1", None),
-                "after the router's entry is gone"
-            );
-            undo();
-            assert!(!ping_ok("h", "10.72.9.1", None), "undo: replies lost again");
+            fix_then_undo(&f, None, || ping_ok("h", "10.72.9.1", None));
             // Control: a permanent entry with the right MAC is fine.
             let real = String::from_utf8(
                 std::process::Command::new("ip")
@@ -480,14 +457,9 @@ fn bridge_port_flags_found_and_path_follows_them() {
                 "path to a non-isolated port"
             );
             let f = expect_finding("port-isolated", "warning", "sw", ("link", "p2"));
-            fix(f["id"].as_str().unwrap());
-            assert!(ping_ok("h1", "10.73.0.12", None), "isolation turned off");
-            expect_clean_of("port-isolated");
-            undo();
-            assert!(
-                !ping_ok("h1", "10.73.0.12", None),
-                "undo isolates them again"
-            );
+            fix_then_undo(&f, Some("port-isolated"), || {
+                ping_ok("h1", "10.73.0.12", None)
+            });
             bridge_link(&["p1", "isolated", "off"]);
             bridge_link(&["p2", "isolated", "off"]);
 
@@ -499,10 +471,7 @@ fn bridge_port_flags_found_and_path_follows_them() {
                 "path through a disabled port"
             );
             let f = expect_finding("port-blocking", "error", "sw", ("link", "p3"));
-            fix(f["id"].as_str().unwrap());
-            assert!(ping_ok("h1", "10.73.0.13", None), "port forwarding again");
-            undo();
-            assert!(!ping_ok("h1", "10.73.0.13", None), "undo disables it again");
+            fix_then_undo(&f, None, || ping_ok("h1", "10.73.0.13", None));
             bridge_link(&["p3", "state", "3"]);
 
             // Neither learning nor flooding: the bridge never finds h3.
@@ -552,7 +521,7 @@ fn a_drop_aimed_at_one_listened_port_is_found_and_fixed() {
                 f["explanation"].as_str().unwrap().contains("tcp/8080"),
                 "{f:#}"
             );
-            fix_then_undo(&f, || connect_ok("h", "10.72.1.2", 8080));
+            fix_then_undo(&f, None, || connect_ok("h", "10.72.1.2", 8080));
         },
     );
 }
@@ -574,7 +543,7 @@ fn a_drop_aimed_at_pings_only_is_found_and_fixed() {
             assert!(connect_ok("h", "10.72.1.2", 8080), "tcp passes");
             let f = expect_finding("forward-drop", "warning", "r", ("namespace", ""));
             assert!(f["explanation"].as_str().unwrap().contains("ping"), "{f:#}");
-            fix_then_undo(&f, || ping_ok("h", "10.72.1.2", None));
+            fix_then_undo(&f, None, || ping_ok("h", "10.72.1.2", None));
         },
     );
 }
@@ -596,7 +565,7 @@ fn a_drop_aimed_at_one_host_is_found_and_fixed() {
             f["explanation"].as_str().unwrap().contains("10.72.9.1"),
             "{f:#}"
         );
-        fix_then_undo(&f, || ping_ok("h", "10.72.9.1", None));
+        fix_then_undo(&f, None, || ping_ok("h", "10.72.9.1", None));
     });
 }
 
