@@ -17,6 +17,12 @@ use super::{earlier::Earlier, run_rules_with, Finding, Severity};
 use crate::model::Snapshot;
 use crate::plan::{simulate, Simulated, Step};
 
+/// At most this many fixes are composed on the copy: each may run every rule over the whole
+/// snapshot twice, so a node with hundreds of findings would make `fix all` quadratic. The
+/// rest are taken as they are (as [`super::fix_check`] keeps a fix untried past its own cap);
+/// the network is checked after the plan in any case.
+const MAX_COMPOSED: usize = 32;
+
 /// The fixes `netlens fix all` applies, in order, and what it leaves out.
 pub struct Composed<'a> {
     pub chosen: Vec<&'a Finding>,
@@ -63,6 +69,10 @@ fn compose_with<'a>(
             .filter(|s| !out.steps.contains(s))
             .cloned()
             .collect();
+        // Past the cap the fixes are taken as they are (each check runs every rule again).
+        if out.chosen.len() + out.left_out.len() >= MAX_COMPOSED {
+            copy = None;
+        }
         let Some(cur) = copy.as_ref() else {
             take(&mut out, f, new);
             continue;

@@ -162,3 +162,39 @@ fn a_repaired_finding_whose_fix_would_then_cause_an_error_is_left_out() {
         "{why}"
     );
 }
+
+/// Past the cap, fixes are taken without being composed: a clash there is not seen (the
+/// plan's own check catches it), but `fix all` stays linear on a node with many findings.
+#[test]
+fn past_the_cap_fixes_are_taken_as_they_are() {
+    let snap = asset("bridge");
+    let many: Vec<Finding> = (0..super::MAX_COMPOSED)
+        .map(|i| {
+            let dst = format!("10.{}.0.0/16", 100 + i);
+            finding(
+                "no-route",
+                &format!("n{i}"),
+                vec![route(&dst, "192.168.15.5")],
+            )
+        })
+        .collect();
+    let first = finding(
+        "no-route",
+        "lan",
+        vec![route("10.9.0.0/16", "192.168.15.5")],
+    );
+    let clash = finding(
+        "forward-drop",
+        "x",
+        vec![route("10.9.0.0/16", "192.168.15.6")],
+    );
+    let mut all: Vec<&Finding> = vec![&first];
+    all.extend(many.iter());
+    all.push(&clash);
+    let composed = compose(&snap, &all, None);
+    assert!(composed.left_out.is_empty());
+    assert_eq!(composed.chosen.len(), super::MAX_COMPOSED + 2);
+    // Within the cap, the same clash is left out.
+    let composed = compose(&snap, &[&first, &clash], None);
+    assert_eq!(composed.left_out.len(), 1);
+}
