@@ -534,15 +534,7 @@ fn sysctl(ns: &str, kv: &str) {
 /// ```
 fn two_link_uplink() {
     namespaces(&["inet", "r0", "r1", "h"]);
-    wire(
-        "r0",
-        "up0",
-        "198.51.100.2/24",
-        "inet",
-        "dn0",
-        "198.51.100.1/24",
-    );
-    ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
+    inet_uplink();
     wire("r0", "t1", "10.1.255.1/30", "r1", "up0", "10.1.255.2/30");
     wire("r0", "a1", "10.1.254.1/30", "r1", "up1", "10.1.254.2/30");
     wire("r1", "eth0", "10.1.0.1/24", "h", "eth0", "10.1.0.2/24");
@@ -724,10 +716,9 @@ fn upstream_default_route_is_no_route_back() {
     });
 }
 
-/// inet (198.51.100.1, with 203.0.113.10 on lo) — r0 (198.51.100.2 / 10.1.0.1) — h (10.1.0.2):
-/// addresses only; each test adds its own routes, forwarding and NAT.
-fn inet_r0_h() {
-    namespaces(&["inet", "r0", "h"]);
+/// r0's uplink up0 (198.51.100.2) to inet dn0 (198.51.100.1, with 203.0.113.10 on lo); both
+/// namespaces exist already.
+fn inet_uplink() {
     wire(
         "r0",
         "up0",
@@ -737,6 +728,13 @@ fn inet_r0_h() {
         "198.51.100.1/24",
     );
     ip("inet", &["addr", "add", "203.0.113.10/32", "dev", "lo"]);
+}
+
+/// inet (198.51.100.1, with 203.0.113.10 on lo) — r0 (198.51.100.2 / 10.1.0.1) — h (10.1.0.2):
+/// addresses only; each test adds its own routes, forwarding and NAT.
+fn inet_r0_h() {
+    namespaces(&["inet", "r0", "h"]);
+    inet_uplink();
     wire("r0", "eth0", "10.1.0.1/24", "h", "eth0", "10.1.0.2/24");
 }
 
