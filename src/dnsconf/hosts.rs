@@ -2,39 +2,7 @@
 
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
-
-/// One usable line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostsEntry {
-    pub addr: IpAddr,
-    /// Canonical name first, then aliases.
-    pub names: Vec<String>,
-    /// 1-based line number.
-    pub line: usize,
-}
-
-/// A parsed hosts file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hosts {
-    pub entries: Vec<HostsEntry>,
-    pub warnings: Vec<String>,
-}
-
-impl Hosts {
-    /// Addresses for `name` in file order, compared case-insensitively like glibc does.
-    /// A trailing dot on the query is ignored (`localhost.` matches `localhost`).
-    pub fn lookup(&self, name: &str) -> Vec<IpAddr> {
-        let name = name.strip_suffix('.').unwrap_or(name);
-        let mut out = Vec::new();
-        for e in &self.entries {
-            if e.names.iter().any(|n| n.eq_ignore_ascii_case(name)) && !out.contains(&e.addr) {
-                out.push(e.addr);
-            }
-        }
-        out
-    }
-}
+pub use crate::model::dns_files::{Hosts, HostsEntry};
 
 /// Parses hosts text. Never panics; bad lines become warnings.
 pub fn parse(text: &str) -> Hosts {

@@ -13,36 +13,11 @@ use std::time::{Duration, Instant};
 
 use crate::rootfs::{read_regular, shown_path, ReadOut, Resolver, Root, MAX_FILE};
 
-use serde::{Deserialize, Serialize};
-
-pub use hosts::{Hosts, HostsEntry};
-pub use nsswitch::{Action, Database, NsSwitch, Source};
-pub use resolv::{Nameserver, ResolvConf, ResolvOptions};
-
-/// The outcome of reading and parsing one file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileRead<T> {
-    /// The path actually read (after applying overrides, and after following symlinks inside
-    /// the namespace's root: `/proc/PID/root/run/systemd/resolve/stub-resolv.conf`).
-    pub path: String,
-    /// The file's text (invalid UTF-8 replaced), if it could be read.
-    pub raw: Option<String>,
-    pub parsed: Option<T>,
-    /// `"not found"` for a missing file, otherwise the I/O error text.
-    pub error: Option<String>,
-    /// The file was larger than [`crate::rootfs::MAX_FILE`] (1 MiB): `raw` and `parsed` hold
-    /// its beginning only.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub truncated: bool,
-}
-
-/// The DNS-related files as seen by processes in one namespace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DnsFiles {
-    pub resolv_conf: FileRead<ResolvConf>,
-    pub nsswitch: FileRead<NsSwitch>,
-    pub hosts: FileRead<Hosts>,
-}
+// Transitional: the parsed files are snapshot types and live in `crate::model::dns_files`.
+pub use crate::model::dns_files::{
+    Action, Database, DnsFiles, FileRead, Hosts, HostsEntry, Nameserver, NsSwitch, ResolvConf,
+    ResolvOptions, Source,
+};
 
 /// Reads `<root>/etc/{resolv.conf,nsswitch.conf,hosts}`.
 ///

@@ -4,65 +4,10 @@
 //! anywhere. glibc uses the first line for a database and ignores later duplicates; a
 //! missing `hosts` line means `files dns`.
 
-use serde::{Deserialize, Serialize};
-
-/// A `[STATUS=action]` item, e.g. `NOTFOUND=return` or `!UNAVAIL=return`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Action {
-    /// `success`, `notfound`, `unavail` or `tryagain` as written (case kept).
-    pub status: String,
-    /// True for `!STATUS=…` (any status but this one).
-    pub negated: bool,
-    /// `return`, `continue` or `merge` as written.
-    pub action: String,
-}
-
-/// One service in a database's lookup order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
-    pub name: String,
-    /// Actions in the brackets that follow this source.
-    pub actions: Vec<Action>,
-}
-
-/// One `database: sources` line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Database {
-    pub name: String,
-    pub sources: Vec<Source>,
-    pub line: usize,
-}
-
-/// A parsed nsswitch.conf.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NsSwitch {
-    pub databases: Vec<Database>,
-    pub warnings: Vec<String>,
-}
-
-/// glibc's lookup order when `hosts` is not configured.
-pub const DEFAULT_HOSTS_SOURCES: [&str; 2] = ["files", "dns"];
+pub use crate::model::dns_files::{Action, Database, NsSwitch, Source, DEFAULT_HOSTS_SOURCES};
 
 const STATUSES: [&str; 4] = ["success", "notfound", "unavail", "tryagain"];
 const ACTIONS: [&str; 3] = ["return", "continue", "merge"];
-
-impl NsSwitch {
-    /// The database glibc uses for `name`: the first line naming it.
-    pub fn database(&self, name: &str) -> Option<&Database> {
-        self.databases.iter().find(|d| d.name == name)
-    }
-
-    /// Source names for host lookups, in order; glibc's default when no `hosts` line.
-    pub fn hosts_sources(&self) -> Vec<String> {
-        match self.database("hosts") {
-            Some(db) => db.sources.iter().map(|s| s.name.clone()).collect(),
-            None => DEFAULT_HOSTS_SOURCES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
-    }
-}
 
 /// Parses nsswitch.conf text. Never panics; odd lines become warnings.
 pub fn parse(text: &str) -> NsSwitch {

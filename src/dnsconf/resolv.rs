@@ -15,10 +15,8 @@
 
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+pub use crate::model::dns_files::{Nameserver, ResolvConf, ResolvOptions, MAX_NAMESERVERS};
 
-/// glibc `MAXNS`.
-pub const MAX_NAMESERVERS: usize = 3;
 /// Search-list length kept by glibc < 2.26 (MAXDNSRCH).
 pub const OLD_MAX_SEARCH: usize = 6;
 /// glibc `RES_MAXNDOTS`.
@@ -29,75 +27,6 @@ pub const MAX_TIMEOUT: u32 = 30;
 pub const MAX_ATTEMPTS: u32 = 5;
 /// musl's line buffer; longer lines are cut.
 pub const MUSL_LINE_MAX: usize = 256;
-
-/// One `nameserver` line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Nameserver {
-    /// The value as written (without trailing comment).
-    pub text: String,
-    /// The parsed address; `None` if glibc would reject it (e.g. a hostname).
-    pub addr: Option<IpAddr>,
-    /// IPv6 zone after `%` (e.g. `lo0` in `fe80::1%lo0`).
-    pub scope: Option<String>,
-}
-
-/// The `options` line(s).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResolvOptions {
-    pub ndots: u8,
-    /// Seconds per try (glibc default 5).
-    pub timeout: u32,
-    /// Tries per server (glibc default 2).
-    pub attempts: u32,
-    pub edns0: bool,
-    pub rotate: bool,
-    pub use_vc: bool,
-    pub single_request: bool,
-    pub single_request_reopen: bool,
-    /// Every other option, as written (`trust-ad`, `no-aaaa`, `inet6`, …).
-    pub other: Vec<String>,
-}
-
-impl Default for ResolvOptions {
-    fn default() -> Self {
-        ResolvOptions {
-            ndots: 1,
-            timeout: 5,
-            attempts: 2,
-            edns0: false,
-            rotate: false,
-            use_vc: false,
-            single_request: false,
-            single_request_reopen: false,
-            other: Vec::new(),
-        }
-    }
-}
-
-/// A parsed resolv.conf.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResolvConf {
-    /// Every `nameserver` line, in order, including unusable ones.
-    pub nameservers: Vec<Nameserver>,
-    /// The effective search list (from the last `search` or `domain` line).
-    pub search: Vec<String>,
-    /// The value of the last `domain` line, if any.
-    pub domain: Option<String>,
-    pub sortlist: Vec<String>,
-    pub options: ResolvOptions,
-    pub warnings: Vec<String>,
-}
-
-impl ResolvConf {
-    /// The servers glibc will actually query: the first 3 parseable addresses.
-    pub fn effective_nameservers(&self) -> Vec<IpAddr> {
-        self.nameservers
-            .iter()
-            .filter_map(|n| n.addr)
-            .take(MAX_NAMESERVERS)
-            .collect()
-    }
-}
 
 /// C `atoi`: optional leading whitespace and sign, then digits; stops at the first other
 /// character; no digits gives 0. Saturates instead of overflowing.

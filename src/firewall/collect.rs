@@ -14,9 +14,9 @@ use std::process::Command;
 
 use super::bounded_run::run_bounded;
 
-use super::model::{Backend, Firewall, IpFamily, XtSource, IPTABLES_TABLE_NAMES};
 use super::nfnetlink::{self, KernelTable};
 use super::{iptables_save, nft_json};
+use crate::model::firewall::{Backend, Firewall, IpFamily, XtSource, IPTABLES_TABLE_NAMES};
 
 /// What the cheap checks found, and therefore which tools to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

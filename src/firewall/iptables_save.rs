@@ -6,7 +6,7 @@
 //! containing spaces are double-quoted with `\"` and `\\` escapes. Bad lines produce a warning
 //! and parsing continues, so one odd line never hides the rest of a ruleset.
 
-use super::model::{Cond, IpFamily, Match, XtChain, XtRule, XtSource, XtTable};
+use crate::model::firewall::{Cond, IpFamily, Match, XtChain, XtRule, XtSource, XtTable};
 
 /// Parses the text; returns the tables found and a warning per line that could not be used.
 pub fn parse(text: &str, family: IpFamily, source: XtSource) -> (Vec<XtTable>, Vec<String>) {

@@ -3,10 +3,10 @@ mod bounded_run;
 pub mod collect;
 pub mod eval;
 pub mod iptables_save;
-pub mod model;
 pub mod nfnetlink;
 pub mod nft_expr;
 pub mod nft_json;
 
 pub use collect::collect_in_current_netns;
-pub use model::*;
+// Transitional: the snapshot's firewall types live in `crate::model::firewall`.
+pub use crate::model::firewall::*;

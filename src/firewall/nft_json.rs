@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::model::{Counters, NftChain, NftRule, NftTable};
+use crate::model::firewall::{Counters, NftChain, NftRule, NftTable};
 
 /// Parses the text; returns the tables found and warnings for objects that could not be used.
 pub fn parse(text: &str) -> (Vec<NftTable>, Vec<String>) {

@@ -5,6 +5,8 @@
 //! contract (`docs/snapshot-schema.md`); bump [`SCHEMA_VERSION`] on any incompatible change.
 mod cni;
 pub mod diff;
+pub mod dns_files;
+pub mod firewall;
 mod link;
 mod link_index;
 mod namespace;
@@ -53,3 +55,6 @@ impl Snapshot {
         self.namespaces.iter().find(|ns| ns.name == name)
     }
 }
+
+#[cfg(test)]
+mod json_contract_tests;

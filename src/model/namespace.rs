@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Address, Link, ListeningSocket, Neighbor, Route, RoutingRule, Sysctls};
-use crate::dnsconf::DnsFiles;
-use crate::firewall::Firewall;
+use crate::model::dns_files::DnsFiles;
+use crate::model::firewall::Firewall;
 
 /// How a namespace was found, which also says how long it lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! sorted by priority with them.
 
 use super::{family, Pkt};
-use crate::firewall::{Firewall, IpFamily, NftTable, XtSource, XtTable};
+use crate::firewall::{Firewall, IpFamily, NftTable, XtTable};
 
 /// One base chain at a hook.
 pub(super) enum Unit<'a> {
@@ -104,12 +104,5 @@ fn native_for(fw: &Firewall, t: &NftTable, fam: IpFamily) -> bool {
 
 /// iptables-nft-save listed a table of the same family and name: it is the compat table.
 pub fn claimed_by_iptables_nft(fw: &Firewall, t: &NftTable) -> bool {
-    fw.iptables.iter().any(|x| {
-        x.source == XtSource::Nft
-            && x.name == t.name
-            && matches!(
-                (x.family, t.family.as_str()),
-                (IpFamily::V4, "ip") | (IpFamily::V6, "ip6")
-            )
-    })
+    fw.claimed_by_iptables_nft(t)
 }

@@ -1,8 +1,8 @@
 //! Snapshots and objects the diff tests are built from.
 
 use super::*;
-use crate::dnsconf::{FileRead, Hosts, NsSwitch, ResolvConf};
-use crate::firewall::{Counters, NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
+use crate::model::dns_files::{FileRead, Hosts, NsSwitch, ResolvConf};
+use crate::model::firewall::{Counters, NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 use crate::model::{NamespaceKind, ProcessRef, Sysctls};
 
 pub(super) fn link(index: u32, name: &str, kind: &str, up: bool) -> Link {

@@ -1,7 +1,7 @@
 //! One `Item` per object kind: the key it is matched by and the fields compared.
 
 use super::*;
-use crate::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
+use crate::model::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 
 pub(super) fn link_item(l: &Link) -> Item {
     let peer = l.peer.as_ref().map(|p| {

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Address, Link, ListeningSocket, Namespace, Neighbor, NsStatus, Route, RoutingRule};
 use super::{Snapshot, Sysctls};
-use crate::dnsconf::{DnsFiles, FileRead};
-use crate::firewall::{Firewall, IpFamily, XtSource};
+use crate::model::dns_files::{DnsFiles, FileRead};
+use crate::model::firewall::{Firewall, IpFamily, XtSource};
 
 /// Whether an object appeared, disappeared or was modified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use super::fixtures::*;
 use super::*;
-use crate::firewall::{NftChain, NftRule, NftTable, XtChain, XtTable};
+use crate::model::firewall::{NftChain, NftRule, NftTable, XtChain, XtTable};
 use crate::model::NamespaceKind;
 
 #[test]
@@ -255,7 +255,7 @@ fn strip_counters() {
 
 #[test]
 fn rule_body_drops_counters_and_only_its_own_chain() {
-    let rule = |raw: &str| crate::firewall::XtRule {
+    let rule = |raw: &str| crate::model::firewall::XtRule {
         raw: raw.into(),
         ..Default::default()
     };

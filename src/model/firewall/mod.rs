@@ -6,6 +6,8 @@
 //! of merging, because `nft -j` shows iptables-nft extensions only as opaque `xt` expressions
 //! while `iptables-save` cannot show native nft tables at all.
 
+pub mod nft_expr;
+
 use serde::{Deserialize, Serialize};
 
 /// A place where a namespace can hold packet-filtering rules.
@@ -132,7 +134,7 @@ pub struct NftTable {
     pub sets: Vec<String>,
     /// Their contents, for the evaluator (absent in older snapshots).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub named: Vec<super::nft_expr::NftNamedSet>,
+    pub named: Vec<nft_expr::NftNamedSet>,
 }
 
 /// One nftables chain; base chains have a hook, regular chains don't.
@@ -171,7 +173,7 @@ pub struct NftRule {
     /// The rule's statements, typed for the evaluator. `None` in snapshots saved before
     /// netlens evaluated nft (the evaluator then cannot judge the rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stmts: Option<Vec<super::nft_expr::NftStmt>>,
+    pub stmts: Option<Vec<nft_expr::NftStmt>>,
 }
 
 /// Table names that iptables creates; a nft table with one of these names in family ip/ip6 is
@@ -211,12 +213,24 @@ impl Firewall {
         self.nft
             .iter()
             .filter(|t| matches!(t.family.as_str(), "ip" | "inet"))
-            .filter(|t| !crate::firewall::eval::claimed_by_iptables_nft(self, t))
+            .filter(|t| !self.claimed_by_iptables_nft(t))
             .flat_map(|t| &t.chains)
             .filter(move |c| {
                 c.chain_type.as_deref() == Some("nat") && c.hook.as_deref() == Some(hook)
             })
             .flat_map(|c| &c.rules)
+    }
+
+    /// iptables-nft-save listed a table of the same family and name: it is the compat table.
+    pub fn claimed_by_iptables_nft(&self, t: &NftTable) -> bool {
+        self.iptables.iter().any(|x| {
+            x.source == XtSource::Nft
+                && x.name == t.name
+                && matches!(
+                    (x.family, t.family.as_str()),
+                    (IpFamily::V4, "ip") | (IpFamily::V6, "ip6")
+                )
+        })
     }
 
     /// Total number of rules across all iptables and nft tables.
