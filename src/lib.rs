@@ -9,12 +9,18 @@ pub mod firewall;
 pub mod k8s;
 pub mod lab;
 pub mod model;
+pub mod netlink;
 pub mod netns;
 pub mod plan;
 pub mod report;
 pub mod rootfs;
-pub mod rtnl;
 pub mod saved;
 pub mod text;
 pub mod trace;
 pub mod ui;
+
+/// Transitional (src/plan and src/lab import these paths; both are being rewritten): the
+/// rtnetlink write session and its look-ups live in [`netlink`].
+pub mod rtnl {
+    pub use crate::netlink::{query, session};
+}

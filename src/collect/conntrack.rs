@@ -13,7 +13,7 @@ use netlink_packet_core::{
 };
 use netlink_sys::protocols::NETLINK_NETFILTER;
 
-use super::netlink::NlSocket;
+use crate::netlink::NlSocket;
 
 /// (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS
 const CT_GET_STATS: u16 = (1 << 8) | 5;

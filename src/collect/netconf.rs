@@ -12,7 +12,7 @@ use netlink_packet_core::{
     NetlinkDeserializable, NetlinkHeader, NetlinkSerializable, NLM_F_DUMP, NLM_F_REQUEST,
 };
 
-use super::netlink::NlSocket;
+use crate::netlink::NlSocket;
 
 const RTM_NEWNETCONF: u16 = 80;
 const RTM_GETNETCONF: u16 = 82;

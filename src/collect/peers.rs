@@ -13,32 +13,17 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::fd::AsRawFd;
 
-use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
-use netlink_packet_route::RouteNetlinkMessage;
+use crate::netlink::RtSocket;
 
-use super::netlink::RtSocket;
 use crate::model::{Namespace, PeerRef};
+/// Transitional: src/plan imports it from here; it lives in [`crate::netlink`].
+pub(crate) use crate::netlink::nsid_of;
 
 /// What pairing needs of each collected namespace.
 pub struct NsAccess<'a> {
     pub socket: Option<&'a mut RtSocket>,
     pub file: Option<&'a File>,
-}
-
-pub(crate) fn nsid_of(sock: &mut RtSocket, target: &File) -> Option<i32> {
-    let mut msg = NsidMessage::default();
-    msg.attributes
-        .push(NsidAttribute::Fd(target.as_raw_fd() as u32));
-    let replies = sock.request(RouteNetlinkMessage::GetNsId(msg)).ok()?;
-    replies.into_iter().find_map(|r| match r {
-        RouteNetlinkMessage::NewNsId(m) => m.attributes.into_iter().find_map(|a| match a {
-            NsidAttribute::Id(id) => Some(id),
-            _ => None,
-        }),
-        _ => None,
-    })
 }
 
 fn peer_ref(

@@ -11,13 +11,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::sched::{setns, CloneFlags};
 
-use super::netlink::RtSocket;
 use super::peers::{pair_veths, NsAccess};
 use super::sysctl::{self, HostProbe};
-use super::{rtnl, sockets};
+use super::{ip_state, sockets};
 use crate::dnsconf::{read_all, DnsFiles, READ_LIMIT as DNS_READ_LIMIT};
 use crate::firewall;
 use crate::model::{Namespace, NsStatus, Snapshot, SCHEMA_VERSION};
+use crate::netlink::RtSocket;
 use crate::netns::discover::{discover, Discovery, FoundNs};
 
 /// What to collect.
@@ -106,7 +106,7 @@ fn collect_one(
         }
     };
     if let Some(sock) = socket.as_mut() {
-        let data = rtnl::read_all(sock);
+        let data = ip_state::read_all(sock);
         ns.links = data.links;
         ns.addresses = data.addresses;
         ns.routes = data.routes;

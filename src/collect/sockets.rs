@@ -15,8 +15,8 @@ use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, Stat
 use netlink_packet_sock_diag::{SockDiagMessage, AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 
-use super::netlink::NlSocket;
 use crate::model::{ListeningSocket, ProcessRef};
+use crate::netlink::NlSocket;
 
 /// Lists listening sockets of the calling thread's namespace.
 pub fn read_listening() -> io::Result<Vec<ListeningSocket>> {

@@ -11,8 +11,8 @@ use std::fs;
 
 use super::conntrack;
 use super::netconf::{self, IFINDEX_ALL, IFINDEX_DEFAULT};
-use super::netlink::NlSocket;
 use crate::model::{Link, Sysctls};
+use crate::netlink::NlSocket;
 
 fn read_num<T: std::str::FromStr>(path: &str) -> Option<T> {
     fs::read_to_string(path).ok()?.trim().parse().ok()

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::collect::netlink::NlSocket;
+use crate::netlink::NlSocket;
 use crate::netns::enter::{run_in_netns_file, EnterError};
 
 /// The kernel's route for one packet.
