@@ -18,9 +18,10 @@ use super::nfnetlink::{self, KernelTable};
 use super::{iptables_save, nft_json};
 use crate::model::firewall::{Backend, Firewall, IpFamily, XtSource, IPTABLES_TABLE_NAMES};
 
-/// What the cheap checks found, and therefore which tools to run.
+/// Where the cheap checks found tables (nft, iptables-nft, legacy; v4/v6), and therefore
+/// which tools to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
+pub struct FirewallSources {
     /// Some nftables table exists: run `nft -j list ruleset`.
     pub nft: bool,
     /// An ip / ip6 table with an iptables name exists: run `iptables-nft-save` / v6.
@@ -31,15 +32,15 @@ pub struct Plan {
     pub legacy_v6: bool,
 }
 
-impl Plan {
+impl FirewallSources {
     /// Decides from the kernel's table list and the legacy table-name files.
-    pub fn new(nft_tables: &[KernelTable], legacy_v4: &str, legacy_v6: &str) -> Plan {
+    pub fn new(nft_tables: &[KernelTable], legacy_v4: &str, legacy_v6: &str) -> FirewallSources {
         let xt_named = |family: &str| {
             nft_tables
                 .iter()
                 .any(|t| t.family == family && IPTABLES_TABLE_NAMES.contains(&t.name.as_str()))
         };
-        Plan {
+        FirewallSources {
             nft: !nft_tables.is_empty(),
             iptables_nft_v4: xt_named("ip"),
             iptables_nft_v6: xt_named("ip6"),
@@ -50,7 +51,7 @@ impl Plan {
 
     /// True when nothing needs to be spawned.
     pub fn is_empty(&self) -> bool {
-        *self == Plan::default()
+        *self == FirewallSources::default()
     }
 }
 
@@ -83,25 +84,25 @@ pub fn collect_in_current_netns() -> Firewall {
         std::fs::read_to_string("/proc/thread-self/net/ip_tables_names").unwrap_or_default();
     let legacy_v6 =
         std::fs::read_to_string("/proc/thread-self/net/ip6_tables_names").unwrap_or_default();
-    let plan = Plan::new(&nft_tables, &legacy_v4, &legacy_v6);
-    run_plan(&plan, &mut fw);
+    let sources = FirewallSources::new(&nft_tables, &legacy_v4, &legacy_v6);
+    read_sources(&sources, &mut fw);
     fw
 }
 
-/// Runs the tools the plan asks for and fills `fw`.
-pub fn run_plan(plan: &Plan, fw: &mut Firewall) {
+/// Runs the tools for the sources that hold tables and fills `fw`.
+pub fn read_sources(sources: &FirewallSources, fw: &mut Firewall) {
     let saves = [
-        (plan.iptables_nft_v4, IpFamily::V4, XtSource::Nft),
-        (plan.iptables_nft_v6, IpFamily::V6, XtSource::Nft),
-        (plan.legacy_v4, IpFamily::V4, XtSource::Legacy),
-        (plan.legacy_v6, IpFamily::V6, XtSource::Legacy),
+        (sources.iptables_nft_v4, IpFamily::V4, XtSource::Nft),
+        (sources.iptables_nft_v6, IpFamily::V6, XtSource::Nft),
+        (sources.legacy_v4, IpFamily::V4, XtSource::Legacy),
+        (sources.legacy_v6, IpFamily::V6, XtSource::Legacy),
     ];
     for (wanted, family, source) in saves {
         if wanted {
             collect_save(family, source, fw);
         }
     }
-    if plan.nft {
+    if sources.nft {
         match run("nft", &["-j", "list", "ruleset"], "nftables") {
             Ok((out, cut)) => {
                 fw.errors.extend(cut);
@@ -262,19 +263,19 @@ mod tests {
     }
 
     #[test]
-    fn empty_namespace_plans_nothing() {
-        assert!(Plan::new(&[], "", "\n").is_empty());
+    fn empty_namespace_reads_nothing() {
+        assert!(FirewallSources::new(&[], "", "\n").is_empty());
     }
 
     #[test]
     fn native_table_runs_only_nft() {
-        let p = Plan::new(&[t("inet", "filter"), t("ip", "mytable")], "", "");
+        let p = FirewallSources::new(&[t("inet", "filter"), t("ip", "mytable")], "", "");
         assert!(p.nft && !p.iptables_nft_v4 && !p.iptables_nft_v6 && !p.legacy_v4);
     }
 
     #[test]
     fn iptables_names_and_legacy_files() {
-        let p = Plan::new(&[t("ip6", "nat")], "filter\nnat\n", "");
+        let p = FirewallSources::new(&[t("ip6", "nat")], "filter\nnat\n", "");
         assert!(p.nft && !p.iptables_nft_v4 && p.iptables_nft_v6 && p.legacy_v4 && !p.legacy_v6);
     }
 }
