@@ -5,6 +5,7 @@ pub mod collect;
 pub mod diagnose;
 pub mod dns;
 pub mod dnsconf;
+pub mod env;
 pub mod firewall;
 pub mod k8s;
 pub mod lab;

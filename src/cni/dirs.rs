@@ -1,20 +1,20 @@
 //! Where CNI things live. The defaults are what kubelet, containerd and CRI-O use; each can be
-//! overridden through the environment (and `netlens cni`'s flags), so tests point netlens at
+//! overridden through the environment ([`crate::env`]; and `netlens cni`'s flags), so tests point netlens at
 //! temporary directories instead of the machine's.
 
 use std::path::PathBuf;
 
 /// Configuration directory (default `/etc/cni/net.d`).
-pub const CONF_DIR_ENV: &str = "NETLENS_CNI_CONF_DIR";
+pub const CONF_DIR_ENV: &str = crate::env::CNI_CONF_DIR;
 /// Plugin directories, `:`-separated like `CNI_PATH` (default `/opt/cni/bin:/usr/lib/cni`).
-pub const BIN_DIRS_ENV: &str = "NETLENS_CNI_BIN_DIRS";
+pub const BIN_DIRS_ENV: &str = crate::env::CNI_BIN_DIRS;
 /// host-local's default `dataDir` (default `/var/lib/cni/networks`), used for configs that do
 /// not set one and to find lease directories no config names any more.
-pub const DATA_DIR_ENV: &str = "NETLENS_CNI_DATA_DIR";
+pub const DATA_DIR_ENV: &str = crate::env::CNI_DATA_DIR;
 
 /// The root below which container runtimes' files are looked for (default `/`): podman's
 /// containers.conf, netavark's networks and ipam.db, kubelet's and the runtimes' sockets.
-pub const RUNTIME_ROOT_ENV: &str = "NETLENS_RUNTIME_ROOT";
+pub const RUNTIME_ROOT_ENV: &str = crate::env::RUNTIME_ROOT;
 
 pub const DEFAULT_CONF_DIR: &str = "/etc/cni/net.d";
 /// `/opt/cni/bin` is where upstream releases and kubeadm put plugins; Debian's
@@ -48,23 +48,22 @@ impl Default for Dirs {
 }
 
 impl Dirs {
-    /// The defaults, with whatever the environment overrides.
+    /// The defaults, with whatever the environment overrides (see [`crate::env::cni_dirs`]).
     pub fn from_env() -> Self {
         let mut d = Dirs::default();
-        if let Some(v) = std::env::var_os(CONF_DIR_ENV).filter(|v| !v.is_empty()) {
-            d.conf_dir = v.into();
+        let env = crate::env::cni_dirs();
+        if let Some(v) = env.conf_dir {
+            d.conf_dir = v;
             d.conf_dir_given = true;
         }
-        if let Some(v) = std::env::var_os(BIN_DIRS_ENV).filter(|v| !v.is_empty()) {
-            d.bin_dirs = std::env::split_paths(&v)
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect();
+        if let Some(v) = env.bin_dirs {
+            d.bin_dirs = v;
         }
-        if let Some(v) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
-            d.data_dir = v.into();
+        if let Some(v) = env.data_dir {
+            d.data_dir = v;
         }
-        if let Some(v) = std::env::var_os(RUNTIME_ROOT_ENV).filter(|v| !v.is_empty()) {
-            d.root = v.into();
+        if let Some(v) = env.runtime_root {
+            d.root = v;
         }
         d
     }

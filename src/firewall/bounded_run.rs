@@ -16,15 +16,12 @@ use std::time::{Duration, Instant};
 pub const MAX_OUTPUT: usize = 32 << 20;
 /// Far longer than listing any real rule set takes.
 pub const TIME_LIMIT: Duration = Duration::from_secs(15);
-/// Test hooks: a smaller cap (bytes) and time limit (seconds), so a test need not parse 32 MiB
-/// of rules in a debug build. They can only lower the limits.
-const TEST_CAP_ENV: &str = "NETLENS_TEST_LISTING_CAP";
-const TEST_SECS_ENV: &str = "NETLENS_TEST_LISTING_SECS";
-
+/// The limits, lowered by the test hooks in [`crate::env::listing_limits`] (so a test need not
+/// parse 32 MiB of rules in a debug build); the hooks can only lower them.
 fn limits() -> (usize, Duration) {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    let cap = env(TEST_CAP_ENV).map_or(MAX_OUTPUT, |c| (c as usize).min(MAX_OUTPUT));
-    let time = env(TEST_SECS_ENV).map_or(TIME_LIMIT, |s| Duration::from_secs(s).min(TIME_LIMIT));
+    let (cap, secs) = crate::env::listing_limits();
+    let cap = cap.map_or(MAX_OUTPUT, |c| (c as usize).min(MAX_OUTPUT));
+    let time = secs.map_or(TIME_LIMIT, |s| Duration::from_secs(s).min(TIME_LIMIT));
     (cap, time)
 }
 

@@ -18,8 +18,6 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
 
-/// Environment variable overriding the directory of named namespaces (tests point it elsewhere).
-pub const NETNS_DIR_ENV: &str = "NETLENS_NETNS_DIR";
 /// Where `ip netns` keeps named namespaces.
 pub const DEFAULT_NETNS_DIR: &str = "/run/netns";
 
@@ -74,12 +72,10 @@ fn sys_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(nix::Error) 
     }
 }
 
-/// The directory holding named namespaces: `$NETLENS_NETNS_DIR`, else `/run/netns`.
+/// The directory holding named namespaces: `$NETLENS_NETNS_DIR` ([`crate::env::NETNS_DIR`]),
+/// else `/run/netns`.
 pub fn netns_dir() -> PathBuf {
-    match std::env::var_os(NETNS_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(DEFAULT_NETNS_DIR),
-    }
+    crate::env::netns_dir().unwrap_or_else(|| PathBuf::from(DEFAULT_NETNS_DIR))
 }
 
 /// Checks a namespace name the way it will be used: as a single file name.

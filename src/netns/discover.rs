@@ -21,7 +21,7 @@ pub const HOST_UNKNOWN: &str = "cannot read /proc/1/ns/net";
 /// Directories where namespaces are bind-mounted by name.
 pub fn named_dirs() -> Vec<(PathBuf, &'static str)> {
     let mut dirs = Vec::new();
-    if let Ok(dir) = std::env::var("NETLENS_NETNS_DIR") {
+    if let Some(dir) = crate::env::netns_dir_to_scan() {
         dirs.push((PathBuf::from(dir), ""));
     }
     dirs.push((PathBuf::from("/run/netns"), ""));
