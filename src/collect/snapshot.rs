@@ -150,14 +150,7 @@ fn worker_count(opts: &Options, jobs: usize) -> usize {
 
 /// Reads the namespaces found by `discovery`, in parallel.
 pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, SnapshotError> {
-    for sel in &opts.only {
-        if !discovery.namespaces.iter().any(|f| f.matches(sel)) {
-            return Err(SnapshotError::UnknownNamespace {
-                wanted: sel.clone(),
-                known: discovery.names(),
-            });
-        }
-    }
+    check_selectors(discovery, opts)?;
     let taken_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -165,136 +158,13 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
 
     let probe = HostProbe::probe();
     let mut fd_warning = raise_nofile(discovery.namespaces.len() as u64 * 2 + 64);
-    let jobs = discovery.namespaces.len();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Collected>>> = Mutex::new((0..jobs).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..worker_count(opts, jobs) {
-            scope.spawn(|| {
-                // A fresh thread starts in the process's namespace.
-                let mut current = discovery.own_inode;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= jobs {
-                        break;
-                    }
-                    let found = &discovery.namespaces[i];
-                    // A bug tripped by one namespace's data must not cost the whole snapshot.
-                    let c = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        collect_one(found, &mut current, probe, opts)
-                    }));
-                    let panicked = c.is_err();
-                    let c = c.unwrap_or_else(|_| {
-                        let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
-                        ns.status = NsStatus::Inaccessible(
-                            "collector panicked on this namespace (a bug: please report it)".into(),
-                        );
-                        Collected {
-                            ns,
-                            file: None,
-                            socket: None,
-                        }
-                    });
-                    if let Ok(mut r) = results.lock() {
-                        r[i] = Some(c);
-                    }
-                    if panicked {
-                        // Which namespace this thread is in is unknown now: stop using it.
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    let collected: Vec<Collected> = results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .zip(&discovery.namespaces)
-        .map(|(c, found)| {
-            c.unwrap_or_else(|| {
-                let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
-                ns.status = NsStatus::Inaccessible("collector thread failed".into());
-                Collected {
-                    ns,
-                    file: None,
-                    socket: None,
-                }
-            })
-        })
-        .collect();
-
-    let mut namespaces = Vec::with_capacity(collected.len());
-    let mut files = Vec::with_capacity(collected.len());
-    let mut socks = Vec::with_capacity(collected.len());
-    for c in collected {
-        namespaces.push(c.ns);
-        files.push(c.file);
-        socks.push(c.socket);
-    }
-    {
-        let mut access: Vec<NsAccess<'_>> = files
-            .iter()
-            .zip(socks.iter_mut())
-            .map(|(f, s)| NsAccess {
-                socket: s.as_mut(),
-                file: f.as_ref(),
-            })
-            .collect();
-        pair_veths(&mut namespaces, &mut access);
-    }
-
-    let wanted: HashSet<u64> = namespaces
-        .iter()
-        .flat_map(|ns| ns.sockets.iter().map(|s| s.inode))
-        .filter(|i| *i != 0)
-        .collect();
-    let owners = sockets::socket_owners(&wanted);
-    for ns in &mut namespaces {
-        for s in &mut ns.sockets {
-            if let Some(p) = owners.get(&s.inode) {
-                s.processes = p.clone();
-            }
-        }
-    }
-
-    // Most namespaces see the host's files: read each distinct (root, override) once, all
-    // at once and within a time limit (a container's root may never answer).
-    let keys: Vec<Option<(PathBuf, Option<PathBuf>)>> = namespaces
-        .iter()
-        .zip(&discovery.namespaces)
-        .map(|(ns, found)| {
-            if matches!(ns.status, NsStatus::Gone) {
-                return None;
-            }
-            let over = found.etc_override.as_deref().filter(|d| d.is_dir());
-            Some((found.root.clone(), over.map(|d| d.to_path_buf())))
-        })
-        .collect();
-    let mut distinct: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
-    for key in keys.iter().flatten() {
-        if !distinct.contains(key) {
-            distinct.push(key.clone());
-        }
-    }
-    let read = read_all(&distinct, DNS_READ_LIMIT);
-    let dns_cache: HashMap<(PathBuf, Option<PathBuf>), DnsFiles> =
-        distinct.into_iter().zip(read).collect();
-    for (ns, key) in namespaces.iter_mut().zip(&keys) {
-        if let Some(key) = key {
-            ns.dns = dns_cache.get(key).cloned();
-        }
-    }
-
-    if !opts.only.is_empty() {
-        let keep: Vec<bool> = discovery
-            .namespaces
-            .iter()
-            .map(|f| opts.only.iter().any(|s| f.matches(s)))
-            .collect();
-        let mut k = keep.iter();
-        namespaces.retain(|_| *k.next().unwrap_or(&false));
-    }
+    let collected = read_in_parallel(discovery, opts, probe);
+    // The cross-namespace work, on this thread, in this order: veth peers need every
+    // namespace's socket; DNS files are read for all before the selection drops any.
+    let mut namespaces = pair_peers(collected);
+    fill_socket_owners(&mut namespaces);
+    fill_dns_files(&mut namespaces, discovery);
+    keep_selected(&mut namespaces, discovery, opts);
 
     let mut warnings = discovery.warnings.clone();
     warnings.extend(fd_warning.take());
@@ -322,6 +192,160 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
                 .unwrap_or_else(crate::cni::Dirs::from_env),
         )),
     })
+}
+
+/// Every `--ns` selector names a discovered namespace.
+fn check_selectors(discovery: &Discovery, opts: &Options) -> Result<(), SnapshotError> {
+    for sel in &opts.only {
+        if !discovery.namespaces.iter().any(|f| f.matches(sel)) {
+            return Err(SnapshotError::UnknownNamespace {
+                wanted: sel.clone(),
+                known: discovery.names(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A namespace whose collection did not finish, with why.
+fn failed(found: &FoundNs, why: &str) -> Collected {
+    let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
+    ns.status = NsStatus::Inaccessible(why.into());
+    Collected {
+        ns,
+        file: None,
+        socket: None,
+    }
+}
+
+/// Every discovered namespace read on dedicated worker threads, in discovery order.
+fn read_in_parallel(discovery: &Discovery, opts: &Options, probe: HostProbe) -> Vec<Collected> {
+    let jobs = discovery.namespaces.len();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Collected>>> = Mutex::new((0..jobs).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..worker_count(opts, jobs) {
+            scope.spawn(|| {
+                // A fresh thread starts in the process's namespace.
+                let mut current = discovery.own_inode;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= jobs {
+                        break;
+                    }
+                    let found = &discovery.namespaces[i];
+                    // A bug tripped by one namespace's data must not cost the whole snapshot.
+                    let c = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        collect_one(found, &mut current, probe, opts)
+                    }));
+                    let panicked = c.is_err();
+                    let c = c.unwrap_or_else(|_| {
+                        failed(
+                            found,
+                            "collector panicked on this namespace (a bug: please report it)",
+                        )
+                    });
+                    if let Ok(mut r) = results.lock() {
+                        r[i] = Some(c);
+                    }
+                    if panicked {
+                        // Which namespace this thread is in is unknown now: stop using it.
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .zip(&discovery.namespaces)
+        .map(|(c, found)| c.unwrap_or_else(|| failed(found, "collector thread failed")))
+        .collect()
+}
+
+/// The namespaces, with veth ends paired across them (which needs each one's nsfs file and
+/// rtnetlink socket, closed when this returns).
+fn pair_peers(collected: Vec<Collected>) -> Vec<Namespace> {
+    let mut namespaces = Vec::with_capacity(collected.len());
+    let mut files = Vec::with_capacity(collected.len());
+    let mut socks = Vec::with_capacity(collected.len());
+    for c in collected {
+        namespaces.push(c.ns);
+        files.push(c.file);
+        socks.push(c.socket);
+    }
+    let mut access: Vec<NsAccess<'_>> = files
+        .iter()
+        .zip(socks.iter_mut())
+        .map(|(f, s)| NsAccess {
+            socket: s.as_mut(),
+            file: f.as_ref(),
+        })
+        .collect();
+    pair_veths(&mut namespaces, &mut access);
+    namespaces
+}
+
+/// The processes holding each listening socket (one scan of /proc for all namespaces).
+fn fill_socket_owners(namespaces: &mut [Namespace]) {
+    let wanted: HashSet<u64> = namespaces
+        .iter()
+        .flat_map(|ns| ns.sockets.iter().map(|s| s.inode))
+        .filter(|i| *i != 0)
+        .collect();
+    let owners = sockets::socket_owners(&wanted);
+    for ns in namespaces {
+        for s in &mut ns.sockets {
+            if let Some(p) = owners.get(&s.inode) {
+                s.processes = p.clone();
+            }
+        }
+    }
+}
+
+/// Most namespaces see the host's files: read each distinct (root, override) once, all at
+/// once and within a time limit (a container's root may never answer).
+fn fill_dns_files(namespaces: &mut [Namespace], discovery: &Discovery) {
+    let keys: Vec<Option<(PathBuf, Option<PathBuf>)>> = namespaces
+        .iter()
+        .zip(&discovery.namespaces)
+        .map(|(ns, found)| {
+            if matches!(ns.status, NsStatus::Gone) {
+                return None;
+            }
+            let over = found.etc_override.as_deref().filter(|d| d.is_dir());
+            Some((found.root.clone(), over.map(|d| d.to_path_buf())))
+        })
+        .collect();
+    let mut distinct: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for key in keys.iter().flatten() {
+        if !distinct.contains(key) {
+            distinct.push(key.clone());
+        }
+    }
+    let read = read_all(&distinct, DNS_READ_LIMIT);
+    let dns_cache: HashMap<(PathBuf, Option<PathBuf>), DnsFiles> =
+        distinct.into_iter().zip(read).collect();
+    for (ns, key) in namespaces.iter_mut().zip(&keys) {
+        if let Some(key) = key {
+            ns.dns = dns_cache.get(key).cloned();
+        }
+    }
+}
+
+/// Drops the namespaces `--ns` did not select (all were read, for the veth peers).
+fn keep_selected(namespaces: &mut Vec<Namespace>, discovery: &Discovery, opts: &Options) {
+    if !opts.only.is_empty() {
+        let keep: Vec<bool> = discovery
+            .namespaces
+            .iter()
+            .map(|f| opts.only.iter().any(|s| f.matches(s)))
+            .collect();
+        let mut k = keep.iter();
+        namespaces.retain(|_| *k.next().unwrap_or(&false));
+    }
 }
 
 /// Every namespace keeps two descriptors open until veth pairing is done (its nsfs file and its
