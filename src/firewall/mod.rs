@@ -2,6 +2,7 @@
 mod bounded_run;
 pub mod collect;
 pub mod eval;
+mod iptables_rule;
 pub mod iptables_save;
 pub mod nfnetlink;
 pub mod nft_expr;
