@@ -1,7 +1,7 @@
 //! Snapshots and objects the diff tests are built from.
 
 use super::*;
-use crate::model::dns_files::{FileRead, Hosts, NsSwitch, ResolvConf};
+use crate::model::dns_files::{DnsFiles, FileRead, Hosts, NsSwitch, ResolvConf};
 use crate::model::firewall::{Counters, NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 use crate::model::{NamespaceKind, ProcessRef, Sysctls};
 
