@@ -15,7 +15,6 @@ use super::clock;
 use super::confirm;
 use super::error::PlanError;
 use super::exec::Engine;
-use super::inverse::prepare;
 use super::journal::{Event, Journal};
 use super::lock;
 use super::marks;
@@ -75,29 +74,32 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
     // Every object the plan changed so far, observed after each step (see `marks`).
     let mut touched: Vec<(marks::Object, Option<marks::State>)> = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
-        let outcome = prepare(&mut eng, step).and_then(|prepared| {
-            if prepared.noop {
-                return Ok(None);
-            }
-            super::validate::inverse_steps(&prepared.inverse)
-                .map_err(|(inv, why)| format!("its undo ({inv}) would be refused: {why}"))?;
-            // Not journaled, not run: the error rolls back the steps before it.
-            journal
-                .append(Event::StepStarted {
-                    index,
-                    inverse: prepared.inverse.clone(),
-                })
-                .map_err(|e| e.to_string())?;
-            let before = marks::before(&mut eng, step);
-            let refined = eng.execute(step)?;
-            for o in marks::objects(step, &before) {
-                if !touched.iter().any(|(t, _)| *t == o) {
-                    let was = marks::before_state(&before, &o);
-                    touched.push((o, was));
+        let outcome = eng
+            .prepare(step)
+            .map_err(|e| e.to_string())
+            .and_then(|prepared| {
+                if prepared.noop {
+                    return Ok(None);
                 }
-            }
-            Ok(Some(refined.unwrap_or(prepared.inverse)))
-        });
+                super::validate::inverse_steps(&prepared.inverse)
+                    .map_err(|(inv, why)| format!("its undo ({inv}) would be refused: {why}"))?;
+                // Not journaled, not run: the error rolls back the steps before it.
+                journal
+                    .append(Event::StepStarted {
+                        index,
+                        inverse: prepared.inverse.clone(),
+                    })
+                    .map_err(|e| e.to_string())?;
+                let before = marks::before(&mut eng, step);
+                let refined = eng.execute(step).map_err(|e| e.to_string())?;
+                for o in marks::objects(step, &before) {
+                    if !touched.iter().any(|(t, _)| *t == o) {
+                        let was = marks::before_state(&before, &o);
+                        touched.push((o, was));
+                    }
+                }
+                Ok(Some(refined.unwrap_or(prepared.inverse)))
+            });
         let journaled = match outcome {
             Ok(None) => journal
                 .append(Event::StepSkipped { index })

@@ -27,7 +27,7 @@ pub(crate) fn run_inverses(
                 if holds {
                     Ok(())
                 } else {
-                    eng.execute(step).map(|_| ())
+                    eng.execute(step).map(|_| ()).map_err(|e| e.to_string())
                 }
             });
             if let Err(e) = result {
@@ -78,7 +78,7 @@ pub fn holds(eng: &mut Engine, step: &Step) -> Result<bool, String> {
             return Ok(true);
         }
     }
-    super::inverse::prepare(eng, step).map(|p| p.noop)
+    eng.prepare(step).map(|p| p.noop).map_err(|e| e.to_string())
 }
 
 /// The existing link a step sets something on.
