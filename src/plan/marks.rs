@@ -224,6 +224,24 @@ fn count(lines: &[String]) -> BTreeMap<&str, usize> {
     m
 }
 
+/// The rule line of `table`/`chain` in `ns` whose count the step (which just ran) changed.
+fn changed_rule(ns: &str, table: &str, chain: &str, before: &Before) -> Option<Object> {
+    let old = before.rules.as_ref()?;
+    let new = proc_ops::list_rules(ns, table, chain).ok()?;
+    let (old, new) = (count(old), count(&new));
+    let changed = new
+        .iter()
+        .find(|(l, n)| old.get(*l).copied().unwrap_or(0) != **n)
+        .map(|(l, _)| *l)
+        .or_else(|| old.keys().find(|l| !new.contains_key(*l)).copied())?;
+    Some(Object::Rule {
+        ns: ns.to_string(),
+        table: table.to_string(),
+        chain: chain.to_string(),
+        line: changed.to_string(),
+    })
+}
+
 /// The objects `step` (which just ran) changed.
 pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
     let s = |x: &String| x.clone();
@@ -294,30 +312,7 @@ pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
         }
         | Step::DelIptablesRule {
             ns, table, chain, ..
-        } => {
-            // The rule's line is the one whose count the step changed.
-            let Some(old) = &before.rules else {
-                return Vec::new();
-            };
-            let Ok(new) = proc_ops::list_rules(ns, table, chain) else {
-                return Vec::new();
-            };
-            let (old, new) = (count(old), count(&new));
-            let changed = new
-                .iter()
-                .find(|(l, n)| old.get(*l).copied().unwrap_or(0) != **n)
-                .map(|(l, _)| *l)
-                .or_else(|| old.keys().find(|l| !new.contains_key(*l)).copied());
-            changed
-                .map(|line| Object::Rule {
-                    ns: s(ns),
-                    table: s(table),
-                    chain: s(chain),
-                    line: line.to_string(),
-                })
-                .into_iter()
-                .collect()
-        }
+        } => changed_rule(ns, table, chain, before).into_iter().collect(),
         Step::AddIptablesChain { ns, table, chain }
         | Step::DelIptablesChain { ns, table, chain } => {
             vec![Object::Chain {

@@ -10,37 +10,67 @@ use super::step::Step;
 use super::steps::{check, is_iptables, known_lease_dir, Role};
 use crate::netns::resolve::open_ns;
 
+/// A plan that passed the offline checks ([`offline`]); [`Offline::live`] makes the
+/// checks against the system.
+#[derive(Debug, Clone, Copy)]
+pub struct Offline<'a>(&'a Plan);
+
+/// A plan that passed every check made before anything runs, offline and live. Only
+/// [`validate`] and [`Offline::live`] make one, and [`super::apply_validated`] takes one: an
+/// apply validates once, however its caller split the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Validated<'a>(&'a Plan);
+
+impl<'a> Validated<'a> {
+    pub fn plan(&self) -> &'a Plan {
+        self.0
+    }
+}
+
 /// Full validation of a plan about to run: syntax, namespaces, tools and root.
-pub fn validate(plan: &Plan) -> Result<(), PlanError> {
-    validate_offline(plan)?;
-    if !nix::unistd::geteuid().is_root() {
-        return Err(PlanError::NotRoot);
+pub fn validate(plan: &Plan) -> Result<Validated<'_>, PlanError> {
+    offline(plan)?.live()
+}
+
+impl<'a> Offline<'a> {
+    /// The checks against the system, for a plan whose offline checks passed: root, the
+    /// namespaces exist, lease directories are this node's, the tools are installed.
+    pub fn live(self) -> Result<Validated<'a>, PlanError> {
+        let plan = self.0;
+        if !nix::unistd::geteuid().is_root() {
+            return Err(PlanError::NotRoot);
+        }
+        for (i, step) in plan.steps.iter().enumerate() {
+            let bad = |reason: String| invalid(i, step, reason);
+            for ns in step.namespaces() {
+                open_ns(ns).map_err(|e| bad(e.to_string()))?;
+            }
+            if let Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } = step {
+                known_lease_dir(dir).map_err(bad)?;
+            }
+            if is_iptables(step) && find_in_path("iptables").is_none() {
+                return Err(bad(
+                    "iptables is not installed (no iptables in PATH)".to_string()
+                ));
+            }
+            if matches!(step, Step::InsertNftRule { .. } | Step::DelNftRule { .. })
+                && find_in_path("nft").is_none()
+            {
+                return Err(bad("nft is not installed (no nft in PATH)".to_string()));
+            }
+        }
+        Ok(Validated(plan))
     }
-    for (i, step) in plan.steps.iter().enumerate() {
-        let bad = |reason: String| invalid(i, step, reason);
-        for ns in step.namespaces() {
-            open_ns(ns).map_err(|e| bad(e.to_string()))?;
-        }
-        if let Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } = step {
-            known_lease_dir(dir).map_err(bad)?;
-        }
-        if is_iptables(step) && find_in_path("iptables").is_none() {
-            return Err(bad(
-                "iptables is not installed (no iptables in PATH)".to_string()
-            ));
-        }
-        if matches!(step, Step::InsertNftRule { .. } | Step::DelNftRule { .. })
-            && find_in_path("nft").is_none()
-        {
-            return Err(bad("nft is not installed (no nft in PATH)".to_string()));
-        }
-    }
-    Ok(())
 }
 
 /// What can be checked without root or the system: names, values, shapes. `--dry-run` runs
 /// only this (and says whether namespaces exist).
 pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
+    offline(plan).map(|_| ())
+}
+
+/// [`validate_offline`], keeping the proof for [`Offline::live`].
+pub fn offline(plan: &Plan) -> Result<Offline<'_>, PlanError> {
     if !valid_id(&plan.id) {
         return Err(PlanError::Refused(format!(
             "plan id {:?} is not usable as a file name (letters, digits, '.', '-', '_', up to 64)",
@@ -53,7 +83,7 @@ pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
     for (i, step) in plan.steps.iter().enumerate() {
         check(step, Role::Forward).map_err(|reason| invalid(i, step, reason))?;
     }
-    Ok(())
+    Ok(Offline(plan))
 }
 
 /// Inverse steps as undo and rollback run them, checked like a plan's steps: those read back
