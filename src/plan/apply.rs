@@ -70,7 +70,7 @@ pub fn apply_validated(checked: Validated<'_>, opts: &ApplyOptions) -> Result<Ap
     };
     for (index, step) in plan.steps.iter().enumerate() {
         run.step(index, step)?;
-        super::test_hook::pause_if(TEST_PAUSE_ENV, index + 1);
+        super::test_hook::pause_after_step(index + 1);
     }
     let deadline_ms = opts
         .confirm_within

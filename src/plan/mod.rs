@@ -11,6 +11,7 @@
 mod apply;
 mod clock;
 pub mod confirm;
+mod env;
 mod error;
 mod exec;
 mod iptables_args;

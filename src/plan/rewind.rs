@@ -3,7 +3,6 @@
 
 use super::exec::Engine;
 use super::step::Step;
-use super::test_hook::TEST_PAUSE_UNDO_ENV;
 use crate::rtnl::query::get_link;
 
 /// Runs inverse steps (per original step, latest first). A step whose target state already
@@ -35,7 +34,7 @@ pub(crate) fn run_inverses(
                 errors.push(format!("undoing step {} ({step}): {e}", index + 1));
             }
             count += 1;
-            super::test_hook::pause_if(TEST_PAUSE_UNDO_ENV, count);
+            super::test_hook::pause_after_undo_step(count);
         }
         if ok {
             undone += 1;

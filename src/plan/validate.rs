@@ -2,8 +2,7 @@
 //! rules, namespaces must exist, addresses are typed already (a bad CIDR never parses), and the
 //! tools a step needs must be there.
 
-use std::path::{Path, PathBuf};
-
+use super::env::find_in_path;
 use super::error::PlanError;
 use super::spec::{valid_id, Plan};
 use super::step::Step;
@@ -139,20 +138,6 @@ fn no_controls(text: &str) -> String {
             c => c.to_string(),
         })
         .collect()
-}
-
-pub fn find_in_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
 
 #[cfg(test)]
