@@ -28,6 +28,7 @@ mod link;
 mod link_delete;
 mod link_set;
 mod neigh;
+mod netns;
 mod nft;
 mod route;
 mod rule;
@@ -118,6 +119,7 @@ fn family(step: &Step) -> &'static dyn Family {
         Step::SetBridgePort { .. } => &bridge_port::BridgePorts,
         Step::DelNeigh { .. } | Step::AddNeigh { .. } => &neigh::Neighbours,
         Step::DelRule { .. } | Step::AddRule { .. } => &rule::Rules,
+        Step::CreateNs { .. } | Step::DeleteNs { .. } => &netns::Namespaces,
     }
 }
 
