@@ -22,6 +22,7 @@ mod leases;
 mod live;
 mod lock;
 mod marks;
+mod marks_observe;
 pub mod nft_rule;
 pub mod persist;
 mod proc_ops;
