@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use super::exec::Engine;
 use super::journal::{Entry, Event};
-use super::live::{addrs_of, is_auto_addr, routes};
+pub use super::marks_observe::observe;
 use super::step::{RouteSpec, Step};
-use super::{files, persist, proc_ops};
-use crate::rtnl::query::{all_links, controller, get_link, is_up, link_mtu, link_name};
+use super::steps::rule_args;
+use super::{persist, proc_ops};
 
 /// One object a plan changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,11 +134,9 @@ impl fmt::Display for Object {
             Object::Neigh { ns, link, addr } => {
                 write!(f, "neighbour entry {addr} on {link} in {ns}")
             }
-            Object::PolicyRule { ns, rule } => write!(
-                f,
-                "policy rule `{}` in {ns}",
-                super::net_steps::rule_args(rule).join(" ")
-            ),
+            Object::PolicyRule { ns, rule } => {
+                write!(f, "policy rule `{}` in {ns}", rule_args(rule).join(" "))
+            }
         }
     }
 }
@@ -225,6 +223,24 @@ fn count(lines: &[String]) -> BTreeMap<&str, usize> {
     m
 }
 
+/// The rule line of `table`/`chain` in `ns` whose count the step (which just ran) changed.
+fn changed_rule(ns: &str, table: &str, chain: &str, before: &Before) -> Option<Object> {
+    let old = before.rules.as_ref()?;
+    let new = proc_ops::list_rules(ns, table, chain).ok()?;
+    let (old, new) = (count(old), count(&new));
+    let changed = new
+        .iter()
+        .find(|(l, n)| old.get(*l).copied().unwrap_or(0) != **n)
+        .map(|(l, _)| *l)
+        .or_else(|| old.keys().find(|l| !new.contains_key(*l)).copied())?;
+    Some(Object::Rule {
+        ns: ns.to_string(),
+        table: table.to_string(),
+        chain: chain.to_string(),
+        line: changed.to_string(),
+    })
+}
+
 /// The objects `step` (which just ran) changed.
 pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
     let s = |x: &String| x.clone();
@@ -295,30 +311,7 @@ pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
         }
         | Step::DelIptablesRule {
             ns, table, chain, ..
-        } => {
-            // The rule's line is the one whose count the step changed.
-            let Some(old) = &before.rules else {
-                return Vec::new();
-            };
-            let Ok(new) = proc_ops::list_rules(ns, table, chain) else {
-                return Vec::new();
-            };
-            let (old, new) = (count(old), count(&new));
-            let changed = new
-                .iter()
-                .find(|(l, n)| old.get(*l).copied().unwrap_or(0) != **n)
-                .map(|(l, _)| *l)
-                .or_else(|| old.keys().find(|l| !new.contains_key(*l)).copied());
-            changed
-                .map(|line| Object::Rule {
-                    ns: s(ns),
-                    table: s(table),
-                    chain: s(chain),
-                    line: line.to_string(),
-                })
-                .into_iter()
-                .collect()
-        }
+        } => changed_rule(ns, table, chain, before).into_iter().collect(),
         Step::AddIptablesChain { ns, table, chain }
         | Step::DelIptablesChain { ns, table, chain } => {
             vec![Object::Chain {
@@ -344,105 +337,6 @@ pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
         }],
         _ => Vec::new(),
     }
-}
-
-/// The object's state now. `Ok(None)`: it (or the link it is on) does not exist.
-pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, String> {
-    match object {
-        Object::Mtu { ns, link } | Object::Master { ns, link } | Object::Admin { ns, link } => {
-            let h = eng.handle(ns)?;
-            eng.block_on(async {
-                let Some(dev) = get_link(&h, link).await? else {
-                    return Ok(None);
-                };
-                Ok(Some(match object {
-                    Object::Mtu { .. } => link_mtu(&dev).map_or("?".into(), |m| m.to_string()),
-                    Object::Admin { .. } => (if is_up(&dev) { "up" } else { "down" }).into(),
-                    _ => match controller(&dev) {
-                        None => "none".into(),
-                        Some(i) => all_links(&h, ns)
-                            .await?
-                            .iter()
-                            .find(|l| l.header.index == i)
-                            .and_then(link_name)
-                            .map_or(format!("index {i}"), str::to_string),
-                    },
-                }))
-            })
-        }
-        Object::Link { ns, name } => {
-            let h = eng.handle(ns)?;
-            eng.block_on(async {
-                let Some(dev) = get_link(&h, name).await? else {
-                    return Ok(None);
-                };
-                let index = dev.header.index;
-                let mut ports: Vec<String> = all_links(&h, ns)
-                    .await?
-                    .iter()
-                    .filter(|l| controller(l) == Some(index))
-                    .filter_map(|l| link_name(l).map(str::to_string))
-                    .collect();
-                ports.sort();
-                let mut addrs: Vec<String> = addrs_of(&h, ns, index)
-                    .await?
-                    .iter()
-                    .filter(|a| !is_auto_addr(&a.net))
-                    .map(|a| a.net.to_string())
-                    .collect();
-                addrs.sort();
-                Ok(Some(format!(
-                    "ports [{}], addresses [{}]",
-                    ports.join(" "),
-                    addrs.join(" ")
-                )))
-            })
-        }
-        Object::Address { ns, link, addr } => {
-            let h = eng.handle(ns)?;
-            eng.block_on(async {
-                let Some(dev) = get_link(&h, link).await? else {
-                    return Ok(None);
-                };
-                let have = addrs_of(&h, ns, dev.header.index).await?;
-                Ok(Some(present(have.iter().any(|a| a.net == *addr))))
-            })
-        }
-        Object::Route { ns, route } => {
-            let h = eng.handle(ns)?;
-            eng.block_on(async {
-                let live = routes(&h, ns).await?;
-                Ok(Some(present(live.iter().any(|r| r.matches(route)))))
-            })
-        }
-        Object::Sysctl { ns, key } => proc_ops::read_sysctl(ns, key).map(Some),
-        Object::SysctlFile { key } => persist::read(key),
-        Object::File { path } => files::read(path, None),
-        Object::Rule {
-            ns,
-            table,
-            chain,
-            line,
-        } => {
-            let rules = proc_ops::list_rules(ns, table, chain)?;
-            Ok(Some(
-                rules.iter().filter(|l| *l == line).count().to_string(),
-            ))
-        }
-        Object::Chain { ns, table, chain } => {
-            if !proc_ops::chain_exists(ns, table, chain)? {
-                return Ok(None);
-            }
-            Ok(Some(proc_ops::list_rules(ns, table, chain)?.join("\n")))
-        }
-        Object::BridgePort { ns, link } => super::brport_ops::observe(eng, ns, link),
-        Object::Neigh { ns, link, addr } => super::neigh_ops::observe(eng, ns, link, *addr),
-        Object::PolicyRule { ns, rule } => super::rule_ops::observe(eng, ns, rule).map(Some),
-    }
-}
-
-fn present(yes: bool) -> String {
-    (if yes { "present" } else { "absent" }).into()
 }
 
 /// Observes every object (one that cannot be read is left out: it cannot be compared later).

@@ -146,19 +146,17 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         Step::RecreateLink { kind, link, peer } => {
             simulate_moves::recreate_link(snap, kind, link, peer.as_ref())
         }
-        Step::ReleaseIpamLease {
-            dir,
-            ip,
-            container_id,
-        } => simulate_ipam::release(snap, dir, *ip, container_id.as_deref()),
-        Step::RestoreIpamLease { dir, ip, content } => {
-            simulate_ipam::restore(snap, dir, *ip, content)
+        Step::ReleaseIpamLease { .. } | Step::RestoreIpamLease { .. } => {
+            simulate_ipam::apply(snap, step)
         }
         Step::SetBridgePort { .. }
         | Step::DelNeigh { .. }
         | Step::AddNeigh { .. }
         | Step::DelRule { .. }
         | Step::AddRule { .. } => super::simulate_l2::apply(snap, step),
+        Step::CreateNs { .. } | Step::DeleteNs { .. } => {
+            Err(unmodelled("creating or deleting a namespace"))
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use super::simulate::unmodelled;
+use super::step::Step;
 use crate::cni::ipam::parse_lease;
 use crate::model::{IpamAllocation, IpamNetwork, Snapshot};
 
@@ -21,7 +22,20 @@ fn network<'a>(snap: &'a mut Snapshot, dir: &str) -> Result<&'a mut IpamNetwork,
         .ok_or_else(|| unmodelled(&format!("lease directory {dir}, not in the snapshot,")))
 }
 
-pub(super) fn release(
+/// A lease step on the snapshot's `cni.ipam`.
+pub(super) fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
+    match step {
+        Step::ReleaseIpamLease {
+            dir,
+            ip,
+            container_id,
+        } => release(snap, dir, *ip, container_id.as_deref()),
+        Step::RestoreIpamLease { dir, ip, content } => restore(snap, dir, *ip, content),
+        _ => Ok(()),
+    }
+}
+
+fn release(
     snap: &mut Snapshot,
     dir: &str,
     ip: IpAddr,
@@ -34,12 +48,7 @@ pub(super) fn release(
     Ok(())
 }
 
-pub(super) fn restore(
-    snap: &mut Snapshot,
-    dir: &str,
-    ip: IpAddr,
-    content: &str,
-) -> Result<(), String> {
+fn restore(snap: &mut Snapshot, dir: &str, ip: IpAddr, content: &str) -> Result<(), String> {
     let net = network(snap, dir)?;
     if net.allocations.iter().any(|a| a.ip == ip) {
         return Ok(());
