@@ -20,6 +20,7 @@ mod options;
 mod sanitize;
 mod selection;
 pub mod strings;
+mod tab_rows;
 pub mod tabs;
 mod terminal;
 pub mod theme;
