@@ -23,6 +23,8 @@ pub mod strings;
 mod tab_rows;
 pub mod tabs;
 mod terminal;
+#[cfg(test)]
+mod test_support;
 pub mod theme;
 pub mod topo;
 pub mod view;

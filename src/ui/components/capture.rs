@@ -325,3 +325,73 @@ fn link_rows(app: &App, ns: &crate::model::Namespace, start: usize) -> Rows {
         .collect();
     (title, vec!["#", "link", "kind", "state"], rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_support::{asset, live, press, saved, select, typed};
+
+    fn on_veth_red() -> App {
+        let mut a = live(asset("demo-bridge.json"));
+        select(&mut a, "bridge-red");
+        press(&mut a, KeyCode::Char('w'));
+        press(&mut a, KeyCode::Char('l'));
+        press(&mut a, KeyCode::Char('j'));
+        a
+    }
+
+    #[test]
+    fn enter_on_a_link_starts_a_capture_and_x_stops_it() {
+        let mut a = on_veth_red();
+        let fx = press(&mut a, KeyCode::Enter);
+        assert!(
+            matches!(&fx[..], [Effect::StartCapture { ns, iface, filter: None }] if ns == "bridge-red" && iface == "veth-red"),
+            "{fx:?}"
+        );
+        assert!(shown(&a).is_some_and(|c| c.running && c.iface == "veth-red"));
+        assert!(matches!(
+            &press(&mut a, KeyCode::Char('x'))[..],
+            [Effect::StopCapture]
+        ));
+        on_end(&mut a, Some("gone".into()));
+        assert_eq!(a.status, "gone");
+        // Nothing runs: nothing to stop.
+        assert!(press(&mut a, KeyCode::Char('x')).is_empty());
+    }
+
+    #[test]
+    fn a_new_filter_restarts_a_running_capture_with_it() {
+        let mut a = on_veth_red();
+        press(&mut a, KeyCode::Enter);
+        assert!(press(&mut a, KeyCode::Char('f')).is_empty());
+        typed(&mut a, "icmp");
+        let fx = press(&mut a, KeyCode::Enter);
+        assert!(
+            matches!(
+                &fx[..],
+                [Effect::StartCapture {
+                    filter: Some(_),
+                    ..
+                }]
+            ),
+            "{fx:?}"
+        );
+        assert_eq!(a.capture.filter, "icmp");
+        assert_eq!(shown(&a).map(|c| c.filter.as_str()), Some("icmp"));
+    }
+
+    #[test]
+    fn a_saved_snapshot_has_nothing_to_capture() {
+        let mut a = saved(asset("demo-bridge.json"));
+        select(&mut a, "bridge-red");
+        press(&mut a, KeyCode::Char('w'));
+        press(&mut a, KeyCode::Char('l'));
+        assert!(press(&mut a, KeyCode::Enter).is_empty());
+        assert_eq!(a.status, strings::FILE_NO_PACKETS);
+        // Outside the Capture tab its keys do nothing.
+        press(&mut a, KeyCode::Char('1'));
+        assert!(press(&mut a, KeyCode::Char('x')).is_empty());
+        assert!(press(&mut a, KeyCode::Char('f')).is_empty());
+        assert_eq!(a.overlay, Overlay::None);
+    }
+}

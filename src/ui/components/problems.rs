@@ -116,3 +116,57 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         Row::new(Tab::Problems.header().iter().map(|h| Cell::from(*h))).style(theme.header());
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_support::{asset, live, press, saved};
+    use crossterm::event::KeyCode;
+
+    /// The bridge lab with forwarding off on its gateway: one finding, with a fix.
+    fn broken() -> crate::model::Snapshot {
+        let mut s = asset("demo-bridge.json");
+        let gw = s
+            .namespaces
+            .iter_mut()
+            .find(|n| n.name == "bridge-host")
+            .expect("gateway");
+        gw.sysctls.ip_forward = Some(0);
+        s
+    }
+
+    #[test]
+    fn enter_explains_a_finding_and_y_applies_its_fix() {
+        let mut a = live(broken());
+        press(&mut a, KeyCode::Char('p'));
+        press(&mut a, KeyCode::Char('l'));
+        assert!(press(&mut a, KeyCode::Enter).is_empty());
+        assert!(matches!(&a.overlay, Overlay::Plan { plan: Some(_), .. }));
+        let fx = press(&mut a, KeyCode::Char('y'));
+        let [Effect::Apply(plan)] = &fx[..] else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(plan.title, "fix forwarding-off:bridge-host");
+        assert_eq!(a.status, strings::APPLYING);
+        assert_eq!(a.overlay, Overlay::None);
+    }
+
+    #[test]
+    fn a_saved_snapshot_shows_the_fix_without_offering_it() {
+        let mut a = saved(broken());
+        press(&mut a, KeyCode::Char('p'));
+        press(&mut a, KeyCode::Char('l'));
+        press(&mut a, KeyCode::Enter);
+        let Overlay::Plan { plan, text, .. } = &a.overlay else {
+            panic!("{:?}", a.overlay)
+        };
+        assert!(plan.is_none());
+        assert_eq!(text.last().map(String::as_str), Some(strings::FILE_NO_FIX));
+        assert!(press(&mut a, KeyCode::Char('y')).is_empty());
+        // Enter with the focus on the list is the namespace's details, not a finding.
+        press(&mut a, KeyCode::Esc);
+        press(&mut a, KeyCode::Char('h'));
+        press(&mut a, KeyCode::Enter);
+        assert!(matches!(&a.overlay, Overlay::Detail(t, _) if t.contains("namespace")));
+    }
+}

@@ -149,3 +149,46 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let block = border(app, focused, title);
     f.render_widget(Paragraph::new(shown).block(block), area);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_support::{asset, press, saved};
+    use crossterm::event::KeyCode;
+
+    #[test]
+    fn the_picture_is_built_when_shown_and_enter_opens_a_namespace() {
+        let mut a = saved(asset("demo-bridge.json"));
+        assert!(
+            a.topology.lines.is_none(),
+            "not built before the tab is shown"
+        );
+        assert!(press(&mut a, KeyCode::Char('t')).is_empty());
+        let lines = a.topology.lines.clone().expect("built");
+        let red = lines
+            .iter()
+            .position(|l| l.ns.as_deref() == Some("bridge-red") && l.toggle.is_none())
+            .expect("a line of bridge-red");
+        press(&mut a, KeyCode::Char('l'));
+        for _ in 0..red {
+            press(&mut a, KeyCode::Char('j'));
+        }
+        assert!(press(&mut a, KeyCode::Enter).is_empty());
+        assert_eq!(a.tab, Tab::Links);
+        assert_eq!(a.focus, Focus::Details);
+        assert_eq!(
+            a.selected_namespace().map(|n| n.name.as_str()),
+            Some("bridge-red")
+        );
+    }
+
+    #[test]
+    fn choosing_a_namespace_on_the_left_follows_it_in_the_picture() {
+        let mut a = saved(asset("demo-bridge.json"));
+        press(&mut a, KeyCode::Char('t'));
+        press(&mut a, KeyCode::Char('G'));
+        let name = a.selected_namespace().expect("ns").name.clone();
+        let line = &a.topology.lines.as_ref().expect("picture")[a.row_selected];
+        assert_eq!(line.ns.as_deref(), Some(name.as_str()));
+    }
+}

@@ -230,3 +230,88 @@ pub fn plan_overlay(title: String, mut text: Vec<String>, plan: Plan) -> Overlay
         plan: Some(plan),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_support::{asset, live, press, saved, select, typed};
+    use crossterm::event::KeyCode;
+
+    #[test]
+    fn the_menu_leads_to_a_form_then_a_plan_then_an_apply() {
+        let mut a = live(asset("demo-bridge.json"));
+        select(&mut a, "bridge-red");
+        assert!(press(&mut a, KeyCode::Char('a')).is_empty());
+        assert_eq!(a.overlay, Overlay::Menu(0));
+        press(&mut a, KeyCode::Down);
+        assert_eq!(a.overlay, Overlay::Menu(1));
+        // A letter picks its change; `q` in a form is text, not quit.
+        press(&mut a, KeyCode::Char('b'));
+        typed(&mut a, "br-q");
+        assert!(!a.quit);
+        assert!(press(&mut a, KeyCode::Enter).is_empty());
+        assert!(matches!(&a.overlay, Overlay::Plan { plan: Some(p), .. } if p.steps.len() == 2));
+        let fx = press(&mut a, KeyCode::Char('y'));
+        assert!(matches!(&fx[..], [Effect::Apply(_)]), "{fx:?}");
+    }
+
+    #[test]
+    fn refused_answers_stay_in_the_form_and_esc_cancels() {
+        let mut a = live(asset("demo-bridge.json"));
+        select(&mut a, "bridge-red");
+        press(&mut a, KeyCode::Char('a'));
+        press(&mut a, KeyCode::Char('b'));
+        typed(&mut a, "bad/name");
+        assert!(press(&mut a, KeyCode::Enter).is_empty());
+        let Overlay::Form(form) = &a.overlay else {
+            panic!("{:?}", a.overlay)
+        };
+        assert!(form
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("name:")));
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.overlay, Overlay::None);
+        // A plan shown and refused applies nothing.
+        press(&mut a, KeyCode::Char('a'));
+        press(&mut a, KeyCode::Char('u'));
+        press(&mut a, KeyCode::Enter);
+        assert!(press(&mut a, KeyCode::Char('n')).is_empty());
+        assert_eq!(a.overlay, Overlay::None);
+    }
+
+    #[test]
+    fn path_and_lookup_forms_become_effects() {
+        let mut a = live(asset("demo-bridge.json"));
+        select(&mut a, "bridge-red");
+        press(&mut a, KeyCode::Char('T'));
+        typed(&mut a, "192.168.1.3");
+        let fx = press(&mut a, KeyCode::Enter);
+        assert!(
+            matches!(&fx[..], [Effect::Path { probe, live: false, .. }] if probe.from == "bridge-red"),
+            "{fx:?}"
+        );
+        assert!(a.status.starts_with("working out the path"));
+        press(&mut a, KeyCode::Char('6'));
+        press(&mut a, KeyCode::Char('R'));
+        typed(&mut a, "db.internal");
+        let fx = press(&mut a, KeyCode::Enter);
+        assert!(
+            matches!(&fx[..], [Effect::Resolve(r)] if r.name == "db.internal"),
+            "{fx:?}"
+        );
+        show_report(&mut a, " t ".into(), vec!["answer".into()]);
+        assert!(matches!(&a.overlay, Overlay::Plan { plan: None, .. }));
+        assert!(a.status.is_empty());
+    }
+
+    #[test]
+    fn a_saved_snapshot_offers_no_changes() {
+        let mut a = saved(asset("demo-bridge.json"));
+        assert!(press(&mut a, KeyCode::Char('a')).is_empty());
+        assert_eq!(a.overlay, Overlay::None);
+        assert_eq!(a.status, strings::FILE_NO_CHANGES);
+        press(&mut a, KeyCode::Char('T'));
+        assert_eq!(a.status, strings::FILE_NO_PROBES);
+    }
+}
