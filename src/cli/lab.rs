@@ -52,36 +52,8 @@ const EXIT_USAGE: i32 = 2;
 /// Runs `netlens lab ...`. Returns the process exit code: 0 success, 1 failure (including not
 /// root), 2 unknown scenario. Errors are printed as one line on stderr.
 pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
-    let scenario = match &args.action {
-        LabAction::Up { scenario }
-        | LabAction::Down { scenario }
-        | LabAction::Status { scenario, .. } => scenario,
-        LabAction::Break {
-            list: true,
-            scenario,
-            ..
-        } => return Ok(list_faults(scenario.as_deref())),
-        LabAction::Break {
-            scenario: Some(scenario),
-            ..
-        } => scenario,
-        LabAction::Break { scenario: None, .. } => {
-            crate::errln!("netlens lab break: name a scenario and a fault, or use --list");
-            return Ok(EXIT_USAGE);
-        }
-    };
-    if !SCENARIOS.contains(&scenario.as_str()) {
-        crate::errln!(
-            "netlens lab: {}",
-            LabError::UnknownScenario {
-                name: scenario.clone()
-            }
-        );
-        return Ok(EXIT_USAGE);
-    }
-    if !nix::unistd::geteuid().is_root() {
-        crate::errln!("netlens lab: needs root (creating and entering network namespaces needs CAP_SYS_ADMIN and CAP_NET_ADMIN); run it with sudo");
-        return Ok(1);
+    if let Err(code) = checked(args) {
+        return Ok(code);
     }
     let result = match &args.action {
         LabAction::Up { scenario } => lab::up(scenario).map(|r| {
@@ -154,6 +126,43 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
             Ok(1)
         }
     }
+}
+
+/// Checks the scenario named (known, and root to act on it). `Err(exit code)` when the
+/// command ends here: `break --list` (which needs neither), or a usage error.
+fn checked(args: &LabArgs) -> Result<(), i32> {
+    let scenario = match &args.action {
+        LabAction::Up { scenario }
+        | LabAction::Down { scenario }
+        | LabAction::Status { scenario, .. } => scenario,
+        LabAction::Break {
+            list: true,
+            scenario,
+            ..
+        } => return Err(list_faults(scenario.as_deref())),
+        LabAction::Break {
+            scenario: Some(scenario),
+            ..
+        } => scenario,
+        LabAction::Break { scenario: None, .. } => {
+            crate::errln!("netlens lab break: name a scenario and a fault, or use --list");
+            return Err(EXIT_USAGE);
+        }
+    };
+    if !SCENARIOS.contains(&scenario.as_str()) {
+        crate::errln!(
+            "netlens lab: {}",
+            LabError::UnknownScenario {
+                name: scenario.clone()
+            }
+        );
+        return Err(EXIT_USAGE);
+    }
+    if !nix::unistd::geteuid().is_root() {
+        crate::errln!("netlens lab: needs root (creating and entering network namespaces needs CAP_SYS_ADMIN and CAP_NET_ADMIN); run it with sudo");
+        return Err(1);
+    }
+    Ok(())
 }
 
 /// `lab break --list [SCENARIO]`: every fault with what it does and what doctor reports.

@@ -146,6 +146,27 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             .push(problem("the file is JSON but not an object"));
         return Parsed { config, ipam };
     };
+    names(top, &mut config);
+    let network = config.name.clone().unwrap_or_default();
+    if !network.is_empty() && !valid_network_name(&network) {
+        config.problems.push(problem(format!(
+            "network name {network:?} is invalid (libcni allows letters, digits, '_', '.', '-', not first); its leases are not read"
+        )));
+    }
+    let plugin_objects = plugin_objects(format, top, &mut config.problems);
+    for (i, obj) in plugin_objects.iter().enumerate() {
+        let at = if format == "conflist" {
+            format!("plugins[{i}]")
+        } else {
+            "the plugin".to_string()
+        };
+        read_plugin(obj, &at, (path, &network), &mut config, &mut ipam);
+    }
+    Parsed { config, ipam }
+}
+
+/// `name` and `cniVersion`: present, non-empty, a version the spec knows.
+fn names(top: &Map<String, Value>, config: &mut CniConfig) {
     config.name = string_field(top, "name", &mut config.problems);
     match config.name.as_deref() {
         None if !top.contains_key("name") => config.problems.push(problem("no \"name\"")),
@@ -163,112 +184,126 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         ))),
         _ => {}
     }
-    let network = config.name.clone().unwrap_or_default();
-    if !network.is_empty() && !valid_network_name(&network) {
-        config.problems.push(problem(format!(
-            "network name {network:?} is invalid (libcni allows letters, digits, '_', '.', '-', not first); its leases are not read"
-        )));
-    }
+}
+
+/// The plugin objects: a .conflist's `plugins` list, or the file itself for a .conf.
+fn plugin_objects<'a>(
+    format: &str,
+    top: &'a Map<String, Value>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Vec<&'a Map<String, Value>> {
     let mut plugin_objects: Vec<&Map<String, Value>> = Vec::new();
     if format == "conflist" {
         match top.get("plugins") {
-            None => config
-                .problems
-                .push(problem("no \"plugins\" list (a .conflist holds a chain)")),
-            Some(Value::Array(list)) if list.is_empty() => config
-                .problems
-                .push(problem("\"plugins\" is empty: nothing to run")),
+            None => problems.push(problem("no \"plugins\" list (a .conflist holds a chain)")),
+            Some(Value::Array(list)) if list.is_empty() => {
+                problems.push(problem("\"plugins\" is empty: nothing to run"))
+            }
             Some(Value::Array(list)) => {
                 for (i, p) in list.iter().enumerate() {
                     match p.as_object() {
                         Some(obj) => plugin_objects.push(obj),
-                        None => config
-                            .problems
-                            .push(problem(format!("plugins[{i}] is not an object"))),
+                        None => problems.push(problem(format!("plugins[{i}] is not an object"))),
                     }
                 }
             }
-            Some(_) => config.problems.push(problem("\"plugins\" is not a list")),
+            Some(_) => problems.push(problem("\"plugins\" is not a list")),
         }
     } else if !top.contains_key("type") && top.contains_key("plugins") {
-        config.problems.push(problem(
+        problems.push(problem(
             "no \"type\", but a \"plugins\" list: a chain must be saved as .conflist",
         ));
     } else {
         plugin_objects.push(top);
     }
-    for (i, obj) in plugin_objects.iter().enumerate() {
-        let at = if format == "conflist" {
-            format!("plugins[{i}]")
-        } else {
-            "the plugin".to_string()
+    plugin_objects
+}
+
+/// One plugin of the chain (`at` names it in problems): its type, its bridge, and its IPAM
+/// (a host-local one is read for leases).
+fn read_plugin(
+    obj: &Map<String, Value>,
+    at: &str,
+    (path, network): (&str, &str),
+    config: &mut CniConfig,
+    ipam: &mut Vec<IpamSpec>,
+) {
+    let Some(kind) = plugin_type(obj, at, &mut config.problems) else {
+        return;
+    };
+    config.plugins.push(plugin(&kind, "plugin"));
+    let mut ipam_section = obj.get("ipam");
+    if kind == "bridge" && config.bridge.is_none() {
+        config.bridge = Some(str_of(obj, "bridge").unwrap_or("cni0").to_string());
+    }
+    let mut flannel_subnet_file = None;
+    if kind == "flannel" {
+        (ipam_section, flannel_subnet_file) = flannel(obj, (path, network), config, ipam);
+    }
+    if let Some(section) = ipam_section {
+        let Some(iobj) = section.as_object() else {
+            config
+                .problems
+                .push(problem(format!("{at}: \"ipam\" is not an object")));
+            return;
         };
-        let Some(kind) = plugin_type(obj, &at, &mut config.problems) else {
-            continue;
+        let Some(itype) = plugin_type(iobj, &format!("{at}.ipam"), &mut config.problems) else {
+            return;
         };
-        config.plugins.push(plugin(&kind, "plugin"));
-        let mut ipam_section = obj.get("ipam");
-        if kind == "bridge" && config.bridge.is_none() {
-            config.bridge = Some(str_of(obj, "bridge").unwrap_or("cni0").to_string());
-        }
-        let mut flannel_subnet_file = None;
-        if kind == "flannel" {
-            // flannel runs a delegate (bridge unless told otherwise) with host-local over the
-            // node's FLANNEL_SUBNET, unless the delegate brings its own ipam.
-            let delegate = obj.get("delegate").and_then(Value::as_object);
-            let dtype = delegate
-                .and_then(|d| str_of(d, "type"))
-                .unwrap_or("bridge")
-                .to_string();
-            config.plugins.push(plugin(&dtype, "delegate"));
-            if dtype == "bridge" && config.bridge.is_none() {
-                config.bridge = Some(
-                    delegate
-                        .and_then(|d| str_of(d, "bridge"))
-                        .unwrap_or("cni0")
-                        .to_string(),
-                );
-            }
-            ipam_section = delegate.and_then(|d| d.get("ipam"));
-            if ipam_section.is_none() {
-                config.plugins.push(plugin("host-local", "ipam"));
-                flannel_subnet_file = Some(
-                    str_of(obj, "subnetFile")
-                        .unwrap_or("/run/flannel/subnet.env")
-                        .to_string(),
-                );
-                ipam.push(IpamSpec {
-                    network: network.clone(),
-                    config: path.to_string(),
-                    data_dir: None,
-                    range_sets: Vec::new(),
-                    flannel_subnet_file: flannel_subnet_file.clone(),
-                });
-            }
-        }
-        if let Some(section) = ipam_section {
-            let Some(iobj) = section.as_object() else {
-                config
-                    .problems
-                    .push(problem(format!("{at}: \"ipam\" is not an object")));
-                continue;
-            };
-            let Some(itype) = plugin_type(iobj, &format!("{at}.ipam"), &mut config.problems) else {
-                continue;
-            };
-            config.plugins.push(plugin(&itype, "ipam"));
-            if itype == "host-local" {
-                ipam.push(IpamSpec {
-                    network: network.clone(),
-                    config: path.to_string(),
-                    data_dir: str_of(iobj, "dataDir").map(str::to_string),
-                    range_sets: range_sets(iobj),
-                    flannel_subnet_file,
-                });
-            }
+        config.plugins.push(plugin(&itype, "ipam"));
+        if itype == "host-local" {
+            ipam.push(IpamSpec {
+                network: network.to_string(),
+                config: path.to_string(),
+                data_dir: str_of(iobj, "dataDir").map(str::to_string),
+                range_sets: range_sets(iobj),
+                flannel_subnet_file,
+            });
         }
     }
-    Parsed { config, ipam }
+}
+
+/// flannel runs a delegate (bridge unless told otherwise) with host-local over the node's
+/// FLANNEL_SUBNET, unless the delegate brings its own ipam. Returns the delegate's ipam
+/// section, and the subnet file when flannel's own host-local is used.
+fn flannel<'a>(
+    obj: &'a Map<String, Value>,
+    (path, network): (&str, &str),
+    config: &mut CniConfig,
+    ipam: &mut Vec<IpamSpec>,
+) -> (Option<&'a Value>, Option<String>) {
+    let mut flannel_subnet_file = None;
+    let delegate = obj.get("delegate").and_then(Value::as_object);
+    let dtype = delegate
+        .and_then(|d| str_of(d, "type"))
+        .unwrap_or("bridge")
+        .to_string();
+    config.plugins.push(plugin(&dtype, "delegate"));
+    if dtype == "bridge" && config.bridge.is_none() {
+        config.bridge = Some(
+            delegate
+                .and_then(|d| str_of(d, "bridge"))
+                .unwrap_or("cni0")
+                .to_string(),
+        );
+    }
+    let ipam_section = delegate.and_then(|d| d.get("ipam"));
+    if ipam_section.is_none() {
+        config.plugins.push(plugin("host-local", "ipam"));
+        flannel_subnet_file = Some(
+            str_of(obj, "subnetFile")
+                .unwrap_or("/run/flannel/subnet.env")
+                .to_string(),
+        );
+        ipam.push(IpamSpec {
+            network: network.to_string(),
+            config: path.to_string(),
+            data_dir: None,
+            range_sets: Vec::new(),
+            flannel_subnet_file: flannel_subnet_file.clone(),
+        });
+    }
+    (ipam_section, flannel_subnet_file)
 }
 
 fn plugin(kind: &str, role: &str) -> CniPlugin {

@@ -77,6 +77,14 @@ pub fn check_config(f: &Facts) -> Vec<Finding> {
         return Vec::new();
     }
     let mut out = Vec::new();
+    config_missing(cni, &ifaces, &mut out);
+    configs_invalid(cni, &mut out);
+    plugins_missing(cni, &mut out);
+    out
+}
+
+/// `cni-config-missing`: no config file at all, while the directory or CNI interfaces exist.
+fn config_missing(cni: &CniState, ifaces: &[String], out: &mut Vec<Finding>) {
     if cni.configs.is_empty() && cni.errors.is_empty() {
         let why = if cni.conf_dir_exists {
             format!(
@@ -106,6 +114,10 @@ pub fn check_config(f: &Facts) -> Vec<Finding> {
             .object("file", HOST, cni.conf_dir.clone()),
         );
     }
+}
+
+/// `cni-config-invalid`: each file that cannot be loaded, as bad as where it sorts.
+fn configs_invalid(cni: &CniState, out: &mut Vec<Finding>) {
     let selected_at = cni
         .configs
         .iter()
@@ -152,6 +164,10 @@ pub fn check_config(f: &Facts) -> Vec<Finding> {
             .object("file", HOST, cfg.path.clone()),
         );
     }
+}
+
+/// `cni-plugin-missing`: each plugin of the config in use with no executable.
+fn plugins_missing(cni: &CniState, out: &mut Vec<Finding>) {
     if let Some(sel) = cni.selected_config() {
         let mut seen: Vec<&str> = Vec::new();
         for p in sel.plugins.iter().filter(|p| p.binary.is_none()) {
@@ -187,7 +203,6 @@ pub fn check_config(f: &Facts) -> Vec<Finding> {
             );
         }
     }
-    out
 }
 
 fn usage_text(u: &SetUsage) -> String {

@@ -98,6 +98,79 @@ fn scope_id(scope: &str) -> u32 {
     unsafe { libc::if_nametoindex(c.as_ptr()) }
 }
 
+/// Queries sent and not answered yet: (id, type, the query as sent).
+type Pending = Vec<(u16, RecordType, Vec<u8>)>;
+
+/// Reads replies on `sock` until each pending query has one or `deadline` passes (what is
+/// left pending then timed out); a truncated reply is asked again over TCP.
+fn receive(
+    sock: &UdpSocket,
+    to: SocketAddr,
+    (start, deadline): (Instant, Instant),
+    pending: &mut Pending,
+    done: &mut Vec<Sent>,
+) {
+    let mut buf = vec![0u8; 65535];
+    while !pending.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if sock.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match sock.recv(&mut buf) {
+            Ok(n) => {
+                // Replies to other ids (a late answer to an earlier try) are ignored, as
+                // glibc does.
+                let Some(id) = (n >= 2).then(|| u16::from_be_bytes([buf[0], buf[1]])) else {
+                    continue;
+                };
+                let Some(pos) = pending.iter().position(|(pid, _, _)| *pid == id) else {
+                    continue;
+                };
+                let (_, rt, query) = pending.remove(pos);
+                let outcome = match wire::decode(&buf[..n], rt) {
+                    Ok(r) if r.truncated => {
+                        done.push(tcp_retry(to, &query, rt, start, deadline));
+                        continue;
+                    }
+                    Ok(r) => Outcome::Reply(r),
+                    Err(e) => Outcome::Error(e),
+                };
+                done.push(Sent {
+                    rt,
+                    outcome,
+                    elapsed: start.elapsed(),
+                    transport: "udp",
+                });
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                for (_, rt, _) in pending.drain(..) {
+                    done.push(Sent {
+                        rt,
+                        outcome: Outcome::Refused,
+                        elapsed: start.elapsed(),
+                        transport: "udp",
+                    });
+                }
+            }
+            Err(e) => {
+                let outcome = send_error(&e);
+                for (_, rt, _) in pending.drain(..) {
+                    done.push(Sent {
+                        rt,
+                        outcome: outcome.clone(),
+                        elapsed: start.elapsed(),
+                        transport: "udp",
+                    });
+                }
+            }
+        }
+    }
+}
+
 impl Transport for SocketTransport {
     fn exchange(
         &mut self,
@@ -128,7 +201,7 @@ impl Transport for SocketTransport {
             Ok(s) => s,
             Err(e) => return all(send_error(&e)),
         };
-        let mut pending: Vec<(u16, RecordType, Vec<u8>)> = Vec::new();
+        let mut pending: Pending = Vec::new();
         let mut done: Vec<Sent> = Vec::new();
         for rt in types {
             let id = self.id();
@@ -150,65 +223,7 @@ impl Transport for SocketTransport {
                 }),
             }
         }
-        let mut buf = vec![0u8; 65535];
-        while !pending.is_empty() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            if sock.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match sock.recv(&mut buf) {
-                Ok(n) => {
-                    // Replies to other ids (a late answer to an earlier try) are ignored, as
-                    // glibc does.
-                    let Some(id) = (n >= 2).then(|| u16::from_be_bytes([buf[0], buf[1]])) else {
-                        continue;
-                    };
-                    let Some(pos) = pending.iter().position(|(pid, _, _)| *pid == id) else {
-                        continue;
-                    };
-                    let (_, rt, query) = pending.remove(pos);
-                    let outcome = match wire::decode(&buf[..n], rt) {
-                        Ok(r) if r.truncated => {
-                            done.push(tcp_retry(to, &query, rt, start, deadline));
-                            continue;
-                        }
-                        Ok(r) => Outcome::Reply(r),
-                        Err(e) => Outcome::Error(e),
-                    };
-                    done.push(Sent {
-                        rt,
-                        outcome,
-                        elapsed: start.elapsed(),
-                        transport: "udp",
-                    });
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-                    for (_, rt, _) in pending.drain(..) {
-                        done.push(Sent {
-                            rt,
-                            outcome: Outcome::Refused,
-                            elapsed: start.elapsed(),
-                            transport: "udp",
-                        });
-                    }
-                }
-                Err(e) => {
-                    let outcome = send_error(&e);
-                    for (_, rt, _) in pending.drain(..) {
-                        done.push(Sent {
-                            rt,
-                            outcome: outcome.clone(),
-                            elapsed: start.elapsed(),
-                            transport: "udp",
-                        });
-                    }
-                }
-            }
-        }
+        receive(&sock, to, (start, deadline), &mut pending, &mut done);
         for (_, rt, _) in pending {
             done.push(Sent {
                 rt,

@@ -195,7 +195,7 @@ pub fn server_timeout(timeout_secs: u32, index: usize, count: usize) -> Duration
 
 /// Everything glibc would do for one lookup, before anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub struct LookupPlan {
     pub name: String,
     pub qtype: String,
     /// The `hosts:` sources in order; empty when the type bypasses nsswitch (MX, SRV, …).
@@ -223,7 +223,7 @@ pub struct PlanInput<'a> {
 }
 
 /// Builds the plan for `name` (already validated) and `qtype`.
-pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> Plan {
+pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> LookupPlan {
     let mut notes = Vec::new();
     let default_rc = ResolvConf::default();
     let rc = input.resolv.unwrap_or_else(|| {
@@ -234,7 +234,58 @@ pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> Plan {
         &default_rc
     });
 
-    let (sources, sources_from) = if !qtype.uses_nsswitch() {
+    let (sources, sources_from) = sources(input, qtype, &mut notes);
+
+    let mut search = rc.search.clone();
+    if search.is_empty() {
+        // res_init: no search/domain line → the host name's domain part.
+        if let Some((_, domain)) = input.hostname.and_then(|h| h.split_once('.')) {
+            if !domain.is_empty() {
+                notes.push(format!(
+                    "no search or domain line: glibc searches the host name's domain {domain}"
+                ));
+                search.push(domain.to_string());
+            }
+        }
+    }
+    let no_tld_query = rc.options.other.iter().any(|o| o == "no-tld-query");
+    let ndots = rc.options.ndots;
+    let candidates = candidates(name, &search, ndots, no_tld_query);
+
+    let servers = servers(input, rc, &mut notes);
+    if rc.options.rotate {
+        notes.push(
+            "options rotate: glibc starts each lookup at a different server; shown in file order"
+                .into(),
+        );
+    }
+    if rc.options.use_vc {
+        notes.push("options use-vc: glibc would use TCP; netlens sends UDP first".into());
+    }
+
+    LookupPlan {
+        name: name.to_string(),
+        qtype: qtype.label(),
+        sources,
+        sources_from,
+        candidates,
+        servers,
+        search,
+        ndots,
+        attempts: rc.options.attempts.max(1),
+        timeout_secs: rc.options.timeout.max(1),
+        notes,
+    }
+}
+
+/// The `hosts:` sources in order and where they come from (nsswitch.conf's line, or glibc's
+/// default); none for record types that bypass nsswitch.
+fn sources(
+    input: &PlanInput<'_>,
+    qtype: QueryType,
+    notes: &mut Vec<String>,
+) -> (Vec<PlannedSource>, String) {
+    if !qtype.uses_nsswitch() {
         notes.push(format!(
             "{} records are looked up with res_search: nsswitch.conf and /etc/hosts take no part",
             qtype.label()
@@ -269,24 +320,11 @@ pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> Plan {
                 },
             ),
         }
-    };
-
-    let mut search = rc.search.clone();
-    if search.is_empty() {
-        // res_init: no search/domain line → the host name's domain part.
-        if let Some((_, domain)) = input.hostname.and_then(|h| h.split_once('.')) {
-            if !domain.is_empty() {
-                notes.push(format!(
-                    "no search or domain line: glibc searches the host name's domain {domain}"
-                ));
-                search.push(domain.to_string());
-            }
-        }
     }
-    let no_tld_query = rc.options.other.iter().any(|o| o == "no-tld-query");
-    let ndots = rc.options.ndots;
-    let candidates = candidates(name, &search, ndots, no_tld_query);
+}
 
+/// The nameservers glibc asks (at most three; 127.0.0.1 when none), each with its wait.
+fn servers(input: &PlanInput<'_>, rc: &ResolvConf, notes: &mut Vec<String>) -> Vec<PlannedServer> {
     let mut addrs: Vec<(IpAddr, Option<String>)> = rc
         .nameservers
         .iter()
@@ -307,7 +345,7 @@ pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> Plan {
         ));
     }
     let count = addrs.len();
-    let servers = addrs
+    addrs
         .into_iter()
         .enumerate()
         .map(|(i, (addr, scope))| PlannedServer {
@@ -315,30 +353,7 @@ pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> Plan {
             scope,
             timeout_ms: server_timeout(rc.options.timeout.max(1), i, count).as_millis() as u64,
         })
-        .collect();
-    if rc.options.rotate {
-        notes.push(
-            "options rotate: glibc starts each lookup at a different server; shown in file order"
-                .into(),
-        );
-    }
-    if rc.options.use_vc {
-        notes.push("options use-vc: glibc would use TCP; netlens sends UDP first".into());
-    }
-
-    Plan {
-        name: name.to_string(),
-        qtype: qtype.label(),
-        sources,
-        sources_from,
-        candidates,
-        servers,
-        search,
-        ndots,
-        attempts: rc.options.attempts.max(1),
-        timeout_secs: rc.options.timeout.max(1),
-        notes,
-    }
+        .collect()
 }
 
 /// How many queries an external two-label name (`example.com`) costs before its absolute

@@ -1,4 +1,4 @@
-//! Carrying out a [`Plan`]: the `hosts:` sources in order, `res_search` over the candidate
+//! Carrying out a [`LookupPlan`]: the `hosts:` sources in order, `res_search` over the candidate
 //! names, `res_send` over the servers — with glibc's stopping rules — through a
 //! [`Transport`], so the logic is tested without a network and run for real inside a
 //! namespace.
@@ -20,7 +20,7 @@ use std::time::Duration;
 use hickory_proto::rr::RecordType;
 
 use super::exchange::{Outcome, Sent, Transport};
-use super::plan::{stops_after, CandidateKind, NssStatus, Plan, PlannedServer, SourceKind};
+use super::plan::{stops_after, CandidateKind, LookupPlan, NssStatus, PlannedServer, SourceKind};
 use super::query::QueryType;
 use super::report::{CandidateRun, DnsSearch, HostsMatch, QueryRecord, SourceStep};
 use crate::dnsconf::Hosts;
@@ -74,7 +74,7 @@ fn result_word(o: &Outcome) -> (String, Option<String>) {
 }
 
 fn res_send(
-    plan: &Plan,
+    plan: &LookupPlan,
     name: &str,
     types: &[RecordType],
     t: &mut dyn Transport,
@@ -148,9 +148,20 @@ fn record(
     }
 }
 
+/// The replies of the name that answered: per record type asked.
+type Replies = Vec<(RecordType, super::wire::Reply)>;
+
+/// How the candidates ended: the one that answered (its index and replies), the status of
+/// the last failure, and whether netlens' time cap cut it short.
+struct Tried {
+    answer: Option<(usize, Replies)>,
+    last_failure: NssStatus,
+    capped: bool,
+}
+
 /// `res_search` over the plan's candidates.
 pub fn search(
-    plan: &Plan,
+    plan: &LookupPlan,
     qtype: QueryType,
     t: &mut dyn Transport,
     budget: &mut Budget,
@@ -167,10 +178,81 @@ pub fn search(
             queries: Vec::new(),
         })
         .collect();
+    let tried = try_candidates(plan, &types, t, budget, &mut runs);
+    let untried = if tried.answer.is_none() {
+        // A name tried with a trailing dot ends the search whatever happened.
+        "not tried"
+    } else {
+        "not needed: an earlier name answered"
+    };
+    for r in runs.iter_mut().filter(|r| !r.tried && r.result.is_empty()) {
+        r.result = untried.into();
+    }
+    let queries_sent = runs.iter().map(|r| r.queries.len()).sum();
+    let capped = tried.capped;
+    match tried.answer {
+        Some((i, replies)) => {
+            let mut addresses: Vec<IpAddr> = Vec::new();
+            let mut answers = Vec::new();
+            for (_, r) in &replies {
+                for a in &r.addresses {
+                    if !addresses.contains(a) {
+                        addresses.push(*a);
+                    }
+                }
+                answers.extend(r.answers.iter().cloned());
+            }
+            DnsSearch {
+                summary: format!("{} answered after {queries_sent} queries", runs[i].name),
+                candidates: runs.clone(),
+                status: NssStatus::Success,
+                answered_name: Some(runs[i].name.clone()),
+                addresses,
+                answers,
+                queries_sent,
+                capped,
+            }
+        }
+        None => DnsSearch {
+            summary: if capped {
+                format!(
+                    "no answer before netlens' {} s cap ({queries_sent} queries); glibc would still be waiting",
+                    budget.cap.as_secs()
+                )
+            } else {
+                format!(
+                    "no candidate answered ({queries_sent} queries): {}",
+                    if tried.last_failure == NssStatus::Unavail {
+                        "nameservers timed out or refused (UNAVAIL)"
+                    } else {
+                        "the name does not exist (NOTFOUND)"
+                    }
+                )
+            },
+            candidates: runs,
+            status: tried.last_failure,
+            answered_name: None,
+            addresses: Vec::new(),
+            answers: Vec::new(),
+            queries_sent,
+            capped,
+        },
+    }
+}
+
+/// Sends each candidate in turn (`res_send`) until one answers or the search ends, noting
+/// on each run what happened to it.
+fn try_candidates(
+    plan: &LookupPlan,
+    types: &[RecordType],
+    t: &mut dyn Transport,
+    budget: &mut Budget,
+    runs: &mut [CandidateRun],
+) -> Tried {
     let mut search_over: Option<&'static str> = None;
     let mut last_failure = NssStatus::NotFound;
     let mut capped = false;
-    let mut answer: Option<(usize, Vec<(RecordType, super::wire::Reply)>)> = None;
+    let mut answer: Option<(usize, Replies)> = None;
     for i in 0..runs.len() {
         let in_search = matches!(runs[i].why, CandidateKind::Search(_));
         if in_search {
@@ -180,7 +262,7 @@ pub fn search(
             }
         }
         let mut log = Vec::new();
-        let end = res_send(plan, &runs[i].name, &types, t, budget, &mut log);
+        let end = res_send(plan, &runs[i].name, types, t, budget, &mut log);
         runs[i].tried = true;
         runs[i].queries = log;
         match end {
@@ -227,64 +309,10 @@ pub fn search(
             }
         }
     }
-    if answer.is_none() {
-        // A name tried with a trailing dot ends the search whatever happened.
-        for r in runs.iter_mut().filter(|r| !r.tried && r.result.is_empty()) {
-            r.result = "not tried".into();
-        }
-    } else {
-        for r in runs.iter_mut().filter(|r| !r.tried && r.result.is_empty()) {
-            r.result = "not needed: an earlier name answered".into();
-        }
-    }
-    let queries_sent = runs.iter().map(|r| r.queries.len()).sum();
-    match answer {
-        Some((i, replies)) => {
-            let mut addresses: Vec<IpAddr> = Vec::new();
-            let mut answers = Vec::new();
-            for (_, r) in &replies {
-                for a in &r.addresses {
-                    if !addresses.contains(a) {
-                        addresses.push(*a);
-                    }
-                }
-                answers.extend(r.answers.iter().cloned());
-            }
-            DnsSearch {
-                summary: format!("{} answered after {queries_sent} queries", runs[i].name),
-                candidates: runs.clone(),
-                status: NssStatus::Success,
-                answered_name: Some(runs[i].name.clone()),
-                addresses,
-                answers,
-                queries_sent,
-                capped,
-            }
-        }
-        None => DnsSearch {
-            summary: if capped {
-                format!(
-                    "no answer before netlens' {} s cap ({queries_sent} queries); glibc would still be waiting",
-                    budget.cap.as_secs()
-                )
-            } else {
-                format!(
-                    "no candidate answered ({queries_sent} queries): {}",
-                    if last_failure == NssStatus::Unavail {
-                        "nameservers timed out or refused (UNAVAIL)"
-                    } else {
-                        "the name does not exist (NOTFOUND)"
-                    }
-                )
-            },
-            candidates: runs,
-            status: last_failure,
-            answered_name: None,
-            addresses: Vec::new(),
-            answers: Vec::new(),
-            queries_sent,
-            capped,
-        },
+    Tried {
+        answer,
+        last_failure,
+        capped,
     }
 }
 
@@ -312,7 +340,7 @@ fn label_actions(a: &[crate::dnsconf::Action]) -> Vec<String> {
 
 /// Walks the plan's sources (or a lone `res_search` for types that bypass nsswitch).
 pub fn walk(
-    plan: &Plan,
+    plan: &LookupPlan,
     qtype: QueryType,
     hosts: Option<&Hosts>,
     hostname: Option<&str>,
@@ -363,47 +391,7 @@ pub fn walk(
             dns: None,
         };
         match src.kind {
-            SourceKind::Files => match hosts {
-                None => {
-                    step.status = NssStatus::Unavail;
-                    step.detail = "the hosts file cannot be read".into();
-                }
-                Some(h) => {
-                    let matches: Vec<HostsMatch> = h
-                        .entries
-                        .iter()
-                        .filter(|e| e.names.iter().any(|n| n.eq_ignore_ascii_case(&bare)))
-                        .filter(|e| match e.addr {
-                            IpAddr::V4(_) => qtype.wants_v4(),
-                            IpAddr::V6(_) => qtype.wants_v6(),
-                        })
-                        .map(|e| HostsMatch {
-                            line: e.line,
-                            addr: e.addr,
-                            names: e.names.clone(),
-                        })
-                        .collect();
-                    if matches.is_empty() {
-                        step.detail = format!("no {} entry for {bare}", qtype.label());
-                    } else {
-                        step.status = NssStatus::Success;
-                        step.detail = matches
-                            .iter()
-                            .map(|m| format!("line {}: {} {}", m.line, m.addr, m.names.join(" ")))
-                            .collect::<Vec<_>>()
-                            .join("; ");
-                        w.answered_by = Some(src.name.clone());
-                        w.addresses = matches.iter().map(|m| m.addr).collect();
-                        w.answers = matches
-                            .iter()
-                            .map(|m| {
-                                format!("hosts line {}: {} {}", m.line, m.addr, m.names.join(" "))
-                            })
-                            .collect();
-                    }
-                    step.hosts_matches = matches;
-                }
-            },
+            SourceKind::Files => files(&mut step, &mut w, &src.name, hosts, &bare, qtype),
             SourceKind::Dns => {
                 let s = search(plan, qtype, t, budget);
                 step.status = s.status;
@@ -417,28 +405,7 @@ pub fn walk(
                 step.dns = Some(s);
             }
             SourceKind::MyHostname => {
-                let own = hostname.map(|h| h.to_ascii_lowercase());
-                let local = bare == "localhost" || bare.ends_with(".localhost");
-                if local || own.as_deref() == Some(bare.as_str()) {
-                    step.status = NssStatus::Success;
-                    step.evaluated = local;
-                    step.detail = if local {
-                        "nss-myhostname answers localhost names with 127.0.0.1 / ::1".into()
-                    } else {
-                        "the host name: nss-myhostname answers with the host's own addresses".into()
-                    };
-                    w.answered_by = Some(src.name.clone());
-                    if local {
-                        if qtype.wants_v4() {
-                            w.addresses.push(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-                        }
-                        if qtype.wants_v6() {
-                            w.addresses.push(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
-                        }
-                    }
-                } else {
-                    step.detail = "not localhost, not the host name".into();
-                }
+                myhostname(&mut step, &mut w, &src.name, hostname, &bare, qtype)
             }
             SourceKind::Mdns => {
                 if bare.ends_with(".local") {
@@ -469,6 +436,89 @@ pub fn walk(
         }
     }
     w
+}
+
+/// nss-files: the hosts file's entries for the name, of the families asked.
+fn files(
+    step: &mut SourceStep,
+    w: &mut Walk,
+    src: &str,
+    hosts: Option<&Hosts>,
+    bare: &str,
+    qtype: QueryType,
+) {
+    match hosts {
+        None => {
+            step.status = NssStatus::Unavail;
+            step.detail = "the hosts file cannot be read".into();
+        }
+        Some(h) => {
+            let matches: Vec<HostsMatch> = h
+                .entries
+                .iter()
+                .filter(|e| e.names.iter().any(|n| n.eq_ignore_ascii_case(bare)))
+                .filter(|e| match e.addr {
+                    IpAddr::V4(_) => qtype.wants_v4(),
+                    IpAddr::V6(_) => qtype.wants_v6(),
+                })
+                .map(|e| HostsMatch {
+                    line: e.line,
+                    addr: e.addr,
+                    names: e.names.clone(),
+                })
+                .collect();
+            if matches.is_empty() {
+                step.detail = format!("no {} entry for {bare}", qtype.label());
+            } else {
+                step.status = NssStatus::Success;
+                step.detail = matches
+                    .iter()
+                    .map(|m| format!("line {}: {} {}", m.line, m.addr, m.names.join(" ")))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                w.answered_by = Some(src.to_string());
+                w.addresses = matches.iter().map(|m| m.addr).collect();
+                w.answers = matches
+                    .iter()
+                    .map(|m| format!("hosts line {}: {} {}", m.line, m.addr, m.names.join(" ")))
+                    .collect();
+            }
+            step.hosts_matches = matches;
+        }
+    }
+}
+
+/// nss-myhostname: localhost names, and the host's own name.
+fn myhostname(
+    step: &mut SourceStep,
+    w: &mut Walk,
+    src: &str,
+    hostname: Option<&str>,
+    bare: &str,
+    qtype: QueryType,
+) {
+    let own = hostname.map(|h| h.to_ascii_lowercase());
+    let local = bare == "localhost" || bare.ends_with(".localhost");
+    if local || own.as_deref() == Some(bare) {
+        step.status = NssStatus::Success;
+        step.evaluated = local;
+        step.detail = if local {
+            "nss-myhostname answers localhost names with 127.0.0.1 / ::1".into()
+        } else {
+            "the host name: nss-myhostname answers with the host's own addresses".into()
+        };
+        w.answered_by = Some(src.to_string());
+        if local {
+            if qtype.wants_v4() {
+                w.addresses.push(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+            }
+            if qtype.wants_v6() {
+                w.addresses.push(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
+            }
+        }
+    } else {
+        step.detail = "not localhost, not the host name".into();
+    }
 }
 
 #[cfg(test)]
