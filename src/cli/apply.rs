@@ -95,9 +95,10 @@ pub(super) struct How {
 /// handles the confirm window. Returns the exit status; `cmd` names the command in messages.
 pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
     let fail = |e: &PlanError| fail(cmd, e);
-    if let Err(e) = plan::validate::validate_offline(plan) {
-        return fail(&e);
-    }
+    let offline = match plan::validate::offline(plan) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
     print_plan(plan);
     if args.dry_run {
         // Namespaces must exist even for a dry run; root is not needed to look.
@@ -115,9 +116,11 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
         println!("dry run: nothing changed");
         return 0;
     }
-    if let Err(e) = plan::validate::validate(plan) {
-        return fail(&e);
-    }
+    // The live checks, once: `apply_validated` does not repeat them.
+    let checked = match offline.live() {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     sweep();
     if !args.yes {
         if !prompt::stdin_is_tty() {
@@ -133,7 +136,7 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
         confirm_within: args.confirm_within.map(Duration::from_secs),
         confirm_helper: None,
     };
-    let applied = match plan::apply(plan, &opts) {
+    let applied = match plan::apply_validated(checked, &opts) {
         Ok(a) => a,
         Err(e) => return fail(&e),
     };

@@ -15,7 +15,6 @@ use super::clock;
 use super::confirm;
 use super::error::PlanError;
 use super::exec::Engine;
-use super::inverse::prepare;
 use super::journal::{Event, Journal};
 use super::lock;
 use super::marks;
@@ -23,7 +22,7 @@ use super::reserve;
 pub(crate) use super::rewind::run_inverses;
 use super::spec::Plan;
 use super::step::Step;
-use super::validate::validate;
+use super::validate::{validate, Validated};
 
 pub use super::test_hook::TEST_PAUSE_ENV;
 
@@ -50,7 +49,51 @@ pub struct Applied {
 /// Validates `plan`, then applies it all or nothing and journals it. On failure the network is
 /// as before (or the error lists what could not be undone).
 pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
-    validate(plan)?;
+    apply_validated(validate(plan)?, opts)
+}
+
+/// Applies a plan its caller validated already (the CLI checks offline before showing the
+/// plan and live before asking), so one apply validates each step once.
+pub fn apply_validated(checked: Validated<'_>, opts: &ApplyOptions) -> Result<Applied, PlanError> {
+    let plan = checked.plan();
+    let eng = Engine::new(label(plan), namespaces(plan)).map_err(PlanError::Internal)?;
+    let _state = lock::acquire(&format!("plan {}", plan.id))?;
+    let journal = Journal::create(plan)?;
+    // Held while applying: an undo or watchdog started meanwhile waits for the outcome.
+    let lock = journal.lock()?;
+    let mut run = Run {
+        plan,
+        eng,
+        journal,
+        done: Vec::new(),
+        touched: Vec::new(),
+    };
+    for (index, step) in plan.steps.iter().enumerate() {
+        run.step(index, step)?;
+        super::test_hook::pause_after_step(index + 1);
+    }
+    let deadline_ms = opts
+        .confirm_within
+        .map(|within| clock::now_ms() + u64::try_from(within.as_millis()).unwrap_or(u64::MAX / 2));
+    run.close(deadline_ms)?;
+    let confirm_deadline_ms = match deadline_ms {
+        None => None,
+        Some(deadline_ms) => {
+            drop(lock);
+            run.start_watchdog(opts)?;
+            Some(deadline_ms)
+        }
+    };
+    Ok(Applied {
+        id: plan.id.clone(),
+        changed: run.done.len(),
+        unchanged: plan.steps.len() - run.done.len(),
+        confirm_deadline_ms,
+    })
+}
+
+/// Every namespace the plan touches, in order of appearance.
+fn namespaces(plan: &Plan) -> Vec<String> {
     let mut namespaces: Vec<String> = Vec::new();
     for s in &plan.steps {
         for ns in s.namespaces() {
@@ -59,131 +102,141 @@ pub fn apply(plan: &Plan, opts: &ApplyOptions) -> Result<Applied, PlanError> {
             }
         }
     }
-    let label = if plan.title.is_empty() {
+    namespaces
+}
+
+/// The label written into persisted sysctl files.
+fn label(plan: &Plan) -> String {
+    if plan.title.is_empty() {
         format!("plan {}", plan.id)
     } else {
         format!("plan {}: {}", plan.id, plan.title)
-    };
-    let mut eng = Engine::new(label, namespaces).map_err(PlanError::Internal)?;
-    let _state = lock::acquire(&format!("plan {}", plan.id))?;
-    let mut journal = Journal::create(plan)?;
-    // Held while applying: an undo or watchdog started meanwhile waits for the outcome.
-    let lock = journal.lock()?;
+    }
+}
 
-    let mut done: Vec<(usize, Vec<Step>)> = Vec::new();
-    let mut changed = 0;
-    // Every object the plan changed so far, observed after each step (see `marks`).
-    let mut touched: Vec<(marks::Object, Option<marks::State>)> = Vec::new();
-    for (index, step) in plan.steps.iter().enumerate() {
-        let outcome = prepare(&mut eng, step).and_then(|prepared| {
-            if prepared.noop {
-                return Ok(None);
-            }
-            super::validate::inverse_steps(&prepared.inverse)
-                .map_err(|(inv, why)| format!("its undo ({inv}) would be refused: {why}"))?;
-            // Not journaled, not run: the error rolls back the steps before it.
-            journal
-                .append(Event::StepStarted {
-                    index,
-                    inverse: prepared.inverse.clone(),
-                })
-                .map_err(|e| e.to_string())?;
-            let before = marks::before(&mut eng, step);
-            let refined = eng.execute(step)?;
-            for o in marks::objects(step, &before) {
-                if !touched.iter().any(|(t, _)| *t == o) {
-                    let was = marks::before_state(&before, &o);
-                    touched.push((o, was));
-                }
-            }
-            Ok(Some(refined.unwrap_or(prepared.inverse)))
-        });
-        let journaled = match outcome {
-            Ok(None) => journal
+/// One apply under way: what ran so far, to journal and to roll back.
+struct Run<'a> {
+    plan: &'a Plan,
+    eng: Engine,
+    journal: Journal,
+    /// The inverse of every step that changed something, by step index.
+    done: Vec<(usize, Vec<Step>)>,
+    /// Every object the plan changed so far, observed after each step (see `marks`).
+    touched: Vec<(marks::Object, Option<marks::State>)>,
+}
+
+impl Run<'_> {
+    /// Prepares, journals and runs step `index`; on any failure rolls back the steps before it.
+    fn step(&mut self, index: usize, step: &Step) -> Result<(), PlanError> {
+        let journaled = match self.change(index, step) {
+            Ok(None) => self
+                .journal
                 .append(Event::StepSkipped { index })
                 .map_err(|e| format!("it changed nothing, but {e}")),
             Ok(Some(inverse)) => {
-                let r = journal.append(Event::StepDone {
+                let r = self.journal.append(Event::StepDone {
                     index,
                     inverse: inverse.clone(),
                 });
                 let r = r.and_then(|()| {
-                    journal.append(Event::Left {
+                    self.journal.append(Event::Left {
                         index,
-                        marks: marks::observe_all(&mut eng, &touched),
+                        marks: marks::observe_all(&mut self.eng, &self.touched),
                     })
                 });
                 // Done but not journaled as done: revert it with the others.
-                done.push((index, inverse));
-                changed += 1;
+                self.done.push((index, inverse));
                 r.map_err(|e| format!("it ran, but {e}, so it was reverted too"))
             }
             Err(reason) => Err(reason),
         };
-        if let Err(reason) = journaled {
-            let (rolled_back, rollback_errors, note) = roll_back(
-                &mut eng,
-                &mut journal,
-                plan,
-                &done,
-                format!("step {} failed: {reason}", index + 1),
-            );
-            return Err(PlanError::StepFailed {
-                number: index + 1,
-                step: step.to_string(),
-                ns: step.ns().to_string(),
-                reason: format!("{reason}{note}"),
-                rolled_back,
-                rollback_errors,
-            });
-        }
-        super::test_hook::pause_if(TEST_PAUSE_ENV, index + 1);
-    }
-
-    let deadline_ms = opts
-        .confirm_within
-        .map(|within| clock::now_ms() + u64::try_from(within.as_millis()).unwrap_or(u64::MAX / 2));
-    let closing = match deadline_ms {
-        None => Event::Committed,
-        Some(deadline_ms) => Event::AwaitingConfirm { deadline_ms },
-    };
-    if let Err(e) = journal.append(closing) {
-        // Applied but not recorded as such: all or nothing, so nothing.
-        let reason = format!("every step ran, but {e}, so all were reverted");
+        let Err(reason) = journaled else {
+            return Ok(());
+        };
         let (rolled_back, rollback_errors, note) =
-            roll_back(&mut eng, &mut journal, plan, &done, reason.clone());
-        return Err(PlanError::NotJournaled {
-            id: plan.id.clone(),
+            self.roll_back(format!("step {} failed: {reason}", index + 1));
+        Err(PlanError::StepFailed {
+            number: index + 1,
+            step: step.to_string(),
+            ns: step.ns().to_string(),
             reason: format!("{reason}{note}"),
             rolled_back,
             rollback_errors,
-        });
+        })
     }
-    let confirm_deadline_ms = match deadline_ms {
-        None => None,
-        Some(deadline_ms) => {
-            drop(lock);
-            match confirm::spawn_watchdog(&plan.id, opts.confirm_helper.as_deref()) {
-                // Best effort: without it `journal` says the watchdog is not running.
-                Ok(pid) => {
-                    let _ = journal.append(Event::WatchdogStarted { pid });
-                }
-                Err(e) => {
-                    // Without a watchdog nothing would roll back: undo now rather than
-                    // leave an unguarded change.
-                    let _ = confirm::rollback_if_unconfirmed(&plan.id, false);
-                    return Err(e);
-                }
-            }
-            Some(deadline_ms)
+
+    /// Reads the live state, journals the inverse, runs the step. `None`: it already held.
+    fn change(&mut self, index: usize, step: &Step) -> Result<Option<Vec<Step>>, String> {
+        let prepared = self.eng.prepare(step).map_err(|e| e.to_string())?;
+        if prepared.noop {
+            return Ok(None);
         }
-    };
-    Ok(Applied {
-        id: plan.id.clone(),
-        changed,
-        unchanged: plan.steps.len() - changed,
-        confirm_deadline_ms,
-    })
+        super::validate::inverse_steps(&prepared.inverse)
+            .map_err(|(inv, why)| format!("its undo ({inv}) would be refused: {why}"))?;
+        // Not journaled, not run: the error rolls back the steps before it.
+        self.journal
+            .append(Event::StepStarted {
+                index,
+                inverse: prepared.inverse.clone(),
+            })
+            .map_err(|e| e.to_string())?;
+        let before = marks::before(&mut self.eng, step);
+        let refined = self.eng.execute(step).map_err(|e| e.to_string())?;
+        for o in marks::objects(step, &before) {
+            if !self.touched.iter().any(|(t, _)| *t == o) {
+                let was = marks::before_state(&before, &o);
+                self.touched.push((o, was));
+            }
+        }
+        Ok(Some(refined.unwrap_or(prepared.inverse)))
+    }
+
+    /// Journals the plan committed, or awaiting confirmation until `deadline_ms`.
+    fn close(&mut self, deadline_ms: Option<u64>) -> Result<(), PlanError> {
+        let closing = match deadline_ms {
+            None => Event::Committed,
+            Some(deadline_ms) => Event::AwaitingConfirm { deadline_ms },
+        };
+        let Err(e) = self.journal.append(closing) else {
+            return Ok(());
+        };
+        // Applied but not recorded as such: all or nothing, so nothing.
+        let reason = format!("every step ran, but {e}, so all were reverted");
+        let (rolled_back, rollback_errors, note) = self.roll_back(reason.clone());
+        Err(PlanError::NotJournaled {
+            id: self.plan.id.clone(),
+            reason: format!("{reason}{note}"),
+            rolled_back,
+            rollback_errors,
+        })
+    }
+
+    fn start_watchdog(&mut self, opts: &ApplyOptions) -> Result<(), PlanError> {
+        let id = &self.plan.id;
+        match confirm::spawn_watchdog(id, opts.confirm_helper.as_deref()) {
+            // Best effort: without it `journal` says the watchdog is not running.
+            Ok(pid) => {
+                let _ = self.journal.append(Event::WatchdogStarted { pid });
+                Ok(())
+            }
+            Err(e) => {
+                // Without a watchdog nothing would roll back: undo now rather than leave an
+                // unguarded change.
+                let _ = confirm::rollback_if_unconfirmed(id, false);
+                Err(e)
+            }
+        }
+    }
+
+    fn roll_back(&mut self, reason: String) -> (usize, Vec<String>, String) {
+        roll_back(
+            &mut self.eng,
+            &mut self.journal,
+            self.plan,
+            &self.done,
+            reason,
+        )
+    }
 }
 
 /// Reverts the steps done so far after a failure and journals `rolled_back` (after giving

@@ -31,15 +31,7 @@ use super::step::Step;
 
 pub use super::journal_read::{list, read, scan, Scan};
 
-/// Overrides `/var/lib/netlens` (tests point it at a temporary directory).
-pub const STATE_DIR_ENV: &str = "NETLENS_STATE_DIR";
-
-pub fn state_dir() -> PathBuf {
-    match std::env::var_os(STATE_DIR_ENV) {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from("/var/lib/netlens"),
-    }
-}
+pub use super::env::{state_dir, STATE_DIR_ENV};
 
 pub fn journal_dir() -> PathBuf {
     state_dir().join("journal")

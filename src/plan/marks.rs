@@ -15,7 +15,8 @@ use super::exec::Engine;
 use super::journal::{Entry, Event};
 use super::live::{addrs_of, is_auto_addr, routes};
 use super::step::{RouteSpec, Step};
-use super::{files, persist, proc_ops};
+use super::steps::{observe_bridge_port, observe_neigh, observe_rule, read_file, rule_args};
+use super::{persist, proc_ops};
 use crate::rtnl::query::{all_links, controller, get_link, is_up, link_mtu, link_name};
 
 /// One object a plan changed.
@@ -134,11 +135,9 @@ impl fmt::Display for Object {
             Object::Neigh { ns, link, addr } => {
                 write!(f, "neighbour entry {addr} on {link} in {ns}")
             }
-            Object::PolicyRule { ns, rule } => write!(
-                f,
-                "policy rule `{}` in {ns}",
-                super::net_steps::rule_args(rule).join(" ")
-            ),
+            Object::PolicyRule { ns, rule } => {
+                write!(f, "policy rule `{}` in {ns}", rule_args(rule).join(" "))
+            }
         }
     }
 }
@@ -225,6 +224,24 @@ fn count(lines: &[String]) -> BTreeMap<&str, usize> {
     m
 }
 
+/// The rule line of `table`/`chain` in `ns` whose count the step (which just ran) changed.
+fn changed_rule(ns: &str, table: &str, chain: &str, before: &Before) -> Option<Object> {
+    let old = before.rules.as_ref()?;
+    let new = proc_ops::list_rules(ns, table, chain).ok()?;
+    let (old, new) = (count(old), count(&new));
+    let changed = new
+        .iter()
+        .find(|(l, n)| old.get(*l).copied().unwrap_or(0) != **n)
+        .map(|(l, _)| *l)
+        .or_else(|| old.keys().find(|l| !new.contains_key(*l)).copied())?;
+    Some(Object::Rule {
+        ns: ns.to_string(),
+        table: table.to_string(),
+        chain: chain.to_string(),
+        line: changed.to_string(),
+    })
+}
+
 /// The objects `step` (which just ran) changed.
 pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
     let s = |x: &String| x.clone();
@@ -295,30 +312,7 @@ pub fn objects(step: &Step, before: &Before) -> Vec<Object> {
         }
         | Step::DelIptablesRule {
             ns, table, chain, ..
-        } => {
-            // The rule's line is the one whose count the step changed.
-            let Some(old) = &before.rules else {
-                return Vec::new();
-            };
-            let Ok(new) = proc_ops::list_rules(ns, table, chain) else {
-                return Vec::new();
-            };
-            let (old, new) = (count(old), count(&new));
-            let changed = new
-                .iter()
-                .find(|(l, n)| old.get(*l).copied().unwrap_or(0) != **n)
-                .map(|(l, _)| *l)
-                .or_else(|| old.keys().find(|l| !new.contains_key(*l)).copied());
-            changed
-                .map(|line| Object::Rule {
-                    ns: s(ns),
-                    table: s(table),
-                    chain: s(chain),
-                    line: line.to_string(),
-                })
-                .into_iter()
-                .collect()
-        }
+        } => changed_rule(ns, table, chain, before).into_iter().collect(),
         Step::AddIptablesChain { ns, table, chain }
         | Step::DelIptablesChain { ns, table, chain } => {
             vec![Object::Chain {
@@ -417,7 +411,7 @@ pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, Stri
         }
         Object::Sysctl { ns, key } => proc_ops::read_sysctl(ns, key).map(Some),
         Object::SysctlFile { key } => persist::read(key),
-        Object::File { path } => files::read(path, None),
+        Object::File { path } => read_file(path, None),
         Object::Rule {
             ns,
             table,
@@ -435,9 +429,11 @@ pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, Stri
             }
             Ok(Some(proc_ops::list_rules(ns, table, chain)?.join("\n")))
         }
-        Object::BridgePort { ns, link } => super::brport_ops::observe(eng, ns, link),
-        Object::Neigh { ns, link, addr } => super::neigh_ops::observe(eng, ns, link, *addr),
-        Object::PolicyRule { ns, rule } => super::rule_ops::observe(eng, ns, rule).map(Some),
+        Object::BridgePort { ns, link } => observe_bridge_port(eng, ns, link),
+        Object::Neigh { ns, link, addr } => {
+            observe_neigh(eng, ns, link, *addr).map_err(|e| e.to_string())
+        }
+        Object::PolicyRule { ns, rule } => observe_rule(eng, ns, rule).map(Some),
     }
 }
 

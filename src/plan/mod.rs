@@ -1,19 +1,19 @@
 //! Plans: the only way netlens changes a network. A plan is a list of typed [`Step`]s that is
 //! shown (as shell commands) before it runs, applied all or nothing, and journaled for undo.
 //!
-//! Layout: [`spec`] the plan file · `step` the steps · [`shell`] their shell equivalents ·
-//! [`validate`] checks before anything runs · `inverse` inverses from live state · `exec`
-//! running a step in its namespace · `apply` all-or-nothing · [`journal`] the JSON-lines
-//! journal · `undo` and [`confirm`] reverting later or on a missed confirmation.
+//! Layout: [`spec`] the plan file · `step` the steps (the serde contract) · `steps` what each
+//! family of steps does (words, checks, shell preview, inverse from live state, execution),
+//! behind one dispatch point · [`shell`] quoting and the preview · [`validate`] checks before
+//! anything runs · `exec` the engine (a netlink connection per namespace) · `apply`
+//! all-or-nothing · `rewind` running inverses · [`journal`] the JSON-lines journal · `undo`
+//! and [`confirm`] reverting later or on a missed confirmation.
 
 mod apply;
-mod brport_ops;
 mod clock;
 pub mod confirm;
+mod env;
 mod error;
 mod exec;
-mod files;
-mod inverse;
 mod iptables_args;
 pub mod journal;
 mod journal_lines;
@@ -22,15 +22,11 @@ mod leases;
 mod live;
 mod lock;
 mod marks;
-mod neigh_ops;
-mod net_steps;
-mod nft_ops;
 pub mod nft_rule;
 pub mod persist;
 mod proc_ops;
 mod reserve;
 mod rewind;
-mod rule_ops;
 pub mod shell;
 pub mod simulate;
 mod simulate_fw;
@@ -48,12 +44,13 @@ mod simulate_tests;
 pub mod spec;
 mod state_dir;
 mod step;
+mod steps;
 mod sysctl;
 mod test_hook;
 mod undo;
 pub mod validate;
 
-pub use apply::{apply, Applied, ApplyOptions, TEST_PAUSE_ENV};
+pub use apply::{apply, apply_validated, Applied, ApplyOptions, TEST_PAUSE_ENV};
 pub use confirm::{confirm, rollback_if_unconfirmed, sweep_expired};
 pub use error::PlanError;
 pub use journal::{PlanState, STATE_DIR_ENV};
@@ -62,6 +59,7 @@ pub use nft_rule::{NftAccept, NFT_TAG};
 pub use simulate::{simulate, Simulated};
 pub use spec::Plan;
 pub use step::{LinkEnd, RouteSpec, Step, RULE_TAG};
+pub use steps::StepError;
 pub use undo::{check_unchanged, undo, undo_preview, undo_with, UndoTarget, Undone};
 
 /// The shell commands equivalent to the plan, in order (one step may need two).

@@ -7,14 +7,10 @@ use std::path::PathBuf;
 
 use super::shell::sysctl_name;
 
-/// Overrides `/etc/sysctl.d` (tests point it at a temporary directory).
-pub const SYSCTL_DIR_ENV: &str = "NETLENS_SYSCTL_DIR";
+pub use super::env::SYSCTL_DIR_ENV;
 
 pub fn conf_dir() -> PathBuf {
-    match std::env::var_os(SYSCTL_DIR_ENV) {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from("/etc/sysctl.d"),
-    }
+    super::env::sysctl_dir()
 }
 
 /// `90-netlens-net.ipv4.ip_forward.conf`: late in the order so it wins over distribution

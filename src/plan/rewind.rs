@@ -3,7 +3,6 @@
 
 use super::exec::Engine;
 use super::step::Step;
-use super::test_hook::TEST_PAUSE_UNDO_ENV;
 use crate::rtnl::query::get_link;
 
 /// Runs inverse steps (per original step, latest first). A step whose target state already
@@ -27,7 +26,7 @@ pub(crate) fn run_inverses(
                 if holds {
                     Ok(())
                 } else {
-                    eng.execute(step).map(|_| ())
+                    eng.execute(step).map(|_| ()).map_err(|e| e.to_string())
                 }
             });
             if let Err(e) = result {
@@ -35,7 +34,7 @@ pub(crate) fn run_inverses(
                 errors.push(format!("undoing step {} ({step}): {e}", index + 1));
             }
             count += 1;
-            super::test_hook::pause_if(TEST_PAUSE_UNDO_ENV, count);
+            super::test_hook::pause_after_undo_step(count);
         }
         if ok {
             undone += 1;
@@ -78,7 +77,7 @@ pub fn holds(eng: &mut Engine, step: &Step) -> Result<bool, String> {
             return Ok(true);
         }
     }
-    super::inverse::prepare(eng, step).map(|p| p.noop)
+    eng.prepare(step).map(|p| p.noop).map_err(|e| e.to_string())
 }
 
 /// The existing link a step sets something on.

@@ -1,6 +1,7 @@
 //! Tests of shell.rs.
 
 use super::*;
+use crate::plan::step::{LinkEnd, RouteSpec};
 
 fn one(step: Step) -> String {
     let c = commands(&step);

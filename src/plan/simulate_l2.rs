@@ -3,10 +3,10 @@
 //! bridge port), a neighbour entry goes or is pinned, a rule goes or is inserted ahead of the
 //! first rule with a higher priority (the kernel's order for equal priorities: after them).
 
-use super::net_steps::state_name;
-use super::rule_ops::same_rule;
 use super::simulate::{ns_mut, LinkMut};
 use super::step::Step;
+use super::steps::same_rule;
+use super::steps::state_name;
 use crate::model::{Namespace, Neighbor, Snapshot};
 
 pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {

@@ -1,7 +1,7 @@
 //! The typed steps a plan is made of. Pure data: what to change, in which namespace, named the
 //! way a snapshot names it (`host`, a `/run/netns` name, `pid:N`, `docker:NAME`). Executing a
 //! step, computing its inverse from the live state and rendering the equivalent shell command
-//! belong to the plan engine, not here.
+//! belong to the step's family in [`super::steps`], not here.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -236,8 +236,7 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         content: Option<String>,
     },
-    // Layer-2 and policy-routing steps (engine in brport_ops, neigh_ops, rule_ops; text,
-    // shell and checks in net_steps).
+    // Layer-2 and policy-routing steps (in steps/bridge_port.rs, neigh.rs, rule.rs).
     /// A bridge port's own flags, as `bridge link set dev LINK …` sets them; a field left
     /// None is not touched. `state` is the STP state number (0 disabled … 3 forwarding,
     /// 4 blocking).
@@ -354,163 +353,9 @@ impl fmt::Display for RouteSpec {
     }
 }
 
-/// A one-line description in words (the shell equivalent is the engine's to render).
+/// A one-line description in words, by the step's family (see [`super::steps`]).
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Step::AddVeth {
-                ns,
-                name,
-                peer_ns,
-                peer,
-            } => write!(f, "add veth pair {name} ({ns}) ⇄ {peer} ({peer_ns})"),
-            Step::AddBridge { ns, name } => write!(f, "add bridge {name} in {ns}"),
-            Step::DeleteLink { ns, name } => write!(f, "delete link {name} in {ns}"),
-            Step::MoveLink { ns, name, to_ns } => write!(f, "move {name} from {ns} to {to_ns}"),
-            Step::SetMaster {
-                ns,
-                link,
-                master: Some(m),
-            } => write!(f, "attach {link} to bridge {m} in {ns}"),
-            Step::SetMaster {
-                ns,
-                link,
-                master: None,
-            } => write!(f, "detach {link} from its bridge in {ns}"),
-            Step::SetLinkUp { ns, link, up } => {
-                write!(f, "set {link} {} in {ns}", if *up { "up" } else { "down" })
-            }
-            Step::SetMtu { ns, link, mtu } => write!(f, "set mtu {mtu} on {link} in {ns}"),
-            Step::AddAddress { ns, link, addr } => {
-                write!(f, "add address {addr} to {link} in {ns}")
-            }
-            Step::DelAddress { ns, link, addr } => {
-                write!(f, "remove address {addr} from {link} in {ns}")
-            }
-            Step::AddRoute { ns, route } => write!(f, "add route {route} in {ns}"),
-            Step::DelRoute { ns, route } => write!(f, "remove route {route} in {ns}"),
-            Step::SetSysctl {
-                ns,
-                key,
-                value,
-                persist,
-            } => write!(
-                f,
-                "set {}={value} in {ns}{}",
-                key.replace('/', "."),
-                if *persist { " (persisted)" } else { "" }
-            ),
-            Step::AddIptablesRule {
-                ns,
-                table,
-                chain,
-                rule,
-            } => write!(f, "add {table}/{chain} rule `{}` in {ns}", rule.join(" ")),
-            Step::DelIptablesRule {
-                ns,
-                table,
-                chain,
-                rule,
-            } => write!(
-                f,
-                "remove {table}/{chain} rule `{}` in {ns}",
-                rule.join(" ")
-            ),
-            Step::AddIptablesChain { ns, table, chain } => {
-                write!(f, "create chain {table}/{chain} in {ns}")
-            }
-            Step::DelIptablesChain { ns, table, chain } => {
-                write!(f, "remove chain {table}/{chain} and its rules in {ns}")
-            }
-            Step::RecreateLink { kind, link, peer } => {
-                write!(f, "recreate {kind} {} in {}", link.name, link.ns)?;
-                if let Some(p) = peer {
-                    write!(f, " ⇄ {} ({})", p.name, p.ns)?;
-                }
-                Ok(())
-            }
-            Step::RestoreRoute { ns, route, .. } => write!(f, "restore route {route} in {ns}"),
-            Step::InsertIptablesRule {
-                ns,
-                table,
-                chain,
-                position,
-                rule,
-            } => write!(
-                f,
-                "insert {table}/{chain} rule `{}` at {position} in {ns}",
-                rule.join(" ")
-            ),
-            Step::WriteFile {
-                ns,
-                path,
-                content: Some(c),
-                ..
-            } => write!(
-                f,
-                "write {path} for {ns} ({} line{})",
-                c.lines().count(),
-                if c.lines().count() == 1 { "" } else { "s" }
-            ),
-            Step::WriteFile {
-                ns,
-                path,
-                content: None,
-                ..
-            } => write!(f, "remove {path} for {ns}"),
-            Step::ReleaseIpamLease {
-                dir,
-                ip,
-                container_id,
-            } => {
-                write!(f, "release IPAM lease {ip} in {dir}")?;
-                if let Some(c) = container_id {
-                    write!(f, " (container {})", short_id(c))?;
-                }
-                Ok(())
-            }
-            Step::RestoreIpamLease { dir, ip, content } => write!(
-                f,
-                "restore IPAM lease {ip} in {dir} (container {})",
-                short_id(content.lines().next().unwrap_or("").trim())
-            ),
-            Step::SetBridgePort { .. }
-            | Step::DelNeigh { .. }
-            | Step::AddNeigh { .. }
-            | Step::DelRule { .. }
-            | Step::AddRule { .. } => super::net_steps::describe(self, f),
-            Step::InsertNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                rule,
-            } => write!(
-                f,
-                "insert nft rule `{rule}` at the top of {family} {table} {chain} in {ns}"
-            ),
-            Step::DelNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                handle,
-                rule,
-            } => write!(
-                f,
-                "remove nft rule `{rule}` (handle {handle}) from {family} {table} {chain} in {ns}"
-            ),
-            Step::RestoreSysctlFile { key, content } => match content {
-                Some(_) => write!(f, "restore the sysctl.d file of {}", key.replace('/', ".")),
-                None => write!(f, "remove the sysctl.d file of {}", key.replace('/', ".")),
-            },
-        }
+        super::steps::describe(self, f)
     }
-}
-
-/// Container ids are 64 hex digits; 12 is how runtimes show them. Escaped: a step's
-/// description goes into one-line errors.
-fn short_id(id: &str) -> String {
-    let short = id.char_indices().nth(12).map_or(id, |(i, _)| &id[..i]);
-    short.escape_debug().to_string()
 }

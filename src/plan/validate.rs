@@ -2,52 +2,74 @@
 //! rules, namespaces must exist, addresses are typed already (a bad CIDR never parses), and the
 //! tools a step needs must be there.
 
-use std::path::{Path, PathBuf};
-
+use super::env::find_in_path;
 use super::error::PlanError;
-use super::iptables_args;
 use super::spec::{valid_id, Plan};
-use super::step::{RouteSpec, Step};
-use super::sysctl;
-use crate::netns::create::validate_ifname;
-use crate::netns::resolve::{open_ns, NsName};
+use super::step::Step;
+use super::steps::{check, is_iptables, known_lease_dir, Role};
+use crate::netns::resolve::open_ns;
 
-/// The tables netlens' fixes add rules to (see `iptables_args` for the rules they may hold).
-const IPTABLES_TABLES: &[&str] = &["filter", "nat"];
-/// Tables where netlens only removes a rule (a DROP in raw or mangle) and puts it back.
-const REMOVE_ONLY_TABLES: &[&str] = &["raw", "mangle"];
+/// A plan that passed the offline checks ([`offline`]); [`Offline::live`] makes the
+/// checks against the system.
+#[derive(Debug, Clone, Copy)]
+pub struct Offline<'a>(&'a Plan);
+
+/// A plan that passed every check made before anything runs, offline and live. Only
+/// [`validate`] and [`Offline::live`] make one, and [`super::apply_validated`] takes one: an
+/// apply validates once, however its caller split the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Validated<'a>(&'a Plan);
+
+impl<'a> Validated<'a> {
+    pub fn plan(&self) -> &'a Plan {
+        self.0
+    }
+}
 
 /// Full validation of a plan about to run: syntax, namespaces, tools and root.
-pub fn validate(plan: &Plan) -> Result<(), PlanError> {
-    validate_offline(plan)?;
-    if !nix::unistd::geteuid().is_root() {
-        return Err(PlanError::NotRoot);
+pub fn validate(plan: &Plan) -> Result<Validated<'_>, PlanError> {
+    offline(plan)?.live()
+}
+
+impl<'a> Offline<'a> {
+    /// The checks against the system, for a plan whose offline checks passed: root, the
+    /// namespaces exist, lease directories are this node's, the tools are installed.
+    pub fn live(self) -> Result<Validated<'a>, PlanError> {
+        let plan = self.0;
+        if !nix::unistd::geteuid().is_root() {
+            return Err(PlanError::NotRoot);
+        }
+        for (i, step) in plan.steps.iter().enumerate() {
+            let bad = |reason: String| invalid(i, step, reason);
+            for ns in step.namespaces() {
+                open_ns(ns).map_err(|e| bad(e.to_string()))?;
+            }
+            if let Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } = step {
+                known_lease_dir(dir).map_err(bad)?;
+            }
+            if is_iptables(step) && find_in_path("iptables").is_none() {
+                return Err(bad(
+                    "iptables is not installed (no iptables in PATH)".to_string()
+                ));
+            }
+            if matches!(step, Step::InsertNftRule { .. } | Step::DelNftRule { .. })
+                && find_in_path("nft").is_none()
+            {
+                return Err(bad("nft is not installed (no nft in PATH)".to_string()));
+            }
+        }
+        Ok(Validated(plan))
     }
-    for (i, step) in plan.steps.iter().enumerate() {
-        let bad = |reason: String| invalid(i, step, reason);
-        for ns in step.namespaces() {
-            open_ns(ns).map_err(|e| bad(e.to_string()))?;
-        }
-        if let Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } = step {
-            known_lease_dir(dir).map_err(bad)?;
-        }
-        if is_iptables(step) && find_in_path("iptables").is_none() {
-            return Err(bad(
-                "iptables is not installed (no iptables in PATH)".to_string()
-            ));
-        }
-        if matches!(step, Step::InsertNftRule { .. } | Step::DelNftRule { .. })
-            && find_in_path("nft").is_none()
-        {
-            return Err(bad("nft is not installed (no nft in PATH)".to_string()));
-        }
-    }
-    Ok(())
 }
 
 /// What can be checked without root or the system: names, values, shapes. `--dry-run` runs
 /// only this (and says whether namespaces exist).
 pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
+    offline(plan).map(|_| ())
+}
+
+/// [`validate_offline`], keeping the proof for [`Offline::live`].
+pub fn offline(plan: &Plan) -> Result<Offline<'_>, PlanError> {
     if !valid_id(&plan.id) {
         return Err(PlanError::Refused(format!(
             "plan id {:?} is not usable as a file name (letters, digits, '.', '-', '_', up to 64)",
@@ -58,9 +80,9 @@ pub fn validate_offline(plan: &Plan) -> Result<(), PlanError> {
         return Err(PlanError::Refused("the plan has no steps".into()));
     }
     for (i, step) in plan.steps.iter().enumerate() {
-        check_step(step, Role::Forward).map_err(|reason| invalid(i, step, reason))?;
+        check(step, Role::Forward).map_err(|reason| invalid(i, step, reason))?;
     }
-    Ok(())
+    Ok(Offline(plan))
 }
 
 /// Inverse steps as undo and rollback run them, checked like a plan's steps: those read back
@@ -84,7 +106,7 @@ pub fn validate_inverses(inverses: &[(usize, Vec<Step>)]) -> Result<(), String> 
 /// the refused step (shown, control characters escaped) and why.
 pub fn inverse_steps(steps: &[Step]) -> Result<(), (String, String)> {
     for step in steps {
-        check_step(step, Role::Inverse)
+        check(step, Role::Inverse)
             .and_then(|()| match step {
                 Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } => {
                     known_lease_dir(dir)
@@ -118,315 +140,10 @@ fn no_controls(text: &str) -> String {
         .collect()
 }
 
-fn is_iptables(step: &Step) -> bool {
-    matches!(
-        step,
-        Step::AddIptablesRule { .. }
-            | Step::DelIptablesRule { .. }
-            | Step::InsertIptablesRule { .. }
-            | Step::AddIptablesChain { .. }
-            | Step::DelIptablesChain { .. }
-    )
-}
-
-pub fn find_in_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
-fn ns_name(ns: &str) -> Result<(), String> {
-    NsName::parse(ns).map(|_| ()).map_err(|e| e.to_string())
-}
-
-fn ifname(name: &str) -> Result<(), String> {
-    validate_ifname(name).map_err(|e| e.to_string())
-}
-
-fn route(r: &RouteSpec, adding: bool) -> Result<(), String> {
-    if let Some(dev) = &r.dev {
-        ifname(dev)?;
-    }
-    if let Some(via) = r.via {
-        if via.is_ipv4() != matches!(r.dst, ipnet::IpNet::V4(_)) {
-            return Err(format!("gateway {via} is not of the family of {}", r.dst));
-        }
-    }
-    // Removing needs only the destination (as `ip route del` does); adding needs a way out.
-    if adding && r.via.is_none() && r.dev.is_none() {
-        return Err(format!(
-            "route {} needs a gateway (via) or a device (dev)",
-            r.dst
-        ));
-    }
-    if r.table == Some(0) {
-        return Err("table 0 is not a routing table".into());
-    }
-    Ok(())
-}
-
-fn iptables_args(
-    table: &str,
-    chain: &str,
-    rule: &[String],
-    use_: iptables_args::Use,
-) -> Result<(), String> {
-    let remove_only =
-        REMOVE_ONLY_TABLES.contains(&table) && matches!(use_, iptables_args::Use::RemoveOrRestore);
-    if !IPTABLES_TABLES.contains(&table) && !remove_only {
-        return Err(format!(
-            "iptables table {table:?} is not one netlens changes (one of {})",
-            IPTABLES_TABLES.join(", ")
-        ));
-    }
-    if chain.is_empty()
-        || chain.len() > 28
-        || chain.starts_with('-')
-        || !chain
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-    {
-        return Err(format!("invalid chain name {chain:?}"));
-    }
-    if rule.is_empty() {
-        return Err("empty rule".into());
-    }
-    if rule.iter().any(|a| a.contains('\0')) {
-        return Err("rule argument contains a NUL byte".into());
-    }
-    iptables_args::check(table, rule, use_)
-}
-
-/// Whether a step is one a plan asks for, or an inverse putting something back. The inverse
-/// of removing a rule is journaled as `add_iptables_rule` until the step is done (then as an
-/// insert at the rule's old position): either way it restores a rule netlens removed, which
-/// may be one netlens never adds of its own accord (a stale DNAT).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Forward,
-    Inverse,
-}
-
-fn check_step(step: &Step, role: Role) -> Result<(), String> {
-    for ns in step.namespaces() {
-        ns_name(ns)?;
-    }
-    match step {
-        Step::AddVeth { name, peer, .. } => {
-            ifname(name)?;
-            ifname(peer)
-        }
-        Step::AddBridge { name, .. } | Step::DeleteLink { name, .. } => ifname(name),
-        Step::MoveLink { name, ns, to_ns } => {
-            ifname(name)?;
-            if ns == to_ns {
-                return Err(format!("{name} is already in {ns}"));
-            }
-            Ok(())
-        }
-        Step::SetMaster { link, master, .. } => {
-            ifname(link)?;
-            master.as_deref().map_or(Ok(()), ifname)
-        }
-        Step::SetLinkUp { link, .. } => ifname(link),
-        Step::SetMtu { link, mtu, .. } => {
-            ifname(link)?;
-            if !(68..=65_535).contains(mtu) {
-                return Err(format!("mtu {mtu} is out of range (68..=65535)"));
-            }
-            Ok(())
-        }
-        Step::AddAddress { link, .. } | Step::DelAddress { link, .. } => ifname(link),
-        Step::AddRoute { route: r, .. } => route(r, true),
-        Step::DelRoute { route: r, .. } => route(r, false),
-        Step::RestoreRoute { route: r, .. } => {
-            if let Some(dev) = &r.dev {
-                ifname(dev)?;
-            }
-            Ok(())
-        }
-        Step::SetSysctl {
-            ns,
-            key,
-            value,
-            persist,
-        } => {
-            sysctl::key(key)?;
-            sysctl::value(key, value)?;
-            if *persist && ns != "host" {
-                return Err(format!(
-                    "persist applies to the host only (/etc/sysctl.d configures the host at boot), not {ns}"
-                ));
-            }
-            Ok(())
-        }
-        Step::RestoreSysctlFile { key, content } => {
-            sysctl::key(key)?;
-            content
-                .as_deref()
-                .map_or(Ok(()), |c| super::persist::check_content(key, c))
-        }
-        Step::WriteFile { path, content, .. } => resolver_file(path, content.as_deref()),
-        Step::ReleaseIpamLease {
-            dir, container_id, ..
-        } => {
-            lease_dir(dir)?;
-            match container_id {
-                Some(c) if c.is_empty() || c.contains(['\n', '\r', '\0']) => Err(format!(
-                    "container id {c:?} is empty or holds a line break or NUL"
-                )),
-                _ => Ok(()),
-            }
-        }
-        Step::RestoreIpamLease { dir, content, .. } => {
-            lease_dir(dir)?;
-            if content.contains('\0') || crate::cni::ipam::parse_lease(content).0.is_empty() {
-                return Err(
-                    "a lease holds a container id (and an interface name), nothing else"
-                        .to_string(),
-                );
-            }
-            Ok(())
-        }
-        Step::AddIptablesRule {
-            table, chain, rule, ..
-        } => {
-            let use_ = match role {
-                Role::Forward => iptables_args::Use::Add,
-                Role::Inverse => iptables_args::Use::RemoveOrRestore,
-            };
-            iptables_args(table, chain, rule, use_)
-        }
-        Step::DelIptablesRule {
-            table, chain, rule, ..
-        }
-        | Step::InsertIptablesRule {
-            table, chain, rule, ..
-        } => iptables_args(table, chain, rule, iptables_args::Use::RemoveOrRestore),
-        Step::AddIptablesChain { table, chain, .. }
-        | Step::DelIptablesChain { table, chain, .. } => user_chain_step(table, chain),
-        Step::SetBridgePort { .. }
-        | Step::DelNeigh { .. }
-        | Step::AddNeigh { .. }
-        | Step::DelRule { .. }
-        | Step::AddRule { .. } => super::net_steps::check(step, &ifname),
-        Step::InsertNftRule {
-            family,
-            table,
-            chain,
-            rule,
-            ..
-        }
-        | Step::DelNftRule {
-            family,
-            table,
-            chain,
-            rule,
-            ..
-        } => {
-            super::nft_rule::check_names(family, table, chain)?;
-            rule.check(family)
-        }
-        Step::RecreateLink { kind, link, peer } => {
-            ifname(&link.name)?;
-            match (kind.as_str(), peer) {
-                ("veth", Some(p)) => ifname(&p.name),
-                ("bridge", None) => Ok(()),
-                _ => Err(format!("cannot recreate a {kind} link")),
-            }
-        }
-    }
-}
-
-/// A chain step names a table netlens changes and a user chain: never a built-in chain (its
-/// policy and hooks are not netlens' to remove) nor an extension target's name.
-fn user_chain_step(table: &str, chain: &str) -> Result<(), String> {
-    const BUILTIN: &[&str] = &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
-    // Verdicts and the NAT targets are not chains either.
-    const TARGETS: &[&str] = &[
-        "ACCEPT",
-        "DROP",
-        "RETURN",
-        "QUEUE",
-        "MASQUERADE",
-        "SNAT",
-        "DNAT",
-        "REDIRECT",
-    ];
-    if TARGETS.contains(&chain) {
-        return Err(format!("{chain} is a target, not a chain"));
-    }
-    if BUILTIN.contains(&chain) {
-        return Err(format!(
-            "{chain} is a built-in chain, not one netlens creates or removes"
-        ));
-    }
-    if !iptables_args::is_user_chain(chain) {
-        return Err(format!("invalid chain name {chain:?}"));
-    }
-    // A plain rule's checks cover the table; `-j ACCEPT` stands in for the rule.
-    iptables_args(
-        table,
-        chain,
-        &["-j".to_string(), "ACCEPT".to_string()],
-        iptables_args::Use::RemoveOrRestore,
-    )
-}
-
-/// A directory IPAM steps may touch, by its shape: absolute, no `..`, a network name last.
-/// (The file in it is always named by a typed IP address.)
-fn lease_dir(dir: &str) -> Result<(), String> {
-    let p = Path::new(dir);
-    if !p.is_absolute()
-        || p.components().any(|c| c == std::path::Component::ParentDir)
-        || p.file_name().is_none()
-        || dir.contains('\0')
-    {
-        return Err(format!(
-            "{dir:?} is not a lease directory (an absolute DATADIR/NETWORK path without `..`)"
-        ));
-    }
-    Ok(())
-}
-
-/// On the live system: `dir` must be a lease directory host-local uses on this node — one a
-/// CNI config names or one under the data directory — so a plan cannot remove files elsewhere.
-fn known_lease_dir(dir: &str) -> Result<(), String> {
-    let dirs = crate::cni::Dirs::from_env();
-    let state = crate::cni::read(&dirs);
-    if state
-        .ipam
-        .iter()
-        .any(|n| Path::new(&n.dir) == Path::new(dir))
-    {
-        return Ok(());
-    }
-    Err(format!(
-        "{dir} is not a host-local lease directory of this node (none of the CNI configs in {} \
-         names it, and it is not under {})",
-        dirs.conf_dir.display(),
-        dirs.data_dir.display()
-    ))
-}
-
-/// A file `WriteFile` may touch: resolv.conf, hosts or nsswitch.conf of the host's `/etc`,
-/// an `/etc/netns/NS/` or a container's `/proc/PID/root/etc/`, nothing else (see
-/// [`crate::rootfs::write`]).
-fn resolver_file(path: &str, content: Option<&str>) -> Result<(), String> {
-    crate::rootfs::check_write(path, content)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::step::RouteSpec;
 
     fn plan(step: Step) -> Plan {
         Plan::new("t", vec![step])

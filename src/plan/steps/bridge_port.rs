@@ -18,10 +18,151 @@ const BRPORT_UNICAST_FLOOD: u16 = 9;
 const BRPORT_ISOLATED: u16 = 33;
 const BRPORT_FLUSH: u16 = 24;
 
-use super::exec::Engine;
-use super::inverse::Prepared;
-use super::step::Step;
-use crate::rtnl::query::{need_link, nl_err};
+use std::fmt;
+
+use super::super::exec::Engine;
+use super::super::shell::{bridge_in, ip};
+use super::super::step::Step;
+use super::{lines, need_link, not_mine, Family, Prepared, Role, StepError};
+
+pub struct BridgePorts;
+
+impl Family for BridgePorts {
+    fn describe(&self, step: &Step, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Step::SetBridgePort {
+            ns,
+            link,
+            isolated,
+            state,
+            learning,
+            flood,
+        } = step
+        else {
+            not_mine(step)
+        };
+        let mut args = port_args(*isolated, *state, *learning, *flood);
+        if let (Some(s), Some(pos)) = (state, args.iter().position(|a| a == "state")) {
+            args[pos + 1] = state_name(*s);
+        }
+        write!(f, "set bridge port {link} {} in {ns}", args.join(" "))?;
+        if *learning == Some(false) {
+            write!(f, " (forgetting the MACs it learnt)")?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, step: &Step, _: Role) -> Result<(), String> {
+        let Step::SetBridgePort {
+            link,
+            isolated,
+            state,
+            learning,
+            flood,
+            ..
+        } = step
+        else {
+            not_mine(step)
+        };
+        super::ifname(link)?;
+        if state.is_some_and(|s| s > 4) {
+            return Err(format!(
+                "bridge port state {} is not one of 0..=4 ({})",
+                state.unwrap_or(0),
+                STATES.join(", ")
+            ));
+        }
+        if isolated.is_none() && state.is_none() && learning.is_none() && flood.is_none() {
+            return Err(format!("the step sets no flag of bridge port {link}"));
+        }
+        Ok(())
+    }
+
+    /// `bridge -n NS link set dev X …`, and the fdb flush that goes with `learning off`.
+    fn commands(&self, step: &Step) -> Vec<String> {
+        let Step::SetBridgePort {
+            ns,
+            link,
+            isolated,
+            state,
+            learning,
+            flood,
+        } = step
+        else {
+            not_mine(step)
+        };
+        let mut argv = bridge_in(ns, &["bridge", "link", "set", "dev", link]);
+        argv.extend(port_args(*isolated, *state, *learning, *flood));
+        let mut cmds = vec![argv];
+        if *learning == Some(false) {
+            // Sent in the same message: the port forgets the MACs it learnt.
+            let flush = [
+                "link",
+                "set",
+                "dev",
+                link,
+                "type",
+                "bridge_slave",
+                "fdb_flush",
+            ];
+            cmds.push(ip(ns, &flush));
+        }
+        lines(&cmds)
+    }
+
+    fn prepare(&self, eng: &mut Engine, step: &Step) -> Result<Prepared, StepError> {
+        prepare(eng, step)
+    }
+
+    fn execute(&self, eng: &mut Engine, step: &Step) -> Result<Option<Vec<Step>>, StepError> {
+        execute(eng, step).map(|()| None)
+    }
+}
+
+/// `bridge link set` names for the STP states a plan may set.
+const STATES: [&str; 5] = [
+    "disabled",
+    "listening",
+    "learning",
+    "forwarding",
+    "blocking",
+];
+
+pub fn state_name(state: u8) -> String {
+    STATES
+        .get(usize::from(state))
+        .map_or_else(|| state.to_string(), |s| s.to_string())
+}
+
+fn on_off(v: bool) -> &'static str {
+    if v {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// `isolated off state 3 …`: the `bridge link set` arguments of the flags a step sets.
+fn port_args(
+    isolated: Option<bool>,
+    state: Option<u8>,
+    learning: Option<bool>,
+    flood: Option<bool>,
+) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(i) = isolated {
+        v.extend(["isolated".to_string(), on_off(i).to_string()]);
+    }
+    if let Some(s) = state {
+        v.extend(["state".to_string(), s.to_string()]);
+    }
+    if let Some(l) = learning {
+        v.extend(["learning".to_string(), on_off(l).to_string()]);
+    }
+    if let Some(f) = flood {
+        v.extend(["flood".to_string(), on_off(f).to_string()]);
+    }
+    v
+}
 
 /// The flags a port has now, in the step's terms.
 #[derive(Default)]
@@ -80,13 +221,13 @@ pub fn observe(eng: &mut Engine, ns: &str, link: &str) -> Result<Option<String>,
     Ok(Some(format!(
         "isolated {} state {} learning {} flood {}",
         b(f.isolated),
-        f.state.map_or("?".into(), super::net_steps::state_name),
+        f.state.map_or("?".into(), state_name),
         b(f.learning),
         b(f.flood)
     )))
 }
 
-pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
+fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, StepError> {
     let Step::SetBridgePort {
         ns,
         link,
@@ -96,7 +237,7 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
         flood,
     } = step
     else {
-        return Err(format!("not a bridge port step: {step}"));
+        not_mine(step)
     };
     let h = eng.handle(ns)?;
     let dev = eng.block_on(need_link(&h, ns, link))?;
@@ -125,7 +266,7 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
     })
 }
 
-pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
+fn execute(eng: &mut Engine, step: &Step) -> Result<(), StepError> {
     let Step::SetBridgePort {
         ns,
         link,
@@ -135,7 +276,7 @@ pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
         flood,
     } = step
     else {
-        return Err(format!("not a bridge port step: {step}"));
+        not_mine(step)
     };
     let h = eng.handle(ns)?;
     eng.block_on(async {
@@ -171,6 +312,6 @@ pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
             .set(msg)
             .execute()
             .await
-            .map_err(|e| format!("cannot set bridge port {link} in {ns}: {}", nl_err(e)))
+            .map_err(|e| StepError::kernel(format!("cannot set bridge port {link} in {ns}"), e))
     })
 }

@@ -10,23 +10,131 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-use super::inverse::Prepared;
-use super::nft_rule::{NftAccept, NFT_TAG};
-use super::step::Step;
+use std::fmt;
+
+use super::super::exec::Engine;
+use super::super::nft_rule::{self, NftAccept, NFT_TAG};
+use super::super::shell::in_ns;
+use super::super::step::Step;
+use super::{lines, not_mine, Family, Prepared, Role, StepError};
 use crate::netns::enter::run_in_netns_file;
 use crate::netns::resolve::open_ns;
 
+pub struct Nft;
+
+impl Family for Nft {
+    fn describe(&self, step: &Step, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match step {
+            Step::InsertNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                rule,
+            } => write!(
+                f,
+                "insert nft rule `{rule}` at the top of {family} {table} {chain} in {ns}"
+            ),
+            Step::DelNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                handle,
+                rule,
+            } => write!(
+                f,
+                "remove nft rule `{rule}` (handle {handle}) from {family} {table} {chain} in {ns}"
+            ),
+            _ => not_mine(step),
+        }
+    }
+
+    fn check(&self, step: &Step, _: Role) -> Result<(), String> {
+        let Some((c, _, rule)) = parts(step) else {
+            not_mine(step)
+        };
+        nft_rule::check_names(c.family, c.table, c.chain)?;
+        rule.check(c.family)
+    }
+
+    fn commands(&self, step: &Step) -> Vec<String> {
+        let argv = match step {
+            Step::InsertNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                rule,
+            } => {
+                let mut argv = in_ns(ns, &["nft", "insert", "rule", family, table, chain]);
+                argv.extend(rule.words());
+                argv
+            }
+            Step::DelNftRule {
+                ns,
+                family,
+                table,
+                chain,
+                handle,
+                ..
+            } => in_ns(
+                ns,
+                &[
+                    "nft",
+                    "delete",
+                    "rule",
+                    family,
+                    table,
+                    chain,
+                    "handle",
+                    &handle.to_string(),
+                ],
+            ),
+            _ => not_mine(step),
+        };
+        lines(&[argv])
+    }
+
+    fn prepare(&self, _: &mut Engine, step: &Step) -> Result<Prepared, StepError> {
+        let Some((c, handle, rule)) = parts(step) else {
+            not_mine(step)
+        };
+        prepare(c, handle, rule)
+    }
+
+    fn execute(&self, _: &mut Engine, step: &Step) -> Result<Option<Vec<Step>>, StepError> {
+        let Some((c, handle, rule)) = parts(step) else {
+            not_mine(step)
+        };
+        let Some(handle) = handle else {
+            // The handle exists only now: the inverse deletes exactly that rule.
+            let handle = insert(c, rule)?;
+            return Ok(Some(vec![Step::DelNftRule {
+                ns: c.ns.to_string(),
+                family: c.family.to_string(),
+                table: c.table.to_string(),
+                chain: c.chain.to_string(),
+                handle,
+                rule: rule.clone(),
+            }]));
+        };
+        delete(c, handle, rule)?;
+        Ok(None)
+    }
+}
+
 /// Where a rule goes: namespace, family, table, chain.
 #[derive(Clone, Copy)]
-pub struct Chain<'a> {
-    pub ns: &'a str,
-    pub family: &'a str,
-    pub table: &'a str,
-    pub chain: &'a str,
+struct Chain<'a> {
+    ns: &'a str,
+    family: &'a str,
+    table: &'a str,
+    chain: &'a str,
 }
 
 /// The chain, the handle (a delete's) and the rule of an nft step; `None` for other steps.
-pub fn parts(step: &Step) -> Option<(Chain<'_>, Option<u64>, &NftAccept)> {
+fn parts(step: &Step) -> Option<(Chain<'_>, Option<u64>, &NftAccept)> {
     let (ns, family, table, chain, handle, rule) = match step {
         Step::InsertNftRule {
             ns,
@@ -139,7 +247,7 @@ fn rule_body(c: Chain, rule: &NftAccept) -> Value {
 }
 
 /// Inserts `rule` at the top of the chain; its handle.
-pub fn insert(c: Chain, rule: &NftAccept) -> Result<u64, String> {
+fn insert(c: Chain, rule: &NftAccept) -> Result<u64, String> {
     let cmd = json!({"nftables": [{"insert": {"rule": rule_body(c, rule)}}]});
     let out = nft(c.ns, &["-j", "-e", "-a"], &cmd)?
         .ok_or_else(|| format!("there is no chain {}", c.text()))?;
@@ -201,7 +309,7 @@ fn to_delete(c: Chain, handle: u64, rule: &NftAccept) -> Result<Option<u64>, Str
 }
 
 /// Deletes netlens' rule, when it is still there and still netlens'.
-pub fn delete(c: Chain, handle: u64, rule: &NftAccept) -> Result<(), String> {
+fn delete(c: Chain, handle: u64, rule: &NftAccept) -> Result<(), String> {
     let Some(h) = to_delete(c, handle, rule)? else {
         return Ok(());
     };
@@ -214,7 +322,7 @@ pub fn delete(c: Chain, handle: u64, rule: &NftAccept) -> Result<(), String> {
 /// The inverse of an insert (`handle` None; the real handle is filled in once nft echoes it)
 /// or of a delete (`handle` Some), read from the live chain. An insert whose rule is already
 /// in the chain, and a delete whose rule is gone, change nothing.
-pub fn prepare(c: Chain, handle: Option<u64>, rule: &NftAccept) -> Result<Prepared, String> {
+fn prepare(c: Chain, handle: Option<u64>, rule: &NftAccept) -> Result<Prepared, StepError> {
     let nothing = Prepared {
         noop: true,
         inverse: Vec::new(),

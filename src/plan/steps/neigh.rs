@@ -11,11 +11,89 @@ use netlink_packet_route::neighbour::{
 };
 use rtnetlink::Handle;
 
-use super::exec::{parse_mac, Engine};
-use super::inverse::Prepared;
-use super::step::Step;
+use std::fmt;
+
+use super::super::exec::Engine;
+use super::super::shell::ip;
+use super::super::step::Step;
+use super::link::parse_mac;
+use super::{ifname, lines, need_link, not_mine, Family, Prepared, Role, StepError};
 use crate::collect::rtnl::hex_mac;
-use crate::rtnl::query::{need_link, nl_err};
+use crate::rtnl::query::nl_err;
+
+pub struct Neighbours;
+
+impl Family for Neighbours {
+    fn describe(&self, step: &Step, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match step {
+            Step::DelNeigh { ns, link, addr } => {
+                write!(f, "delete the neighbour entry {addr} on {link} in {ns}")
+            }
+            Step::AddNeigh {
+                ns,
+                link,
+                addr,
+                lladdr,
+            } => write!(
+                f,
+                "add permanent neighbour {addr} lladdr {lladdr} on {link} in {ns}"
+            ),
+            _ => not_mine(step),
+        }
+    }
+
+    fn check(&self, step: &Step, _: Role) -> Result<(), String> {
+        match step {
+            Step::DelNeigh { link, .. } => ifname(link),
+            Step::AddNeigh { link, lladdr, .. } => {
+                ifname(link)?;
+                let mac = parse_mac(lladdr)?;
+                if mac.len() != 6 {
+                    return Err(format!("invalid MAC address {lladdr:?}"));
+                }
+                Ok(())
+            }
+            _ => not_mine(step),
+        }
+    }
+
+    fn commands(&self, step: &Step) -> Vec<String> {
+        let argv = match step {
+            Step::DelNeigh { ns, link, addr } => {
+                ip(ns, &["neigh", "del", &addr.to_string(), "dev", link])
+            }
+            Step::AddNeigh {
+                ns,
+                link,
+                addr,
+                lladdr,
+            } => ip(
+                ns,
+                &[
+                    "neigh",
+                    "replace",
+                    &addr.to_string(),
+                    "lladdr",
+                    lladdr,
+                    "nud",
+                    "permanent",
+                    "dev",
+                    link,
+                ],
+            ),
+            _ => not_mine(step),
+        };
+        lines(&[argv])
+    }
+
+    fn prepare(&self, eng: &mut Engine, step: &Step) -> Result<Prepared, StepError> {
+        prepare(eng, step)
+    }
+
+    fn execute(&self, eng: &mut Engine, step: &Step) -> Result<Option<Vec<Step>>, StepError> {
+        execute(eng, step).map(|()| None)
+    }
+}
 
 struct Live {
     state: NeighbourState,
@@ -32,7 +110,7 @@ fn destination(m: &NeighbourMessage) -> Option<IpAddr> {
 }
 
 /// The entry for `addr` on `link`, if there is one.
-async fn find(h: &Handle, ns: &str, link: &str, addr: IpAddr) -> Result<Option<Live>, String> {
+async fn find(h: &Handle, ns: &str, link: &str, addr: IpAddr) -> Result<Option<Live>, StepError> {
     let index = need_link(h, ns, link).await?.header.index;
     let msgs: Vec<NeighbourMessage> = h
         .neighbours()
@@ -65,7 +143,7 @@ pub fn observe(
     ns: &str,
     link: &str,
     addr: IpAddr,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, StepError> {
     let h = eng.handle(ns)?;
     let Some(l) = eng.block_on(find(&h, ns, link, addr))? else {
         return Ok(None);
@@ -73,9 +151,9 @@ pub fn observe(
     Ok(pinned(l.state).then(|| format!("{} permanent", l.lladdr.unwrap_or_default())))
 }
 
-pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
+fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, StepError> {
     let (Step::DelNeigh { ns, link, addr } | Step::AddNeigh { ns, link, addr, .. }) = step else {
-        return Err(format!("not a neighbour step: {step}"));
+        not_mine(step)
     };
     let h = eng.handle(ns)?;
     let live = eng.block_on(find(&h, ns, link, *addr))?;
@@ -100,10 +178,10 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
                 addr: *addr,
                 lladdr: mac,
             }]),
-            None => Err(format!(
+            None => Err(StepError::Other(format!(
                 "the permanent entry for {addr} on {link} in {ns} has no MAC: undo could not \
                  put it back"
-            )),
+            ))),
         },
         // Learned: the kernel resolves it again by itself.
         (Step::DelNeigh { .. }, Some(_)) => run(Vec::new()),
@@ -115,10 +193,10 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
             if same {
                 noop()
             } else {
-                Err(format!(
+                Err(StepError::Exists(format!(
                     "{ns} already pins {addr} on {link} to {}",
                     l.lladdr.as_deref().unwrap_or("no MAC")
-                ))
+                )))
             }
         }
         (Step::AddNeigh { .. }, _) => run(vec![Step::DelNeigh {
@@ -126,11 +204,11 @@ pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
             link: link.clone(),
             addr: *addr,
         }]),
-        _ => Err(format!("not a neighbour step: {step}")),
+        _ => not_mine(step),
     }
 }
 
-pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
+fn execute(eng: &mut Engine, step: &Step) -> Result<(), StepError> {
     match step {
         Step::DelNeigh { ns, link, addr } => {
             let h = eng.handle(ns)?;
@@ -139,9 +217,9 @@ pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
                     return Ok(());
                 };
                 h.neighbours().del(l.msg).execute().await.map_err(|e| {
-                    format!(
-                        "cannot delete the neighbour {addr} on {link} in {ns}: {}",
-                        nl_err(e)
+                    StepError::kernel(
+                        format!("cannot delete the neighbour {addr} on {link} in {ns}"),
+                        e,
                     )
                 })
             })
@@ -164,13 +242,15 @@ pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
                     .execute()
                     .await
                     .map_err(|e| {
-                        format!(
-                            "cannot add neighbour {addr} lladdr {lladdr} on {link} in {ns}: {}",
-                            nl_err(e)
+                        StepError::kernel(
+                            format!(
+                                "cannot add neighbour {addr} lladdr {lladdr} on {link} in {ns}"
+                            ),
+                            e,
                         )
                     })
             })
         }
-        _ => Err(format!("not a neighbour step: {step}")),
+        _ => not_mine(step),
     }
 }

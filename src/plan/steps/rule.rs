@@ -13,12 +13,59 @@ use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessa
 use netlink_packet_route::AddressFamily;
 use rtnetlink::{Handle, IpVersion};
 
-use super::exec::Engine;
-use super::inverse::Prepared;
-use super::step::Step;
+use std::fmt;
+
+use super::super::exec::Engine;
+use super::super::shell::ip;
+use super::super::step::Step;
+use super::rule_text::{check_rule, rule_args};
+use super::{lines, not_mine, Family, Prepared, Role, StepError};
 use crate::collect::rtnl::{protocol_name, rule_from};
 use crate::model::RoutingRule;
 use crate::rtnl::query::nl_err;
+
+pub struct Rules;
+
+impl Family for Rules {
+    fn describe(&self, step: &Step, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match step {
+            Step::DelRule { ns, rule } => write!(f, "delete policy rule `{}` in {ns}", shown(rule)),
+            Step::AddRule { ns, rule } => write!(f, "add policy rule `{}` in {ns}", shown(rule)),
+            _ => not_mine(step),
+        }
+    }
+
+    fn check(&self, step: &Step, _: Role) -> Result<(), String> {
+        let (Step::DelRule { rule, .. } | Step::AddRule { rule, .. }) = step else {
+            not_mine(step)
+        };
+        check_rule(rule)
+    }
+
+    fn commands(&self, step: &Step) -> Vec<String> {
+        let (verb, ns, rule) = match step {
+            Step::DelRule { ns, rule } => ("del", ns, rule),
+            Step::AddRule { ns, rule } => ("add", ns, rule),
+            _ => not_mine(step),
+        };
+        let mut head = Vec::new();
+        if rule.family == "inet6" {
+            head.push("-6");
+        }
+        head.extend(["rule", verb]);
+        let mut argv = ip(ns, &head);
+        argv.extend(rule_args(rule));
+        lines(&[argv])
+    }
+
+    fn prepare(&self, eng: &mut Engine, step: &Step) -> Result<Prepared, StepError> {
+        prepare(eng, step)
+    }
+
+    fn execute(&self, eng: &mut Engine, step: &Step) -> Result<Option<Vec<Step>>, StepError> {
+        execute(eng, step).map(|()| None)
+    }
+}
 
 /// The netlink action of a rule's `action` word.
 pub fn action_of(action: &str) -> Option<RuleAction> {
@@ -92,7 +139,7 @@ async fn live_rules(h: &Handle, ns: &str, family: &str) -> Result<Vec<Live>, Str
 }
 
 fn shown(rule: &RoutingRule) -> String {
-    super::net_steps::rule_args(rule).join(" ")
+    rule_args(rule).join(" ")
 }
 
 /// The one live rule `rule` names; `None` when there is none. Two that the snapshot cannot
@@ -121,9 +168,9 @@ pub fn observe(eng: &mut Engine, ns: &str, rule: &RoutingRule) -> Result<String,
     Ok((if here { "present" } else { "absent" }).into())
 }
 
-pub fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, String> {
+fn prepare(eng: &mut Engine, step: &Step) -> Result<Prepared, StepError> {
     let (Step::DelRule { ns, rule } | Step::AddRule { ns, rule }) = step else {
-        return Err(format!("not a rule step: {step}"));
+        not_mine(step)
     };
     let h = eng.handle(ns)?;
     let live = eng.block_on(find(&h, ns, rule))?;
@@ -190,7 +237,7 @@ fn del_inverse(
     Ok(inverse)
 }
 
-pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
+fn execute(eng: &mut Engine, step: &Step) -> Result<(), StepError> {
     match step {
         Step::DelRule { ns, rule } => {
             let h = eng.handle(ns)?;
@@ -199,11 +246,7 @@ pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
                     return Ok(());
                 };
                 h.rule().del(l.msg).execute().await.map_err(|e| {
-                    format!(
-                        "cannot delete rule `{}` in {ns}: {}",
-                        shown(rule),
-                        nl_err(e)
-                    )
+                    StepError::kernel(format!("cannot delete rule `{}` in {ns}", shown(rule)), e)
                 })
             })
         }
@@ -214,11 +257,11 @@ pub fn execute(eng: &mut Engine, step: &Step) -> Result<(), String> {
                 let mut req = h.rule().add();
                 *req.message_mut() = msg;
                 req.execute().await.map_err(|e| {
-                    format!("cannot add rule `{}` in {ns}: {}", shown(rule), nl_err(e))
+                    StepError::kernel(format!("cannot add rule `{}` in {ns}", shown(rule)), e)
                 })
             })
         }
-        _ => Err(format!("not a rule step: {step}")),
+        _ => not_mine(step),
     }
 }
 

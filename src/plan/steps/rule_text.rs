@@ -1,0 +1,78 @@
+//! The words of a policy rule: `ip rule` syntax for the preview and the descriptions, and
+//! the offline checks that a rule is one netlens can write back exactly.
+
+use crate::model::RoutingRule;
+
+/// The rule as `ip rule add` takes it after `add`: `pref N [not] from … to … fwmark … iif …
+/// oif … lookup T | goto G | blackhole …` (and `proto`, `suppress_prefixlength`).
+pub fn rule_args(r: &RoutingRule) -> Vec<String> {
+    let mut v = vec!["pref".to_string(), r.priority.to_string()];
+    let mut push = |k: &str, val: String| v.extend([k.to_string(), val]);
+    if r.invert {
+        push("not", String::new());
+    }
+    push("from", r.src.clone().unwrap_or_else(|| "all".into()));
+    if let Some(d) = &r.dst {
+        push("to", d.clone());
+    }
+    if let Some(m) = r.fwmark_text() {
+        push("fwmark", m);
+    }
+    if let Some(i) = &r.iif {
+        push("iif", i.clone());
+    }
+    if let Some(o) = &r.oif {
+        push("oif", o.clone());
+    }
+    if let Some(p) = r.suppress_prefixlen {
+        push("suppress_prefixlength", p.to_string());
+    }
+    if let Some(p) = &r.protocol {
+        push("proto", p.clone());
+    }
+    v.retain(|a| !a.is_empty());
+    v.extend(
+        r.action_text()
+            .split(' ')
+            .map(str::to_string)
+            .collect::<Vec<_>>(),
+    );
+    v
+}
+
+/// Offline checks: a family, selectors of that family, names the kernel would take, an
+/// action and protocol netlens writes.
+pub(super) fn check_rule(r: &RoutingRule) -> Result<(), String> {
+    let v6 = match r.family.as_str() {
+        "inet" => false,
+        "inet6" => true,
+        other => return Err(format!("rule family {other:?} is not inet or inet6")),
+    };
+    for sel in [&r.src, &r.dst].into_iter().flatten() {
+        let net: ipnet::IpNet = sel
+            .parse()
+            .map_err(|_| format!("rule selector {sel:?} is not an address/prefix"))?;
+        if matches!(net, ipnet::IpNet::V6(_)) != v6 {
+            return Err(format!("{sel} is not of the rule's family {}", r.family));
+        }
+    }
+    for dev in [&r.iif, &r.oif].into_iter().flatten() {
+        super::ifname(dev)?;
+    }
+    if super::rule::action_of(&r.action).is_none() {
+        return Err(format!(
+            "rule action {:?} is not one netlens writes",
+            r.action
+        ));
+    }
+    if r.action == "goto" && r.goto.is_none() {
+        return Err("a goto rule needs its target priority".into());
+    }
+    if r.protocol
+        .as_deref()
+        .is_some_and(|p| super::rule::protocol_number(p).is_none())
+    {
+        return Err(format!("unknown rule protocol {:?}", r.protocol));
+    }
+    Ok(())
+}
