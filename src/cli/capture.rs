@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::netns::lookup;
-use crate::trace::capture::{Capture, CaptureError, Packet, Spec, Stats};
+use crate::report;
+use crate::trace::capture::{Capture, CaptureError, Spec};
 use crate::trace::filter::Filter;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -62,20 +63,6 @@ fn catch_sigint() {
         let _ = sigaction(Signal::SIGINT, &act);
         let _ = sigaction(Signal::SIGTERM, &act);
     }
-}
-
-fn line(p: &Packet) -> String {
-    let secs = p.time as i64;
-    let micros = ((p.time - secs as f64) * 1e6) as i64;
-    let day = secs.rem_euclid(86_400);
-    format!(
-        "{:02}:{:02}:{:02}.{micros:06} {} ({} bytes)",
-        day / 3600,
-        day / 60 % 60,
-        day % 60,
-        p.summary(),
-        p.length
-    )
 }
 
 pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
@@ -142,7 +129,7 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
                     v["summary"] = p.summary().into();
                     v.to_string()
                 } else {
-                    line(p)
+                    report::capture::line(p)
                 };
                 // A packet's names (DNS, interface) are the sender's: one inert line each.
                 let text = if args.json {
@@ -176,23 +163,9 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
     if args.json && !broken_pipe {
         let _ = writeln!(out, "{}", serde_json::json!({ "stats": stats }));
     }
-    crate::errln!("netlens: {}", summary(&stats, args.write.as_deref()));
-    Ok(0)
-}
-
-fn summary(s: &Stats, write: Option<&std::path::Path>) -> String {
-    let mut t = format!(
-        "{} packets matched ({} received), {} dropped by the kernel",
-        s.matched, s.received, s.kernel_drops
+    crate::errln!(
+        "netlens: {}",
+        report::capture::summary(&stats, args.write.as_deref())
     );
-    if s.display_evicted > 0 {
-        t.push_str(&format!(
-            ", {} not printed (output too slow; the pcap has them)",
-            s.display_evicted
-        ));
-    }
-    if let Some(w) = write {
-        t.push_str(&format!(", {} written to {}", s.written, w.display()));
-    }
-    t
+    Ok(0)
 }

@@ -35,7 +35,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<i32> {
         t.push('\n');
         t
     } else {
-        report::diff_text::render(&changes)
+        report::diff::render(&changes)
     };
     // Anything a renderer missed is neutralised here (JSON keeps its value).
     let text = crate::text::terminal_safe(&text, args.json);

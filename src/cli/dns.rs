@@ -57,7 +57,7 @@ pub fn run(args: &DnsArgs) -> anyhow::Result<i32> {
         t.push('\n');
         t
     } else {
-        dns::render(&report)
+        crate::report::dns::render(&report)
     };
     // Anything a renderer missed is neutralised here (JSON keeps its value).
     let text = crate::text::terminal_safe(&text, args.json);

@@ -77,7 +77,7 @@ pub fn run(args: &PathArgs) -> anyhow::Result<i32> {
         t.push('\n');
         t
     } else {
-        report::path_text::render_path(&report)
+        report::path::render_path(&report)
     };
     // Anything a renderer missed is neutralised here (JSON keeps its value).
     let text = crate::text::terminal_safe(&text, args.probe.json);

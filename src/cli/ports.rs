@@ -120,7 +120,7 @@ pub fn run(args: &PortsArgs) -> anyhow::Result<i32> {
         t.push('\n');
         t
     } else {
-        report::ports_text::render_ports(&rep)
+        report::ports::render_ports(&rep)
     };
     // Anything a renderer missed is neutralised here (JSON keeps its value).
     let text = crate::text::terminal_safe(&text, args.json);

@@ -37,7 +37,7 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<i32> {
         t.push('\n');
         t
     } else {
-        report::text::render(&snap)
+        report::snapshot::render(&snap)
     };
     // Anything a renderer missed is neutralised here (JSON keeps its value).
     let text = crate::text::terminal_safe(&text, args.json);

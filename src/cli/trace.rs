@@ -48,7 +48,7 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
         t.push('\n');
         t
     } else {
-        report::path_text::render_trace(&report)
+        report::path::render_trace(&report)
     };
     // Anything a renderer missed is neutralised here (JSON keeps its value).
     let text = crate::text::terminal_safe(&text, args.probe.json);

@@ -19,7 +19,6 @@
 pub mod exchange;
 pub mod plan;
 pub mod query;
-pub mod render;
 pub mod report;
 pub mod run;
 pub mod wire;
@@ -28,9 +27,10 @@ use std::fs::File;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-pub use plan::{NssStatus, Plan};
+/// Transitional: the renderer lives in `report::dns`; the TUI still calls it here.
+pub use crate::report::dns::render;
+pub use plan::{LookupPlan, NssStatus};
 pub use query::QueryType;
-pub use render::render;
 pub use report::DnsReport;
 pub use run::DEFAULT_MAX_TIME;
 
@@ -127,7 +127,7 @@ pub fn explain_with(
 /// Everything but finding the namespace: pure over the transport.
 pub fn execute(
     ns_name: &str,
-    the_plan: &Plan,
+    the_plan: &LookupPlan,
     req: &ExplainRequest,
     files: &DnsFiles,
     hostname: Option<&str>,

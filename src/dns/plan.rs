@@ -195,7 +195,7 @@ pub fn server_timeout(timeout_secs: u32, index: usize, count: usize) -> Duration
 
 /// Everything glibc would do for one lookup, before anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub struct LookupPlan {
     pub name: String,
     pub qtype: String,
     /// The `hosts:` sources in order; empty when the type bypasses nsswitch (MX, SRV, …).
@@ -223,7 +223,7 @@ pub struct PlanInput<'a> {
 }
 
 /// Builds the plan for `name` (already validated) and `qtype`.
-pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> Plan {
+pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> LookupPlan {
     let mut notes = Vec::new();
     let default_rc = ResolvConf::default();
     let rc = input.resolv.unwrap_or_else(|| {
@@ -326,7 +326,7 @@ pub fn plan(input: &PlanInput<'_>, name: &str, qtype: QueryType) -> Plan {
         notes.push("options use-vc: glibc would use TCP; netlens sends UDP first".into());
     }
 
-    Plan {
+    LookupPlan {
         name: name.to_string(),
         qtype: qtype.label(),
         sources,

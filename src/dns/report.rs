@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::{CandidateKind, NssStatus, Plan};
+use super::plan::{CandidateKind, LookupPlan, NssStatus};
 
 /// One lookup explained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,7 +16,7 @@ pub struct DnsReport {
     pub qtype: String,
     /// The files read, after `/etc/netns/NAME` overrides and container roots.
     pub files: FilesUsed,
-    pub plan: Plan,
+    pub plan: LookupPlan,
     /// Each `hosts:` source in order, as far as glibc got (a single `res_search` step for
     /// record types that bypass nsswitch).
     pub steps: Vec<SourceStep>,

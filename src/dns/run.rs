@@ -1,4 +1,4 @@
-//! Carrying out a [`Plan`]: the `hosts:` sources in order, `res_search` over the candidate
+//! Carrying out a [`LookupPlan`]: the `hosts:` sources in order, `res_search` over the candidate
 //! names, `res_send` over the servers — with glibc's stopping rules — through a
 //! [`Transport`], so the logic is tested without a network and run for real inside a
 //! namespace.
@@ -20,7 +20,7 @@ use std::time::Duration;
 use hickory_proto::rr::RecordType;
 
 use super::exchange::{Outcome, Sent, Transport};
-use super::plan::{stops_after, CandidateKind, NssStatus, Plan, PlannedServer, SourceKind};
+use super::plan::{stops_after, CandidateKind, LookupPlan, NssStatus, PlannedServer, SourceKind};
 use super::query::QueryType;
 use super::report::{CandidateRun, DnsSearch, HostsMatch, QueryRecord, SourceStep};
 use crate::dnsconf::Hosts;
@@ -74,7 +74,7 @@ fn result_word(o: &Outcome) -> (String, Option<String>) {
 }
 
 fn res_send(
-    plan: &Plan,
+    plan: &LookupPlan,
     name: &str,
     types: &[RecordType],
     t: &mut dyn Transport,
@@ -150,7 +150,7 @@ fn record(
 
 /// `res_search` over the plan's candidates.
 pub fn search(
-    plan: &Plan,
+    plan: &LookupPlan,
     qtype: QueryType,
     t: &mut dyn Transport,
     budget: &mut Budget,
@@ -312,7 +312,7 @@ fn label_actions(a: &[crate::dnsconf::Action]) -> Vec<String> {
 
 /// Walks the plan's sources (or a lone `res_search` for types that bypass nsswitch).
 pub fn walk(
-    plan: &Plan,
+    plan: &LookupPlan,
     qtype: QueryType,
     hosts: Option<&Hosts>,
     hostname: Option<&str>,

@@ -88,7 +88,7 @@ fn fake(answers: &[(&str, &str, Outcome)]) -> Fake {
     }
 }
 
-fn mk(resolv_text: &str, ns_text: &str, name: &str) -> Plan {
+fn mk(resolv_text: &str, ns_text: &str, name: &str) -> LookupPlan {
     let rc = resolv::parse(resolv_text);
     let ns = nsswitch::parse(ns_text);
     plan(

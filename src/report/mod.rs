@@ -1,5 +1,19 @@
-//! Human-readable renderings of a snapshot (the CLI's default output).
-pub mod diff_text;
-pub mod path_text;
-pub mod ports_text;
-pub mod text;
+//! Everything the CLI prints as text, one file per command's result: each a pure function from
+//! a result (or the snapshot) to text, escaping what it shows with `crate::text`. A command in
+//! `cli/` only parses its arguments, calls the library, picks text (here) or JSON, and maps
+//! the result to an exit code. The JSON views of `cni` and `doctor` live here too, beside
+//! their text, so both forms are built from one place.
+pub mod capture;
+pub mod cni;
+pub mod diff;
+pub mod dns;
+pub mod doctor;
+pub mod path;
+pub mod ports;
+pub mod snapshot;
+
+// Transitional names, kept for callers outside this area (the TUI, tests/).
+pub use self::diff as diff_text;
+pub use self::path as path_text;
+pub use self::ports as ports_text;
+pub use self::snapshot as text;

@@ -4,7 +4,8 @@
 
 use std::net::IpAddr;
 
-use super::{holds, holds_on, Walk};
+use super::leg::{At, End, Here};
+use super::{holds, holds_on, Binding, Hop, Outcome, Walk};
 use crate::model::{Link, Namespace};
 
 pub(super) enum Next {
@@ -277,5 +278,72 @@ impl Walk<'_> {
         let ns = self.ns(p.namespace.as_deref()?)?;
         let l = ns.link_by_index(p.ifindex)?;
         Some((ns, l))
+    }
+}
+
+impl Walk<'_> {
+    /// 6. Layer 2 to the next namespace through `oif` towards `nh`: `at` moves there (with
+    ///    the bridge's namespace's netfilter on the way when it sees bridged packets), or the
+    ///    leg ends — it leaves the node, or breaks.
+    pub(super) fn cross(
+        &self,
+        here: &Here<'_>,
+        at: &mut At,
+        (oif, nh): (&str, IpAddr),
+        bindings: &mut [Binding],
+        hop: &mut Hop,
+    ) -> Result<(), End> {
+        let ns = here.ns;
+        // The route stage set the source; after routing may have changed it.
+        let src = at.src.unwrap_or(at.dst);
+        let flow = (src, at.dst, at.port);
+        let sent = if here.iif.is_some() {
+            "forwarded"
+        } else {
+            "sent"
+        };
+        match self.next_namespace(ns, oif, nh, &mut hop.via) {
+            Next::Namespace(next, next_iif) => {
+                if let Some((drop_at, cause)) =
+                    self.bridged_drop(ns, oif, &next, &next_iif, flow, here.ct(), hop)
+                {
+                    let finding = self.finding(&drop_at, &["forward-drop"], None);
+                    return Err(End::dropped(&drop_at, cause, finding));
+                }
+                if here.reply {
+                    let to = (next.as_str(), next_iif.as_str());
+                    if let Some(orig) = self.bridged_undnat(ns, oif, to, src, bindings, hop) {
+                        at.src = Some(orig);
+                    }
+                }
+                hop.verdict = sent.into();
+                at.ns = next;
+                at.iif = Some(next_iif);
+                Ok(())
+            }
+            Next::Leaves => {
+                hop.verdict = "leaves the node".into();
+                let outcome = Outcome::LeavesNode {
+                    namespace: at.ns.clone(),
+                    iface: oif.to_string(),
+                };
+                Err(End::outcome(outcome, None))
+            }
+            Next::Broken(cause, rules, broke_at) => {
+                let wrong_mac = rules.contains(&"neigh-mac") || rules.contains(&NEIGH_LEARNED);
+                if wrong_mac && !here.reply {
+                    if let Some((next, next_iif)) = self.flooded_dnat(ns, oif, flow, hop) {
+                        hop.verdict = sent.into();
+                        at.ns = next;
+                        at.iif = Some(next_iif);
+                        return Ok(());
+                    }
+                }
+                let ns_name = broke_at.unwrap_or_else(|| at.ns.clone());
+                // A cause across a veth is found by the finding's object there.
+                let finding = self.finding(&ns_name, &rules, None);
+                Err(End::dropped(&ns_name, cause, finding))
+            }
+        }
     }
 }

@@ -4,12 +4,39 @@ use std::fmt::Write;
 
 use crate::put;
 
-use super::plan::CandidateKind;
-use super::report::{DnsReport, DnsSearch};
+use crate::dns::plan::CandidateKind;
+use crate::dns::report::{DnsReport, DnsSearch};
 
 /// The report as the CLI prints it (and the TUI shows it).
 pub fn render(r: &DnsReport) -> String {
     let mut o = String::new();
+    header(&mut o, r);
+    steps(&mut o, r);
+    verdict(&mut o, r);
+    if let Some(d) = &r.dns_behind_hosts {
+        let _ = writeln!(o);
+        put!(
+            o,
+            "DNS behind the hosts entry (netlens asked; glibc did not):"
+        );
+        search_text(&mut o, d, "  ");
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(o);
+        for n in &r.notes {
+            put!(o, "note: {n}");
+        }
+    }
+    let _ = writeln!(o);
+    put!(o, "dig / nslookup:");
+    for t in &r.tools_differ {
+        put!(o, "  - {t}");
+    }
+    o
+}
+
+/// What is resolved where, the files read, the `hosts:` sources and the resolver's settings.
+fn header(o: &mut String, r: &DnsReport) {
     put!(o, "{} {} in {}", r.name, r.qtype, r.namespace);
     put!(
         o,
@@ -55,7 +82,11 @@ pub fn render(r: &DnsReport) -> String {
         servers.join(", ")
     );
     let _ = writeln!(o);
+}
 
+/// Each source consulted, in order, with what it answered and what nsswitch did then.
+fn steps(o: &mut String, r: &DnsReport) {
+    let p = &r.plan;
     for (i, s) in r.steps.iter().enumerate() {
         let assumed = if s.evaluated { "" } else { " (assumed)" };
         put!(
@@ -74,7 +105,7 @@ pub fn render(r: &DnsReport) -> String {
         );
         match &s.dns {
             // The search ends with its own summary line.
-            Some(d) => search_text(&mut o, d, "   "),
+            Some(d) => search_text(o, d, "   "),
             None => {
                 put!(o, "   {}", s.detail);
             }
@@ -88,6 +119,10 @@ pub fn render(r: &DnsReport) -> String {
         put!(o, "   not consulted: {}", skipped.join(", "));
     }
     let _ = writeln!(o);
+}
+
+/// RESOLVED (by which source, to what) or NOT RESOLVED, and the time it took.
+fn verdict(o: &mut String, r: &DnsReport) {
     if r.resolved {
         let what = if r.addresses.is_empty() {
             r.answers.join("; ")
@@ -113,26 +148,6 @@ pub fn render(r: &DnsReport) -> String {
         put!(o, "NOT RESOLVED");
     }
     put!(o, "  {} ms in all", r.total_ms);
-    if let Some(d) = &r.dns_behind_hosts {
-        let _ = writeln!(o);
-        put!(
-            o,
-            "DNS behind the hosts entry (netlens asked; glibc did not):"
-        );
-        search_text(&mut o, d, "  ");
-    }
-    if !r.notes.is_empty() {
-        let _ = writeln!(o);
-        for n in &r.notes {
-            put!(o, "note: {n}");
-        }
-    }
-    let _ = writeln!(o);
-    put!(o, "dig / nslookup:");
-    for t in &r.tools_differ {
-        put!(o, "  - {t}");
-    }
-    o
 }
 
 fn search_text(o: &mut String, d: &DnsSearch, indent: &str) {

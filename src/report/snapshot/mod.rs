@@ -4,10 +4,8 @@ use std::fmt::Write;
 
 use crate::put;
 
-use crate::dnsconf::DnsFiles;
-use crate::firewall::{Backend, Firewall, IpFamily, XtSource};
 use crate::model::topology::{describe_pair, veth_pairs};
-use crate::model::{Namespace, NamespaceKind, NsStatus, Route, Snapshot};
+use crate::model::{Namespace, NamespaceKind, NsStatus, Route, Snapshot, Sysctls};
 
 pub fn render(snap: &Snapshot) -> String {
     let mut out = String::new();
@@ -88,6 +86,37 @@ fn header(ns: &Namespace) -> String {
 fn render_namespace(out: &mut String, ns: &Namespace) {
     out.push('\n');
     put!(out, "{}", header(ns));
+    if !render_status(out, ns) {
+        return;
+    }
+    render_links(out, ns);
+    if !ns.addresses.is_empty() {
+        put!(out, "  addresses");
+        for a in &ns.addresses {
+            put!(out, "    {:<15} {} scope {}", a.ifname, a.cidr(), a.scope);
+        }
+    }
+    let routes: Vec<&Route> = ns.shown_routes().collect();
+    if !routes.is_empty() {
+        put!(out, "  routes");
+        for r in routes {
+            put!(out, "    {}", route_line(r));
+        }
+    }
+    render_rules(out, ns);
+    render_neighbors(out, ns);
+    put!(out, "{}", sysctl_line(&ns.sysctls));
+    if let Some(fw) = &ns.firewall {
+        render_firewall(out, fw);
+    }
+    if let Some(dns) = &ns.dns {
+        render_dns(out, dns);
+    }
+    render_sockets(out, ns);
+}
+
+/// The namespace's problems while read; false when nothing more of it can be shown.
+fn render_status(out: &mut String, ns: &Namespace) -> bool {
     match &ns.status {
         NsStatus::Ok => {}
         NsStatus::Partial(problems) => {
@@ -100,13 +129,17 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
                 out,
                 "  ! gone: the namespace disappeared while it was being read"
             );
-            return;
+            return false;
         }
         NsStatus::Inaccessible(why) => {
             put!(out, "  ! {why}");
-            return;
+            return false;
         }
     }
+    true
+}
+
+fn render_links(out: &mut String, ns: &Namespace) {
     put!(out, "  links");
     for l in &ns.links {
         let state = if l.is_up() {
@@ -137,19 +170,10 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
         }
         put!(out, "{}", line.trim_end());
     }
-    if !ns.addresses.is_empty() {
-        put!(out, "  addresses");
-        for a in &ns.addresses {
-            put!(out, "    {:<15} {} scope {}", a.ifname, a.cidr(), a.scope);
-        }
-    }
-    let routes: Vec<&Route> = ns.shown_routes().collect();
-    if !routes.is_empty() {
-        put!(out, "  routes");
-        for r in routes {
-            put!(out, "    {}", route_line(r));
-        }
-    }
+}
+
+/// Policy rules other than the kernel's defaults, and a warning when `lookup main` is gone.
+fn render_rules(out: &mut String, ns: &Namespace) {
     let custom_rules: Vec<_> = ns.rules.iter().filter(|r| !r.is_kernel_default()).collect();
     // A deleted `32766 lookup main` silently breaks all routing: say so.
     let v4_rules: Vec<_> = ns.rules.iter().filter(|r| r.family == "inet").collect();
@@ -192,6 +216,9 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
             put!(out, "{line}");
         }
     }
+}
+
+fn render_neighbors(out: &mut String, ns: &Namespace) {
     if !ns.neighbors.is_empty() {
         put!(out, "  neighbors");
         for n in &ns.neighbors {
@@ -206,7 +233,10 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
             );
         }
     }
-    let s = &ns.sysctls;
+}
+
+/// The forwarding, rp_filter, bridge-netfilter and conntrack sysctls on one line.
+fn sysctl_line(s: &Sysctls) -> String {
     let show = |v: Option<u8>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
     let mut line = format!(
         "  sysctl  ip_forward={} ipv6.forwarding={} rp_filter(all)={}",
@@ -234,13 +264,10 @@ fn render_namespace(out: &mut String, ns: &Namespace) {
     if let (Some(c), Some(m)) = (s.conntrack_count, s.conntrack_max) {
         let _ = write!(line, " conntrack={c}/{m}");
     }
-    put!(out, "{line}");
-    if let Some(fw) = &ns.firewall {
-        render_firewall(out, fw);
-    }
-    if let Some(dns) = &ns.dns {
-        render_dns(out, dns);
-    }
+    line
+}
+
+fn render_sockets(out: &mut String, ns: &Namespace) {
     if !ns.sockets.is_empty() {
         put!(out, "  listening");
         for sock in &ns.sockets {
@@ -297,144 +324,11 @@ fn route_line(r: &Route) -> String {
 /// Bridge ports named in the topology section; the JSON has all of them.
 const MAX_PORTS: usize = 16;
 
-/// Rules shown per namespace in text; the JSON has all of them.
-const MAX_RULES: usize = 40;
+mod dns_files;
+mod firewall;
 
-fn render_firewall(out: &mut String, fw: &Firewall) {
-    for e in &fw.errors {
-        put!(out, "  ! firewall: {e}");
-    }
-    if fw.backends.is_empty() {
-        return;
-    }
-    let names: Vec<&str> = fw
-        .backends
-        .iter()
-        .map(|b| match b {
-            Backend::Nft => "nft",
-            Backend::IptablesNft => "iptables-nft",
-            Backend::IptablesLegacy => "iptables-legacy",
-        })
-        .collect();
-    put!(out, "  firewall  backends: {}", names.join(", "));
-    let mut shown = 0;
-    let mut hidden = 0;
-    for table in &fw.iptables {
-        let family = match table.family {
-            IpFamily::V4 => "iptables",
-            IpFamily::V6 => "ip6tables",
-        };
-        let source = match table.source {
-            XtSource::Nft => "",
-            XtSource::Legacy => " (legacy)",
-        };
-        for chain in &table.chains {
-            let policy_matters = chain.policy.as_deref().is_some_and(|p| p != "ACCEPT");
-            if chain.rules.is_empty() && !policy_matters {
-                continue;
-            }
-            if shown >= MAX_RULES {
-                hidden += chain.rules.len();
-                continue;
-            }
-            let policy = chain
-                .policy
-                .as_deref()
-                .map(|p| format!(" policy {p}"))
-                .unwrap_or_default();
-            put!(
-                out,
-                "    {family}{source} {} {}{policy}",
-                table.name,
-                chain.name
-            );
-            for rule in &chain.rules {
-                if shown >= MAX_RULES {
-                    hidden += 1;
-                    continue;
-                }
-                put!(out, "      {}", rule.raw);
-                shown += 1;
-            }
-        }
-    }
-    for table in fw.nft.iter().filter(|t| !t.looks_like_iptables_nft()) {
-        for chain in &table.chains {
-            if chain.rules.is_empty() {
-                continue;
-            }
-            let hook = chain
-                .hook
-                .as_deref()
-                .map(|h| format!(" hook {h}"))
-                .unwrap_or_default();
-            put!(
-                out,
-                "    nft {} {} {}{hook}",
-                table.family,
-                table.name,
-                chain.name
-            );
-            for rule in &chain.rules {
-                if shown >= MAX_RULES {
-                    hidden += 1;
-                    continue;
-                }
-                put!(out, "      {}", rule.expr_summary);
-                shown += 1;
-            }
-        }
-    }
-    if hidden > 0 {
-        put!(out, "    (+{hidden} more rules; see --json)");
-    }
-}
-
-fn render_dns(out: &mut String, dns: &DnsFiles) {
-    let rc = &dns.resolv_conf;
-    let mut line = format!("  dns  {}", rc.path);
-    match (&rc.parsed, &rc.error) {
-        (Some(p), _) => {
-            let servers: Vec<&str> = p.nameservers.iter().map(|n| n.text.as_str()).collect();
-            if servers.is_empty() {
-                line.push_str(": no nameserver");
-            } else {
-                let _ = write!(line, ": nameserver {}", servers.join(" "));
-            }
-            if !p.search.is_empty() {
-                let _ = write!(line, "; search {}", p.search.join(" "));
-            }
-            if p.options.ndots != 1 {
-                let _ = write!(line, "; ndots {}", p.options.ndots);
-            }
-        }
-        (None, Some(e)) => {
-            let _ = write!(line, ": {e}");
-        }
-        (None, None) => {}
-    }
-    if let Some(ns) = &dns.nsswitch.parsed {
-        let _ = write!(line, "; hosts: {}", ns.hosts_sources().join(" "));
-    }
-    put!(out, "{line}");
-    if let Some(p) = &rc.parsed {
-        for w in &p.warnings {
-            put!(out, "    ! {w}");
-        }
-    }
-    for (path, cut) in [
-        (&rc.path, rc.truncated),
-        (&dns.nsswitch.path, dns.nsswitch.truncated),
-        (&dns.hosts.path, dns.hosts.truncated),
-    ] {
-        if cut {
-            put!(
-                out,
-                "    ! {path}: larger than 1 MiB, only its beginning was read"
-            );
-        }
-    }
-}
+use dns_files::render_dns;
+use firewall::render_firewall;
 
 #[cfg(test)]
 mod tests {
@@ -442,7 +336,7 @@ mod tests {
     use crate::model::ProcessRef;
 
     fn demo() -> Snapshot {
-        serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("demo")
+        serde_json::from_str(include_str!("../../../assets/demo-bridge.json")).expect("demo")
     }
 
     /// A saved snapshot is untrusted: names with ESC and newlines stay escaped on their line,
