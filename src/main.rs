@@ -80,9 +80,11 @@ fn main() {
         Some(Command::Journal(args)) => cli::journal::run(args),
         // The TUI on a terminal; piped or redirected, the text snapshot, so scripts that ran
         // `netlens | grep` keep working.
-        None if cli.snapshot.is_some() || std::io::stdout().is_terminal() => {
-            netlens::ui::run(cli.snapshot.clone(), cli.since.clone())
-        }
+        None if cli.snapshot.is_some() || std::io::stdout().is_terminal() => netlens::ui::run(
+            netlens::ui::Options::from_env(),
+            cli.snapshot.clone(),
+            cli.since.clone(),
+        ),
         None => cli::snapshot::run(&cli::snapshot::SnapshotArgs::default()),
     };
     match result {

@@ -10,6 +10,7 @@ use crossterm::event::KeyCode;
 use netlens::model::Snapshot;
 use netlens::plan::Step;
 use netlens::ui::app::{App, Overlay, Source};
+use netlens::ui::effect::Effect;
 use netlens::ui::tabs::Tab;
 use netlens::ui::Msg;
 
@@ -74,8 +75,7 @@ fn findings_mark_namespaces_and_explain_themselves() {
     assert!(s.contains("sysctl -w net.ipv4.ip_forward=1"), "{s}");
     // A saved snapshot is read-only: the fix is shown, not offered.
     assert!(s.contains("read-only"), "{s}");
-    key(&mut a, KeyCode::Char('y'));
-    assert!(a.apply_requested.is_none());
+    assert!(key(&mut a, KeyCode::Char('y')).is_empty());
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.overlay, Overlay::None);
 }
@@ -88,8 +88,9 @@ fn live_fix_is_confirmed_with_y() {
     key(&mut a, KeyCode::Enter);
     let s = screen(&mut a, 150, 40);
     assert!(s.contains("y apply"), "{s}");
-    key(&mut a, KeyCode::Char('y'));
-    let plan = a.apply_requested.take().expect("the confirmed plan");
+    let Some(Effect::Apply(plan)) = key(&mut a, KeyCode::Char('y')).pop() else {
+        panic!("the confirmed plan")
+    };
     assert_eq!(plan.title, "fix forwarding-off:bridge-host");
     assert!(matches!(
         &plan.steps[..],
@@ -130,9 +131,9 @@ fn a_form_refuses_bad_answers_then_shows_the_plan() {
         s.contains("ip -n bridge-red addr add 10.77.0.3/24 dev veth-red"),
         "{s}"
     );
-    key(&mut a, KeyCode::Char('n'));
+    let effects = key(&mut a, KeyCode::Char('n'));
     assert_eq!(a.overlay, Overlay::None);
-    assert!(a.apply_requested.is_none(), "n cancels");
+    assert!(effects.is_empty(), "n cancels");
 }
 
 #[test]
@@ -201,17 +202,12 @@ fn capture_tab_starts_on_a_link_lists_packets_and_stops() {
     let s = screen(&mut a, 150, 20);
     assert!(s.contains("Enter captures on the selected link"), "{s}");
     key(&mut a, KeyCode::Char('j'));
-    key(&mut a, KeyCode::Enter);
-    assert_eq!(
-        a.capture_requested.take(),
-        Some(("bridge-red".to_string(), "veth-red".to_string()))
+    let effects = key(&mut a, KeyCode::Enter);
+    assert!(
+        matches!(&effects[..], [Effect::StartCapture { ns, iface, .. }] if ns == "bridge-red" && iface == "veth-red"),
+        "{effects:?}"
     );
-    // What the loop does on that request, then what its capture thread sends.
-    a.capture = Some(netlens::ui::app::CaptureView::new(
-        "bridge-red",
-        "veth-red",
-        "",
-    ));
+    // What its capture thread sends.
     let stats = netlens::trace::capture::Stats {
         received: 3,
         matched: 3,
@@ -234,8 +230,8 @@ fn capture_tab_starts_on_a_link_lists_packets_and_stops() {
     assert!(s.contains("packet 3 on veth-red"), "{s}");
     assert!(s.contains("ttl 64"), "{s}");
     key(&mut a, KeyCode::Esc);
-    key(&mut a, KeyCode::Char('x'));
-    assert!(a.capture_stop);
+    let effects = key(&mut a, KeyCode::Char('x'));
+    assert!(matches!(&effects[..], [Effect::StopCapture]), "{effects:?}");
     a.handle(Msg::CaptureEnded(None));
     assert!(screen(&mut a, 150, 20).contains("stopped on veth-red"));
     // A bad filter is refused in its form.
@@ -245,7 +241,7 @@ fn capture_tab_starts_on_a_link_lists_packets_and_stops() {
     let s = screen(&mut a, 150, 30);
     assert!(s.contains("not a port number"), "{s}");
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.capture_filter, "");
+    assert_eq!(a.capture.filter, "");
 }
 
 #[test]
@@ -258,8 +254,9 @@ fn path_form_asks_for_a_destination_and_refuses_nonsense() {
     assert!(screen(&mut a, 150, 30).contains("not an IP address"));
     key(&mut a, KeyCode::Backspace);
     typed(&mut a, "8");
-    key(&mut a, KeyCode::Enter);
-    let (probe, live) = a.path_requested.take().expect("a path to work out");
+    let Some(Effect::Path { probe, live, .. }) = key(&mut a, KeyCode::Enter).pop() else {
+        panic!("a path to work out")
+    };
     assert_eq!(probe.from, "bridge-red");
     assert_eq!(probe.dst.to_string(), "8.8.8.8");
     assert!(!live);
@@ -339,8 +336,9 @@ fn dns_tab_resolves_a_name_from_a_form() {
         key(&mut a, KeyCode::Backspace);
     }
     typed(&mut a, "MX");
-    key(&mut a, KeyCode::Enter);
-    let req = a.resolve_requested.take().expect("a lookup to run");
+    let Some(Effect::Resolve(req)) = key(&mut a, KeyCode::Enter).pop() else {
+        panic!("a lookup to run")
+    };
     assert_eq!(
         (req.ns.as_str(), req.name.as_str()),
         ("bridge-red", "db.internal")

@@ -59,7 +59,7 @@ fn help_overlay_lists_every_key_and_esc_closes_it() {
     let mut a = app("demo-bridge.json");
     key(&mut a, KeyCode::Char('?'));
     let s = screen(&mut a, 120, 30);
-    for (keys, _) in netlens::ui::strings::HELP {
+    for (keys, _) in netlens::ui::keymap::help_lines() {
         assert!(s.contains(keys), "help lacks {keys}: {s}");
     }
     key(&mut a, KeyCode::Esc);

@@ -347,7 +347,11 @@ fn enter_expands_and_collapses_a_group_and_opens_a_namespace() {
     key(&mut a, KeyCode::Char('t'));
     key(&mut a, KeyCode::Char('l'));
     assert_eq!(a.focus, Focus::Details);
-    let lines = a.topo.clone().expect("picture built when the tab is shown");
+    let lines = a
+        .topology
+        .lines
+        .clone()
+        .expect("picture built when the tab is shown");
     let toggle = lines
         .iter()
         .position(|l| l.toggle.is_some())
@@ -356,14 +360,14 @@ fn enter_expands_and_collapses_a_group_and_opens_a_namespace() {
         key(&mut a, KeyCode::Char('j'));
     }
     key(&mut a, KeyCode::Enter);
-    let expanded = a.topo.clone().expect("picture");
+    let expanded = a.topology.lines.clone().expect("picture");
     assert!(expanded.len() > 150, "{} lines", expanded.len());
     let s = screen(&mut a, 120, 30);
     assert!(s.contains("pod-005"), "{s}");
     // The last line collapses the group again.
     key(&mut a, KeyCode::Char('G'));
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.topo.as_ref().map(Vec::len), Some(lines.len()));
+    assert_eq!(a.topology.lines.as_ref().map(Vec::len), Some(lines.len()));
     // Enter on a pod's line opens that namespace's links.
     key(&mut a, KeyCode::Char('g'));
     let pod = lines

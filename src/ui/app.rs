@@ -1,26 +1,31 @@
-//! The TUI's state and how actions change it. No I/O here except handing a save to a thread.
+//! The TUI's state and how messages and actions change it: `handle(Msg)` and
+//! `update(Action)` return the effects the event loop runs (a read, a save, a capture, a plan
+//! applied…); nothing here does I/O. Each stateful tab keeps its state in its component
+//! (`components/`); what is shared — the snapshot, the findings, the selection, the popup —
+//! is here, and moving the selection is in `selection.rs`.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
-
-use ratatui::layout::Rect;
-
-use super::actions::Form;
-use super::keymap::{action_for, Action};
-use super::strings;
-use super::tabs::{self, Tab};
-use super::theme::Theme;
-use super::topo::TopoLine;
-use super::Msg;
 use std::time::{Duration, Instant};
 
-use crate::diagnose::{diagnose, Finding, Severity};
-use crate::model::diff::{diff, Change, ChangeKind, ObjectKind};
-use crate::model::{Namespace, NsStatus, Snapshot};
-use crate::plan::Plan;
+use super::components::{actions, capture, details, problems, topology};
+use super::effect::Effect;
+use super::keymap::{action_for, Action};
+use super::layout::Areas;
+use super::marks::Marks;
+use super::strings;
+use super::tabs::Tab;
+use super::theme::Theme;
+use super::Msg;
 
-/// How long rows changed by the last update stay highlighted.
-pub const FLASH: Duration = Duration::from_secs(2);
+use crate::diagnose::{diagnose, Finding, Severity};
+use crate::model::diff::ObjectKind;
+use crate::model::{NsStatus, Snapshot};
+
+// Kept where callers (and tests) found them before the components existed.
+pub use super::components::actions::Overlay;
+pub use super::components::capture::{CaptureTab, CaptureView, CAPTURE_KEEP};
+pub use super::components::topology::TopologyTab;
+pub use super::marks::FLASH;
 
 pub enum Source {
     Live,
@@ -32,36 +37,6 @@ pub enum Focus {
     Namespaces,
     Details,
 }
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Overlay {
-    None,
-    Help,
-    /// Title and (field, value) pairs of the selected row.
-    Detail(String, Vec<(String, String)>),
-    /// The changes offered for the selected namespace or link; the index is the highlighted one.
-    Menu(usize),
-    Form(Form),
-    /// A plan shown before it runs (and why: a finding's explanation): `y` applies it. Without
-    /// a plan it is only shown (a finding with no automatic fix, or a read-only snapshot).
-    Plan {
-        title: String,
-        text: Vec<String>,
-        plan: Option<Plan>,
-    },
-}
-
-impl Overlay {
-    /// Whether keys are text for it (letters answer, they are not commands).
-    fn takes_text(&self) -> bool {
-        matches!(
-            self,
-            Overlay::Menu(_) | Overlay::Form(_) | Overlay::Plan { .. }
-        )
-    }
-}
-
-pub use super::capture_view::{CaptureView, CAPTURE_KEEP};
 
 pub struct App {
     pub source: Source,
@@ -77,59 +52,31 @@ pub struct App {
     pub filtering: bool,
     pub overlay: Overlay,
     pub status: String,
+    /// The user is done: the loop ends after this batch of messages.
     pub quit: bool,
-    /// `s` was pressed: the loop writes the snapshot on another thread.
-    pub save_requested: bool,
-    /// Set by the view each frame: where things are, for the mouse and for paging.
-    pub ns_area: Rect,
-    pub table_area: Rect,
-    /// The row of tab titles and each title's columns [start, end).
-    pub tabs_row: u16,
-    pub tab_spans: Vec<(u16, u16)>,
+    /// Where the panes are, from the last resize.
+    pub areas: Areas,
+    /// Rows of the current table on screen, from the last resize (the tab shown then).
     pub page: usize,
-    /// What `c` compares with: the first snapshot of this run, or `--since FILE`.
-    pub baseline: Option<Snapshot>,
-    /// `c` toggles marks on everything that changed since the baseline.
-    pub show_changes: bool,
-    pub changes: Vec<Change>,
-    /// What the last live update changed, highlighted until `flash_until`.
-    pub flash: Vec<Change>,
-    pub flash_until: Option<Instant>,
-    /// The Topology tab's picture of the current snapshot; built when that tab is shown and
-    /// dropped when a new snapshot arrives.
-    pub topo: Option<Vec<TopoLine>>,
-    /// Collapsed groups of the picture the user expanded.
-    pub topo_expanded: HashSet<String>,
+    /// What changed since the baseline and in the last update.
+    pub marks: Marks,
     /// The doctor's findings on the current snapshot, most severe first.
     pub findings: Vec<Finding>,
-    /// A plan the user confirmed: the loop applies it on another thread.
-    pub apply_requested: Option<Plan>,
-    /// A name to resolve on another thread (it sends real queries and may wait for timeouts).
-    pub resolve_requested: Option<crate::dns::ExplainRequest>,
-    /// A path (and, with true, a live trace) to work out on another thread.
-    pub path_requested: Option<(crate::trace::path::Probe, bool)>,
-    /// The Capture tab's capture, as far as the loop has reported it.
-    pub capture: Option<CaptureView>,
-    /// Start capturing on (namespace, interface): the loop stops any capture and starts it.
-    pub capture_requested: Option<(String, String)>,
-    /// Stop the running capture.
-    pub capture_stop: bool,
-    /// The filter the next capture starts with (tcpdump words; empty: everything).
-    pub capture_filter: String,
-    /// `capture_filter` parsed, once, when it was set: the capture thread gets this, never
-    /// the text (a second parse on a thread with a smaller stack is how a deep filter once
-    /// aborted the TUI).
-    pub capture_filter_parsed: Option<crate::trace::filter::Filter>,
+    pub topology: TopologyTab,
+    pub capture: CaptureTab,
 }
 
 impl App {
     pub fn new(source: Source, snapshot: Option<Snapshot>) -> Self {
-        let baseline = snapshot.clone();
         let findings = snapshot.as_ref().map(diagnose).unwrap_or_default();
+        let marks = Marks {
+            baseline: snapshot.clone(),
+            ..Marks::default()
+        };
         App {
             source,
             snapshot,
-            theme: Theme::from_env(),
+            theme: Theme::default(),
             tab: Tab::Links,
             focus: Focus::Namespaces,
             ns_selected: 0,
@@ -140,28 +87,12 @@ impl App {
             overlay: Overlay::None,
             status: String::new(),
             quit: false,
-            save_requested: false,
-            ns_area: Rect::default(),
-            table_area: Rect::default(),
-            tabs_row: u16::MAX,
-            tab_spans: Vec::new(),
+            areas: Areas::default(),
             page: 10,
-            baseline,
-            show_changes: false,
-            changes: Vec::new(),
-            flash: Vec::new(),
-            flash_until: None,
-            topo: None,
-            topo_expanded: HashSet::new(),
+            marks,
             findings,
-            apply_requested: None,
-            path_requested: None,
-            resolve_requested: None,
-            capture: None,
-            capture_requested: None,
-            capture_stop: false,
-            capture_filter: String::new(),
-            capture_filter_parsed: None,
+            topology: TopologyTab::default(),
+            capture: CaptureTab::default(),
         }
     }
 
@@ -174,213 +105,104 @@ impl App {
     }
 
     /// The link selected in the Links tab, if that is where the user is.
-    pub(super) fn selected_link(&self) -> Option<&crate::model::Link> {
+    pub(crate) fn selected_link(&self) -> Option<&crate::model::Link> {
         if self.tab != Tab::Links {
             return None;
         }
         self.selected_namespace()?.links.get(self.row_selected)
     }
 
-    pub(super) fn live(&self) -> bool {
+    pub(crate) fn live(&self) -> bool {
         matches!(self.source, Source::Live)
     }
 
-    /// Compares with `base` from now on (`--since FILE`).
+    /// Compares with `base` from now on (`--since FILE`), with the marks on.
     pub fn set_baseline(&mut self, base: Snapshot) {
-        self.baseline = Some(base);
-        self.recompute_changes();
-    }
-
-    fn recompute_changes(&mut self) {
-        self.changes = match (&self.baseline, &self.snapshot) {
-            (Some(b), Some(s)) => diff(b, s).changes,
-            _ => Vec::new(),
-        };
+        self.marks.baseline = Some(base);
+        self.marks.recompute(self.snapshot.as_ref());
     }
 
     /// Whether `key` of `object` in namespace `ns` changed since the baseline (with marks on)
     /// or in the last update (while it flashes).
     pub fn row_mark(&self, ns: &str, object: ObjectKind, key: &str) -> (bool, bool) {
-        let hit = |c: &Change| {
-            c.namespace == ns && c.object == object && c.key == key && c.kind != ChangeKind::Removed
-        };
-        let marked = self.show_changes && self.changes.iter().any(hit);
-        let flashing =
-            self.flash_until.is_some_and(|t| Instant::now() < t) && self.flash.iter().any(hit);
-        (marked, flashing)
+        self.marks.row(ns, object, key)
     }
 
     /// Whether namespace `ns` has changes since the baseline (with marks on).
     pub fn ns_changed(&self, ns: &str) -> bool {
-        self.show_changes && self.changes.iter().any(|c| c.namespace == ns)
+        self.marks.ns_changed(ns)
     }
 
-    /// Namespaces passing the filter, in snapshot order.
-    pub fn visible_namespaces(&self) -> Vec<&Namespace> {
-        let Some(snap) = &self.snapshot else {
-            return Vec::new();
-        };
-        let f = self.filter.to_lowercase();
-        snap.namespaces
-            .iter()
-            .filter(|n| f.is_empty() || n.name.to_lowercase().contains(&f))
-            .collect()
+    /// When the loop must wake without a message (a flash ends), and the flash cleared once
+    /// it is over.
+    pub fn wake_in(&mut self, now: Instant) -> Option<Duration> {
+        let due = self.marks.flash_due(now);
+        self.marks.expire(now);
+        due
     }
 
-    pub fn selected_namespace(&self) -> Option<&Namespace> {
-        self.visible_namespaces().get(self.ns_selected).copied()
-    }
-
-    pub(super) fn row_count(&self) -> usize {
-        match self.tab {
-            Tab::Topology => return self.topo.as_ref().map_or(0, Vec::len),
-            Tab::Problems => return self.findings.len(),
-            Tab::Capture => {
-                return match self.capture_shown() {
-                    Some(c) => c.packets.len(),
-                    None => self.selected_namespace().map_or(0, |n| n.links.len()),
-                }
-            }
-            _ => {}
-        }
-        self.selected_namespace()
-            .map(|ns| tabs::row_count(ns, self.tab))
-            .unwrap_or(0)
-    }
-
-    pub(super) fn reset_rows(&mut self) {
-        self.row_selected = 0;
-        self.row_offset = 0;
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        match self.focus {
-            Focus::Namespaces => {
-                let n = self.visible_namespaces().len();
-                let new = clamp_add(self.ns_selected, delta, n);
-                if new != self.ns_selected {
-                    self.ns_selected = new;
-                    if self.tab == Tab::Topology {
-                        self.topo_follow_namespace();
-                    } else {
-                        self.reset_rows();
-                    }
-                }
-            }
-            Focus::Details => {
-                let n = self.row_count();
-                self.row_selected = clamp_add(self.row_selected, delta, n);
-                self.keep_row_visible();
-            }
-        }
-    }
-
-    pub(super) fn keep_row_visible(&mut self) {
-        let page = self.page.max(1);
-        if self.row_selected < self.row_offset {
-            self.row_offset = self.row_selected;
-        } else if self.row_selected >= self.row_offset + page {
-            self.row_offset = self.row_selected + 1 - page;
-        }
-    }
-
-    /// Applies one message; returns true when a new live snapshot should be read.
-    pub fn handle(&mut self, msg: Msg) -> bool {
+    /// Applies one message from the loop: a snapshot, a job's answer, or input.
+    pub fn handle(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Snapshot(s) => {
                 let findings = diagnose(&s);
-                self.handle(Msg::Collected(s, findings))
+                self.on_snapshot(*s, findings);
             }
-            Msg::Collected(s, findings) => {
-                let keep = self.selected_namespace().map(|n| n.name.clone());
-                let new = *s;
-                match &self.snapshot {
-                    // What this update changed flashes for a moment.
-                    Some(prev) => {
-                        self.flash = diff(prev, &new).changes;
-                        self.flash_until = (!self.flash.is_empty()).then(|| Instant::now() + FLASH);
-                    }
-                    None if self.baseline.is_none() => self.baseline = Some(new.clone()),
-                    None => {}
+            Msg::Collected(s, findings) => self.on_snapshot(*s, findings),
+            Msg::LoadFailed(text) | Msg::Status(text) => self.status = text,
+            Msg::Changed if self.live() => return vec![Effect::Reread],
+            Msg::Changed => {}
+            Msg::Packets(batch, stats) => capture::on_packets(self, batch, stats),
+            Msg::CaptureEnded(error) => capture::on_end(self, error),
+            Msg::Report(title, text) => actions::show_report(self, title, text),
+            Msg::Input(ev) => {
+                let text = self.filtering || self.overlay.takes_text();
+                if let Some(a) = action_for(&ev, text) {
+                    return self.update(a);
                 }
-                self.findings = findings;
-                self.snapshot = Some(new);
-                self.topo = None;
-                self.ensure_topo();
-                self.recompute_changes();
-                // Stay on the same namespace across refreshes.
-                if let Some(name) = keep {
-                    if let Some(i) = self
-                        .visible_namespaces()
-                        .iter()
-                        .position(|n| n.name == name)
-                    {
-                        self.ns_selected = i;
-                    }
-                }
-                let n = self.visible_namespaces().len();
-                self.ns_selected = self.ns_selected.min(n.saturating_sub(1));
-                self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
-                // "reading…" is answered by the snapshot itself; a result (a plan applied, a
-                // file saved) stays until something else is said.
-                if self.status == strings::REREADING {
-                    self.status.clear();
-                }
-                false
             }
-            Msg::LoadFailed(e) => {
-                self.status = e;
-                false
+        }
+        Vec::new()
+    }
+
+    /// A new snapshot (and its findings): what changed flashes, the selection stays on the
+    /// same namespace.
+    fn on_snapshot(&mut self, new: Snapshot, findings: Vec<Finding>) {
+        let keep = self.selected_namespace().map(|n| n.name.clone());
+        self.marks.on_update(self.snapshot.as_ref(), &new);
+        self.findings = findings;
+        self.snapshot = Some(new);
+        self.topology.lines = None;
+        self.topology.ensure(self.tab, self.snapshot.as_ref());
+        self.marks.recompute(self.snapshot.as_ref());
+        if let Some(name) = keep {
+            if let Some(i) = self
+                .visible_namespaces()
+                .iter()
+                .position(|n| n.name == name)
+            {
+                self.ns_selected = i;
             }
-            Msg::Status(s) => {
-                self.status = s;
-                false
-            }
-            Msg::Changed => matches!(self.source, Source::Live),
-            Msg::Packets(batch, stats) => {
-                let follow = self.tab == Tab::Capture && self.row_selected + 1 >= self.row_count();
-                if let Some(c) = &mut self.capture {
-                    c.add(batch, stats);
-                }
-                // At the bottom of the list, stay at the bottom as packets arrive.
-                if follow {
-                    self.row_selected = self.row_count().saturating_sub(1);
-                    self.keep_row_visible();
-                }
-                false
-            }
-            Msg::CaptureEnded(error) => {
-                if let Some(c) = &mut self.capture {
-                    c.running = false;
-                    if let Some(e) = &error {
-                        c.error = Some(e.clone());
-                    }
-                }
-                if let Some(e) = error {
-                    self.status = e;
-                }
-                false
-            }
-            Msg::Report(title, text) => {
-                self.status.clear();
-                self.overlay = Overlay::Plan {
-                    title,
-                    text,
-                    plan: None,
-                };
-                false
-            }
-            Msg::Input(ev) => match action_for(&ev, self.filtering || self.overlay.takes_text()) {
-                Some(a) => self.apply(a),
-                None => false,
-            },
+        }
+        let n = self.visible_namespaces().len();
+        self.ns_selected = self.ns_selected.min(n.saturating_sub(1));
+        self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
+        // "reading…" is answered by the snapshot itself; a result (a plan applied, a file
+        // saved) stays until something else is said.
+        if self.status == strings::REREADING {
+            self.status.clear();
         }
     }
 
-    /// Applies an action; returns true when a live refresh was asked for.
-    pub fn apply(&mut self, action: Action) -> bool {
+    /// Applies an action; returns what the loop must do for it.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        if let Action::Resize { width, height } = action {
+            self.areas = Areas::new(ratatui::layout::Rect::new(0, 0, width, height));
+            self.page = self.areas.page(self.tab);
+            return Vec::new();
+        }
         if self.overlay.takes_text() {
-            return self.overlay_key(action);
+            return actions::update(self, action);
         }
         if self.overlay != Overlay::None {
             match action {
@@ -388,8 +210,26 @@ impl App {
                 Action::Quit => self.quit = true,
                 _ => {}
             }
-            return false;
+            return Vec::new();
         }
+        if let Some(effects) = self.tab_update(&action) {
+            return effects;
+        }
+        self.common_update(action)
+    }
+
+    /// The current tab's own keys, if it has any for `action`.
+    fn tab_update(&mut self, action: &Action) -> Option<Vec<Effect>> {
+        match self.tab {
+            Tab::Topology => topology::update(self, action),
+            Tab::Problems => problems::update(self, action),
+            Tab::Capture => capture::update(self, action),
+            _ => None,
+        }
+    }
+
+    /// Keys that mean the same on every tab.
+    fn common_update(&mut self, action: Action) -> Vec<Effect> {
         let page = self.page.max(1) as isize;
         match action {
             Action::Up | Action::ScrollUp => self.move_by(-1),
@@ -400,164 +240,79 @@ impl App {
             Action::Last => self.move_by(isize::MAX / 2),
             Action::FocusNamespaces => self.focus = Focus::Namespaces,
             Action::FocusDetails => self.focus = Focus::Details,
-            Action::NextTab | Action::PrevTab | Action::GoTab(_) => {
-                let i = self.tab.index();
-                let n = Tab::ALL.len();
-                let next = match action {
-                    Action::NextTab => (i + 1) % n,
-                    Action::PrevTab => (i + n - 1) % n,
-                    Action::GoTab(t) => t.min(n - 1),
-                    _ => i,
-                };
-                self.tab = Tab::ALL[next];
-                self.reset_rows();
-                self.ensure_topo();
-                if self.tab == Tab::Topology {
-                    self.topo_follow_namespace();
-                }
-            }
-            Action::StartFilter => {
-                self.filtering = true;
-                self.focus = Focus::Namespaces;
-            }
-            Action::FilterChar(c) => {
-                self.filter.push(c);
-                self.ns_selected = 0;
-                self.reset_rows();
-            }
-            Action::FilterBackspace => {
-                self.filter.pop();
-                self.ns_selected = 0;
-            }
-            Action::FilterDone => self.filtering = false,
-            Action::FilterCancel => {
-                self.filtering = false;
-                self.filter.clear();
-                self.ns_selected = 0;
-            }
-            Action::Open if self.tab == Tab::Topology && self.focus == Focus::Details => {
-                self.topo_enter()
-            }
-            Action::Open if self.tab == Tab::Problems && self.focus == Focus::Details => {
-                self.open_finding()
-            }
-            Action::StopCapture if self.tab == Tab::Capture => {
-                if self.capture.as_ref().is_some_and(|c| c.running) {
-                    self.capture_stop = true;
-                }
-            }
-            Action::CaptureFilter if self.tab == Tab::Capture => {
-                if let Some(ns) = self.selected_namespace() {
-                    self.overlay =
-                        Overlay::Form(Form::capture_filter(&ns.name.clone(), &self.capture_filter));
-                }
-            }
+            Action::NextTab | Action::PrevTab | Action::GoTab(_) => self.go_tab(&action),
+            Action::StartFilter
+            | Action::FilterChar(_)
+            | Action::FilterBackspace
+            | Action::FilterDone
+            | Action::FilterCancel => self.filter_key(action),
+            // The Capture tab's own keys, elsewhere.
             Action::StopCapture | Action::CaptureFilter => {}
-            Action::Resolve if self.tab == Tab::Dns => {
-                if !self.live() {
-                    self.status =
-                        "a saved snapshot cannot send queries: use netlens dns on the node".into();
-                } else if let Some(ns) = self.selected_namespace() {
-                    self.overlay = Overlay::Form(Form::resolve(&ns.name.clone()));
-                }
-            }
-            Action::Resolve => {}
-            Action::PathForm => {
-                if !self.live() {
-                    self.status =
-                        "a saved snapshot cannot send packets: use netlens path on the node".into();
-                } else if let Some(ns) = self.selected_namespace() {
-                    self.overlay = Overlay::Form(Form::path(&ns.name.clone()));
-                }
-            }
-            Action::Open if self.tab == Tab::Capture && self.focus == Focus::Details => {
-                self.capture_enter()
-            }
-            Action::Actions => {
-                if !self.live() {
-                    self.status = "a saved snapshot is read-only".into();
-                } else if self.selected_namespace().is_some() {
-                    self.overlay = Overlay::Menu(0);
-                }
-            }
-            Action::Open => self.open_detail(),
+            Action::Resolve => self.resolve_form(),
+            Action::PathForm => self.path_form(),
+            Action::Actions => actions::open_menu(self),
+            Action::Open => details::open(self),
             Action::Help => self.overlay = Overlay::Help,
-            Action::ToggleChanges => {
-                self.show_changes = !self.show_changes;
-                self.status = if self.show_changes {
-                    let removed = self
-                        .changes
-                        .iter()
-                        .filter(|c| c.kind == ChangeKind::Removed)
-                        .count();
-                    format!(
-                        "{} changes since the baseline marked with * ({removed} removals not shown as rows: see `netlens diff`)",
-                        self.changes.len()
-                    )
-                } else {
-                    String::new()
-                };
-            }
-            Action::Back => {
-                if !self.filter.is_empty() {
-                    self.filter.clear();
-                    self.ns_selected = 0;
-                } else {
-                    self.quit = true;
-                }
-            }
+            Action::ToggleChanges => self.status = self.marks.toggle(),
+            Action::Back => self.back(),
             Action::Quit => self.quit = true,
-            Action::Refresh => {
-                return match self.source {
-                    Source::Live => {
-                        self.status = strings::REREADING.into();
-                        true
-                    }
-                    Source::File(_) => {
-                        self.status = "a saved snapshot cannot be refreshed".into();
-                        false
-                    }
-                };
-            }
-            Action::Save => {
-                if self.snapshot.is_some() {
-                    self.save_requested = true;
-                }
-            }
-            Action::Click { column, row } => self.click(column, row),
-            Action::Resize => {}
+            Action::Refresh => return self.refresh(),
+            Action::Save => return self.save(),
+            Action::Click { column, row } => return self.click(column, row),
+            Action::Resize { .. } => {}
         }
-        false
+        Vec::new()
     }
 
-    fn click(&mut self, column: u16, row: u16) {
-        let inside =
-            |r: Rect| column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height;
-        if row == self.tabs_row {
-            if let Some(i) = self
-                .tab_spans
-                .iter()
-                .position(|&(a, b)| column >= a && column < b)
-            {
-                self.apply(Action::GoTab(i));
+    /// `R`: in the DNS tab on a live host, the form of a name to resolve.
+    fn resolve_form(&mut self) {
+        if self.tab != Tab::Dns {
+            return;
+        }
+        if !self.live() {
+            self.status = strings::FILE_NO_QUERIES.into();
+        } else if let Some(ns) = self.selected_namespace() {
+            self.overlay = Overlay::Form(actions::Form::resolve(&ns.name.clone()));
+        }
+    }
+
+    /// `T`: on a live host, the form of a packet whose path to work out.
+    fn path_form(&mut self) {
+        if !self.live() {
+            self.status = strings::FILE_NO_PROBES.into();
+        } else if let Some(ns) = self.selected_namespace() {
+            self.overlay = Overlay::Form(actions::Form::path(&ns.name.clone()));
+        }
+    }
+
+    /// Esc: clears the filter, else quits.
+    fn back(&mut self) {
+        if !self.filter.is_empty() {
+            self.filter.clear();
+            self.ns_selected = 0;
+        } else {
+            self.quit = true;
+        }
+    }
+
+    fn refresh(&mut self) -> Vec<Effect> {
+        match self.source {
+            Source::Live => {
+                self.status = strings::REREADING.into();
+                vec![Effect::Reread]
             }
-        } else if inside(self.ns_area) {
-            self.focus = Focus::Namespaces;
-            // One line of border at the top.
-            let i = (row.saturating_sub(self.ns_area.y + 1)) as usize;
-            if i < self.visible_namespaces().len() && i != self.ns_selected {
-                self.ns_selected = i;
-                self.reset_rows();
-            }
-        } else if inside(self.table_area) {
-            self.focus = Focus::Details;
-            // Border and header line (the picture has no header).
-            let top = if self.tab == Tab::Topology { 1 } else { 2 };
-            let i = self.row_offset + (row.saturating_sub(self.table_area.y + top)) as usize;
-            if i < self.row_count() {
-                self.row_selected = i;
+            Source::File(_) => {
+                self.status = strings::FILE_NO_REFRESH.into();
+                Vec::new()
             }
         }
+    }
+
+    fn save(&self) -> Vec<Effect> {
+        self.snapshot
+            .iter()
+            .map(|s| Effect::Save(Box::new(s.clone())))
+            .collect()
     }
 }
 
@@ -570,10 +325,87 @@ pub fn status_text(s: &NsStatus) -> String {
     }
 }
 
-fn clamp_add(v: usize, delta: isize, len: usize) -> usize {
-    if len == 0 {
-        return 0;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_support::{asset, live, press, saved};
+    use crossterm::event::KeyCode;
+
+    #[test]
+    fn refresh_save_and_kernel_changes_are_effects_in_live_mode_only() {
+        let mut a = live(asset("demo-bridge.json"));
+        assert!(matches!(
+            &press(&mut a, KeyCode::Char('r'))[..],
+            [Effect::Reread]
+        ));
+        assert_eq!(a.status, strings::REREADING);
+        assert!(matches!(
+            &press(&mut a, KeyCode::Char('s'))[..],
+            [Effect::Save(_)]
+        ));
+        assert!(matches!(&a.handle(Msg::Changed)[..], [Effect::Reread]));
+        // The snapshot answers "reading…".
+        a.handle(Msg::Snapshot(Box::new(asset("demo-bridge.json"))));
+        assert!(a.status.is_empty());
+
+        let mut ro = saved(asset("demo-bridge.json"));
+        assert!(press(&mut ro, KeyCode::Char('r')).is_empty());
+        assert_eq!(ro.status, strings::FILE_NO_REFRESH);
+        assert!(ro.handle(Msg::Changed).is_empty());
+        // A saved snapshot can still be saved elsewhere.
+        assert!(matches!(
+            &press(&mut ro, KeyCode::Char('s'))[..],
+            [Effect::Save(_)]
+        ));
     }
-    let v = v as isize + delta;
-    v.clamp(0, len as isize - 1) as usize
+
+    #[test]
+    fn a_resize_lays_out_the_panes_and_a_click_uses_them() {
+        let mut a = saved(asset("demo-bridge.json"));
+        assert_eq!(a.page, a.areas.page(Tab::Links));
+        let (x, _) = a.areas.tab_spans[Tab::Routes.index()];
+        a.update(Action::Click {
+            column: x + 1,
+            row: a.areas.tabs.y,
+        });
+        assert_eq!(a.tab, Tab::Routes);
+        // The third namespace of the list (one line of border above).
+        let list = a.areas.namespaces;
+        a.update(Action::Click {
+            column: list.x + 2,
+            row: list.y + 3,
+        });
+        assert_eq!((a.focus, a.ns_selected), (Focus::Namespaces, 2));
+    }
+
+    #[test]
+    fn esc_closes_a_popup_clears_the_filter_then_quits() {
+        let mut a = saved(asset("demo-bridge.json"));
+        press(&mut a, KeyCode::Char('?'));
+        assert_eq!(a.overlay, Overlay::Help);
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.overlay, Overlay::None);
+        press(&mut a, KeyCode::Char('/'));
+        press(&mut a, KeyCode::Char('r'));
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.filter, "r");
+        press(&mut a, KeyCode::Esc);
+        assert!(a.filter.is_empty() && !a.quit);
+        press(&mut a, KeyCode::Esc);
+        assert!(a.quit);
+    }
+
+    #[test]
+    fn c_toggles_the_marks_and_says_how_many() {
+        let mut a = saved(asset("demo-bridge.json"));
+        press(&mut a, KeyCode::Char('c'));
+        assert!(a.marks.show);
+        assert!(
+            a.status.starts_with("0 changes since the baseline"),
+            "{}",
+            a.status
+        );
+        press(&mut a, KeyCode::Char('c'));
+        assert!(!a.marks.show && a.status.is_empty());
+    }
 }

@@ -1,40 +1,64 @@
-//! Every user-facing string of the TUI, so wording is reviewed in one place.
+//! The TUI's fixed texts and status lines, so wording is reviewed in one place. What is not
+//! here, honestly: the help lines live beside their keys in `keymap.rs` (one table, so `?`
+//! cannot drift from the bindings); the change forms' labels, hints and answer errors live in
+//! their tables in `components/actions/{change,steps,form}.rs`; and pane titles built from
+//! data (counts, names) are formatted by the view that draws them.
 
 pub const TITLE_NAMESPACES: &str = " namespaces ";
 pub const LOADING: &str = "reading every namespace…";
 pub const REREADING: &str = "reading the host again…";
 pub const NO_PROBLEMS: &str = "the doctor finds nothing wrong on this node";
+pub const NO_MATCH: &str = "no namespace matches the filter";
 pub const HELP_TITLE: &str = " keys (? or Esc to close) ";
 
-/// (keys, what they do) — the help overlay lists exactly these.
-pub const HELP: &[(&str, &str)] = &[
-    ("↑ ↓  k j", "move in the focused pane"),
-    ("← →  h l", "focus namespaces / details"),
-    ("PgUp PgDn  g G", "page up / down, first / last"),
-    ("Tab  Shift-Tab", "next / previous tab"),
-    ("1 … 9  0", "jump to a tab (Links … Problems, Capture)"),
-    ("t  p  w  K", "topology / problems of the whole node / capture / Kubernetes ports"),
-    ("T", "path of a packet from the selected namespace (and a live probe)"),
-    ("x  f", "Capture tab: stop the capture / its filter"),
-    ("R", "DNS tab: resolve a name as glibc would here, every step and query"),
-    (
-        "a",
-        "change the selected namespace or link (a form, then the plan to confirm)",
-    ),
-    ("/", "filter namespaces by name (Enter keeps, Esc clears)"),
-    (
-        "Enter",
-        "details of the row; Topology: expand or open; Problems: explain and fix; Capture: start on a link, or a packet's layers",
-    ),
-    ("r", "read the host again (live mode)"),
-    (
-        "s",
-        "save the snapshot to a JSON file in the current directory",
-    ),
-    (
-        "mouse",
-        "click selects a namespace, row or tab; wheel scrolls",
-    ),
-    ("?", "this help"),
-    ("q  Esc", "quit (Esc closes an overlay first)"),
-];
+// A saved snapshot (`--snapshot FILE`) is read-only: what each key says instead.
+pub const FILE_NO_REFRESH: &str = "a saved snapshot cannot be refreshed";
+pub const FILE_NO_CHANGES: &str = "a saved snapshot is read-only";
+pub const FILE_NO_QUERIES: &str =
+    "a saved snapshot cannot send queries: use netlens dns on the node";
+pub const FILE_NO_PROBES: &str =
+    "a saved snapshot cannot send packets: use netlens path on the node";
+pub const FILE_NO_PACKETS: &str = "a saved snapshot has no packets: capture on the node";
+pub const FILE_NO_FIX: &str =
+    "a saved snapshot is read-only: fix it on the node with `netlens fix`";
+
+// Plans and findings.
+pub const APPLYING: &str = "applying the plan…";
+pub const CONFIRM_PLAN: &str =
+    "y apply (all or nothing, journaled: netlens undo reverts it) · n or Esc cancel";
+pub const NO_AUTO_FIX: &str = "no automatic fix: the explanation says what to look at";
+pub const ESC_CLOSES: &str = "Esc closes";
+pub const FORM_KEYS: &str = "Tab/↑↓ field · Enter show the plan · Esc cancel";
+pub const NO_SNAPSHOT_YET: &str = "no snapshot yet";
+
+pub fn changes_marked(changes: usize, removed: usize) -> String {
+    format!(
+        "{changes} changes since the baseline marked with * ({removed} removals not shown as rows: see `netlens diff`)"
+    )
+}
+
+pub fn applied(id: &str, changed: usize, unchanged: usize) -> String {
+    format!(
+        "applied plan {id} ({changed} changed, {unchanged} already so) · undo: netlens undo {id}"
+    )
+}
+
+pub fn not_applied(e: &dyn std::fmt::Display) -> String {
+    format!("plan not applied: {e}")
+}
+
+pub fn saved(name: &str) -> String {
+    format!("saved {name}")
+}
+
+pub fn not_saved(name: &str, e: &dyn std::fmt::Display) -> String {
+    format!("cannot save {name}: {e}")
+}
+
+pub fn working_out_path(dst: &dyn std::fmt::Display) -> String {
+    format!("working out the path to {dst}…")
+}
+
+pub fn resolving(name: &str, ns: &str) -> String {
+    format!("resolving {name} in {ns}…")
+}

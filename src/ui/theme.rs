@@ -1,5 +1,5 @@
-//! Colours, or none: `NO_COLOR` (https://no-color.org) turns every colour off and keeps only
-//! bold/reverse, so the UI stays usable on any terminal.
+//! Colours, or none: with `color` off (`NO_COLOR`, read once by `Options::from_env`) every
+//! colour is dropped and only bold/reverse stay, so the UI stays usable on any terminal.
 use ratatui::style::{Color, Modifier, Style};
 
 use super::topo::Tone;
@@ -9,13 +9,13 @@ pub struct Theme {
     pub color: bool,
 }
 
-impl Theme {
-    pub fn from_env() -> Self {
-        Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
+impl Default for Theme {
+    fn default() -> Self {
+        Theme { color: true }
     }
+}
 
+impl Theme {
     fn fg(&self, c: Color) -> Style {
         if self.color {
             Style::new().fg(c)

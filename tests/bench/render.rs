@@ -165,7 +165,7 @@ fn main() {
             worst.as_secs_f64() * 1e3
         );
     }
-    let topo_lines = app.topo.as_ref().map_or(0, Vec::len);
+    let topo_lines = app.topology.lines.as_ref().map_or(0, Vec::len);
     let mut layouts = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();

@@ -4,6 +4,7 @@
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use netlens::model::Snapshot;
 use netlens::ui::app::{App, Source};
+use netlens::ui::effect::Effect;
 use netlens::ui::{load_snapshot_file, view, Msg};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -28,11 +29,12 @@ pub fn app(name: &str) -> App {
     app_over(name, asset(name))
 }
 
-pub fn key(app: &mut App, code: KeyCode) {
+/// Presses `code`; what the app asks the loop to do for it.
+pub fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     app.handle(Msg::Input(Event::Key(KeyEvent::new(
         code,
         KeyModifiers::NONE,
-    ))));
+    ))))
 }
 
 /// One frame of `w`×`h`, as the backend's text (each line quoted).

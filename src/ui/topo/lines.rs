@@ -17,10 +17,6 @@ use crate::model::{Link, Namespace, NamespaceKind, NsStatus};
 pub const COLLAPSE_ABOVE: usize = 8;
 const SHOW_FIRST: usize = 3;
 const SHOW_LAST: usize = 2;
-/// Links listed in a hub's box before the rest are counted.
-const MAX_OTHER_LINKS: usize = 6;
-/// Gateway routes listed in a hub's box before the rest are counted.
-const MAX_ROUTES: usize = 4;
 
 /// What a piece of text is, for the view to colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +40,7 @@ pub struct Seg(pub String, pub Tone);
 /// A segment of the picture, its text escaped before it is measured: names come from the
 /// kernel and from containers (see `text::escape`), and boxes are sized by what is shown.
 /// Clean text, nearly all of it, is moved, not copied.
-fn seg(text: String, tone: Tone) -> Seg {
+pub(super) fn seg(text: String, tone: Tone) -> Seg {
     match crate::text::escape(&text) {
         std::borrow::Cow::Borrowed(_) => Seg(text, tone),
         std::borrow::Cow::Owned(e) => Seg(e, tone),
@@ -66,17 +62,17 @@ impl TopoLine {
         self.segs.iter().map(|s| s.0.as_str()).collect()
     }
 
-    fn width(&self) -> usize {
+    pub(super) fn width(&self) -> usize {
         self.segs.iter().map(|s| s.0.width()).sum()
     }
 
-    fn push(&mut self, text: impl Into<String>, tone: Tone) -> &mut Self {
+    pub(super) fn push(&mut self, text: impl Into<String>, tone: Tone) -> &mut Self {
         self.segs.push(seg(text.into(), tone));
         self
     }
 }
 
-fn line(segs: Vec<Seg>) -> TopoLine {
+pub(super) fn line(segs: Vec<Seg>) -> TopoLine {
     TopoLine {
         segs,
         ..TopoLine::default()
@@ -109,11 +105,11 @@ pub fn lines(graph: &Graph, expanded: &HashSet<String>) -> Vec<TopoLine> {
     out
 }
 
-fn link_state_bad(l: &Link) -> bool {
+pub(super) fn link_state_bad(l: &Link) -> bool {
     crate::ui::tabs::link_is_down(l)
 }
 
-fn ns_title(ns: &Namespace) -> String {
+pub(super) fn ns_title(ns: &Namespace) -> String {
     match ns.kind {
         NamespaceKind::Process => match ns.processes.first() {
             Some(p) => format!("{} {}", ns.name, p.comm),
@@ -123,7 +119,7 @@ fn ns_title(ns: &Namespace) -> String {
     }
 }
 
-fn ns_unreadable(ns: &Namespace) -> Option<String> {
+pub(super) fn ns_unreadable(ns: &Namespace) -> Option<String> {
     match &ns.status {
         NsStatus::Gone => Some("gone".into()),
         NsStatus::Inaccessible(why) => Some(format!("not readable: {why}")),
@@ -132,113 +128,9 @@ fn ns_unreadable(ns: &Namespace) -> Option<String> {
 }
 
 fn hub_lines(hub: &Hub, expanded: &HashSet<String>, out: &mut Vec<TopoLine>) {
-    let ns_name = Some(hub.ns.name.clone());
     // The box's content first, so the frame can be as wide as its widest line.
-    let mut inner: Vec<TopoLine> = Vec::new();
-    if let Some(why) = ns_unreadable(hub.ns) {
-        inner.push(line(vec![seg(format!("! {why}"), Tone::Bad)]));
-    }
-    match &hub.uplink {
-        Some(u) => inner.push(line(vec![
-            seg("⇡ uplink ".into(), Tone::Nat),
-            seg(u.clone(), Tone::Plain),
-        ])),
-        None => inner.push(line(vec![seg("no default route".into(), Tone::Dim)])),
-    }
-    let mut fwd = TopoLine::default();
-    match hub.forwarding {
-        Some(true) => fwd.push("forwarding on", Tone::Plain),
-        Some(false) => fwd.push("forwarding off", Tone::Dim),
-        None => fwd.push("forwarding ?", Tone::Dim),
-    };
-    if !hub.nat.is_empty() {
-        fwd.push(" · ", Tone::Dim)
-            .push(format!("NAT {}", hub.nat.join(", ")), Tone::Nat);
-    }
-    inner.push(fwd);
-    if !hub.gateway_routes.is_empty() {
-        let mut r = TopoLine::default();
-        r.push("routes ", Tone::Dim);
-        let shown: Vec<&str> = hub
-            .gateway_routes
-            .iter()
-            .take(MAX_ROUTES)
-            .map(String::as_str)
-            .collect();
-        r.push(shown.join(" · "), Tone::Plain);
-        if hub.gateway_routes.len() > MAX_ROUTES {
-            r.push(
-                format!(" · +{} (Routes tab)", hub.gateway_routes.len() - MAX_ROUTES),
-                Tone::Dim,
-            );
-        }
-        inner.push(r);
-    }
-    for l in hub.others.iter().take(MAX_OTHER_LINKS) {
-        let mut t = TopoLine::default();
-        t.push(format!("{} ({})", l.name, l.kind), Tone::Plain);
-        for a in hub.addrs.get(l.name.as_str()).into_iter().flatten() {
-            t.push(format!(" {a}"), Tone::Plain);
-        }
-        if link_state_bad(l) {
-            t.push(" DOWN", Tone::Bad);
-        }
-        inner.push(t);
-    }
-    if hub.others.len() > MAX_OTHER_LINKS {
-        inner.push(line(vec![seg(
-            format!(
-                "… {} more links (Links tab)",
-                hub.others.len() - MAX_OTHER_LINKS
-            ),
-            Tone::Dim,
-        )]));
-    }
-    for (a, b) in &hub.local_pairs {
-        inner.push(line(vec![seg(
-            format!("veth {a} ⇄ {b} (both ends here)"),
-            Tone::Plain,
-        )]));
-    }
-    let title = ns_title(hub.ns);
-    let width = inner
-        .iter()
-        .map(TopoLine::width)
-        .max()
-        .unwrap_or(0)
-        .max(title.width() + 3);
-    let mut top = TopoLine {
-        ns: ns_name.clone(),
-        ..TopoLine::default()
-    };
-    top.push("┌─ ", Tone::Frame)
-        .push(title.clone(), Tone::Ns)
-        .push(
-            format!(" {}┐", "─".repeat(width - title.width() - 1)),
-            Tone::Frame,
-        );
-    out.push(top);
-    for mut l in inner {
-        let pad = width - l.width();
-        let mut framed = TopoLine {
-            ns: ns_name.clone(),
-            ..TopoLine::default()
-        };
-        framed.push("│ ", Tone::Frame);
-        framed.segs.append(&mut l.segs);
-        framed.push(format!("{} │", " ".repeat(pad)), Tone::Frame);
-        out.push(framed);
-    }
-    let bottom = if hub.buses.is_empty() {
-        format!("└{}┘", "─".repeat(width + 2))
-    } else {
-        format!("└─┬{}┘", "─".repeat(width))
-    };
-    out.push(TopoLine {
-        segs: vec![seg(bottom, Tone::Frame)],
-        ns: ns_name,
-        toggle: None,
-    });
+    let inner = super::hub_box::content(hub);
+    super::hub_box::frame(hub, inner, out);
     for (i, bus) in hub.buses.iter().enumerate() {
         let last = i + 1 == hub.buses.len();
         bus_lines(hub, bus, last, expanded, out);

@@ -2,6 +2,7 @@
 //! (hub namespaces, their bridges and veths), `lines` lays it out as text; both are pure, so
 //! the picture is built once per snapshot and the view only paints the lines on screen.
 pub mod graph;
+mod hub_box;
 pub mod lines;
 
 use std::collections::HashSet;

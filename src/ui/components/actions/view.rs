@@ -6,16 +6,25 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::actions::{ActionKind, Form};
-use super::app::App;
-use super::strings;
+use super::{ActionKind, Form, Overlay};
+use crate::ui::app::App;
+use crate::ui::keymap::help_lines;
+use crate::ui::strings;
+use crate::ui::view::esc;
 
-/// A string from the kernel, a file or a container, escaped for display (see `text::escape`).
-fn esc(s: &str) -> String {
-    crate::text::escape(s).into_owned()
+/// The open popup, if any, over the rest.
+pub fn draw(f: &mut Frame, app: &App) {
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help => draw_help(f, app),
+        Overlay::Detail(title, fields) => draw_detail(f, app, title, fields),
+        Overlay::Menu(i) => draw_menu(f, app, *i),
+        Overlay::Form(form) => draw_form(f, app, form),
+        Overlay::Plan { title, text, plan } => draw_plan(f, app, title, text, plan.is_some()),
+    }
 }
 
-pub(super) fn draw_menu(f: &mut Frame, app: &App, selected: usize) {
+fn draw_menu(f: &mut Frame, app: &App, selected: usize) {
     let ns = app
         .selected_namespace()
         .map(|n| n.name.clone())
@@ -57,7 +66,7 @@ fn tail(value: &str, width: usize) -> String {
     format!("…{rest}")
 }
 
-pub(super) fn draw_form(f: &mut Frame, app: &App, form: &Form) {
+fn draw_form(f: &mut Frame, app: &App, form: &Form) {
     let mut lines: Vec<Line> = Vec::new();
     for (i, fl) in form.fields.iter().enumerate() {
         let cursor = if i == form.focus { "▏" } else { "" };
@@ -85,7 +94,7 @@ pub(super) fn draw_form(f: &mut Frame, app: &App, form: &Form) {
         )));
     }
     lines.push(Line::from(Span::styled(
-        "Tab/↑↓ field · Enter show the plan · Esc cancel",
+        strings::FORM_KEYS,
         app.theme.dim(),
     )));
     let area = centered(f.area(), 76, lines.len() as u16 + 2);
@@ -103,7 +112,7 @@ pub(super) fn draw_form(f: &mut Frame, app: &App, form: &Form) {
     );
 }
 
-pub(super) fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: bool) {
+fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: bool) {
     let lines: Vec<Line> = text
         .iter()
         .map(|t| {
@@ -121,7 +130,10 @@ pub(super) fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], 
         .collect();
     let mut lines = lines;
     if !can_apply {
-        lines.push(Line::from(Span::styled("Esc closes", app.theme.dim())));
+        lines.push(Line::from(Span::styled(
+            strings::ESC_CLOSES,
+            app.theme.dim(),
+        )));
     }
     // Long explanations wrap: leave room for them.
     let area = centered(f.area(), 100, (lines.len() as u16 + 6).min(f.area().height));
@@ -146,13 +158,12 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-pub(super) fn draw_help(f: &mut Frame, app: &App) {
-    let lines: Vec<Line> = strings::HELP
-        .iter()
+fn draw_help(f: &mut Frame, app: &App) {
+    let lines: Vec<Line> = help_lines()
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(format!("{k:<16}"), app.theme.header()),
-                Span::raw(*what),
+                Span::raw(what),
             ])
         })
         .collect();
@@ -164,7 +175,7 @@ pub(super) fn draw_help(f: &mut Frame, app: &App) {
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-pub(super) fn draw_detail(f: &mut Frame, app: &App, title: &str, fields: &[(String, String)]) {
+fn draw_detail(f: &mut Frame, app: &App, title: &str, fields: &[(String, String)]) {
     let lines: Vec<Line> = fields
         .iter()
         .map(|(k, v)| {

@@ -1,0 +1,194 @@
+//! The Topology tab: its state (the picture of the current snapshot, built when the tab is
+//! shown, and the groups the user expanded), its keys (Enter on a line expands a group or
+//! opens a namespace), how it follows the namespace chosen on the left, and its view.
+
+use std::collections::HashSet;
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::model::Snapshot;
+use crate::ui::app::{App, Focus};
+use crate::ui::effect::Effect;
+use crate::ui::keymap::Action;
+use crate::ui::strings;
+use crate::ui::tabs::Tab;
+use crate::ui::topo::{self, TopoLine};
+use crate::ui::view::border;
+
+#[derive(Debug, Default)]
+pub struct TopologyTab {
+    /// The picture of the current snapshot; built when the tab is shown and dropped when a
+    /// new snapshot arrives.
+    pub lines: Option<Vec<TopoLine>>,
+    /// Collapsed groups of the picture the user expanded.
+    pub expanded: HashSet<String>,
+}
+
+impl TopologyTab {
+    /// Builds the picture if its tab is shown and it is missing.
+    pub fn ensure(&mut self, tab: Tab, snapshot: Option<&Snapshot>) {
+        if tab != Tab::Topology || self.lines.is_some() {
+            return;
+        }
+        if let Some(snap) = snapshot {
+            self.lines = Some(topo::layout(snap, &self.expanded));
+        }
+    }
+}
+
+/// The Topology tab's keys; `None` for an action that is not its own.
+pub fn update(app: &mut App, action: &Action) -> Option<Vec<Effect>> {
+    match action {
+        Action::Open if app.focus == Focus::Details => {
+            enter(app);
+            Some(Vec::new())
+        }
+        _ => None,
+    }
+}
+
+/// Brings the selected namespace's first line into view.
+pub fn follow_namespace(app: &mut App) {
+    let Some(name) = app.selected_namespace().map(|n| n.name.clone()) else {
+        return;
+    };
+    let hit = app
+        .topology
+        .lines
+        .as_ref()
+        .and_then(|t| t.iter().position(|l| l.ns.as_deref() == Some(&name)));
+    if let Some(i) = hit {
+        app.row_selected = i;
+        app.keep_row_visible();
+    }
+}
+
+/// Enter on a line of the picture: expand/collapse its group, or open its namespace.
+fn enter(app: &mut App) {
+    let Some(line) = app
+        .topology
+        .lines
+        .as_ref()
+        .and_then(|t| t.get(app.row_selected))
+    else {
+        return;
+    };
+    if let Some(key) = line.toggle.clone() {
+        let t = &mut app.topology;
+        if !t.expanded.remove(&key) {
+            t.expanded.insert(key);
+        }
+        t.lines = None;
+        t.ensure(app.tab, app.snapshot.as_ref());
+        app.row_selected = app.row_selected.min(app.row_count().saturating_sub(1));
+        app.keep_row_visible();
+    } else if let Some(name) = line.ns.clone() {
+        open_namespace(app, &name);
+    }
+}
+
+/// Shows namespace `name`'s links, clearing a filter that hides it.
+fn open_namespace(app: &mut App, name: &str) {
+    if !app.visible_namespaces().iter().any(|n| n.name == name) {
+        app.filter.clear();
+    }
+    if let Some(i) = app.visible_namespaces().iter().position(|n| n.name == name) {
+        app.ns_selected = i;
+    }
+    app.tab = Tab::Links;
+    app.focus = Focus::Details;
+    app.reset_rows();
+}
+
+/// The picture of the whole node; only the lines on screen become widgets.
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    let focused = app.focus == Focus::Details;
+    let theme = app.theme;
+    let Some(lines) = &app.topology.lines else {
+        let text = if app.snapshot.is_none() {
+            strings::LOADING
+        } else {
+            ""
+        };
+        f.render_widget(
+            Paragraph::new(text).block(border(app, focused, String::new())),
+            area,
+        );
+        return;
+    };
+    let namespaces = app.snapshot.as_ref().map_or(0, |s| s.namespaces.len());
+    let title = format!(
+        " Topology · {namespaces} namespaces · line {}/{} ",
+        (app.row_selected + 1).min(lines.len()),
+        lines.len()
+    );
+    let selected_ns = app.selected_namespace().map(|n| n.name.as_str());
+    let start = app.row_offset.min(lines.len());
+    let end = (start + app.page).min(lines.len());
+    let shown: Vec<Line> = lines[start..end]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut line = Line::from(
+                l.segs
+                    .iter()
+                    .map(|seg| Span::styled(seg.0.clone(), theme.tone(seg.1)))
+                    .collect::<Vec<_>>(),
+            );
+            if focused && start + i == app.row_selected {
+                line = line.style(theme.selected());
+            } else if !focused && l.ns.is_some() && l.ns.as_deref() == selected_ns {
+                line = line.style(theme.related());
+            }
+            line
+        })
+        .collect();
+    let block = border(app, focused, title);
+    f.render_widget(Paragraph::new(shown).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_support::{asset, press, saved};
+    use crossterm::event::KeyCode;
+
+    #[test]
+    fn the_picture_is_built_when_shown_and_enter_opens_a_namespace() {
+        let mut a = saved(asset("demo-bridge.json"));
+        assert!(
+            a.topology.lines.is_none(),
+            "not built before the tab is shown"
+        );
+        assert!(press(&mut a, KeyCode::Char('t')).is_empty());
+        let lines = a.topology.lines.clone().expect("built");
+        let red = lines
+            .iter()
+            .position(|l| l.ns.as_deref() == Some("bridge-red") && l.toggle.is_none())
+            .expect("a line of bridge-red");
+        press(&mut a, KeyCode::Char('l'));
+        for _ in 0..red {
+            press(&mut a, KeyCode::Char('j'));
+        }
+        assert!(press(&mut a, KeyCode::Enter).is_empty());
+        assert_eq!(a.tab, Tab::Links);
+        assert_eq!(a.focus, Focus::Details);
+        assert_eq!(
+            a.selected_namespace().map(|n| n.name.as_str()),
+            Some("bridge-red")
+        );
+    }
+
+    #[test]
+    fn choosing_a_namespace_on_the_left_follows_it_in_the_picture() {
+        let mut a = saved(asset("demo-bridge.json"));
+        press(&mut a, KeyCode::Char('t'));
+        press(&mut a, KeyCode::Char('G'));
+        let name = a.selected_namespace().expect("ns").name.clone();
+        let line = &a.topology.lines.as_ref().expect("picture")[a.row_selected];
+        assert_eq!(line.ns.as_deref(), Some(name.as_str()));
+    }
+}

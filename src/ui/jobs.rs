@@ -1,0 +1,170 @@
+//! The TUI's background work, each on a thread of its own that answers the loop with a
+//! [`Msg`]: reading the host, saving, applying a plan, capturing, working out a path,
+//! resolving a name. The loop starts them for the [`Effect`](super::effect::Effect)s the app
+//! returns; none of them touches the app.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc::Sender, Arc};
+use std::time::Duration;
+
+use super::terminal;
+use super::{strings, Msg};
+use crate::collect::{self, Options};
+use crate::model::Snapshot;
+use crate::trace::capture::{Capture, Spec};
+
+/// Reads every namespace and runs the doctor on the result, both off the render thread: the
+/// rules cost milliseconds on a big node, which the render thread does not pay.
+pub fn collect(tx: Sender<Msg>) {
+    terminal::spawn("collector", move || {
+        let msg = match collect::snapshot(&Options::default()) {
+            Ok(s) => {
+                let findings = crate::diagnose::diagnose(&s);
+                Msg::Collected(Box::new(s), findings)
+            }
+            Err(e) => Msg::LoadFailed(e.to_string()),
+        };
+        let _ = tx.send(msg);
+    });
+}
+
+/// Writes the snapshot to `netlens-snapshot-<time>.json` in the current directory and
+/// reports where it went.
+pub fn save(snap: Snapshot, tx: Sender<Msg>) {
+    terminal::spawn("save", move || {
+        let name = format!("netlens-snapshot-{}.json", snap.taken_at);
+        let msg = match crate::saved::snapshot::save(&snap, std::path::Path::new(&name)) {
+            Ok(()) => strings::saved(&name),
+            Err(e) => strings::not_saved(&name, &e),
+        };
+        let _ = tx.send(Msg::Status(msg));
+    });
+}
+
+/// Applies a plan the user confirmed: all or nothing, journaled. The result goes to the
+/// status line, and the host is read again.
+pub fn apply(plan: crate::plan::Plan, tx: Sender<Msg>) {
+    terminal::spawn("apply", move || {
+        // Never wait for another netlens' change here: its "waiting…" line would land on the
+        // TUI's screen. Refuse, and say who holds it, on the status line.
+        crate::plan::set_no_wait(true);
+        let msg = match crate::plan::apply(&plan, &crate::plan::ApplyOptions::default()) {
+            Ok(a) => strings::applied(&a.id, a.changed, a.unchanged),
+            Err(e) => strings::not_applied(&e),
+        };
+        let _ = tx.send(Msg::Status(msg));
+        let _ = tx.send(Msg::Changed);
+    });
+}
+
+/// Captures on `iface` in `ns` until the returned flag is set, sending packets to the loop in
+/// batches (at most ~4 a second): the capture engine reads on its own thread, this one only
+/// hands its ring over. `test_panic` is the debug-only crash hook (see `Options`).
+pub fn capture(
+    ns: String,
+    iface: String,
+    filter: Option<crate::trace::filter::Filter>,
+    test_panic: Option<String>,
+    tx: Sender<Msg>,
+) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    terminal::spawn("capture", move || {
+        crash_on_purpose(test_panic.as_deref(), "capture");
+        let started = (|| -> Result<Capture, String> {
+            let file = crate::netns::resolve::open_ns(&ns).map_err(|e| e.to_string())?;
+            let mut spec = Spec::new(file, &ns, &iface);
+            spec.filter = filter;
+            Capture::start(spec).map_err(|e| e.to_string())
+        })();
+        match started {
+            Ok(cap) => hand_over(cap, &flag, &tx),
+            Err(e) => {
+                let _ = tx.send(Msg::CaptureEnded(Some(e)));
+            }
+        }
+    });
+    stop
+}
+
+/// Sends the capture's packets and counters until `stop` is set or it ends, then what is
+/// left and how it ended.
+fn hand_over(cap: Capture, stop: &AtomicBool, tx: &Sender<Msg>) {
+    let mut last = cap.stats();
+    while !stop.load(Ordering::SeqCst) {
+        let (batch, finished) = cap.next_batch(Duration::from_millis(250));
+        let stats = cap.stats();
+        if (!batch.is_empty() || stats != last) && tx.send(Msg::Packets(batch, stats)).is_err() {
+            break;
+        }
+        last = stats;
+        if finished {
+            break;
+        }
+    }
+    let (left, result) = cap.finish_and_drain();
+    let stats = result.as_ref().map(|s| *s).unwrap_or(last);
+    let _ = tx.send(Msg::Packets(left, stats));
+    let _ = tx.send(Msg::CaptureEnded(result.err().map(|e| e.to_string())));
+}
+
+/// Debug builds only: `capture` panics on the capture thread (`capture-abort` aborts there),
+/// so a test can check that any crash gives the terminal back. There is no natural panic left
+/// to use; release builds do not have this.
+fn crash_on_purpose(hook: Option<&str>, place: &str) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    match hook {
+        Some(v) if v == place => {
+            panic!("NETLENS_TEST_PANIC={place}: a panic on purpose (test hook)")
+        }
+        // An abort runs no panic hook (as a stack overflow): the SIGABRT handler restores.
+        Some(v) if v.strip_suffix("-abort") == Some(place) => {
+            eprintln!("NETLENS_TEST_PANIC={v}: aborting on purpose (test hook)");
+            std::process::abort();
+        }
+        _ => {}
+    }
+}
+
+/// Works out the path of `probe` (asking the namespaces' kernels) and, with `live`, sends it
+/// for real and watches it; the text comes back as a report.
+pub fn path(
+    snap: Snapshot,
+    findings: Vec<crate::diagnose::Finding>,
+    probe: crate::trace::path::Probe,
+    live: bool,
+    tx: Sender<Msg>,
+) {
+    use crate::report::path_text::{render_path, render_trace};
+    terminal::spawn("path", move || {
+        let kernel = crate::trace::path::LiveKernel::default();
+        let title = format!(" path from {} to {} ", probe.from, probe.dst);
+        let text = if live {
+            let wait = Duration::from_secs(2);
+            match crate::trace::live::trace(&snap, &findings, &kernel, &probe, wait) {
+                Ok(r) => format!("{}\n{}", render_path(&r.path), render_trace(&r)),
+                Err(e) => format!("the probe could not be sent: {e}"),
+            }
+        } else {
+            render_path(&crate::trace::path::walk(&snap, &findings, &kernel, &probe))
+        };
+        let lines = text.lines().map(str::to_string).collect();
+        let _ = tx.send(Msg::Report(title, lines));
+    });
+}
+
+/// Resolves a name as glibc would in a namespace (real queries, timeouts included) and shows
+/// every step as a report.
+pub fn resolve(req: crate::dns::ExplainRequest, tx: Sender<Msg>) {
+    terminal::spawn("resolve", move || {
+        let title = format!(" {} in {} ", req.name, req.ns);
+        let text = match crate::dns::explain(&req) {
+            Ok(r) => crate::dns::render(&r),
+            Err(e) => format!("cannot resolve: {e}"),
+        };
+        let lines = text.lines().map(str::to_string).collect();
+        let _ = tx.send(Msg::Report(title, lines));
+    });
+}

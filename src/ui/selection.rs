@@ -1,0 +1,166 @@
+//! Where the user is: the namespace list (and its `/` filter), the tab, the row, and moving
+//! between them with keys and the mouse.
+
+use super::app::{App, Focus};
+use super::components::{capture, topology};
+use super::effect::Effect;
+use super::keymap::Action;
+use super::tabs::{self, Tab};
+use crate::model::Namespace;
+
+impl App {
+    /// Namespaces passing the filter, in snapshot order.
+    pub fn visible_namespaces(&self) -> Vec<&Namespace> {
+        let Some(snap) = &self.snapshot else {
+            return Vec::new();
+        };
+        let f = self.filter.to_lowercase();
+        snap.namespaces
+            .iter()
+            .filter(|n| f.is_empty() || n.name.to_lowercase().contains(&f))
+            .collect()
+    }
+
+    pub fn selected_namespace(&self) -> Option<&Namespace> {
+        self.visible_namespaces().get(self.ns_selected).copied()
+    }
+
+    /// Rows of the current tab (lines of the picture, findings, packets or links to capture
+    /// on, or the selected namespace's table).
+    pub(crate) fn row_count(&self) -> usize {
+        match self.tab {
+            Tab::Topology => self.topology.lines.as_ref().map_or(0, Vec::len),
+            Tab::Problems => self.findings.len(),
+            Tab::Capture => match capture::shown(self) {
+                Some(c) => c.packets.len(),
+                None => self.selected_namespace().map_or(0, |n| n.links.len()),
+            },
+            _ => self
+                .selected_namespace()
+                .map(|ns| tabs::row_count(ns, self.tab))
+                .unwrap_or(0),
+        }
+    }
+
+    pub(crate) fn reset_rows(&mut self) {
+        self.row_selected = 0;
+        self.row_offset = 0;
+    }
+
+    pub(crate) fn move_by(&mut self, delta: isize) {
+        match self.focus {
+            Focus::Namespaces => {
+                let n = self.visible_namespaces().len();
+                let new = clamp_add(self.ns_selected, delta, n);
+                if new != self.ns_selected {
+                    self.ns_selected = new;
+                    if self.tab == Tab::Topology {
+                        topology::follow_namespace(self);
+                    } else {
+                        self.reset_rows();
+                    }
+                }
+            }
+            Focus::Details => {
+                let n = self.row_count();
+                self.row_selected = clamp_add(self.row_selected, delta, n);
+                self.keep_row_visible();
+            }
+        }
+    }
+
+    pub(crate) fn keep_row_visible(&mut self) {
+        let page = self.page.max(1);
+        if self.row_selected < self.row_offset {
+            self.row_offset = self.row_selected;
+        } else if self.row_selected >= self.row_offset + page {
+            self.row_offset = self.row_selected + 1 - page;
+        }
+    }
+
+    /// Tab, Shift-Tab, a tab's number or letter.
+    pub(crate) fn go_tab(&mut self, action: &Action) {
+        let i = self.tab.index();
+        let n = Tab::ALL.len();
+        let next = match action {
+            Action::NextTab => (i + 1) % n,
+            Action::PrevTab => (i + n - 1) % n,
+            Action::GoTab(t) => (*t).min(n - 1),
+            _ => i,
+        };
+        self.tab = Tab::ALL[next];
+        self.reset_rows();
+        self.topology.ensure(self.tab, self.snapshot.as_ref());
+        if self.tab == Tab::Topology {
+            topology::follow_namespace(self);
+        }
+    }
+
+    /// `/` and typing in the namespace filter.
+    pub(crate) fn filter_key(&mut self, action: Action) {
+        match action {
+            Action::StartFilter => {
+                self.filtering = true;
+                self.focus = Focus::Namespaces;
+            }
+            Action::FilterChar(c) => {
+                self.filter.push(c);
+                self.ns_selected = 0;
+                self.reset_rows();
+            }
+            Action::FilterBackspace => {
+                self.filter.pop();
+                self.ns_selected = 0;
+            }
+            Action::FilterDone => self.filtering = false,
+            Action::FilterCancel => {
+                self.filtering = false;
+                self.filter.clear();
+                self.ns_selected = 0;
+            }
+            _ => {}
+        }
+    }
+
+    /// A click selects a tab, a namespace or a row (where the last resize put them).
+    pub(crate) fn click(&mut self, column: u16, row: u16) -> Vec<Effect> {
+        let inside = |r: ratatui::layout::Rect| {
+            column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height
+        };
+        let areas = &self.areas;
+        if row == areas.tabs.y && !areas.tab_spans.is_empty() {
+            if let Some(i) = areas
+                .tab_spans
+                .iter()
+                .position(|&(a, b)| column >= a && column < b)
+            {
+                return self.update(Action::GoTab(i));
+            }
+        } else if inside(areas.namespaces) {
+            self.focus = Focus::Namespaces;
+            // One line of border at the top.
+            let i = (row.saturating_sub(areas.namespaces.y + 1)) as usize;
+            if i < self.visible_namespaces().len() && i != self.ns_selected {
+                self.ns_selected = i;
+                self.reset_rows();
+            }
+        } else if inside(areas.table) {
+            self.focus = Focus::Details;
+            // Border and header line (the picture has no header).
+            let top = if self.tab == Tab::Topology { 1 } else { 2 };
+            let i = self.row_offset + (row.saturating_sub(areas.table.y + top)) as usize;
+            if i < self.row_count() {
+                self.row_selected = i;
+            }
+        }
+        Vec::new()
+    }
+}
+
+fn clamp_add(v: usize, delta: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let v = v as isize + delta;
+    v.clamp(0, len as isize - 1) as usize
+}
