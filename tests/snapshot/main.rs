@@ -1,0 +1,21 @@
+//! What netlens reads: `netlens snapshot` on hand-built topologies, the lab, CNI-free
+//! namespaces at scale; the collectors run inside a namespace; `diff`; terminal escapes; the
+//! parsers on real samples; and the test world itself.
+//!
+//! One test binary of a few grouped by subject (docs/testing.md); each module was a binary of
+//! its own. World tests name themselves `module::test` (see `common::world`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod collect_netns;
+mod diff;
+mod escape;
+mod parsers;
+mod snapshot;
+mod snapshot_inside_ns;
+mod snapshot_lab;
+mod snapshot_rules;
+mod snapshot_scale;
+mod snapshot_sysctls;
+mod world;
