@@ -8,14 +8,20 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bridge_world;
 mod collect_netns;
 mod diff;
 mod escape;
 mod parsers;
-mod snapshot;
+mod snapshot_bridge;
+mod snapshot_discovery;
+mod snapshot_dns;
 mod snapshot_inside_ns;
 mod snapshot_lab;
+mod snapshot_nonroot;
 mod snapshot_rules;
 mod snapshot_scale;
+mod snapshot_sockets;
 mod snapshot_sysctls;
+mod snapshot_veths;
 mod world;
