@@ -1,6 +1,7 @@
 //! Tests of iptables_save.rs.
 
 use super::*;
+use crate::model::firewall::{Cond, XtRule};
 
 fn one_rule(line: &str) -> XtRule {
     let text = format!("*filter\n:INPUT ACCEPT [0:0]\n{line}\nCOMMIT\n");

@@ -1,7 +1,7 @@
 //! Snapshots and objects the diff tests are built from.
 
 use super::*;
-use crate::model::dns_files::{FileRead, Hosts, NsSwitch, ResolvConf};
+use crate::model::dns_files::{DnsFiles, FileRead, Hosts, NsSwitch, ResolvConf};
 use crate::model::firewall::{Counters, NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 use crate::model::{NamespaceKind, ProcessRef, Sysctls};
 
@@ -113,7 +113,14 @@ pub(super) fn red(packets: u64) -> Namespace {
             container_id: None,
         }],
     }];
-    ns.firewall = Some(Firewall {
+    ns.firewall = Some(red_firewall(packets));
+    ns.dns = Some(red_dns());
+    ns
+}
+
+/// Red's firewall: one iptables and one nft rule, counters at `packets`.
+fn red_firewall(packets: u64) -> Firewall {
+    Firewall {
         backends: Vec::new(),
         iptables: vec![XtTable {
             family: IpFamily::V4,
@@ -163,16 +170,19 @@ pub(super) fn red(packets: u64) -> Namespace {
             named: Vec::new(),
         }],
         errors: Vec::new(),
-    });
-    ns.dns = Some(DnsFiles {
+    }
+}
+
+/// Red's resolver files, unparsed.
+fn red_dns() -> DnsFiles {
+    DnsFiles {
         resolv_conf: file::<ResolvConf>(
             "/etc/netns/red/resolv.conf",
             "search lab\nnameserver 10.0.0.1\nnameserver 10.0.0.53\n",
         ),
         nsswitch: file::<NsSwitch>("/etc/nsswitch.conf", "hosts: files dns\n"),
         hosts: file::<Hosts>("/etc/hosts", "127.0.0.1 localhost\n"),
-    });
-    ns
+    }
 }
 
 pub(super) fn snap(namespaces: Vec<Namespace>, taken_at: u64) -> Snapshot {

@@ -6,116 +6,25 @@
 //! conntrack entry count, the normal neighbour reachability cycle — are ignored, so the
 //! result lists only events worth a look in an incident.
 
+mod files;
 #[cfg(test)]
 mod fixtures;
 mod items;
+mod kinds;
 pub use items::{nft_rule_key, strip_xt_counters, xt_policy_key, xt_rule_body, xt_rule_key};
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+use files::changed_lines;
+use files::diff_dns;
 use items::*;
+pub use kinds::{Change, ChangeKind, FieldChange, ObjectKind, SnapshotDiff};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-
-use serde::{Deserialize, Serialize};
 
 use super::{Address, Link, ListeningSocket, Namespace, Neighbor, NsStatus, Route, RoutingRule};
 use super::{Snapshot, Sysctls};
-use crate::model::dns_files::{DnsFiles, FileRead};
 use crate::model::firewall::{Firewall, IpFamily, XtSource};
-
-/// Whether an object appeared, disappeared or was modified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
-    Added,
-    Removed,
-    Changed,
-}
-
-/// What kind of object changed. The order here is the order of the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ObjectKind {
-    Namespace,
-    Link,
-    Address,
-    Route,
-    Neighbor,
-    Rule,
-    Sysctl,
-    FirewallRule,
-    DnsFile,
-    Socket,
-}
-
-impl ObjectKind {
-    /// The word used in text output and in the JSON (`firewall_rule`, `dns_file`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectKind::Namespace => "namespace",
-            ObjectKind::Link => "link",
-            ObjectKind::Address => "address",
-            ObjectKind::Route => "route",
-            ObjectKind::Neighbor => "neighbor",
-            ObjectKind::Rule => "rule",
-            ObjectKind::Sysctl => "sysctl",
-            ObjectKind::FirewallRule => "firewall_rule",
-            ObjectKind::DnsFile => "dns_file",
-            ObjectKind::Socket => "socket",
-        }
-    }
-}
-
-/// One field of a changed object, before and after.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldChange {
-    pub field: String,
-    pub before: String,
-    pub after: String,
-}
-
-/// One difference between the two snapshots.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    /// Namespace name (the new name when a namespace was renamed).
-    pub namespace: String,
-    pub kind: ChangeKind,
-    pub object: ObjectKind,
-    /// The object's identity: `eth0`, `10.0.0.2/24 dev eth0`, `main default`, `ip_forward`,
-    /// `nat POSTROUTING -s 10.0.0.0/24 -j MASQUERADE`, `resolv.conf`, …
-    pub key: String,
-    /// Added: `None`. Removed: a description of the object beyond its key (empty when the key
-    /// says it all, as for an address or an iptables rule). Changed: the old value of the one
-    /// changed field, or `field value; field value` when several changed. For DNS files, the
-    /// lines that were removed.
-    pub before: Option<String>,
-    /// Removed: `None`. Added: a description. Changed: as `before`, with the new values (for
-    /// DNS files, the lines that were added).
-    pub after: Option<String>,
-    /// Names of the changed fields (`oper_state`, `mtu`, …); empty unless `kind` is `changed`.
-    pub fields: Vec<String>,
-    /// The same fields with their values, for renderers that show each one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<FieldChange>,
-}
-
-/// Everything that differs between two snapshots, in report order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapshotDiff {
-    pub old_taken_at: u64,
-    pub new_taken_at: u64,
-    pub changes: Vec<Change>,
-}
-
-impl SnapshotDiff {
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
-    }
-}
-
-/// Most lines of a changed file shown on each side; a rewritten `hosts` file should not flood
-/// the report.
-const MAX_EXCERPT_LINES: usize = 20;
 
 /// The keys `diff` matches rows by, so a view can mark the rows a change is about.
 pub fn link_key(l: &Link) -> String {
@@ -482,119 +391,4 @@ fn diff_sysctls(ns: &str, old: &Namespace, new: &Namespace, out: &mut Vec<Change
     let mut new_items = scalar(&new.sysctls);
     new_items.extend(per_iface(&new.sysctls));
     diff_items(ns, ObjectKind::Sysctl, old_items, new_items, out);
-}
-
-fn diff_dns(ns: &str, old: &DnsFiles, new: &DnsFiles, out: &mut Vec<Change>) {
-    diff_file(ns, "resolv.conf", &old.resolv_conf, &new.resolv_conf, out);
-    diff_file(ns, "nsswitch.conf", &old.nsswitch, &new.nsswitch, out);
-    diff_file(ns, "hosts", &old.hosts, &new.hosts, out);
-}
-
-fn diff_file<T>(ns: &str, name: &str, old: &FileRead<T>, new: &FileRead<T>, out: &mut Vec<Change>) {
-    let key = name.to_string();
-    match (&old.raw, &new.raw) {
-        (None, None) => {}
-        (None, Some(_)) => out.push(added(ns, ObjectKind::DnsFile, key, new.path.clone())),
-        (Some(_), None) => out.push(removed(ns, ObjectKind::DnsFile, key, old.path.clone())),
-        (Some(a), Some(b)) => {
-            let mut details = Vec::new();
-            // A different path with the same text (an /etc/netns override appearing with a
-            // copy of the host's file) still changes where the namespace reads it from.
-            if old.path != new.path {
-                details.push(FieldChange {
-                    field: "path".into(),
-                    before: old.path.clone(),
-                    after: new.path.clone(),
-                });
-            }
-            if a != b {
-                let (gone, came) = changed_lines(a, b);
-                details.push(FieldChange {
-                    field: "raw".into(),
-                    before: excerpt(&gone),
-                    after: excerpt(&came),
-                });
-            }
-            if !details.is_empty() {
-                out.push(changed(ns, ObjectKind::DnsFile, key, details));
-            }
-        }
-    }
-}
-
-fn excerpt(lines: &[&str]) -> String {
-    let mut shown: Vec<String> = lines
-        .iter()
-        .take(MAX_EXCERPT_LINES)
-        .map(|l| l.to_string())
-        .collect();
-    if lines.len() > MAX_EXCERPT_LINES {
-        shown.push(format!("… {} more lines", lines.len() - MAX_EXCERPT_LINES));
-    }
-    shown.join("\n")
-}
-
-/// Lines of `a` not kept in `b`, and lines of `b` that are new, by longest common subsequence,
-/// so that reordered nameservers (order matters to the resolver) show up as changed lines.
-fn changed_lines<'a>(a: &'a str, b: &'a str) -> (Vec<&'a str>, Vec<&'a str>) {
-    let a: Vec<&str> = a.lines().collect();
-    let b: Vec<&str> = b.lines().collect();
-    // The LCS table is quadratic; for huge files (a hosts file with thousands of entries) fall
-    // back to comparing the lines as multisets, which only misses pure reorderings.
-    if a.len().saturating_mul(b.len()) > 4_000_000 {
-        let mut count: BTreeMap<&str, isize> = BTreeMap::new();
-        for l in &a {
-            *count.entry(l).or_default() += 1;
-        }
-        for l in &b {
-            *count.entry(l).or_default() -= 1;
-        }
-        let mut left = count.clone();
-        let gone = a
-            .iter()
-            .copied()
-            .filter(|l| {
-                let c = left.get_mut(l).expect("counted");
-                (*c > 0).then(|| *c -= 1).is_some()
-            })
-            .collect();
-        let mut right = count;
-        let came = b
-            .iter()
-            .copied()
-            .filter(|l| {
-                let c = right.get_mut(l).expect("counted");
-                (*c < 0).then(|| *c += 1).is_some()
-            })
-            .collect();
-        return (gone, came);
-    }
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let (mut gone, mut came) = (Vec::new(), Vec::new());
-    while i < n && j < m {
-        if a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
-            gone.push(a[i]);
-            i += 1;
-        } else {
-            came.push(b[j]);
-            j += 1;
-        }
-    }
-    gone.extend_from_slice(&a[i..]);
-    came.extend_from_slice(&b[j..]);
-    (gone, came)
 }
