@@ -159,6 +159,9 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         | Step::AddNeigh { .. }
         | Step::DelRule { .. }
         | Step::AddRule { .. } => super::simulate_l2::apply(snap, step),
+        Step::CreateNs { .. } | Step::DeleteNs { .. } => {
+            Err(unmodelled("creating or deleting a namespace"))
+        }
     }
 }
 

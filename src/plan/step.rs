@@ -277,6 +277,16 @@ pub enum Step {
         ns: String,
         rule: RoutingRule,
     },
+    /// A named network namespace, as `ip netns add NAME` makes it (a bind mount under
+    /// `/run/netns`). Acts on the host; later steps of the plan may name it.
+    CreateNs {
+        name: String,
+    },
+    /// Delete named namespace `name` (`ip netns del NAME`). Only while it holds no interface
+    /// but `lo`: undo recreates it empty, so nothing else could be put back.
+    DeleteNs {
+        name: String,
+    },
 }
 
 impl Step {
@@ -314,6 +324,8 @@ impl Step {
             Step::RestoreSysctlFile { .. }
             | Step::ReleaseIpamLease { .. }
             | Step::RestoreIpamLease { .. } => "host",
+            // The namespace directory is the host's; the namespace itself may not exist yet.
+            Step::CreateNs { .. } | Step::DeleteNs { .. } => "host",
         }
     }
 

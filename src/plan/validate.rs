@@ -39,10 +39,17 @@ impl<'a> Offline<'a> {
         if !nix::unistd::geteuid().is_root() {
             return Err(PlanError::NotRoot);
         }
+        // Namespaces the plan itself creates exist only once their step has run.
+        let mut created: Vec<&str> = Vec::new();
         for (i, step) in plan.steps.iter().enumerate() {
             let bad = |reason: String| invalid(i, step, reason);
             for ns in step.namespaces() {
-                open_ns(ns).map_err(|e| bad(e.to_string()))?;
+                if !created.contains(&ns) {
+                    open_ns(ns).map_err(|e| bad(e.to_string()))?;
+                }
+            }
+            if let Step::CreateNs { name } = step {
+                created.push(name);
             }
             if let Step::ReleaseIpamLease { dir, .. } | Step::RestoreIpamLease { dir, .. } = step {
                 known_lease_dir(dir).map_err(bad)?;
