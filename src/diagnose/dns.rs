@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use super::facts::{lookup, Facts};
 use super::{Finding, Severity};
+use crate::dnsconf::DnsFiles;
 use crate::model::{Namespace, NamespaceKind};
 use crate::plan::Step;
 
@@ -24,118 +25,134 @@ pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for (_, ns) in &f.namespaces {
         let Some(dns) = &ns.dns else { continue };
-        let inherited = |path: &str, host: &str| ns.kind != NamespaceKind::Host && path == host;
-        if let Some(rc) = &dns.resolv_conf.parsed {
-            let severity = if inherited(&dns.resolv_conf.path, &host_paths.0) {
-                Severity::Info
-            } else {
-                Severity::Warning
+        nameservers(f, ns, dns, &host_paths.0, &mut out);
+        nsswitch_hosts(ns, dns, &host_paths.1, &mut out);
+    }
+    out
+}
+
+/// A file the namespace only inherits from the host (not its own).
+fn inherited(ns: &Namespace, path: &str, host: &str) -> bool {
+    ns.kind != NamespaceKind::Host && path == host
+}
+
+/// `nameserver-unreachable`: each nameserver of resolv.conf (as many as glibc reads) that the
+/// namespace has no way to.
+fn nameservers(f: &Facts, ns: &Namespace, dns: &DnsFiles, host_rc: &str, out: &mut Vec<Finding>) {
+    if let Some(rc) = &dns.resolv_conf.parsed {
+        let severity = if inherited(ns, &dns.resolv_conf.path, host_rc) {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        for server in rc
+            .nameservers
+            .iter()
+            .take(crate::dnsconf::resolv::MAX_NAMESERVERS)
+        {
+            let Some(IpAddr::V4(ip)) = server.addr else {
+                continue;
             };
-            for server in rc
-                .nameservers
-                .iter()
-                .take(crate::dnsconf::resolv::MAX_NAMESERVERS)
-            {
-                let Some(IpAddr::V4(ip)) = server.addr else {
-                    continue;
-                };
-                if let Some(why) = unreachable(f, ns, ip) {
-                    out.push(
-                        Finding::new(
-                            "nameserver-unreachable",
-                            severity,
-                            &ns.name,
-                            Some(&ip.to_string()),
-                            format!("nameserver {ip} is unreachable from {}", ns.name),
-                            format!(
-                                "{} names nameserver {ip}, but {why}: every lookup there waits \
-                                 for the timeout ({}s × {} attempts) and fails.{}",
-                                dns.resolv_conf.path,
-                                rc.options.timeout,
-                                rc.options.attempts,
-                                if severity == Severity::Info {
-                                    " The namespace only inherits the host's file; it may \
-                                     never be meant to resolve names."
-                                } else {
-                                    ""
-                                }
-                            ),
-                        )
-                        .object("file", &ns.name, dns.resolv_conf.path.clone())
-                        .fix_opt(drop_dead_nameserver(f, ns, dns, rc, ip, severity)),
-                    );
-                }
-            }
-        }
-        if let Some(sw) = &dns.nsswitch.parsed {
-            let sources = sw.hosts_sources();
-            // nss-resolve (systemd-resolved) does DNS and reads /etc/hosts itself.
-            let has = |want: &str| sources.iter().any(|x| x == want || x == "resolve");
-            let missing: Vec<&str> = ["files", "dns"].into_iter().filter(|s| !has(s)).collect();
-            // Without a resolv.conf nameserver there is no DNS to skip.
-            let has_dns = dns
-                .resolv_conf
-                .parsed
-                .as_ref()
-                .is_some_and(|r| !r.nameservers.is_empty());
-            if !missing.is_empty() && (has_dns || missing.contains(&"files")) {
-                let severity = if inherited(&dns.nsswitch.path, &host_paths.1) {
-                    Severity::Info
-                } else {
-                    Severity::Warning
-                };
-                let consequence = if missing.contains(&"dns") {
-                    "names are never looked up in DNS, whatever resolv.conf says"
-                } else {
-                    "/etc/hosts is never read (not even for localhost)"
-                };
+            if let Some(why) = unreachable(f, ns, ip) {
                 out.push(
                     Finding::new(
-                        "nsswitch-hosts",
+                        "nameserver-unreachable",
                         severity,
                         &ns.name,
-                        None,
+                        Some(&ip.to_string()),
+                        format!("nameserver {ip} is unreachable from {}", ns.name),
                         format!(
-                            "nsswitch hosts: skips {} in {}",
-                            missing.join(" and "),
-                            ns.name
-                        ),
-                        format!(
-                            "{} has `hosts: {}`, without {}: {consequence}.",
-                            dns.nsswitch.path,
-                            sources.join(" "),
-                            missing.join(" or ")
+                            "{} names nameserver {ip}, but {why}: every lookup there waits \
+                             for the timeout ({}s × {} attempts) and fails.{}",
+                            dns.resolv_conf.path,
+                            rc.options.timeout,
+                            rc.options.attempts,
+                            if severity == Severity::Info {
+                                " The namespace only inherits the host's file; it may \
+                                 never be meant to resolve names."
+                            } else {
+                                ""
+                            }
                         ),
                     )
-                    .object("file", &ns.name, dns.nsswitch.path.clone())
-                    .fix_opt(
-                        // The host's own file is the host's to change, not a namespace fix.
-                        (severity == Severity::Warning && writable(&dns.nsswitch))
-                            .then(|| {
-                                let raw = dns.nsswitch.raw.as_deref()?;
-                                Some((
-                                    format!(
-                                        "add {} to the hosts: line of {}",
-                                        missing.join(" and "),
-                                        dns.nsswitch.path
-                                    ),
-                                    vec![Step::WriteFile {
-                                        ns: ns.name.clone(),
-                                        path: dns.nsswitch.path.clone(),
-                                        content: Some(with_hosts_sources(raw, &missing)),
-                                        // Applied right after the snapshot; its inverse
-                                        // pins the process (see `plan::inverse`).
-                                        pid_start: None,
-                                    }],
-                                ))
-                            })
-                            .flatten(),
-                    ),
+                    .object("file", &ns.name, dns.resolv_conf.path.clone())
+                    .fix_opt(drop_dead_nameserver(f, ns, dns, rc, ip, severity)),
                 );
             }
         }
     }
-    out
+}
+
+/// `nsswitch-hosts`: a `hosts:` line that leaves out DNS (when there is a nameserver) or
+/// /etc/hosts.
+fn nsswitch_hosts(ns: &Namespace, dns: &DnsFiles, host_nss: &str, out: &mut Vec<Finding>) {
+    if let Some(sw) = &dns.nsswitch.parsed {
+        let sources = sw.hosts_sources();
+        // nss-resolve (systemd-resolved) does DNS and reads /etc/hosts itself.
+        let has = |want: &str| sources.iter().any(|x| x == want || x == "resolve");
+        let missing: Vec<&str> = ["files", "dns"].into_iter().filter(|s| !has(s)).collect();
+        // Without a resolv.conf nameserver there is no DNS to skip.
+        let has_dns = dns
+            .resolv_conf
+            .parsed
+            .as_ref()
+            .is_some_and(|r| !r.nameservers.is_empty());
+        if !missing.is_empty() && (has_dns || missing.contains(&"files")) {
+            let severity = if inherited(ns, &dns.nsswitch.path, host_nss) {
+                Severity::Info
+            } else {
+                Severity::Warning
+            };
+            let consequence = if missing.contains(&"dns") {
+                "names are never looked up in DNS, whatever resolv.conf says"
+            } else {
+                "/etc/hosts is never read (not even for localhost)"
+            };
+            out.push(
+                Finding::new(
+                    "nsswitch-hosts",
+                    severity,
+                    &ns.name,
+                    None,
+                    format!(
+                        "nsswitch hosts: skips {} in {}",
+                        missing.join(" and "),
+                        ns.name
+                    ),
+                    format!(
+                        "{} has `hosts: {}`, without {}: {consequence}.",
+                        dns.nsswitch.path,
+                        sources.join(" "),
+                        missing.join(" or ")
+                    ),
+                )
+                .object("file", &ns.name, dns.nsswitch.path.clone())
+                .fix_opt(
+                    // The host's own file is the host's to change, not a namespace fix.
+                    (severity == Severity::Warning && writable(&dns.nsswitch))
+                        .then(|| {
+                            let raw = dns.nsswitch.raw.as_deref()?;
+                            Some((
+                                format!(
+                                    "add {} to the hosts: line of {}",
+                                    missing.join(" and "),
+                                    dns.nsswitch.path
+                                ),
+                                vec![Step::WriteFile {
+                                    ns: ns.name.clone(),
+                                    path: dns.nsswitch.path.clone(),
+                                    content: Some(with_hosts_sources(raw, &missing)),
+                                    // Applied right after the snapshot; its inverse
+                                    // pins the process (see `plan::inverse`).
+                                    pid_start: None,
+                                }],
+                            ))
+                        })
+                        .flatten(),
+                ),
+            );
+        }
+    }
 }
 
 /// When another nameserver of the namespace's own file is reachable, the unreachable one only

@@ -127,48 +127,11 @@ fn check_port(ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Fin
     if dropped.is_empty() {
         return None;
     }
-    let mut rules: Vec<String> = Vec::new();
-    let mut opener = Opener::new(ns);
-    // An nft drop gets an accept for the port at the top of its base chain: an iptables
-    // rule would not override it (each base chain decides on its own).
-    let accept = NftAccept {
-        proto: Some("tcp".into()),
-        dport: Some(port),
-        ..NftAccept::default()
-    };
-    for (ip, _, _, by) in &dropped {
-        if !by.starts_with("nft ") {
-            // A drop on the way somewhere else (DNATed on to FORWARD) is forward-drop's.
-            let (_, chain, _) = split_by(by)?;
-            if chain == "FORWARD" || MANAGED.iter().any(|m| chain.starts_with(m)) {
-                return None;
-            }
-        }
-        if !rules.contains(by) {
-            rules.push(by.clone());
-        }
-        let dropped_in = |n: &Namespace| {
-            let v = judge(n, *ip, "tcp", port);
-            v.is_drop().then_some(v.rule).flatten()
-        };
-        opener.open(by, |by| xt_step(ns, port, by), &accept, dropped_in);
-    }
+    let (rules, opener) = open_drops(ns, port, &dropped)?;
     if k8s_port(ns, port) {
         return None;
     }
-    let listeners: Vec<String> = ns
-        .sockets
-        .iter()
-        .filter(|s| s.port == port && serves_others(s))
-        .map(|s| {
-            let who = s
-                .processes
-                .first()
-                .map(|p| format!(" ({} pid {})", p.comm, p.pid))
-                .unwrap_or_default();
-            format!("{}{who}", s.address)
-        })
-        .collect();
+    let listeners = listeners(ns, port);
     let from: Vec<String> = dropped
         .iter()
         .map(|(ip, peer, iif, _)| {
@@ -260,6 +223,58 @@ fn xt_step(ns: &Namespace, port: u16, by: &str) -> Option<Step> {
                 .collect(),
         },
     })
+}
+
+/// The rules that drop the port, and an opener holding the steps that accept it; `None` when
+/// a drop is another rule's (FORWARD, or a chain Kubernetes manages).
+fn open_drops<'a>(
+    ns: &'a Namespace,
+    port: u16,
+    dropped: &[(IpAddr, &str, Option<String>, String)],
+) -> Option<(Vec<String>, Opener<'a>)> {
+    let mut rules: Vec<String> = Vec::new();
+    let mut opener = Opener::new(ns);
+    // An nft drop gets an accept for the port at the top of its base chain: an iptables
+    // rule would not override it (each base chain decides on its own).
+    let accept = NftAccept {
+        proto: Some("tcp".into()),
+        dport: Some(port),
+        ..NftAccept::default()
+    };
+    for (ip, _, _, by) in dropped {
+        if !by.starts_with("nft ") {
+            // A drop on the way somewhere else (DNATed on to FORWARD) is forward-drop's.
+            let (_, chain, _) = split_by(by)?;
+            if chain == "FORWARD" || MANAGED.iter().any(|m| chain.starts_with(m)) {
+                return None;
+            }
+        }
+        if !rules.contains(by) {
+            rules.push(by.clone());
+        }
+        let dropped_in = |n: &Namespace| {
+            let v = judge(n, *ip, "tcp", port);
+            v.is_drop().then_some(v.rule).flatten()
+        };
+        opener.open(by, |by| xt_step(ns, port, by), &accept, dropped_in);
+    }
+    Some((rules, opener))
+}
+
+/// The addresses (and processes) listening on the port for others.
+fn listeners(ns: &Namespace, port: u16) -> Vec<String> {
+    ns.sockets
+        .iter()
+        .filter(|s| s.port == port && serves_others(s))
+        .map(|s| {
+            let who = s
+                .processes
+                .first()
+                .map(|p| format!(" ({} pid {})", p.comm, p.pid))
+                .unwrap_or_default();
+            format!("{}{who}", s.address)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -91,6 +91,11 @@ fn classify(p: &Packet, ident: Ident) -> Option<bool> {
     })
 }
 
+/// A watch point: (direction, namespace, interface).
+type Point = (String, String, String);
+/// The first sighting per (namespace, interface, is the request).
+type Firsts = BTreeMap<(String, String, bool), Seen>;
+
 /// Runs the probe and the captures. `wait` bounds how long to watch after sending.
 pub fn trace(
     snap: &Snapshot,
@@ -100,43 +105,10 @@ pub fn trace(
     wait: Duration,
 ) -> Result<TraceReport, String> {
     let path = walk(snap, findings, kernel, probe);
-    // Watch points in the order the packet should pass them, per direction.
-    let mut order: Vec<(String, String, String)> = Vec::new();
-    for leg in &path.legs {
-        for h in &leg.hops {
-            for iface in [&h.in_iface, &h.out_iface].into_iter().flatten() {
-                let key = (leg.direction.clone(), h.namespace.clone(), iface.clone());
-                if !order.contains(&key) && iface != "lo" {
-                    order.push(key);
-                }
-            }
-        }
-    }
+    let order = watch_points(&path);
     // ARP too: a probe whose next hop never answers ARP never leaves as an IP packet.
     let filter = Filter::parse(&[format!("{} or arp", probe.proto)]).map_err(|e| e.to_string())?;
-    let mut captures: BTreeMap<(String, String), Capture> = BTreeMap::new();
-    let mut unwatched = Vec::new();
-    for (_, ns, iface) in &order {
-        let key = (ns.clone(), iface.clone());
-        if captures.contains_key(&key) {
-            continue;
-        }
-        let file = match crate::netns::resolve::open_ns(ns) {
-            Ok(f) => f,
-            Err(e) => {
-                unwatched.push(format!("{iface} in {ns}: {e}"));
-                continue;
-            }
-        };
-        let mut spec = Spec::new(file, ns, iface);
-        spec.filter = filter.clone();
-        match Capture::start(spec) {
-            Ok(c) => {
-                captures.insert(key, c);
-            }
-            Err(e) => unwatched.push(e.to_string()),
-        }
-    }
+    let (captures, unwatched) = start_captures(&order, &filter);
     let origin = crate::netns::resolve::open_ns(&probe.from).map_err(|e| e.to_string())?;
     let sent_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -150,67 +122,12 @@ pub fn trace(
         probe.dst,
         probe.port,
     )?;
-    // First sighting per (namespace, iface, direction), and ARP questions nobody answered.
-    let mut first: BTreeMap<(String, String, bool), Seen> = BTreeMap::new();
-    let mut arp = ArpSeen::default();
     let origin_point = order.first().map(|(_, ns, i)| (ns.clone(), i.clone()));
-    let deadline = sent.at + wait;
-    while Instant::now() < deadline {
-        for ((ns, iface), cap) in &captures {
-            let (batch, _) = cap.next_batch(Duration::from_millis(10));
-            for p in batch {
-                arp.note(&p);
-                note(&mut first, ns, iface, &p, sent.ident, sent_epoch);
-            }
-        }
-        // Done once the reply is back where the probe left.
-        if let Some((ns, i)) = &origin_point {
-            if first.contains_key(&(ns.clone(), i.clone(), false)) {
-                break;
-            }
-        }
-    }
-    // A lone packet can sit in a capture thread's batch until it stops: take those too.
-    for ((ns, iface), cap) in captures {
-        let (left, _) = cap.finish_and_drain();
-        for p in left {
-            arp.note(&p);
-            note(&mut first, &ns, &iface, &p, sent.ident, sent_epoch);
-        }
-    }
-    let mut sightings: Vec<Sighting> = order
-        .iter()
-        .map(|(dir, ns, iface)| {
-            let hit = first.get(&(ns.clone(), iface.clone(), dir == "request"));
-            Sighting {
-                namespace: ns.clone(),
-                iface: iface.clone(),
-                direction: dir.clone(),
-                seen: hit.is_some(),
-                after_ms: hit.map(|h| (h.after_ms * 1000.0).round() / 1000.0),
-                packet: hit.map(|h| h.summary.clone()),
-            }
-        })
-        .collect();
+    let (first, arp) = watch(captures, &sent, sent_epoch, sent.at + wait, &origin_point);
     let back = origin_point
         .as_ref()
         .and_then(|(ns, i)| first.get(&(ns.clone(), i.clone(), false)));
-    // A refused probe has no reply leg in the path; show the reset where it arrived anyway.
-    if let (Some(b), Some((ns, i))) = (back, &origin_point) {
-        let shown = sightings
-            .iter()
-            .any(|s| &s.namespace == ns && &s.iface == i && s.direction == "reply");
-        if !shown {
-            sightings.push(Sighting {
-                namespace: ns.clone(),
-                iface: i.clone(),
-                direction: "reply".into(),
-                seen: true,
-                after_ms: Some((b.after_ms * 1000.0).round() / 1000.0),
-                packet: Some(b.summary.clone()),
-            });
-        }
-    }
+    let sightings = sightings(&order, &first, back, &origin_point);
     let answered = back.is_some_and(|b| !b.reset);
     let refused = back.filter(|b| b.reset).map(|b| {
         format!(
@@ -240,6 +157,130 @@ pub fn trace(
     })
 }
 
+/// Watch points in the order the packet should pass them, per direction.
+fn watch_points(path: &PathReport) -> Vec<Point> {
+    let mut order: Vec<Point> = Vec::new();
+    for leg in &path.legs {
+        for h in &leg.hops {
+            for iface in [&h.in_iface, &h.out_iface].into_iter().flatten() {
+                let key = (leg.direction.clone(), h.namespace.clone(), iface.clone());
+                if !order.contains(&key) && iface != "lo" {
+                    order.push(key);
+                }
+            }
+        }
+    }
+    order
+}
+
+/// A capture on each interface of `order` (once each), and the points that could not be.
+fn start_captures(
+    order: &[Point],
+    filter: &Option<Filter>,
+) -> (BTreeMap<(String, String), Capture>, Vec<String>) {
+    let mut captures: BTreeMap<(String, String), Capture> = BTreeMap::new();
+    let mut unwatched = Vec::new();
+    for (_, ns, iface) in order {
+        let key = (ns.clone(), iface.clone());
+        if captures.contains_key(&key) {
+            continue;
+        }
+        let file = match crate::netns::resolve::open_ns(ns) {
+            Ok(f) => f,
+            Err(e) => {
+                unwatched.push(format!("{iface} in {ns}: {e}"));
+                continue;
+            }
+        };
+        let mut spec = Spec::new(file, ns, iface);
+        spec.filter = filter.clone();
+        match Capture::start(spec) {
+            Ok(c) => {
+                captures.insert(key, c);
+            }
+            Err(e) => unwatched.push(e.to_string()),
+        }
+    }
+    (captures, unwatched)
+}
+
+/// Reads the captures until `deadline` or until the reply is back where the probe left:
+/// the first sighting per point, and ARP questions nobody answered.
+fn watch(
+    captures: BTreeMap<(String, String), Capture>,
+    sent: &probe::Sent,
+    sent_epoch: f64,
+    deadline: Instant,
+    origin_point: &Option<(String, String)>,
+) -> (Firsts, ArpSeen) {
+    let mut first: Firsts = BTreeMap::new();
+    let mut arp = ArpSeen::default();
+    while Instant::now() < deadline {
+        for ((ns, iface), cap) in &captures {
+            let (batch, _) = cap.next_batch(Duration::from_millis(10));
+            for p in batch {
+                arp.note(&p);
+                note(&mut first, ns, iface, &p, sent.ident, sent_epoch);
+            }
+        }
+        // Done once the reply is back where the probe left.
+        if let Some((ns, i)) = origin_point {
+            if first.contains_key(&(ns.clone(), i.clone(), false)) {
+                break;
+            }
+        }
+    }
+    // A lone packet can sit in a capture thread's batch until it stops: take those too.
+    for ((ns, iface), cap) in captures {
+        let (left, _) = cap.finish_and_drain();
+        for p in left {
+            arp.note(&p);
+            note(&mut first, &ns, &iface, &p, sent.ident, sent_epoch);
+        }
+    }
+    (first, arp)
+}
+
+/// Each watch point, seen or not; `back` is the reply where the probe left.
+fn sightings(
+    order: &[Point],
+    first: &Firsts,
+    back: Option<&Seen>,
+    origin_point: &Option<(String, String)>,
+) -> Vec<Sighting> {
+    let mut sightings: Vec<Sighting> = order
+        .iter()
+        .map(|(dir, ns, iface)| {
+            let hit = first.get(&(ns.clone(), iface.clone(), dir == "request"));
+            Sighting {
+                namespace: ns.clone(),
+                iface: iface.clone(),
+                direction: dir.clone(),
+                seen: hit.is_some(),
+                after_ms: hit.map(|h| (h.after_ms * 1000.0).round() / 1000.0),
+                packet: hit.map(|h| h.summary.clone()),
+            }
+        })
+        .collect();
+    // A refused probe has no reply leg in the path; show the reset where it arrived anyway.
+    if let (Some(b), Some((ns, i))) = (back, origin_point) {
+        let shown = sightings
+            .iter()
+            .any(|s| &s.namespace == ns && &s.iface == i && s.direction == "reply");
+        if !shown {
+            sightings.push(Sighting {
+                namespace: ns.clone(),
+                iface: i.clone(),
+                direction: "reply".into(),
+                seen: true,
+                after_ms: Some((b.after_ms * 1000.0).round() / 1000.0),
+                packet: Some(b.summary.clone()),
+            });
+        }
+    }
+    sightings
+}
+
 /// The first sighting of the probe or its reply at one point.
 struct Seen {
     /// Milliseconds after the probe was sent, by the kernel's receive timestamp.
@@ -250,14 +291,7 @@ struct Seen {
 }
 
 /// Records `p` if it is the probe or its reply and the first of its kind at this point.
-fn note(
-    first: &mut BTreeMap<(String, String, bool), Seen>,
-    ns: &str,
-    iface: &str,
-    p: &Packet,
-    ident: Ident,
-    sent_epoch: f64,
-) {
+fn note(first: &mut Firsts, ns: &str, iface: &str, p: &Packet, ident: Ident, sent_epoch: f64) {
     let Some(out) = classify(p, ident) else {
         return;
     };

@@ -9,12 +9,12 @@
 
 use super::super::facts::{default_route, gateway_routes, lookup, Facts};
 use super::super::nft_fix::Opener;
-use super::super::{Finding, Severity};
+use super::super::Finding;
 use super::dnat_rules::{nft_dnats, xt_dnats};
 use super::*;
 use crate::model::{Link, Namespace};
-use crate::plan::{NftAccept, Step};
 
+mod fix;
 mod hosts;
 
 /// One direction of traffic through the namespace.
@@ -295,6 +295,20 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     if ns.firewall.is_none() {
         return;
     }
+    let flows = flows_through(f, ns);
+    let mut opener = Opener::new(ns);
+    let (mut why, beyond_pings) = judge_flows(ns, &flows, &mut opener);
+    if why.is_empty() {
+        return;
+    }
+    why.dedup();
+    let bridged = flows.iter().any(|fl| fl.iif == fl.oif);
+    out.push(fix::finding(ns, &why, bridged, beyond_pings, opener));
+}
+
+/// Every flow `ns` forwards: routed for its senders when it forwards, bridged across each of
+/// its bridges when bridged traffic passes iptables, with the named hosts and listened ports.
+fn flows_through(f: &Facts, ns: &Namespace) -> Vec<Flow> {
     let mut flows = Vec::new();
     if ns.sysctls.ip_forward == Some(1) {
         flows.extend(routed(f, ns));
@@ -304,31 +318,19 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
             flows.extend(bridged(f, ns, b));
         }
     }
-    let flows = with_listened_ports(f, hosts::with_named_hosts(f, ns, flows));
+    with_listened_ports(f, hosts::with_named_hosts(f, ns, flows))
+}
+
+/// Runs each flow's new connection and its reply through FORWARD, handing each drop to
+/// `opener` to accept. Returns the drops in words, and whether anything but pings is dropped
+/// (a router dropping only ICMP may mean it).
+fn judge_flows(ns: &Namespace, flows: &[Flow], opener: &mut Opener<'_>) -> (Vec<String>, bool) {
     let mut why = Vec::new();
-    let mut opener = Opener::new(ns);
-    let xt_accept = |rule: Vec<String>| {
-        move |by: &str| {
-            by.starts_with("filter ").then(|| Step::InsertIptablesRule {
-                ns: ns.name.clone(),
-                table: "filter".into(),
-                chain: "FORWARD".into(),
-                position: 1,
-                rule: rule
-                    .iter()
-                    .cloned()
-                    .chain(TAG.map(str::to_string))
-                    .chain(["-j".into(), "ACCEPT".into()])
-                    .collect(),
-            })
-        }
-    };
     // Flows whose new connections are dropped whatever the port: their per-port copies
     // would only add narrower ACCEPTs to the same fix.
     let mut all_ports_dropped: Vec<(Ipv4Addr, &str, Ipv4Addr, &str)> = Vec::new();
-    // Whether anything but pings is dropped: a router dropping only ICMP may mean it.
     let mut beyond_pings = false;
-    for fl in &flows {
+    for fl in flows {
         let key = (fl.src, fl.iif.as_str(), fl.dst, fl.oif.as_str());
         if fl.port.is_some() && all_ports_dropped.contains(&key) {
             continue;
@@ -348,8 +350,6 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         if new.is_some() && fl.port.is_none() {
             all_ports_dropped.push(key);
         }
-        let src = fl.src_net.map(|n| n.to_string());
-        let dst = fl.dst_net.map(|n| n.to_string());
         if (new.is_some() || reply.is_some()) && !is_ping(fl) {
             beyond_pings = true;
         }
@@ -358,125 +358,16 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
                 "new connections from {} are dropped by {by}",
                 fl.what
             ));
-            let mut r = vec!["-i".into(), fl.iif.clone(), "-o".into(), fl.oif.clone()];
-            if let Some(s) = &src {
-                r.extend(["-s".into(), s.clone()]);
-            }
-            if let Some(d) = &dst {
-                r.extend(["-d".into(), d.clone()]);
-            }
-            match &fl.port {
-                Some((p, _)) if p == "icmp" => r.extend(["-p".into(), p.clone()]),
-                Some((p, n)) => {
-                    r.extend(["-p".into(), p.clone(), "--dport".into(), n.to_string()]);
-                }
-                None => {}
-            }
-            let m = NftAccept {
-                iif: Some(fl.iif.clone()),
-                oif: Some(fl.oif.clone()),
-                saddr: fl.src_net.map(Into::into),
-                daddr: fl.dst_net.map(Into::into),
-                proto: fl.port.as_ref().map(|p| p.0.clone()),
-                // A ping is matched by its protocol alone.
-                dport: fl.port.as_ref().filter(|p| p.0 != "icmp").map(|p| p.1),
-                established: false,
-            };
-            opener.open(by, xt_accept(r), &m, |n| drop_in(n, a, b, "NEW"));
+            let (r, m) = fix::accept_new(fl);
+            opener.open(by, fix::xt_accept(ns, r), &m, |n| drop_in(n, a, b, "NEW"));
         }
         if let Some(by) = &reply {
             why.push(format!("replies to {} are dropped by {by}", fl.what));
-            // A routed reply may come back in on another link (asymmetric routes): its
-            // interfaces are not pinned, conntrack only lets replies of accepted flows by.
-            let pinned = fl.iif == fl.oif;
-            let mut r = if pinned {
-                vec!["-i".into(), fl.oif.clone(), "-o".into(), fl.iif.clone()]
-            } else {
-                Vec::new()
-            };
-            if let Some(d) = &dst {
-                r.extend(["-s".into(), d.clone()]);
-            }
-            if let Some(s) = &src {
-                r.extend(["-d".into(), s.clone()]);
-            }
-            r.extend([
-                "-m".into(),
-                "conntrack".into(),
-                "--ctstate".into(),
-                "RELATED,ESTABLISHED".into(),
-            ]);
-            let m = NftAccept {
-                iif: pinned.then(|| fl.oif.clone()),
-                oif: pinned.then(|| fl.iif.clone()),
-                saddr: fl.dst_net.map(Into::into),
-                daddr: fl.src_net.map(Into::into),
-                proto: None,
-                dport: None,
-                established: true,
-            };
-            opener.open(by, xt_accept(r), &m, |n| drop_in(n, b, a, "ESTABLISHED"));
+            let (r, m) = fix::accept_reply(fl);
+            opener.open(by, fix::xt_accept(ns, r), &m, |n| {
+                drop_in(n, b, a, "ESTABLISHED")
+            });
         }
     }
-    if why.is_empty() {
-        return;
-    }
-    why.dedup();
-    let bridged = if flows.iter().any(|fl| fl.iif == fl.oif) {
-        " With net.bridge.bridge-nf-call-iptables=1 traffic between two ports of one bridge \
-         passes FORWARD too."
-    } else {
-        ""
-    };
-    let mut finding = Finding::new(
-        "forward-drop",
-        if beyond_pings {
-            Severity::Error
-        } else {
-            Severity::Warning
-        },
-        &ns.name,
-        None,
-        format!("{} drops the traffic it forwards", ns.name),
-        format!(
-            "{} forwards traffic it then drops: {}.{bridged}",
-            ns.name,
-            why.join("; ")
-        ),
-    );
-    // An iptables ACCEPT does not override a drop in a native nft base chain (each base
-    // chain decides on its own): the opener put the accept in each chain that drops.
-    let nft_chains = opener.nft_chains();
-    let xt = opener
-        .steps
-        .iter()
-        .any(|s| matches!(s, Step::InsertIptablesRule { .. }));
-    if xt || nft_chains.is_empty() {
-        finding = finding.object("rule", &ns.name, "filter FORWARD policy");
-    }
-    for c in &nft_chains {
-        finding = finding.object("rule", &ns.name, c.clone());
-    }
-    if !opener.rejected.is_empty() || opener.steps.is_empty() {
-        opener.rejected.dedup();
-        finding.fix_rejected = Some(format!(
-            "netlens cannot open every dropped flow: {}",
-            opener.rejected.join("; ")
-        ));
-    } else {
-        let title = if nft_chains.is_empty() {
-            "accept the dropped flows (and their replies) in FORWARD".to_string()
-        } else {
-            let mut at: Vec<String> = nft_chains.clone();
-            if xt {
-                at.insert(0, "FORWARD".into());
-            }
-            format!(
-                "accept the dropped flows (and their replies) in {}",
-                at.join(" and ")
-            )
-        };
-        finding = finding.fix(title, opener.steps);
-    }
-    out.push(finding);
+    (why, beyond_pings)
 }
