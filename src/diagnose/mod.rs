@@ -28,6 +28,8 @@ mod l2;
 mod link_routes;
 mod links;
 mod nat;
+/// The doctor's masquerade fix, for the TUI's "masquerade a subnet" to add the same rule.
+pub use nat::masquerade_step;
 mod nat_evidence;
 mod neigh_mac;
 mod nft_fix;

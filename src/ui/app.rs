@@ -21,11 +21,11 @@ use crate::diagnose::{diagnose, Finding, Severity};
 use crate::model::diff::ObjectKind;
 use crate::model::{NsStatus, Snapshot};
 
-// Kept where callers (and tests) found them before the components existed.
+use super::components::capture::CaptureTab;
+use super::components::topology::TopologyTab;
+
+/// Transitional: the popup's state moved to `components::actions`; tests still name it here.
 pub use super::components::actions::Overlay;
-pub use super::components::capture::{CaptureTab, CaptureView, CAPTURE_KEEP};
-pub use super::components::topology::TopologyTab;
-pub use super::marks::FLASH;
 
 pub enum Source {
     Live,

@@ -119,12 +119,6 @@ fn finding(
     } else {
         obj.to_string()
     };
-    let rule: Vec<String> = ["-s", &shown, "-o", uplink]
-        .into_iter()
-        .chain(TAG)
-        .chain(["-j", "MASQUERADE"])
-        .map(str::to_string)
-        .collect();
     let what = if per_host {
         format!(
             "Other hosts on {net} are masqueraded, but {shown} is not: its packets pass \
@@ -153,12 +147,28 @@ fn finding(
         .object("link", &ns.name, uplink.to_string())
         .fix(
             format!("masquerade {shown} out of {uplink}"),
-            vec![Step::AddIptablesRule {
-                ns: ns.name.clone(),
-                table: "nat".into(),
-                chain: "POSTROUTING".into(),
-                rule,
-            }],
+            vec![masquerade_step(&ns.name, &shown, Some((false, uplink)))],
         ),
     )
+}
+
+/// The step that masquerades `source` leaving namespace `ns` out of `out` (`(true, name)`:
+/// out of anything but `name`; `None`: out of any interface), tagged as netlens'. The doctor's
+/// fix and the TUI's "masquerade a subnet" both build it here, so both add the same rule.
+pub fn masquerade_step(ns: &str, source: &str, out: Option<(bool, &str)>) -> Step {
+    let mut rule = vec!["-s".to_string(), source.to_string()];
+    if let Some((negated, name)) = out {
+        if negated {
+            rule.push("!".into());
+        }
+        rule.extend(["-o".to_string(), name.to_string()]);
+    }
+    rule.extend(TAG.iter().map(|s| s.to_string()));
+    rule.extend(["-j".to_string(), "MASQUERADE".to_string()]);
+    Step::AddIptablesRule {
+        ns: ns.to_string(),
+        table: "nat".into(),
+        chain: "POSTROUTING".into(),
+        rule,
+    }
 }

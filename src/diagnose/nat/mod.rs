@@ -19,6 +19,7 @@ use crate::firewall::eval::{self, decide_at, Decision, Pkt, Verdict};
 use crate::firewall::{Cond, Firewall, IpFamily, XtRuleRef};
 use crate::model::Namespace;
 use forward_drop::forward_drop;
+pub use masquerade::masquerade_step;
 use masquerade::no_masquerade;
 use stale_nat::stale_nat;
 

@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::change::ActionKind;
+use crate::diagnose::masquerade_step;
 use crate::netns::create::validate_ifname;
-use crate::plan::{RouteSpec, Step, RULE_TAG};
+use crate::plan::{RouteSpec, Step};
 
 /// The answers of a form, trimmed, by position (missing ones are empty).
 struct Answers<'a>(&'a [String]);
@@ -169,35 +170,26 @@ fn forwarding(ns: String, v: &Answers) -> Result<Step, String> {
 }
 
 /// MASQUERADE for a source subnet, out of an interface (`!name`: out of anything but it) or
-/// out of any.
+/// out of any: the doctor's masquerade fix, with the user's answers.
 fn masquerade(ns: String, v: &Answers) -> Result<Step, String> {
     let src: IpNet = v
         .get(0)
         .parse()
         .map_err(|_| format!("source: {:?} is not a CIDR", v.get(0)))?;
-    let mut rule = vec!["-s".to_string(), src.trunc().to_string()];
-    match v.get(1) {
-        "" => {}
+    let out = match v.get(1) {
+        "" => None,
         out => {
-            let (neg, name) = match out.strip_prefix('!') {
+            let (negated, name) = match out.strip_prefix('!') {
                 Some(n) => (true, n.trim()),
                 None => (false, out),
             };
-            let name = ifname("out interface", name)?;
-            if neg {
-                rule.push("!".into());
-            }
-            rule.extend(["-o".to_string(), name]);
+            Some((negated, ifname("out interface", name)?))
         }
-    }
-    rule.extend(RULE_TAG.iter().map(|s| s.to_string()));
-    rule.extend(["-j".to_string(), "MASQUERADE".to_string()]);
-    Ok(Step::AddIptablesRule {
-        ns,
-        table: "nat".into(),
-        chain: "POSTROUTING".into(),
-        rule,
-    })
+    };
+    let out = out
+        .as_ref()
+        .map(|(negated, name)| (*negated, name.as_str()));
+    Ok(masquerade_step(&ns, &src.trunc().to_string(), out))
 }
 
 #[cfg(test)]
