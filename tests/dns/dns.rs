@@ -247,175 +247,11 @@ fn dns_explains_glibc_steps() {
         let log = dir.path().join("queries.log");
         let start = Instant::now();
 
-        // A short name: NXDOMAIN in the first search domain, answered in the second, in
-        // glibc's order — the same names glibc itself asks.
-        let (code, v, err) = dns_json(&["db", "--ns", "app-1"]);
-        assert_eq!(code, 0, "{err}{v:#}");
-        assert_eq!(v["answered_by"], "dns");
-        assert_eq!(v["addresses"][0], "10.213.7.81");
-        assert_eq!(step(&v, "files").expect("files")["status"], "notfound");
-        let t = tried(&v);
-        assert_eq!(
-            t,
-            vec![
-                ("db.corp.zz.".to_string(), "NXDOMAIN".to_string()),
-                ("db.lab-b.zz.".into(), "answered".into())
-            ],
-            "{v:#}"
-        );
-        let q = &step(&v, "dns").expect("dns")["dns"]["candidates"][0]["queries"][0];
-        for key in [
-            "name",
-            "qtype",
-            "server",
-            "attempt",
-            "transport",
-            "wait_ms",
-            "result",
-            "answers",
-            "ms",
-        ] {
-            assert!(q.get(key).is_some(), "query lacks {key}: {q:#}");
-        }
-        assert_eq!(q["server"], SERVER);
-        assert!(q["ms"].as_f64().is_some_and(|ms| ms < 1000.0), "{q:#}");
-        for key in [
-            "namespace",
-            "name",
-            "qtype",
-            "files",
-            "plan",
-            "steps",
-            "resolved",
-            "tools_differ",
-            "capped",
-            "total_ms",
-        ] {
-            assert!(v.get(key).is_some(), "report lacks {key}");
-        }
-        assert!(v["files"]["resolv_conf"]
-            .as_str()
-            .is_some_and(|p| p.contains("/etc/netns/app-1/")));
-        // glibc, asked the same in the same namespace, sends the same names.
-        std::fs::write(&log, "").expect("truncate log");
-        let g = try_sh(&["ip", "netns", "exec", "app-1", "getent", "ahosts", "db"]);
-        assert!(
-            String::from_utf8_lossy(&g.stdout).contains("10.213.7.81"),
-            "getent: {g:?}"
-        );
-        let ours: Vec<String> = t.iter().map(|(n, _)| n.clone()).collect();
-        assert_eq!(
-            logged(&log, "10.213.7.10", ours.len()),
-            ours,
-            "glibc's own queries"
-        );
-
-        // Enough dots (ndots 2): as is first (refused: outside the server's zones), then the
-        // search list, NXDOMAIN in each.
-        let (code, v, _) = dns_json(&["a.b.nowhere", "--ns", "app-1", "--type", "A"]);
-        assert_eq!(code, 1, "{v:#}");
-        let names: Vec<String> = tried(&v).into_iter().map(|(n, _)| n).collect();
-        std::fs::write(&log, "").expect("truncate log");
-        let _ = try_sh(&[
-            "ip",
-            "netns",
-            "exec",
-            "app-1",
-            "getent",
-            "ahostsv4",
-            "a.b.nowhere",
-        ]);
-        assert_eq!(
-            names,
-            vec![
-                "a.b.nowhere.",
-                "a.b.nowhere.corp.zz.",
-                "a.b.nowhere.lab-b.zz."
-            ],
-            "{v:#}"
-        );
-        assert_eq!(
-            logged(&log, "10.213.7.10", names.len()),
-            names,
-            "glibc's own queries"
-        );
-
-        // A hosts hit stops before DNS; netlens then asks DNS, which says something else.
-        let (code, v, _) = dns_json(&["pinned", "--ns", "app-1"]);
-        assert_eq!(code, 0);
-        assert_eq!(v["answered_by"], "files");
-        assert_eq!(v["steps"].as_array().map(Vec::len), Some(1), "{v:#}");
-        assert_eq!(v["steps"][0]["action"], "return");
-        assert_eq!(v["addresses"][0], "10.213.7.90");
-        assert_eq!(
-            v["dns_behind_hosts"]["addresses"][0], "10.213.7.91",
-            "{v:#}"
-        );
-        assert!(
-            v["notes"]
-                .as_array()
-                .expect("notes")
-                .iter()
-                .any(|n| n.as_str().is_some_and(|n| n.contains("shadows DNS"))),
-            "{v:#}"
-        );
-        let text = Command::new(netlens_bin())
-            .args(["dns", "pinned", "--ns", "app-1"])
-            .output()
-            .expect("text");
-        let text = String::from_utf8_lossy(&text.stdout);
-        assert!(
-            text.contains("1. files: SUCCESS → return") && text.contains("not consulted: dns"),
-            "{text}"
-        );
-        assert!(text.contains("dig"), "{text}");
-
-        // [NOTFOUND=return] after files: DNS is never asked, and the name does not resolve
-        // although DNS has it.
-        std::fs::write(&log, "").expect("truncate log");
-        let (code, v, _) = dns_json(&["app", "--ns", "app-2"]);
-        assert_eq!(code, 1, "{v:#}");
-        assert_eq!(v["steps"].as_array().map(Vec::len), Some(1));
-        assert_eq!(v["steps"][0]["action"], "return");
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(logged_names(&log, "10.213.7.11").is_empty());
-        // …while the same name in app-1 resolves through the search list.
-        let (code, v, _) = dns_json(&["app", "--ns", "app-1"]);
-        assert_eq!((code, &v["addresses"][0]), (0, &Value::from("10.213.7.80")));
-
-        // A dead second nameserver: the first refuses a name outside its zones, the second
-        // stays silent for the whole (1 << 1) / 2 = 1 s glibc gives it.
-        let (code, v, _) = dns_json(&["outside.example.", "--ns", "app-3", "--type", "A"]);
-        assert_eq!(code, 1, "{v:#}");
-        let qs = step(&v, "dns").expect("dns")["dns"]["candidates"][0]["queries"]
-            .as_array()
-            .cloned()
-            .expect("queries");
-        assert_eq!(qs[0]["server"], SERVER);
-        assert_eq!(qs[0]["result"], "REFUSED", "{v:#}");
-        assert_eq!(qs[1]["server"], DEAD);
-        assert_eq!(qs[1]["result"], "timeout");
-        assert_eq!(qs[1]["wait_ms"], 1000);
-        let ms = qs[1]["ms"].as_f64().expect("ms");
-        assert!((900.0..1500.0).contains(&ms), "timeout took {ms} ms");
-        assert_eq!(step(&v, "dns").expect("dns")["status"], "unavail");
-
-        // netlens' cap cuts the wait short and says so.
-        let t0 = Instant::now();
-        let (code, v, _) = dns_json(&["outside.example.", "--ns", "app-3", "--max-time", "1"]);
-        assert_eq!(code, 1);
-        assert_eq!(v["capped"], true, "{v:#}");
-        assert!(
-            t0.elapsed() < Duration::from_millis(1800),
-            "{:?}",
-            t0.elapsed()
-        );
-
-        let text = Command::new(netlens_bin())
-            .args(["dns", "db", "--ns", "app-1"])
-            .output()
-            .expect("text");
-        println!("{}", String::from_utf8_lossy(&text.stdout));
+        short_name_follows_glibc_order(&log);
+        enough_dots_tries_as_is_first(&log);
+        hosts_hit_stops_before_dns();
+        notfound_return_stops_after_files(&log);
+        dead_nameserver_and_the_cap();
 
         // Bad input: one line on stderr, exit 2.
         for args in [
@@ -429,4 +265,184 @@ fn dns_explains_glibc_steps() {
         }
         println!("dns world checks took {:?}", start.elapsed());
     });
+}
+
+/// A short name: NXDOMAIN in the first search domain, answered in the second, in
+/// glibc's order — the same names glibc itself asks.
+fn short_name_follows_glibc_order(log: &Path) {
+    let (code, v, err) = dns_json(&["db", "--ns", "app-1"]);
+    assert_eq!(code, 0, "{err}{v:#}");
+    assert_eq!(v["answered_by"], "dns");
+    assert_eq!(v["addresses"][0], "10.213.7.81");
+    assert_eq!(step(&v, "files").expect("files")["status"], "notfound");
+    let t = tried(&v);
+    assert_eq!(
+        t,
+        vec![
+            ("db.corp.zz.".to_string(), "NXDOMAIN".to_string()),
+            ("db.lab-b.zz.".into(), "answered".into())
+        ],
+        "{v:#}"
+    );
+    let q = &step(&v, "dns").expect("dns")["dns"]["candidates"][0]["queries"][0];
+    for key in [
+        "name",
+        "qtype",
+        "server",
+        "attempt",
+        "transport",
+        "wait_ms",
+        "result",
+        "answers",
+        "ms",
+    ] {
+        assert!(q.get(key).is_some(), "query lacks {key}: {q:#}");
+    }
+    assert_eq!(q["server"], SERVER);
+    assert!(q["ms"].as_f64().is_some_and(|ms| ms < 1000.0), "{q:#}");
+    for key in [
+        "namespace",
+        "name",
+        "qtype",
+        "files",
+        "plan",
+        "steps",
+        "resolved",
+        "tools_differ",
+        "capped",
+        "total_ms",
+    ] {
+        assert!(v.get(key).is_some(), "report lacks {key}");
+    }
+    assert!(v["files"]["resolv_conf"]
+        .as_str()
+        .is_some_and(|p| p.contains("/etc/netns/app-1/")));
+    // glibc, asked the same in the same namespace, sends the same names.
+    std::fs::write(log, "").expect("truncate log");
+    let g = try_sh(&["ip", "netns", "exec", "app-1", "getent", "ahosts", "db"]);
+    assert!(
+        String::from_utf8_lossy(&g.stdout).contains("10.213.7.81"),
+        "getent: {g:?}"
+    );
+    let ours: Vec<String> = t.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(
+        logged(log, "10.213.7.10", ours.len()),
+        ours,
+        "glibc's own queries"
+    );
+}
+
+/// Enough dots (ndots 2): as is first (refused: outside the server's zones), then the
+/// search list, NXDOMAIN in each.
+fn enough_dots_tries_as_is_first(log: &Path) {
+    let (code, v, _) = dns_json(&["a.b.nowhere", "--ns", "app-1", "--type", "A"]);
+    assert_eq!(code, 1, "{v:#}");
+    let names: Vec<String> = tried(&v).into_iter().map(|(n, _)| n).collect();
+    std::fs::write(log, "").expect("truncate log");
+    let _ = try_sh(&[
+        "ip",
+        "netns",
+        "exec",
+        "app-1",
+        "getent",
+        "ahostsv4",
+        "a.b.nowhere",
+    ]);
+    assert_eq!(
+        names,
+        vec![
+            "a.b.nowhere.",
+            "a.b.nowhere.corp.zz.",
+            "a.b.nowhere.lab-b.zz."
+        ],
+        "{v:#}"
+    );
+    assert_eq!(
+        logged(log, "10.213.7.10", names.len()),
+        names,
+        "glibc's own queries"
+    );
+}
+
+/// A hosts hit stops before DNS; netlens then asks DNS, which says something else.
+fn hosts_hit_stops_before_dns() {
+    let (code, v, _) = dns_json(&["pinned", "--ns", "app-1"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["answered_by"], "files");
+    assert_eq!(v["steps"].as_array().map(Vec::len), Some(1), "{v:#}");
+    assert_eq!(v["steps"][0]["action"], "return");
+    assert_eq!(v["addresses"][0], "10.213.7.90");
+    assert_eq!(
+        v["dns_behind_hosts"]["addresses"][0], "10.213.7.91",
+        "{v:#}"
+    );
+    assert!(
+        v["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.contains("shadows DNS"))),
+        "{v:#}"
+    );
+    let text = Command::new(netlens_bin())
+        .args(["dns", "pinned", "--ns", "app-1"])
+        .output()
+        .expect("text");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("1. files: SUCCESS → return") && text.contains("not consulted: dns"),
+        "{text}"
+    );
+    assert!(text.contains("dig"), "{text}");
+}
+
+/// [NOTFOUND=return] after files: DNS is never asked, and the name does not resolve
+/// although DNS has it.
+fn notfound_return_stops_after_files(log: &Path) {
+    std::fs::write(log, "").expect("truncate log");
+    let (code, v, _) = dns_json(&["app", "--ns", "app-2"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["steps"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["steps"][0]["action"], "return");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(logged_names(log, "10.213.7.11").is_empty());
+    // …while the same name in app-1 resolves through the search list.
+    let (code, v, _) = dns_json(&["app", "--ns", "app-1"]);
+    assert_eq!((code, &v["addresses"][0]), (0, &Value::from("10.213.7.80")));
+}
+
+/// A dead second nameserver: the first refuses a name outside its zones, the second
+/// stays silent for the whole (1 << 1) / 2 = 1 s glibc gives it.
+fn dead_nameserver_and_the_cap() {
+    let (code, v, _) = dns_json(&["outside.example.", "--ns", "app-3", "--type", "A"]);
+    assert_eq!(code, 1, "{v:#}");
+    let qs = step(&v, "dns").expect("dns")["dns"]["candidates"][0]["queries"]
+        .as_array()
+        .cloned()
+        .expect("queries");
+    assert_eq!(qs[0]["server"], SERVER);
+    assert_eq!(qs[0]["result"], "REFUSED", "{v:#}");
+    assert_eq!(qs[1]["server"], DEAD);
+    assert_eq!(qs[1]["result"], "timeout");
+    assert_eq!(qs[1]["wait_ms"], 1000);
+    let ms = qs[1]["ms"].as_f64().expect("ms");
+    assert!((900.0..1500.0).contains(&ms), "timeout took {ms} ms");
+    assert_eq!(step(&v, "dns").expect("dns")["status"], "unavail");
+
+    // netlens' cap cuts the wait short and says so.
+    let t0 = Instant::now();
+    let (code, v, _) = dns_json(&["outside.example.", "--ns", "app-3", "--max-time", "1"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["capped"], true, "{v:#}");
+    assert!(
+        t0.elapsed() < Duration::from_millis(1800),
+        "{:?}",
+        t0.elapsed()
+    );
+
+    let text = Command::new(netlens_bin())
+        .args(["dns", "db", "--ns", "app-1"])
+        .output()
+        .expect("text");
+    println!("{}", String::from_utf8_lossy(&text.stdout));
 }

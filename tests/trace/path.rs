@@ -150,6 +150,12 @@ fn healthy_bridge_path_shows_the_masquerade_and_the_way_back() {
 /// A node unlike the lab: `edge` port-forwards 198.18.0.1:8080 to `app` 10.61.0.2:80 across a
 /// bridge `brx`; `client` sits on the outside link.
 fn edge_node() {
+    edge_links();
+    edge_port_forward();
+}
+
+/// The three namespaces, the bridge `brx` in `edge`, the veths and their addresses, all up.
+fn edge_links() {
     for ns in ["edge", "app", "client"] {
         sh(&["ip", "netns", "add", ns]);
         sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
@@ -213,6 +219,10 @@ fn edge_node() {
     ] {
         sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
     }
+}
+
+/// `app` routes via `edge`, which forwards and DNATs 198.18.0.1:8080 to 10.61.0.2:80.
+fn edge_port_forward() {
     sh(&[
         "ip",
         "-n",

@@ -121,166 +121,178 @@ fn tcp_probe_through_a_port_forward_is_answered() {
     in_world(
         "trace::tcp_probe_through_a_port_forward_is_answered",
         || {
-            for ns in ["fwd", "srv", "cli"] {
-                sh(&["ip", "netns", "add", ns]);
-                sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-            }
-            sh(&[
-                "ip", "link", "add", "s0", "netns", "srv", "type", "veth", "peer", "name", "fs",
-                "netns", "fwd",
-            ]);
-            sh(&[
-                "ip", "link", "add", "c0", "netns", "cli", "type", "veth", "peer", "name", "fc",
-                "netns", "fwd",
-            ]);
-            for (ns, dev, addr) in [
-                ("srv", "s0", "10.71.0.2/24"),
-                ("fwd", "fs", "10.71.0.1/24"),
-                ("fwd", "fc", "172.20.9.1/24"),
-                ("cli", "c0", "172.20.9.2/24"),
-            ] {
-                sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
-                sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
-            }
-            sh(&[
-                "ip",
-                "-n",
-                "srv",
-                "route",
-                "add",
-                "default",
-                "via",
-                "10.71.0.1",
-            ]);
-            sh(&[
-                "ip",
-                "netns",
-                "exec",
-                "fwd",
-                "sysctl",
-                "-qw",
-                "net.ipv4.ip_forward=1",
-            ]);
-            sh(&[
-                "ip",
-                "netns",
-                "exec",
-                "fwd",
-                "iptables",
-                "-t",
-                "nat",
-                "-A",
-                "PREROUTING",
-                "-d",
-                "172.20.9.1",
-                "-p",
-                "tcp",
-                "--dport",
-                "9443",
-                "-j",
-                "DNAT",
-                "--to-destination",
-                "10.71.0.2:443",
-            ]);
-            let mut socat = Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    "srv",
-                    "socat",
-                    "TCP-LISTEN:443,fork,reuseaddr",
-                    "SYSTEM:true",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("socat");
-            let mut result = None;
-            let mut last = None;
-            for _ in 0..30 {
-                let r = trace(&[
-                    "--from",
-                    "cli",
-                    "172.20.9.1",
-                    "--proto",
-                    "tcp",
-                    "--port",
-                    "9443",
-                    "--wait",
-                    "1",
-                ]);
-                // Until socat listens, the snapshot the path is read from says nobody does.
-                if r.0 == 0 && r.1["path"]["delivers"] == true {
-                    result = Some(r);
-                    break;
-                }
-                last = Some(r);
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            let _ = socat.kill();
-            let _ = socat.wait();
-            let (_, v, _) =
-                result.unwrap_or_else(|| panic!("the TCP probe is never answered: {last:#?}"));
-            let s = seen(&v);
-            let syn_in_srv = s
-                .iter()
-                .find(|x| x.0 == "srv" && x.2 == "request")
-                .expect("srv saw the SYN");
-            assert!(
-                syn_in_srv.4.contains("> 10.71.0.2.443: TCP [S]"),
-                "DNAT shows in srv: {s:#?}"
-            );
-            let back = s
-                .iter()
-                .find(|x| x.0 == "cli" && x.2 == "reply")
-                .expect("cli saw the reply");
-            assert!(back.4.starts_with("IP 172.20.9.1.9443 >"), "{s:#?}");
-
-            // With the listener gone the server resets the SYN: the trace shows the RST, says
-            // refused and fails, as `path` does; it never says the reply came back.
-            let (code, v, err) = trace(&[
-                "--from",
-                "cli",
-                "172.20.9.1",
-                "--proto",
-                "tcp",
-                "--port",
-                "9443",
-                "--wait",
-                "1",
-            ]);
-            assert_eq!(code, 1, "{err}\n{v:#}");
-            assert_eq!(v["answered"], false, "{v:#}");
-            let refused = v["refused"].as_str().unwrap_or_default();
-            assert!(refused.contains("TCP reset"), "{v:#}");
-            let s = seen(&v);
-            let rst = s
-                .iter()
-                .find(|x| x.0 == "cli" && x.2 == "reply")
-                .expect("cli saw the reset");
-            assert!(rst.3 && rst.4.contains("TCP [R"), "{s:#?}");
-            let text = Command::new(netlens_bin())
-                .args(["trace", "--from", "cli", "172.20.9.1", "--proto", "tcp"])
-                .args(["--port", "9443", "--wait", "1"])
-                .stdin(Stdio::null())
-                .output()
-                .expect("netlens trace");
-            let text = String::from_utf8_lossy(&text.stdout);
-            assert!(text.contains("refused:"), "{text}");
-            assert!(!text.contains("the reply came back"), "{text}");
-            let (pcode, pv, _) = {
-                let out = Command::new(netlens_bin())
-                    .args(["path", "--json", "--from", "cli", "172.20.9.1"])
-                    .args(["--proto", "tcp", "--port", "9443"])
-                    .stdin(Stdio::null())
-                    .output()
-                    .expect("netlens path");
-                let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-                (out.status.code().unwrap_or(-1), v, ())
-            };
-            assert_eq!(pcode, 1, "path agrees it fails: {pv:#}");
+            build_port_forward();
+            probe_answered_through_dnat();
+            probe_refused_without_listener();
         },
     );
+}
+
+/// cli — fwd — srv, with fwd forwarding 172.20.9.1:9443 to srv's 10.71.0.2:443.
+fn build_port_forward() {
+    for ns in ["fwd", "srv", "cli"] {
+        sh(&["ip", "netns", "add", ns]);
+        sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+    }
+    sh(&[
+        "ip", "link", "add", "s0", "netns", "srv", "type", "veth", "peer", "name", "fs", "netns",
+        "fwd",
+    ]);
+    sh(&[
+        "ip", "link", "add", "c0", "netns", "cli", "type", "veth", "peer", "name", "fc", "netns",
+        "fwd",
+    ]);
+    for (ns, dev, addr) in [
+        ("srv", "s0", "10.71.0.2/24"),
+        ("fwd", "fs", "10.71.0.1/24"),
+        ("fwd", "fc", "172.20.9.1/24"),
+        ("cli", "c0", "172.20.9.2/24"),
+    ] {
+        sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
+        sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+    }
+    sh(&[
+        "ip",
+        "-n",
+        "srv",
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.71.0.1",
+    ]);
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        "fwd",
+        "sysctl",
+        "-qw",
+        "net.ipv4.ip_forward=1",
+    ]);
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        "fwd",
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        "PREROUTING",
+        "-d",
+        "172.20.9.1",
+        "-p",
+        "tcp",
+        "--dport",
+        "9443",
+        "-j",
+        "DNAT",
+        "--to-destination",
+        "10.71.0.2:443",
+    ]);
+}
+
+/// With socat listening in srv, the TCP probe is answered and the DNAT shows in srv.
+fn probe_answered_through_dnat() {
+    let mut socat = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "srv",
+            "socat",
+            "TCP-LISTEN:443,fork,reuseaddr",
+            "SYSTEM:true",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("socat");
+    let mut result = None;
+    let mut last = None;
+    for _ in 0..30 {
+        let r = trace(&[
+            "--from",
+            "cli",
+            "172.20.9.1",
+            "--proto",
+            "tcp",
+            "--port",
+            "9443",
+            "--wait",
+            "1",
+        ]);
+        // Until socat listens, the snapshot the path is read from says nobody does.
+        if r.0 == 0 && r.1["path"]["delivers"] == true {
+            result = Some(r);
+            break;
+        }
+        last = Some(r);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = socat.kill();
+    let _ = socat.wait();
+    let (_, v, _) = result.unwrap_or_else(|| panic!("the TCP probe is never answered: {last:#?}"));
+    let s = seen(&v);
+    let syn_in_srv = s
+        .iter()
+        .find(|x| x.0 == "srv" && x.2 == "request")
+        .expect("srv saw the SYN");
+    assert!(
+        syn_in_srv.4.contains("> 10.71.0.2.443: TCP [S]"),
+        "DNAT shows in srv: {s:#?}"
+    );
+    let back = s
+        .iter()
+        .find(|x| x.0 == "cli" && x.2 == "reply")
+        .expect("cli saw the reply");
+    assert!(back.4.starts_with("IP 172.20.9.1.9443 >"), "{s:#?}");
+}
+
+/// With the listener gone the server resets the SYN: the trace shows the RST, says
+/// refused and fails, as `path` does; it never says the reply came back.
+fn probe_refused_without_listener() {
+    let (code, v, err) = trace(&[
+        "--from",
+        "cli",
+        "172.20.9.1",
+        "--proto",
+        "tcp",
+        "--port",
+        "9443",
+        "--wait",
+        "1",
+    ]);
+    assert_eq!(code, 1, "{err}\n{v:#}");
+    assert_eq!(v["answered"], false, "{v:#}");
+    let refused = v["refused"].as_str().unwrap_or_default();
+    assert!(refused.contains("TCP reset"), "{v:#}");
+    let s = seen(&v);
+    let rst = s
+        .iter()
+        .find(|x| x.0 == "cli" && x.2 == "reply")
+        .expect("cli saw the reset");
+    assert!(rst.3 && rst.4.contains("TCP [R"), "{s:#?}");
+    let text = Command::new(netlens_bin())
+        .args(["trace", "--from", "cli", "172.20.9.1", "--proto", "tcp"])
+        .args(["--port", "9443", "--wait", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("netlens trace");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("refused:"), "{text}");
+    assert!(!text.contains("the reply came back"), "{text}");
+    let (pcode, pv, _) = {
+        let out = Command::new(netlens_bin())
+            .args(["path", "--json", "--from", "cli", "172.20.9.1"])
+            .args(["--proto", "tcp", "--port", "9443"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("netlens path");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), v, ())
+    };
+    assert_eq!(pcode, 1, "path agrees it fails: {pv:#}");
 }
 
 /// Per-hop times are the kernel's receive timestamps: along the probe's way they never go
