@@ -241,6 +241,11 @@ fn prepare_world() {
             mount_tmpfs(var_run);
         }
         sh(&["ip", "link", "set", "lo", "up"]);
+        // Plans (a lab's `up` and `break` are plans too) journal inside the world, never in
+        // the machine's /var/lib/netlens; a test that names its own state dir keeps it.
+        if std::env::var_os("NETLENS_STATE_DIR").is_none() {
+            std::env::set_var("NETLENS_STATE_DIR", "/run/netlens-state");
+        }
     });
 }
 
