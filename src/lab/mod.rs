@@ -78,6 +78,7 @@ pub fn up(name: &str) -> Result<UpReport, LabError> {
     let start = Instant::now();
     let plan = Plan::new(format!("lab up {}", scenario.name), scenario.steps.clone());
     let applied = on_worker(|| plan::apply(&plan, &ApplyOptions::default()))??;
+    close_if_unchanged(&applied)?;
     Ok(UpReport {
         scenario: scenario.name.to_string(),
         namespaces: scenario
@@ -154,6 +155,7 @@ pub fn break_fault(name: &str, fault: &str) -> Result<BreakReport, LabError> {
     );
     let applied = on_worker(|| plan::apply(&plan, &ApplyOptions::default()))?
         .map_err(|e| failed(e.to_string()))?;
+    close_if_unchanged(&applied)?;
     // A removal that found nothing to remove broke nothing: the drill's precondition (the
     // route, address or rule it takes away exists) did not hold.
     if applied.changed == 0 {
@@ -167,6 +169,17 @@ pub fn break_fault(name: &str, fault: &str) -> Result<BreakReport, LabError> {
         scenario: scenario.name.to_string(),
         fault: chosen,
     })
+}
+
+/// A plan that changed nothing (a second `up`, a drill with nothing to break) is marked undone
+/// at once — undoing it reverts nothing — so `netlens undo` reaches the last plan that did
+/// change something. Best effort: the network is as it should be either way.
+fn close_if_unchanged(applied: &plan::Applied) -> Result<(), LabError> {
+    if applied.changed == 0 {
+        let target = plan::UndoTarget::Id(applied.id.clone());
+        let _ = on_worker(|| plan::undo(&target))?;
+    }
+    Ok(())
 }
 
 fn find_fault(scenario: &Scenario, fault: &str) -> Result<Fault, LabError> {
