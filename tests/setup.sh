@@ -10,12 +10,12 @@ packages=(
   containernetworking-plugins  # real CNI bridge + host-local for the CNI test
   dnsmasq-base          # a real DNS server inside a test namespace
   iputils-ping          # ping across lab namespaces
-  socat                 # listeners with a known owning process (tests/snapshot.rs)
+  socat                 # listeners with a known owning process (tests/snapshot/)
   util-linux            # unshare, setpriv, findmnt
   tmux                  # end-to-end TUI tests
   tcpdump               # reads the pcap files netlens capture writes (and the capture benchmark)
   procps
-  # tests/runtime_podman.rs: a real podman, offline (netavark and CNI backends), its
+  # tests/cni/runtime_podman.rs: a real podman, offline (netavark and CNI backends), its
   # containers built from busybox-static, probed with curl
   podman netavark aardvark-dns runc busybox-static curl
   docker.io             # the same file's docker test: its own dockerd inside the test world

@@ -1,4 +1,6 @@
-//! `netlens lab up|down|status SCENARIO`: build and remove the lab topologies of `crate::lab`.
+//! `netlens lab up|down|status|break SCENARIO`: build, remove, inspect and break the lab
+//! topologies of `crate::lab`. `up` and `break` run as plans of the plan engine (journaled:
+//! `netlens undo` reverts them).
 
 use clap::{Args, Subcommand};
 
@@ -56,16 +58,7 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
         return Ok(code);
     }
     let result = match &args.action {
-        LabAction::Up { scenario } => lab::up(scenario).map(|r| {
-            crate::outln!(
-                "lab {} is up: {} namespaces, {} of {} steps changed something, {} ms",
-                r.scenario,
-                r.namespaces.len(),
-                r.changed,
-                r.steps,
-                r.elapsed_ms
-            );
-        }),
+        LabAction::Up { scenario } => lab::up(scenario).map(|r| print_up(&r)),
         LabAction::Down { scenario } => lab::down(scenario).map(|r| {
             if r.deleted.is_empty() {
                 crate::outln!("lab {} is down (nothing to delete)", r.scenario);
@@ -81,21 +74,8 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
             scenario,
             fault: Some(fault),
             ..
-        } => lab::break_fault(scenario.as_deref().unwrap_or_default(), fault).map(|r| {
-            crate::outln!("lab {}: {} — {}", r.scenario, r.fault.name, r.fault.what);
-            for change in &r.fault.changes {
-                crate::outln!("  {change}");
-            }
-            crate::outln!("netlens doctor should report {}", r.fault.finding);
-            if let Some(p) = &r.fault.probe {
-                let size = p.size.map(|s| format!(" -M do -s {s}")).unwrap_or_default();
-                crate::outln!(
-                    "this now fails: ip netns exec {} ping -c1 -W1{size} {}",
-                    p.ns,
-                    p.dst
-                );
-            }
-        }),
+        } => lab::break_fault(scenario.as_deref().unwrap_or_default(), fault)
+            .map(|r| print_break(&r)),
         LabAction::Break { fault: None, .. } => {
             crate::errln!("netlens lab break: name a fault (see --list)");
             return Ok(EXIT_USAGE);
@@ -163,6 +143,33 @@ fn checked(args: &LabArgs) -> Result<(), i32> {
         return Err(1);
     }
     Ok(())
+}
+
+fn print_up(r: &lab::UpReport) {
+    crate::outln!(
+        "lab {} is up: {} namespaces, {} of {} steps changed something, {} ms",
+        r.scenario,
+        r.namespaces.len(),
+        r.changed,
+        r.steps,
+        r.elapsed_ms
+    );
+}
+
+fn print_break(r: &lab::BreakReport) {
+    crate::outln!("lab {}: {} — {}", r.scenario, r.fault.name, r.fault.what);
+    for change in &r.fault.changes {
+        crate::outln!("  {change}");
+    }
+    crate::outln!("netlens doctor should report {}", r.fault.finding);
+    if let Some(p) = &r.fault.probe {
+        let size = p.size.map(|s| format!(" -M do -s {s}")).unwrap_or_default();
+        crate::outln!(
+            "this now fails: ip netns exec {} ping -c1 -W1{size} {}",
+            p.ns,
+            p.dst
+        );
+    }
 }
 
 /// `lab break --list [SCENARIO]`: every fault with what it does and what doctor reports.

@@ -14,7 +14,7 @@
 //! host port 80 to blue.
 
 use super::build::*;
-use super::Step;
+use crate::plan::Step;
 
 const HOST: &str = "bridge-host";
 const LAN: &str = "bridge-lan";
@@ -54,6 +54,7 @@ pub fn steps() -> Vec<Step> {
     ns_with_lo(&mut s, LAN);
     s.extend([
         bridge(LAN, "lan0"),
+        link_up(LAN, "lan0"),
         addr(LAN, "lan0", "192.168.1.1/24"),
         ip_forward(LAN),
     ]);
@@ -61,6 +62,7 @@ pub fn steps() -> Vec<Step> {
     ns_with_lo(&mut s, HOST);
     s.extend([
         bridge(HOST, "v-net-0"),
+        link_up(HOST, "v-net-0"),
         addr(HOST, "v-net-0", "192.168.15.5/24"),
     ]);
     lan_member(&mut s, HOST, "to-host", "192.168.1.2/24");
@@ -72,9 +74,8 @@ pub fn steps() -> Vec<Step> {
             "POSTROUTING",
             &["-s", "192.168.15.0/24", "-j", "MASQUERADE"],
         ),
-        iptables(
+        port_forward(
             HOST,
-            "nat",
             "PREROUTING",
             &[
                 "-p",

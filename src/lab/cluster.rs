@@ -7,7 +7,7 @@
 //! ```
 
 use super::build::*;
-use super::Step;
+use crate::plan::Step;
 
 const LAN: &str = "cluster-lan";
 const NODES: u8 = 3;
@@ -16,7 +16,7 @@ const PODS_PER_NODE: u8 = 2;
 pub fn steps() -> Vec<Step> {
     let mut s = Vec::new();
     ns_with_lo(&mut s, LAN);
-    s.push(bridge(LAN, "lan0"));
+    s.extend([bridge(LAN, "lan0"), link_up(LAN, "lan0")]);
 
     for n in 1..=NODES {
         let node = format!("cluster-node{n}");
@@ -29,6 +29,7 @@ pub fn steps() -> Vec<Step> {
             addr(&node, "eth0", &format!("192.168.1.1{n}/24")),
             link_up(&node, "eth0"),
             bridge(&node, "cni0"),
+            link_up(&node, "cni0"),
             addr(&node, "cni0", &format!("10.244.{n}.1/24")),
             ip_forward(&node),
         ]);

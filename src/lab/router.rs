@@ -6,7 +6,7 @@
 //! A reaches C only because A and C have routes via B and B has ip_forward=1.
 
 use super::build::*;
-use super::Step;
+use crate::plan::Step;
 
 pub fn steps() -> Vec<Step> {
     let (a, b, c) = ("router-a", "router-b", "router-c");

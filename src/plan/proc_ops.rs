@@ -104,6 +104,22 @@ pub fn list_rules(ns: &str, table: &str, chain: &str) -> Result<Vec<String>, Str
         .collect())
 }
 
+/// The policy of built-in chain `chain` (`ACCEPT`, `DROP`): the `-P CHAIN POLICY` line of
+/// `iptables -S CHAIN`.
+pub fn chain_policy(ns: &str, table: &str, chain: &str) -> Result<String, String> {
+    let out = iptables(ns, table, &["-S".to_string(), chain.to_string()])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("-P {chain} ")))
+        .map(|p| p.trim().to_string())
+        .ok_or_else(|| {
+            format!(
+                "iptables -t {table} -S {chain} in {ns} shows no policy: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )
+        })
+}
+
 /// Whether user chain `chain` exists in `table` (`iptables -S CHAIN` exits 1 when it does not).
 pub fn chain_exists(ns: &str, table: &str, chain: &str) -> Result<bool, String> {
     let out = iptables(ns, table, &["-S".to_string(), chain.to_string()])?;

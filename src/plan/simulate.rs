@@ -157,6 +157,7 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         Step::CreateNs { .. } | Step::DeleteNs { .. } => {
             Err(unmodelled("creating or deleting a namespace"))
         }
+        Step::SetIptablesPolicy { .. } => Err(unmodelled("a chain's policy")),
     }
 }
 

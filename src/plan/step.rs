@@ -147,6 +147,14 @@ pub enum Step {
         table: String,
         chain: String,
     },
+    /// `iptables -t TABLE -P CHAIN POLICY` inside `ns`: a built-in chain's policy, `ACCEPT`
+    /// or `DROP` (a lab drill turns FORWARD to DROP). Undone by setting the old policy.
+    SetIptablesPolicy {
+        ns: String,
+        table: String,
+        chain: String,
+        policy: String,
+    },
     // The variants below exist so that inverses are exact; the engine writes them into the
     // journal when it computes an inverse, and a plan may use them too.
     /// Recreate a deleted link with its old index, MAC and MTU (`kind` `veth` with `peer`, or
@@ -310,6 +318,7 @@ impl Step {
             | Step::DelIptablesRule { ns, .. }
             | Step::AddIptablesChain { ns, .. }
             | Step::DelIptablesChain { ns, .. }
+            | Step::SetIptablesPolicy { ns, .. }
             | Step::RestoreRoute { ns, .. }
             | Step::InsertIptablesRule { ns, .. }
             | Step::WriteFile { ns, .. }

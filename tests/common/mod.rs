@@ -1,5 +1,6 @@
-//! Helpers shared by the integration tests. Every test crate (`tests/*.rs`) compiles this module
-//! on its own and uses only part of it, hence the `dead_code` allowance.
+//! Helpers shared by the integration tests. Every test binary (`tests/GROUP/main.rs`) compiles
+//! this module once, as `#[path = "../common/mod.rs"] mod common;`, and uses only part of it,
+//! hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 pub mod cni;

@@ -1,4 +1,4 @@
-//! Helpers for the per-rule doctor tests (`tests/doctor_rules.rs`): build small topologies with
+//! Helpers for the per-rule doctor tests (`tests/doctor/doctor_rules.rs`): build small topologies with
 //! plain `ip`, probe them with real traffic, run the real `netlens doctor --json` and check one
 //! finding, its severity and its object, then `fix` and `undo` with a private state directory.
 //!

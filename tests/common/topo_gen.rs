@@ -1,5 +1,5 @@
 //! A seeded generator of small routed networks for the random-topology oracle
-//! (`tests/oracle_random.rs`): namespaces joined by veth pairs, bridges in a router or in a
+//! (`tests/doctor/oracle_random.rs`): namespaces joined by veth pairs, bridges in a router or in a
 //! "switch" namespace, second-level routers (some with asymmetric routes), an "internet"
 //! namespace, MASQUERADE or return routes, a DNAT port-forward. Everything is a list of argv
 //! commands (no shell), so a failure can print the exact commands that rebuild it.

@@ -3,12 +3,12 @@
 //! # How a world test runs
 //!
 //! ```ignore
-//! mod common;
-//! use common::world::{in_world, sh};
+//! // tests/GROUP/my_module.rs, a module of the test binary tests/GROUP/main.rs
+//! use crate::common::world::{in_world, sh};
 //!
 //! #[test]
 //! fn my_test() {
-//!     in_world("my_test", || {
+//!     in_world("my_module::my_test", || {
 //!         // Runs as root inside a private net + mount + pid namespace, with a fresh tmpfs
 //!         // on /run and `lo` up. Create anything: it all dies with the world.
 //!         sh(&["ip", "netns", "add", "red"]);
@@ -31,8 +31,10 @@
 //!    line the parent checks.
 //!
 //! Consequences for test authors:
-//! - `test_name` must be the test's full name as libtest prints it (`my_test`, or
-//!   `module::my_test` for a test inside `mod module`). A wrong name is caught: the parent
+//! - `test_name` must be the test's full name as libtest prints it: every test file is a
+//!   module of its group's binary, so that is `my_module::my_test` (and
+//!   `my_module::inner::my_test` for a test inside `mod inner`), which `--exact` matches and
+//!   nothing else does. A wrong name is caught: the parent
 //!   checks it against the test thread's name when it can, and the child's marker otherwise.
 //! - Code before `in_world` runs in both processes; code after it runs only in the parent.
 //!   Put everything in the body. Assertions in the body fail the child, which fails the parent.
@@ -239,6 +241,11 @@ fn prepare_world() {
             mount_tmpfs(var_run);
         }
         sh(&["ip", "link", "set", "lo", "up"]);
+        // Plans (a lab's `up` and `break` are plans too) journal inside the world, never in
+        // the machine's /var/lib/netlens; a test that names its own state dir keeps it.
+        if std::env::var_os("NETLENS_STATE_DIR").is_none() {
+            std::env::set_var("NETLENS_STATE_DIR", "/run/netlens-state");
+        }
     });
 }
 

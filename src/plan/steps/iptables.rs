@@ -28,6 +28,7 @@ pub fn is_iptables(step: &Step) -> bool {
             | Step::InsertIptablesRule { .. }
             | Step::AddIptablesChain { .. }
             | Step::DelIptablesChain { .. }
+            | Step::SetIptablesPolicy { .. }
     )
 }
 

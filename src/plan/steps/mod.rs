@@ -24,6 +24,7 @@ mod error;
 mod file;
 mod ipam;
 mod iptables;
+mod iptables_policy;
 mod link;
 mod link_delete;
 mod link_set;
@@ -113,6 +114,7 @@ fn family(step: &Step) -> &'static dyn Family {
         | Step::InsertIptablesRule { .. }
         | Step::AddIptablesChain { .. }
         | Step::DelIptablesChain { .. } => &iptables::Iptables,
+        Step::SetIptablesPolicy { .. } => &iptables_policy::Policies,
         Step::InsertNftRule { .. } | Step::DelNftRule { .. } => &nft::Nft,
         Step::WriteFile { .. } => &file::Files,
         Step::ReleaseIpamLease { .. } | Step::RestoreIpamLease { .. } => &ipam::Leases,
@@ -198,6 +200,7 @@ mod tests {
         r#"{"step":"insert_iptables_rule","ns":"host","table":"filter","chain":"FORWARD","position":2,"rule":["-j","DROP"]}"#,
         r#"{"step":"add_iptables_chain","ns":"host","table":"nat","chain":"CNI-1"}"#,
         r#"{"step":"del_iptables_chain","ns":"host","table":"nat","chain":"CNI-1"}"#,
+        r#"{"step":"set_iptables_policy","ns":"host","table":"filter","chain":"FORWARD","policy":"DROP"}"#,
         r#"{"step":"recreate_link","kind":"veth","link":{"ns":"host","name":"a","index":7,"mac":"02:00:00:00:00:01","mtu":1500},"peer":{"ns":"red","name":"b","index":2,"mac":"02:00:00:00:00:02","mtu":1500}}"#,
         r#"{"step":"write_file","ns":"red","path":"/etc/netns/red/resolv.conf","content":"nameserver 10.0.0.2\n"}"#,
         r#"{"step":"release_ipam_lease","dir":"/var/lib/cni/networks/cbr0","ip":"10.1.0.5","container_id":"abc"}"#,
