@@ -19,9 +19,3 @@ pub mod saved;
 pub mod text;
 pub mod trace;
 pub mod ui;
-
-/// Transitional (src/plan and src/lab import these paths; both are being rewritten): the
-/// rtnetlink write session and its look-ups live in [`netlink`].
-pub mod rtnl {
-    pub use crate::netlink::{query, session};
-}

@@ -14,11 +14,8 @@
 use std::collections::HashMap;
 use std::fs::File;
 
-use crate::netlink::RtSocket;
-
 use crate::model::{Namespace, PeerRef};
-/// Transitional: src/plan imports it from here; it lives in [`crate::netlink`].
-pub(crate) use crate::netlink::nsid_of;
+use crate::netlink::{nsid_of, RtSocket};
 
 /// What pairing needs of each collected namespace.
 pub struct NsAccess<'a> {

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use super::{LabError, LabState, LabStatus, LinkStatus, Scenario, ScenarioNs};
+use crate::netlink::query::{get_link, is_up, kind_name, link_kind};
+use crate::netlink::session::Session;
 use crate::netns::create::netns_exists;
-use crate::rtnl::query::{get_link, is_up, kind_name, link_kind};
-use crate::rtnl::session::Session;
 
 /// Reads which of the scenario's namespaces and links exist. Creates nothing.
 pub(super) fn status(scenario: &Scenario) -> Result<LabStatus, LabError> {

@@ -9,7 +9,7 @@ use rtnetlink::Handle;
 
 use super::step::Step;
 use super::steps::{self, Prepared, StepError};
-use crate::rtnl::session::Session;
+use crate::netlink::session::Session;
 
 /// What the engine needs across the steps of one plan: a netlink connection per namespace and
 /// the label written into persisted sysctl files.

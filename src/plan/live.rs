@@ -11,7 +11,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, Rou
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use super::step::{RouteSpec, Step};
-use crate::rtnl::query::{all_links, controller, is_up, link_name, nl_err, route_table};
+use crate::netlink::query::{all_links, controller, is_up, link_name, nl_err, route_table};
 
 /// RTPROT_KERNEL, RTPROT_RA: routes the kernel makes by itself from addresses and router
 /// advertisements, which come back with the address and need no restoring.

@@ -6,7 +6,7 @@ use super::live::{addrs_of, is_auto_addr, routes};
 use super::marks::Object;
 use super::steps::{observe_bridge_port, observe_neigh, observe_rule, read_file};
 use super::{persist, proc_ops};
-use crate::rtnl::query::{all_links, controller, get_link, is_up, link_mtu, link_name};
+use crate::netlink::query::{all_links, controller, get_link, is_up, link_mtu, link_name};
 
 /// The object's state now. `Ok(None)`: it (or the link it is on) does not exist.
 pub fn observe(eng: &mut Engine, object: &Object) -> Result<Option<String>, String> {

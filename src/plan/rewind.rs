@@ -3,7 +3,7 @@
 
 use super::exec::Engine;
 use super::step::Step;
-use crate::rtnl::query::get_link;
+use crate::netlink::query::get_link;
 
 /// Runs inverse steps (per original step, latest first). A step whose target state already
 /// holds is skipped. Returns how many original steps were undone and every error met.

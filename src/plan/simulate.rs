@@ -463,7 +463,7 @@ fn add_route(
         r.scope = "link".into();
     }
     if let Some(x) = restored {
-        r.protocol = crate::collect::rtnl::protocol_name(x.protocol);
+        r.protocol = crate::netlink::convert::protocol_name(x.protocol);
         r.scope = match x.scope {
             0 => "global",
             200 => "site",

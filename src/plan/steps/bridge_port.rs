@@ -211,7 +211,7 @@ fn old<T: PartialEq + Copy>(
 /// The port's flags as undo compares them; `None` when the link is gone.
 pub fn observe(eng: &mut Engine, ns: &str, link: &str) -> Result<Option<String>, String> {
     let h = eng.handle(ns)?;
-    let Some(dev) = eng.block_on(crate::rtnl::query::get_link(&h, link))? else {
+    let Some(dev) = eng.block_on(crate::netlink::query::get_link(&h, link))? else {
         return Ok(None);
     };
     let Some(f) = flags_of(&dev) else {

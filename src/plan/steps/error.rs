@@ -2,7 +2,7 @@
 //! the variant is what the engine decides on (a link whose old index is taken is recreated
 //! with a new one on [`StepError::Exists`], never by matching the text).
 
-use crate::rtnl::query::{nl_code, nl_err};
+use crate::netlink::query::{nl_code, nl_err};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StepError {

@@ -12,8 +12,8 @@ use super::super::exec::Engine;
 use super::super::shell::{ip, netns_target};
 use super::super::step::{LinkEnd, Step};
 use super::{ifname, lines, noop, not_mine, run, Family, Prepared, Role, StepError};
-use crate::rtnl::query::{get_link, link_kind, peer_index};
-use crate::rtnl::session::Session;
+use crate::netlink::query::{get_link, link_kind, peer_index};
+use crate::netlink::session::Session;
 
 pub struct Links;
 

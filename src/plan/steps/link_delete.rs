@@ -11,15 +11,15 @@ use super::super::live::link_restore_steps;
 use super::super::step::{LinkEnd, Step};
 use super::link::kind_is;
 use super::{noop, run, Prepared, StepError};
-use crate::collect::netlink::NlSocket;
-use crate::collect::peers::nsid_of;
-use crate::collect::rtnl::hex_mac;
+use crate::netlink::convert::hex_mac;
+use crate::netlink::nsid_of;
+use crate::netlink::query::{
+    all_links, controller, get_link, is_up, link_mac, link_mtu, link_name, link_netnsid, peer_index,
+};
+use crate::netlink::NlSocket;
 use crate::netns::discover::discover;
 use crate::netns::enter::run_in_netns_file;
 use crate::netns::resolve::open_ns;
-use crate::rtnl::query::{
-    all_links, controller, get_link, is_up, link_mac, link_mtu, link_name, link_netnsid, peer_index,
-};
 
 fn end_of(ns: &str, link: &LinkMessage) -> Result<LinkEnd, String> {
     let name = link_name(link).unwrap_or_default().to_string();

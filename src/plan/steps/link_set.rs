@@ -12,8 +12,8 @@ use super::super::live::{addrs_of, is_auto_addr, link_restore_steps, routes};
 use super::super::shell::{ip, netns_target};
 use super::super::step::Step;
 use super::{ifname, lines, need_link, noop, not_mine, run, Family, Prepared, Role, StepError};
-use crate::rtnl::query::{all_links, controller, get_link, is_up, link_mtu, link_name};
-use crate::rtnl::session::Session;
+use crate::netlink::query::{all_links, controller, get_link, is_up, link_mtu, link_name};
+use crate::netlink::session::Session;
 
 pub struct LinkSettings;
 

@@ -170,7 +170,7 @@ async fn need_link(
     ns: &str,
     name: &str,
 ) -> Result<netlink_packet_route::link::LinkMessage, StepError> {
-    crate::rtnl::query::get_link(h, name)
+    crate::netlink::query::get_link(h, name)
         .await?
         .ok_or_else(|| StepError::Missing(format!("interface {name} does not exist in {ns}")))
 }

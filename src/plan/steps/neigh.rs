@@ -18,8 +18,8 @@ use super::super::shell::ip;
 use super::super::step::Step;
 use super::link::parse_mac;
 use super::{ifname, lines, need_link, not_mine, Family, Prepared, Role, StepError};
-use crate::collect::rtnl::hex_mac;
-use crate::rtnl::query::nl_err;
+use crate::netlink::convert::hex_mac;
+use crate::netlink::query::nl_err;
 
 pub struct Neighbours;
 

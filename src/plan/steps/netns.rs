@@ -9,11 +9,11 @@ use super::super::exec::Engine;
 use super::super::shell::join;
 use super::super::step::Step;
 use super::{noop, not_mine, run, Family, Prepared, Role, StepError};
+use crate::netlink::query::{all_links, link_name};
+use crate::netlink::session::Session;
 use crate::netns::create::{
     create_netns, delete_netns, netns_exists, validate_netns_name, NetnsError,
 };
-use crate::rtnl::query::{all_links, link_name};
-use crate::rtnl::session::Session;
 
 pub struct Namespaces;
 

@@ -20,9 +20,9 @@ use super::super::shell::ip;
 use super::super::step::Step;
 use super::rule_text::{check_rule, rule_args};
 use super::{lines, not_mine, Family, Prepared, Role, StepError};
-use crate::collect::rtnl::{protocol_name, rule_from};
 use crate::model::RoutingRule;
-use crate::rtnl::query::nl_err;
+use crate::netlink::convert::{protocol_name, rule_from};
+use crate::netlink::query::nl_err;
 
 pub struct Rules;
 
