@@ -33,6 +33,12 @@ impl Engine {
         self.session.handle(ns)
     }
 
+    /// Forgets the connection to a namespace that a step deleted or created anew, so a later
+    /// step in the same plan opens one to the namespace now under that name, not the old one.
+    pub fn forget_ns(&mut self, ns: &str) {
+        self.session.drop_ns(ns);
+    }
+
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.session.rt.block_on(f)
     }

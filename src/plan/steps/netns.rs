@@ -84,12 +84,13 @@ impl Family for Namespaces {
         }
     }
 
-    fn execute(&self, _: &mut Engine, step: &Step) -> Result<Option<Vec<Step>>, StepError> {
+    fn execute(&self, eng: &mut Engine, step: &Step) -> Result<Option<Vec<Step>>, StepError> {
         match step {
             Step::CreateNs { name } => create_netns(name).map(|_| ()),
             _ => delete_netns(name_of(step)),
         }
         .map_err(netns_err)?;
+        eng.forget_ns(name_of(step));
         Ok(None)
     }
 }
