@@ -165,68 +165,7 @@ fn cni_leak_found_fixed_and_undone() {
 
         let (code, v) = cni_json();
         println!("{}", text(&netlens(&["cni"])));
-        let net = &v["networks"][0];
-        assert_eq!(net["network"], "tiny");
-        assert_eq!(net["dir"], LEASES);
-        assert_eq!(net["bridge"], "tb0");
-        assert_eq!(
-            (net["used"].as_u64(), net["total"].as_u64()),
-            (Some(2), Some(2))
-        );
-        assert_eq!(net["percent"].as_f64(), Some(100.0));
-        assert_eq!(
-            allocations(&v),
-            [
-                ("10.77.0.2".into(), "held".into(), "tenant-a".into()),
-                ("10.77.0.3".into(), "held".into(), "tenant-b".into()),
-            ]
-        );
-        let a0 = &net["allocations"][0];
-        assert_eq!(a0["container_id"], "nlcni-tenant-a-5f3c9a2b7e10d4");
-        assert_eq!(
-            (a0["ifname"].as_str(), a0["held_on"].as_str()),
-            (Some("eth0"), Some("eth0"))
-        );
-        let pods: Vec<(String, String, bool)> = net["pods"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["namespace"].as_str().unwrap().to_string(),
-                    p["address"].as_str().unwrap().to_string(),
-                    p["host_veth"]
-                        .as_str()
-                        .is_some_and(|h| h.starts_with("veth")),
-                )
-            })
-            .collect();
-        assert_eq!(
-            pods,
-            [
-                ("tenant-a".into(), "10.77.0.2/29".into(), true),
-                ("tenant-b".into(), "10.77.0.3/29".into(), true),
-            ]
-        );
-        let plugins: Vec<(String, bool)> = v["configs"][0]["plugins"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["type"].as_str().unwrap().to_string(),
-                    p["found"].as_bool().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            plugins,
-            [
-                ("bridge".into(), true),
-                ("host-local".into(), true),
-                ("portmap".into(), true)
-            ]
-        );
+        assert_two_pods_hold_the_range(&v);
         // Full, but nothing leaked: the range is simply used up.
         assert_eq!(code, 1);
         assert_eq!(ids(&doctor()), ["cni-subnet-full:host:tiny error"]);
@@ -272,16 +211,7 @@ fn cni_leak_found_fixed_and_undone() {
         println!("{leak:#}");
         assert!(leak["explanation"].as_str().unwrap().contains("10.77.0.3"));
 
-        // Fix: the lease file goes; undo puts it back byte for byte.
-        let out = netlens(&["fix", "ipam-leak:host:tiny", "--yes"]);
-        println!("{}", text(&out));
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        assert!(text(&out).contains(&format!("rm -f {lease_b}")));
-        assert!(!Path::new(&lease_b).exists());
-        let out = netlens(&["undo", "--yes"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        assert_eq!(std::fs::read_to_string(&lease_b).unwrap(), old_content);
-        assert!(cni_add("tenant-c").is_err(), "the lease is back");
+        fix_removes_lease_and_undo_restores_it(&lease_b, &old_content);
 
         // Fix again (once the restored lease is past the grace period), and the next pod
         // gets the address.
@@ -306,6 +236,85 @@ fn cni_leak_found_fixed_and_undone() {
             .unwrap()
             .contains("tenant-c"));
     });
+}
+
+/// Two pods hold both addresses of the /29: the network, its leases, pods and plugins.
+fn assert_two_pods_hold_the_range(v: &Value) {
+    let net = &v["networks"][0];
+    assert_eq!(net["network"], "tiny");
+    assert_eq!(net["dir"], LEASES);
+    assert_eq!(net["bridge"], "tb0");
+    assert_eq!(
+        (net["used"].as_u64(), net["total"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(net["percent"].as_f64(), Some(100.0));
+    assert_eq!(
+        allocations(v),
+        [
+            ("10.77.0.2".into(), "held".into(), "tenant-a".into()),
+            ("10.77.0.3".into(), "held".into(), "tenant-b".into()),
+        ]
+    );
+    let a0 = &net["allocations"][0];
+    assert_eq!(a0["container_id"], "nlcni-tenant-a-5f3c9a2b7e10d4");
+    assert_eq!(
+        (a0["ifname"].as_str(), a0["held_on"].as_str()),
+        (Some("eth0"), Some("eth0"))
+    );
+    let pods: Vec<(String, String, bool)> = net["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["namespace"].as_str().unwrap().to_string(),
+                p["address"].as_str().unwrap().to_string(),
+                p["host_veth"]
+                    .as_str()
+                    .is_some_and(|h| h.starts_with("veth")),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pods,
+        [
+            ("tenant-a".into(), "10.77.0.2/29".into(), true),
+            ("tenant-b".into(), "10.77.0.3/29".into(), true),
+        ]
+    );
+    let plugins: Vec<(String, bool)> = v["configs"][0]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["type"].as_str().unwrap().to_string(),
+                p["found"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        plugins,
+        [
+            ("bridge".into(), true),
+            ("host-local".into(), true),
+            ("portmap".into(), true)
+        ]
+    );
+}
+
+/// Fix: the lease file goes; undo puts it back byte for byte.
+fn fix_removes_lease_and_undo_restores_it(lease_b: &str, old_content: &str) {
+    let out = netlens(&["fix", "ipam-leak:host:tiny", "--yes"]);
+    println!("{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains(&format!("rm -f {lease_b}")));
+    assert!(!Path::new(&lease_b).exists());
+    let out = netlens(&["undo", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(lease_b).unwrap(), old_content);
+    assert!(cni_add("tenant-c").is_err(), "the lease is back");
 }
 
 #[test]

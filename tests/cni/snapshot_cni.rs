@@ -132,46 +132,7 @@ fn cni_bridge_plugin_add_and_del() {
             "isGateway sets it"
         );
 
-        // The plugin's masquerade chain.
-        let chains = nat_chains(&snap);
-        let comment = format!("name: \"nltest-net\" id: \"{CONTAINER_ID}\"");
-        let post = chains.iter().find(|c| c.name == "POSTROUTING").unwrap();
-        assert_eq!(post.rules.len(), 1, "{post:#?}");
-        let jump = &post.rules[0];
-        let cni_chain = jump.target.clone().expect("jump target");
-        assert!(cni_chain.starts_with("CNI-"), "{jump:#?}");
-        assert_eq!(
-            jump.source.as_ref().map(|c| (c.negated, c.value.as_str())),
-            Some((false, format!("{ip}/32").as_str()))
-        );
-        assert_eq!(jump.comment.as_deref(), Some(comment.as_str()));
-        let chain = chains
-            .iter()
-            .find(|c| c.name == cni_chain)
-            .unwrap_or_else(|| panic!("chain {cni_chain} missing: {chains:#?}"));
-        assert_eq!(chain.policy, None, "user-defined chain");
-        // Each rule as `[!] -d DST -j TARGET # COMMENT`.
-        let rules: Vec<String> = chain
-            .rules
-            .iter()
-            .map(|r| {
-                let d = r.destination.as_ref().expect("-d");
-                format!(
-                    "{}-d {} -j {} # {}",
-                    if d.negated { "! " } else { "" },
-                    d.value,
-                    r.target.as_deref().unwrap_or("-"),
-                    r.comment.as_deref().unwrap_or("-")
-                )
-            })
-            .collect();
-        assert_eq!(
-            rules,
-            [
-                format!("-d 10.123.0.0/24 -j ACCEPT # {comment}"),
-                format!("! -d 224.0.0.0/4 -j MASQUERADE # {comment}"),
-            ]
-        );
+        assert_masquerade_chain(&snap, ip);
 
         // host-local's lease names the container.
         let lease = std::fs::read_to_string(format!("{IPAM_DIR}/nltest-net/{ip}")).unwrap();
@@ -187,26 +148,73 @@ fn cni_bridge_plugin_add_and_del() {
             ]
         );
 
-        // DEL.
-        cni("DEL", "pod-x");
-        let snap = snapshot_json(&[]);
-        assert_eq!(link_names(&snap, "pod-x"), ["lo"]);
-        assert!(v4_addresses(&snap, "pod-x").is_empty());
-        assert!(routes(&snap, "pod-x", "inet", 254).is_empty());
-        assert_eq!(link_names(&snap, "host"), ["cni-t0", "lo"]);
-        assert!(link(&snap, "host", "cni-t0").ports.is_empty());
-        assert_eq!(ns(&snap, "host").sysctls.ip_forward, Some(1));
-        let chains = nat_chains(&snap);
-        assert!(
-            chains
-                .iter()
-                .all(|c| c.rules.is_empty() && !c.name.starts_with("CNI-")),
-            "{chains:#?}"
-        );
-        assert!(!Path::new(&format!("{IPAM_DIR}/nltest-net/{ip}")).exists());
-        assert_eq!(
-            topology_lines(&snapshot_text(&[])),
-            ["bridge cni-t0 (host): no ports"]
-        );
+        del_removes_the_pod_and_its_rules(ip);
     });
+}
+
+/// The plugin's masquerade chain.
+fn assert_masquerade_chain(snap: &Snapshot, ip: &str) {
+    let chains = nat_chains(snap);
+    let comment = format!("name: \"nltest-net\" id: \"{CONTAINER_ID}\"");
+    let post = chains.iter().find(|c| c.name == "POSTROUTING").unwrap();
+    assert_eq!(post.rules.len(), 1, "{post:#?}");
+    let jump = &post.rules[0];
+    let cni_chain = jump.target.clone().expect("jump target");
+    assert!(cni_chain.starts_with("CNI-"), "{jump:#?}");
+    assert_eq!(
+        jump.source.as_ref().map(|c| (c.negated, c.value.as_str())),
+        Some((false, format!("{ip}/32").as_str()))
+    );
+    assert_eq!(jump.comment.as_deref(), Some(comment.as_str()));
+    let chain = chains
+        .iter()
+        .find(|c| c.name == cni_chain)
+        .unwrap_or_else(|| panic!("chain {cni_chain} missing: {chains:#?}"));
+    assert_eq!(chain.policy, None, "user-defined chain");
+    // Each rule as `[!] -d DST -j TARGET # COMMENT`.
+    let rules: Vec<String> = chain
+        .rules
+        .iter()
+        .map(|r| {
+            let d = r.destination.as_ref().expect("-d");
+            format!(
+                "{}-d {} -j {} # {}",
+                if d.negated { "! " } else { "" },
+                d.value,
+                r.target.as_deref().unwrap_or("-"),
+                r.comment.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            format!("-d 10.123.0.0/24 -j ACCEPT # {comment}"),
+            format!("! -d 224.0.0.0/4 -j MASQUERADE # {comment}"),
+        ]
+    );
+}
+
+/// DEL: the pod link, its peer, the lease and the NAT rules go; the bridge and ip_forward stay.
+fn del_removes_the_pod_and_its_rules(ip: &str) {
+    cni("DEL", "pod-x");
+    let snap = snapshot_json(&[]);
+    assert_eq!(link_names(&snap, "pod-x"), ["lo"]);
+    assert!(v4_addresses(&snap, "pod-x").is_empty());
+    assert!(routes(&snap, "pod-x", "inet", 254).is_empty());
+    assert_eq!(link_names(&snap, "host"), ["cni-t0", "lo"]);
+    assert!(link(&snap, "host", "cni-t0").ports.is_empty());
+    assert_eq!(ns(&snap, "host").sysctls.ip_forward, Some(1));
+    let chains = nat_chains(&snap);
+    assert!(
+        chains
+            .iter()
+            .all(|c| c.rules.is_empty() && !c.name.starts_with("CNI-")),
+        "{chains:#?}"
+    );
+    assert!(!Path::new(&format!("{IPAM_DIR}/nltest-net/{ip}")).exists());
+    assert_eq!(
+        topology_lines(&snapshot_text(&[])),
+        ["bridge cni-t0 (host): no ports"]
+    );
 }

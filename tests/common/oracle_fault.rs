@@ -130,18 +130,6 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
                 vec![argv(ns, &["link", "set", port, "nomaster"])],
             ))
         }
-        "forward-drop" => {
-            // Routers, and switches too: with br_netfilter, bridged traffic crosses FORWARD.
-            let mut places = t.routers.clone();
-            places.extend(t.switches.iter().cloned());
-            let ns = rng.pick(&places);
-            Some(fault(
-                kind,
-                ns,
-                "FORWARD policy DROP",
-                vec![exec_in(ns, &["iptables", "-P", "FORWARD", "DROP"])],
-            ))
-        }
         "rp-filter" => {
             if t.asymmetric.is_empty() {
                 return None;
@@ -176,6 +164,29 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
                 ],
             ))
         }
+        "forward-drop" | "masquerade" | "input-drop" => firewall_fault(kind, t, rng),
+        "nft-forward-drop" | "nft-input-drop" => nft_fault(kind, t, rng),
+        k if unseen::UNSEEN.contains(&k) => unseen::inject(kind, t, rng),
+        other => panic!("unknown fault kind {other:?}; known: {KINDS:?}"),
+    }
+}
+
+/// The iptables faults: FORWARD policy DROP in a router or switch, r0's MASQUERADE deleted,
+/// an INPUT drop of the listeners' port.
+fn firewall_fault(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> {
+    match kind {
+        "forward-drop" => {
+            // Routers, and switches too: with br_netfilter, bridged traffic crosses FORWARD.
+            let mut places = t.routers.clone();
+            places.extend(t.switches.iter().cloned());
+            let ns = rng.pick(&places);
+            Some(fault(
+                kind,
+                ns,
+                "FORWARD policy DROP",
+                vec![exec_in(ns, &["iptables", "-P", "FORWARD", "DROP"])],
+            ))
+        }
         "masquerade" => {
             if !t.masquerade {
                 return None;
@@ -207,9 +218,7 @@ pub fn inject(kind: &'static str, t: &Topology, rng: &mut Rng) -> Option<Fault> 
                 )],
             ))
         }
-        "nft-forward-drop" | "nft-input-drop" => nft_fault(kind, t, rng),
-        k if unseen::UNSEEN.contains(&k) => unseen::inject(kind, t, rng),
-        other => panic!("unknown fault kind {other:?}; known: {KINDS:?}"),
+        other => unreachable!("not an iptables fault: {other}"),
     }
 }
 

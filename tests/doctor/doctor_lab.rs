@@ -115,57 +115,7 @@ fn drill(scenario: &str) -> Vec<&'static str> {
             .find(|f| f["id"] == fault.finding.as_str())
             .expect("finding");
         if finding.get("fix").is_some() {
-            let out = netlens_in_state(&["fix", &fault.finding, "--yes"]);
-            assert!(
-                out.status.success(),
-                "fix {}: {}{}",
-                fault.finding,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            // A repair may uncover a consequence (a link set up again does not bring back
-            // the routes the kernel dropped): `fix` says so, and `fix all` repairs it.
-            let mut plans = 1;
-            let (mut code, mut after) = doctor();
-            if code != 0 {
-                let said = String::from_utf8_lossy(&out.stdout).to_string();
-                assert!(said.contains("still found:"), "{said}");
-                let out = netlens_in_state(&["fix", "all", "--yes"]);
-                assert!(
-                    out.status.success(),
-                    "fix all: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                plans += 1;
-                (code, after) = doctor();
-            }
-            assert_eq!(code, 0, "{scenario} {}: after fix: {after:#?}", fault.name);
-            if let Some(p) = &fault.probe {
-                assert!(
-                    ping_ok(p),
-                    "{scenario} {}: {p:?} fails after fix",
-                    fault.name
-                );
-            }
-            for _ in 0..plans {
-                let out = netlens_in_state(&["undo", "--yes"]);
-                assert!(
-                    out.status.success(),
-                    "undo: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            let (code, again) = doctor();
-            assert_eq!(
-                code, 1,
-                "{scenario} {}: undo must bring it back",
-                fault.name
-            );
-            assert!(
-                again.iter().any(|f| f["id"] == fault.finding.as_str()),
-                "{scenario} {}: after undo: {again:#?}",
-                fault.name
-            );
+            fix_then_undo(scenario, fault.name, &fault.finding, fault.probe.as_ref());
             fixed.push(fault.name);
         } else {
             unfixable.push(fault.name);
@@ -182,6 +132,53 @@ fn drill(scenario: &str) -> Vec<&'static str> {
         start.elapsed().as_millis()
     );
     unfixable
+}
+
+/// `netlens fix ID --yes` repairs it: the doctor is clean and the ping works again; `netlens undo` then puts the fault back, which the doctor sees again.
+fn fix_then_undo(scenario: &str, name: &str, finding: &str, probe: Option<&Probe>) {
+    let out = netlens_in_state(&["fix", finding, "--yes"]);
+    assert!(
+        out.status.success(),
+        "fix {}: {}{}",
+        finding,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A repair may uncover a consequence (a link set up again does not bring back
+    // the routes the kernel dropped): `fix` says so, and `fix all` repairs it.
+    let mut plans = 1;
+    let (mut code, mut after) = doctor();
+    if code != 0 {
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(said.contains("still found:"), "{said}");
+        let out = netlens_in_state(&["fix", "all", "--yes"]);
+        assert!(
+            out.status.success(),
+            "fix all: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        plans += 1;
+        (code, after) = doctor();
+    }
+    assert_eq!(code, 0, "{scenario} {}: after fix: {after:#?}", name);
+    if let Some(p) = probe {
+        assert!(ping_ok(p), "{scenario} {}: {p:?} fails after fix", name);
+    }
+    for _ in 0..plans {
+        let out = netlens_in_state(&["undo", "--yes"]);
+        assert!(
+            out.status.success(),
+            "undo: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (code, again) = doctor();
+    assert_eq!(code, 1, "{scenario} {}: undo must bring it back", name);
+    assert!(
+        again.iter().any(|f| f["id"] == finding),
+        "{scenario} {}: after undo: {again:#?}",
+        name
+    );
 }
 
 /// Runs netlens with its journal and sysctl.d inside the world (tmpfs on /run).

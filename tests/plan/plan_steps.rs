@@ -127,91 +127,8 @@ fn every_step_kind_applies_and_undoes() {
         let _state = private_state();
         no_dad(&["host"]);
         base_world();
-        apply_then_undo(
-            "add veth across namespaces",
-            json!([{"step": "add_veth", "ns": "host", "name": "h0", "peer_ns": "red", "peer": "r0"}]),
-        );
-        apply_then_undo(
-            "add bridge",
-            json!([{"step": "add_bridge", "ns": "blue", "name": "br9"}]),
-        );
-        apply_then_undo(
-            "delete veth with addresses, routes and a peer in another namespace",
-            json!([{"step": "delete_link", "ns": "red", "name": "v-red"}]),
-        );
-        apply_then_undo(
-            "delete bridge with a port and an address",
-            json!([{"step": "delete_link", "ns": "red", "name": "br0"}]),
-        );
-        apply_then_undo(
-            "move link",
-            json!([{"step": "move_link", "ns": "red", "name": "v-red", "to_ns": "host"}]),
-        );
-        apply_then_undo(
-            "detach from bridge",
-            json!([{"step": "set_master", "ns": "red", "link": "p0", "master": null}]),
-        );
-        apply_then_undo(
-            "attach to bridge",
-            json!([{"step": "set_master", "ns": "red", "link": "p1", "master": "br0"}]),
-        );
-        apply_then_undo(
-            "set link down (flushes routes and IPv6 addresses)",
-            json!([{"step": "set_link_up", "ns": "red", "link": "v-red", "up": false}]),
-        );
-        // x0's peer stays down, so it gains no carrier: bringing p1 up instead would wake
-        // p0 and br0, whose new IPv6 link-local addresses are the kernel's doing, not undone.
-        apply_then_undo(
-            "set link up",
-            json!([{"step": "set_link_up", "ns": "blue", "link": "x0", "up": true}]),
-        );
-        apply_then_undo(
-            "set mtu",
-            json!([{"step": "set_mtu", "ns": "blue", "link": "v-blue", "mtu": 1400}]),
-        );
-        apply_then_undo(
-            "add addresses",
-            json!([
-                {"step": "add_address", "ns": "blue", "link": "v-blue", "addr": "10.1.0.3/24"},
-                {"step": "add_address", "ns": "blue", "link": "v-blue", "addr": "fd00:9::3/64"}
-            ]),
-        );
-        apply_then_undo(
-            "remove the address a gateway route depends on",
-            json!([{"step": "del_address", "ns": "blue", "link": "v-blue", "addr": "10.1.0.2/24"}]),
-        );
-        apply_then_undo(
-            "add routes",
-            json!([
-                {"step": "add_route", "ns": "red", "route": {"dst": "10.20.0.0/16", "via": "10.1.0.2"}},
-                {"step": "add_route", "ns": "red", "route": {"dst": "0.0.0.0/0", "via": "10.1.0.2", "metric": 100}},
-                {"step": "add_route", "ns": "red", "route": {"dst": "10.30.0.0/16", "dev": "v-red", "table": 100}}
-            ]),
-        );
-        apply_then_undo(
-            "remove a static route",
-            json!([{"step": "del_route", "ns": "blue", "route": {"dst": "10.9.0.0/16"}}]),
-        );
-        apply_then_undo(
-            "remove a device route with a metric",
-            json!([{"step": "del_route", "ns": "red", "route": {"dst": "10.8.0.0/16", "dev": "v-red"}}]),
-        );
-        apply_then_undo(
-            "sysctls in a namespace",
-            json!([
-                {"step": "set_sysctl", "ns": "red", "key": "net/ipv4/ip_forward", "value": "1"},
-                {"step": "set_sysctl", "ns": "red", "key": "net/ipv4/conf/v-red/rp_filter", "value": "2"}
-            ]),
-        );
-        apply_then_undo(
-            "iptables: add a NAT rule, delete the middle filter rule",
-            json!([
-                {"step": "add_iptables_rule", "ns": "red", "table": "nat", "chain": "POSTROUTING",
-                 "rule": ["-s", "10.1.0.0/24", "-m", "comment", "--comment", "netlens test", "-j", "MASQUERADE"]},
-                {"step": "del_iptables_rule", "ns": "red", "table": "filter", "chain": "INPUT",
-                 "rule": ["-s", "10.1.0.6", "-j", "DROP"]}
-            ]),
-        );
+        link_steps_apply_and_undo();
+        addr_route_sysctl_iptables_steps_apply_and_undo();
         apply_then_undo(
             "bridge port flags",
             json!([{"step": "set_bridge_port", "ns": "red", "link": "p0", "isolated": true,
@@ -253,6 +170,99 @@ fn every_step_kind_applies_and_undoes() {
             "the deleted rule went back to its place: {order}"
         );
     });
+}
+
+/// Link steps: veth, bridge, delete, move, master, up/down, MTU.
+fn link_steps_apply_and_undo() {
+    apply_then_undo(
+        "add veth across namespaces",
+        json!([{"step": "add_veth", "ns": "host", "name": "h0", "peer_ns": "red", "peer": "r0"}]),
+    );
+    apply_then_undo(
+        "add bridge",
+        json!([{"step": "add_bridge", "ns": "blue", "name": "br9"}]),
+    );
+    apply_then_undo(
+        "delete veth with addresses, routes and a peer in another namespace",
+        json!([{"step": "delete_link", "ns": "red", "name": "v-red"}]),
+    );
+    apply_then_undo(
+        "delete bridge with a port and an address",
+        json!([{"step": "delete_link", "ns": "red", "name": "br0"}]),
+    );
+    apply_then_undo(
+        "move link",
+        json!([{"step": "move_link", "ns": "red", "name": "v-red", "to_ns": "host"}]),
+    );
+    apply_then_undo(
+        "detach from bridge",
+        json!([{"step": "set_master", "ns": "red", "link": "p0", "master": null}]),
+    );
+    apply_then_undo(
+        "attach to bridge",
+        json!([{"step": "set_master", "ns": "red", "link": "p1", "master": "br0"}]),
+    );
+    apply_then_undo(
+        "set link down (flushes routes and IPv6 addresses)",
+        json!([{"step": "set_link_up", "ns": "red", "link": "v-red", "up": false}]),
+    );
+    // x0's peer stays down, so it gains no carrier: bringing p1 up instead would wake
+    // p0 and br0, whose new IPv6 link-local addresses are the kernel's doing, not undone.
+    apply_then_undo(
+        "set link up",
+        json!([{"step": "set_link_up", "ns": "blue", "link": "x0", "up": true}]),
+    );
+    apply_then_undo(
+        "set mtu",
+        json!([{"step": "set_mtu", "ns": "blue", "link": "v-blue", "mtu": 1400}]),
+    );
+}
+
+/// Address, route, sysctl and iptables steps.
+fn addr_route_sysctl_iptables_steps_apply_and_undo() {
+    apply_then_undo(
+        "add addresses",
+        json!([
+            {"step": "add_address", "ns": "blue", "link": "v-blue", "addr": "10.1.0.3/24"},
+            {"step": "add_address", "ns": "blue", "link": "v-blue", "addr": "fd00:9::3/64"}
+        ]),
+    );
+    apply_then_undo(
+        "remove the address a gateway route depends on",
+        json!([{"step": "del_address", "ns": "blue", "link": "v-blue", "addr": "10.1.0.2/24"}]),
+    );
+    apply_then_undo(
+        "add routes",
+        json!([
+            {"step": "add_route", "ns": "red", "route": {"dst": "10.20.0.0/16", "via": "10.1.0.2"}},
+            {"step": "add_route", "ns": "red", "route": {"dst": "0.0.0.0/0", "via": "10.1.0.2", "metric": 100}},
+            {"step": "add_route", "ns": "red", "route": {"dst": "10.30.0.0/16", "dev": "v-red", "table": 100}}
+        ]),
+    );
+    apply_then_undo(
+        "remove a static route",
+        json!([{"step": "del_route", "ns": "blue", "route": {"dst": "10.9.0.0/16"}}]),
+    );
+    apply_then_undo(
+        "remove a device route with a metric",
+        json!([{"step": "del_route", "ns": "red", "route": {"dst": "10.8.0.0/16", "dev": "v-red"}}]),
+    );
+    apply_then_undo(
+        "sysctls in a namespace",
+        json!([
+            {"step": "set_sysctl", "ns": "red", "key": "net/ipv4/ip_forward", "value": "1"},
+            {"step": "set_sysctl", "ns": "red", "key": "net/ipv4/conf/v-red/rp_filter", "value": "2"}
+        ]),
+    );
+    apply_then_undo(
+        "iptables: add a NAT rule, delete the middle filter rule",
+        json!([
+            {"step": "add_iptables_rule", "ns": "red", "table": "nat", "chain": "POSTROUTING",
+             "rule": ["-s", "10.1.0.0/24", "-m", "comment", "--comment", "netlens test", "-j", "MASQUERADE"]},
+            {"step": "del_iptables_rule", "ns": "red", "table": "filter", "chain": "INPUT",
+             "rule": ["-s", "10.1.0.6", "-j", "DROP"]}
+        ]),
+    );
 }
 
 #[test]

@@ -46,110 +46,8 @@ fn collect_empty_then_populated_namespace() {
             assert!(fw.errors.is_empty(), "spawned something: {:?}", fw.errors);
             assert!(fw.iptables.is_empty() && fw.nft.is_empty());
 
-            // 2. Rules in all three backends.
-            sh(
-                "iptables-nft",
-                &[
-                    "-t",
-                    "nat",
-                    "-A",
-                    "POSTROUTING",
-                    "-s",
-                    "192.168.15.0/24",
-                    "-m",
-                    "comment",
-                    "--comment",
-                    "netlens test",
-                    "-j",
-                    "MASQUERADE",
-                ],
-            );
-            sh(
-                "ip6tables-nft",
-                &["-A", "INPUT", "!", "-s", "fd00::/8", "-j", "DROP"],
-            );
-            sh(
-                "iptables-legacy",
-                &["-A", "FORWARD", "-i", "veth0", "-j", "ACCEPT"],
-            );
-            sh("nft", &["add", "table", "inet", "nltest"]);
-            sh(
-                "nft",
-                &[
-                    "add",
-                    "chain",
-                    "inet",
-                    "nltest",
-                    "input",
-                    "{ type filter hook input priority 0 ; policy accept ; }",
-                ],
-            );
-            sh(
-                "nft",
-                &[
-                    "add", "rule", "inet", "nltest", "input", "tcp", "dport", "22", "counter",
-                    "accept",
-                ],
-            );
-
-            let fw = collect_in_current_netns();
-            assert!(fw.errors.is_empty(), "{:?}", fw.errors);
-            assert_eq!(
-                fw.backends,
-                vec![Backend::Nft, Backend::IptablesNft, Backend::IptablesLegacy]
-            );
-
-            let masq: Vec<_> = fw
-                .nat_rules()
-                .filter(|r| r.rule.target.as_deref() == Some("MASQUERADE"))
-                .collect();
-            assert_eq!(masq.len(), 1, "{fw:#?}");
-            assert_eq!(masq[0].table.source, XtSource::Nft);
-            assert_eq!(masq[0].table.family, IpFamily::V4);
-            assert_eq!(masq[0].chain.name, "POSTROUTING");
-            assert_eq!(masq[0].rule.comment.as_deref(), Some("netlens test"));
-            assert_eq!(
-                masq[0].rule.source.as_ref().map(|c| c.value.as_str()),
-                Some("192.168.15.0/24")
-            );
-            // `iptables-save -c` output carries counters.
-            assert_eq!(masq[0].rule.packets, Some(0));
-
-            let v6 = fw
-                .xt_rules()
-                .find(|r| r.table.family == IpFamily::V6)
-                .expect("ip6tables rule");
-            assert_eq!(v6.chain.name, "INPUT");
-            assert!(v6.rule.source.as_ref().is_some_and(|c| c.negated));
-
-            let legacy = fw
-                .xt_rules()
-                .find(|r| r.table.source == XtSource::Legacy)
-                .expect("legacy rule");
-            assert_eq!(legacy.table.name, "filter");
-            assert_eq!(legacy.chain.name, "FORWARD");
-            assert_eq!(legacy.rule.target.as_deref(), Some("ACCEPT"));
-
-            let native = fw
-                .nft
-                .iter()
-                .find(|t| t.family == "inet" && t.name == "nltest")
-                .expect("native table");
-            let input = native.chain("input").expect("input chain");
-            assert_eq!(input.hook.as_deref(), Some("input"));
-            assert_eq!(
-                input.rules[0].expr_summary,
-                "tcp dport 22 counter packets 0 bytes 0 accept"
-            );
-            // iptables-nft's nat table is visible to nft too, with the extensions opaque.
-            let nat = fw
-                .nft
-                .iter()
-                .find(|t| t.family == "ip" && t.name == "nat")
-                .expect("iptables-nft nat table in nft");
-            let summary = &nat.chain("POSTROUTING").expect("chain").rules[0].expr_summary;
-            assert!(summary.starts_with("ip saddr 192.168.15.0/24"), "{summary}");
-            assert!(summary.ends_with("xt MASQUERADE"), "{summary}");
+            add_rules_in_all_three_backends();
+            assert_rules_in_all_three_backends();
 
             // 3. Tools missing while tables exist: errors, no panic.
             let fw = with_path(empty_bin.path(), collect_in_current_netns);
@@ -170,6 +68,115 @@ fn collect_empty_then_populated_namespace() {
             assert!(fw.iptables.is_empty() && fw.backends.is_empty());
         },
     );
+}
+
+/// Rules in all three backends: iptables-nft (v4 nat, v6 filter), iptables-legacy and native nft.
+fn add_rules_in_all_three_backends() {
+    sh(
+        "iptables-nft",
+        &[
+            "-t",
+            "nat",
+            "-A",
+            "POSTROUTING",
+            "-s",
+            "192.168.15.0/24",
+            "-m",
+            "comment",
+            "--comment",
+            "netlens test",
+            "-j",
+            "MASQUERADE",
+        ],
+    );
+    sh(
+        "ip6tables-nft",
+        &["-A", "INPUT", "!", "-s", "fd00::/8", "-j", "DROP"],
+    );
+    sh(
+        "iptables-legacy",
+        &["-A", "FORWARD", "-i", "veth0", "-j", "ACCEPT"],
+    );
+    sh("nft", &["add", "table", "inet", "nltest"]);
+    sh(
+        "nft",
+        &[
+            "add",
+            "chain",
+            "inet",
+            "nltest",
+            "input",
+            "{ type filter hook input priority 0 ; policy accept ; }",
+        ],
+    );
+    sh(
+        "nft",
+        &[
+            "add", "rule", "inet", "nltest", "input", "tcp", "dport", "22", "counter", "accept",
+        ],
+    );
+}
+
+/// Each backend's rule is read back: iptables-nft (with counters), ip6tables, legacy, native nft.
+fn assert_rules_in_all_three_backends() {
+    let fw = collect_in_current_netns();
+    assert!(fw.errors.is_empty(), "{:?}", fw.errors);
+    assert_eq!(
+        fw.backends,
+        vec![Backend::Nft, Backend::IptablesNft, Backend::IptablesLegacy]
+    );
+
+    let masq: Vec<_> = fw
+        .nat_rules()
+        .filter(|r| r.rule.target.as_deref() == Some("MASQUERADE"))
+        .collect();
+    assert_eq!(masq.len(), 1, "{fw:#?}");
+    assert_eq!(masq[0].table.source, XtSource::Nft);
+    assert_eq!(masq[0].table.family, IpFamily::V4);
+    assert_eq!(masq[0].chain.name, "POSTROUTING");
+    assert_eq!(masq[0].rule.comment.as_deref(), Some("netlens test"));
+    assert_eq!(
+        masq[0].rule.source.as_ref().map(|c| c.value.as_str()),
+        Some("192.168.15.0/24")
+    );
+    // `iptables-save -c` output carries counters.
+    assert_eq!(masq[0].rule.packets, Some(0));
+
+    let v6 = fw
+        .xt_rules()
+        .find(|r| r.table.family == IpFamily::V6)
+        .expect("ip6tables rule");
+    assert_eq!(v6.chain.name, "INPUT");
+    assert!(v6.rule.source.as_ref().is_some_and(|c| c.negated));
+
+    let legacy = fw
+        .xt_rules()
+        .find(|r| r.table.source == XtSource::Legacy)
+        .expect("legacy rule");
+    assert_eq!(legacy.table.name, "filter");
+    assert_eq!(legacy.chain.name, "FORWARD");
+    assert_eq!(legacy.rule.target.as_deref(), Some("ACCEPT"));
+
+    let native = fw
+        .nft
+        .iter()
+        .find(|t| t.family == "inet" && t.name == "nltest")
+        .expect("native table");
+    let input = native.chain("input").expect("input chain");
+    assert_eq!(input.hook.as_deref(), Some("input"));
+    assert_eq!(
+        input.rules[0].expr_summary,
+        "tcp dport 22 counter packets 0 bytes 0 accept"
+    );
+    // iptables-nft's nat table is visible to nft too, with the extensions opaque.
+    let nat = fw
+        .nft
+        .iter()
+        .find(|t| t.family == "ip" && t.name == "nat")
+        .expect("iptables-nft nat table in nft");
+    let summary = &nat.chain("POSTROUTING").expect("chain").rules[0].expr_summary;
+    assert!(summary.starts_with("ip saddr 192.168.15.0/24"), "{summary}");
+    assert!(summary.ends_with("xt MASQUERADE"), "{summary}");
 }
 
 /// The real caller enters a namespace on one thread while the process stays elsewhere: the

@@ -41,78 +41,14 @@ fn save_snapshot(path: &std::path::Path) {
 #[test]
 fn diff_reports_incident_changes() {
     in_world("diff::diff_reports_incident_changes", || {
-        private_etc_netns(&["red"]);
-        std::fs::write("/etc/netns/red/resolv.conf", "nameserver 10.0.0.53\n").unwrap();
-        for n in ["red", "blue"] {
-            sh(&["ip", "netns", "add", n]);
-            // No IPv6: its link-local addresses and routes come and go with link state and
-            // would make the expected report depend on DAD timing.
-            ns_sh(n, &["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-            ns_sh(
-                n,
-                &["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
-            );
-            ns_sh(n, &["ip", "link", "set", "lo", "up"]);
-        }
-        sh(&[
-            "ip", "link", "add", "vr", "netns", "red", "type", "veth", "peer", "name", "vb",
-            "netns", "blue",
-        ]);
-        ns_sh("red", &["ip", "addr", "add", "10.0.0.1/24", "dev", "vr"]);
-        ns_sh("blue", &["ip", "addr", "add", "10.0.0.2/24", "dev", "vb"]);
-        // A second leg for the new route (no dummy module everywhere: a veth pair).
-        ns_sh(
-            "red",
-            &[
-                "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1",
-            ],
-        );
-        ns_sh("red", &["ip", "addr", "add", "172.16.0.1/24", "dev", "d0"]);
-        for (n, l) in [("red", "vr"), ("blue", "vb"), ("red", "d0"), ("red", "d1")] {
-            ns_sh(n, &["ip", "link", "set", l, "up"]);
-        }
-
-        for (n, l) in [("red", "vr"), ("blue", "vb"), ("red", "d0"), ("red", "d1")] {
-            wait_oper_state(n, l, "UP");
-        }
+        build_red_blue();
 
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("old.json");
         let new = dir.path().join("new.json");
         save_snapshot(&old);
 
-        ns_sh("blue", &["ip", "link", "set", "vb", "down"]);
-        ns_sh("red", &["ip", "addr", "del", "10.0.0.1/24", "dev", "vr"]);
-        ns_sh(
-            "red",
-            &[
-                "ip",
-                "route",
-                "add",
-                "192.168.50.0/24",
-                "via",
-                "172.16.0.254",
-            ],
-        );
-        ns_sh("red", &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        ns_sh(
-            "red",
-            &[
-                "iptables",
-                "-t",
-                "nat",
-                "-A",
-                "POSTROUTING",
-                "-s",
-                "10.0.0.0/24",
-                "-j",
-                "MASQUERADE",
-            ],
-        );
-        std::fs::write("/etc/netns/red/resolv.conf", "nameserver 1.1.1.1\n").unwrap();
-        wait_oper_state("blue", "vb", "DOWN");
-        // vr lost its carrier with its peer.
-        wait_oper_state("red", "vr", "DOWN");
+        make_incident_changes();
         save_snapshot(&new);
 
         let (o, n) = (old.to_str().unwrap(), new.to_str().unwrap());
@@ -192,6 +128,80 @@ fn diff_reports_incident_changes() {
         assert_eq!(same.status.code(), Some(0));
         assert_eq!(String::from_utf8_lossy(&same.stdout), "no changes\n");
     });
+}
+
+/// `red` and `blue` joined by a veth, `red` with a second leg and its own resolv.conf, no IPv6, all links up.
+fn build_red_blue() {
+    private_etc_netns(&["red"]);
+    std::fs::write("/etc/netns/red/resolv.conf", "nameserver 10.0.0.53\n").unwrap();
+    for n in ["red", "blue"] {
+        sh(&["ip", "netns", "add", n]);
+        // No IPv6: its link-local addresses and routes come and go with link state and
+        // would make the expected report depend on DAD timing.
+        ns_sh(n, &["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+        ns_sh(
+            n,
+            &["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
+        );
+        ns_sh(n, &["ip", "link", "set", "lo", "up"]);
+    }
+    sh(&[
+        "ip", "link", "add", "vr", "netns", "red", "type", "veth", "peer", "name", "vb", "netns",
+        "blue",
+    ]);
+    ns_sh("red", &["ip", "addr", "add", "10.0.0.1/24", "dev", "vr"]);
+    ns_sh("blue", &["ip", "addr", "add", "10.0.0.2/24", "dev", "vb"]);
+    // A second leg for the new route (no dummy module everywhere: a veth pair).
+    ns_sh(
+        "red",
+        &[
+            "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1",
+        ],
+    );
+    ns_sh("red", &["ip", "addr", "add", "172.16.0.1/24", "dev", "d0"]);
+    for (n, l) in [("red", "vr"), ("blue", "vb"), ("red", "d0"), ("red", "d1")] {
+        ns_sh(n, &["ip", "link", "set", l, "up"]);
+    }
+
+    for (n, l) in [("red", "vr"), ("blue", "vb"), ("red", "d0"), ("red", "d1")] {
+        wait_oper_state(n, l, "UP");
+    }
+}
+
+/// The incident: a link down, an address gone, a route, ip_forward, a NAT rule and resolv.conf changed; then both veth ends are down.
+fn make_incident_changes() {
+    ns_sh("blue", &["ip", "link", "set", "vb", "down"]);
+    ns_sh("red", &["ip", "addr", "del", "10.0.0.1/24", "dev", "vr"]);
+    ns_sh(
+        "red",
+        &[
+            "ip",
+            "route",
+            "add",
+            "192.168.50.0/24",
+            "via",
+            "172.16.0.254",
+        ],
+    );
+    ns_sh("red", &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    ns_sh(
+        "red",
+        &[
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "POSTROUTING",
+            "-s",
+            "10.0.0.0/24",
+            "-j",
+            "MASQUERADE",
+        ],
+    );
+    std::fs::write("/etc/netns/red/resolv.conf", "nameserver 1.1.1.1\n").unwrap();
+    wait_oper_state("blue", "vb", "DOWN");
+    // vr lost its carrier with its peer.
+    wait_oper_state("red", "vr", "DOWN");
 }
 
 /// Runs `netlens diff OLD NEW` and returns (exit code, stderr).

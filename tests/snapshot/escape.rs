@@ -12,6 +12,7 @@ use common::snap::{netlens, snapshot_json};
 use common::tui::{app_over, asset, key, screen};
 use common::world::{in_world, sh};
 use crossterm::event::KeyCode;
+use netlens::model::Snapshot;
 use netlens::text::escape::{escape, is_unsafe_char};
 
 /// A named namespace: ESC + colour, a newline, a bidi override.
@@ -173,29 +174,7 @@ fn hostile_names_are_escaped_in_every_text_output() {
                 escape(&text)
             );
 
-            // The rules are exactly the kernel's, comments intact.
-            let host = snap
-                .namespaces
-                .iter()
-                .find(|n| n.name == "host")
-                .expect("host");
-            let fw = host.firewall.as_ref().expect("host firewall");
-            let input: Vec<_> = fw
-                .iptables
-                .iter()
-                .filter(|t| t.name == "filter")
-                .flat_map(|t| t.chains.iter().filter(|c| c.name == "INPUT"))
-                .flat_map(|c| c.rules.iter())
-                .collect();
-            let listed = sh(&["iptables", "-L", "INPUT", "-n", "--line-numbers"]);
-            let kernel = listed
-                .lines()
-                .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
-                .count();
-            assert_eq!(input.len(), kernel, "rules: {input:#?}");
-            assert_eq!(input.len(), 3);
-            assert_eq!(input[0].comment.as_deref(), Some(COMMENT));
-            assert_eq!(input[1].comment.as_deref(), Some(PODMAN_COMMENT));
+            rules_are_the_kernels(&snap);
 
             // A bad --ns argument is echoed escaped.
             let out = netlens(&["snapshot", "--ns", "nope\u{1b}[2J"]);
@@ -250,6 +229,32 @@ fn hostile_names_are_escaped_in_every_text_output() {
             assert!(words.contains(&NS.to_string()), "{cmd} -> {words:?}");
         },
     );
+}
+
+/// The rules are exactly the kernel's, comments intact.
+fn rules_are_the_kernels(snap: &Snapshot) {
+    let host = snap
+        .namespaces
+        .iter()
+        .find(|n| n.name == "host")
+        .expect("host");
+    let fw = host.firewall.as_ref().expect("host firewall");
+    let input: Vec<_> = fw
+        .iptables
+        .iter()
+        .filter(|t| t.name == "filter")
+        .flat_map(|t| t.chains.iter().filter(|c| c.name == "INPUT"))
+        .flat_map(|c| c.rules.iter())
+        .collect();
+    let listed = sh(&["iptables", "-L", "INPUT", "-n", "--line-numbers"]);
+    let kernel = listed
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert_eq!(input.len(), kernel, "rules: {input:#?}");
+    assert_eq!(input.len(), 3);
+    assert_eq!(input[0].comment.as_deref(), Some(COMMENT));
+    assert_eq!(input[1].comment.as_deref(), Some(PODMAN_COMMENT));
 }
 
 /// What bash makes of a previewed command line: echo each word as a NUL-terminated string.

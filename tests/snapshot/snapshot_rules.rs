@@ -4,6 +4,7 @@ use crate::common;
 
 use common::snap::{ip_json, ns, snapshot_json, snapshot_text};
 use common::world::{in_world, sh};
+use netlens::model::Namespace;
 
 #[test]
 fn inverted_rule_and_missing_main_rule_are_reported() {
@@ -116,82 +117,8 @@ fn rules_and_protocols_match_iproute2() {
         let snap = snapshot_json(&["--ns", "pr"]);
         let pr = ns(&snap, "pr");
 
-        // Only IPv4 and IPv6 rules, exactly those `ip rule` / `ip -6 rule` list.
-        for (family, flag) in [("inet", "-4"), ("inet6", "-6")] {
-            let oracle = ip_json(Some("pr"), &[flag, "rule"]);
-            let want: Vec<u64> = oracle
-                .as_array()
-                .expect("rule array")
-                .iter()
-                .map(|r| r["priority"].as_u64().expect("priority"))
-                .collect();
-            let got: Vec<u64> = pr
-                .rules
-                .iter()
-                .filter(|r| r.family == family)
-                .map(|r| u64::from(r.priority))
-                .collect();
-            assert_eq!(got, want, "{family} rules vs ip {flag} rule: {oracle}");
-            for o in oracle.as_array().expect("rule array") {
-                let prio = o["priority"].as_u64().expect("priority") as u32;
-                let r = pr
-                    .rules
-                    .iter()
-                    .find(|r| r.family == family && r.priority == prio)
-                    .expect("same rule");
-                let hex = |v: Option<u32>| v.map(|v| format!("{v:#x}"));
-                assert_eq!(hex(r.fwmark).as_deref(), o["fwmark"].as_str(), "{o}");
-                assert_eq!(hex(r.fwmask).as_deref(), o["fwmask"].as_str(), "{o}");
-                assert_eq!(r.goto.map(u64::from), o["goto"].as_u64(), "{o}");
-                // `ip rule` hides `kernel` and `unspec`.
-                let shown = r
-                    .protocol
-                    .as_deref()
-                    .filter(|p| !matches!(*p, "kernel" | "unspec"));
-                assert_eq!(shown, o["protocol"].as_str(), "{o}");
-            }
-        }
-        assert!(
-            pr.rules
-                .iter()
-                .all(|r| r.family == "inet" || r.family == "inet6"),
-            "{:?}",
-            pr.rules
-        );
-        let goto = pr.rules.iter().find(|r| r.priority == 100).expect("goto");
-        assert_eq!((goto.action.as_str(), goto.goto), ("goto", Some(200)));
-
-        // Protocols as `ip route` names them (it omits `boot`).
-        let mut checked = 0;
-        for flag in ["-4", "-6"] {
-            let oracle = ip_json(Some("pr"), &[flag, "route", "show", "table", "all"]);
-            for o in oracle.as_array().expect("route array") {
-                let dst = o["dst"].as_str().expect("dst");
-                let table = o["table"].as_str().unwrap_or("main");
-                let r = pr
-                    .routes
-                    .iter()
-                    .find(|r| {
-                        r.table_name == table
-                            && (r.dst == dst || r.dst.split('/').next() == Some(dst))
-                    })
-                    .unwrap_or_else(|| panic!("no route {dst} table {table}: {:?}", pr.routes));
-                let want = o["protocol"].as_str().unwrap_or("boot");
-                assert_eq!(r.protocol, want, "{o}");
-                checked += 1;
-            }
-        }
-        assert!(checked >= 4, "{checked}");
-        let proto = |dst: &str| {
-            pr.routes
-                .iter()
-                .find(|r| r.dst == dst)
-                .map(|r| r.protocol.clone())
-        };
-        assert_eq!(proto("10.1.0.0/24").as_deref(), Some("openr"));
-        assert_eq!(proto("10.2.0.0/24").as_deref(), Some("250"));
-        assert_eq!(proto("10.3.0.0/24").as_deref(), Some("static"));
-        assert_eq!(proto("2001:db8::/64").as_deref(), Some("250"));
+        assert_rules_match_ip(pr);
+        assert_route_protocols_match_ip(pr);
 
         let text = snapshot_text(&["--ns", "pr"]);
         assert!(text.contains("fwmark 0x10/0xf0 lookup 100"), "{text}");
@@ -200,4 +127,84 @@ fn rules_and_protocols_match_iproute2() {
         assert!(text.contains("proto openr"), "{text}");
         assert!(!text.contains("other"), "{text}");
     });
+}
+
+/// Only IPv4 and IPv6 rules, exactly those `ip rule` / `ip -6 rule` list.
+fn assert_rules_match_ip(pr: &Namespace) {
+    for (family, flag) in [("inet", "-4"), ("inet6", "-6")] {
+        let oracle = ip_json(Some("pr"), &[flag, "rule"]);
+        let want: Vec<u64> = oracle
+            .as_array()
+            .expect("rule array")
+            .iter()
+            .map(|r| r["priority"].as_u64().expect("priority"))
+            .collect();
+        let got: Vec<u64> = pr
+            .rules
+            .iter()
+            .filter(|r| r.family == family)
+            .map(|r| u64::from(r.priority))
+            .collect();
+        assert_eq!(got, want, "{family} rules vs ip {flag} rule: {oracle}");
+        for o in oracle.as_array().expect("rule array") {
+            let prio = o["priority"].as_u64().expect("priority") as u32;
+            let r = pr
+                .rules
+                .iter()
+                .find(|r| r.family == family && r.priority == prio)
+                .expect("same rule");
+            let hex = |v: Option<u32>| v.map(|v| format!("{v:#x}"));
+            assert_eq!(hex(r.fwmark).as_deref(), o["fwmark"].as_str(), "{o}");
+            assert_eq!(hex(r.fwmask).as_deref(), o["fwmask"].as_str(), "{o}");
+            assert_eq!(r.goto.map(u64::from), o["goto"].as_u64(), "{o}");
+            // `ip rule` hides `kernel` and `unspec`.
+            let shown = r
+                .protocol
+                .as_deref()
+                .filter(|p| !matches!(*p, "kernel" | "unspec"));
+            assert_eq!(shown, o["protocol"].as_str(), "{o}");
+        }
+    }
+    assert!(
+        pr.rules
+            .iter()
+            .all(|r| r.family == "inet" || r.family == "inet6"),
+        "{:?}",
+        pr.rules
+    );
+    let goto = pr.rules.iter().find(|r| r.priority == 100).expect("goto");
+    assert_eq!((goto.action.as_str(), goto.goto), ("goto", Some(200)));
+}
+
+/// Protocols as `ip route` names them (it omits `boot`).
+fn assert_route_protocols_match_ip(pr: &Namespace) {
+    let mut checked = 0;
+    for flag in ["-4", "-6"] {
+        let oracle = ip_json(Some("pr"), &[flag, "route", "show", "table", "all"]);
+        for o in oracle.as_array().expect("route array") {
+            let dst = o["dst"].as_str().expect("dst");
+            let table = o["table"].as_str().unwrap_or("main");
+            let r = pr
+                .routes
+                .iter()
+                .find(|r| {
+                    r.table_name == table && (r.dst == dst || r.dst.split('/').next() == Some(dst))
+                })
+                .unwrap_or_else(|| panic!("no route {dst} table {table}: {:?}", pr.routes));
+            let want = o["protocol"].as_str().unwrap_or("boot");
+            assert_eq!(r.protocol, want, "{o}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+    let proto = |dst: &str| {
+        pr.routes
+            .iter()
+            .find(|r| r.dst == dst)
+            .map(|r| r.protocol.clone())
+    };
+    assert_eq!(proto("10.1.0.0/24").as_deref(), Some("openr"));
+    assert_eq!(proto("10.2.0.0/24").as_deref(), Some("250"));
+    assert_eq!(proto("10.3.0.0/24").as_deref(), Some("static"));
+    assert_eq!(proto("2001:db8::/64").as_deref(), Some("250"));
 }

@@ -161,70 +161,77 @@ fn policy_rule_that_drops_found_and_fixed() {
             sh(&["ip", "-n", "r", "rule", "del", "pref", "32764"]);
             assert!(ping_ok("h", "10.72.9.1", None), "rule removed by hand");
 
-            // Two rules share a priority; only the one that loses traffic goes.
-            for to in ["10.72.200.0/24", "10.72.9.1"] {
-                sh(&[
-                    "ip", "-n", "h", "rule", "add", "pref", "500", "to", to, "prohibit",
-                ]);
-            }
-            assert!(!ping_ok("h", "10.72.9.1", None), "prohibit rule");
-            let f = expect_finding(
-                "policy-rule",
-                "error",
-                "h",
-                ("rule", "500: from all to 10.72.9.1/32 prohibit"),
-            );
-            fix(f["id"].as_str().unwrap());
-            assert!(ping_ok("h", "10.72.9.1", None), "after deleting the rule");
-            let left = sh_out(&["ip", "-n", "h", "rule", "show", "pref", "500"]);
-            assert!(
-                left.contains("10.72.200.0/24") && !left.contains("10.72.9.1"),
-                "only the rule that drops goes: {left}"
-            );
-            undo();
-            assert!(!ping_ok("h", "10.72.9.1", None), "undo puts it back");
-            sh(&["ip", "-n", "h", "rule", "flush", "pref", "500"]);
-
-            // A rule on the host's own source address: a socket's packets are routed again with
-            // the source the first lookup chose, so they take it (oracle seed 8).
-            sh(&[
-                "ip",
-                "-n",
-                "h",
-                "route",
-                "add",
-                "unreachable",
-                "default",
-                "table",
-                "100",
-            ]);
-            sh(&[
-                "ip",
-                "-n",
-                "h",
-                "rule",
-                "add",
-                "from",
-                "10.72.0.2",
-                "lookup",
-                "100",
-            ]);
-            assert!(!ping_ok("h", "10.72.9.1", None), "from-rule on the host");
-            assert!(!path_delivers("h", "10.72.9.1"), "path takes the from-rule");
-            let f = expect_finding(
-                "policy-rule",
-                "error",
-                "h",
-                ("rule", "32765: from 10.72.0.2/32 lookup 100"),
-            );
-            fix(f["id"].as_str().unwrap());
-            assert!(
-                ping_ok("h", "10.72.9.1", None),
-                "after deleting the from-rule"
-            );
-            assert!(path_delivers("h", "10.72.9.1"), "path after the fix");
+            two_rules_share_a_priority_only_the_dropping_one_goes();
+            rule_on_the_hosts_own_source_address();
         },
     );
+}
+
+/// Two rules share a priority; only the one that loses traffic goes.
+fn two_rules_share_a_priority_only_the_dropping_one_goes() {
+    for to in ["10.72.200.0/24", "10.72.9.1"] {
+        sh(&[
+            "ip", "-n", "h", "rule", "add", "pref", "500", "to", to, "prohibit",
+        ]);
+    }
+    assert!(!ping_ok("h", "10.72.9.1", None), "prohibit rule");
+    let f = expect_finding(
+        "policy-rule",
+        "error",
+        "h",
+        ("rule", "500: from all to 10.72.9.1/32 prohibit"),
+    );
+    fix(f["id"].as_str().unwrap());
+    assert!(ping_ok("h", "10.72.9.1", None), "after deleting the rule");
+    let left = sh_out(&["ip", "-n", "h", "rule", "show", "pref", "500"]);
+    assert!(
+        left.contains("10.72.200.0/24") && !left.contains("10.72.9.1"),
+        "only the rule that drops goes: {left}"
+    );
+    undo();
+    assert!(!ping_ok("h", "10.72.9.1", None), "undo puts it back");
+    sh(&["ip", "-n", "h", "rule", "flush", "pref", "500"]);
+}
+
+/// A rule on the host's own source address: a socket's packets are routed again with
+/// the source the first lookup chose, so they take it (oracle seed 8).
+fn rule_on_the_hosts_own_source_address() {
+    sh(&[
+        "ip",
+        "-n",
+        "h",
+        "route",
+        "add",
+        "unreachable",
+        "default",
+        "table",
+        "100",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        "h",
+        "rule",
+        "add",
+        "from",
+        "10.72.0.2",
+        "lookup",
+        "100",
+    ]);
+    assert!(!ping_ok("h", "10.72.9.1", None), "from-rule on the host");
+    assert!(!path_delivers("h", "10.72.9.1"), "path takes the from-rule");
+    let f = expect_finding(
+        "policy-rule",
+        "error",
+        "h",
+        ("rule", "32765: from 10.72.0.2/32 lookup 100"),
+    );
+    fix(f["id"].as_str().unwrap());
+    assert!(
+        ping_ok("h", "10.72.9.1", None),
+        "after deleting the from-rule"
+    );
+    assert!(path_delivers("h", "10.72.9.1"), "path after the fix");
 }
 
 /// The stdout of a command that must succeed.
