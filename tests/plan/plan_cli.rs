@@ -404,3 +404,31 @@ fn a_fix_undone_behind_its_back_is_not_reported_as_success() {
         },
     );
 }
+
+/// A plan that deletes a namespace and creates another of the same name reaches the new one
+/// with its later steps, not the deleted one its first connection still held open.
+#[test]
+fn steps_after_a_namespace_is_recreated_reach_the_new_one() {
+    in_world(
+        "plan_cli::steps_after_a_namespace_is_recreated_reach_the_new_one",
+        || {
+            let state = private_state();
+            let file = write_plan(
+                state.path(),
+                "p.json",
+                json!({"id": "p-recreate", "title": "recreate", "steps": [
+                    {"step": "create_ns", "name": "again"},
+                    {"step": "set_link_up", "ns": "again", "link": "lo", "up": true},
+                    {"step": "delete_ns", "name": "again"},
+                    {"step": "create_ns", "name": "again"},
+                    {"step": "add_bridge", "ns": "again", "name": "br-again"}
+                ]}),
+            );
+            let out = netlens(&["apply", &file, "--yes"]);
+            assert_code(&out, 0, "apply");
+            // The kernel's own view of the namespace now under that name.
+            let links = sh(&["ip", "-n", "again", "-o", "link", "show"]);
+            assert!(links.contains("br-again"), "{links}");
+        },
+    );
+}
