@@ -11,8 +11,7 @@ use std::path::PathBuf;
 use crate::cni::Dirs;
 use crate::collect::{self, Options};
 use crate::diagnose::has_problems;
-/// Transitional: the report is built and rendered in `report::cni`; tests/ still name it here.
-pub use crate::report::cni::{render, report, CniReport};
+use crate::report::cni::{render, report};
 
 use super::apply::EXIT_BAD_INPUT;
 

@@ -2,7 +2,7 @@
 //!
 //! Pure parts: [`query`] (what is asked), [`plan`] (the steps glibc takes, from the files),
 //! [`run`] (glibc's stopping rules over a [`exchange::Transport`]), [`wire`] (DNS messages),
-//! [`render`] (text). I/O: [`exchange`] (sockets) and [`explain`] (finds the namespace, reads
+//! `report::dns::render` (text). I/O: [`exchange`] (sockets) and [`explain`] (finds the namespace, reads
 //! its files, runs everything on a thread inside it).
 //!
 //! Queries are sent with hickory-proto, one message at a time from sockets created inside the
@@ -13,7 +13,7 @@
 //! reproduced.
 //!
 //! For the TUI: [`explain`] blocks for up to `max_time` (default [`DEFAULT_MAX_TIME`]) while
-//! nameservers answer — call it from a worker thread — and [`render`] turns the report into
+//! nameservers answer — call it from a worker thread — and `report::dns::render` turns the report into
 //! the same text the CLI prints.
 
 pub mod exchange;
@@ -27,8 +27,6 @@ use std::fs::File;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// Transitional: the renderer lives in `report::dns`; the TUI still calls it here.
-pub use crate::report::dns::render;
 pub use plan::{LookupPlan, NssStatus};
 pub use query::QueryType;
 pub use report::DnsReport;

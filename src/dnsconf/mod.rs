@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::rootfs::{read_regular, shown_path, ReadOut, Resolver, Root, MAX_FILE};
 
-// Transitional: the parsed files are snapshot types and live in `crate::model::dns_files`.
+// The parsed files are snapshot types and live in `crate::model::dns_files`; named here too so
+// callers of the parsers can import them from either place.
 pub use crate::model::dns_files::{
     Action, Database, DnsFiles, FileRead, Hosts, HostsEntry, Nameserver, NsSwitch, ResolvConf,
     ResolvOptions, Source,

@@ -10,5 +10,6 @@ pub mod nft_json;
 mod nft_summary;
 
 pub use collect::collect_in_current_netns;
-// Transitional: the snapshot's firewall types live in `crate::model::firewall`.
+// The snapshot types these parsers produce live in `crate::model::firewall`; named here too so
+// a caller that parses and one that reads a snapshot can import them from either place.
 pub use crate::model::firewall::*;

@@ -34,9 +34,6 @@ pub use faults::{DrillProbe, Fault, ETC_MARKER, FAULTS};
 pub use report::{BreakReport, DownReport, LabState, LabStatus, LinkStatus, ScenarioNs, UpReport};
 pub use scenario::{ExpectedLink, Scenario};
 
-/// Transitional: the old name of [`DrillProbe`] (tests/doctor/doctor_lab.rs uses it).
-pub use faults::DrillProbe as Probe;
-
 use std::time::Instant;
 
 use crate::netns::create::delete_netns;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::exec::Engine;
 use super::journal::{Entry, Event};
-pub use super::marks_observe::observe;
+use super::marks_observe::observe;
 use super::step::{RouteSpec, Step};
 use super::steps::rule_args;
 use super::{persist, proc_ops};

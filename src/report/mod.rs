@@ -11,9 +11,3 @@ pub mod doctor;
 pub mod path;
 pub mod ports;
 pub mod snapshot;
-
-// Transitional names, kept for callers outside this area (the TUI, tests/).
-pub use self::diff as diff_text;
-pub use self::path as path_text;
-pub use self::ports as ports_text;
-pub use self::snapshot as text;

@@ -24,8 +24,7 @@ use crate::model::{NsStatus, Snapshot};
 use super::components::capture::CaptureTab;
 use super::components::topology::TopologyTab;
 
-/// Transitional: the popup's state moved to `components::actions`; tests still name it here.
-pub use super::components::actions::Overlay;
+use super::components::actions::Overlay;
 
 pub enum Source {
     Live,

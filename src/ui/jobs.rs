@@ -137,7 +137,7 @@ pub fn path(
     live: bool,
     tx: Sender<Msg>,
 ) {
-    use crate::report::path_text::{render_path, render_trace};
+    use crate::report::path::{render_path, render_trace};
     terminal::spawn("path", move || {
         let kernel = crate::trace::path::LiveKernel::default();
         let title = format!(" path from {} to {} ", probe.from, probe.dst);
@@ -161,7 +161,7 @@ pub fn resolve(req: crate::dns::ExplainRequest, tx: Sender<Msg>) {
     terminal::spawn("resolve", move || {
         let title = format!(" {} in {} ", req.name, req.ns);
         let text = match crate::dns::explain(&req) {
-            Ok(r) => crate::dns::render(&r),
+            Ok(r) => crate::report::dns::render(&r),
             Err(e) => format!("cannot resolve: {e}"),
         };
         let lines = text.lines().map(str::to_string).collect();

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use common::world::{in_world, netlens_bin, sh, try_sh};
-use netlens::lab::{self, Probe};
+use netlens::lab::{self, DrillProbe};
 
 /// Runs `netlens doctor --json`; returns (exit code, findings as JSON values).
 fn doctor() -> (i32, Vec<serde_json::Value>) {
@@ -37,7 +37,7 @@ fn ids(findings: &[serde_json::Value], severity: &str) -> Vec<String> {
         .collect()
 }
 
-fn ping_ok(p: &Probe) -> bool {
+fn ping_ok(p: &DrillProbe) -> bool {
     let mut argv = vec!["ip", "netns", "exec", &p.ns, "ping", "-c1", "-W1"];
     let size = p.size.map(|s| s.to_string());
     if let Some(size) = &size {
@@ -135,7 +135,7 @@ fn drill(scenario: &str) -> Vec<&'static str> {
 }
 
 /// `netlens fix ID --yes` repairs it: the doctor is clean and the ping works again; `netlens undo` then puts the fault back, which the doctor sees again.
-fn fix_then_undo(scenario: &str, name: &str, finding: &str, probe: Option<&Probe>) {
+fn fix_then_undo(scenario: &str, name: &str, finding: &str, probe: Option<&DrillProbe>) {
     let out = netlens_in_state(&["fix", finding, "--yes"]);
     assert!(
         out.status.success(),

@@ -116,7 +116,7 @@ fn a_namespace_full_of_links_keeps_the_report_and_topology_linear() {
     let (mut snap, at) = demo_with_empty_host();
     add_veth_pairs(&mut snap.namespaces[at], 60_000);
     let started = Instant::now();
-    let text = netlens::report::text::render(&snap);
+    let text = netlens::report::snapshot::render(&snap);
     let took = started.elapsed();
     assert!(text.contains("v10 (bridge-host) ⇄ v11 (bridge-host)") || text.contains("v10"));
     assert!(

@@ -359,11 +359,11 @@ fn use_snapshot(snap: &Snapshot, other: &Snapshot) {
             }
         }
     }
-    let _ = netlens::report::text::render(snap);
+    let _ = netlens::report::snapshot::render(snap);
     let d = netlens::model::diff::diff(other, snap);
-    let _ = netlens::report::diff_text::render(&d);
+    let _ = netlens::report::diff::render(&d);
     let d = netlens::model::diff::diff(snap, other);
-    let _ = netlens::report::diff_text::render(&d);
+    let _ = netlens::report::diff::render(&d);
 }
 
 proptest! {

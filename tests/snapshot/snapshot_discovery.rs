@@ -198,7 +198,7 @@ fn namespace_deleted_after_discovery_is_gone() {
             assert_veth_pair(&snap, "keep-a", "a-c", "keep-c", "c-a");
 
             // The text report says so instead of failing.
-            let text = netlens::report::text::render(&snap);
+            let text = netlens::report::snapshot::render(&snap);
             assert!(
                 text.contains("== doomed") && text.contains("gone"),
                 "{text}"

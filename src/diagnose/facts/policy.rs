@@ -8,7 +8,7 @@
 //! `from` rule that covers part of those destinations (some packets would take it, others
 //! not), an `iif` rule when the forwarding link is not known, or an action not modelled
 //! (`goto`) makes the answer "cannot judge" when its table would answer, so the rule stays
-//! quiet rather than guessing. (Proved against the kernel in tests/doctor_routing.rs:
+//! quiet rather than guessing. (Proved against the kernel in tests/doctor/doctor_routing.rs:
 //! `strict_rp_filter_follows_source_rules_of_the_reverse_lookup`.)
 
 use std::net::Ipv4Addr;

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use netlens::cli::cni::{report, CniReport};
 use netlens::cni::Dirs;
 use netlens::model::{Link, Namespace, NamespaceKind, Snapshot};
+use netlens::report::cni::{report, CniReport};
 
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/samples/podman");
 
@@ -184,7 +184,7 @@ fn netavark_networks_and_ipam_db() {
     let leak = &r.findings[1];
     assert!(leak.fix.is_none());
     assert!(leak.explanation.contains("ipam.db"), "{}", leak.explanation);
-    print!("{}", netlens::cli::cni::render(&r));
+    print!("{}", netlens::report::cni::render(&r));
 }
 
 #[test]
