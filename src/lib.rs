@@ -9,6 +9,8 @@ pub mod env;
 pub mod firewall;
 pub mod k8s;
 pub mod lab;
+#[cfg(test)]
+mod layering_tests;
 pub mod model;
 pub mod netlink;
 pub mod netns;
