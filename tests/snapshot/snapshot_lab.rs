@@ -8,8 +8,8 @@ use common::snap::*;
 use common::world::in_world;
 use netlens::model::{NamespaceKind, NsStatus, Snapshot};
 
-/// Brings scenario `name` up with the binary and snapshots the world. (The lab adds its routes
-/// over rtnetlink, which marks them `proto static`; `ip route add` would say `boot`.)
+/// Brings scenario `name` up with the binary and snapshots the world. (The lab's routes are plan
+/// steps, which mark them `proto boot` as the `ip route add` they preview does.)
 fn lab_up(name: &str) -> Snapshot {
     let out = netlens(&["lab", "up", name]);
     assert!(
@@ -59,7 +59,7 @@ fn lab_router_snapshot() {
             routes(&snap, "router-a", "inet", 254),
             [
                 "192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.5",
-                "192.168.2.0/24 via 192.168.1.6 dev eth0 proto static scope global",
+                "192.168.2.0/24 via 192.168.1.6 dev eth0 proto boot scope global",
             ]
         );
         assert_eq!(
@@ -107,7 +107,7 @@ fn lab_bridge_snapshot() {
             routes(&snap, "bridge-red", "inet", 254),
             [
                 "192.168.15.0/24 dev veth-red proto kernel scope link src 192.168.15.1",
-                "default via 192.168.15.5 dev veth-red proto static scope global",
+                "default via 192.168.15.5 dev veth-red proto boot scope global",
             ]
         );
         for (n, fwd) in [
@@ -195,8 +195,8 @@ fn lab_cluster_snapshot() {
             routes(&snap, "cluster-node1", "inet", 254),
             [
                 "10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1",
-                "10.244.2.0/24 via 192.168.1.12 dev eth0 proto static scope global",
-                "10.244.3.0/24 via 192.168.1.13 dev eth0 proto static scope global",
+                "10.244.2.0/24 via 192.168.1.12 dev eth0 proto boot scope global",
+                "10.244.3.0/24 via 192.168.1.13 dev eth0 proto boot scope global",
                 "192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.11",
             ]
         );
