@@ -11,7 +11,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     let mut r = lab().namespace("bridge-red").unwrap().routes[0].clone();
     r.table = 254;
     r.family = "inet".into();
-    r.dst = dst.into();
+    r.dst = crate::model::RouteDst::parse(dst);
     r.gateway = gw.map(|g| g.parse().unwrap());
     r.dev = Some(dev.into());
     r.protocol = "boot".into();

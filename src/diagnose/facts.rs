@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, Snapshot};
 
@@ -372,19 +372,13 @@ pub fn route_dst(r: &Route) -> Option<Ipv4Net> {
     if r.family != "inet" {
         return None;
     }
-    if r.dst == "default" {
+    if r.dst.is_default() {
         return Some(Ipv4Net::default());
     }
-    let net: Ipv4Net = r
-        .dst
-        .parse()
-        .or_else(|_| {
-            r.dst
-                .parse::<Ipv4Addr>()
-                .map(|a| Ipv4Net::new(a, 32).expect("32 is a valid prefix"))
-        })
-        .ok()?;
-    Some(net)
+    match r.dst.net()? {
+        IpNet::V4(net) => Some(net),
+        IpNet::V6(_) => None,
+    }
 }
 
 pub fn route_gw(r: &Route) -> Option<Ipv4Addr> {

@@ -49,7 +49,7 @@ fn route(dst: &str, via: Option<&str>, dev: &str) -> Route {
         table: 254,
         table_name: "main".into(),
         family: "inet".into(),
-        dst: dst.into(),
+        dst: crate::model::RouteDst::parse(dst),
         gateway: via.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
         prefsrc: None,

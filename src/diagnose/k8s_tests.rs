@@ -28,7 +28,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         table: 254,
         table_name: "main".into(),
         family: "inet".into(),
-        dst: dst.into(),
+        dst: crate::model::RouteDst::parse(dst),
         gateway: gw.map(|g| g.parse().expect("gateway")),
         dev: Some(dev.into()),
         prefsrc: None,

@@ -37,7 +37,7 @@ pub fn missing_default<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> 
     if ns
         .routes
         .iter()
-        .any(|r| r.table == 254 && r.dst == "default" && super::drop_routes::drops(&r.kind))
+        .any(|r| r.table == 254 && r.dst.is_default() && super::drop_routes::drops(&r.kind))
     {
         return None;
     }

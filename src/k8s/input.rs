@@ -69,17 +69,14 @@ pub fn route_to(ns: &Namespace, ip: IpAddr) -> Option<&Route> {
 }
 
 fn route_net(r: &Route) -> Option<IpNet> {
-    if r.dst == "default" {
+    if r.dst.is_default() {
         return match r.family.as_str() {
             "inet" => "0.0.0.0/0".parse().ok(),
             "inet6" => "::/0".parse().ok(),
             _ => None,
         };
     }
-    r.dst
-        .parse::<IpNet>()
-        .ok()
-        .or_else(|| r.dst.parse::<IpAddr>().ok().map(IpNet::from))
+    r.dst.net()
 }
 
 /// Whether `ip` is one of the namespace's own addresses (or loopback).
@@ -116,7 +113,7 @@ pub fn representative_peers(ns: &Namespace) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = ns
         .routes
         .iter()
-        .filter(|r| r.table != 255 && r.kind == "unicast" && r.dst == "default")
+        .filter(|r| r.table != 255 && r.kind == "unicast" && r.dst.is_default())
         .filter_map(|r| r.gateway)
         .collect();
     if out.is_empty() {

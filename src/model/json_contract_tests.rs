@@ -41,3 +41,45 @@ fn demo_snapshots_round_trip_value_for_value() {
         assert_eq!(before, after, "{name}");
     }
 }
+
+/// Every form a route destination takes encodes back to the text it was read from, and
+/// decodes to the variant consumers match on.
+#[test]
+fn route_dst_round_trips_every_variant() {
+    use super::RouteDst;
+    let cases = [
+        ("default", RouteDst::Default),
+        ("10.0.0.0/24", RouteDst::Net("10.0.0.0/24".parse().unwrap())),
+        ("10.0.0.1/32", RouteDst::Net("10.0.0.1/32".parse().unwrap())),
+        // Host bits are kept as the kernel gave them, not truncated.
+        ("10.0.0.1/24", RouteDst::Net("10.0.0.1/24".parse().unwrap())),
+        ("0.0.0.0/0", RouteDst::Net("0.0.0.0/0".parse().unwrap())),
+        ("fe80::/64", RouteDst::Net("fe80::/64".parse().unwrap())),
+        ("::/0", RouteDst::Net("::/0".parse().unwrap())),
+        // Neither default nor a prefix as netlens writes it: kept verbatim.
+        ("10.0.0.1", RouteDst::Other("10.0.0.1".into())),
+        ("FE80::/64", RouteDst::Other("FE80::/64".into())),
+        ("blackhole-ish", RouteDst::Other("blackhole-ish".into())),
+    ];
+    for (text, want) in cases {
+        let json = serde_json::to_string(text).unwrap();
+        let got: RouteDst = serde_json::from_str(&json).unwrap();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+        assert_eq!(got.to_string(), text);
+    }
+    // A bare address reads as the host route older readers took it for.
+    assert_eq!(
+        RouteDst::parse("10.0.0.1").net(),
+        Some("10.0.0.1/32".parse().unwrap())
+    );
+    assert_eq!(RouteDst::Default.net(), None);
+    assert_eq!(
+        RouteDst::of_net(&"10.1.2.3/8".parse().unwrap()),
+        RouteDst::Net("10.0.0.0/8".parse().unwrap())
+    );
+    assert_eq!(
+        RouteDst::of_net(&"::/0".parse().unwrap()),
+        RouteDst::Default
+    );
+}

@@ -11,6 +11,7 @@ mod link;
 mod link_index;
 mod namespace;
 mod route;
+mod route_dst;
 mod socket;
 mod sysctl;
 pub mod topology;
@@ -22,7 +23,7 @@ pub use cni::{
 pub use link::{Address, BridgePort, Link, PeerRef};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
-pub use route::{table_name, Neighbor, Route, RoutingRule};
+pub use route::{table_name, Neighbor, Route, RouteDst, RoutingRule};
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;
 

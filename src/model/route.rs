@@ -2,6 +2,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::route_dst::RouteDst;
+
 /// The name `ip` gives a routing table id.
 pub fn table_name(id: u32) -> String {
     match id {
@@ -20,8 +22,8 @@ pub struct Route {
     pub table_name: String,
     /// `inet` or `inet6`.
     pub family: String,
-    /// Destination in CIDR form, `default` for 0/0.
-    pub dst: String,
+    /// Destination: `default` for 0/0, else the prefix (JSON: the text `ip route` prints).
+    pub dst: RouteDst,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

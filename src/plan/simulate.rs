@@ -19,7 +19,7 @@ use super::simulate_fw;
 use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
-use crate::model::{Address, Link, Namespace, Route, Snapshot};
+use crate::model::{Address, Link, Namespace, Route, RouteDst, Snapshot};
 
 /// The result of simulating steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,7 +269,7 @@ fn prefix_of(a: &Address) -> Option<IpNet> {
     IpNet::new(a.address, a.prefix_len).ok().map(|n| n.trunc())
 }
 
-fn route(table: u32, dst: String, dev: &str, scope: &str, kind: &str) -> Route {
+fn route(table: u32, dst: RouteDst, dev: &str, scope: &str, kind: &str) -> Route {
     Route {
         table,
         table_name: crate::model::table_name(table),
@@ -295,8 +295,8 @@ fn family(ip: IpAddr) -> &'static str {
 }
 
 /// `192.0.2.1/32`: how the local table names a host address.
-fn host_dst(ip: IpAddr) -> String {
-    format!("{ip}/{}", if ip.is_ipv4() { 32 } else { 128 })
+fn host_dst(ip: IpAddr) -> RouteDst {
+    RouteDst::host(ip)
 }
 
 /// The routes the kernel adds for an address on an up link: its local route, and unless it is
@@ -315,7 +315,7 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
     if net.prefix_len() + 1 >= net.max_prefix_len() {
         return;
     }
-    let mut conn = route(254, net.to_string(), &a.ifname, "link", "unicast");
+    let mut conn = route(254, RouteDst::Net(net), &a.ifname, "link", "unicast");
     conn.family = family(a.address).into();
     conn.prefsrc = src;
     if !v4 {
@@ -389,13 +389,15 @@ fn del_address(n: &mut Namespace, link: &str, addr: &IpNet) {
         .addresses
         .iter()
         .any(|o| o.ifname == link && prefix_of(o).map(|p| p.to_string()) == net);
+    let dst_net = prefix_of(&a).map(RouteDst::Net);
     let bcast = prefix_of(&a).map(|p| host_dst(p.broadcast()));
     n.routes.retain(|r| {
         let local = r.table == 255 && r.dst == host_dst(a.address);
         let connected = !others_in_net
             && r.protocol == "kernel"
             && r.dev.as_deref() == Some(link)
-            && (Some(&r.dst) == net.as_ref() || (r.table == 255 && Some(&r.dst) == bcast.as_ref()));
+            && (Some(&r.dst) == dst_net.as_ref()
+                || (r.table == 255 && Some(&r.dst) == bcast.as_ref()));
         // Routes that named the address as their preferred source go with it.
         !(local || connected || r.prefsrc == Some(a.address))
     });
@@ -416,14 +418,6 @@ struct Restored {
     scope: u8,
     kind: u8,
     prefsrc: Option<IpAddr>,
-}
-
-fn dst_text(dst: &IpNet) -> String {
-    if dst.prefix_len() == 0 {
-        "default".into()
-    } else {
-        dst.trunc().to_string()
-    }
 }
 
 /// The link a gateway is reached on: the connected route that covers it.
@@ -454,7 +448,13 @@ fn add_route(
     };
     let table = spec.table.unwrap_or(254);
     // Scope names as the collector writes them (`ip`'s "global" for universe).
-    let mut r = route(table, dst_text(&spec.dst), &dev, "global", "unicast");
+    let mut r = route(
+        table,
+        RouteDst::of_net(&spec.dst),
+        &dev,
+        "global",
+        "unicast",
+    );
     r.family = family(spec.dst.addr()).into();
     r.gateway = spec.via;
     r.metric = spec.metric;
@@ -510,7 +510,7 @@ fn add_route(
 /// Whether `r` is the route `spec` names (what `ip route del` would remove).
 pub(crate) fn route_matches(r: &Route, spec: &RouteSpec) -> bool {
     r.table == spec.table.unwrap_or(254)
-        && r.dst == dst_text(&spec.dst)
+        && r.dst == RouteDst::of_net(&spec.dst)
         && r.family == family(spec.dst.addr())
         && spec.via.is_none_or(|v| r.gateway == Some(v))
         && spec.dev.as_ref().is_none_or(|d| r.dev.as_ref() == Some(d))

@@ -157,7 +157,7 @@ fn the_doctor_offers_the_new_fixes_only_where_they_work() {
     let gw = red
         .routes
         .iter()
-        .find(|r| r.dst == "default")
+        .find(|r| r.dst.is_default())
         .and_then(|r| r.gateway)
         .expect("red has a default route");
     let dev = red

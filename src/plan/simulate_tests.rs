@@ -28,7 +28,7 @@ fn routes<'a>(s: &'a Snapshot, ns: &str) -> Vec<&'a Route> {
 fn has_route(s: &Snapshot, ns: &str, table: u32, dst: &str) -> bool {
     routes(s, ns)
         .iter()
-        .any(|r| r.table == table && r.dst == dst)
+        .any(|r| r.table == table && r.dst == crate::model::RouteDst::parse(dst))
 }
 
 fn link<'a>(s: &'a Snapshot, ns: &str, name: &str) -> &'a crate::model::Link {
@@ -108,7 +108,7 @@ fn routes_are_added_on_the_gateways_link_or_refused() {
     let with = done(&s, std::slice::from_ref(&add));
     let r = routes(&with, "bridge-red")
         .into_iter()
-        .find(|r| r.dst == "10.50.0.0/16")
+        .find(|r| r.dst == crate::model::RouteDst::parse("10.50.0.0/16"))
         .cloned()
         .unwrap();
     assert_eq!(r.dev.as_deref(), Some("veth-red"));
@@ -406,10 +406,10 @@ fn inverse_in(s: &Snapshot, step: &Step) -> Vec<Step> {
                     inv.push(Step::RestoreRoute {
                         ns: ns.clone(),
                         route: RouteSpec {
-                            dst: if r.dst == "default" {
+                            dst: if r.dst.is_default() {
                                 "0.0.0.0/0".parse().unwrap()
                             } else {
-                                r.dst.parse().unwrap()
+                                r.dst.net().unwrap()
                             },
                             via: r.gateway,
                             dev: r.dev.clone(),

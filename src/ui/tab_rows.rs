@@ -234,7 +234,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 vec![
                     r.table_name.clone(),
                     if r.kind == "unicast" {
-                        r.dst.clone()
+                        r.dst.to_string()
                     } else {
                         format!("{} {}", r.kind, r.dst)
                     },

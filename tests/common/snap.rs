@@ -185,7 +185,7 @@ pub fn routes(snap: &Snapshot, ns_name: &str, family: &str, table: u32) -> Vec<S
         .iter()
         .filter(|r| r.family == family && r.table == table)
         .map(|r| {
-            let mut s = r.dst.clone();
+            let mut s = r.dst.to_string();
             if r.kind != "unicast" {
                 s = format!("{} {s}", r.kind);
             }

@@ -188,7 +188,8 @@ fn assert_route_protocols_match_ip(pr: &Namespace) {
                 .routes
                 .iter()
                 .find(|r| {
-                    r.table_name == table && (r.dst == dst || r.dst.split('/').next() == Some(dst))
+                    let d = r.dst.to_string();
+                    r.table_name == table && (d == dst || d.split('/').next() == Some(dst))
                 })
                 .unwrap_or_else(|| panic!("no route {dst} table {table}: {:?}", pr.routes));
             let want = o["protocol"].as_str().unwrap_or("boot");
@@ -200,7 +201,7 @@ fn assert_route_protocols_match_ip(pr: &Namespace) {
     let proto = |dst: &str| {
         pr.routes
             .iter()
-            .find(|r| r.dst == dst)
+            .find(|r| r.dst.to_string() == dst)
             .map(|r| r.protocol.clone())
     };
     assert_eq!(proto("10.1.0.0/24").as_deref(), Some("openr"));

@@ -107,7 +107,7 @@ fn default_via(nodes: &mut [Namespace], ns_name: &str, dev: &str, gw: &str) {
         table: 254,
         table_name: "main".into(),
         family: "inet".into(),
-        dst: "default".into(),
+        dst: netlens::model::RouteDst::Default,
         gateway: Some(gw.parse().expect("gw")),
         dev: Some(dev.into()),
         prefsrc: None,

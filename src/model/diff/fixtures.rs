@@ -24,7 +24,7 @@ pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         table: 254,
         table_name: "main".into(),
         family: "inet".into(),
-        dst: dst.into(),
+        dst: crate::model::RouteDst::parse(dst),
         gateway: gw.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
         prefsrc: None,

@@ -60,7 +60,7 @@ pub(super) fn route_item(r: &Route) -> Item {
         key.push_str(" inet6");
     }
     key.push(' ');
-    key.push_str(&r.dst);
+    key.push_str(&r.dst.to_string());
     if let Some(m) = r.metric {
         key.push_str(&format!(" metric {m}"));
     }

@@ -6,7 +6,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 
 use super::{family_name, scope_name};
-use crate::model::{table_name, Route, RoutingRule};
+use crate::model::{table_name, Route, RouteDst, RoutingRule};
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     match a {
@@ -69,8 +69,11 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
     }
     let plen = m.header.destination_prefix_length;
     let dst = match dst {
-        Some(a) => format!("{a}/{plen}"),
-        None if plen == 0 => "default".into(),
+        Some(a) => match ipnet::IpNet::new(a, plen) {
+            Ok(net) => RouteDst::Net(net),
+            Err(_) => RouteDst::Other(format!("{a}/{plen}")),
+        },
+        None if plen == 0 => RouteDst::Default,
         None => return None,
     };
     Some(Route {

@@ -290,7 +290,7 @@ fn route_line(r: &Route) -> String {
     if r.kind != "unicast" {
         let _ = write!(line, "{} ", r.kind);
     }
-    line.push_str(&r.dst);
+    line.push_str(&r.dst.to_string());
     if let Some(g) = r.gateway {
         let _ = write!(line, " via {g}");
     }

@@ -5,8 +5,6 @@
 //! (policy rules, IPv6, rp_filter) it answers with [`Refusal::Other`], so a walk that meets it
 //! is known not to be comparable rather than wrong.
 
-use std::net::IpAddr;
-
 use ipnet::IpNet;
 
 use super::Kernel;
@@ -19,13 +17,10 @@ pub struct ModelKernel<'a> {
 
 /// A route's destination as a prefix (`default` is 0.0.0.0/0).
 fn dst_net(r: &Route) -> Option<IpNet> {
-    if r.dst == "default" {
+    if r.dst.is_default() {
         return "0.0.0.0/0".parse().ok();
     }
-    r.dst
-        .parse::<IpNet>()
-        .ok()
-        .or_else(|| r.dst.parse::<IpAddr>().ok().map(IpNet::from))
+    r.dst.net()
 }
 
 fn link_up(ns: &Namespace, dev: Option<&str>) -> bool {

@@ -314,7 +314,7 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
         gateway_routes: ns
             .routes
             .iter()
-            .filter(|r| r.table == 254 && r.dst != "default" && r.kind == "unicast")
+            .filter(|r| r.table == 254 && !r.dst.is_default() && r.kind == "unicast")
             .filter_map(|r| r.gateway.map(|gw| format!("{} via {gw}", r.dst)))
             .collect(),
         others,
@@ -326,7 +326,7 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
 
 /// The main table's default route, IPv4 first.
 fn default_route(ns: &Namespace) -> Option<&crate::model::Route> {
-    let main_default = |r: &&crate::model::Route| r.table == 254 && r.dst == "default";
+    let main_default = |r: &&crate::model::Route| r.table == 254 && r.dst.is_default();
     ns.routes
         .iter()
         .filter(main_default)
