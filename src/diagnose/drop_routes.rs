@@ -71,7 +71,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         for rule in ns
             .rules
             .iter()
-            .filter(|r| r.family == "inet" && !builtin(r))
+            .filter(|r| r.family == crate::model::RouteFamily::Inet && !builtin(r))
         {
             if let Some(finding) = policy_rule(f, ns, rule) {
                 out.push(finding);

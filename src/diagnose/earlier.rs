@@ -41,7 +41,10 @@ impl Known {
             Some(IpAddr::V6(_)) => return None,
             None => None,
         };
-        if !ours || r.table == 255 || (r.family != "inet" && !r.family.is_empty()) {
+        if !ours
+            || r.table == 255
+            || (r.family != crate::model::RouteFamily::Inet && !r.family.as_str().is_empty())
+        {
             return None;
         }
         Some(Known {

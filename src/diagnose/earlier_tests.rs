@@ -10,7 +10,7 @@ fn lab() -> Snapshot {
 fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     let mut r = lab().namespace("bridge-red").unwrap().routes[0].clone();
     r.table = 254;
-    r.family = "inet".into();
+    r.family = crate::model::RouteFamily::Inet;
     r.dst = crate::model::RouteDst::parse(dst);
     r.gateway = gw.map(|g| g.parse().unwrap());
     r.dev = Some(dev.into());
@@ -44,7 +44,7 @@ fn only_routes_the_live_link_could_take_back_are_proposed() {
     let mut kernel = route("10.5.0.0/24", None, "veth-red");
     kernel.protocol = "kernel".into();
     let mut v6 = route("2001:db8::/64", None, "veth-red");
-    v6.family = "inet6".into();
+    v6.family = crate::model::RouteFamily::Inet6;
     let mut blackhole = route("10.6.0.0/16", None, "veth-red");
     blackhole.kind = "blackhole".into();
     let got = lost(vec![

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net};
 
-use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, Snapshot};
+use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, RouteFamily, Snapshot};
 
 mod policy;
 mod reach;
@@ -369,7 +369,7 @@ impl<'a> Facts<'a> {
 
 /// IPv4 destination of a route (`default` is 0.0.0.0/0).
 pub fn route_dst(r: &Route) -> Option<Ipv4Net> {
-    if r.family != "inet" {
+    if r.family != RouteFamily::Inet {
         return None;
     }
     if r.dst.is_default() {

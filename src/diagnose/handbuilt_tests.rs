@@ -48,7 +48,7 @@ fn route(dst: &str, via: Option<&str>, dev: &str) -> Route {
     Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
+        family: crate::model::RouteFamily::Inet,
         dst: crate::model::RouteDst::parse(dst),
         gateway: via.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),

@@ -27,7 +27,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
+        family: crate::model::RouteFamily::Inet,
         dst: crate::model::RouteDst::parse(dst),
         gateway: gw.map(|g| g.parse().expect("gateway")),
         dev: Some(dev.into()),

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::firewall::eval::{self, decide_at, Pkt, Verdict};
-use crate::model::{Namespace, Route};
+use crate::model::{Namespace, Route, RouteFamily};
 
 /// What netfilter does with a peer's first packet to a port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,10 +70,10 @@ pub fn route_to(ns: &Namespace, ip: IpAddr) -> Option<&Route> {
 
 fn route_net(r: &Route) -> Option<IpNet> {
     if r.dst.is_default() {
-        return match r.family.as_str() {
-            "inet" => "0.0.0.0/0".parse().ok(),
-            "inet6" => "::/0".parse().ok(),
-            _ => None,
+        return match r.family {
+            RouteFamily::Inet => "0.0.0.0/0".parse().ok(),
+            RouteFamily::Inet6 => "::/0".parse().ok(),
+            RouteFamily::Other(_) => None,
         };
     }
     r.dst.net()

@@ -83,3 +83,37 @@ fn route_dst_round_trips_every_variant() {
         RouteDst::Default
     );
 }
+
+/// A route's or rule's family encodes back to the name it was read from, unknown ones too, and
+/// sorts as the names did.
+#[test]
+fn route_family_round_trips_every_variant() {
+    use super::RouteFamily;
+    let cases = [
+        ("inet", RouteFamily::Inet),
+        ("inet6", RouteFamily::Inet6),
+        ("ipmr", RouteFamily::Other("ipmr".into())),
+        ("", RouteFamily::Other(String::new())),
+    ];
+    for (text, want) in cases {
+        let json = serde_json::to_string(text).unwrap();
+        let got: RouteFamily = serde_json::from_str(&json).unwrap();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+        assert_eq!(got.to_string(), text);
+    }
+    assert_eq!(
+        RouteFamily::of("10.0.0.1".parse().unwrap()),
+        RouteFamily::Inet
+    );
+    assert_eq!(RouteFamily::of("::1".parse().unwrap()), RouteFamily::Inet6);
+    let mut sorted = [
+        RouteFamily::Inet6,
+        RouteFamily::Other("zz".into()),
+        RouteFamily::Inet,
+        RouteFamily::Other("bridge".into()),
+    ];
+    sorted.sort();
+    let names: Vec<&str> = sorted.iter().map(RouteFamily::as_str).collect();
+    assert_eq!(names, ["bridge", "inet", "inet6", "zz"]);
+}

@@ -12,6 +12,7 @@ mod link_index;
 mod namespace;
 mod route;
 mod route_dst;
+mod route_family;
 mod socket;
 mod sysctl;
 pub mod topology;
@@ -23,7 +24,7 @@ pub use cni::{
 pub use link::{Address, BridgePort, Link, PeerRef};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
-pub use route::{table_name, Neighbor, Route, RouteDst, RoutingRule};
+pub use route::{table_name, Neighbor, Route, RouteDst, RouteFamily, RoutingRule};
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;
 

@@ -3,6 +3,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 pub use super::route_dst::RouteDst;
+pub use super::route_family::RouteFamily;
 
 /// The name `ip` gives a routing table id.
 pub fn table_name(id: u32) -> String {
@@ -21,7 +22,7 @@ pub struct Route {
     pub table: u32,
     pub table_name: String,
     /// `inet` or `inet6`.
-    pub family: String,
+    pub family: RouteFamily,
     /// Destination: `default` for 0/0, else the prefix (JSON: the text `ip route` prints).
     pub dst: RouteDst,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,7 +46,8 @@ pub struct Route {
 /// A policy routing rule (`ip rule`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoutingRule {
-    pub family: String,
+    /// `inet` or `inet6`.
+    pub family: RouteFamily,
     pub priority: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,

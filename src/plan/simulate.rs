@@ -19,7 +19,7 @@ use super::simulate_fw;
 use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
-use crate::model::{Address, Link, Namespace, Route, RouteDst, Snapshot};
+use crate::model::{Address, Link, Namespace, Route, RouteDst, RouteFamily, Snapshot};
 
 /// The result of simulating steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -273,7 +273,7 @@ fn route(table: u32, dst: RouteDst, dev: &str, scope: &str, kind: &str) -> Route
     Route {
         table,
         table_name: crate::model::table_name(table),
-        family: String::new(),
+        family: RouteFamily::Other(String::new()),
         dst,
         gateway: None,
         dev: Some(dev.to_string()),
@@ -286,12 +286,8 @@ fn route(table: u32, dst: RouteDst, dev: &str, scope: &str, kind: &str) -> Route
     }
 }
 
-fn family(ip: IpAddr) -> &'static str {
-    if ip.is_ipv4() {
-        "inet"
-    } else {
-        "inet6"
-    }
+fn family(ip: IpAddr) -> RouteFamily {
+    RouteFamily::of(ip)
 }
 
 /// `192.0.2.1/32`: how the local table names a host address.
@@ -305,7 +301,7 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
     let v4 = a.address.is_ipv4();
     let src = Some(a.address).filter(|_| v4);
     let mut local = route(255, host_dst(a.address), &a.ifname, "host", "local");
-    local.family = family(a.address).into();
+    local.family = family(a.address);
     local.prefsrc = src;
     if !v4 {
         local.scope = "global".into();
@@ -316,7 +312,7 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
         return;
     }
     let mut conn = route(254, RouteDst::Net(net), &a.ifname, "link", "unicast");
-    conn.family = family(a.address).into();
+    conn.family = family(a.address);
     conn.prefsrc = src;
     if !v4 {
         conn.scope = "global".into();
@@ -330,7 +326,7 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
             "link",
             "broadcast",
         );
-        b.family = "inet".into();
+        b.family = RouteFamily::Inet;
         b.prefsrc = src;
         push_route(n, b);
     }
@@ -408,7 +404,7 @@ fn del_address(n: &mut Namespace, link: &str, addr: &IpNet) {
     if a.address.is_ipv4() && !v4_left {
         // The last IPv4 address leaving a link disables IP on it: every route through it goes.
         n.routes
-            .retain(|r| r.family == "inet6" || r.dev.as_deref() != Some(link));
+            .retain(|r| r.family == RouteFamily::Inet6 || r.dev.as_deref() != Some(link));
     }
 }
 
@@ -455,7 +451,7 @@ fn add_route(
         "global",
         "unicast",
     );
-    r.family = family(spec.dst.addr()).into();
+    r.family = family(spec.dst.addr());
     r.gateway = spec.via;
     r.metric = spec.metric;
     r.protocol = "boot".into();

@@ -98,7 +98,7 @@ fn a_neighbour_goes_and_comes_back_pinned() {
 
 fn rule(priority: u32, dst: &str, action: &str) -> RoutingRule {
     RoutingRule {
-        family: "inet".into(),
+        family: crate::model::RouteFamily::Inet,
         priority,
         src: None,
         dst: Some(dst.into()),

@@ -355,7 +355,7 @@ fn modelled(s: &Snapshot) -> BTreeMap<String, String> {
         let mut rts: Vec<String> = n
             .routes
             .iter()
-            .filter(|r| r.family == "inet")
+            .filter(|r| r.family == crate::model::RouteFamily::Inet)
             .map(|r| {
                 format!(
                     "{} {} {:?} {:?} {} {} {}",
@@ -401,7 +401,7 @@ fn inverse_in(s: &Snapshot, step: &Step) -> Vec<Step> {
                 if r.dev.as_deref() == Some(l.as_str())
                     && r.protocol != "kernel"
                     && r.table != 255
-                    && r.family == "inet"
+                    && r.family == crate::model::RouteFamily::Inet
                 {
                     inv.push(Step::RestoreRoute {
                         ns: ns.clone(),

@@ -27,7 +27,7 @@ fn route(i: u32) -> Route {
     Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
+        family: netlens::model::RouteFamily::Inet,
         dst: netlens::model::RouteDst::parse(&format!("10.{}.{}.0/24", i / 256, i % 256)),
         gateway: Some("192.168.1.1".parse().expect("ip")),
         dev: Some("eth0".into()),

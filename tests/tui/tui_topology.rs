@@ -106,7 +106,7 @@ fn default_via(nodes: &mut [Namespace], ns_name: &str, dev: &str, gw: &str) {
     find(nodes, ns_name).routes.push(Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
+        family: netlens::model::RouteFamily::Inet,
         dst: netlens::model::RouteDst::Default,
         gateway: Some(gw.parse().expect("gw")),
         dev: Some(dev.into()),

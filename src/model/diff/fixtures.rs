@@ -23,7 +23,7 @@ pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
+        family: crate::model::RouteFamily::Inet,
         dst: crate::model::RouteDst::parse(dst),
         gateway: gw.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
@@ -80,7 +80,7 @@ pub(super) fn red(packets: u64) -> Namespace {
         router: false,
     }];
     ns.rules = vec![RoutingRule {
-        family: "inet".into(),
+        family: crate::model::RouteFamily::Inet,
         priority: 32766,
         src: None,
         dst: None,

@@ -56,7 +56,7 @@ pub(super) fn route_item(r: &Route) -> Item {
     // The family is spelled out only for IPv6: `default` is ambiguous without it, and IPv4
     // is what people read first.
     let mut key = r.table_name.clone();
-    if r.family == "inet6" {
+    if r.family == crate::model::RouteFamily::Inet6 {
         key.push_str(" inet6");
     }
     key.push(' ');
@@ -118,7 +118,7 @@ pub(super) fn neighbor_item(n: &Neighbor) -> Item {
 /// `ip rule` syntax: `1000: from 10.0.0.0/8 lookup 100`.
 pub(super) fn rule_item(r: &RoutingRule) -> Item {
     let mut s = format!("{}: ", r.priority);
-    if r.family == "inet6" {
+    if r.family == crate::model::RouteFamily::Inet6 {
         s = format!("inet6 {s}");
     }
     if r.invert {

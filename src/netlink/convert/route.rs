@@ -6,7 +6,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 
 use super::{family_name, scope_name};
-use crate::model::{table_name, Route, RouteDst, RoutingRule};
+use crate::model::{table_name, Route, RouteDst, RouteFamily, RoutingRule};
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     match a {
@@ -79,7 +79,7 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
     Some(Route {
         table,
         table_name: table_name(table),
-        family: family.into(),
+        family: RouteFamily::parse(family),
         dst,
         gateway,
         dev,
@@ -132,7 +132,7 @@ pub fn protocol_name(proto: u8) -> String {
 pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
     let family = family_name(m.header.family)?;
     let mut rule = RoutingRule {
-        family: family.into(),
+        family: RouteFamily::parse(family),
         priority: 0,
         src: None,
         dst: None,

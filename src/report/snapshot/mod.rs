@@ -176,7 +176,11 @@ fn render_links(out: &mut String, ns: &Namespace) {
 fn render_rules(out: &mut String, ns: &Namespace) {
     let custom_rules: Vec<_> = ns.rules.iter().filter(|r| !r.is_kernel_default()).collect();
     // A deleted `32766 lookup main` silently breaks all routing: say so.
-    let v4_rules: Vec<_> = ns.rules.iter().filter(|r| r.family == "inet").collect();
+    let v4_rules: Vec<_> = ns
+        .rules
+        .iter()
+        .filter(|r| r.family == crate::model::RouteFamily::Inet)
+        .collect();
     let main_missing = !v4_rules.is_empty()
         && !v4_rules
             .iter()
@@ -315,7 +319,7 @@ fn route_line(r: &Route) -> String {
     if r.table != 254 {
         let _ = write!(line, " table {}", r.table_name);
     }
-    if r.family == "inet6" {
+    if r.family == crate::model::RouteFamily::Inet6 {
         line = format!("[v6] {line}");
     }
     line

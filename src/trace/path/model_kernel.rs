@@ -31,7 +31,7 @@ fn link_up(ns: &Namespace, dev: Option<&str>) -> bool {
 fn has_own_policy_rules(ns: &Namespace) -> bool {
     ns.rules
         .iter()
-        .any(|r| r.family == "inet" && !r.is_kernel_default())
+        .any(|r| r.family == crate::model::RouteFamily::Inet && !r.is_kernel_default())
 }
 
 fn answer(r: &Route, ns: &Namespace, kind: &str) -> Answer {
@@ -62,7 +62,7 @@ impl Kernel for ModelKernel<'_> {
         let best = |table: u32| {
             n.routes
                 .iter()
-                .filter(|r| r.table == table && r.family == "inet")
+                .filter(|r| r.table == table && r.family == crate::model::RouteFamily::Inet)
                 .filter(|r| link_up(n, r.dev.as_deref()))
                 .filter_map(|r| dst_net(r).filter(|d| d.contains(&q.dst)).map(|d| (r, d)))
                 .max_by_key(|(r, d)| (d.prefix_len(), std::cmp::Reverse(r.metric.unwrap_or(0))))

@@ -330,7 +330,7 @@ fn default_route(ns: &Namespace) -> Option<&crate::model::Route> {
     ns.routes
         .iter()
         .filter(main_default)
-        .find(|r| r.family == "inet")
+        .find(|r| r.family == crate::model::RouteFamily::Inet)
         .or_else(|| ns.routes.iter().find(main_default))
 }
 
