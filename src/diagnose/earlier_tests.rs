@@ -16,7 +16,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     r.dev = Some(dev.into());
     r.protocol = "boot".into();
     r.kind = "unicast".into();
-    r.scope = "global".into();
+    r.scope = crate::model::RouteScope::Global;
     r.metric = None;
     r.nexthops = Vec::new();
     r

@@ -54,7 +54,11 @@ fn route(dst: &str, via: Option<&str>, dev: &str) -> Route {
         dev: Some(dev.into()),
         prefsrc: None,
         protocol: if via.is_some() { "static" } else { "kernel" }.into(),
-        scope: if via.is_some() { "global" } else { "link" }.into(),
+        scope: if via.is_some() {
+            crate::model::RouteScope::Global
+        } else {
+            crate::model::RouteScope::Link
+        },
         kind: "unicast".into(),
         metric: None,
         nexthops: Vec::new(),

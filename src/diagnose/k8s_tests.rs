@@ -33,7 +33,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         dev: Some(dev.into()),
         prefsrc: None,
         protocol: "static".into(),
-        scope: "universe".into(),
+        scope: crate::model::RouteScope::parse("universe"),
         kind: "unicast".into(),
         metric: None,
         nexthops: Vec::new(),

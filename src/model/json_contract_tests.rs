@@ -117,3 +117,25 @@ fn route_family_round_trips_every_variant() {
     let names: Vec<&str> = sorted.iter().map(RouteFamily::as_str).collect();
     assert_eq!(names, ["bridge", "inet", "inet6", "zz"]);
 }
+
+/// A route's scope encodes back to the name it was read from, unknown ones too.
+#[test]
+fn route_scope_round_trips_every_variant() {
+    use super::RouteScope;
+    let cases = [
+        ("global", RouteScope::Global),
+        ("site", RouteScope::Site),
+        ("link", RouteScope::Link),
+        ("host", RouteScope::Host),
+        ("nowhere", RouteScope::Nowhere),
+        ("universe", RouteScope::Other("universe".into())),
+        ("42", RouteScope::Other("42".into())),
+    ];
+    for (text, want) in cases {
+        let json = serde_json::to_string(text).unwrap();
+        let got: RouteScope = serde_json::from_str(&json).unwrap();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+        assert_eq!(got.to_string(), text);
+    }
+}

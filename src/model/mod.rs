@@ -11,10 +11,11 @@ mod link;
 mod link_index;
 mod namespace;
 mod route;
+mod route_attrs;
 mod route_dst;
-mod route_family;
 mod socket;
 mod sysctl;
+mod text_enum;
 pub mod topology;
 
 pub use cni::{
@@ -24,7 +25,7 @@ pub use cni::{
 pub use link::{Address, BridgePort, Link, PeerRef};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
-pub use route::{table_name, Neighbor, Route, RouteDst, RouteFamily, RoutingRule};
+pub use route::{table_name, Neighbor, Route, RouteDst, RouteFamily, RouteScope, RoutingRule};
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;
 

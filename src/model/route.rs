@@ -2,8 +2,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::route_attrs::{RouteFamily, RouteScope};
 pub use super::route_dst::RouteDst;
-pub use super::route_family::RouteFamily;
 
 /// The name `ip` gives a routing table id.
 pub fn table_name(id: u32) -> String {
@@ -33,7 +33,7 @@ pub struct Route {
     pub prefsrc: Option<IpAddr>,
     /// `kernel`, `boot`, `static`, `dhcp`, …
     pub protocol: String,
-    pub scope: String,
+    pub scope: RouteScope,
     /// `unicast`, `local`, `broadcast`, `blackhole`, `unreachable`, …
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

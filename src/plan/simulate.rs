@@ -19,7 +19,7 @@ use super::simulate_fw;
 use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
-use crate::model::{Address, Link, Namespace, Route, RouteDst, RouteFamily, Snapshot};
+use crate::model::{Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteScope, Snapshot};
 
 /// The result of simulating steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,7 +269,7 @@ fn prefix_of(a: &Address) -> Option<IpNet> {
     IpNet::new(a.address, a.prefix_len).ok().map(|n| n.trunc())
 }
 
-fn route(table: u32, dst: RouteDst, dev: &str, scope: &str, kind: &str) -> Route {
+fn route(table: u32, dst: RouteDst, dev: &str, scope: RouteScope, kind: &str) -> Route {
     Route {
         table,
         table_name: crate::model::table_name(table),
@@ -279,7 +279,7 @@ fn route(table: u32, dst: RouteDst, dev: &str, scope: &str, kind: &str) -> Route
         dev: Some(dev.to_string()),
         prefsrc: None,
         protocol: "kernel".into(),
-        scope: scope.into(),
+        scope,
         kind: kind.into(),
         metric: None,
         nexthops: Vec::new(),
@@ -300,22 +300,34 @@ fn host_dst(ip: IpAddr) -> RouteDst {
 fn add_address_routes(n: &mut Namespace, a: &Address) {
     let v4 = a.address.is_ipv4();
     let src = Some(a.address).filter(|_| v4);
-    let mut local = route(255, host_dst(a.address), &a.ifname, "host", "local");
+    let mut local = route(
+        255,
+        host_dst(a.address),
+        &a.ifname,
+        RouteScope::Host,
+        "local",
+    );
     local.family = family(a.address);
     local.prefsrc = src;
     if !v4 {
-        local.scope = "global".into();
+        local.scope = RouteScope::Global;
     }
     push_route(n, local);
     let Some(net) = prefix_of(a) else { return };
     if net.prefix_len() + 1 >= net.max_prefix_len() {
         return;
     }
-    let mut conn = route(254, RouteDst::Net(net), &a.ifname, "link", "unicast");
+    let mut conn = route(
+        254,
+        RouteDst::Net(net),
+        &a.ifname,
+        RouteScope::Link,
+        "unicast",
+    );
     conn.family = family(a.address);
     conn.prefsrc = src;
     if !v4 {
-        conn.scope = "global".into();
+        conn.scope = RouteScope::Global;
     }
     push_route(n, conn);
     if v4 {
@@ -323,7 +335,7 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
             255,
             host_dst(net.broadcast()),
             &a.ifname,
-            "link",
+            RouteScope::Link,
             "broadcast",
         );
         b.family = RouteFamily::Inet;
@@ -448,7 +460,7 @@ fn add_route(
         table,
         RouteDst::of_net(&spec.dst),
         &dev,
-        "global",
+        RouteScope::Global,
         "unicast",
     );
     r.family = family(spec.dst.addr());
@@ -456,18 +468,17 @@ fn add_route(
     r.metric = spec.metric;
     r.protocol = "boot".into();
     if spec.via.is_none() {
-        r.scope = "link".into();
+        r.scope = RouteScope::Link;
     }
     if let Some(x) = restored {
         r.protocol = crate::netlink::convert::protocol_name(x.protocol);
         r.scope = match x.scope {
-            0 => "global",
-            200 => "site",
-            253 => "link",
-            254 => "host",
-            _ => "nowhere",
-        }
-        .into();
+            0 => RouteScope::Global,
+            200 => RouteScope::Site,
+            253 => RouteScope::Link,
+            254 => RouteScope::Host,
+            _ => RouteScope::Nowhere,
+        };
         r.kind = match x.kind {
             1 => "unicast",
             2 => "local",

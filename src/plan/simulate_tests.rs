@@ -417,7 +417,11 @@ fn inverse_in(s: &Snapshot, step: &Step) -> Vec<Step> {
                             metric: r.metric,
                         },
                         protocol: if r.protocol == "static" { 4 } else { 3 },
-                        scope: if r.scope == "link" { 253 } else { 0 },
+                        scope: if r.scope == crate::model::RouteScope::Link {
+                            253
+                        } else {
+                            0
+                        },
                         kind: 1,
                         prefsrc: r.prefsrc,
                     });

@@ -33,7 +33,7 @@ fn route(i: u32) -> Route {
         dev: Some("eth0".into()),
         prefsrc: None,
         protocol: "bird".into(),
-        scope: "global".into(),
+        scope: netlens::model::RouteScope::Global,
         kind: "unicast".into(),
         metric: Some(20),
         nexthops: Vec::new(),

@@ -112,7 +112,7 @@ fn default_via(nodes: &mut [Namespace], ns_name: &str, dev: &str, gw: &str) {
         dev: Some(dev.into()),
         prefsrc: None,
         protocol: "static".into(),
-        scope: "global".into(),
+        scope: netlens::model::RouteScope::Global,
         kind: "unicast".into(),
         metric: None,
         nexthops: Vec::new(),

@@ -29,7 +29,7 @@ pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         dev: Some(dev.into()),
         prefsrc: None,
         protocol: "static".into(),
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         kind: "unicast".into(),
         metric: None,
         nexthops: Vec::new(),

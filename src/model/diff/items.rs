@@ -86,7 +86,7 @@ pub(super) fn route_item(r: &Route) -> Item {
             ("dev", opt(&r.dev)),
             ("prefsrc", opt(&r.prefsrc)),
             ("protocol", r.protocol.clone()),
-            ("scope", r.scope.clone()),
+            ("scope", r.scope.to_string()),
             ("kind", r.kind.clone()),
             ("nexthops", r.nexthops.join(", ")),
         ],

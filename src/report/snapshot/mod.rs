@@ -307,7 +307,7 @@ fn route_line(r: &Route) -> String {
     if r.protocol != "boot" && r.protocol != "unspec" {
         let _ = write!(line, " proto {}", r.protocol);
     }
-    if r.scope != "global" {
+    if r.scope != crate::model::RouteScope::Global {
         let _ = write!(line, " scope {}", r.scope);
     }
     if let Some(s) = r.prefsrc {
