@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net};
 
+use crate::model::RouteKind;
 use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, RouteFamily, Snapshot};
 
 mod policy;
@@ -347,7 +348,9 @@ impl<'a> Facts<'a> {
     /// rules), or one of its links shares a segment with a live holder of an address in `dst`
     /// (the bridge rules report the missing address).
     pub fn covers(&self, ns: &Namespace, dst: Ipv4Net) -> bool {
-        if lookup(ns, dst.network()).is_some_and(|r| r.kind == "unicast" || r.kind == "local") {
+        if lookup(ns, dst.network())
+            .is_some_and(|r| r.kind == RouteKind::Unicast || r.kind == RouteKind::Local)
+        {
             return true;
         }
         if self
@@ -404,7 +407,7 @@ pub fn lookup(ns: &Namespace, ip: Ipv4Addr) -> Option<&Route> {
     if let Some(local) = ns
         .routes
         .iter()
-        .filter(|r| r.table == 255 && r.kind == "local")
+        .filter(|r| r.table == 255 && r.kind == RouteKind::Local)
         .find(|r| route_dst(r).is_some_and(|d| d.contains(&ip)))
     {
         return Some(local);
@@ -418,7 +421,7 @@ pub fn lookup(ns: &Namespace, ip: Ipv4Addr) -> Option<&Route> {
 /// The default route of the main table, if any.
 pub fn default_route(ns: &Namespace) -> Option<&Route> {
     v4_routes(ns)
-        .find(|(r, d)| d.prefix_len() == 0 && r.kind == "unicast")
+        .find(|(r, d)| d.prefix_len() == 0 && r.kind == RouteKind::Unicast)
         .map(|(r, _)| r)
 }
 

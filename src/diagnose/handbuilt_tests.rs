@@ -59,7 +59,7 @@ fn route(dst: &str, via: Option<&str>, dev: &str) -> Route {
         } else {
             crate::model::RouteScope::Link
         },
-        kind: "unicast".into(),
+        kind: crate::model::RouteKind::Unicast,
         metric: None,
         nexthops: Vec::new(),
     }

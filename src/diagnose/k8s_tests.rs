@@ -34,7 +34,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         prefsrc: None,
         protocol: "static".into(),
         scope: crate::model::RouteScope::parse("universe"),
-        kind: "unicast".into(),
+        kind: crate::model::RouteKind::Unicast,
         metric: None,
         nexthops: Vec::new(),
     }

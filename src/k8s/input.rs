@@ -10,6 +10,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::firewall::eval::{self, decide_at, Pkt, Verdict};
+use crate::model::RouteKind;
 use crate::model::{Namespace, Route, RouteFamily};
 
 /// What netfilter does with a peer's first packet to a port.
@@ -62,7 +63,7 @@ impl InputVerdict {
 pub fn route_to(ns: &Namespace, ip: IpAddr) -> Option<&Route> {
     ns.routes
         .iter()
-        .filter(|r| r.table != 255 && r.kind == "unicast")
+        .filter(|r| r.table != 255 && r.kind == RouteKind::Unicast)
         .filter_map(|r| route_net(r).filter(|n| n.contains(&ip)).map(|n| (r, n)))
         .max_by_key(|(r, n)| (n.prefix_len(), Reverse(r.metric.unwrap_or(0))))
         .map(|(r, _)| r)
@@ -113,7 +114,7 @@ pub fn representative_peers(ns: &Namespace) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = ns
         .routes
         .iter()
-        .filter(|r| r.table != 255 && r.kind == "unicast" && r.dst.is_default())
+        .filter(|r| r.table != 255 && r.kind == RouteKind::Unicast && r.dst.is_default())
         .filter_map(|r| r.gateway)
         .collect();
     if out.is_empty() {

@@ -139,3 +139,36 @@ fn route_scope_round_trips_every_variant() {
         assert_eq!(got.to_string(), text);
     }
 }
+
+/// A route's type encodes back to the name it was read from, unknown ones too.
+#[test]
+fn route_kind_round_trips_every_variant() {
+    use super::RouteKind;
+    let cases = [
+        ("unicast", RouteKind::Unicast),
+        ("local", RouteKind::Local),
+        ("broadcast", RouteKind::Broadcast),
+        ("anycast", RouteKind::Anycast),
+        ("multicast", RouteKind::Multicast),
+        ("blackhole", RouteKind::Blackhole),
+        ("unreachable", RouteKind::Unreachable),
+        ("prohibit", RouteKind::Prohibit),
+        ("throw", RouteKind::Throw),
+        ("nat", RouteKind::Nat),
+        ("unspec", RouteKind::Unspec),
+        (
+            "externalresolve",
+            RouteKind::Other("externalresolve".into()),
+        ),
+        ("other(42)", RouteKind::Other("other(42)".into())),
+    ];
+    for (text, want) in cases {
+        let json = serde_json::to_string(text).unwrap();
+        let got: RouteKind = serde_json::from_str(&json).unwrap();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+        assert_eq!(got.to_string(), text);
+        let drops = matches!(text, "blackhole" | "unreachable" | "prohibit");
+        assert_eq!(got.drops(), drops, "{text}");
+    }
+}

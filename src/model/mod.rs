@@ -25,7 +25,9 @@ pub use cni::{
 pub use link::{Address, BridgePort, Link, PeerRef};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
-pub use route::{table_name, Neighbor, Route, RouteDst, RouteFamily, RouteScope, RoutingRule};
+pub use route::{
+    table_name, Neighbor, Route, RouteDst, RouteFamily, RouteKind, RouteScope, RoutingRule,
+};
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;
 

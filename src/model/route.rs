@@ -2,7 +2,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::route_attrs::{RouteFamily, RouteScope};
+pub use super::route_attrs::{RouteFamily, RouteKind, RouteScope};
 pub use super::route_dst::RouteDst;
 
 /// The name `ip` gives a routing table id.
@@ -35,7 +35,7 @@ pub struct Route {
     pub protocol: String,
     pub scope: RouteScope,
     /// `unicast`, `local`, `broadcast`, `blackhole`, `unreachable`, …
-    pub kind: String,
+    pub kind: RouteKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
     /// Extra next hops of a multipath route, as `via GW dev DEV`.

@@ -35,3 +35,30 @@ text_enum! {
         Nowhere = "nowhere",
     }
 }
+
+text_enum! {
+    /// A route's type (`ip route`'s leading word; `unicast` is the one it leaves out).
+    RouteKind {
+        Unicast = "unicast",
+        Local = "local",
+        Broadcast = "broadcast",
+        Anycast = "anycast",
+        Multicast = "multicast",
+        Blackhole = "blackhole",
+        Unreachable = "unreachable",
+        Prohibit = "prohibit",
+        Throw = "throw",
+        Nat = "nat",
+        Unspec = "unspec",
+    }
+}
+
+impl RouteKind {
+    /// A route that throws the packet away (`blackhole`, `unreachable`, `prohibit`).
+    pub fn drops(&self) -> bool {
+        matches!(
+            self,
+            RouteKind::Blackhole | RouteKind::Unreachable | RouteKind::Prohibit
+        )
+    }
+}

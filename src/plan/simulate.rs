@@ -19,7 +19,9 @@ use super::simulate_fw;
 use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
-use crate::model::{Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteScope, Snapshot};
+use crate::model::{
+    Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteScope, Snapshot,
+};
 
 /// The result of simulating steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,7 +271,7 @@ fn prefix_of(a: &Address) -> Option<IpNet> {
     IpNet::new(a.address, a.prefix_len).ok().map(|n| n.trunc())
 }
 
-fn route(table: u32, dst: RouteDst, dev: &str, scope: RouteScope, kind: &str) -> Route {
+fn route(table: u32, dst: RouteDst, dev: &str, scope: RouteScope, kind: RouteKind) -> Route {
     Route {
         table,
         table_name: crate::model::table_name(table),
@@ -280,7 +282,7 @@ fn route(table: u32, dst: RouteDst, dev: &str, scope: RouteScope, kind: &str) ->
         prefsrc: None,
         protocol: "kernel".into(),
         scope,
-        kind: kind.into(),
+        kind,
         metric: None,
         nexthops: Vec::new(),
     }
@@ -305,7 +307,7 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
         host_dst(a.address),
         &a.ifname,
         RouteScope::Host,
-        "local",
+        RouteKind::Local,
     );
     local.family = family(a.address);
     local.prefsrc = src;
@@ -322,7 +324,7 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
         RouteDst::Net(net),
         &a.ifname,
         RouteScope::Link,
-        "unicast",
+        RouteKind::Unicast,
     );
     conn.family = family(a.address);
     conn.prefsrc = src;
@@ -336,7 +338,7 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
             host_dst(net.broadcast()),
             &a.ifname,
             RouteScope::Link,
-            "broadcast",
+            RouteKind::Broadcast,
         );
         b.family = RouteFamily::Inet;
         b.prefsrc = src;
@@ -461,7 +463,7 @@ fn add_route(
         RouteDst::of_net(&spec.dst),
         &dev,
         RouteScope::Global,
-        "unicast",
+        RouteKind::Unicast,
     );
     r.family = family(spec.dst.addr());
     r.gateway = spec.via;
@@ -480,15 +482,14 @@ fn add_route(
             _ => RouteScope::Nowhere,
         };
         r.kind = match x.kind {
-            1 => "unicast",
-            2 => "local",
-            3 => "broadcast",
-            6 => "blackhole",
-            7 => "unreachable",
-            8 => "prohibit",
+            1 => RouteKind::Unicast,
+            2 => RouteKind::Local,
+            3 => RouteKind::Broadcast,
+            6 => RouteKind::Blackhole,
+            7 => RouteKind::Unreachable,
+            8 => RouteKind::Prohibit,
             _ => return Err(unmodelled(&format!("route type {}", x.kind))),
-        }
-        .into();
+        };
         r.prefsrc = x.prefsrc;
     }
     if n.routes.iter().any(|x| route_matches(x, spec)) {

@@ -4,6 +4,7 @@
 use super::tabs::Tab;
 use crate::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 use crate::model::diff::{self, ObjectKind};
+use crate::model::RouteKind;
 use crate::model::{Link, Namespace};
 
 /// Whether a link looks down (administratively or without carrier).
@@ -233,7 +234,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
             .map(|r| {
                 vec![
                     r.table_name.clone(),
-                    if r.kind == "unicast" {
+                    if r.kind == RouteKind::Unicast {
                         r.dst.to_string()
                     } else {
                         format!("{} {}", r.kind, r.dst)

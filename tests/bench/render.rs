@@ -34,7 +34,7 @@ fn route(i: u32) -> Route {
         prefsrc: None,
         protocol: "bird".into(),
         scope: netlens::model::RouteScope::Global,
-        kind: "unicast".into(),
+        kind: netlens::model::RouteKind::Unicast,
         metric: Some(20),
         nexthops: Vec::new(),
     }

@@ -186,7 +186,7 @@ pub fn routes(snap: &Snapshot, ns_name: &str, family: &str, table: u32) -> Vec<S
         .filter(|r| r.family.as_str() == family && r.table == table)
         .map(|r| {
             let mut s = r.dst.to_string();
-            if r.kind != "unicast" {
+            if r.kind != netlens::model::RouteKind::Unicast {
                 s = format!("{} {s}", r.kind);
             }
             if let Some(g) = r.gateway {

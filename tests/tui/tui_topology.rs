@@ -113,7 +113,7 @@ fn default_via(nodes: &mut [Namespace], ns_name: &str, dev: &str, gw: &str) {
         prefsrc: None,
         protocol: "static".into(),
         scope: netlens::model::RouteScope::Global,
-        kind: "unicast".into(),
+        kind: netlens::model::RouteKind::Unicast,
         metric: None,
         nexthops: Vec::new(),
     });

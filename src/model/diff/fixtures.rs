@@ -30,7 +30,7 @@ pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         prefsrc: None,
         protocol: "static".into(),
         scope: crate::model::RouteScope::Global,
-        kind: "unicast".into(),
+        kind: crate::model::RouteKind::Unicast,
         metric: None,
         nexthops: Vec::new(),
     }

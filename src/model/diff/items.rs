@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
+use crate::model::RouteKind;
 
 pub(super) fn link_item(l: &Link) -> Item {
     let peer = l.peer.as_ref().map(|p| {
@@ -65,8 +66,8 @@ pub(super) fn route_item(r: &Route) -> Item {
         key.push_str(&format!(" metric {m}"));
     }
     let mut desc = Vec::new();
-    if r.kind != "unicast" {
-        desc.push(r.kind.clone());
+    if r.kind != RouteKind::Unicast {
+        desc.push(r.kind.to_string());
     }
     if let Some(g) = r.gateway {
         desc.push(format!("via {g}"));
@@ -87,7 +88,7 @@ pub(super) fn route_item(r: &Route) -> Item {
             ("prefsrc", opt(&r.prefsrc)),
             ("protocol", r.protocol.clone()),
             ("scope", r.scope.to_string()),
-            ("kind", r.kind.clone()),
+            ("kind", r.kind.to_string()),
             ("nexthops", r.nexthops.join(", ")),
         ],
     }

@@ -6,7 +6,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 
 use super::{family_name, scope_name};
-use crate::model::{table_name, Route, RouteDst, RouteFamily, RouteScope, RoutingRule};
+use crate::model::{table_name, Route, RouteDst, RouteFamily, RouteKind, RouteScope, RoutingRule};
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     match a {
@@ -87,8 +87,8 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
         protocol: protocol_name(u8::from(m.header.protocol)),
         scope: RouteScope::parse(&scope_name(m.header.scope)),
         kind: match m.header.kind {
-            RouteType::Unicast => "unicast".into(),
-            other => format!("{other:?}").to_lowercase(),
+            RouteType::Unicast => RouteKind::Unicast,
+            other => RouteKind::parse(&format!("{other:?}").to_lowercase()),
         },
         metric,
         nexthops,

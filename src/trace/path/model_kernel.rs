@@ -8,7 +8,8 @@
 use ipnet::IpNet;
 
 use super::Kernel;
-use crate::model::{Namespace, Route, Snapshot};
+use crate::model::RouteFamily;
+use crate::model::{Namespace, Route, RouteKind, Snapshot};
 use crate::trace::fib::{Answer, Query, Refusal};
 
 pub struct ModelKernel<'a> {
@@ -31,7 +32,7 @@ fn link_up(ns: &Namespace, dev: Option<&str>) -> bool {
 fn has_own_policy_rules(ns: &Namespace) -> bool {
     ns.rules
         .iter()
-        .any(|r| r.family == crate::model::RouteFamily::Inet && !r.is_kernel_default())
+        .any(|r| r.family == RouteFamily::Inet && !r.is_kernel_default())
 }
 
 fn answer(r: &Route, ns: &Namespace, kind: &str) -> Answer {
@@ -62,13 +63,13 @@ impl Kernel for ModelKernel<'_> {
         let best = |table: u32| {
             n.routes
                 .iter()
-                .filter(|r| r.table == table && r.family == crate::model::RouteFamily::Inet)
+                .filter(|r| r.table == table && r.family == RouteFamily::Inet)
                 .filter(|r| link_up(n, r.dev.as_deref()))
                 .filter_map(|r| dst_net(r).filter(|d| d.contains(&q.dst)).map(|d| (r, d)))
                 .max_by_key(|(r, d)| (d.prefix_len(), std::cmp::Reverse(r.metric.unwrap_or(0))))
                 .map(|(r, _)| r)
         };
-        if let Some(r) = best(255).filter(|r| r.kind == "local") {
+        if let Some(r) = best(255).filter(|r| r.kind == RouteKind::Local) {
             let mut a = answer(r, n, "local");
             a.prefsrc = Some(q.dst);
             return Ok(a);
@@ -79,10 +80,12 @@ impl Kernel for ModelKernel<'_> {
         if q.iif.is_some() && n.sysctls.ip_forward != Some(1) {
             return Err(Refusal::NotForwarded);
         }
-        match r.kind.as_str() {
-            "unicast" => Ok(answer(r, n, "unicast")),
-            "unreachable" | "prohibit" if q.iif.is_some() => Err(Refusal::NotForwarded),
-            other => Ok(answer(r, n, other)),
+        match &r.kind {
+            RouteKind::Unicast => Ok(answer(r, n, "unicast")),
+            RouteKind::Unreachable | RouteKind::Prohibit if q.iif.is_some() => {
+                Err(Refusal::NotForwarded)
+            }
+            other => Ok(answer(r, n, other.as_str())),
         }
     }
 }
