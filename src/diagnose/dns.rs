@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use super::facts::{lookup, Facts};
 use super::{Finding, Severity};
 use crate::dnsconf::DnsFiles;
+use crate::model::RouteKind;
 use crate::model::{Namespace, NamespaceKind};
 use crate::plan::Step;
 
@@ -238,7 +239,7 @@ fn unreachable(f: &Facts, ns: &Namespace, ip: std::net::Ipv4Addr) -> Option<Stri
     }
     match lookup(ns, ip) {
         None => Some(format!("{} has no route to {ip}", ns.name)),
-        Some(r) if r.kind != "unicast" && r.kind != "local" => Some(format!(
+        Some(r) if r.kind != RouteKind::Unicast && r.kind != RouteKind::Local => Some(format!(
             "{} routes {ip} to a {} route ({})",
             ns.name, r.kind, r.dst
         )),

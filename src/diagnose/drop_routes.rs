@@ -15,11 +15,14 @@ use super::facts::{lookup_by_rules, route_dst, route_gw, show_dst, Checked, Fact
 use super::no_default::add_default;
 use super::{Finding, Severity};
 use crate::model::{Namespace, Route, RoutingRule};
+use crate::model::{RouteFamily, RouteKind};
 use crate::plan::{RouteSpec, Step};
 
 /// Victims named in a finding (the rest are counted).
 const SHOWN: usize = 3;
 
+/// Whether a rule's action drops (`blackhole`, `unreachable`, `prohibit`); a route's kind
+/// answers the same with [`RouteKind::drops`].
 pub(super) fn drops(kind: &str) -> bool {
     matches!(kind, "blackhole" | "unreachable" | "prohibit")
 }
@@ -27,7 +30,7 @@ pub(super) fn drops(kind: &str) -> bool {
 /// Whether the route `ns` takes to `ip` is one that drops (then `drop-route`, not
 /// `no-route`, is the finding).
 pub(super) fn ends_in_drop(ns: &Namespace, ip: Ipv4Addr) -> bool {
-    super::facts::lookup(ns, ip).is_some_and(|r| drops(&r.kind))
+    super::facts::lookup(ns, ip).is_some_and(|r| r.kind.drops())
 }
 
 /// Live addresses other namespaces hold in `net`: what a route or rule for `net` concerns.
@@ -62,7 +65,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         for r in ns
             .routes
             .iter()
-            .filter(|r| r.table != 255 && drops(&r.kind))
+            .filter(|r| r.table != 255 && r.kind.drops())
         {
             if let Some(finding) = drop_route(f, ns, r) {
                 out.push(finding);
@@ -71,7 +74,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         for rule in ns
             .rules
             .iter()
-            .filter(|r| r.family == "inet" && !builtin(r))
+            .filter(|r| r.family == RouteFamily::Inet && !builtin(r))
         {
             if let Some(finding) = policy_rule(f, ns, rule) {
                 out.push(finding);
@@ -145,9 +148,9 @@ fn drop_route(f: &Facts, ns: &Namespace, r: &Route) -> Option<Finding> {
             ns.name,
             r.kind,
             r.protocol,
-            match r.kind.as_str() {
-                "blackhole" => "silently discards",
-                "unreachable" => "answers \"host unreachable\" to",
+            match r.kind {
+                RouteKind::Blackhole => "silently discards",
+                RouteKind::Unreachable => "answers \"host unreachable\" to",
                 _ => "answers \"administratively prohibited\" to",
             },
             list(&hit)
@@ -210,7 +213,7 @@ fn in_table(ns: &Namespace, table: u32, ip: Ipv4Addr) -> Option<&Route> {
 /// Why the route a rule's table gives for a victim loses the packet, if it does: it drops,
 /// or its gateway is on a segment whose every member netlens sees and none holds it.
 fn bad_route(f: &Facts, ns: &Namespace, r: &Route) -> Option<String> {
-    if drops(&r.kind) {
+    if r.kind.drops() {
         return Some(format!("`{} {}`", r.kind, r.dst));
     }
     let gw = route_gw(r)?;

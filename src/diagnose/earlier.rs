@@ -16,6 +16,7 @@ use ipnet::{IpNet, Ipv4Net};
 use super::facts::{route_dst, Facts};
 use super::{Finding, Severity};
 use crate::model::{Namespace, Route, Snapshot};
+use crate::model::{RouteFamily, RouteKind};
 use crate::plan::{RouteSpec, Step};
 
 /// More routes than this for one namespace in a saved file are ignored: a hand-made file
@@ -35,13 +36,16 @@ pub struct Known {
 impl Known {
     fn from_route(r: &Route) -> Option<Known> {
         // Connected and local routes come back with their address; multipath is not proposed.
-        let ours = r.protocol != "kernel" && r.kind == "unicast" && r.nexthops.is_empty();
+        let ours = r.protocol != "kernel" && r.kind == RouteKind::Unicast && r.nexthops.is_empty();
         let via = match r.gateway {
             Some(IpAddr::V4(g)) => Some(g),
             Some(IpAddr::V6(_)) => return None,
             None => None,
         };
-        if !ours || r.table == 255 || (r.family != "inet" && !r.family.is_empty()) {
+        if !ours
+            || r.table == 255
+            || (r.family != RouteFamily::Inet && !r.family.as_str().is_empty())
+        {
             return None;
         }
         Some(Known {

@@ -10,13 +10,13 @@ fn lab() -> Snapshot {
 fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     let mut r = lab().namespace("bridge-red").unwrap().routes[0].clone();
     r.table = 254;
-    r.family = "inet".into();
-    r.dst = dst.into();
+    r.family = crate::model::RouteFamily::Inet;
+    r.dst = crate::model::RouteDst::parse(dst);
     r.gateway = gw.map(|g| g.parse().unwrap());
     r.dev = Some(dev.into());
     r.protocol = "boot".into();
-    r.kind = "unicast".into();
-    r.scope = "global".into();
+    r.kind = crate::model::RouteKind::Unicast;
+    r.scope = crate::model::RouteScope::Global;
     r.metric = None;
     r.nexthops = Vec::new();
     r
@@ -44,9 +44,9 @@ fn only_routes_the_live_link_could_take_back_are_proposed() {
     let mut kernel = route("10.5.0.0/24", None, "veth-red");
     kernel.protocol = "kernel".into();
     let mut v6 = route("2001:db8::/64", None, "veth-red");
-    v6.family = "inet6".into();
+    v6.family = crate::model::RouteFamily::Inet6;
     let mut blackhole = route("10.6.0.0/16", None, "veth-red");
-    blackhole.kind = "blackhole".into();
+    blackhole.kind = crate::model::RouteKind::Blackhole;
     let got = lost(vec![
         // Present live: not lost.
         route("default", Some("192.168.15.5"), "veth-red"),

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
-use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, Snapshot};
+use crate::model::RouteKind;
+use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, RouteFamily, Snapshot};
 
 mod policy;
 mod reach;
@@ -347,7 +348,9 @@ impl<'a> Facts<'a> {
     /// rules), or one of its links shares a segment with a live holder of an address in `dst`
     /// (the bridge rules report the missing address).
     pub fn covers(&self, ns: &Namespace, dst: Ipv4Net) -> bool {
-        if lookup(ns, dst.network()).is_some_and(|r| r.kind == "unicast" || r.kind == "local") {
+        if lookup(ns, dst.network())
+            .is_some_and(|r| r.kind == RouteKind::Unicast || r.kind == RouteKind::Local)
+        {
             return true;
         }
         if self
@@ -369,22 +372,16 @@ impl<'a> Facts<'a> {
 
 /// IPv4 destination of a route (`default` is 0.0.0.0/0).
 pub fn route_dst(r: &Route) -> Option<Ipv4Net> {
-    if r.family != "inet" {
+    if r.family != RouteFamily::Inet {
         return None;
     }
-    if r.dst == "default" {
+    if r.dst.is_default() {
         return Some(Ipv4Net::default());
     }
-    let net: Ipv4Net = r
-        .dst
-        .parse()
-        .or_else(|_| {
-            r.dst
-                .parse::<Ipv4Addr>()
-                .map(|a| Ipv4Net::new(a, 32).expect("32 is a valid prefix"))
-        })
-        .ok()?;
-    Some(net)
+    match r.dst.net()? {
+        IpNet::V4(net) => Some(net),
+        IpNet::V6(_) => None,
+    }
 }
 
 pub fn route_gw(r: &Route) -> Option<Ipv4Addr> {
@@ -410,7 +407,7 @@ pub fn lookup(ns: &Namespace, ip: Ipv4Addr) -> Option<&Route> {
     if let Some(local) = ns
         .routes
         .iter()
-        .filter(|r| r.table == 255 && r.kind == "local")
+        .filter(|r| r.table == 255 && r.kind == RouteKind::Local)
         .find(|r| route_dst(r).is_some_and(|d| d.contains(&ip)))
     {
         return Some(local);
@@ -424,7 +421,7 @@ pub fn lookup(ns: &Namespace, ip: Ipv4Addr) -> Option<&Route> {
 /// The default route of the main table, if any.
 pub fn default_route(ns: &Namespace) -> Option<&Route> {
     v4_routes(ns)
-        .find(|(r, d)| d.prefix_len() == 0 && r.kind == "unicast")
+        .find(|(r, d)| d.prefix_len() == 0 && r.kind == RouteKind::Unicast)
         .map(|(r, _)| r)
 }
 

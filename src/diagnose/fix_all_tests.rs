@@ -117,7 +117,9 @@ fn fixes_that_do_not_clash_all_run_and_shared_steps_run_once() {
 
 fn has_route(s: &Snapshot, dst: &str) -> bool {
     let n = s.namespace("bridge-red").unwrap();
-    n.routes.iter().any(|r| r.dst == dst)
+    n.routes
+        .iter()
+        .any(|r| r.dst == crate::model::RouteDst::parse(dst))
 }
 
 /// Seed 593: a bridge's port to the gateway detached, so `bridge-no-addr` (give the bridge the

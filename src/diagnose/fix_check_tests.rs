@@ -24,7 +24,11 @@ fn route(dst: &str, via: &str) -> RouteSpec {
 fn test_rule(s: &Snapshot) -> Vec<Finding> {
     let mut out = run_rules(s);
     let n = s.namespace("bridge-red").unwrap();
-    if !n.routes.iter().any(|r| r.dst == "10.9.0.0/16") {
+    if !n
+        .routes
+        .iter()
+        .any(|r| r.dst == crate::model::RouteDst::parse("10.9.0.0/16"))
+    {
         out.push(Finding::new(
             "test",
             Severity::Error,
@@ -119,7 +123,11 @@ fn a_fix_the_model_cannot_follow_is_kept() {
 fn no_bridge_subnet(s: &Snapshot) -> Vec<Finding> {
     let mut out = run_rules(s);
     let n = s.namespace("bridge-red").unwrap();
-    if !n.routes.iter().any(|r| r.dst == "192.168.15.0/24") {
+    if !n
+        .routes
+        .iter()
+        .any(|r| r.dst == crate::model::RouteDst::parse("192.168.15.0/24"))
+    {
         out.push(Finding::new(
             "test",
             Severity::Error,

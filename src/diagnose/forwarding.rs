@@ -9,6 +9,7 @@ use super::facts::{lookup, lookup_by_rules, show_dst, Checked, Facts, GatewayUse
 use super::nat_evidence::translates_any;
 use super::{Finding, Severity};
 use crate::model::Namespace;
+use crate::model::RouteKind;
 use crate::plan::Step;
 use ipnet::Ipv4Net;
 
@@ -98,7 +99,7 @@ fn has_onwards(f: &Facts, ns: &Namespace, uses: &[GatewayUse]) -> bool {
             // A route back out of the link users arrive on (10.0.0.0/8 via the router they
             // come from) leads nowhere beyond: a route through a gateway elsewhere, or with
             // no device known, does.
-            r.kind == "unicast"
+            r.kind == RouteKind::Unicast
                 && match r.dev.as_deref() {
                     Some(d) => elsewhere(d),
                     None => super::facts::route_gw(r).is_some(),
@@ -166,10 +167,10 @@ fn beyond<'a>(
             let Some(r) = lookup(m, h.ip()) else {
                 return false;
             };
-            if r.kind != "unicast" || r.dev.is_none() || r.dev.as_deref() == toward {
+            if r.kind != RouteKind::Unicast || r.dev.is_none() || r.dev.as_deref() == toward {
                 return false;
             }
-            nat || lookup(h.ns, dst.network()).is_some_and(|r| r.kind == "unicast")
+            nat || lookup(h.ns, dst.network()).is_some_and(|r| r.kind == RouteKind::Unicast)
         })
         .map(|h| (h.ip(), h.ns))
         .collect()
@@ -203,7 +204,8 @@ pub fn check_rp_filter(f: &Facts) -> Vec<Finding> {
                         return None;
                     };
                     let dev = back.dev.as_deref()?;
-                    (back.kind == "unicast" && dev != u.link.name).then_some((src, who, dev))
+                    (back.kind == RouteKind::Unicast && dev != u.link.name)
+                        .then_some((src, who, dev))
                 });
             let Some((src, who, dev)) = dropped else {
                 continue;

@@ -48,14 +48,18 @@ fn route(dst: &str, via: Option<&str>, dev: &str) -> Route {
     Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
-        dst: dst.into(),
+        family: crate::model::RouteFamily::Inet,
+        dst: crate::model::RouteDst::parse(dst),
         gateway: via.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
         prefsrc: None,
         protocol: if via.is_some() { "static" } else { "kernel" }.into(),
-        scope: if via.is_some() { "global" } else { "link" }.into(),
-        kind: "unicast".into(),
+        scope: if via.is_some() {
+            crate::model::RouteScope::Global
+        } else {
+            crate::model::RouteScope::Link
+        },
+        kind: crate::model::RouteKind::Unicast,
         metric: None,
         nexthops: Vec::new(),
     }

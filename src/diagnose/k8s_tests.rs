@@ -27,14 +27,14 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
-        dst: dst.into(),
+        family: crate::model::RouteFamily::Inet,
+        dst: crate::model::RouteDst::parse(dst),
         gateway: gw.map(|g| g.parse().expect("gateway")),
         dev: Some(dev.into()),
         prefsrc: None,
         protocol: "static".into(),
-        scope: "universe".into(),
-        kind: "unicast".into(),
+        scope: crate::model::RouteScope::parse("universe"),
+        kind: crate::model::RouteKind::Unicast,
         metric: None,
         nexthops: Vec::new(),
     }

@@ -14,6 +14,7 @@ use super::facts::{
 };
 use super::nat_evidence::masquerades;
 use super::{Finding, Severity};
+use crate::model::RouteKind;
 use crate::model::{Link, Namespace};
 use crate::plan::{RouteSpec, Step};
 
@@ -37,7 +38,7 @@ pub fn missing_default<'a>(f: &'a Facts, ns: &Namespace) -> Option<Missing<'a>> 
     if ns
         .routes
         .iter()
-        .any(|r| r.table == 254 && r.dst == "default" && super::drop_routes::drops(&r.kind))
+        .any(|r| r.table == 254 && r.dst.is_default() && r.kind.drops())
     {
         return None;
     }
@@ -160,7 +161,7 @@ fn only_own_traffic_lost(f: &Facts, ns: &Namespace) -> bool {
         && f.transit_uses(ns).iter().all(|u| {
             u.dst.prefix_len() > 0
                 && lookup(ns, u.dst.network())
-                    .is_some_and(|r| r.kind == "unicast" || r.kind == "local")
+                    .is_some_and(|r| r.kind == RouteKind::Unicast || r.kind == RouteKind::Local)
         })
 }
 

@@ -35,7 +35,8 @@ pub(super) fn link_mut<'a>(snap: &'a mut Snapshot, ns: &str, link: &str) -> &'a 
 pub(super) fn remove_route(snap: &mut Snapshot, ns: &str, dst: &str) {
     let n = ns_mut(snap, ns);
     let before = n.routes.len();
-    n.routes.retain(|r| !(r.dst == dst && r.table == 254));
+    n.routes
+        .retain(|r| !(r.dst == crate::model::RouteDst::parse(dst) && r.table == 254));
     assert!(n.routes.len() < before, "no route {dst} in {ns}");
 }
 
@@ -253,7 +254,8 @@ fn bridge_without_its_gateway_address() {
     let host = ns_mut(&mut snap, "bridge-host");
     host.addresses
         .retain(|a| a.address != "192.168.15.5".parse::<IpAddr>().unwrap());
-    host.routes.retain(|r| r.dst != "192.168.15.0/24");
+    host.routes
+        .retain(|r| r.dst != crate::model::RouteDst::parse("192.168.15.0/24"));
     let f = only(&snap, "bridge-no-addr:bridge-host:v-net-0", Severity::Error);
     assert_eq!(
         fix_steps(&f),
@@ -267,7 +269,8 @@ fn cluster_bridge_without_its_gateway_address() {
     let node = ns_mut(&mut snap, "cluster-node1");
     node.addresses
         .retain(|a| a.address != "10.244.1.1".parse::<IpAddr>().unwrap());
-    node.routes.retain(|r| r.dst != "10.244.1.0/24");
+    node.routes
+        .retain(|r| r.dst != crate::model::RouteDst::parse("10.244.1.0/24"));
     only(&snap, "bridge-no-addr:cluster-node1:cni0", Severity::Error);
 }
 

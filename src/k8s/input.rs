@@ -10,7 +10,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::firewall::eval::{self, decide_at, Pkt, Verdict};
-use crate::model::{Namespace, Route};
+use crate::model::RouteKind;
+use crate::model::{Namespace, Route, RouteFamily};
 
 /// What netfilter does with a peer's first packet to a port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,24 +63,21 @@ impl InputVerdict {
 pub fn route_to(ns: &Namespace, ip: IpAddr) -> Option<&Route> {
     ns.routes
         .iter()
-        .filter(|r| r.table != 255 && r.kind == "unicast")
+        .filter(|r| r.table != 255 && r.kind == RouteKind::Unicast)
         .filter_map(|r| route_net(r).filter(|n| n.contains(&ip)).map(|n| (r, n)))
         .max_by_key(|(r, n)| (n.prefix_len(), Reverse(r.metric.unwrap_or(0))))
         .map(|(r, _)| r)
 }
 
 fn route_net(r: &Route) -> Option<IpNet> {
-    if r.dst == "default" {
-        return match r.family.as_str() {
-            "inet" => "0.0.0.0/0".parse().ok(),
-            "inet6" => "::/0".parse().ok(),
-            _ => None,
+    if r.dst.is_default() {
+        return match r.family {
+            RouteFamily::Inet => "0.0.0.0/0".parse().ok(),
+            RouteFamily::Inet6 => "::/0".parse().ok(),
+            RouteFamily::Other(_) => None,
         };
     }
-    r.dst
-        .parse::<IpNet>()
-        .ok()
-        .or_else(|| r.dst.parse::<IpAddr>().ok().map(IpNet::from))
+    r.dst.net()
 }
 
 /// Whether `ip` is one of the namespace's own addresses (or loopback).
@@ -116,7 +114,7 @@ pub fn representative_peers(ns: &Namespace) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = ns
         .routes
         .iter()
-        .filter(|r| r.table != 255 && r.kind == "unicast" && r.dst == "default")
+        .filter(|r| r.table != 255 && r.kind == RouteKind::Unicast && r.dst.is_default())
         .filter_map(|r| r.gateway)
         .collect();
     if out.is_empty() {

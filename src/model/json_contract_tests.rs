@@ -41,3 +41,134 @@ fn demo_snapshots_round_trip_value_for_value() {
         assert_eq!(before, after, "{name}");
     }
 }
+
+/// Every form a route destination takes encodes back to the text it was read from, and
+/// decodes to the variant consumers match on.
+#[test]
+fn route_dst_round_trips_every_variant() {
+    use super::RouteDst;
+    let cases = [
+        ("default", RouteDst::Default),
+        ("10.0.0.0/24", RouteDst::Net("10.0.0.0/24".parse().unwrap())),
+        ("10.0.0.1/32", RouteDst::Net("10.0.0.1/32".parse().unwrap())),
+        // Host bits are kept as the kernel gave them, not truncated.
+        ("10.0.0.1/24", RouteDst::Net("10.0.0.1/24".parse().unwrap())),
+        ("0.0.0.0/0", RouteDst::Net("0.0.0.0/0".parse().unwrap())),
+        ("fe80::/64", RouteDst::Net("fe80::/64".parse().unwrap())),
+        ("::/0", RouteDst::Net("::/0".parse().unwrap())),
+        // Neither default nor a prefix as netlens writes it: kept verbatim.
+        ("10.0.0.1", RouteDst::Other("10.0.0.1".into())),
+        ("FE80::/64", RouteDst::Other("FE80::/64".into())),
+        ("blackhole-ish", RouteDst::Other("blackhole-ish".into())),
+    ];
+    for (text, want) in cases {
+        let json = serde_json::to_string(text).unwrap();
+        let got: RouteDst = serde_json::from_str(&json).unwrap();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+        assert_eq!(got.to_string(), text);
+    }
+    // A bare address reads as the host route older readers took it for.
+    assert_eq!(
+        RouteDst::parse("10.0.0.1").net(),
+        Some("10.0.0.1/32".parse().unwrap())
+    );
+    assert_eq!(RouteDst::Default.net(), None);
+    assert_eq!(
+        RouteDst::of_net(&"10.1.2.3/8".parse().unwrap()),
+        RouteDst::Net("10.0.0.0/8".parse().unwrap())
+    );
+    assert_eq!(
+        RouteDst::of_net(&"::/0".parse().unwrap()),
+        RouteDst::Default
+    );
+}
+
+/// A route's or rule's family encodes back to the name it was read from, unknown ones too, and
+/// sorts as the names did.
+#[test]
+fn route_family_round_trips_every_variant() {
+    use super::RouteFamily;
+    let cases = [
+        ("inet", RouteFamily::Inet),
+        ("inet6", RouteFamily::Inet6),
+        ("ipmr", RouteFamily::Other("ipmr".into())),
+        ("", RouteFamily::Other(String::new())),
+    ];
+    for (text, want) in cases {
+        let json = serde_json::to_string(text).unwrap();
+        let got: RouteFamily = serde_json::from_str(&json).unwrap();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+        assert_eq!(got.to_string(), text);
+    }
+    assert_eq!(
+        RouteFamily::of("10.0.0.1".parse().unwrap()),
+        RouteFamily::Inet
+    );
+    assert_eq!(RouteFamily::of("::1".parse().unwrap()), RouteFamily::Inet6);
+    let mut sorted = [
+        RouteFamily::Inet6,
+        RouteFamily::Other("zz".into()),
+        RouteFamily::Inet,
+        RouteFamily::Other("bridge".into()),
+    ];
+    sorted.sort();
+    let names: Vec<&str> = sorted.iter().map(RouteFamily::as_str).collect();
+    assert_eq!(names, ["bridge", "inet", "inet6", "zz"]);
+}
+
+/// A route's scope encodes back to the name it was read from, unknown ones too.
+#[test]
+fn route_scope_round_trips_every_variant() {
+    use super::RouteScope;
+    let cases = [
+        ("global", RouteScope::Global),
+        ("site", RouteScope::Site),
+        ("link", RouteScope::Link),
+        ("host", RouteScope::Host),
+        ("nowhere", RouteScope::Nowhere),
+        ("universe", RouteScope::Other("universe".into())),
+        ("42", RouteScope::Other("42".into())),
+    ];
+    for (text, want) in cases {
+        let json = serde_json::to_string(text).unwrap();
+        let got: RouteScope = serde_json::from_str(&json).unwrap();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+        assert_eq!(got.to_string(), text);
+    }
+}
+
+/// A route's type encodes back to the name it was read from, unknown ones too.
+#[test]
+fn route_kind_round_trips_every_variant() {
+    use super::RouteKind;
+    let cases = [
+        ("unicast", RouteKind::Unicast),
+        ("local", RouteKind::Local),
+        ("broadcast", RouteKind::Broadcast),
+        ("anycast", RouteKind::Anycast),
+        ("multicast", RouteKind::Multicast),
+        ("blackhole", RouteKind::Blackhole),
+        ("unreachable", RouteKind::Unreachable),
+        ("prohibit", RouteKind::Prohibit),
+        ("throw", RouteKind::Throw),
+        ("nat", RouteKind::Nat),
+        ("unspec", RouteKind::Unspec),
+        (
+            "externalresolve",
+            RouteKind::Other("externalresolve".into()),
+        ),
+        ("other(42)", RouteKind::Other("other(42)".into())),
+    ];
+    for (text, want) in cases {
+        let json = serde_json::to_string(text).unwrap();
+        let got: RouteKind = serde_json::from_str(&json).unwrap();
+        assert_eq!(got, want, "{text}");
+        assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+        assert_eq!(got.to_string(), text);
+        let drops = matches!(text, "blackhole" | "unreachable" | "prohibit");
+        assert_eq!(got.drops(), drops, "{text}");
+    }
+}

@@ -11,8 +11,11 @@ mod link;
 mod link_index;
 mod namespace;
 mod route;
+mod route_attrs;
+mod route_dst;
 mod socket;
 mod sysctl;
+mod text_enum;
 pub mod topology;
 
 pub use cni::{
@@ -22,7 +25,9 @@ pub use cni::{
 pub use link::{Address, BridgePort, Link, PeerRef};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
-pub use route::{table_name, Neighbor, Route, RoutingRule};
+pub use route::{
+    table_name, Neighbor, Route, RouteDst, RouteFamily, RouteKind, RouteScope, RoutingRule,
+};
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;
 

@@ -2,6 +2,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::route_attrs::{RouteFamily, RouteKind, RouteScope};
+pub use super::route_dst::RouteDst;
+
 /// The name `ip` gives a routing table id.
 pub fn table_name(id: u32) -> String {
     match id {
@@ -19,9 +22,9 @@ pub struct Route {
     pub table: u32,
     pub table_name: String,
     /// `inet` or `inet6`.
-    pub family: String,
-    /// Destination in CIDR form, `default` for 0/0.
-    pub dst: String,
+    pub family: RouteFamily,
+    /// Destination: `default` for 0/0, else the prefix (JSON: the text `ip route` prints).
+    pub dst: RouteDst,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,9 +33,9 @@ pub struct Route {
     pub prefsrc: Option<IpAddr>,
     /// `kernel`, `boot`, `static`, `dhcp`, …
     pub protocol: String,
-    pub scope: String,
+    pub scope: RouteScope,
     /// `unicast`, `local`, `broadcast`, `blackhole`, `unreachable`, …
-    pub kind: String,
+    pub kind: RouteKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
     /// Extra next hops of a multipath route, as `via GW dev DEV`.
@@ -43,7 +46,8 @@ pub struct Route {
 /// A policy routing rule (`ip rule`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoutingRule {
-    pub family: String,
+    /// `inet` or `inet6`.
+    pub family: RouteFamily,
     pub priority: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,

@@ -19,7 +19,9 @@ use super::simulate_fw;
 use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
-use crate::model::{Address, Link, Namespace, Route, Snapshot};
+use crate::model::{
+    Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteScope, Snapshot,
+};
 
 /// The result of simulating steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,34 +271,30 @@ fn prefix_of(a: &Address) -> Option<IpNet> {
     IpNet::new(a.address, a.prefix_len).ok().map(|n| n.trunc())
 }
 
-fn route(table: u32, dst: String, dev: &str, scope: &str, kind: &str) -> Route {
+fn route(table: u32, dst: RouteDst, dev: &str, scope: RouteScope, kind: RouteKind) -> Route {
     Route {
         table,
         table_name: crate::model::table_name(table),
-        family: String::new(),
+        family: RouteFamily::Other(String::new()),
         dst,
         gateway: None,
         dev: Some(dev.to_string()),
         prefsrc: None,
         protocol: "kernel".into(),
-        scope: scope.into(),
-        kind: kind.into(),
+        scope,
+        kind,
         metric: None,
         nexthops: Vec::new(),
     }
 }
 
-fn family(ip: IpAddr) -> &'static str {
-    if ip.is_ipv4() {
-        "inet"
-    } else {
-        "inet6"
-    }
+fn family(ip: IpAddr) -> RouteFamily {
+    RouteFamily::of(ip)
 }
 
 /// `192.0.2.1/32`: how the local table names a host address.
-fn host_dst(ip: IpAddr) -> String {
-    format!("{ip}/{}", if ip.is_ipv4() { 32 } else { 128 })
+fn host_dst(ip: IpAddr) -> RouteDst {
+    RouteDst::host(ip)
 }
 
 /// The routes the kernel adds for an address on an up link: its local route, and unless it is
@@ -304,22 +302,34 @@ fn host_dst(ip: IpAddr) -> String {
 fn add_address_routes(n: &mut Namespace, a: &Address) {
     let v4 = a.address.is_ipv4();
     let src = Some(a.address).filter(|_| v4);
-    let mut local = route(255, host_dst(a.address), &a.ifname, "host", "local");
-    local.family = family(a.address).into();
+    let mut local = route(
+        255,
+        host_dst(a.address),
+        &a.ifname,
+        RouteScope::Host,
+        RouteKind::Local,
+    );
+    local.family = family(a.address);
     local.prefsrc = src;
     if !v4 {
-        local.scope = "global".into();
+        local.scope = RouteScope::Global;
     }
     push_route(n, local);
     let Some(net) = prefix_of(a) else { return };
     if net.prefix_len() + 1 >= net.max_prefix_len() {
         return;
     }
-    let mut conn = route(254, net.to_string(), &a.ifname, "link", "unicast");
-    conn.family = family(a.address).into();
+    let mut conn = route(
+        254,
+        RouteDst::Net(net),
+        &a.ifname,
+        RouteScope::Link,
+        RouteKind::Unicast,
+    );
+    conn.family = family(a.address);
     conn.prefsrc = src;
     if !v4 {
-        conn.scope = "global".into();
+        conn.scope = RouteScope::Global;
     }
     push_route(n, conn);
     if v4 {
@@ -327,10 +337,10 @@ fn add_address_routes(n: &mut Namespace, a: &Address) {
             255,
             host_dst(net.broadcast()),
             &a.ifname,
-            "link",
-            "broadcast",
+            RouteScope::Link,
+            RouteKind::Broadcast,
         );
-        b.family = "inet".into();
+        b.family = RouteFamily::Inet;
         b.prefsrc = src;
         push_route(n, b);
     }
@@ -389,13 +399,15 @@ fn del_address(n: &mut Namespace, link: &str, addr: &IpNet) {
         .addresses
         .iter()
         .any(|o| o.ifname == link && prefix_of(o).map(|p| p.to_string()) == net);
+    let dst_net = prefix_of(&a).map(RouteDst::Net);
     let bcast = prefix_of(&a).map(|p| host_dst(p.broadcast()));
     n.routes.retain(|r| {
         let local = r.table == 255 && r.dst == host_dst(a.address);
         let connected = !others_in_net
             && r.protocol == "kernel"
             && r.dev.as_deref() == Some(link)
-            && (Some(&r.dst) == net.as_ref() || (r.table == 255 && Some(&r.dst) == bcast.as_ref()));
+            && (Some(&r.dst) == dst_net.as_ref()
+                || (r.table == 255 && Some(&r.dst) == bcast.as_ref()));
         // Routes that named the address as their preferred source go with it.
         !(local || connected || r.prefsrc == Some(a.address))
     });
@@ -406,7 +418,7 @@ fn del_address(n: &mut Namespace, link: &str, addr: &IpNet) {
     if a.address.is_ipv4() && !v4_left {
         // The last IPv4 address leaving a link disables IP on it: every route through it goes.
         n.routes
-            .retain(|r| r.family == "inet6" || r.dev.as_deref() != Some(link));
+            .retain(|r| r.family == RouteFamily::Inet6 || r.dev.as_deref() != Some(link));
     }
 }
 
@@ -416,14 +428,6 @@ struct Restored {
     scope: u8,
     kind: u8,
     prefsrc: Option<IpAddr>,
-}
-
-fn dst_text(dst: &IpNet) -> String {
-    if dst.prefix_len() == 0 {
-        "default".into()
-    } else {
-        dst.trunc().to_string()
-    }
 }
 
 /// The link a gateway is reached on: the connected route that covers it.
@@ -454,34 +458,38 @@ fn add_route(
     };
     let table = spec.table.unwrap_or(254);
     // Scope names as the collector writes them (`ip`'s "global" for universe).
-    let mut r = route(table, dst_text(&spec.dst), &dev, "global", "unicast");
-    r.family = family(spec.dst.addr()).into();
+    let mut r = route(
+        table,
+        RouteDst::of_net(&spec.dst),
+        &dev,
+        RouteScope::Global,
+        RouteKind::Unicast,
+    );
+    r.family = family(spec.dst.addr());
     r.gateway = spec.via;
     r.metric = spec.metric;
     r.protocol = "boot".into();
     if spec.via.is_none() {
-        r.scope = "link".into();
+        r.scope = RouteScope::Link;
     }
     if let Some(x) = restored {
         r.protocol = crate::netlink::convert::protocol_name(x.protocol);
         r.scope = match x.scope {
-            0 => "global",
-            200 => "site",
-            253 => "link",
-            254 => "host",
-            _ => "nowhere",
-        }
-        .into();
+            0 => RouteScope::Global,
+            200 => RouteScope::Site,
+            253 => RouteScope::Link,
+            254 => RouteScope::Host,
+            _ => RouteScope::Nowhere,
+        };
         r.kind = match x.kind {
-            1 => "unicast",
-            2 => "local",
-            3 => "broadcast",
-            6 => "blackhole",
-            7 => "unreachable",
-            8 => "prohibit",
+            1 => RouteKind::Unicast,
+            2 => RouteKind::Local,
+            3 => RouteKind::Broadcast,
+            6 => RouteKind::Blackhole,
+            7 => RouteKind::Unreachable,
+            8 => RouteKind::Prohibit,
             _ => return Err(unmodelled(&format!("route type {}", x.kind))),
-        }
-        .into();
+        };
         r.prefsrc = x.prefsrc;
     }
     if n.routes.iter().any(|x| route_matches(x, spec)) {
@@ -510,7 +518,7 @@ fn add_route(
 /// Whether `r` is the route `spec` names (what `ip route del` would remove).
 pub(crate) fn route_matches(r: &Route, spec: &RouteSpec) -> bool {
     r.table == spec.table.unwrap_or(254)
-        && r.dst == dst_text(&spec.dst)
+        && r.dst == RouteDst::of_net(&spec.dst)
         && r.family == family(spec.dst.addr())
         && spec.via.is_none_or(|v| r.gateway == Some(v))
         && spec.dev.as_ref().is_none_or(|d| r.dev.as_ref() == Some(d))

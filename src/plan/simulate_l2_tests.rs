@@ -98,7 +98,7 @@ fn a_neighbour_goes_and_comes_back_pinned() {
 
 fn rule(priority: u32, dst: &str, action: &str) -> RoutingRule {
     RoutingRule {
-        family: "inet".into(),
+        family: crate::model::RouteFamily::Inet,
         priority,
         src: None,
         dst: Some(dst.into()),
@@ -157,7 +157,7 @@ fn the_doctor_offers_the_new_fixes_only_where_they_work() {
     let gw = red
         .routes
         .iter()
-        .find(|r| r.dst == "default")
+        .find(|r| r.dst.is_default())
         .and_then(|r| r.gateway)
         .expect("red has a default route");
     let dev = red

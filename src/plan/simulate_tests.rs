@@ -28,7 +28,7 @@ fn routes<'a>(s: &'a Snapshot, ns: &str) -> Vec<&'a Route> {
 fn has_route(s: &Snapshot, ns: &str, table: u32, dst: &str) -> bool {
     routes(s, ns)
         .iter()
-        .any(|r| r.table == table && r.dst == dst)
+        .any(|r| r.table == table && r.dst == crate::model::RouteDst::parse(dst))
 }
 
 fn link<'a>(s: &'a Snapshot, ns: &str, name: &str) -> &'a crate::model::Link {
@@ -108,7 +108,7 @@ fn routes_are_added_on_the_gateways_link_or_refused() {
     let with = done(&s, std::slice::from_ref(&add));
     let r = routes(&with, "bridge-red")
         .into_iter()
-        .find(|r| r.dst == "10.50.0.0/16")
+        .find(|r| r.dst == crate::model::RouteDst::parse("10.50.0.0/16"))
         .cloned()
         .unwrap();
     assert_eq!(r.dev.as_deref(), Some("veth-red"));
@@ -355,7 +355,7 @@ fn modelled(s: &Snapshot) -> BTreeMap<String, String> {
         let mut rts: Vec<String> = n
             .routes
             .iter()
-            .filter(|r| r.family == "inet")
+            .filter(|r| r.family == crate::model::RouteFamily::Inet)
             .map(|r| {
                 format!(
                     "{} {} {:?} {:?} {} {} {}",
@@ -401,15 +401,15 @@ fn inverse_in(s: &Snapshot, step: &Step) -> Vec<Step> {
                 if r.dev.as_deref() == Some(l.as_str())
                     && r.protocol != "kernel"
                     && r.table != 255
-                    && r.family == "inet"
+                    && r.family == crate::model::RouteFamily::Inet
                 {
                     inv.push(Step::RestoreRoute {
                         ns: ns.clone(),
                         route: RouteSpec {
-                            dst: if r.dst == "default" {
+                            dst: if r.dst.is_default() {
                                 "0.0.0.0/0".parse().unwrap()
                             } else {
-                                r.dst.parse().unwrap()
+                                r.dst.net().unwrap()
                             },
                             via: r.gateway,
                             dev: r.dev.clone(),
@@ -417,7 +417,11 @@ fn inverse_in(s: &Snapshot, step: &Step) -> Vec<Step> {
                             metric: r.metric,
                         },
                         protocol: if r.protocol == "static" { 4 } else { 3 },
-                        scope: if r.scope == "link" { 253 } else { 0 },
+                        scope: if r.scope == crate::model::RouteScope::Link {
+                            253
+                        } else {
+                            0
+                        },
                         kind: 1,
                         prefsrc: r.prefsrc,
                     });

@@ -4,6 +4,7 @@
 use super::tabs::Tab;
 use crate::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 use crate::model::diff::{self, ObjectKind};
+use crate::model::RouteKind;
 use crate::model::{Link, Namespace};
 
 /// Whether a link looks down (administratively or without carrier).
@@ -233,15 +234,15 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
             .map(|r| {
                 vec![
                     r.table_name.clone(),
-                    if r.kind == "unicast" {
-                        r.dst.clone()
+                    if r.kind == RouteKind::Unicast {
+                        r.dst.to_string()
                     } else {
                         format!("{} {}", r.kind, r.dst)
                     },
                     r.gateway.map(|g| g.to_string()).unwrap_or_default(),
                     r.dev.clone().unwrap_or_default(),
                     r.protocol.clone(),
-                    r.scope.clone(),
+                    r.scope.to_string(),
                     r.prefsrc.map(|s| s.to_string()).unwrap_or_default(),
                 ]
             })

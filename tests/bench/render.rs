@@ -27,14 +27,14 @@ fn route(i: u32) -> Route {
     Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
-        dst: format!("10.{}.{}.0/24", i / 256, i % 256),
+        family: netlens::model::RouteFamily::Inet,
+        dst: netlens::model::RouteDst::parse(&format!("10.{}.{}.0/24", i / 256, i % 256)),
         gateway: Some("192.168.1.1".parse().expect("ip")),
         dev: Some("eth0".into()),
         prefsrc: None,
         protocol: "bird".into(),
-        scope: "global".into(),
-        kind: "unicast".into(),
+        scope: netlens::model::RouteScope::Global,
+        kind: netlens::model::RouteKind::Unicast,
         metric: Some(20),
         nexthops: Vec::new(),
     }

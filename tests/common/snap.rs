@@ -183,10 +183,10 @@ pub fn routes(snap: &Snapshot, ns_name: &str, family: &str, table: u32) -> Vec<S
     let mut v: Vec<String> = ns(snap, ns_name)
         .routes
         .iter()
-        .filter(|r| r.family == family && r.table == table)
+        .filter(|r| r.family.as_str() == family && r.table == table)
         .map(|r| {
-            let mut s = r.dst.clone();
-            if r.kind != "unicast" {
+            let mut s = r.dst.to_string();
+            if r.kind != netlens::model::RouteKind::Unicast {
                 s = format!("{} {s}", r.kind);
             }
             if let Some(g) = r.gateway {

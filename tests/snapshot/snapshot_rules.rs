@@ -4,7 +4,7 @@ use crate::common;
 
 use common::snap::{ip_json, ns, snapshot_json, snapshot_text};
 use common::world::{in_world, sh};
-use netlens::model::Namespace;
+use netlens::model::{Namespace, RouteFamily};
 
 #[test]
 fn inverted_rule_and_missing_main_rule_are_reported() {
@@ -142,7 +142,7 @@ fn assert_rules_match_ip(pr: &Namespace) {
         let got: Vec<u64> = pr
             .rules
             .iter()
-            .filter(|r| r.family == family)
+            .filter(|r| r.family.as_str() == family)
             .map(|r| u64::from(r.priority))
             .collect();
         assert_eq!(got, want, "{family} rules vs ip {flag} rule: {oracle}");
@@ -151,7 +151,7 @@ fn assert_rules_match_ip(pr: &Namespace) {
             let r = pr
                 .rules
                 .iter()
-                .find(|r| r.family == family && r.priority == prio)
+                .find(|r| r.family.as_str() == family && r.priority == prio)
                 .expect("same rule");
             let hex = |v: Option<u32>| v.map(|v| format!("{v:#x}"));
             assert_eq!(hex(r.fwmark).as_deref(), o["fwmark"].as_str(), "{o}");
@@ -168,7 +168,7 @@ fn assert_rules_match_ip(pr: &Namespace) {
     assert!(
         pr.rules
             .iter()
-            .all(|r| r.family == "inet" || r.family == "inet6"),
+            .all(|r| matches!(r.family, RouteFamily::Inet | RouteFamily::Inet6)),
         "{:?}",
         pr.rules
     );
@@ -188,7 +188,8 @@ fn assert_route_protocols_match_ip(pr: &Namespace) {
                 .routes
                 .iter()
                 .find(|r| {
-                    r.table_name == table && (r.dst == dst || r.dst.split('/').next() == Some(dst))
+                    let d = r.dst.to_string();
+                    r.table_name == table && (d == dst || d.split('/').next() == Some(dst))
                 })
                 .unwrap_or_else(|| panic!("no route {dst} table {table}: {:?}", pr.routes));
             let want = o["protocol"].as_str().unwrap_or("boot");
@@ -200,7 +201,7 @@ fn assert_route_protocols_match_ip(pr: &Namespace) {
     let proto = |dst: &str| {
         pr.routes
             .iter()
-            .find(|r| r.dst == dst)
+            .find(|r| r.dst.to_string() == dst)
             .map(|r| r.protocol.clone())
     };
     assert_eq!(proto("10.1.0.0/24").as_deref(), Some("openr"));

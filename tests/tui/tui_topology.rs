@@ -106,14 +106,14 @@ fn default_via(nodes: &mut [Namespace], ns_name: &str, dev: &str, gw: &str) {
     find(nodes, ns_name).routes.push(Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
-        dst: "default".into(),
+        family: netlens::model::RouteFamily::Inet,
+        dst: netlens::model::RouteDst::Default,
         gateway: Some(gw.parse().expect("gw")),
         dev: Some(dev.into()),
         prefsrc: None,
         protocol: "static".into(),
-        scope: "global".into(),
-        kind: "unicast".into(),
+        scope: netlens::model::RouteScope::Global,
+        kind: netlens::model::RouteKind::Unicast,
         metric: None,
         nexthops: Vec::new(),
     });

@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::route_dst;
-use crate::model::{Namespace, Route, RoutingRule};
+use crate::model::{Namespace, Route, RouteFamily, RoutingRule};
 
 /// What the kernel's lookup of a destination gives.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,7 +40,11 @@ pub struct Checked<'a> {
 /// policy rules; the main-table-and-others longest match of [`super::lookup`] when the
 /// snapshot recorded no rules (an old snapshot).
 pub fn lookup_by_rules<'n>(ns: &'n Namespace, ip: Ipv4Addr, checked: Checked) -> Policy<'n> {
-    let mut rules: Vec<&RoutingRule> = ns.rules.iter().filter(|r| r.family == "inet").collect();
+    let mut rules: Vec<&RoutingRule> = ns
+        .rules
+        .iter()
+        .filter(|r| r.family == RouteFamily::Inet)
+        .collect();
     if rules.is_empty() {
         return super::lookup(ns, ip).map_or(Policy::NoRoute, Policy::Route);
     }

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::{default_route, lookup, route_gw, subnet, Facts, Held};
+use crate::model::RouteKind;
 use crate::model::{Link, Namespace};
 
 impl<'a> Facts<'a> {
@@ -50,7 +51,7 @@ impl<'a> Facts<'a> {
                 return Some(at);
             }
             let r = lookup(at, ip)?;
-            if r.kind != "unicast" {
+            if r.kind != RouteKind::Unicast {
                 return None;
             }
             let next = route_gw(r).unwrap_or(ip);

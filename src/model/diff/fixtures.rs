@@ -23,14 +23,14 @@ pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     Route {
         table: 254,
         table_name: "main".into(),
-        family: "inet".into(),
-        dst: dst.into(),
+        family: crate::model::RouteFamily::Inet,
+        dst: crate::model::RouteDst::parse(dst),
         gateway: gw.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
         prefsrc: None,
         protocol: "static".into(),
-        scope: "global".into(),
-        kind: "unicast".into(),
+        scope: crate::model::RouteScope::Global,
+        kind: crate::model::RouteKind::Unicast,
         metric: None,
         nexthops: Vec::new(),
     }
@@ -80,7 +80,7 @@ pub(super) fn red(packets: u64) -> Namespace {
         router: false,
     }];
     ns.rules = vec![RoutingRule {
-        family: "inet".into(),
+        family: crate::model::RouteFamily::Inet,
         priority: 32766,
         src: None,
         dst: None,

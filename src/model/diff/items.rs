@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
+use crate::model::RouteKind;
 
 pub(super) fn link_item(l: &Link) -> Item {
     let peer = l.peer.as_ref().map(|p| {
@@ -56,17 +57,17 @@ pub(super) fn route_item(r: &Route) -> Item {
     // The family is spelled out only for IPv6: `default` is ambiguous without it, and IPv4
     // is what people read first.
     let mut key = r.table_name.clone();
-    if r.family == "inet6" {
+    if r.family == crate::model::RouteFamily::Inet6 {
         key.push_str(" inet6");
     }
     key.push(' ');
-    key.push_str(&r.dst);
+    key.push_str(&r.dst.to_string());
     if let Some(m) = r.metric {
         key.push_str(&format!(" metric {m}"));
     }
     let mut desc = Vec::new();
-    if r.kind != "unicast" {
-        desc.push(r.kind.clone());
+    if r.kind != RouteKind::Unicast {
+        desc.push(r.kind.to_string());
     }
     if let Some(g) = r.gateway {
         desc.push(format!("via {g}"));
@@ -86,8 +87,8 @@ pub(super) fn route_item(r: &Route) -> Item {
             ("dev", opt(&r.dev)),
             ("prefsrc", opt(&r.prefsrc)),
             ("protocol", r.protocol.clone()),
-            ("scope", r.scope.clone()),
-            ("kind", r.kind.clone()),
+            ("scope", r.scope.to_string()),
+            ("kind", r.kind.to_string()),
             ("nexthops", r.nexthops.join(", ")),
         ],
     }
@@ -118,7 +119,7 @@ pub(super) fn neighbor_item(n: &Neighbor) -> Item {
 /// `ip rule` syntax: `1000: from 10.0.0.0/8 lookup 100`.
 pub(super) fn rule_item(r: &RoutingRule) -> Item {
     let mut s = format!("{}: ", r.priority);
-    if r.family == "inet6" {
+    if r.family == crate::model::RouteFamily::Inet6 {
         s = format!("inet6 {s}");
     }
     if r.invert {

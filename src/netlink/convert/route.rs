@@ -6,7 +6,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 
 use super::{family_name, scope_name};
-use crate::model::{table_name, Route, RoutingRule};
+use crate::model::{table_name, Route, RouteDst, RouteFamily, RouteKind, RouteScope, RoutingRule};
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     match a {
@@ -69,23 +69,26 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
     }
     let plen = m.header.destination_prefix_length;
     let dst = match dst {
-        Some(a) => format!("{a}/{plen}"),
-        None if plen == 0 => "default".into(),
+        Some(a) => match ipnet::IpNet::new(a, plen) {
+            Ok(net) => RouteDst::Net(net),
+            Err(_) => RouteDst::Other(format!("{a}/{plen}")),
+        },
+        None if plen == 0 => RouteDst::Default,
         None => return None,
     };
     Some(Route {
         table,
         table_name: table_name(table),
-        family: family.into(),
+        family: RouteFamily::parse(family),
         dst,
         gateway,
         dev,
         prefsrc,
         protocol: protocol_name(u8::from(m.header.protocol)),
-        scope: scope_name(m.header.scope),
+        scope: RouteScope::parse(&scope_name(m.header.scope)),
         kind: match m.header.kind {
-            RouteType::Unicast => "unicast".into(),
-            other => format!("{other:?}").to_lowercase(),
+            RouteType::Unicast => RouteKind::Unicast,
+            other => RouteKind::parse(&format!("{other:?}").to_lowercase()),
         },
         metric,
         nexthops,
@@ -129,7 +132,7 @@ pub fn protocol_name(proto: u8) -> String {
 pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
     let family = family_name(m.header.family)?;
     let mut rule = RoutingRule {
-        family: family.into(),
+        family: RouteFamily::parse(family),
         priority: 0,
         src: None,
         dst: None,

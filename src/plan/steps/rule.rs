@@ -20,7 +20,7 @@ use super::super::shell::ip;
 use super::super::step::Step;
 use super::rule_text::{check_rule, rule_args};
 use super::{lines, not_mine, Family, Prepared, Role, StepError};
-use crate::model::RoutingRule;
+use crate::model::{RouteFamily, RoutingRule};
 use crate::netlink::convert::{protocol_name, rule_from};
 use crate::netlink::query::nl_err;
 
@@ -49,7 +49,7 @@ impl Family for Rules {
             _ => not_mine(step),
         };
         let mut head = Vec::new();
-        if rule.family == "inet6" {
+        if rule.family == RouteFamily::Inet6 {
             head.push("-6");
         }
         head.extend(["rule", verb]);
@@ -119,8 +119,8 @@ struct Live {
     msg: RuleMessage,
 }
 
-async fn live_rules(h: &Handle, ns: &str, family: &str) -> Result<Vec<Live>, String> {
-    let v = if family == "inet6" {
+async fn live_rules(h: &Handle, ns: &str, family: &RouteFamily) -> Result<Vec<Live>, String> {
+    let v = if *family == RouteFamily::Inet6 {
         IpVersion::V6
     } else {
         IpVersion::V4
@@ -275,8 +275,8 @@ fn prefix(sel: &str) -> Result<(IpAddr, u8), String> {
 /// The RTM_NEWRULE message of `rule`, every attribute `ip rule add` would send for it.
 pub fn message(rule: &RoutingRule) -> Result<RuleMessage, String> {
     let mut m = RuleMessage::default();
-    m.header.family = match rule.family.as_str() {
-        "inet6" => AddressFamily::Inet6,
+    m.header.family = match rule.family {
+        RouteFamily::Inet6 => AddressFamily::Inet6,
         _ => AddressFamily::Inet,
     };
     m.header.action =

@@ -1,7 +1,7 @@
 //! The words of a policy rule: `ip rule` syntax for the preview and the descriptions, and
 //! the offline checks that a rule is one netlens can write back exactly.
 
-use crate::model::RoutingRule;
+use crate::model::{RouteFamily, RoutingRule};
 
 /// The rule as `ip rule add` takes it after `add`: `pref N [not] from … to … fwmark … iif …
 /// oif … lookup T | goto G | blackhole …` (and `proto`, `suppress_prefixlength`).
@@ -43,10 +43,12 @@ pub fn rule_args(r: &RoutingRule) -> Vec<String> {
 /// Offline checks: a family, selectors of that family, names the kernel would take, an
 /// action and protocol netlens writes.
 pub(super) fn check_rule(r: &RoutingRule) -> Result<(), String> {
-    let v6 = match r.family.as_str() {
-        "inet" => false,
-        "inet6" => true,
-        other => return Err(format!("rule family {other:?} is not inet or inet6")),
+    let v6 = match &r.family {
+        RouteFamily::Inet => false,
+        RouteFamily::Inet6 => true,
+        RouteFamily::Other(other) => {
+            return Err(format!("rule family {other:?} is not inet or inet6"))
+        }
     };
     for sel in [&r.src, &r.dst].into_iter().flatten() {
         let net: ipnet::IpNet = sel

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::model::{RouteFamily, RouteKind, RouteScope};
 use crate::put;
 
 use crate::model::topology::{describe_pair, veth_pairs};
@@ -176,7 +177,11 @@ fn render_links(out: &mut String, ns: &Namespace) {
 fn render_rules(out: &mut String, ns: &Namespace) {
     let custom_rules: Vec<_> = ns.rules.iter().filter(|r| !r.is_kernel_default()).collect();
     // A deleted `32766 lookup main` silently breaks all routing: say so.
-    let v4_rules: Vec<_> = ns.rules.iter().filter(|r| r.family == "inet").collect();
+    let v4_rules: Vec<_> = ns
+        .rules
+        .iter()
+        .filter(|r| r.family == RouteFamily::Inet)
+        .collect();
     let main_missing = !v4_rules.is_empty()
         && !v4_rules
             .iter()
@@ -287,10 +292,10 @@ fn render_sockets(out: &mut String, ns: &Namespace) {
 
 fn route_line(r: &Route) -> String {
     let mut line = String::new();
-    if r.kind != "unicast" {
+    if r.kind != RouteKind::Unicast {
         let _ = write!(line, "{} ", r.kind);
     }
-    line.push_str(&r.dst);
+    line.push_str(&r.dst.to_string());
     if let Some(g) = r.gateway {
         let _ = write!(line, " via {g}");
     }
@@ -303,7 +308,7 @@ fn route_line(r: &Route) -> String {
     if r.protocol != "boot" && r.protocol != "unspec" {
         let _ = write!(line, " proto {}", r.protocol);
     }
-    if r.scope != "global" {
+    if r.scope != RouteScope::Global {
         let _ = write!(line, " scope {}", r.scope);
     }
     if let Some(s) = r.prefsrc {
@@ -315,7 +320,7 @@ fn route_line(r: &Route) -> String {
     if r.table != 254 {
         let _ = write!(line, " table {}", r.table_name);
     }
-    if r.family == "inet6" {
+    if r.family == RouteFamily::Inet6 {
         line = format!("[v6] {line}");
     }
     line

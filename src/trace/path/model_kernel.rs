@@ -5,12 +5,11 @@
 //! (policy rules, IPv6, rp_filter) it answers with [`Refusal::Other`], so a walk that meets it
 //! is known not to be comparable rather than wrong.
 
-use std::net::IpAddr;
-
 use ipnet::IpNet;
 
 use super::Kernel;
-use crate::model::{Namespace, Route, Snapshot};
+use crate::model::RouteFamily;
+use crate::model::{Namespace, Route, RouteKind, Snapshot};
 use crate::trace::fib::{Answer, Query, Refusal};
 
 pub struct ModelKernel<'a> {
@@ -19,13 +18,10 @@ pub struct ModelKernel<'a> {
 
 /// A route's destination as a prefix (`default` is 0.0.0.0/0).
 fn dst_net(r: &Route) -> Option<IpNet> {
-    if r.dst == "default" {
+    if r.dst.is_default() {
         return "0.0.0.0/0".parse().ok();
     }
-    r.dst
-        .parse::<IpNet>()
-        .ok()
-        .or_else(|| r.dst.parse::<IpAddr>().ok().map(IpNet::from))
+    r.dst.net()
 }
 
 fn link_up(ns: &Namespace, dev: Option<&str>) -> bool {
@@ -36,7 +32,7 @@ fn link_up(ns: &Namespace, dev: Option<&str>) -> bool {
 fn has_own_policy_rules(ns: &Namespace) -> bool {
     ns.rules
         .iter()
-        .any(|r| r.family == "inet" && !r.is_kernel_default())
+        .any(|r| r.family == RouteFamily::Inet && !r.is_kernel_default())
 }
 
 fn answer(r: &Route, ns: &Namespace, kind: &str) -> Answer {
@@ -67,13 +63,13 @@ impl Kernel for ModelKernel<'_> {
         let best = |table: u32| {
             n.routes
                 .iter()
-                .filter(|r| r.table == table && r.family == "inet")
+                .filter(|r| r.table == table && r.family == RouteFamily::Inet)
                 .filter(|r| link_up(n, r.dev.as_deref()))
                 .filter_map(|r| dst_net(r).filter(|d| d.contains(&q.dst)).map(|d| (r, d)))
                 .max_by_key(|(r, d)| (d.prefix_len(), std::cmp::Reverse(r.metric.unwrap_or(0))))
                 .map(|(r, _)| r)
         };
-        if let Some(r) = best(255).filter(|r| r.kind == "local") {
+        if let Some(r) = best(255).filter(|r| r.kind == RouteKind::Local) {
             let mut a = answer(r, n, "local");
             a.prefsrc = Some(q.dst);
             return Ok(a);
@@ -84,10 +80,12 @@ impl Kernel for ModelKernel<'_> {
         if q.iif.is_some() && n.sysctls.ip_forward != Some(1) {
             return Err(Refusal::NotForwarded);
         }
-        match r.kind.as_str() {
-            "unicast" => Ok(answer(r, n, "unicast")),
-            "unreachable" | "prohibit" if q.iif.is_some() => Err(Refusal::NotForwarded),
-            other => Ok(answer(r, n, other)),
+        match &r.kind {
+            RouteKind::Unicast => Ok(answer(r, n, "unicast")),
+            RouteKind::Unreachable | RouteKind::Prohibit if q.iif.is_some() => {
+                Err(Refusal::NotForwarded)
+            }
+            other => Ok(answer(r, n, other.as_str())),
         }
     }
 }

@@ -140,7 +140,8 @@ mod tests {
             .iter_mut()
             .find(|n| n.name == "bridge-lan")
             .unwrap();
-        lan.routes.retain(|r| r.dst != "8.8.8.8/32");
+        lan.routes
+            .retain(|r| r.dst != crate::model::RouteDst::parse("8.8.8.8/32"));
         s
     }
 

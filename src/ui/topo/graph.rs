@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::model::{Link, LinkIndex, Namespace, NamespaceKind, Snapshot};
+use crate::model::{RouteFamily, RouteKind};
 
 /// A namespace drawn as a big box with buses under it.
 pub struct Hub<'a> {
@@ -314,7 +315,7 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
         gateway_routes: ns
             .routes
             .iter()
-            .filter(|r| r.table == 254 && r.dst != "default" && r.kind == "unicast")
+            .filter(|r| r.table == 254 && !r.dst.is_default() && r.kind == RouteKind::Unicast)
             .filter_map(|r| r.gateway.map(|gw| format!("{} via {gw}", r.dst)))
             .collect(),
         others,
@@ -326,11 +327,11 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
 
 /// The main table's default route, IPv4 first.
 fn default_route(ns: &Namespace) -> Option<&crate::model::Route> {
-    let main_default = |r: &&crate::model::Route| r.table == 254 && r.dst == "default";
+    let main_default = |r: &&crate::model::Route| r.table == 254 && r.dst.is_default();
     ns.routes
         .iter()
         .filter(main_default)
-        .find(|r| r.family == "inet")
+        .find(|r| r.family == RouteFamily::Inet)
         .or_else(|| ns.routes.iter().find(main_default))
 }
 

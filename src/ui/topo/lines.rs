@@ -317,7 +317,7 @@ fn child_line(stem: &str, last: bool, c: &Child, port_addrs: &[String]) -> TopoL
     let gw = ns
         .routes
         .iter()
-        .find(|r| r.table == 254 && r.dst == "default")
+        .find(|r| r.table == 254 && r.dst.is_default())
         .and_then(|r| r.gateway);
     if let Some(gw) = gw {
         l.push(format!(" → via {gw}"), Tone::Dim);
