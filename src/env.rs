@@ -25,9 +25,13 @@ pub const CNI_BIN_DIRS: &str = "NETLENS_CNI_BIN_DIRS";
 pub const CNI_DATA_DIR: &str = "NETLENS_CNI_DATA_DIR";
 /// The root below which container runtimes' files are looked for (default `/`).
 pub const RUNTIME_ROOT: &str = "NETLENS_RUNTIME_ROOT";
-/// Test hook: a smaller cap (bytes) on a firewall listing tool's output. Can only lower it.
+/// Test hook (`test-hooks` feature): a smaller cap (bytes) on a firewall listing tool's
+/// output. Can only lower it.
+#[cfg(feature = "test-hooks")]
 pub const TEST_LISTING_CAP: &str = "NETLENS_TEST_LISTING_CAP";
-/// Test hook: a shorter time limit (seconds) for a firewall listing tool. Can only lower it.
+/// Test hook (`test-hooks` feature): a shorter time limit (seconds) for a firewall listing
+/// tool. Can only lower it.
+#[cfg(feature = "test-hooks")]
 pub const TEST_LISTING_SECS: &str = "NETLENS_TEST_LISTING_SECS";
 
 /// The variable's value, unless unset or empty.
@@ -70,8 +74,14 @@ pub fn cni_dirs() -> CniDirs {
     }
 }
 
-/// [`TEST_LISTING_CAP`] (bytes) and [`TEST_LISTING_SECS`], each if set to a number.
+/// [`TEST_LISTING_CAP`] (bytes) and [`TEST_LISTING_SECS`], each if set to a number; with the
+/// `test-hooks` feature only (without it, never read).
 pub fn listing_limits() -> (Option<u64>, Option<u64>) {
-    let num = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    (num(TEST_LISTING_CAP), num(TEST_LISTING_SECS))
+    #[cfg(feature = "test-hooks")]
+    {
+        let num = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        (num(TEST_LISTING_CAP), num(TEST_LISTING_SECS))
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    (None, None)
 }

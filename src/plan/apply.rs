@@ -24,8 +24,6 @@ use super::spec::Plan;
 use super::step::Step;
 use super::validate::{validate, Validated};
 
-pub use super::test_hook::TEST_PAUSE_ENV;
-
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
     /// Roll back unless `confirm` is called within this time (a router's "commit confirmed").

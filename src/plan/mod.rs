@@ -51,7 +51,7 @@ mod test_hook;
 mod undo;
 pub mod validate;
 
-pub use apply::{apply, apply_validated, Applied, ApplyOptions, TEST_PAUSE_ENV};
+pub use apply::{apply, apply_validated, Applied, ApplyOptions};
 pub use confirm::{confirm, rollback_if_unconfirmed, sweep_expired};
 pub use error::PlanError;
 pub use journal::{PlanState, STATE_DIR_ENV};

@@ -59,7 +59,8 @@ pub fn apply(plan: crate::plan::Plan, tx: Sender<Msg>) {
 
 /// Captures on `iface` in `ns` until the returned flag is set, sending packets to the loop in
 /// batches (at most ~4 a second): the capture engine reads on its own thread, this one only
-/// hands its ring over. `test_panic` is the debug-only crash hook (see `Options`).
+/// hands its ring over. `test_panic` is the crash hook of the `test-hooks` feature (see
+/// `Options`).
 pub fn capture(
     ns: String,
     iface: String,
@@ -108,13 +109,14 @@ fn hand_over(cap: Capture, stop: &AtomicBool, tx: &Sender<Msg>) {
     let _ = tx.send(Msg::CaptureEnded(result.err().map(|e| e.to_string())));
 }
 
-/// Debug builds only: `capture` panics on the capture thread (`capture-abort` aborts there),
-/// so a test can check that any crash gives the terminal back. There is no natural panic left
-/// to use; release builds do not have this.
+/// With the `test-hooks` feature only: `capture` panics on the capture thread
+/// (`capture-abort` aborts there), so a test can check that any crash gives the terminal back.
+/// There is no natural panic left to use; without the feature this does nothing.
+#[cfg(not(feature = "test-hooks"))]
+fn crash_on_purpose(_hook: Option<&str>, _place: &str) {}
+
+#[cfg(feature = "test-hooks")]
 fn crash_on_purpose(hook: Option<&str>, place: &str) {
-    if !cfg!(debug_assertions) {
-        return;
-    }
     match hook {
         Some(v) if v == place => {
             panic!("NETLENS_TEST_PANIC={place}: a panic on purpose (test hook)")

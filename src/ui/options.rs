@@ -5,9 +5,9 @@
 pub struct Options {
     /// Colours on; `NO_COLOR` (https://no-color.org) set and non-empty turns them off.
     pub color: bool,
-    /// Debug builds only, for tests: `NETLENS_TEST_PANIC=capture` panics on the capture thread
-    /// (`capture-abort` aborts there), so a test can check that any crash gives the terminal
-    /// back. Release builds ignore it.
+    /// With the `test-hooks` feature only: `NETLENS_TEST_PANIC=capture` panics on the capture
+    /// thread (`capture-abort` aborts there), so a test can check that any crash gives the
+    /// terminal back. Without the feature it is never read and always `None`.
     pub test_panic: Option<String>,
 }
 
@@ -15,11 +15,10 @@ impl Options {
     pub fn from_env() -> Self {
         Options {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-            test_panic: if cfg!(debug_assertions) {
-                std::env::var("NETLENS_TEST_PANIC").ok()
-            } else {
-                None
-            },
+            #[cfg(feature = "test-hooks")]
+            test_panic: std::env::var("NETLENS_TEST_PANIC").ok(),
+            #[cfg(not(feature = "test-hooks"))]
+            test_panic: None,
         }
     }
 }

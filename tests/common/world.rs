@@ -76,6 +76,15 @@ const UNSHARE_ARGS: &[&str] = &[
     "--kill-child",
 ];
 
+/// For a test that drives netlens through its test hooks (`NETLENS_TEST_PAUSE_*`,
+/// `NETLENS_TEST_PANIC`, `NETLENS_TEST_LISTING_*`): fails at once, in one line, when the
+/// crate was built without them, instead of timing out or passing without testing anything.
+pub fn require_test_hooks() {
+    if !cfg!(feature = "test-hooks") {
+        panic!("needs `--features test-hooks`: run tests/run.sh");
+    }
+}
+
 /// Whether this process is running inside a world.
 pub fn inside_world() -> bool {
     std::env::var_os(WORLD_ENV).is_some()

@@ -27,6 +27,7 @@ fn tool(dir: &std::path::Path, name: &str, body: &str) {
 
 #[test]
 fn endless_or_wedged_rule_listings_are_cut() {
+    common::world::require_test_hooks();
     in_world(
         "hostile_firewall_size::endless_or_wedged_rule_listings_are_cut",
         || {

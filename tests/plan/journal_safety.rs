@@ -361,6 +361,7 @@ fn latest_is_the_last_applied_not_the_highest_id() {
 /// and without it a second apply waits, saying for whom, then runs.
 #[test]
 fn one_change_at_a_time() {
+    common::world::require_test_hooks();
     in_world("journal_safety::one_change_at_a_time", || {
         let state = private_state();
         add_d0();

@@ -97,6 +97,7 @@ fn apply_then_undo_restores_the_snapshot() {
 
 #[test]
 fn undo_after_a_crash_mid_apply() {
+    common::world::require_test_hooks();
     in_world("plan_cli::undo_after_a_crash_mid_apply", || {
         let state = private_state();
         sh(&["ip", "netns", "add", "red"]);
@@ -371,6 +372,7 @@ fn pings(from: &str, dst: &str) -> bool {
 
 #[test]
 fn a_fix_undone_behind_its_back_is_not_reported_as_success() {
+    common::world::require_test_hooks();
     in_world(
         "plan_cli::a_fix_undone_behind_its_back_is_not_reported_as_success",
         || {

@@ -172,6 +172,7 @@ fn kill_every_point(dir: &Path, name: &str, steps: &Value, extra: &dyn Fn(&str))
 
 #[test]
 fn undo_killed_at_every_point_converges_to_undone() {
+    common::world::require_test_hooks();
     in_world(
         "plan_undo_safety::undo_killed_at_every_point_converges_to_undone",
         || {
@@ -198,6 +199,7 @@ fn undo_killed_at_every_point_converges_to_undone() {
 /// another namespace, a moved link, a link set down (its routes come back after it is up).
 #[test]
 fn undo_of_moves_and_deleted_veths_killed_at_every_point_converges() {
+    common::world::require_test_hooks();
     in_world(
         "plan_undo_safety::undo_of_moves_and_deleted_veths_killed_at_every_point_converges",
         || {

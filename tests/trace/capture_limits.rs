@@ -102,7 +102,7 @@ fn deep_filter_in_the_tui_is_an_error_and_it_keeps_running() {
     );
 }
 
-/// A crash on the capture thread (a test-only trigger in debug builds: there is no natural
+/// A crash on the capture thread (a trigger of the `test-hooks` feature: there is no natural
 /// one left) ends netlens with its message, and the terminal is fully restored.
 fn crash_restores_the_terminal(trigger: &str, exit: &str, says: &str) {
     let s = tui_capturing_on_lo(&format!("NETLENS_TEST_PANIC={trigger}"));
@@ -132,6 +132,7 @@ fn crash_restores_the_terminal(trigger: &str, exit: &str, says: &str) {
 
 #[test]
 fn panic_on_a_tui_thread_restores_the_terminal() {
+    common::world::require_test_hooks();
     in_world(
         "capture_limits::panic_on_a_tui_thread_restores_the_terminal",
         || {
@@ -144,6 +145,7 @@ fn panic_on_a_tui_thread_restores_the_terminal() {
 /// terminal back before the process dies of the signal.
 #[test]
 fn abort_on_a_tui_thread_restores_the_terminal() {
+    common::world::require_test_hooks();
     in_world(
         "capture_limits::abort_on_a_tui_thread_restores_the_terminal",
         || {
