@@ -1,18 +1,19 @@
-//! The environment variables netlens reads, in one place: each one's name, meaning and
-//! reader. Outside `plan/` and `ui/` nothing else calls `std::env::var*`; the modules that
-//! need a value ask here, so a newcomer finds every knob in this file.
+//! The environment netlens reads, in one place: every variable's name, meaning and field.
+//!
+//! `main` reads them once, [`Settings::from_env`], and hands the result down: the TUI gets
+//! its part as `ui::Options`; the rest is [`install`]ed for the process, because the values
+//! are needed far below any options struct (the named-namespace directory by every lookup of
+//! a namespace by name, the plan engine's state directory by the journal's free functions and
+//! a `Display`), and each layer takes its part from [`current`]. Nothing else calls
+//! `std::env::var*` (`layering_tests.rs` checks it), so a library caller — a test — sets
+//! netlens up by building a [`Settings`], not by changing the process environment.
 //!
 //! Every variable is an override of a default, mostly so tests can point netlens at
-//! temporary directories instead of the machine's; none is needed in normal use. Values are
-//! read on each call, not cached: a test may set one before it runs the code.
-//!
-//! Read elsewhere, by the layer that owns them: `NETLENS_STATE_DIR` (plan journal),
-//! `NETLENS_SYSCTL_DIR` (persisted sysctls), `NETLENS_TEST_PAUSE_AFTER_STEP` /
-//! `NETLENS_TEST_PAUSE_AFTER_UNDO_STEP` (plan test hooks), `NO_COLOR` and
-//! `NETLENS_TEST_PANIC` (TUI).
+//! temporary directories instead of the machine's; none is needed in normal use.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 /// Directory of named namespaces (default `/run/netns`): where `lab` and plans create them,
 /// and the first place discovery looks.
@@ -25,28 +26,42 @@ pub const CNI_BIN_DIRS: &str = "NETLENS_CNI_BIN_DIRS";
 pub const CNI_DATA_DIR: &str = "NETLENS_CNI_DATA_DIR";
 /// The root below which container runtimes' files are looked for (default `/`).
 pub const RUNTIME_ROOT: &str = "NETLENS_RUNTIME_ROOT";
-/// Test hook (`test-hooks` feature): a smaller cap (bytes) on a firewall listing tool's
-/// output. Can only lower it.
-#[cfg(feature = "test-hooks")]
-pub const TEST_LISTING_CAP: &str = "NETLENS_TEST_LISTING_CAP";
-/// Test hook (`test-hooks` feature): a shorter time limit (seconds) for a firewall listing
-/// tool. Can only lower it.
-#[cfg(feature = "test-hooks")]
-pub const TEST_LISTING_SECS: &str = "NETLENS_TEST_LISTING_SECS";
+/// The plan engine's state: journal, lock, undo reserve (default `/var/lib/netlens`).
+pub const STATE_DIR: &str = "NETLENS_STATE_DIR";
+/// Where persisted sysctls are written (default `/etc/sysctl.d`).
+pub const SYSCTL_DIR: &str = "NETLENS_SYSCTL_DIR";
+/// Set and non-empty: no colours (https://no-color.org).
+pub const NO_COLOR: &str = "NO_COLOR";
 
-/// The variable's value, unless unset or empty.
-fn non_empty(name: &str) -> Option<OsString> {
-    std::env::var_os(name).filter(|v| !v.is_empty())
+/// Everything the environment can change about netlens, read once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// [`NETNS_DIR`]: where namespaces are created, opened by name and first looked for.
+    pub netns_dir: Option<PathBuf>,
+    /// [`CNI_CONF_DIR`], [`CNI_BIN_DIRS`], [`CNI_DATA_DIR`], [`RUNTIME_ROOT`].
+    pub cni: CniDirs,
+    /// [`STATE_DIR`].
+    pub state_dir: Option<PathBuf>,
+    /// [`SYSCTL_DIR`].
+    pub sysctl_dir: Option<PathBuf>,
+    /// Colours on: [`NO_COLOR`] unset or empty.
+    pub color: bool,
+    /// The test hooks; empty without the `test-hooks` feature.
+    pub hooks: TestHooks,
 }
 
-/// [`NETNS_DIR`] where namespaces are created and opened by name; unset or empty: none.
-pub fn netns_dir() -> Option<PathBuf> {
-    non_empty(NETNS_DIR).map(PathBuf::from)
-}
-
-/// [`NETNS_DIR`] as discovery reads it: any value that is valid UTF-8, empty included.
-pub fn netns_dir_to_scan() -> Option<String> {
-    std::env::var(NETNS_DIR).ok()
+/// No environment at all: every default, colours on.
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            netns_dir: None,
+            cni: CniDirs::default(),
+            state_dir: None,
+            sysctl_dir: None,
+            color: true,
+            hooks: TestHooks::default(),
+        }
+    }
 }
 
 /// The CNI directories the environment overrides; `None` where it leaves the default.
@@ -59,29 +74,78 @@ pub struct CniDirs {
     pub runtime_root: Option<PathBuf>,
 }
 
-/// [`CNI_CONF_DIR`], [`CNI_BIN_DIRS`], [`CNI_DATA_DIR`] and [`RUNTIME_ROOT`]; an empty value
-/// counts as unset.
-pub fn cni_dirs() -> CniDirs {
-    CniDirs {
-        conf_dir: non_empty(CNI_CONF_DIR).map(PathBuf::from),
-        bin_dirs: non_empty(CNI_BIN_DIRS).map(|v| {
-            std::env::split_paths(&v)
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        }),
-        data_dir: non_empty(CNI_DATA_DIR).map(PathBuf::from),
-        runtime_root: non_empty(RUNTIME_ROOT).map(PathBuf::from),
+impl Settings {
+    /// Reads every variable of this module; an empty value counts as unset. Called by `main`
+    /// (and by tests that start from the environment they were given).
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// The same, from any source of variables (a test's table).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<OsString>) -> Self {
+        let non_empty = |name: &str| get(name).filter(|v| !v.is_empty());
+        let dir = |name: &str| non_empty(name).map(PathBuf::from);
+        Settings {
+            netns_dir: dir(NETNS_DIR),
+            cni: CniDirs {
+                conf_dir: dir(CNI_CONF_DIR),
+                bin_dirs: non_empty(CNI_BIN_DIRS).map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .collect()
+                }),
+                data_dir: dir(CNI_DATA_DIR),
+                runtime_root: dir(RUNTIME_ROOT),
+            },
+            state_dir: dir(STATE_DIR),
+            sysctl_dir: dir(SYSCTL_DIR),
+            color: non_empty(NO_COLOR).is_none(),
+            hooks: TestHooks::from_lookup(&get),
+        }
     }
 }
 
-/// [`TEST_LISTING_CAP`] (bytes) and [`TEST_LISTING_SECS`], each if set to a number; with the
-/// `test-hooks` feature only (without it, never read).
-pub fn listing_limits() -> (Option<u64>, Option<u64>) {
-    #[cfg(feature = "test-hooks")]
-    {
-        let num = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-        (num(TEST_LISTING_CAP), num(TEST_LISTING_SECS))
-    }
-    #[cfg(not(feature = "test-hooks"))]
-    (None, None)
+/// The settings every layer reads from; `None` until [`install`]ed (then: the defaults).
+static CURRENT: RwLock<Option<Arc<Settings>>> = RwLock::new(None);
+
+/// Makes `settings` what [`current`] returns from now on, in every thread. `main` calls it
+/// once, before any work; a test may call it again to point netlens elsewhere.
+pub fn install(settings: Settings) {
+    let mut current = CURRENT.write().unwrap_or_else(|e| e.into_inner());
+    *current = Some(Arc::new(settings));
 }
+
+/// The installed settings, or the defaults (no environment) when none were installed.
+pub fn current() -> Arc<Settings> {
+    let installed = CURRENT.read().unwrap_or_else(|e| e.into_inner()).clone();
+    installed.unwrap_or_else(|| Arc::new(Settings::default()))
+}
+
+/// Where `program` would be found on `PATH`, as an executable file. `PATH` is read at the
+/// call, not taken from [`Settings`]: the question is whether the `Command` about to run it
+/// (which looks at the process's `PATH` when it spawns) will find it.
+pub fn find_in_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+mod hooks;
+pub use hooks::TestHooks;
+#[cfg(feature = "test-hooks")]
+pub use hooks::{
+    TEST_LISTING_CAP, TEST_LISTING_SECS, TEST_PANIC, TEST_PAUSE_AFTER_STEP,
+    TEST_PAUSE_AFTER_UNDO_STEP,
+};
+
+#[cfg(test)]
+#[path = "env_tests.rs"]
+mod tests;

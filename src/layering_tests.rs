@@ -168,3 +168,59 @@ fn an_upward_import_is_caught() {
         "{up:?}"
     );
 }
+
+/// Non-test code that reads the process environment, outside `env.rs` (and `main.rs`, which
+/// is not under a layer): "file:line".
+fn env_readers(src: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.strip_prefix(src).expect("under src").to_string_lossy();
+            if name == "env.rs" || name == "main.rs" || name.ends_with("tests.rs") {
+                continue;
+            }
+            let text = fs::read_to_string(&path).expect("read source");
+            for (i, line) in text.lines().enumerate() {
+                if line.trim_start().starts_with("#[cfg(test)]") {
+                    break;
+                }
+                let code = line.split("//").next().unwrap_or("");
+                if ["env::var", "env::vars"].iter().any(|c| code.contains(c)) {
+                    found.push(format!("{name}:{}", i + 1));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn only_env_rs_and_main_read_the_environment() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let readers = env_readers(&src);
+    assert!(
+        readers.is_empty(),
+        "std::env::var* outside src/env.rs and main.rs (add the variable to env::Settings):\n{}",
+        readers.join("\n")
+    );
+}
+
+#[test]
+fn an_env_reader_is_caught() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("env.rs"), "std::env::var_os(\"X\")\n").expect("write");
+    fs::write(dir.path().join("ok.rs"), "// std::env::var\n").expect("write");
+    fs::write(
+        dir.path().join("bad.rs"),
+        "\nlet v = std::env::var(\"X\");\n",
+    )
+    .expect("write");
+    assert_eq!(env_readers(dir.path()), ["bad.rs:2"]);
+}

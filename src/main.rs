@@ -62,6 +62,9 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    // The environment is read here, once; the library only sees these settings.
+    let settings = netlens::env::Settings::from_env();
+    netlens::env::install(settings.clone());
     let result = match &cli.command {
         Some(Command::Snapshot(args)) => cli::snapshot::run(args),
         Some(Command::Lab(args)) => cli::lab::run(args),
@@ -81,7 +84,7 @@ fn main() {
         // The TUI on a terminal; piped or redirected, the text snapshot, so scripts that ran
         // `netlens | grep` keep working.
         None if cli.snapshot.is_some() || std::io::stdout().is_terminal() => netlens::ui::run(
-            netlens::ui::Options::from_env(),
+            netlens::ui::Options::from_settings(&settings),
             cli.snapshot.clone(),
             cli.since.clone(),
         ),

@@ -33,7 +33,7 @@ pub struct CniArgs {
 }
 
 fn dirs_from(args: &CniArgs) -> Result<Dirs, String> {
-    let mut dirs = Dirs::from_env();
+    let mut dirs = Dirs::configured();
     if let Some(d) = &args.conf_dir {
         if !d.is_dir() {
             return Err(format!("--conf-dir {}: no such directory", d.display()));

@@ -1,5 +1,5 @@
 //! Where CNI things live. The defaults are what kubelet, containerd and CRI-O use; each can be
-//! overridden through the environment ([`crate::env`]; and `netlens cni`'s flags), so tests point netlens at
+//! overridden through the environment ([`crate::env`], read once by `main`; and `netlens cni`'s flags), so tests point netlens at
 //! temporary directories instead of the machine's.
 
 use std::path::PathBuf;
@@ -48,10 +48,14 @@ impl Default for Dirs {
 }
 
 impl Dirs {
-    /// The defaults, with whatever the environment overrides (see [`crate::env::cni_dirs`]).
-    pub fn from_env() -> Self {
+    /// The defaults, with whatever the installed settings override ([`crate::env::current`]).
+    pub fn configured() -> Self {
+        Self::with_overrides(crate::env::current().cni.clone())
+    }
+
+    /// The defaults, with what `env` overrides.
+    pub fn with_overrides(env: crate::env::CniDirs) -> Self {
         let mut d = Dirs::default();
-        let env = crate::env::cni_dirs();
         if let Some(v) = env.conf_dir {
             d.conf_dir = v;
             d.conf_dir_given = true;

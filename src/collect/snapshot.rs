@@ -31,7 +31,7 @@ pub struct Options {
     /// Worker threads; 0 picks one per CPU, at least 2, at most 8.
     pub workers: usize,
     /// Where to read CNI configs, plugins and leases; `None`: the defaults as the environment
-    /// overrides them (`crate::cni::Dirs::from_env`).
+    /// overrides them (`crate::cni::Dirs::configured`).
     pub cni_dirs: Option<crate::cni::Dirs>,
 }
 
@@ -189,7 +189,7 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
             &opts
                 .cni_dirs
                 .clone()
-                .unwrap_or_else(crate::cni::Dirs::from_env),
+                .unwrap_or_else(crate::cni::Dirs::configured),
         )),
     })
 }

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 pub const MAX_OUTPUT: usize = 32 << 20;
 /// Far longer than listing any real rule set takes.
 pub const TIME_LIMIT: Duration = Duration::from_secs(15);
-/// The limits, lowered by the test hooks in [`crate::env::listing_limits`] (so a test need not
-/// parse 32 MiB of rules in a debug build); the hooks can only lower them.
+/// The limits, lowered by the test hooks ([`crate::env::TestHooks::listing_limits`], so a
+/// test need not parse 32 MiB of rules in a debug build); the hooks can only lower them.
 fn limits() -> (usize, Duration) {
-    let (cap, secs) = crate::env::listing_limits();
+    let (cap, secs) = crate::env::current().hooks.listing_limits();
     let cap = cap.map_or(MAX_OUTPUT, |c| (c as usize).min(MAX_OUTPUT));
     let time = secs.map_or(TIME_LIMIT, |s| Duration::from_secs(s).min(TIME_LIMIT));
     (cap, time)

@@ -72,10 +72,13 @@ fn sys_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(nix::Error) 
     }
 }
 
-/// The directory holding named namespaces: `$NETLENS_NETNS_DIR` ([`crate::env::NETNS_DIR`]),
-/// else `/run/netns`.
+/// The directory holding named namespaces: the settings' `netns_dir`
+/// ([`crate::env::NETNS_DIR`]), else `/run/netns`.
 pub fn netns_dir() -> PathBuf {
-    crate::env::netns_dir().unwrap_or_else(|| PathBuf::from(DEFAULT_NETNS_DIR))
+    crate::env::current()
+        .netns_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_NETNS_DIR))
 }
 
 /// Checks a namespace name the way it will be used: as a single file name.

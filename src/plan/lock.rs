@@ -132,7 +132,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         // Only this test in the lib sets it; other lib tests do not touch the state dir.
-        std::env::set_var(super::super::journal::STATE_DIR_ENV, &state);
+        crate::env::install(crate::env::Settings {
+            state_dir: Some(state.clone()),
+            ..crate::env::Settings::default()
+        });
         let outer = acquire("outer").unwrap();
         let inner = acquire("inner").unwrap();
         let (tx, rx) = std::sync::mpsc::channel();

@@ -1,5 +1,7 @@
-//! How the TUI runs, read from the environment once, by `main`, and passed in: nothing else
-//! in `ui/` reads an environment variable.
+//! How the TUI runs, from the settings `main` read once (`crate::env::Settings`) and passed
+//! in: nothing in `ui/` reads an environment variable.
+
+use crate::env::Settings;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -7,18 +9,15 @@ pub struct Options {
     pub color: bool,
     /// With the `test-hooks` feature only: `NETLENS_TEST_PANIC=capture` panics on the capture
     /// thread (`capture-abort` aborts there), so a test can check that any crash gives the
-    /// terminal back. Without the feature it is never read and always `None`.
+    /// terminal back. Without the feature it is always `None`.
     pub test_panic: Option<String>,
 }
 
 impl Options {
-    pub fn from_env() -> Self {
+    pub fn from_settings(settings: &Settings) -> Self {
         Options {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-            #[cfg(feature = "test-hooks")]
-            test_panic: std::env::var("NETLENS_TEST_PANIC").ok(),
-            #[cfg(not(feature = "test-hooks"))]
-            test_panic: None,
+            color: settings.color,
+            test_panic: settings.hooks.panic().map(str::to_string),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Colours, or none: with `color` off (`NO_COLOR`, read once by `Options::from_env`) every
-//! colour is dropped and only bold/reverse stay, so the UI stays usable on any terminal.
+//! Colours, or none: with `color` off (`NO_COLOR`, read once by `main` and passed in through
+//! `Options::from_settings`) every colour is dropped and only bold/reverse stay, so the UI stays usable on any terminal.
 use ratatui::style::{Color, Modifier, Style};
 
 use super::topo::Tone;

@@ -11,17 +11,25 @@ use netlens::model::Snapshot;
 use netlens::plan::{Plan, Step};
 
 /// Points the journal and sysctl.d at a fresh temporary directory (the world mounts tmpfs on
-/// /run only; /var/lib and /etc are the machine's). Keep the returned guard alive.
+/// /run only; /var/lib and /etc are the machine's), for the library in this process and for
+/// the netlens binaries the test starts. Keep the returned guard alive.
 pub fn private_state() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary state dir");
-    // Set before any thread that reads them exists; tests in a world run one at a time.
-    std::env::set_var("NETLENS_STATE_DIR", dir.path().join("state"));
-    std::env::set_var("NETLENS_SYSCTL_DIR", dir.path().join("sysctl.d"));
+    let (state, sysctl) = (dir.path().join("state"), dir.path().join("sysctl.d"));
+    netlens::env::install(netlens::env::Settings {
+        state_dir: Some(state.clone()),
+        sysctl_dir: Some(sysctl.clone()),
+        ..(*netlens::env::current()).clone()
+    });
+    // The binaries read it from their environment. Set before any thread that reads it
+    // exists; tests in a world run one at a time.
+    std::env::set_var("NETLENS_STATE_DIR", state);
+    std::env::set_var("NETLENS_SYSCTL_DIR", sysctl);
     dir
 }
 
 pub fn sysctl_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("NETLENS_SYSCTL_DIR").expect("private_state() first"))
+    (netlens::env::current().sysctl_dir.clone()).expect("private_state() first")
 }
 
 /// A settled snapshot: a freshly changed link can take a moment to report its final

@@ -252,9 +252,12 @@ fn prepare_world() {
         sh(&["ip", "link", "set", "lo", "up"]);
         // Plans (a lab's `up` and `break` are plans too) journal inside the world, never in
         // the machine's /var/lib/netlens; a test that names its own state dir keeps it.
+        // Set in the environment for the netlens binaries the test starts, and installed for
+        // the library it calls in this process, which reads no environment of its own.
         if std::env::var_os("NETLENS_STATE_DIR").is_none() {
             std::env::set_var("NETLENS_STATE_DIR", "/run/netlens-state");
         }
+        netlens::env::install(netlens::env::Settings::from_env());
     });
 }
 

@@ -256,15 +256,19 @@ fn named_namespaces_behave_like_ip_netns() {
 #[test]
 fn netns_dir_override_is_respected() {
     in_world("lab::netns_dir_override_is_respected", || {
-        // Only this test runs in this world's process, so changing the environment is safe.
-        std::env::set_var("NETLENS_NETNS_DIR", "/run/netlens-test-ns");
+        // Only this test runs in this world's process, so changing the settings is safe.
+        let before = netlens::env::current();
+        netlens::env::install(netlens::env::Settings {
+            netns_dir: Some("/run/netlens-test-ns".into()),
+            ..(*before).clone()
+        });
         create_netns("x").unwrap();
         assert!(std::path::Path::new("/run/netlens-test-ns/x").exists());
         assert!(!std::path::Path::new("/run/netns/x").exists());
         assert!(netns_exists("x").unwrap());
         delete_netns("x").unwrap();
         assert!(list_netns().unwrap().is_empty());
-        std::env::remove_var("NETLENS_NETNS_DIR");
+        netlens::env::install((*before).clone());
     });
 }
 

@@ -11,8 +11,8 @@ use crate::model::NamespaceKind;
 /// Directories where namespaces are bind-mounted by name.
 pub fn named_dirs() -> Vec<(PathBuf, &'static str)> {
     let mut dirs = Vec::new();
-    if let Some(dir) = crate::env::netns_dir_to_scan() {
-        dirs.push((PathBuf::from(dir), ""));
+    if let Some(dir) = crate::env::current().netns_dir.clone() {
+        dirs.push((dir, ""));
     }
     dirs.push((PathBuf::from("/run/netns"), ""));
     dirs.push((PathBuf::from("/var/run/netns"), ""));

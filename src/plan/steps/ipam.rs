@@ -150,7 +150,7 @@ fn lease_dir(dir: &str) -> Result<(), String> {
 /// On the live system: `dir` must be a lease directory host-local uses on this node — one a
 /// CNI config names or one under the data directory — so a plan cannot remove files elsewhere.
 pub fn known_lease_dir(dir: &str) -> Result<(), String> {
-    let dirs = crate::cni::Dirs::from_env();
+    let dirs = crate::cni::Dirs::configured();
     let state = crate::cni::read(&dirs);
     if state
         .ipam
