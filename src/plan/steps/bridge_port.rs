@@ -315,3 +315,66 @@ fn execute(eng: &mut Engine, step: &Step) -> Result<(), StepError> {
             .map_err(|e| StepError::kernel(format!("cannot set bridge port {link} in {ns}"), e))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(isolated: Option<bool>, state: Option<u8>, learning: Option<bool>) -> Step {
+        Step::SetBridgePort {
+            ns: "red".into(),
+            link: "p0".into(),
+            isolated,
+            state,
+            learning,
+            flood: Some(true),
+        }
+    }
+
+    /// Words, preview and checks of a step that sets every flag, and of one that sets few.
+    #[test]
+    fn words_commands_and_checks() {
+        let all = port(Some(true), Some(3), Some(false));
+        assert_eq!(
+            all.to_string(),
+            "set bridge port p0 isolated on state forwarding learning off flood on in red \
+             (forgetting the MACs it learnt)"
+        );
+        assert_eq!(
+            BridgePorts.commands(&all),
+            [
+                "bridge -n red link set dev p0 isolated on state 3 learning off flood on",
+                "ip -n red link set dev p0 type bridge_slave fdb_flush"
+            ]
+        );
+        assert_eq!(BridgePorts.check(&all, Role::Forward), Ok(()));
+        let few = port(None, None, Some(true));
+        assert_eq!(
+            few.to_string(),
+            "set bridge port p0 learning on flood on in red"
+        );
+        assert_eq!(
+            BridgePorts.commands(&few),
+            ["bridge -n red link set dev p0 learning on flood on"]
+        );
+        let bad = port(None, Some(5), None);
+        assert_eq!(
+            BridgePorts.check(&bad, Role::Forward),
+            Err("bridge port state 5 is not one of 0..=4 \
+                 (disabled, listening, learning, forwarding, blocking)"
+                .to_string())
+        );
+        let none = Step::SetBridgePort {
+            ns: "red".into(),
+            link: "p0".into(),
+            isolated: None,
+            state: None,
+            learning: None,
+            flood: None,
+        };
+        assert_eq!(
+            BridgePorts.check(&none, Role::Inverse),
+            Err("the step sets no flag of bridge port p0".to_string())
+        );
+    }
+}

@@ -367,3 +367,65 @@ fn prepare(c: Chain, handle: Option<u64>, rule: &NftAccept) -> Result<Prepared, 
         inverse: vec![inverse],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule() -> NftAccept {
+        NftAccept {
+            iif: Some("veth0".into()),
+            proto: Some("tcp".into()),
+            dport: Some(80),
+            ..NftAccept::default()
+        }
+    }
+
+    /// An insert and its inverse delete: words, preview, checks, and the parts they share.
+    #[test]
+    fn words_commands_and_checks() {
+        let insert = Step::InsertNftRule {
+            ns: "r".into(),
+            family: "inet".into(),
+            table: "lab".into(),
+            chain: "input".into(),
+            rule: rule(),
+        };
+        let delete = Step::DelNftRule {
+            ns: "r".into(),
+            family: "inet".into(),
+            table: "lab".into(),
+            chain: "input".into(),
+            handle: 7,
+            rule: rule(),
+        };
+        assert_eq!(
+            insert.to_string(),
+            r#"insert nft rule `iifname "veth0" tcp dport 80 accept comment "netlens"` at the top of inet lab input in r"#
+        );
+        assert_eq!(
+            delete.to_string(),
+            r#"remove nft rule `iifname "veth0" tcp dport 80 accept comment "netlens"` (handle 7) from inet lab input in r"#
+        );
+        assert_eq!(
+            Nft.commands(&insert),
+            [
+                r#"ip netns exec r nft insert rule inet lab input iifname '"veth0"' tcp dport 80 accept comment '"netlens"'"#
+            ]
+        );
+        assert_eq!(
+            Nft.commands(&delete),
+            ["ip netns exec r nft delete rule inet lab input handle 7"]
+        );
+        assert_eq!(Nft.check(&insert, Role::Forward), Ok(()));
+        assert_eq!(Nft.check(&delete, Role::Inverse), Ok(()));
+        let Some((c, handle, _)) = parts(&delete) else {
+            panic!("a delete has parts")
+        };
+        assert_eq!(
+            (c.text(), handle),
+            ("inet lab input in r".to_string(), Some(7))
+        );
+        assert!(parts(&Step::CreateNs { name: "r".into() }).is_none());
+    }
+}
