@@ -1,6 +1,6 @@
-//! Real traffic and the CLI's verdicts on it, for tests that check `path` and the doctor
-//! against the kernel: a ping, a TCP connect, a listener, `path --json` and its broken hop,
-//! `doctor --json`'s findings.
+//! Real traffic and the CLI's verdicts on it, for tests that check `path`, `trace` and the
+//! doctor against the kernel: a ping, a TCP connect, a listener, a lab fault, any command's
+//! `--json` output, `path --json` and its broken hop, `doctor --json`'s findings.
 
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::snap::netlens;
-use super::world::{sh, try_sh};
+use super::world::{netlens_bin, sh, try_sh};
 
 pub fn ping_ok(ns: &str, dst: &str) -> bool {
     try_sh(&["ip", "netns", "exec", ns, "ping", "-c1", "-W1", dst])
@@ -55,12 +55,32 @@ pub fn listen(ns: &str, port: u16) -> Listener {
     Listener(child)
 }
 
-pub fn path(args: &[&str]) -> (i32, Value) {
-    let mut argv = vec!["path", "--json"];
+/// `netlens SUB --json ARGS...` (any exit status): its exit code, the JSON it printed (`Null`
+/// when there is none) and its stderr.
+pub fn json_run(sub: &str, args: &[&str]) -> (i32, Value, String) {
+    let mut argv = vec![sub, "--json"];
     argv.extend_from_slice(args);
     let out = netlens(&argv);
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), v)
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), v, err)
+}
+
+pub fn path(args: &[&str]) -> (i32, Value) {
+    let (code, v, _) = json_run("path", args);
+    (code, v)
+}
+
+/// `netlens lab break SCENARIO FAULT` succeeds.
+pub fn lab_break(scenario: &str, fault: &str) {
+    let bin = netlens_bin();
+    sh(&[
+        bin.to_str().expect("netlens path"),
+        "lab",
+        "break",
+        scenario,
+        fault,
+    ]);
 }
 
 pub fn broken_cause(v: &Value) -> String {

@@ -1,6 +1,8 @@
 //! Helpers for the per-rule doctor tests (`tests/doctor/doctor_rules.rs`): build small topologies with
 //! plain `ip`, probe them with real traffic, run the real `netlens doctor --json` and check one
 //! finding, its severity and its object, then `fix` and `undo` with a private state directory.
+//! The builders (namespaces, veths, addresses, routes, sysctls, a port-forward) serve the
+//! `path` and `trace` tests' own worlds too.
 //!
 //! Everything here is meant to be called inside a world (see `world.rs`).
 
@@ -50,6 +52,24 @@ pub fn sysctl(ns: &str, key: &str, value: &str) {
         "-qw",
         &format!("{key}={value}"),
     ]);
+}
+
+/// `iptables RULE` inside `ns`, the rule written as on the command line (split on spaces).
+pub fn iptables(ns: &str, rule: &str) {
+    let mut argv = vec!["ip", "netns", "exec", ns, "iptables"];
+    argv.extend(rule.split_whitespace());
+    sh(&argv);
+}
+
+/// `ns` forwards IPv4 and DNATs TCP for `dst:port` to `to` (`ADDR:PORT`): a node's port-forward.
+pub fn port_forward(ns: &str, dst: &str, port: u16, to: &str) {
+    sysctl(ns, "net.ipv4.ip_forward", "1");
+    iptables(
+        ns,
+        &format!(
+            "-t nat -A PREROUTING -d {dst} -p tcp --dport {port} -j DNAT --to-destination {to}"
+        ),
+    );
 }
 
 /// One ICMP echo (`size` bytes of payload with DF set, if given) from `ns` to `dst` answered.

@@ -6,24 +6,16 @@
 
 use crate::common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use common::flows::{json_run, lab_break, listen, ping_ok};
+use common::rules::{addr, netns, port_forward, route, sysctl, veth};
 use common::world::{in_world, netlens_bin, sh};
 use netlens::lab;
 use serde_json::Value;
 
 fn path(args: &[&str]) -> (i32, Value, String) {
-    let mut argv = vec!["path", "--json"];
-    argv.extend_from_slice(args);
-    let out = Command::new(netlens_bin())
-        .args(&argv)
-        .stdin(Stdio::null())
-        .output()
-        .expect("netlens path");
-    let code = out.status.code().unwrap_or(-1);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (code, v, err)
+    json_run("path", args)
 }
 
 fn hops_of(v: &Value, leg: usize) -> Vec<String> {
@@ -52,13 +44,7 @@ fn drill(scenario: &str) {
             "{scenario} healthy {} → {}: {err}\n{v:#}",
             probe.ns, probe.dst
         );
-        sh(&[
-            netlens_bin().to_str().expect("path"),
-            "lab",
-            "break",
-            scenario,
-            fault.name,
-        ]);
+        lab_break(scenario, fault.name);
         let (code, v, err) = path(&["--from", &probe.ns, &probe.dst]);
         assert_eq!(
             code, 1,
@@ -148,121 +134,26 @@ fn healthy_bridge_path_shows_the_masquerade_and_the_way_back() {
 }
 
 /// A node unlike the lab: `edge` port-forwards 198.18.0.1:8080 to `app` 10.61.0.2:80 across a
-/// bridge `brx`; `client` sits on the outside link.
+/// bridge `brx`; `client` sits on the outside link; `app` routes via `edge`.
 fn edge_node() {
-    edge_links();
-    edge_port_forward();
-}
-
-/// The three namespaces, the bridge `brx` in `edge`, the veths and their addresses, all up.
-fn edge_links() {
     for ns in ["edge", "app", "client"] {
-        sh(&["ip", "netns", "add", ns]);
-        sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        netns(ns);
     }
     sh(&["ip", "-n", "edge", "link", "add", "brx", "type", "bridge"]);
-    sh(&[
-        "ip", "link", "add", "ax", "netns", "app", "type", "veth", "peer", "name", "ex", "netns",
-        "edge",
-    ]);
+    veth("app", "ax", "edge", "ex");
     sh(&["ip", "-n", "edge", "link", "set", "ex", "master", "brx"]);
-    sh(&[
-        "ip", "link", "add", "c0", "netns", "client", "type", "veth", "peer", "name", "up0",
-        "netns", "edge",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        "edge",
-        "addr",
-        "add",
-        "10.61.0.1/24",
-        "dev",
-        "brx",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        "edge",
-        "addr",
-        "add",
-        "198.18.0.1/24",
-        "dev",
-        "up0",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        "app",
-        "addr",
-        "add",
-        "10.61.0.2/24",
-        "dev",
-        "ax",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        "client",
-        "addr",
-        "add",
-        "198.18.0.9/24",
-        "dev",
-        "c0",
-    ]);
-    for (ns, dev) in [
-        ("edge", "brx"),
-        ("edge", "ex"),
-        ("edge", "up0"),
-        ("app", "ax"),
-        ("client", "c0"),
+    veth("client", "c0", "edge", "up0");
+    for (ns, cidr, dev) in [
+        ("edge", "10.61.0.1/24", "brx"),
+        ("edge", "198.18.0.1/24", "up0"),
+        ("app", "10.61.0.2/24", "ax"),
+        ("client", "198.18.0.9/24", "c0"),
     ] {
-        sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        addr(ns, cidr, dev);
     }
-}
-
-/// `app` routes via `edge`, which forwards and DNATs 198.18.0.1:8080 to 10.61.0.2:80.
-fn edge_port_forward() {
-    sh(&[
-        "ip",
-        "-n",
-        "app",
-        "route",
-        "add",
-        "default",
-        "via",
-        "10.61.0.1",
-    ]);
-    sh(&[
-        "ip",
-        "netns",
-        "exec",
-        "edge",
-        "sysctl",
-        "-qw",
-        "net.ipv4.ip_forward=1",
-    ]);
-    sh(&[
-        "ip",
-        "netns",
-        "exec",
-        "edge",
-        "iptables",
-        "-t",
-        "nat",
-        "-A",
-        "PREROUTING",
-        "-d",
-        "198.18.0.1",
-        "-p",
-        "tcp",
-        "--dport",
-        "8080",
-        "-j",
-        "DNAT",
-        "--to-destination",
-        "10.61.0.2:80",
-    ]);
+    sh(&["ip", "-n", "edge", "link", "set", "brx", "up"]);
+    route("app", &["default", "via", "10.61.0.1"]);
+    port_forward("edge", "198.18.0.1", 8080, "10.61.0.2:80");
 }
 
 #[test]
@@ -299,19 +190,7 @@ fn port_forward_to_a_listener_and_to_nobody() {
             "{edge:#}"
         );
         // A listener in app: the path delivers to it, and the reply comes back un-DNATed.
-        let mut socat = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                "app",
-                "socat",
-                "TCP-LISTEN:80,fork,reuseaddr",
-                "SYSTEM:true",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("socat");
+        let socat = listen("app", 80);
         let mut delivered = None;
         for _ in 0..50 {
             let (code, v, _) = path(&args);
@@ -321,8 +200,7 @@ fn port_forward_to_a_listener_and_to_nobody() {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let _ = socat.kill();
-        let _ = socat.wait();
+        drop(socat);
         let v = delivered.expect("path delivers once socat listens");
         assert!(
             v["legs"][0]["outcome"]["listener"]
@@ -367,10 +245,9 @@ fn path_refuses_bad_input() {
 /// ha — hr — hb: two subnets a router joins (names and subnets the lab never uses).
 fn routed_trio() {
     for ns in ["ha", "hr", "hb"] {
-        sh(&["ip", "netns", "add", ns]);
-        sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        netns(ns);
     }
-    for (ns, peer, addr, gw, mine) in [
+    for (ns, peer, cidr, gw, mine) in [
         (
             "ha",
             "to-a",
@@ -386,31 +263,12 @@ fn routed_trio() {
             "10.123.2.1/24",
         ),
     ] {
-        sh(&[
-            "ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", peer,
-            "netns", "hr",
-        ]);
-        sh(&["ip", "-n", ns, "addr", "add", addr, "dev", "eth0"]);
-        sh(&["ip", "-n", ns, "link", "set", "eth0", "up"]);
-        sh(&["ip", "-n", ns, "route", "add", "default", "via", gw]);
-        sh(&["ip", "-n", "hr", "addr", "add", mine, "dev", peer]);
-        sh(&["ip", "-n", "hr", "link", "set", peer, "up"]);
+        veth(ns, "eth0", "hr", peer);
+        addr(ns, cidr, "eth0");
+        addr("hr", mine, peer);
+        route(ns, &["default", "via", gw]);
     }
-    sh(&[
-        "ip",
-        "netns",
-        "exec",
-        "hr",
-        "sysctl",
-        "-qw",
-        "net.ipv4.ip_forward=1",
-    ]);
-}
-
-fn pings(from: &str, dst: &str) -> bool {
-    common::world::try_sh(&["ip", "netns", "exec", from, "ping", "-c1", "-W1", dst])
-        .status
-        .success()
+    sysctl("hr", "net.ipv4.ip_forward", "1");
 }
 
 fn broken_outcome(v: &Value) -> Value {
@@ -433,21 +291,15 @@ fn a_path_names_the_hop_that_breaks_and_only_a_fix_for_it() {
             // An unrelated fault elsewhere on the node: the bridge lab's masquerade is gone.
             lab::up("bridge").expect("lab up");
             let nl = netlens_bin();
-            sh(&[
-                nl.to_str().unwrap(),
-                "lab",
-                "break",
-                "bridge",
-                "no-masquerade",
-            ]);
+            lab_break("bridge", "no-masquerade");
             routed_trio();
             assert!(
-                pings("ha", "10.123.2.20"),
+                ping_ok("ha", "10.123.2.20"),
                 "the healthy trio does not deliver"
             );
             sh(&["ip", "-n", "hb", "route", "del", "default"]);
             assert!(
-                !pings("ha", "10.123.2.20"),
+                !ping_ok("ha", "10.123.2.20"),
                 "delivered without hb's default route"
             );
 
@@ -468,7 +320,7 @@ fn a_path_names_the_hop_that_breaks_and_only_a_fix_for_it() {
                         .output()
                         .unwrap();
                     assert_eq!(out.status.code(), Some(0), "{out:?}");
-                    assert!(pings("ha", "10.123.2.20"), "{id} fixed, ping still fails");
+                    assert!(ping_ok("ha", "10.123.2.20"), "{id} fixed, ping still fails");
                 }
                 None => assert!(
                     broken["no_fix"].as_str().is_some_and(|w| !w.is_empty()),

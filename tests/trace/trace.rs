@@ -6,26 +6,15 @@
 
 use crate::common;
 
-use std::process::{Command, Stdio};
-
-use common::world::{in_world, netlens_bin, sh};
+use common::flows::{json_run, lab_break, listen};
+use common::rules::{addr, netns, port_forward, route, veth};
+use common::snap::netlens;
+use common::world::in_world;
 use netlens::lab;
 use serde_json::Value;
 
 fn trace(args: &[&str]) -> (i32, Value, String) {
-    let mut argv = vec!["trace", "--json"];
-    argv.extend_from_slice(args);
-    let out = Command::new(netlens_bin())
-        .args(&argv)
-        .stdin(Stdio::null())
-        .output()
-        .expect("netlens trace");
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        v,
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    json_run("trace", args)
 }
 
 /// (namespace, iface, direction, seen, packet) per sighting.
@@ -92,13 +81,7 @@ fn broken_probes_stop_where_the_path_says() {
                 .find(|f| f.name == fault)
                 .expect("fault");
             let p = f.probe.clone().expect("a probe");
-            sh(&[
-                netlens_bin().to_str().expect("path"),
-                "lab",
-                "break",
-                "bridge",
-                fault,
-            ]);
+            lab_break("bridge", fault);
             let (code, v, err) = trace(&["--from", &p.ns, &p.dst, "--wait", "1"]);
             assert_eq!(code, 1, "{fault}: {err}\n{v:#}");
             assert_eq!(v["answered"], false);
@@ -131,97 +114,42 @@ fn tcp_probe_through_a_port_forward_is_answered() {
 /// cli — fwd — srv, with fwd forwarding 172.20.9.1:9443 to srv's 10.71.0.2:443.
 fn build_port_forward() {
     for ns in ["fwd", "srv", "cli"] {
-        sh(&["ip", "netns", "add", ns]);
-        sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        netns(ns);
     }
-    sh(&[
-        "ip", "link", "add", "s0", "netns", "srv", "type", "veth", "peer", "name", "fs", "netns",
-        "fwd",
-    ]);
-    sh(&[
-        "ip", "link", "add", "c0", "netns", "cli", "type", "veth", "peer", "name", "fc", "netns",
-        "fwd",
-    ]);
-    for (ns, dev, addr) in [
+    veth("srv", "s0", "fwd", "fs");
+    veth("cli", "c0", "fwd", "fc");
+    for (ns, dev, cidr) in [
         ("srv", "s0", "10.71.0.2/24"),
         ("fwd", "fs", "10.71.0.1/24"),
         ("fwd", "fc", "172.20.9.1/24"),
         ("cli", "c0", "172.20.9.2/24"),
     ] {
-        sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
-        sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        addr(ns, cidr, dev);
     }
-    sh(&[
-        "ip",
-        "-n",
-        "srv",
-        "route",
-        "add",
-        "default",
-        "via",
-        "10.71.0.1",
-    ]);
-    sh(&[
-        "ip",
-        "netns",
-        "exec",
-        "fwd",
-        "sysctl",
-        "-qw",
-        "net.ipv4.ip_forward=1",
-    ]);
-    sh(&[
-        "ip",
-        "netns",
-        "exec",
-        "fwd",
-        "iptables",
-        "-t",
-        "nat",
-        "-A",
-        "PREROUTING",
-        "-d",
-        "172.20.9.1",
-        "-p",
-        "tcp",
-        "--dport",
-        "9443",
-        "-j",
-        "DNAT",
-        "--to-destination",
-        "10.71.0.2:443",
-    ]);
+    route("srv", &["default", "via", "10.71.0.1"]);
+    port_forward("fwd", "172.20.9.1", 9443, "10.71.0.2:443");
 }
+
+/// The TCP probe from cli to fwd's forwarded port, waiting a second for the answer.
+const TCP_PROBE: [&str; 9] = [
+    "--from",
+    "cli",
+    "172.20.9.1",
+    "--proto",
+    "tcp",
+    "--port",
+    "9443",
+    "--wait",
+    "1",
+];
 
 /// With socat listening in srv, the TCP probe is answered and the DNAT shows in srv.
 fn probe_answered_through_dnat() {
-    let mut socat = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            "srv",
-            "socat",
-            "TCP-LISTEN:443,fork,reuseaddr",
-            "SYSTEM:true",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("socat");
+    let socat = listen("srv", 443);
     let mut result = None;
     let mut last = None;
     for _ in 0..30 {
-        let r = trace(&[
-            "--from",
-            "cli",
-            "172.20.9.1",
-            "--proto",
-            "tcp",
-            "--port",
-            "9443",
-            "--wait",
-            "1",
-        ]);
+        let r = trace(&TCP_PROBE);
         // Until socat listens, the snapshot the path is read from says nobody does.
         if r.0 == 0 && r.1["path"]["delivers"] == true {
             result = Some(r);
@@ -230,8 +158,7 @@ fn probe_answered_through_dnat() {
         last = Some(r);
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let _ = socat.kill();
-    let _ = socat.wait();
+    drop(socat);
     let (_, v, _) = result.unwrap_or_else(|| panic!("the TCP probe is never answered: {last:#?}"));
     let s = seen(&v);
     let syn_in_srv = s
@@ -252,17 +179,7 @@ fn probe_answered_through_dnat() {
 /// With the listener gone the server resets the SYN: the trace shows the RST, says
 /// refused and fails, as `path` does; it never says the reply came back.
 fn probe_refused_without_listener() {
-    let (code, v, err) = trace(&[
-        "--from",
-        "cli",
-        "172.20.9.1",
-        "--proto",
-        "tcp",
-        "--port",
-        "9443",
-        "--wait",
-        "1",
-    ]);
+    let (code, v, err) = trace(&TCP_PROBE);
     assert_eq!(code, 1, "{err}\n{v:#}");
     assert_eq!(v["answered"], false, "{v:#}");
     let refused = v["refused"].as_str().unwrap_or_default();
@@ -273,25 +190,14 @@ fn probe_refused_without_listener() {
         .find(|x| x.0 == "cli" && x.2 == "reply")
         .expect("cli saw the reset");
     assert!(rst.3 && rst.4.contains("TCP [R"), "{s:#?}");
-    let text = Command::new(netlens_bin())
-        .args(["trace", "--from", "cli", "172.20.9.1", "--proto", "tcp"])
-        .args(["--port", "9443", "--wait", "1"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("netlens trace");
+    let mut argv = vec!["trace"];
+    argv.extend_from_slice(&TCP_PROBE);
+    let text = netlens(&argv);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("refused:"), "{text}");
     assert!(!text.contains("the reply came back"), "{text}");
-    let (pcode, pv, _) = {
-        let out = Command::new(netlens_bin())
-            .args(["path", "--json", "--from", "cli", "172.20.9.1"])
-            .args(["--proto", "tcp", "--port", "9443"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("netlens path");
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        (out.status.code().unwrap_or(-1), v, ())
-    };
+    // The probe's words but its wait, which `path` does not take.
+    let (pcode, pv, _) = json_run("path", &TCP_PROBE[..7]);
     assert_eq!(pcode, 1, "path agrees it fails: {pv:#}");
 }
 

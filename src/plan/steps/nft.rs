@@ -24,29 +24,12 @@ pub struct Nft;
 
 impl Family for Nft {
     fn describe(&self, step: &Step, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match step {
-            Step::InsertNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                rule,
-            } => write!(
-                f,
-                "insert nft rule `{rule}` at the top of {family} {table} {chain} in {ns}"
-            ),
-            Step::DelNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                handle,
-                rule,
-            } => write!(
-                f,
-                "remove nft rule `{rule}` (handle {handle}) from {family} {table} {chain} in {ns}"
-            ),
-            _ => not_mine(step),
+        let Some((c, handle, rule)) = parts(step) else {
+            not_mine(step)
+        };
+        match handle {
+            None => write!(f, "insert nft rule `{rule}` at the top of {}", c.text()),
+            Some(h) => write!(f, "remove nft rule `{rule}` (handle {h}) from {}", c.text()),
         }
     }
 
@@ -59,39 +42,25 @@ impl Family for Nft {
     }
 
     fn commands(&self, step: &Step) -> Vec<String> {
-        let argv = match step {
-            Step::InsertNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                rule,
-            } => {
-                let mut argv = in_ns(ns, &["nft", "insert", "rule", family, table, chain]);
+        let Some((c, handle, rule)) = parts(step) else {
+            not_mine(step)
+        };
+        let argv = match handle {
+            None => {
+                let mut argv = in_ns(c.ns, &["nft", "insert", "rule", c.family, c.table, c.chain]);
                 argv.extend(rule.words());
                 argv
             }
-            Step::DelNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                handle,
-                ..
-            } => in_ns(
-                ns,
-                &[
-                    "nft",
-                    "delete",
-                    "rule",
-                    family,
-                    table,
-                    chain,
-                    "handle",
-                    &handle.to_string(),
-                ],
-            ),
-            _ => not_mine(step),
+            Some(h) => {
+                let (family, table, chain) = (c.family, c.table, c.chain);
+                let handle = h.to_string();
+                in_ns(
+                    c.ns,
+                    &[
+                        "nft", "delete", "rule", family, table, chain, "handle", &handle,
+                    ],
+                )
+            }
         };
         lines(&[argv])
     }
@@ -110,14 +79,7 @@ impl Family for Nft {
         let Some(handle) = handle else {
             // The handle exists only now: the inverse deletes exactly that rule.
             let handle = insert(c, rule)?;
-            return Ok(Some(vec![Step::DelNftRule {
-                ns: c.ns.to_string(),
-                family: c.family.to_string(),
-                table: c.table.to_string(),
-                chain: c.chain.to_string(),
-                handle,
-                rule: rule.clone(),
-            }]));
+            return Ok(Some(vec![c.delete_step(handle, rule)]));
         };
         delete(c, handle, rule)?;
         Ok(None)
@@ -163,11 +125,35 @@ fn parts(step: &Step) -> Option<(Chain<'_>, Option<u64>, &NftAccept)> {
 }
 
 impl Chain<'_> {
+    /// `inet filter input in r`, as messages name the chain.
     fn text(&self) -> String {
         format!(
             "{} {} {} in {}",
             self.family, self.table, self.chain, self.ns
         )
+    }
+
+    /// The step that inserts `rule` at the top of this chain.
+    fn insert_step(&self, rule: &NftAccept) -> Step {
+        Step::InsertNftRule {
+            ns: self.ns.to_string(),
+            family: self.family.to_string(),
+            table: self.table.to_string(),
+            chain: self.chain.to_string(),
+            rule: rule.clone(),
+        }
+    }
+
+    /// The step that deletes `rule`, handle `handle` (0: not known yet), from this chain.
+    fn delete_step(&self, handle: u64, rule: &NftAccept) -> Step {
+        Step::DelNftRule {
+            ns: self.ns.to_string(),
+            family: self.family.to_string(),
+            table: self.table.to_string(),
+            chain: self.chain.to_string(),
+            handle,
+            rule: rule.clone(),
+        }
     }
 }
 
@@ -327,43 +313,88 @@ fn prepare(c: Chain, handle: Option<u64>, rule: &NftAccept) -> Result<Prepared, 
         noop: true,
         inverse: Vec::new(),
     };
-    let (ns, family, table, chain) = (
-        c.ns.to_string(),
-        c.family.to_string(),
-        c.table.to_string(),
-        c.chain.to_string(),
-    );
-    let rule = rule.clone();
     let inverse = match handle {
         None => {
             let rules = list(c)?.ok_or_else(|| format!("there is no chain {}", c.text()))?;
             if rules.iter().any(|r| rule.is(&r.expr, r.comment.as_deref())) {
                 return Ok(nothing);
             }
-            Step::DelNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                handle: 0,
-                rule,
-            }
+            c.delete_step(0, rule)
         }
         Some(h) => {
-            if to_delete(c, h, &rule)?.is_none() {
+            if to_delete(c, h, rule)?.is_none() {
                 return Ok(nothing);
             }
-            Step::InsertNftRule {
-                ns,
-                family,
-                table,
-                chain,
-                rule,
-            }
+            c.insert_step(rule)
         }
     };
     Ok(Prepared {
         noop: false,
         inverse: vec![inverse],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule() -> NftAccept {
+        NftAccept {
+            iif: Some("veth0".into()),
+            proto: Some("tcp".into()),
+            dport: Some(80),
+            ..NftAccept::default()
+        }
+    }
+
+    /// An insert and its inverse delete: words, preview, checks, and the parts they share.
+    #[test]
+    fn words_commands_and_checks() {
+        let insert = Step::InsertNftRule {
+            ns: "r".into(),
+            family: "inet".into(),
+            table: "lab".into(),
+            chain: "input".into(),
+            rule: rule(),
+        };
+        let delete = Step::DelNftRule {
+            ns: "r".into(),
+            family: "inet".into(),
+            table: "lab".into(),
+            chain: "input".into(),
+            handle: 7,
+            rule: rule(),
+        };
+        assert_eq!(
+            insert.to_string(),
+            r#"insert nft rule `iifname "veth0" tcp dport 80 accept comment "netlens"` at the top of inet lab input in r"#
+        );
+        assert_eq!(
+            delete.to_string(),
+            r#"remove nft rule `iifname "veth0" tcp dport 80 accept comment "netlens"` (handle 7) from inet lab input in r"#
+        );
+        assert_eq!(
+            Nft.commands(&insert),
+            [
+                r#"ip netns exec r nft insert rule inet lab input iifname '"veth0"' tcp dport 80 accept comment '"netlens"'"#
+            ]
+        );
+        assert_eq!(
+            Nft.commands(&delete),
+            ["ip netns exec r nft delete rule inet lab input handle 7"]
+        );
+        assert_eq!(Nft.check(&insert, Role::Forward), Ok(()));
+        assert_eq!(Nft.check(&delete, Role::Inverse), Ok(()));
+        let Some((c, handle, _)) = parts(&delete) else {
+            panic!("a delete has parts")
+        };
+        assert_eq!(
+            (c.text(), handle),
+            ("inet lab input in r".to_string(), Some(7))
+        );
+        assert!(parts(&Step::CreateNs { name: "r".into() }).is_none());
+        // Each is the other's inverse, built from the same chain.
+        assert_eq!(c.insert_step(&rule()), insert);
+        assert_eq!(c.delete_step(7, &rule()), delete);
+    }
 }
