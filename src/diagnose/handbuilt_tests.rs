@@ -53,7 +53,11 @@ fn route(dst: &str, via: Option<&str>, dev: &str) -> Route {
         gateway: via.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
         prefsrc: None,
-        protocol: if via.is_some() { "static" } else { "kernel" }.into(),
+        protocol: if via.is_some() {
+            crate::model::RouteProtocol::Static
+        } else {
+            crate::model::RouteProtocol::Kernel
+        },
         scope: if via.is_some() {
             crate::model::RouteScope::Global
         } else {

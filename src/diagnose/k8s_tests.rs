@@ -32,7 +32,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         gateway: gw.map(|g| g.parse().expect("gateway")),
         dev: Some(dev.into()),
         prefsrc: None,
-        protocol: "static".into(),
+        protocol: crate::model::RouteProtocol::Static,
         scope: crate::model::RouteScope::parse("universe"),
         kind: crate::model::RouteKind::Unicast,
         metric: None,

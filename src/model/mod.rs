@@ -26,7 +26,8 @@ pub use link::{Address, BridgePort, Link, PeerRef};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
 pub use route::{
-    table_name, Neighbor, Route, RouteDst, RouteFamily, RouteKind, RouteScope, RoutingRule,
+    table_name, Neighbor, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope,
+    RoutingRule,
 };
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;

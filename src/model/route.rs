@@ -2,7 +2,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::route_attrs::{RouteFamily, RouteKind, RouteScope};
+pub use super::route_attrs::{RouteFamily, RouteKind, RouteProtocol, RouteScope};
 pub use super::route_dst::RouteDst;
 
 /// The name `ip` gives a routing table id.
@@ -31,8 +31,8 @@ pub struct Route {
     pub dev: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefsrc: Option<IpAddr>,
-    /// `kernel`, `boot`, `static`, `dhcp`, …
-    pub protocol: String,
+    /// `kernel`, `boot`, `static`, `dhcp`, … (a number when iproute2 has no name for it).
+    pub protocol: RouteProtocol,
     pub scope: RouteScope,
     /// `unicast`, `local`, `broadcast`, `blackhole`, `unreachable`, …
     pub kind: RouteKind,

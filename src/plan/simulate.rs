@@ -20,7 +20,8 @@ use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
 use crate::model::{
-    Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteScope, Snapshot,
+    Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope,
+    Snapshot,
 };
 
 /// The result of simulating steps.
@@ -280,7 +281,7 @@ fn route(table: u32, dst: RouteDst, dev: &str, scope: RouteScope, kind: RouteKin
         gateway: None,
         dev: Some(dev.to_string()),
         prefsrc: None,
-        protocol: "kernel".into(),
+        protocol: RouteProtocol::Kernel,
         scope,
         kind,
         metric: None,
@@ -404,7 +405,7 @@ fn del_address(n: &mut Namespace, link: &str, addr: &IpNet) {
     n.routes.retain(|r| {
         let local = r.table == 255 && r.dst == host_dst(a.address);
         let connected = !others_in_net
-            && r.protocol == "kernel"
+            && r.protocol == RouteProtocol::Kernel
             && r.dev.as_deref() == Some(link)
             && (Some(&r.dst) == dst_net.as_ref()
                 || (r.table == 255 && Some(&r.dst) == bcast.as_ref()));
@@ -468,12 +469,12 @@ fn add_route(
     r.family = family(spec.dst.addr());
     r.gateway = spec.via;
     r.metric = spec.metric;
-    r.protocol = "boot".into();
+    r.protocol = RouteProtocol::Boot;
     if spec.via.is_none() {
         r.scope = RouteScope::Link;
     }
     if let Some(x) = restored {
-        r.protocol = crate::netlink::convert::protocol_name(x.protocol);
+        r.protocol = RouteProtocol::from_number(x.protocol);
         r.scope = match x.scope {
             0 => RouteScope::Global,
             200 => RouteScope::Site,

@@ -241,7 +241,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                     },
                     r.gateway.map(|g| g.to_string()).unwrap_or_default(),
                     r.dev.clone().unwrap_or_default(),
-                    r.protocol.clone(),
+                    r.protocol.to_string(),
                     r.scope.to_string(),
                     r.prefsrc.map(|s| s.to_string()).unwrap_or_default(),
                 ]

@@ -111,7 +111,7 @@ fn default_via(nodes: &mut [Namespace], ns_name: &str, dev: &str, gw: &str) {
         gateway: Some(gw.parse().expect("gw")),
         dev: Some(dev.into()),
         prefsrc: None,
-        protocol: "static".into(),
+        protocol: netlens::model::RouteProtocol::Static,
         scope: netlens::model::RouteScope::Global,
         kind: netlens::model::RouteKind::Unicast,
         metric: None,

@@ -28,7 +28,7 @@ pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         gateway: gw.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
         prefsrc: None,
-        protocol: "static".into(),
+        protocol: crate::model::RouteProtocol::Static,
         scope: crate::model::RouteScope::Global,
         kind: crate::model::RouteKind::Unicast,
         metric: None,

@@ -86,7 +86,7 @@ pub(super) fn route_item(r: &Route) -> Item {
             ("gateway", opt(&r.gateway)),
             ("dev", opt(&r.dev)),
             ("prefsrc", opt(&r.prefsrc)),
-            ("protocol", r.protocol.clone()),
+            ("protocol", r.protocol.to_string()),
             ("scope", r.scope.to_string()),
             ("kind", r.kind.to_string()),
             ("nexthops", r.nexthops.join(", ")),

@@ -6,7 +6,9 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 
 use super::{family_name, scope_name};
-use crate::model::{table_name, Route, RouteDst, RouteFamily, RouteKind, RouteScope, RoutingRule};
+use crate::model::{
+    table_name, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope, RoutingRule,
+};
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     match a {
@@ -84,7 +86,7 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
         gateway,
         dev,
         prefsrc,
-        protocol: protocol_name(u8::from(m.header.protocol)),
+        protocol: RouteProtocol::from_number(u8::from(m.header.protocol)),
         scope: RouteScope::parse(&scope_name(m.header.scope)),
         kind: match m.header.kind {
             RouteType::Unicast => RouteKind::Unicast,
@@ -95,35 +97,10 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
     })
 }
 
-/// iproute2's default `rt_protos` table (6.x): the name `ip` prints for a route or rule
-/// protocol number; numbers without a name print as the decimal number, as `ip` does.
+/// The name `ip` prints for a route or rule protocol number (iproute2's `rt_protos`), or the
+/// decimal number when it has none.
 pub fn protocol_name(proto: u8) -> String {
-    let name = match proto {
-        0 => "unspec",
-        1 => "redirect",
-        2 => "kernel",
-        3 => "boot",
-        4 => "static",
-        8 => "gated",
-        9 => "ra",
-        10 => "mrt",
-        11 => "zebra",
-        12 => "bird",
-        13 => "dnrouted",
-        14 => "xorp",
-        15 => "ntk",
-        16 => "dhcp",
-        18 => "keepalived",
-        42 => "babel",
-        99 => "openr",
-        186 => "bgp",
-        187 => "isis",
-        188 => "ospf",
-        189 => "rip",
-        192 => "eigrp",
-        other => return other.to_string(),
-    };
-    name.into()
+    RouteProtocol::from_number(proto).to_string()
 }
 
 /// A rule as `ip rule` / `ip -6 rule` lists it. Rules of other families (the kernel's

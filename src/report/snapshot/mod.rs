@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{RouteFamily, RouteKind, RouteScope};
+use crate::model::{RouteFamily, RouteKind, RouteProtocol, RouteScope};
 use crate::put;
 
 use crate::model::topology::{describe_pair, veth_pairs};
@@ -305,7 +305,7 @@ fn route_line(r: &Route) -> String {
     for hop in &r.nexthops {
         let _ = write!(line, " nexthop {hop}");
     }
-    if r.protocol != "boot" && r.protocol != "unspec" {
+    if !matches!(r.protocol, RouteProtocol::Boot | RouteProtocol::Unspec) {
         let _ = write!(line, " proto {}", r.protocol);
     }
     if r.scope != RouteScope::Global {
