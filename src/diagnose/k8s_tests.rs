@@ -53,7 +53,7 @@ fn node(sockets: Vec<ListeningSocket>, rules: &str) -> Snapshot {
         ifname: "enp7s0".into(),
         address: "172.30.41.7".parse().expect("ip"),
         prefix_len: 22,
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     }];
     ns.routes = vec![

@@ -367,7 +367,7 @@ fn duplicate_ip_on_the_bridge() {
         ifname: "veth-blue".into(),
         address: "192.168.15.1".parse().unwrap(),
         prefix_len: 24,
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     });
     let f = only(&snap, "dup-ip:192.168.15.1", Severity::Error);

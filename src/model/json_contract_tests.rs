@@ -231,4 +231,28 @@ mod typed_rest {
         }
         assert_eq!(P::from_number(17), P::Other("17".into()));
     }
+
+    /// An address's scope is a [`RouteScope`](crate::model::RouteScope) (the kernel has one
+    /// `rt_scope_t` for both): every name, and a number, survives inside an address.
+    #[test]
+    fn address_scope_round_trips_every_variant() {
+        use crate::model::{Address, RouteScope as S};
+        let cases = [
+            ("global", S::Global),
+            ("site", S::Site),
+            ("link", S::Link),
+            ("host", S::Host),
+            ("nowhere", S::Nowhere),
+            ("other(42)", S::Other("other(42)".into())),
+        ];
+        for (text, want) in cases {
+            round_trips(text, &want);
+            let json = format!(
+                r#"{{"ifindex":2,"ifname":"eth0","address":"10.0.0.2","prefix_len":24,"scope":"{text}"}}"#
+            );
+            let a: Address = serde_json::from_str(&json).unwrap();
+            assert_eq!(a.scope, want, "{text}");
+            assert_eq!(serde_json::to_string(&a).unwrap(), json, "{text}");
+        }
+    }
 }

@@ -25,8 +25,8 @@ impl RouteFamily {
 }
 
 text_enum! {
-    /// How far a route's destination is (`ip route`'s `scope`; the kernel's universe is
-    /// `global`).
+    /// How far a route's destination or an address reaches (`ip route`'s and `ip addr`'s
+    /// `scope`: one `rt_scope_t` for both; the kernel's universe is `global`).
     RouteScope {
         Global = "global",
         Site = "site",

@@ -243,7 +243,10 @@ fn set_up(snap: &mut Snapshot, ns: &str, link: &str, up: bool) -> Result<(), Str
         l.flags.retain(|f| f != "UP");
         // keep_addr_on_down=0: IPv6 addresses go too (link-local ones come back on up).
         n.addresses.retain(|a| {
-            a.ifname != link || a.address.is_ipv4() || a.scope == "link" || is_fe80(a.address)
+            a.ifname != link
+                || a.address.is_ipv4()
+                || a.scope == RouteScope::Link
+                || is_fe80(a.address)
         });
         // The kernel flushes every route through the link (connected and local ones too) and
         // its neighbours; setting it up again brings back only the connected routes.
@@ -366,17 +369,17 @@ fn add_address(n: &mut Namespace, link: &str, addr: &IpNet) -> Result<(), String
         return Ok(());
     }
     let scope = match addr.addr() {
-        IpAddr::V4(v4) if v4.is_loopback() => "host",
-        IpAddr::V6(v6) if v6.is_loopback() => "host",
-        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => "link",
-        _ => "global",
+        IpAddr::V4(v4) if v4.is_loopback() => RouteScope::Host,
+        IpAddr::V6(v6) if v6.is_loopback() => RouteScope::Host,
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => RouteScope::Link,
+        _ => RouteScope::Global,
     };
     let a = Address {
         ifindex: index,
         ifname: link.to_string(),
         address: addr.addr(),
         prefix_len: addr.prefix_len(),
-        scope: scope.into(),
+        scope,
         peer: None,
     };
     if up {

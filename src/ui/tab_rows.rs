@@ -228,7 +228,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
             })
             .collect(),
         Tab::Addresses => page(ns.addresses.iter(), &range)
-            .map(|a| vec![a.ifname.clone(), a.cidr(), a.scope.clone()])
+            .map(|a| vec![a.ifname.clone(), a.cidr(), a.scope.to_string()])
             .collect(),
         Tab::Routes => page(ns.shown_routes(), &range)
             .map(|r| {

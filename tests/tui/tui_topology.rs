@@ -97,7 +97,7 @@ fn addr(nodes: &mut [Namespace], ns_name: &str, ifname: &str, cidr: &str) {
         ifname: ifname.into(),
         address: ip.parse().expect("ip"),
         prefix_len: len.parse().expect("len"),
-        scope: "global".into(),
+        scope: netlens::model::RouteScope::Global,
         peer: None,
     });
 }

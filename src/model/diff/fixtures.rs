@@ -67,7 +67,7 @@ pub(super) fn red(packets: u64) -> Namespace {
         ifname: "eth0".into(),
         address: "10.0.0.2".parse().unwrap(),
         prefix_len: 24,
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     }];
     ns.routes = vec![route("default", Some("10.0.0.1"), "eth0")];

@@ -49,7 +49,7 @@ pub(super) fn address_item(a: &Address) -> Item {
     Item {
         key: format!("{} dev {}", a.cidr(), a.ifname),
         desc: String::new(),
-        fields: vec![("scope", a.scope.clone()), ("peer", opt(&a.peer))],
+        fields: vec![("scope", a.scope.to_string()), ("peer", opt(&a.peer))],
     }
 }
 
