@@ -402,7 +402,7 @@ fn gateway_neighbour_failed() {
     let red = ns_mut(&mut snap, "bridge-red");
     for n in &mut red.neighbors {
         if n.address == "192.168.15.5".parse::<IpAddr>().unwrap() {
-            n.state = "FAILED".into();
+            n.state = crate::model::NeighborState::Failed;
             n.lladdr = None;
         }
     }

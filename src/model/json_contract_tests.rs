@@ -255,4 +255,43 @@ mod typed_rest {
             assert_eq!(serde_json::to_string(&a).unwrap(), json, "{text}");
         }
     }
+
+    /// A neighbour's state encodes back to the upper-case name it was read from, unknown ones
+    /// too, and each falls in the one class consumers ask about.
+    #[test]
+    fn neighbor_state_round_trips_every_variant() {
+        use crate::model::NeighborState as N;
+        // (text, state, pinned, learned, unresolved)
+        let cases = [
+            ("INCOMPLETE", N::Incomplete, false, false, true),
+            ("REACHABLE", N::Reachable, false, true, false),
+            ("STALE", N::Stale, false, true, false),
+            ("DELAY", N::Delay, false, true, false),
+            ("PROBE", N::Probe, false, true, false),
+            ("FAILED", N::Failed, false, false, true),
+            ("NOARP", N::Noarp, true, false, false),
+            ("PERMANENT", N::Permanent, true, false, false),
+            ("NONE", N::None, false, false, false),
+            (
+                "OTHER(65)",
+                N::Other("OTHER(65)".into()),
+                false,
+                false,
+                false,
+            ),
+            (
+                "reachable",
+                N::Other("reachable".into()),
+                false,
+                false,
+                false,
+            ),
+        ];
+        for (text, want, pinned, learned, unresolved) in cases {
+            round_trips(text, &want);
+            assert_eq!(want.pinned(), pinned, "{text}");
+            assert_eq!(want.learned(), learned, "{text}");
+            assert_eq!(want.unresolved(), unresolved, "{text}");
+        }
+    }
 }

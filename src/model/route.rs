@@ -128,7 +128,7 @@ pub struct Neighbor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lladdr: Option<String>,
     /// `REACHABLE`, `STALE`, `FAILED`, `PERMANENT`, …
-    pub state: String,
+    pub state: super::NeighborState,
     #[serde(default)]
     pub router: bool,
 }

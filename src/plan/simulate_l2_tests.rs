@@ -92,7 +92,7 @@ fn a_neighbour_goes_and_comes_back_pinned() {
         .iter()
         .find(|e| e.dev == dev && e.address == addr)
         .unwrap();
-    assert_eq!(e.state, "PERMANENT");
+    assert_eq!(e.state, crate::model::NeighborState::Permanent);
     assert_eq!(e.lladdr.as_deref(), Some("02:00:00:00:00:99"));
 }
 
@@ -173,7 +173,7 @@ fn the_doctor_offers_the_new_fixes_only_where_they_work() {
         dev: dev.clone(),
         address: gw,
         lladdr: Some("02:00:00:00:00:99".into()),
-        state: "PERMANENT".into(),
+        state: crate::model::NeighborState::Permanent,
         router: false,
     });
     let findings = crate::diagnose::diagnose(&s);

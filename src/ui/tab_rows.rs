@@ -253,7 +253,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                     n.address.to_string(),
                     n.dev.clone(),
                     n.lladdr.clone().unwrap_or_default(),
-                    n.state.clone(),
+                    n.state.to_string(),
                 ]
             })
             .collect(),

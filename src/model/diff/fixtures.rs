@@ -76,7 +76,7 @@ pub(super) fn red(packets: u64) -> Namespace {
         dev: "eth0".into(),
         address: "10.0.0.1".parse().unwrap(),
         lladdr: Some("aa:bb:cc:dd:ee:99".into()),
-        state: "REACHABLE".into(),
+        state: crate::model::NeighborState::Reachable,
         router: false,
     }];
     ns.rules = vec![RoutingRule {

@@ -95,16 +95,18 @@ pub(super) fn route_item(r: &Route) -> Item {
 }
 
 pub(super) fn neighbor_item(n: &Neighbor) -> Item {
-    let state = if NUD_CYCLE.contains(&n.state.as_str()) {
+    // The states a healthy neighbour cycles through on its own (RFC 4861 NUD) are one:
+    // moving between them is noise; moving to or from FAILED, INCOMPLETE, PERMANENT, … is not.
+    let state = if n.state.learned() {
         "REACHABLE|STALE|DELAY|PROBE".to_string()
     } else {
-        n.state.clone()
+        n.state.to_string()
     };
     let mut desc = Vec::new();
     if let Some(ll) = &n.lladdr {
         desc.push(format!("lladdr {ll}"));
     }
-    desc.push(n.state.clone());
+    desc.push(n.state.to_string());
     Item {
         key: format!("{} dev {}", n.address, n.dev),
         desc: desc.join(" "),
