@@ -294,4 +294,27 @@ mod typed_rest {
             assert_eq!(want.unresolved(), unresolved, "{text}");
         }
     }
+
+    /// A rule's action encodes back to the name the collector wrote (`lookup` for the kernel's
+    /// FR_ACT_TO_TBL), unknown ones too, and `ip rule` prints it the same way.
+    #[test]
+    fn routing_rule_action_round_trips_every_variant() {
+        use crate::model::RoutingRuleAction as A;
+        let cases = [
+            ("lookup", A::Lookup),
+            ("goto", A::Goto),
+            ("nop", A::Nop),
+            ("blackhole", A::Blackhole),
+            ("unreachable", A::Unreachable),
+            ("prohibit", A::Prohibit),
+            ("unspec", A::Unspec),
+            ("other(9)", A::Other("other(9)".into())),
+            ("to_tbl", A::Other("to_tbl".into())),
+        ];
+        for (text, want) in cases {
+            round_trips(text, &want);
+            let drops = matches!(text, "blackhole" | "unreachable" | "prohibit");
+            assert_eq!(want.drops(), drops, "{text}");
+        }
+    }
 }

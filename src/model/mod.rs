@@ -29,7 +29,7 @@ pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
 pub use neighbor_state::NeighborState;
 pub use route::{
     table_name, Neighbor, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope,
-    RoutingRule,
+    RoutingRule, RoutingRuleAction,
 };
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;

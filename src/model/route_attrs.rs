@@ -138,3 +138,30 @@ impl RouteProtocol {
         }
     }
 }
+
+text_enum! {
+    /// What a routing rule does with the packets it selects (`ip rule`'s action; the kernel's
+    /// FR_ACT_TO_TBL is `lookup`).
+    RoutingRuleAction {
+        Lookup = "lookup",
+        Goto = "goto",
+        Nop = "nop",
+        Blackhole = "blackhole",
+        Unreachable = "unreachable",
+        Prohibit = "prohibit",
+        Unspec = "unspec",
+    }
+}
+
+impl RoutingRuleAction {
+    /// A rule that refuses the packet (`blackhole`, `unreachable`, `prohibit`), as
+    /// [`RouteKind::drops`] does for a route.
+    pub fn drops(&self) -> bool {
+        matches!(
+            self,
+            RoutingRuleAction::Blackhole
+                | RoutingRuleAction::Unreachable
+                | RoutingRuleAction::Prohibit
+        )
+    }
+}

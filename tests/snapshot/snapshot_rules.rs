@@ -4,7 +4,7 @@ use crate::common;
 
 use common::snap::{ip_json, ns, snapshot_json, snapshot_text};
 use common::world::{in_world, sh};
-use netlens::model::{Namespace, RouteFamily, RouteProtocol};
+use netlens::model::{Namespace, RouteFamily, RouteProtocol, RoutingRuleAction};
 
 #[test]
 fn inverted_rule_and_missing_main_rule_are_reported() {
@@ -173,7 +173,10 @@ fn assert_rules_match_ip(pr: &Namespace) {
         pr.rules
     );
     let goto = pr.rules.iter().find(|r| r.priority == 100).expect("goto");
-    assert_eq!((goto.action.as_str(), goto.goto), ("goto", Some(200)));
+    assert_eq!(
+        (&goto.action, goto.goto),
+        (&RoutingRuleAction::Goto, Some(200))
+    );
 }
 
 /// Protocols as `ip route` names them (it omits `boot`).

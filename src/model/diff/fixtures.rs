@@ -89,7 +89,7 @@ pub(super) fn red(packets: u64) -> Namespace {
         fwmark: None,
         fwmask: None,
         table: 254,
-        action: "lookup".into(),
+        action: crate::model::RoutingRuleAction::Lookup,
         invert: false,
         suppress_prefixlen: None,
         goto: None,

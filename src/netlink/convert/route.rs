@@ -8,6 +8,7 @@ use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessa
 use super::{family_name, scope_name};
 use crate::model::{
     table_name, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope, RoutingRule,
+    RoutingRuleAction,
 };
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
@@ -119,8 +120,8 @@ pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
         fwmask: None,
         table: u32::from(m.header.table),
         action: match m.header.action {
-            RuleAction::ToTable => "lookup".into(),
-            other => format!("{other:?}").to_lowercase(),
+            RuleAction::ToTable => RoutingRuleAction::Lookup,
+            other => RoutingRuleAction::parse(&format!("{other:?}").to_lowercase()),
         },
         invert: m.header.flags.contains(RuleFlags::Invert),
         suppress_prefixlen: None,

@@ -20,7 +20,7 @@ use super::super::shell::ip;
 use super::super::step::Step;
 use super::rule_text::{check_rule, rule_args};
 use super::{lines, not_mine, Family, Prepared, Role, StepError};
-use crate::model::{RouteFamily, RoutingRule};
+use crate::model::{RouteFamily, RoutingRule, RoutingRuleAction};
 use crate::netlink::convert::{protocol_name, rule_from};
 use crate::netlink::query::nl_err;
 
@@ -67,16 +67,16 @@ impl Family for Rules {
     }
 }
 
-/// The netlink action of a rule's `action` word.
-pub fn action_of(action: &str) -> Option<RuleAction> {
+/// The netlink action of a rule's action; `None` for one netlens does not write.
+pub fn action_of(action: &RoutingRuleAction) -> Option<RuleAction> {
     Some(match action {
-        "lookup" => RuleAction::ToTable,
-        "goto" => RuleAction::Goto,
-        "nop" => RuleAction::Nop,
-        "blackhole" => RuleAction::Blackhole,
-        "unreachable" => RuleAction::Unreachable,
-        "prohibit" => RuleAction::Prohibit,
-        _ => return None,
+        RoutingRuleAction::Lookup => RuleAction::ToTable,
+        RoutingRuleAction::Goto => RuleAction::Goto,
+        RoutingRuleAction::Nop => RuleAction::Nop,
+        RoutingRuleAction::Blackhole => RuleAction::Blackhole,
+        RoutingRuleAction::Unreachable => RuleAction::Unreachable,
+        RoutingRuleAction::Prohibit => RuleAction::Prohibit,
+        RoutingRuleAction::Unspec | RoutingRuleAction::Other(_) => return None,
     })
 }
 

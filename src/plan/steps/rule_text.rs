@@ -1,7 +1,7 @@
 //! The words of a policy rule: `ip rule` syntax for the preview and the descriptions, and
 //! the offline checks that a rule is one netlens can write back exactly.
 
-use crate::model::{RouteFamily, RoutingRule};
+use crate::model::{RouteFamily, RoutingRule, RoutingRuleAction};
 
 /// The rule as `ip rule add` takes it after `add`: `pref N [not] from … to … fwmark … iif …
 /// oif … lookup T | goto G | blackhole …` (and `proto`, `suppress_prefixlength`).
@@ -67,7 +67,7 @@ pub(super) fn check_rule(r: &RoutingRule) -> Result<(), String> {
             r.action
         ));
     }
-    if r.action == "goto" && r.goto.is_none() {
+    if r.action == RoutingRuleAction::Goto && r.goto.is_none() {
         return Err("a goto rule needs its target priority".into());
     }
     if r.protocol
