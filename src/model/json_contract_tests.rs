@@ -221,6 +221,9 @@ mod typed_rest {
             ("eigrp", P::Eigrp, Some(192)),
             ("250", P::Other("250".into()), Some(250)),
             ("frr", P::Other("frr".into()), None),
+            // Not as `ip` prints a number: `static`, and no leading zeros.
+            ("4", P::Other("4".into()), None),
+            ("017", P::Other("017".into()), None),
         ];
         for (text, want, number) in cases {
             round_trips(text, &want);

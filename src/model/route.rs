@@ -79,7 +79,7 @@ pub struct RoutingRule {
     /// Who installed the rule (`proto` in `ip rule`): an iproute2 name or the decimal number;
     /// absent when the kernel did not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<RouteProtocol>,
 }
 
 impl RoutingRule {

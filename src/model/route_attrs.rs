@@ -127,10 +127,12 @@ impl RouteProtocol {
         }
     }
 
-    /// The kernel number: a named protocol's, or a decimal `Other`; `None` for any other text.
+    /// The kernel number [`from_number`](Self::from_number) reads as this protocol: a named
+    /// one's, or an unnamed number's as `ip` prints it; `None` for any other text (`frr`,
+    /// `017`, or `4`, which `ip` prints as `static`).
     pub fn number(&self) -> Option<u8> {
         match self {
-            Self::Other(text) => text.parse().ok(),
+            Self::Other(text) => text.parse().ok().filter(|n| Self::from_number(*n) == *self),
             named => PROTOCOL_NUMBERS
                 .iter()
                 .find(|(_, name)| *name == named.as_str())

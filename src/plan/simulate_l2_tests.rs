@@ -111,7 +111,7 @@ fn rule(priority: u32, dst: &str, action: RoutingRuleAction) -> RoutingRule {
         invert: false,
         suppress_prefixlen: None,
         goto: None,
-        protocol: Some("boot".into()),
+        protocol: Some(crate::model::RouteProtocol::Boot),
     }
 }
 

@@ -160,8 +160,9 @@ fn assert_rules_match_ip(pr: &Namespace) {
             // `ip rule` hides `kernel` and `unspec`.
             let shown = r
                 .protocol
-                .as_deref()
-                .filter(|p| !matches!(*p, "kernel" | "unspec"));
+                .as_ref()
+                .filter(|p| !matches!(p, RouteProtocol::Kernel | RouteProtocol::Unspec))
+                .map(RouteProtocol::as_str);
             assert_eq!(shown, o["protocol"].as_str(), "{o}");
         }
     }

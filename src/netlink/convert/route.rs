@@ -98,12 +98,6 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
     })
 }
 
-/// The name `ip` prints for a route or rule protocol number (iproute2's `rt_protos`), or the
-/// decimal number when it has none.
-pub fn protocol_name(proto: u8) -> String {
-    RouteProtocol::from_number(proto).to_string()
-}
-
 /// A rule as `ip rule` / `ip -6 rule` lists it. Rules of other families (the kernel's
 /// multicast routing rules, RTNL_FAMILY_IPMR / IP6MR, in every namespace) are not policy
 /// routing rules for unicast traffic and `ip rule` does not list them: dropped, like routes.
@@ -140,7 +134,9 @@ pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
             // `ip` shows the mask only when it is not the full one.
             RuleAttribute::FwMask(v) if *v != u32::MAX => rule.fwmask = Some(*v),
             RuleAttribute::Goto(v) => rule.goto = Some(*v),
-            RuleAttribute::Protocol(p) => rule.protocol = Some(protocol_name(u8::from(*p))),
+            RuleAttribute::Protocol(p) => {
+                rule.protocol = Some(RouteProtocol::from_number(u8::from(*p)))
+            }
             // The kernel sends u32::MAX for "not set".
             RuleAttribute::SuppressPrefixLen(v) if *v != u32::MAX => {
                 rule.suppress_prefixlen = Some(*v)

@@ -210,8 +210,8 @@ fn render_rules(out: &mut String, ns: &Namespace) {
             let _ = write!(line, " {}", r.action_text());
             if let Some(p) = r
                 .protocol
-                .as_deref()
-                .filter(|p| !matches!(*p, "kernel" | "unspec"))
+                .as_ref()
+                .filter(|p| !matches!(p, RouteProtocol::Kernel | RouteProtocol::Unspec))
             {
                 let _ = write!(line, " proto {p}");
             }
