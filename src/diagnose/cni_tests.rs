@@ -25,7 +25,7 @@ fn with_addr(mut ns: Namespace, link: &str, addr: &str, prefix: u8) -> Namespace
         ifname: link.into(),
         address: ip(addr),
         prefix_len: prefix,
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     });
     ns

@@ -14,18 +14,12 @@ use ipnet::{IpNet, Ipv4Net};
 use super::facts::{lookup_by_rules, route_dst, route_gw, show_dst, Checked, Facts, Held, Policy};
 use super::no_default::add_default;
 use super::{Finding, Severity};
-use crate::model::{Namespace, Route, RoutingRule};
+use crate::model::{Namespace, Route, RoutingRule, RoutingRuleAction};
 use crate::model::{RouteFamily, RouteKind};
 use crate::plan::{RouteSpec, Step};
 
 /// Victims named in a finding (the rest are counted).
 const SHOWN: usize = 3;
-
-/// Whether a rule's action drops (`blackhole`, `unreachable`, `prohibit`); a route's kind
-/// answers the same with [`RouteKind::drops`].
-pub(super) fn drops(kind: &str) -> bool {
-    matches!(kind, "blackhole" | "unreachable" | "prohibit")
-}
 
 /// Whether the route `ns` takes to `ip` is one that drops (then `drop-route`, not
 /// `no-route`, is the finding).
@@ -181,7 +175,7 @@ fn way_out(f: &Facts, ns: &Namespace, hit: &[&Held]) -> Option<Ipv4Addr> {
 
 /// The three rules every namespace starts with (`local`, `main`, `default`).
 fn builtin(r: &RoutingRule) -> bool {
-    r.action == "lookup"
+    r.action == RoutingRuleAction::Lookup
         && r.src.is_none()
         && r.dst.is_none()
         && r.iif.is_none()
@@ -251,9 +245,9 @@ fn policy_rule(f: &Facts, ns: &Namespace, rule: &RoutingRule) -> Option<Finding>
     let hit: Vec<&Held> = victims(f, ns, dst)
         .into_iter()
         .filter(|h| {
-            let bad = if drops(&rule.action) {
+            let bad = if rule.action.drops() {
                 Some(format!("`{}`", rule.action))
-            } else if rule.action == "lookup" {
+            } else if rule.action == RoutingRuleAction::Lookup {
                 in_table(ns, rule.table, h.ip()).and_then(|r| bad_route(f, ns, r))
             } else {
                 None
@@ -308,7 +302,7 @@ fn selector(r: &RoutingRule) -> String {
     if let Some(o) = &r.oif {
         s += &format!(" oif {o}");
     }
-    if r.action == "lookup" {
+    if r.action == RoutingRuleAction::Lookup {
         s += &format!(" lookup {}", crate::model::table_name(r.table));
     } else {
         s += &format!(" {}", r.action);

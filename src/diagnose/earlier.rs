@@ -16,7 +16,7 @@ use ipnet::{IpNet, Ipv4Net};
 use super::facts::{route_dst, Facts};
 use super::{Finding, Severity};
 use crate::model::{Namespace, Route, Snapshot};
-use crate::model::{RouteFamily, RouteKind};
+use crate::model::{RouteFamily, RouteKind, RouteProtocol};
 use crate::plan::{RouteSpec, Step};
 
 /// More routes than this for one namespace in a saved file are ignored: a hand-made file
@@ -36,7 +36,9 @@ pub struct Known {
 impl Known {
     fn from_route(r: &Route) -> Option<Known> {
         // Connected and local routes come back with their address; multipath is not proposed.
-        let ours = r.protocol != "kernel" && r.kind == RouteKind::Unicast && r.nexthops.is_empty();
+        let ours = r.protocol != RouteProtocol::Kernel
+            && r.kind == RouteKind::Unicast
+            && r.nexthops.is_empty();
         let via = match r.gateway {
             Some(IpAddr::V4(g)) => Some(g),
             Some(IpAddr::V6(_)) => return None,

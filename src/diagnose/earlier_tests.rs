@@ -14,7 +14,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     r.dst = crate::model::RouteDst::parse(dst);
     r.gateway = gw.map(|g| g.parse().unwrap());
     r.dev = Some(dev.into());
-    r.protocol = "boot".into();
+    r.protocol = crate::model::RouteProtocol::Boot;
     r.kind = crate::model::RouteKind::Unicast;
     r.scope = crate::model::RouteScope::Global;
     r.metric = None;
@@ -42,7 +42,7 @@ fn lost(routes: Vec<Route>) -> Vec<String> {
 #[test]
 fn only_routes_the_live_link_could_take_back_are_proposed() {
     let mut kernel = route("10.5.0.0/24", None, "veth-red");
-    kernel.protocol = "kernel".into();
+    kernel.protocol = crate::model::RouteProtocol::Kernel;
     let mut v6 = route("2001:db8::/64", None, "veth-red");
     v6.family = crate::model::RouteFamily::Inet6;
     let mut blackhole = route("10.6.0.0/16", None, "veth-red");

@@ -37,7 +37,7 @@ fn addr(ns: &mut Namespace, link: &str, cidr: &str) {
         ifname: link.into(),
         address: ip.parse().unwrap(),
         prefix_len: len.parse().unwrap(),
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     });
     let net: ipnet::IpNet = cidr.parse().unwrap();
@@ -53,7 +53,11 @@ fn route(dst: &str, via: Option<&str>, dev: &str) -> Route {
         gateway: via.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
         prefsrc: None,
-        protocol: if via.is_some() { "static" } else { "kernel" }.into(),
+        protocol: if via.is_some() {
+            crate::model::RouteProtocol::Static
+        } else {
+            crate::model::RouteProtocol::Kernel
+        },
         scope: if via.is_some() {
             crate::model::RouteScope::Global
         } else {
@@ -182,7 +186,7 @@ fn elsewhere_unused_down_link_and_loopback_are_ignored() {
         ifname: "p1".into(),
         address: "fe80::1".parse().unwrap(),
         prefix_len: 64,
-        scope: "link".into(),
+        scope: crate::model::RouteScope::Link,
         peer: None,
     });
     assert!(diagnose(&snap).is_empty());
@@ -317,7 +321,7 @@ fn down_physical_nic_with_an_address_is_a_warning() {
         ifname: "eno2".into(),
         address: "192.0.2.4".parse().unwrap(),
         prefix_len: 24,
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     });
     only(&snap, "link-down:node:eno2", Severity::Warning);

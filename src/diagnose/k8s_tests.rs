@@ -32,7 +32,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         gateway: gw.map(|g| g.parse().expect("gateway")),
         dev: Some(dev.into()),
         prefsrc: None,
-        protocol: "static".into(),
+        protocol: crate::model::RouteProtocol::Static,
         scope: crate::model::RouteScope::parse("universe"),
         kind: crate::model::RouteKind::Unicast,
         metric: None,
@@ -53,7 +53,7 @@ fn node(sockets: Vec<ListeningSocket>, rules: &str) -> Snapshot {
         ifname: "enp7s0".into(),
         address: "172.30.41.7".parse().expect("ip"),
         prefix_len: 22,
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     }];
     ns.routes = vec![

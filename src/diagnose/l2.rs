@@ -97,7 +97,7 @@ fn gateway_neigh(f: &Facts, out: &mut Vec<Finding>) {
             }) else {
                 continue;
             };
-            if n.state != "INCOMPLETE" && n.state != "FAILED" {
+            if !n.state.unresolved() {
                 continue;
             }
             let who = f

@@ -27,7 +27,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
 }
 
 fn wrong_mac(f: &Facts, ns: &Namespace, n: &Neighbor) -> Option<Finding> {
-    if !matches!(n.state.as_str(), "PERMANENT" | "NOARP") {
+    if !n.state.pinned() {
         return None;
     }
     let IpAddr::V4(ip) = n.address else {

@@ -367,7 +367,7 @@ fn duplicate_ip_on_the_bridge() {
         ifname: "veth-blue".into(),
         address: "192.168.15.1".parse().unwrap(),
         prefix_len: 24,
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     });
     let f = only(&snap, "dup-ip:192.168.15.1", Severity::Error);
@@ -402,7 +402,7 @@ fn gateway_neighbour_failed() {
     let red = ns_mut(&mut snap, "bridge-red");
     for n in &mut red.neighbors {
         if n.address == "192.168.15.5".parse::<IpAddr>().unwrap() {
-            n.state = "FAILED".into();
+            n.state = crate::model::NeighborState::Failed;
             n.lladdr = None;
         }
     }

@@ -10,8 +10,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::firewall::eval::{self, decide_at, Pkt, Verdict};
-use crate::model::RouteKind;
 use crate::model::{Namespace, Route, RouteFamily};
+use crate::model::{RouteKind, RouteScope};
 
 /// What netfilter does with a peer's first packet to a port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,7 +97,7 @@ fn node_addr(ns: &Namespace, iif: Option<&str>, peer: IpAddr) -> IpAddr {
             ns.addresses
                 .iter()
                 .filter(same)
-                .find(|a| a.scope == "global")
+                .find(|a| a.scope == RouteScope::Global)
         })
         .map(|a| a.address)
         .unwrap_or(if peer.is_ipv4() {
@@ -118,7 +118,11 @@ pub fn representative_peers(ns: &Namespace) -> Vec<IpAddr> {
         .filter_map(|r| r.gateway)
         .collect();
     if out.is_empty() {
-        for a in ns.addresses.iter().filter(|a| a.scope == "global") {
+        for a in ns
+            .addresses
+            .iter()
+            .filter(|a| a.scope == RouteScope::Global)
+        {
             if a.address.is_loopback() || ns.link(&a.ifname).is_some_and(|l| l.kind == "loopback") {
                 continue;
             }

@@ -133,8 +133,8 @@ pub struct Address {
     pub ifname: String,
     pub address: IpAddr,
     pub prefix_len: u8,
-    /// `global`, `link`, `host`, …
-    pub scope: String,
+    /// `global`, `link`, `host`, …: the kernel's `rt_scope_t`, the same names as a route's.
+    pub scope: super::RouteScope,
     /// Peer address on point-to-point links (IFA_ADDRESS differing from IFA_LOCAL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<IpAddr>,

@@ -10,6 +10,7 @@ pub mod firewall;
 mod link;
 mod link_index;
 mod namespace;
+mod neighbor_state;
 mod route;
 mod route_attrs;
 mod route_dst;
@@ -25,8 +26,10 @@ pub use cni::{
 pub use link::{Address, BridgePort, Link, PeerRef};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
+pub use neighbor_state::NeighborState;
 pub use route::{
-    table_name, Neighbor, Route, RouteDst, RouteFamily, RouteKind, RouteScope, RoutingRule,
+    table_name, Neighbor, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope,
+    RoutingRule, RoutingRuleAction,
 };
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;

@@ -2,7 +2,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::route_attrs::{RouteFamily, RouteKind, RouteScope};
+pub use super::route_attrs::{
+    RouteFamily, RouteKind, RouteProtocol, RouteScope, RoutingRuleAction,
+};
 pub use super::route_dst::RouteDst;
 
 /// The name `ip` gives a routing table id.
@@ -31,8 +33,8 @@ pub struct Route {
     pub dev: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefsrc: Option<IpAddr>,
-    /// `kernel`, `boot`, `static`, `dhcp`, …
-    pub protocol: String,
+    /// `kernel`, `boot`, `static`, `dhcp`, … (a number when iproute2 has no name for it).
+    pub protocol: RouteProtocol,
     pub scope: RouteScope,
     /// `unicast`, `local`, `broadcast`, `blackhole`, `unreachable`, …
     pub kind: RouteKind,
@@ -64,7 +66,7 @@ pub struct RoutingRule {
     pub fwmask: Option<u32>,
     pub table: u32,
     /// `lookup`, `blackhole`, `unreachable`, `prohibit`, `goto`, …
-    pub action: String,
+    pub action: RoutingRuleAction,
     /// `not`: the rule applies to packets that do NOT match its selectors.
     #[serde(default)]
     pub invert: bool,
@@ -77,7 +79,7 @@ pub struct RoutingRule {
     /// Who installed the rule (`proto` in `ip rule`): an iproute2 name or the decimal number;
     /// absent when the kernel did not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<RouteProtocol>,
 }
 
 impl RoutingRule {
@@ -92,9 +94,9 @@ impl RoutingRule {
 
     /// The action as `ip rule` prints it: `lookup main`, `goto 200`, `blackhole`, …
     pub fn action_text(&self) -> String {
-        match (self.action.as_str(), self.goto) {
-            ("lookup", _) => format!("lookup {}", table_name(self.table)),
-            ("goto", Some(target)) => format!("goto {target}"),
+        match (&self.action, self.goto) {
+            (RoutingRuleAction::Lookup, _) => format!("lookup {}", table_name(self.table)),
+            (RoutingRuleAction::Goto, Some(target)) => format!("goto {target}"),
             (other, _) => other.to_string(),
         }
     }
@@ -110,7 +112,7 @@ impl RoutingRule {
             && self.fwmask.is_none()
             && !self.invert
             && self.suppress_prefixlen.is_none()
-            && self.action == "lookup";
+            && self.action == RoutingRuleAction::Lookup;
         plain
             && matches!(
                 (self.priority, self.table),
@@ -128,7 +130,7 @@ pub struct Neighbor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lladdr: Option<String>,
     /// `REACHABLE`, `STALE`, `FAILED`, `PERMANENT`, …
-    pub state: String,
+    pub state: super::NeighborState,
     #[serde(default)]
     pub router: bool,
 }

@@ -15,7 +15,7 @@ pub mod query;
 pub mod session;
 pub mod socket;
 
-pub use convert::{hex_mac, protocol_name};
+pub use convert::hex_mac;
 pub use nsid::nsid_of;
 pub use session::Session;
 pub use socket::{NlSocket, RtSocket};

@@ -20,7 +20,8 @@ use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
 use crate::model::{
-    Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteScope, Snapshot,
+    Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope,
+    Snapshot,
 };
 
 /// The result of simulating steps.
@@ -242,7 +243,10 @@ fn set_up(snap: &mut Snapshot, ns: &str, link: &str, up: bool) -> Result<(), Str
         l.flags.retain(|f| f != "UP");
         // keep_addr_on_down=0: IPv6 addresses go too (link-local ones come back on up).
         n.addresses.retain(|a| {
-            a.ifname != link || a.address.is_ipv4() || a.scope == "link" || is_fe80(a.address)
+            a.ifname != link
+                || a.address.is_ipv4()
+                || a.scope == RouteScope::Link
+                || is_fe80(a.address)
         });
         // The kernel flushes every route through the link (connected and local ones too) and
         // its neighbours; setting it up again brings back only the connected routes.
@@ -280,7 +284,7 @@ fn route(table: u32, dst: RouteDst, dev: &str, scope: RouteScope, kind: RouteKin
         gateway: None,
         dev: Some(dev.to_string()),
         prefsrc: None,
-        protocol: "kernel".into(),
+        protocol: RouteProtocol::Kernel,
         scope,
         kind,
         metric: None,
@@ -365,17 +369,17 @@ fn add_address(n: &mut Namespace, link: &str, addr: &IpNet) -> Result<(), String
         return Ok(());
     }
     let scope = match addr.addr() {
-        IpAddr::V4(v4) if v4.is_loopback() => "host",
-        IpAddr::V6(v6) if v6.is_loopback() => "host",
-        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => "link",
-        _ => "global",
+        IpAddr::V4(v4) if v4.is_loopback() => RouteScope::Host,
+        IpAddr::V6(v6) if v6.is_loopback() => RouteScope::Host,
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => RouteScope::Link,
+        _ => RouteScope::Global,
     };
     let a = Address {
         ifindex: index,
         ifname: link.to_string(),
         address: addr.addr(),
         prefix_len: addr.prefix_len(),
-        scope: scope.into(),
+        scope,
         peer: None,
     };
     if up {
@@ -404,7 +408,7 @@ fn del_address(n: &mut Namespace, link: &str, addr: &IpNet) {
     n.routes.retain(|r| {
         let local = r.table == 255 && r.dst == host_dst(a.address);
         let connected = !others_in_net
-            && r.protocol == "kernel"
+            && r.protocol == RouteProtocol::Kernel
             && r.dev.as_deref() == Some(link)
             && (Some(&r.dst) == dst_net.as_ref()
                 || (r.table == 255 && Some(&r.dst) == bcast.as_ref()));
@@ -468,12 +472,12 @@ fn add_route(
     r.family = family(spec.dst.addr());
     r.gateway = spec.via;
     r.metric = spec.metric;
-    r.protocol = "boot".into();
+    r.protocol = RouteProtocol::Boot;
     if spec.via.is_none() {
         r.scope = RouteScope::Link;
     }
     if let Some(x) = restored {
-        r.protocol = crate::netlink::convert::protocol_name(x.protocol);
+        r.protocol = RouteProtocol::from_number(x.protocol);
         r.scope = match x.scope {
             0 => RouteScope::Global,
             200 => RouteScope::Site,

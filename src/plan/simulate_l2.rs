@@ -83,7 +83,7 @@ fn add_neigh(
         dev: link.to_string(),
         address: addr,
         lladdr: Some(mac.to_ascii_lowercase()),
-        state: "PERMANENT".into(),
+        state: crate::model::NeighborState::Permanent,
         router: false,
     });
     Ok(())

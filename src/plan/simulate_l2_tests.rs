@@ -3,7 +3,7 @@
 
 use super::simulate::{simulate, Simulated};
 use super::step::Step;
-use crate::model::{BridgePort, RoutingRule, Snapshot};
+use crate::model::{BridgePort, RoutingRule, RoutingRuleAction, Snapshot};
 
 fn lab() -> Snapshot {
     serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("asset parses")
@@ -92,11 +92,11 @@ fn a_neighbour_goes_and_comes_back_pinned() {
         .iter()
         .find(|e| e.dev == dev && e.address == addr)
         .unwrap();
-    assert_eq!(e.state, "PERMANENT");
+    assert_eq!(e.state, crate::model::NeighborState::Permanent);
     assert_eq!(e.lladdr.as_deref(), Some("02:00:00:00:00:99"));
 }
 
-fn rule(priority: u32, dst: &str, action: &str) -> RoutingRule {
+fn rule(priority: u32, dst: &str, action: RoutingRuleAction) -> RoutingRule {
     RoutingRule {
         family: crate::model::RouteFamily::Inet,
         priority,
@@ -107,19 +107,19 @@ fn rule(priority: u32, dst: &str, action: &str) -> RoutingRule {
         fwmark: None,
         fwmask: None,
         table: 0,
-        action: action.into(),
+        action,
         invert: false,
         suppress_prefixlen: None,
         goto: None,
-        protocol: Some("boot".into()),
+        protocol: Some(crate::model::RouteProtocol::Boot),
     }
 }
 
 #[test]
 fn a_rule_is_deleted_on_all_its_attributes_not_its_priority() {
     let mut s = lab();
-    let keep = rule(500, "10.9.0.0/24", "prohibit");
-    let drop = rule(500, "10.9.1.0/24", "prohibit");
+    let keep = rule(500, "10.9.0.0/24", RoutingRuleAction::Prohibit);
+    let drop = rule(500, "10.9.1.0/24", RoutingRuleAction::Prohibit);
     let rules = &mut s.namespaces[1].rules;
     rules.insert(1, keep.clone());
     rules.insert(2, drop.clone());
@@ -173,7 +173,7 @@ fn the_doctor_offers_the_new_fixes_only_where_they_work() {
         dev: dev.clone(),
         address: gw,
         lladdr: Some("02:00:00:00:00:99".into()),
-        state: "PERMANENT".into(),
+        state: crate::model::NeighborState::Permanent,
         router: false,
     });
     let findings = crate::diagnose::diagnose(&s);
@@ -253,7 +253,7 @@ fn previews_and_bad_names() {
     );
     let del = Step::DelRule {
         ns: "r".into(),
-        rule: rule(500, "10.9.1.0/24", "prohibit"),
+        rule: rule(500, "10.9.1.0/24", RoutingRuleAction::Prohibit),
     };
     assert_eq!(
         super::shell::commands(&del),
@@ -280,11 +280,11 @@ fn previews_and_bad_names() {
         },
         Step::DelRule {
             ns: "r".into(),
-            rule: rule(1, "not-a-net", "prohibit"),
+            rule: rule(1, "not-a-net", RoutingRuleAction::Prohibit),
         },
         Step::DelRule {
             ns: "r".into(),
-            rule: rule(1, "10.0.0.0/8", "masquerade"),
+            rule: rule(1, "10.0.0.0/8", RoutingRuleAction::parse("masquerade")),
         },
     ];
     for step in bad {

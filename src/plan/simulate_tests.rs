@@ -399,7 +399,7 @@ fn inverse_in(s: &Snapshot, step: &Step) -> Vec<Step> {
             let mut inv = vec![up(ns, l, true)];
             for r in routes(s, ns) {
                 if r.dev.as_deref() == Some(l.as_str())
-                    && r.protocol != "kernel"
+                    && r.protocol != crate::model::RouteProtocol::Kernel
                     && r.table != 255
                     && r.family == crate::model::RouteFamily::Inet
                 {
@@ -416,7 +416,11 @@ fn inverse_in(s: &Snapshot, step: &Step) -> Vec<Step> {
                             table: Some(r.table),
                             metric: r.metric,
                         },
-                        protocol: if r.protocol == "static" { 4 } else { 3 },
+                        protocol: if r.protocol == crate::model::RouteProtocol::Static {
+                            4
+                        } else {
+                            3
+                        },
                         scope: if r.scope == crate::model::RouteScope::Link {
                             253
                         } else {

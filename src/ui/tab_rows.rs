@@ -228,7 +228,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
             })
             .collect(),
         Tab::Addresses => page(ns.addresses.iter(), &range)
-            .map(|a| vec![a.ifname.clone(), a.cidr(), a.scope.clone()])
+            .map(|a| vec![a.ifname.clone(), a.cidr(), a.scope.to_string()])
             .collect(),
         Tab::Routes => page(ns.shown_routes(), &range)
             .map(|r| {
@@ -241,7 +241,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                     },
                     r.gateway.map(|g| g.to_string()).unwrap_or_default(),
                     r.dev.clone().unwrap_or_default(),
-                    r.protocol.clone(),
+                    r.protocol.to_string(),
                     r.scope.to_string(),
                     r.prefsrc.map(|s| s.to_string()).unwrap_or_default(),
                 ]
@@ -253,7 +253,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                     n.address.to_string(),
                     n.dev.clone(),
                     n.lladdr.clone().unwrap_or_default(),
-                    n.state.clone(),
+                    n.state.to_string(),
                 ]
             })
             .collect(),

@@ -32,7 +32,7 @@ fn route(i: u32) -> Route {
         gateway: Some("192.168.1.1".parse().expect("ip")),
         dev: Some("eth0".into()),
         prefsrc: None,
-        protocol: "bird".into(),
+        protocol: netlens::model::RouteProtocol::Bird,
         scope: netlens::model::RouteScope::Global,
         kind: netlens::model::RouteKind::Unicast,
         metric: Some(20),

@@ -137,7 +137,7 @@ pub fn v4_addresses(snap: &Snapshot, ns_name: &str) -> Vec<(String, String, Stri
         .addresses
         .iter()
         .filter(|a| a.address.is_ipv4())
-        .map(|a| (a.ifname.clone(), a.cidr(), a.scope.clone()))
+        .map(|a| (a.ifname.clone(), a.cidr(), a.scope.to_string()))
         .collect();
     v.sort();
     v

@@ -26,7 +26,7 @@ fn address(ifindex: u32, name: &str) -> Address {
         ifname: name.to_string(),
         address: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | ifindex)),
         prefix_len: 24,
-        scope: "global".into(),
+        scope: netlens::model::RouteScope::Global,
         peer: None,
     }
 }

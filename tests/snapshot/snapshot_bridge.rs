@@ -11,11 +11,12 @@ use crate::bridge_world::build_bridge_world;
 use common::snap::*;
 use common::world::in_world;
 use netlens::firewall::{Backend, IpFamily, XtSource};
-use netlens::model::{NamespaceKind, NsStatus, ProcessRef, Snapshot};
+use netlens::model::{NamespaceKind, NeighborState, NsStatus, ProcessRef, Snapshot};
 
 /// A neighbour state that means "resolved": what a ping leaves behind for a while.
-fn resolved(state: &str) -> bool {
-    matches!(state, "REACHABLE" | "STALE" | "DELAY" | "PROBE")
+fn resolved(state: &NeighborState) -> bool {
+    use NeighborState::*;
+    matches!(state, Reachable | Stale | Delay | Probe)
 }
 
 /// `(address, lladdr)` of the resolved IPv4 neighbours of a namespace, sorted.

@@ -4,7 +4,7 @@ use crate::common;
 
 use common::snap::{ip_json, ns, snapshot_json, snapshot_text};
 use common::world::{in_world, sh};
-use netlens::model::{Namespace, RouteFamily};
+use netlens::model::{Namespace, RouteFamily, RouteProtocol, RoutingRuleAction};
 
 #[test]
 fn inverted_rule_and_missing_main_rule_are_reported() {
@@ -160,8 +160,9 @@ fn assert_rules_match_ip(pr: &Namespace) {
             // `ip rule` hides `kernel` and `unspec`.
             let shown = r
                 .protocol
-                .as_deref()
-                .filter(|p| !matches!(*p, "kernel" | "unspec"));
+                .as_ref()
+                .filter(|p| !matches!(p, RouteProtocol::Kernel | RouteProtocol::Unspec))
+                .map(RouteProtocol::as_str);
             assert_eq!(shown, o["protocol"].as_str(), "{o}");
         }
     }
@@ -173,7 +174,10 @@ fn assert_rules_match_ip(pr: &Namespace) {
         pr.rules
     );
     let goto = pr.rules.iter().find(|r| r.priority == 100).expect("goto");
-    assert_eq!((goto.action.as_str(), goto.goto), ("goto", Some(200)));
+    assert_eq!(
+        (&goto.action, goto.goto),
+        (&RoutingRuleAction::Goto, Some(200))
+    );
 }
 
 /// Protocols as `ip route` names them (it omits `boot`).
@@ -193,7 +197,7 @@ fn assert_route_protocols_match_ip(pr: &Namespace) {
                 })
                 .unwrap_or_else(|| panic!("no route {dst} table {table}: {:?}", pr.routes));
             let want = o["protocol"].as_str().unwrap_or("boot");
-            assert_eq!(r.protocol, want, "{o}");
+            assert_eq!(r.protocol.as_str(), want, "{o}");
             checked += 1;
         }
     }
@@ -204,8 +208,9 @@ fn assert_route_protocols_match_ip(pr: &Namespace) {
             .find(|r| r.dst.to_string() == dst)
             .map(|r| r.protocol.clone())
     };
-    assert_eq!(proto("10.1.0.0/24").as_deref(), Some("openr"));
-    assert_eq!(proto("10.2.0.0/24").as_deref(), Some("250"));
-    assert_eq!(proto("10.3.0.0/24").as_deref(), Some("static"));
-    assert_eq!(proto("2001:db8::/64").as_deref(), Some("250"));
+    let unnamed = RouteProtocol::Other("250".into());
+    assert_eq!(proto("10.1.0.0/24"), Some(RouteProtocol::Openr));
+    assert_eq!(proto("10.2.0.0/24"), Some(unnamed.clone()));
+    assert_eq!(proto("10.3.0.0/24"), Some(RouteProtocol::Static));
+    assert_eq!(proto("2001:db8::/64"), Some(unnamed));
 }

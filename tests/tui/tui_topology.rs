@@ -97,7 +97,7 @@ fn addr(nodes: &mut [Namespace], ns_name: &str, ifname: &str, cidr: &str) {
         ifname: ifname.into(),
         address: ip.parse().expect("ip"),
         prefix_len: len.parse().expect("len"),
-        scope: "global".into(),
+        scope: netlens::model::RouteScope::Global,
         peer: None,
     });
 }
@@ -111,7 +111,7 @@ fn default_via(nodes: &mut [Namespace], ns_name: &str, dev: &str, gw: &str) {
         gateway: Some(gw.parse().expect("gw")),
         dev: Some(dev.into()),
         prefsrc: None,
-        protocol: "static".into(),
+        protocol: netlens::model::RouteProtocol::Static,
         scope: netlens::model::RouteScope::Global,
         kind: netlens::model::RouteKind::Unicast,
         metric: None,

@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::route_dst;
-use crate::model::{Namespace, Route, RouteFamily, RoutingRule};
+use crate::model::{Namespace, Route, RouteFamily, RoutingRule, RoutingRuleAction};
 
 /// What the kernel's lookup of a destination gives.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,14 +59,16 @@ pub fn lookup_by_rules<'n>(ns: &'n Namespace, ip: Ipv4Addr, checked: Checked) ->
         if !selects {
             continue;
         }
-        match r.action.as_str() {
-            "lookup" => {
+        match r.action {
+            RoutingRuleAction::Lookup => {
                 if let Some(route) = in_table(ns, r.table, ip, r.suppress_prefixlen) {
                     return Policy::Route(route);
                 }
             }
-            "blackhole" | "unreachable" | "prohibit" => return Policy::NoRoute,
-            "nop" => {}
+            RoutingRuleAction::Blackhole
+            | RoutingRuleAction::Unreachable
+            | RoutingRuleAction::Prohibit => return Policy::NoRoute,
+            RoutingRuleAction::Nop => {}
             // `goto` and anything newer: not modelled.
             _ => return Policy::CannotJudge,
         }

@@ -28,7 +28,7 @@ pub(super) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
         gateway: gw.map(|g| g.parse().unwrap()),
         dev: Some(dev.into()),
         prefsrc: None,
-        protocol: "static".into(),
+        protocol: crate::model::RouteProtocol::Static,
         scope: crate::model::RouteScope::Global,
         kind: crate::model::RouteKind::Unicast,
         metric: None,
@@ -67,7 +67,7 @@ pub(super) fn red(packets: u64) -> Namespace {
         ifname: "eth0".into(),
         address: "10.0.0.2".parse().unwrap(),
         prefix_len: 24,
-        scope: "global".into(),
+        scope: crate::model::RouteScope::Global,
         peer: None,
     }];
     ns.routes = vec![route("default", Some("10.0.0.1"), "eth0")];
@@ -76,7 +76,7 @@ pub(super) fn red(packets: u64) -> Namespace {
         dev: "eth0".into(),
         address: "10.0.0.1".parse().unwrap(),
         lladdr: Some("aa:bb:cc:dd:ee:99".into()),
-        state: "REACHABLE".into(),
+        state: crate::model::NeighborState::Reachable,
         router: false,
     }];
     ns.rules = vec![RoutingRule {
@@ -89,7 +89,7 @@ pub(super) fn red(packets: u64) -> Namespace {
         fwmark: None,
         fwmask: None,
         table: 254,
-        action: "lookup".into(),
+        action: crate::model::RoutingRuleAction::Lookup,
         invert: false,
         suppress_prefixlen: None,
         goto: None,

@@ -49,7 +49,7 @@ pub(super) fn address_item(a: &Address) -> Item {
     Item {
         key: format!("{} dev {}", a.cidr(), a.ifname),
         desc: String::new(),
-        fields: vec![("scope", a.scope.clone()), ("peer", opt(&a.peer))],
+        fields: vec![("scope", a.scope.to_string()), ("peer", opt(&a.peer))],
     }
 }
 
@@ -86,7 +86,7 @@ pub(super) fn route_item(r: &Route) -> Item {
             ("gateway", opt(&r.gateway)),
             ("dev", opt(&r.dev)),
             ("prefsrc", opt(&r.prefsrc)),
-            ("protocol", r.protocol.clone()),
+            ("protocol", r.protocol.to_string()),
             ("scope", r.scope.to_string()),
             ("kind", r.kind.to_string()),
             ("nexthops", r.nexthops.join(", ")),
@@ -95,16 +95,18 @@ pub(super) fn route_item(r: &Route) -> Item {
 }
 
 pub(super) fn neighbor_item(n: &Neighbor) -> Item {
-    let state = if NUD_CYCLE.contains(&n.state.as_str()) {
+    // The states a healthy neighbour cycles through on its own (RFC 4861 NUD) are one:
+    // moving between them is noise; moving to or from FAILED, INCOMPLETE, PERMANENT, … is not.
+    let state = if n.state.learned() {
         "REACHABLE|STALE|DELAY|PROBE".to_string()
     } else {
-        n.state.clone()
+        n.state.to_string()
     };
     let mut desc = Vec::new();
     if let Some(ll) = &n.lladdr {
         desc.push(format!("lladdr {ll}"));
     }
-    desc.push(n.state.clone());
+    desc.push(n.state.to_string());
     Item {
         key: format!("{} dev {}", n.address, n.dev),
         desc: desc.join(" "),

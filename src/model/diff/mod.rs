@@ -343,10 +343,6 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "none".to_string(), T::to_string)
 }
 
-/// The states a healthy neighbour cycles through on its own (RFC 4861 NUD). Moving between
-/// them is noise; moving to or from FAILED, INCOMPLETE, PERMANENT, … is not.
-const NUD_CYCLE: [&str; 4] = ["REACHABLE", "STALE", "DELAY", "PROBE"];
-
 fn diff_sysctls(ns: &str, old: &Namespace, new: &Namespace, out: &mut Vec<Change>) {
     // conntrack_count is left out on purpose: it moves with every connection.
     let scalar = |s: &Sysctls| -> Vec<Item> {

@@ -17,7 +17,7 @@ fn counters_and_noise_are_ignored() {
     // taken_at all differ; nothing else does.
     let a = snap(vec![host(), red(5)], 1);
     let mut b = snap(vec![host(), red(9000)], 2);
-    b.namespaces[1].neighbors[0].state = "STALE".into();
+    b.namespaces[1].neighbors[0].state = crate::model::NeighborState::Stale;
     let d = diff(&a, &b);
     assert!(d.is_empty(), "{:#?}", d.changes);
     assert_eq!((d.old_taken_at, d.new_taken_at), (1, 2));
@@ -73,7 +73,7 @@ fn addresses_routes_neighbors_rules_sockets() {
     ns.addresses.clear();
     ns.routes[0].gateway = Some("10.0.0.254".parse().unwrap());
     ns.routes.push(route("192.168.50.0/24", None, "eth0"));
-    ns.neighbors[0].state = "FAILED".into();
+    ns.neighbors[0].state = crate::model::NeighborState::Failed;
     ns.rules[0].priority = 1000;
     ns.sockets[0].port = 2222;
     let d = diff(&a, &b);

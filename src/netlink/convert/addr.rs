@@ -8,7 +8,7 @@ use netlink_packet_route::neighbour::{
 };
 
 use super::{family_name, hex_mac, scope_name};
-use crate::model::{Address, Neighbor};
+use crate::model::{Address, Neighbor, NeighborState, RouteScope};
 
 pub(crate) fn address_from(m: &AddressMessage, name_of: &dyn Fn(u32) -> String) -> Option<Address> {
     let mut address = None;
@@ -33,7 +33,7 @@ pub(crate) fn address_from(m: &AddressMessage, name_of: &dyn Fn(u32) -> String) 
         ifname: name_of(m.header.index),
         address: ours,
         prefix_len: m.header.prefix_len,
-        scope: scope_name(m.header.scope),
+        scope: RouteScope::parse(&scope_name(m.header.scope)),
         peer,
     })
 }
@@ -66,7 +66,7 @@ pub(crate) fn neighbor_from(
         dev: name_of(m.header.ifindex),
         address: address?,
         lladdr,
-        state: format!("{:?}", m.header.state).to_uppercase(),
+        state: NeighborState::parse(&format!("{:?}", m.header.state).to_uppercase()),
         router: m.header.flags.contains(NeighbourFlags::Router),
     })
 }

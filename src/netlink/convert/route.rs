@@ -6,7 +6,10 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 
 use super::{family_name, scope_name};
-use crate::model::{table_name, Route, RouteDst, RouteFamily, RouteKind, RouteScope, RoutingRule};
+use crate::model::{
+    table_name, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope, RoutingRule,
+    RoutingRuleAction,
+};
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     match a {
@@ -84,7 +87,7 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
         gateway,
         dev,
         prefsrc,
-        protocol: protocol_name(u8::from(m.header.protocol)),
+        protocol: RouteProtocol::from_number(u8::from(m.header.protocol)),
         scope: RouteScope::parse(&scope_name(m.header.scope)),
         kind: match m.header.kind {
             RouteType::Unicast => RouteKind::Unicast,
@@ -93,37 +96,6 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
         metric,
         nexthops,
     })
-}
-
-/// iproute2's default `rt_protos` table (6.x): the name `ip` prints for a route or rule
-/// protocol number; numbers without a name print as the decimal number, as `ip` does.
-pub fn protocol_name(proto: u8) -> String {
-    let name = match proto {
-        0 => "unspec",
-        1 => "redirect",
-        2 => "kernel",
-        3 => "boot",
-        4 => "static",
-        8 => "gated",
-        9 => "ra",
-        10 => "mrt",
-        11 => "zebra",
-        12 => "bird",
-        13 => "dnrouted",
-        14 => "xorp",
-        15 => "ntk",
-        16 => "dhcp",
-        18 => "keepalived",
-        42 => "babel",
-        99 => "openr",
-        186 => "bgp",
-        187 => "isis",
-        188 => "ospf",
-        189 => "rip",
-        192 => "eigrp",
-        other => return other.to_string(),
-    };
-    name.into()
 }
 
 /// A rule as `ip rule` / `ip -6 rule` lists it. Rules of other families (the kernel's
@@ -142,8 +114,8 @@ pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
         fwmask: None,
         table: u32::from(m.header.table),
         action: match m.header.action {
-            RuleAction::ToTable => "lookup".into(),
-            other => format!("{other:?}").to_lowercase(),
+            RuleAction::ToTable => RoutingRuleAction::Lookup,
+            other => RoutingRuleAction::parse(&format!("{other:?}").to_lowercase()),
         },
         invert: m.header.flags.contains(RuleFlags::Invert),
         suppress_prefixlen: None,
@@ -162,7 +134,9 @@ pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
             // `ip` shows the mask only when it is not the full one.
             RuleAttribute::FwMask(v) if *v != u32::MAX => rule.fwmask = Some(*v),
             RuleAttribute::Goto(v) => rule.goto = Some(*v),
-            RuleAttribute::Protocol(p) => rule.protocol = Some(protocol_name(u8::from(*p))),
+            RuleAttribute::Protocol(p) => {
+                rule.protocol = Some(RouteProtocol::from_number(u8::from(*p)))
+            }
             // The kernel sends u32::MAX for "not set".
             RuleAttribute::SuppressPrefixLen(v) if *v != u32::MAX => {
                 rule.suppress_prefixlen = Some(*v)

@@ -20,8 +20,8 @@ use super::super::shell::ip;
 use super::super::step::Step;
 use super::rule_text::{check_rule, rule_args};
 use super::{lines, not_mine, Family, Prepared, Role, StepError};
-use crate::model::{RouteFamily, RoutingRule};
-use crate::netlink::convert::{protocol_name, rule_from};
+use crate::model::{RouteFamily, RoutingRule, RoutingRuleAction};
+use crate::netlink::convert::rule_from;
 use crate::netlink::query::nl_err;
 
 pub struct Rules;
@@ -67,22 +67,17 @@ impl Family for Rules {
     }
 }
 
-/// The netlink action of a rule's `action` word.
-pub fn action_of(action: &str) -> Option<RuleAction> {
+/// The netlink action of a rule's action; `None` for one netlens does not write.
+pub fn action_of(action: &RoutingRuleAction) -> Option<RuleAction> {
     Some(match action {
-        "lookup" => RuleAction::ToTable,
-        "goto" => RuleAction::Goto,
-        "nop" => RuleAction::Nop,
-        "blackhole" => RuleAction::Blackhole,
-        "unreachable" => RuleAction::Unreachable,
-        "prohibit" => RuleAction::Prohibit,
-        _ => return None,
+        RoutingRuleAction::Lookup => RuleAction::ToTable,
+        RoutingRuleAction::Goto => RuleAction::Goto,
+        RoutingRuleAction::Nop => RuleAction::Nop,
+        RoutingRuleAction::Blackhole => RuleAction::Blackhole,
+        RoutingRuleAction::Unreachable => RuleAction::Unreachable,
+        RoutingRuleAction::Prohibit => RuleAction::Prohibit,
+        RoutingRuleAction::Unspec | RoutingRuleAction::Other(_) => return None,
     })
-}
-
-/// The number of a rule protocol as the snapshot names it (`boot`, `static`, `99`).
-pub fn protocol_number(name: &str) -> Option<u8> {
-    (0..=u8::MAX).find(|n| protocol_name(*n) == name)
 }
 
 /// Whether the live `have` is the rule `want` names. A step without a protocol (written by
@@ -321,7 +316,9 @@ pub fn message(rule: &RoutingRule) -> Result<RuleMessage, String> {
         a.push(RuleAttribute::SuppressPrefixLen(p));
     }
     if let Some(p) = &rule.protocol {
-        let n = protocol_number(p).ok_or_else(|| format!("unknown rule protocol {p:?}"))?;
+        let n = p
+            .number()
+            .ok_or_else(|| format!("unknown rule protocol {:?}", p.as_str()))?;
         a.push(RuleAttribute::Protocol(RouteProtocol::from(n)));
     }
     Ok(m)

@@ -1,7 +1,7 @@
 //! The words of a policy rule: `ip rule` syntax for the preview and the descriptions, and
 //! the offline checks that a rule is one netlens can write back exactly.
 
-use crate::model::{RouteFamily, RoutingRule};
+use crate::model::{RouteFamily, RouteProtocol, RoutingRule, RoutingRuleAction};
 
 /// The rule as `ip rule add` takes it after `add`: `pref N [not] from … to … fwmark … iif …
 /// oif … lookup T | goto G | blackhole …` (and `proto`, `suppress_prefixlength`).
@@ -28,7 +28,7 @@ pub fn rule_args(r: &RoutingRule) -> Vec<String> {
         push("suppress_prefixlength", p.to_string());
     }
     if let Some(p) = &r.protocol {
-        push("proto", p.clone());
+        push("proto", p.to_string());
     }
     v.retain(|a| !a.is_empty());
     v.extend(
@@ -67,14 +67,41 @@ pub(super) fn check_rule(r: &RoutingRule) -> Result<(), String> {
             r.action
         ));
     }
-    if r.action == "goto" && r.goto.is_none() {
+    if r.action == RoutingRuleAction::Goto && r.goto.is_none() {
         return Err("a goto rule needs its target priority".into());
     }
-    if r.protocol
-        .as_deref()
-        .is_some_and(|p| super::rule::protocol_number(p).is_none())
-    {
-        return Err(format!("unknown rule protocol {:?}", r.protocol));
+    if r.protocol.as_ref().is_some_and(|p| p.number().is_none()) {
+        let name = r.protocol.as_ref().map(RouteProtocol::as_str);
+        return Err(format!("unknown rule protocol {name:?}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_rule;
+    use crate::model::RoutingRule;
+
+    fn with_protocol(protocol: &str) -> RoutingRule {
+        let json = format!(
+            r#"{{"family":"inet","priority":100,"table":254,"action":"lookup","protocol":"{protocol}"}}"#
+        );
+        serde_json::from_str(&json).unwrap()
+    }
+
+    /// A rule's protocol is written as its kernel number: named ones and numbers `ip` prints
+    /// pass; any other text is refused, named as the snapshot has it.
+    #[test]
+    fn a_rule_protocol_must_have_a_kernel_number() {
+        for ok in ["boot", "static", "openr", "250"] {
+            assert_eq!(check_rule(&with_protocol(ok)), Ok(()), "{ok}");
+        }
+        for bad in ["frr", "4", "017"] {
+            assert_eq!(
+                check_rule(&with_protocol(bad)),
+                Err(format!("unknown rule protocol Some({bad:?})")),
+                "{bad}"
+            );
+        }
+    }
 }

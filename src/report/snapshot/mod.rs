@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{RouteFamily, RouteKind, RouteScope};
+use crate::model::{RouteFamily, RouteKind, RouteProtocol, RouteScope};
 use crate::put;
 
 use crate::model::topology::{describe_pair, veth_pairs};
@@ -210,8 +210,8 @@ fn render_rules(out: &mut String, ns: &Namespace) {
             let _ = write!(line, " {}", r.action_text());
             if let Some(p) = r
                 .protocol
-                .as_deref()
-                .filter(|p| !matches!(*p, "kernel" | "unspec"))
+                .as_ref()
+                .filter(|p| !matches!(p, RouteProtocol::Kernel | RouteProtocol::Unspec))
             {
                 let _ = write!(line, " proto {p}");
             }
@@ -305,7 +305,7 @@ fn route_line(r: &Route) -> String {
     for hop in &r.nexthops {
         let _ = write!(line, " nexthop {hop}");
     }
-    if r.protocol != "boot" && r.protocol != "unspec" {
+    if !matches!(r.protocol, RouteProtocol::Boot | RouteProtocol::Unspec) {
         let _ = write!(line, " proto {}", r.protocol);
     }
     if r.scope != RouteScope::Global {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::Walk;
 use crate::diagnose::{Finding, Severity};
-use crate::model::Namespace;
+use crate::model::{Namespace, RouteScope};
 
 impl Walk<'_> {
     /// The doctor's finding for a cause at a hop: one of `rules` about namespace `ns` (its own,
@@ -66,7 +66,7 @@ pub(super) fn route_covers(net: &str, ip: IpAddr) -> bool {
 pub(super) fn own_source(ns: &Namespace, dst: IpAddr) -> IpAddr {
     ns.addresses
         .iter()
-        .filter(|a| a.address.is_ipv4() == dst.is_ipv4() && a.scope == "global")
+        .filter(|a| a.address.is_ipv4() == dst.is_ipv4() && a.scope == RouteScope::Global)
         .find(|a| !a.address.is_loopback())
         .map(|a| a.address)
         .unwrap_or(if dst.is_ipv4() {

@@ -8,13 +8,13 @@ use std::net::IpAddr;
 use super::leg::{At, End, Here};
 use super::{Binding, Hop, Walk};
 use crate::firewall::eval::{self, Verdict};
-use crate::model::Namespace;
+use crate::model::{Namespace, RouteScope};
 use crate::trace::fib::Query;
 
 fn primary_addr(ns: &Namespace, link: &str, v4: bool) -> Option<IpAddr> {
     ns.addresses
         .iter()
-        .find(|a| a.ifname == link && a.address.is_ipv4() == v4 && a.scope == "global")
+        .find(|a| a.ifname == link && a.address.is_ipv4() == v4 && a.scope == RouteScope::Global)
         .map(|a| a.address)
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::leg::{At, End, Here};
 use super::{holds, holds_on, Binding, Hop, Outcome, Walk};
-use crate::model::{Link, Namespace};
+use crate::model::{Link, Namespace, NeighborState};
 
 pub(super) enum Next {
     Namespace(String, String),
@@ -21,17 +21,13 @@ pub(super) enum Next {
 /// DELAY, PROBE) is used as it is until the kernel re-probes it: seconds to a minute of
 /// frames to its MAC, whoever holds `nh` now (oracle seed 365: a bridge's MAC changed when
 /// the port it had taken it from was detached). INCOMPLETE and FAILED entries ask ARP anew.
-fn sent_mac<'a>(ns: &'a Namespace, oif: &str, nh: IpAddr) -> Option<(String, &'a str)> {
-    let n = ns.neighbors.iter().find(|n| {
-        n.address == nh
-            && n.dev == oif
-            && matches!(
-                n.state.as_str(),
-                "PERMANENT" | "NOARP" | "REACHABLE" | "STALE" | "DELAY" | "PROBE"
-            )
-    })?;
+fn sent_mac<'a>(ns: &'a Namespace, oif: &str, nh: IpAddr) -> Option<(String, &'a NeighborState)> {
+    let n = ns
+        .neighbors
+        .iter()
+        .find(|n| n.address == nh && n.dev == oif && (n.state.pinned() || n.state.learned()))?;
     let mac = n.lladdr.as_ref()?.to_ascii_lowercase();
-    Some((mac, n.state.as_str()))
+    Some((mac, &n.state))
 }
 
 /// The MACs `far` in `ns` takes frames for: its own, and for a bridge every port's too (the
@@ -92,7 +88,7 @@ impl Walk<'_> {
         if accepted.contains(&sent) {
             return next;
         }
-        let pinned = matches!(state, "PERMANENT" | "NOARP");
+        let pinned = state.pinned();
         let (entry, until, rules) = if pinned {
             (
                 "permanent neighbour entry".to_string(),
