@@ -1,11 +1,13 @@
-//! `lab down` as a plan: per namespace of the scenario that exists, in reverse creation order,
-//! the `/etc/netns` files its drills wrote removed (`WriteFile` with no content: undo writes
-//! them back), each link the scenario made with an end there deleted (`DeleteLink`: undo
-//! recreates it — a veth with its peer — with its addresses, master, state and routes), then
-//! the namespace itself (`DeleteNs`: undo creates it again with `lo`, its sysctls and its
-//! iptables rules). One step per veth pair; ports go before their bridge, because the scenario
-//! made the bridge first. A namespace that still holds something else is refused by
-//! `DeleteNs`, so the plan changes nothing.
+//! `lab down` as a plan, from the scenario and what exists of it: the `/etc/netns` files its
+//! drills wrote removed (`WriteFile` with no content: undo writes them back); its bridges
+//! deleted (`DeleteLink`: undo recreates each and puts its ports back on); then per namespace,
+//! in reverse creation order, each veth pair with an end there deleted once (undo recreates
+//! both ends with their addresses, state and routes) and the namespace itself (`DeleteNs`:
+//! undo creates it again with `lo`, its sysctls and its iptables rules). A namespace that
+//! still holds something else is refused by `DeleteNs`, so the plan changes nothing.
+//!
+//! Bridges go before their ports: a bridge left without ports takes the all-zero MAC address,
+//! which no bridge can be created with, so undo could not recreate it.
 
 use super::Scenario;
 use crate::plan::Step;
@@ -13,31 +15,36 @@ use crate::plan::Step;
 /// The steps taking `scenario` down, given the namespaces of it that exist (`up`) and the
 /// drill-written files there are, as `(namespace, path)`.
 pub(super) fn steps(scenario: &Scenario, up: &[&str], files: &[(String, String)]) -> Vec<Step> {
-    let mut steps = Vec::new();
+    let namespaces: Vec<&str> = scenario.namespaces().into_iter().rev().collect();
+    let mut steps: Vec<Step> = files
+        .iter()
+        .map(|(ns, path)| Step::WriteFile {
+            // The file is the host's; a namespace that is gone cannot be named as a step's.
+            ns: if up.contains(&ns.as_str()) {
+                ns.clone()
+            } else {
+                "host".into()
+            },
+            path: path.clone(),
+            content: None,
+            pid_start: None,
+        })
+        .collect();
+    steps.extend(scenario.steps.iter().rev().filter_map(|step| match step {
+        Step::AddBridge { ns, name } if up.contains(&ns.as_str()) => Some(Step::DeleteLink {
+            ns: ns.clone(),
+            name: name.clone(),
+        }),
+        _ => None,
+    }));
     let mut deleted: Vec<(&str, &str)> = Vec::new();
-    for ns in scenario.namespaces().into_iter().rev() {
-        for (owner, path) in files.iter().filter(|(owner, _)| owner == ns) {
-            steps.push(Step::WriteFile {
-                // The file is the host's; a namespace that is gone cannot be named as a step's.
-                ns: if up.contains(&ns) {
-                    owner.clone()
-                } else {
-                    "host".into()
-                },
-                path: path.clone(),
-                content: None,
-                pid_start: None,
-            });
-        }
-        if !up.contains(&ns) {
-            continue;
-        }
-        for link in links_with_an_end_in(scenario, ns) {
-            if !deleted.contains(&link.id) {
-                deleted.push(link.id);
+    for ns in namespaces.into_iter().filter(|ns| up.contains(ns)) {
+        for (id, here) in veths_with_an_end_in(scenario, ns) {
+            if !deleted.contains(&id) {
+                deleted.push(id);
                 steps.push(Step::DeleteLink {
                     ns: ns.to_string(),
-                    name: link.here.to_string(),
+                    name: here.to_string(),
                 });
             }
         }
@@ -48,15 +55,12 @@ pub(super) fn steps(scenario: &Scenario, up: &[&str], files: &[(String, String)]
     steps
 }
 
-/// A link the scenario creates, named by the end that is in the namespace asked about.
-struct Made<'a> {
-    /// The creating step's first end, which names the link (a veth pair) once.
-    id: (&'a str, &'a str),
-    here: &'a str,
-}
-
-/// The veths and bridges the scenario creates with an end in `ns`, last made first.
-fn links_with_an_end_in<'a>(scenario: &'a Scenario, ns: &str) -> Vec<Made<'a>> {
+/// The veth pairs the scenario creates with an end in `ns`, last made first: each as its
+/// creating step's first end (which names the pair once) and the name of the end in `ns`.
+fn veths_with_an_end_in<'a>(
+    scenario: &'a Scenario,
+    ns: &str,
+) -> Vec<((&'a str, &'a str), &'a str)> {
     scenario
         .steps
         .iter()
@@ -67,14 +71,10 @@ fn links_with_an_end_in<'a>(scenario: &'a Scenario, ns: &str) -> Vec<Made<'a>> {
                 name,
                 peer_ns,
                 peer,
-            } if a == ns || peer_ns == ns => Some(Made {
-                id: (a, name),
-                here: if a == ns { name } else { peer },
-            }),
-            Step::AddBridge { ns: a, name } if a == ns => Some(Made {
-                id: (a, name),
-                here: name,
-            }),
+            } if a == ns || peer_ns == ns => Some((
+                (a.as_str(), name.as_str()),
+                if a == ns { name } else { peer }.as_str(),
+            )),
             _ => None,
         })
         .collect()
@@ -106,27 +106,23 @@ mod tests {
     }
 
     #[test]
-    fn bridge_ports_go_before_their_bridge() {
+    fn bridges_go_first_and_each_veth_pair_once() {
         let s = scenario("bridge").unwrap();
         let all = steps(&s, &s.namespaces(), &[]);
-        let at = |ns: &str, name: &str| {
-            all.iter()
-                .position(
-                    |st| matches!(st, Step::DeleteLink { ns: n, name: l } if n == ns && l == name),
-                )
-                .unwrap_or_else(|| panic!("{ns} {name} not deleted: {:?}", shown(&all)))
-        };
-        assert!(at("bridge-host", "eth0") < at("bridge-host", "v-net-0"));
-        // The LAN bridge's ports are the far ends of veths deleted from their own namespaces.
-        for ns in ["bridge-host", "bridge-lanhost", "bridge-inet"] {
-            assert!(at(ns, "eth0") < at("bridge-lan", "lan0"));
-        }
-        // Each veth pair once: red's is deleted from red, never again from the host.
-        let deletes = all
+        let deletes: Vec<&Step> = all
             .iter()
             .filter(|s| matches!(s, Step::DeleteLink { .. }))
-            .count();
-        assert_eq!(deletes, 5 + 2, "{:?}", shown(&all));
+            .collect();
+        assert_eq!(
+            shown(&all[..2]),
+            [
+                "delete link v-net-0 in bridge-host",
+                "delete link lan0 in bridge-lan"
+            ]
+        );
+        // Five veth pairs, each once: red's is deleted from red, never again from the host.
+        assert_eq!(deletes.len(), 2 + 5, "{:?}", shown(&all));
+        assert_eq!(all.len(), 2 + 5 + s.namespaces().len());
         crate::plan::validate::validate_offline(&crate::plan::Plan::new("t", all)).unwrap();
     }
 
@@ -148,8 +144,8 @@ mod tests {
         assert_eq!(
             shown(&only_b),
             [
-                "remove /etc/netns/router-c/resolv.conf for host",
                 "remove /etc/netns/router-b/resolv.conf for router-b",
+                "remove /etc/netns/router-c/resolv.conf for host",
                 "delete link eth1 in router-b",
                 "delete link eth0 in router-b",
                 "delete network namespace router-b",

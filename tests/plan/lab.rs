@@ -319,3 +319,6 @@ fn unknown_scenario_lists_known_ones() {
     assert!(lab::down("nope").is_err());
     assert!(lab::status("nope").is_err());
 }
+
+/// `lab down` as a plan, and undone.
+mod down;
