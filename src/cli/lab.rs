@@ -1,5 +1,5 @@
 //! `netlens lab up|down|status|break SCENARIO`: build, remove, inspect and break the lab
-//! topologies of `crate::lab`. `up` and `break` run as plans of the plan engine (journaled:
+//! topologies of `crate::lab`. `up`, `down` and `break` run as plans of the plan engine (journaled:
 //! `netlens undo` reverts them).
 
 use clap::{Args, Subcommand};

@@ -10,15 +10,16 @@
 //! Every object lives in namespaces named `<scenario>-<role>` — even the scenario's "host" is
 //! a namespace — so nothing is ever added to the namespace netlens runs in.
 //!
-//! `down` deletes the scenario's namespaces outright (with every interface in them), as
-//! `ip netns del` does, rather than undoing the journaled plan: the plan engine's `DeleteNs`
-//! refuses a namespace that still holds interfaces (undo could only give it back empty), and
-//! undoing `up` fails once the lab changed since (a drill, a doctor fix) or when it was built
-//! by an older netlens without a journal. `down` must always clean up.
+//! `down` is a plan too (`down.rs`), built from the scenario and what exists of it now rather
+//! than by undoing `up` (which fails once the lab changed since — a drill, a doctor fix — or
+//! when an older netlens built it without a journal): the drills' `/etc/netns` files, the
+//! scenario's links, then each namespace. `netlens undo` after `down` brings the scenario back
+//! as it was, drills included.
 
 mod bridge;
 mod build;
 mod cluster;
+mod down;
 mod error;
 mod etc_files;
 mod fault_lists;
@@ -36,7 +37,7 @@ pub use scenario::{ExpectedLink, Scenario};
 
 use std::time::Instant;
 
-use crate::netns::create::delete_netns;
+use crate::netns::create::netns_exists;
 use crate::plan::{self, ApplyOptions, Plan, Step};
 
 /// Names of the known scenarios.
@@ -90,36 +91,40 @@ pub fn up(name: &str) -> Result<UpReport, LabError> {
     })
 }
 
-/// Deletes every namespace of scenario `name` (and with them all their interfaces), and the
-/// `/etc/netns` files its drills wrote. Succeeds when the scenario is not up.
+/// Deletes every namespace of scenario `name` with the links the scenario made in them, and
+/// the `/etc/netns` files its drills wrote, as a plan the plan engine applies and journals
+/// (`netlens undo` brings them back). Succeeds, changing nothing, when the scenario is not up.
 pub fn down(name: &str) -> Result<DownReport, LabError> {
     let scenario = scenario(name)?;
     scenario.validate()?;
-    let mut deleted = Vec::new();
-    let mut errors = Vec::new();
-    // Reverse order: pods before nodes, and so on; not required by the kernel but it keeps
-    // a partially failed down in a sensible shape.
-    for ns in scenario.namespaces().into_iter().rev() {
-        errors.extend(etc_files::remove_etc_files(ns));
-        let existed = crate::netns::create::netns_path(ns)?.exists();
-        match delete_netns(ns) {
-            Ok(()) if existed => deleted.push(ns.to_string()),
-            Ok(()) => {}
-            Err(e) => errors.push(e.to_string()),
+    let mut up = Vec::new();
+    let mut files = Vec::new();
+    for ns in scenario.namespaces() {
+        if netns_exists(ns)? {
+            up.push(ns);
         }
+        files.extend(
+            etc_files::drill_files(ns)
+                .into_iter()
+                .map(|p| (ns.to_string(), p)),
+        );
     }
-    if !errors.is_empty() {
-        return Err(LabError::Namespace {
-            action: "delete namespaces of scenario",
-            ns: scenario.name.to_string(),
-            reason: errors.join("; "),
-        });
-    }
-    deleted.reverse();
-    Ok(DownReport {
+    let mut report = DownReport {
         scenario: scenario.name.to_string(),
-        deleted,
-    })
+        deleted: up.iter().map(|s| s.to_string()).collect(),
+        plan_id: None,
+    };
+    let steps = down::steps(&scenario, &up, &files);
+    if steps.is_empty() {
+        return Ok(report);
+    }
+    let plan = Plan::new(format!("lab down {}", scenario.name), steps);
+    let applied = on_worker(|| plan::apply(&plan, &ApplyOptions::default()))??;
+    close_if_unchanged(&applied)?;
+    if applied.changed > 0 {
+        report.plan_id = Some(applied.id);
+    }
+    Ok(report)
 }
 
 /// Introduces fault `fault` into the built scenario `name` (see [`faults`]) as a plan the
@@ -150,18 +155,23 @@ pub fn break_fault(name: &str, fault: &str) -> Result<BreakReport, LabError> {
         format!("lab break {} {fault}", scenario.name),
         chosen.changes.clone(),
     );
+    // The drill's precondition, before anything runs: what it takes away (a route, an
+    // address, a rule) is there. Removing nothing would break nothing.
+    let removals: Vec<Step> = chosen
+        .changes
+        .iter()
+        .filter(|s| must_exist(s))
+        .cloned()
+        .collect();
+    let held = on_worker(|| plan::already_hold(&removals))?.map_err(|e| failed(e.to_string()))?;
+    if let Some((step, _)) = removals.iter().zip(held).find(|(_, held)| *held) {
+        return Err(failed(format!(
+            "nothing to break: \"{step}\" found nothing to remove"
+        )));
+    }
     let applied = on_worker(|| plan::apply(&plan, &ApplyOptions::default()))?
         .map_err(|e| failed(e.to_string()))?;
     close_if_unchanged(&applied)?;
-    // A removal that found nothing to remove broke nothing: the drill's precondition (the
-    // route, address or rule it takes away exists) did not hold.
-    if applied.changed == 0 {
-        if let Some(step) = chosen.changes.iter().find(|s| must_exist(s)) {
-            return Err(failed(format!(
-                "nothing to break: \"{step}\" found nothing to remove"
-            )));
-        }
-    }
     Ok(BreakReport {
         scenario: scenario.name.to_string(),
         fault: chosen,

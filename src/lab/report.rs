@@ -23,6 +23,10 @@ pub struct DownReport {
     pub scenario: String,
     /// Namespaces that existed and were deleted.
     pub deleted: Vec<String>,
+    /// The id of the journaled plan (`None` when there was nothing to delete): `netlens undo
+    /// ID` brings the scenario back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
 }
 
 /// What `break` did.

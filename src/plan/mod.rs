@@ -68,6 +68,22 @@ pub fn preview(plan: &Plan) -> Vec<String> {
     plan.steps.iter().flat_map(shell::commands).collect()
 }
 
+/// Whether each step's target state already holds on the live node, so running it would
+/// change nothing (a removal that finds nothing to remove). Each step is judged against the
+/// node as it is now, alone; nothing is changed.
+pub fn already_hold(steps: &[Step]) -> Result<Vec<bool>, PlanError> {
+    let namespaces = steps
+        .iter()
+        .flat_map(|s| s.namespaces().into_iter().map(str::to_string))
+        .collect();
+    let mut eng = exec::Engine::new("check".into(), namespaces).map_err(PlanError::Internal)?;
+    steps
+        .iter()
+        .map(|s| eng.prepare(s).map(|p| p.noop))
+        .collect::<Result<_, _>>()
+        .map_err(|e| PlanError::Internal(e.to_string()))
+}
+
 /// When a journal time is shown to people.
 pub fn format_time(unix_secs: u64) -> String {
     clock::human(unix_secs)

@@ -104,6 +104,22 @@ pub fn list_rules(ns: &str, table: &str, chain: &str) -> Result<Vec<String>, Str
         .collect())
 }
 
+/// Every line of `iptables -S` for the whole of `table` (policies, user chains, rules, in
+/// that order); `None` when the table cannot be listed (a legacy table whose module is not
+/// loaded, which holds nothing).
+pub fn list_table(ns: &str, table: &str) -> Result<Option<Vec<String>>, String> {
+    let out = iptables(ns, table, &["-S".to_string()])?;
+    if !out.status.success() {
+        return Ok(None);
+    }
+    Ok(Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    ))
+}
+
 /// The policy of built-in chain `chain` (`ACCEPT`, `DROP`): the `-P CHAIN POLICY` line of
 /// `iptables -S CHAIN`.
 pub fn chain_policy(ns: &str, table: &str, chain: &str) -> Result<String, String> {

@@ -44,7 +44,9 @@ fn up_check_down(name: &str, check: impl Fn()) {
     let json = serde_json::to_value(&status).unwrap();
     assert_eq!(json["state"], "complete");
 
+    let start = std::time::Instant::now();
     let down = lab::down(name).unwrap();
+    println!("lab down {name}: {} ms", start.elapsed().as_millis());
     assert_eq!(down.deleted.len(), first.namespaces.len());
     let left: Vec<String> = list_netns()
         .unwrap()
@@ -323,3 +325,6 @@ fn unknown_scenario_lists_known_ones() {
     assert!(lab::down("nope").is_err());
     assert!(lab::status("nope").is_err());
 }
+
+/// `lab down` as a plan, and undone.
+mod down;

@@ -57,6 +57,13 @@ pub(super) fn inverse(eng: &mut Engine, ns: &str, name: &str) -> Result<Prepared
     if kind == "veth" {
         ends.push(veth_peer(eng, ns, name, &link)?);
     }
+    if kind == "bridge" && !creatable_mac(&end_of(ns, &link)?.mac) {
+        // The kernel gives a bridge whose last port left the all-zero address.
+        return Err(StepError::Busy(format!(
+            "refusing to delete bridge {name} in {ns}: it has no ports and so the MAC address \
+             00:00:00:00:00:00, which undo could not create it with"
+        )));
+    }
     let recreate = Step::RecreateLink {
         kind: kind.to_string(),
         link: end_of(&ends[0].0, &ends[0].1)?,
@@ -92,6 +99,12 @@ pub(super) fn inverse(eng: &mut Engine, ns: &str, name: &str) -> Result<Prepared
     }
     inverse.extend(route_steps);
     run(inverse)
+}
+
+/// Whether a link can be created with MAC address `mac` (the kernel refuses all zeros).
+fn creatable_mac(mac: &str) -> bool {
+    mac.split(':')
+        .any(|octet| !octet.trim_start_matches('0').is_empty())
 }
 
 /// The other end of veth `name` in `ns`, and the namespace it is in.
@@ -143,4 +156,14 @@ fn peer_namespace(eng: &Engine, ns: &str, nsid: i32) -> Result<String, String> {
     Err(format!(
         "cannot tell which namespace holds the peer of a veth in {ns} (nsid {nsid}): refusing to delete what undo could not recreate"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_all_zero_mac_cannot_be_created() {
+        assert!(!super::creatable_mac("00:00:00:00:00:00"));
+        assert!(super::creatable_mac("02:00:00:00:00:01"));
+        assert!(super::creatable_mac("f0:00:00:00:00:00"));
+    }
 }

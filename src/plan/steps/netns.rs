@@ -1,13 +1,15 @@
 //! Named network namespaces: [`Step::CreateNs`] and [`Step::DeleteNs`], made and removed as
 //! `ip netns add/del` do (see [`crate::netns::create`]). Deleting is undone by creating the
-//! namespace again, which can only give back an empty one: a namespace holding any interface
-//! but `lo` is refused.
+//! namespace again and giving back what `netns_state` recorded (`lo`, the namespace-wide
+//! sysctls, the iptables tables); its other interfaces cannot be recorded, so a namespace
+//! holding any interface but `lo` is refused (a plan deletes them first with `DeleteLink`).
 
 use std::fmt;
 
 use super::super::exec::Engine;
 use super::super::shell::join;
 use super::super::step::Step;
+use super::netns_state::{iptables_steps, lo_steps, sysctl_steps};
 use super::{noop, not_mine, run, Family, Prepared, Role, StepError};
 use crate::netlink::query::{all_links, link_name};
 use crate::netlink::session::Session;
@@ -61,26 +63,7 @@ impl Family for Namespaces {
             Step::CreateNs { .. } if exists => noop(),
             Step::CreateNs { .. } => run(vec![Step::DeleteNs { name }]),
             _ if !exists => noop(),
-            _ => {
-                // A connection of its own, not the engine's: one cached there would keep the
-                // deleted namespace alive and be handed to a later step naming a new one.
-                let mut session = Session::new()?;
-                let h = session.handle(&name)?;
-                let links = session.rt.block_on(all_links(&h, &name))?;
-                let others: Vec<&str> = links
-                    .iter()
-                    .filter_map(link_name)
-                    .filter(|n| *n != "lo")
-                    .collect();
-                if !others.is_empty() {
-                    return Err(StepError::Busy(format!(
-                        "refusing to delete namespace {name}: it still holds {} (undo could \
-                         only recreate it empty)",
-                        others.join(", ")
-                    )));
-                }
-                run(vec![Step::CreateNs { name }])
-            }
+            _ => delete_inverse(&name),
         }
     }
 
@@ -93,6 +76,37 @@ impl Family for Namespaces {
         eng.forget_ns(name_of(step));
         Ok(None)
     }
+}
+
+/// The inverse of deleting namespace `name`: the namespace again, then what it held. Refused
+/// while it holds an interface but `lo`.
+fn delete_inverse(name: &str) -> Result<Prepared, StepError> {
+    // A connection of its own, not the engine's: one cached there would keep the deleted
+    // namespace alive and be handed to a later step naming a new one.
+    let mut session = Session::new()?;
+    let h = session.handle(name)?;
+    let links = session.rt.block_on(all_links(&h, name))?;
+    let others: Vec<&str> = links
+        .iter()
+        .filter_map(link_name)
+        .filter(|n| *n != "lo")
+        .collect();
+    if !others.is_empty() {
+        return Err(StepError::Busy(format!(
+            "refusing to delete namespace {name}: it still holds {} (undo could not \
+             recreate them with it; delete them first)",
+            others.join(", ")
+        )));
+    }
+    let mut inverse = vec![Step::CreateNs {
+        name: name.to_string(),
+    }];
+    if let Some(lo) = links.iter().find(|l| link_name(l) == Some("lo")) {
+        inverse.extend(session.rt.block_on(lo_steps(&h, name, lo))?);
+    }
+    inverse.extend(sysctl_steps(name));
+    inverse.extend(iptables_steps(name)?);
+    run(inverse)
 }
 
 #[cfg(test)]

@@ -1,0 +1,171 @@
+//! `lab down` as a plan, for real inside throwaway worlds: what it removes, what `netlens
+//! undo` gives back (compared with the scenario before `down`, and pinged), that a scenario
+//! that is not up changes nothing, and that a drill with nothing to break fails before
+//! anything runs.
+
+use crate::common;
+
+use common::world::{in_world, private_etc_netns, sh};
+use netlens::lab::{self, LabError, LabState};
+use netlens::netns::create::list_netns;
+use netlens::plan::{self, UndoTarget};
+
+fn ping(ns: &str, dst: &str) {
+    sh(&["ip", "netns", "exec", ns, "ping", "-c1", "-W1", dst]);
+}
+
+/// A namespace as undo must give it back: each link's name (with its peer's index), admin
+/// state, MTU and master; IPv4 addresses; IPv4 routes; ip_forward; iptables rules and policies.
+fn ns_state(ns: &str) -> String {
+    let mut out = String::new();
+    for line in sh(&["ip", "-n", ns, "-o", "link", "show"]).lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let after = |key: &str| {
+            let at = words.iter().position(|w| *w == key)?;
+            words.get(at + 1).copied()
+        };
+        let flags = words.get(2).copied().unwrap_or_default();
+        let up = flags.trim_matches(['<', '>']).split(',').any(|f| f == "UP");
+        out += &format!(
+            "link {} up={up} mtu={:?} master={:?}\n",
+            words.get(1).copied().unwrap_or_default(),
+            after("mtu"),
+            after("master"),
+        );
+    }
+    for line in sh(&["ip", "-n", ns, "-4", "-o", "addr", "show"]).lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        out += &format!("addr {} {}\n", words[1], words[3]);
+    }
+    out += &sh(&["ip", "-n", ns, "-4", "route", "show"]);
+    out += &sh(&[
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "cat",
+        "/proc/sys/net/ipv4/ip_forward",
+    ]);
+    for line in sh(&["ip", "netns", "exec", ns, "iptables-save"]).lines() {
+        // Comments carry a time; counters change with traffic.
+        if !line.starts_with('#') {
+            out += &format!("{}\n", line.split(" [").next().unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn lab_state(name: &str) -> Vec<(String, String)> {
+    let scenario = lab::scenario(name).unwrap();
+    scenario
+        .namespaces()
+        .iter()
+        .map(|ns| (ns.to_string(), ns_state(ns)))
+        .collect()
+}
+
+fn journals() -> usize {
+    std::fs::read_dir(plan::journal::journal_dir()).map_or(0, |d| d.count())
+}
+
+#[test]
+fn down_removes_namespaces_and_drill_files() {
+    in_world("lab::down::down_removes_namespaces_and_drill_files", || {
+        private_etc_netns(&[]);
+        lab::up("router").unwrap();
+        lab::break_fault("router", "bad-nsswitch").unwrap();
+        let file = "/etc/netns/router-a/nsswitch.conf";
+        assert!(std::path::Path::new(file).exists());
+
+        let down = lab::down("router").unwrap();
+        assert_eq!(down.deleted, ["router-a", "router-b", "router-c"]);
+        assert!(down.plan_id.is_some(), "{down:?}");
+        assert!(list_netns().unwrap().is_empty());
+        assert!(
+            !std::path::Path::new(file).exists(),
+            "{file} left after down"
+        );
+        assert_eq!(lab::status("router").unwrap().state, LabState::Absent);
+    });
+}
+
+#[test]
+fn undo_after_down_brings_the_scenario_back() {
+    in_world(
+        "lab::down::undo_after_down_brings_the_scenario_back",
+        || {
+            private_etc_netns(&[]);
+            lab::up("bridge").unwrap();
+            // Drills are given back too: a file, and a rule the scenario does not make.
+            lab::break_fault("bridge", "bad-nsswitch").unwrap();
+            lab::break_fault("bridge", "stale-nat").unwrap();
+            let file = "/etc/netns/bridge-red/nsswitch.conf";
+            let content = std::fs::read_to_string(file).unwrap();
+            let before = lab_state("bridge");
+
+            let down = lab::down("bridge").unwrap();
+            assert!(list_netns().unwrap().is_empty());
+            let undone = plan::undo(&UndoTarget::Latest).unwrap_or_else(|e| panic!("undo: {e}"));
+            assert_eq!(Some(undone.id), down.plan_id);
+
+            let after = lab_state("bridge");
+            for ((ns, was), (_, now)) in before.iter().zip(&after) {
+                assert_eq!(now, was, "{ns} differs after down and undo");
+            }
+            assert_eq!(std::fs::read_to_string(file).unwrap(), content);
+            assert!(lab::status("bridge").unwrap().complete);
+            ping("bridge-red", "8.8.8.8");
+            ping("bridge-red", "192.168.1.3");
+            ping("bridge-blue", "8.8.8.8");
+            lab::down("bridge").unwrap();
+        },
+    );
+}
+
+#[test]
+fn down_when_not_up_changes_nothing() {
+    in_world("lab::down::down_when_not_up_changes_nothing", || {
+        let down = lab::down("cluster").unwrap();
+        assert!(
+            down.deleted.is_empty() && down.plan_id.is_none(),
+            "{down:?}"
+        );
+        assert_eq!(
+            journals(),
+            0,
+            "a down with nothing to delete journaled a plan"
+        );
+        assert!(plan::undo(&UndoTarget::Latest).is_err());
+
+        // Down twice: the second finds nothing, and undo still reaches the first.
+        lab::up("router").unwrap();
+        let first = lab::down("router").unwrap();
+        let count = journals();
+        let second = lab::down("router").unwrap();
+        assert!(second.deleted.is_empty() && second.plan_id.is_none());
+        assert_eq!(journals(), count);
+        let undone = plan::undo(&UndoTarget::Latest).unwrap();
+        assert_eq!(Some(undone.id), first.plan_id);
+        ping("router-a", "192.168.2.5");
+        lab::down("router").unwrap();
+    });
+}
+
+#[test]
+fn a_drill_with_nothing_to_break_fails_before_anything_runs() {
+    in_world(
+        "lab::down::a_drill_with_nothing_to_break_fails_before_anything_runs",
+        || {
+            lab::up("router").unwrap();
+            sh(&["ip", "-n", "router-a", "route", "del", "192.168.2.0/24"]);
+            let count = journals();
+            let err = lab::break_fault("router", "no-route").unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, LabError::BreakFailed { .. }), "{msg}");
+            assert!(msg.contains("nothing to break"), "{msg}");
+            assert!(msg.contains("192.168.2.0/24"), "{msg}");
+            assert_eq!(journals(), count, "the drill's plan ran: {msg}");
+            lab::down("router").unwrap();
+        },
+    );
+}
