@@ -13,13 +13,17 @@ use ipnet::Ipv4Net;
 
 use super::facts::Facts;
 use super::{Finding, Severity};
-use crate::model::{Link, Namespace};
+use crate::model::{Link, LinkKind, Namespace};
 use crate::plan::Step;
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for (_, ns) in &f.namespaces {
-        for br in ns.links.iter().filter(|l| l.kind == "bridge" && l.is_up()) {
+        for br in ns
+            .links
+            .iter()
+            .filter(|l| l.kind == LinkKind::Bridge && l.is_up())
+        {
             let ports: Vec<&Link> = f
                 .ports_of(ns, br)
                 .iter()

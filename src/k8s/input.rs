@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::firewall::eval::{self, decide_at, Pkt, Verdict};
 use crate::model::RouteKind;
-use crate::model::{Namespace, Route, RouteFamily};
+use crate::model::{LinkKind, Namespace, Route, RouteFamily};
 
 /// What netfilter does with a peer's first packet to a port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,7 +119,11 @@ pub fn representative_peers(ns: &Namespace) -> Vec<IpAddr> {
         .collect();
     if out.is_empty() {
         for a in ns.addresses.iter().filter(|a| a.scope == "global") {
-            if a.address.is_loopback() || ns.link(&a.ifname).is_some_and(|l| l.kind == "loopback") {
+            if a.address.is_loopback()
+                || ns
+                    .link(&a.ifname)
+                    .is_some_and(|l| l.kind == LinkKind::Loopback)
+            {
                 continue;
             }
             let Ok(net) = IpNet::new(a.address, a.prefix_len) else {

@@ -172,3 +172,53 @@ fn route_kind_round_trips_every_variant() {
         assert_eq!(got.drops(), drops, "{text}");
     }
 }
+
+/// The link's typed fields (kind, operational state, flags, bridge-port STP state): every
+/// named variant and an unknown name encode back to the text they were read from.
+mod typed_link {
+    /// `(text, variant)` pairs decode to the variant, encode back to the same JSON, and print
+    /// as the text.
+    fn round_trips<T>(cases: &[(&str, T)])
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + std::fmt::Display + PartialEq,
+        T: std::fmt::Debug,
+    {
+        for (text, want) in cases {
+            let json = serde_json::to_string(text).unwrap();
+            let got: T = serde_json::from_str(&json).unwrap();
+            assert_eq!(&got, want, "{text}");
+            assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+            assert_eq!(got.to_string(), *text);
+        }
+    }
+
+    #[test]
+    fn link_kind_round_trips_every_variant() {
+        use crate::model::LinkKind as K;
+        round_trips(&[
+            ("device", K::Device),
+            ("loopback", K::Loopback),
+            ("veth", K::Veth),
+            ("bridge", K::Bridge),
+            ("vxlan", K::Vxlan),
+            ("geneve", K::Geneve),
+            ("dummy", K::Dummy),
+            ("macvlan", K::Macvlan),
+            ("macvtap", K::Macvtap),
+            ("ipvlan", K::Ipvlan),
+            ("tun", K::Tun),
+            ("wireguard", K::Wireguard),
+            ("bond", K::Bond),
+            ("team", K::Team),
+            ("vlan", K::Vlan),
+            ("vrf", K::Vrf),
+            ("ipip", K::Ipip),
+            ("gre", K::Gre),
+            ("sit", K::Sit),
+            ("netkit", K::Other("netkit".into())),
+            ("", K::Other(String::new())),
+        ]);
+        assert_eq!(K::from("veth"), K::Veth);
+        assert_eq!(K::from("Veth"), K::Other("Veth".into()));
+    }
+}

@@ -2,6 +2,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::LinkKind;
+
 /// The other end of a veth pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerRef {
@@ -20,7 +22,7 @@ pub struct Link {
     pub name: String,
     /// `veth`, `bridge`, `vxlan`, `dummy`, … ; `device` for links with no rtnl kind
     /// (physical NICs), `loopback` for lo.
-    pub kind: String,
+    pub kind: LinkKind,
     /// Interface flags as `ip` names them: UP, LOWER_UP, BROADCAST, NOARP, …
     pub flags: Vec<String>,
     /// RFC 2863 operational state: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, …
@@ -101,7 +103,7 @@ impl BridgePort {
 
 impl Link {
     /// A link with nothing known beyond its identity; collectors and tests fill in the rest.
-    pub fn new(index: u32, name: impl Into<String>, kind: impl Into<String>) -> Self {
+    pub fn new(index: u32, name: impl Into<String>, kind: impl Into<LinkKind>) -> Self {
         Link {
             index,
             name: name.into(),

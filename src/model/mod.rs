@@ -8,6 +8,7 @@ pub mod diff;
 pub mod dns_files;
 pub mod firewall;
 mod link;
+mod link_attrs;
 mod link_index;
 mod namespace;
 mod route;
@@ -23,6 +24,7 @@ pub use cni::{
     IpamNetwork, IpamRange, PodmanNetwork, BACKEND_CNI, BACKEND_NETAVARK, HOST_LOCAL, PODMAN,
 };
 pub use link::{Address, BridgePort, Link, PeerRef};
+pub use link_attrs::LinkKind;
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
 pub use route::{

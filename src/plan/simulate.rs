@@ -20,7 +20,8 @@ use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
 use crate::model::{
-    Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteScope, Snapshot,
+    Address, Link, LinkKind, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteScope,
+    Snapshot,
 };
 
 /// The result of simulating steps.
@@ -98,7 +99,7 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         Step::SetMaster { ns, link, master } => set_master(ns_mut(snap, ns)?, link, master),
         Step::AddBridge { ns, name } => {
             let n = ns_mut(snap, ns)?;
-            new_link(n, name, "bridge")?;
+            new_link(n, name, LinkKind::Bridge)?;
             Ok(())
         }
         Step::AddVeth {
@@ -211,10 +212,10 @@ fn refresh_oper(snap: &mut Snapshot, ns: &str, link: &str) {
     if carrier {
         l.flags.push("LOWER_UP".into());
     }
-    l.oper_state = match (up, carrier, l.kind.as_str()) {
+    l.oper_state = match (up, carrier, &l.kind) {
         (false, _, _) => "DOWN",
         (true, false, _) => "LOWERLAYERDOWN",
-        (true, true, "loopback") => "UNKNOWN",
+        (true, true, LinkKind::Loopback) => "UNKNOWN",
         (true, true, _) => "UP",
     }
     .into();

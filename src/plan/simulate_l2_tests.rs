@@ -3,7 +3,7 @@
 
 use super::simulate::{simulate, Simulated};
 use super::step::Step;
-use crate::model::{BridgePort, RoutingRule, Snapshot};
+use crate::model::{BridgePort, LinkKind, RoutingRule, Snapshot};
 
 fn lab() -> Snapshot {
     serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("asset parses")
@@ -163,7 +163,7 @@ fn the_doctor_offers_the_new_fixes_only_where_they_work() {
     let dev = red
         .links
         .iter()
-        .find(|l| l.kind == "veth")
+        .find(|l| l.kind == LinkKind::Veth)
         .unwrap()
         .name
         .clone();

@@ -218,7 +218,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 vec![
                     l.index.to_string(),
                     l.name.clone(),
-                    l.kind.clone(),
+                    l.kind.to_string(),
                     link_state(l),
                     l.mtu.to_string(),
                     l.mac.clone().unwrap_or_default(),

@@ -11,7 +11,7 @@ use crate::bridge_world::build_bridge_world;
 use common::snap::*;
 use common::world::in_world;
 use netlens::firewall::{Backend, IpFamily, XtSource};
-use netlens::model::{NamespaceKind, NsStatus, ProcessRef, Snapshot};
+use netlens::model::{LinkKind, NamespaceKind, NsStatus, ProcessRef, Snapshot};
 
 /// A neighbour state that means "resolved": what a ping leaves behind for a while.
 fn resolved(state: &str) -> bool {
@@ -113,11 +113,11 @@ fn assert_links(snap: &Snapshot) {
         ["br-test", "h-app1", "h-app2", "h-db", "lo"]
     );
     let br = link(snap, "host", "br-test");
-    assert_eq!(br.kind, "bridge");
+    assert_eq!(br.kind, LinkKind::Bridge);
     assert_eq!(br.ports, ["h-app1", "h-app2", "h-db"]);
     assert_eq!(br.master, None);
     assert_eq!(br.peer, None);
-    assert_eq!(link(snap, "host", "lo").kind, "loopback");
+    assert_eq!(link(snap, "host", "lo").kind, LinkKind::Loopback);
     for n in ["app1", "app2", "db"] {
         assert_eq!(link_names(snap, n), ["eth0", "lo"], "{n}");
         let host_end = format!("h-{n}");

@@ -6,15 +6,15 @@ use netlink_packet_route::link::{
     LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
 };
 
-use crate::model::{BridgePort, Link};
+use crate::model::{BridgePort, Link, LinkKind};
 
 /// A link message as the model's [`Link`] (master and ports are filled by the caller, which
 /// sees every link of the namespace).
 pub fn link_from(m: &LinkMessage) -> Link {
     let kind = if m.header.link_layer_type == LinkLayerType::Loopback {
-        "loopback"
+        LinkKind::Loopback
     } else {
-        "device"
+        LinkKind::Device
     };
     let mut link = Link::new(m.header.index, String::new(), kind);
     link.flags = flag_names(m.header.flags);
@@ -33,7 +33,7 @@ pub fn link_from(m: &LinkMessage) -> Link {
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
                     match info {
-                        LinkInfo::Kind(k) => link.kind = k.to_string(),
+                        LinkInfo::Kind(k) => link.kind = LinkKind::parse(&k.to_string()),
                         LinkInfo::PortData(InfoPortData::BridgePort(p)) => {
                             link.bridge_port = Some(bridge_port(p));
                         }
@@ -62,7 +62,7 @@ pub fn link_from(m: &LinkMessage) -> Link {
     // underlay (link_index is read as a peer only for veths). IFLA_VXLAN_LINK is an index in
     // the namespace the vxlan was made in: kept only while that is its own (no
     // IFLA_LINK_NETNSID), so a moved vxlan is not paired with whatever has that index here.
-    if link.kind == "vxlan" {
+    if link.kind == LinkKind::Vxlan {
         let own_ns = link.link_netnsid.is_none_or(|id| id < 0);
         link.link_index = vxlan_lower.filter(|_| own_ns);
     }

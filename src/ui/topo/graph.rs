@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::model::{Link, LinkIndex, Namespace, NamespaceKind, Snapshot};
+use crate::model::{Link, LinkIndex, LinkKind, Namespace, NamespaceKind, Snapshot};
 use crate::model::{RouteFamily, RouteKind};
 
 /// A namespace drawn as a big box with buses under it.
@@ -91,7 +91,7 @@ pub fn addrs_by_link(ns: &Namespace) -> HashMap<&str, Vec<String>> {
 /// veths of `ns` whose other end is in a different namespace (or lost).
 fn outer_veths(ns: &Namespace) -> impl Iterator<Item = &Link> {
     ns.links.iter().filter(move |l| {
-        l.kind == "veth"
+        l.kind == LinkKind::Veth
             && l.peer
                 .as_ref()
                 .is_none_or(|p| p.namespace.as_deref() != Some(ns.name.as_str()))
@@ -151,7 +151,7 @@ pub fn build(snap: &Snapshot) -> Graph<'_> {
         .enumerate()
         .map(|(i, ns)| {
             ns.kind == NamespaceKind::Host
-                || ns.links.iter().any(|l| l.kind == "bridge")
+                || ns.links.iter().any(|l| l.kind == LinkKind::Bridge)
                 || adj[i].len() >= 2
                 || outer_veths(ns).count() >= 2
         })
@@ -236,7 +236,7 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
     let mut buses: Vec<Bus> = ns
         .links
         .iter()
-        .filter(|l| l.kind == "bridge")
+        .filter(|l| l.kind == LinkKind::Bridge)
         .map(|b| Bus {
             bridge: Some(b),
             addrs: addrs.get(b.name.as_str()).cloned().unwrap_or_default(),
@@ -262,11 +262,11 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
     let mut local_pairs = Vec::new();
     let mut others = Vec::new();
     for l in &ns.links {
-        if l.kind == "loopback" || l.kind == "bridge" {
+        if l.kind == LinkKind::Loopback || l.kind == LinkKind::Bridge {
             continue;
         }
         let bus_i = l.master.as_deref().and_then(|m| bus_at.get(m).copied());
-        let outer = l.kind == "veth"
+        let outer = l.kind == LinkKind::Veth
             && l.peer
                 .as_ref()
                 .is_none_or(|p| p.namespace.as_deref() != Some(ns.name.as_str()));
@@ -286,7 +286,7 @@ fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
         }
         if let Some(i) = bus_i {
             buses[i].other_ports.push(l.name.clone());
-        } else if l.kind == "veth" {
+        } else if l.kind == LinkKind::Veth {
             let peer = l
                 .peer
                 .as_ref()
@@ -348,7 +348,7 @@ fn uplink(ix: &Index, ns: &Namespace) -> Option<String> {
         None => s.push_str(" → default"),
     }
     let link = ns.links.iter().find(|l| l.name == dev);
-    if let Some(l) = link.filter(|l| l.kind == "veth") {
+    if let Some(l) = link.filter(|l| l.kind == LinkKind::Veth) {
         if let (Some(far), Some(peer)) = ix.peer_of(l) {
             if far.name != ns.name {
                 s.push_str(&format!(" ⇄ {} ({})", peer.name, far.name));
