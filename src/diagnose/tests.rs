@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::firewall::{iptables_save, Firewall, IpFamily, XtSource};
-use crate::model::{Address, Link, Namespace, Snapshot};
+use crate::model::{Address, Link, Namespace, OperState, Snapshot};
 
 pub(crate) fn asset(name: &str) -> Snapshot {
     let text = match name {
@@ -45,7 +45,7 @@ pub(crate) fn set_down(snap: &mut Snapshot, ns: &str, link: &str) {
     let l = link_mut(snap, ns, link);
     l.flags
         .retain(|f| f != "UP" && f != "LOWER_UP" && f != "RUNNING");
-    l.oper_state = "DOWN".into();
+    l.oper_state = OperState::Down;
     ns_mut(snap, ns)
         .routes
         .retain(|r| r.dev.as_deref() != Some(link));

@@ -221,4 +221,56 @@ mod typed_link {
         assert_eq!(K::from("veth"), K::Veth);
         assert_eq!(K::from("Veth"), K::Other("Veth".into()));
     }
+
+    #[test]
+    fn oper_state_round_trips_every_variant() {
+        use crate::model::OperState as S;
+        round_trips(&[
+            ("UP", S::Up),
+            ("DOWN", S::Down),
+            ("UNKNOWN", S::Unknown),
+            ("LOWERLAYERDOWN", S::LowerLayerDown),
+            ("DORMANT", S::Dormant),
+            ("NOTPRESENT", S::NotPresent),
+            ("TESTING", S::Testing),
+            // An IF_OPER_* value the netlink crate has no name for, as netlens writes it.
+            ("OTHER(7)", S::Other("OTHER(7)".into())),
+            ("up", S::Other("up".into())),
+        ]);
+    }
+
+    #[test]
+    fn stp_port_state_round_trips_every_variant() {
+        use crate::model::StpPortState as S;
+        round_trips(&[
+            ("disabled", S::Disabled),
+            ("listening", S::Listening),
+            ("learning", S::Learning),
+            ("forwarding", S::Forwarding),
+            ("blocking", S::Blocking),
+            ("other(9)", S::Other("other(9)".into())),
+        ]);
+    }
+
+    /// Only a forwarding port passes frames; every other state is named as the reason.
+    #[test]
+    fn bridge_port_blocks_unless_forwarding() {
+        use crate::model::{BridgePort, StpPortState as S};
+        let port = |state| BridgePort {
+            state,
+            isolated: false,
+            learning: true,
+            flood: true,
+        };
+        assert_eq!(port(S::Forwarding).blocks_from(), None);
+        assert_eq!(port(S::Forwarding).blocks_to(), None);
+        assert_eq!(
+            port(S::Learning).blocks_from().as_deref(),
+            Some("its state is learning")
+        );
+        assert_eq!(
+            port(S::Other("other(9)".into())).blocks_to().as_deref(),
+            Some("its state is other(9)")
+        );
+    }
 }

@@ -2,7 +2,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::LinkKind;
+use super::{LinkKind, OperState, StpPortState};
 
 /// The other end of a veth pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +26,7 @@ pub struct Link {
     /// Interface flags as `ip` names them: UP, LOWER_UP, BROADCAST, NOARP, …
     pub flags: Vec<String>,
     /// RFC 2863 operational state: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, …
-    pub oper_state: String,
+    pub oper_state: OperState,
     pub mtu: u32,
     /// Hardware address as `aa:bb:cc:dd:ee:ff`, when the link has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,7 +64,7 @@ pub struct Link {
 pub struct BridgePort {
     /// STP state: `disabled`, `listening`, `learning`, `forwarding`, `blocking`; only
     /// `forwarding` passes frames.
-    pub state: String,
+    pub state: StpPortState,
     /// `isolated on`: frames from it never go to another isolated port.
     #[serde(default)]
     pub isolated: bool,
@@ -84,13 +84,13 @@ impl BridgePort {
     /// Why frames arriving on this port are dropped, if they are: only a forwarding port
     /// passes them on (a learning port learns from them, then drops them).
     pub fn blocks_from(&self) -> Option<String> {
-        (self.state != "forwarding").then(|| format!("its state is {}", self.state))
+        (self.state != StpPortState::Forwarding).then(|| format!("its state is {}", self.state))
     }
     /// Why no frame to a host behind this port gets through it, if none does: a state
     /// other than forwarding, or a port that neither learns nor floods (the bridge never
     /// knows the host's MAC, and floods unknown unicast everywhere but here).
     pub fn blocks_to(&self) -> Option<String> {
-        if self.state != "forwarding" {
+        if self.state != StpPortState::Forwarding {
             return Some(format!("its state is {}", self.state));
         }
         if !self.learning && !self.flood {
@@ -109,7 +109,7 @@ impl Link {
             name: name.into(),
             kind: kind.into(),
             flags: Vec::new(),
-            oper_state: "UNKNOWN".into(),
+            oper_state: OperState::Unknown,
             mtu: 0,
             mac: None,
             master_index: None,

@@ -36,3 +36,31 @@ impl From<&str> for LinkKind {
         LinkKind::parse(text)
     }
 }
+
+text_enum! {
+    /// A link's RFC 2863 operational state (`IFLA_OPERSTATE`), as `ip link` prints it.
+    OperState {
+        Up = "UP",
+        Down = "DOWN",
+        /// The driver does not track it (loopback, tun, many virtual links): no verdict.
+        Unknown = "UNKNOWN",
+        /// Up, but the link it sits on is down (a veth whose peer is down, a vlan over a
+        /// down NIC).
+        LowerLayerDown = "LOWERLAYERDOWN",
+        Dormant = "DORMANT",
+        NotPresent = "NOTPRESENT",
+        Testing = "TESTING",
+    }
+}
+
+text_enum! {
+    /// A bridge port's STP state (`IFLA_BRPORT_STATE`), as `bridge -d link` prints it; only
+    /// `forwarding` passes frames.
+    StpPortState {
+        Disabled = "disabled",
+        Listening = "listening",
+        Learning = "learning",
+        Forwarding = "forwarding",
+        Blocking = "blocking",
+    }
+}

@@ -20,8 +20,8 @@ use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
 use crate::model::{
-    Address, Link, LinkKind, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteScope,
-    Snapshot,
+    Address, Link, LinkKind, Namespace, OperState, Route, RouteDst, RouteFamily, RouteKind,
+    RouteScope, Snapshot,
 };
 
 /// The result of simulating steps.
@@ -213,12 +213,11 @@ fn refresh_oper(snap: &mut Snapshot, ns: &str, link: &str) {
         l.flags.push("LOWER_UP".into());
     }
     l.oper_state = match (up, carrier, &l.kind) {
-        (false, _, _) => "DOWN",
-        (true, false, _) => "LOWERLAYERDOWN",
-        (true, true, LinkKind::Loopback) => "UNKNOWN",
-        (true, true, _) => "UP",
-    }
-    .into();
+        (false, _, _) => OperState::Down,
+        (true, false, _) => OperState::LowerLayerDown,
+        (true, true, LinkKind::Loopback) => OperState::Unknown,
+        (true, true, _) => OperState::Up,
+    };
 }
 
 fn set_up(snap: &mut Snapshot, ns: &str, link: &str, up: bool) -> Result<(), String> {

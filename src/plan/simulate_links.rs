@@ -2,7 +2,7 @@
 //! veth pairs and bridges, deleted links with everything that hangs on them.
 
 use super::simulate::{ns_mut, LinkMut};
-use crate::model::{Link, LinkKind, Namespace, Snapshot};
+use crate::model::{Link, LinkKind, Namespace, OperState, Snapshot};
 
 pub(super) fn set_master(
     n: &mut Namespace,
@@ -45,7 +45,7 @@ pub(super) fn new_link<'a>(
     }
     let index = n.links.iter().map(|l| l.index).max().unwrap_or(0) + 1;
     let mut l = Link::new(index, name, kind);
-    l.oper_state = "DOWN".into();
+    l.oper_state = OperState::Down;
     l.mtu = 1500;
     n.links.push(l);
     Ok(n.links.last_mut().expect("just pushed"))

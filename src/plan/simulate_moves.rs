@@ -6,7 +6,7 @@
 use super::simulate::{ns_mut, unmodelled, LinkMut};
 use super::simulate_links::{drop_link, new_link};
 use super::step::LinkEnd;
-use crate::model::{Link, LinkKind, PeerRef, Snapshot};
+use crate::model::{Link, LinkKind, OperState, PeerRef, Snapshot};
 
 /// `ip link set NAME netns TO_NS`.
 pub(super) fn move_link(snap: &mut Snapshot, ns: &str, name: &str, to: &str) -> Result<(), String> {
@@ -33,7 +33,7 @@ pub(super) fn move_link(snap: &mut Snapshot, ns: &str, name: &str, to: &str) -> 
         l.index = next_index(&target.links);
     }
     l.flags.clear();
-    l.oper_state = "DOWN".into();
+    l.oper_state = OperState::Down;
     l.master = None;
     l.master_index = None;
     l.link_netnsid = None;

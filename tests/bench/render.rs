@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use netlens::model::{Link, Namespace, NamespaceKind, PeerRef, Route, Snapshot, SCHEMA_VERSION};
+use netlens::model::{
+    Link, Namespace, NamespaceKind, OperState, PeerRef, Route, Snapshot, SCHEMA_VERSION,
+};
 use netlens::ui::app::{App, Source};
 use netlens::ui::{view, Msg};
 use ratatui::backend::TestBackend;
@@ -16,7 +18,7 @@ use ratatui::Terminal;
 fn link(index: u32, name: String) -> Link {
     Link {
         flags: vec!["UP".into(), "LOWER_UP".into()],
-        oper_state: "UP".into(),
+        oper_state: OperState::Up,
         mtu: 1500,
         mac: Some("02:00:00:00:00:01".into()),
         ..Link::new(index, name, "veth")

@@ -7,7 +7,8 @@ use crate::common;
 use common::tui::{asset, key, screen};
 use crossterm::event::{Event, KeyCode, KeyModifiers};
 use netlens::model::{
-    Address, Link, Namespace, NamespaceKind, PeerRef, ProcessRef, Route, Snapshot, SCHEMA_VERSION,
+    Address, Link, Namespace, NamespaceKind, OperState, PeerRef, ProcessRef, Route, Snapshot,
+    SCHEMA_VERSION,
 };
 use netlens::ui::app::{App, Focus};
 use netlens::ui::tabs::Tab;
@@ -43,7 +44,7 @@ fn line_with<'a>(pic: &'a [String], needle: &str) -> &'a str {
 fn up(l: Link) -> Link {
     Link {
         flags: vec!["UP".into(), "LOWER_UP".into()],
-        oper_state: "UP".into(),
+        oper_state: OperState::Up,
         mtu: 1500,
         ..l
     }
@@ -126,7 +127,7 @@ fn set_down(nodes: &mut [Namespace], ns_name: &str, link: &str) {
         .find(|l| l.name == link)
         .expect("link");
     l.flags.retain(|f| f != "UP");
-    l.oper_state = "DOWN".into();
+    l.oper_state = OperState::Down;
 }
 
 fn snapshot(namespaces: Vec<Namespace>) -> Snapshot {

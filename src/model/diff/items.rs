@@ -21,7 +21,7 @@ pub(super) fn link_item(l: &Link) -> Item {
             // restarted pod's veth): a real event even when nothing else differs.
             ("index", l.index.to_string()),
             ("flags", l.flags.join(",")),
-            ("oper_state", l.oper_state.clone()),
+            ("oper_state", l.oper_state.to_string()),
             ("mtu", l.mtu.to_string()),
             ("mac", opt(&l.mac)),
             ("master", opt(&l.master)),

@@ -3,10 +3,10 @@
 
 use netlink_packet_route::link::{
     BridgePortState, InfoBridge, InfoBridgePort, InfoData, InfoPortData, InfoVxlan, LinkAttribute,
-    LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
+    LinkFlags, LinkInfo, LinkLayerType, LinkMessage, State,
 };
 
-use crate::model::{BridgePort, Link, LinkKind};
+use crate::model::{BridgePort, Link, LinkKind, OperState, StpPortState};
 
 /// A link message as the model's [`Link`] (master and ports are filled by the caller, which
 /// sees every link of the namespace).
@@ -29,7 +29,7 @@ pub fn link_from(m: &LinkMessage) -> Link {
             LinkAttribute::Controller(i) => link.master_index = Some(*i),
             LinkAttribute::Link(i) => link.link_index = Some(*i),
             LinkAttribute::LinkNetNsId(id) => link.link_netnsid = Some(*id),
-            LinkAttribute::OperState(s) => link.oper_state = format!("{s:?}").to_uppercase(),
+            LinkAttribute::OperState(s) => link.oper_state = oper_state(*s),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
                     match info {
@@ -72,7 +72,7 @@ pub fn link_from(m: &LinkMessage) -> Link {
 /// A bridge port's flags from IFLA_INFO_SLAVE_DATA (the kernel sends it in every dump).
 fn bridge_port(attrs: &[InfoBridgePort]) -> BridgePort {
     let mut p = BridgePort {
-        state: "forwarding".into(),
+        state: StpPortState::Forwarding,
         isolated: false,
         learning: true,
         flood: true,
@@ -81,12 +81,12 @@ fn bridge_port(attrs: &[InfoBridgePort]) -> BridgePort {
         match a {
             InfoBridgePort::State(s) => {
                 p.state = match s {
-                    BridgePortState::Disabled => "disabled".into(),
-                    BridgePortState::Listening => "listening".into(),
-                    BridgePortState::Learning => "learning".into(),
-                    BridgePortState::Forwarding => "forwarding".into(),
-                    BridgePortState::Blocking => "blocking".into(),
-                    other => format!("{other:?}").to_lowercase(),
+                    BridgePortState::Disabled => StpPortState::Disabled,
+                    BridgePortState::Listening => StpPortState::Listening,
+                    BridgePortState::Learning => StpPortState::Learning,
+                    BridgePortState::Forwarding => StpPortState::Forwarding,
+                    BridgePortState::Blocking => StpPortState::Blocking,
+                    other => StpPortState::Other(format!("{other:?}").to_lowercase()),
                 }
             }
             InfoBridgePort::Isolated(v) => p.isolated = *v,
@@ -96,6 +96,21 @@ fn bridge_port(attrs: &[InfoBridgePort]) -> BridgePort {
         }
     }
     p
+}
+
+/// `IFLA_OPERSTATE` as `ip link` prints it; an unnamed one as the crate's debug name
+/// (`OTHER(7)`), as netlens always wrote it.
+fn oper_state(s: State) -> OperState {
+    match s {
+        State::Up => OperState::Up,
+        State::Down => OperState::Down,
+        State::Unknown => OperState::Unknown,
+        State::LowerLayerDown => OperState::LowerLayerDown,
+        State::Dormant => OperState::Dormant,
+        State::NotPresent => OperState::NotPresent,
+        State::Testing => OperState::Testing,
+        other => OperState::Other(format!("{other:?}").to_uppercase()),
+    }
 }
 
 /// `LowerUp` → `LOWER_UP`, as `ip link` prints interface flags.

@@ -318,7 +318,7 @@ fn link_rows(app: &App, ns: &crate::model::Namespace, start: usize) -> Rows {
                 if tabs::link_is_down(l) {
                     "DOWN".into()
                 } else {
-                    l.oper_state.clone()
+                    l.oper_state.to_string()
                 },
             ]
         })
