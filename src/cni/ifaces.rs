@@ -92,6 +92,7 @@ pub fn recognise(link: &Link) -> Option<CniInterface> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LinkFlag;
 
     #[test]
     fn names_and_kinds() {
@@ -106,7 +107,7 @@ mod tests {
         assert!(recognise(&l("eth0", "veth")).is_none());
         let mut tunl = l("tunl0", "ipip");
         assert!(!recognise(&tunl).unwrap().evidence);
-        tunl.flags.push("UP".into());
+        tunl.flags.insert(LinkFlag::Up);
         assert!(recognise(&tunl).unwrap().evidence);
     }
 }

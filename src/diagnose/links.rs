@@ -82,8 +82,7 @@ fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
     let detail = format!(
         "{what} in {}{carries} is administratively down (flags {}); the kernel removed \
              every route through it.",
-        ns.name,
-        link.flags.join(",")
+        ns.name, link.flags
     );
     let mut steps = vec![Step::SetLinkUp {
         ns: ns.name.clone(),

@@ -273,4 +273,59 @@ mod typed_link {
             Some("its state is other(9)")
         );
     }
+
+    #[test]
+    fn link_flag_round_trips_every_variant() {
+        use crate::model::LinkFlag as F;
+        round_trips(&[
+            ("UP", F::Up),
+            ("BROADCAST", F::Broadcast),
+            ("DEBUG", F::Debug),
+            ("LOOPBACK", F::Loopback),
+            ("POINTOPOINT", F::PointToPoint),
+            ("NOTRAILERS", F::NoTrailers),
+            ("RUNNING", F::Running),
+            ("NOARP", F::NoArp),
+            ("PROMISC", F::Promisc),
+            ("ALLMULTI", F::AllMulti),
+            ("MASTER", F::Master),
+            ("SLAVE", F::Slave),
+            ("MULTICAST", F::Multicast),
+            ("PORTSEL", F::PortSel),
+            ("AUTOMEDIA", F::AutoMedia),
+            ("DYNAMIC", F::Dynamic),
+            ("LOWER_UP", F::LowerUp),
+            ("DORMANT", F::Dormant),
+            ("ECHO", F::Echo),
+            ("M-DOWN", F::Other("M-DOWN".into())),
+        ]);
+    }
+
+    /// A flag list keeps its order (not sorted), unknown names and even a repeated name, so
+    /// what was read encodes back unchanged; `insert` appends only what is missing.
+    #[test]
+    fn link_flags_keep_their_order() {
+        use crate::model::{LinkFlag as F, LinkFlags};
+        let text = r#"["UP","BROADCAST","M-DOWN","LOWER_UP","UP"]"#;
+        let mut flags: LinkFlags = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&flags).unwrap(), text);
+        assert!(flags.contains(F::Up) && flags.contains(F::Other("M-DOWN".into())));
+        assert!(!flags.contains(F::Running));
+        flags.remove(F::Up);
+        assert_eq!(flags.to_string(), "BROADCAST,M-DOWN,LOWER_UP");
+        flags.insert(F::LowerUp);
+        flags.insert(F::Up);
+        assert_eq!(flags.to_string(), "BROADCAST,M-DOWN,LOWER_UP,UP");
+        flags.retain(|f| *f != F::Broadcast);
+        assert_eq!(
+            serde_json::to_string(&flags).unwrap(),
+            r#"["M-DOWN","LOWER_UP","UP"]"#
+        );
+        assert_eq!(LinkFlags::from([F::Up, F::Up]).to_string(), "UP");
+        assert_eq!(serde_json::to_string(&LinkFlags::default()).unwrap(), "[]");
+        let mut link = crate::model::Link::new(1, "eth0", "veth");
+        assert!(!link.is_up());
+        link.flags = LinkFlags::from([F::Broadcast, F::Up]);
+        assert!(link.is_up());
+    }
 }

@@ -2,7 +2,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{LinkKind, OperState, StpPortState};
+use super::{LinkFlag, LinkFlags, LinkKind, OperState, StpPortState};
 
 /// The other end of a veth pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +24,7 @@ pub struct Link {
     /// (physical NICs), `loopback` for lo.
     pub kind: LinkKind,
     /// Interface flags as `ip` names them: UP, LOWER_UP, BROADCAST, NOARP, …
-    pub flags: Vec<String>,
+    pub flags: LinkFlags,
     /// RFC 2863 operational state: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, …
     pub oper_state: OperState,
     pub mtu: u32,
@@ -108,7 +108,7 @@ impl Link {
             index,
             name: name.into(),
             kind: kind.into(),
-            flags: Vec::new(),
+            flags: LinkFlags::default(),
             oper_state: OperState::Unknown,
             mtu: 0,
             mac: None,
@@ -124,7 +124,7 @@ impl Link {
     }
 
     pub fn is_up(&self) -> bool {
-        self.flags.iter().any(|f| f == "UP")
+        self.flags.contains(LinkFlag::Up)
     }
 }
 

@@ -25,7 +25,7 @@ pub use cni::{
     IpamNetwork, IpamRange, PodmanNetwork, BACKEND_CNI, BACKEND_NETAVARK, HOST_LOCAL, PODMAN,
 };
 pub use link::{Address, BridgePort, Link, PeerRef};
-pub use link_attrs::{LinkKind, OperState, StpPortState};
+pub use link_attrs::{LinkFlag, LinkFlags, LinkKind, OperState, StpPortState};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
 pub use route::{

@@ -20,8 +20,8 @@ use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
 use crate::model::{
-    Address, Link, LinkKind, Namespace, OperState, Route, RouteDst, RouteFamily, RouteKind,
-    RouteScope, Snapshot,
+    Address, Link, LinkFlag, LinkKind, Namespace, OperState, Route, RouteDst, RouteFamily,
+    RouteKind, RouteScope, Snapshot,
 };
 
 /// The result of simulating steps.
@@ -206,11 +206,12 @@ fn refresh_oper(snap: &mut Snapshot, ns: &str, link: &str) {
     else {
         return;
     };
-    l.flags.retain(|f| f != "LOWER_UP" && f != "RUNNING");
+    l.flags
+        .retain(|f| !matches!(f, LinkFlag::LowerUp | LinkFlag::Running));
     let up = l.is_up();
     let carrier = up && peer_up.unwrap_or(true);
     if carrier {
-        l.flags.push("LOWER_UP".into());
+        l.flags.insert(LinkFlag::LowerUp);
     }
     l.oper_state = match (up, carrier, &l.kind) {
         (false, _, _) => OperState::Down,
@@ -228,7 +229,7 @@ fn set_up(snap: &mut Snapshot, ns: &str, link: &str, up: bool) -> Result<(), Str
     }
     let peer = l.peer.clone();
     if up {
-        l.flags.push("UP".into());
+        l.flags.insert(LinkFlag::Up);
         let addrs: Vec<Address> = n
             .addresses
             .iter()
@@ -239,7 +240,7 @@ fn set_up(snap: &mut Snapshot, ns: &str, link: &str, up: bool) -> Result<(), Str
             add_address_routes(n, a);
         }
     } else {
-        l.flags.retain(|f| f != "UP");
+        l.flags.remove(LinkFlag::Up);
         // keep_addr_on_down=0: IPv6 addresses go too (link-local ones come back on up).
         n.addresses.retain(|a| {
             a.ifname != link || a.address.is_ipv4() || a.scope == "link" || is_fe80(a.address)

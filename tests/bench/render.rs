@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use netlens::model::{
-    Link, Namespace, NamespaceKind, OperState, PeerRef, Route, Snapshot, SCHEMA_VERSION,
+    Link, LinkFlag, LinkFlags, Namespace, NamespaceKind, OperState, PeerRef, Route, Snapshot,
+    SCHEMA_VERSION,
 };
 use netlens::ui::app::{App, Source};
 use netlens::ui::{view, Msg};
@@ -17,7 +18,7 @@ use ratatui::Terminal;
 
 fn link(index: u32, name: String) -> Link {
     Link {
-        flags: vec!["UP".into(), "LOWER_UP".into()],
+        flags: LinkFlags::from([LinkFlag::Up, LinkFlag::LowerUp]),
         oper_state: OperState::Up,
         mtu: 1500,
         mac: Some("02:00:00:00:00:01".into()),

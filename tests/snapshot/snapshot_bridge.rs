@@ -11,7 +11,9 @@ use crate::bridge_world::build_bridge_world;
 use common::snap::*;
 use common::world::in_world;
 use netlens::firewall::{Backend, IpFamily, XtSource};
-use netlens::model::{LinkKind, NamespaceKind, NsStatus, OperState, ProcessRef, Snapshot};
+use netlens::model::{
+    LinkFlag, LinkKind, NamespaceKind, NsStatus, OperState, ProcessRef, Snapshot,
+};
 
 /// A neighbour state that means "resolved": what a ping leaves behind for a while.
 fn resolved(state: &str) -> bool {
@@ -128,7 +130,7 @@ fn assert_links(snap: &Snapshot) {
         let e = link(snap, n, "eth0");
         assert_eq!((e.master.as_deref(), e.master_index), (None, None), "{n}");
         assert_eq!(e.oper_state, OperState::Up, "{n}/eth0");
-        assert!(e.flags.iter().any(|f| f == "UP"), "{n}/eth0 {:?}", e.flags);
+        assert!(e.flags.contains(LinkFlag::Up), "{n}/eth0 {:?}", e.flags);
         assert_eq!(e.mtu, 1500);
         assert_veth_pair(snap, n, "eth0", "host", &host_end);
         assert_eq!(

@@ -6,7 +6,7 @@ use crate::common;
 
 use common::tui::{app, key, screen};
 use crossterm::event::KeyCode;
-use netlens::model::OperState;
+use netlens::model::{LinkFlag, OperState};
 use netlens::ui::app::App;
 use netlens::ui::Msg;
 
@@ -127,7 +127,7 @@ fn changes_since_start_are_marked_and_the_last_update_flashes() {
         .iter_mut()
         .find(|l| l.name == "veth-red")
         .expect("veth-red");
-    link.flags.retain(|f| f != "UP");
+    link.flags.remove(LinkFlag::Up);
     link.oper_state = OperState::Down;
     let mut extra = red
         .addresses

@@ -7,8 +7,8 @@ use crate::common;
 use common::tui::{asset, key, screen};
 use crossterm::event::{Event, KeyCode, KeyModifiers};
 use netlens::model::{
-    Address, Link, Namespace, NamespaceKind, OperState, PeerRef, ProcessRef, Route, Snapshot,
-    SCHEMA_VERSION,
+    Address, Link, LinkFlag, LinkFlags, Namespace, NamespaceKind, OperState, PeerRef, ProcessRef,
+    Route, Snapshot, SCHEMA_VERSION,
 };
 use netlens::ui::app::{App, Focus};
 use netlens::ui::tabs::Tab;
@@ -43,7 +43,7 @@ fn line_with<'a>(pic: &'a [String], needle: &str) -> &'a str {
 
 fn up(l: Link) -> Link {
     Link {
-        flags: vec!["UP".into(), "LOWER_UP".into()],
+        flags: LinkFlags::from([LinkFlag::Up, LinkFlag::LowerUp]),
         oper_state: OperState::Up,
         mtu: 1500,
         ..l
@@ -126,7 +126,7 @@ fn set_down(nodes: &mut [Namespace], ns_name: &str, link: &str) {
         .iter_mut()
         .find(|l| l.name == link)
         .expect("link");
-    l.flags.retain(|f| f != "UP");
+    l.flags.remove(LinkFlag::Up);
     l.oper_state = OperState::Down;
 }
 

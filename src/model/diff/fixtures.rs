@@ -3,14 +3,14 @@
 use super::*;
 use crate::model::dns_files::{DnsFiles, FileRead, Hosts, NsSwitch, ResolvConf};
 use crate::model::firewall::{Counters, NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
-use crate::model::{NamespaceKind, OperState, ProcessRef, Sysctls};
+use crate::model::{LinkFlag, LinkFlags, NamespaceKind, OperState, ProcessRef, Sysctls};
 
 pub(super) fn link(index: u32, name: &str, kind: &str, up: bool) -> Link {
     Link {
         flags: if up {
-            vec!["BROADCAST".into(), "UP".into(), "LOWER_UP".into()]
+            LinkFlags::from([LinkFlag::Broadcast, LinkFlag::Up, LinkFlag::LowerUp])
         } else {
-            vec!["BROADCAST".into()]
+            LinkFlags::from([LinkFlag::Broadcast])
         },
         oper_state: if up { OperState::Up } else { OperState::Down },
         mtu: 1500,

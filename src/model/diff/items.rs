@@ -20,7 +20,7 @@ pub(super) fn link_item(l: &Link) -> Item {
             // A new index under the same name means the link was deleted and recreated (a
             // restarted pod's veth): a real event even when nothing else differs.
             ("index", l.index.to_string()),
-            ("flags", l.flags.join(",")),
+            ("flags", l.flags.to_string()),
             ("oper_state", l.oper_state.to_string()),
             ("mtu", l.mtu.to_string()),
             ("mac", opt(&l.mac)),

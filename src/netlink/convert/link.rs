@@ -6,7 +6,7 @@ use netlink_packet_route::link::{
     LinkFlags, LinkInfo, LinkLayerType, LinkMessage, State,
 };
 
-use crate::model::{BridgePort, Link, LinkKind, OperState, StpPortState};
+use crate::model::{self, BridgePort, Link, LinkFlag, LinkKind, OperState, StpPortState};
 
 /// A link message as the model's [`Link`] (master and ports are filled by the caller, which
 /// sees every link of the namespace).
@@ -114,7 +114,7 @@ fn oper_state(s: State) -> OperState {
 }
 
 /// `LowerUp` → `LOWER_UP`, as `ip link` prints interface flags.
-fn flag_names(flags: LinkFlags) -> Vec<String> {
+fn flag_names(flags: LinkFlags) -> model::LinkFlags {
     flags
         .iter_names()
         .map(|(name, _)| {
@@ -127,9 +127,9 @@ fn flag_names(flags: LinkFlags) -> Vec<String> {
             }
             // The crate's names for IFF_MASTER / IFF_SLAVE; `ip link` prints the old ones.
             match out.as_str() {
-                "CONTROLLER" => "MASTER".into(),
-                "PORT" => "SLAVE".into(),
-                _ => out,
+                "CONTROLLER" => LinkFlag::Master,
+                "PORT" => LinkFlag::Slave,
+                _ => LinkFlag::parse(&out),
             }
         })
         .collect()
