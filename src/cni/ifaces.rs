@@ -3,7 +3,7 @@
 //! the configuration only speak on a node that has a CNI directory or such an interface in
 //! its host namespace.
 
-use crate::model::Link;
+use crate::model::{Link, LinkKind};
 
 /// A recognised interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,29 +14,61 @@ pub struct CniInterface {
     pub evidence: bool,
 }
 
-/// (name or name prefix ending in `*`, expected kind or `""` for any, what made it)
-const KNOWN: &[(&str, &str, &str)] = &[
+/// (name or name prefix ending in `*`, expected kind or `None` for any, what made it)
+const KNOWN: &[(&str, Option<LinkKind>, &str)] = &[
     (
         "cni0",
-        "bridge",
+        Some(LinkKind::Bridge),
         "the bridge plugin's default bridge (flannel's too)",
     ),
-    ("cni-podman*", "bridge", "podman's CNI bridge"),
-    ("flannel.*", "vxlan", "flannel's VXLAN backend"),
-    ("flannel-wg*", "wireguard", "flannel's WireGuard backend"),
-    ("weave", "bridge", "Weave Net's bridge"),
-    ("vxlan.calico", "vxlan", "Calico's VXLAN"),
-    ("vxlan-v6.calico", "vxlan", "Calico's IPv6 VXLAN"),
-    ("wireguard.cali", "wireguard", "Calico's WireGuard"),
-    ("cali*", "veth", "a Calico pod's host-side veth"),
-    ("tunl0", "ipip", "Calico's IPIP tunnel"),
-    ("cilium_host", "veth", "Cilium's host endpoint"),
-    ("cilium_net", "veth", "Cilium's host endpoint"),
-    ("cilium_vxlan", "vxlan", "Cilium's VXLAN"),
-    ("cilium_geneve", "geneve", "Cilium's Geneve"),
-    ("kube-ipvs0", "dummy", "kube-proxy in IPVS mode"),
-    ("kube-bridge", "bridge", "kube-router's bridge"),
-    ("antrea-gw0", "", "Antrea's gateway"),
+    ("cni-podman*", Some(LinkKind::Bridge), "podman's CNI bridge"),
+    (
+        "flannel.*",
+        Some(LinkKind::Vxlan),
+        "flannel's VXLAN backend",
+    ),
+    (
+        "flannel-wg*",
+        Some(LinkKind::Wireguard),
+        "flannel's WireGuard backend",
+    ),
+    ("weave", Some(LinkKind::Bridge), "Weave Net's bridge"),
+    ("vxlan.calico", Some(LinkKind::Vxlan), "Calico's VXLAN"),
+    (
+        "vxlan-v6.calico",
+        Some(LinkKind::Vxlan),
+        "Calico's IPv6 VXLAN",
+    ),
+    (
+        "wireguard.cali",
+        Some(LinkKind::Wireguard),
+        "Calico's WireGuard",
+    ),
+    (
+        "cali*",
+        Some(LinkKind::Veth),
+        "a Calico pod's host-side veth",
+    ),
+    ("tunl0", Some(LinkKind::Ipip), "Calico's IPIP tunnel"),
+    (
+        "cilium_host",
+        Some(LinkKind::Veth),
+        "Cilium's host endpoint",
+    ),
+    ("cilium_net", Some(LinkKind::Veth), "Cilium's host endpoint"),
+    ("cilium_vxlan", Some(LinkKind::Vxlan), "Cilium's VXLAN"),
+    ("cilium_geneve", Some(LinkKind::Geneve), "Cilium's Geneve"),
+    (
+        "kube-ipvs0",
+        Some(LinkKind::Dummy),
+        "kube-proxy in IPVS mode",
+    ),
+    (
+        "kube-bridge",
+        Some(LinkKind::Bridge),
+        "kube-router's bridge",
+    ),
+    ("antrea-gw0", None, "Antrea's gateway"),
 ];
 
 fn name_matches(pattern: &str, name: &str) -> bool {
@@ -51,7 +83,7 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 /// the ipip module is loaded, CNI or not.
 pub fn recognise(link: &Link) -> Option<CniInterface> {
     let (pattern, _, what) = KNOWN.iter().find(|(pattern, kind, _)| {
-        name_matches(pattern, &link.name) && (kind.is_empty() || *kind == link.kind)
+        name_matches(pattern, &link.name) && kind.as_ref().is_none_or(|k| *k == link.kind)
     })?;
     let evidence = *pattern != "tunl0" || link.is_up();
     Some(CniInterface { what, evidence })
@@ -60,6 +92,7 @@ pub fn recognise(link: &Link) -> Option<CniInterface> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LinkFlag;
 
     #[test]
     fn names_and_kinds() {
@@ -74,7 +107,7 @@ mod tests {
         assert!(recognise(&l("eth0", "veth")).is_none());
         let mut tunl = l("tunl0", "ipip");
         assert!(!recognise(&tunl).unwrap().evidence);
-        tunl.flags.push("UP".into());
+        tunl.flags.insert(LinkFlag::Up);
         assert!(recognise(&tunl).unwrap().evidence);
     }
 }

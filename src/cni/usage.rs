@@ -6,7 +6,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::model::{IpamAllocation, IpamNetwork, IpamRange, Namespace, NsStatus, Snapshot};
+use crate::model::{
+    IpamAllocation, IpamNetwork, IpamRange, LinkKind, Namespace, NsStatus, Snapshot,
+};
 
 /// A lease changed this recently may belong to a pod whose ADD is still running: host-local
 /// writes the file before the main plugin puts the address on the pod's interface.
@@ -181,7 +183,7 @@ pub fn pods(snap: &Snapshot, bridge: Option<&str>, ranges: &[IpamRange]) -> Vec<
         for l in host
             .links
             .iter()
-            .filter(|l| l.kind == "veth" && l.master.as_deref() == Some(bridge))
+            .filter(|l| l.kind == LinkKind::Veth && l.master.as_deref() == Some(bridge))
         {
             let Some(peer) = &l.peer else { continue };
             let (Some(pns), Some(pname)) = (peer.namespace.as_deref(), peer.name.as_deref()) else {

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 
-use crate::model::{Namespace, PeerRef};
+use crate::model::{LinkKind, Namespace, PeerRef};
 use crate::netlink::{nsid_of, RtSocket};
 
 /// What pairing needs of each collected namespace.
@@ -50,7 +50,7 @@ pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
     // ifindex -> [(namespace idx, that veth's IFLA_LINK)] for every veth, to find candidates.
     let mut veths: HashMap<u32, Vec<(usize, u32)>> = HashMap::new();
     for (ni, ns) in namespaces.iter().enumerate() {
-        for l in ns.links.iter().filter(|l| l.kind == "veth") {
+        for l in ns.links.iter().filter(|l| l.kind == LinkKind::Veth) {
             veths
                 .entry(l.index)
                 .or_default()
@@ -65,7 +65,7 @@ pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
     for (ni, ns) in namespaces.iter().enumerate() {
         for (li, l) in ns.links.iter().enumerate() {
             link_at.entry((ni, l.index)).or_insert(li);
-            if l.kind == "veth" {
+            if l.kind == LinkKind::Veth {
                 veth_at.entry((ni, l.index)).or_insert(li);
             }
         }
@@ -78,14 +78,14 @@ pub fn pair_veths(namespaces: &mut [Namespace], access: &mut [NsAccess<'_>]) {
         namespaces[ni]
             .links
             .iter()
-            .filter(|l| l.kind == "veth")
+            .filter(|l| l.kind == LinkKind::Veth)
             .count()
     });
     for ni in order {
         let mut nsid_cache: HashMap<i32, Option<usize>> = HashMap::new();
         for li in 0..namespaces[ni].links.len() {
             let link = &namespaces[ni].links[li];
-            if link.kind != "veth" || resolved.contains_key(&(ni, li)) {
+            if link.kind != LinkKind::Veth || resolved.contains_key(&(ni, li)) {
                 continue;
             }
             let Some(peer_index) = link.link_index.filter(|i| *i != 0) else {

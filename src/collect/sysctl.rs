@@ -11,7 +11,7 @@ use std::fs;
 
 use super::conntrack;
 use super::netconf::{self, IFINDEX_ALL, IFINDEX_DEFAULT};
-use crate::model::{Link, Sysctls};
+use crate::model::{Link, LinkKind, Sysctls};
 use crate::netlink::NlSocket;
 
 fn read_num<T: std::str::FromStr>(path: &str) -> Option<T> {
@@ -54,7 +54,7 @@ impl HostProbe {
 
 pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProbe) -> Sysctls {
     let mut s = Sysctls::default();
-    if links.iter().any(|l| l.kind == "bridge") {
+    if links.iter().any(|l| l.kind == LinkKind::Bridge) {
         s.bridge_nf_call_iptables = read_num("/proc/sys/net/bridge/bridge-nf-call-iptables");
         s.bridge_nf_call_ip6tables = read_num("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
         read_arp(&mut s, links);
@@ -105,7 +105,7 @@ pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProb
 fn read_arp(s: &mut Sysctls, links: &[Link]) {
     s.arp_ignore_all = read_num("/proc/sys/net/ipv4/conf/all/arp_ignore");
     s.arp_filter_all = read_num("/proc/sys/net/ipv4/conf/all/arp_filter");
-    for l in links.iter().filter(|l| l.kind == "bridge") {
+    for l in links.iter().filter(|l| l.kind == LinkKind::Bridge) {
         if l.name.is_empty() || l.name.contains('/') || l.name.starts_with('.') {
             continue;
         }

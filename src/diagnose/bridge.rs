@@ -4,19 +4,19 @@
 
 use super::facts::{gateway_routes, subnet, Facts};
 use super::{Finding, Severity};
-use crate::model::{Link, Namespace};
+use crate::model::{Link, LinkKind, Namespace};
 use crate::plan::Step;
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for (_, ns) in &f.namespaces {
         for link in &ns.links {
-            if link.kind == "veth" && link.master.is_none() {
+            if link.kind == LinkKind::Veth && link.master.is_none() {
                 if let Some(finding) = detached(f, ns, link) {
                     out.push(finding);
                 }
             }
-            if link.kind == "bridge" {
+            if link.kind == LinkKind::Bridge {
                 if let Some(finding) = no_gateway_addr(f, ns, link) {
                     out.push(finding);
                 }
@@ -37,7 +37,7 @@ fn detached(f: &Facts, ns: &Namespace, link: &Link) -> Option<Finding> {
     }
     let (pns, peer) = f.peer(ns, link)?;
     let peer_net = f.held_on(pns, peer.index).next().map(|h| subnet(h.net))?;
-    for bridge in ns.links.iter().filter(|l| l.kind == "bridge") {
+    for bridge in ns.links.iter().filter(|l| l.kind == LinkKind::Bridge) {
         let own = f
             .held_on(ns, bridge.index)
             .find(|h| subnet(h.net) == peer_net)

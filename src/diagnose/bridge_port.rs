@@ -13,13 +13,17 @@ use ipnet::Ipv4Net;
 
 use super::facts::Facts;
 use super::{Finding, Severity};
-use crate::model::{Link, Namespace};
+use crate::model::{Link, LinkKind, Namespace, StpPortState};
 use crate::plan::Step;
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for (_, ns) in &f.namespaces {
-        for br in ns.links.iter().filter(|l| l.kind == "bridge" && l.is_up()) {
+        for br in ns
+            .links
+            .iter()
+            .filter(|l| l.kind == LinkKind::Bridge && l.is_up())
+        {
             let ports: Vec<&Link> = f
                 .ports_of(ns, br)
                 .iter()
@@ -56,7 +60,9 @@ fn far_subnets(f: &Facts, ns: &Namespace, p: &Link) -> Vec<Ipv4Net> {
 fn blocking(f: &Facts, ns: &Namespace, br: &Link, p: &Link) -> Option<Finding> {
     let bp = p.bridge_port.as_ref()?;
     let why = match bp.blocks_to() {
-        Some(_) if bp.state != "forwarding" && bp.state != "disabled" => return None,
+        Some(_) if bp.state != StpPortState::Forwarding && bp.state != StpPortState::Disabled => {
+            return None
+        }
         Some(why) => why,
         None => return None,
     };
@@ -105,7 +111,7 @@ fn unblock(ns: &Namespace, br: &Link, p: &Link) -> (Option<(String, Vec<Step>)>,
         learning: stuck.then_some(true),
         flood: stuck.then_some(true),
     };
-    if bp.state != "forwarding" {
+    if bp.state != StpPortState::Forwarding {
         let hand = format!(
             "`ip netns exec {} bridge link set dev {} state 3`",
             ns.name, p.name

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::*;
 use crate::model::{
     Address, CniConfig, CniPlugin, CniState, IpamAllocation, IpamNetwork, IpamRange, Link,
-    Namespace, NamespaceKind, NsStatus, ProcessRef, Snapshot,
+    LinkFlag, LinkFlags, Namespace, NamespaceKind, NsStatus, ProcessRef, Snapshot,
 };
 
 const NOW: u64 = 1_800_000_000;
@@ -18,7 +18,7 @@ fn ip(s: &str) -> IpAddr {
 fn with_addr(mut ns: Namespace, link: &str, addr: &str, prefix: u8) -> Namespace {
     let index = ns.links.len() as u32 + 1;
     let mut l = Link::new(index, link, "veth");
-    l.flags = vec!["UP".into()];
+    l.flags = LinkFlags::from([LinkFlag::Up]);
     ns.links.push(l);
     ns.addresses.push(Address {
         ifindex: index,
@@ -184,13 +184,13 @@ fn config_rules_only_on_a_cni_node() {
     assert!(ids(&snap).is_empty());
     // A flannel VXLAN device in the host says otherwise.
     let mut vx = Link::new(7, "flannel.1", "vxlan");
-    vx.flags = vec!["UP".into()];
+    vx.flags = LinkFlags::from([LinkFlag::Up]);
     snap.namespaces[0].links.push(vx);
     assert_eq!(ids(&snap), ["cni-config-missing:host error"]);
     // A cni0 inside some namespace (the cluster lab's nodes) is not the host's.
     snap.namespaces[0].links.clear();
     let mut br = Link::new(3, "cni0", "bridge");
-    br.flags = vec!["UP".into()];
+    br.flags = LinkFlags::from([LinkFlag::Up]);
     snap.namespaces[1].links.push(br);
     assert!(ids(&snap).is_empty());
 }

@@ -11,7 +11,7 @@ use super::facts::{lookup, Facts};
 use super::{Finding, Severity};
 use crate::dnsconf::DnsFiles;
 use crate::model::RouteKind;
-use crate::model::{Namespace, NamespaceKind};
+use crate::model::{LinkKind, Namespace, NamespaceKind};
 use crate::plan::Step;
 
 pub fn check(f: &Facts) -> Vec<Finding> {
@@ -231,7 +231,10 @@ fn with_hosts_sources(raw: &str, missing: &[&str]) -> String {
 /// A namespace with no address beyond loopback is isolated on purpose and not judged.
 fn unreachable(f: &Facts, ns: &Namespace, ip: std::net::Ipv4Addr) -> Option<String> {
     if ip.is_loopback() {
-        let lo_up = ns.links.iter().any(|l| l.kind == "loopback" && l.is_up());
+        let lo_up = ns
+            .links
+            .iter()
+            .any(|l| l.kind == LinkKind::Loopback && l.is_up());
         return (!lo_up).then(|| format!("loopback is down in {}", ns.name));
     }
     if !f.held_in(ns).any(|h| h.live()) {

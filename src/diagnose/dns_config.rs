@@ -17,7 +17,7 @@ use super::facts::Facts;
 use super::{Finding, Severity};
 use crate::dns::plan::wasted_queries;
 use crate::dnsconf::resolv::{ResolvConf, MUSL_LINE_MAX, OLD_MAX_SEARCH};
-use crate::model::{Namespace, NamespaceKind, NsStatus};
+use crate::model::{LinkKind, Namespace, NamespaceKind, NsStatus};
 
 /// Queries an external name may cost before its absolute query without a finding: one
 /// search domain (A + AAAA).
@@ -152,7 +152,10 @@ fn stub_missing(ns: &Namespace, rc: &ResolvConf, path: &str, inherited: bool) ->
         if listening {
             continue;
         }
-        let lo_up = ns.links.iter().any(|l| l.kind == "loopback" && l.is_up());
+        let lo_up = ns
+            .links
+            .iter()
+            .any(|l| l.kind == LinkKind::Loopback && l.is_up());
         if !lo_up {
             // nameserver-unreachable already says loopback is down.
             continue;

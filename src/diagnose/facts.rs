@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::model::RouteKind;
-use crate::model::{Link, LinkIndex, Namespace, NsStatus, Route, RouteFamily, Snapshot};
+use crate::model::{Link, LinkIndex, LinkKind, Namespace, NsStatus, Route, RouteFamily, Snapshot};
 
 mod policy;
 mod reach;
@@ -226,7 +226,7 @@ impl<'a> Facts<'a> {
         let mut keys: Vec<LinkKey> = Vec::new();
         for (i, ns) in &self.namespaces {
             for l in &ns.links {
-                if l.kind != "loopback" && l.name != "lo" {
+                if l.kind != LinkKind::Loopback && l.name != "lo" {
                     keys.push((*i, l.index));
                 }
             }
@@ -256,8 +256,8 @@ impl<'a> Facts<'a> {
                     union(&mut parent, p, *q);
                 }
             }
-            match link.kind.as_str() {
-                "veth" => match self.peer(ns, link) {
+            match link.kind {
+                LinkKind::Veth => match self.peer(ns, link) {
                     Some((pns, plink)) => {
                         if let Some(q) = self
                             .ns_idx(&pns.name)
@@ -268,7 +268,7 @@ impl<'a> Facts<'a> {
                     }
                     None => open[p] = true,
                 },
-                "bridge" => {}
+                LinkKind::Bridge => {}
                 // NICs, vxlan, tun, …: the segment continues somewhere we cannot see.
                 _ => open[p] = true,
             }

@@ -8,8 +8,8 @@ use std::net::Ipv4Addr;
 use super::facts::{lookup, lookup_by_rules, show_dst, Checked, Facts, GatewayUse, Policy};
 use super::nat_evidence::translates_any;
 use super::{Finding, Severity};
-use crate::model::Namespace;
 use crate::model::RouteKind;
+use crate::model::{LinkKind, Namespace};
 use crate::plan::Step;
 use ipnet::Ipv4Net;
 
@@ -91,7 +91,7 @@ fn has_onwards(f: &Facts, ns: &Namespace, uses: &[GatewayUse]) -> bool {
                 .links
                 .iter()
                 .find(|l| l.name == dev)
-                .is_some_and(|l| l.kind != "loopback" && l.name != "lo")
+                .is_some_and(|l| l.kind != LinkKind::Loopback && l.name != "lo")
     };
     f.held_in(ns)
         .any(|h| h.live() && elsewhere(h.link.name.as_str()))

@@ -3,7 +3,10 @@
 
 use super::tests::*;
 use super::*;
-use crate::model::{Address, Link, Namespace, NamespaceKind, PeerRef, Route, Snapshot};
+use crate::model::{
+    Address, Link, LinkFlag, LinkFlags, Namespace, NamespaceKind, OperState, PeerRef, Route,
+    Snapshot,
+};
 
 // ---- hand-built topologies: names and subnets the lab never uses ----
 
@@ -11,10 +14,10 @@ fn link(index: u32, name: &str, kind: &str, up: bool) -> Link {
     let mut l = Link::new(index, name, kind);
     l.mtu = 1500;
     if up {
-        l.flags = vec!["UP".into(), "LOWER_UP".into()];
-        l.oper_state = "UP".into();
+        l.flags = LinkFlags::from([LinkFlag::Up, LinkFlag::LowerUp]);
+        l.oper_state = OperState::Up;
     } else {
-        l.oper_state = "DOWN".into();
+        l.oper_state = OperState::Down;
     }
     l
 }

@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use super::*;
 use crate::firewall::{iptables_save, Backend, Firewall, IpFamily, XtSource};
 use crate::model::{
-    Address, Link, ListeningSocket, Namespace, NamespaceKind, ProcessRef, Route, Snapshot,
+    Address, Link, LinkFlag, LinkFlags, ListeningSocket, Namespace, NamespaceKind, ProcessRef,
+    Route, Snapshot,
 };
 
 fn listener(proto: &str, addr: &str, port: u16, comm: &str, pid: u32) -> ListeningSocket {
@@ -44,7 +45,7 @@ fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
 fn node(sockets: Vec<ListeningSocket>, rules: &str) -> Snapshot {
     let mut ns = Namespace::new("host".into(), NamespaceKind::Host, 4026531840);
     let mut nic = Link::new(2, "enp7s0", "device");
-    nic.flags = vec!["UP".into(), "LOWER_UP".into()];
+    nic.flags = LinkFlags::from([LinkFlag::Up, LinkFlag::LowerUp]);
     nic.mac = Some("52:54:00:9a:0b:11".into());
     nic.mtu = 1500;
     ns.links = vec![Link::new(1, "lo", "loopback"), nic];

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::facts::{gateway_routes, Facts, Held};
 use super::{Finding, Severity};
+use crate::model::LinkKind;
 use crate::plan::Step;
 
 /// VXLAN over IPv4 adds 50 bytes (outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8).
@@ -135,7 +136,7 @@ fn mtu_mismatch(f: &Facts, out: &mut Vec<Finding>) {
             .iter()
             .filter_map(|k| f.link(*k))
             // A bridge takes the smallest MTU of its ports by itself; the ports decide.
-            .filter(|(_, l)| l.kind != "bridge" && l.mtu > 0)
+            .filter(|(_, l)| l.kind != LinkKind::Bridge && l.mtu > 0)
             .collect();
         if links.len() < 2 {
             continue;
@@ -200,10 +201,16 @@ fn mtu_mismatch(f: &Facts, out: &mut Vec<Finding>) {
 /// cannot see what the switches carry, and the segment's majority it would copy can be made of
 /// containers' links (a container with NET_ADMIN sets its MTU and adds links of its own), so
 /// no fix changes them.
-fn on_the_wire(kind: &str) -> bool {
+fn on_the_wire(kind: &LinkKind) -> bool {
     matches!(
         kind,
-        "device" | "bond" | "team" | "vlan" | "macvlan" | "macvtap" | "ipvlan"
+        LinkKind::Device
+            | LinkKind::Bond
+            | LinkKind::Team
+            | LinkKind::Vlan
+            | LinkKind::Macvlan
+            | LinkKind::Macvtap
+            | LinkKind::Ipvlan
     )
 }
 
@@ -211,7 +218,11 @@ fn on_the_wire(kind: &str) -> bool {
 /// a vxlan overlay through a link whose MTU exceeds the overlay's.
 fn mtu_overlay(f: &Facts, out: &mut Vec<Finding>) {
     for &(ni, ns) in &f.namespaces {
-        for vx in ns.links.iter().filter(|l| l.kind == "vxlan" && l.mtu > 0) {
+        for vx in ns
+            .links
+            .iter()
+            .filter(|l| l.kind == LinkKind::Vxlan && l.mtu > 0)
+        {
             if let Some((_, lower)) = vx.link_index.and_then(|i| f.link((ni, i))) {
                 if vx.mtu + VXLAN_OVERHEAD > lower.mtu {
                     let want = lower.mtu.saturating_sub(VXLAN_OVERHEAD);

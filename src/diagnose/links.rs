@@ -8,7 +8,7 @@ use super::earlier::lost_through;
 use super::facts::{default_route, gateway_routes, readable, Facts};
 use super::no_default::{add_default, lone_gateway};
 use super::{Finding, Severity};
-use crate::model::{Link, Namespace};
+use crate::model::{Link, LinkKind, Namespace};
 use crate::plan::Step;
 
 fn addresses_of<'a>(f: &'a Facts, ns: &'a Namespace, link: &'a Link) -> Vec<String> {
@@ -19,11 +19,12 @@ fn addresses_of<'a>(f: &'a Facts, ns: &'a Namespace, link: &'a Link) -> Vec<Stri
 
 /// Carries an address or is a bridge with ports: its own state matters.
 fn carries_traffic(f: &Facts, ns: &Namespace, link: &Link) -> bool {
-    !addresses_of(f, ns, link).is_empty() || (link.kind == "bridge" && !link.ports.is_empty())
+    !addresses_of(f, ns, link).is_empty()
+        || (link.kind == LinkKind::Bridge && !link.ports.is_empty())
 }
 
 fn is_loopback(link: &Link) -> bool {
-    link.kind == "loopback" || link.name == "lo"
+    link.kind == LinkKind::Loopback || link.name == "lo"
 }
 
 pub fn check(f: &Facts) -> Vec<Finding> {
@@ -34,7 +35,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
                 out.push(link_down(f, ns, link));
                 continue;
             }
-            if link.kind != "veth" || !link.is_up() {
+            if link.kind != LinkKind::Veth || !link.is_up() {
                 continue;
             }
             let used = carries_traffic(f, ns, link) || link.master.is_some();
@@ -60,7 +61,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
 }
 
 fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
-    let what = if link.kind == "bridge" && !link.ports.is_empty() {
+    let what = if link.kind == LinkKind::Bridge && !link.ports.is_empty() {
         format!("bridge {} (ports {})", link.name, link.ports.join(", "))
     } else {
         format!("{} {}", link.kind, link.name)
@@ -73,7 +74,7 @@ fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
     };
     // A physical NIC may be down on purpose (a spare port with its config kept); a virtual
     // link with an address is down by accident.
-    let severity = if link.kind == "device" {
+    let severity = if link.kind == LinkKind::Device {
         Severity::Warning
     } else {
         Severity::Error
@@ -81,8 +82,7 @@ fn link_down(f: &Facts, ns: &Namespace, link: &Link) -> Finding {
     let detail = format!(
         "{what} in {}{carries} is administratively down (flags {}); the kernel removed \
              every route through it.",
-        ns.name,
-        link.flags.join(",")
+        ns.name, link.flags
     );
     let mut steps = vec![Step::SetLinkUp {
         ns: ns.name.clone(),

@@ -22,7 +22,7 @@ use super::facts::{default_route, gateway_routes, is_private, route_gw, subnet, 
 use super::nat_evidence::{translates_any, translates_sources};
 use super::no_default::missing_default;
 use super::{Finding, Severity};
-use crate::model::Namespace;
+use crate::model::{LinkKind, Namespace};
 use crate::plan::{RouteSpec, Step};
 
 mod no_route;
@@ -257,7 +257,7 @@ fn wider_on<'a>(
     h: &Held,
     seg: &SegmentAddrs<'a>,
 ) -> Option<(Ipv4Net, Vec<&'a Held<'a>>)> {
-    if !h.live() || h.net.prefix_len() >= 31 || h.link.kind == "loopback" || !seg.closed {
+    if !h.live() || h.net.prefix_len() >= 31 || h.link.kind == LinkKind::Loopback || !seg.closed {
         return None;
     }
     // Everyone on the segment shares this address's subnet: nothing to compare (the usual

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::firewall::{iptables_save, Firewall, IpFamily, XtSource};
-use crate::model::{Address, Link, Namespace, Snapshot};
+use crate::model::{Address, Link, LinkFlag, Namespace, OperState, Snapshot};
 
 pub(crate) fn asset(name: &str) -> Snapshot {
     let text = match name {
@@ -44,8 +44,8 @@ pub(super) fn remove_route(snap: &mut Snapshot, ns: &str, dst: &str) {
 pub(crate) fn set_down(snap: &mut Snapshot, ns: &str, link: &str) {
     let l = link_mut(snap, ns, link);
     l.flags
-        .retain(|f| f != "UP" && f != "LOWER_UP" && f != "RUNNING");
-    l.oper_state = "DOWN".into();
+        .retain(|f| !matches!(f, LinkFlag::Up | LinkFlag::LowerUp | LinkFlag::Running));
+    l.oper_state = OperState::Down;
     ns_mut(snap, ns)
         .routes
         .retain(|r| r.dev.as_deref() != Some(link));

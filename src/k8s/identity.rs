@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Namespace;
+use crate::model::{LinkKind, Namespace};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -33,7 +33,7 @@ pub fn from_snapshot(hostname: &str, ns: &Namespace) -> Identity {
     let mut macs: Vec<Nic> = ns
         .links
         .iter()
-        .filter(|l| l.kind == "device")
+        .filter(|l| l.kind == LinkKind::Device)
         .filter_map(|l| {
             l.mac.as_ref().map(|m| Nic {
                 ifname: l.name.clone(),

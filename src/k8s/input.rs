@@ -10,8 +10,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::firewall::eval::{self, decide_at, Pkt, Verdict};
-use crate::model::{Namespace, Route, RouteFamily};
-use crate::model::{RouteKind, RouteScope};
+use crate::model::{LinkKind, Namespace, Route, RouteFamily, RouteKind, RouteScope};
 
 /// What netfilter does with a peer's first packet to a port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,7 +122,11 @@ pub fn representative_peers(ns: &Namespace) -> Vec<IpAddr> {
             .iter()
             .filter(|a| a.scope == RouteScope::Global)
         {
-            if a.address.is_loopback() || ns.link(&a.ifname).is_some_and(|l| l.kind == "loopback") {
+            if a.address.is_loopback()
+                || ns
+                    .link(&a.ifname)
+                    .is_some_and(|l| l.kind == LinkKind::Loopback)
+            {
                 continue;
             }
             let Ok(net) = IpNet::new(a.address, a.prefix_len) else {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::firewall::Firewall;
-use crate::model::Namespace;
+use crate::model::{LinkKind, Namespace};
 
 /// How Services are implemented on this node, as far as the rules show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +92,7 @@ pub fn mode(ns: &Namespace) -> ProxyMode {
 fn has_ipvs_link(ns: &Namespace) -> bool {
     ns.links
         .iter()
-        .any(|l| l.name == "kube-ipvs0" && l.kind == "dummy")
+        .any(|l| l.name == "kube-ipvs0" && l.kind == LinkKind::Dummy)
 }
 
 /// Whether any iptables chain or nft table is kube-proxy's (`KUBE-…`, `kube-proxy`).

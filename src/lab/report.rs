@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::Fault;
+use crate::model::LinkKind;
 
 /// What `up` did.
 #[derive(Debug, Clone, Serialize)]
@@ -50,9 +51,9 @@ pub struct LinkStatus {
     pub name: String,
     pub exists: bool,
     /// `veth`, `bridge`, or `None` for interfaces the scenario only configures (`lo`).
-    pub expected_kind: Option<String>,
+    pub expected_kind: Option<LinkKind>,
     /// The kind found (`None` if missing or a kind-less device such as `lo`).
-    pub kind: Option<String>,
+    pub kind: Option<LinkKind>,
     pub expected_up: bool,
     pub up: bool,
 }

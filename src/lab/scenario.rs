@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::LabError;
+use crate::model::LinkKind;
 use crate::netns::create::{validate_ifname, validate_netns_name};
 use crate::plan::Step;
 
@@ -17,11 +18,11 @@ pub struct Scenario {
 
 /// An interface a scenario expects: where, what kind (`None`: pre-existing, like `lo`), and
 /// whether it should be up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedLink<'a> {
     pub ns: &'a str,
     pub name: &'a str,
-    pub kind: Option<&'static str>,
+    pub kind: Option<LinkKind>,
     pub up: bool,
 }
 
@@ -48,10 +49,12 @@ impl Scenario {
                     peer_ns,
                     peer,
                 } => {
-                    note(&mut links, ns, name, Some("veth"), false);
-                    note(&mut links, peer_ns, peer, Some("veth"), false);
+                    note(&mut links, ns, name, Some(LinkKind::Veth), false);
+                    note(&mut links, peer_ns, peer, Some(LinkKind::Veth), false);
                 }
-                Step::AddBridge { ns, name } => note(&mut links, ns, name, Some("bridge"), false),
+                Step::AddBridge { ns, name } => {
+                    note(&mut links, ns, name, Some(LinkKind::Bridge), false)
+                }
                 Step::SetLinkUp { ns, link, up } => note(&mut links, ns, link, None, *up),
                 Step::SetMaster { ns, link, .. } | Step::AddAddress { ns, link, .. } => {
                     note(&mut links, ns, link, None, false)
@@ -125,13 +128,13 @@ fn note<'a>(
     links: &mut Vec<ExpectedLink<'a>>,
     ns: &'a str,
     name: &'a str,
-    kind: Option<&'static str>,
+    kind: Option<LinkKind>,
     up: bool,
 ) {
     match links.iter_mut().find(|l| l.ns == ns && l.name == name) {
         Some(link) => {
             link.up |= up;
-            link.kind = link.kind.or(kind);
+            link.kind = link.kind.take().or(kind);
         }
         None => links.push(ExpectedLink { ns, name, kind, up }),
     }
@@ -183,14 +186,14 @@ mod tests {
         let s = scenario("router").unwrap();
         let links = s.links();
         let find =
-            |ns: &str, name: &str| *links.iter().find(|l| l.ns == ns && l.name == name).unwrap();
-        assert_eq!(find("router-b", "eth1").kind, Some("veth"));
+            |ns: &str, name: &str| links.iter().find(|l| l.ns == ns && l.name == name).unwrap();
+        assert_eq!(find("router-b", "eth1").kind, Some(LinkKind::Veth));
         assert!(find("router-b", "eth1").up);
         assert_eq!(find("router-a", "lo").kind, None);
         assert!(find("router-a", "lo").up);
         let s = scenario("bridge").unwrap();
         let links = s.links();
         let v_net = links.iter().find(|l| l.name == "v-net-0").unwrap();
-        assert_eq!((v_net.kind, v_net.up), (Some("bridge"), true));
+        assert_eq!((&v_net.kind, v_net.up), (&Some(LinkKind::Bridge), true));
     }
 }

@@ -43,7 +43,7 @@ pub(super) fn status(scenario: &Scenario) -> Result<LabStatus, LabError> {
             ns: expected.ns.to_string(),
             name: expected.name.to_string(),
             exists: found.is_some(),
-            expected_kind: expected.kind.map(str::to_string),
+            expected_kind: expected.kind,
             kind: found.as_ref().and_then(link_kind).map(kind_name),
             expected_up: expected.up,
             up: found.as_ref().is_some_and(is_up),

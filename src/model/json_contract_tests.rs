@@ -321,3 +321,160 @@ mod typed_rest {
         }
     }
 }
+
+/// The link's typed fields (kind, operational state, flags, bridge-port STP state): every
+/// named variant and an unknown name encode back to the text they were read from.
+mod typed_link {
+    /// `(text, variant)` pairs decode to the variant, encode back to the same JSON, and print
+    /// as the text.
+    fn round_trips<T>(cases: &[(&str, T)])
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + std::fmt::Display + PartialEq,
+        T: std::fmt::Debug,
+    {
+        for (text, want) in cases {
+            let json = serde_json::to_string(text).unwrap();
+            let got: T = serde_json::from_str(&json).unwrap();
+            assert_eq!(&got, want, "{text}");
+            assert_eq!(serde_json::to_string(&got).unwrap(), json, "{text}");
+            assert_eq!(got.to_string(), *text);
+        }
+    }
+
+    #[test]
+    fn link_kind_round_trips_every_variant() {
+        use crate::model::LinkKind as K;
+        round_trips(&[
+            ("device", K::Device),
+            ("loopback", K::Loopback),
+            ("veth", K::Veth),
+            ("bridge", K::Bridge),
+            ("vxlan", K::Vxlan),
+            ("geneve", K::Geneve),
+            ("dummy", K::Dummy),
+            ("macvlan", K::Macvlan),
+            ("macvtap", K::Macvtap),
+            ("ipvlan", K::Ipvlan),
+            ("tun", K::Tun),
+            ("wireguard", K::Wireguard),
+            ("bond", K::Bond),
+            ("team", K::Team),
+            ("vlan", K::Vlan),
+            ("vrf", K::Vrf),
+            ("ipip", K::Ipip),
+            ("gre", K::Gre),
+            ("sit", K::Sit),
+            ("netkit", K::Other("netkit".into())),
+            ("", K::Other(String::new())),
+        ]);
+        assert_eq!(K::from("veth"), K::Veth);
+        assert_eq!(K::from("Veth"), K::Other("Veth".into()));
+    }
+
+    #[test]
+    fn oper_state_round_trips_every_variant() {
+        use crate::model::OperState as S;
+        round_trips(&[
+            ("UP", S::Up),
+            ("DOWN", S::Down),
+            ("UNKNOWN", S::Unknown),
+            ("LOWERLAYERDOWN", S::LowerLayerDown),
+            ("DORMANT", S::Dormant),
+            ("NOTPRESENT", S::NotPresent),
+            ("TESTING", S::Testing),
+            // An IF_OPER_* value the netlink crate has no name for, as netlens writes it.
+            ("OTHER(7)", S::Other("OTHER(7)".into())),
+            ("up", S::Other("up".into())),
+        ]);
+    }
+
+    #[test]
+    fn stp_port_state_round_trips_every_variant() {
+        use crate::model::StpPortState as S;
+        round_trips(&[
+            ("disabled", S::Disabled),
+            ("listening", S::Listening),
+            ("learning", S::Learning),
+            ("forwarding", S::Forwarding),
+            ("blocking", S::Blocking),
+            ("other(9)", S::Other("other(9)".into())),
+        ]);
+    }
+
+    /// Only a forwarding port passes frames; every other state is named as the reason.
+    #[test]
+    fn bridge_port_blocks_unless_forwarding() {
+        use crate::model::{BridgePort, StpPortState as S};
+        let port = |state| BridgePort {
+            state,
+            isolated: false,
+            learning: true,
+            flood: true,
+        };
+        assert_eq!(port(S::Forwarding).blocks_from(), None);
+        assert_eq!(port(S::Forwarding).blocks_to(), None);
+        assert_eq!(
+            port(S::Learning).blocks_from().as_deref(),
+            Some("its state is learning")
+        );
+        assert_eq!(
+            port(S::Other("other(9)".into())).blocks_to().as_deref(),
+            Some("its state is other(9)")
+        );
+    }
+
+    #[test]
+    fn link_flag_round_trips_every_variant() {
+        use crate::model::LinkFlag as F;
+        round_trips(&[
+            ("UP", F::Up),
+            ("BROADCAST", F::Broadcast),
+            ("DEBUG", F::Debug),
+            ("LOOPBACK", F::Loopback),
+            ("POINTOPOINT", F::PointToPoint),
+            ("NOTRAILERS", F::NoTrailers),
+            ("RUNNING", F::Running),
+            ("NOARP", F::NoArp),
+            ("PROMISC", F::Promisc),
+            ("ALLMULTI", F::AllMulti),
+            ("MASTER", F::Master),
+            ("SLAVE", F::Slave),
+            ("MULTICAST", F::Multicast),
+            ("PORTSEL", F::PortSel),
+            ("AUTOMEDIA", F::AutoMedia),
+            ("DYNAMIC", F::Dynamic),
+            ("LOWER_UP", F::LowerUp),
+            ("DORMANT", F::Dormant),
+            ("ECHO", F::Echo),
+            ("M-DOWN", F::Other("M-DOWN".into())),
+        ]);
+    }
+
+    /// A flag list keeps its order (not sorted), unknown names and even a repeated name, so
+    /// what was read encodes back unchanged; `insert` appends only what is missing.
+    #[test]
+    fn link_flags_keep_their_order() {
+        use crate::model::{LinkFlag as F, LinkFlags};
+        let text = r#"["UP","BROADCAST","M-DOWN","LOWER_UP","UP"]"#;
+        let mut flags: LinkFlags = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&flags).unwrap(), text);
+        assert!(flags.contains(F::Up) && flags.contains(F::Other("M-DOWN".into())));
+        assert!(!flags.contains(F::Running));
+        flags.remove(F::Up);
+        assert_eq!(flags.to_string(), "BROADCAST,M-DOWN,LOWER_UP");
+        flags.insert(F::LowerUp);
+        flags.insert(F::Up);
+        assert_eq!(flags.to_string(), "BROADCAST,M-DOWN,LOWER_UP,UP");
+        flags.retain(|f| *f != F::Broadcast);
+        assert_eq!(
+            serde_json::to_string(&flags).unwrap(),
+            r#"["M-DOWN","LOWER_UP","UP"]"#
+        );
+        assert_eq!(LinkFlags::from([F::Up, F::Up]).to_string(), "UP");
+        assert_eq!(serde_json::to_string(&LinkFlags::default()).unwrap(), "[]");
+        let mut link = crate::model::Link::new(1, "eth0", "veth");
+        assert!(!link.is_up());
+        link.flags = LinkFlags::from([F::Broadcast, F::Up]);
+        assert!(link.is_up());
+    }
+}

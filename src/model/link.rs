@@ -2,6 +2,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::{LinkFlag, LinkFlags, LinkKind, OperState, StpPortState};
+
 /// The other end of a veth pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerRef {
@@ -20,11 +22,11 @@ pub struct Link {
     pub name: String,
     /// `veth`, `bridge`, `vxlan`, `dummy`, … ; `device` for links with no rtnl kind
     /// (physical NICs), `loopback` for lo.
-    pub kind: String,
+    pub kind: LinkKind,
     /// Interface flags as `ip` names them: UP, LOWER_UP, BROADCAST, NOARP, …
-    pub flags: Vec<String>,
+    pub flags: LinkFlags,
     /// RFC 2863 operational state: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, …
-    pub oper_state: String,
+    pub oper_state: OperState,
     pub mtu: u32,
     /// Hardware address as `aa:bb:cc:dd:ee:ff`, when the link has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,7 +64,7 @@ pub struct Link {
 pub struct BridgePort {
     /// STP state: `disabled`, `listening`, `learning`, `forwarding`, `blocking`; only
     /// `forwarding` passes frames.
-    pub state: String,
+    pub state: StpPortState,
     /// `isolated on`: frames from it never go to another isolated port.
     #[serde(default)]
     pub isolated: bool,
@@ -82,13 +84,13 @@ impl BridgePort {
     /// Why frames arriving on this port are dropped, if they are: only a forwarding port
     /// passes them on (a learning port learns from them, then drops them).
     pub fn blocks_from(&self) -> Option<String> {
-        (self.state != "forwarding").then(|| format!("its state is {}", self.state))
+        (self.state != StpPortState::Forwarding).then(|| format!("its state is {}", self.state))
     }
     /// Why no frame to a host behind this port gets through it, if none does: a state
     /// other than forwarding, or a port that neither learns nor floods (the bridge never
     /// knows the host's MAC, and floods unknown unicast everywhere but here).
     pub fn blocks_to(&self) -> Option<String> {
-        if self.state != "forwarding" {
+        if self.state != StpPortState::Forwarding {
             return Some(format!("its state is {}", self.state));
         }
         if !self.learning && !self.flood {
@@ -101,13 +103,13 @@ impl BridgePort {
 
 impl Link {
     /// A link with nothing known beyond its identity; collectors and tests fill in the rest.
-    pub fn new(index: u32, name: impl Into<String>, kind: impl Into<String>) -> Self {
+    pub fn new(index: u32, name: impl Into<String>, kind: impl Into<LinkKind>) -> Self {
         Link {
             index,
             name: name.into(),
             kind: kind.into(),
-            flags: Vec::new(),
-            oper_state: "UNKNOWN".into(),
+            flags: LinkFlags::default(),
+            oper_state: OperState::Unknown,
             mtu: 0,
             mac: None,
             master_index: None,
@@ -122,7 +124,7 @@ impl Link {
     }
 
     pub fn is_up(&self) -> bool {
-        self.flags.iter().any(|f| f == "UP")
+        self.flags.contains(LinkFlag::Up)
     }
 }
 

@@ -3,11 +3,13 @@
 //! Everything netlens knows about a host is one [`Snapshot`]. Collectors fill it, the CLI and
 //! the TUI render it, diagnosis reads it, and `--json` writes it. The JSON form is a documented
 //! contract (`docs/snapshot-schema.md`); bump [`SCHEMA_VERSION`] on any incompatible change.
+
 mod cni;
 pub mod diff;
 pub mod dns_files;
 pub mod firewall;
 mod link;
+mod link_attrs;
 mod link_index;
 mod namespace;
 mod neighbor_state;
@@ -24,6 +26,7 @@ pub use cni::{
     IpamNetwork, IpamRange, PodmanNetwork, BACKEND_CNI, BACKEND_NETAVARK, HOST_LOCAL, PODMAN,
 };
 pub use link::{Address, BridgePort, Link, PeerRef};
+pub use link_attrs::{LinkFlag, LinkFlags, LinkKind, OperState, StpPortState};
 pub use link_index::LinkIndex;
 pub use namespace::{Namespace, NamespaceKind, NsStatus, ProcessRef};
 pub use neighbor_state::NeighborState;

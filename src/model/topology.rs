@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{LinkIndex, Snapshot};
+use super::{LinkIndex, LinkKind, Snapshot};
 
 /// One end of a veth pair.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -35,7 +35,7 @@ pub fn veth_pairs(snap: &Snapshot) -> Vec<VethPair> {
     let mut seen: BTreeSet<(VethEnd, VethEnd)> = BTreeSet::new();
     let mut pairs: Vec<VethPair> = Vec::new();
     for ns in &snap.namespaces {
-        for link in ns.links.iter().filter(|l| l.kind == "veth") {
+        for link in ns.links.iter().filter(|l| l.kind == LinkKind::Veth) {
             let Some(peer) = &link.peer else { continue };
             let here = VethEnd {
                 namespace: Some(ns.name.clone()),

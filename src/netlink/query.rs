@@ -7,6 +7,8 @@ use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, L
 use netlink_packet_route::route::{RouteAttribute, RouteMessage};
 use rtnetlink::Handle;
 
+use crate::model::LinkKind;
+
 const ENODEV: i32 = libc::ENODEV;
 
 pub fn nl_code(e: &rtnetlink::Error) -> Option<i32> {
@@ -55,13 +57,9 @@ pub fn link_kind(link: &LinkMessage) -> Option<&InfoKind> {
     })
 }
 
-/// Kind as `ip -d link` names it (`veth`, `bridge`, ...).
-pub fn kind_name(kind: &InfoKind) -> String {
-    match kind {
-        InfoKind::Veth => "veth".into(),
-        InfoKind::Bridge => "bridge".into(),
-        other => other.to_string(),
-    }
+/// Kind as the model names it (`veth`, `bridge`, ... as `ip -d link` prints them).
+pub fn kind_name(kind: &InfoKind) -> LinkKind {
+    LinkKind::parse(&kind.to_string())
 }
 
 pub fn link_attr_u32(link: &LinkMessage, pick: fn(&LinkAttribute) -> Option<u32>) -> Option<u32> {

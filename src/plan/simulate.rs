@@ -20,8 +20,8 @@ use super::simulate_links::{add_veth, delete_link, new_link, set_master};
 use super::step::{RouteSpec, Step};
 use super::{simulate_ipam, simulate_moves};
 use crate::model::{
-    Address, Link, Namespace, Route, RouteDst, RouteFamily, RouteKind, RouteProtocol, RouteScope,
-    Snapshot,
+    Address, Link, LinkFlag, LinkKind, Namespace, OperState, Route, RouteDst, RouteFamily,
+    RouteKind, RouteProtocol, RouteScope, Snapshot,
 };
 
 /// The result of simulating steps.
@@ -99,7 +99,7 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
         Step::SetMaster { ns, link, master } => set_master(ns_mut(snap, ns)?, link, master),
         Step::AddBridge { ns, name } => {
             let n = ns_mut(snap, ns)?;
-            new_link(n, name, "bridge")?;
+            new_link(n, name, LinkKind::Bridge)?;
             Ok(())
         }
         Step::AddVeth {
@@ -206,19 +206,19 @@ fn refresh_oper(snap: &mut Snapshot, ns: &str, link: &str) {
     else {
         return;
     };
-    l.flags.retain(|f| f != "LOWER_UP" && f != "RUNNING");
+    l.flags
+        .retain(|f| !matches!(f, LinkFlag::LowerUp | LinkFlag::Running));
     let up = l.is_up();
     let carrier = up && peer_up.unwrap_or(true);
     if carrier {
-        l.flags.push("LOWER_UP".into());
+        l.flags.insert(LinkFlag::LowerUp);
     }
-    l.oper_state = match (up, carrier, l.kind.as_str()) {
-        (false, _, _) => "DOWN",
-        (true, false, _) => "LOWERLAYERDOWN",
-        (true, true, "loopback") => "UNKNOWN",
-        (true, true, _) => "UP",
-    }
-    .into();
+    l.oper_state = match (up, carrier, &l.kind) {
+        (false, _, _) => OperState::Down,
+        (true, false, _) => OperState::LowerLayerDown,
+        (true, true, LinkKind::Loopback) => OperState::Unknown,
+        (true, true, _) => OperState::Up,
+    };
 }
 
 fn set_up(snap: &mut Snapshot, ns: &str, link: &str, up: bool) -> Result<(), String> {
@@ -229,7 +229,7 @@ fn set_up(snap: &mut Snapshot, ns: &str, link: &str, up: bool) -> Result<(), Str
     }
     let peer = l.peer.clone();
     if up {
-        l.flags.push("UP".into());
+        l.flags.insert(LinkFlag::Up);
         let addrs: Vec<Address> = n
             .addresses
             .iter()
@@ -240,7 +240,7 @@ fn set_up(snap: &mut Snapshot, ns: &str, link: &str, up: bool) -> Result<(), Str
             add_address_routes(n, a);
         }
     } else {
-        l.flags.retain(|f| f != "UP");
+        l.flags.remove(LinkFlag::Up);
         // keep_addr_on_down=0: IPv6 addresses go too (link-local ones come back on up).
         n.addresses.retain(|a| {
             a.ifname != link

@@ -7,7 +7,7 @@ use super::simulate::{ns_mut, LinkMut};
 use super::step::Step;
 use super::steps::same_rule;
 use super::steps::state_name;
-use crate::model::{Namespace, Neighbor, Snapshot};
+use crate::model::{Namespace, Neighbor, Snapshot, StpPortState};
 
 pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
     match step {
@@ -27,7 +27,7 @@ pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
                 p.isolated = *v;
             }
             if let Some(s) = state {
-                p.state = state_name(*s);
+                p.state = StpPortState::parse(&state_name(*s));
             }
             if let Some(v) = learning {
                 p.learning = *v;

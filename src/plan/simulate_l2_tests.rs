@@ -3,7 +3,7 @@
 
 use super::simulate::{simulate, Simulated};
 use super::step::Step;
-use crate::model::{BridgePort, RoutingRule, RoutingRuleAction, Snapshot};
+use crate::model::{BridgePort, LinkKind, RoutingRule, RoutingRuleAction, Snapshot, StpPortState};
 
 fn lab() -> Snapshot {
     serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("asset parses")
@@ -16,9 +16,9 @@ fn done(snap: &Snapshot, steps: &[Step]) -> Snapshot {
     }
 }
 
-fn port(state: &str) -> BridgePort {
+fn port(state: StpPortState) -> BridgePort {
     BridgePort {
-        state: state.into(),
+        state,
         isolated: false,
         learning: true,
         flood: true,
@@ -47,15 +47,15 @@ fn bridge_port_flags_change_in_place_and_only_on_a_port() {
     let mut s = lab();
     for l in &mut s.namespaces[2].links {
         if l.master.is_some() {
-            l.bridge_port = Some(port("disabled"));
+            l.bridge_port = Some(port(StpPortState::Disabled));
         }
     }
     let after = done(&s, &[set_port("veth-red-br", Some(true), Some(3))]);
-    assert_eq!(bp(&after, "veth-red-br").state, "forwarding");
+    assert_eq!(bp(&after, "veth-red-br").state, StpPortState::Forwarding);
     assert!(bp(&after, "veth-red-br").isolated);
     assert_eq!(
         bp(&after, "veth-blue-br").state,
-        "disabled",
+        StpPortState::Disabled,
         "other port untouched"
     );
     // eth0 is no bridge port: the kernel refuses port flags on it.
@@ -163,7 +163,7 @@ fn the_doctor_offers_the_new_fixes_only_where_they_work() {
     let dev = red
         .links
         .iter()
-        .find(|l| l.kind == "veth")
+        .find(|l| l.kind == LinkKind::Veth)
         .unwrap()
         .name
         .clone();
@@ -210,9 +210,9 @@ fn disabled_port(stp: Option<u32>) -> Snapshot {
         }
         if l.master.is_some() {
             let state = if l.name == "veth-red-br" {
-                "disabled"
+                StpPortState::Disabled
             } else {
-                "forwarding"
+                StpPortState::Forwarding
             };
             l.bridge_port = Some(port(state));
         }

@@ -2,7 +2,7 @@
 //! veth pairs and bridges, deleted links with everything that hangs on them.
 
 use super::simulate::{ns_mut, LinkMut};
-use crate::model::{Link, Namespace, Snapshot};
+use crate::model::{Link, LinkKind, Namespace, OperState, Snapshot};
 
 pub(super) fn set_master(
     n: &mut Namespace,
@@ -12,7 +12,7 @@ pub(super) fn set_master(
     let new = match master {
         Some(m) => {
             let b = n.link_mut(m)?;
-            if b.kind != "bridge" {
+            if b.kind != LinkKind::Bridge {
                 return Err(format!("{m} is not a bridge"));
             }
             Some((m.clone(), b.index))
@@ -38,14 +38,14 @@ pub(super) fn set_master(
 pub(super) fn new_link<'a>(
     n: &'a mut Namespace,
     name: &str,
-    kind: &str,
+    kind: LinkKind,
 ) -> Result<&'a mut Link, String> {
     if n.links.iter().any(|l| l.name == name) {
         return Err(format!("{name} already exists in {}", n.name));
     }
     let index = n.links.iter().map(|l| l.index).max().unwrap_or(0) + 1;
     let mut l = Link::new(index, name, kind);
-    l.oper_state = "DOWN".into();
+    l.oper_state = OperState::Down;
     l.mtu = 1500;
     n.links.push(l);
     Ok(n.links.last_mut().expect("just pushed"))
@@ -59,8 +59,8 @@ pub(super) fn add_veth(
     peer: &str,
 ) -> Result<(), String> {
     ns_mut(snap, pns)?;
-    let a = new_link(ns_mut(snap, ns)?, name, "veth")?.index;
-    let b = new_link(ns_mut(snap, pns)?, peer, "veth")?;
+    let a = new_link(ns_mut(snap, ns)?, name, LinkKind::Veth)?.index;
+    let b = new_link(ns_mut(snap, pns)?, peer, LinkKind::Veth)?;
     b.peer = Some(crate::model::PeerRef {
         namespace: Some(ns.to_string()),
         ifindex: a,

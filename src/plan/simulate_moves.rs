@@ -6,7 +6,7 @@
 use super::simulate::{ns_mut, unmodelled, LinkMut};
 use super::simulate_links::{drop_link, new_link};
 use super::step::LinkEnd;
-use crate::model::{Link, PeerRef, Snapshot};
+use crate::model::{Link, LinkKind, OperState, PeerRef, Snapshot};
 
 /// `ip link set NAME netns TO_NS`.
 pub(super) fn move_link(snap: &mut Snapshot, ns: &str, name: &str, to: &str) -> Result<(), String> {
@@ -14,7 +14,7 @@ pub(super) fn move_link(snap: &mut Snapshot, ns: &str, name: &str, to: &str) -> 
     ns_mut(snap, to)?;
     let mut l = ns_mut(snap, ns)?.link_mut(name)?.clone();
     // NETIF_F_NETNS_LOCAL: the kernel refuses to move these.
-    if matches!(l.kind.as_str(), "bridge" | "loopback") || l.name == "lo" {
+    if matches!(l.kind, LinkKind::Bridge | LinkKind::Loopback) || l.name == "lo" {
         return Err(format!(
             "{name} is a {}, which cannot change namespace",
             l.kind
@@ -33,7 +33,7 @@ pub(super) fn move_link(snap: &mut Snapshot, ns: &str, name: &str, to: &str) -> 
         l.index = next_index(&target.links);
     }
     l.flags.clear();
-    l.oper_state = "DOWN".into();
+    l.oper_state = OperState::Down;
     l.master = None;
     l.master_index = None;
     l.link_netnsid = None;
@@ -72,24 +72,24 @@ fn peer_link<'a>(snap: &'a mut Snapshot, p: &PeerRef) -> Option<&'a mut Link> {
 /// MTU, down, with no address: undo's later steps put those back.
 pub(super) fn recreate_link(
     snap: &mut Snapshot,
-    kind: &str,
+    kind: &LinkKind,
     link: &LinkEnd,
     peer: Option<&LinkEnd>,
 ) -> Result<(), String> {
     match (kind, peer) {
-        ("veth", Some(p)) => {
+        (LinkKind::Veth, Some(p)) => {
             ns_mut(snap, &p.ns)?;
-            let a = recreate_end(snap, link, "veth")?;
-            let b = recreate_end(snap, p, "veth")?;
+            let a = recreate_end(snap, link, LinkKind::Veth)?;
+            let b = recreate_end(snap, p, LinkKind::Veth)?;
             pair(snap, link, p, b)?;
             pair(snap, p, link, a)
         }
-        ("bridge", None) => recreate_end(snap, link, "bridge").map(|_| ()),
+        (LinkKind::Bridge, None) => recreate_end(snap, link, LinkKind::Bridge).map(|_| ()),
         _ => Err(unmodelled(&format!("recreating a {kind} link"))),
     }
 }
 
-fn recreate_end(snap: &mut Snapshot, end: &LinkEnd, kind: &str) -> Result<u32, String> {
+fn recreate_end(snap: &mut Snapshot, end: &LinkEnd, kind: LinkKind) -> Result<u32, String> {
     let n = ns_mut(snap, &end.ns)?;
     let index_free = !n.links.iter().any(|l| l.index == end.index);
     let l = new_link(n, &end.name, kind)?;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::simulate::{simulate, Simulated};
 use super::step::{RouteSpec, Step};
-use crate::model::{Route, Snapshot};
+use crate::model::{OperState, Route, Snapshot};
 
 fn lab() -> Snapshot {
     serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("asset parses")
@@ -59,14 +59,17 @@ fn link_down_flushes_its_routes_and_up_brings_back_only_the_connected_ones() {
     // The peer loses its carrier.
     assert_eq!(
         link(&down, "bridge-host", "veth-red-br").oper_state,
-        "LOWERLAYERDOWN"
+        OperState::LowerLayerDown
     );
     let again = done(&down, &[up("bridge-red", "veth-red", true)]);
     assert!(has_route(&again, "bridge-red", 254, "192.168.15.0/24"));
     assert!(has_route(&again, "bridge-red", 255, "192.168.15.1/32"));
     assert!(has_route(&again, "bridge-red", 255, "192.168.15.255/32"));
     assert!(!has_route(&again, "bridge-red", 254, "default"));
-    assert_eq!(link(&again, "bridge-host", "veth-red-br").oper_state, "UP");
+    assert_eq!(
+        link(&again, "bridge-host", "veth-red-br").oper_state,
+        OperState::Up
+    );
 }
 
 #[test]

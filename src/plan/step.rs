@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 pub use super::nft_rule::NftAccept;
-use crate::model::RoutingRule;
+use crate::model::{LinkKind, RoutingRule};
 
 /// The comment netlens puts on every firewall rule it adds, so its own rules can be told apart
 /// from Docker's, kube-proxy's or the admin's.
@@ -160,7 +160,7 @@ pub enum Step {
     /// Recreate a deleted link with its old index, MAC and MTU (`kind` `veth` with `peer`, or
     /// `bridge`); created down.
     RecreateLink {
-        kind: String,
+        kind: LinkKind,
         link: LinkEnd,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         peer: Option<LinkEnd>,

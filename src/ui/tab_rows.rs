@@ -5,16 +5,16 @@ use super::tabs::Tab;
 use crate::firewall::{NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
 use crate::model::diff::{self, ObjectKind};
 use crate::model::RouteKind;
-use crate::model::{Link, Namespace};
+use crate::model::{Link, Namespace, OperState};
 
 /// Whether a link looks down (administratively or without carrier).
 pub fn link_is_down(l: &Link) -> bool {
-    !l.is_up() || l.oper_state == "DOWN" || l.oper_state == "LOWERLAYERDOWN"
+    !l.is_up() || matches!(l.oper_state, OperState::Down | OperState::LowerLayerDown)
 }
 
 fn link_state(l: &Link) -> String {
     if l.is_up() {
-        l.oper_state.clone()
+        l.oper_state.to_string()
     } else {
         "DOWN".into()
     }
@@ -218,7 +218,7 @@ fn raw_rows(ns: &Namespace, tab: Tab, range: std::ops::Range<usize>) -> Vec<Vec<
                 vec![
                     l.index.to_string(),
                     l.name.clone(),
-                    l.kind.clone(),
+                    l.kind.to_string(),
                     link_state(l),
                     l.mtu.to_string(),
                     l.mac.clone().unwrap_or_default(),

@@ -7,7 +7,10 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use netlens::model::{Link, Namespace, NamespaceKind, PeerRef, Route, Snapshot, SCHEMA_VERSION};
+use netlens::model::{
+    Link, LinkFlag, LinkFlags, Namespace, NamespaceKind, OperState, PeerRef, Route, Snapshot,
+    SCHEMA_VERSION,
+};
 use netlens::ui::app::{App, Source};
 use netlens::ui::{view, Msg};
 use ratatui::backend::TestBackend;
@@ -15,8 +18,8 @@ use ratatui::Terminal;
 
 fn link(index: u32, name: String) -> Link {
     Link {
-        flags: vec!["UP".into(), "LOWER_UP".into()],
-        oper_state: "UP".into(),
+        flags: LinkFlags::from([LinkFlag::Up, LinkFlag::LowerUp]),
+        oper_state: OperState::Up,
         mtu: 1500,
         mac: Some("02:00:00:00:00:01".into()),
         ..Link::new(index, name, "veth")

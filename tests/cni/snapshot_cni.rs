@@ -9,7 +9,7 @@ use std::path::Path;
 use common::snap::*;
 use common::world::{in_world, sh};
 use netlens::firewall::XtChain;
-use netlens::model::{NsStatus, Snapshot};
+use netlens::model::{LinkKind, NsStatus, Snapshot};
 
 use common::cni::PLUGIN_DIR;
 const CONTAINER_ID: &str = "nltest-0123456789abcdef";
@@ -110,7 +110,7 @@ fn cni_bridge_plugin_add_and_del() {
         // The root: bridge with the gateway, the pod's peer plugged into it.
         assert_eq!(link_names(&snap, "host"), ["cni-t0", "lo", host_veth]);
         let br = link(&snap, "host", "cni-t0");
-        assert_eq!(br.kind, "bridge");
+        assert_eq!(br.kind, LinkKind::Bridge);
         assert_eq!(br.mac.as_deref(), bridge["mac"].as_str());
         assert_eq!(br.ports, [host_veth]);
         let hv = link(&snap, "host", host_veth);

@@ -5,7 +5,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use netlens::model::{Link, Namespace, Snapshot};
+use netlens::model::{Link, LinkKind, Namespace, Snapshot};
 
 use super::world::{netlens_bin, sh};
 
@@ -109,8 +109,8 @@ pub fn peer_of(snap: &Snapshot, ns_name: &str, name: &str) -> (Option<String>, O
 pub fn assert_veth_pair(snap: &Snapshot, ns_a: &str, a: &str, ns_b: &str, b: &str) {
     let la = link(snap, ns_a, a);
     let lb = link(snap, ns_b, b);
-    assert_eq!(la.kind, "veth", "{ns_a}/{a}");
-    assert_eq!(lb.kind, "veth", "{ns_b}/{b}");
+    assert_eq!(la.kind, LinkKind::Veth, "{ns_a}/{a}");
+    assert_eq!(lb.kind, LinkKind::Veth, "{ns_b}/{b}");
     let pa = la
         .peer
         .as_ref()
@@ -245,7 +245,7 @@ pub fn ping(ns_name: &str, dst: &str) {
 /// Every veth of the snapshot has a resolved peer that points back at it.
 pub fn assert_all_veths_paired(snap: &Snapshot) {
     for ns in &snap.namespaces {
-        for l in ns.links.iter().filter(|l| l.kind == "veth") {
+        for l in ns.links.iter().filter(|l| l.kind == LinkKind::Veth) {
             let p = l
                 .peer
                 .as_ref()

@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use common::tui::asset;
-use netlens::model::{Address, Link, Namespace, PeerRef, Snapshot};
+use netlens::model::{Address, Link, LinkFlag, LinkFlags, Namespace, PeerRef, Snapshot};
 
 /// A hang detector, not a benchmark: the sizes below take one or two seconds in a debug build
 /// now and minutes with the quadratic code they replaced, so a limit of 30 s holds a margin of
@@ -40,7 +40,7 @@ fn a_namespace_full_of_links_keeps_the_doctor_linear() {
         .find(|n| n.name == "bridge-host")
         .expect("bridge-host");
     let mut bridge = Link::new(2, "br0", "bridge");
-    bridge.flags = vec!["UP".into()];
+    bridge.flags = LinkFlags::from([LinkFlag::Up]);
     ns.links = vec![bridge];
     ns.addresses.clear();
     let me = ns.name.clone();
@@ -51,7 +51,7 @@ fn a_namespace_full_of_links_keeps_the_doctor_linear() {
         for (x, y) in [(a, b), (b, a)] {
             let name = format!("v{x}");
             let mut l = Link::new(x, name.clone(), "veth");
-            l.flags = vec!["UP".into()];
+            l.flags = LinkFlags::from([LinkFlag::Up]);
             l.link_index = Some(y);
             l.peer = Some(PeerRef {
                 namespace: Some(me.clone()),

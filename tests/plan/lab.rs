@@ -5,6 +5,7 @@ use crate::common;
 
 use common::world::{in_world, sh, try_sh};
 use netlens::lab::{self, LabError, LabState, SCENARIOS};
+use netlens::model::LinkKind;
 use netlens::netns::create::{create_netns, delete_netns, list_netns, netns_exists, NetnsError};
 
 /// One ICMP echo from namespace `ns` to `dst`; panics with ping's output if it fails.
@@ -194,8 +195,8 @@ fn failed_up_removes_what_it_created() {
             .iter()
             .find(|l| l.ns == "router-b" && l.name == "eth0")
             .unwrap();
-        assert_eq!(eth0.kind.as_deref(), Some("bridge"));
-        assert_eq!(eth0.expected_kind.as_deref(), Some("veth"));
+        assert_eq!(eth0.kind, Some(LinkKind::Bridge));
+        assert_eq!(eth0.expected_kind, Some(LinkKind::Veth));
         assert!(!eth0.ok());
         lab::down("router").unwrap();
         assert!(list_netns().unwrap().is_empty());

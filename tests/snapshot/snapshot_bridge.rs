@@ -11,7 +11,9 @@ use crate::bridge_world::build_bridge_world;
 use common::snap::*;
 use common::world::in_world;
 use netlens::firewall::{Backend, IpFamily, XtSource};
-use netlens::model::{NamespaceKind, NeighborState, NsStatus, ProcessRef, Snapshot};
+use netlens::model::{
+    LinkFlag, LinkKind, NamespaceKind, NeighborState, NsStatus, OperState, ProcessRef, Snapshot,
+};
 
 /// A neighbour state that means "resolved": what a ping leaves behind for a while.
 fn resolved(state: &NeighborState) -> bool {
@@ -114,11 +116,11 @@ fn assert_links(snap: &Snapshot) {
         ["br-test", "h-app1", "h-app2", "h-db", "lo"]
     );
     let br = link(snap, "host", "br-test");
-    assert_eq!(br.kind, "bridge");
+    assert_eq!(br.kind, LinkKind::Bridge);
     assert_eq!(br.ports, ["h-app1", "h-app2", "h-db"]);
     assert_eq!(br.master, None);
     assert_eq!(br.peer, None);
-    assert_eq!(link(snap, "host", "lo").kind, "loopback");
+    assert_eq!(link(snap, "host", "lo").kind, LinkKind::Loopback);
     for n in ["app1", "app2", "db"] {
         assert_eq!(link_names(snap, n), ["eth0", "lo"], "{n}");
         let host_end = format!("h-{n}");
@@ -128,8 +130,8 @@ fn assert_links(snap: &Snapshot) {
         assert!(h.ports.is_empty());
         let e = link(snap, n, "eth0");
         assert_eq!((e.master.as_deref(), e.master_index), (None, None), "{n}");
-        assert_eq!(e.oper_state, "UP", "{n}/eth0");
-        assert!(e.flags.iter().any(|f| f == "UP"), "{n}/eth0 {:?}", e.flags);
+        assert_eq!(e.oper_state, OperState::Up, "{n}/eth0");
+        assert!(e.flags.contains(LinkFlag::Up), "{n}/eth0 {:?}", e.flags);
         assert_eq!(e.mtu, 1500);
         assert_veth_pair(snap, n, "eth0", "host", &host_end);
         assert_eq!(

@@ -6,6 +6,7 @@ use crate::common;
 
 use common::tui::{app, key, screen};
 use crossterm::event::KeyCode;
+use netlens::model::{LinkFlag, OperState};
 use netlens::ui::app::App;
 use netlens::ui::Msg;
 
@@ -126,8 +127,8 @@ fn changes_since_start_are_marked_and_the_last_update_flashes() {
         .iter_mut()
         .find(|l| l.name == "veth-red")
         .expect("veth-red");
-    link.flags.retain(|f| f != "UP");
-    link.oper_state = "DOWN".into();
+    link.flags.remove(LinkFlag::Up);
+    link.oper_state = OperState::Down;
     let mut extra = red
         .addresses
         .iter()

@@ -7,7 +7,8 @@ use crate::common;
 use common::tui::{asset, key, screen};
 use crossterm::event::{Event, KeyCode, KeyModifiers};
 use netlens::model::{
-    Address, Link, Namespace, NamespaceKind, PeerRef, ProcessRef, Route, Snapshot, SCHEMA_VERSION,
+    Address, Link, LinkFlag, LinkFlags, Namespace, NamespaceKind, OperState, PeerRef, ProcessRef,
+    Route, Snapshot, SCHEMA_VERSION,
 };
 use netlens::ui::app::{App, Focus};
 use netlens::ui::tabs::Tab;
@@ -42,8 +43,8 @@ fn line_with<'a>(pic: &'a [String], needle: &str) -> &'a str {
 
 fn up(l: Link) -> Link {
     Link {
-        flags: vec!["UP".into(), "LOWER_UP".into()],
-        oper_state: "UP".into(),
+        flags: LinkFlags::from([LinkFlag::Up, LinkFlag::LowerUp]),
+        oper_state: OperState::Up,
         mtu: 1500,
         ..l
     }
@@ -125,8 +126,8 @@ fn set_down(nodes: &mut [Namespace], ns_name: &str, link: &str) {
         .iter_mut()
         .find(|l| l.name == link)
         .expect("link");
-    l.flags.retain(|f| f != "UP");
-    l.oper_state = "DOWN".into();
+    l.flags.remove(LinkFlag::Up);
+    l.oper_state = OperState::Down;
 }
 
 fn snapshot(namespaces: Vec<Namespace>) -> Snapshot {

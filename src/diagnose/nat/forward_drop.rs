@@ -12,7 +12,7 @@ use super::super::nft_fix::Opener;
 use super::super::Finding;
 use super::dnat_rules::{nft_dnats, xt_dnats};
 use super::*;
-use crate::model::{Link, Namespace};
+use crate::model::{Link, LinkKind, Namespace};
 
 mod fix;
 mod hosts;
@@ -314,7 +314,11 @@ fn flows_through(f: &Facts, ns: &Namespace) -> Vec<Flow> {
         flows.extend(routed(f, ns));
     }
     if ns.sysctls.bridge_nf_call_iptables == Some(1) {
-        for b in ns.links.iter().filter(|l| l.kind == "bridge" && l.is_up()) {
+        for b in ns
+            .links
+            .iter()
+            .filter(|l| l.kind == LinkKind::Bridge && l.is_up())
+        {
             flows.extend(bridged(f, ns, b));
         }
     }

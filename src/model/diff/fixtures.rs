@@ -3,16 +3,16 @@
 use super::*;
 use crate::model::dns_files::{DnsFiles, FileRead, Hosts, NsSwitch, ResolvConf};
 use crate::model::firewall::{Counters, NftChain, NftRule, NftTable, XtChain, XtRule, XtTable};
-use crate::model::{NamespaceKind, ProcessRef, Sysctls};
+use crate::model::{LinkFlag, LinkFlags, NamespaceKind, OperState, ProcessRef, Sysctls};
 
 pub(super) fn link(index: u32, name: &str, kind: &str, up: bool) -> Link {
     Link {
         flags: if up {
-            vec!["BROADCAST".into(), "UP".into(), "LOWER_UP".into()]
+            LinkFlags::from([LinkFlag::Broadcast, LinkFlag::Up, LinkFlag::LowerUp])
         } else {
-            vec!["BROADCAST".into()]
+            LinkFlags::from([LinkFlag::Broadcast])
         },
-        oper_state: if up { "UP" } else { "DOWN" }.into(),
+        oper_state: if up { OperState::Up } else { OperState::Down },
         mtu: 1500,
         mac: Some("aa:bb:cc:dd:ee:01".into()),
         ..Link::new(index, name, kind)

@@ -16,12 +16,12 @@ pub(super) fn link_item(l: &Link) -> Item {
         key: l.name.clone(),
         desc: format!("{}, {}", l.kind, l.oper_state),
         fields: vec![
-            ("kind", l.kind.clone()),
+            ("kind", l.kind.to_string()),
             // A new index under the same name means the link was deleted and recreated (a
             // restarted pod's veth): a real event even when nothing else differs.
             ("index", l.index.to_string()),
-            ("flags", l.flags.join(",")),
-            ("oper_state", l.oper_state.clone()),
+            ("flags", l.flags.to_string()),
+            ("oper_state", l.oper_state.to_string()),
             ("mtu", l.mtu.to_string()),
             ("mac", opt(&l.mac)),
             ("master", opt(&l.master)),

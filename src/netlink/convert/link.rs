@@ -3,18 +3,18 @@
 
 use netlink_packet_route::link::{
     BridgePortState, InfoBridge, InfoBridgePort, InfoData, InfoPortData, InfoVxlan, LinkAttribute,
-    LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
+    LinkFlags, LinkInfo, LinkLayerType, LinkMessage, State,
 };
 
-use crate::model::{BridgePort, Link};
+use crate::model::{self, BridgePort, Link, LinkFlag, LinkKind, OperState, StpPortState};
 
 /// A link message as the model's [`Link`] (master and ports are filled by the caller, which
 /// sees every link of the namespace).
 pub fn link_from(m: &LinkMessage) -> Link {
     let kind = if m.header.link_layer_type == LinkLayerType::Loopback {
-        "loopback"
+        LinkKind::Loopback
     } else {
-        "device"
+        LinkKind::Device
     };
     let mut link = Link::new(m.header.index, String::new(), kind);
     link.flags = flag_names(m.header.flags);
@@ -29,11 +29,11 @@ pub fn link_from(m: &LinkMessage) -> Link {
             LinkAttribute::Controller(i) => link.master_index = Some(*i),
             LinkAttribute::Link(i) => link.link_index = Some(*i),
             LinkAttribute::LinkNetNsId(id) => link.link_netnsid = Some(*id),
-            LinkAttribute::OperState(s) => link.oper_state = format!("{s:?}").to_uppercase(),
+            LinkAttribute::OperState(s) => link.oper_state = oper_state(*s),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
                     match info {
-                        LinkInfo::Kind(k) => link.kind = k.to_string(),
+                        LinkInfo::Kind(k) => link.kind = LinkKind::parse(&k.to_string()),
                         LinkInfo::PortData(InfoPortData::BridgePort(p)) => {
                             link.bridge_port = Some(bridge_port(p));
                         }
@@ -62,7 +62,7 @@ pub fn link_from(m: &LinkMessage) -> Link {
     // underlay (link_index is read as a peer only for veths). IFLA_VXLAN_LINK is an index in
     // the namespace the vxlan was made in: kept only while that is its own (no
     // IFLA_LINK_NETNSID), so a moved vxlan is not paired with whatever has that index here.
-    if link.kind == "vxlan" {
+    if link.kind == LinkKind::Vxlan {
         let own_ns = link.link_netnsid.is_none_or(|id| id < 0);
         link.link_index = vxlan_lower.filter(|_| own_ns);
     }
@@ -72,7 +72,7 @@ pub fn link_from(m: &LinkMessage) -> Link {
 /// A bridge port's flags from IFLA_INFO_SLAVE_DATA (the kernel sends it in every dump).
 fn bridge_port(attrs: &[InfoBridgePort]) -> BridgePort {
     let mut p = BridgePort {
-        state: "forwarding".into(),
+        state: StpPortState::Forwarding,
         isolated: false,
         learning: true,
         flood: true,
@@ -81,12 +81,12 @@ fn bridge_port(attrs: &[InfoBridgePort]) -> BridgePort {
         match a {
             InfoBridgePort::State(s) => {
                 p.state = match s {
-                    BridgePortState::Disabled => "disabled".into(),
-                    BridgePortState::Listening => "listening".into(),
-                    BridgePortState::Learning => "learning".into(),
-                    BridgePortState::Forwarding => "forwarding".into(),
-                    BridgePortState::Blocking => "blocking".into(),
-                    other => format!("{other:?}").to_lowercase(),
+                    BridgePortState::Disabled => StpPortState::Disabled,
+                    BridgePortState::Listening => StpPortState::Listening,
+                    BridgePortState::Learning => StpPortState::Learning,
+                    BridgePortState::Forwarding => StpPortState::Forwarding,
+                    BridgePortState::Blocking => StpPortState::Blocking,
+                    other => StpPortState::Other(format!("{other:?}").to_lowercase()),
                 }
             }
             InfoBridgePort::Isolated(v) => p.isolated = *v,
@@ -98,8 +98,23 @@ fn bridge_port(attrs: &[InfoBridgePort]) -> BridgePort {
     p
 }
 
+/// `IFLA_OPERSTATE` as `ip link` prints it; an unnamed one as the crate's debug name
+/// (`OTHER(7)`), as netlens always wrote it.
+fn oper_state(s: State) -> OperState {
+    match s {
+        State::Up => OperState::Up,
+        State::Down => OperState::Down,
+        State::Unknown => OperState::Unknown,
+        State::LowerLayerDown => OperState::LowerLayerDown,
+        State::Dormant => OperState::Dormant,
+        State::NotPresent => OperState::NotPresent,
+        State::Testing => OperState::Testing,
+        other => OperState::Other(format!("{other:?}").to_uppercase()),
+    }
+}
+
 /// `LowerUp` → `LOWER_UP`, as `ip link` prints interface flags.
-fn flag_names(flags: LinkFlags) -> Vec<String> {
+fn flag_names(flags: LinkFlags) -> model::LinkFlags {
     flags
         .iter_names()
         .map(|(name, _)| {
@@ -112,9 +127,9 @@ fn flag_names(flags: LinkFlags) -> Vec<String> {
             }
             // The crate's names for IFF_MASTER / IFF_SLAVE; `ip link` prints the old ones.
             match out.as_str() {
-                "CONTROLLER" => "MASTER".into(),
-                "PORT" => "SLAVE".into(),
-                _ => out,
+                "CONTROLLER" => LinkFlag::Master,
+                "PORT" => LinkFlag::Slave,
+                _ => LinkFlag::parse(&out),
             }
         })
         .collect()

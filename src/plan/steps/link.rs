@@ -12,6 +12,7 @@ use super::super::exec::Engine;
 use super::super::shell::{ip, netns_target};
 use super::super::step::{LinkEnd, Step};
 use super::{ifname, lines, noop, not_mine, run, Family, Prepared, Role, StepError};
+use crate::model::LinkKind;
 use crate::netlink::query::{get_link, link_kind, peer_index};
 use crate::netlink::session::Session;
 
@@ -48,9 +49,9 @@ impl Family for Links {
             Step::AddBridge { name, .. } | Step::DeleteLink { name, .. } => ifname(name),
             Step::RecreateLink { kind, link, peer } => {
                 ifname(&link.name)?;
-                match (kind.as_str(), peer) {
-                    ("veth", Some(p)) => ifname(&p.name),
-                    ("bridge", None) => Ok(()),
+                match (kind, peer) {
+                    (LinkKind::Veth, Some(p)) => ifname(&p.name),
+                    (LinkKind::Bridge, None) => Ok(()),
                     _ => Err(format!("cannot recreate a {kind} link")),
                 }
             }
@@ -80,7 +81,7 @@ impl Family for Links {
             Step::RecreateLink { kind, link, peer } => {
                 let mut argv = ip(&link.ns, &["link", "add", &link.name]);
                 argv.extend(end_args(link));
-                argv.extend(["type".into(), kind.clone()]);
+                argv.extend(["type".into(), kind.to_string()]);
                 if let Some(p) = peer {
                     argv.extend(["peer".into(), "name".into(), p.name.clone()]);
                     argv.extend(end_args(p));
@@ -205,7 +206,7 @@ fn add_veth_inverse(
 
 fn recreate_inverse(
     eng: &mut Engine,
-    kind: &str,
+    kind: &LinkKind,
     link: &LinkEnd,
     peer: Option<&LinkEnd>,
 ) -> Result<Prepared, StepError> {
@@ -224,8 +225,8 @@ fn recreate_inverse(
     // for a veth the same peer, is the before-state; anything else is someone else's link and
     // is never taken over.
     let same = match (kind, peer, &hp) {
-        ("bridge", None, _) => kind_is(&now, &InfoKind::Bridge),
-        ("veth", Some(p), Some(hp)) => {
+        (LinkKind::Bridge, None, _) => kind_is(&now, &InfoKind::Bridge),
+        (LinkKind::Veth, Some(p), Some(hp)) => {
             kind_is(&now, &InfoKind::Veth)
                 && eng
                     .block_on(get_link(hp, &p.name))?
@@ -247,13 +248,13 @@ fn recreate_inverse(
 /// now: then the same link with a new one.
 fn recreate(
     eng: &mut Engine,
-    kind: &str,
+    kind: &LinkKind,
     link: &LinkEnd,
     peer: Option<&LinkEnd>,
 ) -> Result<(), StepError> {
     let a = NewLink::exact(link)?;
     match (kind, peer) {
-        ("veth", Some(p)) => {
+        (LinkKind::Veth, Some(p)) => {
             let b = NewLink::exact(p)?;
             match create_veth(eng, &link.ns, &a, &p.ns, &b) {
                 Err(StepError::Exists(_)) => {
@@ -262,7 +263,7 @@ fn recreate(
                 other => other,
             }
         }
-        ("bridge", None) => match create_bridge(eng, &link.ns, &a) {
+        (LinkKind::Bridge, None) => match create_bridge(eng, &link.ns, &a) {
             Err(StepError::Exists(_)) => create_bridge(eng, &link.ns, &a.without_index()),
             other => other,
         },

@@ -11,6 +11,7 @@ use super::super::live::link_restore_steps;
 use super::super::step::{LinkEnd, Step};
 use super::link::kind_is;
 use super::{noop, run, Prepared, StepError};
+use crate::model::LinkKind;
 use crate::netlink::convert::hex_mac;
 use crate::netlink::nsid_of;
 use crate::netlink::query::{
@@ -45,19 +46,19 @@ pub(super) fn inverse(eng: &mut Engine, ns: &str, name: &str) -> Result<Prepared
         return noop();
     };
     let kind = if kind_is(&link, &InfoKind::Veth) {
-        "veth"
+        LinkKind::Veth
     } else if kind_is(&link, &InfoKind::Bridge) {
-        "bridge"
+        LinkKind::Bridge
     } else {
         return Err(StepError::Other(format!(
             "refusing to delete {name} in {ns}: only veth and bridge links can be recreated exactly on undo"
         )));
     };
     let mut ends = vec![(ns.to_string(), link.clone())];
-    if kind == "veth" {
+    if kind == LinkKind::Veth {
         ends.push(veth_peer(eng, ns, name, &link)?);
     }
-    if kind == "bridge" && !creatable_mac(&end_of(ns, &link)?.mac) {
+    if kind == LinkKind::Bridge && !creatable_mac(&end_of(ns, &link)?.mac) {
         // The kernel gives a bridge whose last port left the all-zero address.
         return Err(StepError::Busy(format!(
             "refusing to delete bridge {name} in {ns}: it has no ports and so the MAC address \
@@ -65,13 +66,13 @@ pub(super) fn inverse(eng: &mut Engine, ns: &str, name: &str) -> Result<Prepared
         )));
     }
     let recreate = Step::RecreateLink {
-        kind: kind.to_string(),
+        kind: kind.clone(),
         link: end_of(&ends[0].0, &ends[0].1)?,
         peer: ends.get(1).map(|(n, l)| end_of(n, l)).transpose()?,
     };
     let mut inverse = vec![recreate];
     let mut route_steps = Vec::new();
-    if kind == "bridge" {
+    if kind == LinkKind::Bridge {
         // Deleting a bridge releases its ports; they go back on.
         let ports: Vec<String> = eng
             .block_on(all_links(&h, ns))?

@@ -157,7 +157,7 @@ fn interfaces(snap: &Snapshot) -> Vec<InterfaceView> {
                 .filter_map(|l| {
                     ifaces::recognise(l).map(|i| InterfaceView {
                         name: l.name.clone(),
-                        kind: l.kind.clone(),
+                        kind: l.kind.to_string(),
                         what: i.what.to_string(),
                     })
                 })

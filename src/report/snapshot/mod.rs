@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{RouteFamily, RouteKind, RouteProtocol, RouteScope};
+use crate::model::{LinkKind, RouteFamily, RouteKind, RouteProtocol, RouteScope};
 use crate::put;
 
 use crate::model::topology::{describe_pair, veth_pairs};
@@ -23,7 +23,7 @@ pub fn render(snap: &Snapshot) -> String {
         .flat_map(|ns| {
             ns.links
                 .iter()
-                .filter(|l| l.kind == "bridge")
+                .filter(|l| l.kind == LinkKind::Bridge)
                 .map(|l| (ns.name.clone(), l.name.clone(), l.ports.clone()))
         })
         .collect();

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use super::nf::judge;
 use super::{Binding, Hop, Walk};
 use crate::firewall::eval::{self, Pkt, Verdict};
-use crate::model::{Link, Namespace};
+use crate::model::{Link, LinkKind, Namespace};
 
 impl Walk<'_> {
     /// The namespace and bridge a frame crossed port to port on its way from `oif` in `ns`
@@ -58,7 +58,7 @@ impl Walk<'_> {
     }
 
     fn far_end(&self, link: &Link) -> Option<(&Namespace, &Link)> {
-        if link.kind != "veth" {
+        if link.kind != LinkKind::Veth {
             return None;
         }
         let p = link.peer.as_ref()?;

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::leg::{At, End, Here};
 use super::{holds, holds_on, Binding, Hop, Outcome, Walk};
-use crate::model::{Link, Namespace, NeighborState};
+use crate::model::{Link, LinkKind, Namespace, NeighborState};
 
 pub(super) enum Next {
     Namespace(String, String),
@@ -34,7 +34,7 @@ fn sent_mac<'a>(ns: &'a Namespace, oif: &str, nh: IpAddr) -> Option<(String, &'a
 /// bridge's FDB holds each port's MAC as a local entry, delivered to the bridge itself).
 fn accepted_macs(ns: &Namespace, far: &Link) -> Vec<String> {
     let mut macs: Vec<String> = far.mac.iter().map(|m| m.to_ascii_lowercase()).collect();
-    if far.kind == "bridge" {
+    if far.kind == LinkKind::Bridge {
         let ports = ns
             .links
             .iter()
@@ -130,8 +130,8 @@ impl Walk<'_> {
                 None,
             );
         }
-        match link.kind.as_str() {
-            "veth" => {
+        match link.kind {
+            LinkKind::Veth => {
                 let Some((peer_ns, peer)) = self.peer(link) else {
                     via.push(format!("{oif} ⇄ a namespace netlens cannot see"));
                     return Next::Leaves;
@@ -162,8 +162,8 @@ impl Walk<'_> {
                     ),
                 }
             }
-            "bridge" => self.across_bridge(ns, oif, None, nh, via),
-            "loopback" => Next::Namespace(ns.name.clone(), oif.to_string()),
+            LinkKind::Bridge => self.across_bridge(ns, oif, None, nh, via),
+            LinkKind::Loopback => Next::Namespace(ns.name.clone(), oif.to_string()),
             _ => Next::Leaves,
         }
     }
@@ -203,7 +203,7 @@ impl Walk<'_> {
             .iter()
             .filter(|l| l.master.as_deref() == Some(bridge) && Some(l.name.as_str()) != from)
         {
-            if port.kind != "veth" {
+            if port.kind != LinkKind::Veth {
                 continue;
             }
             let Some((far_ns, far)) = self.peer(port) else {

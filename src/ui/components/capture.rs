@@ -314,11 +314,11 @@ fn link_rows(app: &App, ns: &crate::model::Namespace, start: usize) -> Rows {
             vec![
                 l.index.to_string(),
                 esc(&l.name),
-                esc(&l.kind),
+                esc(l.kind.as_str()),
                 if tabs::link_is_down(l) {
                     "DOWN".into()
                 } else {
-                    l.oper_state.clone()
+                    l.oper_state.to_string()
                 },
             ]
         })

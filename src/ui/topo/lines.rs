@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use unicode_width::UnicodeWidthStr;
 
 use super::graph::{addrs_by_link, shown_addrs, Bus, Child, Graph, Hub};
-use crate::model::{Link, Namespace, NamespaceKind, NsStatus};
+use crate::model::{Link, LinkKind, Namespace, NamespaceKind, NsStatus};
 
 /// Buses with more namespaces than this are collapsed until expanded.
 pub const COLLAPSE_ABOVE: usize = 8;
@@ -366,7 +366,7 @@ fn isolated_lines(isolated: &[&Namespace], expanded: &HashSet<String>, out: &mut
         let links: Vec<String> = ns
             .links
             .iter()
-            .filter(|l| l.kind != "loopback")
+            .filter(|l| l.kind != LinkKind::Loopback)
             .map(|l| {
                 let addrs = shown.get(l.name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
                 if addrs.is_empty() {

@@ -4,7 +4,7 @@
 //! commands and said yes.
 
 use super::form::{field, Field};
-use crate::model::{Link, Namespace};
+use crate::model::{Link, LinkKind, Namespace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
@@ -75,7 +75,7 @@ impl ActionKind {
         let first_bridge = ns
             .links
             .iter()
-            .find(|l| l.kind == "bridge")
+            .find(|l| l.kind == LinkKind::Bridge)
             .map(|l| l.name.clone())
             .unwrap_or_default();
         match self {

@@ -6,12 +6,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::hub::hub;
 use super::Graph;
-use crate::model::{Link, LinkIndex, Namespace, NamespaceKind, Snapshot};
+use crate::model::{Link, LinkIndex, LinkKind, Namespace, NamespaceKind, Snapshot};
 
 /// veths of `ns` whose other end is in a different namespace (or lost).
 fn outer_veths(ns: &Namespace) -> impl Iterator<Item = &Link> {
     ns.links.iter().filter(move |l| {
-        l.kind == "veth"
+        l.kind == LinkKind::Veth
             && l.peer
                 .as_ref()
                 .is_none_or(|p| p.namespace.as_deref() != Some(ns.name.as_str()))
@@ -71,7 +71,7 @@ pub fn build(snap: &Snapshot) -> Graph<'_> {
         .enumerate()
         .map(|(i, ns)| {
             ns.kind == NamespaceKind::Host
-                || ns.links.iter().any(|l| l.kind == "bridge")
+                || ns.links.iter().any(|l| l.kind == LinkKind::Bridge)
                 || adj[i].len() >= 2
                 || outer_veths(ns).count() >= 2
         })

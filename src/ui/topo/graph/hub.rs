@@ -7,14 +7,14 @@ use super::addrs::{addrs_by_link, shown_addrs};
 use super::build::Index;
 use super::nat::nat_summary;
 use super::{Bus, Child, Hub};
-use crate::model::{Namespace, RouteFamily, RouteKind};
+use crate::model::{LinkKind, Namespace, RouteFamily, RouteKind};
 
 pub(super) fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
     let addrs = addrs_by_link(ns);
     let mut buses: Vec<Bus> = ns
         .links
         .iter()
-        .filter(|l| l.kind == "bridge")
+        .filter(|l| l.kind == LinkKind::Bridge)
         .map(|b| Bus {
             bridge: Some(b),
             addrs: addrs.get(b.name.as_str()).cloned().unwrap_or_default(),
@@ -40,11 +40,11 @@ pub(super) fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
     let mut local_pairs = Vec::new();
     let mut others = Vec::new();
     for l in &ns.links {
-        if l.kind == "loopback" || l.kind == "bridge" {
+        if l.kind == LinkKind::Loopback || l.kind == LinkKind::Bridge {
             continue;
         }
         let bus_i = l.master.as_deref().and_then(|m| bus_at.get(m).copied());
-        let outer = l.kind == "veth"
+        let outer = l.kind == LinkKind::Veth
             && l.peer
                 .as_ref()
                 .is_none_or(|p| p.namespace.as_deref() != Some(ns.name.as_str()));
@@ -64,7 +64,7 @@ pub(super) fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
         }
         if let Some(i) = bus_i {
             buses[i].other_ports.push(l.name.clone());
-        } else if l.kind == "veth" {
+        } else if l.kind == LinkKind::Veth {
             let peer = l
                 .peer
                 .as_ref()
@@ -126,7 +126,7 @@ fn uplink(ix: &Index, ns: &Namespace) -> Option<String> {
         None => s.push_str(" → default"),
     }
     let link = ns.links.iter().find(|l| l.name == dev);
-    if let Some(l) = link.filter(|l| l.kind == "veth") {
+    if let Some(l) = link.filter(|l| l.kind == LinkKind::Veth) {
         if let (Some(far), Some(peer)) = ix.peer_of(l) {
             if far.name != ns.name {
                 s.push_str(&format!(" ⇄ {} ({})", peer.name, far.name));
