@@ -11,17 +11,19 @@ use std::ffi::CString;
 use std::fs::File;
 use std::net::IpAddr;
 
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
+use crate::model::RouteKind;
+use crate::netlink::convert::route_kind;
 use crate::netlink::NlSocket;
 use crate::netns::enter::{run_in_netns_file, EnterError};
 
 /// The kernel's route for one packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
-    /// `unicast`, `local`, `broadcast`, `unreachable`, `blackhole`, `prohibit`, …
-    pub kind: String,
+    /// Unicast, local, broadcast, unreachable, blackhole, prohibit, …
+    pub kind: RouteKind,
     pub oif: Option<String>,
     pub gateway: Option<IpAddr>,
     pub prefsrc: Option<IpAddr>,
@@ -121,10 +123,7 @@ fn ask_here(q: &Query) -> Result<Answer, Refusal> {
         return Err(Refusal::Other("the kernel sent no route".into()));
     };
     let mut a = Answer {
-        kind: match m.header.kind {
-            RouteType::Unicast => "unicast".into(),
-            other => format!("{other:?}").to_lowercase(),
-        },
+        kind: route_kind(m.header.kind),
         oif: None,
         gateway: None,
         prefsrc: None,

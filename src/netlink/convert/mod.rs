@@ -10,6 +10,7 @@ use netlink_packet_route::AddressFamily;
 
 pub(crate) use addr::{address_from, neighbor_from};
 pub use link::{hex_mac, link_from};
+pub use route::route_kind;
 pub(crate) use route::{route_from, rule_from};
 
 fn family_name(f: AddressFamily) -> Option<&'static str> {

@@ -89,10 +89,7 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
         prefsrc,
         protocol: RouteProtocol::from_number(u8::from(m.header.protocol)),
         scope: RouteScope::parse(&scope_name(m.header.scope)),
-        kind: match m.header.kind {
-            RouteType::Unicast => RouteKind::Unicast,
-            other => RouteKind::parse(&format!("{other:?}").to_lowercase()),
-        },
+        kind: route_kind(m.header.kind),
         metric,
         nexthops,
     })
@@ -149,4 +146,13 @@ pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
         rule.fwmark = Some(0);
     }
     Some(rule)
+}
+
+/// A route's type by the name `ip route` prints (`unicast`, `local`, `blackhole`, …); the
+/// FIB lookup of `trace::fib` names its answer the same way.
+pub fn route_kind(kind: RouteType) -> RouteKind {
+    match kind {
+        RouteType::Unicast => RouteKind::Unicast,
+        other => RouteKind::parse(&format!("{other:?}").to_lowercase()),
+    }
 }

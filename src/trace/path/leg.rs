@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use super::{Binding, Hop, Leg, Outcome, Walk, MAX_HOPS};
 use crate::firewall::eval::{Pkt, Verdict};
 use crate::firewall::Firewall;
-use crate::model::Namespace;
+use crate::model::{Namespace, RouteKind};
 
 /// Where a delivered packet arrived: (namespace, src, dst) as it looked there.
 pub(super) type Arrival = (String, IpAddr, IpAddr);
@@ -225,10 +225,10 @@ impl Walk<'_> {
         // 2. The kernel's route.
         let (ans, src_now) = self.route_here(&here, at, first_src, hop)?;
         // 3. Local delivery.
-        if ans.kind == "local" {
+        if ans.kind == RouteKind::Local {
             return Err(self.deliver(&here, at, src_now, bindings, hop));
         }
-        if ans.kind != "unicast" {
+        if ans.kind != RouteKind::Unicast {
             let cause = format!(
                 "the route to {} in {} is of type {}",
                 at.dst, ns.name, ans.kind

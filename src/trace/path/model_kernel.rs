@@ -35,7 +35,7 @@ fn has_own_policy_rules(ns: &Namespace) -> bool {
         .any(|r| r.family == RouteFamily::Inet && !r.is_kernel_default())
 }
 
-fn answer(r: &Route, ns: &Namespace, kind: &str) -> Answer {
+fn answer(r: &Route, ns: &Namespace, kind: RouteKind) -> Answer {
     let prefsrc = r.prefsrc.or_else(|| {
         ns.addresses
             .iter()
@@ -43,7 +43,7 @@ fn answer(r: &Route, ns: &Namespace, kind: &str) -> Answer {
             .map(|a| a.address)
     });
     Answer {
-        kind: kind.into(),
+        kind,
         oif: r.dev.clone(),
         gateway: r.gateway,
         prefsrc,
@@ -70,7 +70,7 @@ impl Kernel for ModelKernel<'_> {
                 .map(|(r, _)| r)
         };
         if let Some(r) = best(255).filter(|r| r.kind == RouteKind::Local) {
-            let mut a = answer(r, n, "local");
+            let mut a = answer(r, n, RouteKind::Local);
             a.prefsrc = Some(q.dst);
             return Ok(a);
         }
@@ -81,11 +81,11 @@ impl Kernel for ModelKernel<'_> {
             return Err(Refusal::NotForwarded);
         }
         match &r.kind {
-            RouteKind::Unicast => Ok(answer(r, n, "unicast")),
+            RouteKind::Unicast => Ok(answer(r, n, RouteKind::Unicast)),
             RouteKind::Unreachable | RouteKind::Prohibit if q.iif.is_some() => {
                 Err(Refusal::NotForwarded)
             }
-            other => Ok(answer(r, n, other.as_str())),
+            other => Ok(answer(r, n, other.clone())),
         }
     }
 }

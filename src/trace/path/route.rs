@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::leg::{At, End, Here};
 use super::{holds, Hop, Walk};
-use crate::model::Namespace;
+use crate::model::{Namespace, RouteKind};
 use crate::trace::fib::{Answer, Query, Refusal};
 
 impl Walk<'_> {
@@ -112,7 +112,7 @@ impl Walk<'_> {
 }
 
 fn describe(a: &Answer, dst: IpAddr) -> String {
-    let mut s = if a.kind == "unicast" {
+    let mut s = if a.kind == RouteKind::Unicast {
         dst.to_string()
     } else {
         format!("{} {dst}", a.kind)
