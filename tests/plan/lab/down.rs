@@ -197,7 +197,8 @@ fn held_state(ns: &str) -> String {
 }
 
 /// A namespace holding only `lo` plus one thing a new namespace lacks: a policy rule (with a
-/// default rule removed) or a blackhole route is deleted and given back by undo; an
+/// default rule removed) or interface-less routes (an IPv4 blackhole; an IPv6 unreachable
+/// route, which the kernel hangs on `lo`) is deleted and given back by undo; an
 /// ip6tables rule or a native nft table, which no step writes, is refused and nothing changes.
 #[test]
 fn delete_ns_gives_back_rules_and_routes_and_refuses_the_rest() {
@@ -216,7 +217,10 @@ fn delete_ns_gives_back_rules_and_routes_and_refuses_the_rest() {
                 ),
                 (
                     "blackhole",
-                    &["ip -n NS route add blackhole 10.9.0.0/16 table 100"],
+                    &[
+                        "ip -n NS route add blackhole 10.9.0.0/16 table 100",
+                        "ip -n NS -6 route add unreachable fd00:9::/64 table 100",
+                    ],
                     None,
                 ),
                 (
