@@ -198,15 +198,16 @@ fn held_state(ns: &str) -> String {
 
 /// A namespace holding only `lo` plus one thing a new namespace lacks: a policy rule (with a
 /// default rule removed) or interface-less routes (an IPv4 blackhole; an IPv6 unreachable
-/// route, which the kernel hangs on `lo`) is deleted and given back by undo; an
-/// ip6tables rule or a native nft table, which no step writes, is refused and nothing changes.
+/// route, which the kernel hangs on `lo`) is deleted and given back by undo; a rule matching
+/// on what `AddRule` does not write, an ip6tables rule or a native nft table is refused, and
+/// nothing changes.
 #[test]
 fn delete_ns_gives_back_rules_and_routes_and_refuses_the_rest() {
     in_world(
         "lab::down::delete_ns_gives_back_rules_and_routes_and_refuses_the_rest",
         || {
             let _state = private_state();
-            let cases: [(&str, &[&str], Option<&str>); 4] = [
+            let cases: [(&str, &[&str], Option<&str>); 5] = [
                 (
                     "rule",
                     &[
@@ -222,6 +223,14 @@ fn delete_ns_gives_back_rules_and_routes_and_refuses_the_rest() {
                         "ip -n NS -6 route add unreachable fd00:9::/64 table 100",
                     ],
                     None,
+                ),
+                (
+                    "uidrange",
+                    &["ip -n NS rule add pref 100 uidrange 1000-2000 lookup 100 proto static"],
+                    Some(
+                        "policy rule `pref 100 from all proto static lookup 100` (it matches \
+                         on uidrange)",
+                    ),
                 ),
                 (
                     "ip6tables",
