@@ -1,4 +1,5 @@
-//! Steps that are not netlink: sysctls and iptables rules. Both follow the calling *thread's*
+//! Steps that are not netlink: sysctls and iptables rules (and the listings of ip6tables and
+//! nft tables that `DeleteNs` checks before it runs). All follow the calling *thread's*
 //! network namespace (`/proc/sys/net` resolves against it, and a child spawned from it starts
 //! in it), so each runs on a throwaway thread that entered the namespace. iptables gets an
 //! argument vector, never a shell.
@@ -31,14 +32,19 @@ pub fn write_sysctl(ns: &str, key: &str, value: &str) -> Result<(), String> {
 }
 
 fn iptables(ns: &str, table: &str, args: &[String]) -> Result<Output, String> {
+    xtables("iptables", ns, table, args)
+}
+
+/// `iptables` or `ip6tables` (`tool`) on `table` in `ns`.
+fn xtables(tool: &str, ns: &str, table: &str, args: &[String]) -> Result<Output, String> {
     in_ns(ns, || {
-        Command::new("iptables")
+        Command::new(tool)
             // -w: wait for the xtables lock instead of failing while another iptables runs.
             .args(["-w", "-t", table])
             .args(args)
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| format!("cannot run iptables in {ns}: {e}"))
+            .map_err(|e| format!("cannot run {tool} in {ns}: {e}"))
     })
 }
 
@@ -108,7 +114,12 @@ pub fn list_rules(ns: &str, table: &str, chain: &str) -> Result<Vec<String>, Str
 /// that order); `None` when the table cannot be listed (a legacy table whose module is not
 /// loaded, which holds nothing).
 pub fn list_table(ns: &str, table: &str) -> Result<Option<Vec<String>>, String> {
-    let out = iptables(ns, table, &["-S".to_string()])?;
+    list_table_of("iptables", ns, table)
+}
+
+/// [`list_table`] with `tool`: `iptables` or `ip6tables`.
+pub fn list_table_of(tool: &str, ns: &str, table: &str) -> Result<Option<Vec<String>>, String> {
+    let out = xtables(tool, ns, table, &["-S".to_string()])?;
     if !out.status.success() {
         return Ok(None);
     }
@@ -118,6 +129,22 @@ pub fn list_table(ns: &str, table: &str) -> Result<Option<Vec<String>>, String> 
             .map(str::to_string)
             .collect(),
     ))
+}
+
+/// `nft -j list tables` in `ns`: its JSON, or `None` when nft cannot list them (no
+/// nf_tables in this kernel, which then holds no table).
+pub fn nft_tables(ns: &str) -> Result<Option<String>, String> {
+    in_ns(ns, || {
+        let out = Command::new("nft")
+            .args(["-j", "list", "tables"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run nft in {ns}: {e}"))?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
+    })
 }
 
 /// The policy of built-in chain `chain` (`ACCEPT`, `DROP`): the `-P CHAIN POLICY` line of

@@ -30,6 +30,7 @@ mod link_delete;
 mod link_set;
 mod neigh;
 mod netns;
+mod netns_routing;
 mod netns_state;
 mod nft;
 mod route;

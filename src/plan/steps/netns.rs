@@ -1,15 +1,18 @@
 //! Named network namespaces: [`Step::CreateNs`] and [`Step::DeleteNs`], made and removed as
 //! `ip netns add/del` do (see [`crate::netns::create`]). Deleting is undone by creating the
 //! namespace again and giving back what `netns_state` recorded (`lo`, the namespace-wide
-//! sysctls, the iptables tables); its other interfaces cannot be recorded, so a namespace
-//! holding any interface but `lo` is refused (a plan deletes them first with `DeleteLink`).
+//! sysctls, the iptables tables) and what `netns_routing` did (policy rules, routes through
+//! no interface). What no step could give back exactly is refused, naming it: any interface
+//! but `lo` (a plan deletes them first with `DeleteLink`), ip6tables rules, native nft
+//! tables, a rule or route no step writes exactly.
 
 use std::fmt;
 
 use super::super::exec::Engine;
 use super::super::shell::join;
 use super::super::step::Step;
-use super::netns_state::{iptables_steps, lo_steps, sysctl_steps};
+use super::netns_routing::routing_steps;
+use super::netns_state::{iptables_steps, lo_steps, refuse_unrestored_firewall, sysctl_steps};
 use super::{noop, not_mine, run, Family, Prepared, Role, StepError};
 use crate::netlink::query::{all_links, link_name};
 use crate::netlink::session::Session;
@@ -79,7 +82,7 @@ impl Family for Namespaces {
 }
 
 /// The inverse of deleting namespace `name`: the namespace again, then what it held. Refused
-/// while it holds an interface but `lo`.
+/// while it holds an interface but `lo`, or anything else undo could not give back.
 fn delete_inverse(name: &str) -> Result<Prepared, StepError> {
     // A connection of its own, not the engine's: one cached there would keep the deleted
     // namespace alive and be handed to a later step naming a new one.
@@ -98,12 +101,14 @@ fn delete_inverse(name: &str) -> Result<Prepared, StepError> {
             others.join(", ")
         )));
     }
+    refuse_unrestored_firewall(name)?;
     let mut inverse = vec![Step::CreateNs {
         name: name.to_string(),
     }];
     if let Some(lo) = links.iter().find(|l| link_name(l) == Some("lo")) {
         inverse.extend(session.rt.block_on(lo_steps(&h, name, lo))?);
     }
+    inverse.extend(session.rt.block_on(routing_steps(&h, name))?);
     inverse.extend(sysctl_steps(name));
     inverse.extend(iptables_steps(name)?);
     run(inverse)

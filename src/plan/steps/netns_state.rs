@@ -3,7 +3,10 @@
 //! routes), the namespace-wide sysctls netlens' steps set, and its iptables tables (user
 //! chains, rules in order, policies). Interfaces other than `lo` are not recorded: the
 //! namespace is refused while it holds one (delete them first with `DeleteLink`, whose inverse
-//! recreates them exactly). Per-interface sysctls and native nft tables are not given back.
+//! recreates them exactly). No step writes ip6tables, the iptables `security` table or nft
+//! tables, so a namespace holding anything there is refused ([`refuse_unrestored_firewall`]).
+//! Policy rules and interface-less routes are `netns_routing`'s. Per-interface sysctls are not
+//! given back.
 
 use ipnet::IpNet;
 use netlink_packet_route::link::LinkMessage;
@@ -26,6 +29,75 @@ const SYSCTLS: &[&str] = &[
 
 /// The iptables tables recorded, in the order they are given back.
 const TABLES: &[&str] = &["raw", "mangle", "nat", "filter"];
+
+/// Tables no step writes, by the tool that lists them: a namespace is refused unless each is
+/// empty (no rule, no user chain, every policy ACCEPT).
+const UNRESTORED_TABLES: &[(&str, &[&str])] = &[
+    ("iptables", &["security"]),
+    ("ip6tables", &["raw", "mangle", "nat", "filter", "security"]),
+];
+
+/// The nft tables iptables-nft and ip6tables-nft make for their own tables (which
+/// `iptables_steps` and [`UNRESTORED_TABLES`] look into); any other table is native nft.
+const XTABLES_NFT_TABLES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
+
+fn busy(ns: &str, what: &str) -> StepError {
+    StepError::Busy(format!(
+        "refusing to delete namespace {ns}: it holds {what} that undo could not give back; \
+         remove it first"
+    ))
+}
+
+/// Refuses a namespace holding firewall state no step could give back: an ip6tables rule,
+/// user chain or policy other than ACCEPT (or one in the iptables `security` table), or a
+/// native nft table. A tool that is not installed could not have added any.
+pub(super) fn refuse_unrestored_firewall(ns: &str) -> Result<(), StepError> {
+    for (tool, tables) in UNRESTORED_TABLES {
+        if find_in_path(tool).is_none() {
+            continue;
+        }
+        for table in *tables {
+            let lines = proc_ops::list_table_of(tool, ns, table)?.unwrap_or_default();
+            if let Some(line) = lines.iter().find(|l| !is_accept_policy(l)) {
+                return Err(busy(ns, &format!("`{line}` in the {tool} {table} table")));
+            }
+        }
+    }
+    if find_in_path("nft").is_none() {
+        return Ok(());
+    }
+    let Some(listed) = proc_ops::nft_tables(ns)? else {
+        return Ok(());
+    };
+    match native_tables(&listed)?.first() {
+        Some(table) => Err(busy(ns, &format!("nft table `{table}`"))),
+        None => Ok(()),
+    }
+}
+
+fn is_accept_policy(line: &str) -> bool {
+    matches!(
+        line.split_whitespace().collect::<Vec<_>>().as_slice(),
+        ["-P", _, "ACCEPT"]
+    )
+}
+
+/// The tables of `nft -j list tables` that are not iptables-nft's own, as `FAMILY NAME`.
+fn native_tables(json: &str) -> Result<Vec<String>, String> {
+    let v: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| format!("nft listed tables as invalid JSON: {e}"))?;
+    let items = v.get("nftables").and_then(serde_json::Value::as_array);
+    Ok(items
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("table"))
+        .filter_map(|t| Some((t.get("family")?.as_str()?, t.get("name")?.as_str()?)))
+        .filter(|(family, name)| {
+            !(matches!(*family, "ip" | "ip6") && XTABLES_NFT_TABLES.contains(name))
+        })
+        .map(|(family, name)| format!("{family} {name}"))
+        .collect())
+}
 
 /// What sets `lo` back as it was: its extra addresses, up, and routes through it. The
 /// addresses the kernel gives `lo` when it comes up are left to the kernel.
@@ -159,6 +231,31 @@ mod tests {
         let twice = lines("-A POSTROUTING -j MASQUERADE\n-A POSTROUTING -j MASQUERADE");
         let e = table_steps("red", "nat", &twice).unwrap_err().to_string();
         assert!(e.contains("twice") && e.contains("red"), "{e}");
+    }
+
+    #[test]
+    fn only_accept_policies_are_an_empty_table() {
+        assert!(is_accept_policy("-P INPUT ACCEPT"));
+        assert!(!is_accept_policy("-P INPUT DROP"));
+        assert!(!is_accept_policy("-N CNI-1"));
+        assert!(!is_accept_policy("-A INPUT -j ACCEPT"));
+    }
+
+    /// iptables-nft's tables are not native; other families and names are.
+    #[test]
+    fn native_nft_tables_are_those_iptables_nft_did_not_make() {
+        let listed = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
+            {"table": {"family": "ip", "name": "filter", "handle": 1}},
+            {"table": {"family": "ip6", "name": "security", "handle": 2}},
+            {"table": {"family": "ip", "name": "mine", "handle": 3}},
+            {"table": {"family": "inet", "name": "filter", "handle": 4}},
+            {"table": {"family": "bridge", "name": "filter", "handle": 5}}]}"#;
+        assert_eq!(
+            native_tables(listed).unwrap(),
+            ["ip mine", "inet filter", "bridge filter"]
+        );
+        assert!(native_tables(r#"{"nftables": []}"#).unwrap().is_empty());
+        assert!(native_tables("not json").is_err());
     }
 
     #[test]

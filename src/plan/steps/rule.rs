@@ -133,6 +133,23 @@ async fn live_rules(h: &Handle, ns: &str, family: &RouteFamily) -> Result<Vec<Li
         .collect())
 }
 
+/// Every rule of `family` in `ns`, in the kernel's order, each with why it could not be
+/// written back exactly (see [`unmodelled`]), if it could not: what `DeleteNs` records.
+pub(super) async fn listed(
+    h: &Handle,
+    ns: &str,
+    family: &RouteFamily,
+) -> Result<Vec<(RoutingRule, Option<String>)>, String> {
+    let live = live_rules(h, ns, family).await?;
+    Ok(live
+        .into_iter()
+        .map(|l| {
+            let why = unmodelled(&l.msg);
+            (l.rule, why)
+        })
+        .collect())
+}
+
 fn shown(rule: &RoutingRule) -> String {
     rule_args(rule).join(" ")
 }

@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use common::plan::{plan, private_state};
 use common::world::{in_world, private_etc_netns, sh};
 use netlens::lab::{self, LabError, LabState};
 use netlens::netns::create::list_netns;
@@ -166,6 +167,109 @@ fn a_drill_with_nothing_to_break_fails_before_anything_runs() {
             assert!(msg.contains("192.168.2.0/24"), "{msg}");
             assert_eq!(journals(), count, "the drill's plan ran: {msg}");
             lab::down("router").unwrap();
+        },
+    );
+}
+
+/// What undo compares in a namespace `DeleteNs` may delete: policy rules, routes of every
+/// table, ip6tables, nft tables (iptables-save's comments carry a time).
+fn held_state(ns: &str) -> String {
+    let run = |cmd: &str| sh(&cmd.replace("NS", ns).split(' ').collect::<Vec<_>>());
+    let mut out = String::new();
+    for cmd in [
+        "ip -n NS -j rule",
+        "ip -n NS -6 -j rule",
+        "ip -n NS -j route show table all",
+        "ip -n NS -6 -j route show table all",
+        "ip netns exec NS nft -j list tables",
+    ] {
+        out += &format!("{cmd}:\n{}\n", run(cmd));
+    }
+    let save = run("ip netns exec NS ip6tables-save");
+    out += &format!(
+        "ip6tables-save:\n{}",
+        save.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    out
+}
+
+/// A namespace holding only `lo` plus one thing a new namespace lacks: a policy rule (with a
+/// default rule removed) or interface-less routes (an IPv4 blackhole; an IPv6 unreachable
+/// route, which the kernel hangs on `lo`) is deleted and given back by undo; a rule matching
+/// on what `AddRule` does not write, an ip6tables rule or a native nft table is refused, and
+/// nothing changes.
+#[test]
+fn delete_ns_gives_back_rules_and_routes_and_refuses_the_rest() {
+    in_world(
+        "lab::down::delete_ns_gives_back_rules_and_routes_and_refuses_the_rest",
+        || {
+            let _state = private_state();
+            let cases: [(&str, &[&str], Option<&str>); 5] = [
+                (
+                    "rule",
+                    &[
+                        "ip -n NS rule add pref 100 from 10.5.0.0/16 lookup 100",
+                        "ip -n NS rule del pref 32767",
+                    ],
+                    None,
+                ),
+                (
+                    "blackhole",
+                    &[
+                        "ip -n NS route add blackhole 10.9.0.0/16 table 100",
+                        "ip -n NS -6 route add unreachable fd00:9::/64 table 100",
+                    ],
+                    None,
+                ),
+                (
+                    "uidrange",
+                    &["ip -n NS rule add pref 100 uidrange 1000-2000 lookup 100 proto static"],
+                    Some(
+                        "policy rule `pref 100 from all proto static lookup 100` (it matches \
+                         on uidrange)",
+                    ),
+                ),
+                (
+                    "ip6tables",
+                    &["ip netns exec NS ip6tables -w -A INPUT -s fd00::1 -j DROP"],
+                    Some("`-A INPUT -s fd00::1/128 -j DROP` in the ip6tables filter table"),
+                ),
+                (
+                    "nft",
+                    &["ip netns exec NS nft add table inet mine"],
+                    Some("nft table `inet mine`"),
+                ),
+            ];
+            for (ns, setup, refusal) in cases {
+                sh(&["ip", "netns", "add", ns]);
+                sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+                for cmd in setup {
+                    sh(&cmd.replace("NS", ns).split(' ').collect::<Vec<_>>());
+                }
+                let before = held_state(ns);
+                let p = plan(ns, serde_json::json!([{"step": "delete_ns", "name": ns}]));
+                let applied = plan::apply(&p, &plan::ApplyOptions::default());
+                match refusal {
+                    Some(what) => {
+                        let e = applied.unwrap_err().to_string();
+                        let want = format!(
+                            "refusing to delete namespace {ns}: it holds {what} that undo \
+                             could not give back; remove it first"
+                        );
+                        assert!(e.contains(&want), "{ns}: {e}");
+                    }
+                    None => {
+                        applied.unwrap_or_else(|e| panic!("{ns}: apply: {e}"));
+                        assert!(!list_netns().unwrap().iter().any(|n| n == ns), "{ns}");
+                        plan::undo(&UndoTarget::Id(p.id.clone()))
+                            .unwrap_or_else(|e| panic!("{ns}: undo: {e}"));
+                    }
+                }
+                assert_eq!(held_state(ns), before, "{ns}: after delete_ns and undo");
+            }
         },
     );
 }
