@@ -265,6 +265,13 @@ fn wider_on<'a>(
     if seg.per_subnet.get(&subnet(h.net)) == Some(&seg.held.len()) {
         return None;
     }
+    // The others (everyone but this address, below) must share one subnet. With three
+    // subnets on the segment they cannot; with two, only when this address is alone in its
+    // own. Decided from the counts, so the segment is walked only for the odd one out: a
+    // segment can hold tens of thousands of addresses, and walking it for each was quadratic.
+    if seg.per_subnet.len() != 2 || seg.per_subnet.get(&subnet(h.net)) != Some(&1) {
+        return None;
+    }
     // The link carries several addresses: one of them may be the wide one on purpose. (Its
     // own addresses by key: a namespace can hold tens of thousands.)
     let key = (f.ns_idx(&h.ns.name)?, h.link.index);

@@ -10,15 +10,69 @@
 use crate::common;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::tui::asset;
 use netlens::model::{Address, Link, LinkFlag, LinkFlags, Namespace, PeerRef, Snapshot};
 
-/// A hang detector, not a benchmark: the sizes below take one or two seconds in a debug build
-/// now and minutes with the quadratic code they replaced, so a limit of 30 s holds a margin of
-/// more than ten either way, even on a loaded 2-core CI machine running tests in parallel.
-const DEADLINE: Duration = Duration::from_secs(30);
+/// How much larger the big run is than the small one.
+const GROWTH: u32 = 8;
+
+/// The most the work may grow over `GROWTH` times the input: linear work grows 8 times (a
+/// little more with a log factor or a cold cache), the quadratic code these tests replaced
+/// grew 64 times. Not a deadline: how long either run takes does not matter, so a loaded
+/// machine cannot fail the test, only a cost that outgrows what it reads.
+const MAX_GROWTH: f64 = 24.0;
+
+/// CPU time this thread spent in `f`, user and system. Wall time would count whatever else
+/// shares the cores (other tests, other builds); this thread's CPU time counts only its own
+/// work, and everything measured here runs on this one thread.
+fn cpu_time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    fn now() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid clock id and a valid out-pointer; the call only writes `ts`.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+    let start = now();
+    let out = f();
+    (out, now() - start)
+}
+
+/// Runs `work` on the input `build(n)` and on `build(GROWTH * n)` and fails when the cost
+/// grew more than [`MAX_GROWTH`] times. `check` looks at each result, so the work cannot be
+/// optimised away or silently do nothing.
+fn assert_linear<I, O>(
+    what: &str,
+    n: u32,
+    build: impl Fn(u32) -> I,
+    mut work: impl FnMut(&mut I) -> O,
+    check: impl Fn(&O),
+) {
+    let mut costs = Vec::new();
+    for size in [n, GROWTH * n] {
+        let mut input = build(size);
+        let (out, took) = cpu_time(|| work(&mut input));
+        check(&out);
+        costs.push((size, took));
+    }
+    let (small, big) = (costs[0].1.as_secs_f64(), costs[1].1.as_secs_f64());
+    let growth = big / small.max(1e-6);
+    eprintln!("{what}: {costs:?}, grew {growth:.1}x for {GROWTH}x the input");
+    assert!(
+        growth < MAX_GROWTH,
+        "{what}: {:?} at {} but {:?} at {}: {growth:.1} times the cost for {GROWTH} times \
+         the input (at most {MAX_GROWTH})",
+        costs[0].1,
+        costs[0].0,
+        costs[1].1,
+        costs[1].0
+    );
+}
 
 fn address(ifindex: u32, name: &str) -> Address {
     Address {
@@ -31,8 +85,9 @@ fn address(ifindex: u32, name: &str) -> Address {
     }
 }
 
-#[test]
-fn a_namespace_full_of_links_keeps_the_doctor_linear() {
+/// The demo with `bridge-host` holding `pairs` veth pairs inside the namespace, every end
+/// with an address, every other one a port of br0; then as many bridges.
+fn namespace_full_of_links(pairs: u32) -> Snapshot {
     let mut snap = asset("demo-bridge.json");
     let ns = snap
         .namespaces
@@ -44,9 +99,7 @@ fn a_namespace_full_of_links_keeps_the_doctor_linear() {
     ns.links = vec![bridge];
     ns.addresses.clear();
     let me = ns.name.clone();
-    // 15,000 veth pairs inside the namespace, every end with an address, every other one a
-    // port of br0; then 15,000 bridges.
-    for i in 0..15_000u32 {
+    for i in 0..pairs {
         let (a, b) = (10 + 2 * i, 11 + 2 * i);
         for (x, y) in [(a, b), (b, a)] {
             let name = format!("v{x}");
@@ -66,17 +119,21 @@ fn a_namespace_full_of_links_keeps_the_doctor_linear() {
             ns.links.push(l);
         }
     }
-    for i in 0..15_000u32 {
+    for i in 0..pairs {
         ns.links
-            .push(Link::new(100_000 + i, format!("b{i}"), "bridge"));
+            .push(Link::new(1_000_000 + i, format!("b{i}"), "bridge"));
     }
-    let started = Instant::now();
-    let findings = netlens::diagnose::diagnose(&snap);
-    let took = started.elapsed();
-    assert!(!findings.is_empty());
-    assert!(
-        took < DEADLINE,
-        "the doctor took {took:?} over one namespace of 45,000 links"
+    snap
+}
+
+#[test]
+fn a_namespace_full_of_links_keeps_the_doctor_linear() {
+    assert_linear(
+        "the doctor over veth pairs and bridges",
+        1_500,
+        namespace_full_of_links,
+        |snap| netlens::diagnose::diagnose(snap),
+        |findings| assert!(!findings.is_empty()),
     );
 }
 
@@ -110,63 +167,69 @@ fn add_veth_pairs(ns: &mut Namespace, pairs: u32) {
     }
 }
 
-#[test]
-fn a_namespace_full_of_links_keeps_the_report_and_topology_linear() {
-    let deadline = DEADLINE;
+fn demo_with_veth_pairs(pairs: u32) -> Snapshot {
     let (mut snap, at) = demo_with_empty_host();
-    add_veth_pairs(&mut snap.namespaces[at], 60_000);
-    let started = Instant::now();
-    let text = netlens::report::snapshot::render(&snap);
-    let took = started.elapsed();
-    assert!(text.contains("v10 (bridge-host) ⇄ v11 (bridge-host)") || text.contains("v10"));
-    assert!(
-        took < deadline,
-        "the text report took {took:?} over 60,000 veth pairs"
-    );
+    add_veth_pairs(&mut snap.namespaces[at], pairs);
+    snap
+}
 
+fn demo_with_bridges(bridges: u32) -> Snapshot {
     let (mut snap, at) = demo_with_empty_host();
     let ns = &mut snap.namespaces[at];
-    for i in 0..60_000u32 {
+    for i in 0..bridges {
         let name = format!("b{i}");
         ns.addresses.push(address(10 + i, &name));
         ns.links.push(Link::new(10 + i, name, "bridge"));
     }
-    let started = Instant::now();
-    let lines = netlens::ui::topo::layout(&snap, &Default::default());
-    let took = started.elapsed();
-    assert!(!lines.is_empty());
-    assert!(
-        took < deadline,
-        "the topology took {took:?} over 60,000 bridges"
+    snap
+}
+
+#[test]
+fn a_namespace_full_of_links_keeps_the_report_and_topology_linear() {
+    assert_linear(
+        "the text report over veth pairs",
+        7_500,
+        demo_with_veth_pairs,
+        |snap| netlens::report::snapshot::render(snap),
+        |text| assert!(text.contains("v10 (bridge-host) ⇄ v11 (bridge-host)")),
     );
+    assert_linear(
+        "the topology over bridges with addresses",
+        7_500,
+        demo_with_bridges,
+        |snap| netlens::ui::topo::layout(snap, &Default::default()),
+        |lines| assert!(!lines.is_empty()),
+    );
+}
+
+/// Veth pairs as collected: ends know their peer's ifindex, not yet its name.
+fn unpaired(pairs: u32) -> (Snapshot, usize) {
+    let (mut snap, at) = demo_with_empty_host();
+    add_veth_pairs(&mut snap.namespaces[at], pairs);
+    for l in &mut snap.namespaces[at].links {
+        l.peer = None;
+    }
+    (snap, at)
 }
 
 #[test]
 fn pairing_a_namespace_full_of_veths_is_linear() {
-    let (mut snap, at) = demo_with_empty_host();
-    add_veth_pairs(&mut snap.namespaces[at], 120_000);
-    // As collected: ends know their peer's ifindex, not yet its name.
-    for l in &mut snap.namespaces[at].links {
-        l.peer = None;
-    }
-    let mut access: Vec<netlens::collect::peers::NsAccess> = snap
-        .namespaces
-        .iter()
-        .map(|_| netlens::collect::peers::NsAccess {
-            socket: None,
-            file: None,
-        })
-        .collect();
-    let started = Instant::now();
-    netlens::collect::peers::pair_veths(&mut snap.namespaces, &mut access);
-    let took = started.elapsed();
-    let v10 = &snap.namespaces[at].links[0];
-    assert_eq!(
-        v10.peer.as_ref().and_then(|p| p.name.as_deref()),
-        Some("v11")
-    );
-    assert!(
-        took < DEADLINE,
-        "pairing took {took:?} over 120,000 veth pairs"
+    assert_linear(
+        "pairing veth ends",
+        15_000,
+        unpaired,
+        |(snap, at)| {
+            let mut access: Vec<netlens::collect::peers::NsAccess> = snap
+                .namespaces
+                .iter()
+                .map(|_| netlens::collect::peers::NsAccess {
+                    socket: None,
+                    file: None,
+                })
+                .collect();
+            netlens::collect::peers::pair_veths(&mut snap.namespaces, &mut access);
+            snap.namespaces[*at].links[0].peer.clone()
+        },
+        |peer| assert_eq!(peer.as_ref().and_then(|p| p.name.as_deref()), Some("v11")),
     );
 }
