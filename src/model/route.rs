@@ -83,6 +83,27 @@ pub struct RoutingRule {
 }
 
 impl RoutingRule {
+    /// A rule matching every packet that looks up `table`, as `ip rule add pref PRIORITY
+    /// table TABLE` makes it; callers fill in selectors and the protocol.
+    pub fn lookup(family: RouteFamily, priority: u32, table: u32) -> Self {
+        RoutingRule {
+            family,
+            priority,
+            src: None,
+            dst: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            fwmask: None,
+            table,
+            action: RoutingRuleAction::Lookup,
+            invert: false,
+            suppress_prefixlen: None,
+            goto: None,
+            protocol: None,
+        }
+    }
+
     /// `0x10/0xf0` (or `0x10` with the full mask), as `ip rule` prints the fwmark selector.
     pub fn fwmark_text(&self) -> Option<String> {
         let mark = self.fwmark.or(self.fwmask.map(|_| 0))?;

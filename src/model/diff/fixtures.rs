@@ -79,22 +79,11 @@ pub(super) fn red(packets: u64) -> Namespace {
         state: crate::model::NeighborState::Reachable,
         router: false,
     }];
-    ns.rules = vec![RoutingRule {
-        family: crate::model::RouteFamily::Inet,
-        priority: 32766,
-        src: None,
-        dst: None,
-        iif: None,
-        oif: None,
-        fwmark: None,
-        fwmask: None,
-        table: 254,
-        action: crate::model::RoutingRuleAction::Lookup,
-        invert: false,
-        suppress_prefixlen: None,
-        goto: None,
-        protocol: None,
-    }];
+    ns.rules = vec![RoutingRule::lookup(
+        crate::model::RouteFamily::Inet,
+        32766,
+        254,
+    )];
     ns.sysctls = Sysctls {
         ip_forward: Some(1),
         rp_filter_all: Some(0),

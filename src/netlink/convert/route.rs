@@ -101,23 +101,12 @@ pub(crate) fn route_from(m: &RouteMessage, name_of: &dyn Fn(u32) -> String) -> O
 pub(crate) fn rule_from(m: &RuleMessage) -> Option<RoutingRule> {
     let family = family_name(m.header.family)?;
     let mut rule = RoutingRule {
-        family: RouteFamily::parse(family),
-        priority: 0,
-        src: None,
-        dst: None,
-        iif: None,
-        oif: None,
-        fwmark: None,
-        fwmask: None,
-        table: u32::from(m.header.table),
         action: match m.header.action {
             RuleAction::ToTable => RoutingRuleAction::Lookup,
             other => RoutingRuleAction::parse(&format!("{other:?}").to_lowercase()),
         },
         invert: m.header.flags.contains(RuleFlags::Invert),
-        suppress_prefixlen: None,
-        goto: None,
-        protocol: None,
+        ..RoutingRule::lookup(RouteFamily::parse(family), 0, u32::from(m.header.table))
     };
     for attr in &m.attributes {
         match attr {

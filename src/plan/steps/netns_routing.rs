@@ -13,7 +13,7 @@ use super::super::step::Step;
 use super::rule::listed;
 use super::rule_text::{check_rule, rule_args};
 use super::StepError;
-use crate::model::{RouteFamily, RouteProtocol, RoutingRule, RoutingRuleAction};
+use crate::model::{RouteFamily, RouteProtocol, RoutingRule};
 
 /// RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT, RTN_THROW, by their `ip route` names: the
 /// route types that need no interface.
@@ -55,20 +55,8 @@ fn kernel_defaults(family: &RouteFamily) -> Vec<RoutingRule> {
         .into_iter()
         .filter(|&(priority, _)| v4_only || priority != 32767)
         .map(|(priority, table)| RoutingRule {
-            family: family.clone(),
-            priority,
-            src: None,
-            dst: None,
-            iif: None,
-            oif: None,
-            fwmark: None,
-            fwmask: None,
-            table,
-            action: RoutingRuleAction::Lookup,
-            invert: false,
-            suppress_prefixlen: None,
-            goto: None,
             protocol: Some(RouteProtocol::from_number(PROTO_KERNEL)),
+            ..RoutingRule::lookup(family.clone(), priority, table)
         })
         .collect()
 }
