@@ -30,18 +30,6 @@ mod reserve;
 mod rewind;
 pub mod shell;
 pub mod simulate;
-mod simulate_fw;
-mod simulate_ipam;
-mod simulate_l2;
-#[cfg(test)]
-mod simulate_l2_tests;
-mod simulate_links;
-mod simulate_moves;
-#[cfg(test)]
-pub(crate) mod simulate_moves_tests;
-pub mod simulate_nft;
-#[cfg(test)]
-mod simulate_tests;
 pub mod spec;
 mod state_dir;
 mod step;
