@@ -16,8 +16,6 @@ mod error;
 mod exec;
 mod iptables_args;
 pub mod journal;
-mod journal_lines;
-mod journal_read;
 mod leases;
 mod live;
 mod lock;
