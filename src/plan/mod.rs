@@ -6,7 +6,8 @@
 //! behind one dispatch point · [`shell`] quoting and the preview · [`validate`] checks before
 //! anything runs · `exec` the engine (a netlink connection per namespace) · `apply`
 //! all-or-nothing · `rewind` running inverses · [`journal`] the JSON-lines journal · `undo`
-//! and [`confirm`] reverting later or on a missed confirmation.
+//! and [`confirm`] reverting later or on a missed confirmation · [`simulate`] the same steps
+//! on a copy of a snapshot, pure, for the doctor and `path` to check a fix before offering it.
 
 mod apply;
 mod clock;
