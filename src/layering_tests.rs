@@ -38,7 +38,6 @@ const PURE_PLAN: &[&str] = &[
     "RULE_TAG",
     "simulate",
     "Simulated",
-    "simulate_nft",
     "nft_rule",
 ];
 
@@ -64,7 +63,7 @@ fn crate_paths(line: &str) -> Vec<(String, String)> {
 }
 
 /// Whether every item named after `plan::` belongs to the pure part: `Step`, or
-/// `{simulate, Simulated, Step}`, or `simulate_nft::apply_ns`.
+/// `{simulate, Simulated, Step}`, or `simulate::nft::apply_ns`.
 fn pure_plan_use(after: &str) -> bool {
     let first_ident = |s: &str| -> String {
         s.trim()

@@ -154,7 +154,7 @@ fn checked_on(s: &Snapshot, rules: fn(&Snapshot) -> Vec<Finding>, steps: Vec<Ste
 
 #[test]
 fn a_fix_that_recreates_a_veth_but_forgets_its_address_is_rejected() {
-    use crate::plan::simulate_moves_tests::{delete_red, recreate_red};
+    use crate::plan::simulate::moves_tests::{delete_red, recreate_red};
     let gone = match crate::plan::simulate(&lab(), &[delete_red()]) {
         crate::plan::Simulated::Done(s) => *s,
         other => panic!("{other:?}"),
@@ -214,7 +214,7 @@ fn leased(s: &Snapshot) -> Vec<Finding> {
 
 #[test]
 fn a_lease_release_naming_the_wrong_container_is_rejected() {
-    use crate::plan::simulate_moves_tests::{release, with_leases};
+    use crate::plan::simulate::moves_tests::{release, with_leases};
     let s = with_leases();
     let f = checked_on(&s, leased, vec![release("10.0.0.2", Some("bbbb"))]);
     assert!(f.fix.is_none() && f.fix_rejected.is_some());

@@ -12,7 +12,7 @@ use crate::firewall::nft_expr::NftStmt;
 use crate::firewall::NftTable;
 use crate::model::Namespace;
 use crate::plan::nft_rule::check_names;
-use crate::plan::simulate_nft::apply_ns;
+use crate::plan::simulate::nft::apply_ns;
 use crate::plan::{NftAccept, Step};
 
 /// Drops one flow may meet in a row (raw, mangle, filter, nft chains at several priorities).

@@ -6,7 +6,8 @@
 //! behind one dispatch point · [`shell`] quoting and the preview · [`validate`] checks before
 //! anything runs · `exec` the engine (a netlink connection per namespace) · `apply`
 //! all-or-nothing · `rewind` running inverses · [`journal`] the JSON-lines journal · `undo`
-//! and [`confirm`] reverting later or on a missed confirmation.
+//! and [`confirm`] reverting later or on a missed confirmation · [`simulate`] the same steps
+//! on a copy of a snapshot, pure, for the doctor and `path` to check a fix before offering it.
 
 mod apply;
 mod clock;
@@ -16,8 +17,6 @@ mod error;
 mod exec;
 mod iptables_args;
 pub mod journal;
-mod journal_lines;
-mod journal_read;
 mod leases;
 mod live;
 mod lock;
@@ -30,18 +29,6 @@ mod reserve;
 mod rewind;
 pub mod shell;
 pub mod simulate;
-mod simulate_fw;
-mod simulate_ipam;
-mod simulate_l2;
-#[cfg(test)]
-mod simulate_l2_tests;
-mod simulate_links;
-mod simulate_moves;
-#[cfg(test)]
-pub(crate) mod simulate_moves_tests;
-pub mod simulate_nft;
-#[cfg(test)]
-mod simulate_tests;
 pub mod spec;
 mod state_dir;
 mod step;

@@ -6,13 +6,13 @@
 
 use serde_json::json;
 
-use super::nft_rule::{NftAccept, NFT_TAG};
-use super::simulate::unmodelled;
-use super::simulate_fw;
-use super::step::Step;
+use super::fw;
+use super::unmodelled;
 use crate::firewall::nft_json;
 use crate::firewall::NftRule;
 use crate::model::Namespace;
+use crate::plan::nft_rule::{NftAccept, NFT_TAG};
+use crate::plan::step::Step;
 
 /// Applies a firewall step to namespace `n` alone: the nft steps, and iptables inserts,
 /// appends and deletes. Others are not a namespace's firewall alone: refused as unmodelled.
@@ -49,13 +49,13 @@ pub fn apply_ns(n: &mut Namespace, step: &Step) -> Result<(), String> {
             position,
             rule,
             ..
-        } => simulate_fw::add_rule(n, table, chain, Some(*position), rule),
+        } => fw::add_rule(n, table, chain, Some(*position), rule),
         Step::AddIptablesRule {
             table, chain, rule, ..
-        } => simulate_fw::add_rule(n, table, chain, None, rule),
+        } => fw::add_rule(n, table, chain, None, rule),
         Step::DelIptablesRule {
             table, chain, rule, ..
-        } => simulate_fw::del_rule(n, table, chain, rule),
+        } => fw::del_rule(n, table, chain, rule),
         other => Err(unmodelled(&format!("`{other}` on one namespace"))),
     }
 }

@@ -1,6 +1,10 @@
-//! Tests of journal.rs.
+//! Tests of the journal (see [`super`]).
+
+use std::fs;
 
 use super::*;
+use crate::plan::spec::Plan;
+use crate::plan::step::Step;
 
 fn rec(event: Event) -> Record {
     Record {

@@ -13,7 +13,7 @@
 //! ("legacy") while they come before any checksummed line; after one, a line without a
 //! checksum is damage.
 
-use super::journal::Record;
+use super::Record;
 
 const PREFIX: &str = "{\"crc\":\"";
 

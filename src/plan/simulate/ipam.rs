@@ -4,10 +4,10 @@
 
 use std::net::IpAddr;
 
-use super::simulate::unmodelled;
-use super::step::Step;
+use super::unmodelled;
 use crate::cni::ipam::parse_lease;
 use crate::model::{IpamAllocation, IpamNetwork, Snapshot};
+use crate::plan::step::Step;
 
 /// The lease directory `dir` as the snapshot read it. One it did not read (or netavark's
 /// database, which these steps never touch) is outside the model.

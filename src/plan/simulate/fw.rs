@@ -1,51 +1,14 @@
-//! The simulator's steps on firewall rules, sysctls and resolver files (see [`super::simulate`]).
+//! The simulator's steps on iptables rules and chains (see [`super::simulate`]).
 //!
 //! An iptables step's rule is turned into the line `iptables-save` would print for it and read
 //! back with the snapshot's own parser, so the firewall model holds it exactly as after a real
 //! save; a delete removes only a rule iptables would match, so a delete written differently
 //! from the rule it aims at changes nothing here, as it changes nothing in the kernel.
 
-use super::simulate::unmodelled;
-use crate::dnsconf::{hosts, nsswitch, resolv, FileRead};
+use super::unmodelled;
 use crate::firewall::iptables_save::{parse, rule_words};
 use crate::firewall::{IpFamily, XtChain, XtRule, XtSource, XtTable};
-use crate::model::{Namespace, Sysctls};
-
-/// Sets the sysctl `key` (`net/ipv4/ip_forward`) the snapshot records; others are unknown.
-pub fn set_sysctl(s: &mut Sysctls, key: &str, value: &str) -> Result<(), String> {
-    let key = key.replace('.', "/");
-    let small = || {
-        value
-            .trim()
-            .parse::<u8>()
-            .map_err(|_| format!("value {value:?}"))
-    };
-    let big = || {
-        value
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| format!("value {value:?}"))
-    };
-    match key.as_str() {
-        "net/ipv4/ip_forward" | "net/ipv4/conf/all/forwarding" => s.ip_forward = Some(small()?),
-        "net/ipv6/conf/all/forwarding" => s.ipv6_forwarding = Some(small()?),
-        "net/ipv4/conf/all/rp_filter" => s.rp_filter_all = Some(small()?),
-        "net/ipv4/conf/default/rp_filter" => s.rp_filter_default = Some(small()?),
-        "net/bridge/bridge-nf-call-iptables" => s.bridge_nf_call_iptables = Some(small()?),
-        "net/bridge/bridge-nf-call-ip6tables" => s.bridge_nf_call_ip6tables = Some(small()?),
-        "net/netfilter/nf_conntrack_max" | "net/nf_conntrack_max" => s.conntrack_max = Some(big()?),
-        k => match k
-            .strip_prefix("net/ipv4/conf/")
-            .and_then(|r| r.strip_suffix("/rp_filter"))
-        {
-            Some(iface) => {
-                s.rp_filter.insert(iface.to_string(), small()?);
-            }
-            None => return Err(unmodelled(&format!("sysctl {key}"))),
-        },
-    }
-    Ok(())
-}
+use crate::model::Namespace;
 
 /// Core options as iptables-save orders them: before every match, in this order.
 const CORE: [(&str, &[&str]); 5] = [
@@ -339,43 +302,6 @@ pub fn del_chain(n: &mut Namespace, table: &str, chain: &str) -> Result<(), Stri
             return Err(format!("a rule in {table} still jumps to {chain}"));
         }
         t.chains.retain(|c| c.name != chain);
-    }
-    Ok(())
-}
-
-/// Writes a resolver file the namespace reads (the one it reads now, or its `/etc/netns`
-/// override).
-pub fn write_file(n: &mut Namespace, path: &str, content: Option<&str>) -> Result<(), String> {
-    let name = n.name.clone();
-    let dns = n
-        .dns
-        .as_mut()
-        .ok_or_else(|| unmodelled(&format!("the resolver files of {name}, not read,")))?;
-    let Some(text) = content else {
-        return Err(unmodelled("removing a resolver file"));
-    };
-    let file = path.rsplit('/').next().unwrap_or("");
-    let ours = |current: &str| path == current || path == format!("/etc/netns/{name}/{file}");
-    fn put<T>(f: &mut FileRead<T>, path: &str, text: &str, parsed: T) {
-        f.path = path.to_string();
-        f.raw = Some(text.to_string());
-        f.parsed = Some(parsed);
-        f.error = None;
-        f.truncated = false;
-    }
-    match file {
-        "resolv.conf" if ours(&dns.resolv_conf.path) => {
-            put(&mut dns.resolv_conf, path, text, resolv::parse(text))
-        }
-        "nsswitch.conf" if ours(&dns.nsswitch.path) => {
-            put(&mut dns.nsswitch, path, text, nsswitch::parse(text))
-        }
-        "hosts" if ours(&dns.hosts.path) => put(&mut dns.hosts, path, text, hosts::parse(text)),
-        _ => {
-            return Err(unmodelled(&format!(
-                "{path}, not a resolver file {name} reads,"
-            )))
-        }
     }
     Ok(())
 }

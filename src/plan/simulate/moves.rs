@@ -3,10 +3,10 @@
 //! neighbour or master (the old namespace unregisters it); a recreated link is new, down and
 //! bare. So a fix that moves or recreates a link but forgets its address is seen to fail.
 
-use super::simulate::{ns_mut, unmodelled, LinkMut};
-use super::simulate_links::{drop_link, new_link};
-use super::step::LinkEnd;
+use super::links::{drop_link, new_link};
+use super::{ns_mut, unmodelled, LinkMut};
 use crate::model::{Link, LinkKind, OperState, PeerRef, Snapshot};
+use crate::plan::step::LinkEnd;
 
 /// `ip link set NAME netns TO_NS`.
 pub(super) fn move_link(snap: &mut Snapshot, ns: &str, name: &str, to: &str) -> Result<(), String> {

@@ -1,18 +1,19 @@
 //! Reading the journal back: one plan's file, or the whole directory, without changing
 //! anything (listing must never act). Files are opened through `state_dir` (no symlinks, no
 //! blocking, regular files of ours); damaged lines are reported with file and line by
-//! `journal_lines` and never hide later records or other plans.
+//! `lines` and never hide later records or other plans.
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::Read;
 use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
 
-use super::error::PlanError;
-use super::journal::{journal_path, read_capped, Entry, PlanState};
-use super::journal_lines;
-use super::spec::valid_id;
-use super::state_dir;
+use super::lines;
+use super::{journal_path, Entry, PlanState};
+use crate::plan::error::PlanError;
+use crate::plan::spec::valid_id;
+use crate::plan::state_dir;
 
 /// Reads one plan's journal file at `path` (named `id.jsonl`). Damaged lines are in
 /// `problems`; a file without a readable `started` record is a `Damaged` entry.
@@ -29,7 +30,7 @@ fn read_file(id: &str, path: &Path) -> Result<Entry, PlanError> {
         }
     })?;
     let bytes = read_capped(&file).map_err(|e| jerr(e.to_string()))?;
-    let parsed = journal_lines::parse(&bytes);
+    let parsed = lines::parse(&bytes);
     let mut problems: Vec<String> = parsed
         .problems
         .iter()
@@ -120,4 +121,19 @@ pub fn scan() -> Result<Scan, PlanError> {
 /// Every readable plan in the journal, in the order they were applied.
 pub fn list() -> Result<Vec<Entry>, PlanError> {
     Ok(scan()?.entries)
+}
+
+/// Journals larger than this are not read (netlens writes a few KiB per plan).
+const MAX_JOURNAL_BYTES: u64 = 64 << 20;
+
+pub(super) fn read_capped(file: &File) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.take(MAX_JOURNAL_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_JOURNAL_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB: not a journal netlens wrote",
+            MAX_JOURNAL_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }

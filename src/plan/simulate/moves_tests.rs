@@ -2,12 +2,12 @@
 //! the model as the kernel (or host-local) changes itself, so a fix using them is checked like
 //! any other.
 
-use super::simulate::{simulate, Simulated};
-use super::step::{LinkEnd, Step};
+use super::{simulate, Simulated};
 use crate::model::{CniState, IpamAllocation, IpamNetwork, Link, Snapshot};
+use crate::plan::step::{LinkEnd, Step};
 
 fn lab() -> Snapshot {
-    serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("asset parses")
+    serde_json::from_str(include_str!("../../../assets/demo-bridge.json")).expect("asset parses")
 }
 
 fn done(snap: &Snapshot, steps: &[Step]) -> Snapshot {

@@ -1,12 +1,12 @@
 //! The bridge-port, neighbour and policy-rule steps on the bridge lab's snapshot, and the
 //! doctor accepting their fixes only because the simulated snapshot loses the finding.
 
-use super::simulate::{simulate, Simulated};
-use super::step::Step;
+use super::{simulate, Simulated};
 use crate::model::{BridgePort, LinkKind, RoutingRule, RoutingRuleAction, Snapshot, StpPortState};
+use crate::plan::step::Step;
 
 fn lab() -> Snapshot {
-    serde_json::from_str(include_str!("../../assets/demo-bridge.json")).expect("asset parses")
+    serde_json::from_str(include_str!("../../../assets/demo-bridge.json")).expect("asset parses")
 }
 
 fn done(snap: &Snapshot, steps: &[Step]) -> Snapshot {
@@ -248,7 +248,7 @@ fn a_disabled_port_is_set_forwarding_only_on_a_bridge_without_stp() {
 fn previews_and_bad_names() {
     let step = set_port("veth-red-br", Some(false), Some(3));
     assert_eq!(
-        super::shell::commands(&step),
+        crate::plan::shell::commands(&step),
         vec!["bridge -n bridge-host link set dev veth-red-br isolated off state 3"]
     );
     let del = Step::DelRule {
@@ -256,7 +256,7 @@ fn previews_and_bad_names() {
         rule: rule(500, "10.9.1.0/24", RoutingRuleAction::Prohibit),
     };
     assert_eq!(
-        super::shell::commands(&del),
+        crate::plan::shell::commands(&del),
         vec!["ip -n r rule del pref 500 from all to 10.9.1.0/24 proto boot prohibit"]
     );
     let neigh = Step::DelNeigh {
@@ -265,7 +265,7 @@ fn previews_and_bad_names() {
         addr: "10.0.0.1".parse().unwrap(),
     };
     assert_eq!(
-        super::shell::commands(&neigh),
+        crate::plan::shell::commands(&neigh),
         vec!["ip -n h neigh del 10.0.0.1 dev eth0"]
     );
     let bad = [
@@ -288,8 +288,8 @@ fn previews_and_bad_names() {
         },
     ];
     for step in bad {
-        let plan = super::Plan::new("t", vec![step.clone()]);
-        let err = super::validate::validate_offline(&plan)
+        let plan = crate::plan::Plan::new("t", vec![step.clone()]);
+        let err = crate::plan::validate::validate_offline(&plan)
             .expect_err(&format!("{step:?} must be refused"))
             .to_string();
         assert!(!err.contains('\n'), "one line: {err}");

@@ -3,11 +3,11 @@
 //! bridge port), a neighbour entry goes or is pinned, a rule goes or is inserted ahead of the
 //! first rule with a higher priority (the kernel's order for equal priorities: after them).
 
-use super::simulate::{ns_mut, LinkMut};
-use super::step::Step;
-use super::steps::same_rule;
-use super::steps::state_name;
+use super::{ns_mut, LinkMut};
 use crate::model::{Namespace, Neighbor, Snapshot, StpPortState};
+use crate::plan::step::Step;
+use crate::plan::steps::same_rule;
+use crate::plan::steps::state_name;
 
 pub fn apply(snap: &mut Snapshot, step: &Step) -> Result<(), String> {
     match step {
