@@ -11,6 +11,32 @@ use crate::model::RouteKind;
 use crate::model::{Link, Namespace};
 
 impl<'a> Facts<'a> {
+    /// Whether `ns` can send to anything in `dst`: a route covers it, or it holds an address
+    /// in it (a missing connected route is then a link or address problem, reported by those
+    /// rules), or one of its links shares a segment with a live holder of an address in `dst`
+    /// (the bridge rules report the missing address).
+    pub fn covers(&self, ns: &Namespace, dst: Ipv4Net) -> bool {
+        if lookup(ns, dst.network())
+            .is_some_and(|r| r.kind == RouteKind::Unicast || r.kind == RouteKind::Local)
+        {
+            return true;
+        }
+        if self
+            .held_in(ns)
+            .any(|h| h.net.trunc().contains(&dst.network()))
+        {
+            return true;
+        }
+        self.held
+            .iter()
+            .filter(|h| h.live() && dst.contains(&h.ip()))
+            .any(|h| {
+                ns.links
+                    .iter()
+                    .any(|l| self.same_segment((ns, l), (h.ns, h.link)))
+            })
+    }
+
     /// Whether a frame that `ns` sends out of its up links can reach `h`'s link: one of them
     /// shares `h`'s segment. When both sides continue into what netlens cannot see (NICs on
     /// one LAN), a link of `ns` on `h`'s subnet is taken to reach it: nothing proves otherwise.

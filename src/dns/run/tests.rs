@@ -1,6 +1,13 @@
 //! glibc's stopping rules, checked over a fake transport: no network.
+use std::net::IpAddr;
+use std::time::Duration;
+
+use hickory_proto::rr::RecordType;
+
 use super::*;
-use crate::dns::plan::{plan, PlanInput};
+use crate::dns::exchange::{Outcome, Sent, Transport};
+use crate::dns::plan::{plan, LookupPlan, NssStatus, PlanInput, PlannedServer};
+use crate::dns::query::QueryType;
 use crate::dns::wire::Reply;
 use crate::dnsconf::{hosts, nsswitch, resolv};
 

@@ -1,0 +1,194 @@
+//! Derived facts the rules share: who holds which IPv4 address, which links form one layer-2
+//! segment, and route lookups. Everything is computed from the snapshot alone, never from
+//! names: a rule that needed to know "bridge-host is the gateway" would fail on the first node
+//! it has never seen.
+//!
+//! What is where: here [`Facts`] and its construction (one pass over the snapshot's
+//! addresses); `held.rs` who holds which address (by link, by address, by namespace);
+//! `segments.rs` layer-2 segments; `reach.rs` what a namespace reaches over them;
+//! `transit.rs` who uses a namespace as a gateway; `routes.rs` route look-ups in one
+//! namespace; `policy.rs` the look-up through `ip rule`. Split by the question each answers,
+//! so a rule's helper is found by what it asks.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::Ipv4Net;
+
+use crate::model::{Link, LinkIndex, Namespace, NsStatus, Snapshot};
+
+mod held;
+mod policy;
+mod reach;
+mod routes;
+mod segments;
+mod transit;
+
+pub use policy::{lookup_by_rules, Checked, Policy};
+pub use routes::{
+    default_route, gateway_routes, is_private, lookup, route_dst, route_gw, show_dst, subnet,
+    v4_routes,
+};
+pub use transit::GatewayUse;
+
+/// One usable IPv4 address: not loopback (127/8), not link-local (169.254/16).
+#[derive(Debug, Clone, Copy)]
+pub struct Held<'a> {
+    pub ns: &'a Namespace,
+    pub link: &'a Link,
+    pub net: Ipv4Net,
+}
+
+impl Held<'_> {
+    pub fn ip(&self) -> Ipv4Addr {
+        self.net.addr()
+    }
+    /// The address counts for routing only while its link is up: the kernel drops the
+    /// connected route (and every route through the link) when it goes down.
+    pub fn live(&self) -> bool {
+        self.link.is_up()
+    }
+}
+
+/// Key of a link across the snapshot: (namespace index, ifindex).
+pub type LinkKey = (usize, u32);
+
+pub struct Facts<'a> {
+    pub snap: &'a Snapshot,
+    /// The routes of an earlier snapshot (`--before`), when the user gave one.
+    pub earlier: Option<&'a super::earlier::Earlier>,
+    /// Namespaces whose contents were read (Ok or Partial), with their index in the snapshot.
+    pub namespaces: Vec<(usize, &'a Namespace)>,
+    pub held: Vec<Held<'a>>,
+    segment_of: HashMap<LinkKey, usize>,
+    /// Per segment: its links, and whether every end of it is visible (only veths with known
+    /// peers and bridges), so that "nobody on it holds X" is a fact and not a blind spot.
+    segments: Vec<Segment>,
+    ns_index: HashMap<&'a str, usize>,
+    /// Each namespace's entries of `held` (contiguous: `held` is built namespace by namespace).
+    held_range: HashMap<&'a str, std::ops::Range<usize>>,
+    /// Every gateway route of every namespace, by gateway address: who sends what through
+    /// which address. Built once, so "who uses this namespace as a gateway" is a look-up and
+    /// not a walk over every route of every namespace (10,000 routes × 1000 namespaces).
+    gw_uses: HashMap<Ipv4Addr, Vec<(&'a Namespace, Ipv4Net)>>,
+    /// Every link by (namespace index, ifindex): rules look links up per link and per address.
+    links: LinkIndex<'a>,
+    /// Positions in `held` by link, and by address; and each bridge's ports. A container
+    /// owns its namespace and can fill it with links: rules that asked "which addresses does
+    /// this link hold" or "which links are this bridge's ports" by walking everything were
+    /// quadratic, and 30,000 bridges kept `doctor` busy for minutes.
+    held_on: HashMap<LinkKey, Vec<usize>>,
+    held_at: HashMap<Ipv4Addr, Vec<usize>>,
+    ports: HashMap<LinkKey, Vec<&'a Link>>,
+    /// Per namespace index: the segments of its up links, and its up links on open segments
+    /// (see `reach.rs`): "does this namespace reach that link" is asked per gateway route.
+    up_segments: HashMap<usize, std::collections::HashSet<usize>>,
+    up_open: HashMap<usize, Vec<u32>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Segment {
+    pub links: Vec<LinkKey>,
+    pub closed: bool,
+}
+
+pub fn readable(ns: &Namespace) -> bool {
+    matches!(ns.status, NsStatus::Ok | NsStatus::Partial(_))
+}
+
+/// A usable IPv4 address of `addr` (not loopback, not link-local, not IPv6).
+fn usable_v4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(v4) if !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified() => {
+            Some(v4)
+        }
+        _ => None,
+    }
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(snap: &'a Snapshot) -> Self {
+        let namespaces: Vec<(usize, &Namespace)> = snap
+            .namespaces
+            .iter()
+            .enumerate()
+            .filter(|(_, ns)| readable(ns))
+            .collect();
+        let ns_index = snap
+            .namespaces
+            .iter()
+            .enumerate()
+            .map(|(i, ns)| (ns.name.as_str(), i))
+            .collect();
+        let links = LinkIndex::new(&snap.namespaces);
+        let mut held = Vec::new();
+        let mut held_range = HashMap::new();
+        let mut gw_uses: HashMap<Ipv4Addr, Vec<(&'a Namespace, Ipv4Net)>> = HashMap::new();
+        for &(ni, ns) in &namespaces {
+            for (_, dst, gw) in gateway_routes(ns) {
+                gw_uses.entry(gw).or_default().push((ns, dst));
+            }
+            let start = held.len();
+            for a in &ns.addresses {
+                let Some(ip) = usable_v4(a.address) else {
+                    continue;
+                };
+                let Some(link) = links.get(ni, a.ifindex) else {
+                    continue;
+                };
+                if let Ok(net) = Ipv4Net::new(ip, a.prefix_len.min(32)) {
+                    held.push(Held { ns, link, net });
+                }
+            }
+            held_range.insert(ns.name.as_str(), start..held.len());
+        }
+        let mut facts = Facts {
+            snap,
+            earlier: None,
+            namespaces,
+            held,
+            segment_of: HashMap::new(),
+            segments: Vec::new(),
+            ns_index,
+            held_range,
+            gw_uses,
+            links,
+            held_on: HashMap::new(),
+            held_at: HashMap::new(),
+            ports: HashMap::new(),
+            up_segments: HashMap::new(),
+            up_open: HashMap::new(),
+        };
+        facts.build_lookups();
+        facts.build_segments();
+        facts
+    }
+
+    /// These facts, with the routes of an earlier snapshot.
+    pub fn with_earlier(mut self, earlier: Option<&'a super::earlier::Earlier>) -> Self {
+        self.earlier = earlier;
+        self
+    }
+
+    pub fn ns_idx(&self, name: &str) -> Option<usize> {
+        self.ns_index.get(name).copied()
+    }
+
+    pub fn link(&self, key: LinkKey) -> Option<(&'a Namespace, &'a Link)> {
+        let ns = self.snap.namespaces.get(key.0)?;
+        Some((ns, self.links.get(key.0, key.1)?))
+    }
+
+    /// The veth peer of `link` in namespace `ns`, when its namespace was read and holds it.
+    pub fn peer(&self, _ns: &Namespace, link: &Link) -> Option<(&'a Namespace, &'a Link)> {
+        let peer = link.peer.as_ref()?;
+        // A peer whose namespace could not be identified is out of sight.
+        let pns = peer.namespace.as_deref()?;
+        let idx = self.ns_idx(pns)?;
+        let pns = &self.snap.namespaces[idx];
+        if !readable(pns) {
+            return None;
+        }
+        Some((pns, self.links.get(idx, peer.ifindex)?))
+    }
+}
