@@ -285,12 +285,17 @@ impl App {
     }
 
     /// Esc: clears the filter, else quits.
+    /// Esc, with no popup open: one step back — the filter cleared, else the focus back on
+    /// the namespace list. It never quits: two Esc to close a popup must not end a session
+    /// (losing the baseline and a running capture); `q` and Ctrl-C quit.
     fn back(&mut self) {
         if !self.filter.is_empty() {
             self.filter.clear();
             self.ns_selected = 0;
+        } else if self.focus == Focus::Details {
+            self.focus = Focus::Namespaces;
         } else {
-            self.quit = true;
+            self.status = strings::ESC_DOES_NOT_QUIT.into();
         }
     }
 
@@ -378,7 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn esc_closes_a_popup_clears_the_filter_then_quits() {
+    fn esc_closes_a_popup_clears_the_filter_and_never_quits() {
         let mut a = saved(asset("demo-bridge.json"));
         press(&mut a, KeyCode::Char('?'));
         assert_eq!(a.overlay, Overlay::Help);
@@ -390,7 +395,15 @@ mod tests {
         assert_eq!(a.filter, "r");
         press(&mut a, KeyCode::Esc);
         assert!(a.filter.is_empty() && !a.quit);
+        a.focus = Focus::Details;
         press(&mut a, KeyCode::Esc);
+        assert_eq!(a.focus, Focus::Namespaces);
+        assert!(!a.quit);
+        press(&mut a, KeyCode::Esc);
+        press(&mut a, KeyCode::Esc);
+        assert!(!a.quit, "Esc at the top level must not quit");
+        assert_eq!(a.status, strings::ESC_DOES_NOT_QUIT);
+        press(&mut a, KeyCode::Char('q'));
         assert!(a.quit);
     }
 

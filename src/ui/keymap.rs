@@ -41,7 +41,8 @@ pub enum Action {
     PathForm,
     /// DNS tab: resolve a name as glibc would in the selected namespace.
     Resolve,
-    /// Esc: closes an overlay, else quits.
+    /// Esc: closes an overlay, else clears the filter, else focuses the namespace list; never
+    /// quits.
     Back,
     Quit,
     Click {
@@ -182,7 +183,7 @@ const HELP: Binding = Binding {
 };
 const QUIT: Binding = Binding {
     keys: "q  Esc",
-    what: "quit (Esc closes an overlay first)",
+    what: "quit (Esc only closes and goes back)",
     map: &[(Char('q'), Action::Quit), (KeyCode::Esc, Action::Back)],
 };
 

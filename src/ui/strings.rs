@@ -9,6 +9,8 @@ pub const LOADING: &str = "reading every namespace…";
 pub const REREADING: &str = "reading the host again…";
 pub const NO_PROBLEMS: &str = "the doctor finds nothing wrong on this node";
 pub const NO_MATCH: &str = "no namespace matches the filter";
+/// Esc at the top level: it does not quit (two Esc to close a popup must not end a session).
+pub const ESC_DOES_NOT_QUIT: &str = "q quits (Esc only closes and goes back)";
 pub const HELP_TITLE: &str = " keys (? or Esc to close) ";
 
 // A saved snapshot (`--snapshot FILE`) is read-only: what each key says instead.

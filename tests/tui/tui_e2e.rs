@@ -76,6 +76,14 @@ fn live_tui_in_tmux() {
         tmux(&["send-keys", "Escape"]);
         let (s, ok) = wait_for(Duration::from_secs(2), |s| !s.contains("keys (? or Esc"));
         assert!(ok, "help did not close:\n{s}");
+        // Esc at the top level does not quit (two Esc to close a popup must not end a
+        // session); the status line says how to quit.
+        tmux(&["send-keys", "Escape"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| s.contains("q quits"));
+        assert!(
+            ok && !s.contains("EXIT="),
+            "Esc at the top level quit, or said nothing:\n{s}"
+        );
 
         tmux(&["send-keys", "q"]);
         let (s, ok) = wait_for(Duration::from_secs(3), |s| s.contains("EXIT="));
