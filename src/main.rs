@@ -9,7 +9,10 @@ use netlens::cli;
 #[command(
     name = "netlens",
     version,
-    about = "Inspect and debug Linux networking across every network namespace"
+    about = "Inspect and debug Linux networking across every network namespace",
+    // `--snapshot`/`--since` before a command would be silently ignored: `netlens --snapshot
+    // F doctor` would examine the live node while its user believes it reads F. Refused.
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     /// Open a saved snapshot (from `netlens snapshot --json` or the TUI's `s`) read-only in

@@ -22,7 +22,7 @@ pub struct TraceArgs {
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
     if !(args.wait > 0.0 && args.wait <= 60.0) {
-        crate::errln!("netlens trace: --wait must be between 0 and 60 seconds");
+        crate::errln!("netlens trace: --wait must be more than 0 and at most 60 seconds");
         return Ok(2);
     }
     let (snap, probe) = match args.probe.read("trace") {

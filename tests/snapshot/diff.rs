@@ -311,3 +311,21 @@ fn diff_ignores_traffic_noise() {
         assert_ne!(a, b);
     });
 }
+
+/// `--snapshot`/`--since` belong to the TUI (no command). Before a command they used to be
+/// ignored: `netlens --snapshot F doctor` examined the live node while its user believed it
+/// read F. Now refused with clap's usage error, exit 2, before anything runs.
+#[test]
+fn tui_options_before_a_command_are_refused_not_ignored() {
+    let saved = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-bridge.json");
+    for args in [
+        vec!["--snapshot", saved, "doctor"],
+        vec!["--since", saved, "snapshot", "--json"],
+    ] {
+        let out = netlens(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "netlens {args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "netlens {args:?} ran anyway");
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+    }
+}
