@@ -225,3 +225,20 @@ fn hop_times_follow_the_packet() {
         }
     });
 }
+
+/// A wait outside (0, 60] is bad input: exit 2 and one line saying the real bounds, before
+/// anything is read or sent (0 itself is refused, so the message must not say "between 0").
+#[test]
+fn a_wait_out_of_bounds_is_one_line_and_exit_2() {
+    for wait in ["0", "-1", "61"] {
+        let arg = format!("--wait={wait}");
+        let out = netlens(&["trace", "--from", "x", "10.0.0.1", &arg]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--wait {wait}: {stderr}");
+        assert_eq!(
+            stderr.trim(),
+            "netlens trace: --wait must be more than 0 and at most 60 seconds",
+            "--wait {wait}"
+        );
+    }
+}
