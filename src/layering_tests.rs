@@ -83,9 +83,11 @@ fn pure_plan_use(after: &str) -> bool {
     }
 }
 
-/// Upward imports in the non-test code of `src/`: "file: crate::X (layer a → b)".
-fn upward_imports(src: &Path) -> Vec<String> {
-    let mut found = Vec::new();
+/// Every non-test source file under `src` (`*_tests.rs` and `tests.rs` left out) as its path
+/// relative to `src` and its lines before the first `#[cfg(test)]`, numbered from 1: what
+/// both checks below read.
+fn non_test_sources(src: &Path) -> Vec<(String, Vec<(usize, String)>)> {
+    let mut files = Vec::new();
     let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in fs::read_dir(&dir).expect("read src") {
@@ -94,29 +96,41 @@ fn upward_imports(src: &Path) -> Vec<String> {
                 stack.push(path);
                 continue;
             }
-            let rel = path.strip_prefix(src).expect("under src");
-            let name = rel.to_string_lossy();
-            let top = name.split(['/', '.']).next().unwrap_or("");
-            let Some(own) = layer(top) else { continue };
+            let name = path.strip_prefix(src).expect("under src");
+            let name = name.to_string_lossy().into_owned();
             if name.ends_with("tests.rs") || !name.ends_with(".rs") {
                 continue;
             }
             let text = fs::read_to_string(&path).expect("read source");
-            for line in text.lines() {
-                if line.trim_start().starts_with("#[cfg(test)]") {
-                    break;
-                }
-                for (module, after) in crate_paths(line) {
-                    let Some(theirs) = layer(&module) else {
-                        continue;
-                    };
-                    let allowed =
-                        theirs <= own || (module == "plan" && own == 3 && pure_plan_use(&after));
-                    if !allowed {
-                        found.push(format!(
-                            "{name}: crate::{module}::{after} (layer {own} → {theirs})"
-                        ));
-                    }
+            let lines = text
+                .lines()
+                .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.to_string()))
+                .collect();
+            files.push((name, lines));
+        }
+    }
+    files
+}
+
+/// Upward imports in the non-test code of `src/`: "file: crate::X (layer a → b)".
+fn upward_imports(src: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for (name, lines) in non_test_sources(src) {
+        let top = name.split(['/', '.']).next().unwrap_or("");
+        let Some(own) = layer(top) else { continue };
+        for (_, line) in &lines {
+            for (module, after) in crate_paths(line) {
+                let Some(theirs) = layer(&module) else {
+                    continue;
+                };
+                let allowed =
+                    theirs <= own || (module == "plan" && own == 3 && pure_plan_use(&after));
+                if !allowed {
+                    found.push(format!(
+                        "{name}: crate::{module}::{after} (layer {own} → {theirs})"
+                    ));
                 }
             }
         }
@@ -172,27 +186,14 @@ fn an_upward_import_is_caught() {
 /// is not under a layer): "file:line".
 fn env_readers(src: &Path) -> Vec<String> {
     let mut found = Vec::new();
-    let mut stack = vec![src.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).expect("read src") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let name = path.strip_prefix(src).expect("under src").to_string_lossy();
-            if name == "env.rs" || name == "main.rs" || name.ends_with("tests.rs") {
-                continue;
-            }
-            let text = fs::read_to_string(&path).expect("read source");
-            for (i, line) in text.lines().enumerate() {
-                if line.trim_start().starts_with("#[cfg(test)]") {
-                    break;
-                }
-                let code = line.split("//").next().unwrap_or("");
-                if ["env::var", "env::vars"].iter().any(|c| code.contains(c)) {
-                    found.push(format!("{name}:{}", i + 1));
-                }
+    for (name, lines) in non_test_sources(src) {
+        if name == "env.rs" || name == "main.rs" {
+            continue;
+        }
+        for (number, line) in &lines {
+            let code = line.split("//").next().unwrap_or("");
+            if ["env::var", "env::vars"].iter().any(|c| code.contains(c)) {
+                found.push(format!("{name}:{number}"));
             }
         }
     }
