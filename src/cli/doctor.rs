@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::collect::{self, Options};
 use crate::diagnose::{diagnose_with, has_problems, Finding};
-use crate::model::{Namespace, Snapshot};
+use crate::model::Snapshot;
 use crate::report::doctor::{render, unread, DoctorReport, Unread};
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -123,18 +123,6 @@ pub fn exit_code(findings: &[Finding], unread: &[Unread]) -> i32 {
     }
 }
 
-fn matches(ns: &Namespace, sel: &str) -> bool {
-    ns.name == sel
-        || ns.inode.to_string() == sel
-        || ns.paths.iter().any(|p| p == sel)
-        || ns.processes.iter().any(|p| {
-            p.pid.to_string() == sel
-                || p.container_id
-                    .as_deref()
-                    .is_some_and(|c| sel.len() >= 4 && c.starts_with(sel))
-        })
-}
-
 /// The names of the namespaces `--ns` selects (`None`: all), or an error naming the selector
 /// that matched nothing.
 fn select(snap: &Snapshot, sels: &[String]) -> Result<Option<Vec<String>>, String> {
@@ -146,14 +134,13 @@ fn select(snap: &Snapshot, sels: &[String]) -> Result<Option<Vec<String>>, Strin
         let found: Vec<String> = snap
             .namespaces
             .iter()
-            .filter(|ns| matches(ns, sel))
+            .filter(|ns| ns.answers_to(sel))
             .map(|ns| ns.name.clone())
             .collect();
         if found.is_empty() {
-            let known: Vec<&str> = snap.namespaces.iter().map(|n| n.name.as_str()).collect();
             return Err(format!(
-                "unknown namespace {sel:?}; known: {}",
-                known.join(", ")
+                "unknown namespace {sel:?}{}",
+                crate::netns::lookup::suggest(sel, &snap.labels())
             ));
         }
         names.extend(found);
@@ -165,7 +152,7 @@ fn select(snap: &Snapshot, sels: &[String]) -> Result<Option<Vec<String>>, Strin
 mod tests {
     use super::*;
     use crate::diagnose::Severity;
-    use crate::model::{NamespaceKind, NsStatus};
+    use crate::model::{Namespace, NamespaceKind, NsStatus};
 
     fn snap(statuses: Vec<NsStatus>, warnings: Vec<String>) -> Snapshot {
         let namespaces = statuses

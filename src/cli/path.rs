@@ -77,7 +77,10 @@ pub fn run(args: &PathArgs) -> anyhow::Result<i32> {
         t.push('\n');
         t
     } else {
-        report::path::render_path(&report)
+        report::path::render_path_named(&report, &|n| {
+            snap.namespace(n)
+                .map_or_else(|| n.to_string(), |ns| ns.label())
+        })
     };
     // Anything a renderer missed is neutralised here (JSON keeps its value).
     let text = crate::text::terminal_safe(&text, args.probe.json);

@@ -48,7 +48,10 @@ impl Default for Options {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("unknown namespace {wanted:?}; known: {}", known.join(", "))]
+    #[error(
+        "unknown namespace {wanted:?}{}",
+        crate::netns::lookup::suggest(wanted, known)
+    )]
     UnknownNamespace { wanted: String, known: Vec<String> },
 }
 
@@ -72,6 +75,7 @@ fn collect_one(
     let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
     ns.paths = found.named_paths.clone();
     ns.processes = found.processes.clone();
+    ns.workload = found.workload.clone();
 
     let file = match found.open() {
         Ok(f) => f,
@@ -200,7 +204,7 @@ fn check_selectors(discovery: &Discovery, opts: &Options) -> Result<(), Snapshot
         if !discovery.namespaces.iter().any(|f| f.matches(sel)) {
             return Err(SnapshotError::UnknownNamespace {
                 wanted: sel.clone(),
-                known: discovery.names(),
+                known: crate::netns::lookup::labels(&discovery.namespaces),
             });
         }
     }
@@ -210,6 +214,7 @@ fn check_selectors(discovery: &Discovery, opts: &Options) -> Result<(), Snapshot
 /// A namespace whose collection did not finish, with why.
 fn failed(found: &FoundNs, why: &str) -> Collected {
     let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
+    ns.workload = found.workload.clone();
     ns.status = NsStatus::Inaccessible(why.into());
     Collected {
         ns,

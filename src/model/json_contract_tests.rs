@@ -478,3 +478,46 @@ mod typed_link {
         assert!(link.is_up());
     }
 }
+
+/// A namespace's workload (issue 13, "real names everywhere"): a new optional field, written
+/// only when a runtime named the namespace, so snapshots without it encode as before; the
+/// runtime is a `text_enum` (an unknown runtime's name survives).
+mod workload {
+    use crate::model::{Namespace, NamespaceKind, Runtime, Workload, WorkloadKind};
+
+    #[test]
+    fn workload_round_trips_and_is_omitted_when_none() {
+        let mut ns = Namespace::new("netns-317be69c".into(), NamespaceKind::Named, 7);
+        let plain = serde_json::to_value(&ns).unwrap();
+        assert!(plain.get("workload").is_none(), "{plain}");
+        ns.workload = Some(Workload {
+            kind: WorkloadKind::Pod,
+            runtime: Runtime::CriO,
+            name: "web".into(),
+            pod_namespace: Some("default".into()),
+            id: "4c9d3b1f2a6e".into(),
+        });
+        let v = serde_json::to_value(&ns).unwrap();
+        assert_eq!(
+            v["workload"],
+            serde_json::json!({"kind": "pod", "runtime": "cri-o", "name": "web",
+                "pod_namespace": "default", "id": "4c9d3b1f2a6e"})
+        );
+        let back: Namespace = serde_json::from_value(v).unwrap();
+        assert_eq!(back, ns);
+        let c =
+            serde_json::json!({"kind": "container", "runtime": "lxc", "name": "c3", "id": "31"});
+        let w: Workload = serde_json::from_value(c.clone()).unwrap();
+        assert_eq!(w.runtime, Runtime::Other("lxc".into()));
+        assert_eq!(w.pod_namespace, None);
+        assert_eq!(serde_json::to_value(&w).unwrap(), c);
+        for r in [
+            Runtime::Containerd,
+            Runtime::CriO,
+            Runtime::Podman,
+            Runtime::Docker,
+        ] {
+            assert_eq!(Runtime::parse(r.as_str()), r);
+        }
+    }
+}

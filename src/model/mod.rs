@@ -20,6 +20,7 @@ mod socket;
 mod sysctl;
 mod text_enum;
 pub mod topology;
+mod workload;
 
 pub use cni::{
     ip_number, within, CniConfig, CniPlugin, CniRuntime, CniState, ConfigProblem, IpamAllocation,
@@ -36,6 +37,7 @@ pub use route::{
 };
 pub use socket::ListeningSocket;
 pub use sysctl::Sysctls;
+pub use workload::{Runtime, Workload, WorkloadKind};
 
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +66,38 @@ impl Snapshot {
     /// Finds a namespace by its display name (`host`, a `/run/netns` name, or `pid:N`).
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
         self.namespaces.iter().find(|ns| ns.name == name)
+    }
+
+    /// The one namespace a user's selector names ([`Namespace::answers_to`]): an exact name
+    /// first, then an exact workload name (`default/web`), else the only match; `Err` lists
+    /// the candidates when several match (empty: none does).
+    pub fn select(&self, sel: &str) -> Result<&Namespace, Vec<&Namespace>> {
+        if let Some(ns) = self.namespace(sel) {
+            return Ok(ns);
+        }
+        let hits: Vec<&Namespace> = self
+            .namespaces
+            .iter()
+            .filter(|n| n.answers_to(sel))
+            .collect();
+        let by_label: Vec<&&Namespace> = hits.iter().filter(|n| n.label() == sel).collect();
+        match (hits.as_slice(), by_label.as_slice()) {
+            ([one], _) => Ok(one),
+            (_, [one]) => Ok(one),
+            _ => Err(hits),
+        }
+    }
+
+    /// Every name a user may type: each namespace's name and its workload's.
+    pub fn labels(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for ns in &self.namespaces {
+            out.push(ns.name.clone());
+            if ns.workload.is_some() {
+                out.push(ns.label());
+            }
+        }
+        out
     }
 }
 

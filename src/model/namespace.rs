@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use super::{Address, Link, ListeningSocket, Neighbor, Route, RoutingRule, Sysctls};
 use crate::model::dns_files::DnsFiles;
 use crate::model::firewall::Firewall;
+use crate::model::workload::Workload;
 
 /// How a namespace was found, which also says how long it lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -39,6 +40,17 @@ pub struct ProcessRef {
     pub container_id: Option<String>,
 }
 
+impl ProcessRef {
+    /// Its pid, or a prefix of its container id (4 characters at least).
+    pub fn answers_to(&self, sel: &str) -> bool {
+        self.pid.to_string() == sel
+            || self
+                .container_id
+                .as_deref()
+                .is_some_and(|c| sel.len() >= 4 && c.starts_with(sel))
+    }
+}
+
 /// One network namespace and everything read from inside it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Namespace {
@@ -54,6 +66,10 @@ pub struct Namespace {
     /// pods) are listed, not every process of the machine.
     #[serde(default)]
     pub processes: Vec<ProcessRef>,
+    /// The pod or container running in it, as its runtime names it (none for the host, for
+    /// `ip netns` namespaces, and where no runtime's state claims it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<Workload>,
     pub status: NsStatus,
     #[serde(default)]
     pub links: Vec<Link>,
@@ -83,6 +99,7 @@ impl Namespace {
             inode,
             paths: Vec::new(),
             processes: Vec::new(),
+            workload: None,
             status: NsStatus::Ok,
             links: Vec::new(),
             addresses: Vec::new(),
@@ -94,6 +111,36 @@ impl Namespace {
             firewall: None,
             dns: None,
         }
+    }
+
+    /// What a user calls it: the pod (`namespace/name`) or container name running in it,
+    /// else the kernel-side name (`host`, the `/run/netns` name, `pid:N`). Not unique (two
+    /// runtimes may both have a `web`): [`Namespace::name`] stays the identity.
+    pub fn label(&self) -> String {
+        match &self.workload {
+            Some(w) => w.display_name(),
+            None => self.name.clone(),
+        }
+    }
+
+    /// The label with the kernel-side name beside it when they differ, for reports that must
+    /// also say which namespace it is: `c3 (netns-317be69c-…)`.
+    pub fn label_and_name(&self) -> String {
+        match &self.workload {
+            Some(w) => format!("{} ({})", w.display_name(), self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Whether a user's selector (`--ns`, `--from`) names it: its name, inode or a path, the
+    /// pid of a process in it, a container id prefix (4 characters at least), or its
+    /// workload's name or id prefix.
+    pub fn answers_to(&self, sel: &str) -> bool {
+        self.name == sel
+            || self.inode.to_string() == sel
+            || self.paths.iter().any(|p| p == sel)
+            || self.processes.iter().any(|p| p.answers_to(sel))
+            || self.workload.as_ref().is_some_and(|w| w.answers_to(sel))
     }
 
     pub fn link(&self, name: &str) -> Option<&Link> {

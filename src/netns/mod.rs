@@ -4,3 +4,4 @@ pub mod discover;
 pub mod enter;
 pub mod lookup;
 pub mod resolve;
+pub mod workload;

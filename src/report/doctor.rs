@@ -70,7 +70,14 @@ pub fn unread(snap: &Snapshot) -> Vec<Unread> {
 pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) -> String {
     let mut out = String::new();
     let scope = match only {
-        Some(names) => names.join(", "),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                snap.namespace(n)
+                    .map_or_else(|| n.clone(), |ns| ns.label_and_name())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         None => format!("{} namespaces", snap.namespaces.len()),
     };
     for w in &snap.warnings {

@@ -6,9 +6,13 @@ use crate::text::Esc;
 use crate::trace::live::TraceReport;
 use crate::trace::path::{Hop, Outcome, PathReport};
 
-fn hop_line(i: usize, h: &Hop) -> String {
+/// What a namespace is called in the text: its workload's name (`c3`, `default/web`) where the
+/// caller knows it (`render_path_named`), else its name.
+type Namer<'a> = &'a dyn Fn(&str) -> String;
+
+fn hop_line(i: usize, h: &Hop, names: Namer<'_>) -> String {
     // Names, routes and notes come from the kernel: escaped, so each stays on its line.
-    let mut s = format!("  {}. {}", i + 1, Esc(&h.namespace));
+    let mut s = format!("  {}. {}", i + 1, Esc(&names(&h.namespace)));
     match (&h.in_iface, &h.out_iface) {
         (Some(a), Some(b)) => s.push_str(&format!(" ({} → {})", Esc(a), Esc(b))),
         (Some(a), None) => s.push_str(&format!(" (in {})", Esc(a))),
@@ -33,10 +37,20 @@ fn hop_line(i: usize, h: &Hop) -> String {
 
 /// The report as text: each leg's hops, then how it ended.
 pub fn render_path(r: &PathReport) -> String {
+    render_path_named(r, &|n| n.to_string())
+}
+
+/// [`render_path`] with each namespace called by `names` (the snapshot's workload labels);
+/// the start also keeps its namespace name when that differs.
+pub fn render_path_named(r: &PathReport, names: Namer<'_>) -> String {
     let p = &r.probe;
+    let from = match names(&p.from) {
+        label if label == p.from => label,
+        label => format!("{label} ({})", p.from),
+    };
     let mut out = format!(
         "path from {} to {} ({}{})\n",
-        Esc(&p.from),
+        Esc(&from),
         p.dst,
         p.proto,
         p.port.map(|n| format!("/{n}")).unwrap_or_default()
@@ -44,7 +58,7 @@ pub fn render_path(r: &PathReport) -> String {
     for leg in &r.legs {
         out.push_str(&format!("{}:\n", leg.direction));
         for (i, h) in leg.hops.iter().enumerate() {
-            out.push_str(&hop_line(i, h));
+            out.push_str(&hop_line(i, h, names));
             out.push('\n');
         }
         out.push_str(&match &leg.outcome {
@@ -53,7 +67,7 @@ pub fn render_path(r: &PathReport) -> String {
                 listener,
             } => format!(
                 "  ✓ delivered in {}{}\n",
-                Esc(namespace),
+                Esc(&names(namespace)),
                 listener
                     .as_ref()
                     .map(|l| format!(" to {}", Esc(l)))
@@ -62,7 +76,7 @@ pub fn render_path(r: &PathReport) -> String {
             Outcome::LeavesNode { namespace, iface } => {
                 format!(
                     "  → leaves the node from {} through {}\n",
-                    Esc(namespace),
+                    Esc(&names(namespace)),
                     Esc(iface)
                 )
             }
@@ -73,7 +87,7 @@ pub fn render_path(r: &PathReport) -> String {
                 no_fix,
             } => format!(
                 "  ✗ stops in {}: {}{}\n",
-                Esc(namespace),
+                Esc(&names(namespace)),
                 Esc(cause),
                 match (finding, no_fix) {
                     (Some(f), _) => format!("\n    fix: netlens fix {}", Esc(f)),

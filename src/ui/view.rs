@@ -52,22 +52,19 @@ pub(crate) fn border(app: &App, focused: bool, title: String) -> Block<'static> 
         .title(title)
 }
 
+/// A namespace's line in the list: what runs in it first (`c3 (podman)`, `default/web
+/// (pod)`), else its name and, for one held only by a process, the process; then its counts.
+/// The kernel name and ids are in its details (Enter).
 fn ns_label(ns: &Namespace) -> String {
-    let kind = match ns.kind {
-        NamespaceKind::Host => String::new(),
-        NamespaceKind::Named => String::new(),
-        NamespaceKind::Process => ns
-            .processes
-            .first()
-            .map(|p| format!(" {}", esc(&p.comm)))
-            .unwrap_or_default(),
+    let who = match (&ns.workload, ns.kind) {
+        (Some(w), _) => format!("{} ({})", esc(&w.display_name()), esc(w.what())),
+        (None, NamespaceKind::Process) => match ns.processes.first() {
+            Some(p) => format!("{} {}", esc(&ns.name), esc(&p.comm)),
+            None => esc(&ns.name),
+        },
+        (None, NamespaceKind::Host | NamespaceKind::Named) => esc(&ns.name),
     };
-    format!(
-        "{}{kind} ({}l {}a)",
-        esc(&ns.name),
-        ns.links.len(),
-        ns.addresses.len()
-    )
+    format!("{who} ({}l {}a)", ns.links.len(), ns.addresses.len())
 }
 
 /// `*` where something changed since the baseline (marks on); else `!` where the doctor found

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 mod named;
 mod procs;
 
-use crate::model::{NamespaceKind, NsStatus, ProcessRef};
+use crate::model::{NamespaceKind, NsStatus, ProcessRef, Workload};
 
 pub use named::named_dirs;
 pub use procs::container_id_from_cgroup;
@@ -34,6 +34,8 @@ pub struct FoundNs {
     /// Bind-mount paths (reported to the user); process paths are implied by `processes`.
     pub named_paths: Vec<String>,
     pub processes: Vec<ProcessRef>,
+    /// The pod or container its processes belong to (`super::workload`).
+    pub workload: Option<Workload>,
     /// The `/etc/netns/NAME` directory `ip netns exec` would overlay, for named namespaces.
     pub etc_override: Option<PathBuf>,
     /// A root directory whose `/etc` processes in it see (`/proc/PID/root`).
@@ -42,17 +44,23 @@ pub struct FoundNs {
 
 impl FoundNs {
     /// Whether a user's selector names this namespace: its name, its inode, a bind-mount path,
-    /// the pid of a process in it, or a container id prefix (4 characters at least).
+    /// the pid of a process in it, a container id prefix (4 characters at least), or its
+    /// workload's name (`c3`, `default/web`, a bare pod name) or id prefix. The same rules as
+    /// `Namespace::answers_to`, which a saved snapshot is searched with.
     pub fn matches(&self, sel: &str) -> bool {
         self.name == sel
             || self.inode.to_string() == sel
             || self.named_paths.iter().any(|p| p == sel)
-            || self.processes.iter().any(|p| {
-                p.pid.to_string() == sel
-                    || p.container_id
-                        .as_deref()
-                        .is_some_and(|c| sel.len() >= 4 && c.starts_with(sel))
-            })
+            || self.processes.iter().any(|p| p.answers_to(sel))
+            || self.workload.as_ref().is_some_and(|w| w.answers_to(sel))
+    }
+
+    /// What a user calls it: the workload's name, else the namespace's.
+    pub fn label(&self) -> String {
+        match &self.workload {
+            Some(w) => w.display_name(),
+            None => self.name.clone(),
+        }
     }
 
     /// Opens the namespace through the first of its paths that still names it. `Err` carries
@@ -106,6 +114,7 @@ pub fn discover() -> Discovery {
     out.namespaces.push(host(&mut out.warnings, out.own_inode));
     named::add_named(&mut out.namespaces);
     procs::add_processes(&mut out);
+    super::workload::name_all(&mut out.namespaces, &super::workload::Sources::system());
     out
 }
 
@@ -119,9 +128,7 @@ fn host(warnings: &mut Vec<String>, own_inode: Option<u64>) -> FoundNs {
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
-            warnings.push(format!(
-                "{HOST_UNKNOWN} ({why}): taking this process's namespace as the host's"
-            ));
+            warnings.push(host_unknown(&why));
             let own = PathBuf::from("/proc/self/ns/net");
             (own_inode.unwrap_or(0), own)
         }
@@ -133,9 +140,24 @@ fn host(warnings: &mut Vec<String>, own_inode: Option<u64>) -> FoundNs {
         paths: vec![host_path],
         named_paths: Vec::new(),
         processes: Vec::new(),
+        workload: None,
         etc_override: None,
         root: PathBuf::from("/"),
     }
+}
+
+/// The first-run note when PID 1's namespace cannot be read: typically netlens runs in a
+/// container (PID 1 is then the container's init, owned by another user, or hidden), so what
+/// it calls `host` is the container's own namespace, and the user needs to know how to see
+/// the node's.
+fn host_unknown(why: &str) -> String {
+    format!(
+        "{HOST_UNKNOWN} ({why}): the host's network namespace cannot be identified, so the one \
+         netlens runs in is shown as `host`. Inside a container that is the container's own \
+         namespace, not the node's; to see the node's, run netlens on the host as root, or in \
+         a container started with the host's PID namespace and root (`docker run --pid host \
+         --privileged`, a pod with `hostPID: true`)"
+    )
 }
 
 /// Inode from a `/proc/PID/ns/net` link target such as `net:[4026531840]`; reading the link

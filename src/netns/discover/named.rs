@@ -81,6 +81,7 @@ pub(super) fn add_named(known: &mut Vec<FoundNs>) {
                 paths: vec![path],
                 named_paths: vec![path_text],
                 processes: Vec::new(),
+                workload: None,
                 root: PathBuf::from("/"),
             });
         }

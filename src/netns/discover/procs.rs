@@ -73,6 +73,7 @@ pub(super) fn add_processes(out: &mut Discovery) {
                     paths: vec![ns_link],
                     named_paths: Vec::new(),
                     processes: vec![process_ref(pid)],
+                    workload: None,
                     etc_override: None,
                     root: PathBuf::from(format!("/proc/{pid}/root")),
                 });

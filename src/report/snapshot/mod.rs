@@ -51,13 +51,18 @@ pub fn render(snap: &Snapshot) -> String {
 }
 
 fn header(ns: &Namespace) -> String {
-    let mut h = format!("== {}", ns.name);
+    let mut h = format!("== {}", ns.label_and_name());
     let kind = match ns.kind {
         NamespaceKind::Host => "host".to_string(),
         NamespaceKind::Named => format!("named: {}", ns.paths.join(", ")),
         NamespaceKind::Process => "held by process".to_string(),
     };
     let _ = write!(h, "  [{kind}; inode {}]", ns.inode);
+    if let Some(w) = &ns.workload {
+        // By characters, as below: a saved snapshot's id may be anything.
+        let id: String = w.id.chars().take(12).collect();
+        let _ = write!(h, " {} {} (id {id})", w.what(), w.display_name());
+    }
     if !ns.processes.is_empty() {
         let procs: Vec<String> = ns
             .processes

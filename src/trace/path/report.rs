@@ -96,9 +96,18 @@ pub fn probe_for(
     proto: &str,
     port: Option<u16>,
 ) -> Result<Probe, String> {
-    let name = match snap.namespace(from) {
-        Some(n) => n.name.clone(),
-        None => crate::netns::lookup::find(from)
+    // The snapshot knows every namespace's workload (`c3`, `default/web`); the live scan
+    // is for what it cannot hold (a pid started since).
+    let name = match snap.select(from) {
+        Ok(n) => n.name.clone(),
+        Err(many) if many.len() > 1 => {
+            let names: Vec<String> = many.iter().map(|n| n.label_and_name()).collect();
+            return Err(format!(
+                "{from:?} names more than one namespace: {}",
+                names.join(", ")
+            ));
+        }
+        Err(_) => crate::netns::lookup::find(from)
             .map(|(f, _)| f.name)
             .map_err(|e| e.to_string())?,
     };

@@ -40,6 +40,14 @@ fn namespace_fields(ns: &Namespace) -> Vec<(String, String)> {
         ("inode".to_string(), ns.inode.to_string()),
         ("status".to_string(), status_text(&ns.status)),
     ];
+    if let Some(w) = &ns.workload {
+        fields.push((
+            "workload".into(),
+            format!("{} {}", w.what(), w.display_name()),
+        ));
+        fields.push(("runtime".into(), w.runtime.to_string()));
+        fields.push(("id".into(), w.id.clone()));
+    }
     for p in &ns.paths {
         fields.push(("path".into(), p.clone()));
     }
