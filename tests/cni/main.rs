@@ -10,5 +10,6 @@ mod common;
 mod cni;
 mod hostile_cni_files;
 mod parsers_cni;
+mod runtime_names;
 mod runtime_podman;
 mod snapshot_cni;
