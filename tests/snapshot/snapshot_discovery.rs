@@ -253,6 +253,31 @@ fn ns_selection_and_unknown_namespace() {
     );
 }
 
+/// An unknown `--ns` on a node of many namespaces names the closest few, not all of them
+/// (532 names on one line before issue 13), and says how many more there are.
+#[test]
+fn unknown_namespace_lists_the_closest_few() {
+    in_world(
+        "snapshot_discovery::unknown_namespace_lists_the_closest_few",
+        || {
+            for i in 0..60 {
+                sh(&["ip", "netns", "add", &format!("svc-{i}")]);
+            }
+            let out = netlens(&["snapshot", "--ns", "svc-590"]);
+            assert_eq!(out.status.code(), Some(2));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            let offered = err.split_once("(closest: ").map(|x| x.1).unwrap_or("");
+            let shown = offered.matches("svc-").count();
+            assert!((1..=5).contains(&shown), "{err}");
+            // One edit away, so first: svc-59 and svc-50.
+            assert!(offered.starts_with("svc-50, svc-59,"), "{err}");
+            assert!(err.contains("more"), "{err}");
+            assert!(!err.contains("svc-37,"), "{err}");
+        },
+    );
+}
+
 /// A namespace bind-mounted only under Docker's directory is named `docker:NAME`; one mounted
 /// in both places is listed once, under its `/run/netns` name, with both paths.
 #[test]
