@@ -13,6 +13,24 @@ use common::snap::*;
 use common::world::{in_world, netlens_bin};
 use netlens::model::{NamespaceKind, NsStatus, Snapshot};
 
+/// PID 1 (root's) cannot be inspected: the first-run note says what that means and how to
+/// see the node's namespace (issue 13: it puzzled users inside containers).
+fn assert_pid1_note(snap: &Snapshot) {
+    let note = snap
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("cannot read /proc/1/ns/net"))
+        .unwrap_or_else(|| panic!("no note about PID 1: {:?}", snap.warnings));
+    for words in [
+        "shown as `host`",
+        "container's own",
+        "--pid host",
+        "hostPID",
+    ] {
+        assert!(note.contains(words), "{words:?} not in {note}");
+    }
+}
+
 /// Run as `nobody` with no capabilities: exit 0, valid JSON, the not-root warning, the own
 /// namespace's links read, every other namespace `inaccessible`, and no panic.
 #[test]
@@ -49,6 +67,7 @@ fn unprivileged_snapshot_degrades_without_failing() {
                 "{:?}",
                 snap.warnings
             );
+            assert_pid1_note(&snap);
             let host = ns(&snap, "host");
             assert_eq!(host.kind, NamespaceKind::Host);
             // The root's NAT rules cannot be read without CAP_NET_ADMIN: that must show in the
