@@ -12,8 +12,8 @@ use crate::trace::filter::Filter;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CaptureArgs {
-    /// The namespace (name, /run/netns path, pid, container id prefix or inode). Default: the
-    /// one netlens runs in.
+    /// The namespace (name, /run/netns path, pid, container or pod name, container id prefix
+    /// or inode). Default: the one netlens runs in.
     #[arg(long = "ns", value_name = "NS")]
     pub ns: Option<String>,
     /// The interface to capture on, as named inside that namespace.

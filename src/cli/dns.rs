@@ -12,7 +12,8 @@ pub struct DnsArgs {
     /// The name to resolve (a trailing dot makes it absolute: no search list).
     #[arg(value_name = "NAME")]
     pub name: String,
-    /// The namespace (name, path, pid, container id prefix or inode); default: the host's.
+    /// The namespace (name, path, pid, container or pod name, container id prefix or inode);
+    /// default: the host's.
     #[arg(long, value_name = "NS", default_value = "host")]
     pub ns: String,
     /// Record type: A+AAAA (default, like getaddrinfo), A, AAAA, or any other (MX, TXT, SRV…,

@@ -18,8 +18,9 @@ pub struct DoctorArgs {
     /// Print `{"findings": [...], "complete": BOOL, "unread": [...]}` as JSON (docs/doctor.md).
     #[arg(long)]
     pub json: bool,
-    /// Only findings about these namespaces (name, /run/netns path, pid, container id prefix
-    /// or inode). Every namespace is still read: most rules look across namespaces.
+    /// Only findings about these namespaces (name, /run/netns path, pid, container or pod
+    /// name, container id prefix or inode). Every namespace is still read: most rules look
+    /// across namespaces.
     #[arg(long = "ns", value_name = "NAME")]
     pub ns: Vec<String>,
     /// Diagnose a saved snapshot (`netlens snapshot --json > FILE`) instead of this host; needs

@@ -14,7 +14,8 @@ use crate::trace::path::{probe_for, walk, LiveKernel, Probe};
 /// What to send and where: shared by `path` and `trace`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProbeArgs {
-    /// The namespace the packet starts in (name, path, pid, container id prefix or inode).
+    /// The namespace the packet starts in (name, path, pid, container or pod name, container
+    /// id prefix or inode).
     #[arg(long, value_name = "NS")]
     pub from: String,
     /// Source address (one of the namespace's own); default: what the kernel would choose.

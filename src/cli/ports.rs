@@ -19,8 +19,8 @@ pub struct PortsArgs {
     /// control plane).
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,
-    /// The namespace to check (name, path, pid, container id prefix or inode); default the
-    /// host's. A kind or other containerised node is such a namespace.
+    /// The namespace to check (name, path, pid, container or pod name, container id prefix
+    /// or inode); default the host's. A kind or other containerised node is such a namespace.
     #[arg(long = "ns", value_name = "NS")]
     pub ns: Option<String>,
     /// Another node's address: TCP connect to the role's ports there. Repeatable.

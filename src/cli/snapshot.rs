@@ -10,8 +10,8 @@ pub struct SnapshotArgs {
     /// Print the snapshot as JSON (schema: docs/snapshot-schema.md).
     #[arg(long)]
     pub json: bool,
-    /// Only these namespaces (name, /run/netns path, pid, container id prefix or inode).
-    /// Repeat for several.
+    /// Only these namespaces (name, /run/netns path, pid, container or pod name, container id
+    /// prefix or inode). Repeat for several.
     #[arg(long = "ns", value_name = "NAME")]
     pub ns: Vec<String>,
     /// Skip reading iptables/nftables rules.

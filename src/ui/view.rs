@@ -156,3 +156,61 @@ fn draw_status(f: &mut Frame, app: &App) {
         app.areas.status,
     );
 }
+
+#[cfg(test)]
+mod ns_label_tests {
+    use super::ns_label;
+    use crate::model::{Namespace, NamespaceKind, ProcessRef, Runtime, Workload, WorkloadKind};
+
+    fn ns(kind: NamespaceKind, workload: Option<Workload>) -> Namespace {
+        let mut ns = Namespace::new("netns-317be69c-c827-307f-4077-1".into(), kind, 9);
+        ns.processes.push(ProcessRef {
+            pid: 42,
+            comm: "sleep".into(),
+            container_id: None,
+        });
+        ns.workload = workload;
+        ns
+    }
+
+    fn workload(kind: WorkloadKind, pod_ns: Option<&str>, name: &str) -> Option<Workload> {
+        Some(Workload {
+            kind,
+            runtime: Runtime::Podman,
+            name: name.into(),
+            pod_namespace: pod_ns.map(Into::into),
+            id: "31".repeat(32),
+        })
+    }
+
+    #[test]
+    fn the_workload_comes_first_and_the_kernel_name_only_without_one() {
+        let c3 = ns(
+            NamespaceKind::Named,
+            workload(WorkloadKind::Container, None, "c3"),
+        );
+        assert_eq!(ns_label(&c3), "c3 (podman) (0l 0a)");
+        let web = ns(
+            NamespaceKind::Process,
+            workload(WorkloadKind::Pod, Some("default"), "web"),
+        );
+        assert_eq!(ns_label(&web), "default/web (pod) (0l 0a)");
+        let plain = ns(NamespaceKind::Named, None);
+        assert_eq!(ns_label(&plain), "netns-317be69c-c827-307f-4077-1 (0l 0a)");
+        let mut held = ns(NamespaceKind::Process, None);
+        held.name = "pid:42".into();
+        assert_eq!(ns_label(&held), "pid:42 sleep (0l 0a)");
+    }
+
+    /// A name from a saved snapshot (not checked as the collector checks it) is escaped.
+    #[test]
+    fn a_hostile_name_is_escaped() {
+        let evil = ns(
+            NamespaceKind::Named,
+            workload(WorkloadKind::Container, None, "c3\u{1b}[2J\nx"),
+        );
+        let label = ns_label(&evil);
+        assert!(!label.chars().any(char::is_control), "{label:?}");
+        assert!(label.starts_with("c3"), "{label:?}");
+    }
+}
