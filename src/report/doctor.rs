@@ -71,7 +71,7 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
     let mut out = String::new();
     let scope = match only {
         Some(names) => names.join(", "),
-        None => format!("{} namespaces", snap.namespaces.len()),
+        None => super::plural(snap.namespaces.len(), "namespace"),
     };
     for w in &snap.warnings {
         crate::put!(out, "note: {w}");
@@ -141,9 +141,9 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
     } else {
         crate::put!(
             out,
-            "doctor: {} errors, {} warnings, {} information in {scope}{incomplete}",
-            count(Severity::Error),
-            count(Severity::Warning),
+            "doctor: {}, {}, {} information in {scope}{incomplete}",
+            super::plural(count(Severity::Error), "error"),
+            super::plural(count(Severity::Warning), "warning"),
             count(Severity::Info)
         );
     }

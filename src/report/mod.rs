@@ -11,3 +11,6 @@ pub mod doctor;
 pub mod path;
 pub mod ports;
 pub mod snapshot;
+pub mod words;
+
+pub use words::{noun, plural, plural_of};
