@@ -93,6 +93,13 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
                 crate::put!(out, "  fix: {}", fix.title);
                 for (i, step) in fix.steps.iter().enumerate() {
                     crate::put!(out, "    {}. {step}", i + 1);
+                    // The commands `fix --dry-run` shows, so the finding can be repaired by
+                    // hand; shell-quoted already, made terminal-safe without re-escaping.
+                    for cmd in crate::plan::shell::commands(step) {
+                        out.push_str("      $ ");
+                        out.push_str(&crate::text::sanitize_line(&cmd));
+                        out.push('\n');
+                    }
                 }
                 for left in &f.fix_leaves {
                     crate::put!(out, "  after this fix, still an error: {left}");

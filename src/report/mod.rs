@@ -5,6 +5,7 @@
 //! their text, so both forms are built from one place.
 pub mod capture;
 pub mod cni;
+pub mod color;
 pub mod diff;
 pub mod dns;
 pub mod doctor;
