@@ -32,6 +32,9 @@ pub const STATE_DIR: &str = "NETLENS_STATE_DIR";
 pub const SYSCTL_DIR: &str = "NETLENS_SYSCTL_DIR";
 /// Set and non-empty: no colours (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Progress notes on stderr for slow work (a silent nameserver, a long read): `always` shows
+/// them even when stderr is not a terminal, `never` hides them; default: on a terminal only.
+pub const PROGRESS: &str = "NETLENS_PROGRESS";
 
 /// Everything the environment can change about netlens, read once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +49,8 @@ pub struct Settings {
     pub sysctl_dir: Option<PathBuf>,
     /// Colours on: [`NO_COLOR`] unset or empty.
     pub color: bool,
+    /// [`PROGRESS`]: `Some(true)` always, `Some(false)` never, `None` on a terminal only.
+    pub progress: Option<bool>,
     /// The test hooks; empty without the `test-hooks` feature.
     pub hooks: TestHooks,
 }
@@ -59,6 +64,7 @@ impl Default for Settings {
             state_dir: None,
             sysctl_dir: None,
             color: true,
+            progress: None,
             hooks: TestHooks::default(),
         }
     }
@@ -100,6 +106,11 @@ impl Settings {
             state_dir: dir(STATE_DIR),
             sysctl_dir: dir(SYSCTL_DIR),
             color: non_empty(NO_COLOR).is_none(),
+            progress: non_empty(PROGRESS).and_then(|v| match v.to_str() {
+                Some("always" | "1" | "yes" | "on") => Some(true),
+                Some("never" | "0" | "no" | "off") => Some(false),
+                _ => None,
+            }),
             hooks: TestHooks::from_lookup(&get),
         }
     }

@@ -29,6 +29,7 @@ fn every_variable_lands_in_its_field() {
         (STATE_DIR, "/s"),
         (SYSCTL_DIR, "/y"),
         (NO_COLOR, "1"),
+        (PROGRESS, "always"),
     ]);
     assert_eq!(s.netns_dir, Some(PathBuf::from("/run/t-ns")));
     assert_eq!(s.cni.conf_dir, Some(PathBuf::from("/c")));
@@ -41,6 +42,9 @@ fn every_variable_lands_in_its_field() {
     assert_eq!(s.state_dir, Some(PathBuf::from("/s")));
     assert_eq!(s.sysctl_dir, Some(PathBuf::from("/y")));
     assert!(!s.color);
+    assert_eq!(s.progress, Some(true));
+    assert_eq!(from(&[(PROGRESS, "never")]).progress, Some(false));
+    assert_eq!(from(&[(PROGRESS, "maybe")]).progress, None);
 }
 
 #[test]

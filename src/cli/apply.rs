@@ -127,7 +127,11 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
             crate::errln!("netlens {cmd}: refusing to change the network without --yes when stdin is not a terminal; nothing changed");
             return EXIT_BAD_INPUT;
         }
-        if !prompt::yes_no(&format!("Apply these {} steps?", plan.steps.len())) {
+        if !prompt::yes_no(&if plan.steps.len() == 1 {
+            "Apply this step?".to_string()
+        } else {
+            format!("Apply these {} steps?", plan.steps.len())
+        }) {
             println!("not applied; nothing changed");
             return EXIT_FAILED;
         }
@@ -141,9 +145,9 @@ pub(super) fn show_and_apply(cmd: &str, plan: &Plan, args: &How) -> i32 {
         Err(e) => return fail(&e),
     };
     crate::outln!(
-        "applied plan {}: {} step(s) changed something, {} already so",
+        "applied plan {}: {} changed something, {} already so",
         applied.id,
-        applied.changed,
+        crate::report::plural(applied.changed, "step"),
         applied.unchanged
     );
     let Some(secs) = args.confirm_within else {

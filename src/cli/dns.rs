@@ -2,7 +2,6 @@
 //! resolve NAME in that namespace, step by step, with real queries sent from inside it.
 //! Exit 0 resolved, 1 not resolved, 2 bad input (unknown namespace, invalid name or type).
 
-use std::io::Write;
 use std::time::Duration;
 
 use crate::dns::{self, DnsError, ExplainRequest, QueryType};
@@ -26,6 +25,7 @@ pub struct DnsArgs {
     /// When /etc/hosts answers, do not ask DNS whether it agrees.
     #[arg(long)]
     pub no_dns_check: bool,
+    /// Print the explanation as JSON (files read, the plan, every step and query; docs/dns.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -38,6 +38,16 @@ pub fn run(args: &DnsArgs) -> anyhow::Result<i32> {
         let mut req = ExplainRequest::new(&args.ns, &args.name, qtype);
         req.max_time = Duration::from_secs(args.max_time.max(1));
         req.check_dns_behind_hosts = !args.no_dns_check;
+        // A dead nameserver costs seconds per try: say what is being waited for.
+        let progress = super::output::Progress::current();
+        if progress != super::output::Progress::Off {
+            req.announce = Some(dns::announce::Announce(std::sync::Arc::new(
+                move |what: Option<&str>| match what {
+                    Some(w) => progress.say(w),
+                    None => progress.clear(),
+                },
+            )));
+        }
         dns::explain(&req)
     });
     let report = match report {
@@ -60,13 +70,6 @@ pub fn run(args: &DnsArgs) -> anyhow::Result<i32> {
     } else {
         crate::report::dns::render(&report)
     };
-    // Anything a renderer missed is neutralised here (JSON keeps its value).
-    let text = crate::text::terminal_safe(&text, args.json);
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
-    }
+    super::output::print_report(&text, args.json, crate::report::color::Kind::Dns)?;
     Ok(if report.resolved { 0 } else { EXIT_UNRESOLVED })
 }

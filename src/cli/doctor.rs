@@ -5,12 +5,12 @@
 //! findings among what was read but the snapshot is incomplete (namespaces not entered or
 //! gone, sources such as the firewall not read, namespaces not discovered).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::collect::{self, Options};
 use crate::diagnose::{diagnose_with, has_problems, Finding};
 use crate::model::Snapshot;
+use crate::report::color::Kind;
 use crate::report::doctor::{render, unread, DoctorReport, Unread};
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -66,7 +66,9 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
                 return Ok(EXIT_USAGE);
             }
         },
-        None => match collect::snapshot(&Options::default()) {
+        None => match super::output::Progress::current().slow("reading every namespace…", || {
+            collect::snapshot(&Options::default())
+        }) {
             Ok(s) => s,
             Err(e) => {
                 crate::errln!("netlens doctor: {e}");
@@ -97,18 +99,9 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<i32> {
     } else {
         render(&snap, &findings, selected.as_deref())
     };
-    // Anything a renderer missed is neutralised here (JSON keeps its value).
-    let text = crate::text::terminal_safe(&text, args.json);
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        // A closed pipe (`| head`) is not an error worth a message.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            crate::errln!("netlens doctor: writing the report: {e}");
-            return Ok(EXIT_USAGE);
-        }
+    if let Err(e) = super::output::print_report(&text, args.json, Kind::Doctor) {
+        crate::errln!("netlens doctor: writing the report: {e}");
+        return Ok(EXIT_USAGE);
     }
     Ok(exit_code(&findings, &unread))
 }

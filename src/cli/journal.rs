@@ -86,12 +86,12 @@ pub fn run(args: &JournalArgs) -> anyhow::Result<i32> {
             &r.title
         };
         crate::outln!(
-            "{:<22} {}  {:<16} {} ({} steps)",
+            "{:<22} {}  {:<16} {} ({})",
             r.id,
             plan::format_time(r.started_at),
             r.state.as_str(),
             title,
-            r.steps
+            crate::report::plural(r.steps, "step")
         );
         if let Some(note) = &r.note {
             crate::outln!("{:<22} {note}", "");

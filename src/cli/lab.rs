@@ -25,16 +25,18 @@ enum LabAction {
         /// Scenario name: router, bridge or cluster.
         scenario: String,
     },
-    /// Show which of the scenario's namespaces and interfaces exist.
+    /// Show which of the scenario's namespaces and interfaces exist (without a scenario:
+    /// every scenario's).
     Status {
-        /// Scenario name: router, bridge or cluster.
-        scenario: String,
+        /// Scenario name: router, bridge or cluster; default: all of them.
+        scenario: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
-    /// Introduce a fault `netlens doctor` knows into a built scenario, for drills and tests
-    /// (repair: `lab down` then `lab up`). `--list` shows every scenario's faults.
+    /// Introduce a fault `netlens doctor` knows into a built scenario, for drills and tests.
+    /// Repair it with `netlens fix FINDING` (or `fix all`), take it back with `netlens undo`,
+    /// or rebuild with `lab down` then `lab up`. `--list` shows every scenario's faults.
     Break {
         /// Scenario name: router, bridge or cluster.
         #[arg(required_unless_present = "list")]
@@ -51,8 +53,8 @@ enum LabAction {
 /// Exit code for a usage error (unknown scenario), as clap uses.
 const EXIT_USAGE: i32 = 2;
 
-/// Runs `netlens lab ...`. Returns the process exit code: 0 success, 1 failure (including not
-/// root), 2 unknown scenario. Errors are printed as one line on stderr.
+/// Runs `netlens lab ...`. Returns the process exit code: 0 success, 1 failure, 2 bad input
+/// (unknown scenario or fault, not root). Errors are printed as one line on stderr.
 pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
     if let Err(code) = checked(args) {
         return Ok(code);
@@ -80,7 +82,10 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
             crate::errln!("netlens lab break: name a fault (see --list)");
             return Ok(EXIT_USAGE);
         }
-        LabAction::Status { scenario, json } => match lab::status(scenario) {
+        LabAction::Status {
+            scenario: Some(scenario),
+            json,
+        } => match lab::status(scenario) {
             Ok(status) if *json => {
                 println!(
                     "{}",
@@ -90,6 +95,17 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
             }
             Ok(status) => {
                 print_status(&status);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        LabAction::Status {
+            scenario: None,
+            json,
+        } => match SCENARIOS.iter().map(|n| lab::status(n)).collect() {
+            Ok(all) => {
+                let all: Vec<lab::LabStatus> = all;
+                print_statuses(&all, *json)?;
                 Ok(())
             }
             Err(e) => Err(e),
@@ -114,7 +130,13 @@ fn checked(args: &LabArgs) -> Result<(), i32> {
     let scenario = match &args.action {
         LabAction::Up { scenario }
         | LabAction::Down { scenario }
-        | LabAction::Status { scenario, .. } => scenario,
+        | LabAction::Status {
+            scenario: Some(scenario),
+            ..
+        } => scenario,
+        LabAction::Status { scenario: None, .. } => {
+            return require_root();
+        }
         LabAction::Break {
             list: true,
             scenario,
@@ -138,20 +160,40 @@ fn checked(args: &LabArgs) -> Result<(), i32> {
         );
         return Err(EXIT_USAGE);
     }
+    require_root()
+}
+
+/// Not root is a usage error (exit 2), like every other input that stops a command before
+/// it does anything.
+fn require_root() -> Result<(), i32> {
     if !nix::unistd::geteuid().is_root() {
         crate::errln!("netlens lab: needs root (creating and entering network namespaces needs CAP_SYS_ADMIN and CAP_NET_ADMIN); run it with sudo");
-        return Err(1);
+        return Err(EXIT_USAGE);
+    }
+    Ok(())
+}
+
+/// `lab status` without a scenario: each scenario's status, in text one after the other, in
+/// JSON an array.
+fn print_statuses(all: &[lab::LabStatus], json: bool) -> anyhow::Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(all)?;
+        println!("{}", crate::text::json_safe(&text));
+    } else {
+        for s in all {
+            print_status(s);
+        }
     }
     Ok(())
 }
 
 fn print_up(r: &lab::UpReport) {
     crate::outln!(
-        "lab {} is up: {} namespaces, {} of {} steps changed something, {} ms",
+        "lab {} is up: {}, {} of {} changed something, {} ms",
         r.scenario,
-        r.namespaces.len(),
+        crate::report::plural(r.namespaces.len(), "namespace"),
         r.changed,
-        r.steps,
+        crate::report::plural(r.steps, "step"),
         r.elapsed_ms
     );
 }
@@ -263,6 +305,15 @@ mod tests {
         assert!(matches!(
             cli.lab.action,
             LabAction::Status { json: true, .. }
+        ));
+        // Without a scenario: every scenario's status.
+        let cli = Cli::parse_from(["lab", "status"]);
+        assert!(matches!(
+            cli.lab.action,
+            LabAction::Status {
+                scenario: None,
+                json: false
+            }
         ));
     }
 }

@@ -1,5 +1,6 @@
 //! Subcommands, one file each. `main.rs` parses arguments and dispatches here.
 pub mod apply;
+pub mod args;
 pub mod capture;
 pub mod cni;
 pub mod confirm;
@@ -9,9 +10,11 @@ pub mod doctor;
 pub mod fix;
 pub mod journal;
 pub mod lab;
+pub mod output;
 pub mod path;
 pub mod ports;
 mod prompt;
+pub mod shell;
 pub mod snapshot;
 pub mod trace;
 pub mod undo;

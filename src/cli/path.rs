@@ -3,7 +3,6 @@
 //! lookups. Exit 0 when it delivers (and the reply comes back), 1 when it breaks, 2 on bad
 //! input.
 
-use std::io::Write;
 use std::net::IpAddr;
 
 use crate::collect::{self, Options};
@@ -24,11 +23,13 @@ pub struct ProbeArgs {
     /// Destination address.
     #[arg(value_name = "DST")]
     pub dst: String,
+    /// Protocol of the packet: icmp (an echo request), tcp (a SYN) or udp.
     #[arg(long, value_name = "PROTO", default_value = "icmp", value_parser = ["icmp", "tcp", "udp"])]
     pub proto: String,
     /// Destination port (tcp/udp).
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
+    /// Print the report as JSON (the hops, each leg's outcome, the finding that breaks it).
     #[arg(long)]
     pub json: bool,
 }
@@ -37,10 +38,14 @@ impl ProbeArgs {
     /// The snapshot to work on and the probe, checked; `Err` is the exit status after the
     /// one-line message `cmd` printed.
     pub fn read(&self, cmd: &str) -> Result<(crate::model::Snapshot, Probe), i32> {
-        let snap = collect::snapshot(&Options::default()).map_err(|e| {
-            crate::errln!("netlens {cmd}: {e}");
-            EXIT_USAGE
-        })?;
+        let snap = super::output::Progress::current()
+            .slow("reading every namespace…", || {
+                collect::snapshot(&Options::default())
+            })
+            .map_err(|e| {
+                crate::errln!("netlens {cmd}: {e}");
+                EXIT_USAGE
+            })?;
         let probe = probe_for(
             &snap,
             &self.from,
@@ -83,13 +88,6 @@ pub fn run(args: &PathArgs) -> anyhow::Result<i32> {
                 .map_or_else(|| n.to_string(), |ns| ns.label())
         })
     };
-    // Anything a renderer missed is neutralised here (JSON keeps its value).
-    let text = crate::text::terminal_safe(&text, args.probe.json);
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
-    }
+    super::output::print_report(&text, args.probe.json, crate::report::color::Kind::Path)?;
     Ok(if report.delivers { 0 } else { EXIT_BROKEN })
 }

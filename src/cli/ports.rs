@@ -4,7 +4,6 @@
 //! peers need it, not dropped by INPUT, every `--peer` connect made) — 1 otherwise, 2 on bad
 //! input with one line on stderr.
 
-use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -32,6 +31,8 @@ pub struct PortsArgs {
     /// How long one connect may take.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub timeout_ms: u64,
+    /// Print the table as JSON (every row with its listener, INPUT verdict and peer connects,
+    /// and the node's identity).
     #[arg(long)]
     pub json: bool,
 }
@@ -93,7 +94,10 @@ pub fn run(args: &PortsArgs) -> anyhow::Result<i32> {
         },
         None => None,
     };
-    let snap = match collect::snapshot(&Options::default()) {
+    let progress = super::output::Progress::current();
+    let snap = match progress.slow("reading every namespace…", || {
+        collect::snapshot(&Options::default())
+    }) {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
@@ -106,12 +110,15 @@ pub fn run(args: &PortsArgs) -> anyhow::Result<i32> {
     identity::read_id_files(&mut rep.identity);
     if !peers.is_empty() {
         let from_ref = from.as_ref().map(|(f, n)| (f, n.as_str()));
-        if let Err(e) = k8s::probe_peers(
-            &mut rep,
-            &peers,
-            from_ref,
-            Duration::from_millis(args.timeout_ms),
-        ) {
+        let probed = progress.slow("connecting to the peers' ports…", || {
+            k8s::probe_peers(
+                &mut rep,
+                &peers,
+                from_ref,
+                Duration::from_millis(args.timeout_ms),
+            )
+        });
+        if let Err(e) = probed {
             return usage(e);
         }
     }
@@ -122,14 +129,7 @@ pub fn run(args: &PortsArgs) -> anyhow::Result<i32> {
     } else {
         report::ports::render_ports(&rep)
     };
-    // Anything a renderer missed is neutralised here (JSON keeps its value).
-    let text = crate::text::terminal_safe(&text, args.json);
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
-    }
+    super::output::print_report(&text, args.json, crate::report::color::Kind::Ports)?;
     Ok(if rep.ok { 0 } else { EXIT_PROBLEMS })
 }
 

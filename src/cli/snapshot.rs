@@ -1,7 +1,5 @@
 //! `netlens snapshot`: every namespace of the host, as text or JSON.
 
-use std::io::Write;
-
 use crate::collect::{self, Options, SnapshotError};
 use crate::report;
 
@@ -25,7 +23,9 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<i32> {
         firewall: !args.no_firewall,
         ..Options::default()
     };
-    let snap = match collect::snapshot(&opts) {
+    let snap = match super::output::Progress::current()
+        .slow("reading every namespace…", || collect::snapshot(&opts))
+    {
         Ok(s) => s,
         Err(e @ SnapshotError::UnknownNamespace { .. }) => {
             crate::errln!("netlens: {e}");
@@ -39,17 +39,6 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<i32> {
     } else {
         report::snapshot::render(&snap)
     };
-    // Anything a renderer missed is neutralised here (JSON keeps its value).
-    let text = crate::text::terminal_safe(&text, args.json);
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth a message.
-    if let Err(e) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
-    }
+    super::output::print_report(&text, args.json, report::color::Kind::Snapshot)?;
     Ok(0)
 }

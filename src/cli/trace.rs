@@ -3,7 +3,6 @@
 //! seen is where it vanished. Exit 0 when the reply came back, 1 when not (or when the
 //! destination refused with a TCP reset), 2 on bad input.
 
-use std::io::Write;
 use std::time::Duration;
 
 use crate::diagnose::diagnose;
@@ -30,13 +29,20 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
         Err(code) => return Ok(code),
     };
     let findings = diagnose(&snap);
-    let report = match trace(
-        &snap,
-        &findings,
-        &LiveKernel::default(),
-        &probe,
-        Duration::from_secs_f64(args.wait),
-    ) {
+    let note = format!(
+        "probe sent; watching its path for {} s…",
+        Duration::from_secs_f64(args.wait).as_secs_f64()
+    );
+    let traced = super::output::Progress::current().slow(&note, || {
+        trace(
+            &snap,
+            &findings,
+            &LiveKernel::default(),
+            &probe,
+            Duration::from_secs_f64(args.wait),
+        )
+    });
+    let report = match traced {
         Ok(r) => r,
         Err(e) => {
             crate::errln!("netlens trace: {e}");
@@ -50,13 +56,6 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
     } else {
         report::path::render_trace(&report)
     };
-    // Anything a renderer missed is neutralised here (JSON keeps its value).
-    let text = crate::text::terminal_safe(&text, args.probe.json);
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
-    }
+    super::output::print_report(&text, args.probe.json, crate::report::color::Kind::Trace)?;
     Ok(if report.answered { 0 } else { 1 })
 }

@@ -65,7 +65,7 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
         Err(e) => return Ok(fail("undo", &e)),
     };
     crate::outln!(
-        "undo plan {} ({}, {}): {} step(s)",
+        "undo plan {} ({}, {}): {}",
         entry.plan.id,
         if entry.plan.title.is_empty() {
             "untitled"
@@ -100,7 +100,11 @@ pub fn run(args: &UndoArgs) -> anyhow::Result<i32> {
     Ok(
         match plan::undo_with(&UndoTarget::Id(entry.plan.id.clone()), args.force) {
             Ok(u) => {
-                crate::outln!("undid plan {}: {} step(s) reverted", u.id, u.steps);
+                crate::outln!(
+                    "undid plan {}: {} reverted",
+                    u.id,
+                    crate::report::plural(u.steps, "step")
+                );
                 0
             }
             Err(e) => fail("undo", &e),

@@ -16,6 +16,7 @@
 //! nameservers answer — call it from a worker thread — and `report::dns::render` turns the report into
 //! the same text the CLI prints.
 
+pub mod announce;
 pub mod exchange;
 pub mod plan;
 pub mod query;
@@ -64,6 +65,8 @@ pub struct ExplainRequest {
     pub max_time: Duration,
     /// When /etc/hosts answers, also ask DNS (to show whether the entry shadows it).
     pub check_dns_behind_hosts: bool,
+    /// Told what each wait for a nameserver is (the CLI's progress line); `None`: silent.
+    pub announce: Option<announce::Announce>,
 }
 
 impl ExplainRequest {
@@ -74,6 +77,7 @@ impl ExplainRequest {
             qtype,
             max_time: DEFAULT_MAX_TIME,
             check_dns_behind_hosts: true,
+            announce: None,
         }
     }
 }
@@ -116,7 +120,13 @@ pub fn explain_with(
     let edns0 = rc.is_some_and(|r| r.options.edns0);
     let mut report = run_in_netns_file(ns_file, ns_name, || {
         let mut t = SocketTransport::new(edns0);
-        execute(ns_name, &the_plan, req, files, hostname, &mut t)
+        match &req.announce {
+            Some(to) => {
+                let mut a = announce::Announcing::new(&mut t, the_plan.attempts, to.clone());
+                execute(ns_name, &the_plan, req, files, hostname, &mut a)
+            }
+            None => execute(ns_name, &the_plan, req, files, hostname, &mut t),
+        }
     })?;
     report.total_ms = started.elapsed().as_millis() as u64;
     Ok(report)

@@ -97,7 +97,7 @@ pub struct CandidateRun {
     pub name: String,
     pub why: CandidateKind,
     pub tried: bool,
-    /// `answered`, `NXDOMAIN`, `no data`, `timeout`, `refused`, `capped`, or why it was not
+    /// `answered`, `NXDOMAIN`, `no data`, `timeout`, `refused`, `unreachable`, `capped`, or why it was not
     /// tried.
     pub result: String,
     pub queries: Vec<QueryRecord>,

@@ -75,10 +75,10 @@ fn header(o: &mut String, r: &DnsReport) {
         .collect();
     put!(
         o,
-        "  resolver: search [{}] · ndots {} · {} attempt(s) · nameservers {}",
+        "  resolver: search [{}] · ndots {} · {} · nameservers {}",
         p.search.join(" "),
         p.ndots,
-        p.attempts,
+        super::plural(p.attempts as usize, "attempt"),
         servers.join(", ")
     );
     let _ = writeln!(o);

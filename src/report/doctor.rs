@@ -78,7 +78,7 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
             })
             .collect::<Vec<_>>()
             .join(", "),
-        None => format!("{} namespaces", snap.namespaces.len()),
+        None => super::plural(snap.namespaces.len(), "namespace"),
     };
     for w in &snap.warnings {
         crate::put!(out, "note: {w}");
@@ -100,6 +100,13 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
                 crate::put!(out, "  fix: {}", fix.title);
                 for (i, step) in fix.steps.iter().enumerate() {
                     crate::put!(out, "    {}. {step}", i + 1);
+                    // The commands `fix --dry-run` shows, so the finding can be repaired by
+                    // hand; shell-quoted already, made terminal-safe without re-escaping.
+                    for cmd in crate::plan::shell::commands(step) {
+                        out.push_str("      $ ");
+                        out.push_str(&crate::text::sanitize_line(&cmd));
+                        out.push('\n');
+                    }
                 }
                 for left in &f.fix_leaves {
                     crate::put!(out, "  after this fix, still an error: {left}");
@@ -148,9 +155,9 @@ pub fn render(snap: &Snapshot, findings: &[Finding], only: Option<&[String]>) ->
     } else {
         crate::put!(
             out,
-            "doctor: {} errors, {} warnings, {} information in {scope}{incomplete}",
-            count(Severity::Error),
-            count(Severity::Warning),
+            "doctor: {}, {}, {} information in {scope}{incomplete}",
+            super::plural(count(Severity::Error), "error"),
+            super::plural(count(Severity::Warning), "warning"),
             count(Severity::Info)
         );
     }

@@ -5,9 +5,13 @@
 //! their text, so both forms are built from one place.
 pub mod capture;
 pub mod cni;
+pub mod color;
 pub mod diff;
 pub mod dns;
 pub mod doctor;
 pub mod path;
 pub mod ports;
 pub mod snapshot;
+pub mod words;
+
+pub use words::{noun, plural, plural_of};

@@ -36,40 +36,7 @@ fn row(p: &PortCheck) -> String {
 }
 
 pub fn render_ports(r: &PortsReport) -> String {
-    let mut out = String::new();
-    let how = if r.role_detected { "detected" } else { "given" };
-    put!(
-        out,
-        "node {} · role {} ({how}: {})",
-        r.namespace,
-        r.role.as_str(),
-        r.role_reason
-    );
-    match &r.kubernetes {
-        Some(why) => put!(out, "kubernetes: {why}"),
-        None => out.push_str("kubernetes: no sign of it here\n"),
-    }
-    let id = &r.identity;
-    let macs: Vec<String> = id
-        .macs
-        .iter()
-        .map(|n| format!("{} {}", n.ifname, n.mac))
-        .collect();
-    put!(
-        out,
-        "identity: hostname {} · MACs {} · product_uuid {} · machine-id {}",
-        id.hostname,
-        if macs.is_empty() {
-            "none (no physical NIC)".into()
-        } else {
-            macs.join(", ")
-        },
-        id.product_uuid.as_deref().unwrap_or("unreadable"),
-        id.machine_id.as_deref().unwrap_or("unreadable"),
-    );
-    for u in &id.unreadable {
-        put!(out, "  unreadable: {u}");
-    }
+    let mut out = header(r);
     out.push('\n');
     put!(
         out,
@@ -108,7 +75,9 @@ pub fn render_ports(r: &PortsReport) -> String {
                 n.input.verdict
             );
         }
-        for peer in &p.peers {
+        // A failed connect is one of the row's problems (`! connect to …`, with the error):
+        // printed there only, not a second time here.
+        for peer in p.peers.iter().filter(|peer| peer.connected()) {
             put!(
                 out,
                 "    peer {}: {} in {} ms",
@@ -134,7 +103,54 @@ pub fn render_ports(r: &PortsReport) -> String {
     if bad == 0 {
         out.push_str("ports: every required port listens, reachable and not blocked\n");
     } else {
-        put!(out, "ports: problems on {bad} of {} rows", r.ports.len());
+        put!(
+            out,
+            "ports: problems on {bad} of {}",
+            super::plural(r.ports.len(), "row")
+        );
+    }
+    out
+}
+
+/// The lines above the table: the node and its role, Kubernetes, the node's identity.
+fn header(r: &PortsReport) -> String {
+    let mut out = String::new();
+    // The reason of a role given with --role already says so ("given with --role").
+    let why = if r.role_detected {
+        format!("detected: {}", r.role_reason)
+    } else {
+        r.role_reason.clone()
+    };
+    put!(
+        out,
+        "node {} · role {} ({why})",
+        r.namespace,
+        r.role.as_str()
+    );
+    match &r.kubernetes {
+        Some(why) => put!(out, "kubernetes: {why}"),
+        None => out.push_str("kubernetes: no sign of it here\n"),
+    }
+    let id = &r.identity;
+    let macs: Vec<String> = id
+        .macs
+        .iter()
+        .map(|n| format!("{} {}", n.ifname, n.mac))
+        .collect();
+    put!(
+        out,
+        "identity: hostname {} · MACs {} · product_uuid {} · machine-id {}",
+        id.hostname,
+        if macs.is_empty() {
+            "none (no physical NIC)".into()
+        } else {
+            macs.join(", ")
+        },
+        id.product_uuid.as_deref().unwrap_or("unreadable"),
+        id.machine_id.as_deref().unwrap_or("unreadable"),
+    );
+    for u in &id.unreadable {
+        put!(out, "  unreadable: {u}");
     }
     out
 }

@@ -71,7 +71,7 @@ fn apply_then_undo_restores_the_snapshot() {
         assert!(
             text(&out)
                 .0
-                .contains("applied plan p-commit: 5 step(s) changed"),
+                .contains("applied plan p-commit: 5 steps changed"),
             "{}",
             text(&out).0
         );

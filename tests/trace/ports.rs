@@ -221,7 +221,8 @@ fn ports_on_a_world_that_looks_like_a_node() {
             .expect("ports text");
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{text}");
-        assert!(text.contains("role worker (given"), "{text}");
+        assert!(text.contains("role worker (given with --role)"), "{text}");
+        assert!(!text.contains("given: given"), "{text}");
         assert!(text.contains("NodePort tcp/31080 shop/cart:http"), "{text}");
         assert!(!text.contains("6443"), "{text}");
     });
@@ -269,6 +270,20 @@ fn ports_connects_to_peers_from_here_and_from_a_namespace() {
             assert!(v.get("probed_from").is_none(), "{v:#}");
             assert_eq!(peer_result(row(&v, 10250, "tcp"), 10250), "connected");
             assert_eq!(peer_result(row(&v, 10256, "tcp"), 10256), "refused");
+
+            // In text, a failed connect is said once (as the row's problem), not twice.
+            let out = Command::new(netlens_bin())
+                .args(["ports", "--role", "worker", "--peer", PEER_IP])
+                .output()
+                .expect("ports text");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let refused = format!("{PEER_IP}:10256");
+            let said = text.lines().filter(|l| l.contains(&refused)).count();
+            assert_eq!(said, 1, "{text}");
+            assert!(
+                text.contains(&format!("peer {PEER_IP}:10250: connected")),
+                "{text}"
+            );
         },
     );
 }

@@ -87,7 +87,7 @@ pub fn search(
                 format!(
                     "no candidate answered ({queries_sent} queries): {}",
                     if tried.last_failure == NssStatus::Unavail {
-                        "nameservers timed out or refused (UNAVAIL)"
+                        "nameservers timed out, refused or were unreachable (UNAVAIL)"
                     } else {
                         "the name does not exist (NOTFOUND)"
                     }
@@ -150,8 +150,8 @@ fn try_candidates(
                     search_over = Some("the search list ends after a timeout");
                 }
             }
-            SendEnd::Refused => {
-                runs[i].result = "refused".into();
+            SendEnd::Failed(word) => {
+                runs[i].result = word.into();
                 last_failure = NssStatus::Unavail;
                 if in_search {
                     // ECONNREFUSED in the search loop: res_search returns at once.

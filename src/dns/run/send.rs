@@ -16,7 +16,9 @@ pub(super) enum SendEnd {
     /// A NOERROR/NXDOMAIN reply per type that got one.
     Final(Vec<(RecordType, crate::dns::wire::Reply)>),
     Timeout,
-    Refused,
+    /// Every server refused or could not be reached, with no timeout: the word says which
+    /// (`refused`, `unreachable`, or `refused or unreachable` for a mix).
+    Failed(&'static str),
     Capped,
 }
 
@@ -42,6 +44,8 @@ pub(super) fn res_send(
     log: &mut Vec<QueryRecord>,
 ) -> SendEnd {
     let mut silent_server = false;
+    // What the failures were, so "Network is unreachable" is not reported as a refusal.
+    let (mut refused, mut unreachable) = (false, false);
     for attempt in 1..=plan.attempts {
         for server in &plan.servers {
             let full = Duration::from_millis(server.timeout_ms);
@@ -64,6 +68,10 @@ pub(super) fn res_send(
             if !finals.is_empty() {
                 return SendEnd::Final(finals);
             }
+            refused |= sent.iter().any(|s| s.outcome == Outcome::Refused);
+            unreachable |= sent
+                .iter()
+                .any(|s| matches!(s.outcome, Outcome::Unreachable(_)));
             if sent.iter().any(|s| s.outcome == Outcome::Timeout) {
                 if wait < full {
                     return SendEnd::Capped;
@@ -75,7 +83,11 @@ pub(super) fn res_send(
     if silent_server {
         SendEnd::Timeout
     } else {
-        SendEnd::Refused
+        SendEnd::Failed(match (refused, unreachable) {
+            (false, true) => "unreachable",
+            (true, true) => "refused or unreachable",
+            _ => "refused",
+        })
     }
 }
 

@@ -319,3 +319,34 @@ fn mx_goes_straight_to_res_search() {
         vec![("127.0.0.1".into(), "example.test.".into(), RecordType::MX)]
     );
 }
+
+/// "Network is unreachable" is not a refusal: each candidate says which it was.
+#[test]
+fn unreachable_is_not_called_refused() {
+    let p = mk("nameserver 10.0.0.1\n", "hosts: dns\n", "web.");
+    let gone = Outcome::Unreachable("Network is unreachable (os error 101)".into());
+    let mut f = fake(&[("10.0.0.1", "*", gone)]);
+    let w = walk(
+        &p,
+        QueryType::Addresses,
+        None,
+        None,
+        &mut f,
+        &mut Budget::new(DEFAULT_MAX_TIME),
+    );
+    let dns = w.steps[0].dns.as_ref().expect("dns");
+    assert_eq!(dns.candidates[0].result, "unreachable");
+    let mut f = fake(&[("10.0.0.1", "*", Outcome::Refused)]);
+    let w = walk(
+        &p,
+        QueryType::Addresses,
+        None,
+        None,
+        &mut f,
+        &mut Budget::new(DEFAULT_MAX_TIME),
+    );
+    assert_eq!(
+        w.steps[0].dns.as_ref().expect("dns").candidates[0].result,
+        "refused"
+    );
+}

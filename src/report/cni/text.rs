@@ -101,12 +101,12 @@ fn network(o: &mut String, n: &NetworkView) {
     for rg in &n.ranges {
         crate::put!(
             o,
-            "  range {} {}-{} gateway {} ({} addresses)",
+            "  range {} {}-{} gateway {} ({})",
             rg.subnet,
             rg.range_start,
             rg.range_end,
             rg.gateway.as_deref().unwrap_or("-"),
-            rg.size
+            crate::report::plural(rg.size as usize, "address")
         );
     }
     if n.total > 0 {

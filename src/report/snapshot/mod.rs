@@ -155,7 +155,12 @@ fn render_links(out: &mut String, ns: &Namespace) {
         };
         let mut line = format!(
             "    {:<3} {:<15} {:<9} {:<8} mtu {:<5}",
-            l.index, l.name, l.kind, state, l.mtu
+            l.index,
+            l.name,
+            // The kind's Display ignores widths: padded as text so the columns line up.
+            l.kind.to_string(),
+            state,
+            l.mtu
         );
         if let Some(mac) = &l.mac {
             let _ = write!(line, " {mac}");

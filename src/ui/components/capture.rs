@@ -153,7 +153,7 @@ fn enter(app: &mut App) -> Vec<Effect> {
     if let Some(c) = shown(app) {
         if let Some(p) = c.packets.get(app.row_selected) {
             let title = format!(" packet {} on {} ", p.number, c.iface);
-            app.overlay = Overlay::Detail(title, packet_fields(p));
+            app.overlay = Overlay::Detail(title, crate::report::capture::packet_fields(p));
         }
         return Vec::new();
     }
@@ -171,34 +171,6 @@ fn enter(app: &mut App) -> Vec<Effect> {
     let effect = app.capture.start(&ns, &iface);
     app.reset_rows();
     vec![effect]
-}
-
-/// A packet's summary, size and every decoded layer's fields.
-fn packet_fields(p: &Packet) -> Vec<(String, String)> {
-    let mut fields = vec![("summary".to_string(), p.summary())];
-    fields.push(("bytes".into(), p.length.to_string()));
-    for l in &p.decoded.layers {
-        let v = serde_json::to_value(l).unwrap_or_default();
-        let name = v["layer"].as_str().unwrap_or("layer").to_string();
-        let rest: Vec<String> = v
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .filter(|(k, _)| *k != "layer")
-                    .map(|(k, v)| {
-                        format!(
-                            "{k} {}",
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string())
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        fields.push((name, rest.join(" · ")));
-    }
-    fields
 }
 
 /// Packets from the capture thread. At the bottom of the list, the selection stays at the
