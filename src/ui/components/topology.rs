@@ -1,6 +1,8 @@
-//! The Topology tab: its state (the picture of the current snapshot, built when the tab is
-//! shown, and the groups the user expanded), its keys (Enter on a line expands a group or
-//! opens a namespace), how it follows the namespace chosen on the left, and its view.
+//! The Topology tab: its state (the picture of the current snapshot with the doctor's
+//! findings on it, built when the tab is shown, and the groups the user expanded), its keys
+//! (Enter on a line expands a group or opens a namespace; `c` redraws the change marks), how
+//! it follows the namespace chosen on the left, and its view (lines too wide end in `…`; the
+//! marks come first on every line, so no width cuts them off).
 
 use std::collections::HashSet;
 
@@ -9,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::model::Snapshot;
+use crate::diagnose::Severity;
 use crate::ui::app::{App, Focus};
 use crate::ui::effect::Effect;
 use crate::ui::keymap::Action;
@@ -27,16 +29,36 @@ pub struct TopologyTab {
     pub expanded: HashSet<String>,
 }
 
-impl TopologyTab {
-    /// Builds the picture if its tab is shown and it is missing.
-    pub fn ensure(&mut self, tab: Tab, snapshot: Option<&Snapshot>) {
-        if tab != Tab::Topology || self.lines.is_some() {
-            return;
-        }
-        if let Some(snap) = snapshot {
-            self.lines = Some(topo::layout(snap, &self.expanded));
-        }
+/// Builds the picture if its tab is shown and it is missing: with the doctor's findings
+/// and, while change marks are on, the namespaces changed since the baseline.
+pub fn ensure(app: &mut App) {
+    if app.tab != Tab::Topology || app.topology.lines.is_some() {
+        return;
     }
+    let Some(snap) = &app.snapshot else {
+        return;
+    };
+    let changed: HashSet<String> = snap
+        .namespaces
+        .iter()
+        .filter(|n| app.ns_changed(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    let notes = topo::Notes {
+        findings: &app.findings,
+        changed: &changed,
+    };
+    let lines = topo::layout_marked(snap, notes, &app.topology.expanded);
+    app.topology.lines = Some(lines);
+}
+
+/// Draws the picture again (the groups expanded, the marks on or off), keeping the
+/// selected line in range.
+fn rebuild(app: &mut App) {
+    app.topology.lines = None;
+    ensure(app);
+    app.row_selected = app.row_selected.min(app.row_count().saturating_sub(1));
+    app.keep_row_visible();
 }
 
 /// The Topology tab's keys; `None` for an action that is not its own.
@@ -44,6 +66,12 @@ pub fn update(app: &mut App, action: &Action) -> Option<Vec<Effect>> {
     match action {
         Action::Open if app.focus == Focus::Details => {
             enter(app);
+            Some(Vec::new())
+        }
+        // The picture keeps a namespace that changed out of its folds: `c` redraws it.
+        Action::ToggleChanges => {
+            app.status = app.marks.toggle();
+            rebuild(app);
             Some(Vec::new())
         }
         _ => None,
@@ -81,10 +109,7 @@ fn enter(app: &mut App) {
         if !t.expanded.remove(&key) {
             t.expanded.insert(key);
         }
-        t.lines = None;
-        t.ensure(app.tab, app.snapshot.as_ref());
-        app.row_selected = app.row_selected.min(app.row_count().saturating_sub(1));
-        app.keep_row_visible();
+        rebuild(app);
     } else if let Some(name) = line.ns.clone() {
         open_namespace(app, &name);
     }
@@ -121,23 +146,20 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     };
     let namespaces = app.snapshot.as_ref().map_or(0, |s| s.namespaces.len());
     let title = format!(
-        " Topology · {namespaces} namespaces · line {}/{} ",
+        " Topology · {namespaces} namespaces{} · line {}/{} ",
+        problem_count(app),
         (app.row_selected + 1).min(lines.len()),
         lines.len()
     );
     let selected_ns = app.selected_namespace().map(|n| n.name.as_str());
     let start = app.row_offset.min(lines.len());
     let end = (start + app.page).min(lines.len());
+    let room = usize::from(area.width.saturating_sub(2));
     let shown: Vec<Line> = lines[start..end]
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let mut line = Line::from(
-                l.segs
-                    .iter()
-                    .map(|seg| Span::styled(seg.0.clone(), theme.tone(seg.1)))
-                    .collect::<Vec<_>>(),
-            );
+            let mut line = Line::from(fit(l, room, |t| theme.tone(t)));
             if focused && start + i == app.row_selected {
                 line = line.style(theme.selected());
             } else if !focused && l.ns.is_some() && l.ns.as_deref() == selected_ns {
@@ -146,8 +168,89 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             line
         })
         .collect();
-    let block = border(app, focused, title);
+    let block = border(app, focused, title).title_bottom(legend(app));
     f.render_widget(Paragraph::new(shown).block(block), area);
+}
+
+/// ` · 1 error, 2 warnings` for the title; empty on a healthy node.
+fn problem_count(app: &App) -> String {
+    let count = |s: Severity| app.findings.iter().filter(|f| f.severity == s).count();
+    let mut parts = Vec::new();
+    for (s, word) in [(Severity::Error, "error"), (Severity::Warning, "warning")] {
+        match count(s) {
+            0 => {}
+            1 => parts.push(format!("1 {word}")),
+            n => parts.push(format!("{n} {word}s")),
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", parts.join(", "))
+    }
+}
+
+/// What the marks in the first two columns mean.
+fn legend(app: &App) -> Line<'static> {
+    let theme = app.theme;
+    let mark = |s: Severity, tone: topo::Tone, word: &str| {
+        vec![
+            Span::styled(topo::severity_mark(s), theme.tone(tone)),
+            Span::raw(format!(" {word}  ")),
+        ]
+    };
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(mark(Severity::Error, topo::Tone::Error, "error"));
+    spans.extend(mark(Severity::Warning, topo::Tone::Warn, "warning"));
+    spans.extend(mark(Severity::Info, topo::Tone::Info, "info"));
+    spans.push(Span::styled("*", theme.tone(topo::Tone::Changed)));
+    spans.push(Span::raw(" changed (c)  ◂ the finding (Problems tab) "));
+    Line::from(spans)
+}
+
+/// `l` as spans in at most `room` columns: a line too wide is cut and ends in `…`. The marks
+/// come first on every line, so they are never what is cut.
+fn fit<'a>(
+    l: &'a TopoLine,
+    room: usize,
+    style: impl Fn(topo::Tone) -> ratatui::style::Style,
+) -> Vec<Span<'a>> {
+    use unicode_width::UnicodeWidthChar;
+    let total: usize = l
+        .segs
+        .iter()
+        .map(|s| unicode_width::UnicodeWidthStr::width(s.0.as_str()))
+        .sum();
+    if total <= room {
+        return l
+            .segs
+            .iter()
+            .map(|s| Span::styled(s.0.as_str(), style(s.1)))
+            .collect();
+    }
+    let mut left = room.saturating_sub(1);
+    let mut out = Vec::new();
+    for s in &l.segs {
+        let mut cut = String::new();
+        for c in s.0.chars() {
+            let w = c.width().unwrap_or(0);
+            if w > left {
+                left = 0;
+                break;
+            }
+            left -= w;
+            cut.push(c);
+        }
+        let done = left == 0 || cut.len() < s.0.len();
+        out.push(Span::styled(cut, style(s.1)));
+        if done {
+            break;
+        }
+    }
+    if room > 0 {
+        out.push(Span::styled("…", style(topo::Tone::Dim)));
+    }
+    out
 }
 
 #[cfg(test)]
