@@ -237,3 +237,87 @@ fn the_tab_marks_the_doctors_findings_and_has_a_legend() {
     );
     assert!(s.contains("Topology · 71 namespaces · "), "{s}");
 }
+
+/// A namespace's link, to change it.
+fn link_mut<'a>(snap: &'a mut Snapshot, ns: &str, link: &str) -> &'a mut Link {
+    find(&mut snap.namespaces, ns)
+        .links
+        .iter_mut()
+        .find(|l| l.name == link)
+        .expect("link")
+}
+
+#[test]
+fn the_doctors_detached_port_mtu_mismatch_and_duplicate_address_are_marked_where_they_are() {
+    let mut snap = mass_node();
+    // veth7 taken off the bridge; svc-12's eth0 at MTU 1400; svc-15 holding svc-16's address.
+    link_mut(&mut snap, "host", "veth7").master = None;
+    link_mut(&mut snap, "host", "veth7").master_index = None;
+    link_mut(&mut snap, "host", "br-mass")
+        .ports
+        .retain(|p| p != "veth7");
+    link_mut(&mut snap, "svc-12", "eth0").mtu = 1400;
+    let svc15 = find(&mut snap.namespaces, "svc-15");
+    svc15.addresses[0].address = "10.50.0.17".parse().expect("ip");
+    let findings = diagnose(&snap);
+    let rule = |r: &str| {
+        findings
+            .iter()
+            .find(|f| f.rule == r)
+            .unwrap_or_else(|| panic!("{r} in {findings:#?}"))
+            .title
+            .clone()
+    };
+    let pic = map(&snap, &findings, &[]);
+    let detached = line_with(&pic, "[ svc-7 ");
+    assert!(detached.starts_with('✗'), "{detached}");
+    assert!(detached.contains(&rule("port-detached")), "{detached}");
+    // Off the bridge, it hangs from the host's direct veths.
+    let direct = pic
+        .iter()
+        .position(|l| l.contains("veths to other namespaces"))
+        .expect("direct bus");
+    assert!(pic[direct + 1].contains("[ svc-7 "), "{}", pic.join("\n"));
+    let mtu = line_with(&pic, "[ svc-12 ");
+    assert!(
+        mtu.starts_with('✗') && mtu.contains(&rule("mtu-mismatch")),
+        "{mtu}"
+    );
+    let dup = rule("dup-ip");
+    for holder in ["[ svc-15 ", "[ svc-16 "] {
+        let l = line_with(&pic, holder);
+        assert!(l.contains(&dup) || l.contains("more, Problems tab"), "{l}");
+        assert_ne!(l.chars().next(), Some(' '), "{l}");
+    }
+}
+
+#[test]
+fn the_selected_lines_findings_are_shown_whole_where_the_legend_was() {
+    let snap = mass_node();
+    let title = diagnose(&snap)
+        .into_iter()
+        .find(|f| f.concerns(ODD))
+        .expect("a finding about svc-41")
+        .title;
+    let mut a = common::tui::app_over("mass.json", snap);
+    key(&mut a, KeyCode::Char('t'));
+    key(&mut a, KeyCode::Char('l'));
+    let lines = a.topology.lines.clone().expect("picture");
+    let odd = lines
+        .iter()
+        .position(|l| l.text().contains(&format!("[ {ODD} ")))
+        .expect("svc-41's line");
+    let bottom = |s: &str| s.lines().rev().nth(1).expect("bottom border").to_string();
+    assert!(bottom(&screen(&mut a, 120, 40)).contains("✗ error  ! warning"));
+    for _ in 0..odd {
+        key(&mut a, KeyCode::Char('j'));
+    }
+    let s = screen(&mut a, 120, 40);
+    // Cut at the end of its own line, whole at the bottom.
+    let row = s
+        .lines()
+        .find(|l| l.contains(&format!("[ {ODD} ")))
+        .expect("row");
+    assert!(!row.contains(&title), "{row}");
+    assert!(bottom(&s).contains(&format!("✗ {title}")), "{s}");
+}

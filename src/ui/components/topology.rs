@@ -159,7 +159,11 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let mut line = Line::from(fit(l, room, |t| theme.tone(t)));
+            let spans: Vec<Span> = topo::fit(l, room)
+                .into_iter()
+                .map(|s| Span::styled(s.0, theme.tone(s.1)))
+                .collect();
+            let mut line = Line::from(spans);
             if focused && start + i == app.row_selected {
                 line = line.style(theme.selected());
             } else if !focused && l.ns.is_some() && l.ns.as_deref() == selected_ns {
@@ -168,7 +172,18 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             line
         })
         .collect();
-    let block = border(app, focused, title).title_bottom(legend(app));
+    // The selected line's findings in full, where the legend is: a narrow terminal cuts the
+    // end of the line, where they are written.
+    let selected = lines.get(app.row_selected).filter(|_| focused);
+    let bottom = match selected.and_then(|l| l.note.as_ref()) {
+        Some(note) => Line::from(vec![
+            Span::raw(" "),
+            Span::styled(note.0.clone(), theme.tone(note.1)),
+            Span::raw(" "),
+        ]),
+        None => legend(app),
+    };
+    let block = border(app, focused, title).title_bottom(bottom);
     f.render_widget(Paragraph::new(shown).block(block), area);
 }
 
@@ -206,51 +221,6 @@ fn legend(app: &App) -> Line<'static> {
     spans.push(Span::styled("*", theme.tone(topo::Tone::Changed)));
     spans.push(Span::raw(" changed (c)  ◂ the finding (Problems tab) "));
     Line::from(spans)
-}
-
-/// `l` as spans in at most `room` columns: a line too wide is cut and ends in `…`. The marks
-/// come first on every line, so they are never what is cut.
-fn fit<'a>(
-    l: &'a TopoLine,
-    room: usize,
-    style: impl Fn(topo::Tone) -> ratatui::style::Style,
-) -> Vec<Span<'a>> {
-    use unicode_width::UnicodeWidthChar;
-    let total: usize = l
-        .segs
-        .iter()
-        .map(|s| unicode_width::UnicodeWidthStr::width(s.0.as_str()))
-        .sum();
-    if total <= room {
-        return l
-            .segs
-            .iter()
-            .map(|s| Span::styled(s.0.as_str(), style(s.1)))
-            .collect();
-    }
-    let mut left = room.saturating_sub(1);
-    let mut out = Vec::new();
-    for s in &l.segs {
-        let mut cut = String::new();
-        for c in s.0.chars() {
-            let w = c.width().unwrap_or(0);
-            if w > left {
-                left = 0;
-                break;
-            }
-            left -= w;
-            cut.push(c);
-        }
-        let done = left == 0 || cut.len() < s.0.len();
-        out.push(Span::styled(cut, style(s.1)));
-        if done {
-            break;
-        }
-    }
-    if room > 0 {
-        out.push(Span::styled("…", style(topo::Tone::Dim)));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -60,6 +60,9 @@ pub struct TopoLine {
     pub toggle: Option<String>,
     /// What the line stands for, so a finding lands on the line of its object.
     pub about: Vec<About>,
+    /// Every finding on the line, whole (`✗ title · ! title`), for the view to show in full
+    /// when the line is selected: the end of a long line is cut on a narrow terminal.
+    pub note: Option<Seg>,
 }
 
 impl TopoLine {

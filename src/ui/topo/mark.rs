@@ -149,6 +149,14 @@ impl<'a> Placed<'a> {
         // The most severe first (the findings are sorted so), then how many more.
         if let Some(&first) = found.first() {
             let f = &self.notes.findings[first];
+            let all: Vec<String> = found
+                .iter()
+                .map(|&i| {
+                    let f = &self.notes.findings[i];
+                    format!("{} {}", severity_mark(f.severity), f.title)
+                })
+                .collect();
+            l.note = Some(seg(all.join(" · "), severity_tone(f.severity)));
             l.push(format!(" ◂ {}", f.title), severity_tone(f.severity));
             if found.len() > 1 {
                 l.push(

@@ -2,10 +2,11 @@
 //! `graph` finds the structure (hub namespaces, their bridges and veths, a router's FORWARD
 //! policy and NAT); `lines` lays it out as text, with `hub_box` (a hub's box), `child` (a
 //! namespace on a bus), `fold` (big groups folded without hiding what matters) and `state`
-//! (names and link states); `mark` puts the doctor's findings and the change marks on the
+//! (names and link states); `fit` cuts a line to the terminal's width; `mark` puts the doctor's findings and the change marks on the
 //! lines they are about. All pure, so the picture is built once per snapshot and the view
 //! only paints the lines on screen.
 mod child;
+mod fit;
 mod fold;
 pub mod graph;
 mod hub_box;
@@ -16,6 +17,7 @@ mod state;
 use std::collections::HashSet;
 
 use crate::model::Snapshot;
+pub use fit::fit;
 pub use fold::COLLAPSE_ABOVE;
 pub use lines::{Seg, Tone, TopoLine};
 pub use mark::{severity_mark, About, Notes};
