@@ -321,3 +321,28 @@ fn the_selected_lines_findings_are_shown_whole_where_the_legend_was() {
     assert!(!row.contains(&title), "{row}");
     assert!(bottom(&s).contains(&format!("✗ {title}")), "{s}");
 }
+
+#[test]
+fn c_marks_the_changed_namespaces_on_the_picture_and_unfolds_them() {
+    let before = mass_node();
+    let mut now = mass_node();
+    find(&mut now.namespaces, "svc-30").addresses[0].prefix_len = 16;
+    let mut a = common::tui::app_over("mass.json", now);
+    a.set_baseline(before);
+    key(&mut a, KeyCode::Char('t'));
+    let svc30 = |a: &netlens::ui::app::App| {
+        a.topology
+            .lines
+            .as_ref()
+            .expect("picture")
+            .iter()
+            .map(|l| l.text())
+            .find(|l| l.contains("[ svc-30 "))
+    };
+    assert_eq!(svc30(&a), None, "folded while changes are not marked");
+    key(&mut a, KeyCode::Char('c'));
+    let line = svc30(&a).expect("svc-30 drawn once changes are marked");
+    assert_eq!(line.chars().nth(1), Some('*'), "{line}");
+    key(&mut a, KeyCode::Char('c'));
+    assert_eq!(svc30(&a), None);
+}
