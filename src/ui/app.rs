@@ -172,7 +172,7 @@ impl App {
         self.findings = findings;
         self.snapshot = Some(new);
         self.topology.lines = None;
-        self.topology.ensure(self.tab, self.snapshot.as_ref());
+        topology::ensure(self);
         self.marks.recompute(self.snapshot.as_ref());
         if let Some(name) = keep {
             if let Some(i) = self

@@ -90,7 +90,7 @@ impl App {
         };
         self.tab = Tab::ALL[next];
         self.reset_rows();
-        self.topology.ensure(self.tab, self.snapshot.as_ref());
+        topology::ensure(self);
         if self.tab == Tab::Topology {
             topology::follow_namespace(self);
         }

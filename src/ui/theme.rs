@@ -61,8 +61,10 @@ impl Theme {
             Tone::Ns => self.fg(Color::Cyan).add_modifier(Modifier::BOLD),
             Tone::Bridge => self.fg(Color::Magenta).add_modifier(Modifier::BOLD),
             Tone::Nat => self.fg(Color::Yellow),
-            Tone::Bad => self.down(),
+            Tone::Bad | Tone::Error => self.down(),
             Tone::Dim => self.dim(),
+            Tone::Warn | Tone::Changed => self.warn(),
+            Tone::Info => self.fg(Color::Cyan),
         }
     }
 }

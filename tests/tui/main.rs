@@ -7,7 +7,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod topo_build;
 mod tui_actions;
 mod tui_e2e;
 mod tui_render;
 mod tui_topology;
+mod tui_topology_map;
+mod tui_topology_sizes;

@@ -59,12 +59,12 @@ fn live_tui_in_tmux() {
                 .map(str::to_string)
         };
         let (s, ok) = wait_for(Duration::from_secs(2), |s| {
-            s.contains("┌─ router-b") && eth1_line(s).is_some_and(|l| l.contains("DOWN"))
+            s.contains("┌─ router-b") && eth1_line(s).is_some_and(|l| l.contains("admin-down"))
         });
         assert!(ok, "topology without router-b's eth1 down:\n{s}");
         sh(&["ip", "-n", "router-b", "link", "set", "eth1", "up"]);
         let (s, ok) = wait_for(Duration::from_secs(3), |s| {
-            eth1_line(s).is_some_and(|l| !l.contains("DOWN"))
+            eth1_line(s).is_some_and(|l| !l.contains("admin-down"))
         });
         assert!(ok, "topology did not follow eth1 coming back up:\n{s}");
 

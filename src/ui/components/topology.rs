@@ -1,6 +1,8 @@
-//! The Topology tab: its state (the picture of the current snapshot, built when the tab is
-//! shown, and the groups the user expanded), its keys (Enter on a line expands a group or
-//! opens a namespace), how it follows the namespace chosen on the left, and its view.
+//! The Topology tab: its state (the picture of the current snapshot with the doctor's
+//! findings on it, built when the tab is shown, and the groups the user expanded), its keys
+//! (Enter on a line expands a group or opens a namespace; `c` redraws the change marks), how
+//! it follows the namespace chosen on the left, and its view (lines too wide end in `…`; the
+//! marks come first on every line, so no width cuts them off).
 
 use std::collections::HashSet;
 
@@ -9,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::model::Snapshot;
+use crate::diagnose::Severity;
 use crate::ui::app::{App, Focus};
 use crate::ui::effect::Effect;
 use crate::ui::keymap::Action;
@@ -27,16 +29,36 @@ pub struct TopologyTab {
     pub expanded: HashSet<String>,
 }
 
-impl TopologyTab {
-    /// Builds the picture if its tab is shown and it is missing.
-    pub fn ensure(&mut self, tab: Tab, snapshot: Option<&Snapshot>) {
-        if tab != Tab::Topology || self.lines.is_some() {
-            return;
-        }
-        if let Some(snap) = snapshot {
-            self.lines = Some(topo::layout(snap, &self.expanded));
-        }
+/// Builds the picture if its tab is shown and it is missing: with the doctor's findings
+/// and, while change marks are on, the namespaces changed since the baseline.
+pub fn ensure(app: &mut App) {
+    if app.tab != Tab::Topology || app.topology.lines.is_some() {
+        return;
     }
+    let Some(snap) = &app.snapshot else {
+        return;
+    };
+    let changed: HashSet<String> = snap
+        .namespaces
+        .iter()
+        .filter(|n| app.ns_changed(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    let notes = topo::Notes {
+        findings: &app.findings,
+        changed: &changed,
+    };
+    let lines = topo::layout_marked(snap, notes, &app.topology.expanded);
+    app.topology.lines = Some(lines);
+}
+
+/// Draws the picture again (the groups expanded, the marks on or off), keeping the
+/// selected line in range.
+fn rebuild(app: &mut App) {
+    app.topology.lines = None;
+    ensure(app);
+    app.row_selected = app.row_selected.min(app.row_count().saturating_sub(1));
+    app.keep_row_visible();
 }
 
 /// The Topology tab's keys; `None` for an action that is not its own.
@@ -44,6 +66,12 @@ pub fn update(app: &mut App, action: &Action) -> Option<Vec<Effect>> {
     match action {
         Action::Open if app.focus == Focus::Details => {
             enter(app);
+            Some(Vec::new())
+        }
+        // The picture keeps a namespace that changed out of its folds: `c` redraws it.
+        Action::ToggleChanges => {
+            app.status = app.marks.toggle();
+            rebuild(app);
             Some(Vec::new())
         }
         _ => None,
@@ -81,10 +109,7 @@ fn enter(app: &mut App) {
         if !t.expanded.remove(&key) {
             t.expanded.insert(key);
         }
-        t.lines = None;
-        t.ensure(app.tab, app.snapshot.as_ref());
-        app.row_selected = app.row_selected.min(app.row_count().saturating_sub(1));
-        app.keep_row_visible();
+        rebuild(app);
     } else if let Some(name) = line.ns.clone() {
         open_namespace(app, &name);
     }
@@ -121,23 +146,24 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     };
     let namespaces = app.snapshot.as_ref().map_or(0, |s| s.namespaces.len());
     let title = format!(
-        " Topology · {namespaces} namespaces · line {}/{} ",
+        " Topology · {namespaces} namespaces{} · line {}/{} ",
+        problem_count(app),
         (app.row_selected + 1).min(lines.len()),
         lines.len()
     );
     let selected_ns = app.selected_namespace().map(|n| n.name.as_str());
     let start = app.row_offset.min(lines.len());
     let end = (start + app.page).min(lines.len());
+    let room = usize::from(area.width.saturating_sub(2));
     let shown: Vec<Line> = lines[start..end]
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let mut line = Line::from(
-                l.segs
-                    .iter()
-                    .map(|seg| Span::styled(seg.0.clone(), theme.tone(seg.1)))
-                    .collect::<Vec<_>>(),
-            );
+            let spans: Vec<Span> = topo::fit(l, room)
+                .into_iter()
+                .map(|s| Span::styled(s.0, theme.tone(s.1)))
+                .collect();
+            let mut line = Line::from(spans);
             if focused && start + i == app.row_selected {
                 line = line.style(theme.selected());
             } else if !focused && l.ns.is_some() && l.ns.as_deref() == selected_ns {
@@ -146,8 +172,55 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             line
         })
         .collect();
-    let block = border(app, focused, title);
+    // The selected line's findings in full, where the legend is: a narrow terminal cuts the
+    // end of the line, where they are written.
+    let selected = lines.get(app.row_selected).filter(|_| focused);
+    let bottom = match selected.and_then(|l| l.note.as_ref()) {
+        Some(note) => Line::from(vec![
+            Span::raw(" "),
+            Span::styled(note.0.clone(), theme.tone(note.1)),
+            Span::raw(" "),
+        ]),
+        None => legend(app),
+    };
+    let block = border(app, focused, title).title_bottom(bottom);
     f.render_widget(Paragraph::new(shown).block(block), area);
+}
+
+/// ` · 1 error, 2 warnings` for the title; empty on a healthy node.
+fn problem_count(app: &App) -> String {
+    let count = |s: Severity| app.findings.iter().filter(|f| f.severity == s).count();
+    let mut parts = Vec::new();
+    for (s, word) in [(Severity::Error, "error"), (Severity::Warning, "warning")] {
+        match count(s) {
+            0 => {}
+            1 => parts.push(format!("1 {word}")),
+            n => parts.push(format!("{n} {word}s")),
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", parts.join(", "))
+    }
+}
+
+/// What the marks in the first two columns mean.
+fn legend(app: &App) -> Line<'static> {
+    let theme = app.theme;
+    let mark = |s: Severity, tone: topo::Tone, word: &str| {
+        vec![
+            Span::styled(topo::severity_mark(s), theme.tone(tone)),
+            Span::raw(format!(" {word}  ")),
+        ]
+    };
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(mark(Severity::Error, topo::Tone::Error, "error"));
+    spans.extend(mark(Severity::Warning, topo::Tone::Warn, "warning"));
+    spans.extend(mark(Severity::Info, topo::Tone::Info, "info"));
+    spans.push(Span::styled("*", theme.tone(topo::Tone::Changed)));
+    spans.push(Span::raw(" changed (c)  ◂ the finding (Problems tab) "));
+    Line::from(spans)
 }
 
 #[cfg(test)]

@@ -88,8 +88,10 @@ pub(super) fn hub<'a>(ix: &Index<'a>, ns: &'a Namespace) -> Hub<'a> {
     Hub {
         ns,
         uplink: uplink(ix, ns),
+        uplink_dev: up_dev.map(str::to_string),
         nat: nat_summary(ns),
         forwarding: ns.sysctls.ip_forward.map(|v| v == 1),
+        forward: super::forward::forward_policy(ns),
         gateway_routes: ns
             .routes
             .iter()

@@ -8,10 +8,12 @@
 //!   order their boxes come in;
 //! - `hub`: what one hub's box holds — buses, children, uplink, gateway routes;
 //! - `addrs`: which addresses are worth printing;
-//! - `nat`: the short NAT summary of a hub.
+//! - `nat`: the short NAT summary of a hub;
+//! - `forward`: its FORWARD policy.
 
 mod addrs;
 mod build;
+mod forward;
 mod hub;
 mod nat;
 
@@ -20,15 +22,21 @@ use std::collections::HashMap;
 use crate::model::{Link, Namespace};
 pub use addrs::{addrs_by_link, shown_addrs};
 pub use build::build;
+pub use forward::ForwardPolicy;
 
 /// A namespace drawn as a big box with buses under it.
 pub struct Hub<'a> {
     pub ns: &'a Namespace,
     /// `⇡ uplink …` line: the link carrying the main table's default route.
     pub uplink: Option<String>,
-    /// NAT summary (`MASQUERADE 10.1.0.0/16 ! -o br0`, `3 DNAT`), empty when there is none.
+    /// The link the uplink line is about.
+    pub uplink_dev: Option<String>,
+    /// NAT summary (`masq 10.1.0.0/16 → !br0`, `3 DNAT`), empty when there is none.
     pub nat: Vec<String>,
     pub forwarding: Option<bool>,
+    /// What the firewall does with forwarded packets no rule decides; `None` when the
+    /// firewall was not read.
+    pub forward: Option<ForwardPolicy>,
     /// Main-table routes through a gateway other than the default (`10.244.2.0/24 via …`):
     /// how a node reaches the other nodes' pod subnets.
     pub gateway_routes: Vec<String>,

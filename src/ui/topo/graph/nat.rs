@@ -1,6 +1,8 @@
 //! A hub's NAT in a few words: its source NAT rules (iptables and native nftables) spelled
-//! short, then how many DNAT rules it has.
+//! short — `masq 10.0.0.0/24 → eth0`, what is rewritten and where it leaves — then how many
+//! DNAT rules it has.
 
+use crate::model::firewall::XtRule;
 use crate::model::Namespace;
 
 /// Source NAT rules spelled short, then the number of DNAT rules.
@@ -13,21 +15,7 @@ pub(super) fn nat_summary(ns: &Namespace) -> Vec<String> {
     for r in fw.nat_rules() {
         match r.rule.target.as_deref() {
             Some(t @ ("MASQUERADE" | "SNAT")) => {
-                let mut s = t.to_string();
-                if let Some(src) = &r.rule.source {
-                    s.push_str(&format!(
-                        " {}{}",
-                        if src.negated { "! " } else { "" },
-                        src.value
-                    ));
-                }
-                if let Some(o) = &r.rule.out_iface {
-                    s.push_str(&format!(
-                        " {}-o {}",
-                        if o.negated { "! " } else { "" },
-                        o.value
-                    ));
-                }
+                let s = source_nat(t, r.rule);
                 if !out.contains(&s) {
                     out.push(s);
                 }
@@ -56,4 +44,24 @@ pub(super) fn nat_summary(ns: &Namespace) -> Vec<String> {
         out.push(format!("{dnat} DNAT"));
     }
     out
+}
+
+/// `masq 10.244.0.0/16 → !cni0`, `SNAT 10.0.0.0/24 → eth0 as 203.0.113.7`: the rule's
+/// source and out interface, `any` for one it does not match on.
+fn source_nat(target: &str, rule: &XtRule) -> String {
+    let not = |negated: bool| if negated { "!" } else { "" };
+    let src = rule.source.as_ref().map_or("any".to_string(), |c| {
+        format!("{}{}", not(c.negated), c.value)
+    });
+    let out = rule.out_iface.as_ref().map_or("any".to_string(), |c| {
+        format!("{}{}", not(c.negated), c.value)
+    });
+    let mut s = match target {
+        "MASQUERADE" => format!("masq {src} → {out}"),
+        t => format!("{t} {src} → {out}"),
+    };
+    if let Some((_, to)) = rule.target_args.iter().find(|(k, _)| k == "--to-source") {
+        s.push_str(&format!(" as {to}"));
+    }
+    s
 }
