@@ -24,7 +24,7 @@ const fn c(width: u16, min: u16, drop: u8) -> Col {
 const LINKS: &[Col] = &[
     c(4, 3, 5),
     c(16, 15, 0),
-    c(9, 6, 2),
+    c(9, 8, 2),
     c(9, 8, 1),
     c(6, 5, 3),
     c(18, 17, 6),
@@ -32,13 +32,13 @@ const LINKS: &[Col] = &[
     c(30, 14, 2),
 ];
 // dev, address, scope
-const ADDRESSES: &[Col] = &[c(16, 10, 1), c(42, 30, 0), c(8, 6, 2)];
+const ADDRESSES: &[Col] = &[c(16, 12, 1), c(42, 28, 0), c(8, 6, 2)];
 // table, destination, via, dev, proto, scope, src
 const ROUTES: &[Col] = &[
     c(7, 5, 3),
     c(24, 18, 0),
     c(18, 15, 1),
-    c(14, 8, 2),
+    c(14, 12, 2),
     c(8, 6, 4),
     c(7, 6, 5),
     c(16, 15, 6),
@@ -54,21 +54,24 @@ const FIREWALL: &[Col] = &[
     c(40, 20, 0),
 ];
 // file, line
-const DNS: &[Col] = &[c(34, 12, 1), c(80, 20, 0)];
+const DNS: &[Col] = &[c(34, 18, 1), c(80, 20, 0)];
 // proto, address, port, process
 const SOCKETS: &[Col] = &[c(6, 5, 2), c(40, 16, 0), c(6, 5, 0), c(30, 12, 1)];
 // severity, namespace, finding, fix
-const PROBLEMS: &[Col] = &[c(8, 7, 2), c(18, 12, 1), c(70, 20, 0), c(4, 3, 3)];
+// (The finding takes whatever room there is: the fix column after it is three wide.)
+const PROBLEMS: &[Col] = &[c(8, 8, 2), c(18, 18, 1), c(400, 20, 0), c(4, 3, 3)];
 // #, time, bytes, packet
 const CAPTURE: &[Col] = &[c(7, 5, 2), c(16, 9, 3), c(9, 5, 4), c(60, 20, 0)];
+/// The Capture tab before a capture: the links to start one on (#, link, kind, state).
+pub const CAPTURE_LINKS: &[Col] = &[c(5, 3, 2), c(16, 15, 0), c(9, 6, 1), c(10, 8, 0)];
 // port, proto, component, listening, address, INPUT, problem
 const PORTS: &[Col] = &[
-    c(12, 6, 0),
+    c(12, 11, 0),
     c(6, 5, 4),
     c(24, 12, 1),
-    c(22, 10, 3),
+    c(22, 10, 2),
     c(16, 10, 5),
-    c(8, 6, 2),
+    c(8, 6, 3),
     c(40, 16, 0),
 ];
 

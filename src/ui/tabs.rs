@@ -116,7 +116,7 @@ impl Tab {
     }
 }
 
-pub use super::columns::{fit, Col};
+pub use super::columns::{fit, Col, CAPTURE_LINKS};
 
 #[cfg(test)]
 mod tests {

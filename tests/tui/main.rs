@@ -9,5 +9,6 @@ mod common;
 
 mod tui_actions;
 mod tui_e2e;
+mod tui_layout;
 mod tui_render;
 mod tui_topology;

@@ -5,9 +5,10 @@
 //! drawing agree.
 
 use ratatui::layout::Rect;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::Overlay;
 use crate::ui::app::App;
@@ -54,6 +55,58 @@ pub fn sized(frame: Rect, want: u16, lines: &[Line]) -> Rect {
 pub fn natural_width(lines: &[Line], least: u16) -> u16 {
     let widest = lines.iter().map(Line::width).max().unwrap_or(0);
     (widest as u16).saturating_add(2).max(least)
+}
+
+/// The text width inside a popup that asks for `want` columns on the last frame.
+pub fn inner_width(app: &App, want: u16) -> usize {
+    usize::from(centered(app.areas.frame, want, 1).width.saturating_sub(2))
+}
+
+/// `head` then `body` wrapped at word boundaries to `width`, its further lines indented to
+/// where the body starts (the help's and the details' second column stays a column).
+pub fn hanging(head: Span<'static>, body: &str, width: usize) -> Vec<Line<'static>> {
+    let indent = head.width();
+    if width < indent + 12 {
+        // Too narrow for two columns: the paragraph's own wrapping does it.
+        return vec![Line::from(vec![head, Span::raw(body.to_string())])];
+    }
+    let mut out = Vec::new();
+    let mut head = Some(head);
+    for row in wrap_words(body, width - indent) {
+        let first = head.take().unwrap_or_else(|| Span::raw(" ".repeat(indent)));
+        out.push(Line::from(vec![first, Span::raw(row)]));
+    }
+    out
+}
+
+/// `s` in rows of at most `width` columns, broken between words (a word longer than a row
+/// is broken where the row ends).
+fn wrap_words(s: &str, width: usize) -> Vec<String> {
+    let mut rows = vec![String::new()];
+    for word in s.split(' ') {
+        let row = rows.last_mut().expect("a row");
+        let sep = usize::from(!row.is_empty());
+        if row.width() + sep + word.width() <= width {
+            if sep == 1 {
+                row.push(' ');
+            }
+            row.push_str(word);
+            continue;
+        }
+        // On a row of its own, broken where it is longer than one.
+        if rows.last().is_some_and(String::is_empty) {
+            rows.pop();
+        }
+        let mut cur = String::new();
+        for ch in word.chars() {
+            if !cur.is_empty() && cur.width() + ch.width().unwrap_or(0) > width {
+                rows.push(std::mem::take(&mut cur));
+            }
+            cur.push(ch);
+        }
+        rows.push(cur);
+    }
+    rows
 }
 
 /// Where a scrolled popup of `lines` goes, how many rows its text takes and how many show.
@@ -113,4 +166,21 @@ pub fn scroll(app: &mut App, action: &Action) -> bool {
         _ => return false,
     };
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_wrap_whole_and_long_words_break() {
+        assert_eq!(
+            wrap_words("then the plan to confirm", 12),
+            ["then the", "plan to", "confirm"]
+        );
+        assert_eq!(wrap_words("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        let lines = hanging(Span::raw("key  "), "one two three four", 17);
+        let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        assert_eq!(text, ["key  one two", "     three four"]);
+    }
 }

@@ -29,17 +29,16 @@ pub fn draw(f: &mut Frame, app: &App) {
 /// it asks for, and its lines.
 fn scrolled(app: &App) -> Option<(String, u16, Vec<Line<'static>>)> {
     match &app.overlay {
+        // Sized to their unwrapped lines, then wrapped to the room there is.
         Overlay::Help => {
-            let lines = help(app);
-            Some((
-                strings::HELP_TITLE.into(),
-                popup::natural_width(&lines, 40),
-                lines,
-            ))
+            let want = popup::natural_width(&help(app, usize::MAX), 40);
+            let lines = help(app, popup::inner_width(app, want));
+            Some((strings::HELP_TITLE.into(), want, lines))
         }
         Overlay::Detail(title, fields) => {
-            let lines = detail(app, fields);
-            Some((esc(title), popup::natural_width(&lines, 40), lines))
+            let want = popup::natural_width(&detail(app, fields, usize::MAX), 40);
+            let lines = detail(app, fields, popup::inner_width(app, want));
+            Some((esc(title), want, lines))
         }
         Overlay::Plan { title, text, plan } => {
             let lines = plan_lines(app, text, plan.is_some());
@@ -169,25 +168,29 @@ fn plan_lines(app: &App, text: &[String], can_apply: bool) -> Vec<Line<'static>>
     lines
 }
 
-fn help(app: &App) -> Vec<Line<'static>> {
+/// The help's lines wrapped to `width`: keys, then what they do.
+fn help(app: &App, width: usize) -> Vec<Line<'static>> {
     help_lines()
-        .map(|(k, what)| {
-            Line::from(vec![
+        .flat_map(|(k, what)| {
+            popup::hanging(
                 Span::styled(format!("{k:<16}"), app.theme.header()),
-                Span::raw(what),
-            ])
+                what,
+                width,
+            )
         })
         .collect()
 }
 
-fn detail(app: &App, fields: &[(String, String)]) -> Vec<Line<'static>> {
+/// A row's fields wrapped to `width`: name, then value.
+fn detail(app: &App, fields: &[(String, String)], width: usize) -> Vec<Line<'static>> {
     fields
         .iter()
-        .map(|(k, v)| {
-            Line::from(vec![
+        .flat_map(|(k, v)| {
+            popup::hanging(
                 Span::styled(format!("{k:<10} "), app.theme.header()),
-                Span::raw(esc(v)),
-            ])
+                &esc(v),
+                width,
+            )
         })
         .collect()
 }
