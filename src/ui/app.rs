@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::components::{actions, capture, details, problems, topology};
 use super::effect::Effect;
 use super::keymap::{action_for, Action};
-use super::layout::Areas;
+use super::layout::{Areas, LayoutInput};
 use super::marks::Marks;
 use super::strings;
 use super::tabs::Tab;
@@ -63,6 +63,10 @@ pub struct App {
     pub findings: Vec<Finding>,
     pub topology: TopologyTab,
     pub capture: CaptureTab,
+    /// `b`: the namespace list hidden, the tables get the whole width.
+    pub sidebar_hidden: bool,
+    /// First line shown of the open popup's text (help, details, a report).
+    pub popup_scroll: usize,
 }
 
 impl App {
@@ -92,6 +96,8 @@ impl App {
             findings,
             topology: TopologyTab::default(),
             capture: CaptureTab::default(),
+            sidebar_hidden: false,
+            popup_scroll: 0,
         }
     }
 
@@ -153,7 +159,10 @@ impl App {
             Msg::Changed => {}
             Msg::Packets(batch, stats) => capture::on_packets(self, batch, stats),
             Msg::CaptureEnded(error) => capture::on_end(self, error),
-            Msg::Report(title, text) => actions::show_report(self, title, text),
+            Msg::Report(title, text) => {
+                self.popup_scroll = 0;
+                actions::show_report(self, title, text);
+            }
             Msg::Input(ev) => {
                 let text = self.filtering || self.overlay.takes_text();
                 if let Some(a) = action_for(&ev, text) {
@@ -193,11 +202,29 @@ impl App {
         }
     }
 
-    /// Applies an action; returns what the loop must do for it.
+    /// Applies an action; returns what the loop must do for it. A popup it opens starts at
+    /// its first line.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let was_closed = self.overlay == Overlay::None;
+        let effects = self.update_inner(action);
+        if was_closed && self.overlay != Overlay::None {
+            self.popup_scroll = 0;
+        }
+        effects
+    }
+
+    fn update_inner(&mut self, action: Action) -> Vec<Effect> {
         if let Action::Resize { width, height } = action {
-            self.areas = Areas::new(ratatui::layout::Rect::new(0, 0, width, height));
+            let input = LayoutInput {
+                tab: self.tab,
+                sidebar: !self.sidebar_hidden,
+                status_lines: super::view::status_lines(self, width),
+            };
+            self.areas = Areas::new(ratatui::layout::Rect::new(0, 0, width, height), &input);
             self.page = self.areas.page(self.tab);
+            return Vec::new();
+        }
+        if actions::popup::scroll(self, &action) {
             return Vec::new();
         }
         if self.overlay.takes_text() {
@@ -252,6 +279,7 @@ impl App {
             Action::Actions => actions::open_menu(self),
             Action::Open => details::open(self),
             Action::Help => self.overlay = Overlay::Help,
+            Action::ToggleSidebar => self.toggle_sidebar(),
             Action::ToggleChanges => self.status = self.marks.toggle(),
             Action::Back => self.back(),
             Action::Quit => self.quit = true,
@@ -261,6 +289,19 @@ impl App {
             Action::Resize { .. } => {}
         }
         Vec::new()
+    }
+
+    /// `b`: hides or shows the namespace list; hidden, the focus goes to the table.
+    fn toggle_sidebar(&mut self) {
+        self.sidebar_hidden = !self.sidebar_hidden;
+        if self.sidebar_hidden {
+            self.focus = Focus::Details;
+        }
+        let f = self.areas.frame;
+        self.update_inner(Action::Resize {
+            width: f.width,
+            height: f.height,
+        });
     }
 
     /// `R`: in the DNS tab on a live host, the form of a name to resolve.

@@ -30,6 +30,8 @@ pub enum Action {
     Refresh,
     Save,
     Help,
+    /// Hides or shows the namespace list.
+    ToggleSidebar,
     /// Marks on what changed since the baseline.
     ToggleChanges,
     /// The menu of changes to the selected namespace or link.
@@ -72,7 +74,7 @@ use KeyCode::Char;
 
 const MOVE: Binding = Binding {
     keys: "↑ ↓  k j",
-    what: "move in the focused pane",
+    what: "move in the focused pane; in a popup, scroll it",
     map: &[
         (KeyCode::Up, Action::Up),
         (Char('k'), Action::Up),
@@ -92,7 +94,7 @@ const FOCUS: Binding = Binding {
 };
 const PAGE: Binding = Binding {
     keys: "PgUp PgDn  g G",
-    what: "page up / down, first / last",
+    what: "page up / down, first / last (also in a popup)",
     map: &[
         (KeyCode::PageUp, Action::PageUp),
         (KeyCode::PageDown, Action::PageDown),
@@ -171,9 +173,14 @@ const CHANGES: Binding = Binding {
     what: "mark what changed since the first snapshot (or --since FILE) with *",
     map: &[(Char('c'), Action::ToggleChanges)],
 };
+const SIDEBAR: Binding = Binding {
+    keys: "b",
+    what: "hide / show the namespace list (the tables get the whole width)",
+    map: &[(Char('b'), Action::ToggleSidebar)],
+};
 const MOUSE: Binding = Binding {
     keys: "mouse",
-    what: "click selects a namespace, row or tab; wheel scrolls",
+    what: "click selects a namespace, row or tab; wheel scrolls (a popup too)",
     map: &[],
 };
 const HELP: Binding = Binding {
@@ -204,6 +211,7 @@ pub const KEYMAP: &[&Binding] = &[
     &REFRESH,
     &SAVE,
     &CHANGES,
+    &SIDEBAR,
     &MOUSE,
     &HELP,
     &QUIT,
@@ -259,6 +267,11 @@ fn text_key(code: KeyCode) -> Option<Action> {
         Char(c) => Some(Action::FilterChar(c)),
         KeyCode::Up => Some(Action::Up),
         KeyCode::Down => Some(Action::Down),
+        // A report's text scrolls by the page too.
+        KeyCode::PageUp => Some(Action::PageUp),
+        KeyCode::PageDown => Some(Action::PageDown),
+        KeyCode::Home => Some(Action::First),
+        KeyCode::End => Some(Action::Last),
         KeyCode::Tab => Some(Action::NextTab),
         KeyCode::BackTab => Some(Action::PrevTab),
         _ => None,

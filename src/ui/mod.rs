@@ -9,6 +9,7 @@
 //! → `app.rs` (common keys) or the component's `update`; a background job → `effect.rs` +
 //! `jobs.rs` + `event_loop.rs`; a tab → `tabs.rs` + `components/`; a text → `strings.rs`.
 pub mod app;
+mod columns;
 pub mod components;
 pub mod effect;
 mod event_loop;

@@ -1,4 +1,5 @@
-//! The tabs: their order, titles, table headers and column widths. The rows of the
+//! The tabs: their order, keys, titles and table headers (their columns' widths and
+//! priorities are in `columns.rs`). The rows of the
 //! per-namespace tabs are built on demand in `tab_rows.rs` (re-exported here).
 
 pub use super::tab_rows::{link_is_down, row_count, row_keys, rows};
@@ -95,23 +96,27 @@ impl Tab {
         matches!(self, Tab::Topology | Tab::Problems)
     }
 
-    /// Column widths (the last column takes the rest).
-    pub fn widths(self) -> &'static [u16] {
+    /// The key that opens it, shown before its title on the tab bar.
+    pub fn key(self) -> char {
         match self {
-            Tab::Links => &[4, 16, 9, 9, 6, 18, 12, 30],
-            Tab::Addresses => &[16, 42, 8],
-            Tab::Routes => &[7, 24, 18, 14, 8, 7, 16],
-            Tab::Neighbors => &[28, 14, 18, 11],
-            Tab::Firewall => &[9, 24, 6, 6, 40],
-            Tab::Dns => &[34, 80],
-            Tab::Sockets => &[6, 40, 6, 30],
-            Tab::Topology => &[],
-            Tab::Problems => &[8, 18, 70, 4],
-            Tab::Capture => &[7, 10, 6, 60],
-            Tab::Ports => &[12, 6, 24, 22, 16, 8, 40],
+            Tab::Capture => '0',
+            Tab::Ports => 'K',
+            t => char::from(b'1' + t.index() as u8),
         }
     }
+
+    /// Its title on the tab bar: ` 1 Links `.
+    pub fn label(self) -> String {
+        format!(" {} {} ", self.key(), self.title())
+    }
+
+    /// Its table's columns, in the order of [`Tab::header`] (a test holds them together).
+    pub fn columns(self) -> &'static [Col] {
+        super::columns::of(self)
+    }
 }
+
+pub use super::columns::{fit, Col, CAPTURE_LINKS};
 
 #[cfg(test)]
 mod tests {
@@ -121,6 +126,13 @@ mod tests {
     fn index_is_the_place_in_all() {
         for (i, t) in Tab::ALL.iter().enumerate() {
             assert_eq!(t.index(), i, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn every_header_has_its_columns() {
+        for t in Tab::ALL {
+            assert_eq!(t.columns().len(), t.header().len(), "{t:?}");
         }
     }
 }

@@ -4,8 +4,9 @@
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Tabs};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::app::{App, Focus, Source};
 use super::components::{actions, capture, details, problems, topology};
@@ -79,7 +80,43 @@ fn ns_marker(app: &App, ns: &Namespace) -> &'static str {
     }
 }
 
+/// `s` in at most `width` columns: whole if it fits, else its start and its end with `…`
+/// between (a third before, the rest after).
+pub(crate) fn cut_middle(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let room = width - 1;
+    let head_room = room / 3;
+    let mut head = String::new();
+    for ch in s.chars() {
+        if head.width() + ch.width().unwrap_or(0) > head_room {
+            break;
+        }
+        head.push(ch);
+    }
+    let tail_room = room - head.width();
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for ch in s.chars().rev() {
+        let w = ch.width().unwrap_or(0);
+        if used + w > tail_room {
+            break;
+        }
+        used += w;
+        tail.push(ch);
+    }
+    tail.reverse();
+    format!("{head}…{}", tail.into_iter().collect::<String>())
+}
+
 fn draw_namespaces(f: &mut Frame, app: &App) {
+    if app.areas.namespaces.width == 0 {
+        return;
+    }
     let title = if app.filtering || !app.filter.is_empty() {
         format!(" /{}{} ", app.filter, if app.filtering { "▏" } else { "" })
     } else {
@@ -87,6 +124,7 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
     };
     let block = border(app, app.focus == Focus::Namespaces, title);
     let theme = app.theme;
+    let inner = usize::from(app.areas.namespaces.width.saturating_sub(2));
     let items: Vec<ListItem> = app
         .visible_namespaces()
         .iter()
@@ -97,9 +135,12 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
             } else {
                 Style::new()
             };
+            // A label wider than the list is cut in its middle: the counts and the end of
+            // the name (where generated names differ) stay.
+            let room = inner.saturating_sub(marker.width());
             ListItem::new(Line::from(vec![
                 Span::styled(marker, style),
-                Span::raw(ns_label(ns)),
+                Span::raw(cut_middle(&ns_label(ns), room)),
             ]))
         })
         .collect();
@@ -111,13 +152,7 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
 }
 
 fn draw_details(f: &mut Frame, app: &App) {
-    // Titles only (the keys 1…9, 0 are in the help): ten numbered titles would not fit 150
-    // columns.
-    let titles: Vec<&str> = Tab::ALL.iter().map(|t| t.title()).collect();
-    let tabs_widget = Tabs::new(titles)
-        .select(app.tab.index())
-        .highlight_style(app.theme.selected());
-    f.render_widget(tabs_widget, app.areas.tabs);
+    draw_tab_bar(f, app);
     let area = app.areas.table;
     match app.tab {
         Tab::Topology => topology::draw(f, app, area),
@@ -127,7 +162,45 @@ fn draw_details(f: &mut Frame, app: &App) {
     }
 }
 
-fn draw_status(f: &mut Frame, app: &App) {
+/// The tab titles where `layout.rs` placed them (the mouse reads the same spans): each with
+/// its key, the active one highlighted, `‹`/`›` where titles are left out.
+fn draw_tab_bar(f: &mut Frame, app: &App) {
+    let areas = &app.areas;
+    let mut spans = Vec::new();
+    let mut x = areas.tabs.x;
+    let pad = |spans: &mut Vec<Span<'static>>, x: &mut u16, to: u16, fill: &'static str| {
+        if to > *x {
+            spans.push(Span::raw(fill.repeat(usize::from(to - *x))));
+            *x = to;
+        }
+    };
+    if areas.tab_more.0 {
+        spans.push(Span::styled("‹", app.theme.dim()));
+        x += 1;
+    }
+    for (t, &(a, b)) in Tab::ALL.iter().zip(&areas.tab_spans) {
+        if b <= a {
+            continue;
+        }
+        // The divider between two titles.
+        pad(&mut spans, &mut x, a, "│");
+        let label: String = t.label().chars().take(usize::from(b - a)).collect();
+        let style = if *t == app.tab {
+            app.theme.selected()
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(label, style));
+        x = b;
+    }
+    if areas.tab_more.1 {
+        spans.push(Span::styled("›", app.theme.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), areas.tabs);
+}
+
+/// The status line's text: where the data is from, the last message, the first warning.
+pub fn status_line(app: &App) -> String {
     let source = match &app.source {
         Source::Live => "live".to_string(),
         Source::File(p) => format!("snapshot {} (read-only)", p.display()),
@@ -148,11 +221,24 @@ fn draw_status(f: &mut Frame, app: &App) {
     } else {
         format!(" · {}", app.status)
     };
-    let line = esc(&format!(
+    esc(&format!(
         " netlens · {host} · {source}{msg}{warn} · ? help · q quit"
-    ));
+    ))
+}
+
+/// Lines the status line takes wrapped at `width` (the layout gives it up to three).
+pub fn status_lines(app: &App, width: u16) -> usize {
+    Paragraph::new(status_line(app))
+        .wrap(Wrap { trim: false })
+        .line_count(width)
+}
+
+/// The status, wrapped over the lines the layout gave it (a long message is read whole).
+fn draw_status(f: &mut Frame, app: &App) {
     f.render_widget(
-        Paragraph::new(line).style(app.theme.dim()),
+        Paragraph::new(status_line(app))
+            .wrap(Wrap { trim: false })
+            .style(app.theme.dim()),
         app.areas.status,
     );
 }

@@ -10,6 +10,7 @@ mod common;
 mod topo_build;
 mod tui_actions;
 mod tui_e2e;
+mod tui_layout;
 mod tui_render;
 mod tui_topology;
 mod tui_topology_map;

@@ -212,6 +212,13 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         Some(c) => packet_rows(c, start, app.page),
         None => link_rows(app, ns, start),
     };
+    // Packets or links: each list with its columns, the least important dropped first.
+    let columns = if shown(app).is_some() {
+        Tab::Capture.columns()
+    } else {
+        tabs::CAPTURE_LINKS
+    };
+    let cols = tabs::fit(columns, area.width.saturating_sub(2));
     let rows: Vec<Row> = rows
         .into_iter()
         .enumerate()
@@ -221,16 +228,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             } else {
                 Style::new()
             };
-            Row::new(cells.into_iter().map(Cell::from)).style(style)
+            let cell = |c: usize| Cell::from(cells.get(c).cloned().unwrap_or_default());
+            Row::new(cols.iter().map(|(c, _)| cell(*c))).style(style)
         })
         .collect();
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Length(16),
-        Constraint::Length(9),
-        Constraint::Min(20),
-    ];
-    let header = Row::new(header.into_iter().map(Cell::from)).style(theme.header());
+    let widths = cols.iter().map(|(_, w)| Constraint::Length(*w));
+    let header = Row::new(cols.iter().map(|(c, _)| Cell::from(header[*c]))).style(theme.header());
     let block = border(app, focused, title);
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }

@@ -90,22 +90,14 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     }
     let start = app.row_offset.min(total);
     let end = (start + app.page).min(total);
-    let tab = app.tab;
-    let widths: Vec<Constraint> = tab
-        .widths()
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            if i + 1 == tab.widths().len() {
-                Constraint::Min(*w)
-            } else {
-                Constraint::Length(*w)
-            }
-        })
-        .collect();
-    let header = Row::new(tab.header().iter().map(|h| Cell::from(*h))).style(app.theme.header());
+    // The columns this width holds: header and rows are both taken through `cols`.
+    let cols = tabs::fit(app.tab.columns(), area.width.saturating_sub(2));
+    let widths: Vec<Constraint> = cols.iter().map(|(_, w)| Constraint::Length(*w)).collect();
+    let header = app.tab.header();
+    let header =
+        Row::new(cols.iter().map(|(i, _)| Cell::from(header[*i]))).style(app.theme.header());
     f.render_widget(
-        Table::new(rows(app, ns, start..end), widths)
+        Table::new(rows(app, ns, start..end, &cols), widths)
             .header(header)
             .block(block),
         area,
@@ -114,25 +106,25 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
 
 /// Rows `range` of the table: `*` on what changed since the baseline, highlighted while the
 /// last update's changes flash, links that are down in red, the selection reversed.
-fn rows<'a>(app: &App, ns: &Namespace, range: std::ops::Range<usize>) -> Vec<Row<'a>> {
+fn rows<'a>(
+    app: &App,
+    ns: &Namespace,
+    range: std::ops::Range<usize>,
+    cols: &[(usize, u16)],
+) -> Vec<Row<'a>> {
     let (theme, tab, start) = (app.theme, app.tab, range.start);
     let focused = app.focus == Focus::Details;
     let keys = tabs::row_keys(ns, tab, range.clone());
     tabs::rows(ns, tab, range)
         .into_iter()
         .enumerate()
-        .map(|(i, mut cells)| {
+        .map(|(i, cells)| {
             let mut row_style = Style::new();
             let (marked, flashing) = keys
                 .get(i)
                 .and_then(|k| k.as_ref())
                 .map(|(kind, key)| app.row_mark(&ns.name, *kind, key))
                 .unwrap_or((false, false));
-            if marked {
-                if let Some(first) = cells.first_mut() {
-                    *first = format!("*{first}");
-                }
-            }
             if flashing {
                 row_style = theme.flash();
             }
@@ -146,7 +138,17 @@ fn rows<'a>(app: &App, ns: &Namespace, range: std::ops::Range<usize>) -> Vec<Row
             if focused && start + i == app.row_selected {
                 row_style = theme.selected();
             }
-            Row::new(cells.into_iter().map(Cell::from)).style(row_style)
+            let mut shown: Vec<String> = cols
+                .iter()
+                .map(|(c, _)| cells.get(*c).cloned().unwrap_or_default())
+                .collect();
+            // The mark goes on the first column shown (the first may have been dropped).
+            if marked {
+                if let Some(first) = shown.first_mut() {
+                    *first = format!("*{first}");
+                }
+            }
+            Row::new(shown.into_iter().map(Cell::from)).style(row_style)
         })
         .collect()
 }

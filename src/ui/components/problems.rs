@@ -13,7 +13,7 @@ use crate::ui::app::{App, Focus};
 use crate::ui::effect::Effect;
 use crate::ui::keymap::Action;
 use crate::ui::strings;
-use crate::ui::tabs::Tab;
+use crate::ui::tabs::{self, Tab};
 use crate::ui::view::{border, esc};
 
 /// The Problems tab's keys; `None` for an action that is not its own.
@@ -85,6 +85,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     }
     let start = app.row_offset.min(n);
     let end = (start + app.page).min(n);
+    // The columns this width holds (the finding is the key column).
+    let cols = tabs::fit(Tab::Problems.columns(), area.width.saturating_sub(2));
     let rows: Vec<Row> = app.findings[start..end]
         .iter()
         .enumerate()
@@ -97,23 +99,18 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             if focused && start + i == app.row_selected {
                 style = theme.selected();
             }
-            Row::new([
-                Cell::from(fd.severity.to_string()),
-                Cell::from(esc(&fd.namespace)),
-                Cell::from(esc(&format!("{} — {}", fd.id, fd.title))),
-                Cell::from(if fd.fix.is_some() { "yes" } else { "" }),
-            ])
-            .style(style)
+            let cells = [
+                fd.severity.to_string(),
+                esc(&fd.namespace),
+                esc(&format!("{} — {}", fd.id, fd.title)),
+                if fd.fix.is_some() { "yes" } else { "" }.to_string(),
+            ];
+            Row::new(cols.iter().map(|(c, _)| Cell::from(cells[*c].clone()))).style(style)
         })
         .collect();
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Length(18),
-        Constraint::Min(30),
-        Constraint::Length(4),
-    ];
-    let header =
-        Row::new(Tab::Problems.header().iter().map(|h| Cell::from(*h))).style(theme.header());
+    let widths = cols.iter().map(|(_, w)| Constraint::Length(*w));
+    let header = Tab::Problems.header();
+    let header = Row::new(cols.iter().map(|(c, _)| Cell::from(header[*c]))).style(theme.header());
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }
 

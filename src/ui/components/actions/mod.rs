@@ -6,6 +6,7 @@
 
 mod change;
 mod form;
+pub mod popup;
 mod steps;
 pub mod view;
 

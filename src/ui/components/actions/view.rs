@@ -1,12 +1,11 @@
 //! Drawing the popups over the main view: help, details, the change menu, forms and plans.
 //! Reads the app state, writes the frame; nothing here does I/O.
 
-use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{ActionKind, Form, Overlay};
+use super::{popup, ActionKind, Form, Overlay};
 use crate::ui::app::App;
 use crate::ui::keymap::help_lines;
 use crate::ui::strings;
@@ -16,12 +15,43 @@ use crate::ui::view::esc;
 pub fn draw(f: &mut Frame, app: &App) {
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help => draw_help(f, app),
-        Overlay::Detail(title, fields) => draw_detail(f, app, title, fields),
         Overlay::Menu(i) => draw_menu(f, app, *i),
         Overlay::Form(form) => draw_form(f, app, form),
-        Overlay::Plan { title, text, plan } => draw_plan(f, app, title, text, plan.is_some()),
+        Overlay::Help | Overlay::Detail(..) | Overlay::Plan { .. } => {
+            if let Some((title, want, lines)) = scrolled(app) {
+                popup::draw_scrolled(f, app, title, lines, want);
+            }
+        }
     }
+}
+
+/// The text of a popup that scrolls (help, details, a plan or report): its title, the width
+/// it asks for, and its lines.
+fn scrolled(app: &App) -> Option<(String, u16, Vec<Line<'static>>)> {
+    match &app.overlay {
+        // Sized to their unwrapped lines, then wrapped to the room there is.
+        Overlay::Help => {
+            let want = popup::natural_width(&help(app, usize::MAX), 40);
+            let lines = help(app, popup::inner_width(app, want));
+            Some((strings::HELP_TITLE.into(), want, lines))
+        }
+        Overlay::Detail(title, fields) => {
+            let want = popup::natural_width(&detail(app, fields, usize::MAX), 40);
+            let lines = detail(app, fields, popup::inner_width(app, want));
+            Some((esc(title), want, lines))
+        }
+        Overlay::Plan { title, text, plan } => {
+            let lines = plan_lines(app, text, plan.is_some());
+            // Reports were made for 100 columns; wider lines (a trace) get the room there is.
+            Some((esc(title), popup::natural_width(&lines, 100), lines))
+        }
+        _ => None,
+    }
+}
+
+/// The width asked for and the lines of the open popup that scrolls, for its keys.
+pub(super) fn scrolled_lines(app: &App) -> Option<(u16, Vec<Line<'static>>)> {
+    scrolled(app).map(|(_, want, lines)| (want, lines))
 }
 
 fn draw_menu(f: &mut Frame, app: &App, selected: usize) {
@@ -44,7 +74,7 @@ fn draw_menu(f: &mut Frame, app: &App, selected: usize) {
             }
         })
         .collect();
-    let area = centered(f.area(), 60, lines.len() as u16 + 2);
+    let area = popup::centered(f.area(), 60, lines.len() as u16 + 2);
     f.render_widget(Clear, area);
     let block = Block::new()
         .borders(Borders::ALL)
@@ -97,7 +127,8 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
         strings::FORM_KEYS,
         app.theme.dim(),
     )));
-    let area = centered(f.area(), 76, lines.len() as u16 + 2);
+    // As high as the wrapped text: a long error is read whole.
+    let area = popup::sized(f.area(), 76, &lines);
     f.render_widget(Clear, area);
     let block = Block::new().borders(Borders::ALL).title(format!(
         " {} in {} ",
@@ -112,8 +143,8 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
     );
 }
 
-fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: bool) {
-    let lines: Vec<Line> = text
+fn plan_lines(app: &App, text: &[String], can_apply: bool) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = text
         .iter()
         .map(|t| {
             if t.starts_with("     ") {
@@ -128,70 +159,38 @@ fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: 
             }
         })
         .collect();
-    let mut lines = lines;
     if !can_apply {
         lines.push(Line::from(Span::styled(
             strings::ESC_CLOSES,
             app.theme.dim(),
         )));
     }
-    // Long explanations wrap: leave room for them.
-    let area = centered(f.area(), 100, (lines.len() as u16 + 6).min(f.area().height));
-    f.render_widget(Clear, area);
-    let block = Block::new().borders(Borders::ALL).title(esc(title));
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        area,
-    );
+    lines
 }
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
-}
-
-fn draw_help(f: &mut Frame, app: &App) {
-    let lines: Vec<Line> = help_lines()
-        .map(|(k, what)| {
-            Line::from(vec![
+/// The help's lines wrapped to `width`: keys, then what they do.
+fn help(app: &App, width: usize) -> Vec<Line<'static>> {
+    help_lines()
+        .flat_map(|(k, what)| {
+            popup::hanging(
                 Span::styled(format!("{k:<16}"), app.theme.header()),
-                Span::raw(what),
-            ])
+                what,
+                width,
+            )
         })
-        .collect();
-    let area = centered(f.area(), 84, lines.len() as u16 + 2);
-    f.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .title(strings::HELP_TITLE);
-    f.render_widget(Paragraph::new(lines).block(block), area);
+        .collect()
 }
 
-fn draw_detail(f: &mut Frame, app: &App, title: &str, fields: &[(String, String)]) {
-    let lines: Vec<Line> = fields
+/// A row's fields wrapped to `width`: name, then value.
+fn detail(app: &App, fields: &[(String, String)], width: usize) -> Vec<Line<'static>> {
+    fields
         .iter()
-        .map(|(k, v)| {
-            Line::from(vec![
+        .flat_map(|(k, v)| {
+            popup::hanging(
                 Span::styled(format!("{k:<10} "), app.theme.header()),
-                Span::raw(esc(v)),
-            ])
+                &esc(v),
+                width,
+            )
         })
-        .collect();
-    let area = centered(f.area(), 90, lines.len() as u16 + 2);
-    f.render_widget(Clear, area);
-    let block = Block::new().borders(Borders::ALL).title(esc(title));
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        area,
-    );
+        .collect()
 }
