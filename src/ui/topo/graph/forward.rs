@@ -69,3 +69,60 @@ fn rules(n: usize) -> String {
         format!("{n} rules")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firewall::iptables_save;
+    use crate::model::firewall::{Firewall, NftChain, NftTable, XtSource};
+    use crate::model::NamespaceKind;
+
+    fn router(iptables: &str, nft: Vec<NftTable>) -> Namespace {
+        let mut ns = Namespace::new("r".into(), NamespaceKind::Named, 1);
+        let (tables, errors) = iptables_save::parse(iptables, IpFamily::V4, XtSource::Nft);
+        assert!(errors.is_empty(), "{errors:?}");
+        ns.firewall = Some(Firewall {
+            iptables: tables,
+            nft,
+            ..Firewall::default()
+        });
+        ns
+    }
+
+    fn nft_forward(policy: &str) -> NftTable {
+        NftTable {
+            family: "inet".into(),
+            name: "fw".into(),
+            handle: None,
+            chains: vec![NftChain {
+                name: "fwd".into(),
+                handle: None,
+                hook: Some("forward".into()),
+                prio: Some(0),
+                policy: Some(policy.into()),
+                chain_type: Some("filter".into()),
+                rules: Vec::new(),
+            }],
+            sets: Vec::new(),
+            named: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn iptables_and_native_nft_policies_the_dropping_one_first() {
+        let accept = "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT\n";
+        let p = forward_policy(&router(accept, Vec::new())).expect("read");
+        assert_eq!(p.text, "FORWARD ACCEPT · 1 rule");
+        assert!(!p.drops);
+        let p = forward_policy(&router(accept, vec![nft_forward("drop")])).expect("read");
+        assert_eq!(
+            p.text,
+            "nft forward drop (inet fw), FORWARD ACCEPT · 1 rule"
+        );
+        assert!(p.drops);
+        let p = forward_policy(&router("", Vec::new())).expect("read");
+        assert_eq!(p.text, "FORWARD ACCEPT (no rules)");
+        let unread = Namespace::new("u".into(), NamespaceKind::Named, 2);
+        assert_eq!(forward_policy(&unread), None);
+    }
+}

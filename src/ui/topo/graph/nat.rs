@@ -65,3 +65,35 @@ fn source_nat(target: &str, rule: &XtRule) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firewall::iptables_save;
+    use crate::model::firewall::{Firewall, IpFamily, XtSource};
+    use crate::model::NamespaceKind;
+
+    #[test]
+    fn source_nat_says_what_is_rewritten_and_where_it_leaves() {
+        let rules = "*nat\n:POSTROUTING ACCEPT [0:0]\n\
+            -A POSTROUTING -s 10.244.0.0/16 ! -o cni0 -j MASQUERADE\n\
+            -A POSTROUTING -o eth0 -j SNAT --to-source 203.0.113.7\n\
+            -A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 10.244.1.2\n\
+            COMMIT\n";
+        let (tables, errors) = iptables_save::parse(rules, IpFamily::V4, XtSource::Nft);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut ns = Namespace::new("r".into(), NamespaceKind::Named, 1);
+        ns.firewall = Some(Firewall {
+            iptables: tables,
+            ..Firewall::default()
+        });
+        assert_eq!(
+            nat_summary(&ns),
+            [
+                "masq 10.244.0.0/16 → !cni0",
+                "SNAT any → eth0 as 203.0.113.7",
+                "1 DNAT"
+            ]
+        );
+    }
+}
