@@ -264,7 +264,13 @@ impl App {
             Action::PageDown => self.move_by(page),
             Action::First => self.move_by(isize::MIN / 2),
             Action::Last => self.move_by(isize::MAX / 2),
-            Action::FocusNamespaces => self.focus = Focus::Namespaces,
+            Action::FocusNamespaces => {
+                // The list, hidden with `b`, comes back to be focused.
+                if self.sidebar_hidden {
+                    self.toggle_sidebar();
+                }
+                self.focus = Focus::Namespaces;
+            }
             Action::FocusDetails => self.focus = Focus::Details,
             Action::NextTab | Action::PrevTab | Action::GoTab(_) => self.go_tab(&action),
             Action::StartFilter

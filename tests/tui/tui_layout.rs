@@ -156,6 +156,57 @@ fn the_sidebar_narrows_cuts_long_names_in_the_middle_and_b_hides_it() {
     insta::assert_snapshot!("sidebar_hidden_routes_80x24", s);
     key(&mut a, KeyCode::Char('b'));
     assert!(screen(&mut a, 80, 24).contains("namespaces"));
+    // Hidden, ← brings the list back to focus it.
+    key(&mut a, KeyCode::Char('b'));
+    key(&mut a, KeyCode::Left);
+    assert!(screen(&mut a, 80, 24).contains("namespaces"));
+}
+
+#[test]
+fn popups_on_tiny_terminals_do_not_panic() {
+    let mut a = app("demo-bridge.json");
+    let text: Vec<String> = (1..=50)
+        .map(|i| format!("     command {i} with words"))
+        .collect();
+    for (w, h) in [(1, 1), (10, 3), (40, 5), (300, 100)] {
+        key(&mut a, KeyCode::Char('?'));
+        let _ = screen(&mut a, w, h);
+        key(&mut a, KeyCode::Char('G'));
+        let _ = screen(&mut a, w, h);
+        key(&mut a, KeyCode::Esc);
+        a.handle(Msg::Report(" r ".into(), text.clone()));
+        let _ = screen(&mut a, w, h);
+        key(&mut a, KeyCode::End);
+        let _ = screen(&mut a, w, h);
+        key(&mut a, KeyCode::Esc);
+    }
+}
+
+#[test]
+fn an_indented_report_line_wraps_under_itself() {
+    let mut a = app("demo-bridge.json");
+    let cmd = "     ip netns exec bridge-red ip route replace default via 192.168.15.5 dev \
+               veth-red proto static metric 100 onlink";
+    a.handle(Msg::Report(
+        " plan ".into(),
+        vec!["1. a step".into(), cmd.into()],
+    ));
+    let s = screen(&mut a, 80, 24);
+    assert_whole(&s, cmd);
+    let rows = rows(&s);
+    let first = rows
+        .iter()
+        .position(|l| l.contains("ip netns exec"))
+        .expect("command");
+    let col = |l: &str, w: &str| l.find(w).map(|b| l[..b].chars().count());
+    // The next row starts under the command, not at the border.
+    let next = rows[first + 1].trim_start_matches([' ', '│']);
+    let word = next.split_whitespace().next().expect("a continued row");
+    assert_eq!(
+        col(&rows[first + 1], word),
+        col(&rows[first], "ip netns"),
+        "{s}"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! drawing agree.
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -64,17 +65,20 @@ pub fn inner_width(app: &App, want: u16) -> usize {
 
 /// `head` then `body` wrapped at word boundaries to `width`, its further lines indented to
 /// where the body starts (the help's and the details' second column stays a column).
-pub fn hanging(head: Span<'static>, body: &str, width: usize) -> Vec<Line<'static>> {
+pub fn hanging(head: Span<'static>, body: &str, style: Style, width: usize) -> Vec<Line<'static>> {
     let indent = head.width();
     if width < indent + 12 {
         // Too narrow for two columns: the paragraph's own wrapping does it.
-        return vec![Line::from(vec![head, Span::raw(body.to_string())])];
+        return vec![Line::from(vec![
+            head,
+            Span::styled(body.to_string(), style),
+        ])];
     }
     let mut out = Vec::new();
     let mut head = Some(head);
     for row in wrap_words(body, width - indent) {
         let first = head.take().unwrap_or_else(|| Span::raw(" ".repeat(indent)));
-        out.push(Line::from(vec![first, Span::raw(row)]));
+        out.push(Line::from(vec![first, Span::styled(row, style)]));
     }
     out
 }
@@ -179,7 +183,7 @@ mod tests {
             ["then the", "plan to", "confirm"]
         );
         assert_eq!(wrap_words("abcdefghij", 4), ["abcd", "efgh", "ij"]);
-        let lines = hanging(Span::raw("key  "), "one two three four", 17);
+        let lines = hanging(Span::raw("key  "), "one two three four", Style::new(), 17);
         let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         assert_eq!(text, ["key  one two", "     three four"]);
     }

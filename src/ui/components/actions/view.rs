@@ -1,6 +1,7 @@
 //! Drawing the popups over the main view: help, details, the change menu, forms and plans.
 //! Reads the app state, writes the frame; nothing here does I/O.
 
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -41,9 +42,11 @@ fn scrolled(app: &App) -> Option<(String, u16, Vec<Line<'static>>)> {
             Some((esc(title), want, lines))
         }
         Overlay::Plan { title, text, plan } => {
-            let lines = plan_lines(app, text, plan.is_some());
+            let can_apply = plan.is_some();
             // Reports were made for 100 columns; wider lines (a trace) get the room there is.
-            Some((esc(title), popup::natural_width(&lines, 100), lines))
+            let want = popup::natural_width(&plan_lines(app, text, can_apply, usize::MAX), 100);
+            let lines = plan_lines(app, text, can_apply, popup::inner_width(app, want));
+            Some((esc(title), want, lines))
         }
         _ => None,
     }
@@ -143,20 +146,23 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
     );
 }
 
-fn plan_lines(app: &App, text: &[String], can_apply: bool) -> Vec<Line<'static>> {
+/// A plan's or report's lines wrapped to `width`, an indented line's next rows under its
+/// text (a shell command stays a block).
+fn plan_lines(app: &App, text: &[String], can_apply: bool, width: usize) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = text
         .iter()
-        .map(|t| {
-            if t.starts_with("     ") {
+        .flat_map(|t| {
+            // Reports (path, dns) arrive escaped already; findings' titles do not.
+            let t = crate::text::sanitize_line(t).into_owned();
+            let style = if t.starts_with("     ") {
                 // Shell commands, already quoted ($'…' for control characters).
-                Line::from(Span::styled(
-                    crate::text::sanitize_line(t).into_owned(),
-                    app.theme.header(),
-                ))
+                app.theme.header()
             } else {
-                // Reports (path, dns) arrive escaped already; findings' titles do not.
-                Line::raw(crate::text::sanitize_line(t).into_owned())
-            }
+                Style::new()
+            };
+            let body = t.trim_start_matches(' ');
+            let indent = (t.len() - body.len()).min(width / 2);
+            popup::hanging(Span::raw(" ".repeat(indent)), body, style, width)
         })
         .collect();
     if !can_apply {
@@ -175,6 +181,7 @@ fn help(app: &App, width: usize) -> Vec<Line<'static>> {
             popup::hanging(
                 Span::styled(format!("{k:<16}"), app.theme.header()),
                 what,
+                Style::new(),
                 width,
             )
         })
@@ -189,6 +196,7 @@ fn detail(app: &App, fields: &[(String, String)], width: usize) -> Vec<Line<'sta
             popup::hanging(
                 Span::styled(format!("{k:<10} "), app.theme.header()),
                 &esc(v),
+                Style::new(),
                 width,
             )
         })
