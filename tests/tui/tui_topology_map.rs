@@ -346,3 +346,30 @@ fn c_marks_the_changed_namespaces_on_the_picture_and_unfolds_them() {
     key(&mut a, KeyCode::Char('c'));
     assert_eq!(svc30(&a), None);
 }
+
+#[test]
+fn a_namespace_a_runtime_names_is_drawn_by_its_pod_or_container_name() {
+    use netlens::model::{Runtime, Workload, WorkloadKind};
+    let mut snap = mass_node();
+    let svc = snap
+        .namespaces
+        .iter_mut()
+        .find(|n| n.name == ODD)
+        .expect("svc-41");
+    svc.workload = Some(Workload {
+        kind: WorkloadKind::Pod,
+        runtime: Runtime::Containerd,
+        name: "web-7f9c".into(),
+        pod_namespace: Some("shop".into()),
+        id: "0123456789abcdef".into(),
+    });
+    let findings = diagnose(&snap);
+    let pic = map(&snap, &findings, &[]);
+    let odd = line_with(&pic, "[ shop/web-7f9c ");
+    assert!(odd.starts_with('✗'), "still marked: {odd}");
+    assert!(
+        !pic.iter().any(|l| l.contains(&format!("[ {ODD} "))),
+        "the kernel name gives way to the pod's: {}",
+        pic.join("\n")
+    );
+}

@@ -22,9 +22,13 @@ pub(super) fn link_state_bad(l: &Link) -> bool {
     link_state_word(l).is_some()
 }
 
-/// A namespace's label in the picture: its name, and the process holding it for a namespace
-/// known only through a process.
+/// A namespace's label in the picture: the pod or container in it when a runtime says so
+/// (the kernel name is in the details), else its name, and the process holding it for a
+/// namespace known only through a process.
 pub(super) fn ns_title(ns: &Namespace) -> String {
+    if ns.workload.is_some() {
+        return ns.label();
+    }
     match ns.kind {
         NamespaceKind::Process => match ns.processes.first() {
             Some(p) => format!("{} {}", ns.name, p.comm),
