@@ -144,14 +144,48 @@ fn select(snap: &Snapshot, sels: &[String]) -> Result<Option<Vec<String>>, Strin
             .collect();
         if found.is_empty() {
             let known: Vec<&str> = snap.namespaces.iter().map(|n| n.name.as_str()).collect();
-            return Err(format!(
-                "unknown namespace {sel:?}; known: {}",
-                known.join(", ")
-            ));
+            return Err(unknown(sel, &known));
         }
         names.extend(found);
     }
     Ok(Some(names))
+}
+
+/// "unknown namespace" with the few closest names, not all of them (a node has hundreds).
+fn unknown(sel: &str, known: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let mut ranked: Vec<(usize, &str)> = known.iter().map(|k| (distance(sel, k), *k)).collect();
+    ranked.sort();
+    let close: Vec<&str> = ranked.iter().take(SHOWN).map(|(_, k)| *k).collect();
+    let all = if known.len() > SHOWN {
+        format!(" ({} in all: netlens snapshot lists them)", known.len())
+    } else {
+        String::new()
+    };
+    format!(
+        "unknown namespace {sel:?}; closest: {}{all}",
+        close.join(", ")
+    )
+}
+
+/// How far apart two names are: 0 when one contains the other, else the edit distance
+/// (plus one, so containing always ranks first).
+fn distance(a: &str, b: &str) -> usize {
+    if a.is_empty() || b.contains(a) || a.contains(b) {
+        return 0;
+    }
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()] + 1
 }
 
 #[cfg(test)]
@@ -255,6 +289,22 @@ mod tests {
                 .ends_with("(incomplete: only what could be read)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn unknown_namespace_names_the_closest_few() {
+        let names: Vec<String> = (0..500).map(|i| format!("svc-{i}")).collect();
+        let mut known: Vec<&str> = names.iter().map(String::as_str).collect();
+        known.push("bridge-red");
+        let msg = unknown("bridge-rde", &known);
+        assert!(
+            msg.starts_with("unknown namespace \"bridge-rde\"; closest: bridge-red"),
+            "{msg}"
+        );
+        assert!(msg.contains("501 in all"), "{msg}");
+        assert_eq!(msg.matches(", ").count(), 4, "{msg}");
+        let msg = unknown("x", &["a", "b"]);
+        assert!(!msg.contains("in all"), "{msg}");
     }
 
     #[test]
