@@ -68,3 +68,40 @@ impl Theme {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// NO_COLOR or `--color never`: not one colour, and the selection still shows (reverse).
+    #[test]
+    fn plain_theme_has_no_colour_but_a_visible_selection() {
+        let plain = Theme { color: false };
+        let mut styles = vec![
+            plain.header(),
+            plain.up(),
+            plain.down(),
+            plain.dim(),
+            plain.warn(),
+            plain.flash(),
+            plain.focus_border(),
+            plain.related(),
+        ];
+        for t in [
+            Tone::Plain,
+            Tone::Frame,
+            Tone::Ns,
+            Tone::Bridge,
+            Tone::Nat,
+            Tone::Bad,
+            Tone::Dim,
+        ] {
+            styles.push(plain.tone(t));
+        }
+        for s in &styles {
+            assert_eq!((s.fg, s.bg), (None, None), "{s:?}");
+        }
+        assert!(plain.selected().add_modifier.contains(Modifier::REVERSED));
+        assert_eq!(Theme::default().down().fg, Some(Color::Red));
+    }
+}

@@ -445,4 +445,27 @@ fn dead_nameserver_and_the_cap() {
         .output()
         .expect("text");
     println!("{}", String::from_utf8_lossy(&text.stdout));
+
+    // While it waits for the dead server, it says so on stderr: asked for here
+    // (NETLENS_PROGRESS=always, stderr being a pipe), never on stdout.
+    let out = Command::new(netlens_bin())
+        .args(["dns", "outside.example.", "--ns", "app-3", "--type", "A"])
+        .env("NETLENS_PROGRESS", "always")
+        .output()
+        .expect("dns with progress");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "waiting for {DEAD}:53 (timeout 1 s, attempt 1 of 1)…"
+        )),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("waiting for"));
+    // Not a terminal and not asked: nothing.
+    let out = Command::new(netlens_bin())
+        .args(["dns", "outside.example.", "--ns", "app-3", "--type", "A"])
+        .env_remove("NETLENS_PROGRESS")
+        .output()
+        .expect("dns without progress");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("waiting for"));
 }

@@ -301,4 +301,20 @@ fn doctor_exit_codes_on_saved_snapshots() {
             && text.contains("1. set net.ipv4.ip_forward=1 in cluster-node2"),
         "{text}"
     );
+    // Each step's shell commands (what `fix --dry-run` shows), indented under the step.
+    let steps: Vec<netlens::plan::Step> =
+        serde_json::from_value(v["findings"][0]["fix"]["steps"].clone()).expect("fix steps");
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("    1. "))
+        .expect("step line");
+    let cmds = netlens::plan::shell::commands(&steps[0]);
+    assert!(!cmds.is_empty());
+    for (i, cmd) in cmds.iter().enumerate() {
+        assert_eq!(lines[at + 1 + i], format!("      $ {cmd}"), "{text}");
+    }
+    assert!(text.contains("sysctl -w net.ipv4.ip_forward=1"), "{text}");
+    // One error, in the singular.
+    assert!(text.contains("doctor: 1 error, 0 warnings"), "{text}");
 }

@@ -9,6 +9,7 @@
 mod common;
 
 mod bridge_world;
+mod cli_conventions;
 mod collect_netns;
 mod diff;
 mod escape;

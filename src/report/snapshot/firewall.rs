@@ -92,6 +92,10 @@ pub(super) fn render_firewall(out: &mut String, fw: &Firewall) {
         }
     }
     if hidden > 0 {
-        put!(out, "    (+{hidden} more rules; see --json)");
+        put!(
+            out,
+            "    (+{} more; see --json)",
+            crate::report::plural(hidden, "rule")
+        );
     }
 }
