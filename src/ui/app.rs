@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::components::{actions, capture, details, problems, topology};
+use super::components::{actions, capture, details, problems, search, topology};
 use super::effect::Effect;
 use super::keymap::{action_for, Action};
 use super::layout::Areas;
@@ -47,8 +47,12 @@ pub struct App {
     pub ns_selected: usize,
     pub row_selected: usize,
     pub row_offset: usize,
+    /// The `/` search's query; while not empty, the list shows only namespaces with a hit.
     pub filter: String,
+    /// The search is open (its hits listed, keys typing into it).
     pub filtering: bool,
+    /// The hits of `filter`.
+    pub search: search::Search,
     pub overlay: Overlay,
     pub status: String,
     /// The user is done: the loop ends after this batch of messages.
@@ -66,7 +70,10 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(source: Source, snapshot: Option<Snapshot>) -> Self {
+    pub fn new(source: Source, mut snapshot: Option<Snapshot>) -> Self {
+        if let Some(s) = &mut snapshot {
+            super::selection::sort_namespaces(s);
+        }
         let findings = snapshot.as_ref().map(diagnose).unwrap_or_default();
         let marks = Marks {
             baseline: snapshot.clone(),
@@ -83,6 +90,7 @@ impl App {
             row_offset: 0,
             filter: String::new(),
             filtering: false,
+            search: search::Search::default(),
             overlay: Overlay::None,
             status: String::new(),
             quit: false,
@@ -166,11 +174,14 @@ impl App {
 
     /// A new snapshot (and its findings): what changed flashes, the selection stays on the
     /// same namespace.
-    fn on_snapshot(&mut self, new: Snapshot, findings: Vec<Finding>) {
+    fn on_snapshot(&mut self, mut new: Snapshot, findings: Vec<Finding>) {
         let keep = self.selected_namespace().map(|n| n.name.clone());
+        super::selection::sort_namespaces(&mut new);
         self.marks.on_update(self.snapshot.as_ref(), &new);
         self.findings = findings;
         self.snapshot = Some(new);
+        // The hits are indexes into the snapshot: found again in the new one.
+        self.search.refresh(&self.filter, self.snapshot.as_ref());
         self.topology.lines = None;
         self.topology.ensure(self.tab, self.snapshot.as_ref());
         self.marks.recompute(self.snapshot.as_ref());
@@ -211,6 +222,11 @@ impl App {
             }
             return Vec::new();
         }
+        if self.filtering {
+            if let Some(effects) = search::update(self, &action) {
+                return effects;
+            }
+        }
         if let Some(effects) = self.tab_update(&action) {
             return effects;
         }
@@ -240,11 +256,12 @@ impl App {
             Action::FocusNamespaces => self.focus = Focus::Namespaces,
             Action::FocusDetails => self.focus = Focus::Details,
             Action::NextTab | Action::PrevTab | Action::GoTab(_) => self.go_tab(&action),
-            Action::StartFilter
-            | Action::FilterChar(_)
+            Action::StartFilter => search::start(self),
+            // Typing keys reach here only with the search closed: nothing to type into.
+            Action::FilterChar(_)
             | Action::FilterBackspace
             | Action::FilterDone
-            | Action::FilterCancel => self.filter_key(action),
+            | Action::FilterCancel => {}
             // The Capture tab's own keys, elsewhere.
             Action::StopCapture | Action::CaptureFilter => {}
             Action::Resolve => self.resolve_form(),
@@ -253,6 +270,9 @@ impl App {
             Action::Open => details::open(self),
             Action::Help => self.overlay = Overlay::Help,
             Action::ToggleChanges => self.status = self.marks.toggle(),
+            Action::ToggleNeighborChanges => {
+                self.status = self.marks.toggle_neighbors(self.snapshot.as_ref());
+            }
             Action::Back => self.back(),
             Action::Quit => self.quit = true,
             Action::Refresh => return self.refresh(),
@@ -284,14 +304,18 @@ impl App {
         }
     }
 
-    /// Esc: clears the filter, else quits.
     /// Esc, with no popup open: one step back — the filter cleared, else the focus back on
     /// the namespace list. It never quits: two Esc to close a popup must not end a session
     /// (losing the baseline and a running capture); `q` and Ctrl-C quit.
     fn back(&mut self) {
         if !self.filter.is_empty() {
+            // Back to the whole list, on the namespace the search led to.
+            let keep = self.selected_namespace().map(|n| n.name.clone());
             self.filter.clear();
-            self.ns_selected = 0;
+            self.ns_selected = keep
+                .and_then(|k| self.visible_namespaces().iter().position(|n| n.name == k))
+                .unwrap_or(0);
+            self.status.clear();
         } else if self.focus == Focus::Details {
             self.focus = Focus::Namespaces;
         } else {

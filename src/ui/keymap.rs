@@ -5,7 +5,7 @@ use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
 };
 
-use super::components::{actions, capture};
+use super::components::{actions, capture, search};
 use super::tabs::Tab;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub enum Action {
     Help,
     /// Marks on what changed since the baseline.
     ToggleChanges,
+    /// Neighbour-cache changes among the marks, or not.
+    ToggleNeighborChanges,
     /// The menu of changes to the selected namespace or link.
     Actions,
     /// Capture tab: stop the capture / set its filter.
@@ -146,11 +148,6 @@ const RESOLVE: Binding = Binding {
     what: "DNS tab: resolve a name as glibc would here, every step and query",
     map: &[(Char('R'), Action::Resolve)],
 };
-const FILTER: Binding = Binding {
-    keys: "/",
-    what: "filter namespaces by name (Enter keeps, Esc clears)",
-    map: &[(Char('/'), Action::StartFilter)],
-};
 const OPEN: Binding = Binding {
     keys: "Enter",
     what: "details of the row; Topology: expand or open; Problems: explain and fix; Capture: start on a link, or a packet's layers",
@@ -167,9 +164,12 @@ const SAVE: Binding = Binding {
     map: &[(Char('s'), Action::Save)],
 };
 const CHANGES: Binding = Binding {
-    keys: "c",
-    what: "mark what changed since the first snapshot (or --since FILE) with *",
-    map: &[(Char('c'), Action::ToggleChanges)],
+    keys: "c  C",
+    what: "mark what changed since the first snapshot (or --since FILE) with * / C: count neighbour-cache (ARP/NDP) churn too",
+    map: &[
+        (Char('c'), Action::ToggleChanges),
+        (Char('C'), Action::ToggleNeighborChanges),
+    ],
 };
 const MOUSE: Binding = Binding {
     keys: "mouse",
@@ -199,7 +199,7 @@ pub const KEYMAP: &[&Binding] = &[
     &capture::KEYS,
     &RESOLVE,
     &actions::KEYS,
-    &FILTER,
+    &search::KEYS,
     &OPEN,
     &REFRESH,
     &SAVE,

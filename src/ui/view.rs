@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Tab
 use ratatui::Frame;
 
 use super::app::{App, Focus, Source};
-use super::components::{actions, capture, details, problems, topology};
+use super::components::{actions, capture, details, problems, search, topology};
 use super::keymap::Action;
 use super::strings;
 use super::tabs::Tab;
@@ -35,6 +35,7 @@ pub fn render(f: &mut Frame, app: &App) {
     draw_namespaces(f, app);
     draw_details(f, app);
     draw_status(f, app);
+    search::view::draw(f, app);
     actions::view::draw(f, app);
     // Whatever a view forgot to escape never reaches the terminal raw.
     super::sanitize::sanitize_buffer(f.buffer_mut());
@@ -70,21 +71,25 @@ fn ns_label(ns: &Namespace) -> String {
     )
 }
 
-/// `*` where something changed since the baseline (marks on); else `!` where the doctor found
-/// an error or warning, or the namespace could not be read whole.
-fn ns_marker(app: &App, ns: &Namespace) -> &'static str {
-    if app.ns_changed(&ns.name) {
-        return "*";
-    }
-    match ns.status {
+/// The two marker columns, both shown at once: `!` where the doctor found an error or warning
+/// or the namespace could not be read whole; `*` where something changed since the baseline
+/// (marks on).
+fn ns_marker(app: &App, ns: &Namespace) -> (&'static str, &'static str) {
+    let problem = match ns.status {
         NsStatus::Ok if !app.ns_has_problem(&ns.name) => " ",
         _ => "!",
-    }
+    };
+    let changed = if app.ns_changed(&ns.name) { "*" } else { " " };
+    (problem, changed)
 }
 
 fn draw_namespaces(f: &mut Frame, app: &App) {
     let title = if app.filtering || !app.filter.is_empty() {
-        format!(" /{}{} ", app.filter, if app.filtering { "▏" } else { "" })
+        format!(
+            " /{}{} ",
+            esc(&app.filter),
+            if app.filtering { "▏" } else { "" }
+        )
     } else {
         strings::TITLE_NAMESPACES.to_string()
     };
@@ -94,14 +99,10 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
         .visible_namespaces()
         .iter()
         .map(|ns| {
-            let marker = ns_marker(app, ns);
-            let style = if marker == "!" {
-                theme.warn()
-            } else {
-                Style::new()
-            };
+            let (problem, changed) = ns_marker(app, ns);
             ListItem::new(Line::from(vec![
-                Span::styled(marker, style),
+                Span::styled(problem, theme.warn()),
+                Span::styled(changed, theme.flash()),
                 Span::raw(ns_label(ns)),
             ]))
         })

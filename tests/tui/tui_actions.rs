@@ -64,8 +64,8 @@ fn a_healthy_lab_has_no_problem_marks() {
 fn findings_mark_namespaces_and_explain_themselves() {
     let mut a = app_over("broken.json", broken_bridge());
     let s = screen(&mut a, 150, 24);
-    assert!(s.contains("│!bridge-host"), "{s}");
-    assert!(!s.contains("│!bridge-red"), "{s}");
+    assert!(s.contains("│! bridge-host"), "{s}");
+    assert!(!s.contains("│! bridge-red"), "{s}");
     key(&mut a, KeyCode::Char('p'));
     key(&mut a, KeyCode::Char('l'));
     let s = screen(&mut a, 150, 24);

@@ -131,7 +131,7 @@ fn fix_a_finding_from_the_tui() {
         assert!(!ping(), "the fault is real");
         let cmd = format!("NETLENS_STATE_DIR=/run/netlens-state {bin}; echo EXIT=$?; sleep 60");
         tmux(&["new-session", "-d", "-x", "160", "-y", "40", &cmd]);
-        let (s, ok) = wait_for(Duration::from_secs(10), |s| s.contains("!bridge-host"));
+        let (s, ok) = wait_for(Duration::from_secs(10), |s| s.contains("! bridge-host"));
         assert!(ok, "bridge-host not marked:\n{s}");
         tmux(&["send-keys", "p", "l"]);
         let (s, ok) = wait_for(Duration::from_secs(2), |s| {
@@ -145,7 +145,7 @@ fn fix_a_finding_from_the_tui() {
         assert!(ok, "fix not shown:\n{s}");
         tmux(&["send-keys", "y"]);
         let (s, ok) = wait_for(Duration::from_secs(5), |s| {
-            s.contains("applied plan") && !s.contains("!bridge-host")
+            s.contains("applied plan") && !s.contains("! bridge-host")
         });
         assert!(ok, "not applied, or still marked:\n{s}");
         assert_eq!(
