@@ -67,6 +67,8 @@ pub struct App {
     pub findings: Vec<Finding>,
     pub topology: TopologyTab,
     pub capture: CaptureTab,
+    /// Where `s` offers to save (the loop sets it at start: see `save.rs`).
+    pub save_dir: PathBuf,
 }
 
 impl App {
@@ -100,6 +102,7 @@ impl App {
             findings,
             topology: TopologyTab::default(),
             capture: CaptureTab::default(),
+            save_dir: PathBuf::from("."),
         }
     }
 
@@ -276,7 +279,7 @@ impl App {
             Action::Back => self.back(),
             Action::Quit => self.quit = true,
             Action::Refresh => return self.refresh(),
-            Action::Save => return self.save(),
+            Action::Save => super::save::open_form(self),
             Action::Click { column, row } => return self.click(column, row),
             Action::Resize { .. } => {}
         }
@@ -335,13 +338,6 @@ impl App {
             }
         }
     }
-
-    fn save(&self) -> Vec<Effect> {
-        self.snapshot
-            .iter()
-            .map(|s| Effect::Save(Box::new(s.clone())))
-            .collect()
-    }
 }
 
 pub fn status_text(s: &NsStatus) -> String {
@@ -367,10 +363,6 @@ mod tests {
             [Effect::Reread]
         ));
         assert_eq!(a.status, strings::REREADING);
-        assert!(matches!(
-            &press(&mut a, KeyCode::Char('s'))[..],
-            [Effect::Save(_)]
-        ));
         assert!(matches!(&a.handle(Msg::Changed)[..], [Effect::Reread]));
         // The snapshot answers "reading…".
         a.handle(Msg::Snapshot(Box::new(asset("demo-bridge.json"))));
@@ -380,11 +372,36 @@ mod tests {
         assert!(press(&mut ro, KeyCode::Char('r')).is_empty());
         assert_eq!(ro.status, strings::FILE_NO_REFRESH);
         assert!(ro.handle(Msg::Changed).is_empty());
+    }
+
+    #[test]
+    fn s_asks_where_with_a_default_then_saves_there() {
         // A saved snapshot can still be saved elsewhere.
-        assert!(matches!(
-            &press(&mut ro, KeyCode::Char('s'))[..],
-            [Effect::Save(_)]
-        ));
+        let mut a = saved(asset("demo-bridge.json"));
+        a.save_dir = PathBuf::from("/var/lib/netlens/snapshots");
+        assert!(press(&mut a, KeyCode::Char('s')).is_empty());
+        let Overlay::Form(form) = &a.overlay else {
+            panic!("{:?}", a.overlay)
+        };
+        let default = form.values().concat();
+        assert!(
+            default.starts_with("/var/lib/netlens/snapshots/netlens-snapshot-20")
+                && default.ends_with("Z.json"),
+            "{default}"
+        );
+        // Emptied, it is refused in the form; typed, it is where the snapshot goes.
+        for _ in 0..default.chars().count() {
+            press(&mut a, KeyCode::Backspace);
+        }
+        assert!(press(&mut a, KeyCode::Enter).is_empty());
+        assert!(matches!(&a.overlay, Overlay::Form(f) if f.error.is_some()));
+        crate::ui::test_support::typed(&mut a, "/tmp/x.json");
+        let fx = press(&mut a, KeyCode::Enter);
+        assert!(
+            matches!(&fx[..], [Effect::Save { path, .. }] if path == std::path::Path::new("/tmp/x.json")),
+            "{fx:?}"
+        );
+        assert_eq!(a.status, "saving /tmp/x.json…");
     }
 
     #[test]

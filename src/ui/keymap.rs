@@ -160,7 +160,7 @@ const REFRESH: Binding = Binding {
 };
 const SAVE: Binding = Binding {
     keys: "s",
-    what: "save the snapshot to a JSON file in the current directory",
+    what: "save the snapshot: asks where (default: the state directory, else the current one), then says the whole path",
     map: &[(Char('s'), Action::Save)],
 };
 const CHANGES: Binding = Binding {
@@ -286,6 +286,18 @@ mod tests {
                 assert!(seen.insert(*code), "{code:?} bound twice");
             }
         }
+    }
+
+    #[test]
+    fn the_help_has_a_line_for_every_key_of_the_app() {
+        let lines: Vec<(&str, &str)> = help_lines().collect();
+        for keys in ["/", "c  C", "s", "a", "q  Esc"] {
+            assert!(
+                lines.iter().any(|(k, _)| *k == keys),
+                "{keys} missing from ?"
+            );
+        }
+        assert_eq!(press(Char('C'), false), Some(Action::ToggleNeighborChanges));
     }
 
     #[test]

@@ -67,8 +67,12 @@ pub fn not_applied(e: &dyn std::fmt::Display) -> String {
     format!("plan not applied: {e}")
 }
 
-pub fn saved(name: &str) -> String {
-    format!("saved {name}")
+pub fn saved(path: &str) -> String {
+    format!("saved {path}")
+}
+
+pub fn saving(path: &str) -> String {
+    format!("saving {path}…")
 }
 
 pub fn not_saved(name: &str, e: &dyn std::fmt::Display) -> String {

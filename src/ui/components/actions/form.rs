@@ -32,6 +32,8 @@ pub enum FormKind {
     CaptureFilter,
     /// Resolve a name as glibc would in the namespace (the DNS tab).
     Resolve,
+    /// Where to save the snapshot (`s`).
+    Save,
 }
 
 impl FormKind {
@@ -41,6 +43,7 @@ impl FormKind {
             FormKind::Path => "path of a packet from here (and a live probe)",
             FormKind::CaptureFilter => "capture filter",
             FormKind::Resolve => "resolve a name as glibc would here",
+            FormKind::Save => "save the snapshot",
         }
     }
 }
@@ -110,6 +113,22 @@ impl Form {
                 "filter",
                 current,
                 "tcpdump words: host/net/port [src|dst], tcp udp icmp arp vxlan, and/or/not",
+            )],
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// The file to save the snapshot to, starting from `default`. The form's namespace is
+    /// the whole node.
+    pub fn save(default: &str) -> Self {
+        Form {
+            kind: FormKind::Save,
+            ns: "this node".into(),
+            fields: vec![field(
+                "file",
+                default,
+                "JSON; a directory takes the default name; read it back with --snapshot FILE",
             )],
             focus: 0,
             error: None,

@@ -174,6 +174,17 @@ fn submit(app: &mut App, form: &Form) -> Result<(Overlay, Vec<Effect>), String> 
             let req = crate::dns::ExplainRequest::new(&form.ns, name, qtype);
             Ok((Overlay::None, vec![Effect::Resolve(req)]))
         }
+        FormKind::Save => {
+            let file = form.values().concat();
+            let file = file.trim();
+            if file.is_empty() {
+                return Err("file: where should the snapshot go?".into());
+            }
+            let snapshot = Box::new(app.snapshot.clone().ok_or(strings::NO_SNAPSHOT_YET)?);
+            app.status = strings::saving(file);
+            let path = file.into();
+            Ok((Overlay::None, vec![Effect::Save { snapshot, path }]))
+        }
         FormKind::CaptureFilter => {
             let text = form.values().join(" ");
             let parsed = crate::trace::filter::Filter::parse(std::slice::from_ref(&text))
