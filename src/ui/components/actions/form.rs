@@ -1,5 +1,6 @@
 //! A form being filled in: its questions (label, value, hint), which one has the cursor, and
-//! why the last answers were refused. What the answers become is `change.rs`/`steps.rs` for a
+//! why the answer being typed (or the last submit) is refused — the whole text, which the
+//! form wraps. What is checked as it is typed is `check.rs`. What the answers become is `change.rs`/`steps.rs` for a
 //! change, `mod.rs` (`submit`) for a path, a lookup or a capture filter.
 
 use super::change::ActionKind;
@@ -11,6 +12,8 @@ pub struct Field {
     pub label: &'static str,
     pub value: String,
     pub hint: &'static str,
+    /// Typed into by the user: the form no longer fills it in from other answers.
+    pub edited: bool,
 }
 
 pub(super) fn field(label: &'static str, value: impl Into<String>, hint: &'static str) -> Field {
@@ -18,6 +21,7 @@ pub(super) fn field(label: &'static str, value: impl Into<String>, hint: &'stati
         label,
         value: value.into(),
         hint,
+        edited: false,
     }
 }
 
@@ -55,7 +59,7 @@ pub struct Form {
     pub ns: String,
     pub fields: Vec<Field>,
     pub focus: usize,
-    /// Why the last submit was refused.
+    /// Why the answer being typed, or the last submit, is refused.
     pub error: Option<String>,
 }
 

@@ -97,7 +97,11 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
         strings::FORM_KEYS,
         app.theme.dim(),
     )));
-    let area = centered(f.area(), 76, lines.len() as u16 + 2);
+    let area = centered(
+        f.area(),
+        76,
+        wrapped_height(&lines, 76.min(f.area().width)) + 2,
+    );
     f.render_widget(Clear, area);
     let block = Block::new().borders(Borders::ALL).title(format!(
         " {} in {} ",
@@ -110,6 +114,15 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
             .block(block),
         area,
     );
+}
+
+/// Rows `lines` take wrapped inside a popup `width` wide (borders off): a refusal is shown
+/// whole, never cut. Words wrap a little later than characters: one row spare when any wraps.
+fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let spare = usize::from(rows > lines.len());
+    u16::try_from(rows + spare).unwrap_or(u16::MAX)
 }
 
 fn draw_plan(f: &mut Frame, app: &App, title: &str, text: &[String], can_apply: bool) {
