@@ -35,6 +35,7 @@ pub const CONFIRM_PLAN: &str =
 pub const NO_AUTO_FIX: &str = "no automatic fix: the explanation says what to look at";
 pub const ESC_CLOSES: &str = "Esc closes";
 pub const FORM_KEYS: &str = "Tab/↑↓ field · Enter show the plan · Esc cancel";
+pub const FORM_KEYS_GO: &str = "Tab/↑↓ field · Enter go · Esc cancel";
 pub const NO_SNAPSHOT_YET: &str = "no snapshot yet";
 
 pub fn changes_marked(changes: usize, removed: usize) -> String {

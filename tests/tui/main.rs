@@ -9,5 +9,7 @@ mod common;
 
 mod tui_actions;
 mod tui_e2e;
+mod tui_forms;
 mod tui_render;
+mod tui_search;
 mod tui_topology;

@@ -112,7 +112,7 @@ impl ActionKind {
                 field(
                     "device",
                     "",
-                    "filled in from the gateway's subnet; needed without a gateway",
+                    "from the gateway's subnet; needed without one",
                 ),
             ],
             ActionKind::EnableForwarding => vec![field(

@@ -50,6 +50,22 @@ impl FormKind {
             FormKind::Save => "save the snapshot",
         }
     }
+
+    /// The form's title: what it does, and where (the node, for a save).
+    pub fn title(self, ns: &str) -> String {
+        match self {
+            FormKind::Save => format!(" {} ", self.label()),
+            _ => format!(" {} in {ns} ", self.label()),
+        }
+    }
+
+    /// Its keys line: a change leads to a plan to confirm, the others straight to their work.
+    pub fn keys(self) -> &'static str {
+        match self {
+            FormKind::Change(_) => crate::ui::strings::FORM_KEYS,
+            _ => crate::ui::strings::FORM_KEYS_GO,
+        }
+    }
 }
 
 /// A form being filled in.
@@ -132,7 +148,7 @@ impl Form {
             fields: vec![field(
                 "file",
                 default,
-                "JSON; a directory takes the default name; read it back with --snapshot FILE",
+                "JSON; a directory gets the default name",
             )],
             focus: 0,
             error: None,

@@ -93,21 +93,16 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
             app.theme.warn(),
         )));
     }
-    lines.push(Line::from(Span::styled(
-        strings::FORM_KEYS,
-        app.theme.dim(),
-    )));
+    lines.push(Line::from(Span::styled(form.kind.keys(), app.theme.dim())));
     let area = centered(
         f.area(),
         76,
         wrapped_height(&lines, 76.min(f.area().width)) + 2,
     );
     f.render_widget(Clear, area);
-    let block = Block::new().borders(Borders::ALL).title(format!(
-        " {} in {} ",
-        form.kind.label(),
-        esc(&form.ns)
-    ));
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(form.kind.title(&esc(&form.ns)));
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -3,12 +3,15 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::ui::app::App;
 use crate::ui::strings;
 use crate::ui::view::esc;
+
+/// Below this width, the list of hits takes the whole width.
+const WIDE_ENOUGH: u16 = 70;
 
 /// Over the right of the screen (tab titles and table), while the search is open.
 pub fn draw(f: &mut Frame, app: &App) {
@@ -16,16 +19,22 @@ pub fn draw(f: &mut Frame, app: &App) {
         return;
     }
     let (tabs, table) = (app.areas.tabs, app.areas.table);
-    let area = Rect::new(table.x, tabs.y, table.width, table.height + tabs.height);
+    let mut area = Rect::new(table.x, tabs.y, table.width, table.height + tabs.height);
+    // A narrow terminal: the hits matter more than the narrowed list beside them.
+    if area.width < WIDE_ENOUGH {
+        area.width += area.x;
+        area.x = 0;
+    }
     if area.width < 4 || area.height < 3 {
         return;
     }
     let s = &app.search;
-    let title = format!(
-        " search /{}▏ · {} ",
-        esc(&app.filter),
-        strings::hits(s.hits.len(), s.namespaces())
-    );
+    let count = if app.filter.trim().is_empty() {
+        String::new()
+    } else {
+        format!("· {} ", strings::hits(s.hits.len(), s.namespaces()))
+    };
+    let title = format!(" search /{}▏ {count}", esc(&app.filter));
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(app.theme.focus_border())
@@ -33,10 +42,14 @@ pub fn draw(f: &mut Frame, app: &App) {
         .title_bottom(Line::from(strings::SEARCH_KEYS).style(app.theme.dim()));
     let inner = block.inner(area);
     f.render_widget(Clear, area);
-    f.render_widget(
-        Paragraph::new(lines(app, inner.height as usize)).block(block),
-        area,
-    );
+    let text = Paragraph::new(lines(app, inner.height as usize)).block(block);
+    // Only the hint wraps: a hit is one line, so the highlight and scrolling stay exact.
+    let text = if app.search.hits.is_empty() {
+        text.wrap(Wrap { trim: true })
+    } else {
+        text
+    };
+    f.render_widget(text, area);
 }
 
 fn lines(app: &App, height: usize) -> Vec<Line<'static>> {
