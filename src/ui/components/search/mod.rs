@@ -88,7 +88,25 @@ pub fn update(app: &mut App, action: &Action) -> Option<Vec<Effect>> {
         }
         _ => return None,
     };
+    follow(app);
     Some(Vec::new())
+}
+
+/// The list on the left shows where the highlighted hit is.
+fn follow(app: &mut App) {
+    let Some(hit) = app.search.hits.get(app.search.selected) else {
+        return;
+    };
+    let name = app.snapshot.as_ref().and_then(|s| s.namespaces.get(hit.ns));
+    let Some(name) = name.map(|n| n.name.clone()) else {
+        return;
+    };
+    if let Some(i) = app.visible_namespaces().iter().position(|n| n.name == name) {
+        if i != app.ns_selected {
+            app.ns_selected = i;
+            app.reset_rows();
+        }
+    }
 }
 
 /// `/`: the search opens on the query kept from last time (its hits still listed).
@@ -109,6 +127,7 @@ fn edit(app: &mut App, action: &Action) {
     app.search.refresh(&app.filter, app.snapshot.as_ref());
     app.ns_selected = 0;
     app.reset_rows();
+    follow(app);
 }
 
 /// Enter: the highlighted hit's namespace selected in the narrowed list, its tab shown and

@@ -179,6 +179,11 @@ fn the_list_narrows_as_you_type_and_enter_goes_to_the_row() {
     for _ in 0..target {
         press(&mut a, KeyCode::Down);
     }
+    // The list on the left follows the highlighted hit.
+    assert_eq!(
+        a.selected_namespace().map(|n| n.name.as_str()),
+        Some("bridge-lanhost")
+    );
     press(&mut a, KeyCode::Enter);
     assert!(!a.filtering);
     assert_eq!(
