@@ -160,12 +160,12 @@ const REFRESH: Binding = Binding {
 };
 const SAVE: Binding = Binding {
     keys: "s",
-    what: "save the snapshot: asks where (default: the state directory, else the current one), then says the whole path",
+    what: "save the snapshot (asks where; the status line says the whole path)",
     map: &[(Char('s'), Action::Save)],
 };
 const CHANGES: Binding = Binding {
     keys: "c  C",
-    what: "mark what changed since the first snapshot (or --since FILE) with * / C: count neighbour-cache (ARP/NDP) churn too",
+    what: "c: * on what changed since the start or --since; C: ARP/NDP churn too",
     map: &[
         (Char('c'), Action::ToggleChanges),
         (Char('C'), Action::ToggleNeighborChanges),

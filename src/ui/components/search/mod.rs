@@ -18,8 +18,7 @@ use crate::ui::strings;
 
 pub const KEYS: Binding = Binding {
     keys: "/",
-    what: "search everything: namespace, process, interface, IP (also in a subnet), MAC, port; \
-           ↑↓ choose, Enter goes there, Esc cancels (Esc again clears the narrowed list)",
+    what: "search names, processes, links, IPs (also in a subnet), MACs, ports",
     map: &[(crossterm::event::KeyCode::Char('/'), Action::StartFilter)],
 };
 
