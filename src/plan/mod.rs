@@ -40,6 +40,8 @@ pub mod validate;
 
 pub use apply::{apply, apply_validated, Applied, ApplyOptions};
 pub use confirm::{confirm, rollback_if_unconfirmed, sweep_expired};
+/// The state directory (journal, lock, undo reserve): `NETLENS_STATE_DIR` or `/var/lib/netlens`.
+pub use env::state_dir as state_directory;
 pub use error::PlanError;
 pub use journal::{PlanState, STATE_DIR_ENV};
 pub use lock::{acquire as lock_state, set_no_wait, StateLock};

@@ -1,8 +1,10 @@
 //! Text that reaches a terminal: escaping of strings from the kernel, from files or from a
 //! container before they are printed (see `escape`).
 pub mod escape;
+pub mod natural;
 
 pub use escape::{escape, escape_owned, json_safe, sanitize_line, sanitize_output, Esc};
+pub use natural::natural_cmp;
 
 /// Text output built line by line: each line is escaped whole before its `\n`, so a newline or
 /// an ESC inside any value it holds (a namespace name, a comment) stays inside that line.

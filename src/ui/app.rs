@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::components::{actions, capture, details, problems, topology};
+use super::components::{actions, capture, details, problems, search, topology};
 use super::effect::Effect;
 use super::keymap::{action_for, Action};
 use super::layout::{Areas, LayoutInput};
@@ -47,8 +47,12 @@ pub struct App {
     pub ns_selected: usize,
     pub row_selected: usize,
     pub row_offset: usize,
+    /// The `/` search's query; while not empty, the list shows only namespaces with a hit.
     pub filter: String,
+    /// The search is open (its hits listed, keys typing into it).
     pub filtering: bool,
+    /// The hits of `filter`.
+    pub search: search::Search,
     pub overlay: Overlay,
     pub status: String,
     /// The user is done: the loop ends after this batch of messages.
@@ -67,10 +71,15 @@ pub struct App {
     pub sidebar_hidden: bool,
     /// First line shown of the open popup's text (help, details, a report).
     pub popup_scroll: usize,
+    /// Where `s` offers to save (the loop sets it at start: see `save.rs`).
+    pub save_dir: PathBuf,
 }
 
 impl App {
-    pub fn new(source: Source, snapshot: Option<Snapshot>) -> Self {
+    pub fn new(source: Source, mut snapshot: Option<Snapshot>) -> Self {
+        if let Some(s) = &mut snapshot {
+            super::selection::sort_namespaces(s);
+        }
         let findings = snapshot.as_ref().map(diagnose).unwrap_or_default();
         let marks = Marks {
             baseline: snapshot.clone(),
@@ -87,6 +96,7 @@ impl App {
             row_offset: 0,
             filter: String::new(),
             filtering: false,
+            search: search::Search::default(),
             overlay: Overlay::None,
             status: String::new(),
             quit: false,
@@ -98,6 +108,7 @@ impl App {
             capture: CaptureTab::default(),
             sidebar_hidden: false,
             popup_scroll: 0,
+            save_dir: PathBuf::from("."),
         }
     }
 
@@ -175,11 +186,14 @@ impl App {
 
     /// A new snapshot (and its findings): what changed flashes, the selection stays on the
     /// same namespace.
-    fn on_snapshot(&mut self, new: Snapshot, findings: Vec<Finding>) {
+    fn on_snapshot(&mut self, mut new: Snapshot, findings: Vec<Finding>) {
         let keep = self.selected_namespace().map(|n| n.name.clone());
+        super::selection::sort_namespaces(&mut new);
         self.marks.on_update(self.snapshot.as_ref(), &new);
         self.findings = findings;
         self.snapshot = Some(new);
+        // The hits are indexes into the snapshot: found again in the new one.
+        self.search.refresh(&self.filter, self.snapshot.as_ref());
         self.topology.lines = None;
         topology::ensure(self);
         self.marks.recompute(self.snapshot.as_ref());
@@ -238,6 +252,11 @@ impl App {
             }
             return Vec::new();
         }
+        if self.filtering {
+            if let Some(effects) = search::update(self, &action) {
+                return effects;
+            }
+        }
         if let Some(effects) = self.tab_update(&action) {
             return effects;
         }
@@ -273,11 +292,12 @@ impl App {
             }
             Action::FocusDetails => self.focus = Focus::Details,
             Action::NextTab | Action::PrevTab | Action::GoTab(_) => self.go_tab(&action),
-            Action::StartFilter
-            | Action::FilterChar(_)
+            Action::StartFilter => search::start(self),
+            // Typing keys reach here only with the search closed: nothing to type into.
+            Action::FilterChar(_)
             | Action::FilterBackspace
             | Action::FilterDone
-            | Action::FilterCancel => self.filter_key(action),
+            | Action::FilterCancel => {}
             // The Capture tab's own keys, elsewhere.
             Action::StopCapture | Action::CaptureFilter => {}
             Action::Resolve => self.resolve_form(),
@@ -287,10 +307,13 @@ impl App {
             Action::Help => self.overlay = Overlay::Help,
             Action::ToggleSidebar => self.toggle_sidebar(),
             Action::ToggleChanges => self.status = self.marks.toggle(),
+            Action::ToggleNeighborChanges => {
+                self.status = self.marks.toggle_neighbors(self.snapshot.as_ref());
+            }
             Action::Back => self.back(),
             Action::Quit => self.quit = true,
             Action::Refresh => return self.refresh(),
-            Action::Save => return self.save(),
+            Action::Save => super::save::open_form(self),
             Action::Click { column, row } => return self.click(column, row),
             Action::Resize { .. } => {}
         }
@@ -331,14 +354,18 @@ impl App {
         }
     }
 
-    /// Esc: clears the filter, else quits.
     /// Esc, with no popup open: one step back — the filter cleared, else the focus back on
     /// the namespace list. It never quits: two Esc to close a popup must not end a session
     /// (losing the baseline and a running capture); `q` and Ctrl-C quit.
     fn back(&mut self) {
         if !self.filter.is_empty() {
+            // Back to the whole list, on the namespace the search led to.
+            let keep = self.selected_namespace().map(|n| n.name.clone());
             self.filter.clear();
-            self.ns_selected = 0;
+            self.ns_selected = keep
+                .and_then(|k| self.visible_namespaces().iter().position(|n| n.name == k))
+                .unwrap_or(0);
+            self.status.clear();
         } else if self.focus == Focus::Details {
             self.focus = Focus::Namespaces;
         } else {
@@ -358,13 +385,6 @@ impl App {
             }
         }
     }
-
-    fn save(&self) -> Vec<Effect> {
-        self.snapshot
-            .iter()
-            .map(|s| Effect::Save(Box::new(s.clone())))
-            .collect()
-    }
 }
 
 pub fn status_text(s: &NsStatus) -> String {
@@ -377,94 +397,5 @@ pub fn status_text(s: &NsStatus) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ui::test_support::{asset, live, press, saved};
-    use crossterm::event::KeyCode;
-
-    #[test]
-    fn refresh_save_and_kernel_changes_are_effects_in_live_mode_only() {
-        let mut a = live(asset("demo-bridge.json"));
-        assert!(matches!(
-            &press(&mut a, KeyCode::Char('r'))[..],
-            [Effect::Reread]
-        ));
-        assert_eq!(a.status, strings::REREADING);
-        assert!(matches!(
-            &press(&mut a, KeyCode::Char('s'))[..],
-            [Effect::Save(_)]
-        ));
-        assert!(matches!(&a.handle(Msg::Changed)[..], [Effect::Reread]));
-        // The snapshot answers "reading…".
-        a.handle(Msg::Snapshot(Box::new(asset("demo-bridge.json"))));
-        assert!(a.status.is_empty());
-
-        let mut ro = saved(asset("demo-bridge.json"));
-        assert!(press(&mut ro, KeyCode::Char('r')).is_empty());
-        assert_eq!(ro.status, strings::FILE_NO_REFRESH);
-        assert!(ro.handle(Msg::Changed).is_empty());
-        // A saved snapshot can still be saved elsewhere.
-        assert!(matches!(
-            &press(&mut ro, KeyCode::Char('s'))[..],
-            [Effect::Save(_)]
-        ));
-    }
-
-    #[test]
-    fn a_resize_lays_out_the_panes_and_a_click_uses_them() {
-        let mut a = saved(asset("demo-bridge.json"));
-        assert_eq!(a.page, a.areas.page(Tab::Links));
-        let (x, _) = a.areas.tab_spans[Tab::Routes.index()];
-        a.update(Action::Click {
-            column: x + 1,
-            row: a.areas.tabs.y,
-        });
-        assert_eq!(a.tab, Tab::Routes);
-        // The third namespace of the list (one line of border above).
-        let list = a.areas.namespaces;
-        a.update(Action::Click {
-            column: list.x + 2,
-            row: list.y + 3,
-        });
-        assert_eq!((a.focus, a.ns_selected), (Focus::Namespaces, 2));
-    }
-
-    #[test]
-    fn esc_closes_a_popup_clears_the_filter_and_never_quits() {
-        let mut a = saved(asset("demo-bridge.json"));
-        press(&mut a, KeyCode::Char('?'));
-        assert_eq!(a.overlay, Overlay::Help);
-        press(&mut a, KeyCode::Esc);
-        assert_eq!(a.overlay, Overlay::None);
-        press(&mut a, KeyCode::Char('/'));
-        press(&mut a, KeyCode::Char('r'));
-        press(&mut a, KeyCode::Enter);
-        assert_eq!(a.filter, "r");
-        press(&mut a, KeyCode::Esc);
-        assert!(a.filter.is_empty() && !a.quit);
-        a.focus = Focus::Details;
-        press(&mut a, KeyCode::Esc);
-        assert_eq!(a.focus, Focus::Namespaces);
-        assert!(!a.quit);
-        press(&mut a, KeyCode::Esc);
-        press(&mut a, KeyCode::Esc);
-        assert!(!a.quit, "Esc at the top level must not quit");
-        assert_eq!(a.status, strings::ESC_DOES_NOT_QUIT);
-        press(&mut a, KeyCode::Char('q'));
-        assert!(a.quit);
-    }
-
-    #[test]
-    fn c_toggles_the_marks_and_says_how_many() {
-        let mut a = saved(asset("demo-bridge.json"));
-        press(&mut a, KeyCode::Char('c'));
-        assert!(a.marks.show);
-        assert!(
-            a.status.starts_with("0 changes since the baseline"),
-            "{}",
-            a.status
-        );
-        press(&mut a, KeyCode::Char('c'));
-        assert!(!a.marks.show && a.status.is_empty());
-    }
-}
+#[path = "app_tests.rs"]
+mod tests;

@@ -13,8 +13,12 @@ use crate::plan::Plan;
 pub enum Effect {
     /// Read the host again (live mode); reads asked for during one are folded into the next.
     Reread,
-    /// Write this snapshot to a JSON file in the current directory.
-    Save(Box<Snapshot>),
+    /// Write this snapshot to a JSON file (`path` as typed: a directory takes the default
+    /// name, a relative path is from the current directory).
+    Save {
+        snapshot: Box<Snapshot>,
+        path: std::path::PathBuf,
+    },
     /// Apply a plan the user confirmed (all or nothing, journaled).
     Apply(Plan),
     /// Capture on `iface` in `ns`, stopping any capture running.

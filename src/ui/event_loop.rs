@@ -38,7 +38,7 @@ impl Runner {
         let tx = self.tx.clone();
         match effect {
             Effect::Reread => self.pending |= self.live,
-            Effect::Save(snap) => jobs::save(*snap, tx),
+            Effect::Save { snapshot, path } => jobs::save(*snapshot, path, tx),
             Effect::Apply(plan) => jobs::apply(plan, tx),
             Effect::StartCapture { ns, iface, filter } => {
                 self.stop_capture();
@@ -114,6 +114,7 @@ pub fn run(opts: Options, file: Option<PathBuf>, since: Option<PathBuf>) -> anyh
         Err(code) => return Ok(code),
     };
     app.theme.color = opts.color;
+    app.save_dir = super::save::default_dir();
     let live = app.live();
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut runner = Runner {

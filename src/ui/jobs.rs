@@ -28,14 +28,21 @@ pub fn collect(tx: Sender<Msg>) {
     });
 }
 
-/// Writes the snapshot to `netlens-snapshot-<time>.json` in the current directory and
-/// reports where it went.
-pub fn save(snap: Snapshot, tx: Sender<Msg>) {
+/// Writes the snapshot where the save form said (see `save.rs`), creating the directory if
+/// needed, and reports the whole path it went to.
+pub fn save(snap: Snapshot, typed: std::path::PathBuf, tx: Sender<Msg>) {
     terminal::spawn("save", move || {
-        let name = format!("netlens-snapshot-{}.json", snap.taken_at);
-        let msg = match crate::saved::snapshot::save(&snap, std::path::Path::new(&name)) {
-            Ok(()) => strings::saved(&name),
-            Err(e) => strings::not_saved(&name, &e),
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let path = super::save::target(&typed, typed.is_dir(), snap.taken_at, &cwd);
+        let written = match path.parent() {
+            Some(dir) => std::fs::create_dir_all(dir),
+            None => Ok(()),
+        }
+        .and_then(|()| crate::saved::snapshot::save(&snap, &path));
+        let shown = path.display().to_string();
+        let msg = match written {
+            Ok(()) => strings::saved(&shown),
+            Err(e) => strings::not_saved(&shown, &e),
         };
         let _ = tx.send(Msg::Status(msg));
     });

@@ -5,7 +5,7 @@ use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
 };
 
-use super::components::{actions, capture};
+use super::components::{actions, capture, search};
 use super::tabs::Tab;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub enum Action {
     ToggleSidebar,
     /// Marks on what changed since the baseline.
     ToggleChanges,
+    /// Neighbour-cache changes among the marks, or not.
+    ToggleNeighborChanges,
     /// The menu of changes to the selected namespace or link.
     Actions,
     /// Capture tab: stop the capture / set its filter.
@@ -148,11 +150,6 @@ const RESOLVE: Binding = Binding {
     what: "DNS tab: resolve a name as glibc would here, every step and query",
     map: &[(Char('R'), Action::Resolve)],
 };
-const FILTER: Binding = Binding {
-    keys: "/",
-    what: "filter namespaces by name (Enter keeps, Esc clears)",
-    map: &[(Char('/'), Action::StartFilter)],
-};
 const OPEN: Binding = Binding {
     keys: "Enter",
     what: "details of the row; Topology: expand or open; Problems: explain and fix; Capture: start on a link, or a packet's layers",
@@ -165,13 +162,16 @@ const REFRESH: Binding = Binding {
 };
 const SAVE: Binding = Binding {
     keys: "s",
-    what: "save the snapshot to a JSON file in the current directory",
+    what: "save the snapshot (asks where; the status line says the whole path)",
     map: &[(Char('s'), Action::Save)],
 };
 const CHANGES: Binding = Binding {
-    keys: "c",
-    what: "mark what changed since the first snapshot (or --since FILE) with *",
-    map: &[(Char('c'), Action::ToggleChanges)],
+    keys: "c  C",
+    what: "c: * on what changed since the start or --since; C: ARP/NDP churn too",
+    map: &[
+        (Char('c'), Action::ToggleChanges),
+        (Char('C'), Action::ToggleNeighborChanges),
+    ],
 };
 const SIDEBAR: Binding = Binding {
     keys: "b",
@@ -206,7 +206,7 @@ pub const KEYMAP: &[&Binding] = &[
     &capture::KEYS,
     &RESOLVE,
     &actions::KEYS,
-    &FILTER,
+    &search::KEYS,
     &OPEN,
     &REFRESH,
     &SAVE,
@@ -299,6 +299,18 @@ mod tests {
                 assert!(seen.insert(*code), "{code:?} bound twice");
             }
         }
+    }
+
+    #[test]
+    fn the_help_has_a_line_for_every_key_of_the_app() {
+        let lines: Vec<(&str, &str)> = help_lines().collect();
+        for keys in ["/", "c  C", "s", "a", "q  Esc"] {
+            assert!(
+                lines.iter().any(|(k, _)| *k == keys),
+                "{keys} missing from ?"
+            );
+        }
+        assert_eq!(press(Char('C'), false), Some(Action::ToggleNeighborChanges));
     }
 
     #[test]

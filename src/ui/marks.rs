@@ -1,5 +1,7 @@
 //! What changed: since the baseline (marked with `*` while `c` is on) and in the last live
-//! update (highlighted for a moment).
+//! update (highlighted for a moment). Neighbour-cache entries (ARP/NDP) appear, age and change
+//! state all the time on a healthy node, so they are left out unless `C` asks for them: with
+//! them, `--since` marked nearly every namespace.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +19,8 @@ pub struct Marks {
     pub baseline: Option<Snapshot>,
     /// `c` toggles marks on everything that changed since the baseline.
     pub show: bool,
+    /// `C`: neighbour-cache changes count too.
+    pub neighbors: bool,
     pub since_baseline: Vec<Change>,
     /// What the last live update changed, highlighted until `flash_until`.
     pub flash: Vec<Change>,
@@ -26,9 +30,17 @@ pub struct Marks {
 impl Marks {
     pub fn recompute(&mut self, current: Option<&Snapshot>) {
         self.since_baseline = match (&self.baseline, current) {
-            (Some(b), Some(s)) => diff(b, s).changes,
+            (Some(b), Some(s)) => self.kept(diff(b, s).changes),
             _ => Vec::new(),
         };
+    }
+
+    /// The changes that mark: neighbour entries only when asked for.
+    fn kept(&self, mut changes: Vec<Change>) -> Vec<Change> {
+        if !self.neighbors {
+            changes.retain(|c| c.object != ObjectKind::Neighbor);
+        }
+        changes
     }
 
     /// A new snapshot replaces `prev`: what it changed flashes for a moment; the first one
@@ -36,7 +48,7 @@ impl Marks {
     pub fn on_update(&mut self, prev: Option<&Snapshot>, new: &Snapshot) {
         match prev {
             Some(prev) => {
-                self.flash = diff(prev, new).changes;
+                self.flash = self.kept(diff(prev, new).changes);
                 self.flash_until = (!self.flash.is_empty()).then(|| Instant::now() + FLASH);
             }
             None if self.baseline.is_none() => self.baseline = Some(new.clone()),
@@ -75,6 +87,13 @@ impl Marks {
         strings::changes_marked(self.since_baseline.len(), removed)
     }
 
+    /// `C`: neighbour-cache changes marked too, or no longer; the status line to show.
+    pub fn toggle_neighbors(&mut self, current: Option<&Snapshot>) -> String {
+        self.neighbors = !self.neighbors;
+        self.recompute(current);
+        strings::neighbor_marks(self.neighbors, self.since_baseline.len())
+    }
+
     /// How long until the flash ends (zero once it is over but not yet cleared).
     pub fn flash_due(&self, now: Instant) -> Option<Duration> {
         self.flash_until.map(|t| t.saturating_duration_since(now))
@@ -85,5 +104,54 @@ impl Marks {
         if self.flash_until.is_some_and(|t| now >= t) {
             self.flash_until = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Neighbor, NeighborState};
+    use crate::ui::test_support::asset;
+
+    fn ns<'a>(s: &'a mut Snapshot, name: &str) -> &'a mut crate::model::Namespace {
+        s.namespaces
+            .iter_mut()
+            .find(|n| n.name == name)
+            .expect("namespace")
+    }
+
+    #[test]
+    fn neighbour_churn_marks_nothing_unless_asked() {
+        let base = asset("demo-bridge.json");
+        let mut now = base.clone();
+        // ARP churn in red: an entry appears, another changes state.
+        let red = ns(&mut now, "bridge-red");
+        red.neighbors[0].state = NeighborState::Stale;
+        red.neighbors.push(Neighbor {
+            ifindex: 2,
+            dev: "veth-red".into(),
+            address: "192.168.15.9".parse().expect("ip"),
+            lladdr: Some("02:00:00:00:00:09".into()),
+            state: NeighborState::Reachable,
+            router: false,
+        });
+        // A real change in blue.
+        ns(&mut now, "bridge-blue").links[1].mtu = 1400;
+        let mut m = Marks {
+            baseline: Some(base),
+            show: true,
+            ..Marks::default()
+        };
+        m.recompute(Some(&now));
+        assert!(m.ns_changed("bridge-blue"));
+        assert!(!m.ns_changed("bridge-red"), "{:?}", m.since_baseline);
+        let said = m.toggle_neighbors(Some(&now));
+        assert!(said.contains("marked too"), "{said}");
+        assert!(m.ns_changed("bridge-red"));
+        // The flash of a live update leaves them out the same way.
+        m.toggle_neighbors(Some(&now));
+        m.on_update(m.baseline.clone().as_ref(), &now);
+        assert!(m.flash.iter().all(|c| c.object != ObjectKind::Neighbor));
+        assert!(!m.flash.is_empty());
     }
 }

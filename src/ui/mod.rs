@@ -19,6 +19,7 @@ pub mod layout;
 pub mod marks;
 mod options;
 mod sanitize;
+pub mod save;
 mod selection;
 pub mod strings;
 mod tab_rows;

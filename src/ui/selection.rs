@@ -1,23 +1,37 @@
-//! Where the user is: the namespace list (and its `/` filter), the tab, the row, and moving
-//! between them with keys and the mouse.
+//! Where the user is: the namespace list (in natural order, narrowed by a `/` search), the
+//! tab, the row, and moving between them with keys and the mouse.
 
 use super::app::{App, Focus};
 use super::components::{capture, topology};
 use super::effect::Effect;
 use super::keymap::Action;
 use super::tabs::{self, Tab};
-use crate::model::Namespace;
+use crate::model::{Namespace, Snapshot};
+use crate::text::natural_cmp;
+
+/// The host first, then named namespaces, then those held only by processes, each group in
+/// natural order of name (`svc-2` before `svc-10`): discovery lists them so already, and a
+/// snapshot saved by an older netlens (or another tool) is listed the same way.
+pub(crate) fn sort_namespaces(snap: &mut Snapshot) {
+    snap.namespaces.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then_with(|| natural_cmp(&a.name, &b.name))
+    });
+}
 
 impl App {
-    /// Namespaces passing the filter, in snapshot order.
+    /// Namespaces with a hit of the `/` search (all without one), in snapshot order.
     pub fn visible_namespaces(&self) -> Vec<&Namespace> {
         let Some(snap) = &self.snapshot else {
             return Vec::new();
         };
-        let f = self.filter.to_lowercase();
+        let all = self.filter.is_empty();
         snap.namespaces
             .iter()
-            .filter(|n| f.is_empty() || n.name.to_lowercase().contains(&f))
+            .enumerate()
+            .filter(|(i, _)| all || self.search.ns_hit.get(*i).copied().unwrap_or(false))
+            .map(|(_, n)| n)
             .collect()
     }
 
@@ -93,32 +107,6 @@ impl App {
         topology::ensure(self);
         if self.tab == Tab::Topology {
             topology::follow_namespace(self);
-        }
-    }
-
-    /// `/` and typing in the namespace filter.
-    pub(crate) fn filter_key(&mut self, action: Action) {
-        match action {
-            Action::StartFilter => {
-                self.filtering = true;
-                self.focus = Focus::Namespaces;
-            }
-            Action::FilterChar(c) => {
-                self.filter.push(c);
-                self.ns_selected = 0;
-                self.reset_rows();
-            }
-            Action::FilterBackspace => {
-                self.filter.pop();
-                self.ns_selected = 0;
-            }
-            Action::FilterDone => self.filtering = false,
-            Action::FilterCancel => {
-                self.filtering = false;
-                self.filter.clear();
-                self.ns_selected = 0;
-            }
-            _ => {}
         }
     }
 

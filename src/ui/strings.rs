@@ -8,7 +8,11 @@ pub const TITLE_NAMESPACES: &str = " namespaces ";
 pub const LOADING: &str = "reading every namespace…";
 pub const REREADING: &str = "reading the host again…";
 pub const NO_PROBLEMS: &str = "the doctor finds nothing wrong on this node";
-pub const NO_MATCH: &str = "no namespace matches the filter";
+pub const NO_MATCH: &str = "no namespace matches the search (Esc clears it)";
+pub const SEARCH_KEYS: &str = " ↑↓ choose · Enter go there · Esc cancel ";
+pub const SEARCH_HINT: &str =
+    "type a namespace, pod or process name, an interface, an IP (also one inside a subnet), a MAC or a port";
+pub const SEARCH_NONE: &str = "nothing on this node matches";
 /// Esc at the top level: it does not quit (two Esc to close a popup must not end a session).
 pub const ESC_DOES_NOT_QUIT: &str = "q quits (Esc only closes and goes back)";
 pub const HELP_TITLE: &str = " keys (? or Esc to close) ";
@@ -31,11 +35,26 @@ pub const CONFIRM_PLAN: &str =
 pub const NO_AUTO_FIX: &str = "no automatic fix: the explanation says what to look at";
 pub const ESC_CLOSES: &str = "Esc closes";
 pub const FORM_KEYS: &str = "Tab/↑↓ field · Enter show the plan · Esc cancel";
+pub const FORM_KEYS_GO: &str = "Tab/↑↓ field · Enter go · Esc cancel";
 pub const NO_SNAPSHOT_YET: &str = "no snapshot yet";
 
 pub fn changes_marked(changes: usize, removed: usize) -> String {
     format!(
-        "{changes} changes since the baseline marked with * ({removed} removals not shown as rows: see `netlens diff`)"
+        "{} since the baseline marked with * ({} not shown as rows: see `netlens diff`; C adds neighbour-cache changes)",
+        count(changes, "change", "changes"),
+        count(removed, "removal", "removals")
+    )
+}
+
+pub fn neighbor_marks(on: bool, changes: usize) -> String {
+    let what = if on {
+        "neighbour-cache (ARP/NDP) changes are marked too"
+    } else {
+        "neighbour-cache (ARP/NDP) changes are not marked"
+    };
+    format!(
+        "{what} · {} since the baseline",
+        count(changes, "change", "changes")
     )
 }
 
@@ -49,8 +68,12 @@ pub fn not_applied(e: &dyn std::fmt::Display) -> String {
     format!("plan not applied: {e}")
 }
 
-pub fn saved(name: &str) -> String {
-    format!("saved {name}")
+pub fn saved(path: &str) -> String {
+    format!("saved {path}")
+}
+
+pub fn saving(path: &str) -> String {
+    format!("saving {path}…")
 }
 
 pub fn not_saved(name: &str, e: &dyn std::fmt::Display) -> String {
@@ -63,4 +86,25 @@ pub fn working_out_path(dst: &dyn std::fmt::Display) -> String {
 
 pub fn resolving(name: &str, ns: &str) -> String {
     format!("resolving {name} in {ns}…")
+}
+
+/// `N` with its noun, singular or plural: `1 hit`, `2 hits`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+pub fn hits(hits: usize, namespaces: usize) -> String {
+    format!(
+        "{} in {}",
+        count(hits, "hit", "hits"),
+        count(namespaces, "namespace", "namespaces")
+    )
+}
+
+/// After Enter on a search hit: the list stays narrowed to the namespaces with a hit.
+pub fn search_kept(hits: usize, namespaces: usize) -> String {
+    format!(
+        "search: {} · the list shows those namespaces · Esc clears",
+        self::hits(hits, namespaces)
+    )
 }

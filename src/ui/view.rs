@@ -9,7 +9,7 @@ use ratatui::Frame;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::app::{App, Focus, Source};
-use super::components::{actions, capture, details, problems, topology};
+use super::components::{actions, capture, details, problems, search, topology};
 use super::keymap::Action;
 use super::strings;
 use super::tabs::Tab;
@@ -36,6 +36,7 @@ pub fn render(f: &mut Frame, app: &App) {
     draw_namespaces(f, app);
     draw_details(f, app);
     draw_status(f, app);
+    search::view::draw(f, app);
     actions::view::draw(f, app);
     // Whatever a view forgot to escape never reaches the terminal raw.
     super::sanitize::sanitize_buffer(f.buffer_mut());
@@ -68,16 +69,16 @@ fn ns_label(ns: &Namespace) -> String {
     format!("{who} ({}l {}a)", ns.links.len(), ns.addresses.len())
 }
 
-/// `*` where something changed since the baseline (marks on); else `!` where the doctor found
-/// an error or warning, or the namespace could not be read whole.
-fn ns_marker(app: &App, ns: &Namespace) -> &'static str {
-    if app.ns_changed(&ns.name) {
-        return "*";
-    }
-    match ns.status {
+/// The two marker columns, both shown at once: `!` where the doctor found an error or warning
+/// or the namespace could not be read whole; `*` where something changed since the baseline
+/// (marks on).
+fn ns_marker(app: &App, ns: &Namespace) -> (&'static str, &'static str) {
+    let problem = match ns.status {
         NsStatus::Ok if !app.ns_has_problem(&ns.name) => " ",
         _ => "!",
-    }
+    };
+    let changed = if app.ns_changed(&ns.name) { "*" } else { " " };
+    (problem, changed)
 }
 
 /// `s` in at most `width` columns: whole if it fits, else its start and its end with `…`
@@ -118,7 +119,11 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
         return;
     }
     let title = if app.filtering || !app.filter.is_empty() {
-        format!(" /{}{} ", app.filter, if app.filtering { "▏" } else { "" })
+        format!(
+            " /{}{} ",
+            esc(&app.filter),
+            if app.filtering { "▏" } else { "" }
+        )
     } else {
         strings::TITLE_NAMESPACES.to_string()
     };
@@ -129,17 +134,13 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
         .visible_namespaces()
         .iter()
         .map(|ns| {
-            let marker = ns_marker(app, ns);
-            let style = if marker == "!" {
-                theme.warn()
-            } else {
-                Style::new()
-            };
+            let (problem, changed) = ns_marker(app, ns);
             // A label wider than the list is cut in its middle: the counts and the end of
             // the name (where generated names differ) stay.
-            let room = inner.saturating_sub(marker.width());
+            let room = inner.saturating_sub(problem.width() + changed.width());
             ListItem::new(Line::from(vec![
-                Span::styled(marker, style),
+                Span::styled(problem, theme.warn()),
+                Span::styled(changed, theme.flash()),
                 Span::raw(cut_middle(&ns_label(ns), room)),
             ]))
         })

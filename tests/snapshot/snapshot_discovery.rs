@@ -278,6 +278,22 @@ fn unknown_namespace_lists_the_closest_few() {
     );
 }
 
+/// Named namespaces are listed in natural order (`svc-2` before `svc-10`), the JSON too.
+#[test]
+fn named_namespaces_in_natural_order() {
+    in_world(
+        "snapshot_discovery::named_namespaces_in_natural_order",
+        || {
+            for n in ["svc-10", "svc-2", "svc-19", "svc-1"] {
+                sh(&["ip", "netns", "add", n]);
+            }
+            let snap = snapshot_json(&[]);
+            let names: Vec<&str> = snap.namespaces.iter().map(|n| n.name.as_str()).collect();
+            assert_eq!(names, ["host", "svc-1", "svc-2", "svc-10", "svc-19"]);
+        },
+    );
+}
+
 /// A namespace bind-mounted only under Docker's directory is named `docker:NAME`; one mounted
 /// in both places is listed once, under its `/run/netns` name, with both paths.
 #[test]

@@ -64,8 +64,8 @@ fn a_healthy_lab_has_no_problem_marks() {
 fn findings_mark_namespaces_and_explain_themselves() {
     let mut a = app_over("broken.json", broken_bridge());
     let s = screen(&mut a, 150, 24);
-    assert!(s.contains("│!bridge-host"), "{s}");
-    assert!(!s.contains("│!bridge-red"), "{s}");
+    assert!(s.contains("│! bridge-host"), "{s}");
+    assert!(!s.contains("│! bridge-red"), "{s}");
     key(&mut a, KeyCode::Char('p'));
     key(&mut a, KeyCode::Char('l'));
     let s = screen(&mut a, 150, 24);
@@ -351,4 +351,36 @@ fn dns_tab_resolves_a_name_from_a_form() {
     key(&mut ro, KeyCode::Char('R'));
     assert_eq!(ro.overlay, Overlay::None);
     assert!(ro.status.contains("cannot send queries"));
+}
+
+/// A problem and a change in one namespace: both markers, each in its own column; neighbour
+/// churn alone marks nothing until `C` asks for it.
+#[test]
+fn problem_and_change_markers_show_together() {
+    let base = asset("demo-bridge.json");
+    let mut a = app_over("broken.json", broken_bridge());
+    a.set_baseline(base);
+    a.marks.show = true;
+    let s = screen(&mut a, 150, 24);
+    assert!(s.contains("│!*bridge-host"), "{s}");
+    assert!(s.contains("│  bridge-red"), "{s}");
+    // ARP churn in red: a new neighbour entry.
+    let mut churn = broken_bridge();
+    let red = churn
+        .namespaces
+        .iter_mut()
+        .find(|n| n.name == "bridge-red")
+        .expect("red");
+    let mut n = red.neighbors[0].clone();
+    n.address = "192.168.15.99".parse().expect("ip");
+    red.neighbors.push(n);
+    a.handle(Msg::Snapshot(Box::new(churn)));
+    let s = screen(&mut a, 150, 24);
+    assert!(
+        s.contains("│  bridge-red"),
+        "neighbour churn marked red:\n{s}"
+    );
+    key(&mut a, KeyCode::Char('C'));
+    let s = screen(&mut a, 150, 24);
+    assert!(s.contains("│ *bridge-red"), "{s}");
 }

@@ -131,7 +131,7 @@ fn fix_a_finding_from_the_tui() {
         assert!(!ping(), "the fault is real");
         let cmd = format!("NETLENS_STATE_DIR=/run/netlens-state {bin}; echo EXIT=$?; sleep 60");
         tmux(&["new-session", "-d", "-x", "160", "-y", "40", &cmd]);
-        let (s, ok) = wait_for(Duration::from_secs(10), |s| s.contains("!bridge-host"));
+        let (s, ok) = wait_for(Duration::from_secs(10), |s| s.contains("! bridge-host"));
         assert!(ok, "bridge-host not marked:\n{s}");
         tmux(&["send-keys", "p", "l"]);
         let (s, ok) = wait_for(Duration::from_secs(2), |s| {
@@ -145,7 +145,7 @@ fn fix_a_finding_from_the_tui() {
         assert!(ok, "fix not shown:\n{s}");
         tmux(&["send-keys", "y"]);
         let (s, ok) = wait_for(Duration::from_secs(5), |s| {
-            s.contains("applied plan") && !s.contains("!bridge-host")
+            s.contains("applied plan") && !s.contains("! bridge-host")
         });
         assert!(ok, "not applied, or still marked:\n{s}");
         assert_eq!(
@@ -239,6 +239,78 @@ fn capture_and_path_in_the_tui() {
         tmux(&["send-keys", "Escape"]);
         let (s, ok) = wait_for(Duration::from_secs(2), |s| !s.contains("the path delivers"));
         assert!(ok, "{s}");
+        tmux(&["send-keys", "q"]);
+        let (s, ok) = wait_for(Duration::from_secs(3), |s| s.contains("EXIT=0"));
+        assert!(ok, "{s}");
+        let _ = tmux(&["kill-server"]);
+    });
+}
+
+/// `/` in the real TUI: an address inside a subnet lists its holders, an interface jumps to its
+/// namespace; a form refuses a peer namespace that does not exist and keeps what was typed; Esc
+/// backs out of all of it without quitting.
+#[test]
+fn search_a_refused_form_and_esc_in_tmux() {
+    in_world("tui_e2e::search_a_refused_form_and_esc_in_tmux", || {
+        let bin = netlens_bin();
+        let bin = bin.to_str().expect("path");
+        sh(&[bin, "lab", "up", "bridge"]);
+        let cmd = format!("NETLENS_STATE_DIR=/run/netlens-state {bin}; echo EXIT=$?; sleep 60");
+        tmux(&["new-session", "-d", "-x", "120", "-y", "40", &cmd]);
+        let (s, ok) = wait_for(Duration::from_secs(10), |s| s.contains("bridge-red ("));
+        assert!(ok, "{s}");
+        tmux(&["send-keys", "/", "192.168.1.77"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("bridge-lanhost · Addresses · 192.168.1.3/24 on eth0")
+                && s.contains("bridge-lan · Addresses · 192.168.1.1/24 on lan0")
+        });
+        assert!(ok, "the subnet's holders not listed:\n{s}");
+        assert!(
+            !s.contains("bridge-red ("),
+            "the list is not narrowed:\n{s}"
+        );
+        // Esc cancels: the whole list is back.
+        tmux(&["send-keys", "Escape"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("bridge-red (") && !s.contains("search /")
+        });
+        assert!(ok, "{s}");
+        // An interface: Enter lands on its namespace's Links tab.
+        tmux(&["send-keys", "/", "to-inet"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("bridge-lan · Links · to-inet")
+        });
+        assert!(ok, "{s}");
+        tmux(&["send-keys", "Enter"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("bridge-lan · Links") && s.contains("1 hit in 1 namespace")
+        });
+        assert!(ok, "Enter did not go to the hit:\n{s}");
+        // A veth to a namespace that does not exist: refused in the form, nothing lost.
+        tmux(&["send-keys", "a", "v", "veth-x", "Tab", "nope", "Enter"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| {
+            s.contains("no namespace nope on this node")
+        });
+        assert!(ok, "bad peer namespace not refused:\n{s}");
+        assert!(s.contains("veth-x") && s.contains("nope"), "{s}");
+        assert!(
+            !sh(&["ip", "-n", "bridge-lan", "link"]).contains("veth-x"),
+            "nothing was made"
+        );
+        // Esc closes the form, Esc clears the search, Esc never quits.
+        tmux(&["send-keys", "Escape"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| !s.contains("peer namespace"));
+        assert!(ok, "{s}");
+        tmux(&["send-keys", "Escape"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| s.contains("bridge-red ("));
+        assert!(ok, "{s}");
+        // The jump focused the table: one Esc back to the list, then the top level. Sent
+        // apart: two Esc at once reach the program as one Alt-Esc.
+        tmux(&["send-keys", "Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+        tmux(&["send-keys", "Escape"]);
+        let (s, ok) = wait_for(Duration::from_secs(2), |s| s.contains("q quits"));
+        assert!(ok && !s.contains("EXIT="), "{s}");
         tmux(&["send-keys", "q"]);
         let (s, ok) = wait_for(Duration::from_secs(3), |s| s.contains("EXIT=0"));
         assert!(ok, "{s}");

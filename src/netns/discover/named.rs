@@ -20,8 +20,8 @@ pub fn named_dirs() -> Vec<(PathBuf, &'static str)> {
     dirs
 }
 
-/// Appends the named namespaces, sorted by name, to `known` (which holds the host's); a mount
-/// of a namespace already known adds its path to that one.
+/// Appends the named namespaces, in natural order of name, to `known` (which holds the
+/// host's); a mount of a namespace already known adds its path to that one.
 pub(super) fn add_named(known: &mut Vec<FoundNs>) {
     // inode -> index into `known`, then into `named` past its end
     let mut by_inode: BTreeMap<u64, usize> = known
@@ -86,7 +86,8 @@ pub(super) fn add_named(known: &mut Vec<FoundNs>) {
             });
         }
     }
-    named.sort_by(|a, b| a.name.cmp(&b.name));
+    // Natural order (`svc-2` before `svc-10`): the snapshot, and so its JSON, lists them so.
+    named.sort_by(|a, b| crate::text::natural_cmp(&a.name, &b.name));
     // Names are identities in the snapshot (peers, `--ns`): a mount called `host` or `pid:7`,
     // or the same name in two directories, gets its inode appended.
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();

@@ -10,4 +10,5 @@ pub mod actions;
 pub mod capture;
 pub mod details;
 pub mod problems;
+pub mod search;
 pub mod topology;

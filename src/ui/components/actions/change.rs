@@ -108,10 +108,11 @@ impl ActionKind {
                     "",
                     "gateway address (or leave empty and give a device)",
                 ),
+                // Not the selected link (often `lo`): filled in from the gateway's subnet.
                 field(
                     "device",
-                    link_name,
-                    "interface name (optional with a gateway)",
+                    "",
+                    "from the gateway's subnet; needed without one",
                 ),
             ],
             ActionKind::EnableForwarding => vec![field(

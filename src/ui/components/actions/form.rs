@@ -1,5 +1,6 @@
 //! A form being filled in: its questions (label, value, hint), which one has the cursor, and
-//! why the last answers were refused. What the answers become is `change.rs`/`steps.rs` for a
+//! why the answer being typed (or the last submit) is refused — the whole text, which the
+//! form wraps. What is checked as it is typed is `check.rs`. What the answers become is `change.rs`/`steps.rs` for a
 //! change, `mod.rs` (`submit`) for a path, a lookup or a capture filter.
 
 use super::change::ActionKind;
@@ -11,6 +12,8 @@ pub struct Field {
     pub label: &'static str,
     pub value: String,
     pub hint: &'static str,
+    /// Typed into by the user: the form no longer fills it in from other answers.
+    pub edited: bool,
 }
 
 pub(super) fn field(label: &'static str, value: impl Into<String>, hint: &'static str) -> Field {
@@ -18,6 +21,7 @@ pub(super) fn field(label: &'static str, value: impl Into<String>, hint: &'stati
         label,
         value: value.into(),
         hint,
+        edited: false,
     }
 }
 
@@ -32,6 +36,8 @@ pub enum FormKind {
     CaptureFilter,
     /// Resolve a name as glibc would in the namespace (the DNS tab).
     Resolve,
+    /// Where to save the snapshot (`s`).
+    Save,
 }
 
 impl FormKind {
@@ -41,6 +47,23 @@ impl FormKind {
             FormKind::Path => "path of a packet from here (and a live probe)",
             FormKind::CaptureFilter => "capture filter",
             FormKind::Resolve => "resolve a name as glibc would here",
+            FormKind::Save => "save the snapshot",
+        }
+    }
+
+    /// The form's title: what it does, and where (the node, for a save).
+    pub fn title(self, ns: &str) -> String {
+        match self {
+            FormKind::Save => format!(" {} ", self.label()),
+            _ => format!(" {} in {ns} ", self.label()),
+        }
+    }
+
+    /// Its keys line: a change leads to a plan to confirm, the others straight to their work.
+    pub fn keys(self) -> &'static str {
+        match self {
+            FormKind::Change(_) => crate::ui::strings::FORM_KEYS,
+            _ => crate::ui::strings::FORM_KEYS_GO,
         }
     }
 }
@@ -52,7 +75,7 @@ pub struct Form {
     pub ns: String,
     pub fields: Vec<Field>,
     pub focus: usize,
-    /// Why the last submit was refused.
+    /// Why the answer being typed, or the last submit, is refused.
     pub error: Option<String>,
 }
 
@@ -110,6 +133,22 @@ impl Form {
                 "filter",
                 current,
                 "tcpdump words: host/net/port [src|dst], tcp udp icmp arp vxlan, and/or/not",
+            )],
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// The file to save the snapshot to, starting from `default`. The form's namespace is
+    /// the whole node.
+    pub fn save(default: &str) -> Self {
+        Form {
+            kind: FormKind::Save,
+            ns: "this node".into(),
+            fields: vec![field(
+                "file",
+                default,
+                "JSON; a directory gets the default name",
             )],
             focus: 0,
             error: None,

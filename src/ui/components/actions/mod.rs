@@ -5,6 +5,7 @@
 //! worked out on another thread, a capture restarted with a new filter). Nothing here does I/O.
 
 mod change;
+mod check;
 mod form;
 pub mod popup;
 mod steps;
@@ -110,27 +111,62 @@ fn menu_key(app: &App, i: usize, action: Action) -> Overlay {
 fn form_key(app: &mut App, mut form: Form, action: Action) -> (Overlay, Vec<Effect>) {
     let n = form.fields.len().max(1);
     match action {
-        Action::FilterChar(c) => {
+        Action::FilterChar(_) | Action::FilterBackspace => {
             if let Some(f) = form.fields.get_mut(form.focus) {
-                f.value.push(c);
+                match action {
+                    Action::FilterChar(c) => f.value.push(c),
+                    _ => {
+                        f.value.pop();
+                    }
+                }
+                f.edited = true;
             }
-            form.error = None;
+            fill_in(app, &mut form);
+            form.error = typing_error(app, &form);
         }
-        Action::FilterBackspace => {
-            if let Some(f) = form.fields.get_mut(form.focus) {
-                f.value.pop();
-            }
+        Action::Down | Action::NextTab => {
+            form.focus = (form.focus + 1) % n;
+            form.error = typing_error(app, &form);
         }
-        Action::Down | Action::NextTab => form.focus = (form.focus + 1) % n,
-        Action::Up | Action::PrevTab => form.focus = (form.focus + n - 1) % n,
+        Action::Up | Action::PrevTab => {
+            form.focus = (form.focus + n - 1) % n;
+            form.error = typing_error(app, &form);
+        }
         Action::FilterCancel | Action::Quit => return (Overlay::None, Vec::new()),
+        // Refused: the form stays as typed, on the refused answer, saying why.
         Action::FilterDone => match submit(app, &form) {
             Ok(next) => return next,
-            Err(e) => form.error = Some(e),
+            Err((field, e)) => {
+                form.focus = field.unwrap_or(form.focus);
+                form.error = Some(e);
+            }
         },
         _ => {}
     }
     (Overlay::Form(form), Vec::new())
+}
+
+/// Why the answer under the cursor is refused as typed so far (a change form only).
+fn typing_error(app: &App, form: &Form) -> Option<String> {
+    let FormKind::Change(kind) = form.kind else {
+        return None;
+    };
+    let cx = check::Context::new(app.snapshot.as_ref(), &form.ns);
+    check::field_error(kind, form.focus, &form.fields, &cx, false)
+}
+
+/// Answers the form works out from others, in fields the user has not typed into.
+fn fill_in(app: &App, form: &mut Form) {
+    let FormKind::Change(kind) = form.kind else {
+        return;
+    };
+    let cx = check::Context::new(app.snapshot.as_ref(), &form.ns);
+    let values = form.values();
+    if let Some((i, value)) = check::derived(kind, &values, &cx) {
+        if let Some(f) = form.fields.get_mut(i).filter(|f| !f.edited) {
+            f.value = value;
+        }
+    }
 }
 
 fn plan_key(
@@ -153,17 +189,34 @@ fn plan_key(
 }
 
 /// What a filled-in form leads to: a plan to confirm, a path being worked out, a lookup, a
-/// capture restarted with a new filter; or why the answers are refused.
-fn submit(app: &mut App, form: &Form) -> Result<(Overlay, Vec<Effect>), String> {
+/// capture restarted with a new filter; or why the answers are refused (and which one, when
+/// it is known).
+fn submit(app: &mut App, form: &Form) -> Result<(Overlay, Vec<Effect>), (Option<usize>, String)> {
     match form.kind {
         FormKind::Change(kind) => {
-            let steps = kind.steps(&form.ns, &form.values())?;
+            let cx = check::Context::new(app.snapshot.as_ref(), &form.ns);
+            if let Some((i, e)) = check::first_error(kind, &form.fields, &cx) {
+                return Err((Some(i), e));
+            }
+            let steps = kind
+                .steps(&form.ns, &form.values())
+                .map_err(|e| (None, e))?;
             let plan = Plan::new(format!("{} in {}", kind.label(), form.ns), steps);
+            // The plan engine's own checks, the ones `netlens fix --dry-run` makes.
+            crate::plan::validate::validate_offline(&plan).map_err(|e| (None, e.to_string()))?;
             Ok((
                 plan_overlay(plan.title.clone(), Vec::new(), plan),
                 Vec::new(),
             ))
         }
+        _ => other_submit(app, form).map_err(|e| (None, e)),
+    }
+}
+
+/// The forms that are not changes.
+fn other_submit(app: &mut App, form: &Form) -> Result<(Overlay, Vec<Effect>), String> {
+    match form.kind {
+        FormKind::Change(_) => Err(String::new()),
         FormKind::Path => Ok((Overlay::None, vec![path(app, form)?])),
         FormKind::Resolve => {
             let v = form.values();
@@ -174,6 +227,17 @@ fn submit(app: &mut App, form: &Form) -> Result<(Overlay, Vec<Effect>), String> 
             app.status = strings::resolving(name, &form.ns);
             let req = crate::dns::ExplainRequest::new(&form.ns, name, qtype);
             Ok((Overlay::None, vec![Effect::Resolve(req)]))
+        }
+        FormKind::Save => {
+            let file = form.values().concat();
+            let file = file.trim();
+            if file.is_empty() {
+                return Err("file: where should the snapshot go?".into());
+            }
+            let snapshot = Box::new(app.snapshot.clone().ok_or(strings::NO_SNAPSHOT_YET)?);
+            app.status = strings::saving(file);
+            let path = file.into();
+            Ok((Overlay::None, vec![Effect::Save { snapshot, path }]))
         }
         FormKind::CaptureFilter => {
             let text = form.values().join(" ");

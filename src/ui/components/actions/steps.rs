@@ -21,10 +21,46 @@ impl Answers<'_> {
 }
 
 /// An interface name the kernel would take, or why not (named after the field).
-fn ifname(label: &str, name: &str) -> Result<String, String> {
+pub(super) fn ifname(label: &str, name: &str) -> Result<String, String> {
     validate_ifname(name)
         .map(|_| name.to_string())
         .map_err(|e| format!("{label}: {e}"))
+}
+
+/// `address/prefix` (an address with its subnet, or a network).
+pub(super) fn cidr(label: &str, text: &str) -> Result<IpNet, String> {
+    text.parse().map_err(|_| {
+        format!("{label}: {text:?} is not address/prefix (e.g. 10.20.0.1/24: the prefix is needed)")
+    })
+}
+
+/// A route's destination: a CIDR, or `default` (or nothing) for the IPv4 default route.
+pub(super) fn destination(text: &str) -> Result<IpNet, String> {
+    match text {
+        "default" | "" => Ok("0.0.0.0/0".parse().expect("literal")),
+        d => d
+            .parse()
+            .map_err(|_| format!("destination: {d:?} is not a CIDR or default")),
+    }
+}
+
+/// A route's gateway, if one is given.
+pub(super) fn gateway(text: &str) -> Result<Option<IpAddr>, String> {
+    match text {
+        "" => Ok(None),
+        g => g
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("via: {g:?} is not an address")),
+    }
+}
+
+pub(super) fn yes_no(label: &str, text: &str) -> Result<bool, String> {
+    match text {
+        "yes" | "y" => Ok(true),
+        "no" | "n" | "" => Ok(false),
+        other => Err(format!("{label}: {other:?} is not yes or no")),
+    }
 }
 
 impl ActionKind {
@@ -57,10 +93,7 @@ impl ActionKind {
             }],
             ActionKind::AddAddress => {
                 let link = ifname("link", v.get(0))?;
-                let addr: IpNet = v
-                    .get(1)
-                    .parse()
-                    .map_err(|_| format!("address: {:?} is not address/prefix", v.get(1)))?;
+                let addr = cidr("address", v.get(1))?;
                 vec![Step::AddAddress { ns, link, addr }]
             }
             ActionKind::AddRoute => vec![route(ns, &v)?],
@@ -119,19 +152,8 @@ fn bridge(ns: String, v: &Answers) -> Result<Vec<Step>, String> {
 
 /// A route (`default` or empty: the IPv4 default route) via a gateway, a device, or both.
 fn route(ns: String, v: &Answers) -> Result<Step, String> {
-    let dst: IpNet = match v.get(0) {
-        "default" | "" => "0.0.0.0/0".parse().expect("literal"),
-        d => d
-            .parse()
-            .map_err(|_| format!("destination: {d:?} is not a CIDR or default"))?,
-    };
-    let via: Option<IpAddr> = match v.get(1) {
-        "" => None,
-        g => Some(
-            g.parse()
-                .map_err(|_| format!("via: {g:?} is not an address"))?,
-        ),
-    };
+    let dst = destination(v.get(0))?;
+    let via = gateway(v.get(1))?;
     let dev = match v.get(2) {
         "" => None,
         d => Some(ifname("device", d)?),
@@ -156,11 +178,7 @@ fn route(ns: String, v: &Answers) -> Result<Step, String> {
 
 /// IPv4 forwarding on, and with `persist` also in /etc/sysctl.d.
 fn forwarding(ns: String, v: &Answers) -> Result<Step, String> {
-    let persist = match v.get(0) {
-        "yes" | "y" => true,
-        "no" | "n" | "" => false,
-        other => return Err(format!("persist: {other:?} is not yes or no")),
-    };
+    let persist = yes_no("persist", v.get(0))?;
     Ok(Step::SetSysctl {
         ns,
         key: "net/ipv4/ip_forward".into(),
@@ -172,10 +190,7 @@ fn forwarding(ns: String, v: &Answers) -> Result<Step, String> {
 /// MASQUERADE for a source subnet, out of an interface (`!name`: out of anything but it) or
 /// out of any: the doctor's masquerade fix, with the user's answers.
 fn masquerade(ns: String, v: &Answers) -> Result<Step, String> {
-    let src: IpNet = v
-        .get(0)
-        .parse()
-        .map_err(|_| format!("source: {:?} is not a CIDR", v.get(0)))?;
+    let src = cidr("source", v.get(0))?;
     let out = match v.get(1) {
         "" => None,
         out => {

@@ -126,18 +126,13 @@ fn draw_form(f: &mut Frame, app: &App, form: &Form) {
             app.theme.warn(),
         )));
     }
-    lines.push(Line::from(Span::styled(
-        strings::FORM_KEYS,
-        app.theme.dim(),
-    )));
+    lines.push(Line::from(Span::styled(form.kind.keys(), app.theme.dim())));
     // As high as the wrapped text: a long error is read whole.
     let area = popup::sized(f.area(), 76, &lines);
     f.render_widget(Clear, area);
-    let block = Block::new().borders(Borders::ALL).title(format!(
-        " {} in {} ",
-        form.kind.label(),
-        esc(&form.ns)
-    ));
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(form.kind.title(&esc(&form.ns)));
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
