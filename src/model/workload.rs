@@ -56,6 +56,14 @@ impl Workload {
         }
     }
 
+    /// What it is, as a noun for a list: `pod` or `container`.
+    pub fn what_noun(&self) -> &'static str {
+        match self.kind {
+            WorkloadKind::Pod => "pod",
+            WorkloadKind::Container => "container",
+        }
+    }
+
     /// Whether a user's selector names it: its full name (`default/web`), its bare name
     /// (`web`: the caller reports it ambiguous when two pods share it), or a prefix of its
     /// id (4 characters at least, as `docker` and `crictl` take them).

@@ -11,11 +11,16 @@ use ipnet::IpNet;
 use crate::model::{Namespace, Snapshot};
 use crate::ui::tabs::Tab;
 
-/// What a namespace is known by beyond its rows: its name and the processes in it. A name
-/// the collector learns (a pod's `namespace/name`, a container's name) becomes searchable —
-/// and shown as the hit's place — with one more `.chain(…)` here.
+/// What a namespace is known by beyond its rows: its name, the pod or container in it (name,
+/// pod namespace, runtime id) and the processes in it. Another name the collector learns
+/// becomes searchable — and shown as the hit's place — with one more `.chain(…)` here.
 pub fn search_terms(ns: &Namespace) -> impl Iterator<Item = (&'static str, &str)> {
+    let w = ns.workload.as_ref();
     std::iter::once(("namespace", ns.name.as_str()))
+        // The workload's name first (index 1: `find` also matches `namespace/name` there).
+        .chain(w.map(|w| (w.what_noun(), w.name.as_str())))
+        .chain(w.and_then(|w| w.pod_namespace.as_deref().map(|n| ("pod namespace", n))))
+        .chain(w.map(|w| ("runtime id", w.id.as_str())))
         .chain(ns.processes.iter().map(|p| ("process", p.comm.as_str())))
 }
 
@@ -211,9 +216,17 @@ pub fn find(
     for (i, ns) in snap.namespaces.iter().enumerate() {
         let before = hits.len();
         let mut hit = |what| hits.push(Hit { ns: i, what });
+        let mut named = false;
         for (k, (_, term)) in search_terms(ns).enumerate() {
             if contains(term, q.text) {
                 hit(What::Term(k));
+                named |= k == 1;
+            }
+        }
+        // A pod as kubectl writes it, `shop/web`, lands on the pod's name.
+        if let Some(w) = ns.workload.as_ref().filter(|_| !named) {
+            if w.pod_namespace.is_some() && contains(&w.display_name(), q.text) {
+                hit(What::Term(1));
             }
         }
         find_links(ns, q, &mut hit);

@@ -224,3 +224,34 @@ fn esc_cancels_and_backspace_widens() {
     ))));
     assert!(a.search.hits.is_empty() && a.visible_namespaces().is_empty());
 }
+
+#[test]
+fn a_pod_or_container_is_found_by_its_name_its_kubectl_name_and_its_id() {
+    use crate::model::{Runtime, Workload, WorkloadKind};
+    let mut snap = lab();
+    let blue = snap
+        .namespaces
+        .iter_mut()
+        .find(|n| n.name == "bridge-blue")
+        .expect("blue");
+    blue.workload = Some(Workload {
+        kind: WorkloadKind::Pod,
+        runtime: Runtime::Containerd,
+        name: "web-7f9c".into(),
+        pod_namespace: Some("shop".into()),
+        id: "9f3e2a7b5c1d".into(),
+    });
+    for query in ["web-7f", "shop/web", "SHOP/WEB-7F9C"] {
+        let h = hits(&snap, query);
+        assert!(has(&h, "bridge-blue", "pod", "web-7f9c"), "{query}: {h:?}");
+        assert_eq!(h.len(), 1, "{query}: one hit, not two: {h:?}");
+    }
+    let h = hits(&snap, "9f3e2a");
+    assert!(
+        has(&h, "bridge-blue", "runtime id", "9f3e2a7b5c1d"),
+        "{h:?}"
+    );
+    // The pod's namespace alone also finds it; nothing else in the lab answers to it.
+    let h = hits(&snap, "shop");
+    assert!(has(&h, "bridge-blue", "pod namespace", "shop"), "{h:?}");
+}
