@@ -64,10 +64,10 @@ fn nameservers(f: &Facts, ns: &Namespace, dns: &DnsFiles, host_rc: &str, out: &m
                         format!("nameserver {ip} is unreachable from {}", ns.name),
                         format!(
                             "{} names nameserver {ip}, but {why}: every lookup there waits \
-                             for the timeout ({}s × {} attempts) and fails.{}",
+                             for the timeout ({}s × {}) and fails.{}",
                             dns.resolv_conf.path,
                             rc.options.timeout,
-                            rc.options.attempts,
+                            crate::text::plural(rc.options.attempts as usize, "attempt"),
                             if severity == Severity::Info {
                                 " The namespace only inherits the host's file; it may \
                                  never be meant to resolve names."

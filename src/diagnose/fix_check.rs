@@ -105,8 +105,9 @@ fn verdict(f: &Finding, before: &BTreeSet<String>, after: &After) -> Verdict {
     let steps = f.fix.as_ref().map_or(&[][..], |x| &x.steps[..]);
     if after.ids.contains(&f.id) {
         return Verdict::Rejected(format!(
-            "its {} step(s), tried on a copy of the snapshot, leave this finding in place",
-            steps.len()
+            "its {}, tried on a copy of the snapshot, {} this finding in place",
+            crate::text::plural(steps.len(), "step"),
+            if steps.len() == 1 { "leaves" } else { "leave" }
         ));
     }
     let new: Vec<String> = after
@@ -123,8 +124,8 @@ fn verdict(f: &Finding, before: &BTreeSet<String>, after: &After) -> Verdict {
         Verdict::Uncovers(new)
     } else {
         Verdict::Rejected(format!(
-            "its {} step(s), tried on a copy of the snapshot, would cause a new error: {}",
-            steps.len(),
+            "its {}, tried on a copy of the snapshot, would cause a new error: {}",
+            crate::text::plural(steps.len(), "step"),
             new.join("; ")
         ))
     }

@@ -70,10 +70,11 @@ fn a_fix_that_leaves_its_finding_is_dropped_with_the_reason() {
         route: route("10.8.0.0/16", "192.168.15.5"),
     }]);
     assert!(f.fix.is_none());
-    assert!(f
-        .fix_rejected
-        .unwrap()
-        .contains("leave this finding in place"));
+    let why = f.fix_rejected.unwrap();
+    assert!(
+        why.contains("its 1 step, tried on a copy of the snapshot, leaves this finding in place"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -176,7 +177,11 @@ fn a_fix_that_recreates_a_veth_but_forgets_its_address_is_rejected() {
     ];
     let f = checked_on(&gone, no_bridge_subnet, steps.clone());
     assert!(f.fix.is_none(), "no address, no connected route");
-    assert!(f.fix_rejected.unwrap().contains("leave this finding"));
+    let why = f.fix_rejected.unwrap();
+    assert!(
+        why.contains(" steps, ") && why.contains("leave this finding"),
+        "{why}"
+    );
     steps.push(Step::AddAddress {
         ns: "bridge-red".into(),
         link: "veth-red".into(),

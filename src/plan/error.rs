@@ -53,9 +53,9 @@ pub enum PlanError {
         state: String,
         action: String,
     },
-    #[error("refusing to undo plan {id}: {} object(s) changed since it was applied: {}; nothing changed (`netlens undo {id} --force` undoes it anyway, overwriting those changes)", changes.len(), changes.join("; "))]
+    #[error("refusing to undo plan {id}: {} changed since it was applied: {}; nothing changed (`netlens undo {id} --force` undoes it anyway, overwriting those changes)", crate::text::plural(changes.len(), "object"), changes.join("; "))]
     ChangedSince { id: String, changes: Vec<String> },
-    #[error("undoing plan {id} left {} error(s): {}", errors.len(), errors.join("; "))]
+    #[error("undoing plan {id} left {}: {}", crate::text::plural(errors.len(), "error"), errors.join("; "))]
     UndoFailed { id: String, errors: Vec<String> },
     #[error("{0}")]
     Internal(String),
@@ -63,11 +63,16 @@ pub enum PlanError {
 
 fn rollback_summary(rolled_back: usize, errors: &[String]) -> String {
     if errors.is_empty() {
-        format!("rolled back the {rolled_back} step(s) that had run; the network is as before")
+        format!(
+            "rolled back the {} that had run; the network is as before",
+            crate::text::plural(rolled_back, "step")
+        )
     } else {
         format!(
-            "rolled back {rolled_back} step(s) but {} undo error(s) remain: {}",
-            errors.len(),
+            "rolled back {} but {} {} left: {}",
+            crate::text::plural(rolled_back, "step"),
+            crate::text::plural(errors.len(), "undo error"),
+            if errors.len() == 1 { "is" } else { "are" },
             errors.join("; ")
         )
     }
@@ -87,5 +92,28 @@ impl PlanError {
                 | PlanError::UnsafeStateDir { .. }
                 | PlanError::Busy { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_in_the_singular_when_one() {
+        assert_eq!(
+            rollback_summary(1, &[]),
+            "rolled back the 1 step that had run; the network is as before"
+        );
+        let two = rollback_summary(2, &["e".into()]);
+        assert!(
+            two.starts_with("rolled back 2 steps but 1 undo error is left: e"),
+            "{two}"
+        );
+        let e = PlanError::UndoFailed {
+            id: "p1".into(),
+            errors: vec!["x".into()],
+        };
+        assert_eq!(e.to_string(), "undoing plan p1 left 1 error: x");
     }
 }

@@ -191,8 +191,9 @@ pub(crate) fn revert_checked(
         .map_err(|e| PlanError::UndoFailed {
             id: id.to_string(),
             errors: vec![format!(
-            "{steps} step(s) were reverted, but {e}; run `netlens undo {id}` again to record it"
-        )],
+                "{} reverted, but {e}; run `netlens undo {id}` again to record it",
+                crate::text::plural_of(steps, "step was", "steps were")
+            )],
         })?;
     if errors.is_empty() {
         reserve::remove(id);

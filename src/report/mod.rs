@@ -12,6 +12,5 @@ pub mod doctor;
 pub mod path;
 pub mod ports;
 pub mod snapshot;
-pub mod words;
 
-pub use words::{noun, plural, plural_of};
+pub use crate::text::words::{noun, plural, plural_of};

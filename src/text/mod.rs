@@ -1,10 +1,12 @@
-//! Text that reaches a terminal: escaping of strings from the kernel, from files or from a
+//! Text that reaches a terminal: counted nouns (`words`), natural order (`natural`), and escaping of strings from the kernel, from files or from a
 //! container before they are printed (see `escape`).
 pub mod escape;
 pub mod natural;
+pub mod words;
 
 pub use escape::{escape, escape_owned, json_safe, sanitize_line, sanitize_output, Esc};
 pub use natural::natural_cmp;
+pub use words::{noun, plural, plural_of};
 
 /// Text output built line by line: each line is escaped whole before its `\n`, so a newline or
 /// an ESC inside any value it holds (a namespace name, a comment) stays inside that line.

@@ -143,7 +143,7 @@ fn bus_head(hub: &Hub, bus: &Bus, last: bool) -> TopoLine {
             if let Some(word) = link_state_word(b) {
                 head.push(format!(" {word}"), Tone::Bad);
             }
-            head.push(format!(" · {} ports", b.ports.len()), Tone::Dim);
+            head.push(format!(" · {}", plural(b.ports.len(), "port")), Tone::Dim);
         }
         None => {
             head.push("veths to other namespaces", Tone::Bridge);
@@ -212,10 +212,4 @@ fn bus_lines(
     }
 }
 
-pub(super) fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
+pub(super) use crate::text::plural;
