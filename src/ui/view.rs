@@ -58,15 +58,35 @@ pub(crate) fn border(app: &App, focused: bool, title: String) -> Block<'static> 
 /// (pod)`), else its name and, for one held only by a process, the process; then its counts.
 /// The kernel name and ids are in its details (Enter).
 fn ns_label(ns: &Namespace) -> String {
-    let who = match (&ns.workload, ns.kind) {
+    format!("{} {}", ns_who(ns), ns_counts(ns))
+}
+
+/// What the list calls a namespace, without its counts.
+fn ns_who(ns: &Namespace) -> String {
+    match (&ns.workload, ns.kind) {
         (Some(w), _) => format!("{} ({})", esc(&w.display_name()), esc(w.what())),
         (None, NamespaceKind::Process) => match ns.processes.first() {
             Some(p) => format!("{} {}", esc(&ns.name), esc(&p.comm)),
             None => esc(&ns.name),
         },
         (None, NamespaceKind::Host | NamespaceKind::Named) => esc(&ns.name),
-    };
-    format!("{who} ({}l {}a)", ns.links.len(), ns.addresses.len())
+    }
+}
+
+fn ns_counts(ns: &Namespace) -> String {
+    format!("({}l {}a)", ns.links.len(), ns.addresses.len())
+}
+
+/// The label in `room` columns. The name is what tells namespaces apart (`cluster-n1-pod1`
+/// from `cluster-n2-pod1`), so the counts — also in each tab's title — give way first; a name
+/// still too long is cut in its middle, keeping its start and its end (where generated names
+/// differ).
+fn ns_label_in(ns: &Namespace, room: usize) -> String {
+    let full = ns_label(ns);
+    if full.width() <= room {
+        return full;
+    }
+    cut_middle(&ns_who(ns), room)
 }
 
 /// The two marker columns, both shown at once: `!` where the doctor found an error or warning
@@ -135,13 +155,11 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
         .iter()
         .map(|ns| {
             let (problem, changed) = ns_marker(app, ns);
-            // A label wider than the list is cut in its middle: the counts and the end of
-            // the name (where generated names differ) stay.
             let room = inner.saturating_sub(problem.width() + changed.width());
             ListItem::new(Line::from(vec![
                 Span::styled(problem, theme.warn()),
                 Span::styled(changed, theme.flash()),
-                Span::raw(cut_middle(&ns_label(ns), room)),
+                Span::raw(ns_label_in(ns, room)),
             ]))
         })
         .collect();
@@ -287,6 +305,16 @@ mod ns_label_tests {
         let mut held = ns(NamespaceKind::Process, None);
         held.name = "pid:42".into();
         assert_eq!(ns_label(&held), "pid:42 sleep (0l 0a)");
+        // Narrow, the counts give way before the name; then the name's middle.
+        assert_eq!(
+            super::ns_label_in(&plain, 40),
+            "netns-317be69c-c827-307f-4077-1 (0l 0a)"
+        );
+        assert_eq!(
+            super::ns_label_in(&plain, 31),
+            "netns-317be69c-c827-307f-4077-1"
+        );
+        assert_eq!(super::ns_label_in(&plain, 12), "net…f-4077-1");
     }
 
     /// A name from a saved snapshot (not checked as the collector checks it) is escaped.

@@ -243,11 +243,11 @@ type Rows = (String, Vec<&'static str>, Vec<Vec<String>>);
 fn packet_rows(c: &CaptureView, start: usize, page: usize) -> Rows {
     let state = if c.running { "capturing" } else { "stopped" };
     let title = format!(
-        " {state} on {} in {} · {} · {} packets · {:.0}/s · kernel drops {} · not shown {} · x stop · f filter · Enter layers ",
+        " {state} on {} in {} · {} · {} · {:.0}/s · kernel drops {} · not shown {} · x stop · f filter · Enter layers ",
         esc(&c.iface),
         esc(&c.ns),
         if c.filter.is_empty() { "all packets" } else { c.filter.as_str() },
-        c.stats.matched,
+        crate::text::plural(c.stats.matched as usize, "packet"),
         c.rate,
         c.stats.kernel_drops,
         c.stats.display_evicted,

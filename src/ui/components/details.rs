@@ -79,7 +79,12 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         return;
     };
     let total = tabs::row_count(ns, app.tab);
-    let title = format!(" {} · {} · {} rows ", esc(&ns.name), app.tab.title(), total);
+    let title = format!(
+        " {} · {} · {} ",
+        esc(&ns.label()),
+        app.tab.title(),
+        crate::text::plural(total, "row")
+    );
     let block = border(app, focused, title);
     if let NsStatus::Gone | NsStatus::Inaccessible(_) = ns.status {
         let p = Paragraph::new(esc(&status_text(&ns.status)))

@@ -71,8 +71,11 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
-    let title =
-        format!(" Problems · {errors} errors · {n} findings · Enter explains and offers the fix ");
+    let title = format!(
+        " Problems · {} · {} · Enter explains and offers the fix ",
+        crate::text::plural(errors, "error"),
+        crate::text::plural(n, "finding")
+    );
     let block = border(app, focused, title);
     if n == 0 {
         let text = if app.snapshot.is_none() {

@@ -63,11 +63,7 @@ pub(super) fn forward_policy(ns: &Namespace) -> Option<ForwardPolicy> {
 }
 
 fn rules(n: usize) -> String {
-    if n == 1 {
-        "1 rule".into()
-    } else {
-        format!("{n} rules")
-    }
+    crate::text::plural(n, "rule")
 }
 
 #[cfg(test)]
