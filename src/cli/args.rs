@@ -27,7 +27,17 @@ pub struct Cli {
     pub since: Option<std::path::PathBuf>,
     /// Colour text output: auto (only on a terminal, and not when NO_COLOR is set), always or
     /// never. JSON is never coloured; in the TUI `never` is a plain theme.
-    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    // The values are in the sentence above: clap's list of them would repeat it under every
+    // command's --help, since the option is global.
+    #[arg(
+        long,
+        value_name = "auto|always|never",
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        hide_possible_values = true,
+        hide_default_value = true,
+        global = true
+    )]
     pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Option<Command>,
