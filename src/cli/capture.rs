@@ -65,6 +65,23 @@ fn catch_sigint() {
     }
 }
 
+/// The namespace to capture in, opened; `None` (said on stderr) when the selector finds none.
+fn namespace(args: &CaptureArgs) -> anyhow::Result<Option<(std::fs::File, String)>> {
+    Ok(Some(match &args.ns {
+        Some(sel) => match lookup::find(sel) {
+            Ok((found, file)) => (file, found.name),
+            Err(e) => {
+                crate::errln!("netlens: {e}");
+                return Ok(None);
+            }
+        },
+        None => match std::fs::File::open("/proc/thread-self/ns/net") {
+            Ok(f) => (f, "this namespace".to_string()),
+            Err(e) => anyhow::bail!("cannot open this process's namespace: {e}"),
+        },
+    }))
+}
+
 pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
     let filter = match Filter::parse(&args.filter) {
         Ok(f) => f,
@@ -77,23 +94,17 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
         crate::errln!("netlens: --duration must be a positive number of seconds");
         return Ok(2);
     }
-    let (file, ns_name) = match &args.ns {
-        Some(sel) => match lookup::find(sel) {
-            Ok((found, file)) => (file, found.name),
-            Err(e) => {
-                crate::errln!("netlens: {e}");
-                return Ok(2);
-            }
-        },
-        None => match std::fs::File::open("/proc/thread-self/ns/net") {
-            Ok(f) => (f, "this namespace".to_string()),
-            Err(e) => anyhow::bail!("cannot open this process's namespace: {e}"),
-        },
+    let Some((file, ns_name)) = namespace(args)? else {
+        return Ok(2);
     };
-    let mut spec = Spec::new(file, &ns_name, &args.iface);
-    spec.filter = filter;
-    spec.count = args.count;
-    spec.write = args.write.clone();
+    let spec = Spec {
+        filter,
+        count: args.count,
+        write: args.write.clone(),
+        // Nothing shown: frames go from the kernel's ring to the file undecoded.
+        display: !args.quiet,
+        ..Spec::new(file, &ns_name, &args.iface)
+    };
     catch_sigint();
     let cap = match Capture::start(spec) {
         Ok(c) => c,

@@ -1,10 +1,13 @@
-//! Live capture on one interface of one namespace (pnet over AF_PACKET).
+//! Live capture on one interface of one namespace, on a memory-mapped TPACKET_V3 ring.
 //!
 //! A dedicated thread enters the namespace, opens the packet socket there (it stays bound to
-//! that namespace) and reads until stopped. Each frame is decoded and filtered on that thread;
-//! a `--write` pcap gets every matching frame, while the packets kept for display live in a
-//! bounded ring, so memory stays flat at any rate and a slow reader only loses display lines,
-//! which are counted. The kernel's own drops (PACKET_STATISTICS) are read and reported too.
+//! that namespace) and reads the kernel's ring block by block until stopped. The filter runs in
+//! the kernel as classic BPF where it can ([`bpf`]), so what does not match is never copied;
+//! a frame is decoded only when it is displayed or the in-process filter must judge it; a
+//! `--write` pcap gets every matching frame straight from the ring's bytes. The packets kept
+//! for display live in a bounded ring, so memory stays flat at any rate and a slow reader only
+//! loses display lines, which are counted. The kernel's own drops (PACKET_STATISTICS) are read
+//! and reported too.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -18,11 +21,18 @@ use serde::Serialize;
 use super::decode::Decoded;
 use super::filter::Filter;
 use super::ring::{Ring, Weighed};
+pub use rx_ring::RingSize;
 
 /// tcpdump's default snapshot length: whole frames, GSO super-frames on veths included.
 pub const SNAPLEN: usize = 262_144;
-/// The socket's receive buffer: what absorbs a burst while the thread is busy.
-const RCVBUF: i32 = 4 << 20;
+/// The kernel's ring: what absorbs a burst while the thread is busy (8 MiB, as blocks of
+/// 1 MiB handed over when full or 20 ms after their first frame, the display's batch latency).
+pub const KERNEL_RING: RingSize = RingSize {
+    block: 1 << 20,
+    blocks: 8,
+    snaplen: SNAPLEN,
+    retire_ms: 20,
+};
 /// How often the thread wakes with nothing to read, to notice a stop.
 const TICK: Duration = Duration::from_millis(100);
 /// Packets handed to readers at once, and the longest a packet waits for its batch.
@@ -43,6 +53,11 @@ pub struct Spec {
     /// Display ring limits.
     pub ring_packets: usize,
     pub ring_bytes: usize,
+    /// Keep packets for display (decoded). Off for a capture that only writes a pcap: then a
+    /// frame is neither decoded nor copied unless the in-process filter must look at it.
+    pub display: bool,
+    /// The kernel's ring.
+    pub kernel_ring: RingSize,
 }
 
 impl Spec {
@@ -56,6 +71,8 @@ impl Spec {
             write: None,
             ring_packets: 10_000,
             ring_bytes: 16 << 20,
+            display: true,
+            kernel_ring: KERNEL_RING,
         }
     }
 }
@@ -65,9 +82,8 @@ impl Spec {
 pub struct Packet {
     /// 1 for the first frame that matched.
     pub number: u64,
-    /// Seconds since the Unix epoch: the kernel's receive timestamp (SIOCGSTAMPNS), so
-    /// packets seen by different capture threads order as they passed; user-space read time
-    /// only where the kernel gave none.
+    /// Seconds since the Unix epoch: the kernel's receive timestamp (from the ring's frame
+    /// header), so packets seen by different capture threads order as they passed.
     pub time: f64,
     /// Length on the wire (as received; frames longer than the snap length are cut).
     pub length: usize,
@@ -249,5 +265,7 @@ impl Drop for Capture {
     }
 }
 
-mod socket;
+pub mod bpf;
+mod bpf_expr;
+pub mod rx_ring;
 mod thread;

@@ -1,33 +1,29 @@
-//! The capture thread: it enters the namespace, opens the socket and the pcap there, then
-//! reads frames — decoded, filtered, written, batched into the ring — until stopped, the
-//! count is reached or a read fails, publishing counters as it goes.
+//! The capture thread: it enters the namespace, opens the ring and the pcap there, then reads
+//! the ring's blocks — frames filtered, written, decoded only when shown, batched into the
+//! display ring — until stopped, the count is reached or a read fails, publishing counters as
+//! it goes.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::sched::{setns, CloneFlags};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::DataLink;
-use pnet_datalink::{Channel, Config, DataLinkReceiver};
 
-use super::socket::{kernel_stamp, kernel_stats, packet_socket};
+use super::bpf;
+use super::rx_ring::{Frame, RxRing};
 use super::{CaptureError, Packet, Shared, Spec, Stats, BATCH, PUBLISH, SNAPLEN, TICK};
 use crate::trace::decode::decode;
 
 type Pcap = PcapWriter<BufWriter<File>>;
-/// The socket's descriptor (for its counters), pnet's receiver on it, and the pcap file.
-type Opened = (i32, Box<dyn DataLinkReceiver>, Option<Pcap>);
-
-fn now_secs(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+/// The ring, whether the kernel runs the filter, and the pcap file.
+type Opened = (RxRing, bool, Option<Pcap>);
 
 /// A failure writing the pcap file `spec` names.
 fn pcap_error(spec: &Spec, why: String) -> CaptureError {
@@ -41,7 +37,15 @@ fn pcap_error(spec: &Spec, why: String) -> CaptureError {
     }
 }
 
-/// Enters the namespace and opens there the socket on the interface, and the pcap file.
+/// The interface's index, looked up from inside the namespace (indexes are per namespace).
+fn ifindex(name: &str) -> Option<u32> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string for the call.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i)
+}
+
+/// Enters the namespace and opens there the ring on the interface, and the pcap file.
 fn open(spec: &Spec) -> Result<Opened, CaptureError> {
     let ns = &spec.ns_name;
     let iface_name = &spec.iface;
@@ -49,37 +53,29 @@ fn open(spec: &Spec) -> Result<Opened, CaptureError> {
         ns: ns.clone(),
         source,
     })?;
-    // Interfaces are looked up from inside: names and indexes are per namespace.
-    let all = pnet_datalink::interfaces();
-    let Some(iface) = all.iter().find(|i| &i.name == iface_name).cloned() else {
+    let Some(index) = ifindex(iface_name) else {
         return Err(CaptureError::NoInterface {
             ns: ns.clone(),
             iface: iface_name.clone(),
-            have: all.into_iter().map(|i| i.name).collect(),
+            have: pnet_datalink::interfaces()
+                .into_iter()
+                .map(|i| i.name)
+                .collect(),
         });
     };
-    let sock_err = |source| CaptureError::Socket {
-        ns: ns.clone(),
-        iface: iface_name.clone(),
-        source,
-    };
-    let fd = packet_socket().map_err(sock_err)?;
-    let config = Config {
-        read_buffer_size: SNAPLEN,
-        read_timeout: Some(TICK),
-        socket_fd: Some(fd),
-        promiscuous: true,
-        ..Config::default()
-    };
-    let rx = match pnet_datalink::channel(&iface, config) {
-        Ok(Channel::Ethernet(_, rx)) => rx,
-        Ok(_) => {
-            return Err(sock_err(std::io::Error::other("not an Ethernet channel")));
+    let prog = spec
+        .filter
+        .as_ref()
+        .and_then(|f| bpf::compile(f, SNAPLEN as u32));
+    let ring = RxRing::open(index, spec.kernel_ring, prog.as_deref()).map_err(|source| {
+        CaptureError::Socket {
+            ns: ns.clone(),
+            iface: iface_name.clone(),
+            source,
         }
-        Err(e) => return Err(sock_err(e)),
-    };
+    })?;
     let pcap = spec.write.as_deref().map(open_pcap).transpose()?;
-    Ok((fd, rx, pcap))
+    Ok((ring, prog.is_some(), pcap))
 }
 
 fn open_pcap(path: &Path) -> Result<Pcap, CaptureError> {
@@ -93,7 +89,9 @@ fn open_pcap(path: &Path) -> Result<Pcap, CaptureError> {
         datalink: DataLink::ETHERNET,
         ..PcapHeader::default()
     };
-    PcapWriter::with_header(BufWriter::new(file), header).map_err(|e| pcap_err(e.to_string()))
+    // Large writes, as tcpdump's stdio buffer does: few system calls per block of frames.
+    PcapWriter::with_header(BufWriter::with_capacity(1 << 20, file), header)
+        .map_err(|e| pcap_err(e.to_string()))
 }
 
 /// What the thread has counted, published to the readers with each batch.
@@ -120,7 +118,8 @@ impl Counts {
 struct Reader<'a> {
     spec: &'a Spec,
     shared: &'a (Mutex<Shared>, Condvar),
-    fd: i32,
+    /// The kernel runs the filter: only [`bpf::passthrough`] frames still need it here.
+    in_kernel: bool,
     pcap: Option<Pcap>,
     counts: Counts,
     batch: Vec<Packet>,
@@ -129,50 +128,58 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// One frame read: decoded and filtered; a match is written to the pcap and batched.
-    fn take(&mut self, frame: &[u8]) -> Result<(), CaptureError> {
+    fn done(&self) -> bool {
+        self.spec.count.is_some_and(|c| self.counts.matched >= c)
+    }
+
+    /// One frame from the ring: filtered, written to the pcap, and batched for display; it is
+    /// decoded only when displayed or when the in-process filter must judge it.
+    fn take(&mut self, frame: &Frame<'_>) -> Result<(), CaptureError> {
         self.counts.received += 1;
-        // Read before the next receive: the ioctl reports the last packet read.
-        let ts = kernel_stamp(self.fd).unwrap_or_else(SystemTime::now);
-        let decoded = decode(frame);
-        if !self
+        let data = frame.data;
+        let filter = self
             .spec
             .filter
             .as_ref()
-            .is_none_or(|f| f.matches(&decoded))
-        {
-            return Ok(());
+            .filter(|_| !self.in_kernel || bpf::passthrough(data));
+        let decoded = (filter.is_some() || self.spec.display).then(|| decode(data));
+        if let (Some(f), Some(d)) = (filter, &decoded) {
+            if !f.matches(d) {
+                return Ok(());
+            }
         }
         self.counts.matched += 1;
+        let since = Duration::new(u64::from(frame.sec), frame.nsec);
         if let Some(w) = self.pcap.as_mut() {
-            let since = ts.duration_since(UNIX_EPOCH).unwrap_or_default();
-            let p = PcapPacket::new(since, frame.len() as u32, frame);
+            let p = PcapPacket::new(since, frame.wire_len, data);
             if let Err(e) = w.write_packet(&p) {
                 return Err(pcap_error(self.spec, e.to_string()));
             }
             self.counts.written += 1;
         }
-        self.batch.push(Packet {
-            number: self.counts.matched,
-            time: now_secs(ts),
-            length: frame.len(),
-            data: frame.to_vec(),
-            decoded,
-        });
+        if let (true, Some(decoded)) = (self.spec.display, decoded) {
+            self.batch.push(Packet {
+                number: self.counts.matched,
+                time: since.as_secs_f64(),
+                length: frame.wire_len as usize,
+                data: data.to_vec(),
+                decoded,
+            });
+        }
         Ok(())
     }
 
     /// After each read: the kernel's counters when due, and the batch handed over. True when
     /// the count asked for is reached.
-    fn tick(&mut self, idle: bool) -> bool {
+    fn tick(&mut self, ring: &RxRing, idle: bool) -> bool {
         let stats_due = self.last_stats.elapsed() >= TICK;
         if stats_due {
-            let (p, d) = kernel_stats(self.fd);
+            let (p, d) = ring.stats();
             self.counts.kernel_packets += p;
             self.counts.kernel_drops += d;
             self.last_stats = Instant::now();
         }
-        let done = self.spec.count.is_some_and(|c| self.counts.matched >= c);
+        let done = self.done();
         // Hand packets over in batches: one lock and one wake-up per batch, not per frame,
         // but never holding a packet back longer than PUBLISH when traffic is slow.
         let publish = self.batch.len() >= BATCH
@@ -192,14 +199,14 @@ impl Reader<'_> {
     }
 
     /// The pcap flushed, the last packets and counters handed over, and the end announced.
-    fn finish(self, error: Option<CaptureError>) {
+    fn finish(self, ring: &RxRing, error: Option<CaptureError>) {
         let mut error = error;
         if let Some(w) = self.pcap {
             if let Err(e) = w.into_writer().flush() {
                 error.get_or_insert(pcap_error(self.spec, e.to_string()));
             }
         }
-        let (p, d) = kernel_stats(self.fd);
+        let (p, d) = ring.stats();
         let (lock, cv) = self.shared;
         let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
         for p in self.batch {
@@ -222,7 +229,7 @@ pub(super) fn run(
     stop: Arc<AtomicBool>,
     ready: std::sync::mpsc::SyncSender<Result<(), CaptureError>>,
 ) {
-    let (fd, mut rx, pcap) = match open(&spec) {
+    let (mut ring, in_kernel, pcap) = match open(&spec) {
         Ok(x) => {
             let _ = ready.send(Ok(()));
             x
@@ -232,51 +239,45 @@ pub(super) fn run(
             return;
         }
     };
-    // Counters from before the socket was bound to the interface are not ours.
-    let _ = kernel_stats(fd);
     let mut r = Reader {
         spec: &spec,
         shared: &shared,
-        fd,
+        in_kernel,
         pcap,
         counts: Counts::default(),
         batch: Vec::with_capacity(BATCH),
         last_stats: Instant::now(),
         last_publish: Instant::now(),
     };
-    let mut error = None;
+    let error = read(&mut ring, &mut r, &stop).err();
+    r.finish(&ring, error);
+}
+
+/// Reads block after block until stopped, the count is reached or something fails.
+fn read(ring: &mut RxRing, r: &mut Reader<'_>, stop: &AtomicBool) -> Result<(), CaptureError> {
     while !stop.load(Ordering::Relaxed) {
-        let frame = match rx.next() {
-            Ok(f) => Some(f),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                None
-            }
-            Err(e) => {
-                error = Some(CaptureError::Read {
-                    ns: spec.ns_name.clone(),
-                    iface: spec.iface.clone(),
-                    why: e.to_string(),
-                });
-                break;
-            }
-        };
-        let idle = frame.is_none();
-        if let Some(frame) = frame {
-            if let Err(e) = r.take(frame) {
-                error = Some(e);
-                break;
+        let mut got = false;
+        if let Some(mut block) = ring.next_block() {
+            got = true;
+            while let Some(frame) = block.next_frame() {
+                if r.done() {
+                    break;
+                }
+                r.take(&frame)?;
             }
         }
-        if r.tick(idle) {
+        if !got {
+            let ms = TICK.as_millis() as i32;
+            ring.wait(ms).map_err(|e| CaptureError::Read {
+                ns: r.spec.ns_name.clone(),
+                iface: r.spec.iface.clone(),
+                why: e.to_string(),
+            })?;
+        }
+        let idle = !got;
+        if r.tick(ring, idle) {
             break;
         }
     }
-    r.finish(error);
+    Ok(())
 }
