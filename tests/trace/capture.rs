@@ -11,7 +11,7 @@ use common::snap::netlens;
 use common::world::{in_world, netlens_bin, sh};
 
 /// Two namespaces `capl` and `capr` joined by veth `l0` ⇄ `r0` on 10.91.3.0/24.
-fn pair() {
+pub(crate) fn pair() {
     sh(&["ip", "netns", "add", "capl"]);
     sh(&["ip", "netns", "add", "capr"]);
     sh(&[
@@ -48,7 +48,7 @@ fn pair() {
     }
 }
 
-fn spawn_capture(args: &[&str]) -> Child {
+pub(crate) fn spawn_capture(args: &[&str]) -> Child {
     Command::new(netlens_bin())
         .args(args)
         .stdin(Stdio::null())
@@ -60,7 +60,7 @@ fn spawn_capture(args: &[&str]) -> Child {
 
 /// Waits until the capture says it is listening (its first stderr line), so nothing sent
 /// afterwards can be missed.
-fn wait_listening(child: &mut Child) {
+pub(crate) fn wait_listening(child: &mut Child) {
     use std::io::BufRead;
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = std::io::BufReader::new(stderr).lines();
@@ -70,7 +70,7 @@ fn wait_listening(child: &mut Child) {
     std::thread::spawn(move || for _ in lines {});
 }
 
-fn finish(child: Child) -> (String, i32) {
+pub(crate) fn finish(child: Child) -> (String, i32) {
     let out = child.wait_with_output().expect("wait");
     (
         String::from_utf8_lossy(&out.stdout).to_string(),

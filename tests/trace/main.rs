@@ -8,7 +8,10 @@
 mod common;
 
 mod capture;
+mod capture_bpf;
+mod capture_frames;
 mod capture_limits;
+mod capture_ring;
 mod firewall_eval;
 mod nft_native;
 mod path;

@@ -171,7 +171,13 @@ fn vxlan() -> Cond {
 /// Compiles `f`; `None` when the program would be too large for the kernel (the in-process
 /// filter then does all the work).
 pub fn compile(f: &Filter, snaplen: u32) -> Option<Vec<libc::sock_filter>> {
-    let whole = Cond::Any(vec![eth(ETH_VLAN), eth(ETH_QINQ), vxlan(), cond(f)]);
+    // The kernel usually takes a VLAN tag out of the frame before the program runs; it says
+    // so in an ancillary field (the ring puts the tag back, see `rx_ring`).
+    let tagged = Cond::Not(Box::new(Cond::eq(
+        Load::Abs(4, (libc::SKF_AD_OFF + libc::SKF_AD_VLAN_TAG_PRESENT) as u32),
+        0,
+    )));
+    let whole = Cond::Any(vec![tagged, eth(ETH_VLAN), eth(ETH_QINQ), vxlan(), cond(f)]);
     let prog = super::bpf_expr::assemble(&whole, snaplen)?;
     (prog.len() <= MAX_INSNS).then_some(prog)
 }

@@ -249,7 +249,7 @@ impl Drop for RxRing {
 /// A block handed over by the kernel: its frames, in order. Dropping it hands it back.
 pub struct Block<'a> {
     desc: *mut libc::tpacket_block_desc,
-    base: *const u8,
+    base: *mut u8,
     len: usize,
     left: u32,
     at: usize,
@@ -271,12 +271,38 @@ impl Block<'_> {
                 .cast::<libc::tpacket3_hdr>()
                 .read_unaligned()
         };
-        let start = self.at + usize::from(h.tp_mac);
+        let mut start = self.at + usize::from(h.tp_mac);
         let end = (start + h.tp_snaplen as usize).min(self.len);
+        if start > end {
+            return None;
+        }
+        let mut wire_len = h.tp_len;
+        // The kernel took the VLAN tag out of the frame (into the header); put it back in
+        // front of the ethertype, as libpcap does, so the frame is as it was on the wire.
+        if h.tp_status & libc::TP_STATUS_VLAN_VALID != 0
+            && end >= start + 12
+            && start >= self.at + 4
+        {
+            let tpid = if h.tp_status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+                h.hv1.tp_vlan_tpid
+            } else {
+                0x8100
+            };
+            let mut tag = [0u8; 4];
+            tag[..2].copy_from_slice(&tpid.to_be_bytes());
+            tag[2..].copy_from_slice(&(h.hv1.tp_vlan_tci as u16).to_be_bytes());
+            // SAFETY: the 4 bytes before the MAC header belong to this frame's header area (its
+            // sockaddr_ll, no longer needed) inside the block, checked above; the block is ours
+            // until handed back.
+            unsafe {
+                std::ptr::copy(self.base.add(start), self.base.add(start - 4), 12);
+                std::ptr::copy_nonoverlapping(tag.as_ptr(), self.base.add(start + 8), 4);
+            }
+            start -= 4;
+            wire_len += 4;
+        }
         // SAFETY: start..end lies inside this block, which stays ours while `self` lives.
-        let data = unsafe {
-            std::slice::from_raw_parts(self.base.add(start.min(end)), end - start.min(end))
-        };
+        let data = unsafe { std::slice::from_raw_parts(self.base.add(start), end - start) };
         self.at = if h.tp_next_offset == 0 {
             self.len
         } else {
@@ -284,7 +310,7 @@ impl Block<'_> {
         };
         Some(Frame {
             data,
-            wire_len: h.tp_len,
+            wire_len,
             sec: h.tp_sec,
             nsec: h.tp_nsec,
         })
