@@ -1,24 +1,30 @@
-//! Benchmark: how fast `netlens capture` captures and decodes, against `tcpdump -w /dev/null`
-//! on the same load in the same run, with the kernel's drop counts for both, and netlens'
-//! memory while it runs.
+//! Benchmark: the `netlens capture` command (the release binary, as a process) against
+//! `tcpdump` on the same veth, same offered load, same window, both writing a pcap on tmpfs.
 //!
-//! Inside a throwaway net+mount namespace it joins two namespaces with a veth and has one
-//! thread blast small UDP datagrams from one to the other (a socket there takes them without
-//! reading, so no ICMP comes back) for a fixed time; the capture runs on the receiving end.
+//! Inside a throwaway net+mount namespace two namespaces are joined by a veth; one thread sends
+//! 32-byte UDP datagrams at a fixed, sustainable rate (paced, so every tool sees the same
+//! packets), 10% of them to port 9998 and the rest to 9999 (sockets there take them unread, so
+//! nothing comes back). Each tool runs alone on the receiving end; its CPU is utime + stime of
+//! the process from /proc/PID/stat (all threads) over the window. Rows:
+//!
+//! - `-w FILE` with no filter;
+//! - `-w FILE udp dst port 9998` (drops 90% of the packets; same expression for both);
+//! - the decoding display (`netlens capture` printing to /dev/null, against `tcpdump -n`).
+//!
+//! CPU per packet is over the packets offered in the window (those the filter selects).
 //!
 //!     cargo bench --bench capture
-//!     NETLENS_BENCH_SECS=5 NETLENS_BENCH_ROUNDS=3 cargo bench --bench capture
+//!     NETLENS_BENCH_SECS=20 NETLENS_BENCH_ROUNDS=5 NETLENS_BENCH_PPS=100000 cargo bench --bench capture
 
 use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use netlens::trace::capture::{Capture, Spec};
 
 fn run(argv: &[&str]) {
     let out = Command::new(argv[0])
@@ -39,52 +45,63 @@ fn enter(ns: &str) {
     nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
 }
 
-/// Sends 32-byte datagrams from `benchl` to `benchr` until `stop`; counts them.
-fn blaster(stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) -> std::thread::JoinHandle<()> {
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Packets sent so far: all, and those to port 9998.
+struct Sent {
+    all: AtomicU64,
+    selected: AtomicU64,
+}
+
+/// Sends `pps` datagrams a second from `benchl` to `benchr`, every tenth to port 9998, paced
+/// in 1 ms slices, until `stop`.
+fn sender(pps: u64, stop: Arc<AtomicBool>, sent: Arc<Sent>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         enter("benchl");
         let s = UdpSocket::bind("10.92.0.1:0").expect("bind");
         let buf = [0x5au8; 32];
+        let t = Instant::now();
+        let mut n = 0u64;
         while !stop.load(Ordering::Relaxed) {
-            for _ in 0..64 {
-                if s.send_to(&buf, "10.92.0.2:9999").is_ok() {
-                    sent.fetch_add(1, Ordering::Relaxed);
+            let due = (t.elapsed().as_secs_f64() * pps as f64) as u64;
+            while n < due {
+                let to = if n.is_multiple_of(10) {
+                    "10.92.0.2:9998"
+                } else {
+                    "10.92.0.2:9999"
+                };
+                if s.send_to(&buf, to).is_ok() {
+                    sent.all.fetch_add(1, Ordering::Relaxed);
+                    if n.is_multiple_of(10) {
+                        sent.selected.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
+                n += 1;
             }
+            std::thread::sleep(Duration::from_millis(1));
         }
     })
 }
 
-/// CPU seconds (user + system) used so far by the task whose /proc stat file is `path`.
-fn cpu_secs(path: &str) -> f64 {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    // Fields after the `(comm)`, which may contain spaces: utime and stime are 14th and 15th.
+/// Clock ticks (user + system, all threads) used so far by process `pid`.
+fn ticks(pid: u32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the `(comm)`: utime and stime are the 14th and 15th of the line.
     let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
+    [11, 12]
         .iter()
-        .filter_map(|&i| f.get(i).and_then(|v| v.parse::<f64>().ok()))
-        .sum();
-    // SAFETY: sysconf has no preconditions.
-    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+        .filter_map(|&i| f.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum()
 }
 
-/// The stat file of this process's capture thread.
-fn capture_thread_stat() -> String {
-    for e in std::fs::read_dir("/proc/self/task")
-        .expect("tasks")
-        .flatten()
-    {
-        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-        if comm.trim() == "netlens-captur" || comm.trim() == "netlens-capture" {
-            return e.path().join("stat").display().to_string();
-        }
-    }
-    panic!("no capture thread")
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -95,124 +112,123 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-struct Load {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicU64>,
-    thread: std::thread::JoinHandle<()>,
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Write,
+    Filtered,
+    Display,
 }
 
-fn start_load() -> Load {
-    let stop = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicU64::new(0));
-    let thread = blaster(stop.clone(), sent.clone());
-    // Let the sender reach its pace before measuring.
-    std::thread::sleep(Duration::from_millis(300));
-    Load { stop, sent, thread }
-}
-
-impl Load {
-    fn end(self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = self.thread.join();
+fn command(netlens: bool, mode: Mode) -> Command {
+    let mut c = if netlens {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_netlens"));
+        c.args(["capture", "--ns", "benchr", "-i", "r0"]);
+        if mode != Mode::Display {
+            c.args(["-q", "-w", "/run/netlens.pcap"]);
+        }
+        c
+    } else {
+        let mut c = Command::new("ip");
+        // `-Z root`: tcpdump would otherwise drop to a user that cannot create the file.
+        c.args([
+            "netns", "exec", "benchr", "tcpdump", "-Z", "root", "-i", "r0", "-n",
+        ]);
+        if mode != Mode::Display {
+            c.args(["-w", "/run/tcpdump.pcap"]);
+        }
+        c
+    };
+    if mode == Mode::Filtered {
+        c.args(["udp", "dst", "port", "9998"]);
     }
+    c
 }
 
-/// (packets captured per second, kernel drops, sent per second, CPU µs per packet, rss min
-/// KiB, rss max KiB)
-fn netlens_round(secs: f64) -> (f64, u64, f64, f64, u64, u64) {
-    let load = start_load();
-    let ns = File::open("/run/netns/benchr").expect("netns");
-    let cap = Capture::start(Spec::new(ns, "benchr", "r0")).expect("capture");
-    let stat = capture_thread_stat();
-    let matched0 = cap.stats().matched;
-    let cpu0 = cpu_secs(&stat);
-    let sent0 = load.sent.load(Ordering::Relaxed);
-    let t = Instant::now();
-    let (mut lo, mut hi) = (u64::MAX, 0);
-    let mut decoded = 0usize;
-    while t.elapsed().as_secs_f64() < secs {
-        // The reader a TUI or the CLI would be: takes what the ring holds, now and then.
-        let (batch, _) = cap.next_batch(Duration::from_millis(100));
-        decoded += batch.len();
-        let r = rss_kib();
-        lo = lo.min(r);
-        hi = hi.max(r);
-    }
-    let elapsed = t.elapsed().as_secs_f64();
-    let sent = load.sent.load(Ordering::Relaxed) - sent0;
-    let cpu = cpu_secs(&stat) - cpu0;
-    let matched = cap.stats().matched - matched0;
-    let stats = cap.finish().expect("capture ok");
-    load.end();
-    assert!(decoded > 0, "nothing reached the reader");
-    (
-        matched as f64 / elapsed,
-        stats.kernel_drops,
-        sent as f64 / elapsed,
-        cpu * 1e6 / matched.max(1) as f64,
-        lo,
-        hi,
-    )
+/// One measured run of one tool.
+struct Round {
+    ticks: u64,
+    offered: u64,
+    captured: u64,
+    drops: u64,
+    rss: (u64, u64),
 }
 
-/// (packets captured per second, kernel drops, sent per second, CPU µs per packet) for
-/// tcpdump.
-fn tcpdump_round(secs: f64) -> (f64, u64, f64, f64) {
-    let load = start_load();
-    let child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            "benchr",
-            "tcpdump",
-            "-i",
-            "r0",
-            "-n",
-            "-w",
-            "/dev/null",
-        ])
+/// The number before `what` on the line of `text` that has it.
+fn number_before(text: &str, what: &str) -> u64 {
+    let line = text
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no `{what}` in: {text}"));
+    let before = &line[..line.find(what).unwrap()];
+    before
+        .split(|c: char| !c.is_ascii_digit())
+        .rfind(|w| !w.is_empty())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number before `{what}`: {line}"))
+}
+
+fn measure(netlens: bool, mode: Mode, secs: f64, sent: &Sent) -> Round {
+    let mut child: Child = command(netlens, mode)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("tcpdump");
-    // tcpdump prints "listening on …" once its socket is open.
-    std::thread::sleep(Duration::from_millis(300));
-    // `ip netns exec` execs tcpdump: same pid.
-    let stat = format!("/proc/{}/stat", child.id());
-    let cpu0 = cpu_secs(&stat);
-    let sent0 = load.sent.load(Ordering::Relaxed);
-    let t = Instant::now();
-    std::thread::sleep(Duration::from_secs_f64(secs));
-    let cpu = cpu_secs(&stat) - cpu0;
+        .expect("capture tool");
+    let pid = child.id();
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    err.read_line(&mut first).expect("first line");
+    assert!(
+        first.contains("capturing on") || first.contains("listening on"),
+        "{first}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let counter = if mode == Mode::Filtered {
+        &sent.selected
+    } else {
+        &sent.all
+    };
+    let (t0, s0) = (ticks(pid), counter.load(Ordering::Relaxed));
+    let mut rss = (u64::MAX, 0);
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < secs {
+        std::thread::sleep(Duration::from_millis(250));
+        let r = rss_kib(pid);
+        rss = (rss.0.min(r), rss.1.max(r));
+    }
+    let (t1, s1) = (ticks(pid), counter.load(Ordering::Relaxed));
     let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGINT,
     );
-    let sent = load.sent.load(Ordering::Relaxed) - sent0;
-    let elapsed = t.elapsed().as_secs_f64();
-    let out = child.wait_with_output().expect("tcpdump output");
-    load.end();
-    let err = String::from_utf8_lossy(&out.stderr);
-    let num = |what: &str| -> u64 {
-        err.lines()
-            .find(|l| l.contains(what))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("tcpdump said no `{what}`: {err}"))
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut err, &mut text).expect("stderr");
+    assert!(child.wait().expect("wait").success(), "{text}");
+    let (captured, drops) = if netlens {
+        (
+            number_before(&text, "matched"),
+            number_before(&text, "dropped by the kernel"),
+        )
+    } else {
+        (
+            number_before(&text, "packets captured"),
+            number_before(&text, "dropped by kernel"),
+        )
     };
-    // tcpdump counts from its start, 0.3 s before the window: scale to the window.
-    let captured = num("packets captured");
-    let drops = num("dropped by kernel");
-    let pps = captured as f64 / (elapsed + 0.3);
-    (
-        pps,
+    Round {
+        ticks: t1 - t0,
+        offered: s1 - s0,
+        captured,
         drops,
-        sent as f64 / elapsed,
-        cpu * 1e6 / (pps * elapsed),
-    )
+        rss,
+    }
 }
 
-fn inside_world() {
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn setup() {
     run(&["mount", "-t", "tmpfs", "tmpfs", "/run"]);
     run(&["ip", "link", "set", "lo", "up"]);
     run(&["ip", "netns", "add", "benchl"]);
@@ -244,7 +260,7 @@ fn inside_world() {
     for (ns, dev) in [("benchl", "l0"), ("benchr", "r0")] {
         run(&["ip", "-n", ns, "link", "set", dev, "up"]);
     }
-    // No ARP in the measurement, and a socket that takes the datagrams (never read).
+    // No ARP in the measurement, and sockets that take the datagrams (never read).
     run(&[
         "ip",
         "-n",
@@ -257,46 +273,83 @@ fn inside_world() {
         "lladdr",
         &mac("benchr", "r0"),
     ]);
-    let _sink = std::thread::spawn(|| {
+    std::thread::spawn(|| {
         enter("benchr");
-        let s = UdpSocket::bind("10.92.0.2:9999").expect("sink");
-        std::thread::sleep(Duration::from_secs(3600));
-        drop(s);
+        let a = UdpSocket::bind("10.92.0.2:9999").expect("sink");
+        let b = UdpSocket::bind("10.92.0.2:9998").expect("sink");
+        std::thread::sleep(Duration::from_secs(1 << 20));
+        drop((a, b));
     });
     std::thread::sleep(Duration::from_millis(200));
+}
 
-    let secs: f64 = std::env::var("NETLENS_BENCH_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3.0);
-    let rounds: usize = std::env::var("NETLENS_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    println!(
-        "| round | tool | captured/s | kernel drops | offered/s | CPU µs/packet | netlens RSS min–max |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    let mut ratios = Vec::new();
-    for r in 1..=rounds {
-        let (pps, drops, sent, us, lo, hi) = netlens_round(secs);
-        println!(
-            "| {r} | netlens capture (decode + filter + ring) | {pps:.0} | {drops} | {sent:.0} | {us:.2} | {:.1}–{:.1} MiB |",
-            lo as f64 / 1024.0,
-            hi as f64 / 1024.0
-        );
-        let (tpps, tdrops, tsent, tus) = tcpdump_round(secs);
-        println!("| {r} | tcpdump -w /dev/null | {tpps:.0} | {tdrops} | {tsent:.0} | {tus:.2} | |");
-        ratios.push(us / tus);
+fn inside_world() {
+    setup();
+    let secs: f64 = env_or("NETLENS_BENCH_SECS", 20.0);
+    let rounds: usize = env_or("NETLENS_BENCH_ROUNDS", 5);
+    let pps: u64 = env_or("NETLENS_BENCH_PPS", 100_000);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(Sent {
+        all: AtomicU64::new(0),
+        selected: AtomicU64::new(0),
+    });
+    let load = sender(pps, stop.clone(), sent.clone());
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    println!("offered {pps} packets/s, {secs} s windows, {rounds} rounds, {hz} ticks/s\n");
+    println!("| row | round | tool | ticks | offered | µs/packet | captured (whole run) | kernel drops | RSS KiB min–max |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let rows = [
+        (Mode::Write, "-w FILE"),
+        (
+            Mode::Filtered,
+            "-w FILE udp dst port 9998 (90% filtered out)",
+        ),
+        (Mode::Display, "decoding display to /dev/null (tcpdump -n)"),
+    ];
+    let mut summary = Vec::new();
+    for (mode, label) in rows {
+        let (mut ratios, mut drops) = (Vec::new(), (0, 0));
+        for r in 1..=rounds {
+            let mut us = [0.0; 2];
+            for (i, netlens) in [true, false].into_iter().enumerate() {
+                let m = measure(netlens, mode, secs, &sent);
+                us[i] = m.ticks as f64 / hz * 1e6 / m.offered.max(1) as f64;
+                if netlens {
+                    drops.0 += m.drops
+                } else {
+                    drops.1 += m.drops
+                }
+                let tool = if netlens { "netlens" } else { "tcpdump" };
+                let rss = if netlens {
+                    format!("{}–{}", m.rss.0, m.rss.1)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "| {label} | {r} | {tool} | {} | {} | {:.3} | {} | {} | {rss} |",
+                    m.ticks, m.offered, us[i], m.captured, m.drops
+                );
+            }
+            ratios.push(us[0] / us[1]);
+        }
+        let spread = ratios.iter().cloned().fold(f64::MAX, f64::min)
+            ..=ratios.iter().cloned().fold(0.0, f64::max);
+        summary.push(format!(
+            "{label}: netlens/tcpdump CPU per packet median {:.2}× (spread {:.2}–{:.2}×), kernel drops netlens {} / tcpdump {}",
+            median(&mut ratios),
+            spread.start(),
+            spread.end(),
+            drops.0,
+            drops.1
+        ));
     }
-    println!(
-        "\nCPU per packet, netlens / tcpdump: {}",
-        ratios
-            .iter()
-            .map(|r| format!("{r:.2}×"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    stop.store(true, Ordering::SeqCst);
+    let _ = load.join();
+    println!();
+    for s in summary {
+        println!("{s}");
+    }
 }
 
 fn mac(ns: &str, dev: &str) -> String {
