@@ -175,12 +175,12 @@ fn measure(netlens: bool, mode: Mode, secs: f64, sent: &Sent) -> Round {
         .expect("capture tool");
     let pid = child.id();
     let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    err.read_line(&mut first).expect("first line");
-    assert!(
-        first.contains("capturing on") || first.contains("listening on"),
-        "{first}"
-    );
+    // Ready once it says it listens (tcpdump may say something else first).
+    let mut line = String::new();
+    while !(line.contains("capturing on") || line.contains("listening on")) {
+        line.clear();
+        assert!(err.read_line(&mut line).expect("stderr") > 0, "tool ended");
+    }
     std::thread::sleep(Duration::from_millis(500));
     let counter = if mode == Mode::Filtered {
         &sent.selected
