@@ -8,6 +8,9 @@
 //! for display live in a bounded ring, so memory stays flat at any rate and a slow reader only
 //! loses display lines, which are counted. The kernel's own drops (PACKET_STATISTICS) are read
 //! and reported too.
+//!
+//! Here: `rx_ring` (the mapped ring and its blocks), `bpf` and `bpf_expr` (the filter as a
+//! classic BPF program), `thread` (the reading thread), this file (what callers hold).
 
 use std::fs::File;
 use std::path::PathBuf;
