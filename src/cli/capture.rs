@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::netns::lookup;
 use crate::report;
-use crate::trace::capture::{Capture, CaptureError, Spec};
+use crate::trace::capture::{Capture, CaptureError, RingSize, Spec, KERNEL_RING};
 use crate::trace::filter::Filter;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -82,6 +82,15 @@ fn namespace(args: &CaptureArgs) -> anyhow::Result<Option<(std::fs::File, String
     }))
 }
 
+/// The kernel's ring; when nothing is shown nobody waits to see a packet, so the kernel fills
+/// blocks longer (200 ms) before waking the capture: fewer wake-ups, as tcpdump's 1 s.
+fn kernel_ring(quiet: bool) -> RingSize {
+    RingSize {
+        retire_ms: if quiet { 200 } else { KERNEL_RING.retire_ms },
+        ..KERNEL_RING
+    }
+}
+
 pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
     let filter = match Filter::parse(&args.filter) {
         Ok(f) => f,
@@ -103,6 +112,7 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
         write: args.write.clone(),
         // Nothing shown: frames go from the kernel's ring to the file undecoded.
         display: !args.quiet,
+        kernel_ring: kernel_ring(args.quiet),
         ..Spec::new(file, &ns_name, &args.iface)
     };
     catch_sigint();

@@ -308,7 +308,14 @@ fn inside_world() {
         (Mode::Display, "decoding display to /dev/null (tcpdump -n)"),
     ];
     let mut summary = Vec::new();
-    for (mode, label) in rows {
+    // NETLENS_BENCH_ROWS=2: only the second row (1-based, comma-separated).
+    let only: Vec<usize> = std::env::var("NETLENS_BENCH_ROWS")
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    for (i, (mode, label)) in rows.into_iter().enumerate() {
+        if !only.is_empty() && !only.contains(&(i + 1)) {
+            continue;
+        }
         let (mut ratios, mut drops) = (Vec::new(), (0, 0));
         for r in 1..=rounds {
             let mut us = [0.0; 2];
