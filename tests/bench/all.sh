@@ -32,19 +32,22 @@ bench() {
 }
 
 # Snapshot: its own ≥5 runs per way and size; it prints RESULT lines.
+# collect LOG PREFIX: the RESULT lines (and any extra pattern) of a bench's log into the summary.
+collect() { mapfile -t -O "${#summary[@]}" summary < <(grep -E "^RESULT${3:+|$3}" "$1" | sed "s/^/$2/"); }
+
 if [ -n "$quick" ]; then
-    log=$(bench snapshot NETLENS_BENCH_NS=200,1000 NETLENS_BENCH_RUNS=5 NETLENS_BENCH_LOOP_MAX=200)
+    sizes=(NETLENS_BENCH_NS=200,1000 NETLENS_BENCH_LOOP_MAX=200)
 else
-    log=$(bench snapshot NETLENS_BENCH_NS=200,1000,3000 NETLENS_BENCH_RUNS=5)
+    sizes=(NETLENS_BENCH_NS=200,1000,3000)
 fi
-mapfile -t -O "${#summary[@]}" summary < <(grep '^RESULT' "$log")
+if log=$(bench snapshot "${sizes[@]}" NETLENS_BENCH_RUNS=5); then collect "$log" ""; else note "snapshot FAILED"; fi
 
 # Render: one process draws 200 frames per view; run it 5 times and take each view's median
 # of medians (its table rows are "| view | median ms | worst ms |").
 runs=5
 : > "$logs/render.all"
 for _ in $(seq $runs); do
-    log=$(bench render)
+    log=$(bench render) || { note "render FAILED"; break; }
     grep -E '^\| [^-].* ms \|$' "$log" | grep -v '^| view' >> "$logs/render.all" || true
 done
 while IFS= read -r view; do
@@ -54,12 +57,15 @@ done < <(awk -F'|' '{ gsub(/^ +| +$/, "", $2); print $2 }' "$logs/render.all" | 
 
 # Doctor (its own bench, when the tree has one), capture: they print their own spread.
 if has_bench doctor; then
-    log=$(bench doctor)
-    mapfile -t -O "${#summary[@]}" summary < <(grep -E '^RESULT|median' "$log" | sed 's/^/doctor: /')
+    if log=$(bench doctor); then collect "$log" "doctor: " median; else note "doctor FAILED"; fi
 fi
 if has_bench capture; then
-    log=$(bench capture NETLENS_BENCH_ROUNDS=$([ -n "$quick" ] && echo 2 || echo 5))
-    mapfile -t -O "${#summary[@]}" summary < <(grep -E '^RESULT|netlens / tcpdump' "$log" | sed 's/^/capture: /')
+    rounds=$([ -n "$quick" ] && echo 2 || echo 5)
+    if log=$(bench capture NETLENS_BENCH_ROUNDS="$rounds"); then
+        collect "$log" "capture: " "netlens / tcpdump"
+    else
+        note "capture FAILED"
+    fi
 fi
 
 # Live: the release binary in tmux on a node world.
@@ -68,8 +74,8 @@ if [ -n "$quick" ]; then
     PODS=200 SETTLE=10 WINDOW=20 ROUNDS=1 FLAPS=5 tests/bench/live.sh > "$logs/live.log" 2>&1
 else
     PODS=1000 SETTLE=20 WINDOW=60 ROUNDS=5 FLAPS=20 tests/bench/live.sh > "$logs/live.log" 2>&1
-fi || { echo "live failed, see $logs/live.log" >&2; tail -5 "$logs/live.log" >&2; }
-mapfile -t -O "${#summary[@]}" summary < <(grep '^RESULT' "$logs/live.log")
+fi || { note "live FAILED, see $logs/live.log"; tail -5 "$logs/live.log" >&2; }
+collect "$logs/live.log" ""
 
 echo
 echo "=== summary ($(date -u +%FT%TZ), ${quick:+QUICK, }$(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s; logs in $logs)"

@@ -2,6 +2,7 @@
 # Live TUI cost on a node-shaped world (tests/bench/node_world.sh), root, from the repo:
 #   cargo build --release && tests/bench/live.sh
 #   PODS=1000 SETTLE=20 WINDOW=60 ROUNDS=1 FLAPS=20 BIN=target/release/netlens tests/bench/live.sh
+# (FIRST_FRAME_TIMEOUT=300 s; NODE_SERVICES etc. pass through to node_world.sh)
 # The release binary runs in tmux (own -L socket) inside a throwaway world; after SETTLE s, each
 # round measures three WINDOW-s windows:
 #   idle   nothing but the kernel's own chatter (IPv6 DAD / router solicitations / MLD,
@@ -49,11 +50,11 @@ ticks() { # utime+stime of a pid, all threads; the fields after the ")" of comm
 }
 events() { cat "$OUT"/mon.* | wc -l; }
 
-# Event counters: the host, and 10 pods spread over the node.
+# Event counters: the host, and 10 pods spread over the node (not pod 0, whose veth flaps).
 ip -o monitor all > "$OUT/mon.host" 2>&1 &
 bg+=($!)
 for k in $(seq 0 9); do
-    ip -n "$(nw_name $(( k * PODS / 10 )))" -o monitor all > "$OUT/mon.pod$k" 2>&1 &
+    ip -n "$(nw_name $(( k * PODS / 10 + 1 )))" -o monitor all > "$OUT/mon.pod$k" 2>&1 &
     bg+=($!)
 done
 host_events() { wc -l < "$OUT/mon.host"; }
@@ -66,12 +67,23 @@ VETH=$(nw_veth 0)
 t0=$EPOCHREALTIME
 until screen | grep -q " $VETH "; do
     kill -0 "$PID" || { echo "netlens exited" >&2; exit 1; }
+    if awk -v a="$t0" -v b="$EPOCHREALTIME" -v m="${FIRST_FRAME_TIMEOUT:-300}" 'BEGIN{exit !(b - a > m)}'; then
+        echo "live: $VETH not on screen after ${FIRST_FRAME_TIMEOUT:-300} s; the screen:" >&2
+        screen >&2
+        exit 1
+    fi
     sleep 0.05
 done
 echo "live: $PODS pods; first frame showing $VETH after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", (b-a)*1000}') ms; settling ${SETTLE}s"
 sleep "$SETTLE"
 
 # Background load for a window; each loop counts what it did in a file.
+# at_tick NEXT: sleeps until NEXT (an $EPOCHREALTIME), then prints NEXT + 0.05 s, so a loop
+# keeps its rate whatever its commands cost.
+at_tick() {
+    sleep "$(awk -v n="$1" -v t="$EPOCHREALTIME" 'BEGIN { d = n - t; printf "%.3f", (d > 0 ? d : 0) }')"
+    awk -v n="$1" 'BEGIN { printf "%.6f", n + 0.05 }'
+}
 churn() {
     ip addr add 10.244.254.1/24 dev cni0 2> /dev/null || true
     local j=0 next=$EPOCHREALTIME ns v
@@ -81,20 +93,20 @@ churn() {
             "$ns" "$v" "$ns" "$v" | ip -batch - > /dev/null
         printf 'link set lo up\nlink set eth0 up\naddr add 10.244.254.%d/24 dev eth0\nroute add default via 10.244.254.1\n' \
             $(( 2 + j % 200 )) | ip -n "$ns" -batch - > /dev/null
-        [ $j -ge 10 ] && ip netns del "$(nw_name $(( 1000000 + j - 10 )))"
+        if [ $j -ge 10 ]; then ip netns del "$(nw_name $(( 1000000 + j - 10 )))"; fi
         j=$(( j + 1 ))
         echo "$j" > "$OUT/churn.count"
-        next=$(awk -v n="$next" 'BEGIN{printf "%.6f", n + 0.1}')
-        sleep "$(awk -v n="$next" -v t="$EPOCHREALTIME" 'BEGIN{d = n - t; printf "%.3f", d > 0 ? d : 0}')"
+        next=$(at_tick "$next")
+        next=$(at_tick "$next")
     done
 }
 flap() {
-    local j=0
+    local j=0 next=$EPOCHREALTIME
     while :; do
         ip link set "$VETH" down
-        sleep 0.05
+        next=$(at_tick "$next")
         ip link set "$VETH" up
-        sleep 0.05
+        next=$(at_tick "$next")
         j=$(( j + 1 ))
         echo "$j" > "$OUT/flap.count"
     done

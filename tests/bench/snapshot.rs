@@ -184,7 +184,7 @@ fn print_size(n: usize, runs: usize, rows: &[Row]) {
     for (what, base) in against {
         for (nl, label) in [(&rows[0], "whole snapshot"), (&rows[1], "--no-firewall")] {
             println!(
-                "RESULT snapshot n={n} {label}: {what} ({}) costs netlens' CPU × {}, wall × {}",
+                "RESULT snapshot n={n} {label}: {what} ({}) / netlens: CPU {}, wall {}",
                 base.name,
                 ratio(base.cpu, nl.cpu),
                 ratio(base.wall, nl.wall)
