@@ -8,7 +8,7 @@
 #   idle   nothing but the kernel's own chatter (IPv6 DAD / router solicitations / MLD,
 #          neighbour state changes), counted with `ip -o monitor all` in the host and in 10 pods
 #          (the pods' count is scaled to all pods, marked ~);
-#   churn  10 pod creations + 10 deletions a second (netns + veth on cni0 + address + route
+#   churn  10 pod creations + 10 deletions a second (netns + veth on the bridge + address + route
 #          by `ip -batch`, deleted 1 s later), the achieved rate printed;
 #   flap   pod 0's host-side veth down and up again every 100 ms.
 # CPU is utime+stime of netlens from /proc/PID/stat (all its threads) as % of one core, with the
@@ -85,15 +85,17 @@ at_tick() {
     awk -v n="$1" 'BEGIN { printf "%.6f", n + 0.05 }'
 }
 churn() {
-    ip addr add 10.244.254.1/24 dev cni0 2> /dev/null || true
-    local j=0 next=$EPOCHREALTIME ns v
+    local br j=0 next=$EPOCHREALTIME ns v
+    br=$(nw_bridge "$PODS")
+    ip link show "$br" > /dev/null 2>&1 || { ip link add "$br" type bridge; ip link set "$br" up; }
+    ip addr add 10.244.254.1/24 dev "$br" 2> /dev/null || true
     while :; do
         ns=$(nw_name $(( 1000000 + j ))) v=$(nw_veth $(( 1000000 + j )))
-        printf 'netns add %s\nlink add %s type veth peer name eth0 netns %s\nlink set %s master cni0 up\n' \
-            "$ns" "$v" "$ns" "$v" | ip -batch - > /dev/null
+        printf 'netns add %s\nlink add %s type veth peer name eth0 netns %s\nlink set %s master %s up\n' \
+            "$ns" "$v" "$ns" "$v" "$br" | ip -batch - > /dev/null || echo x >> "$OUT/churn.fail"
         printf 'link set lo up\nlink set eth0 up\naddr add 10.244.254.%d/24 dev eth0\nroute add default via 10.244.254.1\n' \
-            $(( 2 + j % 200 )) | ip -n "$ns" -batch - > /dev/null
-        if [ $j -ge 10 ]; then ip netns del "$(nw_name $(( 1000000 + j - 10 )))"; fi
+            $(( 2 + j % 200 )) | ip -n "$ns" -batch - > /dev/null || echo x >> "$OUT/churn.fail"
+        if [ $j -ge 10 ]; then ip netns del "$(nw_name $(( 1000000 + j - 10 )))" || echo x >> "$OUT/churn.fail"; fi
         j=$(( j + 1 ))
         echo "$j" > "$OUT/churn.count"
         next=$(at_tick "$next")
@@ -103,9 +105,9 @@ churn() {
 flap() {
     local j=0 next=$EPOCHREALTIME
     while :; do
-        ip link set "$VETH" down
+        ip link set "$VETH" down || true
         next=$(at_tick "$next")
-        ip link set "$VETH" up
+        ip link set "$VETH" up || true
         next=$(at_tick "$next")
         j=$(( j + 1 ))
         echo "$j" > "$OUT/flap.count"
@@ -116,6 +118,7 @@ flap() {
 window() {
     local name=$1 load=${2:-} lp=
     echo 0 > "$OUT/$name.count"
+    rm -f "$OUT/$name.fail"
     if [ -n "$load" ]; then $load & lp=$!; fi
     local h0 p0 a b
     h0=$(host_events) p0=$(pod_events) a=$(ticks "$PID")
@@ -128,6 +131,7 @@ window() {
     pct=$(awk -v t="$t" -v w="$WINDOW" -v hz="$HZ" 'BEGIN{printf "%.2f", 100 * t / (w * hz)}')
     local note=""
     [ "$t" -lt 20 ] && note=" ! under 20 ticks: lengthen WINDOW"
+    [ -f "$OUT/$name.fail" ] && note+=" ($(wc -l < "$OUT/$name.fail") commands failed)"
     printf '%-6s %6s%% of a core (%d ticks in %d s)  events: host %d, pods ~%d  done: %s%s\n' \
         "$name" "$pct" "$t" "$WINDOW" "$h" $(( p * PODS / 10 )) "$(cat "$OUT/$name.count")" "$note"
     echo "$name $pct $t" >> "$OUT/results"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A world shaped like a Kubernetes node, for the benchmarks (snapshot, doctor, live, capture).
 # Real kernel objects, not a synthetic snapshot: N pod namespaces named like CNI names them
-# (cni-<uuid>) on bridge cni0, each with eth0 (an IPv4 /24 address, the kernel's own IPv6
+# (cni-<uuid>) on bridge cni0 (cni1, … past 1000 pods: a bridge takes 1024 ports), each with eth0 (an IPv4 /24 address, the kernel's own IPv6
 # link-local — DAD and router solicitations left on, their chatter is part of the point) and a
 # default route via the bridge; a node NIC (a veth to namespace "uplink" standing in for the LAN)
 # with a default route and routes to other nodes' pod ranges; ip_forward on; kube-proxy-sized
@@ -39,6 +39,9 @@ nw_name() { printf 'cni-%08x-5a1e-4b0d-9c3f-%012x\n' "$(( $1 * 2654435761 % 4294
 nw_veth() { printf 'veth%08x' "$(( $1 * 2246822519 % 4294967296 ))"; }
 nw_subnet() { echo $(( $1 / 250 )); }
 nw_host() { echo $(( 2 + $1 % 250 )); }
+# The kernel caps a bridge at 1024 ports (BR_MAX_PORTS, "Exchange full"): 1000 pods a bridge,
+# cni0, cni1, … (a node has one; the 3000-pod world stands for the density, not the wiring).
+nw_bridge() { echo "cni$(( $1 / 1000 ))"; }
 
 nw_mounts() {
     nw_guard
@@ -57,8 +60,6 @@ nw_base() {
     echo 1 > /proc/sys/net/ipv4/ip_forward
     ip -batch - <<EOF
 netns add uplink
-link add cni0 type bridge
-link set cni0 up
 link add eth0 type veth peer name eth0 netns uplink
 addr add 192.168.50.10/24 dev eth0
 link set eth0 up
@@ -76,11 +77,14 @@ EOF
     nw_iptables | iptables-restore
 }
 
-# Gateways on cni0 for every /24 that pods FROM..TO-1 use (one /24 per 250 pods).
+# The bridges pods FROM..TO-1 need, and a gateway address for every /24 they use (one /24 per
+# 250 pods, on the bridge of those pods).
 nw_gateways() {
-    local k
+    local k br
     for k in $(seq "$(nw_subnet "$1")" "$(nw_subnet $(( $2 - 1 )))"); do
-        ip addr show dev cni0 | grep -q "10.244.$k.1/" || ip addr add "10.244.$k.1/24" dev cni0
+        br=$(nw_bridge $(( k * 250 )))
+        ip link show "$br" > /dev/null 2>&1 || { ip link add "$br" type bridge && ip link set "$br" up; }
+        ip addr show dev "$br" | grep -q "10.244.$k.1/" || ip addr add "10.244.$k.1/24" dev "$br"
     done
 }
 
@@ -101,12 +105,12 @@ nw_pods() { # FROM TO
     nw_guard
     local from=$1 to=$2 i
     [ "$to" -gt "$from" ] || return 0
-    ip link show cni0 > /dev/null 2>&1 || nw_die "no cni0: build the host side first"
+    ip link show eth0 > /dev/null 2>&1 || nw_die "no node NIC: build the host side first"
     nw_gateways "$from" "$to"
     for i in $(seq "$from" $(( to - 1 ))); do echo "netns add $(nw_name "$i")"; done | ip -batch -
     for i in $(seq "$from" $(( to - 1 ))); do
         echo "link add $(nw_veth "$i") type veth peer name eth0 netns $(nw_name "$i")"
-        echo "link set $(nw_veth "$i") master cni0 up"
+        echo "link set $(nw_veth "$i") master $(nw_bridge "$i") up"
     done | ip -batch -
     # `ip -batch` lines cannot change namespace: one `ip -n NS -batch` per pod, a few at once.
     for i in $(seq "$from" $(( to - 1 ))); do echo "$i"; done |
