@@ -46,6 +46,7 @@ if log=$(bench snapshot "${sizes[@]}" NETLENS_BENCH_RUNS=5); then collect "$log"
 # of medians (its table rows are "| view | median ms | worst ms |").
 runs=5
 : > "$logs/render.all"
+log=
 for _ in $(seq $runs); do
     log=$(bench render) || { note "render FAILED"; break; }
     grep -E '^\| [^-].* ms \|$' "$log" | grep -v '^| view' >> "$logs/render.all" || true
@@ -54,6 +55,7 @@ while IFS= read -r view; do
     note "RESULT render $view: $(grep -F "| $view |" "$logs/render.all" | awk -F'|' '{ print $3 + 0 }' | sort -g |
         awk '{ v[n++] = $1 } END { printf "%.2f ms (%.2f–%.2f) median frame over %d runs", v[int((n - 1) / 2)], v[0], v[n - 1], n }')"
 done < <(awk -F'|' '{ gsub(/^ +| +$/, "", $2); print $2 }' "$logs/render.all" | sort -u)
+[ -n "${log:-}" ] && collect "$log" "render, last run: " "ms median of"
 
 # Doctor (its own bench, when the tree has one), capture: they print their own spread.
 if has_bench doctor; then
