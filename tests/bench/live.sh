@@ -78,14 +78,15 @@ echo "live: $PODS pods; first frame showing $VETH after $(awk -v a="$t0" -v b="$
 sleep "$SETTLE"
 
 # Background load for a window; each loop counts what it did in a file.
-# at_tick NEXT: sleeps until NEXT (an $EPOCHREALTIME), then prints NEXT + 0.05 s, so a loop
-# keeps its rate whatever its commands cost.
+# at_tick NEXT: sleeps until NEXT (µs since the epoch), then prints NEXT + 50 ms, so a loop
+# keeps its rate whatever its commands cost (bash arithmetic: the loop must stay cheap).
 at_tick() {
-    sleep "$(awk -v n="$1" -v t="$EPOCHREALTIME" 'BEGIN { d = n - t; printf "%.3f", (d > 0 ? d : 0) }')"
-    awk -v n="$1" 'BEGIN { printf "%.6f", n + 0.05 }'
+    local d=$(( $1 - ${EPOCHREALTIME/./} ))
+    [ $d -gt 0 ] && sleep "$(printf '%d.%06d' $(( d / 1000000 )) $(( d % 1000000 )))"
+    echo $(( $1 + 50000 ))
 }
 churn() {
-    local br j=0 next=$EPOCHREALTIME ns v
+    local br j=0 next=${EPOCHREALTIME/./} ns v
     br=$(nw_bridge "$PODS")
     ip link show "$br" > /dev/null 2>&1 || { ip link add "$br" type bridge; ip link set "$br" up; }
     ip addr add 10.244.254.1/24 dev "$br" 2> /dev/null || true
@@ -103,7 +104,7 @@ churn() {
     done
 }
 flap() {
-    local j=0 next=$EPOCHREALTIME
+    local j=0 next=${EPOCHREALTIME/./}
     while :; do
         ip link set "$VETH" down || true
         next=$(at_tick "$next")
