@@ -163,8 +163,17 @@ lat() { # STATE: ms from now until the row shows STATE (10 s at most)
     done
     awk -v a="$s" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f\n", (b-a)*1000}'
 }
+# shows STATE: waits (30 s at most) until the row shows STATE, so that a change that was never
+# drawn does not make the next one look instant.
+shows() {
+    local end=$(( ${EPOCHREALTIME/./} + 30000000 ))
+    until row_is "$1"; do [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1; sleep 0.05; done
+}
+: >> "$OUT/lat"
 for _ in $(seq 1 "$FLAPS"); do
+    shows UP || break
     echo "down $(lat DOWN)" >> "$OUT/lat"
+    shows DOWN || break
     sleep 1
     echo "up $(lat UP)" >> "$OUT/lat"
     sleep 1
@@ -179,5 +188,5 @@ for w in idle churn flap; do
     echo "RESULT live pods=$PODS $w: $(summary "$w" "$OUT/results" 2)% of a core, ticks $(summary "$w" "$OUT/results" 3) per ${WINDOW} s, $ROUNDS round(s)"
 done
 for s in down up; do
-    echo "RESULT live pods=$PODS latency $s: $(summary "$s" "$OUT/lat" 2) ms median (min–max) over $FLAPS"
+    echo "RESULT live pods=$PODS latency $s: $(summary "$s" "$OUT/lat" 2) ms median (min–max) over $(grep -c "^$s " "$OUT/lat") (10000 = not on screen within 10 s)"
 done
