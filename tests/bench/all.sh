@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every benchmark, one summary. Root, from anywhere in the repo:
-#   tests/bench/all.sh            # full: ≈ 75 min on the 2-core VM (snapshot at 200/1000/3000
-#                                 # ≈ 35 min of it, live at 1000 pods 5 rounds ≈ 25 min)
-#   QUICK=1 tests/bench/all.sh    # smaller counts: ≈ 8 min
+#   tests/bench/all.sh            # full: ≈ 75 min on the loaded 2-core VM, estimated from its
+#                                 # parts (snapshot at 200/1000/3000 ≈ 40 min, live at 1000
+#                                 # pods 5 rounds ≈ 25 min, render + capture ≈ 3 min)
+#   QUICK=1 tests/bench/all.sh    # snapshot 200/1000, live 200 pods 20 s windows: 11 min 35 s
+#                                 # measured on main (4 min of it main's first TUI frame)
 # Each bench's whole output goes to target/bench-logs/NAME.log; the summary prints each
 # figure as median (min–max) over its runs, and the run's total time. Every world a bench builds
 # is a throwaway namespace that dies with it; the end checks the machine shows nothing new.
