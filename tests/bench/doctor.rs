@@ -4,7 +4,7 @@
 //! healthy and with three faults (so fixes are simulated), each stage separately at 1000, and
 //! the incremental doctor after one pod changed.
 //!
-//!     cargo bench --bench doctor            # NETLENS_BENCH_RUNS=N for more runs (default 7)
+//!     cargo bench --bench doctor    # NETLENS_BENCH_RUNS=N (default 7), NETLENS_BENCH_PODS=200,1000
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,15 @@ fn runs() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(7)
         .max(5)
+}
+
+/// Pod counts to run (`NETLENS_BENCH_PODS=200,1000`; default 200, 1000, 3000).
+fn sizes() -> Vec<usize> {
+    std::env::var("NETLENS_BENCH_PODS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![200, 1000, 3000])
 }
 
 /// Median, min and max of `times`, in ms.
@@ -83,7 +92,7 @@ fn faulted(pods: usize) -> Snapshot {
 fn main() {
     let runs = runs();
     println!("doctor on a node-shaped snapshot (500 services), {runs} runs each:");
-    for pods in [200, 1000, 3000] {
+    for pods in sizes() {
         let healthy = node_snapshot(NodeShape::pods(pods));
         let found = diagnose::diagnose(&healthy).len();
         println!(
