@@ -22,6 +22,8 @@ mod facts;
 pub mod fix_all;
 mod fix_check;
 mod forwarding;
+mod incremental;
+pub use incremental::Incremental;
 mod input_drop;
 mod k8s;
 mod l2;
@@ -34,6 +36,9 @@ mod nat_evidence;
 mod neigh_mac;
 mod nft_fix;
 mod no_default;
+/// A node-shaped snapshot built in memory, for the doctor's benchmark and tests.
+pub mod node_fixture;
+pub mod profile;
 mod raw_mangle_drop;
 mod routing;
 
@@ -213,33 +218,38 @@ pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
     run_rules_with(snap, None)
 }
 
+/// A rule: its name (for the benchmark's per-rule times) and its check.
+pub(crate) type Rule = (&'static str, fn(&facts::Facts) -> Vec<Finding>);
+
+/// Every rule, in the order they claim ids (the first to name a problem keeps it).
+pub(crate) const RULES: [Rule; 20] = [
+    ("forwarding", forwarding::check),
+    ("routing", routing::check),
+    ("no_default", no_default::check),
+    ("links", links::check),
+    ("earlier", earlier::check),
+    ("bridge", bridge::check),
+    ("nat", nat::check),
+    ("l2", l2::check),
+    ("conntrack", conntrack::check),
+    ("dns", dns::check),
+    ("dns_config", dns_config::check),
+    // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
+    ("rp_filter", forwarding::check_rp_filter),
+    ("k8s", k8s::check),
+    ("input_drop", input_drop::check),
+    ("drop_routes", drop_routes::check),
+    ("raw_mangle_drop", raw_mangle_drop::check),
+    ("neigh_mac", neigh_mac::check),
+    ("bridge_port", bridge_port::check),
+    ("cni_config", cni::check_config),
+    ("cni_ipam", cni::check_ipam),
+];
+
 fn run_rules_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
     let f = facts::Facts::new(snap).with_earlier(earlier);
-    let rules: [fn(&facts::Facts) -> Vec<Finding>; 20] = [
-        forwarding::check,
-        routing::check,
-        no_default::check,
-        links::check,
-        earlier::check,
-        bridge::check,
-        nat::check,
-        l2::check,
-        conntrack::check,
-        dns::check,
-        dns_config::check,
-        // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
-        forwarding::check_rp_filter,
-        k8s::check,
-        input_drop::check,
-        drop_routes::check,
-        raw_mangle_drop::check,
-        neigh_mac::check,
-        bridge_port::check,
-        cni::check_config,
-        cni::check_ipam,
-    ];
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
-    for rule in rules {
+    for (_, rule) in RULES {
         for finding in rule(&f) {
             by_id.entry(finding.id.clone()).or_insert(finding);
         }

@@ -46,10 +46,10 @@ fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
             holders_in(f, ns, s.dst)
         };
         // A sender that forwards itself (a router) sends from everything behind it too.
+        // By the address index: a walk over every address per sender was quadratic.
         let router = f
-            .held
-            .iter()
-            .any(|h| h.ip() == s.host && h.ns.sysctls.ip_forward == Some(1));
+            .holders(s.host)
+            .any(|h| h.ns.sysctls.ip_forward == Some(1));
         let src_net = (!router).then_some(s.net);
         for (dst, dst_net, oif) in targets {
             if oif == s.link {

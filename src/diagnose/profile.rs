@@ -1,0 +1,32 @@
+//! Where the doctor's time goes, for `cargo bench --bench doctor`: each stage of [`diagnose`]
+//! timed on its own (facts, every rule, the link-route completion, the fix check).
+//!
+//! [`diagnose`]: super::diagnose
+
+use std::time::{Duration, Instant};
+
+use super::{facts::Facts, fix_check, link_routes, run_rules, Finding, RULES};
+use crate::model::Snapshot;
+
+/// One run of the doctor on `snap`, stage by stage: `("facts", …)`, then one entry per rule by
+/// name, then `("link_routes", …)` and `("fix_check", …)`.
+pub fn stage_times(snap: &Snapshot) -> Vec<(&'static str, Duration)> {
+    let mut out = Vec::new();
+    let t = Instant::now();
+    let facts = Facts::new(snap);
+    out.push(("facts", t.elapsed()));
+    for (name, rule) in RULES {
+        let t = Instant::now();
+        let found: Vec<Finding> = rule(&facts);
+        out.push((name, t.elapsed()));
+        drop(found);
+    }
+    let mut findings = run_rules(snap);
+    let t = Instant::now();
+    link_routes::complete(snap, &mut findings);
+    out.push(("link_routes", t.elapsed()));
+    let t = Instant::now();
+    fix_check::keep_working_fixes(snap, &mut findings, &run_rules);
+    out.push(("fix_check", t.elapsed()));
+    out
+}
