@@ -17,6 +17,7 @@ use super::tabs::Tab;
 use super::theme::Theme;
 use super::Msg;
 
+use crate::collect::touched::Touched;
 use crate::diagnose::{diagnose, Finding, Severity};
 use crate::model::diff::ObjectKind;
 use crate::model::{NsStatus, Snapshot};
@@ -166,8 +167,8 @@ impl App {
             }
             Msg::Collected(s, findings) => self.on_snapshot(*s, findings),
             Msg::LoadFailed(text) | Msg::Status(text) => self.status = text,
-            Msg::Changed if self.live() => return vec![Effect::Reread],
-            Msg::Changed => {}
+            Msg::Changed(touched) if self.live() => return vec![Effect::Reread(touched)],
+            Msg::Changed(_) => {}
             Msg::Packets(batch, stats) => capture::on_packets(self, batch, stats),
             Msg::CaptureEnded(error) => capture::on_end(self, error),
             Msg::Report(title, text) => {
@@ -377,7 +378,7 @@ impl App {
         match self.source {
             Source::Live => {
                 self.status = strings::REREADING.into();
-                vec![Effect::Reread]
+                vec![Effect::Reread(Touched::full())]
             }
             Source::File(_) => {
                 self.status = strings::FILE_NO_REFRESH.into();

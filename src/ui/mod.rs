@@ -11,6 +11,7 @@
 pub mod app;
 mod columns;
 pub mod components;
+mod debug_timing;
 pub mod effect;
 mod event_loop;
 mod jobs;
@@ -31,6 +32,7 @@ pub mod theme;
 pub mod topo;
 pub mod view;
 pub mod watch;
+mod watch_events;
 
 pub use event_loop::run;
 pub use options::Options;
@@ -49,8 +51,8 @@ pub enum Msg {
     LoadFailed(String),
     /// A line for the status bar (a save finished, …).
     Status(String),
-    /// The kernel reported a change (or namespaces came or went): read again.
-    Changed,
+    /// The kernel reported a change (or namespaces came or went): read again what it names.
+    Changed(crate::collect::touched::Touched),
     /// Packets from the Capture tab's capture, and its counters.
     Packets(
         Vec<crate::trace::capture::Packet>,
