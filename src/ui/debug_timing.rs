@@ -24,6 +24,20 @@ impl Log {
         Log(file.map(std::sync::Mutex::new))
     }
 
+    /// Whether lines are written at all.
+    pub fn on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Writes one line as it is.
+    pub fn line(&self, text: &str) {
+        if let Some(f) = &self.0 {
+            if let Ok(mut f) = f.lock() {
+                let _ = writeln!(f, "{text}");
+            }
+        }
+    }
+
     /// Starts timing one read of `touched`.
     pub fn start(&self, touched: &Touched) -> Clock<'_> {
         let what = self.0.as_ref().map(|_| {

@@ -12,7 +12,7 @@ use crossterm::event;
 
 use super::app::{App, Source};
 use super::effect::Effect;
-use super::{jobs, load_snapshot_file, terminal, view, watch, Msg, Options};
+use super::{debug_timing, jobs, load_snapshot_file, terminal, view, watch, Msg, Options};
 use crate::collect::touched::Touched;
 
 /// Most messages handled between two frames.
@@ -34,6 +34,8 @@ struct Runner {
     /// The Capture tab's capture thread, stopped through this flag.
     capture_stop: Option<Arc<AtomicBool>>,
     test_panic: Option<String>,
+    /// NETLENS_DEBUG_TIMING: what a snapshot costs the UI thread.
+    timing: debug_timing::Log,
 }
 
 impl Runner {
@@ -138,6 +140,7 @@ pub fn run(opts: Options, file: Option<PathBuf>, since: Option<PathBuf>) -> anyh
         last_read: Instant::now(),
         capture_stop: None,
         test_panic: opts.test_panic,
+        timing: debug_timing::Log::from_env(),
     };
     if live {
         runner.collect(Touched::full());
@@ -202,9 +205,16 @@ fn handle_batch(first: Option<Msg>, app: &mut App, runner: &mut Runner, rx: &mps
             msg,
             Msg::Snapshot(_) | Msg::Collected(..) | Msg::LoadFailed(_)
         );
+        let started = Instant::now();
         let effects = app.handle(msg);
         if arrived {
             runner.collecting = false;
+            if runner.timing.on() {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                runner
+                    .timing
+                    .line(&format!("ui: snapshot handled in {ms:.2}ms"));
+            }
         }
         for effect in effects {
             runner.run(effect);

@@ -33,6 +33,7 @@ pub mod topo;
 pub mod view;
 pub mod watch;
 mod watch_events;
+mod watch_procs;
 
 pub use event_loop::run;
 pub use options::Options;

@@ -21,6 +21,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::watch_events::{kinds_of, messages, NeighTable};
+use super::watch_procs::ProcWatch;
 use super::Msg;
 use crate::collect::touched::{Kinds, Touched};
 use crate::netns::discover::{discover, named_dirs, Discovery};
@@ -31,7 +32,8 @@ use crate::netns::enter::run_in_netns_file;
 /// `1 << (group - 1)`: RTNLGRP_IPV6_RULE (19), RTNLGRP_IPV4_NETCONF (24) and
 /// RTNLGRP_IPV6_NETCONF (25), which report forwarding and rp_filter changes.
 const GROUPS: u32 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 1 << 18 | 1 << 23 | 1 << 24;
-/// How often `/proc` is rescanned for namespaces held by new or exited processes.
+/// How often `/proc` is looked at for namespaces held by new or exited processes (a full
+/// discovery only when `watch_procs` sees one may have come or gone).
 const RESCAN: Duration = Duration::from_secs(3);
 /// Firewall rules, listening sockets, DNS files and conntrack counts change without a
 /// netlink event: everything is read again this often. A full read costs ~0.3 s of CPU at
@@ -120,6 +122,7 @@ pub struct Watcher {
     buf: Vec<u8>,
     last_rescan: Instant,
     last_full: Instant,
+    procs: ProcWatch,
 }
 
 impl Watcher {
@@ -133,7 +136,10 @@ impl Watcher {
         }
         let mut subs = Vec::new();
         let inodes = resubscribe(&discover(), &mut subs);
+        let mut procs = ProcWatch::default();
+        procs.changed(&inodes);
         Watcher {
+            procs,
             inotify,
             subs,
             inodes,
@@ -165,8 +171,11 @@ impl Watcher {
             read(sub, &mut self.buf, &mut touched);
         }
         let named_changed = readable.len() > self.subs.len() && readable[self.subs.len()];
-        if self.last_rescan.elapsed() >= RESCAN || named_changed {
+        let rescan_due = self.last_rescan.elapsed() >= RESCAN;
+        if rescan_due {
             self.last_rescan = Instant::now();
+        }
+        if named_changed || (rescan_due && self.procs.changed(&self.inodes)) {
             if let Some(ino) = &self.inotify {
                 let _ = ino.read_events();
             }
