@@ -4,7 +4,7 @@
 //! namespaces only (`peers_touched.rs`). Firewall rules, listening sockets and DNS files
 //! have no events: they are read again only by a full read (`Touched::full`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::ip_state::{self, RtnlParts};
@@ -61,16 +61,22 @@ impl Live {
         })
     }
 
-    /// Applies `touched`: a full read when it says so, else only what it names.
-    pub fn refresh(&mut self, touched: Touched) -> Result<(), SnapshotError> {
+    /// Applies `touched`: a full read when it says so, else only what it names. Returns the
+    /// inodes of the namespaces whose data changed (re-read, new, or a veth peer renamed);
+    /// `None` when anything may have (a full read, a namespace renamed). Gone namespaces are
+    /// the ones no longer in the snapshot.
+    pub fn refresh(&mut self, touched: Touched) -> Result<Option<BTreeSet<u64>>, SnapshotError> {
         if touched.full {
             *self = Live::read(&self.opts)?;
-            return Ok(());
+            return Ok(None);
         }
         let mut jobs = Vec::new();
         let changed_set = touched.discovery.is_some();
+        let mut renamed = false;
         if let Some(d) = touched.discovery {
-            jobs.extend(self.adopt(d).into_iter().map(Job::Whole));
+            let (new, any_renamed) = self.adopt(d);
+            renamed = any_renamed;
+            jobs.extend(new.into_iter().map(Job::Whole));
         }
         let at: HashMap<u64, usize> = self
             .snapshot
@@ -86,7 +92,12 @@ impl Live {
             }
         }
         let found = self.run(&jobs);
-        self.apply(found);
+        let peers = self.apply(found);
+        let names = &self.snapshot.namespaces;
+        let mut changed: BTreeSet<u64> = peers.into_iter().map(|i| names[i].inode).collect();
+        changed.extend(jobs.iter().map(|j| match *j {
+            Job::Whole(i) | Job::Kinds(i, _) => names[i].inode,
+        }));
         if changed_set {
             self.snapshot.cni = Some(crate::cni::read(
                 &self
@@ -100,12 +111,13 @@ impl Live {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        Ok(())
+        Ok((!renamed).then_some(changed))
     }
 
     /// Takes a new scan: namespaces keep their data (with the scan's names, paths and
-    /// processes), gone ones are dropped. Returns the indexes of the new ones, still empty.
-    fn adopt(&mut self, d: Discovery) -> Vec<usize> {
+    /// processes), gone ones are dropped. Returns the indexes of the new ones, still empty,
+    /// and whether a namespace was renamed (peers everywhere name it).
+    fn adopt(&mut self, d: Discovery) -> (Vec<usize>, bool) {
         let mut old: HashMap<u64, Namespace> = std::mem::take(&mut self.snapshot.namespaces)
             .into_iter()
             .map(|ns| (ns.inode, ns))
@@ -132,7 +144,8 @@ impl Live {
             };
             self.snapshot.namespaces.push(ns);
         }
-        if !renamed.is_empty() {
+        let any_renamed = !renamed.is_empty();
+        if any_renamed {
             rename_peers(&mut self.snapshot.namespaces, &renamed);
         }
         let stale = &self.discovery.warnings;
@@ -141,7 +154,7 @@ impl Live {
         warnings.append(&mut self.snapshot.warnings);
         self.snapshot.warnings = warnings;
         self.discovery = d;
-        new
+        (new, any_renamed)
     }
 
     /// Runs the jobs on dedicated threads that enter the namespaces.
@@ -176,8 +189,9 @@ impl Live {
     }
 
     /// Patches what the jobs found into the snapshot, then pairs the veths of the namespaces
-    /// whose links changed and fills what new namespaces need from outside them.
-    fn apply(&mut self, found: Vec<Found>) {
+    /// whose links changed and fills what new namespaces need from outside them. Returns the
+    /// namespaces whose veth peers pairing changed.
+    fn apply(&mut self, found: Vec<Found>) -> Vec<usize> {
         let names: HashMap<String, usize> = self
             .snapshot
             .namespaces
@@ -231,6 +245,7 @@ impl Live {
                 }
             }
         }
+        let mut peers = Vec::new();
         if !touched.is_empty() {
             let found = &self.discovery.namespaces;
             let open = |i: usize| found.get(i).and_then(|f| f.open().ok());
@@ -240,11 +255,12 @@ impl Live {
                 previous,
                 open: &open,
             };
-            pair_touched(&mut self.snapshot.namespaces, &mut pairing);
+            peers = pair_touched(&mut self.snapshot.namespaces, &mut pairing);
         }
         if !new.is_empty() {
             super::partial_new::fill(&mut self.snapshot.namespaces, &self.discovery, &new);
         }
+        peers
     }
 }
 

@@ -44,8 +44,10 @@ fn points_back(ns: &Namespace, at: usize, back: u32) -> bool {
     l.kind == LinkKind::Veth && l.link_index == Some(back)
 }
 
-/// Fills `Link::peer` of every veth in the touched namespaces, and the other end's.
-pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) {
+/// Fills `Link::peer` of every veth in the touched namespaces, and the other end's; returns
+/// the namespaces where another end changed.
+pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) -> Vec<usize> {
+    let mut others = Vec::new();
     let mut order = p.touched.clone();
     order.sort_by_key(|&ni| {
         let ns = &namespaces[ni];
@@ -95,10 +97,14 @@ pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) {
                 ifindex: own_index,
                 name: Some(namespaces[ni].links[li].name.clone()),
             };
-            namespaces[pn].links[pli].peer = Some(back);
+            if namespaces[pn].links[pli].peer.as_ref() != Some(&back) {
+                namespaces[pn].links[pli].peer = Some(back);
+                others.push(pn);
+            }
             done.insert((pn, peer_index), ());
         }
     }
+    others
 }
 
 /// The namespace `id` names in namespace `ni`: asked of `ni`'s kernel for each namespace

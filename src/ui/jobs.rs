@@ -32,19 +32,22 @@ pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
             let mut clock = timing.start(&touched);
             let read = match live.as_mut() {
                 Some(l) if !touched.full => l.refresh(touched),
-                _ => Live::read(&Options::default()).map(|l| live = Some(l)),
+                _ => Live::read(&Options::default()).map(|l| {
+                    live = Some(l);
+                    None
+                }),
             };
             clock.lap("read");
             let msg = match (read, live.as_ref()) {
-                (Ok(()), Some(l)) => {
+                (Ok(changed), Some(l)) => {
                     let findings = crate::diagnose::diagnose(&l.snapshot);
                     clock.lap("doctor");
-                    let snap = Box::new(l.snapshot.clone());
+                    let msg = message(&l.snapshot, findings, changed);
                     clock.lap("clone");
-                    Msg::Collected(snap, findings)
+                    msg
                 }
                 (Err(e), _) => Msg::LoadFailed(e.to_string()),
-                (Ok(()), None) => continue,
+                (Ok(_), None) => continue,
             };
             clock.end();
             if tx.send(msg).is_err() {
@@ -53,6 +56,33 @@ pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
         }
     });
     requests
+}
+
+/// The snapshot for the UI: whole after a full read, else only the namespaces that changed
+/// and the inodes of all (so the UI drops the gone ones), not a copy of the node per event.
+fn message(
+    snap: &crate::model::Snapshot,
+    findings: Vec<crate::diagnose::Finding>,
+    changed: Option<std::collections::BTreeSet<u64>>,
+) -> Msg {
+    let Some(changed) = changed else {
+        return Msg::Collected(Box::new(snap.clone()), findings, None);
+    };
+    let present = snap.namespaces.iter().map(|n| n.inode).collect();
+    let patch = crate::model::Snapshot {
+        schema_version: snap.schema_version,
+        taken_at: snap.taken_at,
+        hostname: snap.hostname.clone(),
+        namespaces: snap
+            .namespaces
+            .iter()
+            .filter(|n| changed.contains(&n.inode))
+            .cloned()
+            .collect(),
+        warnings: snap.warnings.clone(),
+        cni: snap.cni.clone(),
+    };
+    Msg::Collected(Box::new(patch), findings, Some(present))
 }
 
 /// Writes the snapshot where the save form said (see `save.rs`), creating the directory if

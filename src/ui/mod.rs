@@ -9,6 +9,7 @@
 //! → `app.rs` (common keys) or the component's `update`; a background job → `effect.rs` +
 //! `jobs.rs` + `event_loop.rs`; a tab → `tabs.rs` + `components/`; a text → `strings.rs`.
 pub mod app;
+mod app_patch;
 mod columns;
 pub mod components;
 mod debug_timing;
@@ -48,7 +49,14 @@ pub enum Msg {
     Snapshot(Box<Snapshot>),
     /// A live snapshot with the doctor's findings, both made on the collector thread: the
     /// rules cost milliseconds on a big node, which the render thread does not pay.
-    Collected(Box<Snapshot>, Vec<crate::diagnose::Finding>),
+    /// With `Some(present)` the snapshot is a patch: its namespaces replace those of the same
+    /// inode (or are new), and a namespace whose inode is not in `present` is gone; everything
+    /// else is as before. A partial read costs the UI what it changed, not the node.
+    Collected(
+        Box<Snapshot>,
+        Vec<crate::diagnose::Finding>,
+        Option<Vec<u64>>,
+    ),
     LoadFailed(String),
     /// A line for the status bar (a save finished, …).
     Status(String),
