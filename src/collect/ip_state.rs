@@ -12,6 +12,7 @@ use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::rule::RuleMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 
+use super::touched::Kinds;
 use crate::model::{Address, Link, Neighbor, Route, RoutingRule};
 use crate::netlink::convert::{address_from, link_from, neighbor_from, route_from, rule_from};
 use crate::netlink::RtSocket;
@@ -31,13 +32,45 @@ pub struct RtnlData {
 /// Runs the five dumps one after another (a netlink socket serves one dump at a time). A
 /// failed dump is recorded in `problems` and the others are still read.
 pub fn read_all(sock: &mut RtSocket) -> RtnlData {
-    let mut data = RtnlData::default();
-    match dump_links(sock) {
-        Ok(links) => data.links = links,
-        Err(e) => data.problems.push(format!("link dump: {e}")),
+    let some = read_some(sock, Kinds::ALL, &[]);
+    RtnlData {
+        links: some.links.unwrap_or_default(),
+        addresses: some.addresses.unwrap_or_default(),
+        routes: some.routes.unwrap_or_default(),
+        rules: some.rules.unwrap_or_default(),
+        neighbors: some.neighbors.unwrap_or_default(),
+        problems: some.problems,
+    }
+}
+
+/// What a partial read found: `None` for a kind that was not asked for.
+#[derive(Debug, Default)]
+pub struct RtnlParts {
+    pub links: Option<Vec<Link>>,
+    pub addresses: Option<Vec<Address>>,
+    pub routes: Option<Vec<Route>>,
+    pub rules: Option<Vec<RoutingRule>>,
+    pub neighbors: Option<Vec<Neighbor>>,
+    pub problems: Vec<String>,
+}
+
+/// Runs only the dumps of `kinds`. `known` are the namespace's links as last read, for the
+/// interface names in addresses, routes and neighbours when links are not read again.
+pub fn read_some(sock: &mut RtSocket, kinds: Kinds, known: &[Link]) -> RtnlParts {
+    let mut data = RtnlParts::default();
+    if kinds.contains(Kinds::LINKS) {
+        match dump_links(sock) {
+            Ok(links) => data.links = Some(links),
+            Err(e) => {
+                data.problems.push(format!("link dump: {e}"));
+                data.links = Some(Vec::new());
+            }
+        }
     }
     let names: HashMap<u32, String> = data
         .links
+        .as_deref()
+        .unwrap_or(known)
         .iter()
         .map(|l| (l.index, l.name.clone()))
         .collect();
@@ -50,41 +83,66 @@ pub fn read_all(sock: &mut RtSocket) -> RtnlData {
             Vec::new()
         }
     };
-    let addresses = dump(
-        "address",
-        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-    );
-    let routes = dump(
-        "route",
-        RouteNetlinkMessage::GetRoute(RouteMessage::default()),
-    );
-    let rules = dump("rule", RouteNetlinkMessage::GetRule(RuleMessage::default()));
-    let neighbors = dump(
-        "neighbour",
-        RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
-    );
+    let want = |k: Kinds| kinds.contains(k);
+    let addresses = want(Kinds::ADDRESSES).then(|| {
+        dump(
+            "address",
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        )
+    });
+    let routes = want(Kinds::ROUTES).then(|| {
+        dump(
+            "route",
+            RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+        )
+    });
+    let rules = want(Kinds::RULES)
+        .then(|| dump("rule", RouteNetlinkMessage::GetRule(RuleMessage::default())));
+    let neighbors = want(Kinds::NEIGHBORS).then(|| {
+        dump(
+            "neighbour",
+            RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default()),
+        )
+    });
 
-    for msg in addresses {
-        if let RouteNetlinkMessage::NewAddress(m) = msg {
-            data.addresses.extend(address_from(&m, &name_of));
-        }
-    }
-    for msg in routes {
-        if let RouteNetlinkMessage::NewRoute(m) = msg {
-            data.routes.extend(route_from(&m, &name_of));
-        }
-    }
-    for msg in rules {
-        if let RouteNetlinkMessage::NewRule(m) = msg {
-            data.rules.extend(rule_from(&m));
-        }
-    }
-    data.rules.sort_by_key(|r| (r.family.clone(), r.priority));
-    for msg in neighbors {
-        if let RouteNetlinkMessage::NewNeighbour(m) = msg {
-            data.neighbors.extend(neighbor_from(&m, &name_of));
-        }
-    }
+    data.addresses = addresses.map(|msgs| {
+        msgs.iter()
+            .filter_map(|msg| match msg {
+                RouteNetlinkMessage::NewAddress(m) => Some(address_from(m, &name_of)),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    });
+    data.routes = routes.map(|msgs| {
+        msgs.iter()
+            .filter_map(|msg| match msg {
+                RouteNetlinkMessage::NewRoute(m) => Some(route_from(m, &name_of)),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    });
+    data.rules = rules.map(|msgs| {
+        let mut rules: Vec<RoutingRule> = msgs
+            .iter()
+            .filter_map(|msg| match msg {
+                RouteNetlinkMessage::NewRule(m) => Some(rule_from(m)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        rules.sort_by_key(|r| (r.family.clone(), r.priority));
+        rules
+    });
+    data.neighbors = neighbors.map(|msgs| {
+        msgs.iter()
+            .filter_map(|msg| match msg {
+                RouteNetlinkMessage::NewNeighbour(m) => neighbor_from(m, &name_of),
+                _ => None,
+            })
+            .collect()
+    });
     data
 }
 

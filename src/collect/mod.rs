@@ -2,9 +2,14 @@
 pub mod conntrack;
 mod ip_state;
 pub mod netconf;
+mod parallel;
+pub mod partial;
+mod partial_new;
 pub mod peers;
+mod peers_touched;
 pub mod snapshot;
 pub mod sockets;
 pub mod sysctl;
+pub mod touched;
 
 pub use snapshot::{collect, snapshot, Options, SnapshotError};

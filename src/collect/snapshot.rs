@@ -3,17 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use nix::sched::{setns, CloneFlags};
 
 use super::peers::{pair_veths, NsAccess};
 use super::sysctl::{self, HostProbe};
-use super::{ip_state, sockets};
+use super::{ip_state, parallel, sockets};
 use crate::dnsconf::{read_all, DnsFiles, READ_LIMIT as DNS_READ_LIMIT};
 use crate::firewall;
 use crate::model::{Namespace, NsStatus, Snapshot, SCHEMA_VERSION};
@@ -56,17 +51,17 @@ pub enum SnapshotError {
 }
 
 /// What a worker produced for one namespace.
-struct Collected {
-    ns: Namespace,
-    file: Option<File>,
-    socket: Option<RtSocket>,
+pub(super) struct Collected {
+    pub ns: Namespace,
+    pub file: Option<File>,
+    pub socket: Option<RtSocket>,
 }
 
 /// Reads one namespace on the calling thread, which must be a dedicated collector thread: it
 /// may be moved into the namespace and is never used for anything else afterwards.
 /// `current` is the namespace the thread is in now (it moves from job to job), so entering is
 /// skipped only when the thread is already there.
-fn collect_one(
+pub(super) fn collect_one(
     found: &FoundNs,
     current: &mut Option<u64>,
     probe: HostProbe,
@@ -77,31 +72,15 @@ fn collect_one(
     ns.processes = found.processes.clone();
     ns.workload = found.workload.clone();
 
-    let file = match found.open() {
-        Ok(f) => f,
-        Err(status) => {
-            ns.status = status;
-            return Collected {
-                ns,
-                file: None,
-                socket: None,
-            };
-        }
-    };
-    if *current != Some(found.inode) {
-        if let Err(e) = setns(file.as_fd(), CloneFlags::CLONE_NEWNET) {
-            ns.status = NsStatus::Inaccessible(format!(
-                "cannot enter: {e} (entering a namespace needs CAP_SYS_ADMIN)"
-            ));
-            return Collected {
-                ns,
-                file: Some(file),
-                socket: None,
-            };
-        }
-        *current = Some(found.inode);
+    let (file, status) = parallel::enter(found, current);
+    if status != NsStatus::Ok {
+        ns.status = status;
+        return Collected {
+            ns,
+            file,
+            socket: None,
+        };
     }
-
     let mut socket = match RtSocket::open() {
         Ok(s) => Some(s),
         Err(e) => {
@@ -133,11 +112,7 @@ fn collect_one(
         }
         ns.firewall = Some(fw);
     }
-    Collected {
-        ns,
-        file: Some(file),
-        socket,
-    }
+    Collected { ns, file, socket }
 }
 
 fn worker_count(opts: &Options, jobs: usize) -> usize {
@@ -212,7 +187,7 @@ fn check_selectors(discovery: &Discovery, opts: &Options) -> Result<(), Snapshot
 }
 
 /// A namespace whose collection did not finish, with why.
-fn failed(found: &FoundNs, why: &str) -> Collected {
+pub(super) fn failed(found: &FoundNs, why: &str) -> Collected {
     let mut ns = Namespace::new(found.name.clone(), found.kind, found.inode);
     ns.workload = found.workload.clone();
     ns.status = NsStatus::Inaccessible(why.into());
@@ -225,49 +200,14 @@ fn failed(found: &FoundNs, why: &str) -> Collected {
 
 /// Every discovered namespace read on dedicated worker threads, in discovery order.
 fn read_in_parallel(discovery: &Discovery, opts: &Options, probe: HostProbe) -> Vec<Collected> {
-    let jobs = discovery.namespaces.len();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Collected>>> = Mutex::new((0..jobs).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..worker_count(opts, jobs) {
-            scope.spawn(|| {
-                // A fresh thread starts in the process's namespace.
-                let mut current = discovery.own_inode;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= jobs {
-                        break;
-                    }
-                    let found = &discovery.namespaces[i];
-                    // A bug tripped by one namespace's data must not cost the whole snapshot.
-                    let c = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        collect_one(found, &mut current, probe, opts)
-                    }));
-                    let panicked = c.is_err();
-                    let c = c.unwrap_or_else(|_| {
-                        failed(
-                            found,
-                            "collector panicked on this namespace (a bug: please report it)",
-                        )
-                    });
-                    if let Ok(mut r) = results.lock() {
-                        r[i] = Some(c);
-                    }
-                    if panicked {
-                        // Which namespace this thread is in is unknown now: stop using it.
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .zip(&discovery.namespaces)
-        .map(|(c, found)| c.unwrap_or_else(|| failed(found, "collector thread failed")))
-        .collect()
+    let workers = worker_count(opts, discovery.namespaces.len());
+    parallel::each(
+        &discovery.namespaces,
+        discovery.own_inode,
+        workers,
+        &|found, current| collect_one(found, current, probe, opts),
+        &failed,
+    )
 }
 
 /// The namespaces, with veth ends paired across them (which needs each one's nsfs file and

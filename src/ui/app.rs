@@ -17,6 +17,7 @@ use super::tabs::Tab;
 use super::theme::Theme;
 use super::Msg;
 
+use crate::collect::touched::Touched;
 use crate::diagnose::{diagnose, Finding, Severity};
 use crate::model::diff::ObjectKind;
 use crate::model::{NsStatus, Snapshot};
@@ -164,10 +165,11 @@ impl App {
                 let findings = diagnose(&s);
                 self.on_snapshot(*s, findings);
             }
-            Msg::Collected(s, findings) => self.on_snapshot(*s, findings),
+            Msg::Collected(s, findings, None) => self.on_snapshot(*s, findings),
+            Msg::Collected(s, findings, Some(present)) => self.on_patch(*s, findings, &present),
             Msg::LoadFailed(text) | Msg::Status(text) => self.status = text,
-            Msg::Changed if self.live() => return vec![Effect::Reread],
-            Msg::Changed => {}
+            Msg::Changed(touched) if self.live() => return vec![Effect::Reread(touched)],
+            Msg::Changed(_) => {}
             Msg::Packets(batch, stats) => capture::on_packets(self, batch, stats),
             Msg::CaptureEnded(error) => capture::on_end(self, error),
             Msg::Report(title, text) => {
@@ -192,28 +194,8 @@ impl App {
         self.marks.on_update(self.snapshot.as_ref(), &new);
         self.findings = findings;
         self.snapshot = Some(new);
-        // The hits are indexes into the snapshot: found again in the new one.
-        self.search.refresh(&self.filter, self.snapshot.as_ref());
-        self.topology.lines = None;
-        topology::ensure(self);
         self.marks.recompute(self.snapshot.as_ref());
-        if let Some(name) = keep {
-            if let Some(i) = self
-                .visible_namespaces()
-                .iter()
-                .position(|n| n.name == name)
-            {
-                self.ns_selected = i;
-            }
-        }
-        let n = self.visible_namespaces().len();
-        self.ns_selected = self.ns_selected.min(n.saturating_sub(1));
-        self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
-        // "reading…" is answered by the snapshot itself; a result (a plan applied, a file
-        // saved) stays until something else is said.
-        if self.status == strings::REREADING {
-            self.status.clear();
-        }
+        self.after_snapshot(keep);
     }
 
     /// Applies an action; returns what the loop must do for it. A popup it opens starts at
@@ -377,7 +359,7 @@ impl App {
         match self.source {
             Source::Live => {
                 self.status = strings::REREADING.into();
-                vec![Effect::Reread]
+                vec![Effect::Reread(Touched::full())]
             }
             Source::File(_) => {
                 self.status = strings::FILE_NO_REFRESH.into();

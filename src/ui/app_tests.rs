@@ -7,10 +7,15 @@ fn refresh_save_and_kernel_changes_are_effects_in_live_mode_only() {
     let mut a = live(asset("demo-bridge.json"));
     assert!(matches!(
         &press(&mut a, KeyCode::Char('r'))[..],
-        [Effect::Reread]
+        [Effect::Reread(t)] if t.full
     ));
     assert_eq!(a.status, strings::REREADING);
-    assert!(matches!(&a.handle(Msg::Changed)[..], [Effect::Reread]));
+    let mut touched = crate::collect::touched::Touched::default();
+    touched.add(7, crate::collect::touched::Kinds::ROUTES);
+    assert!(matches!(
+        &a.handle(Msg::Changed(touched))[..],
+        [Effect::Reread(t)] if !t.full && t.namespaces.len() == 1
+    ));
     // The snapshot answers "reading…".
     a.handle(Msg::Snapshot(Box::new(asset("demo-bridge.json"))));
     assert!(a.status.is_empty());
@@ -18,7 +23,9 @@ fn refresh_save_and_kernel_changes_are_effects_in_live_mode_only() {
     let mut ro = saved(asset("demo-bridge.json"));
     assert!(press(&mut ro, KeyCode::Char('r')).is_empty());
     assert_eq!(ro.status, strings::FILE_NO_REFRESH);
-    assert!(ro.handle(Msg::Changed).is_empty());
+    assert!(ro
+        .handle(Msg::Changed(crate::collect::touched::Touched::full()))
+        .is_empty());
 }
 
 #[test]

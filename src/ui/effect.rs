@@ -11,8 +11,9 @@ use crate::plan::Plan;
 
 #[derive(Debug)]
 pub enum Effect {
-    /// Read the host again (live mode); reads asked for during one are folded into the next.
-    Reread,
+    /// Read the host again (live mode): what changed, or everything; reads asked for during
+    /// one are folded into the next.
+    Reread(crate::collect::touched::Touched),
     /// Write this snapshot to a JSON file (`path` as typed: a directory takes the default
     /// name, a relative path is from the current directory).
     Save {

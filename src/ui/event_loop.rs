@@ -12,7 +12,8 @@ use crossterm::event;
 
 use super::app::{App, Source};
 use super::effect::Effect;
-use super::{jobs, load_snapshot_file, terminal, view, watch, Msg, Options};
+use super::{debug_timing, jobs, load_snapshot_file, terminal, view, watch, Msg, Options};
+use crate::collect::touched::Touched;
 
 /// Most messages handled between two frames.
 const MAX_BATCH: usize = 4096;
@@ -24,20 +25,28 @@ const MIN_REREAD: Duration = Duration::from_millis(250);
 struct Runner {
     tx: mpsc::Sender<Msg>,
     live: bool,
+    /// The collector thread, which keeps the live model (live mode only).
+    collector: Option<mpsc::Sender<Touched>>,
     /// One collection at a time; changes during one are folded into the next.
     collecting: bool,
-    pending: bool,
+    pending: Option<Touched>,
     last_read: Instant,
     /// The Capture tab's capture thread, stopped through this flag.
     capture_stop: Option<Arc<AtomicBool>>,
     test_panic: Option<String>,
+    /// NETLENS_DEBUG_TIMING: what a snapshot costs the UI thread.
+    timing: debug_timing::Log,
 }
 
 impl Runner {
     fn run(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         match effect {
-            Effect::Reread => self.pending |= self.live,
+            Effect::Reread(touched) if self.live => match self.pending.as_mut() {
+                Some(p) => p.merge(touched),
+                None => self.pending = Some(touched),
+            },
+            Effect::Reread(_) => {}
             Effect::Save { snapshot, path } => jobs::save(*snapshot, path, tx),
             Effect::Apply(plan) => jobs::apply(plan, tx),
             Effect::StartCapture { ns, iface, filter } => {
@@ -62,24 +71,29 @@ impl Runner {
         }
     }
 
-    fn collect(&mut self) {
-        self.collecting = true;
-        self.last_read = Instant::now();
-        jobs::collect(self.tx.clone());
+    fn collect(&mut self, touched: Touched) {
+        let collector = self
+            .collector
+            .get_or_insert_with(|| jobs::collector(self.tx.clone()));
+        if collector.send(touched).is_ok() {
+            self.collecting = true;
+            self.last_read = Instant::now();
+        }
     }
 
     /// How long until a re-read that is owed may start.
     fn reread_due(&self) -> Option<Duration> {
-        (self.pending && !self.collecting)
+        (self.pending.is_some() && !self.collecting)
             .then(|| MIN_REREAD.saturating_sub(self.last_read.elapsed()))
     }
 
     /// A busy node (ARP churn, pods starting) sends events continuously: re-read at most every
     /// MIN_REREAD, so netlens stays cheap while still showing changes quickly.
     fn reread_if_due(&mut self) {
-        if self.pending && !self.collecting && self.last_read.elapsed() >= MIN_REREAD {
-            self.pending = false;
-            self.collect();
+        if !self.collecting && self.last_read.elapsed() >= MIN_REREAD {
+            if let Some(touched) = self.pending.take() {
+                self.collect(touched);
+            }
         }
     }
 }
@@ -120,14 +134,16 @@ pub fn run(opts: Options, file: Option<PathBuf>, since: Option<PathBuf>) -> anyh
     let mut runner = Runner {
         tx: tx.clone(),
         live,
+        collector: None,
         collecting: false,
-        pending: false,
+        pending: None,
         last_read: Instant::now(),
         capture_stop: None,
         test_panic: opts.test_panic,
+        timing: debug_timing::Log::from_env(),
     };
     if live {
-        runner.collect();
+        runner.collect(Touched::full());
         watch::spawn(tx.clone());
     }
     terminal::spawn("input", move || {
@@ -189,9 +205,16 @@ fn handle_batch(first: Option<Msg>, app: &mut App, runner: &mut Runner, rx: &mps
             msg,
             Msg::Snapshot(_) | Msg::Collected(..) | Msg::LoadFailed(_)
         );
+        let started = Instant::now();
         let effects = app.handle(msg);
         if arrived {
             runner.collecting = false;
+            if runner.timing.on() {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                runner
+                    .timing
+                    .line(&format!("ui: snapshot handled in {ms:.2}ms"));
+            }
         }
         for effect in effects {
             runner.run(effect);

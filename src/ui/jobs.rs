@@ -4,28 +4,85 @@
 //! returns; none of them touches the app.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc::Sender, Arc};
+use std::sync::{mpsc, mpsc::Sender, Arc};
 use std::time::Duration;
 
 use super::terminal;
-use super::{strings, Msg};
-use crate::collect::{self, Options};
+use super::{debug_timing, strings, Msg};
+use crate::collect::partial::Live;
+use crate::collect::touched::Touched;
+use crate::collect::Options;
 use crate::model::Snapshot;
 use crate::trace::capture::{Capture, Spec};
 
-/// Reads every namespace and runs the doctor on the result, both off the render thread: the
-/// rules cost milliseconds on a big node, which the render thread does not pay.
-pub fn collect(tx: Sender<Msg>) {
+/// Starts the collector: a thread that keeps the live model (`collect::partial::Live`) and,
+/// for each batch of changes it is sent, re-reads only what they name (everything the first
+/// time and for `Touched::full`), runs the doctor and sends the snapshot with its findings.
+/// Requests waiting when a read ends are folded into one. Everything happens off the render
+/// thread: the rules cost milliseconds on a big node, which the render thread does not pay.
+pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
+    let (requests, rx) = mpsc::channel::<Touched>();
     terminal::spawn("collector", move || {
-        let msg = match collect::snapshot(&Options::default()) {
-            Ok(s) => {
-                let findings = crate::diagnose::diagnose(&s);
-                Msg::Collected(Box::new(s), findings)
+        let mut live: Option<Live> = None;
+        let timing = debug_timing::Log::from_env();
+        while let Ok(mut touched) = rx.recv() {
+            while let Ok(more) = rx.try_recv() {
+                touched.merge(more);
             }
-            Err(e) => Msg::LoadFailed(e.to_string()),
-        };
-        let _ = tx.send(msg);
+            let mut clock = timing.start(&touched);
+            let read = match live.as_mut() {
+                Some(l) if !touched.full => l.refresh(touched),
+                _ => Live::read(&Options::default()).map(|l| {
+                    live = Some(l);
+                    None
+                }),
+            };
+            clock.lap("read");
+            let msg = match (read, live.as_ref()) {
+                (Ok(changed), Some(l)) => {
+                    let findings = crate::diagnose::diagnose(&l.snapshot);
+                    clock.lap("doctor");
+                    let msg = message(&l.snapshot, findings, changed);
+                    clock.lap("clone");
+                    msg
+                }
+                (Err(e), _) => Msg::LoadFailed(e.to_string()),
+                (Ok(_), None) => continue,
+            };
+            clock.end();
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
     });
+    requests
+}
+
+/// The snapshot for the UI: whole after a full read, else only the namespaces that changed
+/// and the inodes of all (so the UI drops the gone ones), not a copy of the node per event.
+fn message(
+    snap: &crate::model::Snapshot,
+    findings: Vec<crate::diagnose::Finding>,
+    changed: Option<std::collections::BTreeSet<u64>>,
+) -> Msg {
+    let Some(changed) = changed else {
+        return Msg::Collected(Box::new(snap.clone()), findings, None);
+    };
+    let present = snap.namespaces.iter().map(|n| n.inode).collect();
+    let patch = crate::model::Snapshot {
+        schema_version: snap.schema_version,
+        taken_at: snap.taken_at,
+        hostname: snap.hostname.clone(),
+        namespaces: snap
+            .namespaces
+            .iter()
+            .filter(|n| changed.contains(&n.inode))
+            .cloned()
+            .collect(),
+        warnings: snap.warnings.clone(),
+        cni: snap.cni.clone(),
+    };
+    Msg::Collected(Box::new(patch), findings, Some(present))
 }
 
 /// Writes the snapshot where the save form said (see `save.rs`), creating the directory if
@@ -60,7 +117,7 @@ pub fn apply(plan: crate::plan::Plan, tx: Sender<Msg>) {
             Err(e) => strings::not_applied(&e),
         };
         let _ = tx.send(Msg::Status(msg));
-        let _ = tx.send(Msg::Changed);
+        let _ = tx.send(Msg::Changed(Touched::full()));
     });
 }
 

@@ -3,6 +3,7 @@
 //! state all the time on a healthy node, so they are left out unless `C` asks for them: with
 //! them, `--since` marked nearly every namespace.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::model::diff::{diff, Change, ChangeKind, ObjectKind};
@@ -54,6 +55,39 @@ impl Marks {
             None if self.baseline.is_none() => self.baseline = Some(new.clone()),
             None => {}
         }
+    }
+
+    /// A patch replaced the namespaces of `old` by those of `new` (the others did not
+    /// change): what it changed flashes, and the changes since the baseline are worked out
+    /// again for those namespaces only.
+    pub fn on_patch(&mut self, old: &Snapshot, new: &Snapshot) {
+        self.flash = self.kept(diff(old, new).changes);
+        self.flash_until = (!self.flash.is_empty()).then(|| Instant::now() + FLASH);
+        let Some(base) = &self.baseline else { return };
+        let all = || old.namespaces.iter().chain(&new.namespaces);
+        let names: HashSet<&str> = all().map(|n| n.name.as_str()).collect();
+        let inodes: HashSet<u64> = all().map(|n| n.inode).collect();
+        let then: Vec<_> = base
+            .namespaces
+            .iter()
+            .filter(|n| names.contains(n.name.as_str()) || inodes.contains(&n.inode))
+            .cloned()
+            .collect();
+        let mut before = Snapshot {
+            namespaces: then,
+            ..new.clone()
+        };
+        before.taken_at = base.taken_at;
+        let names: HashSet<String> = before
+            .namespaces
+            .iter()
+            .chain(&new.namespaces)
+            .map(|n| n.name.clone())
+            .collect();
+        self.since_baseline
+            .retain(|c| !names.contains(&c.namespace));
+        let changes = self.kept(diff(&before, new).changes);
+        self.since_baseline.extend(changes);
     }
 
     /// Whether `key` of `object` in namespace `ns` changed since the baseline (with marks on)

@@ -9,8 +9,10 @@
 //! → `app.rs` (common keys) or the component's `update`; a background job → `effect.rs` +
 //! `jobs.rs` + `event_loop.rs`; a tab → `tabs.rs` + `components/`; a text → `strings.rs`.
 pub mod app;
+mod app_patch;
 mod columns;
 pub mod components;
+mod debug_timing;
 pub mod effect;
 mod event_loop;
 mod jobs;
@@ -31,6 +33,8 @@ pub mod theme;
 pub mod topo;
 pub mod view;
 pub mod watch;
+mod watch_events;
+mod watch_procs;
 
 pub use event_loop::run;
 pub use options::Options;
@@ -45,12 +49,19 @@ pub enum Msg {
     Snapshot(Box<Snapshot>),
     /// A live snapshot with the doctor's findings, both made on the collector thread: the
     /// rules cost milliseconds on a big node, which the render thread does not pay.
-    Collected(Box<Snapshot>, Vec<crate::diagnose::Finding>),
+    /// With `Some(present)` the snapshot is a patch: its namespaces replace those of the same
+    /// inode (or are new), and a namespace whose inode is not in `present` is gone; everything
+    /// else is as before. A partial read costs the UI what it changed, not the node.
+    Collected(
+        Box<Snapshot>,
+        Vec<crate::diagnose::Finding>,
+        Option<Vec<u64>>,
+    ),
     LoadFailed(String),
     /// A line for the status bar (a save finished, …).
     Status(String),
-    /// The kernel reported a change (or namespaces came or went): read again.
-    Changed,
+    /// The kernel reported a change (or namespaces came or went): read again what it names.
+    Changed(crate::collect::touched::Touched),
     /// Packets from the Capture tab's capture, and its counters.
     Packets(
         Vec<crate::trace::capture::Packet>,

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod live_model;
 mod topo_build;
 mod tui_actions;
 mod tui_e2e;

@@ -1,0 +1,345 @@
+//! The live model: a snapshot kept up to date by re-reading only what the kernel said
+//! changed ([`Touched`]): the namespaces named, and in each only the kinds of objects named.
+//! New namespaces are read whole, gone ones dropped, veths re-paired for the touched
+//! namespaces only (`peers_touched.rs`). Firewall rules, listening sockets and DNS files
+//! have no events: they are read again only by a full read (`Touched::full`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::ip_state::{self, RtnlParts};
+use super::parallel;
+use super::peers_touched::{pair_touched, Pairing};
+use super::snapshot::{collect, collect_one, failed, Collected, Options, SnapshotError};
+use super::sysctl::{self, HostProbe};
+use super::touched::{Kinds, Touched};
+use crate::model::{Namespace, NsStatus, Snapshot, Sysctls};
+use crate::netlink::RtSocket;
+use crate::netns::discover::{discover, Discovery, FoundNs};
+
+/// A snapshot and the scan it was read from (the two are in the same order).
+pub struct Live {
+    pub snapshot: Snapshot,
+    discovery: Discovery,
+    opts: Options,
+    /// Probed once, at the full read.
+    probe: HostProbe,
+}
+
+/// What was read again in one namespace (`None`: not asked for), and its socket.
+struct Parts {
+    rtnl: RtnlParts,
+    sysctls: Option<Sysctls>,
+    socket: Option<RtSocket>,
+}
+
+/// One namespace's job in a refresh.
+enum Job {
+    /// Read it whole (it is new).
+    Whole(usize),
+    /// Read these kinds again.
+    Kinds(usize, Kinds),
+}
+
+/// What a job found.
+enum Found {
+    Whole(usize, Box<Collected>),
+    Parts(usize, Box<Parts>),
+}
+
+impl Live {
+    /// Reads everything (as `collect::snapshot` does) and keeps the scan. `opts.only` must
+    /// be empty: the live model holds every namespace.
+    pub fn read(opts: &Options) -> Result<Live, SnapshotError> {
+        let discovery = discover();
+        let snapshot = collect(&discovery, opts)?;
+        Ok(Live {
+            snapshot,
+            discovery,
+            opts: opts.clone(),
+            probe: HostProbe::probe(),
+        })
+    }
+
+    /// Applies `touched`: a full read when it says so, else only what it names. Returns the
+    /// inodes of the namespaces whose data changed (re-read, new, or a veth peer renamed);
+    /// `None` when anything may have (a full read, a namespace renamed). Gone namespaces are
+    /// the ones no longer in the snapshot.
+    pub fn refresh(&mut self, touched: Touched) -> Result<Option<BTreeSet<u64>>, SnapshotError> {
+        if touched.full {
+            *self = Live::read(&self.opts)?;
+            return Ok(None);
+        }
+        let mut jobs = Vec::new();
+        let changed_set = touched.discovery.is_some();
+        let mut renamed = false;
+        if let Some(d) = touched.discovery {
+            let (new, any_renamed) = self.adopt(d);
+            renamed = any_renamed;
+            jobs.extend(new.into_iter().map(Job::Whole));
+        }
+        let at: HashMap<u64, usize> = self
+            .snapshot
+            .namespaces
+            .iter()
+            .enumerate()
+            .map(|(i, ns)| (ns.inode, i))
+            .collect();
+        for (inode, kinds) in &touched.namespaces {
+            let Some(&i) = at.get(inode) else { continue };
+            if !jobs.iter().any(|j| matches!(j, Job::Whole(w) if *w == i)) {
+                jobs.push(Job::Kinds(i, kinds.with_dependents()));
+            }
+        }
+        let found = self.run(&jobs);
+        let peers = self.apply(found);
+        let names = &self.snapshot.namespaces;
+        let mut changed: BTreeSet<u64> = peers.into_iter().map(|i| names[i].inode).collect();
+        changed.extend(jobs.iter().map(|j| match *j {
+            Job::Whole(i) | Job::Kinds(i, _) => names[i].inode,
+        }));
+        if changed_set {
+            self.snapshot.cni = Some(crate::cni::read(
+                &self
+                    .opts
+                    .cni_dirs
+                    .clone()
+                    .unwrap_or_else(crate::cni::Dirs::configured),
+            ));
+        }
+        self.snapshot.taken_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Ok((!renamed).then_some(changed))
+    }
+
+    /// Takes a new scan: namespaces keep their data (with the scan's names, paths and
+    /// processes), gone ones are dropped. Returns the indexes of the new ones, still empty,
+    /// and whether a namespace was renamed (peers everywhere name it).
+    fn adopt(&mut self, d: Discovery) -> (Vec<usize>, bool) {
+        let mut old: HashMap<u64, Namespace> = std::mem::take(&mut self.snapshot.namespaces)
+            .into_iter()
+            .map(|ns| (ns.inode, ns))
+            .collect();
+        let mut renamed: HashMap<String, String> = HashMap::new();
+        let mut new = Vec::new();
+        for (i, f) in d.namespaces.iter().enumerate() {
+            let ns = match old.remove(&f.inode) {
+                Some(mut ns) => {
+                    if ns.name != f.name {
+                        renamed.insert(ns.name.clone(), f.name.clone());
+                    }
+                    ns.name = f.name.clone();
+                    ns.kind = f.kind;
+                    ns.paths = f.named_paths.clone();
+                    ns.processes = f.processes.clone();
+                    ns.workload = f.workload.clone();
+                    ns
+                }
+                None => {
+                    new.push(i);
+                    Namespace::new(f.name.clone(), f.kind, f.inode)
+                }
+            };
+            self.snapshot.namespaces.push(ns);
+        }
+        let any_renamed = !renamed.is_empty();
+        if any_renamed {
+            rename_peers(&mut self.snapshot.namespaces, &renamed);
+        }
+        let stale = &self.discovery.warnings;
+        self.snapshot.warnings.retain(|w| !stale.contains(w));
+        let mut warnings = d.warnings.clone();
+        warnings.append(&mut self.snapshot.warnings);
+        self.snapshot.warnings = warnings;
+        self.discovery = d;
+        (new, any_renamed)
+    }
+
+    /// Runs the jobs on dedicated threads that enter the namespaces.
+    fn run(&self, jobs: &[Job]) -> Vec<Found> {
+        if jobs.is_empty() {
+            return Vec::new();
+        }
+        let probe = self.probe;
+        let found = &self.discovery.namespaces;
+        let namespaces = &self.snapshot.namespaces;
+        let opts = &self.opts;
+        let job = |j: &Job, current: &mut Option<u64>| match *j {
+            Job::Whole(i) => {
+                Found::Whole(i, Box::new(collect_one(&found[i], current, probe, opts)))
+            }
+            Job::Kinds(i, kinds) => read_kinds(
+                i,
+                (&found[i], &namespaces[i]),
+                kinds,
+                current,
+                (probe, opts),
+            ),
+        };
+        let on_failure = |j: &Job, why: &str| match *j {
+            Job::Whole(i) | Job::Kinds(i, _) => Found::Whole(i, Box::new(failed(&found[i], why))),
+        };
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get() * 2)
+            .unwrap_or(2)
+            .clamp(2, 8);
+        parallel::each(jobs, self.discovery.own_inode, workers, &job, &on_failure)
+    }
+
+    /// Patches what the jobs found into the snapshot, then pairs the veths of the namespaces
+    /// whose links changed and fills what new namespaces need from outside them. Returns the
+    /// namespaces whose veth peers pairing changed.
+    fn apply(&mut self, found: Vec<Found>) -> Vec<usize> {
+        let names: HashMap<String, usize> = self
+            .snapshot
+            .namespaces
+            .iter()
+            .enumerate()
+            .map(|(i, ns)| (ns.name.clone(), i))
+            .collect();
+        let mut previous = HashMap::new();
+        let mut sockets = HashMap::new();
+        let mut touched = Vec::new();
+        let mut new = Vec::new();
+        for f in found {
+            match f {
+                Found::Whole(i, c) => {
+                    self.snapshot.namespaces[i] = c.ns;
+                    sockets.extend(c.socket.map(|s| (i, s)));
+                    touched.push(i);
+                    new.push(i);
+                }
+                Found::Parts(i, p) => {
+                    let Parts {
+                        rtnl: parts,
+                        sysctls,
+                        socket,
+                    } = *p;
+                    let ns = &mut self.snapshot.namespaces[i];
+                    if let Some(links) = parts.links {
+                        for l in &ns.links {
+                            let pn = l.peer.as_ref().and_then(|p| p.namespace.as_ref());
+                            let pn = pn.and_then(|n| names.get(n).copied());
+                            let entry = (l.link_index.unwrap_or(0), l.link_netnsid, pn);
+                            previous.insert((i, l.index), entry);
+                        }
+                        ns.links = links;
+                        sockets.extend(socket.map(|s| (i, s)));
+                        touched.push(i);
+                    }
+                    patch(
+                        ns,
+                        parts.addresses,
+                        parts.routes,
+                        parts.rules,
+                        parts.neighbors,
+                    );
+                    if let Some(s) = sysctls {
+                        ns.sysctls = s;
+                    }
+                    for p in parts.problems {
+                        ns.add_problem(p);
+                    }
+                }
+            }
+        }
+        let mut peers = Vec::new();
+        if !touched.is_empty() {
+            let found = &self.discovery.namespaces;
+            let open = |i: usize| found.get(i).and_then(|f| f.open().ok());
+            let mut pairing = Pairing {
+                touched,
+                sockets,
+                previous,
+                open: &open,
+            };
+            peers = pair_touched(&mut self.snapshot.namespaces, &mut pairing);
+        }
+        if !new.is_empty() {
+            super::partial_new::fill(&mut self.snapshot.namespaces, &self.discovery, &new);
+        }
+        peers
+    }
+}
+
+/// Replaces the kinds that were read.
+fn patch(
+    ns: &mut Namespace,
+    addresses: Option<Vec<crate::model::Address>>,
+    routes: Option<Vec<crate::model::Route>>,
+    rules: Option<Vec<crate::model::RoutingRule>>,
+    neighbors: Option<Vec<crate::model::Neighbor>>,
+) {
+    if let Some(a) = addresses {
+        ns.addresses = a;
+    }
+    if let Some(r) = routes {
+        ns.routes = r;
+    }
+    if let Some(r) = rules {
+        ns.rules = r;
+    }
+    if let Some(n) = neighbors {
+        ns.neighbors = n;
+    }
+}
+
+/// Reads `kinds` of one namespace on a collector thread (see `parallel::each`); a namespace
+/// that cannot be entered any more is read whole, which records why.
+fn read_kinds(
+    i: usize,
+    (found, ns): (&FoundNs, &Namespace),
+    kinds: Kinds,
+    current: &mut Option<u64>,
+    (probe, opts): (HostProbe, &Options),
+) -> Found {
+    let (_file, status) = parallel::enter(found, current);
+    if status != NsStatus::Ok {
+        return Found::Whole(i, Box::new(collect_one(found, current, probe, opts)));
+    }
+    let mut sock = match RtSocket::open() {
+        Ok(s) => s,
+        Err(e) => {
+            let mut parts = RtnlParts::default();
+            parts.problems.push(format!("netlink socket: {e}"));
+            return Found::Parts(
+                i,
+                Box::new(Parts {
+                    rtnl: parts,
+                    sysctls: None,
+                    socket: None,
+                }),
+            );
+        }
+    };
+    let mut parts = ip_state::read_some(&mut sock, kinds, &ns.links);
+    parts.problems.extend(sock.take_warnings());
+    let sysctls = kinds.contains(Kinds::SYSCTLS).then(|| {
+        let links = parts.links.as_deref().unwrap_or(&ns.links);
+        sysctl::read_sysctls(Some(&mut sock), links, probe)
+    });
+    let socket = Some(sock);
+    Found::Parts(
+        i,
+        Box::new(Parts {
+            rtnl: parts,
+            sysctls,
+            socket,
+        }),
+    )
+}
+
+/// Namespace names changed in a new scan (a `pid:N` whose process went): peers name the new.
+fn rename_peers(namespaces: &mut [Namespace], renamed: &HashMap<String, String>) {
+    for ns in namespaces {
+        for l in &mut ns.links {
+            if let Some(p) = l.peer.as_mut().and_then(|p| p.namespace.as_mut()) {
+                if let Some(n) = renamed.get(p) {
+                    *p = n.clone();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! A live snapshot that arrives as a patch (`Msg::Collected` with the inodes present): only
+//! the namespaces that changed are replaced, and the marks of what changed are worked out
+//! for those only — at 1000 namespaces two whole-snapshot diffs per event cost the UI thread
+//! more than everything else a change costs.
+
+use std::collections::HashSet;
+
+use super::app::App;
+use super::components::topology;
+use super::strings;
+use crate::diagnose::Finding;
+use crate::model::{Namespace, Snapshot};
+
+/// A snapshot holding `namespaces` and the rest of `like`.
+fn with(like: &Snapshot, namespaces: Vec<Namespace>) -> Snapshot {
+    Snapshot {
+        schema_version: like.schema_version,
+        taken_at: like.taken_at,
+        hostname: like.hostname.clone(),
+        namespaces,
+        warnings: Vec::new(),
+        cni: None,
+    }
+}
+
+impl App {
+    /// Applies a patch: `patch` holds the namespaces that changed, `present` every inode.
+    pub(super) fn on_patch(&mut self, patch: Snapshot, findings: Vec<Finding>, present: &[u64]) {
+        let keep = self.selected_namespace().map(|n| n.name.clone());
+        let Some(cur) = self.snapshot.as_mut() else {
+            // Nothing to patch (cannot happen: the first read is whole).
+            return;
+        };
+        let present: HashSet<u64> = present.iter().copied().collect();
+        let changed: HashSet<u64> = patch.namespaces.iter().map(|n| n.inode).collect();
+        let mut old = Vec::new();
+        let mut now = Vec::with_capacity(cur.namespaces.len());
+        for ns in std::mem::take(&mut cur.namespaces) {
+            if changed.contains(&ns.inode) || !present.contains(&ns.inode) {
+                old.push(ns);
+            } else {
+                now.push(ns);
+            }
+        }
+        now.extend(patch.namespaces.iter().cloned());
+        cur.namespaces = now;
+        cur.taken_at = patch.taken_at;
+        cur.hostname.clone_from(&patch.hostname);
+        cur.warnings.clone_from(&patch.warnings);
+        cur.cni.clone_from(&patch.cni);
+        super::selection::sort_namespaces(cur);
+        let old = with(&patch, old);
+        let mut new = patch;
+        new.warnings = Vec::new();
+        new.cni = None;
+        self.marks.on_patch(&old, &new);
+        self.findings = findings;
+        self.after_snapshot(keep);
+    }
+
+    /// What every new snapshot is followed by: search hits found again, the topology laid
+    /// out again if shown, the selection kept on the same namespace.
+    pub(super) fn after_snapshot(&mut self, keep: Option<String>) {
+        // The hits are indexes into the snapshot: found again in the new one.
+        self.search.refresh(&self.filter, self.snapshot.as_ref());
+        self.topology.lines = None;
+        topology::ensure(self);
+        if let Some(name) = keep {
+            if let Some(i) = self
+                .visible_namespaces()
+                .iter()
+                .position(|n| n.name == name)
+            {
+                self.ns_selected = i;
+            }
+        }
+        let n = self.visible_namespaces().len();
+        self.ns_selected = self.ns_selected.min(n.saturating_sub(1));
+        self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
+        // "reading…" is answered by the snapshot itself; a result (a plan applied, a file
+        // saved) stays until something else is said.
+        if self.status == strings::REREADING {
+            self.status.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::diff::Change;
+    use crate::ui::test_support::{asset, live};
+    use crate::ui::Msg;
+
+    fn sorted(mut c: Vec<Change>) -> Vec<String> {
+        let mut out: Vec<String> = c.drain(..).map(|c| format!("{c:?}")).collect();
+        out.sort();
+        out
+    }
+
+    /// Two updates (a namespace changed and one gone; then one back): the app patched holds
+    /// what the app given whole snapshots holds, with the same marks.
+    #[test]
+    fn a_patch_gives_what_a_whole_snapshot_gives() {
+        let base = asset("demo-cluster.json");
+        assert!(base.namespaces.len() > 3);
+        let mut whole = live(base.clone());
+        let mut patched = live(base.clone());
+        let mut next = base.clone();
+        next.namespaces[1].routes.clear();
+        next.namespaces[1].addresses.pop();
+        let gone = next.namespaces.remove(2);
+        let steps = [next.clone(), base.clone()];
+        let mut prev = base.clone();
+        for snap in steps {
+            let changed: Vec<_> = snap
+                .namespaces
+                .iter()
+                .filter(|n| !prev.namespaces.contains(n))
+                .cloned()
+                .collect();
+            let present = snap.namespaces.iter().map(|n| n.inode).collect();
+            let patch = crate::model::Snapshot {
+                namespaces: changed,
+                ..snap.clone()
+            };
+            whole.handle(Msg::Collected(Box::new(snap.clone()), vec![], None));
+            patched.handle(Msg::Collected(Box::new(patch), vec![], Some(present)));
+            assert_eq!(whole.snapshot, patched.snapshot);
+            assert!(!patched.marks.flash.is_empty());
+            assert_eq!(
+                sorted(whole.marks.flash.clone()),
+                sorted(patched.marks.flash.clone())
+            );
+            assert_eq!(
+                sorted(whole.marks.since_baseline.clone()),
+                sorted(patched.marks.since_baseline.clone())
+            );
+            prev = snap;
+        }
+        assert!(patched.snapshot.unwrap().namespace(&gone.name).is_some());
+    }
+}

@@ -1,0 +1,85 @@
+//! With NETLENS_DEBUG_TIMING=FILE, the live collector appends one line per read to FILE:
+//! what it was asked, and the milliseconds of each phase (read, doctor, clone for the UI),
+//! with the count of kernel notifications ignored as chatter. Off, it costs nothing.
+
+use std::fs::File;
+use std::io::Write;
+use std::time::Instant;
+
+use crate::collect::touched::Touched;
+
+/// Where the lines go, if anywhere.
+pub struct Log(Option<std::sync::Mutex<File>>);
+
+impl Log {
+    pub fn from_env() -> Log {
+        let path = std::env::var_os("NETLENS_DEBUG_TIMING").filter(|p| !p.is_empty());
+        let file = path.and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        });
+        Log(file.map(std::sync::Mutex::new))
+    }
+
+    /// Whether lines are written at all.
+    pub fn on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Writes one line as it is.
+    pub fn line(&self, text: &str) {
+        if let Some(f) = &self.0 {
+            if let Ok(mut f) = f.lock() {
+                let _ = writeln!(f, "{text}");
+            }
+        }
+    }
+
+    /// Starts timing one read of `touched`.
+    pub fn start(&self, touched: &Touched) -> Clock<'_> {
+        let what = self.0.as_ref().map(|_| {
+            format!(
+                "full={} namespaces={} rescan={}",
+                touched.full,
+                touched.namespaces.len(),
+                touched.discovery.is_some()
+            )
+        });
+        Clock {
+            log: self,
+            line: what.unwrap_or_default(),
+            at: Instant::now(),
+        }
+    }
+}
+
+/// One read being timed.
+pub struct Clock<'a> {
+    log: &'a Log,
+    line: String,
+    at: Instant,
+}
+
+impl Clock<'_> {
+    /// Ends the phase `name`.
+    pub fn lap(&mut self, name: &str) {
+        if self.log.0.is_some() {
+            let ms = self.at.elapsed().as_secs_f64() * 1000.0;
+            self.line.push_str(&format!(" {name}={ms:.2}ms"));
+            self.at = Instant::now();
+        }
+    }
+
+    /// Writes the line.
+    pub fn end(self) {
+        if let Some(f) = &self.log.0 {
+            let ignored = super::watch::ignored_events();
+            if let Ok(mut f) = f.lock() {
+                let _ = writeln!(f, "{} ignored={ignored}", self.line);
+            }
+        }
+    }
+}

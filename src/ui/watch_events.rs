@@ -1,0 +1,150 @@
+//! Reading one namespace's netlink notifications and saying which kinds of objects they
+//! change (see `collect::touched`), leaving out what the UI would not show differently.
+//!
+//! Ignored: neighbour updates that only move an entry among REACHABLE, STALE, DELAY and PROBE
+//! with the same link-layer address and router flag (the kernel's own reachability
+//! confirmation, a steady trickle on any busy node), and NOARP entries (multicast and the
+//! like: IPv6 router solicitations and MLD create them; `ip neigh` and netlens hide them).
+//! New and deleted entries, a new lladdr, and INCOMPLETE/FAILED/PERMANENT transitions count.
+
+use std::collections::HashMap;
+
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use crate::collect::touched::Kinds;
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const RTM_NEWNEIGH: u16 = 28;
+const RTM_DELNEIGH: u16 = 29;
+const RTM_NEWRULE: u16 = 32;
+const RTM_DELRULE: u16 = 33;
+const RTM_NEWNETCONF: u16 = 80;
+const RTM_DELNETCONF: u16 = 81;
+
+/// What a neighbour entry looks like on screen, as far as events are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    lladdr: Vec<u8>,
+    /// REACHABLE/STALE/DELAY/PROBE are one class (0); any other state is its own.
+    class: u16,
+    router: bool,
+}
+
+/// Per namespace: the neighbour entries seen in events, by (ifindex, destination).
+#[derive(Debug, Default)]
+pub struct NeighTable {
+    seen: HashMap<(u32, Vec<u8>), Shown>,
+}
+
+fn class_of(state: NeighbourState) -> u16 {
+    match state {
+        NeighbourState::Reachable
+        | NeighbourState::Stale
+        | NeighbourState::Delay
+        | NeighbourState::Probe => 0,
+        other => u16::from(other),
+    }
+}
+
+impl NeighTable {
+    /// Whether this neighbour message changes what is shown (and remember what it says).
+    pub fn changes(&mut self, m: &NeighbourMessage, deleted: bool) -> bool {
+        let mut dst = Vec::new();
+        let mut lladdr = Vec::new();
+        for attr in &m.attributes {
+            match attr {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                    dst = a.octets().to_vec()
+                }
+                NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                    dst = a.octets().to_vec()
+                }
+                NeighbourAttribute::LinkLayerAddress(b) => lladdr.clone_from(b),
+                _ => {}
+            }
+        }
+        let key = (m.header.ifindex, dst);
+        let noarp = m.header.state == NeighbourState::Noarp;
+        if deleted {
+            let was = self.seen.remove(&key);
+            // A hidden entry going, or one never seen as anything but hidden: nothing shown.
+            return !(noarp && was.is_none_or(|s| s.class == class_of(NeighbourState::Noarp)));
+        }
+        let now = Shown {
+            lladdr,
+            class: class_of(m.header.state),
+            router: m.header.flags.contains(NeighbourFlags::Router),
+        };
+        let before = self.seen.insert(key, now.clone());
+        match before {
+            None => !noarp,
+            Some(b) => b != now,
+        }
+    }
+}
+
+/// The kinds one notification changes, or nothing when it is chatter the UI does not show.
+pub fn kinds_of(bytes: &[u8], neigh: &mut NeighTable) -> Kinds {
+    if bytes.len() < 16 {
+        return Kinds::NONE;
+    }
+    let kind = u16::from_ne_bytes([bytes[4], bytes[5]]);
+    match kind {
+        RTM_NEWLINK | RTM_DELLINK => Kinds::LINKS,
+        RTM_NEWADDR | RTM_DELADDR => Kinds::ADDRESSES,
+        RTM_NEWROUTE | RTM_DELROUTE => Kinds::ROUTES,
+        RTM_NEWRULE | RTM_DELRULE => Kinds::RULES,
+        RTM_NEWNETCONF | RTM_DELNETCONF => Kinds::SYSCTLS,
+        RTM_NEWNEIGH | RTM_DELNEIGH => {
+            match NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).map(|m| m.payload) {
+                Ok(NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(m))) => {
+                    if neigh.changes(&m, false) {
+                        Kinds::NEIGHBORS
+                    } else {
+                        Kinds::NONE
+                    }
+                }
+                Ok(NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelNeighbour(m))) => {
+                    if neigh.changes(&m, true) {
+                        Kinds::NEIGHBORS
+                    } else {
+                        Kinds::NONE
+                    }
+                }
+                // Undecodable: read the neighbours again rather than miss a change.
+                _ => Kinds::NEIGHBORS,
+            }
+        }
+        _ => Kinds::NONE,
+    }
+}
+
+/// Splits a datagram into its netlink messages.
+pub fn messages(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut offset = 0;
+    std::iter::from_fn(move || {
+        let bytes = buf.get(offset..)?;
+        if bytes.len() < 16 {
+            return None;
+        }
+        let len = u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+        if len < 16 || len > bytes.len() {
+            return None;
+        }
+        offset += (len + 3) & !3;
+        Some(&bytes[..len])
+    })
+}
+
+#[cfg(test)]
+#[path = "watch_events_tests.rs"]
+mod tests;
