@@ -7,6 +7,7 @@ pub mod iptables_save;
 pub mod nfnetlink;
 pub mod nft_expr;
 pub mod nft_json;
+pub mod nft_name;
 mod nft_summary;
 
 pub use collect::collect_in_current_netns;

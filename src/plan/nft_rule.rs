@@ -213,12 +213,7 @@ pub fn check_names(family: &str, table: &str, chain: &str) -> Result<(), String>
         ));
     }
     for (what, name) in [("table", table), ("chain", chain)] {
-        let mut chars = name.chars();
-        let first_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c));
-        if !first_ok || !rest_ok || name.len() > 64 {
+        if !crate::firewall::nft_name::is_plain(name) {
             return Err(format!(
                 "nft {what} name {:?} is not a plain nft name",
                 name.escape_debug().to_string()

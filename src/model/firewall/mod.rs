@@ -51,7 +51,8 @@ pub struct Firewall {
     pub backends: Vec<Backend>,
     /// Tables from `iptables-save` / `ip6tables-save`, nft and legacy variants.
     pub iptables: Vec<XtTable>,
-    /// Tables from `nft -j list ruleset` (native tables and iptables-nft's tables alike).
+    /// Tables from `nft -j`: the native ones. iptables-nft's own tables are in `iptables`
+    /// (older snapshots list them here too; [`Firewall::claimed_by_iptables_nft`] tells them).
     pub nft: Vec<NftTable>,
     /// Problems met while collecting: missing tools, failed commands, unparsable lines.
     pub errors: Vec<String>,
