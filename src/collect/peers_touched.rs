@@ -33,10 +33,64 @@ pub struct Pairing<'a> {
     pub open: &'a dyn Fn(usize) -> Option<File>,
 }
 
-/// The first position of the link with `ifindex` in `ns`, and whether it is a veth pointing
-/// back at `back`.
-fn find(ns: &Namespace, ifindex: u32) -> Option<usize> {
-    ns.links.iter().position(|l| l.index == ifindex)
+/// Where links are, built only for the namespaces pairing looks into: per namespace, the
+/// first position of each ifindex (as a walk would find it); and, once a new veth must ask
+/// which namespace its nsid names, every veth of the node by ifindex with the index it
+/// points at. A walk per veth made the host's re-read (a thousand veths) quadratic.
+#[derive(Default)]
+struct Index {
+    at: HashMap<usize, HashMap<u32, usize>>,
+    veths: Option<HashMap<u32, Vec<(usize, u32)>>>,
+}
+
+impl Index {
+    /// The first position of the link with `ifindex` in namespace `ni`.
+    fn find(&mut self, namespaces: &[Namespace], ni: usize, ifindex: u32) -> Option<usize> {
+        let at = self.at.entry(ni).or_insert_with(|| {
+            let mut m = HashMap::with_capacity(namespaces[ni].links.len());
+            for (li, l) in namespaces[ni].links.iter().enumerate() {
+                m.entry(l.index).or_insert(li);
+            }
+            m
+        });
+        at.get(&ifindex).copied()
+    }
+
+    /// Namespaces other than `ni` holding a veth at `peer_index` that points at `own_index`,
+    /// in namespace order.
+    fn candidates(
+        &mut self,
+        namespaces: &[Namespace],
+        ni: usize,
+        own_index: u32,
+        peer_index: u32,
+    ) -> Vec<usize> {
+        let veths = self.veths.get_or_insert_with(|| {
+            let mut m: HashMap<u32, Vec<(usize, u32)>> = HashMap::new();
+            for (n, ns) in namespaces.iter().enumerate() {
+                for l in ns.links.iter().filter(|l| l.kind == LinkKind::Veth) {
+                    m.entry(l.index)
+                        .or_default()
+                        .push((n, l.link_index.unwrap_or(0)));
+                }
+            }
+            m
+        });
+        let mut out: Vec<usize> = veths
+            .get(&peer_index)
+            .into_iter()
+            .flatten()
+            .filter(|(n, back)| *n != ni && *back == own_index)
+            .map(|(n, _)| *n)
+            .collect();
+        // A walk took the first veth of that index in each namespace; only it may match.
+        out.dedup();
+        out.retain(|&n| {
+            self.find(namespaces, n, peer_index)
+                .is_some_and(|at| points_back(&namespaces[n], at, own_index))
+        });
+        out
+    }
 }
 
 fn points_back(ns: &Namespace, at: usize, back: u32) -> bool {
@@ -54,6 +108,7 @@ pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) -> Vec<us
         ns.links.iter().filter(|l| l.kind == LinkKind::Veth).count()
     });
     let mut done: HashMap<(usize, u32), ()> = HashMap::new();
+    let mut index = Index::default();
     for ni in order {
         let mut nsid_cache: HashMap<i32, Option<usize>> = HashMap::new();
         for li in 0..namespaces[ni].links.len() {
@@ -75,20 +130,20 @@ pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) -> Vec<us
                     });
                     match known {
                         Some(pn) if pn < namespaces.len() => Some(pn),
-                        _ => *nsid_cache
-                            .entry(id)
-                            .or_insert_with(|| ask(namespaces, p, ni, id, own_index, peer_index)),
+                        _ => *nsid_cache.entry(id).or_insert_with(|| {
+                            let cands = index.candidates(namespaces, ni, own_index, peer_index);
+                            ask(p, ni, id, cands)
+                        }),
                     }
                 }
             };
             done.insert((ni, own_index), ());
-            let peer = peer_ref(namespaces, peer_ns, peer_index);
+            let peer_at =
+                peer_ns.and_then(|pn| Some((pn, index.find(namespaces, pn, peer_index)?)));
+            let peer = peer_ref(namespaces, peer_ns, peer_at, peer_index);
             namespaces[ni].links[li].peer = Some(peer);
             // The other end: the veth at peer_index there pointing back to us.
-            let Some(pn) = peer_ns else { continue };
-            let Some(pli) = find(&namespaces[pn], peer_index) else {
-                continue;
-            };
+            let Some((pn, pli)) = peer_at else { continue };
             if (pn, pli) == (ni, li) || !points_back(&namespaces[pn], pli, own_index) {
                 continue;
             }
@@ -107,32 +162,27 @@ pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) -> Vec<us
     others
 }
 
-/// The namespace `id` names in namespace `ni`: asked of `ni`'s kernel for each namespace
-/// holding a veth at `peer_index` that points back at `own_index`.
-fn ask(
-    namespaces: &[Namespace],
-    p: &mut Pairing<'_>,
-    ni: usize,
-    id: i32,
-    own_index: u32,
-    peer_index: u32,
-) -> Option<usize> {
-    let likely = namespaces.iter().enumerate().filter(|(cand, ns)| {
-        *cand != ni && find(ns, peer_index).is_some_and(|at| points_back(ns, at, own_index))
-    });
-    let candidates: Vec<usize> = likely.map(|(cand, _)| cand).collect();
+/// The namespace `id` names in namespace `ni`: asked of `ni`'s kernel for each candidate
+/// (a namespace holding a veth at the peer index that points back).
+fn ask(p: &mut Pairing<'_>, ni: usize, id: i32, candidates: Vec<usize>) -> Option<usize> {
     let sock = p.sockets.get_mut(&ni)?;
     candidates
         .into_iter()
         .find(|&cand| (p.open)(cand).is_some_and(|f| nsid_of(sock, &f) == Some(id)))
 }
 
-fn peer_ref(namespaces: &[Namespace], ns: Option<usize>, ifindex: u32) -> PeerRef {
+/// `at`: the peer's namespace and the position of the link at `ifindex` there, if any.
+fn peer_ref(
+    namespaces: &[Namespace],
+    ns: Option<usize>,
+    at: Option<(usize, usize)>,
+    ifindex: u32,
+) -> PeerRef {
     match ns {
         Some(pn) => PeerRef {
             namespace: Some(namespaces[pn].name.clone()),
             ifindex,
-            name: find(&namespaces[pn], ifindex).map(|li| namespaces[pn].links[li].name.clone()),
+            name: at.map(|(_, li)| namespaces[pn].links[li].name.clone()),
         },
         None => PeerRef {
             namespace: None,

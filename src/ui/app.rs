@@ -167,6 +167,7 @@ impl App {
             }
             Msg::Collected(s, findings, None) => self.on_snapshot(*s, findings),
             Msg::Collected(s, findings, Some(present)) => self.on_patch(*s, findings, &present),
+            Msg::Findings(findings) => self.on_findings(findings),
             Msg::LoadFailed(text) | Msg::Status(text) => self.status = text,
             Msg::Changed(touched) if self.live() => return vec![Effect::Reread(touched)],
             Msg::Changed(_) => {}
@@ -195,7 +196,7 @@ impl App {
         self.findings = findings;
         self.snapshot = Some(new);
         self.marks.recompute(self.snapshot.as_ref());
-        self.after_snapshot(keep);
+        self.after_snapshot(keep, &mut super::debug_timing::Laps::start("ui whole:"));
     }
 
     /// Applies an action; returns what the loop must do for it. A popup it opens starts at

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use super::app::App;
 use super::components::topology;
+use super::debug_timing::Laps;
 use super::strings;
 use crate::diagnose::Finding;
 use crate::model::{Namespace, Snapshot};
@@ -26,6 +27,7 @@ fn with(like: &Snapshot, namespaces: Vec<Namespace>) -> Snapshot {
 impl App {
     /// Applies a patch: `patch` holds the namespaces that changed, `present` every inode.
     pub(super) fn on_patch(&mut self, patch: Snapshot, findings: Vec<Finding>, present: &[u64]) {
+        let mut laps = super::debug_timing::Laps::start("ui patch:");
         let keep = self.selected_namespace().map(|n| n.name.clone());
         let Some(cur) = self.snapshot.as_mut() else {
             // Nothing to patch (cannot happen: the first read is whole).
@@ -49,22 +51,34 @@ impl App {
         cur.warnings.clone_from(&patch.warnings);
         cur.cni.clone_from(&patch.cni);
         super::selection::sort_namespaces(cur);
+        laps.lap("splice");
         let old = with(&patch, old);
         let mut new = patch;
         new.warnings = Vec::new();
         new.cni = None;
-        self.marks.on_patch(&old, &new);
+        self.marks.on_patch(&old, &new, &mut laps);
         self.findings = findings;
-        self.after_snapshot(keep);
+        self.after_snapshot(keep, &mut laps);
+        laps.end();
+    }
+
+    /// Findings that come after the snapshot they were made on (see `jobs::collector`).
+    pub(super) fn on_findings(&mut self, findings: Vec<Finding>) {
+        self.findings = findings;
+        self.topology.lines = None;
+        topology::ensure(self);
+        self.row_selected = self.row_selected.min(self.row_count().saturating_sub(1));
     }
 
     /// What every new snapshot is followed by: search hits found again, the topology laid
     /// out again if shown, the selection kept on the same namespace.
-    pub(super) fn after_snapshot(&mut self, keep: Option<String>) {
+    pub(super) fn after_snapshot(&mut self, keep: Option<String>, laps: &mut Laps) {
         // The hits are indexes into the snapshot: found again in the new one.
         self.search.refresh(&self.filter, self.snapshot.as_ref());
+        laps.lap("search");
         self.topology.lines = None;
         topology::ensure(self);
+        laps.lap("topology");
         if let Some(name) = keep {
             if let Some(i) = self
                 .visible_namespaces()
@@ -82,6 +96,7 @@ impl App {
         if self.status == strings::REREADING {
             self.status.clear();
         }
+        laps.lap("selection");
     }
 }
 

@@ -83,3 +83,38 @@ impl Clock<'_> {
         }
     }
 }
+
+/// The log of the UI thread's phases (one per process, opened on first use).
+pub fn ui() -> &'static Log {
+    static LOG: std::sync::OnceLock<Log> = std::sync::OnceLock::new();
+    LOG.get_or_init(Log::from_env)
+}
+
+/// Times the phases of one piece of the UI thread's work, as one line.
+pub struct Laps {
+    line: Option<String>,
+    at: Instant,
+}
+
+impl Laps {
+    pub fn start(what: &str) -> Laps {
+        Laps {
+            line: ui().on().then(|| what.to_string()),
+            at: Instant::now(),
+        }
+    }
+
+    pub fn lap(&mut self, name: &str) {
+        if let Some(line) = &mut self.line {
+            let ms = self.at.elapsed().as_secs_f64() * 1000.0;
+            line.push_str(&format!(" {name}={ms:.2}ms"));
+            self.at = Instant::now();
+        }
+    }
+
+    pub fn end(self) {
+        if let Some(line) = &self.line {
+            ui().line(line);
+        }
+    }
+}

@@ -15,47 +15,125 @@ use crate::collect::Options;
 use crate::model::Snapshot;
 use crate::trace::capture::{Capture, Spec};
 
+/// How often the doctor may run during continuous churn: its rules cost tens of
+/// milliseconds on a big node, and a churning node brings a batch every 250 ms.
+const DOCTOR_EVERY: Duration = Duration::from_secs(1);
+
 /// Starts the collector: a thread that keeps the live model (`collect::partial::Live`) and,
 /// for each batch of changes it is sent, re-reads only what they name (everything the first
-/// time and for `Touched::full`), runs the doctor and sends the snapshot with its findings.
-/// Requests waiting when a read ends are folded into one. Everything happens off the render
-/// thread: the rules cost milliseconds on a big node, which the render thread does not pay.
+/// time and for `Touched::full`) and sends the snapshot. Requests waiting when a read ends
+/// are folded into one. The doctor runs here too, off the render thread, with every full
+/// read and at most once a second otherwise: a patch that comes sooner carries the last
+/// findings, and the doctor runs on the model once the second is over (`Msg::Findings`), so
+/// findings lag the namespace list by at most a second.
 pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
     let (requests, rx) = mpsc::channel::<Touched>();
     terminal::spawn("collector", move || {
-        let mut live: Option<Live> = None;
         let timing = debug_timing::Log::from_env();
-        while let Ok(mut touched) = rx.recv() {
-            while let Ok(more) = rx.try_recv() {
-                touched.merge(more);
-            }
-            let mut clock = timing.start(&touched);
-            let read = match live.as_mut() {
-                Some(l) if !touched.full => l.refresh(touched),
-                _ => Live::read(&Options::default()).map(|l| {
-                    live = Some(l);
-                    None
-                }),
+        let mut c = Collector {
+            live: None,
+            findings: Vec::new(),
+            doctor_at: None,
+            pending: false,
+        };
+        loop {
+            let next = match c.doctor_due() {
+                Some(wait) => match rx.recv_timeout(wait) {
+                    Ok(t) => Some(t),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                },
+                None => match rx.recv() {
+                    Ok(t) => Some(t),
+                    Err(_) => return,
+                },
             };
-            clock.lap("read");
-            let msg = match (read, live.as_ref()) {
-                (Ok(changed), Some(l)) => {
-                    let findings = crate::diagnose::diagnose(&l.snapshot);
-                    clock.lap("doctor");
-                    let msg = message(&l.snapshot, findings, changed);
-                    clock.lap("clone");
-                    msg
+            let msg = match next {
+                Some(mut touched) => {
+                    while let Ok(more) = rx.try_recv() {
+                        touched.merge(more);
+                    }
+                    c.read(touched, &timing)
                 }
-                (Err(e), _) => Msg::LoadFailed(e.to_string()),
-                (Ok(_), None) => continue,
+                None => c.doctor_only(&timing),
             };
-            clock.end();
-            if tx.send(msg).is_err() {
-                return;
+            if let Some(msg) = msg {
+                if tx.send(msg).is_err() {
+                    return;
+                }
             }
         }
     });
     requests
+}
+
+/// The collector thread's state.
+struct Collector {
+    live: Option<Live>,
+    /// The last findings, and when the doctor made them.
+    findings: Vec<crate::diagnose::Finding>,
+    doctor_at: Option<std::time::Instant>,
+    /// A patch went out with findings older than it.
+    pending: bool,
+}
+
+impl Collector {
+    /// How long until the doctor is due, when a patch is waiting for it.
+    fn doctor_due(&self) -> Option<Duration> {
+        let at = self.doctor_at?;
+        self.pending
+            .then(|| DOCTOR_EVERY.saturating_sub(at.elapsed()))
+    }
+
+    /// Runs the doctor on the model, now.
+    fn doctor(&mut self) {
+        if let Some(l) = &self.live {
+            self.findings = crate::diagnose::diagnose(&l.snapshot);
+            self.doctor_at = Some(std::time::Instant::now());
+            self.pending = false;
+        }
+    }
+
+    /// The doctor's turn, with no read before it.
+    fn doctor_only(&mut self, timing: &debug_timing::Log) -> Option<Msg> {
+        let mut clock = timing.start(&Touched::default());
+        self.doctor();
+        clock.lap("doctor");
+        clock.end();
+        Some(Msg::Findings(self.findings.clone()))
+    }
+
+    /// Reads what `touched` names and makes the message for the UI.
+    fn read(&mut self, touched: Touched, timing: &debug_timing::Log) -> Option<Msg> {
+        let mut clock = timing.start(&touched);
+        let read = match self.live.as_mut() {
+            Some(l) if !touched.full => l.refresh(touched),
+            _ => Live::read(&Options::default()).map(|l| {
+                self.live = Some(l);
+                None
+            }),
+        };
+        clock.lap("read");
+        let changed = match read {
+            Ok(changed) => changed,
+            Err(e) => return Some(Msg::LoadFailed(e.to_string())),
+        };
+        let due = self.doctor_at.is_none_or(|at| at.elapsed() >= DOCTOR_EVERY);
+        if changed.is_none() || due {
+            self.doctor();
+            clock.lap("doctor");
+        } else {
+            self.pending = true;
+        }
+        let msg = message(
+            &self.live.as_ref()?.snapshot,
+            self.findings.clone(),
+            changed,
+        );
+        clock.lap("clone");
+        clock.end();
+        Some(msg)
+    }
 }
 
 /// The snapshot for the UI: whole after a full read, else only the namespaces that changed

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use crate::model::diff::{diff, Change, ChangeKind, ObjectKind};
 use crate::model::Snapshot;
 
+use super::debug_timing::Laps;
+use super::marks_trim::{trim_pairs, with};
 use super::strings;
 
 /// How long rows changed by the last update stay highlighted.
@@ -59,35 +61,32 @@ impl Marks {
 
     /// A patch replaced the namespaces of `old` by those of `new` (the others did not
     /// change): what it changed flashes, and the changes since the baseline are worked out
-    /// again for those namespaces only.
-    pub fn on_patch(&mut self, old: &Snapshot, new: &Snapshot) {
-        self.flash = self.kept(diff(old, new).changes);
+    /// again for those namespaces only. Both diffs see only the objects that differ
+    /// (`marks_trim`): what a patch costs here follows what changed, not the namespace's size.
+    pub fn on_patch(&mut self, old: &Snapshot, new: &Snapshot, laps: &mut Laps) {
+        let (o, n) = trim_pairs(old.namespaces.iter(), new.namespaces.iter());
+        let flash = diff(&with(old, o), &with(new, n)).changes;
+        self.flash = self.kept(flash);
         self.flash_until = (!self.flash.is_empty()).then(|| Instant::now() + FLASH);
+        laps.lap("flash");
         let Some(base) = &self.baseline else { return };
         let all = || old.namespaces.iter().chain(&new.namespaces);
         let names: HashSet<&str> = all().map(|n| n.name.as_str()).collect();
         let inodes: HashSet<u64> = all().map(|n| n.inode).collect();
-        let then: Vec<_> = base
+        let then = base
             .namespaces
             .iter()
-            .filter(|n| names.contains(n.name.as_str()) || inodes.contains(&n.inode))
-            .cloned()
-            .collect();
-        let mut before = Snapshot {
-            namespaces: then,
-            ..new.clone()
-        };
-        before.taken_at = base.taken_at;
-        let names: HashSet<String> = before
-            .namespaces
-            .iter()
+            .filter(|n| names.contains(n.name.as_str()) || inodes.contains(&n.inode));
+        let gone: HashSet<String> = then
+            .clone()
             .chain(&new.namespaces)
             .map(|n| n.name.clone())
             .collect();
-        self.since_baseline
-            .retain(|c| !names.contains(&c.namespace));
-        let changes = self.kept(diff(&before, new).changes);
+        self.since_baseline.retain(|c| !gone.contains(&c.namespace));
+        let (b, n) = trim_pairs(then, new.namespaces.iter());
+        let changes = self.kept(diff(&with(base, b), &with(new, n)).changes);
         self.since_baseline.extend(changes);
+        laps.lap("baseline");
     }
 
     /// Whether `key` of `object` in namespace `ns` changed since the baseline (with marks on)

@@ -19,6 +19,7 @@ mod jobs;
 pub mod keymap;
 pub mod layout;
 pub mod marks;
+mod marks_trim;
 mod options;
 mod sanitize;
 pub mod save;
@@ -57,6 +58,9 @@ pub enum Msg {
         Vec<crate::diagnose::Finding>,
         Option<Vec<u64>>,
     ),
+    /// The doctor's findings on the live model, run again after patches that came without
+    /// it (the collector runs the rules at most once a second during churn).
+    Findings(Vec<crate::diagnose::Finding>),
     LoadFailed(String),
     /// A line for the status bar (a save finished, …).
     Status(String),

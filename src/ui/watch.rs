@@ -123,7 +123,14 @@ pub struct Watcher {
     last_rescan: Instant,
     last_full: Instant,
     procs: ProcWatch,
+    /// A name appeared or went under a named-namespace directory: look again then. `ip
+    /// netns add` creates the file before it mounts the namespace on it, and a scan in
+    /// between does not see it yet (a mount makes no inotify event).
+    recheck: Option<Instant>,
 }
+
+/// How long after a name appears its namespace is looked for again.
+const RECHECK: Duration = Duration::from_millis(200);
 
 impl Watcher {
     /// Subscribes to every namespace found now (the caller's thread never changes namespace).
@@ -146,6 +153,7 @@ impl Watcher {
             buf: vec![0u8; 64 * 1024],
             last_rescan: Instant::now(),
             last_full: Instant::now(),
+            recheck: None,
         }
     }
 
@@ -161,7 +169,10 @@ impl Watcher {
             fds.push(PollFd::new(ino.as_fd(), PollFlags::POLLIN));
         }
         // A busy node never lets poll time out: the rescan is due by the clock.
-        let wait = RESCAN.saturating_sub(self.last_rescan.elapsed()).min(max);
+        let mut wait = RESCAN.saturating_sub(self.last_rescan.elapsed()).min(max);
+        if let Some(at) = self.recheck {
+            wait = wait.min(at.saturating_duration_since(Instant::now()));
+        }
         let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::NONE);
         let _ = poll(&mut fds, timeout);
         let readable: Vec<bool> = fds.iter().map(|f| f.any().unwrap_or(false)).collect();
@@ -170,7 +181,14 @@ impl Watcher {
         for (sub, _) in self.subs.iter_mut().zip(&readable).filter(|(_, r)| **r) {
             read(sub, &mut self.buf, &mut touched);
         }
-        let named_changed = readable.len() > self.subs.len() && readable[self.subs.len()];
+        let named_event = readable.len() > self.subs.len() && readable[self.subs.len()];
+        let recheck_due = self.recheck.is_some_and(|at| Instant::now() >= at);
+        if named_event {
+            self.recheck = Some(Instant::now() + RECHECK);
+        } else if recheck_due {
+            self.recheck = None;
+        }
+        let named_changed = named_event || recheck_due;
         let rescan_due = self.last_rescan.elapsed() >= RESCAN;
         if rescan_due {
             self.last_rescan = Instant::now();

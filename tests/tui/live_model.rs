@@ -234,3 +234,43 @@ fn the_patched_model_equals_a_full_read_after_random_changes() {
         },
     );
 }
+
+/// `ip netns add` creates the name before it mounts the namespace on it (a mount makes no
+/// inotify event): a name that is not a namespace yet when it appears is looked at again.
+#[test]
+fn a_name_mounted_after_it_appeared_is_found() {
+    in_world(
+        "live_model::a_name_mounted_after_it_appeared_is_found",
+        || {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::create_dir_all("/run/netns").expect("mkdir /run/netns");
+            let mut w = Watcher::start();
+            std::fs::write("/run/netns/late", b"").expect("create the name");
+            let _ = w.wait(Duration::from_millis(100));
+            sh(&[
+                "unshare",
+                "--net",
+                "--",
+                "mount",
+                "--bind",
+                "/proc/self/ns/net",
+                "/run/netns/late",
+            ]);
+            let inode = std::fs::metadata("/run/netns/late").expect("stat").ino();
+            // Well before the /proc rescan (3 s) could find it.
+            let deadline = Instant::now() + Duration::from_millis(1500);
+            loop {
+                let t = w.wait(Duration::from_millis(100));
+                let found = t.discovery.as_ref().is_some_and(|d| {
+                    d.namespaces
+                        .iter()
+                        .any(|n| n.name == "late" && n.inode == inode)
+                });
+                if found {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the mounted name was not found");
+            }
+        },
+    );
+}
