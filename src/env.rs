@@ -35,6 +35,8 @@ pub const NO_COLOR: &str = "NO_COLOR";
 /// Progress notes on stderr for slow work (a silent nameserver, a long read): `always` shows
 /// them even when stderr is not a terminal, `never` hides them; default: on a terminal only.
 pub const PROGRESS: &str = "NETLENS_PROGRESS";
+/// A file the live TUI appends its per-read and per-patch phase times to (for benchmarks).
+pub const DEBUG_TIMING: &str = "NETLENS_DEBUG_TIMING";
 
 /// Everything the environment can change about netlens, read once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +53,8 @@ pub struct Settings {
     pub color: bool,
     /// [`PROGRESS`]: `Some(true)` always, `Some(false)` never, `None` on a terminal only.
     pub progress: Option<bool>,
+    /// [`DEBUG_TIMING`].
+    pub debug_timing: Option<PathBuf>,
     /// The test hooks; empty without the `test-hooks` feature.
     pub hooks: TestHooks,
 }
@@ -65,6 +69,7 @@ impl Default for Settings {
             sysctl_dir: None,
             color: true,
             progress: None,
+            debug_timing: None,
             hooks: TestHooks::default(),
         }
     }
@@ -111,6 +116,7 @@ impl Settings {
                 Some("never" | "0" | "no" | "off") => Some(false),
                 _ => None,
             }),
+            debug_timing: dir(DEBUG_TIMING),
             hooks: TestHooks::from_lookup(&get),
         }
     }

@@ -30,6 +30,7 @@ fn every_variable_lands_in_its_field() {
         (SYSCTL_DIR, "/y"),
         (NO_COLOR, "1"),
         (PROGRESS, "always"),
+        (DEBUG_TIMING, "/t.log"),
     ]);
     assert_eq!(s.netns_dir, Some(PathBuf::from("/run/t-ns")));
     assert_eq!(s.cni.conf_dir, Some(PathBuf::from("/c")));
@@ -43,6 +44,7 @@ fn every_variable_lands_in_its_field() {
     assert_eq!(s.sysctl_dir, Some(PathBuf::from("/y")));
     assert!(!s.color);
     assert_eq!(s.progress, Some(true));
+    assert_eq!(s.debug_timing, Some(PathBuf::from("/t.log")));
     assert_eq!(from(&[(PROGRESS, "never")]).progress, Some(false));
     assert_eq!(from(&[(PROGRESS, "maybe")]).progress, None);
 }

@@ -13,7 +13,7 @@ pub struct Log(Option<std::sync::Mutex<File>>);
 
 impl Log {
     pub fn from_env() -> Log {
-        let path = std::env::var_os("NETLENS_DEBUG_TIMING").filter(|p| !p.is_empty());
+        let path = crate::env::current().debug_timing.clone();
         let file = path.and_then(|p| {
             std::fs::OpenOptions::new()
                 .create(true)
