@@ -180,7 +180,7 @@ pub(super) fn forwarded(
     } else {
         &["raw", "mangle"]
     };
-    let pre = c.decide_at(fw, pre_tables, "PREROUTING", &pkt, &is_local);
+    let pre = c.decide_remembered(fw, pre_tables, "PREROUTING", &pkt, &is_local);
     let stop = |forward| Forwarded {
         forward,
         post: None,
@@ -190,7 +190,7 @@ pub(super) fn forwarded(
     };
     pkt.mark = mark;
     pkt.oif = Some(oif.to_string());
-    let forward = c.decide_at(fw, eval::FORWARD, "FORWARD", &pkt, &is_local);
+    let forward = c.decide_remembered(fw, eval::FORWARD, "FORWARD", &pkt, &is_local);
     let (Verdict::Accept, Some(mark)) = (&forward.verdict, forward.mark) else {
         return stop(Some(forward));
     };
@@ -200,7 +200,7 @@ pub(super) fn forwarded(
     } else {
         &["mangle"]
     };
-    let post = c.decide_at(fw, tables, "POSTROUTING", &pkt, &is_local);
+    let post = c.decide_remembered(fw, tables, "POSTROUTING", &pkt, &is_local);
     Forwarded {
         forward: Some(forward),
         post: Some(post),

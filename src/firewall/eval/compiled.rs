@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::memo::Memo;
 use super::{decide_in, Decision, Pkt};
 use crate::firewall::{Cond, Firewall, XtRule, XtTable};
 
@@ -20,6 +21,7 @@ use crate::firewall::{Cond, Firewall, XtRule, XtTable};
 /// borrow the firewall, so an index that holds it stays covariant in its lifetime.
 pub struct Compiled {
     tables: Vec<OnceCell<CTable>>,
+    memo: OnceCell<Memo>,
 }
 
 /// A table's chains by name and its rules' parsed matches, parallel to `XtTable::chains`.
@@ -42,6 +44,7 @@ impl Compiled {
     pub fn new(fw: &Firewall) -> Self {
         Compiled {
             tables: fw.iptables.iter().map(|_| OnceCell::new()).collect(),
+            memo: OnceCell::new(),
         }
     }
 
@@ -62,6 +65,24 @@ impl Compiled {
     ) -> Decision {
         assert_eq!(self.tables.len(), fw.iptables.len(), "not this firewall's");
         decide_in((fw, self), tables, chain, pkt, is_local)
+    }
+
+    /// [`Compiled::decide_at`], remembered: a packet that differs from one walked before
+    /// only in a source no rule tells apart gets the same decision without a walk.
+    /// `is_local` must be the same for every call on one `Compiled` (the namespace's own
+    /// addresses): it is part of what is remembered.
+    pub fn decide_remembered(
+        &self,
+        fw: &Firewall,
+        tables: &[&str],
+        chain: &str,
+        pkt: &Pkt,
+        is_local: &dyn Fn(IpAddr) -> bool,
+    ) -> Decision {
+        let memo = self.memo.get_or_init(|| Memo::new(fw));
+        memo.get((tables, chain), pkt, is_local, || {
+            self.decide_at(fw, tables, chain, pkt, is_local)
+        })
     }
 }
 

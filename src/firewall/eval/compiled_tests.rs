@@ -212,3 +212,41 @@ fn chains_are_found_as_a_linear_search_found_them() {
         assert_eq!(ct.chain("NO-SUCH-CHAIN"), None);
     }
 }
+
+/// Remembered decisions are the walk's, for senders that share a class (pods of one subnet)
+/// and senders a rule names (kube-proxy's `-s ENDPOINT/32 -j KUBE-MARK-MASQ`).
+#[test]
+fn remembered_decisions_are_the_walks() {
+    let fw = host_firewall();
+    let c = Compiled::new(&fw);
+    let mut rng = Rng(99);
+    let named: Vec<IpAddr> = fw
+        .xt_rules()
+        .filter_map(|r| {
+            r.rule
+                .source
+                .as_ref()?
+                .value
+                .split('/')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let local = |ip: IpAddr| ip == IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10));
+    for _ in 0..600 {
+        let mut pkt = random_pkt(&mut rng, &named, &[53, 80, 443]);
+        pkt.oif = Some("eth0".into());
+        for (tables, chain) in [
+            (PREROUTING, "PREROUTING"),
+            (FORWARD, "FORWARD"),
+            (POSTROUTING, "POSTROUTING"),
+        ] {
+            assert_eq!(
+                c.decide_remembered(&fw, tables, chain, &pkt, &local),
+                decide_at(&fw, tables, chain, &pkt, &local),
+                "{chain} {pkt:?}"
+            );
+        }
+    }
+}

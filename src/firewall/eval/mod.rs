@@ -12,6 +12,7 @@
 
 mod compiled;
 mod matches;
+mod memo;
 mod nft_match;
 mod nft_walk;
 mod units;
