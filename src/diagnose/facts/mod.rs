@@ -10,11 +10,13 @@
 //! namespace; `policy.rs` the look-up through `ip rule`. Split by the question each answers,
 //! so a rule's helper is found by what it asks.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 
+use crate::firewall::eval::Compiled;
 use crate::model::{Link, LinkIndex, Namespace, NsStatus, Snapshot};
 
 mod held;
@@ -84,6 +86,9 @@ pub struct Facts<'a> {
     /// (see `reach.rs`): "does this namespace reach that link" is asked per gateway route.
     up_segments: HashMap<usize, std::collections::HashSet<usize>>,
     up_open: HashMap<usize, Vec<u32>>,
+    /// Per namespace index: its firewall compiled for the evaluator on first use (the NAT
+    /// and FORWARD rules walk kube-proxy's chains once per pod and flow).
+    compiled: Vec<OnceCell<Option<Compiled>>>,
 }
 
 #[derive(Debug, Default)]
@@ -158,6 +163,7 @@ impl<'a> Facts<'a> {
             ports: HashMap::new(),
             up_segments: HashMap::new(),
             up_open: HashMap::new(),
+            compiled: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
         };
         facts.build_lookups();
         facts.build_segments();
@@ -168,6 +174,19 @@ impl<'a> Facts<'a> {
     pub fn with_earlier(mut self, earlier: Option<&'a super::earlier::Earlier>) -> Self {
         self.earlier = earlier;
         self
+    }
+
+    /// `ns`'s firewall compiled for the evaluator, built once per snapshot; `None` when its
+    /// rules were not read or `ns` is not this snapshot's.
+    pub fn compiled(&self, ns: &Namespace) -> Option<&Compiled> {
+        let i = self.ns_idx(&ns.name)?;
+        let own: &'a Namespace = &self.snap.namespaces[i];
+        if !std::ptr::eq(ns, own) {
+            return None;
+        }
+        self.compiled[i]
+            .get_or_init(|| own.firewall.as_ref().map(Compiled::new))
+            .as_ref()
     }
 
     pub fn ns_idx(&self, name: &str) -> Option<usize> {

@@ -276,7 +276,7 @@ fn is_ping(fl: &Flow) -> bool {
 /// The filter FORWARD rule that drops this packet, if one does for sure.
 fn filter_drop(
     ns: &Namespace,
-    fw: &Firewall,
+    fw: (&Firewall, &Compiled),
     from: (Ipv4Addr, &str),
     to: (Ipv4Addr, &str),
     port: (&str, u16),
@@ -297,7 +297,10 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     }
     let flows = flows_through(f, ns);
     let mut opener = Opener::new(ns);
-    let (mut why, beyond_pings) = judge_flows(ns, &flows, &mut opener);
+    let empty = Firewall::default();
+    let mut slot = None;
+    let fw = super::compiled(f, ns, &mut slot, &empty);
+    let (mut why, beyond_pings) = judge_flows((ns, fw), &flows, &mut opener);
     if why.is_empty() {
         return;
     }
@@ -328,7 +331,11 @@ fn flows_through(f: &Facts, ns: &Namespace) -> Vec<Flow> {
 /// Runs each flow's new connection and its reply through FORWARD, handing each drop to
 /// `opener` to accept. Returns the drops in words, and whether anything but pings is dropped
 /// (a router dropping only ICMP may mean it).
-fn judge_flows(ns: &Namespace, flows: &[Flow], opener: &mut Opener<'_>) -> (Vec<String>, bool) {
+fn judge_flows(
+    (ns, fw): (&Namespace, (&Firewall, &Compiled)),
+    flows: &[Flow],
+    opener: &mut Opener<'_>,
+) -> (Vec<String>, bool) {
     let mut why = Vec::new();
     // Flows whose new connections are dropped whatever the port: their per-port copies
     // would only add narrower ACCEPTs to the same fix.
@@ -345,7 +352,12 @@ fn judge_flows(ns: &Namespace, flows: &[Flow], opener: &mut Opener<'_>) -> (Vec<
             .map(|(p, n)| (p.as_str(), *n))
             .unwrap_or(("tcp", 443));
         let drop_in = |n: &Namespace, from: (Ipv4Addr, &str), to: (Ipv4Addr, &str), ct| {
-            filter_drop(n, n.firewall.as_ref()?, from, to, port, ct)
+            if std::ptr::eq(n, ns) {
+                return filter_drop(n, fw, from, to, port, ct);
+            }
+            // The opener's copy with an accept added: its own rules.
+            let nfw = n.firewall.as_ref()?;
+            filter_drop(n, (nfw, &Compiled::new(nfw)), from, to, port, ct)
         };
         let (a, b) = ((fl.src, fl.iif.as_str()), (fl.dst, fl.oif.as_str()));
         let new = drop_in(ns, a, b, "NEW");

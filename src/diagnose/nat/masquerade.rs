@@ -16,7 +16,12 @@ use crate::model::Namespace;
 use crate::plan::Step;
 
 /// Whether the sender's outbound packet is masqueraded: `None` when it cannot be told.
-fn masqueraded(ns: &Namespace, fw: &Firewall, s: &Sender, uplink: &str) -> Option<bool> {
+fn masqueraded(
+    ns: &Namespace,
+    fw: (&Firewall, &Compiled),
+    s: &Sender,
+    uplink: &str,
+) -> Option<bool> {
     let dst = if s.dst.prefix_len() == 0 {
         OUTSIDE
     } else {
@@ -46,7 +51,8 @@ pub(super) fn no_masquerade(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         return;
     };
     let empty = Firewall::default();
-    let fw = ns.firewall.as_ref().unwrap_or(&empty);
+    let mut slot = None;
+    let fw = super::compiled(f, ns, &mut slot, &empty);
     // A plain router's upstream missing the route back is `no-route` there (routing.rs):
     // masquerading here would repair outbound traffic and leave inbound broken.
     if super::super::routing::meant_to_route_upstream(f, ns) {

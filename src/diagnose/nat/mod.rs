@@ -15,7 +15,7 @@ mod stale_nat;
 
 use super::facts::{subnet, Facts};
 use super::Finding;
-use crate::firewall::eval::{self, decide_at, Decision, Pkt, Verdict};
+use crate::firewall::eval::{self, Compiled, Decision, Pkt, Verdict};
 use crate::firewall::{Cond, Firewall, IpFamily, XtRuleRef};
 use crate::model::Namespace;
 use forward_drop::forward_drop;
@@ -126,6 +126,21 @@ pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
     set
 }
 
+/// `ns`'s firewall and its compiled form: the one `f` holds, or (for a namespace `f` does not
+/// hold, or no rules read) compiled into `slot` here.
+pub(super) fn compiled<'s>(
+    f: &'s Facts,
+    ns: &'s Namespace,
+    slot: &'s mut Option<Compiled>,
+    empty: &'s Firewall,
+) -> (&'s Firewall, &'s Compiled) {
+    let fw = ns.firewall.as_ref().unwrap_or(empty);
+    if let Some(c) = f.compiled(ns) {
+        return (fw, c);
+    }
+    (fw, slot.insert(Compiled::new(fw)))
+}
+
 /// An address standing for "the internet" beyond an uplink (TEST-NET-2: never a real host,
 /// and outside every private range that rules exempt from masquerading).
 pub(super) const OUTSIDE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
@@ -142,7 +157,7 @@ pub(super) struct Forwarded {
 
 pub(super) fn forwarded(
     ns: &Namespace,
-    fw: &Firewall,
+    (fw, c): (&Firewall, &Compiled),
     (src, iif): (Ipv4Addr, &str),
     (dst, oif): (Ipv4Addr, &str),
     (proto, dport): (&str, u16),
@@ -165,7 +180,7 @@ pub(super) fn forwarded(
     } else {
         &["raw", "mangle"]
     };
-    let pre = decide_at(fw, pre_tables, "PREROUTING", &pkt, &is_local);
+    let pre = c.decide_remembered(fw, pre_tables, "PREROUTING", &pkt, &is_local);
     let stop = |forward| Forwarded {
         forward,
         post: None,
@@ -175,7 +190,7 @@ pub(super) fn forwarded(
     };
     pkt.mark = mark;
     pkt.oif = Some(oif.to_string());
-    let forward = decide_at(fw, eval::FORWARD, "FORWARD", &pkt, &is_local);
+    let forward = c.decide_remembered(fw, eval::FORWARD, "FORWARD", &pkt, &is_local);
     let (Verdict::Accept, Some(mark)) = (&forward.verdict, forward.mark) else {
         return stop(Some(forward));
     };
@@ -185,7 +200,7 @@ pub(super) fn forwarded(
     } else {
         &["mangle"]
     };
-    let post = decide_at(fw, tables, "POSTROUTING", &pkt, &is_local);
+    let post = c.decide_remembered(fw, tables, "POSTROUTING", &pkt, &is_local);
     Forwarded {
         forward: Some(forward),
         post: Some(post),

@@ -4,8 +4,7 @@
 
 use std::net::IpAddr;
 
-use ipnet::IpNet;
-
+use super::compiled::{nets_have, ranges_have, CRule};
 use super::Pkt;
 use crate::firewall::{Cond, XtRule};
 
@@ -21,14 +20,15 @@ pub(super) struct Ctx<'a> {
 }
 
 /// Whether `r` matches `pkt`.
-pub(super) fn matches(r: &XtRule, pkt: &Pkt, cx: &Ctx) -> Hit {
+/// `cr` is `r`'s parsed matches ([`CRule`]).
+pub(super) fn matches(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hit {
     let mut ok = true;
-    ok &= cond(&r.source, |v| net_has(v, pkt.src));
-    ok &= cond(&r.destination, |v| net_has(v, pkt.dst));
+    ok &= parsed(&cr.src, |n| nets_have(n, pkt.src));
+    ok &= parsed(&cr.dst, |n| nets_have(n, pkt.dst));
     ok &= cond(&r.in_iface, |v| iface(v, pkt.iif.as_deref()));
     ok &= cond(&r.out_iface, |v| iface(v, pkt.oif.as_deref()));
-    ok &= cond(&r.protocol, |v| proto_is(v, &pkt.proto));
-    ok &= cond(&r.dport, |v| pkt.dport.is_some_and(|p| ports_have(v, p)));
+    ok &= parsed(&cr.proto, |v| proto_lower_is(v, &pkt.proto));
+    ok &= parsed(&cr.dport, |r| pkt.dport.is_some_and(|p| ranges_have(r, p)));
     if r.sport.is_some() {
         // A probe's source port is ephemeral.
         return Err("a source-port match (the client's port is not known)".into());
@@ -109,8 +109,15 @@ fn cond(c: &Option<Cond>, test: impl Fn(&str) -> bool) -> bool {
     }
 }
 
-fn proto_is(v: &str, proto: &str) -> bool {
-    let v = v.to_ascii_lowercase();
+fn parsed<T>(c: &Option<(T, bool)>, test: impl Fn(&T) -> bool) -> bool {
+    match c {
+        None => true,
+        Some((v, negated)) => test(v) != *negated,
+    }
+}
+
+/// `v` already lower-cased ([`CRule::proto`]).
+fn proto_lower_is(v: &str, proto: &str) -> bool {
     v == "all"
         || v == "0"
         || v == proto
@@ -119,10 +126,12 @@ fn proto_is(v: &str, proto: &str) -> bool {
         || (proto == "udp" && v == "17")
 }
 
-/// `10.0.0.0/8`, `10.0.0.1`, or a comma list of them.
+/// `10.0.0.0/8`, `10.0.0.1`, or a comma list of them. The walk uses the parsed form
+/// ([`CRule`]); this text reading is its reference in tests.
+#[cfg(test)]
 pub(super) fn net_has(v: &str, ip: IpAddr) -> bool {
     v.split(',').any(|v| {
-        if let Ok(n) = v.parse::<IpNet>() {
+        if let Ok(n) = v.parse::<ipnet::IpNet>() {
             return n.contains(&ip);
         }
         v.parse::<IpAddr>().is_ok_and(|a| a == ip)
@@ -138,7 +147,8 @@ pub(super) fn iface(v: &str, name: Option<&str>) -> bool {
     }
 }
 
-/// `80`, `80:90`, `80,443,8000:8080`.
+/// `80`, `80:90`, `80,443,8000:8080` (the parsed form's reference in tests).
+#[cfg(test)]
 pub(super) fn ports_have(v: &str, p: u16) -> bool {
     v.split(',').any(|part| match part.split_once(':') {
         Some((a, b)) => {

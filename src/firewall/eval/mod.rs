@@ -10,7 +10,9 @@
 //! (tables of family ip/ip6/inet that iptables-nft did not create) are walked too, at their
 //! priority among the iptables tables; `bridge`, `arp` and `netdev` tables are not.
 
+mod compiled;
 mod matches;
+mod memo;
 mod nft_match;
 mod nft_walk;
 mod units;
@@ -19,6 +21,7 @@ mod walk;
 use std::net::IpAddr;
 
 use crate::firewall::{Firewall, IpFamily};
+pub use compiled::Compiled;
 use matches::Ctx;
 pub use nft_walk::chain_name as nft_chain_name;
 pub use units::claimed_by_iptables_nft;
@@ -116,8 +119,21 @@ pub fn decide(
 /// first that drops (or cannot be judged) ends it; `accept` ends only its own table or base
 /// chain; the first NAT decides the translation and later NAT chains are skipped, while
 /// filter chains after it still run; the mark carries over.
+///
+/// This compiles the tables it walks for one call; a caller that walks one firewall many
+/// times builds a [`Compiled`] once and calls [`Compiled::decide_at`].
 pub fn decide_at(
     fw: &Firewall,
+    tables: &[&str],
+    chain: &str,
+    pkt: &Pkt,
+    is_local: &dyn Fn(IpAddr) -> bool,
+) -> Decision {
+    decide_in((fw, &Compiled::new(fw)), tables, chain, pkt, is_local)
+}
+
+fn decide_in(
+    (fw, c): (&Firewall, &Compiled),
     tables: &[&str],
     chain: &str,
     pkt: &Pkt,
@@ -138,7 +154,7 @@ pub fn decide_at(
             continue;
         }
         let r = match unit {
-            Unit::Xt(t) => walk::table(t, chain, pkt, &mut cx, &mut unsure),
+            Unit::Xt(t, i) => walk::table((t, c.table(fw, i)), chain, pkt, &mut cx, &mut unsure),
             Unit::Nft(t, ci, _) => nft_walk::base_chain(t, ci, pkt, &mut cx, &mut unsure),
         };
         if assumed == Verdict::Accept {
@@ -170,6 +186,8 @@ pub fn decide_at(
     }
 }
 
+#[cfg(test)]
+mod compiled_tests;
 #[cfg(test)]
 mod nft_tests;
 #[cfg(test)]

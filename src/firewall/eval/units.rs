@@ -7,8 +7,9 @@ use crate::firewall::{Firewall, IpFamily, NftTable, XtTable};
 
 /// One base chain at a hook.
 pub(super) enum Unit<'a> {
-    /// An iptables table (nft or legacy backend): its built-in chain of the hook's name.
-    Xt(&'a XtTable),
+    /// An iptables table (nft or legacy backend): its built-in chain of the hook's name, and
+    /// its index in `Firewall::iptables` (for its compiled form).
+    Xt(&'a XtTable, usize),
     /// A native nft table's base chain (index), and whether it is of type nat.
     Nft(&'a NftTable, usize, bool),
 }
@@ -16,7 +17,7 @@ pub(super) enum Unit<'a> {
 impl Unit<'_> {
     pub(super) fn is_nat(&self) -> bool {
         match self {
-            Unit::Xt(t) => t.name == "nat",
+            Unit::Xt(t, _) => t.name == "nat",
             Unit::Nft(_, _, nat) => *nat,
         }
     }
@@ -51,12 +52,13 @@ pub(super) fn units<'a>(
     let fam = family(pkt.dst);
     let mut out: Vec<(i64, Unit)> = Vec::new();
     for name in tables {
-        for t in fw
+        for (i, t) in fw
             .iptables
             .iter()
-            .filter(|t| t.name == *name && t.family == fam)
+            .enumerate()
+            .filter(|(_, t)| t.name == *name && t.family == fam)
         {
-            out.push((xt_prio(name, &hook), Unit::Xt(t)));
+            out.push((xt_prio(name, &hook), Unit::Xt(t, i)));
         }
     }
     if !matches!(

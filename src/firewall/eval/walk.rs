@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use super::compiled::CTable;
 use super::matches::{matches, parse_mark, Ctx};
 use super::{Pkt, Verdict};
 use crate::firewall::{XtRule, XtTable};
@@ -53,13 +54,13 @@ pub fn rule_text(r: &XtRule) -> String {
 
 /// Walks `chain` of `t`; updates the marks in `cx`.
 pub(super) fn table(
-    t: &XtTable,
+    (t, ct): (&XtTable, &CTable),
     chain: &str,
     pkt: &Pkt,
     cx: &mut Ctx,
     unsure: &mut Vec<String>,
 ) -> Out {
-    let Some(ci) = t.chains.iter().position(|c| c.name == chain) else {
+    let Some(ci) = ct.chain(chain) else {
         return Out {
             verdict: Verdict::Accept,
             assumed: Verdict::Accept,
@@ -73,14 +74,14 @@ pub(super) fn table(
         ctmark: cx.ctmark,
     };
     let mut forks = MAX_FORKS;
-    let out = run(t, st, pkt, cx.is_local, unsure, &mut forks);
+    let out = run((t, ct), st, pkt, cx.is_local, unsure, &mut forks);
     cx.mark = out.mark;
     cx.ctmark = out.ctmark;
     out
 }
 
 fn run(
-    t: &XtTable,
+    (t, ct): (&XtTable, &CTable),
     mut st: State,
     pkt: &Pkt,
     is_local: &dyn Fn(IpAddr) -> bool,
@@ -97,13 +98,14 @@ fn run(
             st.stack.pop();
             continue;
         };
+        let cr = &ct.rules[ci][*ri];
         *ri += 1;
         let cx = Ctx {
             mark: st.mark,
             ctmark: st.ctmark,
             is_local,
         };
-        let matched = matches(r, pkt, &cx);
+        let matched = matches(r, cr, pkt, &cx);
         if matches!(matched, Ok(false)) {
             continue;
         }
@@ -112,7 +114,7 @@ fn run(
         let by = format!("{} {}: {}", t.name, chain.name, rule_text(r));
         match matched {
             Ok(false) => {}
-            Ok(true) => match apply(t, r, &by, &mut st) {
+            Ok(true) => match apply(ct, r, &by, &mut st) {
                 Flow::Continue => {}
                 Flow::Return => {
                     st.stack.pop();
@@ -136,15 +138,15 @@ fn run(
                 *forks -= 1;
                 // Both ways: the rule matches (a) or not (b).
                 let mut sa = st.clone();
-                let a = match apply(t, r, &by, &mut sa) {
-                    Flow::Continue => run(t, sa, pkt, is_local, unsure, forks),
+                let a = match apply(ct, r, &by, &mut sa) {
+                    Flow::Continue => run((t, ct), sa, pkt, is_local, unsure, forks),
                     Flow::Return => {
                         sa.stack.pop();
-                        run(t, sa, pkt, is_local, unsure, forks)
+                        run((t, ct), sa, pkt, is_local, unsure, forks)
                     }
                     Flow::Done(v) => end(v, &sa),
                 };
-                let b = run(t, st, pkt, is_local, unsure, forks);
+                let b = run((t, ct), st, pkt, is_local, unsure, forks);
                 return combine(a, b, by, why);
             }
         }
@@ -226,7 +228,7 @@ const NON_TERMINAL: [&str; 17] = [
     "IDLETIMER",
 ];
 
-fn apply(t: &XtTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
+fn apply(ct: &CTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
     let Some(target) = r.target.as_deref() else {
         return Flow::Continue;
     };
@@ -265,7 +267,7 @@ fn apply(t: &XtTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
             Err(why) => Flow::Done(Verdict::CannotJudge { by, why }),
         },
         t2 if NON_TERMINAL.contains(&t2) => Flow::Continue,
-        user => match t.chains.iter().position(|c| c.name == user) {
+        user => match ct.chain(user) {
             Some(_) if st.stack.len() >= MAX_DEPTH => Flow::Done(Verdict::CannotJudge {
                 by,
                 why: format!("jumps nest deeper than {MAX_DEPTH}"),
