@@ -90,6 +90,11 @@ fn faulted(pods: usize) -> Snapshot {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs benches too, in debug: seconds per diagnose there.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("doctor benchmark: run it with `cargo bench --bench doctor`");
+        return;
+    }
     let runs = runs();
     println!("doctor on a node-shaped snapshot (500 services), {runs} runs each:");
     for pods in sizes() {
