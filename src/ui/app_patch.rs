@@ -8,21 +8,10 @@ use std::collections::HashSet;
 use super::app::App;
 use super::components::topology;
 use super::debug_timing::Laps;
+use super::marks_trim::with;
 use super::strings;
 use crate::diagnose::Finding;
-use crate::model::{Namespace, Snapshot};
-
-/// A snapshot holding `namespaces` and the rest of `like`.
-fn with(like: &Snapshot, namespaces: Vec<Namespace>) -> Snapshot {
-    Snapshot {
-        schema_version: like.schema_version,
-        taken_at: like.taken_at,
-        hostname: like.hostname.clone(),
-        namespaces,
-        warnings: Vec::new(),
-        cni: None,
-    }
-}
+use crate::model::Snapshot;
 
 impl App {
     /// Applies a patch: `patch` holds the namespaces that changed, `present` every inode.
