@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::memo::Memo;
+use super::memo::{Memo, Tested};
 use super::{decide_in, Decision, Pkt};
 use crate::firewall::{Cond, Firewall, XtRule, XtTable};
 
@@ -22,12 +22,49 @@ use crate::firewall::{Cond, Firewall, XtRule, XtTable};
 pub struct Compiled {
     tables: Vec<OnceCell<CTable>>,
     memo: OnceCell<Memo>,
+    /// Whether tables jump through runs of one-host rules ([`Run`]); off only in tests, as the
+    /// reference the runs are checked against.
+    runs: bool,
 }
 
 /// A table's chains by name and its rules' parsed matches, parallel to `XtTable::chains`.
 pub(super) struct CTable {
+    /// Which of the firewall's iptables tables this is.
+    pub idx: usize,
     index: HashMap<String, usize>,
     pub rules: Vec<Vec<CRule>>,
+    /// Per chain, per rule: the [`Run`] (index into `runs`) the rule belongs to.
+    run_at: Vec<Vec<Option<u32>>>,
+    runs: Vec<Run>,
+}
+
+/// A stretch of consecutive rules in one chain that each match exactly one host address by
+/// source (or each by destination) and can never be "cannot judge": kube-proxy's
+/// `KUBE-SERVICES` (`-d VIP/32 …`, 500 of them) and the bridge plugin's per-pod
+/// `POSTROUTING -s POD/32 -j CNI-…` (one per pod). A packet can only match the rules of
+/// its own address there, so the walk jumps straight to them instead of testing every one:
+/// each skipped rule is a certain "no match", which the walk passes over without effect.
+pub(super) struct Run {
+    /// One past the run's last rule.
+    end: usize,
+    /// Keyed by the packet's source (else its destination).
+    pub by_src: bool,
+    /// The rules (indexes in the chain, ascending) of each host.
+    at: HashMap<IpAddr, Vec<usize>>,
+}
+
+/// Runs shorter than this are walked rule by rule: the jump saves nothing there.
+const MIN_RUN: usize = 8;
+
+impl Run {
+    /// The first rule at or after `from` that `ip` can match, else the run's end.
+    pub fn next(&self, from: usize, ip: IpAddr) -> usize {
+        let Some(rules) = self.at.get(&ip) else {
+            return self.end;
+        };
+        let i = rules.partition_point(|&r| r < from);
+        rules.get(i).copied().unwrap_or(self.end)
+    }
 }
 
 /// The fixed matches of one rule, parsed: `None` where the rule has no such match.
@@ -45,12 +82,22 @@ impl Compiled {
         Compiled {
             tables: fw.iptables.iter().map(|_| OnceCell::new()).collect(),
             memo: OnceCell::new(),
+            runs: true,
+        }
+    }
+
+    /// [`Compiled::new`] walking every rule one by one: the reference for the runs.
+    #[cfg(test)]
+    pub(super) fn without_runs(fw: &Firewall) -> Self {
+        Compiled {
+            runs: false,
+            ..Compiled::new(fw)
         }
     }
 
     /// The `i`th iptables table of `fw`, compiled.
     pub(super) fn table(&self, fw: &Firewall, i: usize) -> &CTable {
-        self.tables[i].get_or_init(|| CTable::new(&fw.iptables[i]))
+        self.tables[i].get_or_init(|| CTable::new(&fw.iptables[i], i, self.runs))
     }
 
     /// [`super::decide_at`] over the compiled tables: the same decision. `fw` is the
@@ -64,11 +111,12 @@ impl Compiled {
         is_local: &dyn Fn(IpAddr) -> bool,
     ) -> Decision {
         assert_eq!(self.tables.len(), fw.iptables.len(), "not this firewall's");
-        decide_in((fw, self), tables, chain, pkt, is_local)
+        decide_in((fw, self), (tables, chain), pkt, is_local, None)
     }
 
     /// [`Compiled::decide_at`], remembered: a packet that differs from one walked before
-    /// only in a source no rule tells apart gets the same decision without a walk.
+    /// only in its source, where every source match that walk reached answers the same for
+    /// it, gets the same decision without a walk (see [`super::memo`]).
     /// `is_local` must be the same for every call on one `Compiled` (the namespace's own
     /// addresses): it is part of what is remembered.
     pub fn decide_remembered(
@@ -79,32 +127,118 @@ impl Compiled {
         pkt: &Pkt,
         is_local: &dyn Fn(IpAddr) -> bool,
     ) -> Decision {
+        assert_eq!(self.tables.len(), fw.iptables.len(), "not this firewall's");
         let memo = self.memo.get_or_init(|| Memo::new(fw));
-        memo.get((tables, chain), pkt, is_local, || {
-            self.decide_at(fw, tables, chain, pkt, is_local)
-        })
+        memo.get(
+            (tables, chain),
+            pkt,
+            is_local,
+            |test, src| self.answer(fw, test, src),
+            |rec| decide_in((fw, self), (tables, chain), pkt, is_local, Some(rec)),
+        )
+    }
+
+    /// What a source test a walk noted answers for source `src`.
+    fn answer(&self, fw: &Firewall, test: Tested, src: IpAddr) -> u32 {
+        match test {
+            Tested::Src(t, c, r) => {
+                let cr = &self.table(fw, t).rules[c][r];
+                super::matches::src_hit(cr, src).map_or(0, |(_, inside)| u32::from(inside))
+            }
+            Tested::Run(t, c, from) => self.table(fw, t).run_next(c, from, src) as u32,
+        }
     }
 }
 
 impl CTable {
-    fn new(t: &XtTable) -> Self {
+    fn new(t: &XtTable, idx: usize, with_runs: bool) -> Self {
         let mut index = HashMap::with_capacity(t.chains.len());
         for (i, c) in t.chains.iter().enumerate() {
             // The first chain of a name wins, as a linear search found it.
             index.entry(c.name.clone()).or_insert(i);
         }
-        let rules = t
+        let rules: Vec<Vec<CRule>> = t
             .chains
             .iter()
             .map(|c| c.rules.iter().map(compile_rule).collect())
             .collect();
-        CTable { index, rules }
+        let mut runs = Vec::new();
+        let run_at = t
+            .chains
+            .iter()
+            .zip(&rules)
+            .map(|(c, cr)| match with_runs {
+                true => find_runs(&c.rules, cr, &mut runs),
+                false => vec![None; c.rules.len()],
+            })
+            .collect();
+        CTable {
+            idx,
+            index,
+            rules,
+            run_at,
+            runs,
+        }
+    }
+
+    /// The run rule `ri` of chain `ci` belongs to.
+    pub fn run_at(&self, ci: usize, ri: usize) -> Option<&Run> {
+        let at = (*self.run_at[ci].get(ri)?)?;
+        Some(&self.runs[at as usize])
+    }
+
+    /// [`Run::next`] of the run holding rule `from` of chain `ci` (`from` itself when none).
+    pub fn run_next(&self, ci: usize, from: usize, ip: IpAddr) -> usize {
+        self.run_at(ci, from).map_or(from, |r| r.next(from, ip))
     }
 
     /// The index of chain `name`.
     pub fn chain(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
     }
+}
+
+/// The one host address rule `cr` matches by source (`true`) or destination, if that is the
+/// only address it takes there, not negated, and the rule can never be "cannot judge".
+fn single_host(r: &XtRule, cr: &CRule, by_src: bool) -> Option<IpAddr> {
+    let (nets, negated) = if by_src { &cr.src } else { &cr.dst }.as_ref()?;
+    let [n] = nets.as_slice() else { return None };
+    (!negated && n.prefix_len() == n.max_prefix_len() && super::matches::never_unsure(r))
+        .then_some(n.addr())
+}
+
+/// The runs of one chain's rules (pushed to `runs`), and each rule's run.
+fn find_runs(rules: &[XtRule], cr: &[CRule], runs: &mut Vec<Run>) -> Vec<Option<u32>> {
+    let mut at = vec![None; rules.len()];
+    let mut i = 0;
+    while i < rules.len() {
+        // The longer of the source run and the destination run starting here.
+        let len = |by_src: bool| {
+            (i..rules.len())
+                .take_while(|&j| single_host(&rules[j], &cr[j], by_src).is_some())
+                .count()
+        };
+        let (s, d) = (len(true), len(false));
+        let (by_src, n) = if s >= d { (true, s) } else { (false, d) };
+        if n < MIN_RUN {
+            i += 1;
+            continue;
+        }
+        let mut hosts: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+        for j in i..i + n {
+            if let Some(ip) = single_host(&rules[j], &cr[j], by_src) {
+                hosts.entry(ip).or_default().push(j);
+            }
+            at[j] = Some(runs.len() as u32);
+        }
+        runs.push(Run {
+            end: i + n,
+            by_src,
+            at: hosts,
+        });
+        i += n;
+    }
+    at
 }
 
 /// One rule's fixed matches, parsed.

@@ -105,6 +105,7 @@ fn compiled_rules_match_as_their_text() {
             mark: Some(pkt.mark),
             ctmark: Some(0),
             is_local: &local,
+            rec: None,
         };
         let r = rules[rng.below(rules.len())];
         let want = matches(r, &CRule::default(), &pkt, &cx).map(|b| b && text_fixed(r, &pkt));

@@ -17,13 +17,34 @@ pub(super) struct Ctx<'a> {
     pub mark: Option<u32>,
     pub ctmark: Option<u32>,
     pub is_local: &'a dyn Fn(IpAddr) -> bool,
+    /// Where the walk notes each source test it makes, for the memo.
+    pub rec: Rec<'a>,
 }
+
+/// The source tests of a walk, in order, and what each answered (see [`super::memo`]).
+pub(super) type Rec<'a> = Option<&'a std::cell::RefCell<Vec<(super::memo::Tested, u32)>>>;
 
 /// Whether `r` matches `pkt`.
 /// `cr` is `r`'s parsed matches ([`CRule`]).
+#[cfg(test)]
 pub(super) fn matches(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hit {
+    Ok(matches_but_src(r, cr, pkt, cx)? && src_hit(cr, pkt.src).is_none_or(|(hit, _)| hit))
+}
+
+/// The rule's source match for `src`: `None` when it has none, else (whether it matches,
+/// whether `src` is in its addresses before negation).
+pub(super) fn src_hit(cr: &CRule, src: IpAddr) -> Option<(bool, bool)> {
+    let (nets, negated) = cr.src.as_ref()?;
+    let inside = nets_have(nets, src);
+    Some((inside != *negated, inside))
+}
+
+/// Whether `r` matches `pkt` apart from its source address match (`-s`): the walk tests
+/// that last, and only when everything else matches, so the memo ([`super::memo`]) learns
+/// which source matches a decision really depended on. Whether the rule can be judged never
+/// depends on the source, so `matches_but_src(…)? && src_hit(…)` is the whole match.
+pub(super) fn matches_but_src(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hit {
     let mut ok = true;
-    ok &= parsed(&cr.src, |n| nets_have(n, pkt.src));
     ok &= parsed(&cr.dst, |n| nets_have(n, pkt.dst));
     ok &= cond(&r.in_iface, |v| iface(v, pkt.iif.as_deref()));
     ok &= cond(&r.out_iface, |v| iface(v, pkt.oif.as_deref()));
@@ -37,25 +58,7 @@ pub(super) fn matches(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hit {
     let mut module = "";
     for m in &r.matches {
         let hit = match m.option.as_str() {
-            "-s"
-            | "--source"
-            | "--src"
-            | "-d"
-            | "--destination"
-            | "--dst"
-            | "-i"
-            | "--in-interface"
-            | "-o"
-            | "--out-interface"
-            | "-p"
-            | "--protocol"
-            | "--dport"
-            | "--dports"
-            | "--destination-port"
-            | "--destination-ports"
-            | "--comment"
-            | "--limit-iface-in"
-            | "--limit-iface-out" => continue,
+            o if PARSED.contains(&o) => continue,
             "-m" | "--match" => {
                 module = m.value.as_str();
                 if !KNOWN_MODULES.contains(&module) {
@@ -86,6 +89,39 @@ pub(super) fn matches(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hit {
         ok &= hit != m.negated;
     }
     Ok(ok)
+}
+
+/// Options [`CRule`] holds parsed (or that match everything): the loop passes over them.
+const PARSED: [&str; 19] = [
+    "-s",
+    "--source",
+    "--src",
+    "-d",
+    "--destination",
+    "--dst",
+    "-i",
+    "--in-interface",
+    "-o",
+    "--out-interface",
+    "-p",
+    "--protocol",
+    "--dport",
+    "--dports",
+    "--destination-port",
+    "--destination-ports",
+    "--comment",
+    "--limit-iface-in",
+    "--limit-iface-out",
+];
+
+/// Whether [`matches_but_src`] can only answer yes or no for `r`, whatever the packet and
+/// marks: no source port, only options it holds parsed and modules it knows.
+pub(super) fn never_unsure(r: &XtRule) -> bool {
+    r.sport.is_none()
+        && r.matches.iter().all(|m| match m.option.as_str() {
+            "-m" | "--match" => KNOWN_MODULES.contains(&m.value.as_str()),
+            o => PARSED.contains(&o),
+        })
 }
 
 const KNOWN_MODULES: [&str; 11] = [

@@ -129,21 +129,28 @@ pub fn decide_at(
     pkt: &Pkt,
     is_local: &dyn Fn(IpAddr) -> bool,
 ) -> Decision {
-    decide_in((fw, &Compiled::new(fw)), tables, chain, pkt, is_local)
+    decide_in(
+        (fw, &Compiled::new(fw)),
+        (tables, chain),
+        pkt,
+        is_local,
+        None,
+    )
 }
 
 fn decide_in(
     (fw, c): (&Firewall, &Compiled),
-    tables: &[&str],
-    chain: &str,
+    (tables, chain): (&[&str], &str),
     pkt: &Pkt,
     is_local: &dyn Fn(IpAddr) -> bool,
+    rec: matches::Rec,
 ) -> Decision {
     let mut cx = Ctx {
         mark: Some(pkt.mark),
         // A new connection's conntrack mark starts at 0; a reply's was set earlier.
         ctmark: (pkt.ct == "NEW").then_some(0),
         is_local,
+        rec,
     };
     let mut unsure = Vec::new();
     let mut assumed = Verdict::Accept;
@@ -188,6 +195,8 @@ fn decide_in(
 
 #[cfg(test)]
 mod compiled_tests;
+#[cfg(test)]
+mod memo_tests;
 #[cfg(test)]
 mod nft_tests;
 #[cfg(test)]

@@ -190,6 +190,7 @@ fn statement(t: &NftTable, s: &NftStmt, by: &str, pkt: &Pkt, st: &mut State) -> 
                 mark: st.mark,
                 ctmark: st.ctmark,
                 is_local: &|_| false,
+                rec: None,
             };
             let right = match expand(t, right) {
                 Ok(r) => r,
@@ -246,6 +247,7 @@ fn statement(t: &NftTable, s: &NftStmt, by: &str, pkt: &Pkt, st: &mut State) -> 
                 mark: st.mark,
                 ctmark: st.ctmark,
                 is_local: &|_| false,
+                rec: None,
             };
             for e in entries {
                 match holds(key, NftOp::Eq, std::slice::from_ref(&e.when), pkt, &cx) {

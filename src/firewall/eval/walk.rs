@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 
 use super::compiled::CTable;
-use super::matches::{matches, parse_mark, Ctx};
+use super::matches::{matches_but_src, parse_mark, src_hit, Ctx, Rec};
+use super::memo::Tested;
 use super::{Pkt, Verdict};
 use crate::firewall::{XtRule, XtTable};
 
@@ -16,6 +17,8 @@ const MAX_FORKS: usize = 64;
 /// Where the walk is: the chain stack (chain index, next rule index) and the marks.
 #[derive(Clone)]
 struct State {
+    /// The built-in chain the walk began in: its policy ends a walk that returns from it.
+    start: usize,
     stack: Vec<(usize, usize)>,
     mark: Option<u32>,
     ctmark: Option<u32>,
@@ -69,43 +72,73 @@ pub(super) fn table(
         };
     };
     let st = State {
+        start: ci,
         stack: vec![(ci, 0)],
         mark: cx.mark,
         ctmark: cx.ctmark,
     };
     let mut forks = MAX_FORKS;
-    let out = run((t, ct), st, pkt, cx.is_local, unsure, &mut forks);
+    let out = run((t, ct), st, pkt, (cx.is_local, cx.rec), unsure, &mut forks);
     cx.mark = out.mark;
     cx.ctmark = out.ctmark;
     out
+}
+
+/// Notes that the walk asked `test` and got `answer` (see [`super::memo`]).
+fn note(rec: Rec, test: Tested, answer: u32) {
+    if let Some(rec) = rec {
+        rec.borrow_mut().push((test, answer));
+    }
 }
 
 fn run(
     (t, ct): (&XtTable, &CTable),
     mut st: State,
     pkt: &Pkt,
-    is_local: &dyn Fn(IpAddr) -> bool,
+    (is_local, rec): (&dyn Fn(IpAddr) -> bool, Rec),
     unsure: &mut Vec<String>,
     forks: &mut usize,
 ) -> Out {
-    let start = st.stack[0].0;
+    // Not `stack[0]`: a fork at an unjudged RETURN in the built-in chain empties the stack.
+    let start = st.start;
     loop {
         let Some(&mut (ci, ref mut ri)) = st.stack.last_mut() else {
             return end(policy(t, start), &st);
         };
         let chain = &t.chains[ci];
+        // In a run of one-host rules, only the packet's own host's rules can match.
+        if let Some(run) = ct.run_at(ci, *ri) {
+            let ip = if run.by_src { pkt.src } else { pkt.dst };
+            let next = run.next(*ri, ip);
+            if run.by_src {
+                let test = Tested::Run(ct.idx, ci, *ri);
+                note(rec, test, next as u32);
+            }
+            *ri = next;
+        }
         let Some(r) = chain.rules.get(*ri) else {
             st.stack.pop();
             continue;
         };
         let cr = &ct.rules[ci][*ri];
+        let at = *ri;
         *ri += 1;
         let cx = Ctx {
             mark: st.mark,
             ctmark: st.ctmark,
             is_local,
+            rec,
         };
-        let matched = matches(r, cr, pkt, &cx);
+        let matched = match matches_but_src(r, cr, pkt, &cx) {
+            Ok(true) => Ok(match src_hit(cr, pkt.src) {
+                None => true,
+                Some((hit, inside)) => {
+                    note(rec, Tested::Src(ct.idx, ci, at), u32::from(inside));
+                    hit
+                }
+            }),
+            other => other,
+        };
         if matches!(matched, Ok(false)) {
             continue;
         }
@@ -139,14 +172,14 @@ fn run(
                 // Both ways: the rule matches (a) or not (b).
                 let mut sa = st.clone();
                 let a = match apply(ct, r, &by, &mut sa) {
-                    Flow::Continue => run((t, ct), sa, pkt, is_local, unsure, forks),
+                    Flow::Continue => run((t, ct), sa, pkt, (is_local, rec), unsure, forks),
                     Flow::Return => {
                         sa.stack.pop();
-                        run((t, ct), sa, pkt, is_local, unsure, forks)
+                        run((t, ct), sa, pkt, (is_local, rec), unsure, forks)
                     }
                     Flow::Done(v) => end(v, &sa),
                 };
-                let b = run((t, ct), st, pkt, is_local, unsure, forks);
+                let b = run((t, ct), st, pkt, (is_local, rec), unsure, forks);
                 return combine(a, b, by, why);
             }
         }
