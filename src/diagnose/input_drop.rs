@@ -17,7 +17,7 @@ use super::facts::Facts;
 use super::nat::rule_args;
 use super::nft_fix::Opener;
 use super::{Finding, Severity};
-use crate::k8s::input::judge;
+use crate::k8s::input::{judge, judge_with};
 use crate::k8s::table::{rows_for, Role};
 use crate::model::{ListeningSocket, Namespace};
 use crate::plan::{NftAccept, Step, RULE_TAG};
@@ -48,7 +48,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
             continue;
         }
         for port in ports {
-            if let Some(finding) = check_port(ns, port, &peers) {
+            if let Some(finding) = check_port(f, ns, port, &peers) {
                 out.push(finding);
             }
         }
@@ -77,6 +77,12 @@ fn neighbours<'a>(f: &Facts<'a>, ns: &Namespace) -> Vec<(IpAddr, &'a str)> {
             continue;
         };
         for &key in &f.segment(seg).links {
+            // Only the first MAX_PEERS are kept: every pod on a 1000-pod bridge looking at
+            // (and de-duplicating) all the others was quadratic.
+            if out.len() >= MAX_PEERS {
+                out.truncate(MAX_PEERS);
+                return out;
+            }
             for h in f.held_at_key(key) {
                 if h.live()
                     && h.ns.name != ns.name
@@ -112,10 +118,11 @@ fn split_by(by: &str) -> Option<(&str, &str, Option<&str>)> {
     Some((table, chain, None))
 }
 
-fn check_port(ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Finding> {
+fn check_port(f: &Facts, ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) -> Option<Finding> {
     let mut dropped: Vec<(IpAddr, &str, Option<String>, String)> = Vec::new();
+    let compiled = f.compiled(ns);
     for &(ip, peer_ns) in peers {
-        let v = judge(ns, ip, "tcp", port);
+        let v = judge_with(ns, compiled, ip, "tcp", port);
         if !v.is_drop() {
             continue;
         }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::firewall::eval::{self, decide_at, Pkt, Verdict};
+use crate::firewall::eval::{self, Compiled, Pkt, Verdict};
 use crate::model::{LinkKind, Namespace, Route, RouteFamily, RouteKind, RouteScope};
 
 /// What netfilter does with a peer's first packet to a port.
@@ -149,8 +149,31 @@ pub fn representative_peers(ns: &Namespace) -> Vec<IpAddr> {
 
 /// What netfilter in `ns` does with a new `proto` connection from `src` to `dport`.
 pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdict {
+    judge_with(ns, None, src, proto, dport)
+}
+
+/// [`judge`], walking `compiled` (`ns`'s firewall compiled once, as the doctor holds it for
+/// many judgements) instead of compiling the tables for this one.
+pub fn judge_with(
+    ns: &Namespace,
+    compiled: Option<&Compiled>,
+    src: IpAddr,
+    proto: &str,
+    dport: u16,
+) -> InputVerdict {
     let Some(fw) = &ns.firewall else {
         return InputVerdict::unknown("firewall rules were not read");
+    };
+    let own;
+    let c = match compiled {
+        Some(c) => c,
+        None => {
+            own = Compiled::new(fw);
+            &own
+        }
+    };
+    let decide_at = |tables: &[&str], chain: &str, pkt: &Pkt, local: &dyn Fn(IpAddr) -> bool| {
+        c.decide_at(fw, tables, chain, pkt, local)
     };
     let iif = route_to(ns, src).and_then(|r| r.dev.clone());
     let local = |ip: IpAddr| is_local(ns, ip);
@@ -165,7 +188,7 @@ pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdi
         mark: 0,
     };
     let mut notes = Vec::new();
-    let pre = decide_at(fw, eval::PREROUTING, "PREROUTING", &pkt, &local);
+    let pre = decide_at(eval::PREROUTING, "PREROUTING", &pkt, &local);
     if pre.drops() {
         return verdict_of(pre.verdict, src, iif, notes);
     }
@@ -193,7 +216,7 @@ pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdi
             }
         }
     }
-    let d = decide_at(fw, tables, chain, &pkt, &local);
+    let d = decide_at(tables, chain, &pkt, &local);
     notes.extend(d.unsure.iter().map(|u| format!("not judged: {u}")));
     // ip/ip6/inet tables are evaluated with the rest; a netdev ingress chain is not.
     for t in fw.nft.iter().filter(|t| t.family == "netdev") {

@@ -89,6 +89,8 @@ pub struct Facts<'a> {
     /// Per namespace index: its firewall compiled for the evaluator on first use (the NAT
     /// and FORWARD rules walk kube-proxy's chains once per pod and flow).
     compiled: Vec<OnceCell<Option<Compiled>>>,
+    /// Per namespace index: its own addresses, as a set (see `local_addrs`).
+    locals: Vec<OnceCell<std::collections::HashSet<std::net::IpAddr>>>,
 }
 
 #[derive(Debug, Default)]
@@ -164,6 +166,7 @@ impl<'a> Facts<'a> {
             up_segments: HashMap::new(),
             up_open: HashMap::new(),
             compiled: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
+            locals: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
         };
         facts.build_lookups();
         facts.build_segments();
@@ -187,6 +190,17 @@ impl<'a> Facts<'a> {
         self.compiled[i]
             .get_or_init(|| own.firewall.as_ref().map(Compiled::new))
             .as_ref()
+    }
+
+    /// `ns`'s own addresses as a set, built once per snapshot; `None` when `ns` is not this
+    /// snapshot's.
+    pub fn local_addrs(&self, ns: &Namespace) -> Option<&std::collections::HashSet<IpAddr>> {
+        let i = self.ns_idx(&ns.name)?;
+        let own: &'a Namespace = &self.snap.namespaces[i];
+        if !std::ptr::eq(ns, own) {
+            return None;
+        }
+        Some(self.locals[i].get_or_init(|| own.addresses.iter().map(|a| a.address).collect()))
     }
 
     pub fn ns_idx(&self, name: &str) -> Option<usize> {

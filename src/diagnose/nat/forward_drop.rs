@@ -275,14 +275,13 @@ fn is_ping(fl: &Flow) -> bool {
 
 /// The filter FORWARD rule that drops this packet, if one does for sure.
 fn filter_drop(
-    ns: &Namespace,
-    fw: (&Firewall, &Compiled),
+    fw: Nf,
     from: (Ipv4Addr, &str),
     to: (Ipv4Addr, &str),
     port: (&str, u16),
     ct: &'static str,
 ) -> Option<String> {
-    match forwarded(ns, fw, from, to, port, ct).forward?.verdict {
+    match forwarded(fw, from, to, port, ct).forward?.verdict {
         // A drop in mangle is not the FORWARD filter's, and an ACCEPT here would not help.
         // A native nft forward chain's drop is (there is no fix for it, see below).
         Verdict::Drop { by } if by.starts_with("filter ") || by.starts_with("nft ") => Some(by),
@@ -332,7 +331,7 @@ fn flows_through(f: &Facts, ns: &Namespace) -> Vec<Flow> {
 /// `opener` to accept. Returns the drops in words, and whether anything but pings is dropped
 /// (a router dropping only ICMP may mean it).
 fn judge_flows(
-    (ns, fw): (&Namespace, (&Firewall, &Compiled)),
+    (ns, fw): (&Namespace, Nf),
     flows: &[Flow],
     opener: &mut Opener<'_>,
 ) -> (Vec<String>, bool) {
@@ -353,11 +352,17 @@ fn judge_flows(
             .unwrap_or(("tcp", 443));
         let drop_in = |n: &Namespace, from: (Ipv4Addr, &str), to: (Ipv4Addr, &str), ct| {
             if std::ptr::eq(n, ns) {
-                return filter_drop(n, fw, from, to, port, ct);
+                return filter_drop(fw, from, to, port, ct);
             }
             // The opener's copy with an accept added: its own rules.
             let nfw = n.firewall.as_ref()?;
-            filter_drop(n, (nfw, &Compiled::new(nfw)), from, to, port, ct)
+            filter_drop(
+                (nfw, &Compiled::new(nfw), &local_addrs(n)),
+                from,
+                to,
+                port,
+                ct,
+            )
         };
         let (a, b) = ((fl.src, fl.iif.as_str()), (fl.dst, fl.oif.as_str()));
         let new = drop_in(ns, a, b, "NEW");

@@ -16,27 +16,14 @@ use crate::model::Namespace;
 use crate::plan::Step;
 
 /// Whether the sender's outbound packet is masqueraded: `None` when it cannot be told.
-fn masqueraded(
-    ns: &Namespace,
-    fw: (&Firewall, &Compiled),
-    s: &Sender,
-    uplink: &str,
-) -> Option<bool> {
+fn masqueraded(fw: Nf, s: &Sender, uplink: &str) -> Option<bool> {
     let dst = if s.dst.prefix_len() == 0 {
         OUTSIDE
     } else {
         // An address inside the destination (not its network address).
         Ipv4Addr::from(u32::from(s.dst.network()).saturating_add(1))
     };
-    let post = forwarded(
-        ns,
-        fw,
-        (s.host, &s.link),
-        (dst, uplink),
-        ("tcp", 443),
-        "NEW",
-    )
-    .post?;
+    let post = forwarded(fw, (s.host, &s.link), (dst, uplink), ("tcp", 443), "NEW").post?;
     match post.verdict {
         Verdict::Nat { target, .. } => Some(matches!(target.as_str(), "MASQUERADE" | "SNAT")),
         Verdict::Accept => Some(false),
@@ -66,7 +53,7 @@ pub(super) fn no_masquerade(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         if s.link == uplink || !leaves_here || !is_private(s.net) {
             continue;
         }
-        let Some(done) = masqueraded(ns, fw, &s, uplink) else {
+        let Some(done) = masqueraded(fw, &s, uplink) else {
             continue;
         };
         let e = by_net.entry((s.net, s.link.clone())).or_default();

@@ -2,7 +2,7 @@
 //! masquerade it, a FORWARD policy of DROP with nothing accepting the traffic the namespace is
 //! a gateway for, and NAT rules left behind for addresses nobody holds any more.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
@@ -131,14 +131,24 @@ pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
 pub(super) fn compiled<'s>(
     f: &'s Facts,
     ns: &'s Namespace,
-    slot: &'s mut Option<Compiled>,
+    slot: &'s mut Option<(Compiled, HashSet<IpAddr>)>,
     empty: &'s Firewall,
-) -> (&'s Firewall, &'s Compiled) {
+) -> Nf<'s> {
     let fw = ns.firewall.as_ref().unwrap_or(empty);
-    if let Some(c) = f.compiled(ns) {
-        return (fw, c);
+    if let (Some(c), Some(l)) = (f.compiled(ns), f.local_addrs(ns)) {
+        return (fw, c, l);
     }
-    (fw, slot.insert(Compiled::new(fw)))
+    let (c, l) = slot.insert((Compiled::new(fw), local_addrs(ns)));
+    (fw, c, l)
+}
+
+/// A namespace's firewall, compiled, and its own addresses (what `--src-type LOCAL` and the
+/// memo ask about every packet: a node's host holds a link-local per veth, thousands).
+pub(super) type Nf<'s> = (&'s Firewall, &'s Compiled, &'s HashSet<IpAddr>);
+
+/// `ns`'s own addresses.
+pub(super) fn local_addrs(ns: &Namespace) -> HashSet<IpAddr> {
+    ns.addresses.iter().map(|a| a.address).collect()
 }
 
 /// An address standing for "the internet" beyond an uplink (TEST-NET-2: never a real host,
@@ -156,14 +166,13 @@ pub(super) struct Forwarded {
 }
 
 pub(super) fn forwarded(
-    ns: &Namespace,
-    (fw, c): (&Firewall, &Compiled),
+    (fw, c, locals): Nf,
     (src, iif): (Ipv4Addr, &str),
     (dst, oif): (Ipv4Addr, &str),
     (proto, dport): (&str, u16),
     ct: &'static str,
 ) -> Forwarded {
-    let is_local = |ip: IpAddr| ns.addresses.iter().any(|a| a.address == ip);
+    let is_local = |ip: IpAddr| locals.contains(&ip);
     let mut pkt = Pkt {
         src: src.into(),
         dst: dst.into(),
