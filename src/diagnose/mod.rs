@@ -45,6 +45,8 @@ mod routing;
 #[cfg(test)]
 mod cni_tests;
 #[cfg(test)]
+mod fix_share_tests;
+#[cfg(test)]
 mod handbuilt_tests;
 #[cfg(test)]
 mod k8s_tests;
@@ -206,9 +208,11 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
 /// [`diagnose`], knowing the routes of an earlier snapshot (`--before`): `link-down` puts back
 /// the routes the kernel flushed with the link, and `route-lost` names those still missing.
 pub fn diagnose_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
-    let rules = |s: &Snapshot| run_rules_with(s, earlier);
-    let mut out = rules(snap);
+    let f = facts::Facts::new(snap).with_earlier(earlier);
+    let mut out = rules_over(&f);
     link_routes::complete(snap, &mut out);
+    // A fix's copy differs in a few namespaces: the others' compiled firewalls are reused.
+    let rules = |s: &Snapshot| rules_over(&facts::Facts::new(s).with_earlier(earlier).sharing(&f));
     fix_check::keep_working_fixes(snap, &mut out, &rules);
     out
 }
@@ -247,10 +251,14 @@ pub(crate) const RULES: [Rule; 20] = [
 ];
 
 fn run_rules_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
-    let f = facts::Facts::new(snap).with_earlier(earlier);
+    rules_over(&facts::Facts::new(snap).with_earlier(earlier))
+}
+
+/// Every rule over `f`, one finding per id, sorted.
+fn rules_over(f: &facts::Facts) -> Vec<Finding> {
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
     for (_, rule) in RULES {
-        for finding in rule(&f) {
+        for finding in rule(f) {
             by_id.entry(finding.id.clone()).or_insert(finding);
         }
     }

@@ -13,6 +13,7 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
 
 use ipnet::Ipv4Net;
 
@@ -88,9 +89,21 @@ pub struct Facts<'a> {
     up_open: HashMap<usize, Vec<u32>>,
     /// Per namespace index: its firewall compiled for the evaluator on first use (the NAT
     /// and FORWARD rules walk kube-proxy's chains once per pod and flow).
-    compiled: Vec<OnceCell<Option<Compiled>>>,
+    compiled: Vec<OnceCell<Option<Rc<Compiled>>>>,
+    /// The facts of the snapshot this one was simulated from (a fix tried on a copy): a
+    /// namespace whose firewall and addresses the fix left alone reuses its compiled
+    /// firewall, with the decisions it remembered — the same walks, not done again.
+    donor: Option<Donor<'a>>,
     /// Per namespace index: its own addresses, as a set (see `local_addrs`).
     locals: Vec<OnceCell<std::collections::HashSet<std::net::IpAddr>>>,
+}
+
+/// What [`Facts::sharing`] borrows from the facts of the snapshot a copy came from.
+#[derive(Clone, Copy)]
+struct Donor<'a> {
+    snap: &'a Snapshot,
+    index: &'a HashMap<&'a str, usize>,
+    compiled: &'a [OnceCell<Option<Rc<Compiled>>>],
 }
 
 #[derive(Debug, Default)]
@@ -166,6 +179,7 @@ impl<'a> Facts<'a> {
             up_segments: HashMap::new(),
             up_open: HashMap::new(),
             compiled: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
+            donor: None,
             locals: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
         };
         facts.build_lookups();
@@ -188,8 +202,40 @@ impl<'a> Facts<'a> {
             return None;
         }
         self.compiled[i]
-            .get_or_init(|| own.firewall.as_ref().map(Compiled::new))
-            .as_ref()
+            .get_or_init(|| {
+                let fw = own.firewall.as_ref()?;
+                Some(
+                    self.donated(own)
+                        .unwrap_or_else(|| Rc::new(Compiled::new(fw))),
+                )
+            })
+            .as_deref()
+    }
+
+    /// These facts, reusing the compiled firewalls of `donor` (the facts of the snapshot this
+    /// one is a modified copy of) where a namespace's firewall and addresses are unchanged.
+    pub fn sharing(mut self, donor: &'a Facts<'a>) -> Self {
+        self.donor = Some(Donor {
+            snap: donor.snap,
+            index: &donor.ns_index,
+            compiled: &donor.compiled,
+        });
+        self
+    }
+
+    /// The donor's compiled firewall for `ns`, when `ns`'s firewall and addresses (what the
+    /// memo's decisions depend on besides the packet) are the donor's.
+    fn donated(&self, ns: &Namespace) -> Option<Rc<Compiled>> {
+        let d = self.donor?;
+        let j = *d.index.get(ns.name.as_str())?;
+        let was = &d.snap.namespaces[j];
+        if was.firewall != ns.firewall || was.addresses != ns.addresses {
+            return None;
+        }
+        let fw = was.firewall.as_ref()?;
+        d.compiled[j]
+            .get_or_init(|| Some(Rc::new(Compiled::new(fw))))
+            .clone()
     }
 
     /// `ns`'s own addresses as a set, built once per snapshot; `None` when `ns` is not this

@@ -198,43 +198,61 @@ impl CTable {
     }
 }
 
-/// The one host address rule `cr` matches by source (`true`) or destination, if that is the
+/// The one host address rule `cr` matches by source and by destination, where that is the
 /// only address it takes there, not negated, and the rule can never be "cannot judge".
-fn single_host(r: &XtRule, cr: &CRule, by_src: bool) -> Option<IpAddr> {
-    let (nets, negated) = if by_src { &cr.src } else { &cr.dst }.as_ref()?;
-    let [n] = nets.as_slice() else { return None };
-    (!negated && n.prefix_len() == n.max_prefix_len() && super::matches::never_unsure(r))
-        .then_some(n.addr())
+fn single_hosts(r: &XtRule, cr: &CRule) -> [Option<IpAddr>; 2] {
+    let one = |c: &Option<(Vec<IpNet>, bool)>| {
+        let (nets, negated) = c.as_ref()?;
+        let [n] = nets.as_slice() else { return None };
+        (!negated && n.prefix_len() == n.max_prefix_len()).then_some(n.addr())
+    };
+    let hosts = [one(&cr.src), one(&cr.dst)];
+    if hosts == [None, None] || !super::matches::never_unsure(r) {
+        return [None, None];
+    }
+    hosts
 }
 
 /// The runs of one chain's rules (pushed to `runs`), and each rule's run.
 fn find_runs(rules: &[XtRule], cr: &[CRule], runs: &mut Vec<Run>) -> Vec<Option<u32>> {
+    let hosts: Vec<[Option<IpAddr>; 2]> = rules
+        .iter()
+        .zip(cr)
+        .map(|(r, c)| single_hosts(r, c))
+        .collect();
+    // How many one-host rules by source ([0]) and by destination ([1]) start at each rule.
+    let mut left = vec![[0usize; 2]; rules.len() + 1];
+    for i in (0..rules.len()).rev() {
+        for k in 0..2 {
+            left[i][k] = if hosts[i][k].is_some() {
+                left[i + 1][k] + 1
+            } else {
+                0
+            };
+        }
+    }
     let mut at = vec![None; rules.len()];
     let mut i = 0;
     while i < rules.len() {
         // The longer of the source run and the destination run starting here.
-        let len = |by_src: bool| {
-            (i..rules.len())
-                .take_while(|&j| single_host(&rules[j], &cr[j], by_src).is_some())
-                .count()
-        };
-        let (s, d) = (len(true), len(false));
-        let (by_src, n) = if s >= d { (true, s) } else { (false, d) };
+        let [s, d] = left[i];
+        let (k, n) = if s >= d { (0, s) } else { (1, d) };
         if n < MIN_RUN {
             i += 1;
             continue;
         }
-        let mut hosts: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+        let by_src = k == 0;
+        let mut by_host: HashMap<IpAddr, Vec<usize>> = HashMap::new();
         for j in i..i + n {
-            if let Some(ip) = single_host(&rules[j], &cr[j], by_src) {
-                hosts.entry(ip).or_default().push(j);
+            if let Some(ip) = hosts[j][k] {
+                by_host.entry(ip).or_default().push(j);
             }
             at[j] = Some(runs.len() as u32);
         }
         runs.push(Run {
             end: i + n,
             by_src,
-            at: hosts,
+            at: by_host,
         });
         i += n;
     }
