@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::netns::lookup;
@@ -45,9 +45,21 @@ pub struct CaptureArgs {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The running capture's stop descriptor ([`Capture::stop_fd`]), -1 before it starts.
+static STOP_FD: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    // Wake the capture thread, which ends the capture and so the main thread's wait: a quiet
+    // capture sleeps until then instead of waking to look at the flag.
+    let fd = STOP_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let one = 1u64;
+        // SAFETY: write(2) is async-signal-safe; 8 bytes from a live u64.
+        unsafe {
+            libc::write(fd, (&one as *const u64).cast(), 8);
+        }
+    }
 }
 
 /// Ctrl-C ends the capture cleanly (counters printed, pcap flushed), as with tcpdump.
@@ -139,10 +151,48 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
     let deadline = args
         .duration
         .map(|d| Instant::now() + Duration::from_secs_f64(d));
+    STOP_FD.store(cap.stop_fd(), Ordering::SeqCst);
     let mut out = std::io::stdout().lock();
+    let broken_pipe = show(args, &cap, deadline, &mut out)?;
+    STOP_FD.store(-1, Ordering::SeqCst);
+    let stats = match cap.finish() {
+        Ok(s) => s,
+        Err(e) => {
+            crate::errln!("netlens: {e}");
+            return Ok(1);
+        }
+    };
+    if args.json && !broken_pipe {
+        let _ = writeln!(out, "{}", serde_json::json!({ "stats": stats }));
+    }
+    crate::errln!(
+        "netlens: {}",
+        report::capture::summary(&stats, args.write.as_deref())
+    );
+    Ok(0)
+}
+
+/// Prints the packets as they come until the capture ends, Ctrl-C, the deadline or a closed
+/// pipe; true for the latter.
+fn show(
+    args: &CaptureArgs,
+    cap: &Capture,
+    deadline: Option<Instant>,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
     let mut broken_pipe = false;
     loop {
-        let (batch, finished) = cap.next_batch(Duration::from_millis(200));
+        // A signal before STOP_FD was set is seen here; one after it ends the capture.
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            break;
+        }
+        // Nothing shown: no reason to wake before the end (count, Ctrl-C, --duration).
+        let wait = match (args.quiet, deadline) {
+            (false, _) => Duration::from_millis(200),
+            (true, Some(d)) => d.saturating_duration_since(Instant::now()),
+            (true, None) => Duration::from_secs(3600),
+        };
+        let (batch, finished) = cap.next_batch(wait);
         if !args.quiet && !broken_pipe {
             for p in &batch {
                 let text = if args.json {
@@ -174,19 +224,5 @@ pub fn run(args: &CaptureArgs) -> anyhow::Result<i32> {
             break;
         }
     }
-    let stats = match cap.finish() {
-        Ok(s) => s,
-        Err(e) => {
-            crate::errln!("netlens: {e}");
-            return Ok(1);
-        }
-    };
-    if args.json && !broken_pipe {
-        let _ = writeln!(out, "{}", serde_json::json!({ "stats": stats }));
-    }
-    crate::errln!(
-        "netlens: {}",
-        report::capture::summary(&stats, args.write.as_deref())
-    );
-    Ok(0)
+    Ok(broken_pipe)
 }

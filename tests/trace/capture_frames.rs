@@ -90,6 +90,12 @@ pub fn zoo() -> Vec<Vec<u8>> {
         ipv6(58, "fe80::1", "ff02::2", &icmp(133)),
         arp(a, [10, 91, 3, 9]),
         vlan(7, &ipv4(17, a, b, 0, 0, &udp(5001, 53, b"tagged"))),
+        // The older Q-in-Q tag (0x9100), which the decoder also reads as VLAN.
+        {
+            let mut f = vlan(8, &ipv4(17, a, b, 0, 0, &udp(5002, 53, b"qinq")));
+            f[12..14].copy_from_slice(&0x9100u16.to_be_bytes());
+            f
+        },
         ipv4(
             17,
             far,

@@ -11,6 +11,7 @@ mod capture;
 mod capture_bpf;
 mod capture_frames;
 mod capture_limits;
+mod capture_match;
 mod capture_ring;
 mod firewall_eval;
 mod nft_native;

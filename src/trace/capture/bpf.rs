@@ -22,6 +22,8 @@ const MAX_INSNS: usize = 4096;
 
 const ETH_VLAN: u32 = 0x8100;
 const ETH_QINQ: u32 = 0x88a8;
+/// The older Q-in-Q tag, which the decoder (pnet's `QinQ`) reads as a VLAN tag too.
+const ETH_QINQ_OLD: u32 = 0x9100;
 const ETH_IP: u32 = 0x0800;
 const ETH_IP6: u32 = 0x86dd;
 const ETH_ARP: u32 = 0x0806;
@@ -177,7 +179,14 @@ pub fn compile(f: &Filter, snaplen: u32) -> Option<Vec<libc::sock_filter>> {
         Load::Abs(4, (libc::SKF_AD_OFF + libc::SKF_AD_VLAN_TAG_PRESENT) as u32),
         0,
     )));
-    let whole = Cond::Any(vec![tagged, eth(ETH_VLAN), eth(ETH_QINQ), vxlan(), cond(f)]);
+    let whole = Cond::Any(vec![
+        tagged,
+        eth(ETH_VLAN),
+        eth(ETH_QINQ),
+        eth(ETH_QINQ_OLD),
+        vxlan(),
+        cond(f),
+    ]);
     let prog = super::bpf_expr::assemble(&whole, snaplen)?;
     (prog.len() <= MAX_INSNS).then_some(prog)
 }
@@ -191,7 +200,7 @@ pub fn passthrough(frame: &[u8]) -> bool {
             .map(|b| u16::from_be_bytes([b[0], b[1]]))
     };
     match be16(12).map(u32::from) {
-        Some(ETH_VLAN | ETH_QINQ) => true,
+        Some(ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD) => true,
         Some(ETH_IP) => {
             let hl = frame.get(14).map_or(0, |b| usize::from(b & 0xf) * 4);
             frame.get(23) == Some(&17)

@@ -3,16 +3,19 @@
 //! A dedicated thread enters the namespace, opens the packet socket there (it stays bound to
 //! that namespace) and reads the kernel's ring block by block until stopped. The filter runs in
 //! the kernel as classic BPF where it can ([`bpf`]), so what does not match is never copied;
-//! a frame is decoded only when it is displayed or the in-process filter must judge it; a
+//! the rest is judged in the ring without allocating ([`ring_filter`]); a frame is decoded
+//! only when it is displayed; a
 //! `--write` pcap gets every matching frame straight from the ring's bytes. The packets kept
 //! for display live in a bounded ring, so memory stays flat at any rate and a slow reader only
 //! loses display lines, which are counted. The kernel's own drops (PACKET_STATISTICS) are read
 //! and reported too.
 //!
 //! Here: `rx_ring` (the mapped ring and its blocks), `bpf` and `bpf_expr` (the filter as a
-//! classic BPF program), `thread` (the reading thread), this file (what callers hold).
+//! classic BPF program), `ring_filter` (the in-process filter over a frame's bytes), `thread`
+//! (the reading thread), this file (what callers hold).
 
 use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -36,8 +39,11 @@ pub const KERNEL_RING: RingSize = RingSize {
     snaplen: SNAPLEN,
     retire_ms: 20,
 };
-/// How often the thread wakes with nothing to read, to notice a stop.
+/// How often the thread wakes with nothing to read to publish counters, when packets are
+/// displayed. A capture that only writes (no display) sleeps in poll until a block is retired
+/// or it is stopped, as tcpdump does, and reads the kernel's counters every [`QUIET_STATS`].
 const TICK: Duration = Duration::from_millis(100);
+const QUIET_STATS: Duration = Duration::from_secs(10);
 /// Packets handed to readers at once, and the longest a packet waits for its batch.
 const BATCH: usize = 64;
 const PUBLISH: Duration = Duration::from_millis(20);
@@ -164,7 +170,18 @@ struct Shared {
 pub struct Capture {
     shared: Arc<(Mutex<Shared>, Condvar)>,
     stop: Arc<AtomicBool>,
+    /// An eventfd the thread polls beside the ring: written, it ends the capture.
+    wake: Arc<OwnedFd>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Writes to a stop eventfd; async-signal-safe (one write(2)).
+fn poke(fd: RawFd) {
+    let one = 1u64;
+    // SAFETY: writes 8 bytes from a live u64 to a descriptor; a failure (closed) is harmless.
+    unsafe {
+        libc::write(fd, (&one as *const u64).cast(), 8);
+    }
 }
 
 impl Capture {
@@ -180,12 +197,23 @@ impl Capture {
             Condvar::new(),
         ));
         let stop = Arc::new(AtomicBool::new(false));
+        // SAFETY: plain eventfd(2); the descriptor is owned by `OwnedFd` from here on.
+        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if raw < 0 {
+            return Err(CaptureError::Read {
+                ns: spec.ns_name.clone(),
+                iface: spec.iface.clone(),
+                why: format!("eventfd: {}", std::io::Error::last_os_error()),
+            });
+        }
+        // SAFETY: `raw` is a fresh descriptor nobody else owns.
+        let wake = Arc::new(unsafe { OwnedFd::from_raw_fd(raw) });
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
-        let (sh, st) = (shared.clone(), stop.clone());
+        let (sh, st, wk) = (shared.clone(), stop.clone(), wake.clone());
         // A thread of its own that never does anything else: it moves into the namespace.
         let thread = std::thread::Builder::new()
             .name("netlens-capture".into())
-            .spawn(move || thread::run(spec, sh, st, ready_tx))
+            .spawn(move || thread::run(spec, sh, st, wk.as_raw_fd(), ready_tx))
             .map_err(|e| CaptureError::Read {
                 ns: String::new(),
                 iface: String::new(),
@@ -195,6 +223,7 @@ impl Capture {
             Ok(Ok(())) => Ok(Capture {
                 shared,
                 stop,
+                wake,
                 thread: Some(thread),
             }),
             Ok(Err(e)) => {
@@ -226,6 +255,12 @@ impl Capture {
         (g.ring.drain(), g.finished)
     }
 
+    /// A descriptor that ends the capture when 8 bytes (a u64 of 1) are written to it: what a
+    /// signal handler may do (write(2) is async-signal-safe). Valid while `self` lives.
+    pub fn stop_fd(&self) -> RawFd {
+        self.wake.as_raw_fd()
+    }
+
     pub fn stats(&self) -> Stats {
         let (lock, _) = &*self.shared;
         let g = lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -244,6 +279,7 @@ impl Capture {
     /// thread hands over when it stops).
     pub fn finish_and_drain(mut self) -> (Vec<Packet>, Result<Stats, CaptureError>) {
         self.stop.store(true, Ordering::SeqCst);
+        poke(self.wake.as_raw_fd());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -262,6 +298,7 @@ impl Capture {
 impl Drop for Capture {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        poke(self.wake.as_raw_fd());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -270,5 +307,6 @@ impl Drop for Capture {
 
 pub mod bpf;
 mod bpf_expr;
+pub mod ring_filter;
 pub mod rx_ring;
 mod thread;

@@ -211,6 +211,36 @@ impl RxRing {
         Ok(r > 0)
     }
 
+    /// Waits up to `timeout_ms` (-1: no limit) for a block or for `wake` (an eventfd) to be
+    /// written, whichever comes first. Returns whether `wake` was written (left set: the caller stops).
+    /// This is how the capture blocks between blocks the way libpcap does — in poll until the
+    /// kernel retires a block — and still stops at once when asked.
+    pub fn wait_or(&self, wake: i32, timeout_ms: i32) -> io::Result<bool> {
+        let mut p = [
+            libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: libc::POLLIN | libc::POLLERR,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: wake,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        let r = unsafe { libc::poll(p.as_mut_ptr(), 2, timeout_ms) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            };
+        }
+        Ok(p[1].revents & libc::POLLIN != 0)
+    }
+
     /// Reads and resets the kernel's counters: (packets seen, of them dropped) since the last
     /// call. The kernel counts a dropped frame in both.
     pub fn stats(&self) -> (u64, u64) {

@@ -16,9 +16,11 @@ use nix::sched::{setns, CloneFlags};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::DataLink;
 
-use super::bpf;
 use super::rx_ring::{Frame, RxRing};
-use super::{CaptureError, Packet, Shared, Spec, Stats, BATCH, PUBLISH, SNAPLEN, TICK};
+use super::{bpf, ring_filter};
+use super::{
+    CaptureError, Packet, Shared, Spec, Stats, BATCH, PUBLISH, QUIET_STATS, SNAPLEN, TICK,
+};
 use crate::trace::decode::decode;
 
 type Pcap = PcapWriter<BufWriter<File>>;
@@ -133,7 +135,7 @@ impl Reader<'_> {
     }
 
     /// One frame from the ring: filtered, written to the pcap, and batched for display; it is
-    /// decoded only when displayed or when the in-process filter must judge it.
+    /// decoded only when displayed (and only once it matched).
     fn take(&mut self, frame: &Frame<'_>) -> Result<(), CaptureError> {
         self.counts.received += 1;
         let data = frame.data;
@@ -142,11 +144,10 @@ impl Reader<'_> {
             .filter
             .as_ref()
             .filter(|_| !self.in_kernel || bpf::passthrough(data));
-        let decoded = (filter.is_some() || self.spec.display).then(|| decode(data));
-        if let (Some(f), Some(d)) = (filter, &decoded) {
-            if !f.matches(d) {
-                return Ok(());
-            }
+        // Judged in the ring, allocating nothing: a frame filtered out costs a walk over its
+        // headers, never a decode.
+        if filter.is_some_and(|f| !ring_filter::matches(f, data)) {
+            return Ok(());
         }
         self.counts.matched += 1;
         let since = Duration::new(u64::from(frame.sec), frame.nsec);
@@ -157,13 +158,13 @@ impl Reader<'_> {
             }
             self.counts.written += 1;
         }
-        if let (true, Some(decoded)) = (self.spec.display, decoded) {
+        if self.spec.display {
             self.batch.push(Packet {
                 number: self.counts.matched,
                 time: since.as_secs_f64(),
                 length: frame.wire_len as usize,
                 data: data.to_vec(),
-                decoded,
+                decoded: decode(data),
             });
         }
         Ok(())
@@ -172,7 +173,10 @@ impl Reader<'_> {
     /// After each read: the kernel's counters when due, and the batch handed over. True when
     /// the count asked for is reached.
     fn tick(&mut self, ring: &RxRing, idle: bool) -> bool {
-        let stats_due = self.last_stats.elapsed() >= TICK;
+        // Without a display nobody reads counters before the end: the kernel's are read
+        // rarely (they are 32-bit and reset on read, so never let them run for long).
+        let every = if self.spec.display { TICK } else { QUIET_STATS };
+        let stats_due = self.last_stats.elapsed() >= every;
         if stats_due {
             let (p, d) = ring.stats();
             self.counts.kernel_packets += p;
@@ -227,6 +231,7 @@ pub(super) fn run(
     spec: Spec,
     shared: Arc<(Mutex<Shared>, Condvar)>,
     stop: Arc<AtomicBool>,
+    wake: i32,
     ready: std::sync::mpsc::SyncSender<Result<(), CaptureError>>,
 ) {
     let (mut ring, in_kernel, pcap) = match open(&spec) {
@@ -249,12 +254,25 @@ pub(super) fn run(
         last_stats: Instant::now(),
         last_publish: Instant::now(),
     };
-    let error = read(&mut ring, &mut r, &stop).err();
+    let error = read(&mut ring, &mut r, &stop, wake).err();
     r.finish(&ring, error);
 }
 
-/// Reads block after block until stopped, the count is reached or something fails.
-fn read(ring: &mut RxRing, r: &mut Reader<'_>, stop: &AtomicBool) -> Result<(), CaptureError> {
+/// Reads block after block until stopped (the flag, or the `wake` eventfd written), the count
+/// is reached or something fails. Between blocks it sleeps in poll: with a display, at most
+/// [`TICK`] (to publish counters); without, until the kernel retires a block or a stop — one
+/// wake-up per block, as libpcap.
+fn read(
+    ring: &mut RxRing,
+    r: &mut Reader<'_>,
+    stop: &AtomicBool,
+    wake: i32,
+) -> Result<(), CaptureError> {
+    let timeout = if r.spec.display {
+        TICK.as_millis() as i32
+    } else {
+        -1
+    };
     while !stop.load(Ordering::Relaxed) {
         let mut got = false;
         if let Some(mut block) = ring.next_block() {
@@ -267,12 +285,16 @@ fn read(ring: &mut RxRing, r: &mut Reader<'_>, stop: &AtomicBool) -> Result<(), 
             }
         }
         if !got {
-            let ms = TICK.as_millis() as i32;
-            ring.wait(ms).map_err(|e| CaptureError::Read {
-                ns: r.spec.ns_name.clone(),
-                iface: r.spec.iface.clone(),
-                why: e.to_string(),
-            })?;
+            let stopped = ring
+                .wait_or(wake, timeout)
+                .map_err(|e| CaptureError::Read {
+                    ns: r.spec.ns_name.clone(),
+                    iface: r.spec.iface.clone(),
+                    why: e.to_string(),
+                })?;
+            if stopped {
+                break;
+            }
         }
         let idle = !got;
         if r.tick(ring, idle) {
