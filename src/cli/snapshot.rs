@@ -15,12 +15,18 @@ pub struct SnapshotArgs {
     /// Skip reading iptables/nftables rules.
     #[arg(long)]
     pub no_firewall: bool,
+    /// Read only what `ip link`, `ip addr`, `ip route show table all` and `ip neigh` list
+    /// (links, addresses, routes of every table, neighbours), with veth peers paired: no
+    /// routing rules, sysctls, sockets, firewall, DNS files or CNI state.
+    #[arg(long)]
+    pub ip_only: bool,
 }
 
 pub fn run(args: &SnapshotArgs) -> anyhow::Result<i32> {
     let opts = Options {
         only: args.ns.clone(),
         firewall: !args.no_firewall,
+        ip_only: args.ip_only,
         ..Options::default()
     };
     let snap = match super::output::Progress::current()
@@ -40,5 +46,9 @@ pub fn run(args: &SnapshotArgs) -> anyhow::Result<i32> {
         report::snapshot::render(&snap)
     };
     super::output::print_report(&text, args.json, report::color::Kind::Snapshot)?;
+    // The process ends here: freeing a snapshot of hundreds of namespaces piece by piece cost
+    // 4% of `snapshot --json` on a 200-pod node (perf), for memory the exit returns anyway.
+    std::mem::forget(snap);
+    std::mem::forget(text);
     Ok(0)
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io;
 
 use netlink_packet_route::address::AddressMessage;
-use netlink_packet_route::link::LinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::neighbour::NeighbourMessage;
 use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::rule::RuleMessage;
@@ -38,6 +38,20 @@ pub fn read_all(sock: &mut RtSocket) -> RtnlData {
         addresses: some.addresses.unwrap_or_default(),
         routes: some.routes.unwrap_or_default(),
         rules: some.rules.unwrap_or_default(),
+        neighbors: some.neighbors.unwrap_or_default(),
+        problems: some.problems,
+    }
+}
+
+/// Only what `ip link/addr/route/neigh` list: the four dumps, no routing rules.
+pub fn read_ip_facts(sock: &mut RtSocket) -> RtnlData {
+    let kinds = Kinds::LINKS | Kinds::ADDRESSES | Kinds::ROUTES | Kinds::NEIGHBORS;
+    let some = read_some(sock, kinds, &[]);
+    RtnlData {
+        links: some.links.unwrap_or_default(),
+        addresses: some.addresses.unwrap_or_default(),
+        routes: some.routes.unwrap_or_default(),
+        rules: Vec::new(),
         neighbors: some.neighbors.unwrap_or_default(),
         problems: some.problems,
     }
@@ -147,8 +161,15 @@ pub fn read_some(sock: &mut RtSocket, kinds: Kinds, known: &[Link]) -> RtnlParts
 }
 
 fn dump_links(sock: &mut RtSocket) -> io::Result<Vec<Link>> {
+    // Without counters, as `ip link` asks (it passes RTEXT_FILTER_SKIP_STATS unless `-s`):
+    // the model keeps none, and each link's IFLA_STATS64 and IPv6 ICMP/IP statistics are
+    // most of what the kernel fills in per link.
+    let mut request = LinkMessage::default();
+    request
+        .attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
     let mut links: Vec<Link> = sock
-        .dump(RouteNetlinkMessage::GetLink(LinkMessage::default()))?
+        .dump(RouteNetlinkMessage::GetLink(request))?
         .into_iter()
         .filter_map(|msg| match msg {
             RouteNetlinkMessage::NewLink(m) => Some(link_from(&m)),

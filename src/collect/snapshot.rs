@@ -23,6 +23,10 @@ pub struct Options {
     pub only: Vec<String>,
     /// Run the firewall collector (it may spawn iptables-save/nft where rules exist).
     pub firewall: bool,
+    /// Read only what `ip link/addr/route/neigh` list (`snapshot --ip-only`): links,
+    /// addresses, routes of every table and neighbours, with veth ends paired. No rules,
+    /// sysctls, sockets, firewall, DNS files or CNI state (the snapshot's warnings say so).
+    pub ip_only: bool,
     /// Worker threads; 0 picks one per CPU, at least 2, at most 8.
     pub workers: usize,
     /// Where to read CNI configs, plugins and leases; `None`: the defaults as the environment
@@ -35,6 +39,7 @@ impl Default for Options {
         Options {
             only: Vec::new(),
             firewall: true,
+            ip_only: false,
             workers: 0,
             cni_dirs: None,
         }
@@ -89,7 +94,11 @@ pub(super) fn collect_one(
         }
     };
     if let Some(sock) = socket.as_mut() {
-        let data = ip_state::read_all(sock);
+        let data = if opts.ip_only {
+            ip_state::read_ip_facts(sock)
+        } else {
+            ip_state::read_all(sock)
+        };
         ns.links = data.links;
         ns.addresses = data.addresses;
         ns.routes = data.routes;
@@ -98,6 +107,9 @@ pub(super) fn collect_one(
         for p in data.problems.into_iter().chain(sock.take_warnings()) {
             ns.add_problem(p);
         }
+    }
+    if opts.ip_only {
+        return Collected { ns, file, socket };
     }
     ns.sysctls = sysctl::read_sysctls(socket.as_mut(), &ns.links, probe);
     match sockets::read_listening() {
@@ -141,12 +153,17 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
     // The cross-namespace work, on this thread, in this order: veth peers need every
     // namespace's socket; DNS files are read for all before the selection drops any.
     let mut namespaces = pair_peers(collected);
-    fill_socket_owners(&mut namespaces);
-    fill_dns_files(&mut namespaces, discovery);
+    if !opts.ip_only {
+        fill_socket_owners(&mut namespaces);
+        fill_dns_files(&mut namespaces, discovery);
+    }
     keep_selected(&mut namespaces, discovery, opts);
 
     let mut warnings = discovery.warnings.clone();
     warnings.extend(fd_warning.take());
+    if opts.ip_only {
+        warnings.push(IP_ONLY_WARNING.into());
+    }
     if !nix::unistd::geteuid().is_root() {
         warnings.push(
             "not running as root: other namespaces cannot be entered (setns needs CAP_SYS_ADMIN) and firewall rules cannot be read (needs CAP_NET_ADMIN); shown: every namespace's identity, and links, addresses, routes, neighbours, sysctls and sockets of this process's own namespace"
@@ -164,14 +181,20 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
         // A handful of small files, read after the namespaces: a pod deleted meanwhile has
         // lost its lease too (host-local releases before the veth goes), and one added
         // meanwhile has a lease seconds old, which is never called a leak.
-        cni: Some(crate::cni::read(
-            &opts
-                .cni_dirs
-                .clone()
-                .unwrap_or_else(crate::cni::Dirs::configured),
-        )),
+        cni: (!opts.ip_only).then(|| {
+            crate::cni::read(
+                &opts
+                    .cni_dirs
+                    .clone()
+                    .unwrap_or_else(crate::cni::Dirs::configured),
+            )
+        }),
     })
 }
+
+/// What an `--ip-only` snapshot says about itself, so that a reader of the saved file does not
+/// take its empty sockets and firewall for "none".
+pub const IP_ONLY_WARNING: &str = "ip-only snapshot: links, addresses, routes and neighbours were read; routing rules, sysctls, sockets, firewall, DNS files and CNI state were not";
 
 /// Every `--ns` selector names a discovered namespace.
 fn check_selectors(discovery: &Discovery, opts: &Options) -> Result<(), SnapshotError> {

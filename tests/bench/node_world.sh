@@ -48,6 +48,9 @@ nw_mounts() {
     mount --make-rprivate /
     mount -t tmpfs tmpfs /run
     mkdir -p /run/netns "$NW_DIR"
+    # The mount point must exist; a fresh machine may have no /etc/netns (iproute2 makes it
+    # only when asked). An empty directory, on the machine's own /etc: nothing else is written.
+    mkdir -p /etc/netns
     mount -t tmpfs -o mode=0755 tmpfs /etc/netns
 }
 
@@ -84,7 +87,9 @@ nw_gateways() {
     for k in $(seq "$(nw_subnet "$1")" "$(nw_subnet $(( $2 - 1 )))"); do
         br=$(nw_bridge $(( k * 250 )))
         ip link show "$br" > /dev/null 2>&1 || { ip link add "$br" type bridge && ip link set "$br" up; }
-        ip addr show dev "$br" | grep -q "10.244.$k.1/" || ip addr add "10.244.$k.1/24" dev "$br"
+        # Not `grep -q`: it exits at the first match, `ip` (one write per address) then dies of
+        # SIGPIPE, and pipefail calls the address missing ("Address already assigned").
+        ip addr show dev "$br" | grep -F "10.244.$k.1/" > /dev/null || ip addr add "10.244.$k.1/24" dev "$br"
     done
 }
 

@@ -18,6 +18,7 @@ mod snapshot_bridge;
 mod snapshot_discovery;
 mod snapshot_dns;
 mod snapshot_inside_ns;
+mod snapshot_ip_only;
 mod snapshot_lab;
 mod snapshot_nonroot;
 mod snapshot_rules;
