@@ -33,19 +33,22 @@ impl App {
                 now.push(ns);
             }
         }
-        now.extend(patch.namespaces.iter().cloned());
+        laps.lap("split");
+        // The marks first, while the patch is whole: then its namespaces are moved in, not
+        // copied (a copy of the host's thousands of objects per patch).
+        let old = with(&patch, old);
+        self.marks.on_patch(&old, &patch, &mut laps);
+        let Some(cur) = self.snapshot.as_mut() else {
+            return;
+        };
+        now.extend(patch.namespaces);
         cur.namespaces = now;
         cur.taken_at = patch.taken_at;
-        cur.hostname.clone_from(&patch.hostname);
-        cur.warnings.clone_from(&patch.warnings);
-        cur.cni.clone_from(&patch.cni);
+        cur.hostname = patch.hostname;
+        cur.warnings = patch.warnings;
+        cur.cni = patch.cni;
         super::selection::sort_namespaces(cur);
         laps.lap("splice");
-        let old = with(&patch, old);
-        let mut new = patch;
-        new.warnings = Vec::new();
-        new.cni = None;
-        self.marks.on_patch(&old, &new, &mut laps);
         self.findings = findings;
         self.after_snapshot(keep, &mut laps);
         laps.end();
