@@ -234,6 +234,7 @@ impl Live {
         let mut sockets = HashMap::new();
         let mut touched = Vec::new();
         let mut new = Vec::new();
+        let mut only = HashMap::new();
         for f in found {
             match f {
                 Found::Whole(i, c) => {
@@ -246,7 +247,9 @@ impl Live {
                     let (link_parts, p) = *b;
                     let ns = &mut self.snapshot.namespaces[i];
                     if link_parts.links.is_some() {
-                        for l in &ns.links {
+                        let scope = &link_parts.scope;
+                        only.insert(i, scope.iter().copied().collect());
+                        for l in ns.links.iter().filter(|l| scope.contains(&l.index)) {
                             let pn = l.peer.as_ref().and_then(|p| p.namespace.as_ref());
                             let pn = pn.and_then(|n| names.get(n).copied());
                             let entry = (l.link_index.unwrap_or(0), l.link_netnsid, pn);
@@ -307,6 +310,7 @@ impl Live {
                 sockets,
                 previous,
                 open: &open,
+                only,
             };
             peers = pair_touched(&mut self.snapshot.namespaces, &mut pairing);
         }

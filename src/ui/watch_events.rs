@@ -13,7 +13,7 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::collect::touched::Kinds;
 
@@ -92,6 +92,13 @@ impl NeighTable {
     }
 }
 
+/// Whether a neighbour message is one the model holds: IPv4 and IPv6 entries. The bridge's
+/// forwarding database comes on the same group (family AF_BRIDGE: MACs learnt and aged as
+/// pods talk, a steady trickle on a node) and is never shown.
+fn shown_family(m: &NeighbourMessage) -> bool {
+    matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6)
+}
+
 /// The kinds one notification changes, or nothing when it is chatter the UI does not show.
 pub fn kinds_of(bytes: &[u8], neigh: &mut NeighTable) -> Kinds {
     if bytes.len() < 16 {
@@ -106,6 +113,9 @@ pub fn kinds_of(bytes: &[u8], neigh: &mut NeighTable) -> Kinds {
         RTM_NEWNETCONF | RTM_DELNETCONF => Kinds::SYSCTLS,
         RTM_NEWNEIGH | RTM_DELNEIGH => {
             match NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).map(|m| m.payload) {
+                Ok(NetlinkPayload::InnerMessage(
+                    RouteNetlinkMessage::NewNeighbour(m) | RouteNetlinkMessage::DelNeighbour(m),
+                )) if !shown_family(&m) => Kinds::NONE,
                 Ok(NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(m))) => {
                     if neigh.changes(&m, false) {
                         Kinds::NEIGHBORS

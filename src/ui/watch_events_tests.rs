@@ -203,3 +203,23 @@ fn a_notification_names_its_link() {
     assert_eq!(ifindex_of(&rule), None);
     assert_eq!(ifindex_of(&one[..10]), None);
 }
+
+/// The bridge's forwarding database (AF_BRIDGE neighbour messages) is never shown: chatter.
+#[test]
+fn bridge_fdb_entries_are_chatter() {
+    let mut t = NeighTable::default();
+    let mut m = NeighbourMessage::default();
+    m.header.family = AddressFamily::Bridge;
+    m.header.ifindex = 3;
+    m.header.state = NeighbourState::Reachable;
+    m.attributes
+        .push(NeighbourAttribute::LinkLayerAddress(vec![2, 0, 0, 0, 0, 1]));
+    assert_eq!(
+        kinds_of(&wire(RouteNetlinkMessage::NewNeighbour(m.clone())), &mut t),
+        Kinds::NONE
+    );
+    assert_eq!(
+        kinds_of(&wire(RouteNetlinkMessage::DelNeighbour(m)), &mut t),
+        Kinds::NONE
+    );
+}
