@@ -5,6 +5,8 @@
 //! have no events: they are read again only by a full read (`Touched::full`).
 
 use std::collections::{BTreeSet, HashMap};
+
+use super::partial_links::{self, LinkParts};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::ip_state::{self, RtnlParts};
@@ -39,12 +41,16 @@ enum Job {
     Whole(usize),
     /// Read these kinds again.
     Kinds(usize, Kinds),
+    /// Read these per-link kinds for these links only (`partial_links.rs`), and the other
+    /// kinds (rules, sysctls) whole.
+    Scoped(usize, Kinds, Kinds, BTreeSet<u32>),
 }
 
 /// What a job found.
 enum Found {
     Whole(usize, Box<Collected>),
     Parts(usize, Box<Parts>),
+    Scoped(usize, Box<(LinkParts, Parts)>),
 }
 
 impl Live {
@@ -65,7 +71,10 @@ impl Live {
     /// inodes of the namespaces whose data changed (re-read, new, or a veth peer renamed);
     /// `None` when anything may have (a full read, a namespace renamed). Gone namespaces are
     /// the ones no longer in the snapshot.
-    pub fn refresh(&mut self, touched: Touched) -> Result<Option<BTreeSet<u64>>, SnapshotError> {
+    pub fn refresh(
+        &mut self,
+        mut touched: Touched,
+    ) -> Result<Option<BTreeSet<u64>>, SnapshotError> {
         if touched.full {
             *self = Live::read(&self.opts)?;
             return Ok(None);
@@ -73,7 +82,7 @@ impl Live {
         let mut jobs = Vec::new();
         let changed_set = touched.discovery.is_some();
         let mut renamed = false;
-        if let Some(d) = touched.discovery {
+        if let Some(d) = touched.discovery.take() {
             let (new, any_renamed) = self.adopt(d);
             renamed = any_renamed;
             jobs.extend(new.into_iter().map(Job::Whole));
@@ -87,8 +96,21 @@ impl Live {
             .collect();
         for (inode, kinds) in &touched.namespaces {
             let Some(&i) = at.get(inode) else { continue };
-            if !jobs.iter().any(|j| matches!(j, Job::Whole(w) if *w == i)) {
-                jobs.push(Job::Kinds(i, kinds.with_dependents()));
+            if jobs.iter().any(|j| matches!(j, Job::Whole(w) if *w == i)) {
+                continue;
+            }
+            let ns = &self.snapshot.namespaces[i];
+            // A multipath route names several links: routes of one link cannot be told.
+            let multipath = || ns.routes.iter().any(|r| !r.nexthops.is_empty());
+            match touched.scope(*inode) {
+                Some(links) if !multipath() => {
+                    let per_link = kinds.with_dependents().and(Kinds::PER_LINK);
+                    // Sysctls only when netconf said so: a link's own come with its name,
+                    // and a new or renamed link is looked at after the read.
+                    let rest = kinds.without(Kinds::PER_LINK);
+                    jobs.push(Job::Scoped(i, per_link, rest, links.clone()));
+                }
+                _ => jobs.push(Job::Kinds(i, kinds.with_dependents())),
             }
         }
         let found = self.run(&jobs);
@@ -96,7 +118,7 @@ impl Live {
         let names = &self.snapshot.namespaces;
         let mut changed: BTreeSet<u64> = peers.into_iter().map(|i| names[i].inode).collect();
         changed.extend(jobs.iter().map(|j| match *j {
-            Job::Whole(i) | Job::Kinds(i, _) => names[i].inode,
+            Job::Whole(i) | Job::Kinds(i, _) | Job::Scoped(i, ..) => names[i].inode,
         }));
         if changed_set {
             self.snapshot.cni = Some(crate::cni::read(
@@ -177,9 +199,18 @@ impl Live {
                 current,
                 (probe, opts),
             ),
+            Job::Scoped(i, per_link, rest, ref links) => read_scoped(
+                i,
+                (&found[i], &namespaces[i]),
+                (per_link, rest, links),
+                current,
+                (probe, opts),
+            ),
         };
         let on_failure = |j: &Job, why: &str| match *j {
-            Job::Whole(i) | Job::Kinds(i, _) => Found::Whole(i, Box::new(failed(&found[i], why))),
+            Job::Whole(i) | Job::Kinds(i, _) | Job::Scoped(i, ..) => {
+                Found::Whole(i, Box::new(failed(&found[i], why)))
+            }
         };
         let workers = std::thread::available_parallelism()
             .map(|n| n.get() * 2)
@@ -203,6 +234,7 @@ impl Live {
         let mut sockets = HashMap::new();
         let mut touched = Vec::new();
         let mut new = Vec::new();
+        let mut only = HashMap::new();
         for f in found {
             match f {
                 Found::Whole(i, c) => {
@@ -210,6 +242,30 @@ impl Live {
                     sockets.extend(c.socket.map(|s| (i, s)));
                     touched.push(i);
                     new.push(i);
+                }
+                Found::Scoped(i, b) => {
+                    let (link_parts, p) = *b;
+                    let ns = &mut self.snapshot.namespaces[i];
+                    if link_parts.links.is_some() {
+                        let scope = &link_parts.scope;
+                        only.insert(i, scope.iter().copied().collect());
+                        for l in ns.links.iter().filter(|l| scope.contains(&l.index)) {
+                            let pn = l.peer.as_ref().and_then(|p| p.namespace.as_ref());
+                            let pn = pn.and_then(|n| names.get(n).copied());
+                            let entry = (l.link_index.unwrap_or(0), l.link_netnsid, pn);
+                            previous.insert((i, l.index), entry);
+                        }
+                        sockets.extend(p.socket.map(|s| (i, s)));
+                        touched.push(i);
+                    }
+                    partial_links::patch(ns, &link_parts);
+                    patch(ns, None, None, p.rtnl.rules, None);
+                    if let Some(s) = p.sysctls {
+                        ns.sysctls = s;
+                    }
+                    for pr in p.rtnl.problems {
+                        ns.add_problem(pr);
+                    }
                 }
                 Found::Parts(i, p) => {
                     let Parts {
@@ -254,6 +310,7 @@ impl Live {
                 sockets,
                 previous,
                 open: &open,
+                only,
             };
             peers = pair_touched(&mut self.snapshot.namespaces, &mut pairing);
         }
@@ -328,6 +385,51 @@ fn read_kinds(
             sysctls,
             socket,
         }),
+    )
+}
+
+/// Reads the per-link kinds of one namespace for the links named (`partial_links.rs`), the
+/// other kinds whole, and the sysctls when netconf said so or a link came, went or was
+/// renamed (rp_filter is kept by link name). Falls back to reading the kinds whole.
+fn read_scoped(
+    i: usize,
+    (found, ns): (&FoundNs, &Namespace),
+    (per_link, rest, links): (Kinds, Kinds, &BTreeSet<u32>),
+    current: &mut Option<u64>,
+    (probe, opts): (HostProbe, &Options),
+) -> Found {
+    let whole = |current: &mut Option<u64>| {
+        read_kinds(i, (found, ns), per_link | rest, current, (probe, opts))
+    };
+    let (_file, status) = parallel::enter(found, current);
+    if status != NsStatus::Ok {
+        return Found::Whole(i, Box::new(collect_one(found, current, probe, opts)));
+    }
+    let Ok(mut sock) = RtSocket::open() else {
+        return whole(current);
+    };
+    let Ok(link_parts) = partial_links::read(&mut sock, per_link, links, &ns.links) else {
+        return whole(current);
+    };
+    let mut rtnl = ip_state::read_some(&mut sock, rest.and(Kinds::RULES), &ns.links);
+    rtnl.problems.extend(sock.take_warnings());
+    let sysctls = (rest.contains(Kinds::SYSCTLS) || link_parts.names_changed()).then(|| {
+        let mut now = ns.links.clone();
+        if let Some(fresh) = &link_parts.links {
+            partial_links::splice_links(&mut now, fresh);
+        }
+        sysctl::read_sysctls(Some(&mut sock), &now, probe)
+    });
+    Found::Scoped(
+        i,
+        Box::new((
+            link_parts,
+            Parts {
+                rtnl,
+                sysctls,
+                socket: Some(sock),
+            },
+        )),
     )
 }
 

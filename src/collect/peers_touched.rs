@@ -10,7 +10,7 @@
 //! namespace of the node when no candidate points back: during a pod's creation the other
 //! end is usually in a namespace not seen yet, and the namespace's own arrival pairs it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 
 use crate::model::{LinkKind, Namespace, PeerRef};
@@ -31,6 +31,10 @@ pub struct Pairing<'a> {
     pub previous: HashMap<(usize, u32), Before>,
     /// Opens any namespace's nsfs file (to ask an nsid of it).
     pub open: &'a dyn Fn(usize) -> Option<File>,
+    /// Namespaces whose links were read for some ifindexes only (`partial_links.rs`): only
+    /// those are paired again; the others kept their pairing. A host veth's event no longer
+    /// walks the host's thousand veths.
+    pub only: HashMap<usize, HashSet<u32>>,
 }
 
 /// Where links are, built only for the namespaces pairing looks into: per namespace, the
@@ -115,6 +119,12 @@ pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) -> Vec<us
             let link = &namespaces[ni].links[li];
             let own_index = link.index;
             if link.kind != LinkKind::Veth || done.contains_key(&(ni, own_index)) {
+                continue;
+            }
+            if p.only
+                .get(&ni)
+                .is_some_and(|only| !only.contains(&own_index))
+            {
                 continue;
             }
             let Some(peer_index) = link.link_index.filter(|i| *i != 0) else {

@@ -2,7 +2,7 @@
 //! per namespace (by nsfs inode), which kinds of objects. The partial refresh
 //! (`super::partial`) re-reads exactly that, so an event costs what it names, not the node.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::netns::discover::Discovery;
 
@@ -23,6 +23,9 @@ impl Kinds {
     /// Forwarding and rp_filter (netconf events), and the per-link sysctls.
     pub const SYSCTLS: Kinds = Kinds(32);
     pub const ALL: Kinds = Kinds(63);
+    /// The kinds an event names one link for: links, and the addresses, routes and
+    /// neighbours on a link (see `Touched::links`).
+    pub const PER_LINK: Kinds = Kinds(15);
 
     pub fn contains(self, other: Kinds) -> bool {
         self.0 & other.0 == other.0 && other.0 != 0
@@ -30,6 +33,16 @@ impl Kinds {
 
     pub fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    /// The kinds in both.
+    pub fn and(self, other: Kinds) -> Kinds {
+        Kinds(self.0 & other.0)
+    }
+
+    /// These kinds without `other`'s.
+    pub fn without(self, other: Kinds) -> Kinds {
+        Kinds(self.0 & !other.0)
     }
 
     /// Everything that must be read again for these kinds to be right: a link change may
@@ -68,6 +81,11 @@ pub struct Touched {
     pub full: bool,
     /// Namespaces by inode, with what changed in each.
     pub namespaces: BTreeMap<u64, Kinds>,
+    /// Per namespace with one of the [`Kinds::PER_LINK`] kinds: the links (by ifindex) its
+    /// events named, when every such event named one; those kinds are then read again for
+    /// these links only. `None`: some event named no link (a multipath route, lost
+    /// notifications), and they are read whole.
+    pub links: BTreeMap<u64, Option<BTreeSet<u32>>>,
     /// The set of namespaces changed: the scan that found it (new ones are read whole, gone
     /// ones dropped, names and processes of the others updated).
     pub discovery: Option<Discovery>,
@@ -82,11 +100,35 @@ impl Touched {
         }
     }
 
-    /// `kinds` changed in the namespace `inode`.
+    /// `kinds` changed in the namespace `inode`, on links not known.
     pub fn add(&mut self, inode: u64, kinds: Kinds) {
-        if !kinds.is_empty() {
-            *self.namespaces.entry(inode).or_default() |= kinds;
+        self.add_on(inode, kinds, None);
+    }
+
+    /// `kinds` changed in the namespace `inode`, on the link `ifindex` when known.
+    pub fn add_on(&mut self, inode: u64, kinds: Kinds, ifindex: Option<u32>) {
+        if kinds.is_empty() {
+            return;
         }
+        *self.namespaces.entry(inode).or_default() |= kinds;
+        if kinds.and(Kinds::PER_LINK).is_empty() {
+            return;
+        }
+        let scope = self
+            .links
+            .entry(inode)
+            .or_insert_with(|| Some(BTreeSet::new()));
+        match (scope.as_mut(), ifindex) {
+            (Some(set), Some(i)) => {
+                set.insert(i);
+            }
+            _ => *scope = None,
+        }
+    }
+
+    /// The links the per-link kinds of `inode` are limited to (`None`: all of them).
+    pub fn scope(&self, inode: u64) -> Option<&BTreeSet<u32>> {
+        self.links.get(&inode).and_then(Option::as_ref)
     }
 
     /// Nothing to read.
@@ -98,7 +140,15 @@ impl Touched {
     pub fn merge(&mut self, later: Touched) {
         self.full |= later.full;
         for (inode, kinds) in later.namespaces {
-            self.add(inode, kinds);
+            match later.links.get(&inode) {
+                Some(Some(set)) if !set.is_empty() => {
+                    for &i in set {
+                        self.add_on(inode, kinds.and(Kinds::PER_LINK), Some(i));
+                    }
+                    self.add(inode, kinds.without(Kinds::PER_LINK));
+                }
+                _ => self.add(inode, kinds),
+            }
         }
         if later.discovery.is_some() {
             self.discovery = later.discovery;
@@ -128,5 +178,29 @@ mod tests {
         assert!(!a.full);
         a.merge(Touched::full());
         assert!(a.full);
+    }
+
+    /// Events naming links keep the read to those links until one names none; merging
+    /// keeps the scope; kinds that are not per link leave it alone.
+    #[test]
+    fn the_scope_is_the_links_named_until_one_is_not() {
+        let mut a = Touched::default();
+        a.add_on(7, Kinds::LINKS, Some(3));
+        a.add_on(7, Kinds::NEIGHBORS, Some(5));
+        a.add_on(7, Kinds::RULES, None);
+        assert_eq!(a.scope(7).map(|s| s.len()), Some(2));
+        let mut b = Touched::default();
+        b.add_on(7, Kinds::ADDRESSES, Some(9));
+        b.add_on(8, Kinds::SYSCTLS, None);
+        a.merge(b);
+        let scope: Vec<u32> = a.scope(7).into_iter().flatten().copied().collect();
+        assert_eq!(scope, [3, 5, 9]);
+        assert!(a.namespaces[&7].contains(Kinds::RULES | Kinds::ADDRESSES));
+        assert!(!a.links.contains_key(&8), "sysctls are not per link");
+        let mut c = Touched::default();
+        c.add_on(7, Kinds::ROUTES, None);
+        a.merge(c);
+        assert!(a.scope(7).is_none());
+        assert!(a.links.contains_key(&7), "read whole");
     }
 }

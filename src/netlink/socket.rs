@@ -58,6 +58,31 @@ impl NlSocket {
         self.socket.as_raw_fd()
     }
 
+    /// Turns NETLINK_GET_STRICT_CHK on or off: on, the kernel honours the filters of a dump
+    /// request (an address dump's `ifa_index`, a route dump's RTA_OIF, a neighbour dump's
+    /// NDA_IFINDEX) instead of ignoring them. An error means the kernel predates it (4.20):
+    /// the caller then filters what a whole dump returns.
+    pub fn set_strict_check(&mut self, on: bool) -> io::Result<()> {
+        /// From <linux/netlink.h>; the `libc` crate does not name it.
+        const NETLINK_GET_STRICT_CHK: libc::c_int = 12;
+        let value: libc::c_int = on.into();
+        // SAFETY: a valid fd and a pointer to a c_int that lives across the call.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.socket.as_raw_fd(),
+                libc::SOL_NETLINK,
+                NETLINK_GET_STRICT_CHK,
+                std::ptr::addr_of!(value).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
     /// Sends a dump request and collects every reply until NLMSG_DONE.
     pub fn dump(&mut self, msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
         self.exchange(msg, NLM_F_REQUEST | NLM_F_DUMP)

@@ -289,7 +289,7 @@ impl App {
             Action::Open => details::open(self),
             Action::Help => self.overlay = Overlay::Help,
             Action::ToggleSidebar => self.toggle_sidebar(),
-            Action::ToggleChanges => self.status = self.marks.toggle(),
+            Action::ToggleChanges => self.status = self.marks.toggle(self.snapshot.as_ref()),
             Action::ToggleNeighborChanges => {
                 self.status = self.marks.toggle_neighbors(self.snapshot.as_ref());
             }

@@ -33,19 +33,22 @@ impl App {
                 now.push(ns);
             }
         }
-        now.extend(patch.namespaces.iter().cloned());
+        laps.lap("split");
+        // The marks first, while the patch is whole: then its namespaces are moved in, not
+        // copied (a copy of the host's thousands of objects per patch).
+        let old = with(&patch, old);
+        self.marks.on_patch(&old, &patch, &mut laps);
+        let Some(cur) = self.snapshot.as_mut() else {
+            return;
+        };
+        now.extend(patch.namespaces);
         cur.namespaces = now;
         cur.taken_at = patch.taken_at;
-        cur.hostname.clone_from(&patch.hostname);
-        cur.warnings.clone_from(&patch.warnings);
-        cur.cni.clone_from(&patch.cni);
+        cur.hostname = patch.hostname;
+        cur.warnings = patch.warnings;
+        cur.cni = patch.cni;
         super::selection::sort_namespaces(cur);
         laps.lap("splice");
-        let old = with(&patch, old);
-        let mut new = patch;
-        new.warnings = Vec::new();
-        new.cni = None;
-        self.marks.on_patch(&old, &new, &mut laps);
         self.findings = findings;
         self.after_snapshot(keep, &mut laps);
         laps.end();
@@ -109,6 +112,11 @@ mod tests {
         assert!(base.namespaces.len() > 3);
         let mut whole = live(base.clone());
         let mut patched = live(base.clone());
+        // Marks shown: the patch works out the changes since the baseline as it goes.
+        whole.marks.show = true;
+        patched.marks.show = true;
+        // Marks hidden: left for `c`, which works them out whole.
+        let mut hidden = live(base.clone());
         let mut next = base.clone();
         next.namespaces[1].routes.clear();
         next.namespaces[1].addresses.pop();
@@ -122,12 +130,17 @@ mod tests {
                 .filter(|n| !prev.namespaces.contains(n))
                 .cloned()
                 .collect();
-            let present = snap.namespaces.iter().map(|n| n.inode).collect();
+            let present: Vec<u64> = snap.namespaces.iter().map(|n| n.inode).collect();
             let patch = crate::model::Snapshot {
                 namespaces: changed,
                 ..snap.clone()
             };
             whole.handle(Msg::Collected(Box::new(snap.clone()), vec![], None));
+            hidden.handle(Msg::Collected(
+                Box::new(patch.clone()),
+                vec![],
+                Some(present.clone()),
+            ));
             patched.handle(Msg::Collected(Box::new(patch), vec![], Some(present)));
             assert_eq!(whole.snapshot, patched.snapshot);
             assert!(!patched.marks.flash.is_empty());
@@ -139,8 +152,18 @@ mod tests {
                 sorted(whole.marks.since_baseline.clone()),
                 sorted(patched.marks.since_baseline.clone())
             );
+            if !hidden.marks.show {
+                assert!(hidden.marks.stale);
+                hidden.marks.toggle(hidden.snapshot.as_ref());
+                assert!(!hidden.marks.stale && !hidden.marks.since_baseline.is_empty());
+            }
+            assert_eq!(
+                sorted(whole.marks.since_baseline.clone()),
+                sorted(hidden.marks.since_baseline.clone())
+            );
             prev = snap;
         }
+
         assert!(patched.snapshot.unwrap().namespace(&gone.name).is_some());
     }
 }

@@ -42,9 +42,10 @@ impl Log {
     pub fn start(&self, touched: &Touched) -> Clock<'_> {
         let what = self.0.as_ref().map(|_| {
             format!(
-                "full={} namespaces={} rescan={}",
+                "full={} namespaces={} link-scoped={} rescan={}",
                 touched.full,
                 touched.namespaces.len(),
+                touched.links.values().filter(|s| s.is_some()).count(),
                 touched.discovery.is_some()
             )
         });

@@ -3,6 +3,7 @@
 //! resolving a name. The loop starts them for the [`Effect`](super::effect::Effect)s the app
 //! returns; none of them touches the app.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, mpsc::Sender, Arc};
 use std::time::Duration;
@@ -15,53 +16,49 @@ use crate::collect::Options;
 use crate::model::Snapshot;
 use crate::trace::capture::{Capture, Spec};
 
-/// How often the doctor may run during continuous churn: its rules cost tens of
-/// milliseconds on a big node, and a churning node brings a batch every 250 ms.
-const DOCTOR_EVERY: Duration = Duration::from_secs(1);
+#[path = "jobs_doctor.rs"]
+mod doctor;
+
+use doctor::{Doctor, Job};
 
 /// Starts the collector: a thread that keeps the live model (`collect::partial::Live`) and,
 /// for each batch of changes it is sent, re-reads only what they name (everything the first
 /// time and for `Touched::full`) and sends the snapshot. Requests waiting when a read ends
-/// are folded into one. The doctor runs here too, off the render thread, with every full
-/// read and at most once a second otherwise: a patch that comes sooner carries the last
-/// findings, and the doctor runs on the model once the second is over (`Msg::Findings`), so
-/// findings lag the namespace list by at most a second.
+/// are folded into one. The doctor runs on a thread of its own (`jobs_doctor.rs`), handed
+/// what changed when it is due: a patch carries the latest findings, and new findings
+/// follow as `Msg::Findings` (soon after a full read, else at most once a second).
 pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
     let (requests, rx) = mpsc::channel::<Touched>();
     terminal::spawn("collector", move || {
         let timing = debug_timing::Log::from_env();
         let mut c = Collector {
             live: None,
-            findings: Vec::new(),
-            doctor_at: None,
-            pending: false,
+            doctor: Doctor::spawn(tx.clone()),
+            owed: None,
         };
         loop {
-            let next = match c.doctor_due() {
-                Some(wait) => match rx.recv_timeout(wait) {
+            let wait = c.owed.as_ref().map(|o| c.doctor.wait(o.urgent));
+            let next = match wait {
+                Some(Some(w)) => match rx.recv_timeout(w) {
                     Ok(t) => Some(t),
                     Err(mpsc::RecvTimeoutError::Timeout) => None,
                     Err(mpsc::RecvTimeoutError::Disconnected) => return,
                 },
+                Some(None) => None,
                 None => match rx.recv() {
                     Ok(t) => Some(t),
                     Err(_) => return,
                 },
             };
-            let msg = match next {
-                Some(mut touched) => {
-                    while let Ok(more) = rx.try_recv() {
-                        touched.merge(more);
-                    }
-                    c.read(touched, &timing)
+            if let Some(mut touched) = next {
+                while let Ok(more) = rx.try_recv() {
+                    touched.merge(more);
                 }
-                None => c.doctor_only(&timing),
-            };
-            if let Some(msg) = msg {
-                if tx.send(msg).is_err() {
+                if !c.read(touched, &timing, &tx) {
                     return;
                 }
             }
+            c.hand_over();
         }
     });
     requests
@@ -70,44 +67,38 @@ pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
 /// The collector thread's state.
 struct Collector {
     live: Option<Live>,
-    /// The last findings, and when the doctor made them.
-    findings: Vec<crate::diagnose::Finding>,
-    doctor_at: Option<std::time::Instant>,
-    /// A patch went out with findings older than it.
-    pending: bool,
+    doctor: Doctor,
+    /// What changed since the doctor was last handed the model.
+    owed: Option<Owed>,
+}
+
+/// Changes the doctor has not seen yet.
+struct Owed {
+    /// The namespaces (by inode) changed; `None`: anything may have (a full read, a
+    /// rename), the doctor gets the whole snapshot.
+    inodes: Option<BTreeSet<u64>>,
+    /// The names of namespaces gone.
+    gone: BTreeSet<String>,
+    /// A full read: the doctor runs as soon as it is free.
+    urgent: bool,
 }
 
 impl Collector {
-    /// How long until the doctor is due, when a patch is waiting for it.
-    fn doctor_due(&self) -> Option<Duration> {
-        let at = self.doctor_at?;
-        self.pending
-            .then(|| DOCTOR_EVERY.saturating_sub(at.elapsed()))
-    }
-
-    /// Runs the doctor on the model, now.
-    fn doctor(&mut self) {
-        if let Some(l) = &self.live {
-            self.findings = crate::diagnose::diagnose(&l.snapshot);
-            self.doctor_at = Some(std::time::Instant::now());
-            self.pending = false;
-        }
-    }
-
-    /// The doctor's turn, with no read before it.
-    fn doctor_only(&mut self, timing: &debug_timing::Log) -> Option<Msg> {
-        let mut clock = timing.start(&Touched::default());
-        self.doctor();
-        clock.lap("doctor");
-        clock.end();
-        Some(Msg::Findings(self.findings.clone()))
-    }
-
-    /// Reads what `touched` names and makes the message for the UI.
-    fn read(&mut self, touched: Touched, timing: &debug_timing::Log) -> Option<Msg> {
+    /// Reads what `touched` names and sends the UI what changed; false once the UI is gone.
+    fn read(&mut self, touched: Touched, timing: &debug_timing::Log, tx: &Sender<Msg>) -> bool {
         let mut clock = timing.start(&touched);
+        // Namespaces may go only with a new scan: their names, for the doctor.
+        let before: Option<HashMap<u64, String>> =
+            touched.discovery.as_ref().and(self.live.as_ref()).map(|l| {
+                l.snapshot
+                    .namespaces
+                    .iter()
+                    .map(|n| (n.inode, n.name.clone()))
+                    .collect()
+            });
+        let full = touched.full;
         let read = match self.live.as_mut() {
-            Some(l) if !touched.full => l.refresh(touched),
+            Some(l) if !full => l.refresh(touched),
             _ => Live::read(&Options::default()).map(|l| {
                 self.live = Some(l);
                 None
@@ -116,38 +107,86 @@ impl Collector {
         clock.lap("read");
         let changed = match read {
             Ok(changed) => changed,
-            Err(e) => return Some(Msg::LoadFailed(e.to_string())),
+            Err(e) => return tx.send(Msg::LoadFailed(e.to_string())).is_ok(),
         };
-        let due = self.doctor_at.is_none_or(|at| at.elapsed() >= DOCTOR_EVERY);
-        if changed.is_none() || due {
-            self.doctor();
-            clock.lap("doctor");
-        } else {
-            self.pending = true;
+        let Some(live) = self.live.as_ref() else {
+            return true;
+        };
+        let snap = &live.snapshot;
+        let owed = self.owed.get_or_insert_with(|| Owed {
+            inodes: Some(BTreeSet::new()),
+            gone: BTreeSet::new(),
+            urgent: false,
+        });
+        owed.urgent |= changed.is_none();
+        match (owed.inodes.as_mut(), &changed) {
+            (Some(all), Some(now)) => all.extend(now),
+            _ => owed.inodes = None,
         }
-        let msg = message(
-            &self.live.as_ref()?.snapshot,
-            self.findings.clone(),
-            changed,
-        );
+        owed.gone.extend(gone_since(snap, before));
+        let sent = match changed {
+            None => self
+                .doctor
+                .send_with(tx, |f| Msg::Collected(Box::new(snap.clone()), f, None)),
+            Some(changed) => {
+                let present = snap.namespaces.iter().map(|n| n.inode).collect();
+                let patch = patch_of(snap, &changed);
+                self.doctor
+                    .send_with(tx, |f| Msg::Collected(Box::new(patch), f, Some(present)))
+            }
+        };
         clock.lap("clone");
         clock.end();
-        Some(msg)
+        sent
+    }
+
+    /// Hands the doctor what changed, when it is due.
+    fn hand_over(&mut self) {
+        let (Some(owed), Some(live)) = (&self.owed, &self.live) else {
+            return;
+        };
+        if self.doctor.wait(owed.urgent).is_some() {
+            return;
+        }
+        let Some(owed) = self.owed.take() else { return };
+        let snap = &live.snapshot;
+        let job = match owed.inodes {
+            None => Job::Whole(Box::new(snap.clone())),
+            Some(inodes) => {
+                let mut touched: BTreeSet<String> = snap
+                    .namespaces
+                    .iter()
+                    .filter(|n| inodes.contains(&n.inode))
+                    .map(|n| n.name.clone())
+                    .collect();
+                touched.extend(owed.gone);
+                Job::Patch {
+                    patch: Box::new(patch_of(snap, &inodes)),
+                    present: snap.namespaces.iter().map(|n| n.inode).collect(),
+                    touched: Some(touched),
+                }
+            }
+        };
+        self.doctor.send(job);
     }
 }
 
-/// The snapshot for the UI: whole after a full read, else only the namespaces that changed
-/// and the inodes of all (so the UI drops the gone ones), not a copy of the node per event.
-fn message(
-    snap: &crate::model::Snapshot,
-    findings: Vec<crate::diagnose::Finding>,
-    changed: Option<std::collections::BTreeSet<u64>>,
-) -> Msg {
-    let Some(changed) = changed else {
-        return Msg::Collected(Box::new(snap.clone()), findings, None);
+/// The names of the namespaces gone since `before` (the model's names before a read that
+/// took a new scan).
+fn gone_since(snap: &Snapshot, before: Option<HashMap<u64, String>>) -> Vec<String> {
+    let Some(mut gone) = before else {
+        return Vec::new();
     };
-    let present = snap.namespaces.iter().map(|n| n.inode).collect();
-    let patch = crate::model::Snapshot {
+    for n in &snap.namespaces {
+        gone.remove(&n.inode);
+    }
+    gone.into_values().collect()
+}
+
+/// The snapshot for the UI after a partial read: only the namespaces that changed (the
+/// UI gets the inodes of all, so it drops the gone ones), not a copy of the node per event.
+fn patch_of(snap: &Snapshot, changed: &BTreeSet<u64>) -> Snapshot {
+    Snapshot {
         schema_version: snap.schema_version,
         taken_at: snap.taken_at,
         hostname: snap.hostname.clone(),
@@ -159,8 +198,7 @@ fn message(
             .collect(),
         warnings: snap.warnings.clone(),
         cni: snap.cni.clone(),
-    };
-    Msg::Collected(Box::new(patch), findings, Some(present))
+    }
 }
 
 /// Writes the snapshot where the save form said (see `save.rs`), creating the directory if

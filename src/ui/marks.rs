@@ -28,10 +28,15 @@ pub struct Marks {
     /// What the last live update changed, highlighted until `flash_until`.
     pub flash: Vec<Change>,
     pub flash_until: Option<Instant>,
+    /// Patches came while the marks were hidden and `since_baseline` was not worked out
+    /// again for them: it is, whole, when `c` shows them (a diff of the host against the
+    /// baseline cost the UI thread ~90 ms per patch on a churning 1000-pod node).
+    pub stale: bool,
 }
 
 impl Marks {
     pub fn recompute(&mut self, current: Option<&Snapshot>) {
+        self.stale = false;
         self.since_baseline = match (&self.baseline, current) {
             (Some(b), Some(s)) => self.kept(diff(b, s).changes),
             _ => Vec::new(),
@@ -70,6 +75,10 @@ impl Marks {
         self.flash_until = (!self.flash.is_empty()).then(|| Instant::now() + FLASH);
         laps.lap("flash");
         let Some(base) = &self.baseline else { return };
+        if !self.show || self.stale {
+            self.stale = true;
+            return;
+        }
         let all = || old.namespaces.iter().chain(&new.namespaces);
         let names: HashSet<&str> = all().map(|n| n.name.as_str()).collect();
         let inodes: HashSet<u64> = all().map(|n| n.inode).collect();
@@ -106,11 +115,15 @@ impl Marks {
         self.show && self.since_baseline.iter().any(|c| c.namespace == ns)
     }
 
-    /// `c`: marks on or off; the status line to show.
-    pub fn toggle(&mut self) -> String {
+    /// `c`: marks on or off (worked out again first if patches came while they were
+    /// hidden); the status line to show.
+    pub fn toggle(&mut self, current: Option<&Snapshot>) -> String {
         self.show = !self.show;
         if !self.show {
             return String::new();
+        }
+        if self.stale {
+            self.recompute(current);
         }
         let removed = self
             .since_baseline

@@ -101,7 +101,37 @@ fn shell(ns: &Namespace) -> Namespace {
 }
 
 /// The objects of `a` and `b` but those equal on both sides under a key each side holds once.
-fn differing<'a, T, K>(a: &'a [T], b: &'a [T], key: impl Fn(&'a T) -> K) -> (Vec<T>, Vec<T>)
+fn differing<'a, T, K>(a: &'a [T], b: &'a [T], key: impl Fn(&'a T) -> K + Copy) -> (Vec<T>, Vec<T>)
+where
+    T: PartialEq + Clone,
+    K: Hash + Eq,
+{
+    // A patch changes a few objects of a list that is otherwise the same, in the same
+    // order: the equal runs at both ends are found by comparing in place, without hashing
+    // a key per object. An object of those runs is left out unless its key is also in the
+    // middle (then the ` #2` numbering could depend on it, and the pass below decides).
+    let head = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let tail = a[head..]
+        .iter()
+        .rev()
+        .zip(b[head..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    if head + tail == a.len() && head + tail == b.len() {
+        return (Vec::new(), Vec::new());
+    }
+    let (mid_a, mid_b) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
+    let middle: std::collections::HashSet<K> = mid_a.iter().chain(mid_b).map(&key).collect();
+    let ends = a[..head].iter().chain(&a[a.len() - tail..]);
+    if ends.clone().any(|t| middle.contains(&key(t))) {
+        return by_key(a, b, key);
+    }
+    by_key(mid_a, mid_b, key)
+}
+
+/// The pass of [`differing`] over whole lists: equal objects under a key each side holds
+/// once are left out.
+fn by_key<'a, T, K>(a: &'a [T], b: &'a [T], key: impl Fn(&'a T) -> K) -> (Vec<T>, Vec<T>)
 where
     T: PartialEq + Clone,
     K: Hash + Eq,

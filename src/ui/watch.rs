@@ -20,7 +20,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
-use super::watch_events::{kinds_of, messages, NeighTable};
+use super::watch_events::{ifindex_of, kinds_of, messages, NeighTable};
 use super::watch_procs::ProcWatch;
 use super::Msg;
 use crate::collect::touched::{Kinds, Touched};
@@ -100,7 +100,7 @@ fn read(sub: &mut Sub, buf: &mut [u8], touched: &mut Touched) {
                     if kinds.is_empty() {
                         IGNORED.fetch_add(1, Ordering::Relaxed);
                     }
-                    touched.add(sub.inode, kinds);
+                    touched.add_on(sub.inode, kinds, ifindex_of(m));
                 }
             }
             // Notifications were lost: what they said is unknown, so read it all again.

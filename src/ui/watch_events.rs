@@ -13,7 +13,7 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::collect::touched::Kinds;
 
@@ -92,6 +92,13 @@ impl NeighTable {
     }
 }
 
+/// Whether a neighbour message is one the model holds: IPv4 and IPv6 entries. The bridge's
+/// forwarding database comes on the same group (family AF_BRIDGE: MACs learnt and aged as
+/// pods talk, a steady trickle on a node) and is never shown.
+fn shown_family(m: &NeighbourMessage) -> bool {
+    matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6)
+}
+
 /// The kinds one notification changes, or nothing when it is chatter the UI does not show.
 pub fn kinds_of(bytes: &[u8], neigh: &mut NeighTable) -> Kinds {
     if bytes.len() < 16 {
@@ -106,6 +113,9 @@ pub fn kinds_of(bytes: &[u8], neigh: &mut NeighTable) -> Kinds {
         RTM_NEWNETCONF | RTM_DELNETCONF => Kinds::SYSCTLS,
         RTM_NEWNEIGH | RTM_DELNEIGH => {
             match NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).map(|m| m.payload) {
+                Ok(NetlinkPayload::InnerMessage(
+                    RouteNetlinkMessage::NewNeighbour(m) | RouteNetlinkMessage::DelNeighbour(m),
+                )) if !shown_family(&m) => Kinds::NONE,
                 Ok(NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(m))) => {
                     if neigh.changes(&m, false) {
                         Kinds::NEIGHBORS
@@ -125,6 +135,44 @@ pub fn kinds_of(bytes: &[u8], neigh: &mut NeighTable) -> Kinds {
             }
         }
         _ => Kinds::NONE,
+    }
+}
+
+/// The link one notification is about: the ifindex in the header of a link, address or
+/// neighbour message, a route's output device (RTA_OIF). `None` when it names none (a
+/// multipath route, whose next hops name several; a rule; netconf), or it cannot be read.
+pub fn ifindex_of(bytes: &[u8]) -> Option<u32> {
+    /// `rtattr` types of a route message.
+    const RTA_OIF: u16 = 4;
+    const RTA_MULTIPATH: u16 = 9;
+    let u16_at = |at: usize| Some(u16::from_ne_bytes(bytes.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    match u16_at(4)? {
+        // ifinfomsg, ifaddrmsg and ndmsg all hold the ifindex at offset 4 of their header,
+        // which follows the 16-byte netlink header.
+        RTM_NEWLINK | RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR | RTM_NEWNEIGH | RTM_DELNEIGH => {
+            u32_at(20).filter(|i| *i != 0)
+        }
+        RTM_NEWROUTE | RTM_DELROUTE => {
+            // rtmsg is 12 bytes; its attributes follow, each 4-byte aligned.
+            let mut at = 16 + 12;
+            let mut oif = None;
+            while at + 4 <= bytes.len() {
+                let len = usize::from(u16_at(at)?);
+                let kind = u16_at(at + 2)? & 0x3fff;
+                if len < 4 {
+                    return None;
+                }
+                match kind {
+                    RTA_MULTIPATH => return None,
+                    RTA_OIF => oif = u32_at(at + 4),
+                    _ => {}
+                }
+                at += (len + 3) & !3;
+            }
+            oif.filter(|i| *i != 0)
+        }
+        _ => None,
     }
 }
 

@@ -8,7 +8,7 @@ use netlink_packet_route::neighbour::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{kinds_of, messages, NeighTable};
+use super::{ifindex_of, kinds_of, messages, NeighTable};
 use crate::collect::touched::Kinds;
 
 fn neigh(state: NeighbourState, dst: [u8; 4], mac: u8, router: bool, del: bool) -> Vec<u8> {
@@ -143,4 +143,83 @@ fn other_messages_name_their_kind_and_a_datagram_splits() {
     assert_eq!(kinds, vec![Kinds::LINKS, Kinds::ROUTES]);
     assert_eq!(messages(&both[..link.len() + 10]).count(), 1);
     assert!(kinds_of(&both[..8], &mut t).is_empty());
+}
+
+fn wire(inner: RouteNetlinkMessage) -> Vec<u8> {
+    let mut packet = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(inner));
+    packet.finalize();
+    let mut out = vec![0u8; packet.buffer_len()];
+    packet.serialize(&mut out);
+    out
+}
+
+/// The link a notification names: from the header of link, address and neighbour messages,
+/// from RTA_OIF of a route; none for a multipath route or a route without a device.
+#[test]
+fn a_notification_names_its_link() {
+    use netlink_packet_route::address::AddressMessage;
+    use netlink_packet_route::link::LinkMessage;
+    use netlink_packet_route::route::{RouteAttribute, RouteMessage, RouteNextHop};
+    assert_eq!(
+        ifindex_of(&neigh(NeighbourState::Stale, A, 1, false, true)),
+        Some(3)
+    );
+    let mut link = LinkMessage::default();
+    link.header.index = 41;
+    assert_eq!(
+        ifindex_of(&wire(RouteNetlinkMessage::DelLink(link))),
+        Some(41)
+    );
+    let mut addr = AddressMessage::default();
+    addr.header.index = 7;
+    assert_eq!(
+        ifindex_of(&wire(RouteNetlinkMessage::NewAddress(addr))),
+        Some(7)
+    );
+    let mut route = RouteMessage::default();
+    route.attributes.push(RouteAttribute::Priority(100));
+    route.attributes.push(RouteAttribute::Oif(1234));
+    let one = wire(RouteNetlinkMessage::NewRoute(route.clone()));
+    assert_eq!(ifindex_of(&one), Some(1234));
+    assert_eq!(kinds_of(&one, &mut NeighTable::default()), Kinds::ROUTES);
+    let mut multi = route.clone();
+    multi
+        .attributes
+        .push(RouteAttribute::MultiPath(vec![RouteNextHop::default()]));
+    assert_eq!(
+        ifindex_of(&wire(RouteNetlinkMessage::DelRoute(multi))),
+        None
+    );
+    let mut blackhole = route;
+    blackhole
+        .attributes
+        .retain(|a| !matches!(a, RouteAttribute::Oif(_)));
+    assert_eq!(
+        ifindex_of(&wire(RouteNetlinkMessage::NewRoute(blackhole))),
+        None
+    );
+    let mut rule = wire(RouteNetlinkMessage::DelLink(LinkMessage::default()));
+    rule[4..6].copy_from_slice(&32u16.to_ne_bytes());
+    assert_eq!(ifindex_of(&rule), None);
+    assert_eq!(ifindex_of(&one[..10]), None);
+}
+
+/// The bridge's forwarding database (AF_BRIDGE neighbour messages) is never shown: chatter.
+#[test]
+fn bridge_fdb_entries_are_chatter() {
+    let mut t = NeighTable::default();
+    let mut m = NeighbourMessage::default();
+    m.header.family = AddressFamily::Bridge;
+    m.header.ifindex = 3;
+    m.header.state = NeighbourState::Reachable;
+    m.attributes
+        .push(NeighbourAttribute::LinkLayerAddress(vec![2, 0, 0, 0, 0, 1]));
+    assert_eq!(
+        kinds_of(&wire(RouteNetlinkMessage::NewNeighbour(m.clone())), &mut t),
+        Kinds::NONE
+    );
+    assert_eq!(
+        kinds_of(&wire(RouteNetlinkMessage::DelNeighbour(m)), &mut t),
+        Kinds::NONE
+    );
 }

@@ -70,7 +70,7 @@ pub fn update(app: &mut App, action: &Action) -> Option<Vec<Effect>> {
         }
         // The picture keeps a namespace that changed out of its folds: `c` redraws it.
         Action::ToggleChanges => {
-            app.status = app.marks.toggle();
+            app.status = app.marks.toggle(app.snapshot.as_ref());
             rebuild(app);
             Some(Vec::new())
         }
