@@ -192,17 +192,23 @@ fn change(rng: &mut Rng, pods: &mut Vec<usize>, next: &mut usize) -> String {
     }
 }
 
+/// The host side of the test worlds: a bridge `br0` with the pods' gateway address, and
+/// duplicate address detection off (as in each pod, see `add_pod`).
+fn host_bridge() {
+    for k in ["all", "default"] {
+        sh(&["sysctl", "-qw", &format!("net.ipv6.conf.{k}.accept_dad=0")]);
+    }
+    sh(&["ip", "link", "add", "br0", "type", "bridge"]);
+    sh(&["ip", "link", "set", "br0", "up"]);
+    sh(&["ip", "addr", "add", "10.1.255.1/16", "dev", "br0"]);
+}
+
 #[test]
 fn the_patched_model_equals_a_full_read_after_random_changes() {
     in_world(
         "live_model::the_patched_model_equals_a_full_read_after_random_changes",
         || {
-            for k in ["all", "default"] {
-                sh(&["sysctl", "-qw", &format!("net.ipv6.conf.{k}.accept_dad=0")]);
-            }
-            sh(&["ip", "link", "add", "br0", "type", "bridge"]);
-            sh(&["ip", "link", "set", "br0", "up"]);
-            sh(&["ip", "addr", "add", "10.1.255.1/16", "dev", "br0"]);
+            host_bridge();
             let mut pods: Vec<usize> = (0..20).collect();
             pods.iter().for_each(|&i| add_pod(i));
             let mut next = 19;
@@ -257,12 +263,7 @@ fn a_link_scoped_read_drops_the_routes_of_a_downed_host_veth() {
     in_world(
         "live_model::a_link_scoped_read_drops_the_routes_of_a_downed_host_veth",
         || {
-            for k in ["all", "default"] {
-                sh(&["sysctl", "-qw", &format!("net.ipv6.conf.{k}.accept_dad=0")]);
-            }
-            sh(&["ip", "link", "add", "br0", "type", "bridge"]);
-            sh(&["ip", "link", "set", "br0", "up"]);
-            sh(&["ip", "addr", "add", "10.1.255.1/16", "dev", "br0"]);
+            host_bridge();
             (0..4).for_each(add_pod);
             sh(&["ip", "link", "set", "vp1", "nomaster"]);
             sh(&["ip", "addr", "add", "10.6.1.1/24", "dev", "vp1"]);

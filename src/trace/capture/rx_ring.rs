@@ -193,22 +193,7 @@ impl RxRing {
 
     /// Waits up to `timeout_ms` for a block; true when one may be ready.
     pub fn wait(&self, timeout_ms: i32) -> io::Result<bool> {
-        let mut p = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN | libc::POLLERR,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(false)
-            } else {
-                Err(e)
-            };
-        }
-        Ok(r > 0)
+        poll(&mut [self.pollfd()], timeout_ms)
     }
 
     /// Waits up to `timeout_ms` (-1: no limit) for a block or for `wake` (an eventfd) to be
@@ -216,29 +201,22 @@ impl RxRing {
     /// This is how the capture blocks between blocks the way libpcap does — in poll until the
     /// kernel retires a block — and still stops at once when asked.
     pub fn wait_or(&self, wake: i32, timeout_ms: i32) -> io::Result<bool> {
-        let mut p = [
-            libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN | libc::POLLERR,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: wake,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: two valid pollfds.
-        let r = unsafe { libc::poll(p.as_mut_ptr(), 2, timeout_ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::Interrupted {
-                Ok(false)
-            } else {
-                Err(e)
-            };
-        }
+        let wake = libc::pollfd {
+            fd: wake,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let mut p = [self.pollfd(), wake];
+        poll(&mut p, timeout_ms)?;
         Ok(p[1].revents & libc::POLLIN != 0)
+    }
+
+    fn pollfd(&self) -> libc::pollfd {
+        libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN | libc::POLLERR,
+            revents: 0,
+        }
     }
 
     /// Reads and resets the kernel's counters: (packets seen, of them dropped) since the last
@@ -358,4 +336,19 @@ impl Drop for Block<'_> {
                 .write_volatile(libc::TP_STATUS_KERNEL);
         }
     }
+}
+
+/// poll(2) over `fds`: whether any is ready; an interrupted wait is "none ready".
+fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<bool> {
+    // SAFETY: `fds` is a valid, exclusively borrowed array of pollfds of that length.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(false)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(r > 0)
 }
