@@ -9,7 +9,7 @@
 
 use super::facts::Facts;
 use super::{Finding, Severity};
-use crate::k8s::{check_namespace, looks_like_node, PortCheck, PortsOptions};
+use crate::k8s::{check_namespace_with, looks_like_node, PortCheck, PortsOptions};
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -17,7 +17,9 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         let Some(why) = looks_like_node(ns) else {
             continue;
         };
-        let rep = check_namespace(f.snap, ns, &PortsOptions::default());
+        // The firewall compiled once in `Facts` (compiling it per judgement cost ~95 ms at 1000
+        // pods); `judge_with` gives the same verdicts as `judge`.
+        let rep = check_namespace_with(f.snap, ns, &PortsOptions::default(), f.compiled(ns));
         let context = format!(
             "{} looks like a Kubernetes {} node ({why}; role {}).",
             ns.name,

@@ -2,9 +2,10 @@
 
 use std::net::IpAddr;
 
-use super::input::{is_local, judge, representative_peers, InputVerdict};
+use super::input::{is_local, judge_with, representative_peers, InputVerdict};
 use super::table::{rows_for, PortSpec, Role};
 use super::{identity, proxy, NodePortCheck, PortCheck, PortsOptions, PortsReport, Process};
+use crate::firewall::eval::Compiled;
 use crate::model::{ListeningSocket, Namespace, NamespaceKind, Snapshot};
 
 /// Processes whose listeners make a namespace a Kubernetes node (`comm`, as the kernel keeps
@@ -56,6 +57,17 @@ pub fn looks_like_node(ns: &Namespace) -> Option<String> {
 }
 
 pub fn check_namespace(snap: &Snapshot, ns: &Namespace, opts: &PortsOptions) -> PortsReport {
+    check_namespace_with(snap, ns, opts, None)
+}
+
+/// [`check_namespace`], judging INPUT by walking `compiled` (`ns`'s firewall compiled once, as
+/// the doctor holds it) instead of compiling the tables for every judgement.
+pub fn check_namespace_with(
+    snap: &Snapshot,
+    ns: &Namespace,
+    opts: &PortsOptions,
+    compiled: Option<&Compiled>,
+) -> PortsReport {
     let (role, role_detected, role_reason) = match opts.role {
         Some(r) => (r, false, "given with --role".to_string()),
         None => {
@@ -84,7 +96,7 @@ pub fn check_namespace(snap: &Snapshot, ns: &Namespace, opts: &PortsOptions) -> 
         .unwrap_or_default();
     let ports = rows_for(role)
         .iter()
-        .map(|spec| check_row(ns, spec, &rules, &sources, mode))
+        .map(|spec| check_row(ns, compiled, spec, &rules, &sources, mode))
         .collect();
     let kubernetes = looks_like_node(ns);
     let mut notes = Vec::new();
@@ -171,17 +183,24 @@ fn process_of(socks: &[&ListeningSocket]) -> Option<Process> {
         .map(Process::from)
 }
 
-fn judge_all(ns: &Namespace, sources: &[IpAddr], proto: &str, port: u16) -> InputVerdict {
+fn judge_all(
+    ns: &Namespace,
+    compiled: Option<&Compiled>,
+    sources: &[IpAddr],
+    proto: &str,
+    port: u16,
+) -> InputVerdict {
     InputVerdict::worst(
         sources
             .iter()
-            .map(|src| judge(ns, *src, proto, port))
+            .map(|src| judge_with(ns, compiled, *src, proto, port))
             .collect(),
     )
 }
 
 fn check_row(
     ns: &Namespace,
+    compiled: Option<&Compiled>,
     spec: &PortSpec,
     rules: &[proxy::NodePortRule],
     sources: &[IpAddr],
@@ -215,7 +234,7 @@ fn check_row(
                 listening: !on.is_empty(),
                 process: process_of(&on),
                 in_default_range: spec.contains(r.port),
-                input: judge_all(ns, sources, spec.protocol, r.port),
+                input: judge_all(ns, compiled, sources, spec.protocol, r.port),
             });
         }
     }
@@ -237,7 +256,7 @@ fn check_row(
         InputVerdict::worst(
             ports
                 .iter()
-                .map(|p| judge_all(ns, sources, spec.protocol, *p))
+                .map(|p| judge_all(ns, compiled, sources, spec.protocol, *p))
                 .collect(),
         )
     };

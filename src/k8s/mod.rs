@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-pub use check::{check, check_namespace, looks_like_node};
+pub use check::{check, check_namespace, check_namespace_with, looks_like_node};
 pub use identity::Identity;
 pub use input::InputVerdict;
 pub use probe::{probe_peers, PeerResult};

@@ -142,6 +142,12 @@ fn incremental(runs: usize) {
         inc.update(if flip { &down } else { &up }, &touched).len()
     });
     println!("  update (eth0 down/up):   {}", spread(times));
+    // A re-read that changed nothing since the last update (the same snapshot): the previous
+    // findings, no rule run.
+    let last = if flip { &down } else { &up };
+    let none = Default::default();
+    let times = time(runs * 3, || inc.update(last, &none).len());
+    println!("  update, nothing touched: {}", spread(times));
     println!(
         "  full diagnose, same:     {}",
         spread(time(runs, || diagnose::diagnose(&down)))
