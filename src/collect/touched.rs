@@ -45,6 +45,27 @@ impl Kinds {
         Kinds(self.0 & !other.0)
     }
 
+    /// The kinds by name, `+`-joined (for the timing log).
+    pub fn names(self) -> String {
+        const NAMES: [&str; 6] = [
+            "links",
+            "addresses",
+            "routes",
+            "neighbours",
+            "rules",
+            "sysctls",
+        ];
+        let names: Vec<&str> = (0..6)
+            .filter(|b| self.0 & (1 << b) != 0)
+            .map(|b| NAMES[b])
+            .collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join("+")
+        }
+    }
+
     /// Everything that must be read again for these kinds to be right: a link change may
     /// drop routes silently (IPv4, link down) and renames appear in every `dev` field and in
     /// the per-link sysctls; a new address brings its local and prefix routes.
@@ -165,6 +186,8 @@ mod tests {
         let k = Kinds::LINKS.with_dependents();
         assert!(k.contains(Kinds::ROUTES) && k.contains(Kinds::SYSCTLS));
         assert!(!k.contains(Kinds::RULES));
+        assert_eq!((Kinds::LINKS | Kinds::RULES).names(), "links+rules");
+        assert_eq!(Kinds::NONE.names(), "none");
         assert_eq!(Kinds::NEIGHBORS.with_dependents(), Kinds::NEIGHBORS);
         let mut a = Touched::default();
         assert!(a.is_empty());

@@ -38,16 +38,27 @@ impl Log {
         }
     }
 
-    /// Starts timing one read of `touched`.
-    pub fn start(&self, touched: &Touched) -> Clock<'_> {
+    /// Starts timing one read of `touched`; `name` names a namespace by inode (for the
+    /// per-namespace kinds and links, the first few, so idle reads can be told apart).
+    pub fn start(&self, touched: &Touched, name: impl Fn(u64) -> Option<String>) -> Clock<'_> {
         let what = self.0.as_ref().map(|_| {
-            format!(
+            let mut line = format!(
                 "full={} namespaces={} link-scoped={} rescan={}",
                 touched.full,
                 touched.namespaces.len(),
                 touched.links.values().filter(|s| s.is_some()).count(),
                 touched.discovery.is_some()
-            )
+            );
+            for (inode, kinds) in touched.namespaces.iter().take(4) {
+                let ns = name(*inode).unwrap_or_else(|| inode.to_string());
+                line.push_str(&format!(" [{ns} {}", kinds.names()));
+                match touched.links.get(inode) {
+                    Some(Some(set)) => line.push_str(&format!(" links={set:?}]")),
+                    Some(None) => line.push_str(" links=all]"),
+                    None => line.push(']'),
+                }
+            }
+            line
         });
         Clock {
             log: self,

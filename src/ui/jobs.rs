@@ -86,7 +86,12 @@ struct Owed {
 impl Collector {
     /// Reads what `touched` names and sends the UI what changed; false once the UI is gone.
     fn read(&mut self, touched: Touched, timing: &debug_timing::Log, tx: &Sender<Msg>) -> bool {
-        let mut clock = timing.start(&touched);
+        let live = self.live.as_ref();
+        let mut clock = timing.start(&touched, |inode| {
+            let snap = &live?.snapshot;
+            let ns = snap.namespaces.iter().find(|n| n.inode == inode)?;
+            Some(ns.name.clone())
+        });
         // Namespaces may go only with a new scan: their names, for the doctor.
         let before: Option<HashMap<u64, String>> =
             touched.discovery.as_ref().and(self.live.as_ref()).map(|l| {

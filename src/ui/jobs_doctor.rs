@@ -116,7 +116,7 @@ fn run(rx: &Receiver<Job>, shared: &Mutex<Shared>, ui: &Sender<Msg>) {
         doctor: None,
     };
     while let Ok(job) = rx.recv() {
-        let mut clock = timing.start(&Touched::default());
+        let mut clock = timing.start(&Touched::default(), |_| None);
         let cpu = thread_cpu();
         let findings = s.take(job);
         let cost = thread_cpu().saturating_sub(cpu);
