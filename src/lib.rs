@@ -18,6 +18,8 @@ pub mod plan;
 pub mod report;
 pub mod rootfs;
 pub mod saved;
+#[cfg(test)]
+mod test_rng;
 pub mod text;
 pub mod trace;
 pub mod ui;

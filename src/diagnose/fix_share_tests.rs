@@ -8,16 +8,7 @@ use super::node_fixture::{node_snapshot, pod_ns, NodeShape};
 use super::{diagnose, fix_check, link_routes, run_rules, Finding};
 use crate::model::{LinkFlag, OperState, Snapshot};
 
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 /// What `diagnose` did before the copies shared anything.
 fn reference(snap: &Snapshot) -> Vec<Finding> {

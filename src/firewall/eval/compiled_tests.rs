@@ -11,20 +11,7 @@ use super::{decide_at, Pkt, FORWARD, POSTROUTING, PREROUTING};
 use crate::diagnose::node_fixture::{node_snapshot, NodeShape};
 use crate::firewall::{Cond, Firewall, XtRule};
 
-/// xorshift64: seeded, so a failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 /// The fixed matches as the walk read them before they were compiled.
 fn text_fixed(r: &XtRule, pkt: &Pkt) -> bool {

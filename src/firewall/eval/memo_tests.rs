@@ -13,20 +13,7 @@ use super::compiled::Compiled;
 use super::{Pkt, FORWARD, POSTROUTING, PREROUTING};
 use crate::firewall::{iptables_save, Backend, Firewall, IpFamily, XtSource};
 
-/// xorshift64: seeded, so a failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 /// One of 12 hosts (so rules and packets meet often).
 fn host(rng: &mut Rng) -> String {
