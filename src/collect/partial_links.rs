@@ -121,58 +121,78 @@ fn filtered(
         Err(e) if nodev(&e) => Ok(Vec::new()),
         Err(e) => Err(format!("{what} dump of link {i}: {e}")),
     };
+    // Each kernel filter is checked again in `keep`, so that a kernel ignoring it cannot put
+    // another link's objects here.
     if kinds.contains(Kinds::ADDRESSES) {
-        let mut out = Vec::new();
-        for &i in scope {
+        let request = |i| {
             let mut m = AddressMessage::default();
             m.header.index = i;
-            for r in dump("address", i, RouteNetlinkMessage::GetAddress(m))? {
-                if let RouteNetlinkMessage::NewAddress(m) = r {
-                    // The filter is the kernel's; checked again so that a kernel ignoring it
-                    // cannot put another link's addresses here.
-                    if m.header.index == i {
-                        out.extend(address_from(&m, name_of));
-                    }
-                }
+            RouteNetlinkMessage::GetAddress(m)
+        };
+        let keep = |r, i, out: &mut Vec<_>| match r {
+            RouteNetlinkMessage::NewAddress(m) if m.header.index == i => {
+                out.extend(address_from(&m, name_of))
             }
-        }
-        parts.addresses = Some(out);
+            _ => {}
+        };
+        parts.addresses = Some(per_link(scope, "address", &mut dump, request, keep)?);
     }
     if kinds.contains(Kinds::ROUTES) {
-        let mut out = Vec::new();
-        for &i in scope {
+        let request = |i| {
             let mut m = RouteMessage::default();
             m.attributes.push(RouteAttribute::Oif(i));
-            for r in dump("route", i, RouteNetlinkMessage::GetRoute(m))? {
-                if let RouteNetlinkMessage::NewRoute(m) = r {
-                    let oif = m.attributes.iter().find_map(|a| match a {
-                        RouteAttribute::Oif(o) => Some(*o),
-                        _ => None,
-                    });
-                    if oif == Some(i) {
-                        out.extend(route_from(&m, name_of));
-                    }
+            RouteNetlinkMessage::GetRoute(m)
+        };
+        let keep = |r, i, out: &mut Vec<_>| {
+            if let RouteNetlinkMessage::NewRoute(m) = r {
+                let oif = m.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Oif(o) => Some(*o),
+                    _ => None,
+                });
+                if oif == Some(i) {
+                    out.extend(route_from(&m, name_of));
                 }
             }
-        }
-        parts.routes = Some(out);
+        };
+        parts.routes = Some(per_link(scope, "route", &mut dump, request, keep)?);
     }
     if kinds.contains(Kinds::NEIGHBORS) {
-        let mut out = Vec::new();
-        for &i in scope {
+        let request = |i| {
             let mut m = NeighbourMessage::default();
             m.attributes.push(NeighbourAttribute::IfIndex(i));
-            for r in dump("neighbour", i, RouteNetlinkMessage::GetNeighbour(m))? {
-                if let RouteNetlinkMessage::NewNeighbour(m) = r {
-                    if m.header.ifindex == i {
-                        out.extend(neighbor_from(&m, name_of));
-                    }
-                }
+            RouteNetlinkMessage::GetNeighbour(m)
+        };
+        let keep = |r, i, out: &mut Vec<_>| match r {
+            RouteNetlinkMessage::NewNeighbour(m) if m.header.ifindex == i => {
+                out.extend(neighbor_from(&m, name_of))
             }
-        }
-        parts.neighbors = Some(out);
+            _ => {}
+        };
+        parts.neighbors = Some(per_link(scope, "neighbour", &mut dump, request, keep)?);
     }
     Ok(())
+}
+
+/// A dump request for a link, its answer or why it failed.
+type Dump<'a> =
+    dyn FnMut(&str, u32, RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>, String> + 'a;
+
+/// One filtered dump per link of `scope` (`request(ifindex)`), what `keep` takes of each
+/// answer gathered.
+fn per_link<T>(
+    scope: &BTreeSet<u32>,
+    what: &str,
+    dump: &mut Dump<'_>,
+    request: impl Fn(u32) -> RouteNetlinkMessage,
+    keep: impl Fn(RouteNetlinkMessage, u32, &mut Vec<T>),
+) -> Result<Vec<T>, String> {
+    let mut out = Vec::new();
+    for &i in scope {
+        for r in dump(what, i, request(i))? {
+            keep(r, i, &mut out);
+        }
+    }
+    Ok(out)
 }
 
 /// Links with those of the scope replaced (kept in ifindex order, as a dump sorts them),
