@@ -39,9 +39,14 @@ struct Flow {
 fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
     let uplink = default_route(ns).and_then(|r| r.dev.clone());
     let mut out = Vec::new();
+    // Where a default route leads depends on `ns` alone: found once, not once per sender
+    // (a node's bridge has a thousand).
+    let mut anywhere: Option<Vec<Target>> = None;
     for s in senders(f, ns) {
         let targets = if s.dst.prefix_len() == 0 {
-            everywhere(f, ns, uplink.as_deref())
+            anywhere
+                .get_or_insert_with(|| everywhere(f, ns, uplink.as_deref()))
+                .clone()
         } else {
             holders_in(f, ns, s.dst)
         };
@@ -226,10 +231,11 @@ const MAX_LISTENED: usize = 4;
 fn with_listened_ports(f: &Facts, flows: Vec<Flow>) -> Vec<Flow> {
     let mut out = Vec::with_capacity(flows.len());
     for fl in flows {
-        let holder = f
-            .held
-            .iter()
-            .find(|h| h.ip() == fl.dst && fl.dst_net.is_some() && fl.port.is_none())
+        // By the address index (the first holder, as a walk over `held` found it): every
+        // flow looking through every address was O(flows × addresses).
+        let holder = (fl.dst_net.is_some() && fl.port.is_none())
+            .then(|| f.holders(fl.dst).next())
+            .flatten()
             .map(|h| h.ns);
         let mut ports: Vec<u16> = holder
             .map(|ns| {

@@ -1,6 +1,6 @@
 //! `stale-nat`: NAT rules left behind for addresses nobody holds any more.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 
 use super::super::facts::{subnet, Facts};
@@ -40,20 +40,31 @@ fn nobody_holds_nearby(f: &Facts, ns: &Namespace, ip: Ipv4Addr) -> Option<String
     })
 }
 
-/// A user chain of `table` that masquerades or SNATs.
-fn masquerading_chain(table: &XtTable, chain: &str) -> bool {
-    table.chain(chain).is_some_and(|c| {
-        c.rules
+/// The chains of `table` that masquerade or SNAT, by name (the first chain of a name, as
+/// `XtTable::chain` finds it). Built once per table: looking each jump's target up by a scan
+/// of kube-proxy's thousands of chains was O(rules × chains).
+fn masquerading_chains(table: &XtTable) -> HashSet<&str> {
+    let mut named = HashSet::new();
+    let mut out = HashSet::new();
+    for c in &table.chains {
+        if !named.insert(c.name.as_str()) {
+            continue;
+        }
+        if c.rules
             .iter()
             .any(|x| matches!(x.target.as_deref(), Some("MASQUERADE" | "SNAT")))
-    })
+        {
+            out.insert(c.name.as_str());
+        }
+    }
+    out
 }
 
 /// A nat rule that points at something nobody holds: (key, why), or `None`.
 fn stale_seed(
     f: &Facts,
     ns: &Namespace,
-    table: &XtTable,
+    masquerading: &HashSet<&str>,
     rule: &XtRule,
 ) -> Option<(String, String)> {
     match rule.target.as_deref().unwrap_or("") {
@@ -85,7 +96,7 @@ fn stale_seed(
         }
         // A per-container rule (CNI's `-s 10.x.y.z -j CNI-…`, whose chain masquerades)
         // for a container that is gone: incident pattern 17.
-        chain if masquerading_chain(table, chain) => {
+        chain if masquerading.contains(chain) => {
             let ip = rule
                 .source
                 .as_ref()
@@ -113,8 +124,20 @@ pub(super) fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
         return;
     };
     let mut seeds: BTreeMap<String, Seeds> = BTreeMap::new();
+    // Per nat table (by address: rules borrow their table), its masquerading chains.
+    let mut masquerading: Vec<(&XtTable, HashSet<&str>)> = Vec::new();
     for r in v4_rules(fw).filter(|r| r.table.name == "nat") {
-        if let Some((key, why)) = stale_seed(f, ns, r.table, r.rule) {
+        let at = match masquerading
+            .iter()
+            .position(|(t, _)| std::ptr::eq(*t, r.table))
+        {
+            Some(i) => i,
+            None => {
+                masquerading.push((r.table, masquerading_chains(r.table)));
+                masquerading.len() - 1
+            }
+        };
+        if let Some((key, why)) = stale_seed(f, ns, &masquerading[at].1, r.rule) {
             let e = seeds.entry(key).or_insert_with(|| (Vec::new(), why));
             e.0.push((r.chain.name.as_str(), r.rule));
         }

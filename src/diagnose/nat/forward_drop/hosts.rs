@@ -5,6 +5,7 @@
 //! a host two routers away). So each host the rules name by address, when it lies behind one
 //! end of a flow, is judged at that end too.
 
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -24,13 +25,16 @@ fn named_nets(ns: &Namespace) -> Vec<Ipv4Net> {
         return Vec::new();
     };
     let mut out: Vec<Ipv4Net> = Vec::new();
+    // Membership by set, order kept: kube-proxy's rules name thousands of distinct hosts, and
+    // a scan of the list per rule was O(rules × hosts).
+    let mut seen: HashSet<Ipv4Net> = HashSet::new();
     let rules = fw
         .iptables
         .iter()
         .flat_map(|t| &t.chains)
         .flat_map(|c| &c.rules);
     let mut add = |n: Option<Ipv4Net>| {
-        if let Some(n) = n.filter(|n| !out.contains(n)) {
+        if let Some(n) = n.filter(|n| seen.insert(*n)) {
             out.push(n);
         }
     };
@@ -76,6 +80,12 @@ fn net(text: &str) -> Option<Ipv4Net> {
 
 /// `flows`, each followed by its copies from and to the named hosts behind its ends.
 pub(super) fn with_named_hosts(f: &Facts, ns: &Namespace, flows: Vec<Flow>) -> Vec<Flow> {
+    named_copies(f, ns, flows, true)
+}
+
+/// [`with_named_hosts`]; `once`: each packet copied once (false only in tests, as the
+/// reference that copies every flow).
+fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<Flow> {
     let nets = named_nets(ns);
     if nets.is_empty() {
         return flows;
@@ -94,15 +104,25 @@ pub(super) fn with_named_hosts(f: &Facts, ns: &Namespace, flows: Vec<Flow>) -> V
             break;
         }
     }
+    // A copy is one host's packet: every sender's flow out of the same link to the same
+    // place makes the same copy from that host (a thousand pods on a bridge, the same eight
+    // named pods), and judging the same packet again only says the same thing again.
+    let mut seen: HashSet<PacketKey> = HashSet::new();
     let mut out = Vec::with_capacity(flows.len());
     for fl in flows {
+        seen.insert(packet_key(&fl));
         let mut copies = Vec::new();
         // Port-forwards come from anywhere: their senders are not known hosts.
         if fl.port.is_none() {
             for &(ip, dev) in &hosts {
                 let from =
                     ip != fl.src && dev == fl.iif && fl.src_net.is_none_or(|n| n.contains(&ip));
-                if from {
+                if from
+                    && (seen.insert(PacketKey {
+                        src: ip,
+                        ..packet_key(&fl)
+                    }) || !once)
+                {
                     copies.push(Flow {
                         src: ip,
                         what: format!("{} from {ip}", fl.what),
@@ -111,7 +131,12 @@ pub(super) fn with_named_hosts(f: &Facts, ns: &Namespace, flows: Vec<Flow>) -> V
                 }
                 let to =
                     ip != fl.dst && dev == fl.oif && fl.dst_net.is_none_or(|n| n.contains(&ip));
-                if to {
+                if to
+                    && (seen.insert(PacketKey {
+                        dst: ip,
+                        ..packet_key(&fl)
+                    }) || !once)
+                {
                     copies.push(Flow {
                         dst: ip,
                         what: format!("{} to {ip}", fl.what),
@@ -124,4 +149,32 @@ pub(super) fn with_named_hosts(f: &Facts, ns: &Namespace, flows: Vec<Flow>) -> V
         out.extend(copies);
     }
     out
+}
+
+#[cfg(test)]
+#[path = "hosts_tests.rs"]
+mod tests;
+
+/// What a flow's verdicts and fix depend on: all of it but its description.
+#[derive(PartialEq, Eq, Hash)]
+struct PacketKey {
+    src: Ipv4Addr,
+    src_net: Option<Ipv4Net>,
+    iif: String,
+    dst: Ipv4Addr,
+    dst_net: Option<Ipv4Net>,
+    oif: String,
+    port: Option<(String, u16)>,
+}
+
+fn packet_key(fl: &Flow) -> PacketKey {
+    PacketKey {
+        src: fl.src,
+        src_net: fl.src_net,
+        iif: fl.iif.clone(),
+        dst: fl.dst,
+        dst_net: fl.dst_net,
+        oif: fl.oif.clone(),
+        port: fl.port.clone(),
+    }
 }
