@@ -129,7 +129,7 @@ fn meant_to_route(f: &Facts, r: &Namespace, up: &Namespace) -> bool {
     );
     let mine: HashSet<Ipv4Addr> = f.held_in(r).map(|h| h.ip()).collect();
     let routes_back = behind.iter().any(|n| {
-        super::facts::lookup(up, n.network())
+        f.route_to(up, n.network())
             .and_then(route_gw)
             .is_some_and(|g| mine.contains(&g))
     });
@@ -199,7 +199,7 @@ fn no_route_upstream(f: &Facts, out: &mut Vec<Finding>) {
         nets.dedup();
         for net in nets {
             // The upstream's default route leading away from `r` is no way back.
-            let away = super::facts::lookup(up, net.network()).is_some_and(|rt| {
+            let away = f.route_to(up, net.network()).is_some_and(|rt| {
                 super::facts::route_dst(rt).is_some_and(|d| d.prefix_len() == 0)
                     && route_gw(rt).is_some_and(|g| !mine.contains(&g))
             });

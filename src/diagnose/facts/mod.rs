@@ -24,6 +24,8 @@ mod held;
 mod policy;
 mod reach;
 mod routes;
+#[cfg(test)]
+mod routes_tests;
 mod segments;
 mod transit;
 
@@ -96,6 +98,8 @@ pub struct Facts<'a> {
     donor: Option<Donor<'a>>,
     /// Per namespace index: its own addresses, as a set (see `local_addrs`).
     locals: Vec<OnceCell<std::collections::HashSet<std::net::IpAddr>>>,
+    /// Per namespace index: its IPv4 routes, set apart once (see [`Facts::route_to`]).
+    v4: Vec<OnceCell<routes::V4Routes>>,
 }
 
 /// What [`Facts::sharing`] borrows from the facts of the snapshot a copy came from.
@@ -181,6 +185,7 @@ impl<'a> Facts<'a> {
             compiled: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
             donor: None,
             locals: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
+            v4: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
         };
         facts.build_lookups();
         facts.build_segments();

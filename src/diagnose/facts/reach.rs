@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::{default_route, lookup, route_gw, subnet, Facts, Held};
+use super::{default_route, route_gw, subnet, Facts, Held};
 use crate::model::RouteKind;
 use crate::model::{Link, Namespace};
 
@@ -16,7 +16,8 @@ impl<'a> Facts<'a> {
     /// rules), or one of its links shares a segment with a live holder of an address in `dst`
     /// (the bridge rules report the missing address).
     pub fn covers(&self, ns: &Namespace, dst: Ipv4Net) -> bool {
-        if lookup(ns, dst.network())
+        if self
+            .route_to(ns, dst.network())
             .is_some_and(|r| r.kind == RouteKind::Unicast || r.kind == RouteKind::Local)
         {
             return true;
@@ -76,7 +77,7 @@ impl<'a> Facts<'a> {
             if self.held_in(at).any(|h| h.ip() == ip) {
                 return Some(at);
             }
-            let r = lookup(at, ip)?;
+            let r = self.route_to(at, ip)?;
             if r.kind != RouteKind::Unicast {
                 return None;
             }
@@ -149,7 +150,7 @@ impl<'a> Facts<'a> {
     /// Whether `end` holds a live address `ns` has no route to at all.
     pub fn holds_unrouted(&self, ns: &Namespace, end: &Held) -> bool {
         self.held_in(end.ns)
-            .any(|x| x.live() && lookup(ns, x.ip()).is_none())
+            .any(|x| x.live() && self.route_to(ns, x.ip()).is_none())
     }
 
     /// The live addresses of other namespaces on `link`'s segment, on a subnet of `link`.

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net};
 
+use super::Facts;
 use crate::model::{Namespace, Route, RouteFamily, RouteKind};
 
 /// IPv4 destination of a route (`default` is 0.0.0.0/0).
@@ -53,6 +54,60 @@ pub fn lookup(ns: &Namespace, ip: Ipv4Addr) -> Option<&Route> {
         .filter(|(_, d)| d.contains(&ip))
         .max_by_key(|(r, d)| (d.prefix_len(), std::cmp::Reverse(r.metric.unwrap_or(0))))
         .map(|(r, _)| r)
+}
+
+/// One namespace's IPv4 routes as [`lookup`] reads them, by index in its routes and in the
+/// snapshot's order: the `local` table's local routes, and the rest. Indexes, not borrows,
+/// so that [`Facts`] holding them stays covariant in its lifetime.
+pub struct V4Routes {
+    local: Vec<(usize, Ipv4Net)>,
+    other: Vec<(usize, Ipv4Net)>,
+}
+
+impl V4Routes {
+    fn new(ns: &Namespace) -> Self {
+        let indexed = || ns.routes.iter().enumerate();
+        let local = indexed()
+            .filter(|(_, r)| r.table == 255 && r.kind == RouteKind::Local)
+            .filter_map(|(i, r)| route_dst(r).map(|d| (i, d)))
+            .collect();
+        let other = indexed()
+            .filter(|(_, r)| r.table != 255)
+            .filter_map(|(i, r)| route_dst(r).map(|d| (i, d)))
+            .collect();
+        V4Routes { local, other }
+    }
+
+    /// [`lookup`] over these routes of `ns` (the namespace they were set apart from): the
+    /// same route.
+    fn lookup<'n>(&self, ns: &'n Namespace, ip: Ipv4Addr) -> Option<&'n Route> {
+        if let Some((i, _)) = self.local.iter().find(|(_, d)| d.contains(&ip)) {
+            return Some(&ns.routes[*i]);
+        }
+        self.other
+            .iter()
+            .filter(|(_, d)| d.contains(&ip))
+            .max_by_key(|(i, d)| {
+                let metric = ns.routes[*i].metric.unwrap_or(0);
+                (d.prefix_len(), std::cmp::Reverse(metric))
+            })
+            .map(|(i, _)| &ns.routes[*i])
+    }
+}
+
+impl<'a> Facts<'a> {
+    /// [`lookup`] in `ns`, over its IPv4 routes set apart once per snapshot: a node's host
+    /// holds an IPv6 route per veth (a thousand), which every look-up walked past, and the
+    /// rules look up per pod and per flow.
+    pub fn route_to<'s>(&self, ns: &'s Namespace, ip: Ipv4Addr) -> Option<&'s Route> {
+        let own = self
+            .ns_idx(&ns.name)
+            .filter(|&i| std::ptr::eq(ns, &self.snap.namespaces[i]));
+        match own {
+            Some(i) => self.v4[i].get_or_init(|| V4Routes::new(ns)).lookup(ns, ip),
+            None => lookup(ns, ip),
+        }
+    }
 }
 
 /// The default route of the main table, if any.

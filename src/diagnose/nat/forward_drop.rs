@@ -7,7 +7,7 @@
 //! direction they were dropped, ahead of whatever drops them. A rule netlens cannot judge
 //! keeps the doctor quiet.
 
-use super::super::facts::{default_route, gateway_routes, lookup, Facts};
+use super::super::facts::{default_route, gateway_routes, Facts};
 use super::super::nft_fix::Opener;
 use super::super::Finding;
 use super::dnat_rules::{nft_dnats, xt_dnats};
@@ -76,7 +76,7 @@ fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
             });
         }
     }
-    out.extend(port_forwards(ns, uplink.as_deref()));
+    out.extend(port_forwards(f, ns, uplink.as_deref()));
     out
 }
 
@@ -88,7 +88,7 @@ fn holder_in(f: &Facts, ns: &Namespace, net: Ipv4Net) -> Option<Target> {
         .held
         .iter()
         .find(|h| h.live() && net.contains(&h.ip()) && h.ns.name != ns.name)?;
-    let oif = lookup(ns, h.ip()).and_then(|r| r.dev.clone())?;
+    let oif = f.route_to(ns, h.ip()).and_then(|r| r.dev.clone())?;
     Some((h.ip(), Some(net), oif))
 }
 
@@ -101,7 +101,7 @@ fn holders_in(f: &Facts, ns: &Namespace, net: Ipv4Net) -> Vec<Target> {
         .iter()
         .filter(|h| h.live() && net.contains(&h.ip()) && h.ns.name != ns.name)
     {
-        let Some(oif) = lookup(ns, h.ip()).and_then(|r| r.dev.clone()) else {
+        let Some(oif) = f.route_to(ns, h.ip()).and_then(|r| r.dev.clone()) else {
             continue;
         };
         if !out.iter().any(|o| o.2 == oif) {
@@ -136,7 +136,7 @@ fn everywhere(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Target> {
 /// Connections a DNAT port-forward (iptables or native nft) sends on through the namespace:
 /// from outside, in on the rule's interface (else the uplink), to the target. Judged after
 /// the DNAT, as FORWARD sees them.
-fn port_forwards(ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
+fn port_forwards(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
     let Some(fw) = ns.firewall.as_ref() else {
         return Vec::new();
     };
@@ -151,7 +151,7 @@ fn port_forwards(ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
         let (proto, Some(dport)) = (d.proto, port.or(d.dport)) else {
             continue;
         };
-        let Some(oif) = lookup(ns, ip).and_then(|r| r.dev.clone()) else {
+        let Some(oif) = f.route_to(ns, ip).and_then(|r| r.dev.clone()) else {
             continue;
         };
         if oif == iif || ns.addresses.iter().any(|a| a.address == ip) {

@@ -133,19 +133,26 @@ impl Compiled {
             (tables, chain),
             pkt,
             is_local,
-            |test, src| self.answer(fw, test, src),
+            |test, (src, dst)| self.answer(fw, test, (src, dst)),
             |rec| decide_in((fw, self), (tables, chain), pkt, is_local, Some(rec)),
         )
     }
 
-    /// What a source test a walk noted answers for source `src`.
-    fn answer(&self, fw: &Firewall, test: Tested, src: IpAddr) -> u32 {
+    /// What an address test a walk noted answers for a packet `src → dst`.
+    fn answer(&self, fw: &Firewall, test: Tested, (src, dst): (IpAddr, IpAddr)) -> u32 {
+        let inside = |hit: Option<(bool, bool)>| hit.map_or(0, |(_, inside)| u32::from(inside));
         match test {
             Tested::Src(t, c, r) => {
-                let cr = &self.table(fw, t).rules[c][r];
-                super::matches::src_hit(cr, src).map_or(0, |(_, inside)| u32::from(inside))
+                inside(super::matches::src_hit(&self.table(fw, t).rules[c][r], src))
             }
-            Tested::Run(t, c, from) => self.table(fw, t).run_next(c, from, src) as u32,
+            Tested::Dst(t, c, r) => {
+                inside(super::matches::dst_hit(&self.table(fw, t).rules[c][r], dst))
+            }
+            Tested::Run(t, c, from) => {
+                let table = self.table(fw, t);
+                let by_src = table.run_at(c, from).is_some_and(|r| r.by_src);
+                table.run_next(c, from, if by_src { src } else { dst }) as u32
+            }
         }
     }
 }

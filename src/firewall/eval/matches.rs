@@ -28,7 +28,9 @@ pub(super) type Rec<'a> = Option<&'a std::cell::RefCell<Vec<(super::memo::Tested
 /// `cr` is `r`'s parsed matches ([`CRule`]).
 #[cfg(test)]
 pub(super) fn matches(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hit {
-    Ok(matches_but_src(r, cr, pkt, cx)? && src_hit(cr, pkt.src).is_none_or(|(hit, _)| hit))
+    Ok(matches_but_src(r, cr, pkt, cx)?
+        && dst_hit(cr, pkt.dst).is_none_or(|(hit, _)| hit)
+        && src_hit(cr, pkt.src).is_none_or(|(hit, _)| hit))
 }
 
 /// The rule's source match for `src`: `None` when it has none, else (whether it matches,
@@ -39,13 +41,20 @@ pub(super) fn src_hit(cr: &CRule, src: IpAddr) -> Option<(bool, bool)> {
     Some((inside != *negated, inside))
 }
 
-/// Whether `r` matches `pkt` apart from its source address match (`-s`): the walk tests
-/// that last, and only when everything else matches, so the memo ([`super::memo`]) learns
-/// which source matches a decision really depended on. Whether the rule can be judged never
-/// depends on the source, so `matches_but_src(…)? && src_hit(…)` is the whole match.
+/// The rule's destination match for `dst`, as [`src_hit`] for the source.
+pub(super) fn dst_hit(cr: &CRule, dst: IpAddr) -> Option<(bool, bool)> {
+    let (nets, negated) = cr.dst.as_ref()?;
+    let inside = nets_have(nets, dst);
+    Some((inside != *negated, inside))
+}
+
+/// Whether `r` matches `pkt` apart from its address matches (`-d`, `-s`): the walk tests
+/// those last, and only when everything else matches, so the memo ([`super::memo`]) learns
+/// which address matches a decision really depended on. Whether the rule can be judged
+/// never depends on the addresses (`--dst-type` reads only the address's kind, which the
+/// memo keys by), so `matches_but_src(…)? && dst_hit(…) && src_hit(…)` is the whole match.
 pub(super) fn matches_but_src(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hit {
     let mut ok = true;
-    ok &= parsed(&cr.dst, |n| nets_have(n, pkt.dst));
     ok &= cond(&r.in_iface, |v| iface(v, pkt.iif.as_deref()));
     ok &= cond(&r.out_iface, |v| iface(v, pkt.oif.as_deref()));
     ok &= parsed(&cr.proto, |v| proto_lower_is(v, &pkt.proto));

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::compiled::CTable;
-use super::matches::{matches_but_src, parse_mark, src_hit, Ctx, Rec};
+use super::matches::{dst_hit, matches_but_src, parse_mark, src_hit, Ctx, Rec};
 use super::memo::Tested;
 use super::{Pkt, Verdict};
 use crate::firewall::{XtRule, XtTable};
@@ -110,10 +110,7 @@ fn run(
         if let Some(run) = ct.run_at(ci, *ri) {
             let ip = if run.by_src { pkt.src } else { pkt.dst };
             let next = run.next(*ri, ip);
-            if run.by_src {
-                let test = Tested::Run(ct.idx, ci, *ri);
-                note(rec, test, next as u32);
-            }
+            note(rec, Tested::Run(ct.idx, ci, *ri), next as u32);
             *ri = next;
         }
         let Some(r) = chain.rules.get(*ri) else {
@@ -129,8 +126,15 @@ fn run(
             is_local,
             rec,
         };
+        // The addresses last, each noted for the memo: destination, then source.
         let matched = match matches_but_src(r, cr, pkt, &cx) {
-            Ok(true) => Ok(match src_hit(cr, pkt.src) {
+            Ok(true) => Ok(match dst_hit(cr, pkt.dst) {
+                Some((hit, inside)) => {
+                    note(rec, Tested::Dst(ct.idx, ci, at), u32::from(inside));
+                    hit
+                }
+                None => true,
+            } && match src_hit(cr, pkt.src) {
                 None => true,
                 Some((hit, inside)) => {
                     note(rec, Tested::Src(ct.idx, ci, at), u32::from(inside));
@@ -144,10 +148,12 @@ fn run(
         }
         // Named only once it matters: most rules of a walk do not match, and formatting
         // each one's text was most of the doctor's time on a kube-proxy node (5000 rules).
-        let by = format!("{} {}: {}", t.name, chain.name, rule_text(r));
+        // Nor for a matched jump or mark, which the verdict does not name: a pod's packet
+        // passes a handful of those per walk, thousands of walks a run.
+        let name = || format!("{} {}: {}", t.name, chain.name, rule_text(r));
         match matched {
             Ok(false) => {}
-            Ok(true) => match apply(ct, r, &by, &mut st) {
+            Ok(true) => match apply(ct, r, &name, &mut st) {
                 Flow::Continue => {}
                 Flow::Return => {
                     st.stack.pop();
@@ -155,6 +161,7 @@ fn run(
                 Flow::Done(v) => return end(v, &st),
             },
             Err(why) => {
+                let by = name();
                 if !unsure.contains(&by) {
                     unsure.push(by.clone());
                 }
@@ -171,7 +178,7 @@ fn run(
                 *forks -= 1;
                 // Both ways: the rule matches (a) or not (b).
                 let mut sa = st.clone();
-                let a = match apply(ct, r, &by, &mut sa) {
+                let a = match apply(ct, r, &name, &mut sa) {
                     Flow::Continue => run((t, ct), sa, pkt, (is_local, rec), unsure, forks),
                     Flow::Return => {
                         sa.stack.pop();
@@ -261,7 +268,8 @@ const NON_TERMINAL: [&str; 17] = [
     "IDLETIMER",
 ];
 
-fn apply(ct: &CTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
+/// `name()`: the rule's text, for a verdict that names it (formatted only then).
+fn apply(ct: &CTable, r: &XtRule, name: &dyn Fn() -> String, st: &mut State) -> Flow {
     let Some(target) = r.target.as_deref() else {
         return Flow::Continue;
     };
@@ -271,10 +279,9 @@ fn apply(ct: &CTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
             .find(|(o, _)| o == k)
             .map(|(_, v)| v.as_str())
     };
-    let by = by.to_string();
     match target {
         "ACCEPT" => Flow::Done(Verdict::Accept),
-        "DROP" | "REJECT" => Flow::Done(Verdict::Drop { by }),
+        "DROP" | "REJECT" => Flow::Done(Verdict::Drop { by: name() }),
         "RETURN" => Flow::Return,
         "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" => {
             let to = arg("--to-destination")
@@ -285,7 +292,7 @@ fn apply(ct: &CTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
             Flow::Done(Verdict::Nat {
                 target: target.into(),
                 to,
-                by,
+                by: name(),
             })
         }
         "MARK" => match set_mark(st.mark, &r.target_args) {
@@ -293,16 +300,16 @@ fn apply(ct: &CTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
                 st.mark = m;
                 Flow::Continue
             }
-            Err(why) => Flow::Done(Verdict::CannotJudge { by, why }),
+            Err(why) => Flow::Done(Verdict::CannotJudge { by: name(), why }),
         },
         "CONNMARK" => match connmark(st, &r.target_args) {
             Ok(()) => Flow::Continue,
-            Err(why) => Flow::Done(Verdict::CannotJudge { by, why }),
+            Err(why) => Flow::Done(Verdict::CannotJudge { by: name(), why }),
         },
         t2 if NON_TERMINAL.contains(&t2) => Flow::Continue,
         user => match ct.chain(user) {
             Some(_) if st.stack.len() >= MAX_DEPTH => Flow::Done(Verdict::CannotJudge {
-                by,
+                by: name(),
                 why: format!("jumps nest deeper than {MAX_DEPTH}"),
             }),
             Some(ci) => {
@@ -314,7 +321,7 @@ fn apply(ct: &CTable, r: &XtRule, by: &str, st: &mut State) -> Flow {
                 Flow::Continue
             }
             None => Flow::Done(Verdict::CannotJudge {
-                by,
+                by: name(),
                 why: format!("target {user} is not modelled"),
             }),
         },

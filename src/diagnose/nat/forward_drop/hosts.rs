@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::Flow;
-use crate::diagnose::facts::{lookup, Facts};
+use crate::diagnose::facts::Facts;
 use crate::firewall::nft_expr::{NftAtom, NftKey, NftOp, NftStmt};
 use crate::model::Namespace;
 
@@ -97,7 +97,7 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
             continue;
         }
         // Where `ns` sends it: the link a flow from it comes in by, or one to it leaves by.
-        if let Some(dev) = lookup(ns, ip).and_then(|r| r.dev.as_deref()) {
+        if let Some(dev) = f.route_to(ns, ip).and_then(|r| r.dev.as_deref()) {
             hosts.push((ip, dev));
         }
         if hosts.len() == MAX_NAMED {
