@@ -152,3 +152,9 @@ fn update_equals_diagnose_after_random_changes_to_the_labs() {
         "too little compared: {found} findings, {fixes} fixes"
     );
 }
+
+#[test]
+fn incremental_can_move_to_the_doctor_thread() {
+    fn send<T: Send>() {}
+    send::<Incremental>();
+}

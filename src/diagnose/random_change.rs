@@ -217,9 +217,46 @@ fn firewall_rule_added(rng: &mut Rng, snap: &mut Snapshot) {
     }
 }
 
+/// A bridge port detached from its bridge (`ip link set PORT nomaster`).
+fn port_detached(rng: &mut Rng, snap: &mut Snapshot) {
+    let ns = pick(rng, snap);
+    let ports: Vec<usize> = (0..ns.links.len())
+        .filter(|&i| ns.links[i].master.is_some())
+        .collect();
+    if let Some(&i) = ports.get(rng.below(ports.len().max(1))) {
+        let l = &mut ns.links[i];
+        l.master = None;
+        l.master_index = None;
+        l.bridge_port = None;
+    }
+}
+
+/// A neighbour entry pinned (PERMANENT), with its MAC or a wrong one; or a link's MAC
+/// changed, which the entries pinned elsewhere no longer match.
+fn neighbour_or_mac(rng: &mut Rng, snap: &mut Snapshot) {
+    let wrong = format!("02:00:00:00:00:{:02x}", rng.below(256));
+    let ns = pick(rng, snap);
+    if rng.below(2) == 0 {
+        let i = rng.below(ns.links.len().max(1));
+        if let Some(l) = ns.links.get_mut(i) {
+            l.mac = Some(wrong);
+        }
+        return;
+    }
+    let k = rng.below(ns.neighbors.len().max(1));
+    if let Some(n) = ns.neighbors.get_mut(k) {
+        n.state = crate::model::NeighborState::Permanent;
+        if rng.below(2) == 0 {
+            n.lladdr = Some(wrong);
+        }
+    }
+}
+
 /// One random change to `snap`.
 pub(crate) fn change(rng: &mut Rng, snap: &mut Snapshot) {
-    match rng.below(14) {
+    match rng.below(16) {
+        14 => port_detached(rng, snap),
+        15 => neighbour_or_mac(rng, snap),
         0 | 1 => link_down(rng, snap),
         2 => link_up(rng, snap),
         3 => address_removed(rng, snap),

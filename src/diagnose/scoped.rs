@@ -11,6 +11,7 @@
 //! the order the rule itself walks them in.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::facts::Facts;
 use super::{Finding, Rule, Scope, RULES};
@@ -24,18 +25,21 @@ pub(crate) struct ByRule {
     found: Vec<Found>,
 }
 
+/// A Local rule's findings are shared between runs (`Arc`: `Incremental` stays `Send`): a re-run keeps a namespace's
+/// findings by reference, so its cost follows the touched namespaces, not the findings of
+/// the untouched ones (a node's pods each have an `ndots-amplification`, say).
 #[derive(Clone)]
 enum Found {
-    Local(HashMap<String, Vec<Finding>>),
+    Local(HashMap<String, Arc<Vec<Finding>>>),
     Global(Vec<Finding>),
 }
 
-fn by_namespace(findings: Vec<Finding>) -> HashMap<String, Vec<Finding>> {
+fn by_namespace(findings: Vec<Finding>) -> HashMap<String, Arc<Vec<Finding>>> {
     let mut m: HashMap<String, Vec<Finding>> = HashMap::new();
     for f in findings {
         m.entry(f.namespace.clone()).or_default().push(f);
     }
-    m
+    m.into_iter().map(|(ns, v)| (ns, Arc::new(v))).collect()
 }
 
 impl ByRule {
@@ -74,10 +78,10 @@ impl ByRule {
         for ((_, scope, rule), was) in self.rules.iter().zip(&self.found) {
             found.push(match (scope, was) {
                 (Scope::Local, Found::Local(was)) => {
-                    let mut now: HashMap<String, Vec<Finding>> = was
+                    let mut now: HashMap<String, Arc<Vec<Finding>>> = was
                         .iter()
                         .filter(|(ns, _)| !touched.contains(*ns))
-                        .map(|(ns, v)| (ns.clone(), v.clone()))
+                        .map(|(ns, v)| (ns.clone(), Arc::clone(v)))
                         .collect();
                     now.extend(by_namespace(rule(f)));
                     Some(Found::Local(now))
@@ -113,7 +117,7 @@ impl ByRule {
                 Found::Local(m) => {
                     let mut names: Vec<&String> = m.keys().collect();
                     names.sort_by_key(|n| (pos.get(n.as_str()).copied(), n.as_str()));
-                    names.into_iter().flat_map(|n| &m[n]).collect()
+                    names.into_iter().flat_map(|n| m[n].iter()).collect()
                 }
             };
             for f in in_order {

@@ -115,3 +115,37 @@ fn every_global_rule_marked_local() {
         }
     }
 }
+
+/// A Local rule's finding is about one namespace: its own, and every object it names is
+/// there (`Finding::concerns` no other), after random changes too.
+#[test]
+fn local_findings_concern_only_their_namespace() {
+    let mut rng = Rng(0x10ca1);
+    let mut seen = 0;
+    for mut snap in starts() {
+        for _ in 0..12 {
+            change(&mut rng, &mut snap);
+            let f = Facts::new(&snap);
+            for (name, scope, rule) in RULES {
+                if scope != Scope::Local {
+                    continue;
+                }
+                for finding in rule(&f) {
+                    let others: Vec<&str> = snap
+                        .namespaces
+                        .iter()
+                        .map(|n| n.name.as_str())
+                        .filter(|n| *n != finding.namespace && finding.concerns(n))
+                        .collect();
+                    assert!(
+                        others.is_empty(),
+                        "{name}: {} concerns {others:?}",
+                        finding.id
+                    );
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(seen > 20, "too few Local findings to check ({seen})");
+}
