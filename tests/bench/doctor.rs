@@ -147,6 +147,14 @@ fn incremental(runs: usize) {
     set_down(&mut down, &pod, "eth0");
     let times = flapping(runs * 3, &up, &down, &pod);
     println!("  update (eth0 down/up):   {}", spread(times));
+    // The rules stage alone, whole and scoped to the one pod (the Local rules' share).
+    let all: Vec<Vec<(&str, Duration)>> = (0..runs)
+        .map(|_| profile::scoped_times(&down, std::slice::from_ref(&pod)))
+        .collect();
+    for (i, (name, _)) in all[0].iter().enumerate() {
+        let t: Vec<Duration> = all.iter().map(|r| r[i].1).collect();
+        println!("  {name:<23} {}", spread(t));
+    }
     let mut host_down = up.clone();
     set_down(&mut host_down, "host", "veth500");
     let times = flapping(runs * 3, &up, &host_down, "host");
