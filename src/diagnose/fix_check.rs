@@ -11,10 +11,11 @@ use super::{Finding, Severity};
 use crate::model::Snapshot;
 use crate::plan::{simulate, Simulated, Step};
 
-/// At most this many distinct fixes are tried on a copy. Each try runs every rule over the
-/// whole snapshot again, so a node with thousands of findings (a namespace stuffed with links)
-/// would make the doctor quadratic; past the cap a fix is kept untried, and `netlens fix`
-/// checks the live network after applying it anyway.
+/// At most this many distinct fixes are tried on a copy. Each try runs every rule that reads
+/// across namespaces over the whole copy again (those that read one namespace only where the
+/// fix changed it: `super::rerun_on_copy`), so a node with thousands of findings (a namespace
+/// stuffed with links) would make the doctor quadratic; past the cap a fix is kept untried,
+/// and `netlens fix` checks the live network after applying it anyway.
 const MAX_TRIED: usize = 32;
 
 /// What the rules say after a fix: the finding ids, and the errors with their titles.
@@ -27,8 +28,9 @@ struct After {
 /// the model cannot follow its steps (or the cap was reached).
 type Tried = Option<Result<After, String>>;
 
-/// Drops the fixes of `findings` that do not work when simulated; `rules` runs the rules
-/// (without this check, so it does not recurse). Each distinct fix is simulated once.
+/// Drops the fixes of `findings` that do not work when simulated; `rules` runs the rules on a
+/// fix's copy of `snap` (without this check, so it does not recurse; `diagnose` passes one
+/// that redoes only what the copy changed). Each distinct fix is simulated once.
 pub fn keep_working_fixes(
     snap: &Snapshot,
     findings: &mut [Finding],

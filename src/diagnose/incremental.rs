@@ -1,19 +1,28 @@
 //! The doctor proportional to change, for the live view: the API the TUI calls after each
-//! re-read. The only incremental part today: an `update` with nothing touched (and the same
-//! host-wide inputs: hostname, CNI state, no lease crossing its grace period) returns the
-//! previous findings without a run, exactly what `diagnose` gives for an unchanged snapshot.
-//! Any touched namespace is a full run (correct by construction); the cost model and the plan
-//! to make it proportional are in docs/PERFORMANCE.md (doctor).
+//! re-read. An `update` with nothing touched (and the same host-wide inputs: hostname, CNI
+//! state, no lease crossing its grace period) returns the previous findings without a run,
+//! exactly what `diagnose` gives for an unchanged snapshot. With namespaces touched, the
+//! rules that read only their own namespace (`Scope::Local` in `RULES`) run over the touched
+//! ones alone and keep their previous findings for the rest; the rules that read across
+//! namespaces run whole, and the fix check redoes only what each fix changes
+//! (`scoped.rs`). The result is `diagnose`'s, finding for finding
+//! (`incremental_tests.rs` replays seeded random changes against it).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
-use super::{diagnose, Finding};
+use super::scoped::{ByRule, HostInputs};
+use super::{checked, facts::Facts, Finding};
 use crate::cni::usage::LEASE_GRACE_SECS;
 use crate::model::{CniState, Snapshot};
 
 /// The previous run's findings, updated from the namespaces that changed.
 pub struct Incremental {
     findings: Vec<Finding>,
+    /// Each rule's findings of the last run, before the merge and the fix check: what the
+    /// next update keeps for the namespaces it does not touch.
+    by_rule: ByRule,
+    /// What the Local rules read besides their own namespace, as the last run saw it.
+    host: HostInputs,
     /// What the rules read besides the namespaces, as the last run saw it.
     outside: Outside,
 }
@@ -62,8 +71,12 @@ impl Outside {
 impl Incremental {
     /// A full run over `snap`, kept for the next `update`.
     pub fn new(snap: &Snapshot) -> Self {
+        let f = Facts::new(snap);
+        let by_rule = ByRule::full(&f);
         Incremental {
-            findings: diagnose(snap),
+            findings: checked(snap, &f, &by_rule),
+            by_rule,
+            host: HostInputs::of(snap),
             outside: Outside::of(snap),
         }
     }
@@ -72,14 +85,25 @@ impl Incremental {
     /// `Namespace::name`) every namespace whose contents differ from the snapshot of the
     /// previous call: added, removed or changed, the host included when its own objects
     /// changed. An empty set is "nothing changed": the previous findings are returned without
-    /// a run when the host-wide inputs are the same too. Otherwise a full run.
+    /// a run when the host-wide inputs are the same too. Otherwise the Local rules run over
+    /// the touched namespaces (over all when the hostname or the host's DNS file paths
+    /// changed), the Global rules over all.
     pub fn update(&mut self, snap: &Snapshot, touched: &BTreeSet<String>) -> Vec<Finding> {
         if touched.is_empty() && self.outside.same_for_rules(snap) {
             // `outside` keeps the last run's time: grace periods are judged from when the
             // findings were made.
             return self.findings.clone();
         }
-        self.findings = diagnose(snap);
+        let mut f = Facts::new(snap);
+        let host = HostInputs::of(snap);
+        self.by_rule = if host == self.host {
+            let touched: HashSet<String> = touched.iter().cloned().collect();
+            self.by_rule.rerun(&mut f, &touched)
+        } else {
+            ByRule::full(&f)
+        };
+        self.findings = checked(snap, &f, &self.by_rule);
+        self.host = host;
         self.outside = Outside::of(snap);
         self.findings.clone()
     }

@@ -72,3 +72,89 @@ fn a_lease_leaving_its_grace_period_is_a_full_run() {
     assert_ne!(fresh, before);
     assert_eq!(inc.update(&late, &none), fresh);
 }
+
+/// What `diagnose` gives with every fix checked by a full run of every rule on its copy (no
+/// scopes, nothing shared): the reference for the fixes' verdicts.
+fn fully_checked(snap: &crate::model::Snapshot) -> Vec<crate::diagnose::Finding> {
+    use crate::diagnose::{fix_check, link_routes, run_rules};
+    let mut out = run_rules(snap);
+    link_routes::complete(snap, &mut out);
+    fix_check::keep_working_fixes(snap, &mut out, &run_rules);
+    out
+}
+
+/// Seeded random changes, each followed by an `update` naming exactly the namespaces that
+/// differ: it must equal a fresh `diagnose`, and that must equal the run whose fixes were
+/// checked by full re-runs (the scoped fix check gives the same verdicts). Returns how many
+/// findings and fixes were compared, so a sequence that found nothing cannot pass unseen.
+fn replay(mut snap: crate::model::Snapshot, seed: u64, steps: usize) -> (usize, usize) {
+    use crate::diagnose::random_change::{change, touched};
+    let mut rng = crate::test_rng::Rng(seed);
+    let mut inc = Incremental::new(&snap);
+    assert_eq!(
+        inc.findings(),
+        &fully_checked(&snap)[..],
+        "seed {seed:#x}, start"
+    );
+    let (mut found, mut fixes) = (0, 0);
+    for step in 0..steps {
+        let mut next = snap.clone();
+        for _ in 0..=rng.below(2) {
+            change(&mut rng, &mut next);
+        }
+        let t = touched(&snap, &next);
+        let got = inc.update(&next, &t);
+        let want = fully_checked(&next);
+        assert_eq!(got, want, "seed {seed:#x}, step {step}, touched {t:?}");
+        assert_eq!(diagnose(&next), want, "seed {seed:#x}, step {step}");
+        found += want.len();
+        fixes += want
+            .iter()
+            .filter(|f| f.fix.is_some() || f.fix_rejected.is_some())
+            .count();
+        snap = next;
+    }
+    (found, fixes)
+}
+
+#[test]
+fn update_equals_diagnose_after_random_changes_to_the_node_fixture() {
+    let shape = NodeShape {
+        pods: 10,
+        services: 20,
+    };
+    let (mut found, mut fixes) = (0, 0);
+    for seed in [0x1c4e_u64, 0x77a1, 0x5eed] {
+        let (f, x) = replay(node_snapshot(shape), seed, 14);
+        found += f;
+        fixes += x;
+    }
+    assert!(
+        found > 100 && fixes > 10,
+        "too little compared: {found} findings, {fixes} fixes"
+    );
+}
+
+#[test]
+fn update_equals_diagnose_after_random_changes_to_the_labs() {
+    let (mut found, mut fixes) = (0, 0);
+    for (lab, seed) in [
+        ("bridge", 0xb41d_u64),
+        ("cluster", 0xc105),
+        ("bridge", 0x9e7),
+    ] {
+        let (f, x) = replay(crate::diagnose::tests::asset(lab), seed, 16);
+        found += f;
+        fixes += x;
+    }
+    assert!(
+        found > 30 && fixes > 10,
+        "too little compared: {found} findings, {fixes} fixes"
+    );
+}
+
+#[test]
+fn incremental_can_move_to_the_doctor_thread() {
+    fn send<T: Send>() {}
+    send::<Incremental>();
+}

@@ -41,6 +41,7 @@ pub mod node_fixture;
 pub mod profile;
 mod raw_mangle_drop;
 mod routing;
+mod scoped;
 
 #[cfg(test)]
 mod cni_tests;
@@ -50,6 +51,8 @@ mod fix_share_tests;
 mod handbuilt_tests;
 #[cfg(test)]
 mod k8s_tests;
+#[cfg(test)]
+mod random_change;
 #[cfg(test)]
 mod tests;
 
@@ -209,12 +212,36 @@ pub fn diagnose(snap: &Snapshot) -> Vec<Finding> {
 /// the routes the kernel flushed with the link, and `route-lost` names those still missing.
 pub fn diagnose_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
     let f = facts::Facts::new(snap).with_earlier(earlier);
-    let mut out = rules_over(&f);
+    let by = scoped::ByRule::full(&f);
+    checked(snap, &f, &by)
+}
+
+/// The findings of the rule run `by` over `f` (the facts of `snap`), merged, with the
+/// `link-down` fixes completed and every fix checked on a copy.
+fn checked(snap: &Snapshot, f: &facts::Facts, by: &scoped::ByRule) -> Vec<Finding> {
+    let mut out = by.merged(snap);
     link_routes::complete(snap, &mut out);
-    // A fix's copy differs in a few namespaces: the others' compiled firewalls are reused.
-    let rules = |s: &Snapshot| rules_over(&facts::Facts::new(s).with_earlier(earlier).sharing(&f));
-    fix_check::keep_working_fixes(snap, &mut out, &rules);
+    fix_check::keep_working_fixes(snap, &mut out, &rerun_on_copy(snap, f, by));
     out
+}
+
+/// The rules over a fix's copy of `snap`, redoing only what the fix can change: the Local
+/// rules over the namespaces the copy differs in (all when it differs in the host-wide
+/// inputs), every Global rule whole, `by`'s Local findings elsewhere. The copy's facts
+/// reuse the compiled firewalls of the namespaces the fix left alone (`Facts::sharing`).
+fn rerun_on_copy<'a>(
+    snap: &'a Snapshot,
+    f: &'a facts::Facts<'a>,
+    by: &'a scoped::ByRule,
+) -> impl Fn(&Snapshot) -> Vec<Finding> + 'a {
+    move |copy: &Snapshot| {
+        let mut g = facts::Facts::new(copy).with_earlier(f.earlier).sharing(f);
+        let after = match scoped::touched_between(snap, copy) {
+            Some(t) => by.rerun(&mut g, &t),
+            None => scoped::ByRule::full(&g),
+        };
+        after.merged(copy)
+    }
 }
 
 /// Every rule's findings, their fixes as the rules made them (not yet checked).
@@ -222,32 +249,68 @@ pub fn run_rules(snap: &Snapshot) -> Vec<Finding> {
     run_rules_with(snap, None)
 }
 
-/// A rule: its name (for the benchmark's per-rule times) and its check.
-pub(crate) type Rule = (&'static str, fn(&facts::Facts) -> Vec<Finding>);
+/// Which namespaces a rule's findings about one namespace depend on (see `scoped.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Only that namespace's contents and the host-wide inputs (`scoped::HostInputs`), and
+    /// every finding names the namespace it is about: after a change, only the changed
+    /// namespaces are checked again.
+    Local,
+    /// It reads other namespaces (peers, segments, who routes through whom, addresses held
+    /// anywhere): run whole every time.
+    Global,
+}
 
-/// Every rule, in the order they claim ids (the first to name a problem keeps it).
+/// A rule: its name (for the benchmark's per-rule times), its scope and its check.
+pub(crate) type Rule = (&'static str, Scope, fn(&facts::Facts) -> Vec<Finding>);
+
+use Scope::{Global, Local};
+
+/// Every rule, in the order they claim ids (the first to name a problem keeps it), with its
+/// scope and why. When unsure, Global: a rule wrongly marked Local goes stale for the
+/// namespaces that did not change (`scoped_tests.rs` shows the comparison catches it).
 pub(crate) const RULES: [Rule; 20] = [
-    ("forwarding", forwarding::check),
-    ("routing", routing::check),
-    ("no_default", no_default::check),
-    ("links", links::check),
-    ("earlier", earlier::check),
-    ("bridge", bridge::check),
-    ("nat", nat::check),
-    ("l2", l2::check),
-    ("conntrack", conntrack::check),
-    ("dns", dns::check),
-    ("dns_config", dns_config::check),
-    // rp_filter lives with forwarding: both are per-namespace forwarding sysctls.
-    ("rp_filter", forwarding::check_rp_filter),
-    ("k8s", k8s::check),
-    ("input_drop", input_drop::check),
-    ("drop_routes", drop_routes::check),
-    ("raw_mangle_drop", raw_mangle_drop::check),
-    ("neigh_mac", neigh_mac::check),
-    ("bridge_port", bridge_port::check),
-    ("cni_config", cni::check_config),
-    ("cni_ipam", cni::check_ipam),
+    // Who routes through the namespace (every namespace's gateway routes) and what is beyond.
+    ("forwarding", Global, forwarding::check),
+    // Gateways and subnets held in other namespaces, over the layer-2 segments.
+    ("routing", Global, routing::check),
+    // The gateways the namespace's segments offer, held by other namespaces.
+    ("no_default", Global, no_default::check),
+    // A veth's peer in another namespace; the lone gateway of a down link's segment.
+    ("links", Global, links::check),
+    // The namespace's own routes against `--before`'s of the same namespace.
+    ("earlier", Local, earlier::check),
+    // Ports' veth peers and who holds addresses on the bridge's segment.
+    ("bridge", Global, bridge::check),
+    // A router translating other namespaces' traffic; who holds a DNAT target.
+    ("nat", Global, nat::check),
+    // Segments across namespaces: duplicate addresses, MTU across a veth pair.
+    ("l2", Global, l2::check),
+    // The namespace's own conntrack sysctls.
+    ("conntrack", Local, conntrack::check),
+    // Its own resolv.conf, nsswitch.conf, routes and addresses; the host's file paths.
+    ("dns", Local, dns::check),
+    // Its own resolv.conf, sockets and loopback; the host's resolv.conf path.
+    ("dns_config", Local, dns_config::check),
+    // Traffic arriving from the namespaces that route through this one.
+    // (rp_filter lives with forwarding: both are per-namespace forwarding sysctls.)
+    ("rp_filter", Global, forwarding::check_rp_filter),
+    // Its own sockets, firewall and addresses; the hostname.
+    ("k8s", Local, k8s::check),
+    // The peers on the namespace's segments, judged against its INPUT chain.
+    ("input_drop", Global, input_drop::check),
+    // Addresses other namespaces hold behind a dropping route; a way out on the segment.
+    ("drop_routes", Global, drop_routes::check),
+    // Whether a rule names an address any namespace holds.
+    ("raw_mangle_drop", Global, raw_mangle_drop::check),
+    // The MAC of the address's holder in another namespace.
+    ("neigh_mac", Global, neigh_mac::check),
+    // A port's veth peer and the addresses on it.
+    ("bridge_port", Global, bridge_port::check),
+    // The CNI state against the interfaces of every namespace.
+    ("cni_config", Global, cni::check_config),
+    // Leases against the addresses every namespace holds.
+    ("cni_ipam", Global, cni::check_ipam),
 ];
 
 fn run_rules_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Finding> {
@@ -257,7 +320,7 @@ fn run_rules_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec<Fi
 /// Every rule over `f`, one finding per id, sorted.
 fn rules_over(f: &facts::Facts) -> Vec<Finding> {
     let mut by_id: BTreeMap<String, Finding> = BTreeMap::new();
-    for (_, rule) in RULES {
+    for (_, _, rule) in RULES {
         for finding in rule(f) {
             by_id.entry(finding.id.clone()).or_insert(finding);
         }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{facts::Facts, fix_check, link_routes, rules_over, Finding, RULES};
+use super::{facts::Facts, fix_check, link_routes, rerun_on_copy, scoped::ByRule, Finding, RULES};
 use crate::model::Snapshot;
 
 /// One run of the doctor on `snap`, stage by stage: `("facts", …)`, then one entry per rule by
@@ -15,22 +15,39 @@ pub fn stage_times(snap: &Snapshot) -> Vec<(&'static str, Duration)> {
     let t = Instant::now();
     let facts = Facts::new(snap);
     out.push(("facts", t.elapsed()));
-    for (name, rule) in RULES {
+    for (name, _, rule) in RULES {
         let t = Instant::now();
         let found: Vec<Finding> = rule(&facts);
         out.push((name, t.elapsed()));
         drop(found);
     }
     // The findings as `diagnose` gets them: from the same facts (not timed again).
-    let mut findings = rules_over(&facts);
+    let by = ByRule::full(&facts);
+    let mut findings = by.merged(snap);
     let t = Instant::now();
     link_routes::complete(snap, &mut findings);
     out.push(("link_routes", t.elapsed()));
     let t = Instant::now();
     // Exactly what `diagnose_with` does: each fix's copy shares the unchanged namespaces'
-    // compiled firewalls with `facts` (timing a fresh `run_rules` per fix overstated the stage).
-    let rules = |s: &Snapshot| rules_over(&Facts::new(s).sharing(&facts));
-    fix_check::keep_working_fixes(snap, &mut findings, &rules);
+    // compiled firewalls with `facts`, and re-runs the Local rules only where it differs.
+    fix_check::keep_working_fixes(snap, &mut findings, &rerun_on_copy(snap, &facts, &by));
     out.push(("fix_check", t.elapsed()));
     out
+}
+
+/// The rules stage alone on `snap`, whole and as an incremental update runs it after the
+/// namespaces `touched` changed (Local rules over those, Global rules whole), from the same
+/// facts: `("rules, full", …)`, `("rules, scoped", …)`. What the scopes save, apart from the
+/// fix check and the link-route completion around them.
+pub fn scoped_times(snap: &Snapshot, touched: &[String]) -> Vec<(&'static str, Duration)> {
+    let mut facts = Facts::new(snap);
+    let t = Instant::now();
+    let by = ByRule::full(&facts);
+    let full = t.elapsed();
+    let touched: std::collections::HashSet<String> = touched.iter().cloned().collect();
+    let t = Instant::now();
+    let again = by.rerun(&mut facts, &touched);
+    let scoped = t.elapsed();
+    drop(again);
+    vec![("rules, full", full), ("rules, scoped", scoped)]
 }

@@ -126,27 +126,46 @@ fn main() {
     incremental(runs);
 }
 
+/// `update` alternating between `up` and `down` (which differ in the namespace `touched`).
+fn flapping(runs: usize, up: &Snapshot, down: &Snapshot, touched: &str) -> Vec<Duration> {
+    let touched = [touched.to_string()].into_iter().collect();
+    let mut inc = Incremental::new(up);
+    let mut flip = false;
+    time(runs, || {
+        flip = !flip;
+        inc.update(if flip { down } else { up }, &touched).len()
+    })
+}
+
 /// The incremental doctor at 1000 pods: one pod's eth0 goes down (and comes back), each time
-/// `update` with that pod touched.
+/// `update` with that pod touched; the same for a host-side veth (the host touched).
 fn incremental(runs: usize) {
-    println!("\nincremental doctor at 1000 pods, one pod touched:");
+    println!("\nincremental doctor at 1000 pods, one namespace touched:");
     let up = node_snapshot(NodeShape::pods(1000));
     let mut down = up.clone();
     let pod = pod_ns(500);
     set_down(&mut down, &pod, "eth0");
-    let touched = [pod.clone()].into_iter().collect();
-    let mut inc = Incremental::new(&up);
-    let mut flip = false;
-    let times = time(runs * 3, || {
-        flip = !flip;
-        inc.update(if flip { &down } else { &up }, &touched).len()
-    });
+    let times = flapping(runs * 3, &up, &down, &pod);
     println!("  update (eth0 down/up):   {}", spread(times));
+    // The rules stage alone, whole and scoped to the one pod (the Local rules' share).
+    let all: Vec<Vec<(&str, Duration)>> = (0..runs)
+        .map(|_| profile::scoped_times(&down, std::slice::from_ref(&pod)))
+        .collect();
+    for (i, (name, _)) in all[0].iter().enumerate() {
+        let t: Vec<Duration> = all.iter().map(|r| r[i].1).collect();
+        println!("  {name:<23} {}", spread(t));
+    }
+    let mut host_down = up.clone();
+    set_down(&mut host_down, "host", "veth500");
+    let times = flapping(runs * 3, &up, &host_down, "host");
+    println!("  update (host veth500):   {}", spread(times));
+    let mut inc = Incremental::new(&up);
+    let touched = [pod.clone()].into_iter().collect();
+    inc.update(&down, &touched);
     // A re-read that changed nothing since the last update (the same snapshot): the previous
     // findings, no rule run.
-    let last = if flip { &down } else { &up };
     let none = Default::default();
-    let times = time(runs * 3, || inc.update(last, &none).len());
+    let times = time(runs * 3, || inc.update(&down, &none).len());
     println!("  update, nothing touched: {}", spread(times));
     println!(
         "  full diagnose, same:     {}",
