@@ -4,6 +4,7 @@ mod ip_state;
 pub mod netconf;
 mod parallel;
 pub mod partial;
+mod partial_full;
 mod partial_links;
 mod partial_new;
 pub mod peers;

@@ -67,17 +67,18 @@ impl Live {
         })
     }
 
-    /// Applies `touched`: a full read when it says so, else only what it names. Returns the
-    /// inodes of the namespaces whose data changed (re-read, new, or a veth peer renamed);
-    /// `None` when anything may have (a full read, a namespace renamed). Gone namespaces are
+    /// Applies `touched`: a full read when it says so (compared with the model: only the
+    /// namespaces that differ count as changed, `partial_full.rs`), else only what it names.
+    /// Returns the inodes of the namespaces whose data changed (re-read, new, or a veth peer
+    /// renamed); `None` when anything may have (a namespace renamed). Gone namespaces are
     /// the ones no longer in the snapshot.
     pub fn refresh(
         &mut self,
         mut touched: Touched,
     ) -> Result<Option<BTreeSet<u64>>, SnapshotError> {
         if touched.full {
-            *self = Live::read(&self.opts)?;
-            return Ok(None);
+            let fresh = Live::read(&self.opts)?;
+            return Ok(self.adopt_full(fresh));
         }
         let mut jobs = Vec::new();
         let changed_set = touched.discovery.is_some();

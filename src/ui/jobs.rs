@@ -79,7 +79,8 @@ struct Owed {
     inodes: Option<BTreeSet<u64>>,
     /// The names of namespaces gone.
     gone: BTreeSet<String>,
-    /// A full read: the doctor runs as soon as it is free.
+    /// The first read (or a rename): the doctor runs as soon as it is free. A later full
+    /// read owes it only the namespaces that differed.
     urgent: bool,
 }
 
@@ -92,19 +93,21 @@ impl Collector {
             let ns = snap.namespaces.iter().find(|n| n.inode == inode)?;
             Some(ns.name.clone())
         });
-        // Namespaces may go only with a new scan: their names, for the doctor.
-        let before: Option<HashMap<u64, String>> =
-            touched.discovery.as_ref().and(self.live.as_ref()).map(|l| {
-                l.snapshot
-                    .namespaces
-                    .iter()
-                    .map(|n| (n.inode, n.name.clone()))
-                    .collect()
-            });
-        let full = touched.full;
+        // Namespaces may go only with a new scan (or a full read): their names, for the
+        // doctor.
+        let scans = touched.full || touched.discovery.is_some();
+        let before: Option<HashMap<u64, String>> = self.live.as_ref().filter(|_| scans).map(|l| {
+            l.snapshot
+                .namespaces
+                .iter()
+                .map(|n| (n.inode, n.name.clone()))
+                .collect()
+        });
+        // A full read after the first is compared with the model (`Live::refresh`): the UI
+        // and the doctor get only the namespaces that differ, none at idle.
         let read = match self.live.as_mut() {
-            Some(l) if !full => l.refresh(touched),
-            _ => Live::read(&Options::default()).map(|l| {
+            Some(l) => l.refresh(touched),
+            None => Live::read(&Options::default()).map(|l| {
                 self.live = Some(l);
                 None
             }),
@@ -134,8 +137,8 @@ impl Collector {
                 .doctor
                 .send_with(tx, |f| Msg::Collected(Box::new(snap.clone()), f, None)),
             Some(changed) => {
-                let present = snap.namespaces.iter().map(|n| n.inode).collect();
-                let patch = patch_of(snap, &changed);
+                let present = live.inodes();
+                let patch = live.patch_of(&changed);
                 self.doctor
                     .send_with(tx, |f| Msg::Collected(Box::new(patch), f, Some(present)))
             }
@@ -166,8 +169,8 @@ impl Collector {
                     .collect();
                 touched.extend(owed.gone);
                 Job::Patch {
-                    patch: Box::new(patch_of(snap, &inodes)),
-                    present: snap.namespaces.iter().map(|n| n.inode).collect(),
+                    patch: Box::new(live.patch_of(&inodes)),
+                    present: live.inodes(),
                     touched: Some(touched),
                 }
             }
@@ -186,24 +189,6 @@ fn gone_since(snap: &Snapshot, before: Option<HashMap<u64, String>>) -> Vec<Stri
         gone.remove(&n.inode);
     }
     gone.into_values().collect()
-}
-
-/// The snapshot for the UI after a partial read: only the namespaces that changed (the
-/// UI gets the inodes of all, so it drops the gone ones), not a copy of the node per event.
-fn patch_of(snap: &Snapshot, changed: &BTreeSet<u64>) -> Snapshot {
-    Snapshot {
-        schema_version: snap.schema_version,
-        taken_at: snap.taken_at,
-        hostname: snap.hostname.clone(),
-        namespaces: snap
-            .namespaces
-            .iter()
-            .filter(|n| changed.contains(&n.inode))
-            .cloned()
-            .collect(),
-        warnings: snap.warnings.clone(),
-        cni: snap.cni.clone(),
-    }
 }
 
 /// Writes the snapshot where the save form said (see `save.rs`), creating the directory if
