@@ -26,6 +26,9 @@ pub struct Live {
     opts: Options,
     /// Probed once, at the full read.
     probe: HostProbe,
+    /// The namespaces the last read read whole (new ones, all of a full read): what
+    /// partial reads never read (firewall, sockets, DNS files) changed only for those.
+    pub(super) read_whole: BTreeSet<u64>,
 }
 
 /// What was read again in one namespace (`None`: not asked for), and its socket.
@@ -59,11 +62,13 @@ impl Live {
     pub fn read(opts: &Options) -> Result<Live, SnapshotError> {
         let discovery = discover();
         let snapshot = collect(&discovery, opts)?;
+        let read_whole = snapshot.namespaces.iter().map(|n| n.inode).collect();
         Ok(Live {
             snapshot,
             discovery,
             opts: opts.clone(),
             probe: HostProbe::probe(),
+            read_whole,
         })
     }
 
@@ -76,6 +81,7 @@ impl Live {
         &mut self,
         mut touched: Touched,
     ) -> Result<Option<BTreeSet<u64>>, SnapshotError> {
+        self.read_whole.clear();
         if touched.full {
             let fresh = Live::read(&self.opts)?;
             return Ok(self.adopt_full(fresh));
@@ -135,6 +141,12 @@ impl Live {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         Ok((!renamed).then_some(changed))
+    }
+
+    /// The namespaces the last [`Live::refresh`] read whole (all, after [`Live::read`]
+    /// and a rename): only for those can a patch's firewall, sockets and DNS files differ.
+    pub fn read_whole(&self) -> &BTreeSet<u64> {
+        &self.read_whole
     }
 
     /// Takes a new scan: namespaces keep their data (with the scan's names, paths and
@@ -315,6 +327,8 @@ impl Live {
             };
             peers = pair_touched(&mut self.snapshot.namespaces, &mut pairing);
         }
+        let inodes = new.iter().map(|&i| self.snapshot.namespaces[i].inode);
+        self.read_whole.extend(inodes);
         if !new.is_empty() {
             super::partial_new::fill(&mut self.snapshot.namespaces, &self.discovery, &new);
         }

@@ -14,7 +14,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::partial::Live;
-use crate::model::{Namespace, Neighbor, Snapshot};
+use crate::model::{Namespace, Neighbor};
 
 impl Live {
     /// Takes `fresh` (a full read) as the model, keeping the held copy of each namespace
@@ -41,32 +41,9 @@ impl Live {
                 }
             }
         }
+        // The ones kept were read whole before: their receivers hold the same.
+        self.read_whole.clone_from(&changed);
         (!renamed).then_some(changed)
-    }
-
-    /// The snapshot for the UI (and the doctor) after a read that changed `changed`: only
-    /// those namespaces, with the snapshot's own fields; with [`Live::inodes`] the receiver
-    /// drops the gone ones. Not a copy of the node per event.
-    pub fn patch_of(&self, changed: &BTreeSet<u64>) -> Snapshot {
-        let snap = &self.snapshot;
-        Snapshot {
-            schema_version: snap.schema_version,
-            taken_at: snap.taken_at,
-            hostname: snap.hostname.clone(),
-            namespaces: snap
-                .namespaces
-                .iter()
-                .filter(|n| changed.contains(&n.inode))
-                .cloned()
-                .collect(),
-            warnings: snap.warnings.clone(),
-            cni: snap.cni.clone(),
-        }
-    }
-
-    /// Every namespace's inode, in the model's order.
-    pub fn inodes(&self) -> Vec<u64> {
-        self.snapshot.namespaces.iter().map(|n| n.inode).collect()
     }
 }
 

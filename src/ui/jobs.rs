@@ -23,10 +23,12 @@ use doctor::{Doctor, Job};
 
 /// Starts the collector: a thread that keeps the live model (`collect::partial::Live`) and,
 /// for each batch of changes it is sent, re-reads only what they name (everything the first
-/// time and for `Touched::full`) and sends the snapshot. Requests waiting when a read ends
-/// are folded into one. The doctor runs on a thread of its own (`jobs_doctor.rs`), handed
-/// what changed when it is due: a patch carries the latest findings, and new findings
-/// follow as `Msg::Findings` (soon after a full read, else at most once a second).
+/// time and for `Touched::full`) and sends the UI the snapshot the first time, then patches
+/// of what changed (`collect::Patch`; a full read, compared with the model, patches only
+/// what differs). Requests waiting when a read ends are folded into one. The doctor runs on
+/// a thread of its own (`jobs_doctor.rs`), handed what changed when it is due: a patch
+/// carries the latest findings, and new findings follow as `Msg::Findings` (soon after the
+/// first read, else at most once a second).
 pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
     let (requests, rx) = mpsc::channel::<Touched>();
     terminal::spawn("collector", move || {
@@ -79,6 +81,8 @@ struct Owed {
     inodes: Option<BTreeSet<u64>>,
     /// The names of namespaces gone.
     gone: BTreeSet<String>,
+    /// The namespaces read whole among them (their firewall, sockets, DNS files too).
+    whole: BTreeSet<u64>,
     /// The first read (or a rename): the doctor runs as soon as it is free. A later full
     /// read owes it only the namespaces that differed.
     urgent: bool,
@@ -124,8 +128,10 @@ impl Collector {
         let owed = self.owed.get_or_insert_with(|| Owed {
             inodes: Some(BTreeSet::new()),
             gone: BTreeSet::new(),
+            whole: BTreeSet::new(),
             urgent: false,
         });
+        owed.whole.extend(live.read_whole());
         owed.urgent |= changed.is_none();
         match (owed.inodes.as_mut(), &changed) {
             (Some(all), Some(now)) => all.extend(now),
@@ -135,12 +141,11 @@ impl Collector {
         let sent = match changed {
             None => self
                 .doctor
-                .send_with(tx, |f| Msg::Collected(Box::new(snap.clone()), f, None)),
+                .send_with(tx, |f| Msg::Collected(Box::new(snap.clone()), f)),
             Some(changed) => {
-                let present = live.inodes();
-                let patch = live.patch_of(&changed);
+                let patch = live.patch_of(&changed, live.read_whole());
                 self.doctor
-                    .send_with(tx, |f| Msg::Collected(Box::new(patch), f, Some(present)))
+                    .send_with(tx, |f| Msg::Patched(Box::new(patch), f))
             }
         };
         clock.lap("clone");
@@ -169,8 +174,7 @@ impl Collector {
                     .collect();
                 touched.extend(owed.gone);
                 Job::Patch {
-                    patch: Box::new(live.patch_of(&inodes)),
-                    present: live.inodes(),
+                    patch: Box::new(live.patch_of(&inodes, &owed.whole)),
                     touched: Some(touched),
                 }
             }

@@ -18,20 +18,16 @@ use crate::live_model::{add_pod, host_bridge, normal};
 /// A live app given the model's first read whole, as the collector sends it.
 pub fn ui_of(live: &Live) -> App {
     let mut app = App::new(Source::Live, None);
-    app.handle(Msg::Collected(
-        Box::new(live.snapshot.clone()),
-        vec![],
-        None,
-    ));
+    app.handle(Msg::Collected(Box::new(live.snapshot.clone()), vec![]));
     app
 }
 
-/// Sends the app what the collector sends after a read that returned `changed`: the
-/// namespaces changed with every inode, or the whole model (`None`).
+/// Sends the app what the collector sends after a read that returned `changed`: a patch
+/// of the namespaces changed (without what the read did not read), or the whole model.
 pub fn send(app: &mut App, live: &Live, changed: Option<&BTreeSet<u64>>) {
     let msg = match changed {
-        Some(c) => Msg::Collected(Box::new(live.patch_of(c)), vec![], Some(live.inodes())),
-        None => Msg::Collected(Box::new(live.snapshot.clone()), vec![], None),
+        Some(c) => Msg::Patched(Box::new(live.patch_of(c, live.read_whole())), vec![]),
+        None => Msg::Collected(Box::new(live.snapshot.clone()), vec![]),
     };
     app.handle(msg);
 }
