@@ -19,9 +19,9 @@ use crate::model::{Namespace, Neighbor};
 impl Live {
     /// Takes `fresh` (a full read) as the model, keeping the held copy of each namespace
     /// that compares equal ([`same`]). Returns the inodes of the namespaces that differ or
-    /// are new (gone ones are those no longer in the snapshot); `None` when a namespace was
-    /// renamed (its peers elsewhere name it: anything may have changed).
-    pub(super) fn adopt_full(&mut self, fresh: Live) -> Option<BTreeSet<u64>> {
+    /// are new (gone ones are those no longer in the snapshot; a renamed one differs, and
+    /// so do those whose veths name it as peer).
+    pub(super) fn adopt_full(&mut self, fresh: Live) -> BTreeSet<u64> {
         let mut held: HashMap<u64, Namespace> = std::mem::take(&mut self.snapshot.namespaces)
             .into_iter()
             .map(|ns| (ns.inode, ns))
@@ -43,7 +43,8 @@ impl Live {
         }
         // The ones kept were read whole before: their receivers hold the same.
         self.read_whole.clone_from(&changed);
-        (!renamed).then_some(changed)
+        self.renamed = renamed;
+        changed
     }
 }
 

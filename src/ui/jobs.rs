@@ -76,7 +76,7 @@ struct Collector {
 
 /// Changes the doctor has not seen yet.
 struct Owed {
-    /// The namespaces (by inode) changed; `None`: anything may have (a full read, a
+    /// The namespaces (by inode) changed; `None`: anything may have (the first read, a
     /// rename), the doctor gets the whole snapshot.
     inodes: Option<BTreeSet<u64>>,
     /// The names of namespaces gone.
@@ -110,7 +110,7 @@ impl Collector {
         // A full read after the first is compared with the model (`Live::refresh`): the UI
         // and the doctor get only the namespaces that differ, none at idle.
         let read = match self.live.as_mut() {
-            Some(l) => l.refresh(touched),
+            Some(l) => l.refresh(touched).map(Some),
             None => Live::read(&Options::default()).map(|l| {
                 self.live = Some(l);
                 None
@@ -133,8 +133,9 @@ impl Collector {
         });
         owed.whole.extend(live.read_whole());
         owed.urgent |= changed.is_none();
+        // The doctor knows namespaces by name: after a rename it starts over.
         match (owed.inodes.as_mut(), &changed) {
-            (Some(all), Some(now)) => all.extend(now),
+            (Some(all), Some(now)) if !live.renamed() => all.extend(now),
             _ => owed.inodes = None,
         }
         owed.gone.extend(gone_since(snap, before));
@@ -144,6 +145,11 @@ impl Collector {
                 .send_with(tx, |f| Msg::Collected(Box::new(snap.clone()), f)),
             Some(changed) => {
                 let patch = live.patch_of(&changed, live.read_whole());
+                clock.note(&format!(
+                    "sent={} whole={}",
+                    changed.len(),
+                    patch.whole.len()
+                ));
                 self.doctor
                     .send_with(tx, |f| Msg::Patched(Box::new(patch), f))
             }

@@ -249,7 +249,7 @@ fn the_patched_model_equals_a_full_read_after_random_changes() {
                     partial_reads += usize::from(!touched.full && !touched.is_empty());
                     link_scoped += touched.links.values().filter(|s| s.is_some()).count();
                     let changed = live.refresh(touched).unwrap();
-                    send(&mut ui, &live, changed.as_ref());
+                    send(&mut ui, &live, &changed);
                     assert_ui_equals_model(&ui, &live, &format!("step {step} ({what})"));
                     let full = collect::snapshot(&opts).unwrap();
                     let (a, b) = (normal(&live.snapshot), normal(&full));

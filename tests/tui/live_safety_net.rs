@@ -23,13 +23,10 @@ pub fn ui_of(live: &Live) -> App {
 }
 
 /// Sends the app what the collector sends after a read that returned `changed`: a patch
-/// of the namespaces changed (without what the read did not read), or the whole model.
-pub fn send(app: &mut App, live: &Live, changed: Option<&BTreeSet<u64>>) {
-    let msg = match changed {
-        Some(c) => Msg::Patched(Box::new(live.patch_of(c, live.read_whole())), vec![]),
-        None => Msg::Collected(Box::new(live.snapshot.clone()), vec![]),
-    };
-    app.handle(msg);
+/// of the namespaces changed (without what the read did not read).
+pub fn send(app: &mut App, live: &Live, changed: &BTreeSet<u64>) {
+    let patch = live.patch_of(changed, live.read_whole());
+    app.handle(Msg::Patched(Box::new(patch), vec![]));
 }
 
 /// The app's copy equals the collector's model exactly (the app sorts its namespaces for
@@ -63,8 +60,8 @@ pub fn assert_ui_equals_model(app: &App, live: &Live, what: &str) {
 fn until_quiet(live: &mut Live, app: &mut App) -> usize {
     for n in 0..10 {
         let changed = live.refresh(Touched::full()).unwrap();
-        send(app, live, changed.as_ref());
-        if changed.is_some_and(|c| c.is_empty()) {
+        send(app, live, &changed);
+        if changed.is_empty() {
             return n;
         }
         std::thread::sleep(Duration::from_millis(300));
@@ -112,10 +109,10 @@ fn a_change_whose_event_was_lost_reaches_the_ui_by_the_full_read() {
             for (name, argv) in steps {
                 sh(argv);
                 let changed = live.refresh(Touched::full()).unwrap();
-                let changed = changed.expect("no namespace renamed");
+                assert!(!live.renamed());
                 let want: BTreeSet<u64> = [inode(&live, name)].into();
                 assert_eq!(changed, want, "{argv:?}: only {name} differs");
-                send(&mut app, &live, Some(&changed));
+                send(&mut app, &live, &changed);
                 assert_ui_equals_model(&app, &live, &format!("{argv:?}"));
                 let full = collect::snapshot(&opts).unwrap();
                 assert!(normal(&live.snapshot) == normal(&full), "{argv:?}");
@@ -124,11 +121,72 @@ fn a_change_whose_event_was_lost_reaches_the_ui_by_the_full_read() {
             sh(&["ip", "netns", "del", "p3"]);
             std::thread::sleep(Duration::from_millis(300));
             let changed = live.refresh(Touched::full()).unwrap();
-            send(&mut app, &live, changed.as_ref());
+            send(&mut app, &live, &changed);
             assert_ui_equals_model(&app, &live, "p3 deleted");
             let ui = app.snapshot.as_ref().unwrap();
             assert!(ui.namespaces.iter().all(|n| n.name != "p3"));
             until_quiet(&mut live, &mut app);
         },
     );
+}
+
+/// A namespace known by its process (`pid:N`) gets a name, by a scan (the watcher's path)
+/// and by a full read: each is a patch of the renamed namespace and of those whose veths
+/// name it as peer, and the UI's copy ends equal to the model.
+#[test]
+fn a_renamed_namespace_is_a_patch() {
+    in_world("live_safety_net::a_renamed_namespace_is_a_patch", || {
+        host_bridge();
+        (0..2).for_each(add_pod);
+        let mut holders = Vec::new();
+        for (k, name) in ["late1", "late2"].iter().enumerate() {
+            let child = std::process::Command::new("unshare")
+                .args(["--net", "--", "sleep", "600"])
+                .spawn()
+                .expect("unshare");
+            std::thread::sleep(Duration::from_millis(300));
+            let pid = child.id().to_string();
+            let host = format!("vl{k}");
+            sh(&[
+                "ip", "link", "add", &host, "type", "veth", "peer", "name", "eth0",
+            ]);
+            sh(&["ip", "link", "set", "eth0", "netns", &pid]);
+            sh(&["ip", "link", "set", &host, "master", "br0", "up"]);
+            holders.push((child, pid, *name));
+        }
+        let opts = Options::default();
+        let mut live = Live::read(&opts).unwrap();
+        let mut app = ui_of(&live);
+        until_quiet(&mut live, &mut app);
+        for (n, (_, pid, name)) in holders.iter().enumerate() {
+            let path = format!("/run/netns/{name}");
+            std::fs::create_dir_all("/run/netns").expect("mkdir");
+            std::fs::write(&path, b"").expect("the name");
+            let ns = format!("/proc/{pid}/ns/net");
+            sh(&["mount", "--bind", &ns, &path]);
+            let changed = if n == 0 {
+                let touched = Touched {
+                    discovery: Some(netlens::netns::discover::discover()),
+                    ..Touched::default()
+                };
+                live.refresh(touched).unwrap()
+            } else {
+                live.refresh(Touched::full()).unwrap()
+            };
+            assert!(live.renamed(), "{name}");
+            let named = live.snapshot.namespaces.iter().find(|x| x.name == *name);
+            let host = live.snapshot.namespaces.iter().find(|x| x.name == "host");
+            let (named, host) = (named.expect("named"), host.expect("host"));
+            assert!(changed.contains(&named.inode) && changed.contains(&host.inode));
+            send(&mut app, &live, &changed);
+            assert_ui_equals_model(&app, &live, name);
+            let peer = host.links.iter().find(|l| l.name == format!("vl{n}"));
+            let peer_ns = peer.and_then(|l| l.peer.as_ref()?.namespace.clone());
+            assert_eq!(peer_ns.as_deref(), Some(*name), "the host's veth names it");
+        }
+        for (mut child, ..) in holders {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    });
 }
