@@ -6,7 +6,10 @@
 //!
 //! What a read sees differently with nothing having changed is left out of the comparison:
 //! a neighbour entry moving among REACHABLE, STALE, DELAY and PROBE (the kernel's own
-//! reachability timers; the watcher ignores those events for the same reason). Everything
+//! reachability timers; the watcher ignores those events for the same reason), and the
+//! order of routes and neighbours, which a read limited to some links cannot reproduce
+//! (`partial_links.rs`: they are compared as sets, as `tests/tui/live_model.rs` does;
+//! without it the host was sent after every minute with a link event). Everything
 //! else counts, conntrack counts and firewall counters included: no event refreshes them,
 //! so the full read is their only refresh. A namespace that compares equal keeps the
 //! model's copy (not the fresh read's), so the model and the UI's copy stay identical.
@@ -14,7 +17,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::partial::Live;
-use crate::model::{Namespace, Neighbor};
+use crate::model::{Namespace, Neighbor, Route};
 
 impl Live {
     /// Takes `fresh` (a full read) as the model, keeping the held copy of each namespace
@@ -81,7 +84,7 @@ pub fn same(a: &Namespace, b: &Namespace) -> bool {
         && *status == b.status
         && *links == b.links
         && *addresses == b.addresses
-        && *routes == b.routes
+        && same_routes(routes, &b.routes)
         && *rules == b.rules
         && same_neighbors(neighbors, &b.neighbors)
         && *sysctls == b.sysctls
@@ -90,9 +93,44 @@ pub fn same(a: &Namespace, b: &Namespace) -> bool {
         && *dns == b.dns
 }
 
-/// Neighbour lists equal in order, an entry's state compared by class: the learned states
-/// (REACHABLE, STALE, DELAY, PROBE) are one.
+/// Routes equal as a multiset (the order of a partial read is not the kernel's).
+fn same_routes(a: &[Route], b: &[Route]) -> bool {
+    a.len() == b.len()
+        && (a == b || sorted_keys(a, |r| format!("{r:?}")) == sorted_keys(b, |r| format!("{r:?}")))
+}
+
+/// Each element's key, sorted: two lists are the same multiset when these are equal.
+fn sorted_keys<T>(list: &[T], key: impl Fn(&T) -> String) -> Vec<String> {
+    let mut keys: Vec<String> = list.iter().map(key).collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Neighbour lists equal as multisets, an entry's state compared by class: the learned
+/// states (REACHABLE, STALE, DELAY, PROBE) are one.
 fn same_neighbors(a: &[Neighbor], b: &[Neighbor]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if same_neighbors_in_order(a, b) {
+        return true;
+    }
+    let key = |n: &Neighbor| {
+        let state = match n.state.learned() {
+            true => "learned".to_string(),
+            false => n.state.to_string(),
+        };
+        let n = Neighbor {
+            state: crate::model::NeighborState::None,
+            ..n.clone()
+        };
+        format!("{n:?} {state}")
+    };
+    sorted_keys(a, key) == sorted_keys(b, key)
+}
+
+/// [`same_neighbors`] for two lists in the same order (the common case, no keys built).
+fn same_neighbors_in_order(a: &[Neighbor], b: &[Neighbor]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
             let Neighbor {
@@ -125,8 +163,8 @@ mod tests {
         .expect("demo snapshot");
         snap.namespaces
             .into_iter()
-            .find(|n| !n.neighbors.is_empty())
-            .expect("a namespace with neighbours")
+            .find(|n| n.neighbors.len() > 1 && n.routes.len() > 1)
+            .expect("a namespace with routes and neighbours")
     }
 
     /// Reachability moves are not a difference; any other change of an entry, or of any
@@ -153,5 +191,14 @@ mod tests {
         let mut g = a.clone();
         g.neighbors.pop();
         assert!(!same(&a, &g));
+        // The order of routes and neighbours is not a difference; a route changed is.
+        let mut h = a.clone();
+        h.neighbors.reverse();
+        h.routes.reverse();
+        assert!(a.routes.len() > 1 && a.neighbors.len() > 1);
+        assert!(same(&a, &h));
+        let mut i = h.clone();
+        i.routes[0].metric = Some(i.routes[0].metric.unwrap_or(0) + 7);
+        assert!(!same(&a, &i));
     }
 }
