@@ -4,8 +4,10 @@ mod ip_state;
 pub mod netconf;
 mod parallel;
 pub mod partial;
+mod partial_full;
 mod partial_links;
 mod partial_new;
+mod partial_patch;
 pub mod peers;
 mod peers_touched;
 pub mod snapshot;
@@ -13,4 +15,5 @@ pub mod sockets;
 pub mod sysctl;
 pub mod touched;
 
+pub use partial_patch::Patch;
 pub use snapshot::{collect, snapshot, Options, SnapshotError};

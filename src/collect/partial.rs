@@ -26,6 +26,11 @@ pub struct Live {
     opts: Options,
     /// Probed once, at the full read.
     probe: HostProbe,
+    /// The namespaces the last read read whole (new ones, all of a full read): what
+    /// partial reads never read (firewall, sockets, DNS files) changed only for those.
+    pub(super) read_whole: BTreeSet<u64>,
+    /// The last refresh renamed a namespace.
+    pub(super) renamed: bool,
 }
 
 /// What was read again in one namespace (`None`: not asked for), and its socket.
@@ -59,32 +64,35 @@ impl Live {
     pub fn read(opts: &Options) -> Result<Live, SnapshotError> {
         let discovery = discover();
         let snapshot = collect(&discovery, opts)?;
+        let read_whole = snapshot.namespaces.iter().map(|n| n.inode).collect();
         Ok(Live {
             snapshot,
             discovery,
             opts: opts.clone(),
             probe: HostProbe::probe(),
+            read_whole,
+            renamed: false,
         })
     }
 
-    /// Applies `touched`: a full read when it says so, else only what it names. Returns the
-    /// inodes of the namespaces whose data changed (re-read, new, or a veth peer renamed);
-    /// `None` when anything may have (a full read, a namespace renamed). Gone namespaces are
-    /// the ones no longer in the snapshot.
-    pub fn refresh(
-        &mut self,
-        mut touched: Touched,
-    ) -> Result<Option<BTreeSet<u64>>, SnapshotError> {
+    /// Applies `touched`: a full read when it says so (compared with the model: only the
+    /// namespaces that differ count as changed, `partial_full.rs`), else only what it names.
+    /// Returns the inodes of the namespaces whose data changed (re-read, new, renamed, or
+    /// naming a renamed one as a veth's peer). Gone namespaces are the ones no longer in
+    /// the snapshot; whether one was renamed, [`Live::renamed`].
+    pub fn refresh(&mut self, mut touched: Touched) -> Result<BTreeSet<u64>, SnapshotError> {
+        self.read_whole.clear();
+        self.renamed = false;
         if touched.full {
-            *self = Live::read(&self.opts)?;
-            return Ok(None);
+            let fresh = Live::read(&self.opts)?;
+            return Ok(self.adopt_full(fresh));
         }
         let mut jobs = Vec::new();
         let changed_set = touched.discovery.is_some();
-        let mut renamed = false;
+        let mut renamed = BTreeSet::new();
         if let Some(d) = touched.discovery.take() {
-            let (new, any_renamed) = self.adopt(d);
-            renamed = any_renamed;
+            let (new, touched_by_rename) = self.adopt(d);
+            renamed = touched_by_rename;
             jobs.extend(new.into_iter().map(Job::Whole));
         }
         let at: HashMap<u64, usize> = self
@@ -133,13 +141,27 @@ impl Live {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        Ok((!renamed).then_some(changed))
+        self.renamed = !renamed.is_empty();
+        changed.extend(renamed);
+        Ok(changed)
+    }
+
+    /// The namespaces the last [`Live::refresh`] read whole (all, after [`Live::read`]
+    /// and a rename): only for those can a patch's firewall, sockets and DNS files differ.
+    pub fn read_whole(&self) -> &BTreeSet<u64> {
+        &self.read_whole
+    }
+
+    /// Whether the last [`Live::refresh`] renamed a namespace (a `pid:N` whose process
+    /// went, a name that came): the doctor, which knows namespaces by name, starts over.
+    pub fn renamed(&self) -> bool {
+        self.renamed
     }
 
     /// Takes a new scan: namespaces keep their data (with the scan's names, paths and
     /// processes), gone ones are dropped. Returns the indexes of the new ones, still empty,
-    /// and whether a namespace was renamed (peers everywhere name it).
-    fn adopt(&mut self, d: Discovery) -> (Vec<usize>, bool) {
+    /// and the inodes of the namespaces renamed and of those whose veths name one as peer.
+    fn adopt(&mut self, d: Discovery) -> (Vec<usize>, BTreeSet<u64>) {
         let mut old: HashMap<u64, Namespace> = std::mem::take(&mut self.snapshot.namespaces)
             .into_iter()
             .map(|ns| (ns.inode, ns))
@@ -166,9 +188,12 @@ impl Live {
             };
             self.snapshot.namespaces.push(ns);
         }
-        let any_renamed = !renamed.is_empty();
-        if any_renamed {
-            rename_peers(&mut self.snapshot.namespaces, &renamed);
+        let mut by_rename = BTreeSet::new();
+        if !renamed.is_empty() {
+            by_rename = rename_peers(&mut self.snapshot.namespaces, &renamed);
+            let names: BTreeSet<&String> = renamed.values().collect();
+            let inodes = self.snapshot.namespaces.iter();
+            by_rename.extend(inodes.filter(|n| names.contains(&n.name)).map(|n| n.inode));
         }
         let stale = &self.discovery.warnings;
         self.snapshot.warnings.retain(|w| !stale.contains(w));
@@ -176,7 +201,7 @@ impl Live {
         warnings.append(&mut self.snapshot.warnings);
         self.snapshot.warnings = warnings;
         self.discovery = d;
-        (new, any_renamed)
+        (new, by_rename)
     }
 
     /// Runs the jobs on dedicated threads that enter the namespaces.
@@ -314,6 +339,8 @@ impl Live {
             };
             peers = pair_touched(&mut self.snapshot.namespaces, &mut pairing);
         }
+        let inodes = new.iter().map(|&i| self.snapshot.namespaces[i].inode);
+        self.read_whole.extend(inodes);
         if !new.is_empty() {
             super::partial_new::fill(&mut self.snapshot.namespaces, &self.discovery, &new);
         }
@@ -434,14 +461,18 @@ fn read_scoped(
 }
 
 /// Namespace names changed in a new scan (a `pid:N` whose process went): peers name the new.
-fn rename_peers(namespaces: &mut [Namespace], renamed: &HashMap<String, String>) {
+/// Returns the inodes of the namespaces whose links it changed.
+fn rename_peers(namespaces: &mut [Namespace], renamed: &HashMap<String, String>) -> BTreeSet<u64> {
+    let mut changed = BTreeSet::new();
     for ns in namespaces {
         for l in &mut ns.links {
             if let Some(p) = l.peer.as_mut().and_then(|p| p.namespace.as_mut()) {
                 if let Some(n) = renamed.get(p) {
                     *p = n.clone();
+                    changed.insert(ns.inode);
                 }
             }
         }
     }
+    changed
 }

@@ -165,8 +165,8 @@ impl App {
                 let findings = diagnose(&s);
                 self.on_snapshot(*s, findings);
             }
-            Msg::Collected(s, findings, None) => self.on_snapshot(*s, findings),
-            Msg::Collected(s, findings, Some(present)) => self.on_patch(*s, findings, &present),
+            Msg::Collected(s, findings) => self.on_snapshot(*s, findings),
+            Msg::Patched(p, findings) => self.on_patch(*p, findings),
             Msg::Findings(findings) => self.on_findings(findings),
             Msg::LoadFailed(text) | Msg::Status(text) => self.status = text,
             Msg::Changed(touched) if self.live() => return vec![Effect::Reread(touched)],

@@ -1,52 +1,74 @@
-//! A live snapshot that arrives as a patch (`Msg::Collected` with the inodes present): only
-//! the namespaces that changed are replaced, and the marks of what changed are worked out
-//! for those only — at 1000 namespaces two whole-snapshot diffs per event cost the UI thread
-//! more than everything else a change costs.
+//! A live snapshot that arrives as a patch (`Msg::Patched`, a `collect::Patch`): only the
+//! namespaces that changed are replaced, and the marks of what changed are worked out for
+//! those only — at 1000 namespaces two whole-snapshot diffs per event cost the UI thread
+//! more than everything else a change costs. What the patch left out of a namespace
+//! (firewall, sockets, DNS files, which no partial read reads) is moved over from the copy
+//! held, and not compared for the flash.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::app::App;
 use super::components::topology;
 use super::debug_timing::Laps;
 use super::marks_trim::with;
 use super::strings;
+use crate::collect::Patch;
 use crate::diagnose::Finding;
-use crate::model::Snapshot;
+use crate::model::Namespace;
 
 impl App {
-    /// Applies a patch: `patch` holds the namespaces that changed, `present` every inode.
-    pub(super) fn on_patch(&mut self, patch: Snapshot, findings: Vec<Finding>, present: &[u64]) {
+    /// Applies a patch: its namespaces changed, its `present` every inode.
+    pub(super) fn on_patch(&mut self, patch: Patch, findings: Vec<Finding>) {
         let mut laps = super::debug_timing::Laps::start("ui patch:");
         let keep = self.selected_namespace().map(|n| n.name.clone());
         let Some(cur) = self.snapshot.as_mut() else {
             // Nothing to patch (cannot happen: the first read is whole).
             return;
         };
-        let present: HashSet<u64> = present.iter().copied().collect();
-        let changed: HashSet<u64> = patch.namespaces.iter().map(|n| n.inode).collect();
+        let Patch {
+            snapshot: mut new,
+            present,
+            whole,
+        } = patch;
+        let present: HashSet<u64> = present.into_iter().collect();
+        let changed: HashSet<u64> = new.namespaces.iter().map(|n| n.inode).collect();
         let mut old = Vec::new();
         let mut now = Vec::with_capacity(cur.namespaces.len());
-        for ns in std::mem::take(&mut cur.namespaces) {
-            if changed.contains(&ns.inode) || !present.contains(&ns.inode) {
+        // What the patch left out, taken from the replaced namespaces (by inode).
+        let mut left_out: HashMap<u64, Namespace> = HashMap::new();
+        for mut ns in std::mem::take(&mut cur.namespaces) {
+            if changed.contains(&ns.inode) {
+                let mut holder = Namespace::new(String::new(), ns.kind, ns.inode);
+                Patch::fill(&whole, &mut holder, &mut ns);
+                left_out.insert(ns.inode, holder);
+                old.push(ns);
+            } else if !present.contains(&ns.inode) {
                 old.push(ns);
             } else {
                 now.push(ns);
             }
         }
         laps.lap("split");
-        // The marks first, while the patch is whole: then its namespaces are moved in, not
-        // copied (a copy of the host's thousands of objects per patch).
-        let old = with(&patch, old);
-        self.marks.on_patch(&old, &patch, &mut laps);
+        // The flash first, while the patch is whole and both sides lack the same parts:
+        // then its namespaces are moved in, not copied (a copy of the host's thousands of
+        // objects per patch).
+        let old = with(&new, old);
+        self.marks.flash_patch(&old, &new, &mut laps);
+        for ns in &mut new.namespaces {
+            if let Some(holder) = left_out.get_mut(&ns.inode) {
+                Patch::fill(&whole, ns, holder);
+            }
+        }
+        self.marks.baseline_patch(&old, &new, &mut laps);
         let Some(cur) = self.snapshot.as_mut() else {
             return;
         };
-        now.extend(patch.namespaces);
+        now.extend(new.namespaces);
         cur.namespaces = now;
-        cur.taken_at = patch.taken_at;
-        cur.hostname = patch.hostname;
-        cur.warnings = patch.warnings;
-        cur.cni = patch.cni;
+        cur.taken_at = new.taken_at;
+        cur.hostname = new.hostname;
+        cur.warnings = new.warnings;
+        cur.cni = new.cni;
         super::selection::sort_namespaces(cur);
         laps.lap("splice");
         self.findings = findings;
@@ -94,7 +116,11 @@ impl App {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use crate::collect::Patch;
     use crate::model::diff::Change;
+    use crate::model::Namespace;
     use crate::ui::test_support::{asset, live};
     use crate::ui::Msg;
 
@@ -130,18 +156,35 @@ mod tests {
                 .filter(|n| !prev.namespaces.contains(n))
                 .cloned()
                 .collect();
-            let present: Vec<u64> = snap.namespaces.iter().map(|n| n.inode).collect();
-            let patch = crate::model::Snapshot {
-                namespaces: changed,
-                ..snap.clone()
+            // A namespace held before comes as a partial read sends it: without its
+            // firewall, sockets and DNS files, which the app keeps; a new one whole.
+            let held = |n: &Namespace| prev.namespaces.iter().any(|p| p.inode == n.inode);
+            let whole_ones: BTreeSet<u64> = changed
+                .iter()
+                .filter(|n| !held(n))
+                .map(|n| n.inode)
+                .collect();
+            let stripped = changed
+                .into_iter()
+                .map(|mut n| {
+                    if held(&n) {
+                        (n.firewall, n.dns) = (None, None);
+                        n.sockets.clear();
+                    }
+                    n
+                })
+                .collect();
+            let patch = Patch {
+                snapshot: crate::model::Snapshot {
+                    namespaces: stripped,
+                    ..snap.clone()
+                },
+                present: snap.namespaces.iter().map(|n| n.inode).collect(),
+                whole: whole_ones,
             };
-            whole.handle(Msg::Collected(Box::new(snap.clone()), vec![], None));
-            hidden.handle(Msg::Collected(
-                Box::new(patch.clone()),
-                vec![],
-                Some(present.clone()),
-            ));
-            patched.handle(Msg::Collected(Box::new(patch), vec![], Some(present)));
+            whole.handle(Msg::Collected(Box::new(snap.clone()), vec![]));
+            hidden.handle(Msg::Patched(Box::new(patch.clone()), vec![]));
+            patched.handle(Msg::Patched(Box::new(patch), vec![]));
             assert_eq!(whole.snapshot, patched.snapshot);
             assert!(!patched.marks.flash.is_empty());
             assert_eq!(

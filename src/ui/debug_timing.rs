@@ -85,6 +85,14 @@ impl Clock<'_> {
         }
     }
 
+    /// Adds `text` to the line (what the read sent).
+    pub fn note(&mut self, text: &str) {
+        if self.log.0.is_some() {
+            self.line.push(' ');
+            self.line.push_str(text);
+        }
+    }
+
     /// Writes the line.
     pub fn end(self) {
         if let Some(f) = &self.log.0 {

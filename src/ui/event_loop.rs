@@ -203,7 +203,7 @@ fn handle_batch(first: Option<Msg>, app: &mut App, runner: &mut Runner, rx: &mps
     while let Some(msg) = next.take() {
         let arrived = matches!(
             msg,
-            Msg::Snapshot(_) | Msg::Collected(..) | Msg::LoadFailed(_)
+            Msg::Snapshot(_) | Msg::Collected(..) | Msg::Patched(..) | Msg::LoadFailed(_)
         );
         let started = Instant::now();
         let effects = app.handle(msg);

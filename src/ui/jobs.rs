@@ -23,10 +23,12 @@ use doctor::{Doctor, Job};
 
 /// Starts the collector: a thread that keeps the live model (`collect::partial::Live`) and,
 /// for each batch of changes it is sent, re-reads only what they name (everything the first
-/// time and for `Touched::full`) and sends the snapshot. Requests waiting when a read ends
-/// are folded into one. The doctor runs on a thread of its own (`jobs_doctor.rs`), handed
-/// what changed when it is due: a patch carries the latest findings, and new findings
-/// follow as `Msg::Findings` (soon after a full read, else at most once a second).
+/// time and for `Touched::full`) and sends the UI the snapshot the first time, then patches
+/// of what changed (`collect::Patch`; a full read, compared with the model, patches only
+/// what differs). Requests waiting when a read ends are folded into one. The doctor runs on
+/// a thread of its own (`jobs_doctor.rs`), handed what changed when it is due: a patch
+/// carries the latest findings, and new findings follow as `Msg::Findings` (soon after the
+/// first read, else at most once a second).
 pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
     let (requests, rx) = mpsc::channel::<Touched>();
     terminal::spawn("collector", move || {
@@ -74,12 +76,15 @@ struct Collector {
 
 /// Changes the doctor has not seen yet.
 struct Owed {
-    /// The namespaces (by inode) changed; `None`: anything may have (a full read, a
+    /// The namespaces (by inode) changed; `None`: anything may have (the first read, a
     /// rename), the doctor gets the whole snapshot.
     inodes: Option<BTreeSet<u64>>,
     /// The names of namespaces gone.
     gone: BTreeSet<String>,
-    /// A full read: the doctor runs as soon as it is free.
+    /// The namespaces read whole among them (their firewall, sockets, DNS files too).
+    whole: BTreeSet<u64>,
+    /// The first read (or a rename): the doctor runs as soon as it is free. A later full
+    /// read owes it only the namespaces that differed.
     urgent: bool,
 }
 
@@ -92,19 +97,21 @@ impl Collector {
             let ns = snap.namespaces.iter().find(|n| n.inode == inode)?;
             Some(ns.name.clone())
         });
-        // Namespaces may go only with a new scan: their names, for the doctor.
-        let before: Option<HashMap<u64, String>> =
-            touched.discovery.as_ref().and(self.live.as_ref()).map(|l| {
-                l.snapshot
-                    .namespaces
-                    .iter()
-                    .map(|n| (n.inode, n.name.clone()))
-                    .collect()
-            });
-        let full = touched.full;
+        // Namespaces may go only with a new scan (or a full read): their names, for the
+        // doctor.
+        let scans = touched.full || touched.discovery.is_some();
+        let before: Option<HashMap<u64, String>> = self.live.as_ref().filter(|_| scans).map(|l| {
+            l.snapshot
+                .namespaces
+                .iter()
+                .map(|n| (n.inode, n.name.clone()))
+                .collect()
+        });
+        // A full read after the first is compared with the model (`Live::refresh`): the UI
+        // and the doctor get only the namespaces that differ, none at idle.
         let read = match self.live.as_mut() {
-            Some(l) if !full => l.refresh(touched),
-            _ => Live::read(&Options::default()).map(|l| {
+            Some(l) => l.refresh(touched).map(Some),
+            None => Live::read(&Options::default()).map(|l| {
                 self.live = Some(l);
                 None
             }),
@@ -121,23 +128,30 @@ impl Collector {
         let owed = self.owed.get_or_insert_with(|| Owed {
             inodes: Some(BTreeSet::new()),
             gone: BTreeSet::new(),
+            whole: BTreeSet::new(),
             urgent: false,
         });
+        owed.whole.extend(live.read_whole());
         owed.urgent |= changed.is_none();
+        // The doctor knows namespaces by name: after a rename it starts over.
         match (owed.inodes.as_mut(), &changed) {
-            (Some(all), Some(now)) => all.extend(now),
+            (Some(all), Some(now)) if !live.renamed() => all.extend(now),
             _ => owed.inodes = None,
         }
         owed.gone.extend(gone_since(snap, before));
         let sent = match changed {
             None => self
                 .doctor
-                .send_with(tx, |f| Msg::Collected(Box::new(snap.clone()), f, None)),
+                .send_with(tx, |f| Msg::Collected(Box::new(snap.clone()), f)),
             Some(changed) => {
-                let present = snap.namespaces.iter().map(|n| n.inode).collect();
-                let patch = patch_of(snap, &changed);
+                let patch = live.patch_of(&changed, live.read_whole());
+                clock.note(&format!(
+                    "sent={} whole={}",
+                    changed.len(),
+                    patch.whole.len()
+                ));
                 self.doctor
-                    .send_with(tx, |f| Msg::Collected(Box::new(patch), f, Some(present)))
+                    .send_with(tx, |f| Msg::Patched(Box::new(patch), f))
             }
         };
         clock.lap("clone");
@@ -166,8 +180,7 @@ impl Collector {
                     .collect();
                 touched.extend(owed.gone);
                 Job::Patch {
-                    patch: Box::new(patch_of(snap, &inodes)),
-                    present: snap.namespaces.iter().map(|n| n.inode).collect(),
+                    patch: Box::new(live.patch_of(&inodes, &owed.whole)),
                     touched: Some(touched),
                 }
             }
@@ -186,24 +199,6 @@ fn gone_since(snap: &Snapshot, before: Option<HashMap<u64, String>>) -> Vec<Stri
         gone.remove(&n.inode);
     }
     gone.into_values().collect()
-}
-
-/// The snapshot for the UI after a partial read: only the namespaces that changed (the
-/// UI gets the inodes of all, so it drops the gone ones), not a copy of the node per event.
-fn patch_of(snap: &Snapshot, changed: &BTreeSet<u64>) -> Snapshot {
-    Snapshot {
-        schema_version: snap.schema_version,
-        taken_at: snap.taken_at,
-        hostname: snap.hostname.clone(),
-        namespaces: snap
-            .namespaces
-            .iter()
-            .filter(|n| changed.contains(&n.inode))
-            .cloned()
-            .collect(),
-        warnings: snap.warnings.clone(),
-        cni: snap.cni.clone(),
-    }
 }
 
 /// Writes the snapshot where the save form said (see `save.rs`), creating the directory if

@@ -11,15 +11,16 @@
 //! takes at most 1/BUDGET of a core however slow it is. Findings may lag the namespace list
 //! by that long.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{debug_timing, terminal, Msg};
 use crate::collect::touched::Touched;
+use crate::collect::Patch;
 use crate::diagnose::{Finding, Incremental};
-use crate::model::{Namespace, Snapshot};
+use crate::model::Snapshot;
 
 /// How often the doctor may run during continuous churn.
 const EVERY: Duration = Duration::from_secs(1);
@@ -30,12 +31,11 @@ const BUDGET: u32 = 20;
 pub enum Job {
     /// After a full read: everything, and the next run is a full one.
     Whole(Box<Snapshot>),
-    /// The namespaces that changed (whole), every inode in the model's order, the names
-    /// of the namespaces added, changed or gone (`None`: a rename; the next run is full),
-    /// and the snapshot's own fields in `patch`.
+    /// The namespaces that changed (`collect::Patch`: what partial reads never read is
+    /// left out, the copy keeps its own) and the names of the namespaces added, changed or
+    /// gone (`None`: a rename; the next run is full).
     Patch {
-        patch: Box<Snapshot>,
-        present: Vec<u64>,
+        patch: Box<Patch>,
         touched: Option<BTreeSet<String>>,
     },
 }
@@ -143,12 +143,8 @@ impl State {
                 self.snapshot = Some(*snap);
                 None
             }
-            Job::Patch {
-                patch,
-                present,
-                touched,
-            } => {
-                splice(self.snapshot.as_mut()?, *patch, &present);
+            Job::Patch { patch, touched } => {
+                patch.apply(self.snapshot.as_mut()?);
                 touched
             }
         };
@@ -163,23 +159,6 @@ impl State {
             }
         })
     }
-}
-
-/// The model after a patch: the namespaces of `present`, in its order, each from the patch
-/// when it is there, else the one held (moved, not copied).
-fn splice(cur: &mut Snapshot, patch: Snapshot, present: &[u64]) {
-    let mut by_inode: HashMap<u64, Namespace> = std::mem::take(&mut cur.namespaces)
-        .into_iter()
-        .map(|n| (n.inode, n))
-        .collect();
-    for n in patch.namespaces {
-        by_inode.insert(n.inode, n);
-    }
-    cur.namespaces = present.iter().filter_map(|i| by_inode.remove(i)).collect();
-    cur.taken_at = patch.taken_at;
-    cur.hostname = patch.hostname;
-    cur.warnings = patch.warnings;
-    cur.cni = patch.cni;
 }
 
 /// CPU time of the calling thread.
@@ -200,8 +179,9 @@ mod tests {
     use super::*;
     use crate::ui::test_support::asset;
 
-    /// A patch moves the namespaces in the order given, takes the patched ones, drops the
-    /// gone ones: the copy equals the model it mirrors.
+    /// A patch moves the namespaces in the order given, takes the patched ones (keeping
+    /// the copy's firewall, sockets and DNS files of those not read whole), drops the gone
+    /// ones: the copy equals the model it mirrors.
     #[test]
     fn a_spliced_copy_equals_the_model() {
         let base = asset("demo-cluster.json");
@@ -209,14 +189,23 @@ mod tests {
         model.namespaces[1].routes.clear();
         let gone = model.namespaces.remove(2);
         model.namespaces.swap(0, 1);
-        let patch = Snapshot {
-            namespaces: vec![model.namespaces[0].clone()],
-            ..model.clone()
+        let mut partly = model.namespaces[0].clone();
+        let had = !partly.sockets.is_empty() || partly.firewall.is_some() || partly.dns.is_some();
+        partly.sockets.clear();
+        partly.firewall = None;
+        partly.dns = None;
+        let patch = Patch {
+            snapshot: Snapshot {
+                namespaces: vec![partly],
+                ..model.clone()
+            },
+            present: model.namespaces.iter().map(|n| n.inode).collect(),
+            whole: BTreeSet::new(),
         };
-        let present: Vec<u64> = model.namespaces.iter().map(|n| n.inode).collect();
         let mut copy = base.clone();
-        splice(&mut copy, patch, &present);
+        patch.apply(&mut copy);
         assert_eq!(copy, model);
+        assert!(had, "the patched namespace has something left out to keep");
         assert!(copy.namespace(&gone.name).is_none());
     }
 }

@@ -69,11 +69,23 @@ impl Marks {
     /// again for those namespaces only. Both diffs see only the objects that differ
     /// (`marks_trim`): what a patch costs here follows what changed, not the namespace's size.
     pub fn on_patch(&mut self, old: &Snapshot, new: &Snapshot, laps: &mut Laps) {
+        self.flash_patch(old, new, laps);
+        self.baseline_patch(old, new, laps);
+    }
+
+    /// The flash of a patch (see [`Marks::on_patch`]). What is left out of both sides
+    /// alike is not compared: the app leaves out of both what the patch did not carry.
+    pub fn flash_patch(&mut self, old: &Snapshot, new: &Snapshot, laps: &mut Laps) {
         let (o, n) = trim_pairs(old.namespaces.iter(), new.namespaces.iter());
         let flash = diff(&with(old, o), &with(new, n)).changes;
         self.flash = self.kept(flash);
         self.flash_until = (!self.flash.is_empty()).then(|| Instant::now() + FLASH);
         laps.lap("flash");
+    }
+
+    /// The changes since the baseline after a patch (see [`Marks::on_patch`]): `new`
+    /// whole, `old` only for the names and inodes it replaced.
+    pub fn baseline_patch(&mut self, old: &Snapshot, new: &Snapshot, laps: &mut Laps) {
         let Some(base) = &self.baseline else { return };
         if !self.show || self.stale {
             self.stale = true;

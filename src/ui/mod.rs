@@ -48,16 +48,14 @@ use crate::model::Snapshot;
 pub enum Msg {
     Input(Event),
     Snapshot(Box<Snapshot>),
-    /// A live snapshot with the doctor's findings, both made on the collector thread: the
-    /// rules cost milliseconds on a big node, which the render thread does not pay.
-    /// With `Some(present)` the snapshot is a patch: its namespaces replace those of the same
-    /// inode (or are new), and a namespace whose inode is not in `present` is gone; everything
-    /// else is as before. A partial read costs the UI what it changed, not the node.
-    Collected(
-        Box<Snapshot>,
-        Vec<crate::diagnose::Finding>,
-        Option<Vec<u64>>,
-    ),
+    /// A live snapshot with the doctor's findings, both made on other threads: the rules
+    /// cost milliseconds on a big node, which the render thread does not pay.
+    Collected(Box<Snapshot>, Vec<crate::diagnose::Finding>),
+    /// A patch of the live snapshot (`collect::Patch`): its namespaces replace those of
+    /// the same inode (or are new), keeping what it left out of them; a namespace not in
+    /// its `present` is gone; everything else is as before. A partial read costs the UI
+    /// what it changed, not the node.
+    Patched(Box<crate::collect::Patch>, Vec<crate::diagnose::Finding>),
     /// The doctor's findings on the live model, run again after patches that came without
     /// it (the collector runs the rules at most once a second during churn).
     Findings(Vec<crate::diagnose::Finding>),

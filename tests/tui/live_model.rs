@@ -3,7 +3,8 @@
 //! created, moved and deleted across namespaces, links renamed, namespaces added and
 //! removed); after each, the watcher's real notifications are fed to the partial refresh and
 //! the patched snapshot must equal a full read (`collect::snapshot`), modulo the read time,
-//! reachability flips the watcher ignores on purpose, and conntrack counts.
+//! reachability flips the watcher ignores on purpose, and conntrack counts; and the UI's
+//! copy, patched as the collector sends it, must equal the model exactly.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use netlens::ui::watch::Watcher;
 use serde_json::Value;
 
 use crate::common::world::{in_world, sh, try_sh};
+use crate::live_safety_net::{assert_ui_equals_model, send, ui_of};
 
 /// A small deterministic generator (the sequence must be the same on every run).
 struct Rng(u64);
@@ -30,7 +32,7 @@ impl Rng {
 }
 
 /// The snapshot as JSON, without what legitimately differs between two reads.
-fn normal(s: &Snapshot) -> Value {
+pub fn normal(s: &Snapshot) -> Value {
     let mut v = serde_json::to_value(s).unwrap();
     v["taken_at"] = Value::Null;
     for ns in v["namespaces"].as_array_mut().unwrap() {
@@ -108,7 +110,7 @@ fn pod(i: usize) -> String {
 }
 
 /// A namespace with one veth to the bridge, an address and a default route.
-fn add_pod(i: usize) {
+pub fn add_pod(i: usize) {
     let p = pod(i);
     sh(&["ip", "netns", "add", &p]);
     // Duplicate address detection would change address flags a second later, in between
@@ -194,7 +196,7 @@ fn change(rng: &mut Rng, pods: &mut Vec<usize>, next: &mut usize) -> String {
 
 /// The host side of the test worlds: a bridge `br0` with the pods' gateway address, and
 /// duplicate address detection off (as in each pod, see `add_pod`).
-fn host_bridge() {
+pub fn host_bridge() {
     for k in ["all", "default"] {
         sh(&["sysctl", "-qw", &format!("net.ipv6.conf.{k}.accept_dad=0")]);
     }
@@ -211,10 +213,27 @@ fn the_patched_model_equals_a_full_read_after_random_changes() {
             host_bridge();
             let mut pods: Vec<usize> = (0..20).collect();
             pods.iter().for_each(|&i| add_pod(i));
+            // Firewall rules, which partial reads leave out of their patches (the UI keeps
+            // its own): in the host and in a few pods the random changes touch.
+            sh(&[
+                "iptables",
+                "-A",
+                "FORWARD",
+                "-s",
+                "10.66.0.0/16",
+                "-j",
+                "DROP",
+            ]);
+            for p in ["p0", "p1", "p2", "p3"] {
+                let rule = ["iptables", "-A", "INPUT", "-s", "10.66.0.1", "-j", "DROP"];
+                sh(&[&["ip", "netns", "exec", p][..], &rule[..]].concat());
+            }
             let mut next = 19;
             let mut w = Watcher::start();
             let opts = Options::default();
             let mut live = Live::read(&opts).unwrap();
+            // The UI's copy, patched as the collector patches it.
+            let mut ui = ui_of(&live);
             let seed = std::env::var("NETLENS_LIVE_SEED")
                 .ok()
                 .and_then(|s| s.parse().ok());
@@ -229,7 +248,9 @@ fn the_patched_model_equals_a_full_read_after_random_changes() {
                 for attempt in 0..4 {
                     partial_reads += usize::from(!touched.full && !touched.is_empty());
                     link_scoped += touched.links.values().filter(|s| s.is_some()).count();
-                    live.refresh(touched).unwrap();
+                    let changed = live.refresh(touched).unwrap();
+                    send(&mut ui, &live, &changed);
+                    assert_ui_equals_model(&ui, &live, &format!("step {step} ({what})"));
                     let full = collect::snapshot(&opts).unwrap();
                     let (a, b) = (normal(&live.snapshot), normal(&full));
                     if a == b {

@@ -1,0 +1,192 @@
+//! The UI's copy of the live model against the collector's, and the 60 s full read as a
+//! safety net: compared with the model, it patches only the namespaces that differ (none
+//! when nothing changed), and a change whose event was lost still reaches the UI.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use netlens::collect::partial::Live;
+use netlens::collect::touched::Touched;
+use netlens::collect::{self, Options};
+use netlens::model::Snapshot;
+use netlens::ui::app::{App, Source};
+use netlens::ui::Msg;
+
+use crate::common::world::{in_world, sh};
+use crate::live_model::{add_pod, host_bridge, normal};
+
+/// A live app given the model's first read whole, as the collector sends it.
+pub fn ui_of(live: &Live) -> App {
+    let mut app = App::new(Source::Live, None);
+    app.handle(Msg::Collected(Box::new(live.snapshot.clone()), vec![]));
+    app
+}
+
+/// Sends the app what the collector sends after a read that returned `changed`: a patch
+/// of the namespaces changed (without what the read did not read).
+pub fn send(app: &mut App, live: &Live, changed: &BTreeSet<u64>) {
+    let patch = live.patch_of(changed, live.read_whole());
+    app.handle(Msg::Patched(Box::new(patch), vec![]));
+}
+
+/// The app's copy equals the collector's model exactly (the app sorts its namespaces for
+/// the list: compared by inode).
+pub fn assert_ui_equals_model(app: &App, live: &Live, what: &str) {
+    let by_inode = |s: &Snapshot| {
+        let mut s = s.clone();
+        s.namespaces.sort_by_key(|n| n.inode);
+        s
+    };
+    let ui = by_inode(app.snapshot.as_ref().expect("the app holds a snapshot"));
+    let model = by_inode(&live.snapshot);
+    if ui != model {
+        let differ: Vec<&str> = ui
+            .namespaces
+            .iter()
+            .zip(&model.namespaces)
+            .filter(|(a, b)| a != b)
+            .map(|(a, _)| a.name.as_str())
+            .collect();
+        panic!(
+            "{what}: the UI's copy differs from the collector's model ({} vs {} namespaces; \
+             differing: {differ:?})",
+            ui.namespaces.len(),
+            model.namespaces.len()
+        );
+    }
+}
+
+/// A full read until it finds nothing to patch (the world settling); the count it took.
+fn until_quiet(live: &mut Live, app: &mut App) -> usize {
+    for n in 0..10 {
+        let changed = live.refresh(Touched::full()).unwrap();
+        send(app, live, &changed);
+        if changed.is_empty() {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("a full read kept finding changes in a quiet world");
+}
+
+/// No watcher runs (every event is lost): the full read finds exactly the namespace
+/// changed, patches it, and the UI's copy ends equal to the model and to a fresh read.
+#[test]
+fn a_change_whose_event_was_lost_reaches_the_ui_by_the_full_read() {
+    in_world(
+        "live_safety_net::a_change_whose_event_was_lost_reaches_the_ui_by_the_full_read",
+        || {
+            host_bridge();
+            (0..4).for_each(add_pod);
+            let opts = Options::default();
+            let mut live = Live::read(&opts).unwrap();
+            let mut app = ui_of(&live);
+            until_quiet(&mut live, &mut app);
+            let inode = |l: &Live, name: &str| {
+                let ns = l.snapshot.namespaces.iter().find(|n| n.name == name);
+                ns.expect("namespace").inode
+            };
+            let steps: [(&str, &[&str]); 3] = [
+                (
+                    "p2",
+                    &[
+                        "ip",
+                        "-n",
+                        "p2",
+                        "addr",
+                        "add",
+                        "10.7.7.1/24",
+                        "dev",
+                        "eth0",
+                    ],
+                ),
+                (
+                    "p1",
+                    &["ip", "-n", "p1", "link", "set", "eth0", "mtu", "1400"],
+                ),
+                ("host", &["ip", "route", "add", "10.8.8.0/24", "dev", "br0"]),
+            ];
+            for (name, argv) in steps {
+                sh(argv);
+                let changed = live.refresh(Touched::full()).unwrap();
+                assert!(!live.renamed());
+                let want: BTreeSet<u64> = [inode(&live, name)].into();
+                assert_eq!(changed, want, "{argv:?}: only {name} differs");
+                send(&mut app, &live, &changed);
+                assert_ui_equals_model(&app, &live, &format!("{argv:?}"));
+                let full = collect::snapshot(&opts).unwrap();
+                assert!(normal(&live.snapshot) == normal(&full), "{argv:?}");
+            }
+            // And a namespace gone without its event: dropped from the UI too.
+            sh(&["ip", "netns", "del", "p3"]);
+            std::thread::sleep(Duration::from_millis(300));
+            let changed = live.refresh(Touched::full()).unwrap();
+            send(&mut app, &live, &changed);
+            assert_ui_equals_model(&app, &live, "p3 deleted");
+            let ui = app.snapshot.as_ref().unwrap();
+            assert!(ui.namespaces.iter().all(|n| n.name != "p3"));
+            until_quiet(&mut live, &mut app);
+        },
+    );
+}
+
+/// A namespace known by its process (`pid:N`) gets a name, by a scan (the watcher's path)
+/// and by a full read: each is a patch of the renamed namespace and of those whose veths
+/// name it as peer, and the UI's copy ends equal to the model.
+#[test]
+fn a_renamed_namespace_is_a_patch() {
+    in_world("live_safety_net::a_renamed_namespace_is_a_patch", || {
+        host_bridge();
+        (0..2).for_each(add_pod);
+        let mut holders = Vec::new();
+        for (k, name) in ["late1", "late2"].iter().enumerate() {
+            let child = std::process::Command::new("unshare")
+                .args(["--net", "--", "sleep", "600"])
+                .spawn()
+                .expect("unshare");
+            std::thread::sleep(Duration::from_millis(300));
+            let pid = child.id().to_string();
+            let host = format!("vl{k}");
+            sh(&[
+                "ip", "link", "add", &host, "type", "veth", "peer", "name", "eth0",
+            ]);
+            sh(&["ip", "link", "set", "eth0", "netns", &pid]);
+            sh(&["ip", "link", "set", &host, "master", "br0", "up"]);
+            holders.push((child, pid, *name));
+        }
+        let opts = Options::default();
+        let mut live = Live::read(&opts).unwrap();
+        let mut app = ui_of(&live);
+        until_quiet(&mut live, &mut app);
+        for (n, (_, pid, name)) in holders.iter().enumerate() {
+            let path = format!("/run/netns/{name}");
+            std::fs::create_dir_all("/run/netns").expect("mkdir");
+            std::fs::write(&path, b"").expect("the name");
+            let ns = format!("/proc/{pid}/ns/net");
+            sh(&["mount", "--bind", &ns, &path]);
+            let changed = if n == 0 {
+                let touched = Touched {
+                    discovery: Some(netlens::netns::discover::discover()),
+                    ..Touched::default()
+                };
+                live.refresh(touched).unwrap()
+            } else {
+                live.refresh(Touched::full()).unwrap()
+            };
+            assert!(live.renamed(), "{name}");
+            let named = live.snapshot.namespaces.iter().find(|x| x.name == *name);
+            let host = live.snapshot.namespaces.iter().find(|x| x.name == "host");
+            let (named, host) = (named.expect("named"), host.expect("host"));
+            assert!(changed.contains(&named.inode) && changed.contains(&host.inode));
+            send(&mut app, &live, &changed);
+            assert_ui_equals_model(&app, &live, name);
+            let peer = host.links.iter().find(|l| l.name == format!("vl{n}"));
+            let peer_ns = peer.and_then(|l| l.peer.as_ref()?.namespace.clone());
+            assert_eq!(peer_ns.as_deref(), Some(*name), "the host's veth names it");
+        }
+        for (mut child, ..) in holders {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    });
+}
