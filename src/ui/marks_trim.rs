@@ -61,8 +61,10 @@ pub fn trimmed(a: &Namespace, b: &Namespace) -> (Namespace, Namespace) {
         (a.address, a.prefix_len, a.ifname.as_str())
     });
     (x.routes, y.routes) = differing(&a.routes, &b.routes, |r| {
+        // The diff's route key (`model::diff::route_key`): IPv6 routes per device.
         let v6 = r.family == RouteFamily::Inet6;
-        (r.table_name.as_str(), v6, &r.dst, r.metric)
+        let dev = if v6 { r.dev.as_deref() } else { None };
+        (r.table_name.as_str(), v6, &r.dst, dev, r.metric)
     });
     (x.neighbors, y.neighbors) =
         differing(&a.neighbors, &b.neighbors, |n| (n.address, n.dev.as_str()));

@@ -62,6 +62,17 @@ pub(super) fn route_item(r: &Route) -> Item {
     }
     key.push(' ');
     key.push_str(&r.dst.to_string());
+    // An IPv6 route is the kernel's own per device: every veth has its `fe80::/64`, same
+    // table, destination and metric. Without the device those are told apart only by their
+    // order (` #2`, ` #3`), and a veth deleted at the front renumbers — "changes" — every
+    // one after it. An IPv4 route is one per table, destination and metric whatever its
+    // device (a `replace` moving it is a change of its `dev`), so only IPv6 keys name it.
+    if r.family == crate::model::RouteFamily::Inet6 {
+        if let Some(d) = &r.dev {
+            key.push_str(" dev ");
+            key.push_str(d);
+        }
+    }
     if let Some(m) = r.metric {
         key.push_str(&format!(" metric {m}"));
     }

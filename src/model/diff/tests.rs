@@ -414,3 +414,37 @@ fn serializes_with_snake_case_names() {
     let back: SnapshotDiff = serde_json::from_value(json).unwrap();
     assert_eq!(back, diff(&a, &b));
 }
+
+#[test]
+fn ipv6_routes_are_per_device_and_one_gone_changes_no_other() {
+    // A host with a link-local route per veth, as the kernel gives one to every IPv6 link.
+    let v6 = |dev: &str| Route {
+        family: crate::model::RouteFamily::Inet6,
+        metric: Some(256),
+        ..route("fe80::/64", None, dev)
+    };
+    let mut a = snap(vec![red(1)], 1);
+    a.namespaces[0].routes = (0..5).map(|i| v6(&format!("veth{i}"))).collect();
+    let mut b = a.clone();
+    b.namespaces[0].routes.remove(0);
+    let d = diff(&a, &b);
+    assert_eq!(
+        keys(&d),
+        vec![(
+            ChangeKind::Removed,
+            ObjectKind::Route,
+            "main inet6 fe80::/64 dev veth0 metric 256".into()
+        )],
+        "deleting the first veth's route must not renumber the others"
+    );
+    // IPv4 keeps one identity per table, destination and metric: a moved route is a change.
+    let mut c = snap(vec![red(1)], 1);
+    c.namespaces[0].routes = vec![route("10.9.0.0/16", None, "eth0")];
+    let mut e = c.clone();
+    e.namespaces[0].routes[0].dev = Some("eth1".into());
+    let d = diff(&c, &e);
+    assert_eq!(
+        keys(&d),
+        vec![(ChangeKind::Changed, ObjectKind::Route, "main 10.9.0.0/16".into())]
+    );
+}
