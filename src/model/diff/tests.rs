@@ -445,6 +445,10 @@ fn ipv6_routes_are_per_device_and_one_gone_changes_no_other() {
     let d = diff(&c, &e);
     assert_eq!(
         keys(&d),
-        vec![(ChangeKind::Changed, ObjectKind::Route, "main 10.9.0.0/16".into())]
+        vec![(
+            ChangeKind::Changed,
+            ObjectKind::Route,
+            "main 10.9.0.0/16".into()
+        )]
     );
 }
