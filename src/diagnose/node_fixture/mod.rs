@@ -39,9 +39,13 @@ impl NodeShape {
     }
 
     /// The pod subnet: 10.244.0.0/24 as on a real node while the pods fit, wider beyond (a
-    /// node has ~110 pods; the benchmark goes to 3000).
+    /// node has ~110 pods; the benchmark goes to 3000). Sized so the pods (with the network,
+    /// gateway and broadcast addresses) fill at most 85% of it: a healthy node's IPAM is not
+    /// nearly full, and the doctor's `cni-subnet-full` warns from 90% (1000 pods in a /22
+    /// were 98%).
     pub fn pod_cidr(&self) -> Ipv4Net {
-        let needed = (self.pods + 3).next_power_of_two().trailing_zeros() as u8;
+        let addresses = (self.pods + 3) * 100 / 85 + 1;
+        let needed = addresses.next_power_of_two().trailing_zeros() as u8;
         Ipv4Net::new(Ipv4Addr::new(10, 244, 0, 0), 32 - needed.max(8)).expect("prefix ≤ 24")
     }
 

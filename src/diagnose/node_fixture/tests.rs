@@ -6,7 +6,7 @@ use crate::diagnose::{diagnose, Severity};
 
 #[test]
 fn a_node_of_any_size_is_healthy() {
-    for pods in [1, 3, 40] {
+    for pods in [1, 3, 40, 1000] {
         let snap = node_snapshot(NodeShape::pods(pods));
         assert_eq!(snap.namespaces.len(), pods + 1);
         let bad: Vec<_> = diagnose(&snap)
@@ -16,6 +16,21 @@ fn a_node_of_any_size_is_healthy() {
             .collect();
         assert!(bad.is_empty(), "{pods} pods: {bad:?}");
     }
+}
+
+#[test]
+fn the_pod_subnet_is_never_nearly_full() {
+    for pods in [1, 40, 110, 200, 250, 1000, 3000, 5000] {
+        let shape = NodeShape::pods(pods);
+        let size = 1u64 << (32 - shape.pod_cidr().prefix_len());
+        let used = (pods + 3) as f64 * 100.0 / size as f64;
+        assert!(
+            used < crate::diagnose::cni::FULL_PERCENT,
+            "{pods} pods: {used:.0}%"
+        );
+    }
+    // 110 pods, a real node's limit, still fit kubeadm's usual /24.
+    assert_eq!(NodeShape::pods(110).pod_cidr().prefix_len(), 24);
 }
 
 #[test]
