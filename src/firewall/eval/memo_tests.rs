@@ -129,7 +129,7 @@ fn remembered_with_runs_is_the_plain_walk() {
                 let ran = fast.decide_at(&fw, tables, chain, &pkt, &local);
                 assert_eq!(ran, want, "runs: {chain} {pkt:?}");
                 let got = fast.decide_remembered(&fw, tables, chain, &pkt, &local);
-                assert_eq!(got, want, "memo: {chain} {pkt:?}");
+                assert_eq!(*got, want, "memo: {chain} {pkt:?}");
                 hits += usize::from(matches!(want.verdict, super::Verdict::Nat { .. }));
                 cannot += usize::from(matches!(want.verdict, super::Verdict::CannotJudge { .. }));
             }
@@ -173,7 +173,7 @@ fn node_pods_share_what_their_chains_do_not_tell_apart() {
             };
             for (tables, chain) in HOOKS {
                 assert_eq!(
-                    fast.decide_remembered(&fw, tables, chain, &pkt, &local),
+                    *fast.decide_remembered(&fw, tables, chain, &pkt, &local),
                     plain.decide_at(&fw, tables, chain, &pkt, &local),
                     "{chain} {pkt:?}"
                 );
