@@ -159,8 +159,14 @@ fn node_pods_share_what_their_chains_do_not_tell_apart() {
     let fast = Compiled::new(&fw);
     let plain = Compiled::without_runs(&fw);
     let local = |_: IpAddr| false;
+    // The first pod's FORWARD decision per destination: every later pod's is that one, shared
+    // (not a copy, not a walk of its own).
+    let mut first: Vec<std::rc::Rc<super::Decision>> = Vec::new();
     for i in 0..shape.pods {
-        for dst in ["198.51.100.1", "10.96.0.10", "10.96.1.7"] {
+        for (d, dst) in ["198.51.100.1", "10.96.0.10", "10.96.1.7"]
+            .into_iter()
+            .enumerate()
+        {
             let pkt = Pkt {
                 src: shape.pod_ip(i).into(),
                 dst: dst.parse().unwrap(),
@@ -177,6 +183,11 @@ fn node_pods_share_what_their_chains_do_not_tell_apart() {
                     plain.decide_at(&fw, tables, chain, &pkt, &local),
                     "{chain} {pkt:?}"
                 );
+            }
+            let fwd = fast.decide_remembered(&fw, FORWARD, "FORWARD", &pkt, &local);
+            match first.get(d) {
+                Some(f) => assert!(std::rc::Rc::ptr_eq(f, &fwd), "pod {i} to {dst}"),
+                None => first.push(fwd),
             }
         }
     }
