@@ -24,7 +24,7 @@ fn masqueraded(fw: Nf, s: &Sender, uplink: &str) -> Option<bool> {
         Ipv4Addr::from(u32::from(s.dst.network()).saturating_add(1))
     };
     let post = forwarded(fw, (s.host, &s.link), (dst, uplink), ("tcp", 443), "NEW").post?;
-    match post.verdict {
+    match &post.verdict {
         Verdict::Nat { target, .. } => Some(matches!(target.as_str(), "MASQUERADE" | "SNAT")),
         Verdict::Accept => Some(false),
         _ => None,

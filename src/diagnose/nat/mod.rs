@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
 
 use ipnet::Ipv4Net;
 
@@ -161,8 +162,8 @@ pub(super) const OUTSIDE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 /// does not reach (dropped or DNATed in PREROUTING, or a verdict not judged before it) is
 /// `None`.
 pub(super) struct Forwarded {
-    pub forward: Option<Decision>,
-    pub post: Option<Decision>,
+    pub forward: Option<Rc<Decision>>,
+    pub post: Option<Rc<Decision>>,
 }
 
 pub(super) fn forwarded(

@@ -8,6 +8,7 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use ipnet::IpNet;
 
@@ -118,7 +119,8 @@ impl Compiled {
     /// only in its source, where every source match that walk reached answers the same for
     /// it, gets the same decision without a walk (see [`super::memo`]).
     /// `is_local` must be the same for every call on one `Compiled` (the namespace's own
-    /// addresses): it is part of what is remembered.
+    /// addresses): it is part of what is remembered. Shared with the memo, not copied: the
+    /// doctor recalls tens of thousands a run.
     pub fn decide_remembered(
         &self,
         fw: &Firewall,
@@ -126,7 +128,7 @@ impl Compiled {
         chain: &str,
         pkt: &Pkt,
         is_local: &dyn Fn(IpAddr) -> bool,
-    ) -> Decision {
+    ) -> Rc<Decision> {
         assert_eq!(self.tables.len(), fw.iptables.len(), "not this firewall's");
         let memo = self.memo.get_or_init(|| Memo::new(fw));
         memo.get(

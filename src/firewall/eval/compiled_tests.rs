@@ -231,7 +231,7 @@ fn remembered_decisions_are_the_walks() {
             (POSTROUTING, "POSTROUTING"),
         ] {
             assert_eq!(
-                c.decide_remembered(&fw, tables, chain, &pkt, &local),
+                *c.decide_remembered(&fw, tables, chain, &pkt, &local),
                 decide_at(&fw, tables, chain, &pkt, &local),
                 "{chain} {pkt:?}"
             );

@@ -18,8 +18,9 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use super::{Decision, Pkt};
 use crate::firewall::Firewall;
@@ -68,7 +69,7 @@ struct KeyRef<'k> {
 
 impl KeyRef<'_> {
     fn hash(&self) -> u64 {
-        let mut h = std::hash::DefaultHasher::new();
+        let mut h = Fx::default();
         self.tables.hash(&mut h);
         self.chain.hash(&mut h);
         self.exact.hash(&mut h);
@@ -118,10 +119,71 @@ impl KeyRef<'_> {
 enum Node {
     /// Where a walk is being added.
     Empty,
-    Decided(Decision),
-    /// The next test every walk that got here made, and where each answer leads.
-    Test(Tested, HashMap<u32, Node>),
+    /// Shared, not cloned, with each look-up: a verdict holds the rule's text, and the doctor
+    /// recalls tens of thousands of decisions a run.
+    Decided(Rc<Decision>),
+    /// The next test every walk that got here made, and where each answer leads (a run of a
+    /// thousand pods' rules has a thousand answers).
+    Test(Tested, HashMap<u32, Node, FxBuild>),
 }
+
+/// A multiply-rotate hasher (the one rustc uses for its own tables): the memo hashes its
+/// own keys and small integers, from no untrusted input, where SipHash's flood resistance
+/// buys nothing and costs most of a look-up.
+#[derive(Default, Clone, Copy)]
+pub(super) struct Fx(u64);
+
+impl Fx {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = BuildHasherDefault<Fx>;
+
+/// The keys of one hash, each with its tree.
+type Bucket = Vec<(Key, Node)>;
 
 /// The memo of one compiled firewall.
 #[derive(Default)]
@@ -130,7 +192,7 @@ pub(super) struct Memo {
     native: bool,
     /// By the hash of the key, each key with its tree (a bucket holds more than one only on
     /// a hash collision).
-    seen: RefCell<HashMap<u64, Vec<(Key, Node)>>>,
+    seen: RefCell<HashMap<u64, Bucket, FxBuild>>,
 }
 
 impl Memo {
@@ -153,7 +215,7 @@ impl Memo {
         is_local: &dyn Fn(IpAddr) -> bool,
         answer: impl Fn(Tested, (IpAddr, IpAddr)) -> u32,
         walk: impl FnOnce(&RefCell<Vec<(Tested, u32)>>) -> Decision,
-    ) -> Decision {
+    ) -> Rc<Decision> {
         let kind = |ip: IpAddr| {
             [
                 is_local(ip),
@@ -176,7 +238,7 @@ impl Memo {
             return d;
         }
         let rec = RefCell::new(Vec::new());
-        let d = walk(&rec);
+        let d = Rc::new(walk(&rec));
         let mut seen = self.seen.borrow_mut();
         let bucket = seen.entry(h).or_default();
         let at = match bucket.iter().position(|(k, _)| key.is(k)) {
@@ -189,7 +251,7 @@ impl Memo {
         let mut node = &mut bucket[at].1;
         for (test, got) in rec.into_inner() {
             if let Node::Empty = node {
-                *node = Node::Test(test, HashMap::new());
+                *node = Node::Test(test, HashMap::default());
             }
             node = match node {
                 Node::Test(t, next) if *t == test => next.entry(got).or_insert(Node::Empty),
@@ -199,18 +261,18 @@ impl Memo {
             };
         }
         if let Node::Empty = node {
-            *node = Node::Decided(d.clone());
+            *node = Node::Decided(Rc::clone(&d));
         }
         d
     }
 
     /// The decision a walk with the same key and the same answers reached, if any.
-    fn recall(&self, h: u64, key: &KeyRef, answer: impl Fn(Tested) -> u32) -> Option<Decision> {
+    fn recall(&self, h: u64, key: &KeyRef, answer: impl Fn(Tested) -> u32) -> Option<Rc<Decision>> {
         let seen = self.seen.borrow();
         let mut node = &seen.get(&h)?.iter().find(|(k, _)| key.is(k))?.1;
         loop {
             match node {
-                Node::Decided(d) => return Some(d.clone()),
+                Node::Decided(d) => return Some(Rc::clone(d)),
                 Node::Test(t, next) => node = next.get(&answer(*t))?,
                 Node::Empty => return None,
             }

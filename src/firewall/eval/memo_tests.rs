@@ -129,7 +129,7 @@ fn remembered_with_runs_is_the_plain_walk() {
                 let ran = fast.decide_at(&fw, tables, chain, &pkt, &local);
                 assert_eq!(ran, want, "runs: {chain} {pkt:?}");
                 let got = fast.decide_remembered(&fw, tables, chain, &pkt, &local);
-                assert_eq!(got, want, "memo: {chain} {pkt:?}");
+                assert_eq!(*got, want, "memo: {chain} {pkt:?}");
                 hits += usize::from(matches!(want.verdict, super::Verdict::Nat { .. }));
                 cannot += usize::from(matches!(want.verdict, super::Verdict::CannotJudge { .. }));
             }
@@ -159,8 +159,14 @@ fn node_pods_share_what_their_chains_do_not_tell_apart() {
     let fast = Compiled::new(&fw);
     let plain = Compiled::without_runs(&fw);
     let local = |_: IpAddr| false;
+    // The first pod's FORWARD decision per destination: every later pod's is that one, shared
+    // (not a copy, not a walk of its own).
+    let mut first: Vec<std::rc::Rc<super::Decision>> = Vec::new();
     for i in 0..shape.pods {
-        for dst in ["198.51.100.1", "10.96.0.10", "10.96.1.7"] {
+        for (d, dst) in ["198.51.100.1", "10.96.0.10", "10.96.1.7"]
+            .into_iter()
+            .enumerate()
+        {
             let pkt = Pkt {
                 src: shape.pod_ip(i).into(),
                 dst: dst.parse().unwrap(),
@@ -173,10 +179,15 @@ fn node_pods_share_what_their_chains_do_not_tell_apart() {
             };
             for (tables, chain) in HOOKS {
                 assert_eq!(
-                    fast.decide_remembered(&fw, tables, chain, &pkt, &local),
+                    *fast.decide_remembered(&fw, tables, chain, &pkt, &local),
                     plain.decide_at(&fw, tables, chain, &pkt, &local),
                     "{chain} {pkt:?}"
                 );
+            }
+            let fwd = fast.decide_remembered(&fw, FORWARD, "FORWARD", &pkt, &local);
+            match first.get(d) {
+                Some(f) => assert!(std::rc::Rc::ptr_eq(f, &fwd), "pod {i} to {dst}"),
+                None => first.push(fwd),
             }
         }
     }
