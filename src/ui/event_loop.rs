@@ -168,11 +168,18 @@ fn frames(
     runner: &mut Runner,
     rx: &mpsc::Receiver<Msg>,
 ) -> anyhow::Result<()> {
+    let mut redraw = true;
     loop {
-        terminal.draw(|f| view::draw(f, app))?;
+        // A frame costs what the shown table holds (a thousand host veths: milliseconds),
+        // and a flapping link sends the watcher's notices many times a second: draw only
+        // when something shown may have changed.
+        if redraw {
+            terminal.draw(|f| view::draw(f, app))?;
+        }
         // Block until something arrives; wake early to un-highlight rows when their flash
         // ends, or when a re-read is due.
-        let wake = match (app.wake_in(Instant::now()), runner.reread_due()) {
+        let flash_ends = app.wake_in(Instant::now());
+        let wake = match (flash_ends, runner.reread_due()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -187,7 +194,13 @@ fn frames(
                 Err(_) => return Ok(()),
             },
         };
-        handle_batch(first, app, runner, rx);
+        // Woken by the clock: a flash ended (redraw), or only a re-read fell due (nothing
+        // shown changed).
+        redraw = if first.is_some() {
+            handle_batch(first, app, runner, rx)
+        } else {
+            flash_ends.is_some() && flash_ends == wake
+        };
         runner.reread_if_due();
         if app.quit {
             return Ok(());
@@ -196,11 +209,20 @@ fn frames(
 }
 
 /// Everything already waiting is handled before the next frame: a pasted text of thousands
-/// of keys costs one frame, not one each.
-fn handle_batch(first: Option<Msg>, app: &mut App, runner: &mut Runner, rx: &mpsc::Receiver<Msg>) {
+/// of keys costs one frame, not one each. Returns whether the frame may look different: a
+/// batch of nothing but the watcher's notices (`Msg::Changed`, which only queue a re-read)
+/// changes nothing shown.
+fn handle_batch(
+    first: Option<Msg>,
+    app: &mut App,
+    runner: &mut Runner,
+    rx: &mpsc::Receiver<Msg>,
+) -> bool {
     let mut next = first;
     let mut handled = 0;
+    let mut shown = false;
     while let Some(msg) = next.take() {
+        shown |= !matches!(msg, Msg::Changed(_));
         let arrived = matches!(
             msg,
             Msg::Snapshot(_) | Msg::Collected(..) | Msg::Patched(..) | Msg::LoadFailed(_)
@@ -224,4 +246,5 @@ fn handle_batch(first: Option<Msg>, app: &mut App, runner: &mut Runner, rx: &mps
             next = rx.try_recv().ok();
         }
     }
+    shown
 }
