@@ -100,6 +100,10 @@ pub struct Touched {
     /// Read everything again, firewall, sockets and DNS files included (the `r` key, a plan
     /// applied, the slow safety net, or a namespace's events were lost).
     pub full: bool,
+    /// A full read the user asked for (`r`): taken whole, not compared with the model, so
+    /// what the comparison leaves as it was (neighbour reachability states, a UI copy gone
+    /// astray) is read afresh too.
+    pub asked: bool,
     /// Namespaces by inode, with what changed in each.
     pub namespaces: BTreeMap<u64, Kinds>,
     /// Per namespace with one of the [`Kinds::PER_LINK`] kinds: the links (by ifindex) its
@@ -118,6 +122,14 @@ impl Touched {
         Touched {
             full: true,
             ..Touched::default()
+        }
+    }
+
+    /// Everything, whole, because the user asked (see [`Touched::asked`]).
+    pub fn asked() -> Self {
+        Touched {
+            asked: true,
+            ..Touched::full()
         }
     }
 
@@ -160,6 +172,7 @@ impl Touched {
     /// Folds a later change into this one; the later scan of namespaces wins.
     pub fn merge(&mut self, later: Touched) {
         self.full |= later.full;
+        self.asked |= later.asked;
         for (inode, kinds) in later.namespaces {
             match later.links.get(&inode) {
                 Some(Some(set)) if !set.is_empty() => {
@@ -200,7 +213,13 @@ mod tests {
         assert_eq!(a.namespaces[&7], Kinds::NEIGHBORS | Kinds::ROUTES);
         assert!(!a.full);
         a.merge(Touched::full());
-        assert!(a.full);
+        assert!(a.full && !a.asked);
+        // The user's `r` folded into a pending safety-net read still reads whole.
+        a.merge(Touched::asked());
+        assert!(a.full && a.asked);
+        let mut c = Touched::asked();
+        c.merge(Touched::full());
+        assert!(c.asked);
     }
 
     /// Events naming links keep the read to those links until one names none; merging

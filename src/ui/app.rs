@@ -360,7 +360,7 @@ impl App {
         match self.source {
             Source::Live => {
                 self.status = strings::REREADING.into();
-                vec![Effect::Reread(Touched::full())]
+                vec![Effect::Reread(Touched::asked())]
             }
             Source::File(_) => {
                 self.status = strings::FILE_NO_REFRESH.into();

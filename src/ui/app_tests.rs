@@ -7,7 +7,7 @@ fn refresh_save_and_kernel_changes_are_effects_in_live_mode_only() {
     let mut a = live(asset("demo-bridge.json"));
     assert!(matches!(
         &press(&mut a, KeyCode::Char('r'))[..],
-        [Effect::Reread(t)] if t.full
+        [Effect::Reread(t)] if t.full && t.asked
     ));
     assert_eq!(a.status, strings::REREADING);
     let mut touched = crate::collect::touched::Touched::default();

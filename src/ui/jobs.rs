@@ -83,8 +83,9 @@ struct Owed {
     gone: BTreeSet<String>,
     /// The namespaces read whole among them (their firewall, sockets, DNS files too).
     whole: BTreeSet<u64>,
-    /// The first read (or a rename): the doctor runs as soon as it is free. A later full
-    /// read owes it only the namespaces that differed.
+    /// The first read or one the user asked for (`r`): the doctor runs as soon as it is
+    /// free. A later full read owes it only the namespaces that differed; a rename, the whole
+    /// snapshot, when its turn comes.
     urgent: bool,
 }
 
@@ -108,10 +109,14 @@ impl Collector {
                 .collect()
         });
         // A full read after the first is compared with the model (`Live::refresh`): the UI
-        // and the doctor get only the namespaces that differ, none at idle.
+        // and the doctor get only the namespaces that differ, none at idle. One the user
+        // asked for (`r`) is taken whole, as the first is: it also refreshes what the
+        // comparison leaves as it was (neighbour reachability states) and repairs the UI's
+        // copy whatever happened to it.
+        let asked = touched.asked;
         let read = match self.live.as_mut() {
-            Some(l) => l.refresh(touched).map(Some),
-            None => Live::read(&Options::default()).map(|l| {
+            Some(l) if !asked => l.refresh(touched).map(Some),
+            _ => Live::read(&Options::default()).map(|l| {
                 self.live = Some(l);
                 None
             }),
