@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use crate::model::{Namespace, RouteFamily};
+use crate::model::Namespace;
 
 /// The namespaces of `old` and `new`, in their order, each one whose name is once on both
 /// sides trimmed against its other version (the diff pairs namespaces by name first).
@@ -60,12 +60,7 @@ pub fn trimmed(a: &Namespace, b: &Namespace) -> (Namespace, Namespace) {
     (x.addresses, y.addresses) = differing(&a.addresses, &b.addresses, |a| {
         (a.address, a.prefix_len, a.ifname.as_str())
     });
-    (x.routes, y.routes) = differing(&a.routes, &b.routes, |r| {
-        // The diff's route key (`model::diff::route_key`): IPv6 routes per device.
-        let v6 = r.family == RouteFamily::Inet6;
-        let dev = if v6 { r.dev.as_deref() } else { None };
-        (r.table_name.as_str(), v6, &r.dst, dev, r.metric)
-    });
+    (x.routes, y.routes) = differing(&a.routes, &b.routes, crate::model::diff::route_identity);
     (x.neighbors, y.neighbors) =
         differing(&a.neighbors, &b.neighbors, |n| (n.address, n.dev.as_str()));
     // Rules are few, and their key is the whole rule: kept as they are.

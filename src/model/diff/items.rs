@@ -53,27 +53,43 @@ pub(super) fn address_item(a: &Address) -> Item {
     }
 }
 
+/// See [`route_identity`].
+pub type RouteIdentity<'a> = (
+    &'a str,
+    bool,
+    &'a crate::model::RouteDst,
+    Option<&'a str>,
+    Option<u32>,
+);
+
+/// What tells one route from another in a namespace, as [`route_key`] spells it: table,
+/// family, destination, the device for IPv6 only, metric. An IPv6 route is the kernel's own
+/// per device: every veth has its `fe80::/64`, same table, destination and metric; without
+/// the device those are told apart only by their order (` #2`, ` #3`), and a veth deleted at
+/// the front renumbers — "changes" — every one after it. An IPv4 route is one per table,
+/// destination and metric whatever its device (a `replace` moving it is a change of its
+/// `dev`). The live view's flash trimming keys routes by this too, so the two cannot drift.
+pub fn route_identity(r: &Route) -> RouteIdentity<'_> {
+    let v6 = r.family == crate::model::RouteFamily::Inet6;
+    let dev = if v6 { r.dev.as_deref() } else { None };
+    (r.table_name.as_str(), v6, &r.dst, dev, r.metric)
+}
+
 pub(super) fn route_item(r: &Route) -> Item {
+    let (table, v6, dst, dev, metric) = route_identity(r);
     // The family is spelled out only for IPv6: `default` is ambiguous without it, and IPv4
     // is what people read first.
-    let mut key = r.table_name.clone();
-    if r.family == crate::model::RouteFamily::Inet6 {
+    let mut key = table.to_string();
+    if v6 {
         key.push_str(" inet6");
     }
     key.push(' ');
-    key.push_str(&r.dst.to_string());
-    // An IPv6 route is the kernel's own per device: every veth has its `fe80::/64`, same
-    // table, destination and metric. Without the device those are told apart only by their
-    // order (` #2`, ` #3`), and a veth deleted at the front renumbers — "changes" — every
-    // one after it. An IPv4 route is one per table, destination and metric whatever its
-    // device (a `replace` moving it is a change of its `dev`), so only IPv6 keys name it.
-    if r.family == crate::model::RouteFamily::Inet6 {
-        if let Some(d) = &r.dev {
-            key.push_str(" dev ");
-            key.push_str(d);
-        }
+    key.push_str(&dst.to_string());
+    if let Some(d) = dev {
+        key.push_str(" dev ");
+        key.push_str(d);
     }
-    if let Some(m) = r.metric {
+    if let Some(m) = metric {
         key.push_str(&format!(" metric {m}"));
     }
     let mut desc = Vec::new();

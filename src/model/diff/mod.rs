@@ -11,7 +11,10 @@ mod files;
 mod fixtures;
 mod items;
 mod kinds;
-pub use items::{nft_rule_key, strip_xt_counters, xt_policy_key, xt_rule_body, xt_rule_key};
+pub use items::{
+    nft_rule_key, route_identity, strip_xt_counters, xt_policy_key, xt_rule_body, xt_rule_key,
+    RouteIdentity,
+};
 #[cfg(test)]
 mod tests;
 
