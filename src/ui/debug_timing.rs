@@ -8,6 +8,12 @@ use std::time::Instant;
 
 use crate::collect::touched::Touched;
 
+/// When the first log was opened: the zero of every line's time.
+fn started() -> Instant {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
 /// Where the lines go, if anywhere.
 pub struct Log(Option<std::sync::Mutex<File>>);
 
@@ -21,6 +27,7 @@ impl Log {
                 .open(p)
                 .ok()
         });
+        started();
         Log(file.map(std::sync::Mutex::new))
     }
 
@@ -29,11 +36,13 @@ impl Log {
         self.0.is_some()
     }
 
-    /// Writes one line as it is.
+    /// Writes one line, after the seconds since the process started (to tell a bench's
+    /// windows apart in the log).
     pub fn line(&self, text: &str) {
         if let Some(f) = &self.0 {
             if let Ok(mut f) = f.lock() {
-                let _ = writeln!(f, "{text}");
+                let t = started().elapsed().as_secs_f64();
+                let _ = writeln!(f, "t={t:.3} {text}");
             }
         }
     }
@@ -95,11 +104,9 @@ impl Clock<'_> {
 
     /// Writes the line.
     pub fn end(self) {
-        if let Some(f) = &self.log.0 {
+        if self.log.on() {
             let ignored = super::watch::ignored_events();
-            if let Ok(mut f) = f.lock() {
-                let _ = writeln!(f, "{} ignored={ignored}", self.line);
-            }
+            self.log.line(&format!("{} ignored={ignored}", self.line));
         }
     }
 }

@@ -2,7 +2,9 @@
 # Live TUI cost on a node-shaped world (tests/bench/node_world.sh), root, from the repo:
 #   cargo build --release && tests/bench/live.sh
 #   PODS=1000 SETTLE=20 WINDOW=60 ROUNDS=1 FLAPS=20 BIN=target/release/netlens tests/bench/live.sh
-# (FIRST_FRAME_TIMEOUT=300 s; NODE_SERVICES etc. pass through to node_world.sh)
+# (FIRST_FRAME_TIMEOUT=300 s; NODE_SERVICES etc. pass through to node_world.sh; PERF_DIR=DIR
+# records `perf record -g` of netlens during each window into DIR/NAME.data — perf's own cost
+# is not in netlens' ticks, but its sampling slows netlens a little: profile, don't measure)
 # The release binary runs in tmux (own -L socket) inside a throwaway world; after SETTLE s, each
 # round measures three WINDOW-s windows:
 #   idle   nothing but the kernel's own chatter (IPv6 DAD / router solicitations / MLD,
@@ -122,9 +124,14 @@ window() {
     rm -f "$OUT/$name.fail"
     if [ -n "$load" ]; then $load & lp=$!; fi
     local h0 p0 a b
+    local pp=
+    if [ -n "${PERF_DIR:-}" ]; then
+        perf record -q -F 499 -g -p "$PID" -o "$PERF_DIR/$name.data" > /dev/null 2>&1 & pp=$!
+    fi
     h0=$(host_events) p0=$(pod_events) a=$(ticks "$PID")
     sleep "$WINDOW"
     b=$(ticks "$PID")
+    [ -n "$pp" ] && { kill -INT "$pp"; wait "$pp" 2> /dev/null || true; }
     local h=$(( $(host_events) - h0 )) p=$(( $(pod_events) - p0 ))
     [ -n "$lp" ] && { kill "$lp"; wait "$lp" 2> /dev/null || true; }
     local t=$(( b - a ))
