@@ -5,6 +5,7 @@ pub mod netconf;
 mod parallel;
 pub mod partial;
 mod partial_full;
+mod partial_light;
 mod partial_links;
 mod partial_new;
 mod partial_patch;

@@ -22,10 +22,16 @@ use crate::netns::discover::{discover, Discovery, FoundNs};
 /// A snapshot and the scan it was read from (the two are in the same order).
 pub struct Live {
     pub snapshot: Snapshot,
-    discovery: Discovery,
-    opts: Options,
+    pub(super) discovery: Discovery,
+    pub(super) opts: Options,
     /// Probed once, at the full read.
-    probe: HostProbe,
+    pub(super) probe: HostProbe,
+    /// When the last whole read was taken (`partial_light.rs`: the periodic refresh reads
+    /// the node whole only every [`super::partial_light::WHOLE_EVERY`]).
+    pub(super) whole_at: std::time::Instant,
+    /// Per namespace (by inode), the nftables ruleset generation its firewall was last
+    /// read at by a light refresh; unchanged, the rules are not read again.
+    pub(super) fw_gen: HashMap<u64, u32>,
     /// The namespaces the last read read whole (new ones, all of a full read): what
     /// partial reads never read (firewall, sockets, DNS files) changed only for those.
     pub(super) read_whole: BTreeSet<u64>,
@@ -72,6 +78,8 @@ impl Live {
             probe: HostProbe::probe(),
             read_whole,
             renamed: false,
+            whole_at: std::time::Instant::now(),
+            fw_gen: HashMap::new(),
         })
     }
 
@@ -90,9 +98,11 @@ impl Live {
         let mut jobs = Vec::new();
         let changed_set = touched.discovery.is_some();
         let mut renamed = BTreeSet::new();
+        let mut rescanned = BTreeSet::new();
         if let Some(d) = touched.discovery.take() {
-            let (new, touched_by_rename) = self.adopt(d);
+            let (new, touched_by_rename, by_scan) = self.adopt(d);
             renamed = touched_by_rename;
+            rescanned = by_scan;
             jobs.extend(new.into_iter().map(Job::Whole));
         }
         let at: HashMap<u64, usize> = self
@@ -121,6 +131,11 @@ impl Live {
                 _ => jobs.push(Job::Kinds(i, kinds.with_dependents())),
             }
         }
+        for j in &jobs {
+            if let Job::Whole(i) = *j {
+                self.fw_gen.remove(&self.snapshot.namespaces[i].inode);
+            }
+        }
         let found = self.run(&jobs);
         let peers = self.apply(found);
         let names = &self.snapshot.namespaces;
@@ -143,6 +158,7 @@ impl Live {
             .unwrap_or(0);
         self.renamed = !renamed.is_empty();
         changed.extend(renamed);
+        changed.extend(rescanned);
         Ok(changed)
     }
 
@@ -160,19 +176,29 @@ impl Live {
 
     /// Takes a new scan: namespaces keep their data (with the scan's names, paths and
     /// processes), gone ones are dropped. Returns the indexes of the new ones, still empty,
-    /// and the inodes of the namespaces renamed and of those whose veths name one as peer.
-    fn adopt(&mut self, d: Discovery) -> (Vec<usize>, BTreeSet<u64>) {
+    /// the inodes of the namespaces renamed and of those whose veths name one as peer, and
+    /// those whose processes, paths or workload the scan changed.
+    fn adopt(&mut self, d: Discovery) -> (Vec<usize>, BTreeSet<u64>, BTreeSet<u64>) {
         let mut old: HashMap<u64, Namespace> = std::mem::take(&mut self.snapshot.namespaces)
             .into_iter()
             .map(|ns| (ns.inode, ns))
             .collect();
         let mut renamed: HashMap<String, String> = HashMap::new();
+        let mut rescanned = BTreeSet::new();
         let mut new = Vec::new();
         for (i, f) in d.namespaces.iter().enumerate() {
             let ns = match old.remove(&f.inode) {
                 Some(mut ns) => {
                     if ns.name != f.name {
                         renamed.insert(ns.name.clone(), f.name.clone());
+                    }
+                    // Who holds it, and where it is named, change without an event: a
+                    // scan that sees them change changes the namespace.
+                    if ns.processes != f.processes
+                        || ns.paths != f.named_paths
+                        || ns.workload != f.workload
+                    {
+                        rescanned.insert(f.inode);
                     }
                     ns.name = f.name.clone();
                     ns.kind = f.kind;
@@ -201,7 +227,7 @@ impl Live {
         warnings.append(&mut self.snapshot.warnings);
         self.snapshot.warnings = warnings;
         self.discovery = d;
-        (new, by_rename)
+        (new, by_rename, rescanned)
     }
 
     /// Runs the jobs on dedicated threads that enter the namespaces.

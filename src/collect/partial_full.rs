@@ -31,7 +31,11 @@ impl Live {
             .collect();
         let mut changed = BTreeSet::new();
         let mut renamed = false;
+        // The generations recorded stay true: a ruleset whose generation has not moved since
+        // is the one just read (and an inode new to the model has none).
+        let fw_gen = std::mem::take(&mut self.fw_gen);
         *self = fresh;
+        self.fw_gen = fw_gen;
         for ns in &mut self.snapshot.namespaces {
             match held.remove(&ns.inode) {
                 Some(old) if same(&old, ns) => *ns = old,
@@ -40,6 +44,7 @@ impl Live {
                     changed.insert(ns.inode);
                 }
                 None => {
+                    self.fw_gen.remove(&ns.inode);
                     changed.insert(ns.inode);
                 }
             }

@@ -276,6 +276,19 @@ fn fill_socket_owners(namespaces: &mut [Namespace]) {
 /// Most namespaces see the host's files: read each distinct (root, override) once, all at
 /// once and within a time limit (a container's root may never answer).
 fn fill_dns_files(namespaces: &mut [Namespace], discovery: &Discovery) {
+    let read = read_dns_files(namespaces, discovery);
+    for (ns, dns) in namespaces.iter_mut().zip(read) {
+        if dns.is_some() {
+            ns.dns = dns;
+        }
+    }
+}
+
+/// The DNS files each namespace sees (`None` for one gone), in `discovery`'s order.
+pub(super) fn read_dns_files(
+    namespaces: &[Namespace],
+    discovery: &Discovery,
+) -> Vec<Option<DnsFiles>> {
     let keys: Vec<Option<(PathBuf, Option<PathBuf>)>> = namespaces
         .iter()
         .zip(&discovery.namespaces)
@@ -287,20 +300,21 @@ fn fill_dns_files(namespaces: &mut [Namespace], discovery: &Discovery) {
             Some((found.root.clone(), over.map(|d| d.to_path_buf())))
         })
         .collect();
+    // By a set: a node's pods each have their own /etc/netns override, and a list's
+    // `contains` compared paths component by component, quadratically.
+    let mut seen: HashSet<&(PathBuf, Option<PathBuf>)> = HashSet::new();
     let mut distinct: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for key in keys.iter().flatten() {
-        if !distinct.contains(key) {
+        if seen.insert(key) {
             distinct.push(key.clone());
         }
     }
     let read = read_all(&distinct, DNS_READ_LIMIT);
     let dns_cache: HashMap<(PathBuf, Option<PathBuf>), DnsFiles> =
         distinct.into_iter().zip(read).collect();
-    for (ns, key) in namespaces.iter_mut().zip(&keys) {
-        if let Some(key) = key {
-            ns.dns = dns_cache.get(key).cloned();
-        }
-    }
+    keys.iter()
+        .map(|key| key.as_ref().and_then(|k| dns_cache.get(k).cloned()))
+        .collect()
 }
 
 /// Drops the namespaces `--ns` did not select (all were read, for the veth peers).

@@ -94,6 +94,92 @@ pub fn list_tables() -> Result<Vec<KernelTable>, NfnlError> {
     }
 }
 
+/// `NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN` and its reply, `NFT_MSG_NEWGEN`.
+const GETGEN: u16 = (10 << 8) | 16;
+const NEWGEN: u16 = (10 << 8) | 15;
+/// `NFTA_GEN_ID`: the ruleset generation, a big-endian u32.
+const NFTA_GEN_ID: u16 = 1;
+
+/// The nftables ruleset generation of the calling thread's namespace: the kernel bumps it
+/// with every committed change to any table, chain, rule or set (iptables-nft's included),
+/// and never for counters. Equal generations mean the same rules, so a periodic re-read can
+/// skip spawning the save tools (`partial_light.rs`). `None` when the kernel has no
+/// nf_tables.
+pub fn generation() -> Result<Option<u32>, NfnlError> {
+    let socket = match Socket::new(NETLINK_NETFILTER) {
+        Ok(s) => s,
+        Err(e) if e.raw_os_error() == Some(libc::EPROTONOSUPPORT) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let seq: u32 = 1;
+    let mut req = Vec::with_capacity(NLMSG_HDRLEN + NFGENMSG_LEN);
+    req.extend_from_slice(&((NLMSG_HDRLEN + NFGENMSG_LEN) as u32).to_ne_bytes());
+    req.extend_from_slice(&GETGEN.to_ne_bytes());
+    req.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    req.extend_from_slice(&seq.to_ne_bytes());
+    req.extend_from_slice(&0u32.to_ne_bytes());
+    req.extend_from_slice(&[0, 0, 0, 0]);
+    socket.send(&req, 0)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    // One reply (no ACK was asked for); a few tries in case of a stray message.
+    for _ in 0..4 {
+        buf.clear();
+        if socket.recv(&mut buf, 0)? == 0 {
+            break;
+        }
+        match parse_gen(&buf, seq) {
+            Some(Ok(g)) => return Ok(Some(g)),
+            Some(Err(code)) if code == -libc::EOPNOTSUPP || code == -libc::EPROTONOSUPPORT => {
+                return Ok(None)
+            }
+            Some(Err(code)) => return Err(NfnlError::Kernel(code)),
+            None => {}
+        }
+    }
+    Err(NfnlError::Kernel(-libc::EIO))
+}
+
+/// The generation in a NEWGEN reply to `seq` (or the kernel's error code), if `buf` holds one.
+fn parse_gen(buf: &[u8], seq: u32) -> Option<Result<u32, i32>> {
+    let mut off = 0;
+    while off + NLMSG_HDRLEN <= buf.len() {
+        let len = u32_at(buf, off)? as usize;
+        let ty = u16_at(buf, off + 4)?;
+        let msg_seq = u32_at(buf, off + 8)?;
+        if len < NLMSG_HDRLEN || off + len > buf.len() {
+            return None;
+        }
+        let body = &buf[off + NLMSG_HDRLEN..off + len];
+        if msg_seq == seq {
+            match ty {
+                NLMSG_ERROR => {
+                    let code = body.get(0..4).and_then(|b| b.try_into().ok());
+                    return Some(Err(code.map(i32::from_ne_bytes).unwrap_or(-libc::EIO)));
+                }
+                NEWGEN => {
+                    let mut at = NFGENMSG_LEN;
+                    while at + 4 <= body.len() {
+                        let alen = u16_at(body, at)? as usize;
+                        let aty = u16_at(body, at + 2)? & NLA_TYPE_MASK;
+                        if alen < 4 || at + alen > body.len() {
+                            break;
+                        }
+                        if aty == NFTA_GEN_ID && alen >= 8 {
+                            let raw: [u8; 4] = body[at + 4..at + 8].try_into().ok()?;
+                            return Some(Ok(u32::from_be_bytes(raw)));
+                        }
+                        at += align4(alen);
+                    }
+                    return Some(Err(-libc::EIO));
+                }
+                _ => {}
+            }
+        }
+        off += align4(len);
+    }
+    None
+}
+
 #[derive(Debug, PartialEq)]
 enum Batch {
     More,
@@ -204,6 +290,26 @@ mod tests {
             b.push(0);
         }
         b
+    }
+
+    #[test]
+    fn parses_a_generation_reply_and_errors() {
+        let mut body = vec![0, 0, 0, 0];
+        body.extend_from_slice(&8u16.to_ne_bytes());
+        body.extend_from_slice(&NFTA_GEN_ID.to_ne_bytes());
+        body.extend_from_slice(&0x0102_0304u32.to_be_bytes());
+        assert_eq!(parse_gen(&msg(NEWGEN, 1, &body), 1), Some(Ok(0x0102_0304)));
+        // Another request's reply is not ours; a cut message is nothing.
+        assert_eq!(parse_gen(&msg(NEWGEN, 2, &body), 1), None);
+        let whole = msg(NEWGEN, 1, &body);
+        assert_eq!(parse_gen(&whole[..whole.len() - 6], 1), None);
+        let err = msg(NLMSG_ERROR, 1, &(-libc::EPERM).to_ne_bytes());
+        assert_eq!(parse_gen(&err, 1), Some(Err(-libc::EPERM)));
+        // A NEWGEN without the attribute is an error, not generation 0.
+        assert_eq!(
+            parse_gen(&msg(NEWGEN, 1, &[0, 0, 0, 0]), 1),
+            Some(Err(-libc::EIO))
+        );
     }
 
     #[test]

@@ -115,6 +115,9 @@ impl Collector {
         // copy whatever happened to it.
         let asked = touched.asked;
         let read = match self.live.as_mut() {
+            // The periodic refresh: only what has no event (`partial_light.rs`), the whole
+            // node every few minutes. Events folded into the same batch are read first.
+            Some(l) if !asked && touched.full => l.refresh_periodic(touched).map(Some),
             Some(l) if !asked => l.refresh(touched).map(Some),
             _ => Live::read(&Options::default()).map(|l| {
                 self.live = Some(l);
@@ -238,7 +241,8 @@ pub fn apply(plan: crate::plan::Plan, tx: Sender<Msg>) {
             Err(e) => strings::not_applied(&e),
         };
         let _ = tx.send(Msg::Status(msg));
-        let _ = tx.send(Msg::Changed(Touched::full()));
+        // Read whole, as `r` does: a plan may change what has no event (firewall, sysctls).
+        let _ = tx.send(Msg::Changed(Touched::asked()));
     });
 }
 

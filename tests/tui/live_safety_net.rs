@@ -190,3 +190,180 @@ fn a_renamed_namespace_is_a_patch() {
         }
     });
 }
+
+/// A process holding a listener in a namespace, killed when dropped (also on a failure).
+struct Listener(std::process::Child);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a TCP listener on `port` in namespace `ns` and waits until it listens.
+fn listen(ns: &str, port: u16) -> Listener {
+    let code = format!(
+        "import socket,time\ns=socket.socket()\ns.bind(('0.0.0.0',{port}))\ns.listen()\n\
+         print('up',flush=True)\ntime.sleep(600)"
+    );
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", ns, "python3", "-c", &code])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut l = Listener(child);
+    let mut line = String::new();
+    let out = l.0.stdout.as_mut().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line)
+        .expect("the listener says it is up");
+    l
+}
+
+/// `model` equals `whole` (a fresh whole read) but for the firewalls; else names what
+/// differs in namespace `name`.
+fn assert_same_but_firewalls(model: &Snapshot, whole: &Snapshot, name: &str) {
+    let (a, b) = (without_firewalls(model), without_firewalls(whole));
+    if a != b {
+        let pick = |v: &serde_json::Value| {
+            let list = v["namespaces"].as_array().unwrap().clone();
+            list.into_iter().find(|n| n["name"] == name)
+        };
+        panic!(
+            "after {name}'s change the model differs from a whole read:\n{:?}\n{:?}",
+            pick(&a),
+            pick(&b)
+        );
+    }
+}
+
+/// The snapshot as `normal` gives it, without the firewalls (whose counters a later read
+/// may see moved) .
+fn without_firewalls(s: &Snapshot) -> serde_json::Value {
+    let mut v = normal(s);
+    for ns in v["namespaces"].as_array_mut().unwrap() {
+        ns["firewall"] = serde_json::Value::Null;
+    }
+    v
+}
+
+/// The periodic refresh between whole reads (`partial_light.rs`) reads only what has no
+/// event: a firewall rule, a listener and a sysctl changed with no watcher running each
+/// reach the model and the UI's copy as a patch of exactly their namespace, equal to a fresh
+/// whole read; nothing changed, it patches nothing.
+#[test]
+fn the_light_refresh_finds_what_has_no_event() {
+    in_world(
+        "live_safety_net::the_light_refresh_finds_what_has_no_event",
+        || {
+            host_bridge();
+            (0..3).for_each(add_pod);
+            let opts = Options::default();
+            let mut live = Live::read(&opts).unwrap();
+            let mut app = ui_of(&live);
+            until_quiet(&mut live, &mut app);
+            let inode = |l: &Live, name: &str| {
+                let ns = l.snapshot.namespaces.iter().find(|n| n.name == name);
+                ns.expect("namespace").inode
+            };
+            let quiet = live.refresh_periodic(Touched::full()).unwrap();
+            assert!(quiet.is_empty(), "nothing changed, yet {quiet:?}");
+            let has_rule = |l: &Live| {
+                let ns = l
+                    .snapshot
+                    .namespaces
+                    .iter()
+                    .find(|n| n.name == "p1")
+                    .unwrap();
+                let fw = ns.firewall.as_ref().expect("p1's firewall");
+                fw.iptables
+                    .iter()
+                    .flat_map(|t| &t.chains)
+                    .flat_map(|c| &c.rules)
+                    .any(|r| r.raw.contains("--dport 7 ") && r.raw.contains("DROP"))
+            };
+            assert!(!has_rule(&live));
+            let mut listener = None;
+            let steps: [(&str, &[&str]); 3] = [
+                (
+                    "p1",
+                    &[
+                        "ip", "netns", "exec", "p1", "iptables", "-A", "INPUT", "-p", "tcp",
+                        "--dport", "7", "-j", "DROP",
+                    ],
+                ),
+                ("p2", &[]),
+                (
+                    "p0",
+                    &[
+                        "ip",
+                        "netns",
+                        "exec",
+                        "p0",
+                        "sysctl",
+                        "-qw",
+                        "net.ipv4.ip_forward=1",
+                    ],
+                ),
+            ];
+            for (name, argv) in steps {
+                if argv.is_empty() {
+                    listener = Some(listen(name, 7070));
+                } else {
+                    sh(argv);
+                }
+                let want: BTreeSet<u64> = [inode(&live, name)].into();
+                let changed = live.refresh_periodic(Touched::full()).unwrap();
+                assert_eq!(changed, want, "{name} {argv:?}: only {name} differs");
+                assert_eq!(live.read_whole(), &want, "its patch carries its parts");
+                send(&mut app, &live, &changed);
+                assert_ui_equals_model(&app, &live, name);
+                let full = collect::snapshot(&opts).unwrap();
+                assert_same_but_firewalls(&live.snapshot, &full, name);
+            }
+            assert!(has_rule(&live), "the rule reached the model");
+            let p2 = live
+                .snapshot
+                .namespaces
+                .iter()
+                .find(|n| n.name == "p2")
+                .unwrap();
+            let s = p2
+                .sockets
+                .iter()
+                .find(|s| s.port == 7070)
+                .expect("the listener");
+            assert!(!s.processes.is_empty(), "its holder is named");
+            assert!(live.refresh_periodic(Touched::full()).unwrap().is_empty());
+            drop(listener);
+        },
+    );
+}
+
+/// The nftables generation the light refresh trusts: moved by a rule change (iptables-nft
+/// included), not by packets counted.
+#[test]
+fn the_ruleset_generation_moves_with_rules_not_counters() {
+    in_world(
+        "live_safety_net::the_ruleset_generation_moves_with_rules_not_counters",
+        || {
+            use netlens::firewall::nfnetlink::generation;
+            sh(&["ip", "link", "set", "lo", "up"]);
+            let g0 = generation().unwrap().expect("nf_tables");
+            sh(&[
+                "iptables", "-A", "INPUT", "-i", "lo", "-p", "icmp", "-j", "ACCEPT",
+            ]);
+            let g1 = generation().unwrap().unwrap();
+            assert_ne!(g0, g1, "a rule added moves the generation");
+            sh(&["ping", "-c", "2", "-i", "0.2", "-W", "1", "127.0.0.1"]);
+            let counted = sh(&["iptables", "-v", "-n", "-L", "INPUT"]);
+            assert!(
+                !counted.contains(" 0     0 ACCEPT"),
+                "the rule counted: {counted}"
+            );
+            assert_eq!(generation().unwrap(), Some(g1), "counters do not move it");
+            sh(&["nft", "add", "table", "inet", "nltest"]);
+            assert_ne!(generation().unwrap(), Some(g1), "nft moves it too");
+        },
+    );
+}
