@@ -22,6 +22,14 @@ pub(crate) fn sort_namespaces(snap: &mut Snapshot) {
 
 impl App {
     /// Namespaces with a hit of the `/` search (all without one), in snapshot order.
+    /// The first namespace the list shows: the list scrolls from the top just far enough
+    /// to show the selected one (as ratatui's list from a fresh state). The view builds only
+    /// the rows from here that fit, and a click counts from here.
+    pub(crate) fn ns_list_start(&self) -> usize {
+        let height = usize::from(self.areas.namespaces.height.saturating_sub(2)).max(1);
+        self.ns_selected.saturating_sub(height - 1)
+    }
+
     pub fn visible_namespaces(&self) -> Vec<&Namespace> {
         let Some(snap) = &self.snapshot else {
             return Vec::new();
@@ -127,7 +135,7 @@ impl App {
         } else if inside(areas.namespaces) {
             self.focus = Focus::Namespaces;
             // One line of border at the top.
-            let i = (row.saturating_sub(areas.namespaces.y + 1)) as usize;
+            let i = self.ns_list_start() + (row.saturating_sub(areas.namespaces.y + 1)) as usize;
             if i < self.visible_namespaces().len() && i != self.ns_selected {
                 self.ns_selected = i;
                 self.reset_rows();

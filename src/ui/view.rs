@@ -150,9 +150,15 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
     let block = border(app, app.focus == Focus::Namespaces, title);
     let theme = app.theme;
     let inner = usize::from(app.areas.namespaces.width.saturating_sub(2));
-    let items: Vec<ListItem> = app
-        .visible_namespaces()
+    // Only the rows that fit are built: a node's thousand namespaces each looked through
+    // every finding for their `!` on every frame. The window is the one the list would
+    // scroll to from the top (the selected row last when it is below the fold).
+    let shown = app.visible_namespaces();
+    let height = usize::from(app.areas.namespaces.height.saturating_sub(2)).max(1);
+    let start = app.ns_list_start().min(shown.len());
+    let items: Vec<ListItem> = shown[start..]
         .iter()
+        .take(height)
         .map(|ns| {
             let (problem, changed) = ns_marker(app, ns);
             let room = inner.saturating_sub(problem.width() + changed.width());
@@ -163,7 +169,7 @@ fn draw_namespaces(f: &mut Frame, app: &App) {
             ]))
         })
         .collect();
-    let mut state = ListState::default().with_selected(Some(app.ns_selected));
+    let mut state = ListState::default().with_selected(Some(app.ns_selected - start));
     let list = List::new(items)
         .block(block)
         .highlight_style(theme.selected());
@@ -327,5 +333,79 @@ mod ns_label_tests {
         let label = ns_label(&evil);
         assert!(!label.chars().any(char::is_control), "{label:?}");
         assert!(label.starts_with("c3"), "{label:?}");
+    }
+}
+
+#[cfg(test)]
+mod ns_list_tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::{List, ListItem, ListState};
+    use ratatui::Terminal;
+
+    use super::{draw_namespaces, ns_label_in, ns_marker};
+    use crate::diagnose::node_fixture::{node_snapshot, NodeShape};
+    use crate::ui::keymap::Action;
+    use crate::ui::test_support::live;
+
+    /// The namespace pane as text.
+    fn pane(area: Rect, draw: impl FnOnce(&mut ratatui::Frame)) -> Vec<String> {
+        let mut t = Terminal::new(TestBackend::new(area.x + area.width, area.y + area.height))
+            .expect("terminal");
+        let frame = t.draw(draw).expect("draw");
+        let buf = frame.buffer;
+        (area.y..area.y + area.height)
+            .map(|y| {
+                (area.x..area.x + area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Building only the rows that fit shows what ratatui shows scrolling the whole list
+    /// (the oracle: every row built, a fresh state), wherever the selection is; and a
+    /// click lands on the namespace drawn on the clicked line.
+    #[test]
+    fn the_windowed_list_is_the_whole_list_scrolled() {
+        let mut app = live(node_snapshot(NodeShape::pods(300)));
+        let area = app.areas.namespaces;
+        let n = app.visible_namespaces().len();
+        assert!(n > 300 && usize::from(area.height) < 100, "{n} in {area:?}");
+        for sel in [0, 1, 25, 26, 27, 150, n - 2, n - 1] {
+            app.ns_selected = sel;
+            let got = pane(area, |f| draw_namespaces(f, &app));
+            let want = pane(area, |f| {
+                let inner = usize::from(area.width.saturating_sub(2));
+                let items: Vec<ListItem> = app
+                    .visible_namespaces()
+                    .iter()
+                    .map(|ns| {
+                        let (p, c) = ns_marker(&app, ns);
+                        ListItem::new(format!("{p}{c}{}", ns_label_in(ns, inner - 2)))
+                    })
+                    .collect();
+                let block = super::border(&app, true, super::strings::TITLE_NAMESPACES.into());
+                let mut state = ListState::default().with_selected(Some(sel));
+                let list = List::new(items)
+                    .block(block)
+                    .highlight_style(app.theme.selected());
+                f.render_stateful_widget(list, area, &mut state);
+            });
+            assert_eq!(got, want, "selected {sel}");
+            // A click on the third line of rows selects the namespace drawn there.
+            let row = area.y + 1 + 2;
+            let drawn = got[usize::from(row - area.y)].trim_matches(['│', ' ', '!', '*']);
+            app.update(Action::Click {
+                column: area.x + 2,
+                row,
+            });
+            let picked = app.visible_namespaces()[app.ns_selected];
+            let label = ns_label_in(picked, usize::from(area.width) - 4);
+            assert!(
+                drawn.starts_with(label.trim()),
+                "{drawn:?} vs {label:?} (selected {sel})"
+            );
+        }
     }
 }
