@@ -19,15 +19,27 @@ use crate::model::{ListeningSocket, ProcessRef};
 use crate::netlink::NlSocket;
 
 /// Lists listening sockets of the calling thread's namespace.
+///
+/// A protocol the namespace holds no socket of is not dumped: each dump walks the kernel's
+/// table for the whole machine (every namespace's sockets; UDP's whole hash), so on a node
+/// a thousand pods' dumps cost more than everything else about their sockets. The
+/// namespace's own counts (`/proc/thread-self/net/sockstat`, `sockstat6`: sockets hashed,
+/// which every listening or bound one is) say which are empty; unreadable, all are dumped.
 pub fn read_listening() -> io::Result<Vec<ListeningSocket>> {
     let mut sock = NlSocket::open_protocol(NETLINK_SOCK_DIAG)?;
+    let counts = in_use();
     let mut out = Vec::new();
+    let mut asked = 0;
     for (family, protocol, proto) in [
         (AF_INET, IPPROTO_TCP, "tcp"),
         (AF_INET6, IPPROTO_TCP, "tcp6"),
         (AF_INET, IPPROTO_UDP, "udp"),
         (AF_INET6, IPPROTO_UDP, "udp6"),
     ] {
+        if counts.as_ref().is_some_and(|c| c.get(proto) == Some(&0)) {
+            continue;
+        }
+        asked += 1;
         let tcp = protocol == IPPROTO_TCP;
         let req = SockDiagMessage::InetRequest(InetRequest {
             family,
@@ -49,7 +61,7 @@ pub fn read_listening() -> io::Result<Vec<ListeningSocket>> {
         // udp_diag may be missing while inet_diag works: keep what the other protocols gave.
         let replies = match sock.exchange(req, NLM_F_REQUEST | NLM_F_DUMP) {
             Ok(r) => r,
-            Err(e) if out.is_empty() && proto == "tcp" => return Err(e),
+            Err(e) if out.is_empty() && asked == 1 => return Err(e),
             Err(_) => continue,
         };
         for reply in replies {
@@ -71,6 +83,30 @@ pub fn read_listening() -> io::Result<Vec<ListeningSocket>> {
     }
     out.sort_by(|a, b| (&a.proto, a.port, a.address).cmp(&(&b.proto, b.port, b.address)));
     Ok(out)
+}
+
+/// Sockets in use per protocol (`tcp`, `tcp6`, `udp`, `udp6`) in the calling thread's
+/// namespace, if both files read.
+fn in_use() -> Option<HashMap<&'static str, u64>> {
+    let v4 = fs::read_to_string("/proc/thread-self/net/sockstat").ok()?;
+    let v6 = fs::read_to_string("/proc/thread-self/net/sockstat6").ok()?;
+    parse_in_use(&v4, &v6)
+}
+
+/// The `inuse` counts of `sockstat` and `sockstat6`; `None` unless all four are there.
+fn parse_in_use(v4: &str, v6: &str) -> Option<HashMap<&'static str, u64>> {
+    let count = |text: &str, label: &str| {
+        text.lines().find_map(|l| {
+            let rest = l.strip_prefix(label)?.strip_prefix(": inuse ")?;
+            rest.split_whitespace().next()?.parse::<u64>().ok()
+        })
+    };
+    Some(HashMap::from([
+        ("tcp", count(v4, "TCP")?),
+        ("udp", count(v4, "UDP")?),
+        ("tcp6", count(v6, "TCP6")?),
+        ("udp6", count(v6, "UDP6")?),
+    ]))
 }
 
 /// Maps socket inodes to the processes holding them by reading `/proc/*/fd` once for all
@@ -128,4 +164,22 @@ pub fn socket_owners(wanted: &HashSet<u64>) -> HashMap<u64, Vec<ProcessRef>> {
         }
     }
     owners
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_in_use;
+
+    #[test]
+    fn reads_the_in_use_counts_of_both_files() {
+        let v4 = "sockets: used 13\nTCP: inuse 3 orphan 0 tw 1 alloc 557 mem 202\n\
+                  UDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\n";
+        let v6 = "TCP6: inuse 0\nUDP6: inuse 2\nUDPLITE6: inuse 0\n";
+        let c = parse_in_use(v4, v6).expect("counts");
+        assert_eq!((c["tcp"], c["udp"], c["tcp6"], c["udp6"]), (3, 0, 0, 2));
+        // UDPLITE is not UDP; a file without a count gates nothing.
+        let lite_only = "TCP: inuse 0\nUDPLITE: inuse 4\n";
+        assert_eq!(parse_in_use(lite_only, v6), None);
+        assert_eq!(parse_in_use(v4, "TCP6: inuse x\nUDP6: inuse 0\n"), None);
+    }
 }

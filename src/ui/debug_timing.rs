@@ -73,6 +73,7 @@ impl Log {
             log: self,
             line: what.unwrap_or_default(),
             at: Instant::now(),
+            cpu_at: self.on().then(process_cpu),
         }
     }
 }
@@ -82,6 +83,21 @@ pub struct Clock<'a> {
     log: &'a Log,
     line: String,
     at: Instant,
+    /// The process's CPU time when the clock started (with the log on).
+    cpu_at: Option<std::time::Duration>,
+}
+
+/// User + system time of the whole process (every thread) so far.
+fn process_cpu() -> std::time::Duration {
+    let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF);
+    u.map(|u| {
+        let t = |v: nix::sys::time::TimeVal| {
+            std::time::Duration::from_secs(v.tv_sec() as u64)
+                + std::time::Duration::from_micros(v.tv_usec() as u64)
+        };
+        t(u.user_time()) + t(u.system_time())
+    })
+    .unwrap_or_default()
 }
 
 impl Clock<'_> {
@@ -91,6 +107,15 @@ impl Clock<'_> {
             let ms = self.at.elapsed().as_secs_f64() * 1000.0;
             self.line.push_str(&format!(" {name}={ms:.2}ms"));
             self.at = Instant::now();
+        }
+    }
+
+    /// Adds the CPU time the whole process used since the clock started (`cpu=`): the
+    /// read's worker threads included, and whatever the other threads did meanwhile.
+    pub fn cpu(&mut self) {
+        if let Some(at) = self.cpu_at {
+            let ms = process_cpu().saturating_sub(at).as_secs_f64() * 1000.0;
+            self.line.push_str(&format!(" cpu={ms:.1}ms"));
         }
     }
 

@@ -125,6 +125,7 @@ impl Collector {
             }),
         };
         clock.lap("read");
+        clock.cpu();
         let changed = match read {
             Ok(changed) => changed,
             Err(e) => return tx.send(Msg::LoadFailed(e.to_string())).is_ok(),

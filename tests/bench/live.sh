@@ -62,13 +62,13 @@ done
 host_events() { wc -l < "$OUT/mon.host"; }
 pod_events() { cat "$OUT"/mon.pod* | wc -l; }
 
-tmux -L "$SOCK" new-session -d -x 200 -y 50 "exec $BIN"
+tmux -L "$SOCK" new-session -d -x 200 -y 50 "exec $BIN 2> $OUT/netlens.stderr"
 PID=$(tmux -L "$SOCK" display -p '#{pane_pid}')
 screen() { tmux -L "$SOCK" capture-pane -p; }
 VETH=$(nw_veth 0)
 t0=$EPOCHREALTIME
 until screen | grep -q " $VETH "; do
-    kill -0 "$PID" || { echo "netlens exited" >&2; exit 1; }
+    kill -0 "$PID" || { echo "netlens exited: $(tail -5 "$OUT/netlens.stderr")" >&2; exit 1; }
     if awk -v a="$t0" -v b="$EPOCHREALTIME" -v m="${FIRST_FRAME_TIMEOUT:-300}" 'BEGIN{exit !(b - a > m)}'; then
         echo "live: $VETH not on screen after ${FIRST_FRAME_TIMEOUT:-300} s; the screen:" >&2
         screen >&2

@@ -120,3 +120,62 @@ fn listening_sockets_and_processes_per_namespace() {
         },
     );
 }
+
+/// One socket of each kind (TCP, TCP over IPv6, UDP, UDP over IPv6), each alone in its
+/// namespace, and one namespace with none: netlens skips dumping a protocol a namespace
+/// holds no socket of (its sockstat counts), so each must still list exactly what `ss` lists
+/// there, by port and protocol.
+#[test]
+fn a_namespace_with_one_kind_of_socket_lists_it() {
+    in_world(
+        "snapshot_sockets::a_namespace_with_one_kind_of_socket_lists_it",
+        || {
+            let kinds = [
+                ("sk-tcp", "AF_INET", "SOCK_STREAM", "0.0.0.0", "tcp"),
+                ("sk-tcp6", "AF_INET6", "SOCK_STREAM", "::", "tcp6"),
+                ("sk-udp", "AF_INET", "SOCK_DGRAM", "0.0.0.0", "udp"),
+                ("sk-udp6", "AF_INET6", "SOCK_DGRAM", "::", "udp6"),
+            ];
+            sh(&["ip", "netns", "add", "sk-none"]);
+            let mut children = Vec::new();
+            for (k, (name, family, kind, addr, _)) in kinds.iter().enumerate() {
+                sh(&["ip", "netns", "add", name]);
+                sh(&["ip", "-n", name, "link", "set", "lo", "up"]);
+                let listen = if *kind == "SOCK_STREAM" {
+                    "s.listen()\n"
+                } else {
+                    ""
+                };
+                let code = format!(
+                    "import socket,time\ns=socket.socket(socket.{family},socket.{kind})\n\
+                     s.bind(('{addr}',{}))\n{listen}time.sleep(600)",
+                    7100 + k
+                );
+                children.push(spawn_in(name, &["python3", "-c", &code]));
+            }
+            let _reaper = Reaper(children);
+            for (name, _, kind, ..) in &kinds {
+                let flag = if *kind == "SOCK_STREAM" {
+                    "-ltn"
+                } else {
+                    "-lun"
+                };
+                wait_for_ss(name, &[flag]);
+            }
+            let snap = snapshot_json(&[]);
+            for (k, (name, .., proto)) in kinds.iter().enumerate() {
+                let got: Vec<(String, u16)> = ns(&snap, name)
+                    .sockets
+                    .iter()
+                    .map(|s| (s.proto.clone(), s.port))
+                    .collect();
+                assert_eq!(got, [(proto.to_string(), 7100 + k as u16)], "{name}");
+                // The oracle: `ss` dumps every protocol.
+                let ss = ns_sh(name, &["ss", "-Hlnut"]);
+                assert_eq!(ss.lines().count(), 1, "{name}: {ss}");
+                assert!(ss.contains(&format!(":{}", 7100 + k)), "{name}: {ss}");
+            }
+            assert!(ns(&snap, "sk-none").sockets.is_empty());
+        },
+    );
+}
