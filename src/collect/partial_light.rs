@@ -1,5 +1,6 @@
 //! The live model's periodic refresh of what has no kernel event: sysctls the netconf
-//! events do not cover (bridge-nf-call-*, ARP, conntrack counts), listening sockets, the
+//! events do not cover (bridge-nf-call-*, ARP, conntrack counts; forwarding and rp_filter
+//! come as netconf events), listening sockets, the
 //! firewall and the DNS files. Links, addresses, routes, neighbours and rules come with
 //! events (and a lost batch, ENOBUFS, re-reads its namespace whole), so reading them again
 //! every minute bought nothing but cost: at 1000 pods the whole read was most of an idle
@@ -26,7 +27,6 @@ use super::{sockets, sysctl};
 use crate::firewall::nfnetlink;
 use crate::model::firewall::Firewall;
 use crate::model::{ListeningSocket, NsStatus, Sysctls};
-use crate::netlink::RtSocket;
 use crate::netns::discover::discover;
 
 /// How often the periodic refresh reads the whole node instead (see the module doc).
@@ -87,9 +87,8 @@ impl Live {
                 return None;
             }
             let ns = &namespaces[i];
-            let mut sock = RtSocket::open().ok();
-            let sysctls = sysctl::read_sysctls(sock.as_mut(), &ns.links, probe);
-            drop(sock);
+            let mut sysctls = ns.sysctls.clone();
+            sysctl::refresh_eventless(&mut sysctls, &ns.links, probe);
             let sockets = sockets::read_listening().ok();
             let (firewall, generation) = if firewall {
                 read_firewall(gens.get(&ns.inode).copied())

@@ -54,10 +54,33 @@ impl HostProbe {
 
 pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProbe) -> Sysctls {
     let mut s = Sysctls::default();
+    read_eventless(&mut s, links, probe);
+    read_netconf(&mut s, sock, links);
+    s
+}
+
+/// Reads again into `s` the sysctls no netlink event reports (bridge-nf-call-*, ARP
+/// answering, conntrack counts), leaving the netconf ones (forwarding, rp_filter), whose
+/// changes come as events, as they are: the live model's periodic refresh
+/// (`partial_light.rs`), without a netconf dump per namespace (the host's names every link).
+pub fn refresh_eventless(s: &mut Sysctls, links: &[Link], probe: HostProbe) {
+    let fresh = Sysctls {
+        ip_forward: s.ip_forward,
+        ipv6_forwarding: s.ipv6_forwarding,
+        rp_filter_all: s.rp_filter_all,
+        rp_filter_default: s.rp_filter_default,
+        rp_filter: std::mem::take(&mut s.rp_filter),
+        ..Sysctls::default()
+    };
+    *s = fresh;
+    read_eventless(s, links, probe);
+}
+
+fn read_eventless(s: &mut Sysctls, links: &[Link], probe: HostProbe) {
     if links.iter().any(|l| l.kind == LinkKind::Bridge) {
         s.bridge_nf_call_iptables = read_num("/proc/sys/net/bridge/bridge-nf-call-iptables");
         s.bridge_nf_call_ip6tables = read_num("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
-        read_arp(&mut s, links);
+        read_arp(s, links);
     }
     if probe.conntrack_loaded && probe.ctnetlink_present {
         if let Ok(ct) = conntrack::stats() {
@@ -73,6 +96,9 @@ pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProb
     if probe.conntrack_loaded {
         s.conntrack_insert_failed = conntrack::insert_failed();
     }
+}
+
+fn read_netconf(s: &mut Sysctls, sock: Option<&mut NlSocket>, links: &[Link]) {
     let conf = sock.and_then(|sock| netconf::dump(sock).ok());
     match conf {
         Some(conf) => {
@@ -96,7 +122,6 @@ pub fn read_sysctls(sock: Option<&mut NlSocket>, links: &[Link], probe: HostProb
             s.rp_filter_default = read_num("/proc/sys/net/ipv4/conf/default/rp_filter");
         }
     }
-    s
 }
 
 /// ARP answering, which decides whether a frame crossing a bridge reaches an address the
