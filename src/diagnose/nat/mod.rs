@@ -2,7 +2,9 @@
 //! masquerade it, a FORWARD policy of DROP with nothing accepting the traffic the namespace is
 //! a gateway for, and NAT rules left behind for addresses nobody holds any more.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+use crate::model::fast_hash::FxHashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 
@@ -90,7 +92,7 @@ pub(super) fn senders(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
 pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
     let mut set = senders(f, ns);
     for u in f.transit_uses(ns) {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FxHashSet::default();
         let mut todo = vec![(u.from, u.gw, 0)];
         while let Some((m, gw, depth)) = todo.pop() {
             if depth >= 4
@@ -132,7 +134,7 @@ pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
 pub(super) fn compiled<'s>(
     f: &'s Facts,
     ns: &'s Namespace,
-    slot: &'s mut Option<(Compiled, HashSet<IpAddr>)>,
+    slot: &'s mut Option<(Compiled, FxHashSet<IpAddr>)>,
     empty: &'s Firewall,
 ) -> Nf<'s> {
     let fw = ns.firewall.as_ref().unwrap_or(empty);
@@ -145,10 +147,10 @@ pub(super) fn compiled<'s>(
 
 /// A namespace's firewall, compiled, and its own addresses (what `--src-type LOCAL` and the
 /// memo ask about every packet: a node's host holds a link-local per veth, thousands).
-pub(super) type Nf<'s> = (&'s Firewall, &'s Compiled, &'s HashSet<IpAddr>);
+pub(super) type Nf<'s> = (&'s Firewall, &'s Compiled, &'s FxHashSet<IpAddr>);
 
 /// `ns`'s own addresses.
-pub(super) fn local_addrs(ns: &Namespace) -> HashSet<IpAddr> {
+pub(super) fn local_addrs(ns: &Namespace) -> FxHashSet<IpAddr> {
     ns.addresses.iter().map(|a| a.address).collect()
 }
 

@@ -5,8 +5,8 @@
 //! take seconds. Tables are compiled on first use, so a one-off walk pays only for the tables
 //! at its hook.
 
+use crate::model::fast_hash::FxHashMap;
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -32,7 +32,7 @@ pub struct Compiled {
 pub(super) struct CTable {
     /// Which of the firewall's iptables tables this is.
     pub idx: usize,
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
     pub rules: Vec<Vec<CRule>>,
     /// Per chain, per rule: the [`Run`] (index into `runs`) the rule belongs to.
     run_at: Vec<Vec<Option<u32>>>,
@@ -51,7 +51,7 @@ pub(super) struct Run {
     /// Keyed by the packet's source (else its destination).
     pub by_src: bool,
     /// The rules (indexes in the chain, ascending) of each host.
-    at: HashMap<IpAddr, Vec<usize>>,
+    at: FxHashMap<IpAddr, Vec<usize>>,
 }
 
 /// Runs shorter than this are walked rule by rule: the jump saves nothing there.
@@ -161,7 +161,7 @@ impl Compiled {
 
 impl CTable {
     fn new(t: &XtTable, idx: usize, with_runs: bool) -> Self {
-        let mut index = HashMap::with_capacity(t.chains.len());
+        let mut index = FxHashMap::with_capacity_and_hasher(t.chains.len(), Default::default());
         for (i, c) in t.chains.iter().enumerate() {
             // The first chain of a name wins, as a linear search found it.
             index.entry(c.name.clone()).or_insert(i);
@@ -251,7 +251,7 @@ fn find_runs(rules: &[XtRule], cr: &[CRule], runs: &mut Vec<Run>) -> Vec<Option<
             continue;
         }
         let by_src = k == 0;
-        let mut by_host: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+        let mut by_host: FxHashMap<IpAddr, Vec<usize>> = FxHashMap::default();
         for j in i..i + n {
             if let Some(ip) = hosts[j][k] {
                 by_host.entry(ip).or_default().push(j);

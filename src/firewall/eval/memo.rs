@@ -18,12 +18,13 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::rc::Rc;
 
 use super::{Decision, Pkt};
 use crate::firewall::Firewall;
+use crate::model::fast_hash::{Fx, FxBuild};
 
 /// An address test a walk made: rule `-s` or `-d` (table, chain, rule indexes; answered 1
 /// when the address is among the rule's addresses, before negation) or the jump through a
@@ -126,61 +127,6 @@ enum Node {
     /// thousand pods' rules has a thousand answers).
     Test(Tested, HashMap<u32, Node, FxBuild>),
 }
-
-/// A multiply-rotate hasher (the one rustc uses for its own tables): the memo hashes its
-/// own keys and small integers, from no untrusted input, where SipHash's flood resistance
-/// buys nothing and costs most of a look-up.
-#[derive(Default, Clone, Copy)]
-pub(super) struct Fx(u64);
-
-impl Fx {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxBuild = BuildHasherDefault<Fx>;
 
 /// The keys of one hash, each with its tree.
 type Bucket = Vec<(Key, Node)>;
