@@ -9,6 +9,7 @@
 //! `NETLENS_BENCH_SNAPSHOT=FILE` (a `netlens snapshot --json` of a real node, e.g. from
 //! `tests/bench/node_world.sh run 1000 bash -c 'netlens snapshot --json > FILE'`) adds a row
 //! timing `diagnose` on it, with its stages: shapes the fixture does not have show there.
+//! `NETLENS_BENCH_ONLY=healthy` runs only the healthy rows (for a profile of them).
 
 use std::time::{Duration, Instant};
 
@@ -100,6 +101,8 @@ fn main() {
         return;
     }
     let runs = runs();
+    // `NETLENS_BENCH_ONLY=healthy`: the healthy runs alone, for a profile of just them.
+    let only_healthy = std::env::var("NETLENS_BENCH_ONLY").is_ok_and(|v| v == "healthy");
     println!("doctor on a node-shaped snapshot (500 services), {runs} runs each:");
     for pods in sizes() {
         let healthy = node_snapshot(NodeShape::pods(pods));
@@ -108,12 +111,18 @@ fn main() {
             "  {pods:>5} pods, healthy  ({found:>3} findings): {}",
             spread(time(runs, || diagnose::diagnose(&healthy)))
         );
+        if only_healthy {
+            continue;
+        }
         let broken = faulted(pods);
         let found = diagnose::diagnose(&broken).len();
         println!(
             "  {pods:>5} pods, 3 faults ({found:>3} findings): {}",
             spread(time(runs, || diagnose::diagnose(&broken)))
         );
+    }
+    if only_healthy {
+        return;
     }
     println!("\neach stage at 1000 pods, healthy (median of {runs}):");
     stages(runs, &node_snapshot(NodeShape::pods(1000)));
