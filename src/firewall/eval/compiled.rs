@@ -76,6 +76,10 @@ pub(super) struct CRule {
     /// Lower-cased, as `proto_is` compares.
     pub proto: Option<(String, bool)>,
     pub dport: Option<(Vec<(u16, u16)>, bool)>,
+    /// Positions in the rule's `matches` of the options `matches_but_src` reads one by one
+    /// (every option but those above and those that match everything): a kube-proxy rule's
+    /// `-m comment --comment …` was compared with each parsed option name per rule per walk.
+    pub rest: Vec<usize>,
 }
 
 impl Compiled {
@@ -279,6 +283,7 @@ pub(super) fn compile_rule(r: &XtRule) -> CRule {
             .as_ref()
             .map(|c| (c.value.to_ascii_lowercase(), c.negated)),
         dport: r.dport.as_ref().map(|c| (ports(&c.value), c.negated)),
+        rest: super::matches::read_one_by_one(r),
     }
 }
 
