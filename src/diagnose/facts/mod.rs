@@ -21,6 +21,7 @@ use crate::firewall::eval::Compiled;
 use crate::model::{Link, LinkIndex, Namespace, NsStatus, Snapshot};
 
 mod held;
+mod kept;
 mod policy;
 mod reach;
 mod routes;
@@ -29,6 +30,7 @@ mod routes_tests;
 mod segments;
 mod transit;
 
+pub use kept::KeptFirewalls;
 pub use policy::{lookup_by_rules, Checked, Policy};
 pub use routes::{
     default_route, gateway_routes, is_private, lookup, route_dst, route_gw, show_dst, subnet,
@@ -98,6 +100,9 @@ pub struct Facts<'a> {
     donor: Option<Donor<'a>>,
     /// Per namespace index: its own addresses, as a set (see `local_addrs`).
     locals: Vec<OnceCell<FxHashSet<std::net::IpAddr>>>,
+    /// Per namespace index given a kept compiled firewall: how many updates have reused it
+    /// (see `kept.rs`).
+    reuses: FxHashMap<usize, u32>,
     /// Per namespace index: its IPv4 routes, set apart once (see [`Facts::route_to`]).
     v4: Vec<OnceCell<routes::V4Routes>>,
 }
@@ -186,6 +191,7 @@ impl<'a> Facts<'a> {
             donor: None,
             locals: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
             v4: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
+            reuses: Default::default(),
         };
         facts.build_lookups();
         facts.build_segments();

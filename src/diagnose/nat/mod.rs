@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::model::fast_hash::FxHashSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use ipnet::Ipv4Net;
 
@@ -169,7 +169,7 @@ pub(super) fn postrouted(
     to: (Ipv4Addr, &str),
     port: (&str, u16),
     ct: &'static str,
-) -> Option<Rc<Decision>> {
+) -> Option<Arc<Decision>> {
     let mut pkt = packet(from, to, port, ct);
     let d = through_forward(fw, &mut pkt)?;
     let (Verdict::Accept, Some(mark)) = (&d.verdict, d.mark) else {
@@ -194,7 +194,7 @@ pub(super) fn forward_only(
     to: (Ipv4Addr, &str),
     port: (&str, u16),
     ct: &'static str,
-) -> Option<Rc<Decision>> {
+) -> Option<Arc<Decision>> {
     through_forward(fw, &mut packet(from, to, port, ct))
 }
 
@@ -220,7 +220,7 @@ fn packet(
 
 /// PREROUTING, then FORWARD with the mark PREROUTING left and the out interface (`pkt`
 /// leaves with both). `None` when the packet does not reach FORWARD.
-fn through_forward((fw, c, locals): Nf, (pkt, oif): &mut (Pkt, String)) -> Option<Rc<Decision>> {
+fn through_forward((fw, c, locals): Nf, (pkt, oif): &mut (Pkt, String)) -> Option<Arc<Decision>> {
     let is_local = |ip: IpAddr| locals.contains(&ip);
     // A reply is not DNATed again: conntrack undid the NAT before FORWARD.
     let pre_tables: &[&str] = if pkt.ct == "NEW" {

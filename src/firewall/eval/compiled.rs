@@ -8,7 +8,7 @@
 use crate::model::fast_hash::FxHashMap;
 use std::cell::OnceCell;
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -132,7 +132,7 @@ impl Compiled {
         chain: &str,
         pkt: &Pkt,
         is_local: &dyn Fn(IpAddr) -> bool,
-    ) -> Rc<Decision> {
+    ) -> Arc<Decision> {
         assert_eq!(self.tables.len(), fw.iptables.len(), "not this firewall's");
         let memo = self.memo.get_or_init(|| Memo::new(fw));
         memo.get(

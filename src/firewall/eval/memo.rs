@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{Decision, Pkt};
 use crate::firewall::Firewall;
@@ -121,8 +121,9 @@ enum Node {
     /// Where a walk is being added.
     Empty,
     /// Shared, not cloned, with each look-up: a verdict holds the rule's text, and the doctor
-    /// recalls tens of thousands of decisions a run.
-    Decided(Rc<Decision>),
+    /// recalls tens of thousands of decisions a run. `Arc`, so a compiled firewall and its
+    /// memo can be kept from one live update to the next on the doctor's thread.
+    Decided(Arc<Decision>),
     /// The next test every walk that got here made, and where each answer leads (a run of a
     /// thousand pods' rules has a thousand answers).
     Test(Tested, HashMap<u32, Node, FxBuild>),
@@ -161,7 +162,7 @@ impl Memo {
         is_local: &dyn Fn(IpAddr) -> bool,
         answer: impl Fn(Tested, (IpAddr, IpAddr)) -> u32,
         walk: impl FnOnce(&RefCell<Vec<(Tested, u32)>>) -> Decision,
-    ) -> Rc<Decision> {
+    ) -> Arc<Decision> {
         let kind = |ip: IpAddr| {
             [
                 is_local(ip),
@@ -184,7 +185,7 @@ impl Memo {
             return d;
         }
         let rec = RefCell::new(Vec::new());
-        let d = Rc::new(walk(&rec));
+        let d = Arc::new(walk(&rec));
         let mut seen = self.seen.borrow_mut();
         let bucket = seen.entry(h).or_default();
         let at = match bucket.iter().position(|(k, _)| key.is(k)) {
@@ -207,18 +208,23 @@ impl Memo {
             };
         }
         if let Node::Empty = node {
-            *node = Node::Decided(Rc::clone(&d));
+            *node = Node::Decided(Arc::clone(&d));
         }
         d
     }
 
     /// The decision a walk with the same key and the same answers reached, if any.
-    fn recall(&self, h: u64, key: &KeyRef, answer: impl Fn(Tested) -> u32) -> Option<Rc<Decision>> {
+    fn recall(
+        &self,
+        h: u64,
+        key: &KeyRef,
+        answer: impl Fn(Tested) -> u32,
+    ) -> Option<Arc<Decision>> {
         let seen = self.seen.borrow();
         let mut node = &seen.get(&h)?.iter().find(|(k, _)| key.is(k))?.1;
         loop {
             match node {
-                Node::Decided(d) => return Some(Rc::clone(d)),
+                Node::Decided(d) => return Some(Arc::clone(d)),
                 Node::Test(t, next) => node = next.get(&answer(*t))?,
                 Node::Empty => return None,
             }
