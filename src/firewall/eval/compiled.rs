@@ -80,6 +80,8 @@ pub(super) struct CRule {
     /// (every option but those above and those that match everything): a kube-proxy rule's
     /// `-m comment --comment …` was compared with each parsed option name per rule per walk.
     pub rest: Vec<usize>,
+    /// The rule as a verdict names it (`TABLE CHAIN: RULE`), made on first use.
+    pub name: OnceCell<String>,
 }
 
 impl Compiled {
@@ -284,6 +286,7 @@ pub(super) fn compile_rule(r: &XtRule) -> CRule {
             .map(|c| (c.value.to_ascii_lowercase(), c.negated)),
         dport: r.dport.as_ref().map(|c| (ports(&c.value), c.negated)),
         rest: super::matches::read_one_by_one(r),
+        name: OnceCell::new(),
     }
 }
 
