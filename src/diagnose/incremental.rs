@@ -5,13 +5,16 @@
 //! rules that read only their own namespace (`Scope::Local` in `RULES`) run over the touched
 //! ones alone and keep their previous findings for the rest; the rules that read across
 //! namespaces run whole, and the fix check redoes only what each fix changes
-//! (`scoped.rs`). The result is `diagnose`'s, finding for finding
+//! (`scoped.rs`). The compiled firewalls of the untouched namespaces, with the decisions
+//! their memos remember, carry over from the last run (`facts/kept.rs`). The result is
+//! `diagnose`'s, finding for finding
 //! (`incremental_tests.rs` replays seeded random changes against it).
 
 use std::collections::{BTreeSet, HashSet};
 
+use super::facts::{Facts, KeptFirewalls};
 use super::scoped::{ByRule, HostInputs};
-use super::{checked, facts::Facts, Finding};
+use super::{checked, Finding};
 use crate::cni::usage::LEASE_GRACE_SECS;
 use crate::model::{CniState, Snapshot};
 
@@ -25,6 +28,10 @@ pub struct Incremental {
     host: HostInputs,
     /// What the rules read besides the namespaces, as the last run saw it.
     outside: Outside,
+    /// The last run's compiled firewalls, with their memos: the next update reuses those
+    /// of the namespaces it does not touch (a pod's change leaves the host's kube-proxy
+    /// rules, and every decision remembered for its pods' flows, as they were).
+    kept: KeptFirewalls,
 }
 
 /// The snapshot's fields outside its namespaces that the rules read.
@@ -73,11 +80,13 @@ impl Incremental {
     pub fn new(snap: &Snapshot) -> Self {
         let f = Facts::new(snap);
         let by_rule = ByRule::full(&f);
+        let findings = checked(snap, &f, &by_rule);
         Incremental {
-            findings: checked(snap, &f, &by_rule),
+            findings,
             by_rule,
             host: HostInputs::of(snap),
             outside: Outside::of(snap),
+            kept: f.into_kept(),
         }
     }
 
@@ -94,7 +103,7 @@ impl Incremental {
             // findings were made.
             return self.findings.clone();
         }
-        let mut f = Facts::new(snap);
+        let mut f = Facts::new(snap).reusing(&mut self.kept, |n| touched.contains(n));
         let host = HostInputs::of(snap);
         self.by_rule = if host == self.host {
             let touched: HashSet<String> = touched.iter().cloned().collect();
@@ -103,6 +112,7 @@ impl Incremental {
             ByRule::full(&f)
         };
         self.findings = checked(snap, &f, &self.by_rule);
+        self.kept = f.into_kept();
         self.host = host;
         self.outside = Outside::of(snap);
         self.findings.clone()

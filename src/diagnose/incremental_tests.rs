@@ -158,3 +158,69 @@ fn incremental_can_move_to_the_doctor_thread() {
     fn send<T: Send>() {}
     send::<Incremental>();
 }
+
+/// The host's compiled firewall, with its memo, is kept across an update that leaves the host
+/// alone and compiled afresh once the host is touched, each update still equal to
+/// `diagnose`. (The seeded replays above add firewall rules to random namespaces, the
+/// touched ones named: a kept firewall reused where it changed would show there.)
+#[test]
+fn compiled_firewalls_are_kept_only_for_untouched_namespaces() {
+    let shape = NodeShape {
+        pods: 10,
+        services: 20,
+    };
+    let snap = node_snapshot(shape);
+    let mut inc = Incremental::new(&snap);
+    assert_eq!(
+        inc.kept.reuses("host"),
+        Some(0),
+        "the host's rules were compiled"
+    );
+
+    // A pod lost its routes: the host is not touched, its firewall kept.
+    let pod = pod_ns(3);
+    let i = snap.namespaces.iter().position(|n| n.name == pod).unwrap();
+    let mut down = snap.clone();
+    down.namespaces[i].routes.clear();
+    let touched: BTreeSet<String> = [pod].into_iter().collect();
+    assert_eq!(inc.update(&down, &touched), diagnose(&down));
+    assert_eq!(inc.kept.reuses("host"), Some(1));
+    let again: BTreeSet<String> = [pod_ns(4)].into_iter().collect();
+    assert_eq!(inc.update(&down, &again), diagnose(&down));
+    assert_eq!(inc.kept.reuses("host"), Some(2));
+
+    // The host's FORWARD now drops pod 5's traffic: the host touched, compiled afresh, and
+    // the drop is found.
+    let pod5 = shape.pod_ip(5);
+    let text = format!("*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -s {pod5}/32 -j DROP\nCOMMIT\n");
+    let (tables, errors) = crate::firewall::iptables_save::parse(
+        &text,
+        crate::firewall::IpFamily::V4,
+        crate::firewall::XtSource::Nft,
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut dropped = down.clone();
+    let host = dropped
+        .namespaces
+        .iter_mut()
+        .find(|n| n.name == "host")
+        .unwrap();
+    let fw = host.firewall.as_mut().unwrap();
+    let rule = tables[0].chains[0].rules[0].clone();
+    let filter = fw.iptables.iter_mut().find(|t| t.name == "filter").unwrap();
+    let fwd = filter
+        .chains
+        .iter_mut()
+        .find(|c| c.name == "FORWARD")
+        .unwrap();
+    fwd.rules.insert(0, rule);
+    let host_touched: BTreeSet<String> = ["host".to_string()].into_iter().collect();
+    let got = inc.update(&dropped, &host_touched);
+    assert_eq!(got, diagnose(&dropped));
+    assert!(
+        got.iter().any(|f| f.rule == "forward-drop"),
+        "the drop is found: {:?}",
+        ids(&got)
+    );
+    assert_eq!(inc.kept.reuses("host"), Some(0), "compiled afresh");
+}

@@ -10,11 +10,12 @@
 //! a Local rule's findings are taken namespace by namespace in the snapshot's order, which is
 //! the order the rule itself walks them in.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::facts::Facts;
 use super::{Finding, Rule, Scope, RULES};
+use crate::model::fast_hash::FxHashMap;
 use crate::model::{NamespaceKind, Snapshot};
 
 /// Each rule's findings of one run, before the merge: a Local rule's by namespace.
@@ -30,12 +31,12 @@ pub(crate) struct ByRule {
 /// the untouched ones (a node's pods each have an `ndots-amplification`, say).
 #[derive(Clone)]
 enum Found {
-    Local(HashMap<String, Arc<Vec<Finding>>>),
+    Local(FxHashMap<String, Arc<Vec<Finding>>>),
     Global(Vec<Finding>),
 }
 
-fn by_namespace(findings: Vec<Finding>) -> HashMap<String, Arc<Vec<Finding>>> {
-    let mut m: HashMap<String, Vec<Finding>> = HashMap::new();
+fn by_namespace(findings: Vec<Finding>) -> FxHashMap<String, Arc<Vec<Finding>>> {
+    let mut m: FxHashMap<String, Vec<Finding>> = FxHashMap::default();
     for f in findings {
         m.entry(f.namespace.clone()).or_default().push(f);
     }
@@ -78,7 +79,7 @@ impl ByRule {
         for ((_, scope, rule), was) in self.rules.iter().zip(&self.found) {
             found.push(match (scope, was) {
                 (Scope::Local, Found::Local(was)) => {
-                    let mut now: HashMap<String, Arc<Vec<Finding>>> = was
+                    let mut now: FxHashMap<String, Arc<Vec<Finding>>> = was
                         .iter()
                         .filter(|(ns, _)| !touched.contains(*ns))
                         .map(|(ns, v)| (ns.clone(), Arc::clone(v)))
@@ -104,7 +105,7 @@ impl ByRule {
 
     /// The merged findings, as `rules_over` gives them for `snap` (the snapshot of this run).
     pub fn merged(&self, snap: &Snapshot) -> Vec<Finding> {
-        let pos: HashMap<&str, usize> = snap
+        let pos: FxHashMap<&str, usize> = snap
             .namespaces
             .iter()
             .enumerate()
@@ -178,7 +179,7 @@ pub(crate) fn touched_between(before: &Snapshot, after: &Snapshot) -> Option<Has
         }
         return Some(t);
     }
-    let was: HashMap<&str, &crate::model::Namespace> = before
+    let was: FxHashMap<&str, &crate::model::Namespace> = before
         .namespaces
         .iter()
         .map(|n| (n.name.as_str(), n))

@@ -6,12 +6,12 @@
 //! `doctor` run for minutes and would stall collection and the report for every other
 //! namespace. Callers that look up per link use this map instead.
 
-use std::collections::HashMap;
+use super::fast_hash::FxHashMap;
 
 use super::{Link, Namespace};
 
 pub struct LinkIndex<'a> {
-    by_key: HashMap<(usize, u32), &'a Link>,
+    by_key: FxHashMap<(usize, u32), &'a Link>,
 }
 
 impl<'a> LinkIndex<'a> {
@@ -19,7 +19,7 @@ impl<'a> LinkIndex<'a> {
     /// (hostile or damaged) snapshot repeats an index, the first link wins, as
     /// `link_by_index` would find it.
     pub fn new(namespaces: &'a [Namespace]) -> Self {
-        let mut by_key = HashMap::new();
+        let mut by_key = FxHashMap::default();
         for (ni, ns) in namespaces.iter().enumerate() {
             for l in &ns.links {
                 by_key.entry((ni, l.index)).or_insert(l);

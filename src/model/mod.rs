@@ -7,6 +7,7 @@
 mod cni;
 pub mod diff;
 pub mod dns_files;
+pub mod fast_hash;
 pub mod firewall;
 mod link;
 mod link_attrs;

@@ -5,6 +5,11 @@
 //! the incremental doctor after one pod changed.
 //!
 //!     cargo bench --bench doctor    # NETLENS_BENCH_RUNS=N (default 7), NETLENS_BENCH_PODS=200,1000
+//!
+//! `NETLENS_BENCH_SNAPSHOT=FILE` (a `netlens snapshot --json` of a real node, e.g. from
+//! `tests/bench/node_world.sh run 1000 bash -c 'netlens snapshot --json > FILE'`) adds a row
+//! timing `diagnose` on it, with its stages: shapes the fixture does not have show there.
+//! `NETLENS_BENCH_ONLY=healthy` runs only the healthy rows (for a profile of them).
 
 use std::time::{Duration, Instant};
 
@@ -96,6 +101,8 @@ fn main() {
         return;
     }
     let runs = runs();
+    // `NETLENS_BENCH_ONLY=healthy`: the healthy runs alone, for a profile of just them.
+    let only_healthy = std::env::var("NETLENS_BENCH_ONLY").is_ok_and(|v| v == "healthy");
     println!("doctor on a node-shaped snapshot (500 services), {runs} runs each:");
     for pods in sizes() {
         let healthy = node_snapshot(NodeShape::pods(pods));
@@ -104,6 +111,9 @@ fn main() {
             "  {pods:>5} pods, healthy  ({found:>3} findings): {}",
             spread(time(runs, || diagnose::diagnose(&healthy)))
         );
+        if only_healthy {
+            continue;
+        }
         let broken = faulted(pods);
         let found = diagnose::diagnose(&broken).len();
         println!(
@@ -111,10 +121,44 @@ fn main() {
             spread(time(runs, || diagnose::diagnose(&broken)))
         );
     }
+    if only_healthy {
+        return;
+    }
+    println!("\neach stage at 1000 pods, healthy (median of {runs}):");
+    stages(runs, &node_snapshot(NodeShape::pods(1000)));
     println!("\neach stage at 1000 pods, 3 faults (median of {runs}):");
-    let broken = faulted(1000);
-    let all: Vec<Vec<(&str, Duration)>> =
-        (0..runs).map(|_| profile::stage_times(&broken)).collect();
+    stages(runs, &faulted(1000));
+    incremental(runs);
+    if let Ok(path) = std::env::var("NETLENS_BENCH_SNAPSHOT") {
+        saved(runs, std::path::Path::new(&path));
+    }
+}
+
+/// `diagnose` on a saved snapshot, whole and stage by stage.
+fn saved(runs: usize, path: &std::path::Path) {
+    let snap = match netlens::saved::snapshot::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("\nsnapshot {}: {e}", path.display());
+            return;
+        }
+    };
+    let found = diagnose::diagnose(&snap).len();
+    println!(
+        "\nsaved snapshot {} ({} namespaces, {found} findings):",
+        path.display(),
+        snap.namespaces.len()
+    );
+    println!(
+        "  diagnose:                {}",
+        spread(time(runs, || diagnose::diagnose(&snap)))
+    );
+    stages(runs, &snap);
+}
+
+/// Each stage of `diagnose` on `snap`, the median of `runs`.
+fn stages(runs: usize, snap: &Snapshot) {
+    let all: Vec<Vec<(&str, Duration)>> = (0..runs).map(|_| profile::stage_times(snap)).collect();
     for (i, (name, _)) in all[0].iter().enumerate() {
         let mut t: Vec<Duration> = all.iter().map(|r| r[i].1).collect();
         t.sort();
@@ -123,7 +167,6 @@ fn main() {
             t[t.len() / 2].as_secs_f64() * 1000.0
         );
     }
-    incremental(runs);
 }
 
 /// `update` alternating between `up` and `down` (which differ in the namespace `touched`).

@@ -10,8 +10,8 @@
 //! namespace; `policy.rs` the look-up through `ip rule`. Split by the question each answers,
 //! so a rule's helper is found by what it asks.
 
+use crate::model::fast_hash::{FxHashMap, FxHashSet};
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 
@@ -21,6 +21,7 @@ use crate::firewall::eval::Compiled;
 use crate::model::{Link, LinkIndex, Namespace, NsStatus, Snapshot};
 
 mod held;
+mod kept;
 mod policy;
 mod reach;
 mod routes;
@@ -29,6 +30,7 @@ mod routes_tests;
 mod segments;
 mod transit;
 
+pub use kept::KeptFirewalls;
 pub use policy::{lookup_by_rules, Checked, Policy};
 pub use routes::{
     default_route, gateway_routes, is_private, lookup, route_dst, route_gw, show_dst, subnet,
@@ -65,30 +67,30 @@ pub struct Facts<'a> {
     /// Namespaces whose contents were read (Ok or Partial), with their index in the snapshot.
     pub namespaces: Vec<(usize, &'a Namespace)>,
     pub held: Vec<Held<'a>>,
-    segment_of: HashMap<LinkKey, usize>,
+    segment_of: FxHashMap<LinkKey, usize>,
     /// Per segment: its links, and whether every end of it is visible (only veths with known
     /// peers and bridges), so that "nobody on it holds X" is a fact and not a blind spot.
     segments: Vec<Segment>,
-    ns_index: HashMap<&'a str, usize>,
+    ns_index: FxHashMap<&'a str, usize>,
     /// Each namespace's entries of `held` (contiguous: `held` is built namespace by namespace).
-    held_range: HashMap<&'a str, std::ops::Range<usize>>,
+    held_range: FxHashMap<&'a str, std::ops::Range<usize>>,
     /// Every gateway route of every namespace, by gateway address: who sends what through
     /// which address. Built once, so "who uses this namespace as a gateway" is a look-up and
     /// not a walk over every route of every namespace (10,000 routes × 1000 namespaces).
-    gw_uses: HashMap<Ipv4Addr, Vec<(&'a Namespace, Ipv4Net)>>,
+    gw_uses: FxHashMap<Ipv4Addr, Vec<(&'a Namespace, Ipv4Net)>>,
     /// Every link by (namespace index, ifindex): rules look links up per link and per address.
     links: LinkIndex<'a>,
     /// Positions in `held` by link, and by address; and each bridge's ports. A container
     /// owns its namespace and can fill it with links: rules that asked "which addresses does
     /// this link hold" or "which links are this bridge's ports" by walking everything were
     /// quadratic, and 30,000 bridges kept `doctor` busy for minutes.
-    held_on: HashMap<LinkKey, Vec<usize>>,
-    held_at: HashMap<Ipv4Addr, Vec<usize>>,
-    ports: HashMap<LinkKey, Vec<&'a Link>>,
+    held_on: FxHashMap<LinkKey, Vec<usize>>,
+    held_at: FxHashMap<Ipv4Addr, Vec<usize>>,
+    ports: FxHashMap<LinkKey, Vec<&'a Link>>,
     /// Per namespace index: the segments of its up links, and its up links on open segments
     /// (see `reach.rs`): "does this namespace reach that link" is asked per gateway route.
-    up_segments: HashMap<usize, std::collections::HashSet<usize>>,
-    up_open: HashMap<usize, Vec<u32>>,
+    up_segments: FxHashMap<usize, FxHashSet<usize>>,
+    up_open: FxHashMap<usize, Vec<u32>>,
     /// Per namespace index: its firewall compiled for the evaluator on first use (the NAT
     /// and FORWARD rules walk kube-proxy's chains once per pod and flow).
     compiled: Vec<OnceCell<Option<Rc<Compiled>>>>,
@@ -97,7 +99,10 @@ pub struct Facts<'a> {
     /// firewall, with the decisions it remembered — the same walks, not done again.
     donor: Option<Donor<'a>>,
     /// Per namespace index: its own addresses, as a set (see `local_addrs`).
-    locals: Vec<OnceCell<std::collections::HashSet<std::net::IpAddr>>>,
+    locals: Vec<OnceCell<FxHashSet<std::net::IpAddr>>>,
+    /// Per namespace index given a kept compiled firewall: how many updates have reused it
+    /// (see `kept.rs`).
+    reuses: FxHashMap<usize, u32>,
     /// Per namespace index: its IPv4 routes, set apart once (see [`Facts::route_to`]).
     v4: Vec<OnceCell<routes::V4Routes>>,
 }
@@ -106,7 +111,7 @@ pub struct Facts<'a> {
 #[derive(Clone, Copy)]
 struct Donor<'a> {
     snap: &'a Snapshot,
-    index: &'a HashMap<&'a str, usize>,
+    index: &'a FxHashMap<&'a str, usize>,
     compiled: &'a [OnceCell<Option<Rc<Compiled>>>],
 }
 
@@ -146,8 +151,8 @@ impl<'a> Facts<'a> {
             .collect();
         let links = LinkIndex::new(&snap.namespaces);
         let mut held = Vec::new();
-        let mut held_range = HashMap::new();
-        let mut gw_uses: HashMap<Ipv4Addr, Vec<(&'a Namespace, Ipv4Net)>> = HashMap::new();
+        let mut held_range = FxHashMap::default();
+        let mut gw_uses: FxHashMap<Ipv4Addr, Vec<(&'a Namespace, Ipv4Net)>> = FxHashMap::default();
         for &(ni, ns) in &namespaces {
             for (_, dst, gw) in gateway_routes(ns) {
                 gw_uses.entry(gw).or_default().push((ns, dst));
@@ -171,21 +176,22 @@ impl<'a> Facts<'a> {
             earlier: None,
             namespaces,
             held,
-            segment_of: HashMap::new(),
+            segment_of: FxHashMap::default(),
             segments: Vec::new(),
             ns_index,
             held_range,
             gw_uses,
             links,
-            held_on: HashMap::new(),
-            held_at: HashMap::new(),
-            ports: HashMap::new(),
-            up_segments: HashMap::new(),
-            up_open: HashMap::new(),
+            held_on: FxHashMap::default(),
+            held_at: FxHashMap::default(),
+            ports: FxHashMap::default(),
+            up_segments: FxHashMap::default(),
+            up_open: FxHashMap::default(),
             compiled: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
             donor: None,
             locals: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
             v4: snap.namespaces.iter().map(|_| OnceCell::new()).collect(),
+            reuses: Default::default(),
         };
         facts.build_lookups();
         facts.build_segments();
@@ -245,7 +251,7 @@ impl<'a> Facts<'a> {
 
     /// `ns`'s own addresses as a set, built once per snapshot; `None` when `ns` is not this
     /// snapshot's.
-    pub fn local_addrs(&self, ns: &Namespace) -> Option<&std::collections::HashSet<IpAddr>> {
+    pub fn local_addrs(&self, ns: &Namespace) -> Option<&FxHashSet<IpAddr>> {
         let i = self.ns_idx(&ns.name)?;
         let own: &'a Namespace = &self.snap.namespaces[i];
         if !std::ptr::eq(ns, own) {

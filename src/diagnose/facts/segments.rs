@@ -1,7 +1,7 @@
 //! Layer-2 segments: links joined by bridge ports and veth pairs (union-find), and whether
 //! every end of a segment is visible.
 
-use std::collections::HashMap;
+use crate::model::fast_hash::FxHashMap;
 
 use super::{Facts, LinkKey, Segment};
 use crate::model::{Link, LinkKind, Namespace};
@@ -17,7 +17,8 @@ impl<'a> Facts<'a> {
                 }
             }
         }
-        let pos: HashMap<LinkKey, usize> = keys.iter().enumerate().map(|(p, k)| (*k, p)).collect();
+        let pos: FxHashMap<LinkKey, usize> =
+            keys.iter().enumerate().map(|(p, k)| (*k, p)).collect();
         let mut parent: Vec<usize> = (0..keys.len()).collect();
         fn find(parent: &mut [usize], mut x: usize) -> usize {
             while parent[x] != x {
@@ -59,7 +60,7 @@ impl<'a> Facts<'a> {
                 _ => open[p] = true,
             }
         }
-        let mut root_to_seg: HashMap<usize, usize> = HashMap::new();
+        let mut root_to_seg: FxHashMap<usize, usize> = FxHashMap::default();
         for p in 0..keys.len() {
             let r = find(&mut parent, p);
             let seg = *root_to_seg.entry(r).or_insert_with(|| {

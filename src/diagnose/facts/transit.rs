@@ -23,7 +23,8 @@ impl<'a> Facts<'a> {
     /// address, like 8.8.8.8/32 via the namespace holding 8.8.8.8, is not transit).
     pub fn transit_uses(&self, ns: &'a Namespace) -> Vec<GatewayUse<'a>> {
         let mut out: Vec<GatewayUse<'a>> = Vec::new();
-        let mut seen: std::collections::HashSet<(&str, Ipv4Net, Ipv4Addr)> = Default::default();
+        let mut seen: crate::model::fast_hash::FxHashSet<(&str, Ipv4Net, Ipv4Addr)> =
+            Default::default();
         for h in self.held_in(ns).filter(|h| h.live()) {
             let gw = h.ip();
             for &(from, dst) in self.gw_uses.get(&gw).into_iter().flatten() {

@@ -287,7 +287,7 @@ fn filter_drop(
     port: (&str, u16),
     ct: &'static str,
 ) -> Option<String> {
-    match &forwarded(fw, from, to, port, ct).forward?.verdict {
+    match &forward_only(fw, from, to, port, ct)?.verdict {
         // A drop in mangle is not the FORWARD filter's, and an ACCEPT here would not help.
         // A native nft forward chain's drop is (there is no fix for it, see below).
         Verdict::Drop { by } if by.starts_with("filter ") || by.starts_with("nft ") => {

@@ -23,7 +23,7 @@ fn masqueraded(fw: Nf, s: &Sender, uplink: &str) -> Option<bool> {
         // An address inside the destination (not its network address).
         Ipv4Addr::from(u32::from(s.dst.network()).saturating_add(1))
     };
-    let post = forwarded(fw, (s.host, &s.link), (dst, uplink), ("tcp", 443), "NEW").post?;
+    let post = postrouted(fw, (s.host, &s.link), (dst, uplink), ("tcp", 443), "NEW")?;
     match &post.verdict {
         Verdict::Nat { target, .. } => Some(matches!(target.as_str(), "MASQUERADE" | "SNAT")),
         Verdict::Accept => Some(false),

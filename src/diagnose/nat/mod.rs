@@ -2,9 +2,11 @@
 //! masquerade it, a FORWARD policy of DROP with nothing accepting the traffic the namespace is
 //! a gateway for, and NAT rules left behind for addresses nobody holds any more.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+use crate::model::fast_hash::FxHashSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use ipnet::Ipv4Net;
 
@@ -90,7 +92,7 @@ pub(super) fn senders(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
 pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
     let mut set = senders(f, ns);
     for u in f.transit_uses(ns) {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FxHashSet::default();
         let mut todo = vec![(u.from, u.gw, 0)];
         while let Some((m, gw, depth)) = todo.pop() {
             if depth >= 4
@@ -132,7 +134,7 @@ pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
 pub(super) fn compiled<'s>(
     f: &'s Facts,
     ns: &'s Namespace,
-    slot: &'s mut Option<(Compiled, HashSet<IpAddr>)>,
+    slot: &'s mut Option<(Compiled, FxHashSet<IpAddr>)>,
     empty: &'s Firewall,
 ) -> Nf<'s> {
     let fw = ns.firewall.as_ref().unwrap_or(empty);
@@ -145,10 +147,10 @@ pub(super) fn compiled<'s>(
 
 /// A namespace's firewall, compiled, and its own addresses (what `--src-type LOCAL` and the
 /// memo ask about every packet: a node's host holds a link-local per veth, thousands).
-pub(super) type Nf<'s> = (&'s Firewall, &'s Compiled, &'s HashSet<IpAddr>);
+pub(super) type Nf<'s> = (&'s Firewall, &'s Compiled, &'s FxHashSet<IpAddr>);
 
 /// `ns`'s own addresses.
-pub(super) fn local_addrs(ns: &Namespace) -> HashSet<IpAddr> {
+pub(super) fn local_addrs(ns: &Namespace) -> FxHashSet<IpAddr> {
     ns.addresses.iter().map(|a| a.address).collect()
 }
 
@@ -157,24 +159,53 @@ pub(super) fn local_addrs(ns: &Namespace) -> HashSet<IpAddr> {
 pub(super) const OUTSIDE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 
 /// What `ns`'s netfilter does to a packet `src → dst` arriving on `iif` and routed out of
-/// `oif` (a `proto` connection to `dport`), hook by hook as the kernel runs them: PREROUTING (raw, mangle, nat), FORWARD
-/// (mangle, filter), POSTROUTING (mangle, nat), the mark carried along. A hook the packet
-/// does not reach (dropped or DNATed in PREROUTING, or a verdict not judged before it) is
-/// `None`.
-pub(super) struct Forwarded {
-    pub forward: Option<Rc<Decision>>,
-    pub post: Option<Rc<Decision>>,
+/// `oif` (a `proto` connection to `dport`), hook by hook as the kernel runs them: PREROUTING
+/// (raw, mangle, nat), FORWARD (mangle, filter), POSTROUTING (mangle, nat), the mark carried
+/// along: the POSTROUTING decision, `None` when the packet does not reach it (dropped or
+/// DNATed in PREROUTING, not accepted in FORWARD, or a verdict not judged before it).
+pub(super) fn postrouted(
+    fw: Nf,
+    from: (Ipv4Addr, &str),
+    to: (Ipv4Addr, &str),
+    port: (&str, u16),
+    ct: &'static str,
+) -> Option<Arc<Decision>> {
+    let mut pkt = packet(from, to, port, ct);
+    let d = through_forward(fw, &mut pkt)?;
+    let (Verdict::Accept, Some(mark)) = (&d.verdict, d.mark) else {
+        return None;
+    };
+    let pkt = Pkt { mark, ..pkt.0 };
+    let (fw, c, locals) = fw;
+    let is_local = |ip: IpAddr| locals.contains(&ip);
+    let tables: &[&str] = if ct == "NEW" {
+        eval::POSTROUTING
+    } else {
+        &["mangle"]
+    };
+    Some(c.decide_remembered(fw, tables, "POSTROUTING", &pkt, &is_local))
 }
 
-pub(super) fn forwarded(
-    (fw, c, locals): Nf,
+/// The FORWARD decision on the way of [`postrouted`]: what `forward-drop` asks, without the
+/// POSTROUTING walk it would not read (a third of its look-ups).
+pub(super) fn forward_only(
+    fw: Nf,
+    from: (Ipv4Addr, &str),
+    to: (Ipv4Addr, &str),
+    port: (&str, u16),
+    ct: &'static str,
+) -> Option<Arc<Decision>> {
+    through_forward(fw, &mut packet(from, to, port, ct))
+}
+
+/// The packet `src → dst` arriving on `iif`, before routing (no `oif` yet).
+fn packet(
     (src, iif): (Ipv4Addr, &str),
     (dst, oif): (Ipv4Addr, &str),
     (proto, dport): (&str, u16),
     ct: &'static str,
-) -> Forwarded {
-    let is_local = |ip: IpAddr| locals.contains(&ip);
-    let mut pkt = Pkt {
+) -> (Pkt, String) {
+    let pkt = Pkt {
         src: src.into(),
         dst: dst.into(),
         proto: proto.into(),
@@ -184,37 +215,26 @@ pub(super) fn forwarded(
         ct,
         mark: 0,
     };
+    (pkt, oif.to_string())
+}
+
+/// PREROUTING, then FORWARD with the mark PREROUTING left and the out interface (`pkt`
+/// leaves with both). `None` when the packet does not reach FORWARD.
+fn through_forward((fw, c, locals): Nf, (pkt, oif): &mut (Pkt, String)) -> Option<Arc<Decision>> {
+    let is_local = |ip: IpAddr| locals.contains(&ip);
     // A reply is not DNATed again: conntrack undid the NAT before FORWARD.
-    let pre_tables: &[&str] = if ct == "NEW" {
+    let pre_tables: &[&str] = if pkt.ct == "NEW" {
         eval::PREROUTING
     } else {
         &["raw", "mangle"]
     };
-    let pre = c.decide_remembered(fw, pre_tables, "PREROUTING", &pkt, &is_local);
-    let stop = |forward| Forwarded {
-        forward,
-        post: None,
-    };
+    let pre = c.decide_remembered(fw, pre_tables, "PREROUTING", pkt, &is_local);
     let (Verdict::Accept, Some(mark)) = (&pre.verdict, pre.mark) else {
-        return stop(None);
+        return None;
     };
     pkt.mark = mark;
-    pkt.oif = Some(oif.to_string());
-    let forward = c.decide_remembered(fw, eval::FORWARD, "FORWARD", &pkt, &is_local);
-    let (Verdict::Accept, Some(mark)) = (&forward.verdict, forward.mark) else {
-        return stop(Some(forward));
-    };
-    pkt.mark = mark;
-    let tables: &[&str] = if ct == "NEW" {
-        eval::POSTROUTING
-    } else {
-        &["mangle"]
-    };
-    let post = c.decide_remembered(fw, tables, "POSTROUTING", &pkt, &is_local);
-    Forwarded {
-        forward: Some(forward),
-        post: Some(post),
-    }
+    pkt.oif = Some(std::mem::take(oif));
+    Some(c.decide_remembered(fw, eval::FORWARD, "FORWARD", pkt, &is_local))
 }
 
 /// The rule's arguments after `-A CHAIN`, as an argv for a delete: quoted with iptables-save's

@@ -1,6 +1,8 @@
 //! `stale-nat`: NAT rules left behind for addresses nobody holds any more.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::model::fast_hash::FxHashSet;
 use std::net::Ipv4Addr;
 
 use super::super::facts::{subnet, Facts};
@@ -43,9 +45,9 @@ fn nobody_holds_nearby(f: &Facts, ns: &Namespace, ip: Ipv4Addr) -> Option<String
 /// The chains of `table` that masquerade or SNAT, by name (the first chain of a name, as
 /// `XtTable::chain` finds it). Built once per table: looking each jump's target up by a scan
 /// of kube-proxy's thousands of chains was O(rules × chains).
-fn masquerading_chains(table: &XtTable) -> HashSet<&str> {
-    let mut named = HashSet::new();
-    let mut out = HashSet::new();
+fn masquerading_chains(table: &XtTable) -> FxHashSet<&str> {
+    let mut named = FxHashSet::default();
+    let mut out = FxHashSet::default();
     for c in &table.chains {
         if !named.insert(c.name.as_str()) {
             continue;
@@ -64,7 +66,7 @@ fn masquerading_chains(table: &XtTable) -> HashSet<&str> {
 fn stale_seed(
     f: &Facts,
     ns: &Namespace,
-    masquerading: &HashSet<&str>,
+    masquerading: &FxHashSet<&str>,
     rule: &XtRule,
 ) -> Option<(String, String)> {
     match rule.target.as_deref().unwrap_or("") {
@@ -125,7 +127,7 @@ pub(super) fn stale_nat(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     };
     let mut seeds: BTreeMap<String, Seeds> = BTreeMap::new();
     // Per nat table (by address: rules borrow their table), its masquerading chains.
-    let mut masquerading: Vec<(&XtTable, HashSet<&str>)> = Vec::new();
+    let mut masquerading: Vec<(&XtTable, FxHashSet<&str>)> = Vec::new();
     for r in v4_rules(fw).filter(|r| r.table.name == "nat") {
         let at = match masquerading
             .iter()

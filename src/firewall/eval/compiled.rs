@@ -5,10 +5,10 @@
 //! take seconds. Tables are compiled on first use, so a one-off walk pays only for the tables
 //! at its hook.
 
+use crate::model::fast_hash::FxHashMap;
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -32,7 +32,7 @@ pub struct Compiled {
 pub(super) struct CTable {
     /// Which of the firewall's iptables tables this is.
     pub idx: usize,
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
     pub rules: Vec<Vec<CRule>>,
     /// Per chain, per rule: the [`Run`] (index into `runs`) the rule belongs to.
     run_at: Vec<Vec<Option<u32>>>,
@@ -51,7 +51,7 @@ pub(super) struct Run {
     /// Keyed by the packet's source (else its destination).
     pub by_src: bool,
     /// The rules (indexes in the chain, ascending) of each host.
-    at: HashMap<IpAddr, Vec<usize>>,
+    at: FxHashMap<IpAddr, Vec<usize>>,
 }
 
 /// Runs shorter than this are walked rule by rule: the jump saves nothing there.
@@ -76,6 +76,12 @@ pub(super) struct CRule {
     /// Lower-cased, as `proto_is` compares.
     pub proto: Option<(String, bool)>,
     pub dport: Option<(Vec<(u16, u16)>, bool)>,
+    /// Positions in the rule's `matches` of the options `matches_but_src` reads one by one
+    /// (every option but those above and those that match everything): a kube-proxy rule's
+    /// `-m comment --comment …` was compared with each parsed option name per rule per walk.
+    pub rest: Vec<usize>,
+    /// The rule as a verdict names it (`TABLE CHAIN: RULE`), made on first use.
+    pub name: OnceCell<String>,
 }
 
 impl Compiled {
@@ -128,7 +134,7 @@ impl Compiled {
         chain: &str,
         pkt: &Pkt,
         is_local: &dyn Fn(IpAddr) -> bool,
-    ) -> Rc<Decision> {
+    ) -> Arc<Decision> {
         assert_eq!(self.tables.len(), fw.iptables.len(), "not this firewall's");
         let memo = self.memo.get_or_init(|| Memo::new(fw));
         memo.get(
@@ -161,7 +167,7 @@ impl Compiled {
 
 impl CTable {
     fn new(t: &XtTable, idx: usize, with_runs: bool) -> Self {
-        let mut index = HashMap::with_capacity(t.chains.len());
+        let mut index = FxHashMap::with_capacity_and_hasher(t.chains.len(), Default::default());
         for (i, c) in t.chains.iter().enumerate() {
             // The first chain of a name wins, as a linear search found it.
             index.entry(c.name.clone()).or_insert(i);
@@ -251,7 +257,7 @@ fn find_runs(rules: &[XtRule], cr: &[CRule], runs: &mut Vec<Run>) -> Vec<Option<
             continue;
         }
         let by_src = k == 0;
-        let mut by_host: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+        let mut by_host: FxHashMap<IpAddr, Vec<usize>> = FxHashMap::default();
         for j in i..i + n {
             if let Some(ip) = hosts[j][k] {
                 by_host.entry(ip).or_default().push(j);
@@ -279,6 +285,8 @@ pub(super) fn compile_rule(r: &XtRule) -> CRule {
             .as_ref()
             .map(|c| (c.value.to_ascii_lowercase(), c.negated)),
         dport: r.dport.as_ref().map(|c| (ports(&c.value), c.negated)),
+        rest: super::matches::read_one_by_one(r),
+        name: OnceCell::new(),
     }
 }
 

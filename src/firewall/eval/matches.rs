@@ -65,7 +65,8 @@ pub(super) fn matches_but_src(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hi
     }
     // The module the current option belongs to (`--mark` of `-m mark` or `-m connmark`).
     let mut module = "";
-    for m in &r.matches {
+    // Only the options the loop reads (`read_one_by_one`): the others would `continue`.
+    for m in cr.rest.iter().filter_map(|&i| r.matches.get(i)) {
         let hit = match m.option.as_str() {
             o if PARSED.contains(&o) => continue,
             "-m" | "--match" => {
@@ -98,6 +99,14 @@ pub(super) fn matches_but_src(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hi
         ok &= hit != m.negated;
     }
     Ok(ok)
+}
+
+/// The positions of `r`'s match options that [`matches_but_src`] reads one by one: all but
+/// [`PARSED`], in order.
+pub(super) fn read_one_by_one(r: &XtRule) -> Vec<usize> {
+    (0..r.matches.len())
+        .filter(|&i| !PARSED.contains(&r.matches[i].option.as_str()))
+        .collect()
 }
 
 /// Options [`CRule`] holds parsed (or that match everything): the loop passes over them.

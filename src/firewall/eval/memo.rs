@@ -18,12 +18,13 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{Decision, Pkt};
 use crate::firewall::Firewall;
+use crate::model::fast_hash::{Fx, FxBuild};
 
 /// An address test a walk made: rule `-s` or `-d` (table, chain, rule indexes; answered 1
 /// when the address is among the rule's addresses, before negation) or the jump through a
@@ -68,16 +69,36 @@ struct KeyRef<'k> {
 }
 
 impl KeyRef<'_> {
+    /// A hash of the key. Only `get` and `recall` use it, to find a bucket (whose keys are
+    /// then compared whole), so it need not be `Hash`'s: the flags and small numbers go in as
+    /// one word each, where hashing field by field cost a multiply per byte-sized field
+    /// (a third of a look-up in a profile).
     fn hash(&self) -> u64 {
         let mut h = Fx::default();
-        self.tables.hash(&mut h);
-        self.chain.hash(&mut h);
-        self.exact.hash(&mut h);
-        self.src_kind.hash(&mut h);
-        self.dst_kind.hash(&mut h);
+        for t in self.tables {
+            h.write(t.as_bytes());
+        }
+        h.write_usize(self.tables.len());
+        h.write(self.chain.as_bytes());
         let p = self.pkt;
-        (p.proto.as_str(), p.dport).hash(&mut h);
-        (p.iif.as_deref(), p.oif.as_deref(), p.ct, p.mark).hash(&mut h);
+        h.write(p.proto.as_bytes());
+        h.write(p.iif.as_deref().unwrap_or("").as_bytes());
+        h.write(p.oif.as_deref().unwrap_or("").as_bytes());
+        h.write(p.ct.as_bytes());
+        let bits = |b: &[bool]| b.iter().fold(0u64, |w, &b| (w << 1) | u64::from(b));
+        let flags = bits(&self.src_kind) << 9
+            | bits(&self.dst_kind) << 4
+            | bits(&[
+                p.iif.is_some(),
+                p.oif.is_some(),
+                p.dport.is_some(),
+                self.exact.is_some(),
+            ]);
+        h.write_u64(flags | u64::from(p.dport.unwrap_or(0)) << 16 | u64::from(p.mark) << 32);
+        if let Some((a, b)) = self.exact {
+            a.hash(&mut h);
+            b.hash(&mut h);
+        }
         h.finish()
     }
 
@@ -120,67 +141,13 @@ enum Node {
     /// Where a walk is being added.
     Empty,
     /// Shared, not cloned, with each look-up: a verdict holds the rule's text, and the doctor
-    /// recalls tens of thousands of decisions a run.
-    Decided(Rc<Decision>),
+    /// recalls tens of thousands of decisions a run. `Arc`, so a compiled firewall and its
+    /// memo can be kept from one live update to the next on the doctor's thread.
+    Decided(Arc<Decision>),
     /// The next test every walk that got here made, and where each answer leads (a run of a
     /// thousand pods' rules has a thousand answers).
     Test(Tested, HashMap<u32, Node, FxBuild>),
 }
-
-/// A multiply-rotate hasher (the one rustc uses for its own tables): the memo hashes its
-/// own keys and small integers, from no untrusted input, where SipHash's flood resistance
-/// buys nothing and costs most of a look-up.
-#[derive(Default, Clone, Copy)]
-pub(super) struct Fx(u64);
-
-impl Fx {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxBuild = BuildHasherDefault<Fx>;
 
 /// The keys of one hash, each with its tree.
 type Bucket = Vec<(Key, Node)>;
@@ -215,7 +182,7 @@ impl Memo {
         is_local: &dyn Fn(IpAddr) -> bool,
         answer: impl Fn(Tested, (IpAddr, IpAddr)) -> u32,
         walk: impl FnOnce(&RefCell<Vec<(Tested, u32)>>) -> Decision,
-    ) -> Rc<Decision> {
+    ) -> Arc<Decision> {
         let kind = |ip: IpAddr| {
             [
                 is_local(ip),
@@ -238,7 +205,7 @@ impl Memo {
             return d;
         }
         let rec = RefCell::new(Vec::new());
-        let d = Rc::new(walk(&rec));
+        let d = Arc::new(walk(&rec));
         let mut seen = self.seen.borrow_mut();
         let bucket = seen.entry(h).or_default();
         let at = match bucket.iter().position(|(k, _)| key.is(k)) {
@@ -261,18 +228,23 @@ impl Memo {
             };
         }
         if let Node::Empty = node {
-            *node = Node::Decided(Rc::clone(&d));
+            *node = Node::Decided(Arc::clone(&d));
         }
         d
     }
 
     /// The decision a walk with the same key and the same answers reached, if any.
-    fn recall(&self, h: u64, key: &KeyRef, answer: impl Fn(Tested) -> u32) -> Option<Rc<Decision>> {
+    fn recall(
+        &self,
+        h: u64,
+        key: &KeyRef,
+        answer: impl Fn(Tested) -> u32,
+    ) -> Option<Arc<Decision>> {
         let seen = self.seen.borrow();
         let mut node = &seen.get(&h)?.iter().find(|(k, _)| key.is(k))?.1;
         loop {
             match node {
-                Node::Decided(d) => return Some(Rc::clone(d)),
+                Node::Decided(d) => return Some(Arc::clone(d)),
                 Node::Test(t, next) => node = next.get(&answer(*t))?,
                 Node::Empty => return None,
             }

@@ -161,7 +161,7 @@ fn node_pods_share_what_their_chains_do_not_tell_apart() {
     let local = |_: IpAddr| false;
     // The first pod's FORWARD decision per destination: every later pod's is that one, shared
     // (not a copy, not a walk of its own).
-    let mut first: Vec<std::rc::Rc<super::Decision>> = Vec::new();
+    let mut first: Vec<std::sync::Arc<super::Decision>> = Vec::new();
     for i in 0..shape.pods {
         for (d, dst) in ["198.51.100.1", "10.96.0.10", "10.96.1.7"]
             .into_iter()
@@ -186,7 +186,7 @@ fn node_pods_share_what_their_chains_do_not_tell_apart() {
             }
             let fwd = fast.decide_remembered(&fw, FORWARD, "FORWARD", &pkt, &local);
             match first.get(d) {
-                Some(f) => assert!(std::rc::Rc::ptr_eq(f, &fwd), "pod {i} to {dst}"),
+                Some(f) => assert!(std::sync::Arc::ptr_eq(f, &fwd), "pod {i} to {dst}"),
                 None => first.push(fwd),
             }
         }

@@ -150,7 +150,12 @@ fn run(
         // each one's text was most of the doctor's time on a kube-proxy node (5000 rules).
         // Nor for a matched jump or mark, which the verdict does not name: a pod's packet
         // passes a handful of those per walk, thousands of walks a run.
-        let name = || format!("{} {}: {}", t.name, chain.name, rule_text(r));
+        // And made once per compiled rule: every pod's walk ends on the same MASQUERADE.
+        let name = || {
+            cr.name
+                .get_or_init(|| format!("{} {}: {}", t.name, chain.name, rule_text(r)))
+                .clone()
+        };
         match matched {
             Ok(false) => {}
             Ok(true) => match apply(ct, r, &name, &mut st) {

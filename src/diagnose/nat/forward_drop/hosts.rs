@@ -5,7 +5,7 @@
 //! a host two routers away). So each host the rules name by address, when it lies behind one
 //! end of a flow, is judged at that end too.
 
-use std::collections::HashSet;
+use crate::model::fast_hash::FxHashSet;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -27,7 +27,7 @@ fn named_nets(ns: &Namespace) -> Vec<Ipv4Net> {
     let mut out: Vec<Ipv4Net> = Vec::new();
     // Membership by set, order kept: kube-proxy's rules name thousands of distinct hosts, and
     // a scan of the list per rule was O(rules × hosts).
-    let mut seen: HashSet<Ipv4Net> = HashSet::new();
+    let mut seen: FxHashSet<Ipv4Net> = FxHashSet::default();
     let rules = fw
         .iptables
         .iter()
@@ -107,7 +107,7 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
     // A copy is one host's packet: every sender's flow out of the same link to the same
     // place makes the same copy from that host (a thousand pods on a bridge, the same eight
     // named pods), and judging the same packet again only says the same thing again.
-    let mut seen: HashSet<PacketKey> = HashSet::new();
+    let mut seen: FxHashSet<PacketKey> = FxHashSet::default();
     let mut out = Vec::with_capacity(flows.len());
     for fl in flows {
         seen.insert(packet_key(&fl));
