@@ -128,7 +128,7 @@ pub struct Watcher {
     /// By namespace inode.
     subs: HashMap<u64, Sub>,
     /// The namespaces as a whole discovery would list them now, kept up to date by name
-    /// between discoveries; the collector is handed a copy when the set changes.
+    /// between discoveries; the collector is handed a copy when they change.
     known: Discovery,
     /// Their inodes, for the `/proc` rescan.
     inodes: BTreeSet<u64>,
@@ -139,6 +139,8 @@ pub struct Watcher {
     procs: ProcWatch,
     /// Names that appeared before their namespace was mounted on them, soonest first.
     rechecks: Vec<Recheck>,
+    /// Whole discoveries made, the first included (for tests: names are looked at alone).
+    discoveries: usize,
 }
 
 impl Watcher {
@@ -173,6 +175,7 @@ impl Watcher {
             last_full: Instant::now(),
             procs: ProcWatch::default(),
             rechecks: Vec::new(),
+            discoveries: 0,
         };
         w.rediscover();
         w.procs.changed(&w.inodes);
@@ -182,6 +185,11 @@ impl Watcher {
     /// The namespaces known now, as [`discover`] would list them (for tests).
     pub fn known(&self) -> &Discovery {
         &self.known
+    }
+
+    /// How many whole discoveries were made since the start, the first included.
+    pub fn whole_discoveries(&self) -> usize {
+        self.discoveries
     }
 
     /// Waits up to `max` for notifications (less when a rescan is due) and returns what they
@@ -220,7 +228,12 @@ impl Watcher {
                 None => whole = true,
             }
         }
-        if !whole && self.rechecks.first().is_some_and(|r| Instant::now() >= r.at) {
+        if !whole
+            && self
+                .rechecks
+                .first()
+                .is_some_and(|r| Instant::now() >= r.at)
+        {
             match self.recheck() {
                 Some(changed) => set_changed |= changed,
                 None => whole = true,
@@ -232,11 +245,12 @@ impl Watcher {
             processes = self.procs.changed(&self.inodes);
         }
         if whole || processes {
-            set_changed |= self.rediscover();
+            self.rediscover();
         }
-        // Processes came or went: their namespaces' process lists and workloads did too,
-        // whether or not the set of namespaces changed.
-        if set_changed || processes {
+        // After a whole discovery, whether or not the set changed: what made it one (a
+        // second name, a process's namespace named or unnamed, processes come or gone)
+        // changes names, paths, process lists or workloads.
+        if set_changed || whole || processes {
             touched.discovery = Some(self.known.clone());
         }
         if self.last_full.elapsed() >= SLOW_REFRESH {
@@ -336,11 +350,17 @@ impl Watcher {
     }
 
     /// A whole discovery: subscribes to the namespaces not subscribed to yet (those that
-    /// failed before are tried again), drops the gone. True when the set changed.
-    fn rediscover(&mut self) -> bool {
+    /// failed before are tried again), drops the gone.
+    fn rediscover(&mut self) {
         let found = discover();
+        self.discoveries += 1;
         let now: BTreeSet<u64> = found.namespaces.iter().map(|n| n.inode).collect();
-        let gone: Vec<u64> = self.subs.keys().filter(|i| !now.contains(i)).copied().collect();
+        let gone: Vec<u64> = self
+            .subs
+            .keys()
+            .filter(|i| !now.contains(i))
+            .copied()
+            .collect();
         for inode in gone {
             self.unsubscribe(inode);
         }
@@ -349,10 +369,8 @@ impl Watcher {
                 self.subscribe(ns);
             }
         }
-        let changed = now != self.inodes;
         self.inodes = now;
         self.known = found;
-        changed
     }
 
     fn subscribe(&mut self, ns: &FoundNs) {
@@ -392,5 +410,3 @@ pub fn spawn(tx: Sender<Msg>) {
         }
     });
 }
-
-
