@@ -45,7 +45,7 @@ impl Discovery {
             not_yet: now.is_none() && path.symlink_metadata().is_ok(),
             ..NameUpdate::default()
         };
-        let named_here = |n: &super::FoundNs| n.named_paths.iter().any(|p| *p == text);
+        let named_here = |n: &super::FoundNs| n.named_paths.contains(&text);
         let was = self.namespaces.iter().position(named_here);
         if was.map(|i| self.namespaces[i].inode) == now {
             return Some(out);
