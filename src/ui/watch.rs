@@ -10,7 +10,7 @@
 //! not show (neighbour reachability flips, NOARP entries) only bumps a counter. Processes come
 //! and go without an event, so `/proc` is rescanned on a slow timer; a name that comes or goes
 //! under a named-namespace directory is looked at alone (`netns::discover::by_name`), not by
-//! a whole discovery; firewall rules, sockets
+//! a whole discovery (which lists every directory and walks `/proc`). Firewall rules, sockets
 //! and DNS files have no events at all and wait for the slow full read.
 
 use std::collections::{BTreeSet, HashMap};
@@ -287,8 +287,14 @@ impl Watcher {
         names.sort();
         names.dedup();
         let mut changed = false;
+        // After a name that needs a whole discovery, the others are still looked at: one
+        // not mounted on yet is not found by that discovery either, and must be rechecked.
+        let mut whole = false;
         for (wd, name) in names {
-            let (update, not_yet) = self.look_at(wd, &name)?;
+            let Some((update, not_yet)) = self.look_at(wd, &name) else {
+                whole = true;
+                continue;
+            };
             changed |= update;
             if not_yet {
                 self.rechecks.retain(|r| r.wd != wd || r.name != name);
@@ -300,7 +306,7 @@ impl Watcher {
                 });
             }
         }
-        Some(changed)
+        (!whole).then_some(changed)
     }
 
     /// Looks again at the names due; as [`Watcher::names_changed`].
@@ -309,8 +315,12 @@ impl Watcher {
         let due = self.rechecks.partition_point(|r| r.at <= now);
         let due: Vec<Recheck> = self.rechecks.drain(..due).collect();
         let mut changed = false;
+        let mut whole = false;
         for r in due {
-            let (update, not_yet) = self.look_at(r.wd, &r.name)?;
+            let Some((update, not_yet)) = self.look_at(r.wd, &r.name) else {
+                whole = true;
+                continue;
+            };
             changed |= update;
             if not_yet && r.tries + 1 < RECHECKS {
                 self.schedule(Recheck {
@@ -320,7 +330,7 @@ impl Watcher {
                 });
             }
         }
-        Some(changed)
+        (!whole).then_some(changed)
     }
 
     fn schedule(&mut self, r: Recheck) {
