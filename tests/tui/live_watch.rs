@@ -196,7 +196,8 @@ fn the_known_namespaces_equal_a_discovery_after_random_name_changes() {
 }
 
 /// A namespace held by a process (which `/proc` shows) stays when its name goes, as the
-/// process's `pid:N`; a name given to a namespace a process already holds takes it over.
+/// process's `pid:N`; a name given to a namespace a process already holds takes it over; a
+/// namespace added by name lists its first process after the next `/proc` rescan.
 #[test]
 fn a_namespace_held_by_a_process_outlives_its_name() {
     in_world(
@@ -211,11 +212,7 @@ fn a_namespace_held_by_a_process_outlives_its_name() {
             // Until the process is in it.
             let inode = inode_of("held");
             let deadline = Instant::now() + Duration::from_secs(5);
-            let entered = |d: &Discovery| {
-                let ns = d.namespaces.iter().find(|n| n.inode == inode);
-                ns.is_some_and(|n| n.processes.iter().any(|p| p.comm == "sleep"))
-            };
-            while !entered(&discover()) {
+            while !entered_by(&discover(), inode) {
                 assert!(Instant::now() < deadline, "the process never entered");
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -233,10 +230,39 @@ fn a_namespace_held_by_a_process_outlives_its_name() {
             sh(&["mount", "--bind", &from, "/run/netns/again"]);
             settle(&mut w);
             assert_eq!(view(w.known()), view(&discover()), "named again");
-            let _ = child.kill();
-            let _ = child.wait();
+            // A namespace added by its name alone, then entered by its first process (a
+            // pod's sandbox): the `/proc` rescan (3 s) lists the process with it.
+            sh(&["ip", "netns", "add", "fresh"]);
+            settle(&mut w);
+            assert_eq!(view(w.known()), view(&discover()), "fresh");
+            let mut second = std::process::Command::new("ip")
+                .args(["netns", "exec", "fresh", "sleep", "600"])
+                .spawn()
+                .expect("start a process in the namespace");
+            let inode = inode_of("fresh");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !entered_by(&discover(), inode) {
+                assert!(Instant::now() < deadline, "the process never entered");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !entered_by(w.known(), inode) {
+                assert!(Instant::now() < deadline, "the first process was not seen");
+                let _ = w.wait(Duration::from_millis(100));
+            }
+            assert_eq!(view(w.known()), view(&discover()), "fresh, entered");
+            for mut c in [child, second] {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
         },
     );
+}
+
+/// Whether `sleep` runs in the namespace `inode` as `d` lists it.
+fn entered_by(d: &Discovery, inode: u64) -> bool {
+    let ns = d.namespaces.iter().find(|n| n.inode == inode);
+    ns.is_some_and(|n| n.processes.iter().any(|p| p.comm == "sleep"))
 }
 
 /// With 200 quiet namespaces subscribed, an event in one is reported for that one only.
