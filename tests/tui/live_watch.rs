@@ -205,7 +205,7 @@ fn a_namespace_held_by_a_process_outlives_its_name() {
         || {
             std::fs::create_dir_all("/run/netns").expect("mkdir /run/netns");
             sh(&["ip", "netns", "add", "held"]);
-            let mut child = std::process::Command::new("ip")
+            let child = std::process::Command::new("ip")
                 .args(["netns", "exec", "held", "sleep", "600"])
                 .spawn()
                 .expect("start a process in the namespace");
@@ -235,7 +235,7 @@ fn a_namespace_held_by_a_process_outlives_its_name() {
             sh(&["ip", "netns", "add", "fresh"]);
             settle(&mut w);
             assert_eq!(view(w.known()), view(&discover()), "fresh");
-            let mut second = std::process::Command::new("ip")
+            let second = std::process::Command::new("ip")
                 .args(["netns", "exec", "fresh", "sleep", "600"])
                 .spawn()
                 .expect("start a process in the namespace");
