@@ -2,29 +2,35 @@
 //!
 //! One NETLINK_ROUTE socket per namespace, opened inside it and subscribed to the link,
 //! address, route, neighbour, rule and netconf groups, and an inotify watch on the named
-//! namespace directories; a single thread sleeps in `poll` on all of them. Each notification
+//! namespace directories; a single thread sleeps in `epoll` on all of them, each registered
+//! once, so a wake-up costs the sockets that have something to read, not all of them (`poll`
+//! over 1000 sockets was half the watcher's time with one veth flapping). Each notification
 //! is read and classified (`watch_events.rs`): the UI is told which kinds of objects changed
 //! in which namespace ([`Touched`]), so the collector re-reads only that. Chatter the UI does
 //! not show (neighbour reachability flips, NOARP entries) only bumps a counter. Processes come
-//! and go without an event, so `/proc` is rescanned on a slow timer; firewall rules, sockets
+//! and go without an event, so `/proc` is rescanned on a slow timer; a name that comes or goes
+//! under a named-namespace directory is looked at alone (`netns::discover::by_name`), not by
+//! a whole discovery (which lists every directory and walks `/proc`). Firewall rules, sockets
 //! and DNS files have no events at all and wait for the slow full read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 
 use super::watch_events::{ifindex_of, kinds_of, messages, NeighTable};
 use super::watch_procs::ProcWatch;
 use super::Msg;
 use crate::collect::touched::{Kinds, Touched};
-use crate::netns::discover::{discover, named_dirs, Discovery};
+use crate::netns::discover::{discover, distinct_named_dirs, Discovery, FoundNs};
 use crate::netns::enter::run_in_netns_file;
 
 /// RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE |
@@ -51,9 +57,16 @@ pub fn ignored_events() -> u64 {
     IGNORED.load(Ordering::Relaxed)
 }
 
+/// The epoll token of the inotify descriptor; a subscription's is its namespace's inode (nsfs
+/// inodes are never 0).
+const INOTIFY: u64 = 0;
+/// How long after a name appears its namespace is looked for again, the first time; then
+/// twice as long each time, this many times, while the name stays a plain file.
+const RECHECK: Duration = Duration::from_millis(200);
+const RECHECKS: u32 = 5;
+
 /// One namespace's subscription.
 struct Sub {
-    inode: u64,
     socket: Socket,
     neigh: NeighTable,
 }
@@ -70,27 +83,8 @@ fn subscribe(file: &File, label: &str) -> Option<Socket> {
     .flatten()
 }
 
-/// Keeps the subscriptions of namespaces still in `found`, drops the others and subscribes
-/// to the new ones only: a pod starting costs one socket, not one per namespace.
-fn resubscribe(found: &Discovery, subs: &mut Vec<Sub>) -> BTreeSet<u64> {
-    let inodes: BTreeSet<u64> = found.namespaces.iter().map(|n| n.inode).collect();
-    subs.retain(|s| inodes.contains(&s.inode));
-    let have: BTreeSet<u64> = subs.iter().map(|s| s.inode).collect();
-    for ns in found.namespaces.iter().filter(|n| !have.contains(&n.inode)) {
-        let Ok(file) = ns.open() else { continue };
-        if let Some(socket) = subscribe(&file, &ns.name) {
-            subs.push(Sub {
-                inode: ns.inode,
-                socket,
-                neigh: NeighTable::default(),
-            });
-        }
-    }
-    inodes
-}
-
 /// Reads everything waiting on one socket into `touched`.
-fn read(sub: &mut Sub, buf: &mut [u8], touched: &mut Touched) {
+fn read(inode: u64, sub: &mut Sub, buf: &mut [u8], touched: &mut Touched) {
     loop {
         match sub.socket.recv(&mut &mut buf[..], 0) {
             Ok(0) => break,
@@ -100,109 +94,164 @@ fn read(sub: &mut Sub, buf: &mut [u8], touched: &mut Touched) {
                     if kinds.is_empty() {
                         IGNORED.fetch_add(1, Ordering::Relaxed);
                     }
-                    touched.add_on(sub.inode, kinds, ifindex_of(m));
+                    touched.add_on(inode, kinds, ifindex_of(m));
                 }
             }
             // Notifications were lost: what they said is unknown, so read it all again.
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                 sub.neigh = NeighTable::default();
-                touched.add(sub.inode, Kinds::ALL);
+                touched.add(inode, Kinds::ALL);
             }
             Err(_) => break,
         }
     }
 }
 
-/// The watcher's state: the subscriptions, the inotify watch, and when the next `/proc`
-/// rescan and full read are due. `spawn` runs it on a thread; tests drive it step by step.
+/// A name not mounted on yet, looked at again at `at`.
+struct Recheck {
+    at: Instant,
+    /// Times looked at again so far.
+    tries: u32,
+    wd: WatchDescriptor,
+    name: OsString,
+}
+
+/// The watcher's state: the subscriptions, the inotify watch, the namespaces known, and when
+/// the next `/proc` rescan and full read are due. `spawn` runs it on a thread; tests drive it
+/// step by step.
 pub struct Watcher {
+    /// `None` only if the kernel refused one: then only the slow full reads come.
+    epoll: Option<Epoll>,
     inotify: Option<Inotify>,
-    subs: Vec<Sub>,
+    /// The directory (as discovery names it) and name prefix of each inotify watch.
+    dirs: HashMap<WatchDescriptor, (PathBuf, &'static str)>,
+    /// By namespace inode.
+    subs: HashMap<u64, Sub>,
+    /// The namespaces as a whole discovery would list them now, kept up to date by name
+    /// between discoveries; the collector is handed a copy when they change.
+    known: Discovery,
+    /// Their inodes, for the `/proc` rescan.
     inodes: BTreeSet<u64>,
     buf: Vec<u8>,
+    events: Vec<EpollEvent>,
     last_rescan: Instant,
     last_full: Instant,
     procs: ProcWatch,
-    /// A name appeared or went under a named-namespace directory: look again then. `ip
-    /// netns add` creates the file before it mounts the namespace on it, and a scan in
-    /// between does not see it yet (a mount makes no inotify event).
-    recheck: Option<Instant>,
+    /// Names that appeared before their namespace was mounted on them, soonest first.
+    rechecks: Vec<Recheck>,
+    /// Whole discoveries made, the first included (for tests: names are looked at alone).
+    discoveries: usize,
 }
-
-/// How long after a name appears its namespace is looked for again.
-const RECHECK: Duration = Duration::from_millis(200);
 
 impl Watcher {
     /// Subscribes to every namespace found now (the caller's thread never changes namespace).
     pub fn start() -> Watcher {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).ok();
         let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok();
+        let mut dirs = HashMap::new();
         if let Some(ino) = &inotify {
-            for (dir, _) in named_dirs() {
-                let _ = ino.add_watch(&dir, AddWatchFlags::IN_CREATE | AddWatchFlags::IN_DELETE);
+            // The directories discovery reads, under the names it reads them by: the paths
+            // built from inotify's names are then the ones it records.
+            for (dir, prefix) in distinct_named_dirs() {
+                let flags = AddWatchFlags::IN_CREATE | AddWatchFlags::IN_DELETE;
+                if let Ok(wd) = ino.add_watch(&dir, flags) {
+                    dirs.entry(wd).or_insert((dir, prefix));
+                }
+            }
+            if let Some(ep) = &epoll {
+                let _ = ep.add(ino.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, INOTIFY));
             }
         }
-        let mut subs = Vec::new();
-        let inodes = resubscribe(&discover(), &mut subs);
-        let mut procs = ProcWatch::default();
-        procs.changed(&inodes);
-        Watcher {
-            procs,
+        let mut w = Watcher {
+            epoll,
             inotify,
-            subs,
-            inodes,
+            dirs,
+            subs: HashMap::new(),
+            known: Discovery::default(),
+            inodes: BTreeSet::new(),
             buf: vec![0u8; 64 * 1024],
+            events: vec![EpollEvent::empty(); 256],
             last_rescan: Instant::now(),
             last_full: Instant::now(),
-            recheck: None,
-        }
+            procs: ProcWatch::default(),
+            rechecks: Vec::new(),
+            discoveries: 0,
+        };
+        w.rediscover();
+        w.procs.changed(&w.inodes);
+        w
+    }
+
+    /// The namespaces known now, as [`discover`] would list them (for tests).
+    pub fn known(&self) -> &Discovery {
+        &self.known
+    }
+
+    /// How many whole discoveries were made since the start, the first included.
+    pub fn whole_discoveries(&self) -> usize {
+        self.discoveries
     }
 
     /// Waits up to `max` for notifications (less when a rescan is due) and returns what they
     /// say changed: empty when nothing did.
     pub fn wait(&mut self, max: Duration) -> Touched {
-        let mut fds: Vec<PollFd> = self
-            .subs
-            .iter()
-            .map(|s| PollFd::new(s.socket.as_fd(), PollFlags::POLLIN))
-            .collect();
-        if let Some(ino) = &self.inotify {
-            fds.push(PollFd::new(ino.as_fd(), PollFlags::POLLIN));
-        }
-        // A busy node never lets poll time out: the rescan is due by the clock.
+        // A busy node never lets the wait time out: the rescan is due by the clock.
         let mut wait = RESCAN.saturating_sub(self.last_rescan.elapsed()).min(max);
-        if let Some(at) = self.recheck {
-            wait = wait.min(at.saturating_duration_since(Instant::now()));
+        if let Some(r) = self.rechecks.first() {
+            wait = wait.min(r.at.saturating_duration_since(Instant::now()));
         }
-        let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::NONE);
-        let _ = poll(&mut fds, timeout);
-        let readable: Vec<bool> = fds.iter().map(|f| f.any().unwrap_or(false)).collect();
-        drop(fds);
+        // Rounded up: a wait under a millisecond would otherwise spin until the recheck.
+        let ms = wait.as_nanos().div_ceil(1_000_000);
+        let timeout = EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::NONE);
+        let ready = match &self.epoll {
+            Some(ep) => ep.wait(&mut self.events, timeout).unwrap_or(0),
+            None => {
+                std::thread::sleep(wait);
+                0
+            }
+        };
         let mut touched = Touched::default();
-        for (sub, _) in self.subs.iter_mut().zip(&readable).filter(|(_, r)| **r) {
-            read(sub, &mut self.buf, &mut touched);
+        let mut named_event = false;
+        for ev in &self.events[..ready] {
+            let token = ev.data();
+            if token == INOTIFY {
+                named_event = true;
+            } else if let Some(sub) = self.subs.get_mut(&token) {
+                read(token, sub, &mut self.buf, &mut touched);
+            }
         }
-        let named_event = readable.len() > self.subs.len() && readable[self.subs.len()];
-        let recheck_due = self.recheck.is_some_and(|at| Instant::now() >= at);
+        let mut set_changed = false;
+        let mut whole = false;
         if named_event {
-            self.recheck = Some(Instant::now() + RECHECK);
-        } else if recheck_due {
-            self.recheck = None;
+            match self.names_changed() {
+                Some(changed) => set_changed |= changed,
+                None => whole = true,
+            }
         }
-        let named_changed = named_event || recheck_due;
-        let rescan_due = self.last_rescan.elapsed() >= RESCAN;
-        if rescan_due {
+        if !whole
+            && self
+                .rechecks
+                .first()
+                .is_some_and(|r| Instant::now() >= r.at)
+        {
+            match self.recheck() {
+                Some(changed) => set_changed |= changed,
+                None => whole = true,
+            }
+        }
+        let mut processes = false;
+        if self.last_rescan.elapsed() >= RESCAN {
             self.last_rescan = Instant::now();
+            processes = self.procs.changed(&self.inodes);
         }
-        if named_changed || (rescan_due && self.procs.changed(&self.inodes)) {
-            if let Some(ino) = &self.inotify {
-                let _ = ino.read_events();
-            }
-            let found = discover();
-            let now: BTreeSet<u64> = found.namespaces.iter().map(|n| n.inode).collect();
-            if now != self.inodes {
-                self.inodes = resubscribe(&found, &mut self.subs);
-                touched.discovery = Some(found);
-            }
+        if whole || processes {
+            self.rediscover();
+        }
+        // After a whole discovery, whether or not the set changed: what made it one (a
+        // second name, a process's namespace named or unnamed, processes come or gone)
+        // changes names, paths, process lists or workloads.
+        if set_changed || whole || processes {
+            touched.discovery = Some(self.known.clone());
         }
         if self.last_full.elapsed() >= SLOW_REFRESH {
             self.last_full = Instant::now();
@@ -210,11 +259,158 @@ impl Watcher {
         }
         touched
     }
+
+    /// Reads the inotify events and looks at the names they give; true when the set of
+    /// namespaces changed, `None` when a whole discovery must tell (events lost, a name
+    /// whose change moves others).
+    fn names_changed(&mut self) -> Option<bool> {
+        let ino = self.inotify.as_ref()?;
+        let mut names: Vec<(WatchDescriptor, OsString)> = Vec::new();
+        let mut lost = false;
+        // Each read returns what fits in nix's buffer: read until there is no more.
+        while let Ok(events) = ino.read_events() {
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                match e.name {
+                    Some(name) if self.dirs.contains_key(&e.wd) => names.push((e.wd, name)),
+                    // IN_Q_OVERFLOW, or a directory gone (IN_IGNORED): names unknown.
+                    _ => lost = true,
+                }
+            }
+        }
+        if lost {
+            return None;
+        }
+        // A name created and deleted in one go is looked at once, as it is now.
+        names.sort();
+        names.dedup();
+        let mut changed = false;
+        // After a name that needs a whole discovery, the others are still looked at: one
+        // not mounted on yet is not found by that discovery either, and must be rechecked.
+        let mut whole = false;
+        for (wd, name) in names {
+            let Some((update, not_yet)) = self.look_at(wd, &name) else {
+                whole = true;
+                continue;
+            };
+            changed |= update;
+            if not_yet {
+                self.rechecks.retain(|r| r.wd != wd || r.name != name);
+                self.schedule(Recheck {
+                    at: Instant::now() + RECHECK,
+                    tries: 0,
+                    wd,
+                    name,
+                });
+            }
+        }
+        (!whole).then_some(changed)
+    }
+
+    /// Looks again at the names due; as [`Watcher::names_changed`].
+    fn recheck(&mut self) -> Option<bool> {
+        let now = Instant::now();
+        let due = self.rechecks.partition_point(|r| r.at <= now);
+        let due: Vec<Recheck> = self.rechecks.drain(..due).collect();
+        let mut changed = false;
+        let mut whole = false;
+        for r in due {
+            let Some((update, not_yet)) = self.look_at(r.wd, &r.name) else {
+                whole = true;
+                continue;
+            };
+            changed |= update;
+            if not_yet && r.tries + 1 < RECHECKS {
+                self.schedule(Recheck {
+                    at: now + RECHECK * 2u32.pow(r.tries + 1),
+                    tries: r.tries + 1,
+                    ..r
+                });
+            }
+        }
+        (!whole).then_some(changed)
+    }
+
+    fn schedule(&mut self, r: Recheck) {
+        let at = self.rechecks.partition_point(|x| x.at <= r.at);
+        self.rechecks.insert(at, r);
+    }
+
+    /// Brings the namespace of one name up to date and the subscriptions with it: whether
+    /// the set changed, and whether the name is still to be mounted on.
+    fn look_at(&mut self, wd: WatchDescriptor, name: &OsString) -> Option<(bool, bool)> {
+        let (dir, prefix) = self.dirs.get(&wd)?;
+        let procs = &self.procs;
+        let update = self
+            .known
+            .update_name((dir, prefix), name, |i| procs.holds(i))?;
+        if let Some(inode) = update.removed {
+            self.unsubscribe(inode);
+        }
+        if let Some(inode) = update.added {
+            let found = self.known.namespaces.iter().find(|n| n.inode == inode);
+            if let Some(found) = found.cloned() {
+                self.subscribe(&found);
+            }
+        }
+        let changed = update.removed.is_some() || update.added.is_some();
+        Some((changed, update.not_yet))
+    }
+
+    /// A whole discovery: subscribes to the namespaces not subscribed to yet (those that
+    /// failed before are tried again), drops the gone.
+    fn rediscover(&mut self) {
+        let found = discover();
+        self.discoveries += 1;
+        let now: BTreeSet<u64> = found.namespaces.iter().map(|n| n.inode).collect();
+        let gone: Vec<u64> = self
+            .subs
+            .keys()
+            .filter(|i| !now.contains(i))
+            .copied()
+            .collect();
+        for inode in gone {
+            self.unsubscribe(inode);
+        }
+        for ns in &found.namespaces {
+            if !self.subs.contains_key(&ns.inode) {
+                self.subscribe(ns);
+            }
+        }
+        self.inodes = now;
+        self.known = found;
+    }
+
+    fn subscribe(&mut self, ns: &FoundNs) {
+        self.inodes.insert(ns.inode);
+        let (Some(ep), Ok(file)) = (&self.epoll, ns.open()) else {
+            return;
+        };
+        let Some(socket) = subscribe(&file, &ns.name) else {
+            return;
+        };
+        let event = EpollEvent::new(EpollFlags::EPOLLIN, ns.inode);
+        if ep.add(socket.as_fd(), event).is_ok() {
+            let neigh = NeighTable::default();
+            self.subs.insert(ns.inode, Sub { socket, neigh });
+        }
+    }
+
+    fn unsubscribe(&mut self, inode: u64) {
+        self.inodes.remove(&inode);
+        if let (Some(sub), Some(ep)) = (self.subs.remove(&inode), &self.epoll) {
+            let _ = ep.delete(sub.socket.as_fd());
+        }
+    }
 }
 
-/// Starts the watcher; it stops when the UI is gone (the channel closes).
+/// Starts the watcher; it stops when the UI is gone (the channel closes). Its thread is
+/// named (`netlens-tui-watch`) so that `top -H` and perf tell it from the UI's loop, and a
+/// panic on it ends the TUI rather than leave it silently without updates.
 pub fn spawn(tx: Sender<Msg>) {
-    std::thread::spawn(move || {
+    super::terminal::spawn("watch", move || {
         let mut watcher = Watcher::start();
         loop {
             let touched = watcher.wait(RESCAN);

@@ -16,8 +16,9 @@ pub struct ProcWatch {
 }
 
 impl ProcWatch {
-    /// Looks at `/proc` again; true when a process holds a namespace outside `known` or a
-    /// namespace lost its last process (it may be gone: only a discovery can tell).
+    /// Looks at `/proc` again; true when a process holds a namespace outside `known`, a
+    /// namespace got its first process, or one lost its last (it may be gone: only a
+    /// discovery can tell).
     pub fn changed(&mut self, known: &BTreeSet<u64>) -> bool {
         let Ok(dir) = fs::read_dir("/proc") else {
             return true;
@@ -54,10 +55,19 @@ impl ProcWatch {
             };
             let inode = meta.ino();
             self.pids.insert(pid, inode);
-            *self.holders.entry(inode).or_default() += 1;
-            changed |= !known.contains(&inode);
+            let holders = self.holders.entry(inode).or_default();
+            *holders += 1;
+            // A namespace's first process: the live watcher adds named namespaces by their
+            // names alone, held by none, and this one is listed with its process (and named
+            // by its workload) from now on.
+            changed |= *holders == 1 || !known.contains(&inode);
         }
         changed
+    }
+
+    /// Whether processes held the namespace `inode` at the last look.
+    pub fn holds(&self, inode: u64) -> bool {
+        self.holders.contains_key(&inode)
     }
 }
 

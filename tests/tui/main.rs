@@ -9,6 +9,7 @@ mod common;
 
 mod live_model;
 mod live_safety_net;
+mod live_watch;
 mod topo_build;
 mod tui_actions;
 mod tui_e2e;

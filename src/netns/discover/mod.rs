@@ -9,12 +9,14 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+mod by_name;
 mod named;
 mod procs;
 
 use crate::model::{NamespaceKind, NsStatus, ProcessRef, Workload};
 
-pub use named::named_dirs;
+pub use by_name::NameUpdate;
+pub use named::{distinct_named_dirs, named_dirs};
 pub use procs::container_id_from_cgroup;
 
 /// Part of the warning that namespaces held only by unreadable processes are missing; the
@@ -90,7 +92,7 @@ impl FoundNs {
 }
 
 /// The result of a scan.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Discovery {
     pub namespaces: Vec<FoundNs>,
     /// The namespace this process runs in (entering it is not needed).

@@ -20,6 +20,26 @@ pub fn named_dirs() -> Vec<(PathBuf, &'static str)> {
     dirs
 }
 
+/// The named-namespace directories that exist, each real directory once under the first
+/// name it has in [`named_dirs`]: `/var/run` is usually a symlink to `/run`, and every
+/// namespace would otherwise be listed under two paths. A namespace's path is its directory's
+/// here joined with its file name (the live watcher builds the same from inotify's names).
+pub fn distinct_named_dirs() -> Vec<(PathBuf, &'static str)> {
+    let mut seen_dirs: Vec<PathBuf> = Vec::new();
+    let mut out = Vec::new();
+    for (dir, prefix) in named_dirs() {
+        let Ok(real) = fs::canonicalize(&dir) else {
+            continue;
+        };
+        if seen_dirs.contains(&real) {
+            continue;
+        }
+        seen_dirs.push(real);
+        out.push((dir, prefix));
+    }
+    out
+}
+
 /// Appends the named namespaces, in natural order of name, to `known` (which holds the
 /// host's); a mount of a namespace already known adds its path to that one.
 pub(super) fn add_named(known: &mut Vec<FoundNs>) {
@@ -30,31 +50,16 @@ pub(super) fn add_named(known: &mut Vec<FoundNs>) {
         .map(|(i, ns)| (ns.inode, i))
         .collect();
     let mut named: Vec<FoundNs> = Vec::new();
-    // `/var/run` is usually a symlink to `/run`: read each real directory once, or every
-    // namespace would be listed under two paths.
-    let mut seen_dirs: Vec<PathBuf> = Vec::new();
-    for (dir, prefix) in named_dirs() {
-        let Ok(real) = fs::canonicalize(&dir) else {
-            continue;
-        };
-        if seen_dirs.contains(&real) {
-            continue;
-        }
-        seen_dirs.push(real);
+    for (dir, prefix) in distinct_named_dirs() {
         let Ok(entries) = fs::read_dir(&dir) else {
             continue;
         };
         let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         files.sort();
         for path in files {
-            let Some(inode) = ns_inode(&path) else {
+            let Some(inode) = mounted_inode(&path) else {
                 continue;
             };
-            // A file that is not a mount (a leftover of a failed `ip netns add`) is a plain
-            // file on the parent file system: skip it.
-            if !is_mounted_over(&path) {
-                continue;
-            }
             let file_name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -73,17 +78,7 @@ pub(super) fn add_named(known: &mut Vec<FoundNs>) {
                 continue;
             }
             by_inode.insert(inode, known.len() + named.len());
-            named.push(FoundNs {
-                name: format!("{prefix}{file_name}"),
-                kind: NamespaceKind::Named,
-                inode,
-                etc_override: (prefix.is_empty()).then(|| Path::new("/etc/netns").join(&file_name)),
-                paths: vec![path],
-                named_paths: vec![path_text],
-                processes: Vec::new(),
-                workload: None,
-                root: PathBuf::from("/"),
-            });
+            named.push(found_named(prefix, &file_name, path, inode));
         }
     }
     // Natural order (`svc-2` before `svc-10`): the snapshot, and so its JSON, lists them so.
@@ -99,16 +94,28 @@ pub(super) fn add_named(known: &mut Vec<FoundNs>) {
     known.extend(named);
 }
 
-fn ns_inode(path: &Path) -> Option<u64> {
-    fs::metadata(path).ok().map(|m| m.ino())
+/// A named namespace as discovery records it: `prefix` is its directory's (`docker:`), and
+/// only `ip netns`'s own directories (no prefix) have `/etc/netns/NAME` overrides.
+pub(super) fn found_named(prefix: &str, file_name: &str, path: PathBuf, inode: u64) -> FoundNs {
+    FoundNs {
+        name: format!("{prefix}{file_name}"),
+        kind: NamespaceKind::Named,
+        inode,
+        etc_override: (prefix.is_empty()).then(|| Path::new("/etc/netns").join(file_name)),
+        named_paths: vec![path.display().to_string()],
+        paths: vec![path],
+        processes: Vec::new(),
+        workload: None,
+        root: PathBuf::from("/"),
+    }
 }
 
-/// A bind-mounted namespace file lives on nsfs, whose device differs from the directory's.
-fn is_mounted_over(path: &Path) -> bool {
-    let (Ok(meta), Some(parent)) = (fs::metadata(path), path.parent()) else {
-        return false;
-    };
-    fs::metadata(parent)
-        .map(|p| p.dev() != meta.dev())
-        .unwrap_or(false)
+/// The inode of the namespace mounted on `path`, or `None` when there is none: missing, or a
+/// file that is not a mount (a leftover of a failed `ip netns add`, or one that `ip netns
+/// add` has created and not mounted on yet) — a plain file on the parent's file system.
+pub(super) fn mounted_inode(path: &Path) -> Option<u64> {
+    let meta = fs::metadata(path).ok()?;
+    // A bind-mounted namespace file lives on nsfs, whose device differs from the directory's.
+    let parent = fs::metadata(path.parent()?).ok()?;
+    (parent.dev() != meta.dev()).then(|| meta.ino())
 }
