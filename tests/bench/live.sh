@@ -33,7 +33,9 @@ fi
 source "$here/node_world.sh"
 PODS=${PODS:-1000} SETTLE=${SETTLE:-20} WINDOW=${WINDOW:-60} ROUNDS=${ROUNDS:-1} FLAPS=${FLAPS:-20}
 HZ=$(getconf CLK_TCK)
-SOCK=netlens-live-$$
+# Not by $$ alone: inside the world's pid namespace two benches run at once get the same
+# small pid, and one's cleanup killed the other's tmux server (netlens "vanished" mid-run).
+SOCK=netlens-live-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 OUT=$NW_DIR/live
 mkdir -p "$OUT"
 bg=()
