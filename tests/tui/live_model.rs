@@ -93,9 +93,14 @@ fn brief(x: &Value, y: &Value) -> String {
 
 /// Every notification until the kernel has been quiet for a while.
 fn settle(w: &mut Watcher) -> Touched {
+    settle_for(w, Duration::from_millis(300))
+}
+
+/// Every notification until the watcher has been quiet for `quiet`.
+pub fn settle_for(w: &mut Watcher, quiet: Duration) -> Touched {
     let mut all = Touched::default();
     let mut quiet_since = Instant::now();
-    while quiet_since.elapsed() < Duration::from_millis(300) {
+    while quiet_since.elapsed() < quiet {
         let t = w.wait(Duration::from_millis(100));
         if !t.is_empty() {
             all.merge(t);

@@ -69,6 +69,24 @@ fn until_quiet(live: &mut Live, app: &mut App) -> usize {
     panic!("a full read kept finding changes in a quiet world");
 }
 
+/// A bridge and `pods` pods, read, shown, and read again until quiet: the options, the
+/// model and the app.
+fn quiet_world(pods: usize) -> (Options, Live, App) {
+    host_bridge();
+    (0..pods).for_each(add_pod);
+    let opts = Options::default();
+    let mut live = Live::read(&opts).unwrap();
+    let mut app = ui_of(&live);
+    until_quiet(&mut live, &mut app);
+    (opts, live, app)
+}
+
+/// The inode of namespace `name` in the model.
+fn inode_of(live: &Live, name: &str) -> u64 {
+    let ns = live.snapshot.namespaces.iter().find(|n| n.name == name);
+    ns.expect("namespace").inode
+}
+
 /// No watcher runs (every event is lost): the full read finds exactly the namespace
 /// changed, patches it, and the UI's copy ends equal to the model and to a fresh read.
 #[test]
@@ -76,16 +94,7 @@ fn a_change_whose_event_was_lost_reaches_the_ui_by_the_full_read() {
     in_world(
         "live_safety_net::a_change_whose_event_was_lost_reaches_the_ui_by_the_full_read",
         || {
-            host_bridge();
-            (0..4).for_each(add_pod);
-            let opts = Options::default();
-            let mut live = Live::read(&opts).unwrap();
-            let mut app = ui_of(&live);
-            until_quiet(&mut live, &mut app);
-            let inode = |l: &Live, name: &str| {
-                let ns = l.snapshot.namespaces.iter().find(|n| n.name == name);
-                ns.expect("namespace").inode
-            };
+            let (opts, mut live, mut app) = quiet_world(4);
             let steps: [(&str, &[&str]); 3] = [
                 (
                     "p2",
@@ -110,7 +119,7 @@ fn a_change_whose_event_was_lost_reaches_the_ui_by_the_full_read() {
                 sh(argv);
                 let changed = live.refresh(Touched::full()).unwrap();
                 assert!(!live.renamed());
-                let want: BTreeSet<u64> = [inode(&live, name)].into();
+                let want: BTreeSet<u64> = [inode_of(&live, name)].into();
                 assert_eq!(changed, want, "{argv:?}: only {name} differs");
                 send(&mut app, &live, &changed);
                 assert_ui_equals_model(&app, &live, &format!("{argv:?}"));
@@ -256,16 +265,7 @@ fn the_light_refresh_finds_what_has_no_event() {
     in_world(
         "live_safety_net::the_light_refresh_finds_what_has_no_event",
         || {
-            host_bridge();
-            (0..3).for_each(add_pod);
-            let opts = Options::default();
-            let mut live = Live::read(&opts).unwrap();
-            let mut app = ui_of(&live);
-            until_quiet(&mut live, &mut app);
-            let inode = |l: &Live, name: &str| {
-                let ns = l.snapshot.namespaces.iter().find(|n| n.name == name);
-                ns.expect("namespace").inode
-            };
+            let (opts, mut live, mut app) = quiet_world(3);
             let quiet = live.refresh_periodic(Touched::full()).unwrap();
             assert!(quiet.is_empty(), "nothing changed, yet {quiet:?}");
             let has_rule = |l: &Live| {
@@ -302,7 +302,7 @@ fn the_light_refresh_finds_what_has_no_event() {
                 } else {
                     sh(argv);
                 }
-                let want: BTreeSet<u64> = [inode(&live, name)].into();
+                let want: BTreeSet<u64> = [inode_of(&live, name)].into();
                 let changed = live.refresh_periodic(Touched::full()).unwrap();
                 assert_eq!(changed, want, "{name} {argv:?}: only {name} differs");
                 assert_eq!(live.read_whole(), &want, "its patch carries its parts");

@@ -43,16 +43,7 @@ fn inodes(d: &Discovery) -> BTreeSet<u64> {
 
 /// Every notification until the watcher has been quiet for a while (longer than a recheck).
 fn settle(w: &mut Watcher) -> Touched {
-    let mut all = Touched::default();
-    let mut quiet_since = Instant::now();
-    while quiet_since.elapsed() < Duration::from_millis(400) {
-        let t = w.wait(Duration::from_millis(100));
-        if !t.is_empty() {
-            all.merge(t);
-            quiet_since = Instant::now();
-        }
-    }
-    all
+    crate::live_model::settle_for(w, Duration::from_millis(400))
 }
 
 fn inode_of(name: &str) -> u64 {
