@@ -4,7 +4,7 @@
 //! namespaces only (`peers_touched.rs`). Firewall rules, listening sockets and DNS files
 //! have no events: they are read again only by a full read (`Touched::full`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::partial_links::{self, LinkParts};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -100,7 +100,11 @@ impl Live {
         let mut renamed = BTreeSet::new();
         let mut rescanned = BTreeSet::new();
         if let Some(d) = touched.discovery.take() {
+            let d = self.fresher_of(d);
             let (new, touched_by_rename, by_scan) = self.adopt(d);
+            // Generations of namespaces gone go with them (an inode comes back for another).
+            let present: HashSet<u64> = self.snapshot.namespaces.iter().map(|n| n.inode).collect();
+            self.fw_gen.retain(|inode, _| present.contains(inode));
             renamed = touched_by_rename;
             rescanned = by_scan;
             jobs.extend(new.into_iter().map(Job::Whole));
@@ -174,8 +178,34 @@ impl Live {
         self.renamed
     }
 
+    /// `d` (the watcher's scan, kept up to date name by name), with the entries of the
+    /// namespaces it shares, under the same name, with this model's own scan when that one
+    /// is newer: the periodic refresh scans `/proc` every minute, the watcher only when the
+    /// set of namespaces or their first process changes, so its copy's processes, workloads
+    /// and roots may be older than what the model shows, and taking them would put dead
+    /// holders back (and make a namespace known by a dead pid's path look gone).
+    fn fresher_of(&self, mut d: Discovery) -> Discovery {
+        if d.scanned >= self.discovery.scanned {
+            return d;
+        }
+        let mine: HashMap<u64, &FoundNs> = self
+            .discovery
+            .namespaces
+            .iter()
+            .map(|f| (f.inode, f))
+            .collect();
+        for f in &mut d.namespaces {
+            if let Some(m) = mine.get(&f.inode).filter(|m| m.name == f.name) {
+                *f = (*m).clone();
+            }
+        }
+        d.scanned = self.discovery.scanned;
+        d
+    }
+
     /// Takes a new scan: namespaces keep their data (with the scan's names, paths and
     /// processes), gone ones are dropped. Returns the indexes of the new ones, still empty,
+    /// and of the renamed ones (all to be read whole),
     /// the inodes of the namespaces renamed and of those whose veths name one as peer, and
     /// those whose processes, paths or workload the scan changed.
     fn adopt(&mut self, d: Discovery) -> (Vec<usize>, BTreeSet<u64>, BTreeSet<u64>) {
@@ -191,6 +221,11 @@ impl Live {
                 Some(mut ns) => {
                     if ns.name != f.name {
                         renamed.insert(ns.name.clone(), f.name.clone());
+                        // Read it whole: inode numbers are reused (lowest free first), so
+                        // a namespace deleted and another created between two scans look
+                        // like one renamed; whole, the new one cannot show the old one's
+                        // objects (a real rename costs one namespace's read).
+                        new.push(i);
                     }
                     // Who holds it, and where it is named, change without an event: a
                     // scan that sees them change changes the namespace.

@@ -1,4 +1,5 @@
-//! The live model's safety net: a full read (every 60 s, or `r`) compared namespace by
+//! The live model's safety net: a full read (every 5 minutes, after a plan, or `r`; the
+//! minutes between have the light refresh of `partial_light.rs`) compared namespace by
 //! namespace with the model, so that only the namespaces that really differ are patched and
 //! reported. At idle nothing differs, and the UI and the doctor are handed nothing: before,
 //! they took the whole node once a minute (at 1000 pods, 339 ms of the UI thread and a full
@@ -10,8 +11,8 @@
 //! order of routes and neighbours, which a read limited to some links cannot reproduce
 //! (`partial_links.rs`: they are compared as sets, as `tests/tui/live_model.rs` does;
 //! without it the host was sent after every minute with a link event). Everything
-//! else counts, conntrack counts and firewall counters included: no event refreshes them,
-//! so the full read is their only refresh. A namespace that compares equal keeps the
+//! else counts, conntrack counts and firewall counters included (the light refresh reads
+//! conntrack counts every minute, firewall counters only when the rules change). A namespace that compares equal keeps the
 //! model's copy (not the fresh read's), so the model and the UI's copy stay identical.
 
 use std::collections::{BTreeSet, HashMap};
@@ -36,11 +37,19 @@ impl Live {
         let fw_gen = std::mem::take(&mut self.fw_gen);
         *self = fresh;
         self.fw_gen = fw_gen;
+        let present: std::collections::HashSet<u64> =
+            self.snapshot.namespaces.iter().map(|n| n.inode).collect();
+        self.fw_gen.retain(|inode, _| present.contains(inode));
         for ns in &mut self.snapshot.namespaces {
             match held.remove(&ns.inode) {
                 Some(old) if same(&old, ns) => *ns = old,
                 Some(old) => {
-                    renamed |= old.name != ns.name;
+                    if old.name != ns.name {
+                        // Maybe another namespace on a reused inode: its generation is not
+                        // this one's.
+                        renamed = true;
+                        self.fw_gen.remove(&ns.inode);
+                    }
                     changed.insert(ns.inode);
                 }
                 None => {

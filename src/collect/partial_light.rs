@@ -115,8 +115,20 @@ impl Live {
         );
         let dns = read_dns_files(&self.snapshot.namespaces, &self.discovery);
 
+        // Who holds each listening socket: one scan of /proc for all (a socket handed to
+        // another process, or its holder restarted, changes no list).
+        let wanted: HashSet<u64> = read
+            .iter()
+            .flatten()
+            .flat_map(|l| l.sockets.iter().flatten().map(|s| s.inode))
+            .filter(|i| *i != 0)
+            .collect();
+        let owners = if wanted.is_empty() {
+            Default::default()
+        } else {
+            sockets::socket_owners(&wanted)
+        };
         let mut changed = BTreeSet::new();
-        let mut new_sockets = Vec::new();
         for (&i, light) in indexes.iter().zip(read) {
             let Some(light) = light else { continue };
             let ns = &mut self.snapshot.namespaces[i];
@@ -129,10 +141,14 @@ impl Live {
                 ns.sysctls = light.sysctls;
                 differs = true;
             }
-            if let Some(fresh) = light.sockets {
-                if !same_sockets(&ns.sockets, &fresh) {
+            if let Some(mut fresh) = light.sockets {
+                for s in &mut fresh {
+                    if let Some(p) = owners.get(&s.inode) {
+                        s.processes.clone_from(p);
+                    }
+                }
+                if ns.sockets != fresh {
                     ns.sockets = fresh;
-                    new_sockets.push(i);
                     differs = true;
                 }
             }
@@ -150,23 +166,6 @@ impl Live {
             }
             if differs {
                 changed.insert(ns.inode);
-            }
-        }
-        // Who holds the new sockets: one scan of /proc, only when some changed.
-        if !new_sockets.is_empty() {
-            let namespaces = &mut self.snapshot.namespaces;
-            let wanted: HashSet<u64> = new_sockets
-                .iter()
-                .flat_map(|&i| namespaces[i].sockets.iter().map(|s| s.inode))
-                .filter(|i| *i != 0)
-                .collect();
-            let owners = sockets::socket_owners(&wanted);
-            for &i in &new_sockets {
-                for s in &mut namespaces[i].sockets {
-                    if let Some(p) = owners.get(&s.inode) {
-                        s.processes = p.clone();
-                    }
-                }
             }
         }
         self.read_whole.extend(changed.iter().copied());
@@ -188,13 +187,8 @@ fn read_firewall(known: Option<u32>) -> (Option<Firewall>, Option<u32>) {
         return (None, generation);
     }
     let fw = crate::firewall::collect::collect_in_current_netns();
+    // A read that failed in part (a tool cut short, a check refused) is not trusted as of
+    // its generation: read again next time.
+    let generation = generation.filter(|_| fw.errors.is_empty());
     (Some(fw), generation)
-}
-
-/// The same listening sockets, whoever holds them (the processes are found apart).
-fn same_sockets(held: &[ListeningSocket], fresh: &[ListeningSocket]) -> bool {
-    held.len() == fresh.len()
-        && held.iter().zip(fresh).all(|(a, b)| {
-            (&a.proto, a.address, a.port, a.inode) == (&b.proto, b.address, b.port, b.inode)
-        })
 }

@@ -148,7 +148,10 @@ pub fn collect(discovery: &Discovery, opts: &Options) -> Result<Snapshot, Snapsh
         .unwrap_or(0);
 
     let probe = HostProbe::probe();
-    let mut fd_warning = raise_nofile(discovery.namespaces.len() as u64 * 2 + 64);
+    // Two per namespace while its veths are paired, and one more that the live view's
+    // watcher holds all along (its subscription): a whole read under the TUI at 1000
+    // namespaces would otherwise run out at the limit raised for the read alone.
+    let mut fd_warning = raise_nofile(discovery.namespaces.len() as u64 * 3 + 64);
     let collected = read_in_parallel(discovery, opts, probe);
     // The cross-namespace work, on this thread, in this order: veth peers need every
     // namespace's socket; DNS files are read for all before the selection drops any.

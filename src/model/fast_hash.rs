@@ -1,67 +1,32 @@
-//! The fast hasher for look-up tables keyed by our own data (names, addresses, indexes): a
-//! multiply-rotate hash (the one rustc uses for its own tables). The doctor builds and probes
-//! these tables tens of thousands of times a run, from no untrusted input an attacker could
-//! shape into collisions — a snapshot is our own reading of the kernel — so SipHash's flood
-//! resistance buys nothing and costs most of a look-up (8% of a 1000-pod doctor run in a
-//! profile). One alias, so every hot table uses the same hasher.
+//! The fast hasher for look-up tables the doctor and the evaluator build and probe tens of
+//! thousands of times a run (SipHash, std's default, was 8% of a 1000-pod doctor run in a
+//! profile): foldhash, the hasher hashbrown uses by default, with a seed drawn at random
+//! once per process.
+//!
+//! Seeded, because the keys are not all ours to choose: addresses, names and rules come from
+//! namespaces an untrusted container fills, and from saved snapshots that may be hostile
+//! (`docs/SECURITY.md`). An unseeded multiply-rotate hash (FxHash, used here for a day) lets
+//! anyone solve for as many colliding IPv6 addresses as they like and make every look-up
+//! quadratic; it also sent every `10.244.x.y` to the same low bits. Iteration order is
+//! random per process: no table here is iterated into output.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 
-/// The hasher state.
-#[derive(Default, Clone, Copy)]
-pub struct Fx(u64);
-
-impl Fx {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Builds [`Fx`] hashers.
-pub type FxBuild = BuildHasherDefault<Fx>;
-/// A `HashMap` on [`Fx`]: `FxHashMap::default()`, not `new()`.
+/// Builds the hashers: seeded per process (one shared random seed, a per-map one mixed in).
+pub type FxBuild = foldhash::fast::RandomState;
+/// A `HashMap` on the fast hasher: `FxHashMap::default()`, not `new()`.
 pub type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
-/// A `HashSet` on [`Fx`].
+/// A `HashSet` on the fast hasher.
 pub type FxHashSet<T> = HashSet<T, FxBuild>;
+
+/// A hasher with the process's seed alone, the same for every call: for a hash computed by
+/// hand and used as a key itself (`firewall::eval::memo`), which must agree from one call
+/// to the next.
+pub fn hasher() -> impl std::hash::Hasher {
+    static STATE: std::sync::OnceLock<foldhash::fast::SeedableRandomState> =
+        std::sync::OnceLock::new();
+    STATE
+        .get_or_init(foldhash::fast::SeedableRandomState::random)
+        .build_hasher()
+}

@@ -256,6 +256,13 @@ impl Watcher {
         if self.last_full.elapsed() >= SLOW_REFRESH {
             self.last_full = Instant::now();
             touched.full = true;
+            // A namespace the watcher could not subscribe to sends no events: the periodic
+            // refresh (which reads only what has no event) reads it all.
+            for ns in &self.known.namespaces {
+                if !self.subs.contains_key(&ns.inode) {
+                    touched.add(ns.inode, Kinds::ALL);
+                }
+            }
         }
         touched
     }

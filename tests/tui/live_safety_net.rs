@@ -357,3 +357,88 @@ fn the_ruleset_generation_moves_with_rules_not_counters() {
         },
     );
 }
+
+/// Inode numbers are reused (lowest free first, once the old namespace is freed): a
+/// namespace deleted and another created between two scans look like one renamed, same inode,
+/// new name. The model must then read it whole, never keep the old one's objects. Made
+/// deterministic: the model's copy of p1 is given an object the kernel never had, and a scan
+/// names p1's inode anew.
+#[test]
+fn a_namespace_seen_under_a_new_name_is_read_whole() {
+    in_world(
+        "live_safety_net::a_namespace_seen_under_a_new_name_is_read_whole",
+        || {
+            let (opts, mut live, _app) = quiet_world(2);
+            let inode = inode_of(&live, "p1");
+            let p1 = live.snapshot.namespaces.iter_mut().find(|n| n.name == "p1");
+            let p1 = p1.expect("p1");
+            let mut ghost = p1.links[0].clone();
+            ghost.name = "ghost0".into();
+            ghost.index = 9999;
+            p1.links.push(ghost);
+            // The scan that sees p1's inode under another name (a bind mount, so that a
+            // whole read after it agrees).
+            sh(&["touch", "/run/netns/reborn"]);
+            sh(&["mount", "--bind", "/run/netns/p1", "/run/netns/reborn"]);
+            sh(&["umount", "/run/netns/p1"]);
+            sh(&["rm", "/run/netns/p1"]);
+            let touched = Touched {
+                discovery: Some(netlens::netns::discover::discover()),
+                ..Touched::default()
+            };
+            let changed = live.refresh(touched).unwrap();
+            assert!(changed.contains(&inode));
+            let ns = live.snapshot.namespaces.iter().find(|n| n.inode == inode);
+            let ns = ns.expect("the namespace, renamed");
+            assert_eq!(ns.name, "reborn");
+            assert!(
+                ns.links.iter().all(|l| l.name != "ghost0"),
+                "the old name's objects were kept: {:?}",
+                ns.links.iter().map(|l| &l.name).collect::<Vec<_>>()
+            );
+            let full = collect::snapshot(&opts).unwrap();
+            assert_same_but_firewalls(&live.snapshot, &full, "reborn");
+        },
+    );
+}
+
+/// The watcher's copy of the scan is kept up to date name by name, its processes as old as
+/// its last whole scan; the periodic refresh scans `/proc` each minute. An older copy handed
+/// over must not put back what the newer scan replaced.
+#[test]
+fn an_older_scan_does_not_undo_a_newer_one() {
+    in_world(
+        "live_safety_net::an_older_scan_does_not_undo_a_newer_one",
+        || {
+            let (_opts, mut live, _app) = quiet_world(2);
+            let old_scan = netlens::netns::discover::discover();
+            let holder = listen("p1", 7072);
+            let changed = live.refresh_periodic(Touched::full()).unwrap();
+            assert!(changed.contains(&inode_of(&live, "p1")));
+            let held = |l: &Live| {
+                let ns = l
+                    .snapshot
+                    .namespaces
+                    .iter()
+                    .find(|n| n.name == "p1")
+                    .unwrap();
+                !ns.processes.is_empty()
+            };
+            assert!(held(&live), "the periodic refresh found p1's new process");
+            // A name added since (the watcher's copy: the old scan and the new name).
+            sh(&["ip", "netns", "add", "late"]);
+            let fresh = netlens::netns::discover::discover();
+            let mut copy = old_scan.clone();
+            let late = fresh.namespaces.iter().find(|f| f.name == "late").unwrap();
+            copy.namespaces.push(late.clone());
+            let touched = Touched {
+                discovery: Some(copy),
+                ..Touched::default()
+            };
+            live.refresh(touched).unwrap();
+            assert!(held(&live), "the older copy put p1's holders back to none");
+            assert!(live.snapshot.namespaces.iter().any(|n| n.name == "late"));
+            drop(holder);
+        },
+    );
+}

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use super::{Decision, Pkt};
 use crate::firewall::Firewall;
-use crate::model::fast_hash::{Fx, FxBuild};
+use crate::model::fast_hash::{hasher, FxBuild};
 
 /// An address test a walk made: rule `-s` or `-d` (table, chain, rule indexes; answered 1
 /// when the address is among the rule's addresses, before negation) or the jump through a
@@ -74,7 +74,7 @@ impl KeyRef<'_> {
     /// one word each, where hashing field by field cost a multiply per byte-sized field
     /// (a third of a look-up in a profile).
     fn hash(&self) -> u64 {
-        let mut h = Fx::default();
+        let mut h = hasher();
         for t in self.tables {
             h.write(t.as_bytes());
         }

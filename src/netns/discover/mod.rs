@@ -98,6 +98,10 @@ pub struct Discovery {
     /// The namespace this process runs in (entering it is not needed).
     pub own_inode: Option<u64>,
     pub warnings: Vec<String>,
+    /// When the whole scan behind its processes, workloads and roots was made (`None`: not
+    /// by `discover`). A copy kept up to date name by name (the live watcher's) keeps its
+    /// scan's time: its other entries' processes are as old as that.
+    pub scanned: Option<std::time::Instant>,
 }
 
 impl Discovery {
@@ -111,6 +115,7 @@ impl Discovery {
 pub fn discover() -> Discovery {
     let mut out = Discovery {
         own_inode: link_inode(Path::new("/proc/thread-self/ns/net")),
+        scanned: Some(std::time::Instant::now()),
         ..Discovery::default()
     };
     out.namespaces.push(host(&mut out.warnings, out.own_inode));
