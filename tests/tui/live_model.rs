@@ -6,6 +6,7 @@
 //! reachability flips the watcher ignores on purpose, and conntrack counts; and the UI's
 //! copy, patched as the collector sends it, must equal the model exactly.
 
+use crate::common::topo_gen::Rng;
 use std::time::{Duration, Instant};
 
 use netlens::collect::partial::Live;
@@ -17,19 +18,6 @@ use serde_json::Value;
 
 use crate::common::world::{in_world, sh, try_sh};
 use crate::live_safety_net::{assert_ui_equals_model, send, ui_of};
-
-/// A small deterministic generator (the sequence must be the same on every run).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) as usize) % n.max(1)
-    }
-}
 
 /// The snapshot as JSON, without what legitimately differs between two reads.
 pub fn normal(s: &Snapshot) -> Value {
@@ -242,7 +230,7 @@ fn the_patched_model_equals_a_full_read_after_random_changes() {
             let seed = std::env::var("NETLENS_LIVE_SEED")
                 .ok()
                 .and_then(|s| s.parse().ok());
-            let mut rng = Rng(seed.unwrap_or(0x5eed_1234));
+            let mut rng = Rng::new(seed.unwrap_or(0x5eed_1234));
             let mut partial_reads = 0;
             let mut link_scoped = 0;
             for step in 0..70 {

@@ -81,10 +81,15 @@ fn quiet_world(pods: usize) -> (Options, Live, App) {
     (opts, live, app)
 }
 
+/// Namespace `name` in the model.
+fn named<'a>(live: &'a Live, name: &str) -> &'a netlens::model::Namespace {
+    let ns = live.snapshot.namespaces.iter().find(|n| n.name == name);
+    ns.unwrap_or_else(|| panic!("no namespace {name} in the model"))
+}
+
 /// The inode of namespace `name` in the model.
 fn inode_of(live: &Live, name: &str) -> u64 {
-    let ns = live.snapshot.namespaces.iter().find(|n| n.name == name);
-    ns.expect("namespace").inode
+    named(live, name).inode
 }
 
 /// No watcher runs (every event is lost): the full read finds exactly the namespace
@@ -269,12 +274,7 @@ fn the_light_refresh_finds_what_has_no_event() {
             let quiet = live.refresh_periodic(Touched::full()).unwrap();
             assert!(quiet.is_empty(), "nothing changed, yet {quiet:?}");
             let has_rule = |l: &Live| {
-                let ns = l
-                    .snapshot
-                    .namespaces
-                    .iter()
-                    .find(|n| n.name == "p1")
-                    .unwrap();
+                let ns = named(l, "p1");
                 let fw = ns.firewall.as_ref().expect("p1's firewall");
                 fw.iptables
                     .iter()
@@ -415,15 +415,7 @@ fn an_older_scan_does_not_undo_a_newer_one() {
             let holder = listen("p1", 7072);
             let changed = live.refresh_periodic(Touched::full()).unwrap();
             assert!(changed.contains(&inode_of(&live, "p1")));
-            let held = |l: &Live| {
-                let ns = l
-                    .snapshot
-                    .namespaces
-                    .iter()
-                    .find(|n| n.name == "p1")
-                    .unwrap();
-                !ns.processes.is_empty()
-            };
+            let held = |l: &Live| !named(l, "p1").processes.is_empty();
             assert!(held(&live), "the periodic refresh found p1's new process");
             // A name added since (the watcher's copy: the old scan and the new name).
             sh(&["ip", "netns", "add", "late"]);

@@ -6,6 +6,7 @@
 //! after each step the watcher is drained and what it knows must equal a fresh `discover()`,
 //! and what it handed on (the scan of namespaces, the namespaces touched) must say so.
 
+use crate::common::topo_gen::Rng;
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
@@ -15,19 +16,6 @@ use netlens::netns::discover::{discover, Discovery};
 use netlens::ui::watch::Watcher;
 
 use crate::common::world::{in_world, sh};
-
-/// A small deterministic generator (the sequence must be the same on every run).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) as usize) % n.max(1)
-    }
-}
 
 /// A discovery, all of it, one line per namespace (the order is part of it: the snapshot
 /// lists namespaces in discovery's order).
@@ -147,7 +135,7 @@ fn the_known_namespaces_equal_a_discovery_after_random_name_changes() {
             let seed = std::env::var("NETLENS_LIVE_SEED")
                 .ok()
                 .and_then(|s| s.parse().ok());
-            let mut rng = Rng(seed.unwrap_or(0x5eed_7a7c));
+            let mut rng = Rng::new(seed.unwrap_or(0x5eed_7a7c));
             let mut before = inodes(w.known());
             let mut handed = w.known().clone();
             let mut by_name = 0;
@@ -270,7 +258,7 @@ fn an_event_in_one_of_200_namespaces_is_reported_for_it_only() {
             let mut w = Watcher::start();
             assert_eq!(w.known().namespaces.len(), 201);
             settle(&mut w);
-            let mut rng = Rng(0x200);
+            let mut rng = Rng::new(0x200);
             for round in 0..3 {
                 let n = format!("q{}", rng.below(200));
                 for updown in ["up", "down"] {
