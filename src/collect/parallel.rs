@@ -11,6 +11,15 @@ use nix::sched::{setns, CloneFlags};
 use crate::model::NsStatus;
 use crate::netns::discover::FoundNs;
 
+/// How many setns threads a read of many namespaces uses by default: twice the cores (they
+/// wait on the kernel as much as they compute), 2 to 8.
+pub(super) fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(2)
+        .clamp(2, 8)
+}
+
 /// Opens `found` and moves the calling thread into it, unless `current` says it is there
 /// already. The thread must be a dedicated collector thread (it is never moved back).
 pub(super) fn enter(found: &FoundNs, current: &mut Option<u64>) -> (Option<File>, NsStatus) {

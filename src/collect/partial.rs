@@ -298,11 +298,13 @@ impl Live {
                 Found::Whole(i, Box::new(failed(&found[i], why)))
             }
         };
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get() * 2)
-            .unwrap_or(2)
-            .clamp(2, 8);
-        parallel::each(jobs, self.discovery.own_inode, workers, &job, &on_failure)
+        parallel::each(
+            jobs,
+            self.discovery.own_inode,
+            parallel::workers(),
+            &job,
+            &on_failure,
+        )
     }
 
     /// Patches what the jobs found into the snapshot, then pairs the veths of the namespaces

@@ -78,41 +78,7 @@ impl Live {
         let indexes: Vec<usize> = (0..self.snapshot.namespaces.len())
             .filter(|&i| self.snapshot.namespaces[i].status == NsStatus::Ok)
             .collect();
-        let found = &self.discovery.namespaces;
-        let namespaces = &self.snapshot.namespaces;
-        let (probe, firewall, gens) = (self.probe, self.opts.firewall, &self.fw_gen);
-        let job = |&i: &usize, current: &mut Option<u64>| -> Option<Light> {
-            let (_file, status) = parallel::enter(&found[i], current);
-            if status != NsStatus::Ok {
-                return None;
-            }
-            let ns = &namespaces[i];
-            let mut sysctls = ns.sysctls.clone();
-            sysctl::refresh_eventless(&mut sysctls, &ns.links, probe);
-            let sockets = sockets::read_listening().ok();
-            let (firewall, generation) = if firewall {
-                read_firewall(gens.get(&ns.inode).copied())
-            } else {
-                (None, None)
-            };
-            Some(Light {
-                sysctls,
-                sockets,
-                firewall,
-                generation,
-            })
-        };
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get() * 2)
-            .unwrap_or(2)
-            .clamp(2, 8);
-        let read = parallel::each(
-            &indexes,
-            self.discovery.own_inode,
-            workers,
-            &job,
-            &|_, _| None,
-        );
+        let read = self.read_light(&indexes);
         let dns = read_dns_files(&self.snapshot.namespaces, &self.discovery);
 
         // Who holds each listening socket: one scan of /proc for all (a socket handed to
@@ -170,6 +136,37 @@ impl Live {
         }
         self.read_whole.extend(changed.iter().copied());
         changed
+    }
+
+    /// Reads the event-less parts of the namespaces at `indexes`, each on a setns thread
+    /// (`None` where it could not be entered: the model is kept).
+    fn read_light(&self, indexes: &[usize]) -> Vec<Option<Light>> {
+        let found = &self.discovery.namespaces;
+        let namespaces = &self.snapshot.namespaces;
+        let (probe, firewall, gens) = (self.probe, self.opts.firewall, &self.fw_gen);
+        let job = |&i: &usize, current: &mut Option<u64>| -> Option<Light> {
+            let (_file, status) = parallel::enter(&found[i], current);
+            if status != NsStatus::Ok {
+                return None;
+            }
+            let ns = &namespaces[i];
+            let mut sysctls = ns.sysctls.clone();
+            sysctl::refresh_eventless(&mut sysctls, &ns.links, probe);
+            let sockets = sockets::read_listening().ok();
+            let (firewall, generation) = if firewall {
+                read_firewall(gens.get(&ns.inode).copied())
+            } else {
+                (None, None)
+            };
+            Some(Light {
+                sysctls,
+                sockets,
+                firewall,
+                generation,
+            })
+        };
+        let own = self.discovery.own_inode;
+        parallel::each(indexes, own, parallel::workers(), &job, &|_, _| None)
     }
 }
 

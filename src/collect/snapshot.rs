@@ -131,10 +131,7 @@ fn worker_count(opts: &Options, jobs: usize) -> usize {
     let n = if opts.workers > 0 {
         opts.workers
     } else {
-        std::thread::available_parallelism()
-            .map(|n| n.get() * 2)
-            .unwrap_or(2)
-            .clamp(2, 8)
+        parallel::workers()
     };
     n.min(jobs.max(1))
 }
