@@ -12,12 +12,17 @@ use crate::model::NsStatus;
 use crate::netns::discover::FoundNs;
 
 /// How many setns threads a read of many namespaces uses by default: twice the cores (they
-/// wait on the kernel as much as they compute), 2 to 8.
+/// wait on the kernel as much as they compute), 2 to 8. Asked once per process:
+/// `available_parallelism` reads the cgroup's files each time, and the live view reads
+/// several times a second.
 pub(super) fn workers() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get() * 2)
-        .unwrap_or(2)
-        .clamp(2, 8)
+    static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORKERS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get() * 2)
+            .unwrap_or(2)
+            .clamp(2, 8)
+    })
 }
 
 /// Opens `found` and moves the calling thread into it, unless `current` says it is there

@@ -204,18 +204,39 @@ pub fn splice_links(links: &mut Vec<Link>, fresh: &[(u32, Option<Link>)]) {
         let at = links.partition_point(|x| x.index <= l.index);
         links.insert(at, l.clone());
     }
-    let names: HashMap<u32, String> = links.iter().map(|l| (l.index, l.name.clone())).collect();
-    let mut ports: HashMap<u32, Vec<String>> = HashMap::new();
-    for l in links.iter_mut() {
-        l.ports.clear();
-        if let Some(m) = l.master_index {
-            l.master = names.get(&m).cloned();
-            ports.entry(m).or_default().push(l.name.clone());
+    // Masters and ports again, as a whole read names them, but written only where they
+    // differ: on the host every veth is a port of the one bridge, and renaming all of them
+    // (a String each) per patch of one link was most of a host patch's allocations.
+    let at: HashMap<u32, usize> = links
+        .iter()
+        .enumerate()
+        .map(|(p, l)| (l.index, p))
+        .collect();
+    let mut ports: HashMap<u32, Vec<usize>> = HashMap::new();
+    for p in 0..links.len() {
+        let Some(m) = links[p].master_index else {
+            continue;
+        };
+        ports.entry(m).or_default().push(p);
+        let master = at.get(&m).copied();
+        let same = match master {
+            Some(q) => links[p].master.as_deref() == Some(links[q].name.as_str()),
+            None => links[p].master.is_none(),
+        };
+        if !same {
+            links[p].master = master.map(|q| links[q].name.clone());
         }
     }
-    for l in links.iter_mut() {
-        if let Some(p) = ports.remove(&l.index) {
-            l.ports = p;
+    for p in 0..links.len() {
+        let of = ports.get(&links[p].index).map_or(&[][..], Vec::as_slice);
+        let same = links[p].ports.len() == of.len()
+            && links[p]
+                .ports
+                .iter()
+                .zip(of)
+                .all(|(n, &q)| *n == links[q].name);
+        if !same {
+            links[p].ports = of.iter().map(|&q| links[q].name.clone()).collect();
         }
     }
 }
@@ -251,47 +272,52 @@ pub fn patch(ns: &mut Namespace, parts: &LinkParts) {
             )
         };
         let group = |r: &Route| (r.family == RouteFamily::Inet6, r.table);
-        ns.routes = replace(&ns.routes, new, of_scope, key, group);
+        replace(&mut ns.routes, new, of_scope, key, group);
     }
     if let Some(new) = &parts.neighbors {
         let of_scope = |n: &Neighbor| parts.scope.contains(&n.ifindex);
         let key = |n: &Neighbor| (n.ifindex, n.address);
         let group = |n: &Neighbor| n.address.is_ipv6();
-        ns.neighbors = replace(&ns.neighbors, new, of_scope, key, group);
+        replace(&mut ns.neighbors, new, of_scope, key, group);
     }
 }
 
-/// `old` without the objects `of_scope` says were re-read, and with `new`: each new object
+/// `v` without the objects `of_scope` says were re-read, and with `new`: each new object
 /// where the old one of the same key was, else after the last object of its group (or at
-/// the end of the groups before it).
+/// the end of the groups before it). In place: the host holds thousands of routes and a
+/// patch re-reads a few, so the others are neither copied nor moved but by the inserts.
 fn replace<T: Clone, K: std::hash::Hash + Eq, G: Ord>(
-    old: &[T],
+    v: &mut Vec<T>,
     new: &[T],
     of_scope: impl Fn(&T) -> bool,
     key: impl Fn(&T) -> K,
     group: impl Fn(&T) -> G,
-) -> Vec<T> {
+) {
     let mut fresh: HashMap<K, Vec<&T>> = HashMap::new();
     for t in new.iter().rev() {
         fresh.entry(key(t)).or_default().push(t);
     }
-    let mut out: Vec<T> = Vec::with_capacity(old.len() + new.len());
-    for t in old {
+    // `retain_mut` visits each object once, in order: the same walk as building a new list.
+    v.retain_mut(|t| {
         if !of_scope(t) {
-            out.push(t.clone());
-        } else if let Some(n) = fresh.get_mut(&key(t)).and_then(Vec::pop) {
-            out.push(n.clone());
+            return true;
         }
-    }
+        match fresh.get_mut(&key(t)).and_then(Vec::pop) {
+            Some(n) => {
+                t.clone_from(n);
+                true
+            }
+            None => false,
+        }
+    });
     for t in new {
         let Some(n) = fresh.get_mut(&key(t)).and_then(Vec::pop) else {
             continue;
         };
         let g = group(n);
-        let at = out.iter().rposition(|x| group(x) <= g).map_or(0, |p| p + 1);
-        out.insert(at, n.clone());
+        let at = v.iter().rposition(|x| group(x) <= g).map_or(0, |p| p + 1);
+        v.insert(at, n.clone());
     }
-    out
 }
 
 #[cfg(test)]
@@ -355,8 +381,9 @@ mod tests {
             neigh(2, "fe80::2"),
         ];
         let of = |n: &Neighbor| n.ifindex == 2;
-        let out = replace(
-            &old,
+        let mut out = old.clone();
+        replace(
+            &mut out,
             &new,
             of,
             |n| (n.ifindex, n.address),
@@ -367,5 +394,118 @@ mod tests {
             got,
             ["10.0.0.2", "10.0.0.3", "10.0.0.7", "fe80::4", "fe80::2"]
         );
+    }
+
+    /// The list-building replace this module had before it worked in place: the oracle.
+    fn copying_replace<T: Clone, K: std::hash::Hash + Eq, G: Ord>(
+        old: &[T],
+        new: &[T],
+        of_scope: impl Fn(&T) -> bool,
+        key: impl Fn(&T) -> K,
+        group: impl Fn(&T) -> G,
+    ) -> Vec<T> {
+        let mut fresh: HashMap<K, Vec<&T>> = HashMap::new();
+        for t in new.iter().rev() {
+            fresh.entry(key(t)).or_default().push(t);
+        }
+        let mut out: Vec<T> = Vec::new();
+        for t in old {
+            if !of_scope(t) {
+                out.push(t.clone());
+            } else if let Some(n) = fresh.get_mut(&key(t)).and_then(Vec::pop) {
+                out.push(n.clone());
+            }
+        }
+        for t in new {
+            let Some(n) = fresh.get_mut(&key(t)).and_then(Vec::pop) else {
+                continue;
+            };
+            let g = group(n);
+            let at = out.iter().rposition(|x| group(x) <= g).map_or(0, |p| p + 1);
+            out.insert(at, n.clone());
+        }
+        out
+    }
+
+    /// Masters and ports named from scratch, as this module did before it wrote only what
+    /// differs: the oracle.
+    fn renamed_from_scratch(links: &mut [Link]) {
+        let names: HashMap<u32, String> = links.iter().map(|l| (l.index, l.name.clone())).collect();
+        let mut ports: HashMap<u32, Vec<String>> = HashMap::new();
+        for l in links.iter_mut() {
+            l.ports.clear();
+            if let Some(m) = l.master_index {
+                l.master = names.get(&m).cloned();
+                ports.entry(m).or_default().push(l.name.clone());
+            }
+        }
+        for l in links.iter_mut() {
+            if let Some(p) = ports.remove(&l.index) {
+                l.ports = p;
+            }
+        }
+    }
+
+    /// Seeded lists of neighbours with repeated keys, several links and both groups, and
+    /// random re-reads of random scopes: in place == building a new list.
+    #[test]
+    fn replacing_in_place_equals_building_a_new_list() {
+        let mut rng = crate::test_rng::Rng(0x5eed_1a2b);
+        for _ in 0..500 {
+            let random = |rng: &mut crate::test_rng::Rng, n: usize| -> Vec<Neighbor> {
+                (0..n)
+                    .map(|_| {
+                        let ifindex = 1 + rng.below(4) as u32;
+                        let a = match rng.below(2) {
+                            0 => format!("10.0.0.{}", rng.below(5)),
+                            _ => format!("fe80::{}", rng.below(5)),
+                        };
+                        let mut n = neigh(ifindex, &a);
+                        n.router = rng.below(2) == 0;
+                        n
+                    })
+                    .collect()
+            };
+            let old = random(&mut rng, 12);
+            let scope: Vec<u32> = (1..=4).filter(|_| rng.below(2) == 0).collect();
+            let new: Vec<Neighbor> = random(&mut rng, 6)
+                .into_iter()
+                .filter(|n| scope.contains(&n.ifindex))
+                .collect();
+            let of = |n: &Neighbor| scope.contains(&n.ifindex);
+            let key = |n: &Neighbor| (n.ifindex, n.address);
+            let group = |n: &Neighbor| n.address.is_ipv6();
+            let want = copying_replace(&old, &new, of, key, group);
+            let mut got = old.clone();
+            replace(&mut got, &new, of, key, group);
+            assert_eq!(got, want);
+        }
+    }
+
+    /// Seeded links (bridges, ports moving between them, masters that are gone, stale
+    /// names and ports left from before): writing only what differs == naming from scratch.
+    #[test]
+    fn masters_and_ports_written_where_they_differ_equal_named_from_scratch() {
+        let mut rng = crate::test_rng::Rng(0xb41d_9e55);
+        for _ in 0..300 {
+            let n = 1 + rng.below(10);
+            let mut links: Vec<Link> = (1..=n as u32)
+                .map(|i| {
+                    let master = (rng.below(3) == 0).then(|| 1 + rng.below(n + 2) as u32);
+                    let mut l = link(i, &format!("l{}", rng.below(4)), master);
+                    if rng.below(3) == 0 {
+                        l.master = Some(format!("stale{}", rng.below(2)));
+                    }
+                    if rng.below(4) == 0 {
+                        l.ports = vec![format!("l{}", rng.below(4))];
+                    }
+                    l
+                })
+                .collect();
+            let mut want = links.clone();
+            renamed_from_scratch(&mut want);
+            splice_links(&mut links, &[]);
+            assert_eq!(links, want);
+        }
     }
 }

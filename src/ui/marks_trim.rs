@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use crate::model::fast_hash::{FxHashMap, FxHashSet};
+
 use crate::model::Namespace;
 
 /// The namespaces of `old` and `new`, in their order, each one whose name is once on both
@@ -104,26 +106,77 @@ where
     K: Hash + Eq,
 {
     // A patch changes a few objects of a list that is otherwise the same, in the same
-    // order: the equal runs at both ends are found by comparing in place, without hashing
-    // a key per object. An object of those runs is left out unless its key is also in the
-    // middle (then the ` #2` numbering could depend on it, and the pass below decides).
-    let head = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let tail = a[head..]
-        .iter()
-        .rev()
-        .zip(b[head..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    if head + tail == a.len() && head + tail == b.len() {
+    // order: equal objects are paired by walking both lists in step (a few objects
+    // removed, added or changed here and there, as when a flapping veth's routes leave
+    // from the middle and the end of the host's), without hashing a key per object. A
+    // paired object is left out unless its key is also among those that differ (then the
+    // ` #2` numbering could depend on it, and the pass by key over everything decides).
+    let Some((only_a, only_b)) = aligned(a, b) else {
+        return by_key(a, b, key);
+    };
+    if only_a.is_empty() && only_b.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let (mid_a, mid_b) = (&a[head..a.len() - tail], &b[head..b.len() - tail]);
-    let middle: std::collections::HashSet<K> = mid_a.iter().chain(mid_b).map(&key).collect();
-    let ends = a[..head].iter().chain(&a[a.len() - tail..]);
-    if ends.clone().any(|t| middle.contains(&key(t))) {
+    let mut differ: FxHashSet<K> = FxHashSet::default();
+    differ.extend(only_a.iter().map(|&i| key(&a[i])));
+    differ.extend(only_b.iter().map(|&i| key(&b[i])));
+    let differ = &differ;
+    let paired = |v: &'a [T], only: &[usize]| {
+        let mut next = only.iter().peekable();
+        v.iter().enumerate().any(|(i, t)| {
+            if next.peek() == Some(&&i) {
+                next.next();
+                return false;
+            }
+            differ.contains(&key(t))
+        })
+    };
+    if paired(a, &only_a) || paired(b, &only_b) {
         return by_key(a, b, key);
     }
-    by_key(mid_a, mid_b, key)
+    let pick = |v: &[T], only: &[usize]| only.iter().map(|&i| v[i].clone()).collect();
+    (pick(a, &only_a), pick(b, &only_b))
+}
+
+/// How far [`aligned`] looks ahead for the object it stopped at, and how many unpaired
+/// objects it accepts before handing over to [`by_key`] (a list in a new order).
+const LOOK_AHEAD: usize = 8;
+const MAX_UNPAIRED: usize = 64;
+
+/// The indexes, in order, of the objects of `a` and of `b` left unpaired when equal objects
+/// are paired walking both lists in step (an object stopped at is looked for a few places
+/// ahead on the other side: what lies between was removed or added); `None` past
+/// [`MAX_UNPAIRED`].
+fn aligned<T: PartialEq>(a: &[T], b: &[T]) -> Option<(Vec<usize>, Vec<usize>)> {
+    let (mut i, mut j) = (0, 0);
+    let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
+    while i < a.len() && j < b.len() {
+        if only_a.len() + only_b.len() > MAX_UNPAIRED {
+            return None;
+        }
+        if a[i] == b[j] {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let ahead = (1..=LOOK_AHEAD).find_map(|d| {
+            if a.get(i + d) == Some(&b[j]) {
+                Some((d, 0))
+            } else if b.get(j + d) == Some(&a[i]) {
+                Some((0, d))
+            } else {
+                None
+            }
+        });
+        let (da, db) = ahead.unwrap_or((1, 1));
+        only_a.extend(i..i + da);
+        only_b.extend(j..j + db);
+        i += da;
+        j += db;
+    }
+    only_a.extend(i..a.len());
+    only_b.extend(j..b.len());
+    (only_a.len() + only_b.len() <= MAX_UNPAIRED).then_some((only_a, only_b))
 }
 
 /// The pass of [`differing`] over whole lists: equal objects under a key each side holds
@@ -134,7 +187,8 @@ where
     K: Hash + Eq,
 {
     // Per key: how many on each side, and where the last one is.
-    let mut seen: HashMap<K, (u32, usize, u32, usize)> = HashMap::with_capacity(a.len());
+    let mut seen: FxHashMap<K, (u32, usize, u32, usize)> = FxHashMap::default();
+    seen.reserve(a.len());
     for (i, t) in a.iter().enumerate() {
         let e = seen.entry(key(t)).or_insert((0, 0, 0, 0));
         e.0 += 1;
@@ -222,5 +276,82 @@ mod tests {
         other.namespaces[2].neighbors.clear();
         same_diff(&base, &other);
         same_diff(&next, &other);
+    }
+
+    /// Seeded edits of a namespace's lists — objects removed, added and changed at random
+    /// places (several per list, as a flapping veth's routes leave the host's list from the
+    /// middle and the end), repeated keys, blocks moved, lists reordered — and the trimmed
+    /// namespaces give the diff the whole ones give.
+    #[test]
+    fn trimming_random_edits_keeps_the_diff() {
+        let base = asset("demo-cluster.json");
+        let at = base
+            .namespaces
+            .iter()
+            .position(|n| n.links.len() > 1 && n.routes.len() > 1 && !n.addresses.is_empty())
+            .expect("a namespace with links, routes and addresses");
+        let mut rng = crate::test_rng::Rng(0x7e11_a5e5);
+        let mut differed = 0;
+        for round in 0..400 {
+            let mut old = base.clone();
+            // Grow the lists so edits can be far apart: copies with changed identities.
+            let ns = &mut old.namespaces[at];
+            for k in 0..20 {
+                let mut r = ns.routes[k % ns.routes.len()].clone();
+                r.metric = Some(1000 + k as u32);
+                ns.routes.push(r);
+                let mut l = ns.links[k % ns.links.len()].clone();
+                l.name = format!("x{k}");
+                l.index = 100 + k as u32;
+                ns.links.push(l);
+            }
+            let mut new = old.clone();
+            let ns = &mut new.namespaces[at];
+            for _ in 0..1 + rng.below(4) {
+                let n = ns.routes.len();
+                match rng.below(7) {
+                    0 => {
+                        ns.routes.remove(rng.below(n));
+                    }
+                    1 => {
+                        let r = ns.routes[rng.below(n)].clone();
+                        ns.routes.insert(rng.below(n + 1), r); // a repeated key
+                    }
+                    2 => ns.routes[rng.below(n)].metric = Some(rng.below(3) as u32),
+                    3 => {
+                        let l = ns.links.len();
+                        ns.links[rng.below(l)].mtu += 1;
+                    }
+                    4 => {
+                        let l = ns.links.remove(rng.below(ns.links.len()));
+                        let l2 = ns.links.len();
+                        ns.links.insert(rng.below(l2 + 1), l); // moved
+                    }
+                    5 if round % 10 == 0 => ns.routes.reverse(),
+                    _ => {
+                        let mut r = ns.routes[rng.below(n)].clone();
+                        r.metric = Some(5000 + rng.below(3) as u32);
+                        ns.routes.insert(rng.below(n + 1), r);
+                    }
+                }
+            }
+            let whole = diff(&old, &new).changes;
+            let (o, n) = trim_pairs(old.namespaces.iter(), new.namespaces.iter());
+            let trimmed_old = Snapshot {
+                namespaces: o,
+                ..old.clone()
+            };
+            let trimmed_new = Snapshot {
+                namespaces: n,
+                ..new.clone()
+            };
+            assert_eq!(
+                whole,
+                diff(&trimmed_old, &trimmed_new).changes,
+                "round {round}"
+            );
+            differed += usize::from(!whole.is_empty());
+        }
+        assert!(differed > 300, "only {differed} rounds changed anything");
     }
 }

@@ -13,11 +13,16 @@ use crate::text::natural_cmp;
 /// natural order of name (`svc-2` before `svc-10`): discovery lists them so already, and a
 /// snapshot saved by an older netlens (or another tool) is listed the same way.
 pub(crate) fn sort_namespaces(snap: &mut Snapshot) {
-    snap.namespaces.sort_by(|a, b| {
+    let order = |a: &Namespace, b: &Namespace| {
         a.kind
             .cmp(&b.kind)
             .then_with(|| natural_cmp(&a.name, &b.name))
-    });
+    };
+    // A patch keeps the order but for namespaces that came or were renamed: one pass to
+    // see that, instead of a sort's n log n comparisons of names per patch.
+    if !snap.namespaces.is_sorted_by(|a, b| order(a, b).is_le()) {
+        snap.namespaces.sort_by(order);
+    }
 }
 
 impl App {
