@@ -16,5 +16,8 @@ pub mod sockets;
 pub mod sysctl;
 pub mod touched;
 
-pub use partial_patch::Patch;
+#[cfg(test)]
+pub(crate) use partial_links::splice_links;
+pub use partial_links::LinkParts;
+pub use partial_patch::{NsDelta, Patch};
 pub use snapshot::{collect, snapshot, Options, SnapshotError};

@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::partial_links::{self, LinkParts};
+use super::partial_patch::NsDelta;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::ip_state::{self, RtnlParts};
@@ -37,6 +38,9 @@ pub struct Live {
     pub(super) read_whole: BTreeSet<u64>,
     /// The last refresh renamed a namespace.
     pub(super) renamed: bool,
+    /// Per namespace (by inode) changed by the last refresh only through a read of some of
+    /// its links, what was read (`partial_patch.rs`: sent as such to the UI's copy).
+    pub(super) deltas: HashMap<u64, NsDelta>,
 }
 
 /// What was read again in one namespace (`None`: not asked for), and its socket.
@@ -80,6 +84,7 @@ impl Live {
             renamed: false,
             whole_at: std::time::Instant::now(),
             fw_gen: HashMap::new(),
+            deltas: HashMap::new(),
         })
     }
 
@@ -91,6 +96,7 @@ impl Live {
     pub fn refresh(&mut self, mut touched: Touched) -> Result<BTreeSet<u64>, SnapshotError> {
         self.read_whole.clear();
         self.renamed = false;
+        self.deltas.clear();
         if touched.full {
             let fresh = Live::read(&self.opts)?;
             return Ok(self.adopt_full(fresh));
@@ -144,6 +150,12 @@ impl Live {
         let peers = self.apply(found);
         let names = &self.snapshot.namespaces;
         let mut changed: BTreeSet<u64> = peers.into_iter().map(|i| names[i].inode).collect();
+        // A namespace that changed otherwise too (veths paired anew, renamed, rescanned,
+        // read whole) is sent whole.
+        let otherwise: Vec<u64> = (renamed.iter().chain(&rescanned).chain(&changed))
+            .chain(&self.read_whole)
+            .copied()
+            .collect();
         changed.extend(jobs.iter().map(|j| match *j {
             Job::Whole(i) | Job::Kinds(i, _) | Job::Scoped(i, ..) => names[i].inode,
         }));
@@ -160,6 +172,10 @@ impl Live {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
+        for inode in &otherwise {
+            self.deltas.remove(inode);
+        }
+        self.pair_deltas();
         self.renamed = !renamed.is_empty();
         changed.extend(renamed);
         changed.extend(rescanned);
@@ -265,6 +281,30 @@ impl Live {
         (new, by_rename, rescanned)
     }
 
+    /// The links of the deltas as the model holds them after pairing (a veth's peer is
+    /// found after the read): a copy applying the delta gets the model's links.
+    fn pair_deltas(&mut self) {
+        if self.deltas.is_empty() {
+            return;
+        }
+        for ns in &self.snapshot.namespaces {
+            let Some(links) = self
+                .deltas
+                .get_mut(&ns.inode)
+                .and_then(|d| d.parts.links.as_mut())
+            else {
+                continue;
+            };
+            for (index, link) in links.iter_mut() {
+                if let Some(l) = link {
+                    if let Some(now) = ns.links.iter().find(|x| x.index == *index) {
+                        l.clone_from(now);
+                    }
+                }
+            }
+        }
+    }
+
     /// Runs the jobs on dedicated threads that enter the namespaces.
     fn run(&self, jobs: &[Job]) -> Vec<Found> {
         if jobs.is_empty() {
@@ -346,14 +386,15 @@ impl Live {
                         sockets.extend(p.socket.map(|s| (i, s)));
                         touched.push(i);
                     }
-                    partial_links::patch(ns, &link_parts);
-                    patch(ns, None, None, p.rtnl.rules, None);
-                    if let Some(s) = p.sysctls {
-                        ns.sysctls = s;
-                    }
-                    for pr in p.rtnl.problems {
-                        ns.add_problem(pr);
-                    }
+                    let delta = NsDelta {
+                        inode: ns.inode,
+                        parts: link_parts,
+                        rules: p.rtnl.rules,
+                        sysctls: p.sysctls,
+                        problems: p.rtnl.problems,
+                    };
+                    delta.apply(ns);
+                    self.deltas.insert(ns.inode, delta);
                 }
                 Found::Parts(i, p) => {
                     let Parts {

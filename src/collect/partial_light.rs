@@ -69,7 +69,10 @@ impl Live {
             touched.discovery = Some(discover());
         }
         let mut changed = self.refresh(touched)?;
-        changed.extend(self.refresh_light());
+        let light = self.refresh_light();
+        // What the light read changed is sent whole (with its sockets, firewall, DNS files).
+        self.deltas.retain(|inode, _| !light.contains(inode));
+        changed.extend(light);
         Ok(changed)
     }
 

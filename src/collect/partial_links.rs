@@ -27,7 +27,7 @@ use crate::netlink::convert::{address_from, link_from, neighbor_from, route_from
 use crate::netlink::RtSocket;
 
 /// What was read for the links of `scope`; `None` for a kind not asked for.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct LinkParts {
     pub scope: BTreeSet<u32>,
     /// Each link of the scope as it is now, `None` when it is gone.

@@ -8,7 +8,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::partial::Live;
-use crate::model::{Namespace, Snapshot};
+use super::partial_links::{self, LinkParts};
+use crate::model::{Namespace, RoutingRule, Snapshot, Sysctls};
 
 /// A patch of the live model.
 #[derive(Debug, Clone)]
@@ -20,6 +21,40 @@ pub struct Patch {
     pub present: Vec<u64>,
     /// The namespaces of the patch read whole (new, or by a full read): all theirs is here.
     pub whole: BTreeSet<u64>,
+    /// Namespaces changed only by a read of some of their links: what was read, to be
+    /// applied to the receiver's copy as the model applied it ([`NsDelta::apply`]). A flap
+    /// of one host veth copied the host's thousand links and thousands of routes into
+    /// every patch, and the UI compared and dropped them again.
+    pub deltas: Vec<NsDelta>,
+}
+
+/// What a link-scoped read changed in one namespace (`partial.rs`: `Found::Scoped`): the
+/// links read (as paired after the read), their addresses, routes and neighbours, and the
+/// rules and sysctls when they were read again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NsDelta {
+    pub inode: u64,
+    pub parts: LinkParts,
+    pub rules: Option<Vec<RoutingRule>>,
+    pub sysctls: Option<Sysctls>,
+    pub problems: Vec<String>,
+}
+
+impl NsDelta {
+    /// Applies the read to `ns`: the one function the model and its copies patch with, so
+    /// that a copy equal to the model before stays equal after.
+    pub fn apply(&self, ns: &mut Namespace) {
+        partial_links::patch(ns, &self.parts);
+        if let Some(r) = &self.rules {
+            ns.rules.clone_from(r);
+        }
+        if let Some(s) = &self.sysctls {
+            ns.sysctls.clone_from(s);
+        }
+        for p in &self.problems {
+            ns.add_problem(p.clone());
+        }
+    }
 }
 
 impl Patch {
@@ -41,11 +76,17 @@ impl Patch {
             snapshot,
             present,
             whole,
+            deltas,
         } = self;
         let mut by_inode: HashMap<u64, Namespace> = std::mem::take(&mut cur.namespaces)
             .into_iter()
             .map(|n| (n.inode, n))
             .collect();
+        for d in &deltas {
+            if let Some(ns) = by_inode.get_mut(&d.inode) {
+                d.apply(ns);
+            }
+        }
         for mut n in snapshot.namespaces {
             if let Some(mut old) = by_inode.remove(&n.inode) {
                 Patch::fill(&whole, &mut n, &mut old);
@@ -61,6 +102,24 @@ impl Patch {
 }
 
 impl Live {
+    /// The patch of the last [`Live::refresh`], which returned `changed`, for a copy that
+    /// has had every patch before it (the UI's): as [`Live::patch_of`], but a namespace
+    /// changed only by a link-scoped read comes as what was read ([`NsDelta`]).
+    pub fn patch_for_copy(&self, changed: &BTreeSet<u64>) -> Patch {
+        let deltas: Vec<NsDelta> = changed
+            .iter()
+            .filter_map(|i| self.deltas.get(i).cloned())
+            .collect();
+        let rest: BTreeSet<u64> = changed
+            .iter()
+            .filter(|i| !self.deltas.contains_key(i))
+            .copied()
+            .collect();
+        let mut patch = self.patch_of(&rest, self.read_whole());
+        patch.deltas = deltas;
+        patch
+    }
+
     /// The patch for a read that changed `changed`: those namespaces, whole if the last
     /// reads read them whole (`whole`), else without what no partial read reads.
     pub fn patch_of(&self, changed: &BTreeSet<u64>, whole: &BTreeSet<u64>) -> Patch {
@@ -81,6 +140,7 @@ impl Live {
             },
             present: self.inodes(),
             whole: whole.intersection(changed).copied().collect(),
+            deltas: Vec::new(),
         }
     }
 

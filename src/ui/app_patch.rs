@@ -10,9 +10,10 @@ use std::collections::{HashMap, HashSet};
 use super::app::App;
 use super::components::topology;
 use super::debug_timing::Laps;
+use super::marks_delta;
 use super::marks_trim::with;
 use super::strings;
-use crate::collect::Patch;
+use crate::collect::{NsDelta, Patch};
 use crate::diagnose::Finding;
 use crate::model::Namespace;
 
@@ -29,7 +30,13 @@ impl App {
             snapshot: mut new,
             present,
             whole,
+            deltas,
         } = patch;
+        let mut deltas: HashMap<u64, NsDelta> = deltas.into_iter().map(|d| (d.inode, d)).collect();
+        // Namespaces patched in place, for the flash (the part each delta touched) and for
+        // the baseline's marks when they are shown (whole).
+        let mut parts = (Vec::new(), Vec::new());
+        let mut in_place = Vec::new();
         let present: HashSet<u64> = present.into_iter().collect();
         let changed: HashSet<u64> = new.namespaces.iter().map(|n| n.inode).collect();
         let mut old = Vec::new();
@@ -51,6 +58,14 @@ impl App {
             } else if !present.contains(&ns.inode) {
                 old.push(ns);
             } else {
+                if let Some(d) = deltas.remove(&ns.inode) {
+                    let (before, after) = marks_delta::apply(&mut ns, &d);
+                    parts.0.push(before);
+                    parts.1.push(after);
+                    if self.marks.baseline_live() {
+                        in_place.push(ns.clone());
+                    }
+                }
                 now.push(ns);
             }
         }
@@ -59,13 +74,19 @@ impl App {
         // then its namespaces are moved in, not copied (a copy of the host's thousands of
         // objects per patch).
         let old = with(&new, old);
-        self.marks.flash_patch(&old, &new, &mut laps);
+        self.marks.flash_patch(&old, &new, parts, &mut laps);
         for ns in &mut new.namespaces {
             if let Some(holder) = left_out.get_mut(&ns.inode) {
                 Patch::fill(&whole, ns, holder);
             }
         }
-        self.marks.baseline_patch(&old, &new, &mut laps);
+        if in_place.is_empty() {
+            self.marks.baseline_patch(&old, &new, &mut laps);
+        } else {
+            let mut both = with(&new, in_place);
+            both.namespaces.extend(new.namespaces.iter().cloned());
+            self.marks.baseline_patch(&old, &both, &mut laps);
+        }
         let Some(cur) = self.snapshot.as_mut() else {
             return;
         };
@@ -192,6 +213,7 @@ mod tests {
                 },
                 present: snap.namespaces.iter().map(|n| n.inode).collect(),
                 whole: whole_ones,
+                deltas: Vec::new(),
             };
             whole.handle(Msg::Collected(Box::new(snap.clone()), vec![]));
             hidden.handle(Msg::Patched(Box::new(patch.clone()), vec![]));

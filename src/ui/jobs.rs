@@ -153,11 +153,12 @@ impl Collector {
                 .doctor
                 .send_with(tx, |f| Msg::Collected(Box::new(snap.clone()), f)),
             Some(changed) => {
-                let patch = live.patch_of(&changed, live.read_whole());
+                let patch = live.patch_for_copy(&changed);
                 clock.note(&format!(
-                    "sent={} whole={}",
+                    "sent={} whole={} deltas={}",
                     changed.len(),
-                    patch.whole.len()
+                    patch.whole.len(),
+                    patch.deltas.len()
                 ));
                 self.doctor
                     .send_with(tx, |f| Msg::Patched(Box::new(patch), f))

@@ -205,6 +205,7 @@ mod tests {
             },
             present: model.namespaces.iter().map(|n| n.inode).collect(),
             whole: BTreeSet::new(),
+            deltas: Vec::new(),
         };
         let mut copy = base.clone();
         patch.apply(&mut copy);

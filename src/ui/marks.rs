@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::model::diff::{diff, Change, ChangeKind, ObjectKind};
-use crate::model::Snapshot;
+use crate::model::{Namespace, Snapshot};
 
 use super::debug_timing::Laps;
 use super::marks_trim::{trim_pairs, with};
@@ -69,18 +69,34 @@ impl Marks {
     /// again for those namespaces only. Both diffs see only the objects that differ
     /// (`marks_trim`): what a patch costs here follows what changed, not the namespace's size.
     pub fn on_patch(&mut self, old: &Snapshot, new: &Snapshot, laps: &mut Laps) {
-        self.flash_patch(old, new, laps);
+        self.flash_patch(old, new, (Vec::new(), Vec::new()), laps);
         self.baseline_patch(old, new, laps);
     }
 
     /// The flash of a patch (see [`Marks::on_patch`]). What is left out of both sides
     /// alike is not compared: the app leaves out of both what the patch did not carry.
-    pub fn flash_patch(&mut self, old: &Snapshot, new: &Snapshot, laps: &mut Laps) {
-        let (o, n) = trim_pairs(old.namespaces.iter(), new.namespaces.iter());
+    /// `parts`: the two sides of namespaces patched in place (`marks_delta.rs`), already
+    /// trimmed.
+    pub fn flash_patch(
+        &mut self,
+        old: &Snapshot,
+        new: &Snapshot,
+        parts: (Vec<Namespace>, Vec<Namespace>),
+        laps: &mut Laps,
+    ) {
+        let (mut o, mut n) = trim_pairs(old.namespaces.iter(), new.namespaces.iter());
+        o.extend(parts.0);
+        n.extend(parts.1);
         let flash = diff(&with(old, o), &with(new, n)).changes;
         self.flash = self.kept(flash);
         self.flash_until = (!self.flash.is_empty()).then(|| Instant::now() + FLASH);
         laps.lap("flash");
+    }
+
+    /// Whether [`Marks::baseline_patch`] would work anything out (else it only notes the
+    /// marks are stale).
+    pub fn baseline_live(&self) -> bool {
+        self.baseline.is_some() && self.show && !self.stale
     }
 
     /// The changes since the baseline after a patch (see [`Marks::on_patch`]): `new`

@@ -90,7 +90,7 @@ pub fn trimmed(a: &Namespace, b: &Namespace) -> (Namespace, Namespace) {
 }
 
 /// The namespace's identity and status, none of its objects.
-fn shell(ns: &Namespace) -> Namespace {
+pub(super) fn shell(ns: &Namespace) -> Namespace {
     let mut s = Namespace::new(ns.name.clone(), ns.kind, ns.inode);
     s.status = ns.status.clone();
     s.paths.clone_from(&ns.paths);

@@ -19,6 +19,7 @@ mod jobs;
 pub mod keymap;
 pub mod layout;
 pub mod marks;
+mod marks_delta;
 mod marks_trim;
 mod options;
 mod sanitize;

@@ -233,6 +233,7 @@ fn the_patched_model_equals_a_full_read_after_random_changes() {
             let mut rng = Rng::new(seed.unwrap_or(0x5eed_1234));
             let mut partial_reads = 0;
             let mut link_scoped = 0;
+            let mut deltas = 0;
             for step in 0..70 {
                 let what = change(&mut rng, &mut pods, &mut next);
                 let mut touched = settle(&mut w);
@@ -242,7 +243,7 @@ fn the_patched_model_equals_a_full_read_after_random_changes() {
                     partial_reads += usize::from(!touched.full && !touched.is_empty());
                     link_scoped += touched.links.values().filter(|s| s.is_some()).count();
                     let changed = live.refresh(touched).unwrap();
-                    send(&mut ui, &live, &changed);
+                    deltas += send(&mut ui, &live, &changed);
                     assert_ui_equals_model(&ui, &live, &format!("step {step} ({what})"));
                     let full = collect::snapshot(&opts).unwrap();
                     let (a, b) = (normal(&live.snapshot), normal(&full));
@@ -265,6 +266,8 @@ fn the_patched_model_equals_a_full_read_after_random_changes() {
                 link_scoped >= 20,
                 "{link_scoped} link-scoped namespace reads"
             );
+            // And the UI's copy was patched with what those reads read, in place.
+            assert!(deltas >= 10, "{deltas} namespaces patched in place");
         },
     );
 }

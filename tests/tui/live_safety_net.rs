@@ -23,10 +23,13 @@ pub fn ui_of(live: &Live) -> App {
 }
 
 /// Sends the app what the collector sends after a read that returned `changed`: a patch
-/// of the namespaces changed (without what the read did not read).
-pub fn send(app: &mut App, live: &Live, changed: &BTreeSet<u64>) {
-    let patch = live.patch_of(changed, live.read_whole());
+/// of the namespaces changed (without what the read did not read, and those changed only
+/// by a read of some of their links as what was read). Returns how many came that way.
+pub fn send(app: &mut App, live: &Live, changed: &BTreeSet<u64>) -> usize {
+    let patch = live.patch_for_copy(changed);
+    let deltas = patch.deltas.len();
     app.handle(Msg::Patched(Box::new(patch), vec![]));
+    deltas
 }
 
 /// The app's copy equals the collector's model exactly (the app sorts its namespaces for
