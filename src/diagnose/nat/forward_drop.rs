@@ -141,6 +141,13 @@ fn port_forwards(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    // By the address set: kube-proxy's thousand endpoint DNATs each scanned the host's
+    // thousands of addresses (a link-local per veth).
+    let own = f.local_addrs(ns);
+    let held_here = |ip: Ipv4Addr| match own {
+        Some(set) => set.contains(&IpAddr::V4(ip)),
+        None => ns.addresses.iter().any(|a| a.address == ip),
+    };
     for d in xt_dnats(fw).into_iter().chain(nft_dnats(fw)) {
         let Some((ip, port)) = dnat_target(&d.to) else {
             continue;
@@ -154,7 +161,7 @@ fn port_forwards(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
         let Some(oif) = f.route_to(ns, ip).and_then(|r| r.dev.clone()) else {
             continue;
         };
-        if oif == iif || ns.addresses.iter().any(|a| a.address == ip) {
+        if oif == iif || held_here(ip) {
             continue;
         }
         out.push(Flow {

@@ -107,10 +107,13 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
     // A copy is one host's packet: every sender's flow out of the same link to the same
     // place makes the same copy from that host (a thousand pods on a bridge, the same eight
     // named pods), and judging the same packet again only says the same thing again.
+    // The keys borrow the flows' names: cloning them for each of the thousands of
+    // candidate copies was most of this function.
     let mut seen: FxHashSet<PacketKey> = FxHashSet::default();
-    let mut out = Vec::with_capacity(flows.len());
-    for fl in flows {
-        seen.insert(packet_key(&fl));
+    let mut copies_of: Vec<Vec<Flow>> = Vec::with_capacity(flows.len());
+    for fl in &flows {
+        let key = packet_key(fl);
+        seen.insert(key.clone());
         let mut copies = Vec::new();
         // Port-forwards come from anywhere: their senders are not known hosts.
         if fl.port.is_none() {
@@ -120,7 +123,7 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
                 if from
                     && (seen.insert(PacketKey {
                         src: ip,
-                        ..packet_key(&fl)
+                        ..key.clone()
                     }) || !once)
                 {
                     copies.push(Flow {
@@ -134,7 +137,7 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
                 if to
                     && (seen.insert(PacketKey {
                         dst: ip,
-                        ..packet_key(&fl)
+                        ..key.clone()
                     }) || !once)
                 {
                     copies.push(Flow {
@@ -145,6 +148,11 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
                 }
             }
         }
+        copies_of.push(copies);
+    }
+    drop(seen);
+    let mut out = Vec::with_capacity(flows.len());
+    for (fl, copies) in flows.into_iter().zip(copies_of) {
         out.push(fl);
         out.extend(copies);
     }
@@ -156,25 +164,25 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
 mod tests;
 
 /// What a flow's verdicts and fix depend on: all of it but its description.
-#[derive(PartialEq, Eq, Hash)]
-struct PacketKey {
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PacketKey<'f> {
     src: Ipv4Addr,
     src_net: Option<Ipv4Net>,
-    iif: String,
+    iif: &'f str,
     dst: Ipv4Addr,
     dst_net: Option<Ipv4Net>,
-    oif: String,
-    port: Option<(String, u16)>,
+    oif: &'f str,
+    port: Option<(&'f str, u16)>,
 }
 
-fn packet_key(fl: &Flow) -> PacketKey {
+fn packet_key(fl: &Flow) -> PacketKey<'_> {
     PacketKey {
         src: fl.src,
         src_net: fl.src_net,
-        iif: fl.iif.clone(),
+        iif: &fl.iif,
         dst: fl.dst,
         dst_net: fl.dst_net,
-        oif: fl.oif.clone(),
-        port: fl.port.clone(),
+        oif: &fl.oif,
+        port: fl.port.as_ref().map(|(p, n)| (p.as_str(), *n)),
     }
 }
