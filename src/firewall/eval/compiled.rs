@@ -88,7 +88,9 @@ pub(super) struct CRule {
     /// Positions in the rule's `matches` of the options `matches_but_src` reads one by one
     /// (every option but those above and those that match everything): a kube-proxy rule's
     /// `-m comment --comment …` was compared with each parsed option name per rule per walk.
-    pub rest: Vec<usize>,
+    /// Found when the rule is first tested: most rules of a run of one-host rules never are,
+    /// and reading every compiled rule's options was most of compiling a table.
+    pub rest: OnceCell<Vec<usize>>,
     /// The rule as a verdict names it (`TABLE CHAIN: RULE`), made on first use.
     pub name: OnceCell<String>,
 }
@@ -201,7 +203,9 @@ impl CChain {
     fn new(rules: &[XtRule], with_runs: bool) -> Self {
         let compiled: Vec<CRule> = rules.iter().map(compile_rule).collect();
         let mut runs = Vec::new();
-        let run_at = match with_runs {
+        // A chain shorter than a run holds none (a bridge plugin's per-pod chain has two
+        // rules, and a thousand of them are compiled on a node).
+        let run_at = match with_runs && rules.len() >= MIN_RUN {
             true => find_runs(rules, &compiled, &mut runs),
             false => vec![None; rules.len()],
         };
@@ -296,7 +300,7 @@ pub(super) fn compile_rule(r: &XtRule) -> CRule {
             .as_ref()
             .map(|c| (c.value.to_ascii_lowercase(), c.negated)),
         dport: r.dport.as_ref().map(|c| (ports(&c.value), c.negated)),
-        rest: super::matches::read_one_by_one(r),
+        rest: OnceCell::new(),
         name: OnceCell::new(),
     }
 }

@@ -99,7 +99,7 @@ fn compiled_rules_match_as_their_text() {
         // The reference reads every option one by one (the compiled rule skips those it
         // holds parsed, and `--comment`s).
         let every = CRule {
-            rest: (0..r.matches.len()).collect(),
+            rest: (0..r.matches.len()).collect::<Vec<_>>().into(),
             ..CRule::default()
         };
         let want = matches(r, &every, &pkt, &cx).map(|b| b && text_fixed(r, &pkt));

@@ -66,7 +66,8 @@ pub(super) fn matches_but_src(r: &XtRule, cr: &CRule, pkt: &Pkt, cx: &Ctx) -> Hi
     // The module the current option belongs to (`--mark` of `-m mark` or `-m connmark`).
     let mut module = "";
     // Only the options the loop reads (`read_one_by_one`): the others would `continue`.
-    for m in cr.rest.iter().filter_map(|&i| r.matches.get(i)) {
+    let rest = cr.rest.get_or_init(|| read_one_by_one(r));
+    for m in rest.iter().filter_map(|&i| r.matches.get(i)) {
         let hit = match m.option.as_str() {
             o if is_parsed(o) => continue,
             "-m" | "--match" => {

@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
+use super::what::What;
 use super::Flow;
 use crate::diagnose::facts::Facts;
 use crate::firewall::nft_expr::{NftAtom, NftKey, NftOp, NftStmt};
@@ -110,6 +111,13 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
     // The keys borrow the flows' names: cloning them for each of the thousands of
     // candidate copies was most of this function.
     let mut seen: FxHashSet<PacketKey> = FxHashSet::default();
+    // A flow's copies from hosts depend on all of it but its source, and an earlier flow
+    // that differs only there made them already (its own packet is the one copy it did not
+    // make): so each flow but its source is tried once, not once per sender and host. The
+    // same for copies to hosts and the destination.
+    let (mut from_done, mut to_done): (FxHashSet<PacketKey>, FxHashSet<PacketKey>) =
+        Default::default();
+    let any = Ipv4Addr::UNSPECIFIED;
     let mut copies_of: Vec<Vec<Flow>> = Vec::with_capacity(flows.len());
     for fl in &flows {
         let key = packet_key(fl);
@@ -117,9 +125,21 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
         let mut copies = Vec::new();
         // Port-forwards come from anywhere: their senders are not known hosts.
         if fl.port.is_none() {
+            let from_left = !once
+                || from_done.insert(PacketKey {
+                    src: any,
+                    ..key.clone()
+                });
+            let to_left = !once
+                || to_done.insert(PacketKey {
+                    dst: any,
+                    ..key.clone()
+                });
             for &(ip, dev) in &hosts {
-                let from =
-                    ip != fl.src && dev == fl.iif && fl.src_net.is_none_or(|n| n.contains(&ip));
+                let from = from_left
+                    && ip != fl.src
+                    && dev == fl.iif
+                    && fl.src_net.is_none_or(|n| n.contains(&ip));
                 if from
                     && (seen.insert(PacketKey {
                         src: ip,
@@ -128,12 +148,17 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
                 {
                     copies.push(Flow {
                         src: ip,
-                        what: format!("{} from {ip}", fl.what),
+                        what: What {
+                            host: Some((true, ip)),
+                            ..fl.what.clone()
+                        },
                         ..fl.clone()
                     });
                 }
-                let to =
-                    ip != fl.dst && dev == fl.oif && fl.dst_net.is_none_or(|n| n.contains(&ip));
+                let to = to_left
+                    && ip != fl.dst
+                    && dev == fl.oif
+                    && fl.dst_net.is_none_or(|n| n.contains(&ip));
                 if to
                     && (seen.insert(PacketKey {
                         dst: ip,
@@ -142,7 +167,10 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
                 {
                     copies.push(Flow {
                         dst: ip,
-                        what: format!("{} to {ip}", fl.what),
+                        what: What {
+                            host: Some((false, ip)),
+                            ..fl.what.clone()
+                        },
                         ..fl.clone()
                     });
                 }
@@ -150,7 +178,7 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
         }
         copies_of.push(copies);
     }
-    drop(seen);
+    drop((seen, from_done, to_done));
     let mut out = Vec::with_capacity(flows.len());
     for (fl, copies) in flows.into_iter().zip(copies_of) {
         out.push(fl);
