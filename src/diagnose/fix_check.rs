@@ -28,13 +28,26 @@ struct After {
 /// the model cannot follow its steps (or the cap was reached).
 type Tried = Option<Result<After, String>>;
 
-/// Drops the fixes of `findings` that do not work when simulated; `rules` runs the rules on a
-/// fix's copy of `snap` (without this check, so it does not recurse; `diagnose` passes one
-/// that redoes only what the copy changed). Each distinct fix is simulated once.
+/// [`keep_working_fixes_with`] simulating every fix itself: the tests' reference path.
+#[cfg(test)]
 pub fn keep_working_fixes(
     snap: &Snapshot,
     findings: &mut [Finding],
     rules: &dyn Fn(&Snapshot) -> Vec<Finding>,
+) {
+    keep_working_fixes_with(snap, findings, rules, Vec::new());
+}
+
+/// Drops the fixes of `findings` that do not work when simulated; `rules` runs the rules on a
+/// fix's copy of `snap` (without this check, so it does not recurse; `diagnose` passes one
+/// that redoes only what the copy changed). Each distinct fix is simulated once, and not at
+/// all when `done` holds its copy already (steps, copy: `simulate` is pure, so the copy is
+/// the same; `link_routes` made it).
+pub(super) fn keep_working_fixes_with(
+    snap: &Snapshot,
+    findings: &mut [Finding],
+    rules: &dyn Fn(&Snapshot) -> Vec<Finding>,
+    mut done: super::link_routes::Simulations,
 ) {
     let before: BTreeSet<String> = errors(findings);
     // Steps are not ordered, and a snapshot has few distinct fixes: a list does.
@@ -46,7 +59,11 @@ pub fn keep_working_fixes(
             // Past the cap: kept untried (see MAX_TRIED).
             None if verdicts.len() >= MAX_TRIED => continue,
             None => {
-                let after = match simulate(snap, &fix.steps) {
+                let made = done
+                    .iter()
+                    .position(|(s, _)| *s == fix.steps)
+                    .map(|i| Simulated::Done(done.swap_remove(i).1));
+                let after = match made.unwrap_or_else(|| simulate(snap, &fix.steps)) {
                     Simulated::Done(after) => Some(Ok(summary(rules(&after)))),
                     Simulated::Refused(why) => Some(Err(why)),
                     Simulated::Unknown(_) => None,

@@ -16,8 +16,18 @@ use crate::plan::{simulate, Simulated, Step};
 /// quadratic (the rest keep the plain fix, checked live after `netlens fix` anyway).
 const MAX_COMPLETED: usize = 32;
 
-/// Completes every `link-down` fix in `findings` with the routes its link carried.
+/// Completes every `link-down` fix in `findings` with the routes its link carried (the tests'
+/// reference path; `diagnose` keeps the copies, [`complete_keeping`]).
+#[cfg(test)]
 pub fn complete(snap: &Snapshot, findings: &mut [Finding]) {
+    complete_keeping(snap, findings);
+}
+
+/// [`complete`], returning the copies it simulated for the fixes it left as they were: the
+/// fix check simulates each fix again, and the copy of a node is most of an update's cost
+/// while a link is down (the same steps on the same snapshot: the same copy).
+pub(super) fn complete_keeping(snap: &Snapshot, findings: &mut [Finding]) -> Simulations {
+    let mut kept = Simulations::new();
     let down = findings
         .iter_mut()
         .filter(|f| f.rule == "link-down" && f.fix.is_some());
@@ -52,11 +62,18 @@ pub fn complete(snap: &Snapshot, findings: &mut [Finding]) {
                 }
             }
         }
-        if !added.is_empty() {
+        if added.is_empty() {
+            drop(facts);
+            kept.push((fix.steps.clone(), after));
+        } else {
             fix.title = format!("{}, {}", fix.title, added.join(", "));
         }
     }
+    kept
 }
+
+/// Copies of a snapshot, each with the steps simulated on it.
+pub(super) type Simulations = Vec<(Vec<Step>, Box<Snapshot>)>;
 
 /// The (namespace, link) a `link-down` fix sets up: its first step.
 fn link_of(steps: &[Step]) -> Option<(String, String)> {

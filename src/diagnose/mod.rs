@@ -220,8 +220,9 @@ pub fn diagnose_with(snap: &Snapshot, earlier: Option<&earlier::Earlier>) -> Vec
 /// `link-down` fixes completed and every fix checked on a copy.
 fn checked(snap: &Snapshot, f: &facts::Facts, by: &scoped::ByRule) -> Vec<Finding> {
     let mut out = by.merged(snap);
-    link_routes::complete(snap, &mut out);
-    fix_check::keep_working_fixes(snap, &mut out, &rerun_on_copy(snap, f, by));
+    // The copies `complete` simulated are the fix check's for the fixes it left alone.
+    let copies = link_routes::complete_keeping(snap, &mut out);
+    fix_check::keep_working_fixes_with(snap, &mut out, &rerun_on_copy(snap, f, by), copies);
     out
 }
 

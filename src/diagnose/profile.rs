@@ -25,12 +25,13 @@ pub fn stage_times(snap: &Snapshot) -> Vec<(&'static str, Duration)> {
     let by = ByRule::full(&facts);
     let mut findings = by.merged(snap);
     let t = Instant::now();
-    link_routes::complete(snap, &mut findings);
+    let copies = link_routes::complete_keeping(snap, &mut findings);
     out.push(("link_routes", t.elapsed()));
     let t = Instant::now();
     // Exactly what `diagnose_with` does: each fix's copy shares the unchanged namespaces'
     // compiled firewalls with `facts`, and re-runs the Local rules only where it differs.
-    fix_check::keep_working_fixes(snap, &mut findings, &rerun_on_copy(snap, &facts, &by));
+    let rules = rerun_on_copy(snap, &facts, &by);
+    fix_check::keep_working_fixes_with(snap, &mut findings, &rules, copies);
     out.push(("fix_check", t.elapsed()));
     out
 }

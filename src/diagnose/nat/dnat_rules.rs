@@ -1,9 +1,8 @@
 //! DNAT port-forwards as iptables and native nftables rules write them, for the flows
 //! `forward-drop` judges: a port-forward's traffic from outside passes FORWARD after the DNAT.
 
-use super::v4_rules;
 use crate::firewall::nft_expr::{NftAtom, NftKey, NftOp, NftStmt};
-use crate::firewall::Firewall;
+use crate::firewall::{Firewall, IpFamily};
 
 /// A DNAT port-forward as a rule writes it: in on `iif` (None: any), `proto`/`dport`, to
 /// `to` (`10.0.0.2:80`).
@@ -16,10 +15,16 @@ pub(super) struct Dnat {
 
 /// iptables' `-j DNAT` rules without a source match.
 pub(super) fn xt_dnats(fw: &Firewall) -> Vec<Dnat> {
-    let dnat =
-        v4_rules(fw).filter(|r| r.table.name == "nat" && r.rule.target.as_deref() == Some("DNAT"));
-    dnat.filter_map(|r| {
-        let rule = r.rule;
+    // The v4 nat tables' rules only, chosen by table before any rule is looked at.
+    let nat = fw
+        .iptables
+        .iter()
+        .filter(|t| t.family == IpFamily::V4 && t.name == "nat");
+    let dnat = nat
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .filter(|r| r.target.as_deref() == Some("DNAT"));
+    dnat.filter_map(|rule| {
         let (_, to) = rule
             .target_args
             .iter()

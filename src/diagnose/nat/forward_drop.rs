@@ -16,6 +16,9 @@ use crate::model::{Link, LinkKind, Namespace};
 
 mod fix;
 mod hosts;
+mod what;
+
+use what::{Base, What};
 
 /// One direction of traffic through the namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +33,8 @@ struct Flow {
     oif: String,
     /// A port-forward's protocol and port; others are judged as a TCP connection to 443.
     port: Option<(String, u16)>,
-    what: String,
+    /// In words, written only when the flow is found dropped.
+    what: What,
 }
 
 /// Traffic routed through `ns` for the hosts that use it as a gateway: to where their route
@@ -60,10 +64,6 @@ fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
             if oif == s.link {
                 continue;
             }
-            let to = match dst_net {
-                None => format!("out of its uplink {oif}"),
-                Some(n) => format!("to {n} (on {oif})"),
-            };
             out.push(Flow {
                 src: s.host,
                 src_net,
@@ -72,7 +72,7 @@ fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
                 dst_net,
                 oif,
                 port: None,
-                what: format!("{} (on {}) {to}", s.net, s.link),
+                what: What::new(Base::Routed { net: s.net }),
             });
         }
     }
@@ -141,6 +141,13 @@ fn port_forwards(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    // By the address set: kube-proxy's thousand endpoint DNATs each scanned the host's
+    // thousands of addresses (a link-local per veth).
+    let own = f.local_addrs(ns);
+    let held_here = |ip: Ipv4Addr| match own {
+        Some(set) => set.contains(&IpAddr::V4(ip)),
+        None => ns.addresses.iter().any(|a| a.address == ip),
+    };
     for d in xt_dnats(fw).into_iter().chain(nft_dnats(fw)) {
         let Some((ip, port)) = dnat_target(&d.to) else {
             continue;
@@ -154,7 +161,7 @@ fn port_forwards(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
         let Some(oif) = f.route_to(ns, ip).and_then(|r| r.dev.clone()) else {
             continue;
         };
-        if oif == iif || ns.addresses.iter().any(|a| a.address == ip) {
+        if oif == iif || held_here(ip) {
             continue;
         }
         out.push(Flow {
@@ -164,7 +171,7 @@ fn port_forwards(f: &Facts, ns: &Namespace, uplink: Option<&str>) -> Vec<Flow> {
             dst: ip,
             dst_net: Ipv4Net::new(ip, 32).ok(),
             oif: oif.clone(),
-            what: format!("the port-forward to {ip} {proto}/{dport} (in on {iif}, out of {oif})"),
+            what: What::new(Base::PortForward),
             port: Some((proto, dport)),
         });
     }
@@ -207,14 +214,14 @@ fn bridged(f: &Facts, ns: &Namespace, bridge: &Link) -> Vec<Flow> {
                 dst_net: None,
                 oif: bridge.name.clone(),
                 port: None,
-                what: format!(
+                what: What::new(Base::Text(format!(
                     "{} ({}) to {} ({}) bridged across {}",
                     a.ip(),
                     a.ns.name,
                     c.ip(),
                     c.ns.name,
                     bridge.name
-                ),
+                ))),
             });
         }
     }
@@ -256,7 +263,10 @@ fn with_listened_ports(f: &Facts, flows: Vec<Flow>) -> Vec<Flow> {
             .into_iter()
             .take(MAX_LISTENED)
             .map(|p| Flow {
-                what: format!("{} tcp/{p}", fl.what),
+                what: What {
+                    probe: Some(Some(p)),
+                    ..fl.what.clone()
+                },
                 port: Some(("tcp".into(), p)),
                 ..fl.clone()
             })
@@ -264,7 +274,10 @@ fn with_listened_ports(f: &Facts, flows: Vec<Flow>) -> Vec<Flow> {
         // And as a ping: a drop aimed at ICMP alone (a mark set for `-p icmp`) passes every
         // TCP port, yet a ping is what an engineer tries first (oracle seeds 587, 606).
         let ping = (fl.port.is_none()).then(|| Flow {
-            what: format!("{} (ping)", fl.what),
+            what: What {
+                probe: Some(None),
+                ..fl.what.clone()
+            },
             port: Some(("icmp".into(), 0)),
             ..fl.clone()
         });
@@ -385,13 +398,13 @@ fn judge_flows(
         if let Some(by) = &new {
             why.push(format!(
                 "new connections from {} are dropped by {by}",
-                fl.what
+                fl.what.of(fl)
             ));
             let (r, m) = fix::accept_new(fl);
             opener.open(by, fix::xt_accept(ns, r), &m, |n| drop_in(n, a, b, "NEW"));
         }
         if let Some(by) = &reply {
-            why.push(format!("replies to {} are dropped by {by}", fl.what));
+            why.push(format!("replies to {} are dropped by {by}", fl.what.of(fl)));
             let (r, m) = fix::accept_reply(fl);
             opener.open(by, fix::xt_accept(ns, r), &m, |n| {
                 drop_in(n, b, a, "ESTABLISHED")

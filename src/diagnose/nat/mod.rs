@@ -6,24 +6,25 @@ use std::collections::BTreeSet;
 
 use crate::model::fast_hash::FxHashSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 use ipnet::Ipv4Net;
 
 mod dnat_rules;
 mod forward_drop;
 mod masquerade;
+mod probe;
 mod stale_group;
 mod stale_nat;
 
 use super::facts::{subnet, Facts};
 use super::Finding;
-use crate::firewall::eval::{self, Compiled, Decision, Pkt, Verdict};
+use crate::firewall::eval::{Compiled, Verdict};
 use crate::firewall::{Cond, Firewall, IpFamily, XtRuleRef};
 use crate::model::Namespace;
 use forward_drop::forward_drop;
 pub use masquerade::masquerade_step;
 use masquerade::no_masquerade;
+pub(super) use probe::{forward_only, postrouted};
 use stale_nat::stale_nat;
 
 /// Every rule netlens adds is tagged, so it can be told apart and removed later.
@@ -157,85 +158,6 @@ pub(super) fn local_addrs(ns: &Namespace) -> FxHashSet<IpAddr> {
 /// An address standing for "the internet" beyond an uplink (TEST-NET-2: never a real host,
 /// and outside every private range that rules exempt from masquerading).
 pub(super) const OUTSIDE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
-
-/// What `ns`'s netfilter does to a packet `src → dst` arriving on `iif` and routed out of
-/// `oif` (a `proto` connection to `dport`), hook by hook as the kernel runs them: PREROUTING
-/// (raw, mangle, nat), FORWARD (mangle, filter), POSTROUTING (mangle, nat), the mark carried
-/// along: the POSTROUTING decision, `None` when the packet does not reach it (dropped or
-/// DNATed in PREROUTING, not accepted in FORWARD, or a verdict not judged before it).
-pub(super) fn postrouted(
-    fw: Nf,
-    from: (Ipv4Addr, &str),
-    to: (Ipv4Addr, &str),
-    port: (&str, u16),
-    ct: &'static str,
-) -> Option<Arc<Decision>> {
-    let mut pkt = packet(from, to, port, ct);
-    let d = through_forward(fw, &mut pkt)?;
-    let (Verdict::Accept, Some(mark)) = (&d.verdict, d.mark) else {
-        return None;
-    };
-    let pkt = Pkt { mark, ..pkt.0 };
-    let (fw, c, locals) = fw;
-    let is_local = |ip: IpAddr| locals.contains(&ip);
-    let tables: &[&str] = if ct == "NEW" {
-        eval::POSTROUTING
-    } else {
-        &["mangle"]
-    };
-    Some(c.decide_remembered(fw, tables, "POSTROUTING", &pkt, &is_local))
-}
-
-/// The FORWARD decision on the way of [`postrouted`]: what `forward-drop` asks, without the
-/// POSTROUTING walk it would not read (a third of its look-ups).
-pub(super) fn forward_only(
-    fw: Nf,
-    from: (Ipv4Addr, &str),
-    to: (Ipv4Addr, &str),
-    port: (&str, u16),
-    ct: &'static str,
-) -> Option<Arc<Decision>> {
-    through_forward(fw, &mut packet(from, to, port, ct))
-}
-
-/// The packet `src → dst` arriving on `iif`, before routing (no `oif` yet).
-fn packet(
-    (src, iif): (Ipv4Addr, &str),
-    (dst, oif): (Ipv4Addr, &str),
-    (proto, dport): (&str, u16),
-    ct: &'static str,
-) -> (Pkt, String) {
-    let pkt = Pkt {
-        src: src.into(),
-        dst: dst.into(),
-        proto: proto.into(),
-        dport: Some(dport),
-        iif: Some(iif.to_string()),
-        oif: None,
-        ct,
-        mark: 0,
-    };
-    (pkt, oif.to_string())
-}
-
-/// PREROUTING, then FORWARD with the mark PREROUTING left and the out interface (`pkt`
-/// leaves with both). `None` when the packet does not reach FORWARD.
-fn through_forward((fw, c, locals): Nf, (pkt, oif): &mut (Pkt, String)) -> Option<Arc<Decision>> {
-    let is_local = |ip: IpAddr| locals.contains(&ip);
-    // A reply is not DNATed again: conntrack undid the NAT before FORWARD.
-    let pre_tables: &[&str] = if pkt.ct == "NEW" {
-        eval::PREROUTING
-    } else {
-        &["raw", "mangle"]
-    };
-    let pre = c.decide_remembered(fw, pre_tables, "PREROUTING", pkt, &is_local);
-    let (Verdict::Accept, Some(mark)) = (&pre.verdict, pre.mark) else {
-        return None;
-    };
-    pkt.mark = mark;
-    pkt.oif = Some(std::mem::take(oif));
-    Some(c.decide_remembered(fw, eval::FORWARD, "FORWARD", pkt, &is_local))
-}
 
 /// The rule's arguments after `-A CHAIN`, as an argv for a delete: quoted with iptables-save's
 /// `\"` and `\\` escapes resolved, so `iptables -D` matches a comment like podman's

@@ -28,14 +28,23 @@ pub struct Compiled {
     runs: bool,
 }
 
-/// A table's chains by name and its rules' parsed matches, parallel to `XtTable::chains`.
+/// A table's chains by name, each chain compiled on first use: a walk meets a few dozen of
+/// kube-proxy's 1600 chains (a pod's packet passes `KUBE-SERVICES` without matching a VIP),
+/// and compiling every rule of the table on a fresh `Facts` was 12% of a doctor run.
 pub(super) struct CTable {
     /// Which of the firewall's iptables tables this is.
     pub idx: usize,
     index: FxHashMap<String, usize>,
-    pub rules: Vec<Vec<CRule>>,
-    /// Per chain, per rule: the [`Run`] (index into `runs`) the rule belongs to.
-    run_at: Vec<Vec<Option<u32>>>,
+    /// Parallel to `XtTable::chains`.
+    chains: Vec<OnceCell<CChain>>,
+    runs: bool,
+}
+
+/// One chain's rules' parsed matches, and the runs of one-host rules among them.
+pub(super) struct CChain {
+    pub rules: Vec<CRule>,
+    /// Per rule: the [`Run`] (index into `runs`) the rule belongs to.
+    run_at: Vec<Option<u32>>,
     runs: Vec<Run>,
 }
 
@@ -79,7 +88,9 @@ pub(super) struct CRule {
     /// Positions in the rule's `matches` of the options `matches_but_src` reads one by one
     /// (every option but those above and those that match everything): a kube-proxy rule's
     /// `-m comment --comment …` was compared with each parsed option name per rule per walk.
-    pub rest: Vec<usize>,
+    /// Found when the rule is first tested: most rules of a run of one-host rules never are,
+    /// and reading every compiled rule's options was most of compiling a table.
+    pub rest: OnceCell<Vec<usize>>,
     /// The rule as a verdict names it (`TABLE CHAIN: RULE`), made on first use.
     pub name: OnceCell<String>,
 }
@@ -149,17 +160,14 @@ impl Compiled {
     /// What an address test a walk noted answers for a packet `src → dst`.
     fn answer(&self, fw: &Firewall, test: Tested, (src, dst): (IpAddr, IpAddr)) -> u32 {
         let inside = |hit: Option<(bool, bool)>| hit.map_or(0, |(_, inside)| u32::from(inside));
+        let chain = |t: usize, c: usize| self.table(fw, t).at(&fw.iptables[t], c);
         match test {
-            Tested::Src(t, c, r) => {
-                inside(super::matches::src_hit(&self.table(fw, t).rules[c][r], src))
-            }
-            Tested::Dst(t, c, r) => {
-                inside(super::matches::dst_hit(&self.table(fw, t).rules[c][r], dst))
-            }
+            Tested::Src(t, c, r) => inside(super::matches::src_hit(&chain(t, c).rules[r], src)),
+            Tested::Dst(t, c, r) => inside(super::matches::dst_hit(&chain(t, c).rules[r], dst)),
             Tested::Run(t, c, from) => {
-                let table = self.table(fw, t);
-                let by_src = table.run_at(c, from).is_some_and(|r| r.by_src);
-                table.run_next(c, from, if by_src { src } else { dst }) as u32
+                let cc = chain(t, c);
+                let by_src = cc.run_at(from).is_some_and(|r| r.by_src);
+                cc.run_next(from, if by_src { src } else { dst }) as u32
             }
         }
     }
@@ -172,44 +180,51 @@ impl CTable {
             // The first chain of a name wins, as a linear search found it.
             index.entry(c.name.clone()).or_insert(i);
         }
-        let rules: Vec<Vec<CRule>> = t
-            .chains
-            .iter()
-            .map(|c| c.rules.iter().map(compile_rule).collect())
-            .collect();
-        let mut runs = Vec::new();
-        let run_at = t
-            .chains
-            .iter()
-            .zip(&rules)
-            .map(|(c, cr)| match with_runs {
-                true => find_runs(&c.rules, cr, &mut runs),
-                false => vec![None; c.rules.len()],
-            })
-            .collect();
         CTable {
             idx,
             index,
-            rules,
-            run_at,
-            runs,
+            chains: t.chains.iter().map(|_| OnceCell::new()).collect(),
+            runs: with_runs,
         }
     }
 
-    /// The run rule `ri` of chain `ci` belongs to.
-    pub fn run_at(&self, ci: usize, ri: usize) -> Option<&Run> {
-        let at = (*self.run_at[ci].get(ri)?)?;
-        Some(&self.runs[at as usize])
-    }
-
-    /// [`Run::next`] of the run holding rule `from` of chain `ci` (`from` itself when none).
-    pub fn run_next(&self, ci: usize, from: usize, ip: IpAddr) -> usize {
-        self.run_at(ci, from).map_or(from, |r| r.next(from, ip))
+    /// Chain `ci` of `t` (the table this was built from), compiled.
+    pub fn at(&self, t: &XtTable, ci: usize) -> &CChain {
+        self.chains[ci].get_or_init(|| CChain::new(&t.chains[ci].rules, self.runs))
     }
 
     /// The index of chain `name`.
     pub fn chain(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
+    }
+}
+
+impl CChain {
+    fn new(rules: &[XtRule], with_runs: bool) -> Self {
+        let compiled: Vec<CRule> = rules.iter().map(compile_rule).collect();
+        let mut runs = Vec::new();
+        // A chain shorter than a run holds none (a bridge plugin's per-pod chain has two
+        // rules, and a thousand of them are compiled on a node).
+        let run_at = match with_runs && rules.len() >= MIN_RUN {
+            true => find_runs(rules, &compiled, &mut runs),
+            false => vec![None; rules.len()],
+        };
+        CChain {
+            rules: compiled,
+            run_at,
+            runs,
+        }
+    }
+
+    /// The run rule `ri` belongs to.
+    pub fn run_at(&self, ri: usize) -> Option<&Run> {
+        let at = (*self.run_at.get(ri)?)?;
+        Some(&self.runs[at as usize])
+    }
+
+    /// [`Run::next`] of the run holding rule `from` (`from` itself when none).
+    pub fn run_next(&self, from: usize, ip: IpAddr) -> usize {
+        self.run_at(from).map_or(from, |r| r.next(from, ip))
     }
 }
 
@@ -285,7 +300,7 @@ pub(super) fn compile_rule(r: &XtRule) -> CRule {
             .as_ref()
             .map(|c| (c.value.to_ascii_lowercase(), c.negated)),
         dport: r.dport.as_ref().map(|c| (ports(&c.value), c.negated)),
-        rest: super::matches::read_one_by_one(r),
+        rest: OnceCell::new(),
         name: OnceCell::new(),
     }
 }

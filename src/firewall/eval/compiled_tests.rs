@@ -99,7 +99,7 @@ fn compiled_rules_match_as_their_text() {
         // The reference reads every option one by one (the compiled rule skips those it
         // holds parsed, and `--comment`s).
         let every = CRule {
-            rest: (0..r.matches.len()).collect(),
+            rest: (0..r.matches.len()).collect::<Vec<_>>().into(),
             ..CRule::default()
         };
         let want = matches(r, &every, &pkt, &cx).map(|b| b && text_fixed(r, &pkt));
@@ -243,5 +243,77 @@ fn remembered_decisions_are_the_walks() {
                 "{chain} {pkt:?}"
             );
         }
+    }
+}
+
+/// `is_parsed` (a `match`) answers as the list it stands for, for every option of the
+/// fixture's rules, every listed name, and near misses of each (a letter more or less, case).
+#[test]
+fn parsed_options_are_the_list() {
+    use super::matches::{is_parsed, PARSED};
+    let fw = host_firewall();
+    let mut names: Vec<String> = fw
+        .xt_rules()
+        .flat_map(|r| r.rule.matches.iter().map(|m| m.option.clone()))
+        .collect();
+    for p in PARSED {
+        names.extend([
+            p.to_string(),
+            format!("{p}x"),
+            p[..p.len() - 1].to_string(),
+            p.to_uppercase(),
+            format!("-{p}"),
+        ]);
+    }
+    names.extend(["", "-", "--", "-m", "--match", "--ctstate", "--mark"].map(String::from));
+    for n in &names {
+        assert_eq!(is_parsed(n), PARSED.contains(&n.as_str()), "{n:?}");
+    }
+}
+
+/// A verdict's rule text is the rule without its counters, as `strip_xt_counters` makes it,
+/// whether or not the plain-text shortcut applies: seeded random lines of rule words,
+/// counters (`[1:2]`, `-c 3 4`), a `-c` that is not one, runs of spaces and tabs.
+#[test]
+fn rule_text_is_the_rule_without_counters() {
+    use crate::model::diff::strip_xt_counters;
+    let words = [
+        "-A",
+        "POSTROUTING",
+        "-s",
+        "10.0.0.1/32",
+        "-c",
+        "12",
+        "345",
+        "-j",
+        "MASQUERADE",
+        "--comment",
+        "\"a b\"",
+        "x-c",
+        "-cx",
+        "[0:0]",
+        "[7:9]",
+    ];
+    let gaps = [" ", " ", " ", "  ", "\t", " \t "];
+    let mut rng = Rng(0x7e47);
+    for _ in 0..5000 {
+        let mut raw = String::new();
+        if rng.below(4) == 0 {
+            raw.push_str([" ", "\t", "[3:4] ", "[5:6]"][rng.below(4)]);
+        }
+        for i in 0..rng.below(9) {
+            if i > 0 {
+                raw.push_str(gaps[rng.below(gaps.len())]);
+            }
+            raw.push_str(words[rng.below(words.len())]);
+        }
+        if rng.below(4) == 0 {
+            raw.push_str([" ", "\n", "\t"][rng.below(3)]);
+        }
+        let r = XtRule {
+            raw: raw.clone(),
+            ..XtRule::default()
+        };
+        assert_eq!(super::rule_text(&r), strip_xt_counters(&raw), "{raw:?}");
     }
 }

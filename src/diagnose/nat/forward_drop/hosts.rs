@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
+use super::what::What;
 use super::Flow;
 use crate::diagnose::facts::Facts;
 use crate::firewall::nft_expr::{NftAtom, NftKey, NftOp, NftStmt};
@@ -107,44 +108,79 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
     // A copy is one host's packet: every sender's flow out of the same link to the same
     // place makes the same copy from that host (a thousand pods on a bridge, the same eight
     // named pods), and judging the same packet again only says the same thing again.
+    // The keys borrow the flows' names: cloning them for each of the thousands of
+    // candidate copies was most of this function.
     let mut seen: FxHashSet<PacketKey> = FxHashSet::default();
-    let mut out = Vec::with_capacity(flows.len());
-    for fl in flows {
-        seen.insert(packet_key(&fl));
+    // A flow's copies from hosts depend on all of it but its source, and an earlier flow
+    // that differs only there made them already (its own packet is the one copy it did not
+    // make): so each flow but its source is tried once, not once per sender and host. The
+    // same for copies to hosts and the destination.
+    let (mut from_done, mut to_done): (FxHashSet<PacketKey>, FxHashSet<PacketKey>) =
+        Default::default();
+    let any = Ipv4Addr::UNSPECIFIED;
+    let mut copies_of: Vec<Vec<Flow>> = Vec::with_capacity(flows.len());
+    for fl in &flows {
+        let key = packet_key(fl);
+        seen.insert(key.clone());
         let mut copies = Vec::new();
         // Port-forwards come from anywhere: their senders are not known hosts.
         if fl.port.is_none() {
+            let from_left = !once
+                || from_done.insert(PacketKey {
+                    src: any,
+                    ..key.clone()
+                });
+            let to_left = !once
+                || to_done.insert(PacketKey {
+                    dst: any,
+                    ..key.clone()
+                });
             for &(ip, dev) in &hosts {
-                let from =
-                    ip != fl.src && dev == fl.iif && fl.src_net.is_none_or(|n| n.contains(&ip));
+                let from = from_left
+                    && ip != fl.src
+                    && dev == fl.iif
+                    && fl.src_net.is_none_or(|n| n.contains(&ip));
                 if from
                     && (seen.insert(PacketKey {
                         src: ip,
-                        ..packet_key(&fl)
+                        ..key.clone()
                     }) || !once)
                 {
                     copies.push(Flow {
                         src: ip,
-                        what: format!("{} from {ip}", fl.what),
+                        what: What {
+                            host: Some((true, ip)),
+                            ..fl.what.clone()
+                        },
                         ..fl.clone()
                     });
                 }
-                let to =
-                    ip != fl.dst && dev == fl.oif && fl.dst_net.is_none_or(|n| n.contains(&ip));
+                let to = to_left
+                    && ip != fl.dst
+                    && dev == fl.oif
+                    && fl.dst_net.is_none_or(|n| n.contains(&ip));
                 if to
                     && (seen.insert(PacketKey {
                         dst: ip,
-                        ..packet_key(&fl)
+                        ..key.clone()
                     }) || !once)
                 {
                     copies.push(Flow {
                         dst: ip,
-                        what: format!("{} to {ip}", fl.what),
+                        what: What {
+                            host: Some((false, ip)),
+                            ..fl.what.clone()
+                        },
                         ..fl.clone()
                     });
                 }
             }
         }
+        copies_of.push(copies);
+    }
+    drop((seen, from_done, to_done));
+    let mut out = Vec::with_capacity(flows.len());
+    for (fl, copies) in flows.into_iter().zip(copies_of) {
         out.push(fl);
         out.extend(copies);
     }
@@ -156,25 +192,25 @@ fn named_copies(f: &Facts, ns: &Namespace, flows: Vec<Flow>, once: bool) -> Vec<
 mod tests;
 
 /// What a flow's verdicts and fix depend on: all of it but its description.
-#[derive(PartialEq, Eq, Hash)]
-struct PacketKey {
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PacketKey<'f> {
     src: Ipv4Addr,
     src_net: Option<Ipv4Net>,
-    iif: String,
+    iif: &'f str,
     dst: Ipv4Addr,
     dst_net: Option<Ipv4Net>,
-    oif: String,
-    port: Option<(String, u16)>,
+    oif: &'f str,
+    port: Option<(&'f str, u16)>,
 }
 
-fn packet_key(fl: &Flow) -> PacketKey {
+fn packet_key(fl: &Flow) -> PacketKey<'_> {
     PacketKey {
         src: fl.src,
         src_net: fl.src_net,
-        iif: fl.iif.clone(),
+        iif: &fl.iif,
         dst: fl.dst,
         dst_net: fl.dst_net,
-        oif: fl.oif.clone(),
-        port: fl.port.clone(),
+        oif: &fl.oif,
+        port: fl.port.as_ref().map(|(p, n)| (p.as_str(), *n)),
     }
 }

@@ -56,7 +56,9 @@ fn each_packet_copied_once_judges_as_every_copy() {
         }
         let once = with_listened_ports(&f, named_copies(&f, ns, flows.clone(), true));
         let every = with_listened_ports(&f, named_copies(&f, ns, flows, false));
-        let keys = |fl: &[super::Flow]| fl.iter().map(packet_key).collect::<HashSet<_>>();
+        fn keys(fl: &[super::Flow]) -> HashSet<super::PacketKey<'_>> {
+            fl.iter().map(packet_key).collect()
+        }
         assert!(
             keys(&once) == keys(&every),
             "seed {seed}: other packets judged"
