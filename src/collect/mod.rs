@@ -9,6 +9,7 @@ mod partial_light;
 mod partial_links;
 mod partial_new;
 mod partial_patch;
+pub mod read_laps;
 pub mod peers;
 mod peers_touched;
 pub mod snapshot;

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::ip_state::{self, RtnlParts};
 use super::parallel;
 use super::peers_touched::{pair_touched, Pairing};
+use super::read_laps::lap;
 use super::snapshot::{collect, collect_one, failed, Collected, Options, SnapshotError};
 use super::sysctl::{self, HostProbe};
 use super::touched::{Kinds, Touched};
@@ -109,6 +110,7 @@ impl Live {
             rescanned = by_scan;
             jobs.extend(new.into_iter().map(Job::Whole));
         }
+        lap("adopt");
         let at: HashMap<u64, usize> = self
             .snapshot
             .namespaces
@@ -140,8 +142,11 @@ impl Live {
                 self.fw_gen.remove(&self.snapshot.namespaces[i].inode);
             }
         }
+        lap("jobs");
         let found = self.run(&jobs);
+        lap("run");
         let peers = self.apply(found);
+        lap("apply");
         let names = &self.snapshot.namespaces;
         let mut changed: BTreeSet<u64> = peers.into_iter().map(|i| names[i].inode).collect();
         changed.extend(jobs.iter().map(|j| match *j {
@@ -155,6 +160,7 @@ impl Live {
                     .clone()
                     .unwrap_or_else(crate::cni::Dirs::configured),
             ));
+            lap("cni");
         }
         self.snapshot.taken_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::terminal;
 use super::{debug_timing, strings, Msg};
 use crate::collect::partial::Live;
+use crate::collect::read_laps;
 use crate::collect::touched::Touched;
 use crate::collect::Options;
 use crate::model::Snapshot;
@@ -114,6 +115,8 @@ impl Collector {
         // comparison leaves as it was (neighbour reachability states) and repairs the UI's
         // copy whatever happened to it.
         let asked = touched.asked;
+        clock.lap("before");
+        read_laps::start();
         let read = match self.live.as_mut() {
             // The periodic refresh: only what has no event (`partial_light.rs`), the whole
             // node every few minutes. Events folded into the same batch are read first.
@@ -126,6 +129,9 @@ impl Collector {
         };
         clock.lap("read");
         clock.cpu();
+        if timing.on() {
+            clock.note(&format!("in-read:{}", read_laps::take()));
+        }
         let changed = match read {
             Ok(changed) => changed,
             Err(e) => return tx.send(Msg::LoadFailed(e.to_string())).is_ok(),
@@ -148,6 +154,8 @@ impl Collector {
             _ => owed.inodes = None,
         }
         owed.gone.extend(gone_since(snap, before));
+        clock.note(&format!("renamed={}", live.renamed()));
+        clock.lap("owed");
         let sent = match changed {
             None => self
                 .doctor
