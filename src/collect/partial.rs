@@ -201,8 +201,10 @@ impl Live {
             .map(|f| (f.inode, f))
             .collect();
         for f in &mut d.namespaces {
-            if let Some(m) = mine.get(&f.inode).filter(|m| m.name == f.name) {
-                *f = (*m).clone();
+            // Compared before cloned: during churn the watcher's copy is older than the model's
+            // scan on every read after a periodic refresh, and nearly all entries are equal.
+            if let Some(m) = mine.get(&f.inode).filter(|m| m.name == f.name && **m != f) {
+                f.clone_from(m);
             }
         }
         d.scanned = self.discovery.scanned;
@@ -215,15 +217,13 @@ impl Live {
     /// the inodes of the namespaces renamed and of those whose veths name one as peer, and
     /// those whose processes, paths or workload the scan changed.
     fn adopt(&mut self, d: Discovery) -> (Vec<usize>, BTreeSet<u64>, BTreeSet<u64>) {
-        let mut old: HashMap<u64, Namespace> = std::mem::take(&mut self.snapshot.namespaces)
-            .into_iter()
-            .map(|ns| (ns.inode, ns))
-            .collect();
+        let mut old = kept_in_scan_order(std::mem::take(&mut self.snapshot.namespaces), &d);
         let mut renamed: HashMap<String, String> = HashMap::new();
         let mut rescanned = BTreeSet::new();
         let mut new = Vec::new();
+        self.snapshot.namespaces.reserve(d.namespaces.len());
         for (i, f) in d.namespaces.iter().enumerate() {
-            let ns = match old.remove(&f.inode) {
+            let ns = match old.take(f.inode) {
                 Some(mut ns) => {
                     if ns.name != f.name {
                         renamed.insert(ns.name.clone(), f.name.clone());
@@ -232,20 +232,29 @@ impl Live {
                         // like one renamed; whole, the new one cannot show the old one's
                         // objects (a real rename costs one namespace's read).
                         new.push(i);
+                        ns.name.clone_from(&f.name);
                     }
                     // Who holds it, and where it is named, change without an event: a
-                    // scan that sees them change changes the namespace.
-                    if ns.processes != f.processes
-                        || ns.paths != f.named_paths
-                        || ns.workload != f.workload
-                    {
+                    // scan that sees them change changes the namespace. Compared, and
+                    // copied only when they differ: a scan of a churning node changes a few
+                    // namespaces of a thousand.
+                    let mut differs = false;
+                    if ns.processes != f.processes {
+                        ns.processes.clone_from(&f.processes);
+                        differs = true;
+                    }
+                    if ns.paths != f.named_paths {
+                        ns.paths.clone_from(&f.named_paths);
+                        differs = true;
+                    }
+                    if ns.workload != f.workload {
+                        ns.workload.clone_from(&f.workload);
+                        differs = true;
+                    }
+                    if differs {
                         rescanned.insert(f.inode);
                     }
-                    ns.name = f.name.clone();
                     ns.kind = f.kind;
-                    ns.paths = f.named_paths.clone();
-                    ns.processes = f.processes.clone();
-                    ns.workload = f.workload.clone();
                     ns
                 }
                 None => {
@@ -529,6 +538,54 @@ fn read_scoped(
     )
 }
 
+/// The model's namespaces, to be taken by inode in the order of a new scan, each moved once:
+/// a namespace is ~1 KB, and moving all of them through a map (and its regrowths) and back
+/// was most of a churn read's own time. In a scan's order (the usual case: the scan lists
+/// them in the same order, a few come and go) they are taken from the front as they come;
+/// otherwise (a namespace renamed moves in the order) through a map.
+enum Kept {
+    InOrder(std::vec::IntoIter<Namespace>, HashSet<u64>),
+    ByInode(HashMap<u64, Namespace>),
+}
+
+impl Kept {
+    /// The namespace of `inode`, if the model has it (each is taken at most once).
+    fn take(&mut self, inode: u64) -> Option<Namespace> {
+        match self {
+            Kept::ByInode(map) => map.remove(&inode),
+            Kept::InOrder(rest, scanned) => {
+                if !scanned.contains(&inode) {
+                    return None;
+                }
+                // Those before it are gone (in order, every kept one comes in the scan's order).
+                rest.by_ref().find(|ns| ns.inode == inode)
+            }
+        }
+    }
+}
+
+fn kept_in_scan_order(old: Vec<Namespace>, d: &Discovery) -> Kept {
+    let scanned: HashSet<u64> = d.namespaces.iter().map(|f| f.inode).collect();
+    let at: HashMap<u64, usize> = old.iter().enumerate().map(|(i, n)| (n.inode, i)).collect();
+    let mut last = None;
+    let in_order = d
+        .namespaces
+        .iter()
+        .filter_map(|f| at.get(&f.inode))
+        .all(|&i| {
+            let ok = last.is_none_or(|l| l < i);
+            last = Some(i);
+            ok
+        });
+    if in_order {
+        // Only the inodes both have are looked for in `old`.
+        let both: HashSet<u64> = scanned.into_iter().filter(|i| at.contains_key(i)).collect();
+        Kept::InOrder(old.into_iter(), both)
+    } else {
+        Kept::ByInode(old.into_iter().map(|ns| (ns.inode, ns)).collect())
+    }
+}
+
 /// Namespace names changed in a new scan (a `pid:N` whose process went): peers name the new.
 /// Returns the inodes of the namespaces whose links it changed.
 fn rename_peers(namespaces: &mut [Namespace], renamed: &HashMap<String, String>) -> BTreeSet<u64> {
@@ -545,3 +602,7 @@ fn rename_peers(namespaces: &mut [Namespace], renamed: &HashMap<String, String>)
     }
     changed
 }
+
+#[cfg(test)]
+#[path = "partial_adopt_tests.rs"]
+mod adopt_tests;
