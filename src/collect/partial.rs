@@ -131,7 +131,15 @@ impl Live {
                     let per_link = kinds.with_dependents().and(Kinds::PER_LINK);
                     // Sysctls only when netconf said so: a link's own come with its name,
                     // and a new or renamed link is looked at after the read.
-                    let rest = kinds.without(Kinds::PER_LINK);
+                    let mut rest = kinds.without(Kinds::PER_LINK);
+                    // Netconf events only about links of the scope (a link come, gone or
+                    // renamed announces its own): their sysctls are read with them.
+                    if touched
+                        .netconf_devices(*inode)
+                        .is_some_and(|d| d.is_subset(links))
+                    {
+                        rest = rest.without(Kinds::SYSCTLS);
+                    }
                     jobs.push(Job::Scoped(i, per_link, rest, links.clone()));
                 }
                 _ => jobs.push(Job::Kinds(i, kinds.with_dependents())),
@@ -503,8 +511,13 @@ fn read_scoped(
     current: &mut Option<u64>,
     (probe, opts): (HostProbe, &Options),
 ) -> Found {
+    // Read whole, the sysctls of the scope are all of them.
+    let all_kinds = match rest.contains(Kinds::SCOPE_SYSCTLS) {
+        true => rest.without(Kinds::SCOPE_SYSCTLS) | Kinds::SYSCTLS,
+        false => rest,
+    };
     let whole = |current: &mut Option<u64>| {
-        read_kinds(i, (found, ns), per_link | rest, current, (probe, opts))
+        read_kinds(i, (found, ns), per_link | all_kinds, current, (probe, opts))
     };
     let (_file, status) = parallel::enter(found, current);
     if status != NsStatus::Ok {
@@ -518,13 +531,20 @@ fn read_scoped(
     };
     let mut rtnl = ip_state::read_some(&mut sock, rest.and(Kinds::RULES), &ns.links);
     rtnl.problems.extend(sock.take_warnings());
-    let sysctls = (rest.contains(Kinds::SYSCTLS) || link_parts.names_changed()).then(|| {
+    let mut all_sysctls = || {
         let mut now = ns.links.clone();
         if let Some(fresh) = &link_parts.links {
             partial_links::splice_links(&mut now, fresh);
         }
         sysctl::read_sysctls(Some(&mut sock), &now, probe)
-    });
+    };
+    let sysctls = if rest.contains(Kinds::SYSCTLS) {
+        Some(all_sysctls())
+    } else if rest.contains(Kinds::SCOPE_SYSCTLS) || link_parts.names_changed() {
+        scoped_sysctls(ns, &link_parts, probe).or_else(|| Some(all_sysctls()))
+    } else {
+        None
+    };
     Found::Scoped(
         i,
         Box::new((
@@ -584,6 +604,40 @@ fn kept_in_scan_order(old: Vec<Namespace>, d: &Discovery) -> Kept {
     } else {
         Kept::ByInode(old.into_iter().map(|ns| (ns.inode, ns)).collect())
     }
+}
+
+/// The sysctls of a namespace some of whose links came, went or were renamed, or whose
+/// netconf events named only links of the read's scope: the model's, with the per-link
+/// rp_filter of the scope's links read again (by name, `/proc/sys/net/ipv4/conf/NAME/rp_filter` in the entered
+/// namespace, what netconf reports) and the others as they were — a pod's veth on the host no
+/// longer costs a netconf dump of the host's every link. The sysctls no event reports are
+/// read again as a whole read does. `None` (read them whole) when a bridge is among the
+/// links: ARP answering is kept per bridge by name.
+fn scoped_sysctls(ns: &Namespace, parts: &LinkParts, probe: HostProbe) -> Option<Sysctls> {
+    use crate::model::LinkKind;
+    let fresh = parts.links.as_ref()?;
+    let bridge = |l: &crate::model::Link| l.kind == LinkKind::Bridge;
+    let was_bridge = ns
+        .links
+        .iter()
+        .any(|l| parts.scope.contains(&l.index) && bridge(l));
+    if was_bridge || fresh.iter().any(|(_, l)| l.as_ref().is_some_and(bridge)) {
+        return None;
+    }
+    let mut s = ns.sysctls.clone();
+    for name in parts.old_names.values().flatten() {
+        s.rp_filter.remove(name);
+    }
+    for link in fresh.iter().filter_map(|(_, l)| l.as_ref()) {
+        let path = format!("/proc/sys/net/ipv4/conf/{}/rp_filter", link.name);
+        let value = std::fs::read_to_string(path).ok();
+        if let Some(v) = value.and_then(|v| v.trim().parse::<u8>().ok()) {
+            s.rp_filter.insert(link.name.clone(), v);
+        }
+    }
+    // The bridges are those of the model's links: none of the scope is one.
+    sysctl::refresh_eventless(&mut s, &ns.links, probe);
+    Some(s)
 }
 
 /// Namespace names changed in a new scan (a `pid:N` whose process went): peers name the new.

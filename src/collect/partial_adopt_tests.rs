@@ -130,6 +130,50 @@ fn adopt_by_map(
     (out, new, by_rename, rescanned)
 }
 
+/// The scan after one step: some namespaces gone, some new (most on a freed inode), a
+/// `pid:` one named or a named one turned `pid:`, processes come and gone.
+fn next_scan(
+    rng: &mut Rng,
+    scan: &mut Vec<FoundNs>,
+    (seed, step): (u64, u32),
+    (fresh, next_inode): (&mut usize, &mut u64),
+) {
+    let mut freed = Vec::new();
+    // Some gone.
+    for _ in 0..rng.below(4) {
+        if scan.len() > 2 {
+            freed.push(scan.remove(rng.below(scan.len())).inode);
+        }
+    }
+    // Some new: most take a freed inode (the kernel's lowest free), others a new one.
+    for _ in 0..rng.below(4) {
+        *fresh += 1;
+        let inode = match freed.pop() {
+            Some(i) if rng.below(4) != 0 => i,
+            _ => {
+                *next_inode += 1;
+                *next_inode
+            }
+        };
+        scan.push(found(format!("new-{seed}-{fresh:03}"), inode, &[]));
+    }
+    // A `pid:` one named (it moves from the end), or a named one held by a process.
+    if rng.below(3) == 0 {
+        let k = rng.below(scan.len());
+        let f = &scan[k];
+        scan[k] = match f.kind {
+            NamespaceKind::Named => found(format!("pid:{}", 50 + step), f.inode, &[50 + step]),
+            _ => found(format!("named-{seed}-{step}"), f.inode, &[]),
+        };
+    }
+    // Processes come and go.
+    for _ in 0..rng.below(3) {
+        let k = rng.below(scan.len());
+        let pids = [rng.below(5) as u32 + 100];
+        scan[k].processes = found(String::new(), 0, &pids[..rng.below(2)]).processes;
+    }
+}
+
 #[test]
 fn adopting_a_scan_in_order_equals_adopting_it_through_a_map() {
     let (mut in_order, mut by_map) = (0, 0);
@@ -169,43 +213,13 @@ fn adopting_a_scan_in_order_equals_adopting_it_through_a_map() {
             renamed: false,
         };
         let mut fresh = 0;
-        for step in 0..25 {
-            let mut freed = Vec::new();
-            // Some gone.
-            for _ in 0..rng.below(4) {
-                if scan.len() > 2 {
-                    freed.push(scan.remove(rng.below(scan.len())).inode);
-                }
-            }
-            // Some new: most take a freed inode (the kernel's lowest free), others a new one.
-            for _ in 0..rng.below(4) {
-                fresh += 1;
-                let inode = match freed.pop() {
-                    Some(i) if rng.below(4) != 0 => i,
-                    _ => {
-                        next_inode += 1;
-                        next_inode
-                    }
-                };
-                scan.push(found(format!("new-{seed}-{fresh:03}"), inode, &[]));
-            }
-            // A `pid:` one named (it moves from the end), or a named one held by a process.
-            if rng.below(3) == 0 {
-                let k = rng.below(scan.len());
-                let f = &scan[k];
-                scan[k] = match f.kind {
-                    NamespaceKind::Named => {
-                        found(format!("pid:{}", 50 + step), f.inode, &[50 + step])
-                    }
-                    _ => found(format!("named-{seed}-{step}"), f.inode, &[]),
-                };
-            }
-            // Processes come and go.
-            for _ in 0..rng.below(3) {
-                let k = rng.below(scan.len());
-                let pids = [rng.below(5) as u32 + 100];
-                scan[k].processes = found(String::new(), 0, &pids[..rng.below(2)]).processes;
-            }
+        for step in 0..25u32 {
+            next_scan(
+                &mut rng,
+                &mut scan,
+                (seed, step),
+                (&mut fresh, &mut next_inode),
+            );
             scan = sorted(scan);
             let d = Discovery {
                 namespaces: scan.clone(),
