@@ -11,6 +11,7 @@ mod partial_new;
 mod partial_patch;
 pub mod peers;
 mod peers_touched;
+pub mod read_laps;
 pub mod snapshot;
 pub mod sockets;
 pub mod sysctl;

@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::ip_state::{self, RtnlParts};
 use super::parallel;
 use super::peers_touched::{pair_touched, Pairing};
+use super::read_laps::lap;
 use super::snapshot::{collect, collect_one, failed, Collected, Options, SnapshotError};
 use super::sysctl::{self, HostProbe};
 use super::touched::{Kinds, Touched};
@@ -115,6 +116,7 @@ impl Live {
             rescanned = by_scan;
             jobs.extend(new.into_iter().map(Job::Whole));
         }
+        lap("adopt");
         let at: HashMap<u64, usize> = self
             .snapshot
             .namespaces
@@ -135,7 +137,15 @@ impl Live {
                     let per_link = kinds.with_dependents().and(Kinds::PER_LINK);
                     // Sysctls only when netconf said so: a link's own come with its name,
                     // and a new or renamed link is looked at after the read.
-                    let rest = kinds.without(Kinds::PER_LINK);
+                    let mut rest = kinds.without(Kinds::PER_LINK);
+                    // Netconf events only about links of the scope (a link come, gone or
+                    // renamed announces its own): their sysctls are read with them.
+                    if touched
+                        .netconf_devices(*inode)
+                        .is_some_and(|d| d.is_subset(links))
+                    {
+                        rest = rest.without(Kinds::SYSCTLS);
+                    }
                     jobs.push(Job::Scoped(i, per_link, rest, links.clone()));
                 }
                 _ => jobs.push(Job::Kinds(i, kinds.with_dependents())),
@@ -146,8 +156,11 @@ impl Live {
                 self.fw_gen.remove(&self.snapshot.namespaces[i].inode);
             }
         }
+        lap("jobs");
         let found = self.run(&jobs);
+        lap("run");
         let peers = self.apply(found);
+        lap("apply");
         let names = &self.snapshot.namespaces;
         let mut changed: BTreeSet<u64> = peers.into_iter().map(|i| names[i].inode).collect();
         // A namespace that changed otherwise too (veths paired anew, renamed, rescanned,
@@ -167,6 +180,7 @@ impl Live {
                     .clone()
                     .unwrap_or_else(crate::cni::Dirs::configured),
             ));
+            lap("cni");
         }
         self.snapshot.taken_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -211,8 +225,10 @@ impl Live {
             .map(|f| (f.inode, f))
             .collect();
         for f in &mut d.namespaces {
-            if let Some(m) = mine.get(&f.inode).filter(|m| m.name == f.name) {
-                *f = (*m).clone();
+            // Compared before cloned: during churn the watcher's copy is older than the model's
+            // scan on every read after a periodic refresh, and nearly all entries are equal.
+            if let Some(m) = mine.get(&f.inode).filter(|m| m.name == f.name && **m != f) {
+                f.clone_from(m);
             }
         }
         d.scanned = self.discovery.scanned;
@@ -225,15 +241,13 @@ impl Live {
     /// the inodes of the namespaces renamed and of those whose veths name one as peer, and
     /// those whose processes, paths or workload the scan changed.
     fn adopt(&mut self, d: Discovery) -> (Vec<usize>, BTreeSet<u64>, BTreeSet<u64>) {
-        let mut old: HashMap<u64, Namespace> = std::mem::take(&mut self.snapshot.namespaces)
-            .into_iter()
-            .map(|ns| (ns.inode, ns))
-            .collect();
+        let mut old = kept_in_scan_order(std::mem::take(&mut self.snapshot.namespaces), &d);
         let mut renamed: HashMap<String, String> = HashMap::new();
         let mut rescanned = BTreeSet::new();
         let mut new = Vec::new();
+        self.snapshot.namespaces.reserve(d.namespaces.len());
         for (i, f) in d.namespaces.iter().enumerate() {
-            let ns = match old.remove(&f.inode) {
+            let ns = match old.take(f.inode) {
                 Some(mut ns) => {
                     if ns.name != f.name {
                         renamed.insert(ns.name.clone(), f.name.clone());
@@ -242,20 +256,29 @@ impl Live {
                         // like one renamed; whole, the new one cannot show the old one's
                         // objects (a real rename costs one namespace's read).
                         new.push(i);
+                        ns.name.clone_from(&f.name);
                     }
                     // Who holds it, and where it is named, change without an event: a
-                    // scan that sees them change changes the namespace.
-                    if ns.processes != f.processes
-                        || ns.paths != f.named_paths
-                        || ns.workload != f.workload
-                    {
+                    // scan that sees them change changes the namespace. Compared, and
+                    // copied only when they differ: a scan of a churning node changes a few
+                    // namespaces of a thousand.
+                    let mut differs = false;
+                    if ns.processes != f.processes {
+                        ns.processes.clone_from(&f.processes);
+                        differs = true;
+                    }
+                    if ns.paths != f.named_paths {
+                        ns.paths.clone_from(&f.named_paths);
+                        differs = true;
+                    }
+                    if ns.workload != f.workload {
+                        ns.workload.clone_from(&f.workload);
+                        differs = true;
+                    }
+                    if differs {
                         rescanned.insert(f.inode);
                     }
-                    ns.name = f.name.clone();
                     ns.kind = f.kind;
-                    ns.paths = f.named_paths.clone();
-                    ns.processes = f.processes.clone();
-                    ns.workload = f.workload.clone();
                     ns
                 }
                 None => {
@@ -529,8 +552,13 @@ fn read_scoped(
     current: &mut Option<u64>,
     (probe, opts): (HostProbe, &Options),
 ) -> Found {
+    // Read whole, the sysctls of the scope are all of them.
+    let all_kinds = match rest.contains(Kinds::SCOPE_SYSCTLS) {
+        true => rest.without(Kinds::SCOPE_SYSCTLS) | Kinds::SYSCTLS,
+        false => rest,
+    };
     let whole = |current: &mut Option<u64>| {
-        read_kinds(i, (found, ns), per_link | rest, current, (probe, opts))
+        read_kinds(i, (found, ns), per_link | all_kinds, current, (probe, opts))
     };
     let (_file, status) = parallel::enter(found, current);
     if status != NsStatus::Ok {
@@ -544,13 +572,20 @@ fn read_scoped(
     };
     let mut rtnl = ip_state::read_some(&mut sock, rest.and(Kinds::RULES), &ns.links);
     rtnl.problems.extend(sock.take_warnings());
-    let sysctls = (rest.contains(Kinds::SYSCTLS) || link_parts.names_changed()).then(|| {
+    let mut all_sysctls = || {
         let mut now = ns.links.clone();
         if let Some(fresh) = &link_parts.links {
             partial_links::splice_links(&mut now, fresh);
         }
         sysctl::read_sysctls(Some(&mut sock), &now, probe)
-    });
+    };
+    let sysctls = if rest.contains(Kinds::SYSCTLS) {
+        Some(all_sysctls())
+    } else if rest.contains(Kinds::SCOPE_SYSCTLS) || link_parts.names_changed() {
+        scoped_sysctls(ns, &link_parts, probe).or_else(|| Some(all_sysctls()))
+    } else {
+        None
+    };
     Found::Scoped(
         i,
         Box::new((
@@ -562,6 +597,88 @@ fn read_scoped(
             },
         )),
     )
+}
+
+/// The model's namespaces, to be taken by inode in the order of a new scan, each moved once:
+/// a namespace is ~1 KB, and moving all of them through a map (and its regrowths) and back
+/// was most of a churn read's own time. In a scan's order (the usual case: the scan lists
+/// them in the same order, a few come and go) they are taken from the front as they come;
+/// otherwise (a namespace renamed moves in the order) through a map.
+enum Kept {
+    InOrder(std::vec::IntoIter<Namespace>, HashSet<u64>),
+    ByInode(HashMap<u64, Namespace>),
+}
+
+impl Kept {
+    /// The namespace of `inode`, if the model has it (each is taken at most once).
+    fn take(&mut self, inode: u64) -> Option<Namespace> {
+        match self {
+            Kept::ByInode(map) => map.remove(&inode),
+            Kept::InOrder(rest, scanned) => {
+                if !scanned.contains(&inode) {
+                    return None;
+                }
+                // Those before it are gone (in order, every kept one comes in the scan's order).
+                rest.by_ref().find(|ns| ns.inode == inode)
+            }
+        }
+    }
+}
+
+fn kept_in_scan_order(old: Vec<Namespace>, d: &Discovery) -> Kept {
+    let scanned: HashSet<u64> = d.namespaces.iter().map(|f| f.inode).collect();
+    let at: HashMap<u64, usize> = old.iter().enumerate().map(|(i, n)| (n.inode, i)).collect();
+    let mut last = None;
+    let in_order = d
+        .namespaces
+        .iter()
+        .filter_map(|f| at.get(&f.inode))
+        .all(|&i| {
+            let ok = last.is_none_or(|l| l < i);
+            last = Some(i);
+            ok
+        });
+    if in_order {
+        // Only the inodes both have are looked for in `old`.
+        let both: HashSet<u64> = scanned.into_iter().filter(|i| at.contains_key(i)).collect();
+        Kept::InOrder(old.into_iter(), both)
+    } else {
+        Kept::ByInode(old.into_iter().map(|ns| (ns.inode, ns)).collect())
+    }
+}
+
+/// The sysctls of a namespace some of whose links came, went or were renamed, or whose
+/// netconf events named only links of the read's scope: the model's, with the per-link
+/// rp_filter of the scope's links read again (by name, `/proc/sys/net/ipv4/conf/NAME/rp_filter` in the entered
+/// namespace, what netconf reports) and the others as they were — a pod's veth on the host no
+/// longer costs a netconf dump of the host's every link. The sysctls no event reports are
+/// read again as a whole read does. `None` (read them whole) when a bridge is among the
+/// links: ARP answering is kept per bridge by name.
+fn scoped_sysctls(ns: &Namespace, parts: &LinkParts, probe: HostProbe) -> Option<Sysctls> {
+    use crate::model::LinkKind;
+    let fresh = parts.links.as_ref()?;
+    let bridge = |l: &crate::model::Link| l.kind == LinkKind::Bridge;
+    let was_bridge = ns
+        .links
+        .iter()
+        .any(|l| parts.scope.contains(&l.index) && bridge(l));
+    if was_bridge || fresh.iter().any(|(_, l)| l.as_ref().is_some_and(bridge)) {
+        return None;
+    }
+    let mut s = ns.sysctls.clone();
+    for name in parts.old_names.values().flatten() {
+        s.rp_filter.remove(name);
+    }
+    for link in fresh.iter().filter_map(|(_, l)| l.as_ref()) {
+        let path = format!("/proc/sys/net/ipv4/conf/{}/rp_filter", link.name);
+        let value = std::fs::read_to_string(path).ok();
+        if let Some(v) = value.and_then(|v| v.trim().parse::<u8>().ok()) {
+            s.rp_filter.insert(link.name.clone(), v);
+        }
+    }
+    // The bridges are those of the model's links: none of the scope is one.
+    sysctl::refresh_eventless(&mut s, &ns.links, probe);
+    Some(s)
 }
 
 /// Namespace names changed in a new scan (a `pid:N` whose process went): peers name the new.
@@ -580,3 +697,7 @@ fn rename_peers(namespaces: &mut [Namespace], renamed: &HashMap<String, String>)
     }
     changed
 }
+
+#[cfg(test)]
+#[path = "partial_adopt_tests.rs"]
+mod adopt_tests;

@@ -23,6 +23,9 @@ impl Kinds {
     /// Forwarding and rp_filter (netconf events), and the per-link sysctls.
     pub const SYSCTLS: Kinds = Kinds(32);
     pub const ALL: Kinds = Kinds(63);
+    /// Not an event's: the per-link sysctls of the links a read is scoped to, alone (every
+    /// netconf event named one of them, `Live::refresh`); never in [`Kinds::ALL`].
+    pub const SCOPE_SYSCTLS: Kinds = Kinds(64);
     /// The kinds an event names one link for: links, and the addresses, routes and
     /// neighbours on a link (see `Touched::links`).
     pub const PER_LINK: Kinds = Kinds(15);
@@ -111,6 +114,12 @@ pub struct Touched {
     /// these links only. `None`: some event named no link (a multipath route, lost
     /// notifications), and they are read whole.
     pub links: BTreeMap<u64, Option<BTreeSet<u32>>>,
+    /// Per namespace with [`Kinds::SYSCTLS`]: the devices (by ifindex) netconf events named,
+    /// when that kind came from such events alone; `None`: from anything else (an event for
+    /// `all` or `default`, lost notifications). A pod's veth coming makes the host's kernel
+    /// announce the new device's netconf: its rp_filter is read, not the host's every link's
+    /// (`partial.rs`, `read_scoped`).
+    pub netconf: BTreeMap<u64, Option<BTreeSet<u32>>>,
     /// The set of namespaces changed: the scan that found it (new ones are read whole, gone
     /// ones dropped, names and processes of the others updated).
     pub discovery: Option<Discovery>,
@@ -143,6 +152,9 @@ impl Touched {
         if kinds.is_empty() {
             return;
         }
+        if kinds.contains(Kinds::SYSCTLS) {
+            self.netconf.insert(inode, None);
+        }
         *self.namespaces.entry(inode).or_default() |= kinds;
         if kinds.and(Kinds::PER_LINK).is_empty() {
             return;
@@ -157,6 +169,31 @@ impl Touched {
             }
             _ => *scope = None,
         }
+    }
+
+    /// A netconf event in the namespace `inode` about the device `ifindex` (`None`: about
+    /// `all` or `default`, or not understood).
+    pub fn add_netconf(&mut self, inode: u64, ifindex: Option<u32>) {
+        let kinds = self.namespaces.entry(inode).or_default();
+        let before = kinds.contains(Kinds::SYSCTLS);
+        *kinds |= Kinds::SYSCTLS;
+        // SYSCTLS already there without an entry cannot be (`add_on` makes one): as unknown.
+        let devices = match before {
+            true => self.netconf.entry(inode).or_insert(None),
+            false => self.netconf.entry(inode).or_insert(Some(BTreeSet::new())),
+        };
+        match (devices.as_mut(), ifindex) {
+            (Some(set), Some(i)) => {
+                set.insert(i);
+            }
+            _ => *devices = None,
+        }
+    }
+
+    /// The devices the netconf events of `inode` named, when its [`Kinds::SYSCTLS`] came from
+    /// such events alone (`None`: read its sysctls whole).
+    pub fn netconf_devices(&self, inode: u64) -> Option<&BTreeSet<u32>> {
+        self.netconf.get(&inode).and_then(Option::as_ref)
     }
 
     /// The links the per-link kinds of `inode` are limited to (`None`: all of them).
@@ -174,6 +211,16 @@ impl Touched {
         self.full |= later.full;
         self.asked |= later.asked;
         for (inode, kinds) in later.namespaces {
+            // The sysctls of device-named netconf events keep their devices.
+            let mut kinds = kinds;
+            if let Some(Some(devices)) = later.netconf.get(&inode) {
+                if kinds.contains(Kinds::SYSCTLS) && !devices.is_empty() {
+                    for &i in devices {
+                        self.add_netconf(inode, Some(i));
+                    }
+                    kinds = kinds.without(Kinds::SYSCTLS);
+                }
+            }
             match later.links.get(&inode) {
                 Some(Some(set)) if !set.is_empty() => {
                     for &i in set {
@@ -244,5 +291,50 @@ mod tests {
         a.merge(c);
         assert!(a.scope(7).is_none());
         assert!(a.links.contains_key(&7), "read whole");
+    }
+
+    /// Netconf events naming devices keep the sysctls to those devices, through merges,
+    /// until one names none (`all`/`default`) or the kind comes from anything else.
+    #[test]
+    fn netconf_devices_are_kept_until_one_is_not_named() {
+        let mut a = Touched::default();
+        a.add_netconf(7, Some(12));
+        a.add_on(7, Kinds::LINKS, Some(12));
+        a.add_netconf(7, Some(13));
+        assert!(a.namespaces[&7].contains(Kinds::SYSCTLS));
+        let devices: Vec<u32> = a
+            .netconf_devices(7)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(devices, [12, 13]);
+        let mut b = Touched::default();
+        b.add_netconf(7, Some(14));
+        b.add_netconf(8, Some(3));
+        a.merge(b);
+        let devices: Vec<u32> = a
+            .netconf_devices(7)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(devices, [12, 13, 14]);
+        assert_eq!(a.scope(7).map(|s| s.len()), Some(1));
+        assert!(a.netconf_devices(8).is_some());
+        // `all` named: whole.
+        let mut c = Touched::default();
+        c.add_netconf(8, None);
+        a.merge(c);
+        assert!(a.netconf_devices(8).is_none());
+        assert!(a.namespaces[&8].contains(Kinds::SYSCTLS));
+        // The kind from anything else (lost notifications): whole, whatever comes after.
+        a.add(7, Kinds::ALL);
+        a.add_netconf(7, Some(15));
+        assert!(a.netconf_devices(7).is_none());
+        let mut d = Touched::default();
+        d.add(9, Kinds::SYSCTLS);
+        d.add_netconf(9, Some(2));
+        assert!(d.netconf_devices(9).is_none());
     }
 }

@@ -3,7 +3,7 @@
 //! resolving a name. The loop starts them for the [`Effect`](super::effect::Effect)s the app
 //! returns; none of them touches the app.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, mpsc::Sender, Arc};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::terminal;
 use super::{debug_timing, strings, Msg};
 use crate::collect::partial::Live;
+use crate::collect::read_laps;
 use crate::collect::touched::Touched;
 use crate::collect::Options;
 use crate::model::Snapshot;
@@ -99,13 +100,13 @@ impl Collector {
             Some(ns.name.clone())
         });
         // Namespaces may go only with a new scan (or a full read): their names, for the
-        // doctor.
+        // doctor, which knows namespaces by name.
         let scans = touched.full || touched.discovery.is_some();
-        let before: Option<HashMap<u64, String>> = self.live.as_ref().filter(|_| scans).map(|l| {
+        let before: Option<Vec<String>> = self.live.as_ref().filter(|_| scans).map(|l| {
             l.snapshot
                 .namespaces
                 .iter()
-                .map(|n| (n.inode, n.name.clone()))
+                .map(|n| n.name.clone())
                 .collect()
         });
         // A full read after the first is compared with the model (`Live::refresh`): the UI
@@ -114,6 +115,8 @@ impl Collector {
         // comparison leaves as it was (neighbour reachability states) and repairs the UI's
         // copy whatever happened to it.
         let asked = touched.asked;
+        clock.lap("before");
+        read_laps::start();
         let read = match self.live.as_mut() {
             // The periodic refresh: only what has no event (`partial_light.rs`), the whole
             // node every few minutes. Events folded into the same batch are read first.
@@ -126,6 +129,9 @@ impl Collector {
         };
         clock.lap("read");
         clock.cpu();
+        if timing.on() {
+            clock.note(&format!("in-read:{}", read_laps::take()));
+        }
         let changed = match read {
             Ok(changed) => changed,
             Err(e) => return tx.send(Msg::LoadFailed(e.to_string())).is_ok(),
@@ -142,12 +148,18 @@ impl Collector {
         });
         owed.whole.extend(live.read_whole());
         owed.urgent |= changed.is_none();
-        // The doctor knows namespaces by name: after a rename it starts over.
+        // A namespace seen under a new name (most often an inode freed by a pod deleted and
+        // taken by a pod created between two scans) is, to the doctor, which knows
+        // namespaces by name, the old name gone (`gone_since` compares names) and the new
+        // one changed (`changed` holds it, read whole, and the namespaces whose veths name
+        // it): no reason to start over on the whole snapshot.
         match (owed.inodes.as_mut(), &changed) {
-            (Some(all), Some(now)) if !live.renamed() => all.extend(now),
+            (Some(all), Some(now)) => all.extend(now),
             _ => owed.inodes = None,
         }
         owed.gone.extend(gone_since(snap, before));
+        clock.note(&format!("renamed={}", live.renamed()));
+        clock.lap("owed");
         let sent = match changed {
             None => self
                 .doctor
@@ -181,35 +193,49 @@ impl Collector {
         let snap = &live.snapshot;
         let job = match owed.inodes {
             None => Job::Whole(Box::new(snap.clone())),
-            Some(inodes) => {
-                let mut touched: BTreeSet<String> = snap
-                    .namespaces
-                    .iter()
-                    .filter(|n| inodes.contains(&n.inode))
-                    .map(|n| n.name.clone())
-                    .collect();
-                touched.extend(owed.gone);
-                Job::Patch {
-                    patch: Box::new(live.patch_of(&inodes, &owed.whole)),
-                    touched: Some(touched),
-                }
-            }
+            Some(inodes) => Job::Patch {
+                patch: Box::new(live.patch_of(&inodes, &owed.whole)),
+                touched: Some(doctor_touched(snap, &inodes, owed.gone)),
+            },
         };
         self.doctor.send(job);
     }
 }
 
 /// The names of the namespaces gone since `before` (the model's names before a read that
-/// took a new scan).
-fn gone_since(snap: &Snapshot, before: Option<HashMap<u64, String>>) -> Vec<String> {
-    let Some(mut gone) = before else {
+/// took a new scan): by name, not inode, so that a namespace renamed (an inode reused by a
+/// namespace created as another was deleted looks exactly like that) leaves its old name.
+fn gone_since(snap: &Snapshot, before: Option<Vec<String>>) -> Vec<String> {
+    let Some(before) = before else {
         return Vec::new();
     };
-    for n in &snap.namespaces {
-        gone.remove(&n.inode);
-    }
-    gone.into_values().collect()
+    let now: HashSet<&str> = snap.namespaces.iter().map(|n| n.name.as_str()).collect();
+    before
+        .into_iter()
+        .filter(|n| !now.contains(n.as_str()))
+        .collect()
 }
+
+/// The names the doctor is told changed (`Incremental::update`): those of the namespaces
+/// changed (by inode, as they are named now) and those gone.
+fn doctor_touched(
+    snap: &Snapshot,
+    inodes: &BTreeSet<u64>,
+    gone: BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut touched: BTreeSet<String> = snap
+        .namespaces
+        .iter()
+        .filter(|n| inodes.contains(&n.inode))
+        .map(|n| n.name.clone())
+        .collect();
+    touched.extend(gone);
+    touched
+}
+
+#[cfg(test)]
+#[path = "jobs_rename_tests.rs"]
+mod rename_tests;
 
 /// Writes the snapshot where the save form said (see `save.rs`), creating the directory if
 /// needed, and reports the whole path it went to.

@@ -94,7 +94,12 @@ fn read(inode: u64, sub: &mut Sub, buf: &mut [u8], touched: &mut Touched) {
                     if kinds.is_empty() {
                         IGNORED.fetch_add(1, Ordering::Relaxed);
                     }
-                    touched.add_on(inode, kinds, ifindex_of(m));
+                    match netconf_device(m) {
+                        Some(device) if kinds == Kinds::SYSCTLS => {
+                            touched.add_netconf(inode, device)
+                        }
+                        _ => touched.add_on(inode, kinds, ifindex_of(m)),
+                    }
                 }
             }
             // Notifications were lost: what they said is unknown, so read it all again.
@@ -105,6 +110,43 @@ fn read(inode: u64, sub: &mut Sub, buf: &mut [u8], touched: &mut Touched) {
             Err(_) => break,
         }
     }
+}
+
+/// For a netconf message (`RTM_NEWNETCONF`/`RTM_DELNETCONF`), the device it is about:
+/// `Some(None)` for `all`, `default` or a message not understood. `None`: not netconf.
+fn netconf_device(bytes: &[u8]) -> Option<Option<u32>> {
+    const RTM_NEWNETCONF: u16 = 80;
+    const RTM_DELNETCONF: u16 = 81;
+    const NETCONFA_IFINDEX: u16 = 1;
+    let u16_at = |at: usize| Some(u16::from_ne_bytes(bytes.get(at..at + 2)?.try_into().ok()?));
+    let i32_at = |at: usize| Some(i32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    let kind = u16_at(4)?;
+    if kind != RTM_NEWNETCONF && kind != RTM_DELNETCONF {
+        return None;
+    }
+    let len = u32::from_ne_bytes(bytes.get(0..4)?.try_into().ok()?) as usize;
+    let end = len.min(bytes.len());
+    // The 16-byte netlink header, the 4-byte (aligned) netconfmsg, then attributes.
+    let mut at = 20;
+    while at + 4 <= end {
+        let (Some(rta_len), Some(rta_type)) = (u16_at(at), u16_at(at + 2)) else {
+            break;
+        };
+        let rta_len = usize::from(rta_len);
+        if rta_len < 4 {
+            break;
+        }
+        if rta_type & 0x3fff == NETCONFA_IFINDEX {
+            // Devices count from 1; `all` is -1, `default` -2.
+            return Some(
+                i32_at(at + 4)
+                    .and_then(|i| u32::try_from(i).ok())
+                    .filter(|i| *i > 0),
+            );
+        }
+        at += rta_len.div_ceil(4) * 4;
+    }
+    Some(None)
 }
 
 /// A name not mounted on yet, looked at again at `at`.
@@ -426,4 +468,39 @@ pub fn spawn(tx: Sender<Msg>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod netconf_tests {
+    use super::netconf_device;
+
+    /// A netconf message as the kernel sends it: header, netconfmsg, then attributes
+    /// (NETCONFA_IFINDEX and one more).
+    fn message(kind: u16, ifindex: i32) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend(0u32.to_ne_bytes());
+        m.extend(kind.to_ne_bytes());
+        m.extend([0u8; 10]);
+        m.extend([2u8, 0, 0, 0]);
+        m.extend(8u16.to_ne_bytes());
+        m.extend(4u16.to_ne_bytes()); // NETCONFA_FORWARDING first
+        m.extend(1i32.to_ne_bytes());
+        m.extend(8u16.to_ne_bytes());
+        m.extend(1u16.to_ne_bytes());
+        m.extend(ifindex.to_ne_bytes());
+        let len = u32::try_from(m.len()).unwrap();
+        m[0..4].copy_from_slice(&len.to_ne_bytes());
+        m
+    }
+
+    #[test]
+    fn the_device_of_a_netconf_message() {
+        assert_eq!(netconf_device(&message(80, 12)), Some(Some(12)));
+        assert_eq!(netconf_device(&message(81, 3)), Some(Some(3)));
+        assert_eq!(netconf_device(&message(80, -1)), Some(None));
+        assert_eq!(netconf_device(&message(80, -2)), Some(None));
+        assert_eq!(netconf_device(&message(16, 12)), None);
+        let cut = message(80, 12);
+        assert_eq!(netconf_device(&cut[..24]), Some(None));
+    }
 }

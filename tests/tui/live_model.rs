@@ -167,7 +167,15 @@ fn change(rng: &mut Rng, pods: &mut Vec<usize>, next: &mut usize) -> String {
         let out = try_sh(&argv);
         format!("{} -> {}", argv.join(" "), out.status)
     };
-    match rng.below(11) {
+    match rng.below(12) {
+        // The rp_filter new links of `p` start with: a veth added later must carry it
+        // (read for the new link alone, `partial.rs::scoped_sysctls`), one renamed keep it.
+        11 => {
+            let key = format!("net.ipv4.conf.default.rp_filter={}", n % 3);
+            run(["ip", "netns", "exec", &p, "sysctl", "-qw", &key]
+                .map(String::from)
+                .to_vec())
+        }
         9 => {
             *next += 1;
             add_pod(*next);

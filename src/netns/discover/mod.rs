@@ -26,7 +26,7 @@ pub const HIDDEN_NAMESPACES: &str = "namespaces are not visible without root";
 pub const HOST_UNKNOWN: &str = "cannot read /proc/1/ns/net";
 
 /// A namespace found on the host, not yet opened.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FoundNs {
     pub name: String,
     pub kind: NamespaceKind,
