@@ -208,6 +208,7 @@ fn adopting_a_scan_in_order_equals_adopting_it_through_a_map() {
             opts: Options::default(),
             probe: HostProbe::default(),
             whole_at: std::time::Instant::now(),
+            deltas: HashMap::new(),
             fw_gen: HashMap::new(),
             read_whole: BTreeSet::new(),
             renamed: false,

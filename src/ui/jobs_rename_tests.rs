@@ -108,6 +108,7 @@ fn inode_reuse_is_the_old_name_gone_and_the_new_one_changed() {
                 },
                 present: model.namespaces.iter().map(|n| n.inode).collect(),
                 whole: inodes.clone(),
+                deltas: Vec::new(),
             };
             patch.apply(&mut copy);
             assert_eq!(copy, model, "seed {seed}: the doctor's copy");
