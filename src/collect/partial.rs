@@ -162,12 +162,22 @@ impl Live {
         let peers = self.apply(found);
         lap("apply");
         let names = &self.snapshot.namespaces;
-        let mut changed: BTreeSet<u64> = peers.into_iter().map(|i| names[i].inode).collect();
-        // A namespace that changed otherwise too (veths paired anew, renamed, rescanned,
-        // read whole) is sent whole.
-        let otherwise: Vec<u64> = (renamed.iter().chain(&rescanned).chain(&changed))
-            .chain(&self.read_whole)
-            .copied()
+        let mut changed: BTreeSet<u64> = peers.iter().map(|&(i, _)| names[i].inode).collect();
+        // A namespace that changed otherwise too (renamed, rescanned, read whole, a veth
+        // outside the links it read paired anew as the other end of one elsewhere) is sent
+        // whole. A veth of the links read paired anew is in the delta (`pair_deltas`): the
+        // host's new veth, paired as the new pod's eth0 is read, on every pod created.
+        let in_scope = |i: usize, index: u32| {
+            let d = self.deltas.get(&names[i].inode);
+            d.is_some_and(|d| d.parts.links.is_some() && d.parts.scope.contains(&index))
+        };
+        let paired_outside = peers
+            .iter()
+            .filter(|&&(i, index)| !in_scope(i, index))
+            .map(|&(i, _)| names[i].inode);
+        let otherwise: Vec<u64> = (renamed.iter().chain(&rescanned).copied())
+            .chain(paired_outside)
+            .chain(self.read_whole.iter().copied())
             .collect();
         changed.extend(jobs.iter().map(|j| match *j {
             Job::Whole(i) | Job::Kinds(i, _) | Job::Scoped(i, ..) => names[i].inode,
@@ -372,8 +382,8 @@ impl Live {
 
     /// Patches what the jobs found into the snapshot, then pairs the veths of the namespaces
     /// whose links changed and fills what new namespaces need from outside them. Returns the
-    /// namespaces whose veth peers pairing changed.
-    fn apply(&mut self, found: Vec<Found>) -> Vec<usize> {
+    /// veths (namespace, ifindex) whose peer pairing changed as the other end.
+    fn apply(&mut self, found: Vec<Found>) -> Vec<(usize, u32)> {
         let names: HashMap<String, usize> = self
             .snapshot
             .namespaces

@@ -103,8 +103,8 @@ fn points_back(ns: &Namespace, at: usize, back: u32) -> bool {
 }
 
 /// Fills `Link::peer` of every veth in the touched namespaces, and the other end's; returns
-/// the namespaces where another end changed.
-pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) -> Vec<usize> {
+/// the other ends that changed (namespace, ifindex).
+pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) -> Vec<(usize, u32)> {
     let mut others = Vec::new();
     let mut order = p.touched.clone();
     order.sort_by_key(|&ni| {
@@ -164,7 +164,7 @@ pub fn pair_touched(namespaces: &mut [Namespace], p: &mut Pairing<'_>) -> Vec<us
             };
             if namespaces[pn].links[pli].peer.as_ref() != Some(&back) {
                 namespaces[pn].links[pli].peer = Some(back);
-                others.push(pn);
+                others.push((pn, peer_index));
             }
             done.insert((pn, peer_index), ());
         }

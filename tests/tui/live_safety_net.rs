@@ -437,3 +437,54 @@ fn an_older_scan_does_not_undo_a_newer_one() {
         },
     );
 }
+
+/// The ifindex of `name` in the calling thread's namespace (the world's host).
+fn ifindex(name: &str) -> u32 {
+    let c = std::ffi::CString::new(name).expect("a name");
+    // SAFETY: a valid NUL-terminated string for the call's duration.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    assert_ne!(i, 0, "no link {name}");
+    i
+}
+
+/// The host's end of a new pod's veth is read (link-scoped) before the pod's namespace is
+/// known, unpaired; the scan that finds the pod pairs it as the other end while the host's
+/// own read names another link. The host then changed outside the links it read: it must
+/// reach the UI whole, not as the delta of that read, and the UI's copy equals the model.
+#[test]
+fn a_veth_paired_outside_the_links_read_reaches_the_ui() {
+    use netlens::collect::touched::Kinds;
+    in_world(
+        "live_safety_net::a_veth_paired_outside_the_links_read_reaches_the_ui",
+        || {
+            let (_opts, mut live, mut app) = quiet_world(1);
+            let host = inode_of(&live, "host");
+            sh(&["ip", "netns", "add", "pz"]);
+            let veth = ["ip", "link", "add", "vz", "type", "veth", "peer"];
+            sh(&[&veth[..], &["name", "ez", "netns", "pz"]].concat());
+            let mut t = Touched::default();
+            t.add_on(host, Kinds::LINKS | Kinds::ADDRESSES, Some(ifindex("vz")));
+            let changed = live.refresh(t).unwrap();
+            assert_eq!(send(&mut app, &live, &changed), 1, "the host as a delta");
+            assert_ui_equals_model(&app, &live, "the host's end read");
+            let peer_of_vz = |live: &Live| {
+                let host = named(live, "host");
+                let vz = host.links.iter().find(|l| l.name == "vz").expect("vz");
+                vz.peer.as_ref().and_then(|p| p.namespace.clone())
+            };
+            assert_eq!(peer_of_vz(&live), None, "pz is not known yet");
+            sh(&[
+                "ip", "link", "add", "dz", "type", "veth", "peer", "name", "dz2",
+            ]);
+            let mut t = Touched {
+                discovery: Some(netlens::netns::discover::discover()),
+                ..Touched::default()
+            };
+            t.add_on(host, Kinds::LINKS, Some(ifindex("dz")));
+            let changed = live.refresh(t).unwrap();
+            assert_eq!(peer_of_vz(&live).as_deref(), Some("pz"));
+            send(&mut app, &live, &changed);
+            assert_ui_equals_model(&app, &live, "the pod found and vz paired");
+        },
+    );
+}
