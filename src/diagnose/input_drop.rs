@@ -130,7 +130,7 @@ fn check_port(f: &Facts, ns: &Namespace, port: u16, peers: &[(IpAddr, &str)]) ->
     let mut dropped: Vec<(IpAddr, &str, Option<String>, String)> = Vec::new();
     let compiled = f.compiled(ns);
     for &(ip, peer_ns) in peers {
-        let v = judge_with(ns, compiled, ip, "tcp", port);
+        let v = judge_with(ns, compiled, None, ip, "tcp", port);
         if !v.is_drop() {
             continue;
         }

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use super::input::{is_local, judge_with, representative_peers, InputVerdict};
+use super::route_index::RouteIndex;
 use super::table::{rows_for, PortSpec, Role};
 use super::{identity, proxy, NodePortCheck, PortCheck, PortsOptions, PortsReport, Process};
 use crate::firewall::eval::Compiled;
@@ -94,9 +95,12 @@ pub fn check_namespace_with(
         .as_ref()
         .map(proxy::nodeports)
         .unwrap_or_default();
+    // Every row and NodePort is judged from every peer, each looking up routes: index them
+    // once (the host holds a route per pod).
+    let routes = RouteIndex::new(ns);
     let ports = rows_for(role)
         .iter()
-        .map(|spec| check_row(ns, compiled, spec, &rules, &sources, mode))
+        .map(|spec| check_row(ns, compiled, &routes, spec, &rules, &sources, mode))
         .collect();
     let kubernetes = looks_like_node(ns);
     let mut notes = Vec::new();
@@ -186,6 +190,7 @@ fn process_of(socks: &[&ListeningSocket]) -> Option<Process> {
 fn judge_all(
     ns: &Namespace,
     compiled: Option<&Compiled>,
+    routes: &RouteIndex,
     sources: &[IpAddr],
     proto: &str,
     port: u16,
@@ -193,7 +198,7 @@ fn judge_all(
     InputVerdict::worst(
         sources
             .iter()
-            .map(|src| judge_with(ns, compiled, *src, proto, port))
+            .map(|src| judge_with(ns, compiled, Some(routes), *src, proto, port))
             .collect(),
     )
 }
@@ -201,6 +206,7 @@ fn judge_all(
 fn check_row(
     ns: &Namespace,
     compiled: Option<&Compiled>,
+    routes: &RouteIndex,
     spec: &PortSpec,
     rules: &[proxy::NodePortRule],
     sources: &[IpAddr],
@@ -234,7 +240,7 @@ fn check_row(
                 listening: !on.is_empty(),
                 process: process_of(&on),
                 in_default_range: spec.contains(r.port),
-                input: judge_all(ns, compiled, sources, spec.protocol, r.port),
+                input: judge_all(ns, compiled, routes, sources, spec.protocol, r.port),
             });
         }
     }
@@ -256,7 +262,7 @@ fn check_row(
         InputVerdict::worst(
             ports
                 .iter()
-                .map(|p| judge_all(ns, compiled, sources, spec.protocol, *p))
+                .map(|p| judge_all(ns, compiled, routes, sources, spec.protocol, *p))
                 .collect(),
         )
     };

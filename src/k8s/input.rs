@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use super::route_index::RouteIndex;
 use crate::firewall::eval::{self, Compiled, Pkt, Verdict};
 use crate::model::{LinkKind, Namespace, Route, RouteFamily, RouteKind, RouteScope};
 
@@ -62,13 +63,18 @@ impl InputVerdict {
 pub fn route_to(ns: &Namespace, ip: IpAddr) -> Option<&Route> {
     ns.routes
         .iter()
-        .filter(|r| r.table != 255 && r.kind == RouteKind::Unicast)
+        .filter(|r| routed(r))
         .filter_map(|r| route_net(r).filter(|n| n.contains(&ip)).map(|n| (r, n)))
         .max_by_key(|(r, n)| (n.prefix_len(), Reverse(r.metric.unwrap_or(0))))
         .map(|(r, _)| r)
 }
 
-fn route_net(r: &Route) -> Option<IpNet> {
+/// Whether [`route_to`] considers `r` at all: unicast, any table but `local`.
+pub(super) fn routed(r: &Route) -> bool {
+    r.table != 255 && r.kind == RouteKind::Unicast
+}
+
+pub(super) fn route_net(r: &Route) -> Option<IpNet> {
     if r.dst.is_default() {
         return match r.family {
             RouteFamily::Inet => "0.0.0.0/0".parse().ok(),
@@ -149,14 +155,16 @@ pub fn representative_peers(ns: &Namespace) -> Vec<IpAddr> {
 
 /// What netfilter in `ns` does with a new `proto` connection from `src` to `dport`.
 pub fn judge(ns: &Namespace, src: IpAddr, proto: &str, dport: u16) -> InputVerdict {
-    judge_with(ns, None, src, proto, dport)
+    judge_with(ns, None, None, src, proto, dport)
 }
 
 /// [`judge`], walking `compiled` (`ns`'s firewall compiled once, as the doctor holds it for
-/// many judgements) instead of compiling the tables for this one.
+/// many judgements) instead of compiling the tables for this one, and looking routes up in
+/// `routes` (`ns`'s, built once) instead of scanning them.
 pub fn judge_with(
     ns: &Namespace,
     compiled: Option<&Compiled>,
+    routes: Option<&RouteIndex>,
     src: IpAddr,
     proto: &str,
     dport: u16,
@@ -175,7 +183,11 @@ pub fn judge_with(
     let decide_at = |tables: &[&str], chain: &str, pkt: &Pkt, local: &dyn Fn(IpAddr) -> bool| {
         c.decide_at(fw, tables, chain, pkt, local)
     };
-    let iif = route_to(ns, src).and_then(|r| r.dev.clone());
+    let route_to = |ip: IpAddr| match routes {
+        Some(ix) => ix.route_to(ns, ip),
+        None => route_to(ns, ip),
+    };
+    let iif = route_to(src).and_then(|r| r.dev.clone());
     let local = |ip: IpAddr| is_local(ns, ip);
     let mut pkt = Pkt {
         src,
@@ -208,7 +220,7 @@ pub fn judge_with(
                 // Sent on to a pod or another host: FORWARD decides, not INPUT.
                 chain = "FORWARD";
                 tables = eval::FORWARD;
-                pkt.oif = route_to(ns, ip).and_then(|r| r.dev.clone());
+                pkt.oif = route_to(ip).and_then(|r| r.dev.clone());
                 pkt.dst = ip;
             }
             if let Some(p) = port {

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod input;
 mod probe;
 pub mod proxy;
+pub mod route_index;
 pub mod table;
 
 use std::net::IpAddr;

@@ -40,13 +40,13 @@ struct Flow {
 /// Traffic routed through `ns` for the hosts that use it as a gateway: to where their route
 /// through it leads, or, for a default route, to everywhere `ns` itself routes to — beyond its
 /// uplink, its other gateways' networks, the hosts on its other links.
-fn routed(f: &Facts, ns: &Namespace) -> Vec<Flow> {
+fn routed(f: &Facts, ns: &Namespace, senders: &BTreeSet<Sender>) -> Vec<Flow> {
     let uplink = default_route(ns).and_then(|r| r.dev.clone());
     let mut out = Vec::new();
     // Where a default route leads depends on `ns` alone: found once, not once per sender
     // (a node's bridge has a thousand).
     let mut anywhere: Option<Vec<Target>> = None;
-    for s in senders(f, ns) {
+    for s in senders {
         let targets = if s.dst.prefix_len() == 0 {
             anywhere
                 .get_or_insert_with(|| everywhere(f, ns, uplink.as_deref()))
@@ -311,11 +311,16 @@ fn filter_drop(
 }
 
 /// `forward-drop`
-pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
+pub(super) fn forward_drop(
+    f: &Facts,
+    ns: &Namespace,
+    senders: &super::Senders,
+    out: &mut Vec<Finding>,
+) {
     if ns.firewall.is_none() {
         return;
     }
-    let flows = flows_through(f, ns);
+    let flows = flows_through(f, ns, senders);
     let mut opener = Opener::new(ns);
     let empty = Firewall::default();
     let mut slot = None;
@@ -331,10 +336,10 @@ pub(super) fn forward_drop(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
 
 /// Every flow `ns` forwards: routed for its senders when it forwards, bridged across each of
 /// its bridges when bridged traffic passes iptables, with the named hosts and listened ports.
-fn flows_through(f: &Facts, ns: &Namespace) -> Vec<Flow> {
+fn flows_through(f: &Facts, ns: &Namespace, senders: &super::Senders) -> Vec<Flow> {
     let mut flows = Vec::new();
     if ns.sysctls.ip_forward == Some(1) {
-        flows.extend(routed(f, ns));
+        flows.extend(routed(f, ns, senders.get()));
     }
     if ns.sysctls.bridge_nf_call_iptables == Some(1) {
         for b in ns

@@ -32,7 +32,12 @@ fn masqueraded(fw: Nf, s: &Sender, uplink: &str) -> Option<bool> {
 }
 
 /// `no-masquerade`
-pub(super) fn no_masquerade(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
+pub(super) fn no_masquerade(
+    f: &Facts,
+    ns: &Namespace,
+    senders: &super::Senders,
+    out: &mut Vec<Finding>,
+) {
     let Some(def) = default_route(ns) else { return };
     let (Some(gw), Some(uplink)) = (route_gw(def), def.dev.as_deref()) else {
         return;
@@ -47,13 +52,14 @@ pub(super) fn no_masquerade(f: &Facts, ns: &Namespace, out: &mut Vec<Finding>) {
     }
     // (subnet, link) → (hosts not masqueraded, whether some host there is).
     let mut by_net: BTreeMap<(Ipv4Net, String), (Vec<Ipv4Addr>, bool)> = BTreeMap::new();
-    for s in senders_through(f, ns) {
+    let behind = super::behind_routers(f, ns);
+    for s in senders_through(senders.get(), &behind) {
         let leaves_here = s.dst.prefix_len() == 0
             || lookup(ns, s.dst.network()).and_then(|r| r.dev.as_deref()) == Some(uplink);
         if s.link == uplink || !leaves_here || !is_private(s.net) {
             continue;
         }
-        let Some(done) = masqueraded(fw, &s, uplink) else {
+        let Some(done) = masqueraded(fw, s, uplink) else {
             continue;
         };
         let e = by_net.entry((s.net, s.link.clone())).or_default();

@@ -2,6 +2,7 @@
 //! masquerade it, a FORWARD policy of DROP with nothing accepting the traffic the namespace is
 //! a gateway for, and NAT rules left behind for addresses nobody holds any more.
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 use crate::model::fast_hash::FxHashSet;
@@ -13,6 +14,8 @@ mod dnat_rules;
 mod forward_drop;
 mod masquerade;
 mod probe;
+#[cfg(test)]
+mod senders_tests;
 mod stale_group;
 mod stale_nat;
 
@@ -33,12 +36,15 @@ const TAG: [&str; 4] = crate::plan::RULE_TAG;
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     for (_, ns) in &f.namespaces {
+        // Both rules read `ns`'s senders (a node's bridge has a thousand): found once, when
+        // the first asks.
+        let senders = Senders::new(f, ns);
         if ns.sysctls.ip_forward == Some(1) {
-            no_masquerade(f, ns, &mut out);
+            no_masquerade(f, ns, &senders, &mut out);
         }
         // A "switch" namespace forwards too when its bridge sends frames through iptables.
         if ns.sysctls.ip_forward == Some(1) || ns.sysctls.bridge_nf_call_iptables == Some(1) {
-            forward_drop(f, ns, &mut out);
+            forward_drop(f, ns, &senders, &mut out);
         }
         stale_nat(f, ns, &mut out);
     }
@@ -87,11 +93,50 @@ pub(super) fn senders(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
     set
 }
 
-/// [`senders`], and the hosts behind a plain router among them (it forwards and translates
-/// nothing, a few hops deep): their packets arrive at `ns` with their own source addresses,
-/// on the link that router sends through.
-pub(super) fn senders_through(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
+/// [`senders`] of one namespace, found on first use and kept for the other rule.
+pub(super) struct Senders<'f, 'a> {
+    f: &'f Facts<'a>,
+    ns: &'f Namespace,
+    set: OnceCell<BTreeSet<Sender>>,
+}
+
+impl<'f, 'a> Senders<'f, 'a> {
+    pub fn new(f: &'f Facts<'a>, ns: &'f Namespace) -> Self {
+        Senders {
+            f,
+            ns,
+            set: OnceCell::new(),
+        }
+    }
+
+    pub fn get(&self) -> &BTreeSet<Sender> {
+        self.set.get_or_init(|| senders(self.f, self.ns))
+    }
+}
+
+/// [`senders`] and the hosts behind a plain router among them, in order, each once (what the
+/// one set of both held, iterated).
+pub(super) fn senders_through<'s>(
+    senders: &'s BTreeSet<Sender>,
+    behind: &'s BTreeSet<Sender>,
+) -> impl Iterator<Item = &'s Sender> {
+    senders.union(behind)
+}
+
+/// [`senders`] and [`behind_routers`] in one set: what `no-masquerade` read before the senders
+/// were shared, the reference of the tests.
+#[cfg(test)]
+pub(super) fn senders_through_ref(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
     let mut set = senders(f, ns);
+    set.extend(behind_routers(f, ns));
+    set
+}
+
+/// The hosts behind a plain router among [`senders`] (it forwards and translates nothing, a
+/// few hops deep): their packets arrive at `ns` with their own source addresses, on the link
+/// that router sends through.
+pub(super) fn behind_routers(f: &Facts, ns: &Namespace) -> BTreeSet<Sender> {
+    let mut set = BTreeSet::new();
     for u in f.transit_uses(ns) {
         let mut seen = FxHashSet::default();
         let mut todo = vec![(u.from, u.gw, 0)];

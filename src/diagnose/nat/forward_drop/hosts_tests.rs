@@ -50,7 +50,7 @@ fn each_packet_copied_once_judges_as_every_copy() {
         fw.iptables.append(&mut tables);
         let f = Facts::new(&snap);
         let ns = &snap.namespaces[0];
-        let mut flows = routed(&f, ns);
+        let mut flows = routed(&f, ns, &crate::diagnose::nat::senders(&f, ns));
         for b in ns.links.iter().filter(|l| l.kind == LinkKind::Bridge) {
             flows.extend(bridged(&f, ns, b));
         }
