@@ -163,20 +163,13 @@ impl Live {
         lap("apply");
         let names = &self.snapshot.namespaces;
         let mut changed: BTreeSet<u64> = peers.iter().map(|&(i, _)| names[i].inode).collect();
-        // A namespace that changed otherwise too (renamed, rescanned, read whole, a veth
-        // outside the links it read paired anew as the other end of one elsewhere) is sent
-        // whole. A veth of the links read paired anew is in the delta (`pair_deltas`): the
-        // host's new veth, paired as the new pod's eth0 is read, on every pod created.
-        let in_scope = |i: usize, index: u32| {
-            let d = self.deltas.get(&names[i].inode);
-            d.is_some_and(|d| d.parts.links.is_some() && d.parts.scope.contains(&index))
-        };
-        let paired_outside = peers
-            .iter()
-            .filter(|&&(i, index)| !in_scope(i, index))
-            .map(|&(i, _)| names[i].inode);
+        // A namespace that changed otherwise too (renamed, rescanned, read whole) is sent
+        // whole. A veth paired anew as the other end of one read elsewhere is in the delta:
+        // of the links read (`pair_deltas`), or not (`NsDelta::paired`) — the host's end of
+        // a new pod's veth, on every pod created.
+        self.carry_paired(&peers);
+        let names = &self.snapshot.namespaces;
         let otherwise: Vec<u64> = (renamed.iter().chain(&rescanned).copied())
-            .chain(paired_outside)
             .chain(self.read_whole.iter().copied())
             .collect();
         changed.extend(jobs.iter().map(|j| match *j {
@@ -314,6 +307,32 @@ impl Live {
         (new, by_rename, rescanned)
     }
 
+    /// Veths paired anew as the other end of one read elsewhere, in namespaces changed by a
+    /// link-scoped read but outside the links read: carried by that read's delta.
+    fn carry_paired(&mut self, peers: &[(usize, u32)]) {
+        let names = &self.snapshot.namespaces;
+        let in_scope = |i: usize, index: u32| {
+            let d = self.deltas.get(&names[i].inode);
+            d.is_some_and(|d| d.parts.links.is_some() && d.parts.scope.contains(&index))
+        };
+        let paired_outside: Vec<(usize, u32)> = peers
+            .iter()
+            .filter(|&&(i, index)| !in_scope(i, index))
+            .copied()
+            .collect();
+        for (i, index) in paired_outside {
+            let ns = &self.snapshot.namespaces[i];
+            let (Some(d), Some(l)) = (
+                self.deltas.get_mut(&ns.inode),
+                ns.links.iter().find(|l| l.index == index),
+            ) else {
+                continue;
+            };
+            d.paired.retain(|p| p.index != index);
+            d.paired.push(l.clone());
+        }
+    }
+
     /// The links of the deltas as the model holds them after pairing (a veth's peer is
     /// found after the read): a copy applying the delta gets the model's links.
     fn pair_deltas(&mut self) {
@@ -425,6 +444,7 @@ impl Live {
                         rules: p.rtnl.rules,
                         sysctls: p.sysctls,
                         problems: p.rtnl.problems,
+                        paired: Vec::new(),
                     };
                     delta.apply(ns);
                     self.deltas.insert(ns.inode, delta);

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::partial::Live;
 use super::partial_links::{self, LinkParts};
-use crate::model::{Namespace, RoutingRule, Snapshot, Sysctls};
+use crate::model::{Link, Namespace, RoutingRule, Snapshot, Sysctls};
 
 /// A patch of the live model.
 #[derive(Debug, Clone)]
@@ -38,6 +38,10 @@ pub struct NsDelta {
     pub rules: Option<Vec<RoutingRule>>,
     pub sysctls: Option<Sysctls>,
     pub problems: Vec<String>,
+    /// Veths outside the links read whose peer the pairing set (the other end of a veth
+    /// read elsewhere: the host's end of a new pod's, read before the pod was found), as
+    /// the model holds them.
+    pub paired: Vec<Link>,
 }
 
 impl NsDelta {
@@ -53,6 +57,11 @@ impl NsDelta {
         }
         for p in &self.problems {
             ns.add_problem(p.clone());
+        }
+        for l in &self.paired {
+            if let Some(x) = ns.links.iter_mut().find(|x| x.index == l.index) {
+                x.clone_from(l);
+            }
         }
     }
 }

@@ -51,6 +51,9 @@ impl Part {
             masters.extend(l.master_index);
             devs.insert(l.name.clone());
         }
+        // Links paired anew outside the read: compared as links (nothing else of theirs
+        // changed).
+        masters.extend(d.paired.iter().map(|l| l.index));
         for (i, name) in &d.parts.old_names {
             devs.extend(name.clone());
             devs.insert(format!("if{i}"));
@@ -333,6 +336,7 @@ mod tests {
             parts,
             rules,
             sysctls: (rng.below(4) == 0).then(|| ns.sysctls.clone()),
+            paired: Vec::new(),
             problems: if rng.below(5) == 0 {
                 vec!["x".into()]
             } else {

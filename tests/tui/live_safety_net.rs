@@ -449,8 +449,8 @@ fn ifindex(name: &str) -> u32 {
 
 /// The host's end of a new pod's veth is read (link-scoped) before the pod's namespace is
 /// known, unpaired; the scan that finds the pod pairs it as the other end while the host's
-/// own read names another link. The host then changed outside the links it read: it must
-/// reach the UI whole, not as the delta of that read, and the UI's copy equals the model.
+/// own read names another link. The host then changed outside the links it read: the delta
+/// of that read must carry the paired veth too, and the UI's copy equals the model.
 #[test]
 fn a_veth_paired_outside_the_links_read_reaches_the_ui() {
     use netlens::collect::touched::Kinds;
@@ -483,7 +483,7 @@ fn a_veth_paired_outside_the_links_read_reaches_the_ui() {
             t.add_on(host, Kinds::LINKS, Some(ifindex("dz")));
             let changed = live.refresh(t).unwrap();
             assert_eq!(peer_of_vz(&live).as_deref(), Some("pz"));
-            send(&mut app, &live, &changed);
+            assert_eq!(send(&mut app, &live, &changed), 1, "the host as a delta");
             assert_ui_equals_model(&app, &live, "the pod found and vz paired");
         },
     );
