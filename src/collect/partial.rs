@@ -139,12 +139,13 @@ impl Live {
                     // and a new or renamed link is looked at after the read.
                     let mut rest = kinds.without(Kinds::PER_LINK);
                     // Netconf events only about links of the scope (a link come, gone or
-                    // renamed announces its own): their sysctls are read with them.
+                    // renamed announces its own): their sysctls are read with them, those
+                    // links' alone (`SCOPE_SYSCTLS`, `read_scoped`).
                     if touched
                         .netconf_devices(*inode)
                         .is_some_and(|d| d.is_subset(links))
                     {
-                        rest = rest.without(Kinds::SYSCTLS);
+                        rest = rest.without(Kinds::SYSCTLS) | Kinds::SCOPE_SYSCTLS;
                     }
                     jobs.push(Job::Scoped(i, per_link, rest, links.clone()));
                 }
@@ -278,10 +279,13 @@ impl Live {
                         ns.workload.clone_from(&f.workload);
                         differs = true;
                     }
+                    if ns.kind != f.kind {
+                        ns.kind = f.kind;
+                        differs = true;
+                    }
                     if differs {
                         rescanned.insert(f.inode);
                     }
-                    ns.kind = f.kind;
                     ns
                 }
                 None => {

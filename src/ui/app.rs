@@ -166,7 +166,7 @@ impl App {
                 self.on_snapshot(*s, findings);
             }
             Msg::Collected(s, findings) => self.on_snapshot(*s, findings),
-            Msg::Patched(p, findings) => self.on_patch(*p, findings),
+            Msg::Patched(p) => self.on_patch(*p),
             Msg::Findings(findings) => self.on_findings(findings),
             Msg::LoadFailed(text) | Msg::Status(text) => self.status = text,
             Msg::Changed(touched) if self.live() => return vec![Effect::Reread(touched)],

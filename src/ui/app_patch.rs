@@ -19,7 +19,7 @@ use crate::model::Namespace;
 
 impl App {
     /// Applies a patch: its namespaces changed, its `present` every inode.
-    pub(super) fn on_patch(&mut self, patch: Patch, findings: Vec<Finding>) {
+    pub(super) fn on_patch(&mut self, patch: Patch) {
         let mut laps = super::debug_timing::Laps::start("ui patch:");
         let keep = self.selected_namespace().map(|n| n.name.clone());
         let Some(cur) = self.snapshot.as_mut() else {
@@ -103,7 +103,6 @@ impl App {
         cur.cni = new.cni;
         super::selection::sort_namespaces(cur);
         laps.lap("splice");
-        self.findings = findings;
         self.after_snapshot(keep, &mut laps);
         laps.end();
     }
@@ -216,8 +215,8 @@ mod tests {
                 deltas: Vec::new(),
             };
             whole.handle(Msg::Collected(Box::new(snap.clone()), vec![]));
-            hidden.handle(Msg::Patched(Box::new(patch.clone()), vec![]));
-            patched.handle(Msg::Patched(Box::new(patch), vec![]));
+            hidden.handle(Msg::Patched(Box::new(patch.clone())));
+            patched.handle(Msg::Patched(Box::new(patch)));
             assert_eq!(whole.snapshot, patched.snapshot);
             assert!(!patched.marks.flash.is_empty());
             assert_eq!(

@@ -27,9 +27,9 @@ use doctor::{Doctor, Job};
 /// time and for `Touched::full`) and sends the UI the snapshot the first time, then patches
 /// of what changed (`collect::Patch`; a full read, compared with the model, patches only
 /// what differs). Requests waiting when a read ends are folded into one. The doctor runs on
-/// a thread of its own (`jobs_doctor.rs`), handed what changed when it is due: a patch
-/// carries the latest findings, and new findings follow as `Msg::Findings` (soon after the
-/// first read, else at most once a second).
+/// a thread of its own (`jobs_doctor.rs`), handed what changed when it is due: the first
+/// snapshot carries the latest findings, and new findings follow as `Msg::Findings` (soon
+/// after the first read, else at most once a second); patches carry none.
 pub fn collector(tx: Sender<Msg>) -> Sender<Touched> {
     let (requests, rx) = mpsc::channel::<Touched>();
     terminal::spawn("collector", move || {
@@ -172,8 +172,7 @@ impl Collector {
                     patch.whole.len(),
                     patch.deltas.len()
                 ));
-                self.doctor
-                    .send_with(tx, |f| Msg::Patched(Box::new(patch), f))
+                tx.send(Msg::Patched(Box::new(patch))).is_ok()
             }
         };
         clock.lap("clone");

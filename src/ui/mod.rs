@@ -55,8 +55,10 @@ pub enum Msg {
     /// A patch of the live snapshot (`collect::Patch`): its namespaces replace those of
     /// the same inode (or are new), keeping what it left out of them; a namespace not in
     /// its `present` is gone; everything else is as before. A partial read costs the UI
-    /// what it changed, not the node.
-    Patched(Box<crate::collect::Patch>, Vec<crate::diagnose::Finding>),
+    /// what it changed, not the node. It carries no findings: the doctor sends each of its
+    /// results as `Findings` when it has them, so the UI's are the latest already (a copy of
+    /// a thousand findings in every patch was most of what a patch cost the collector).
+    Patched(Box<crate::collect::Patch>),
     /// The doctor's findings on the live model, run again after patches that came without
     /// it (the collector runs the rules at most once a second during churn).
     Findings(Vec<crate::diagnose::Finding>),

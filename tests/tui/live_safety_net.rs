@@ -28,7 +28,7 @@ pub fn ui_of(live: &Live) -> App {
 pub fn send(app: &mut App, live: &Live, changed: &BTreeSet<u64>) -> usize {
     let patch = live.patch_for_copy(changed);
     let deltas = patch.deltas.len();
-    app.handle(Msg::Patched(Box::new(patch), vec![]));
+    app.handle(Msg::Patched(Box::new(patch)));
     deltas
 }
 
@@ -485,6 +485,37 @@ fn a_veth_paired_outside_the_links_read_reaches_the_ui() {
             assert_eq!(peer_of_vz(&live).as_deref(), Some("pz"));
             assert_eq!(send(&mut app, &live, &changed), 1, "the host as a delta");
             assert_ui_equals_model(&app, &live, "the pod found and vz paired");
+        },
+    );
+}
+
+/// A link's rp_filter set in the same batch as an event on that link: netconf names only a
+/// link of the scope, so its sysctls are read with it — and must be (they were left out
+/// unless the link came, went or was renamed: the new value waited for the whole read).
+#[test]
+fn a_sysctl_changed_with_its_link_is_read_with_it() {
+    use netlens::collect::touched::Kinds;
+    in_world(
+        "live_safety_net::a_sysctl_changed_with_its_link_is_read_with_it",
+        || {
+            let (_opts, mut live, mut app) = quiet_world(1);
+            let host = inode_of(&live, "host");
+            let before = named(&live, "host").sysctls.rp_filter.get("vp0").copied();
+            let value = if before == Some(2) { 1 } else { 2 };
+            sh(&[
+                "sysctl",
+                "-qw",
+                &format!("net.ipv4.conf.vp0.rp_filter={value}"),
+            ]);
+            sh(&["ip", "link", "set", "vp0", "mtu", "1400"]);
+            let mut t = Touched::default();
+            t.add_on(host, Kinds::LINKS, Some(ifindex("vp0")));
+            t.add_netconf(host, Some(ifindex("vp0")));
+            let changed = live.refresh(t).unwrap();
+            let now = named(&live, "host").sysctls.rp_filter.get("vp0").copied();
+            assert_eq!(now, Some(value), "rp_filter of vp0 (was {before:?})");
+            send(&mut app, &live, &changed);
+            assert_ui_equals_model(&app, &live, "rp_filter with an MTU");
         },
     );
 }
