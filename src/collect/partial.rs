@@ -6,18 +6,19 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::partial_links::{self, LinkParts};
+use super::partial_links::LinkParts;
 use super::partial_patch::NsDelta;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::ip_state::{self, RtnlParts};
+use super::ip_state::RtnlParts;
 use super::parallel;
+use super::partial_read::{read_kinds, read_scoped};
 use super::peers_touched::{pair_touched, Pairing};
 use super::read_laps::lap;
 use super::snapshot::{collect, collect_one, failed, Collected, Options, SnapshotError};
-use super::sysctl::{self, HostProbe};
+use super::sysctl::HostProbe;
 use super::touched::{Kinds, Touched};
-use crate::model::{Namespace, NsStatus, Snapshot, Sysctls};
+use crate::model::{Namespace, Snapshot, Sysctls};
 use crate::netlink::RtSocket;
 use crate::netns::discover::{discover, Discovery, FoundNs};
 
@@ -45,10 +46,10 @@ pub struct Live {
 }
 
 /// What was read again in one namespace (`None`: not asked for), and its socket.
-struct Parts {
-    rtnl: RtnlParts,
-    sysctls: Option<Sysctls>,
-    socket: Option<RtSocket>,
+pub(super) struct Parts {
+    pub(super) rtnl: RtnlParts,
+    pub(super) sysctls: Option<Sysctls>,
+    pub(super) socket: Option<RtSocket>,
 }
 
 /// One namespace's job in a refresh.
@@ -63,7 +64,7 @@ enum Job {
 }
 
 /// What a job found.
-enum Found {
+pub(super) enum Found {
     Whole(usize, Box<Collected>),
     Parts(usize, Box<Parts>),
     Scoped(usize, Box<(LinkParts, Parts)>),
@@ -311,56 +312,6 @@ impl Live {
         (new, by_rename, rescanned)
     }
 
-    /// Veths paired anew as the other end of one read elsewhere, in namespaces changed by a
-    /// link-scoped read but outside the links read: carried by that read's delta.
-    fn carry_paired(&mut self, peers: &[(usize, u32)]) {
-        let names = &self.snapshot.namespaces;
-        let in_scope = |i: usize, index: u32| {
-            let d = self.deltas.get(&names[i].inode);
-            d.is_some_and(|d| d.parts.links.is_some() && d.parts.scope.contains(&index))
-        };
-        let paired_outside: Vec<(usize, u32)> = peers
-            .iter()
-            .filter(|&&(i, index)| !in_scope(i, index))
-            .copied()
-            .collect();
-        for (i, index) in paired_outside {
-            let ns = &self.snapshot.namespaces[i];
-            let (Some(d), Some(l)) = (
-                self.deltas.get_mut(&ns.inode),
-                ns.links.iter().find(|l| l.index == index),
-            ) else {
-                continue;
-            };
-            d.paired.retain(|p| p.index != index);
-            d.paired.push(l.clone());
-        }
-    }
-
-    /// The links of the deltas as the model holds them after pairing (a veth's peer is
-    /// found after the read): a copy applying the delta gets the model's links.
-    fn pair_deltas(&mut self) {
-        if self.deltas.is_empty() {
-            return;
-        }
-        for ns in &self.snapshot.namespaces {
-            let Some(links) = self
-                .deltas
-                .get_mut(&ns.inode)
-                .and_then(|d| d.parts.links.as_mut())
-            else {
-                continue;
-            };
-            for (index, link) in links.iter_mut() {
-                if let Some(l) = link {
-                    if let Some(now) = ns.links.iter().find(|x| x.index == *index) {
-                        l.clone_from(now);
-                    }
-                }
-            }
-        }
-    }
-
     /// Runs the jobs on dedicated threads that enter the namespaces.
     fn run(&self, jobs: &[Job]) -> Vec<Found> {
         if jobs.is_empty() {
@@ -531,108 +482,6 @@ fn patch(
     }
 }
 
-/// Reads `kinds` of one namespace on a collector thread (see `parallel::each`); a namespace
-/// that cannot be entered any more is read whole, which records why.
-fn read_kinds(
-    i: usize,
-    (found, ns): (&FoundNs, &Namespace),
-    kinds: Kinds,
-    current: &mut Option<u64>,
-    (probe, opts): (HostProbe, &Options),
-) -> Found {
-    let (_file, status) = parallel::enter(found, current);
-    if status != NsStatus::Ok {
-        return Found::Whole(i, Box::new(collect_one(found, current, probe, opts)));
-    }
-    let mut sock = match RtSocket::open() {
-        Ok(s) => s,
-        Err(e) => {
-            let mut parts = RtnlParts::default();
-            parts.problems.push(format!("netlink socket: {e}"));
-            return Found::Parts(
-                i,
-                Box::new(Parts {
-                    rtnl: parts,
-                    sysctls: None,
-                    socket: None,
-                }),
-            );
-        }
-    };
-    let mut parts = ip_state::read_some(&mut sock, kinds, &ns.links);
-    parts.problems.extend(sock.take_warnings());
-    let sysctls = kinds.contains(Kinds::SYSCTLS).then(|| {
-        let links = parts.links.as_deref().unwrap_or(&ns.links);
-        sysctl::read_sysctls(Some(&mut sock), links, probe)
-    });
-    let socket = Some(sock);
-    Found::Parts(
-        i,
-        Box::new(Parts {
-            rtnl: parts,
-            sysctls,
-            socket,
-        }),
-    )
-}
-
-/// Reads the per-link kinds of one namespace for the links named (`partial_links.rs`), the
-/// other kinds whole, and the sysctls when netconf said so or a link came, went or was
-/// renamed (rp_filter is kept by link name). Falls back to reading the kinds whole.
-fn read_scoped(
-    i: usize,
-    (found, ns): (&FoundNs, &Namespace),
-    (per_link, rest, links): (Kinds, Kinds, &BTreeSet<u32>),
-    current: &mut Option<u64>,
-    (probe, opts): (HostProbe, &Options),
-) -> Found {
-    // Read whole, the sysctls of the scope are all of them.
-    let all_kinds = match rest.contains(Kinds::SCOPE_SYSCTLS) {
-        true => rest.without(Kinds::SCOPE_SYSCTLS) | Kinds::SYSCTLS,
-        false => rest,
-    };
-    let whole = |current: &mut Option<u64>| {
-        read_kinds(i, (found, ns), per_link | all_kinds, current, (probe, opts))
-    };
-    let (_file, status) = parallel::enter(found, current);
-    if status != NsStatus::Ok {
-        return Found::Whole(i, Box::new(collect_one(found, current, probe, opts)));
-    }
-    let Ok(mut sock) = RtSocket::open() else {
-        return whole(current);
-    };
-    let Ok(link_parts) = partial_links::read(&mut sock, per_link, links, &ns.links) else {
-        return whole(current);
-    };
-    let mut rtnl = ip_state::read_some(&mut sock, rest.and(Kinds::RULES), &ns.links);
-    rtnl.problems.extend(sock.take_warnings());
-    let mut all_sysctls = || {
-        let mut now = ns.links.clone();
-        if let Some(fresh) = &link_parts.links {
-            partial_links::splice_links(&mut now, fresh);
-        }
-        sysctl::read_sysctls(Some(&mut sock), &now, probe)
-    };
-    let sysctls = if rest.contains(Kinds::SYSCTLS) {
-        Some(all_sysctls())
-    } else if rest.contains(Kinds::SCOPE_SYSCTLS) || link_parts.names_changed() {
-        scoped_sysctls(ns, &link_parts, probe).or_else(|| Some(all_sysctls()))
-    } else {
-        None
-    };
-    Found::Scoped(
-        i,
-        Box::new((
-            link_parts,
-            Parts {
-                rtnl,
-                sysctls,
-                socket: Some(sock),
-            },
-        )),
-    )
-}
-
 /// The model's namespaces, to be taken by inode in the order of a new scan, each moved once:
 /// a namespace is ~1 KB, and moving all of them through a map (and its regrowths) and back
 /// was most of a churn read's own time. In a scan's order (the usual case: the scan lists
@@ -679,40 +528,6 @@ fn kept_in_scan_order(old: Vec<Namespace>, d: &Discovery) -> Kept {
     } else {
         Kept::ByInode(old.into_iter().map(|ns| (ns.inode, ns)).collect())
     }
-}
-
-/// The sysctls of a namespace some of whose links came, went or were renamed, or whose
-/// netconf events named only links of the read's scope: the model's, with the per-link
-/// rp_filter of the scope's links read again (by name, `/proc/sys/net/ipv4/conf/NAME/rp_filter` in the entered
-/// namespace, what netconf reports) and the others as they were — a pod's veth on the host no
-/// longer costs a netconf dump of the host's every link. The sysctls no event reports are
-/// read again as a whole read does. `None` (read them whole) when a bridge is among the
-/// links: ARP answering is kept per bridge by name.
-fn scoped_sysctls(ns: &Namespace, parts: &LinkParts, probe: HostProbe) -> Option<Sysctls> {
-    use crate::model::LinkKind;
-    let fresh = parts.links.as_ref()?;
-    let bridge = |l: &crate::model::Link| l.kind == LinkKind::Bridge;
-    let was_bridge = ns
-        .links
-        .iter()
-        .any(|l| parts.scope.contains(&l.index) && bridge(l));
-    if was_bridge || fresh.iter().any(|(_, l)| l.as_ref().is_some_and(bridge)) {
-        return None;
-    }
-    let mut s = ns.sysctls.clone();
-    for name in parts.old_names.values().flatten() {
-        s.rp_filter.remove(name);
-    }
-    for link in fresh.iter().filter_map(|(_, l)| l.as_ref()) {
-        let path = format!("/proc/sys/net/ipv4/conf/{}/rp_filter", link.name);
-        let value = std::fs::read_to_string(path).ok();
-        if let Some(v) = value.and_then(|v| v.trim().parse::<u8>().ok()) {
-            s.rp_filter.insert(link.name.clone(), v);
-        }
-    }
-    // The bridges are those of the model's links: none of the scope is one.
-    sysctl::refresh_eventless(&mut s, &ns.links, probe);
-    Some(s)
 }
 
 /// Namespace names changed in a new scan (a `pid:N` whose process went): peers name the new.

@@ -236,7 +236,8 @@ mod tests {
     use crate::model::Snapshot;
     use crate::ui::test_support::asset;
 
-    fn same_diff(old: &Snapshot, new: &Snapshot) {
+    /// The diff of `old` and `new` with their namespaces trimmed against each other.
+    fn trimmed_diff(old: &Snapshot, new: &Snapshot) -> Vec<crate::model::diff::Change> {
         let (o, n) = trim_pairs(old.namespaces.iter(), new.namespaces.iter());
         let trimmed_old = Snapshot {
             namespaces: o,
@@ -246,9 +247,13 @@ mod tests {
             namespaces: n,
             ..new.clone()
         };
+        diff(&trimmed_old, &trimmed_new).changes
+    }
+
+    fn same_diff(old: &Snapshot, new: &Snapshot) {
         let whole = diff(old, new).changes;
         assert!(!whole.is_empty());
-        assert_eq!(whole, diff(&trimmed_old, &trimmed_new).changes);
+        assert_eq!(whole, trimmed_diff(old, new));
     }
 
     /// Changed, added, removed and repeated objects, a namespace gone and one renamed: the
@@ -336,20 +341,7 @@ mod tests {
                 }
             }
             let whole = diff(&old, &new).changes;
-            let (o, n) = trim_pairs(old.namespaces.iter(), new.namespaces.iter());
-            let trimmed_old = Snapshot {
-                namespaces: o,
-                ..old.clone()
-            };
-            let trimmed_new = Snapshot {
-                namespaces: n,
-                ..new.clone()
-            };
-            assert_eq!(
-                whole,
-                diff(&trimmed_old, &trimmed_new).changes,
-                "round {round}"
-            );
+            assert_eq!(whole, trimmed_diff(&old, &new), "round {round}");
             differed += usize::from(!whole.is_empty());
         }
         assert!(differed > 300, "only {differed} rounds changed anything");
